@@ -1,0 +1,152 @@
+"""Pickle checkpoints (`.bin`, `.pt`) → safetensors, without ever running pickled code.
+
+Two gates: the opcode scan refuses a file that would import anything beyond tensors and
+containers before torch sees it, and `torch.load(weights_only=True)` is the only loader.
+Tensors that share storage (tied embeddings) are written once each as their own copy, since
+safetensors cannot express aliasing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tools.checkpoint import resolve_checkpoint
+from tools.errors import GraftError
+from tools.pickle_scan import scan_pickle
+from tools.safetensors_writer import (
+    SIDE_FILES,
+    TORCH_TO_ST,
+    TensorSpec,
+    atomic_folder,
+    check_destination,
+    check_free_space,
+    copy_side_files,
+    write_file,
+    write_sharded,
+)
+
+
+class ConvertArgs(BaseModel):
+    """Arguments of `convert_checkpoint`."""
+
+    source: str = Field(description="A .bin/.pt file or a folder of them (with pytorch_model.bin.index.json).")
+    destination: str = Field(description="A .safetensors file (for a single file) or a new folder.")
+    max_shard_size: str = "5GB"
+    overwrite: bool = False
+
+
+class ConvertResult(BaseModel):
+    """What was written."""
+
+    destination: str
+    files: list[str]
+    tensors: int
+    total_params: int
+    shared_tensors: list[str] = Field(default_factory=list)
+    copied: list[str] = Field(default_factory=list)
+
+
+def _load_state_dict(path: Path) -> dict[str, Any]:
+    import pickle
+
+    import torch
+
+    report = scan_pickle(path)
+    if report.unsafe_globals:
+        raise GraftError(
+            f"refusing to convert {path}: unpickling it would import {', '.join(report.unsafe_globals)}, "
+            "which can run code; only plain tensor state dicts are converted."
+        )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=report.container == "zip")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GraftError(f"refusing to convert {path}: it does not load as plain weights ({first}).") from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise GraftError(f"{path} holds a {type(obj).__name__}, not a state dict of tensors.")
+    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise GraftError(f"{path} holds no tensors.")
+    return tensors
+
+
+def _dedupe_shared(tensors: dict[str, Any]) -> list[str]:
+    """Give every tensor that aliases an earlier one's storage its own copy; return their names."""
+    seen: set[int] = set()
+    shared = []
+    for name, tensor in tensors.items():
+        pointer = tensor.untyped_storage().data_ptr()
+        if tensor.numel() and pointer in seen:
+            shared.append(name)
+            tensors[name] = tensor.clone()
+        else:
+            seen.add(pointer)
+    return shared
+
+
+def _specs(tensors: dict[str, Any]) -> list[TensorSpec]:
+    specs = []
+    for name, tensor in tensors.items():
+        dtype = TORCH_TO_ST.get(str(tensor.dtype).removeprefix("torch."))
+        if dtype is None:
+            raise GraftError(f"tensor {name!r} has dtype {tensor.dtype}, which safetensors cannot store.")
+        specs.append(TensorSpec(name, dtype, tuple(tensor.shape)))
+    return specs
+
+
+def convert_checkpoint(args: ConvertArgs) -> ConvertResult:
+    """Convert a pickle checkpoint into safetensors at `args.destination`, atomically."""
+    ckpt = resolve_checkpoint(args.source)
+    if ckpt.format != "pickle":
+        raise GraftError(f"{args.source} is already safetensors; nothing to convert.")
+    dest = Path(args.destination)
+    metadata = {"format": "pt"}
+    tensors: dict[str, Any] = {}
+    for file in ckpt.files:
+        part = _load_state_dict(file)
+        clash = set(part) & set(tensors)
+        if clash:
+            raise GraftError(f"{file} repeats tensor {sorted(clash)[0]!r} from another shard.")
+        tensors.update(part)
+    shared = _dedupe_shared(tensors)
+    specs = _specs(tensors)
+    total_bytes = sum(s.nbytes for s in specs)
+
+    if ckpt.folder is None and dest.suffix == ".safetensors":
+        check_destination(dest, args.overwrite)
+        parent = dest.parent if str(dest.parent) else Path(".")
+        check_free_space(parent, total_bytes)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.tmp-", dir=parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            write_file(tmp, specs, lambda s: tensors[s.name], metadata)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        files = [dest.name]
+        copied: list[str] = []
+    else:
+        check_destination(dest, args.overwrite)
+        check_free_space(dest.parent if str(dest.parent) else Path("."), total_bytes)
+        prefix = "adapter_model" if ckpt.is_adapter else "model"
+        with atomic_folder(dest, args.overwrite) as tmp:
+            paths = write_sharded(tmp, specs, lambda s: tensors[s.name], metadata, args.max_shard_size, prefix)
+            copied = copy_side_files(ckpt.folder, tmp, SIDE_FILES) if ckpt.folder else []
+        files = [p.name for p in paths]
+    return ConvertResult(
+        destination=str(dest),
+        files=files,
+        tensors=len(specs),
+        total_params=sum(t.numel() for t in tensors.values()),
+        shared_tensors=shared,
+        copied=copied,
+    )

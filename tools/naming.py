@@ -1,0 +1,69 @@
+"""Map tensor names to transformer components and block indices, across naming schemes.
+
+Llama/Qwen2/Mistral (`model.layers.N.self_attn.q_proj`), GPT-2 (`h.N.attn.c_attn`,
+`h.N.mlp.c_fc`), GPT-NeoX (`layers.N.attention.query_key_value`), fused Phi-3
+(`qkv_proj`, `gate_up_proj`), and PEFT's `lora_A`/`lora_B` wrappers around any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Component = Literal["attention", "mlp", "embedding", "norm", "lm_head", "other"]
+COMPONENTS: tuple[Component, ...] = ("attention", "mlp", "embedding", "norm", "lm_head", "other")
+
+_LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer|decoder_layers)\.(\d+)(?:\.|$)")
+
+_ATTENTION_SCOPES = {"attn", "self_attn", "attention", "self_attention", "cross_attn", "mixer"}
+_MLP_SCOPES = {"mlp", "feed_forward", "ffn", "block_sparse_moe", "experts", "moe"}
+_ATTENTION_LEAVES = {
+    "q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "c_attn", "query_key_value",
+    "query", "key", "value", "wq", "wk", "wv", "wo", "out_proj", "Wqkv",
+}  # fmt: skip
+_MLP_LEAVES = {
+    "gate_proj", "up_proj", "down_proj", "gate_up_proj", "c_fc", "fc1", "fc2", "w1", "w2", "w3",
+    "dense_h_to_4h", "dense_4h_to_h", "gate", "router",
+}  # fmt: skip
+_EMBEDDING_LEAVES = {"embed_tokens", "wte", "wpe", "word_embeddings", "embed_in", "tok_embeddings",
+                     "embed_positions", "position_embeddings", "token_embeddings"}  # fmt: skip
+_LM_HEAD_LEAVES = {"lm_head", "embed_out", "output"}
+_PEFT_PARTS = {"lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector",
+               "base_layer", "default", "weight", "bias"}  # fmt: skip
+
+
+def layer_index(name: str) -> int | None:
+    """The transformer block a tensor belongs to, or None for embeddings, final norm, head."""
+    match = _LAYER.search(name)
+    return int(match.group(1)) if match else None
+
+
+def module_parts(name: str) -> list[str]:
+    """Name segments with PEFT wrappers and parameter suffixes removed."""
+    return [p for p in name.split(".") if p not in _PEFT_PARTS]
+
+
+def module_name(name: str) -> str:
+    """The leaf module a tensor belongs to (`q_proj`, `c_attn`, …), as PEFT targets it."""
+    parts = module_parts(name)
+    while parts and parts[-1].isdigit():
+        parts.pop()
+    return parts[-1] if parts else name
+
+
+def classify(name: str) -> Component:
+    """Which component a tensor name belongs to."""
+    parts = module_parts(name)
+    leaf = module_name(name)
+    lowered = [p.lower() for p in parts]
+    if any("norm" in p or p.startswith("ln_") or p in ("ln", "ln_f") for p in lowered):
+        return "norm"
+    if leaf in _LM_HEAD_LEAVES and layer_index(name) is None:
+        return "lm_head"
+    if leaf in _EMBEDDING_LEAVES or any(p in ("embeddings", "embed") for p in lowered):
+        return "embedding"
+    if any(p in _ATTENTION_SCOPES for p in parts) or leaf in _ATTENTION_LEAVES:
+        return "attention"
+    if any(p in _MLP_SCOPES for p in parts) or leaf in _MLP_LEAVES:
+        return "mlp"
+    return "other"

@@ -1,0 +1,1 @@
+"""The faces of Graft: the `graft` command line and the Textual app."""

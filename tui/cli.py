@@ -1,0 +1,152 @@
+"""The `graft` command line: parse, call one tool or the agent, present the result.
+
+Heavy libraries are imported only inside the command that needs them, so `graft --help`
+and `graft inspect` start in a fraction of a second. Every GraftError becomes one line on
+stderr and exit status 2; anything else is Graft's own fault and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from tools.errors import GraftError
+
+EXIT_OK, EXIT_FAULT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit status is already 2
+        self.print_usage(sys.stderr)
+        raise GraftError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="graft", description="Post-train language models from plain-language goals.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("inspect", help="what a checkpoint contains (file, sharded folder, adapter, .bin/.pt)")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+
+    p = sub.add_parser("diff", help="which tensors differ, per layer and component, by how much")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--top", type=int, default=10, help="how many most-changed tensors to list")
+    p.add_argument("--tolerance", type=float, default=0.0, help="relative change counted as none")
+
+    p = sub.add_parser("convert", help=".bin/.pt → safetensors, without executing pickled code")
+    p.add_argument("source")
+    p.add_argument("destination")
+    p.add_argument("--max-shard-size", default="5GB")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    result = inspect_checkpoint(InspectArgs(path=args.path))
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from tui.present import print_inspect
+
+        print_inspect(_console(), result)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from tools.diff import DiffArgs, diff_checkpoints
+
+    result = diff_checkpoints(DiffArgs(a=args.a, b=args.b, tolerance=args.tolerance))
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from tui.present import print_diff
+
+        print_diff(_console(), result, top=args.top)
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from tools.convert import ConvertArgs, convert_checkpoint
+
+    result = convert_checkpoint(
+        ConvertArgs(
+            source=args.source,
+            destination=args.destination,
+            max_shard_size=args.max_shard_size,
+            overwrite=args.overwrite,
+        )
+    )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from tui.safe_text import inert
+
+        console = _console()
+        console.print(
+            f"wrote {inert(result.destination)}: {result.tensors} tensors, "
+            f"{result.total_params:,} parameters in {len(result.files)} file(s)"
+        )
+        if result.shared_tensors:
+            console.print(
+                f"  {len(result.shared_tensors)} shared tensor(s) stored as copies: "
+                + inert(", ".join(result.shared_tensors))
+            )
+        if result.copied:
+            console.print("  copied " + inert(", ".join(result.copied)))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "inspect": cmd_inspect,
+    "diff": cmd_diff,
+    "convert": cmd_convert,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `graft` console script."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        return COMMANDS[args.command](args)
+    except GraftError as exc:
+        print(f"graft: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("graft: interrupted; nothing half-written was left behind.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("GRAFT_DEBUG"):
+            raise
+        print(
+            f"graft: internal error ({type(exc).__name__}: {exc}); rerun with GRAFT_DEBUG=1 for details.",
+            file=sys.stderr,
+        )
+        return EXIT_FAULT
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
