@@ -7,6 +7,7 @@ start fast and must explain a broken file in one sentence, so the header is pars
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -144,6 +145,6 @@ def _check_entry(path: Path, name: str, entry: object, data_size: int) -> Tensor
 
 def _check_no_overlap(path: Path, tensors: dict[str, TensorInfo]) -> None:
     spans = sorted((t.begin, t.end, t.name) for t in tensors.values() if t.end > t.begin)
-    for (_, end_a, name_a), (begin_b, _, name_b) in zip(spans, spans[1:]):
+    for (_, end_a, name_a), (begin_b, _, name_b) in itertools.pairwise(spans):
         if begin_b < end_a:
             raise GraftError(f"{path}: tensors {name_a!r} and {name_b!r} overlap: the header is corrupt.")

@@ -159,13 +159,13 @@ def write_sharded(
         return tensor
 
     paths = []
-    for name, group in zip(names, groups):
+    for name, group in zip(names, groups, strict=True):
         write_file(folder / name, group, counted, metadata)
         paths.append(folder / name)
     if len(groups) > 1:
         index = {
             "metadata": {"total_size": sum(s.nbytes for s in specs)},
-            "weight_map": {s.name: n for n, g in zip(names, groups) for s in g},
+            "weight_map": {s.name: n for n, g in zip(names, groups, strict=True) for s in g},
         }
         write_json(folder / f"{prefix}.safetensors.index.json", index)
     return paths

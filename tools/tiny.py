@@ -87,7 +87,7 @@ def build_tokenizer(vocab_size: int = 512, seed: int = 0) -> Any:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    text = corpus(seed) + ["user", "assistant", "system"]
+    text = [*corpus(seed), "user", "assistant", "system"]
     raw.train_from_iterator(text, trainer=trainer)
     tok = PreTrainedTokenizerFast(
         tokenizer_object=raw,
