@@ -48,6 +48,7 @@ class ConvertResult(BaseModel):
     tensors: int
     total_params: int
     shared_tensors: list[str] = Field(default_factory=list)
+    dropped_tied: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
 
 
@@ -77,18 +78,36 @@ def _load_state_dict(path: Path) -> dict[str, Any]:
     return tensors
 
 
-def _dedupe_shared(tensors: dict[str, Any]) -> list[str]:
-    """Give every tensor that aliases an earlier one's storage its own copy; return their names."""
-    seen: set[int] = set()
-    shared = []
+_OUTPUT_EMBEDDINGS = ("lm_head.weight", "embed_out.weight", "output.weight")
+
+
+def _untie(tensors: dict[str, Any], tied_embeddings: bool) -> tuple[list[str], list[str]]:
+    """Resolve tensors that alias an earlier one's storage, as safetensors cannot store aliases.
+
+    A tied output embedding in a model whose config ties embeddings is dropped, as
+    `save_pretrained` does (transformers re-ties it on load); any other alias gets its own copy.
+    Returns (copied names, dropped names).
+    """
+    groups: dict[int, list[str]] = {}
     for name, tensor in tensors.items():
-        pointer = tensor.untyped_storage().data_ptr()
-        if tensor.numel() and pointer in seen:
-            shared.append(name)
-            tensors[name] = tensor.clone()
-        else:
-            seen.add(pointer)
-    return shared
+        if tensor.numel():
+            groups.setdefault(tensor.untyped_storage().data_ptr(), []).append(name)
+    copied, dropped = [], []
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        outputs = [n for n in names if n.endswith(_OUTPUT_EMBEDDINGS)]
+        keep = next((n for n in names if n not in outputs), names[0])
+        for name in names:
+            if name == keep:
+                continue
+            if tied_embeddings and name in outputs:
+                del tensors[name]
+                dropped.append(name)
+            else:
+                tensors[name] = tensors[name].clone()
+                copied.append(name)
+    return copied, dropped
 
 
 def _specs(tensors: dict[str, Any]) -> list[TensorSpec]:
@@ -115,7 +134,8 @@ def convert_checkpoint(args: ConvertArgs) -> ConvertResult:
         if clash:
             raise GraftError(f"{file} repeats tensor {sorted(clash)[0]!r} from another shard.")
         tensors.update(part)
-    shared = _dedupe_shared(tensors)
+    tied = bool(ckpt.config and ckpt.config.get("tie_word_embeddings", True))
+    shared, dropped = _untie(tensors, tied)
     specs = _specs(tensors)
     total_bytes = sum(s.nbytes for s in specs)
 
@@ -148,5 +168,6 @@ def convert_checkpoint(args: ConvertArgs) -> ConvertResult:
         tensors=len(specs),
         total_params=sum(t.numel() for t in tensors.values()),
         shared_tensors=shared,
+        dropped_tied=dropped,
         copied=copied,
     )

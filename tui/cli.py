@@ -105,6 +105,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 f"  {len(result.shared_tensors)} shared tensor(s) stored as copies: "
                 + inert(", ".join(result.shared_tensors))
             )
+        if result.dropped_tied:
+            console.print("  tied to the input embeddings, not stored: " + inert(", ".join(result.dropped_tied)))
         if result.copied:
             console.print("  copied " + inert(", ".join(result.copied)))
     return EXIT_OK

@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny real checkpoints built once per session, and raw-file helpers."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from tools.tiny import TinyModelArgs, build_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    """tiny(arch, **overrides) → path of a tiny checkpoint, built once per distinct request."""
+    root = tmp_path_factory.mktemp("tiny")
+    cache: dict[tuple, Path] = {}
+
+    def get(architecture: str = "llama", **overrides: object) -> Path:
+        key = (architecture, tuple(sorted(overrides.items())))
+        if key not in cache:
+            out = root / f"{architecture}-{len(cache)}"
+            build_tiny_model(TinyModelArgs(architecture=architecture, output=str(out), **overrides))
+            cache[key] = out
+        return cache[key]
+
+    return get
+
+
+def write_raw_safetensors(path: Path, header: dict | bytes, data: bytes = b"", length: int | None = None) -> Path:
+    """Write a safetensors file byte by byte, so tests can describe broken files exactly."""
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    size = len(raw) if length is None else length
+    path.write_bytes(struct.pack("<Q", size) + raw + data)
+    return path
