@@ -30,7 +30,7 @@ def test_shorter_than_length_prefix_is_truncated(tmp_path):
 
 def test_header_length_beyond_file_is_refused(tmp_path):
     path = write_raw_safetensors(tmp_path / "t.safetensors", b"{}", length=4096)
-    with pytest.raises(GraftError, match="truncated or corrupt.*4,096"):
+    with pytest.raises(GraftError, match=r"truncated or corrupt.*4,096"):
         read_header(path)
 
 
