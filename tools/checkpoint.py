@@ -8,6 +8,7 @@ Shard indexes are untrusted input: a `weight_map` entry may only name a file ins
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -144,9 +145,10 @@ def load_headers(ckpt: CheckpointFiles) -> list[SafetensorsHeader]:
     if not ckpt.headers:
         ckpt.headers = [read_header(f) for f in ckpt.files]
         if ckpt.index is not None:
-            by_file = {h.path.name: h for h in ckpt.headers}
+            by_file = {str(h.path.relative_to(ckpt.folder)) if ckpt.folder else h.path.name: h for h in ckpt.headers}
+            by_file.update({os.path.normpath(k): v for k, v in by_file.items()})
             for tensor, shard in ckpt.index["weight_map"].items():
-                header = by_file.get(Path(shard).name)
+                header = by_file.get(shard) or by_file.get(os.path.normpath(shard))
                 if header is None or tensor not in header.tensors:
                     raise GraftError(
                         f"{ckpt.path}: the shard index says {tensor!r} is in {shard}, but it is not there."

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.checkpoint import load_headers, resolve_checkpoint
-from tools.naming import classify, layer_index
+from tools.naming import describe
 
 
 class DiffArgs(BaseModel):
@@ -123,8 +123,7 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
         del ta, tb, delta
         result.compared += 1
         rel = math.sqrt(diff_sq / norm_sq) if norm_sq > 0 else (math.inf if diff_sq > 0 else 0.0)
-        layer = layer_index(name)
-        component = classify(name)
+        component, layer, _ = describe(name)
         changed = rel > args.tolerance and diff_sq > 0
         if changed:
             result.changed.append(

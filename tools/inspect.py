@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.checkpoint import CheckpointFiles, load_headers, resolve_checkpoint
-from tools.naming import COMPONENTS, classify, layer_index, module_name
+from tools.naming import COMPONENTS, describe
 from tools.pickle_scan import scan_pickle
+from tools.safetensors_header import DTYPE_NAMES
 
 
 class InspectArgs(BaseModel):
@@ -127,15 +128,14 @@ def _inspect_safetensors(ckpt: CheckpointFiles) -> InspectResult:
             n = info.numel
             total += n
             count += 1
-            dtypes[info.dtype_name] += n
-            component = classify(info.name)
+            dtypes[info.dtype] += n
+            component, idx, module = describe(info.name)
             components[component] += n
-            idx = layer_index(info.name)
             if idx is not None:
                 per_layer = layers.setdefault(idx, dict.fromkeys(COMPONENTS, 0))
                 per_layer[component] += n
                 if info.name.endswith("weight") or ".lora_" in info.name:
-                    modules[component].add(module_name(info.name))
+                    modules[component].add(module)
     facts = _config_facts(ckpt.config)
     if facts.get("num_layers") is None and layers:
         facts["num_layers"] = max(layers) + 1
@@ -152,7 +152,7 @@ def _inspect_safetensors(ckpt: CheckpointFiles) -> InspectResult:
         format="safetensors",
         total_params=total,
         num_tensors=count,
-        dtypes=dict(dtypes),
+        dtypes={DTYPE_NAMES.get(k, k.lower()): v for k, v in dtypes.items()},
         components=components,
         layers=dict(sorted(layers.items())),
         modules={k: sorted(v) for k, v in sorted(modules.items())},

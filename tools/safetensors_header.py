@@ -14,6 +14,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tools.errors import GraftError
 
@@ -37,19 +38,15 @@ DTYPE_NAMES: dict[str, str] = {
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    """One tensor as the header describes it."""
+class TensorInfo(NamedTuple):
+    """One tensor as the header describes it (offsets relative to the data section)."""
 
     name: str
     dtype: str  # safetensors spelling, e.g. "BF16"
     shape: tuple[int, ...]
-    begin: int  # offsets relative to the start of the data section
+    begin: int
     end: int
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
+    numel: int
 
     @property
     def dtype_name(self) -> str:
@@ -113,34 +110,34 @@ def read_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
 
 
 def _check_entry(path: Path, name: str, entry: object, data_size: int) -> TensorInfo:
-    where = f"{path}: tensor {name!r}"
-    if not isinstance(entry, dict):
-        raise GraftError(f"{where} has a malformed header entry.")
-    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if not isinstance(dtype, str):
-        raise GraftError(f"{where} has no dtype.")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise GraftError(f"{where} has a malformed shape {shape!r}.")
-    if (
-        not isinstance(offsets, list)
-        or len(offsets) != 2
-        or not all(isinstance(o, int) and o >= 0 for o in offsets)
-        or offsets[0] > offsets[1]
-    ):
-        raise GraftError(f"{where} has malformed data offsets {offsets!r}.")
-    begin, end = offsets
+    # Hot path: one call per tensor, so types are checked with `type(...) is` and one prod.
+    try:
+        dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]  # type: ignore[index]
+        ok = (
+            type(dtype) is str
+            and type(shape) is list
+            and type(begin) is int
+            and type(end) is int
+            and 0 <= begin <= end
+            and all(type(d) is int and d >= 0 for d in shape)
+        )
+    except (TypeError, KeyError, ValueError):
+        ok = False
+    if not ok:
+        raise GraftError(f"{path}: tensor {name!r} has a malformed header entry {entry!r}.")
     if end > data_size:
         raise GraftError(
-            f"{where} lies outside the file (bytes {begin:,}-{end:,} of a {data_size:,}-byte data "
-            "section): the file is truncated or corrupt."
+            f"{path}: tensor {name!r} lies outside the file (bytes {begin:,}-{end:,} of a {data_size:,}-byte "
+            "data section): the file is truncated or corrupt."
         )
+    numel = math.prod(shape)
     itemsize = DTYPE_SIZES.get(dtype)
-    if itemsize is not None and (end - begin) != math.prod(shape) * itemsize:
+    if itemsize is not None and (end - begin) != numel * itemsize:
         raise GraftError(
-            f"{where} is {end - begin:,} bytes but shape {shape} of {dtype} needs "
-            f"{math.prod(shape) * itemsize:,}: the header is corrupt."
+            f"{path}: tensor {name!r} is {end - begin:,} bytes but shape {shape} of {dtype} needs "
+            f"{numel * itemsize:,}: the header is corrupt."
         )
-    return TensorInfo(name, dtype, tuple(shape), begin, end)
+    return TensorInfo(name, dtype, tuple(shape), begin, end, numel)
 
 
 def _check_no_overlap(path: Path, tensors: dict[str, TensorInfo]) -> None:
