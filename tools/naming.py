@@ -38,6 +38,14 @@ def layer_index(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def layer_container(name: str) -> str | None:
+    """The name of the block list a module lives in (`layers`, `h`, …), as PEFT's layers_pattern."""
+    match = _LAYER.search(name)
+    if not match:
+        return None
+    return name[: match.start(1)].rstrip(".").rsplit(".", 1)[-1]
+
+
 def module_parts(name: str) -> list[str]:
     """Name segments with PEFT wrappers and parameter suffixes removed."""
     return [p for p in name.split(".") if p not in _PEFT_PARTS]

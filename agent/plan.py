@@ -1,0 +1,228 @@
+"""The plan: the one source of truth for YAML files, `graft plan --json`, the LLM's schema and the executor.
+
+A plan is a goal, a base model, an output and ordered stages. A stage's input is the previous
+stage's output unless it names one: `@base` is the base model, `@<stage-id>` a stage's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from tools.errors import GraftError
+
+StageKind = Literal["convert", "sft", "dpo", "merge_adapter", "merge_models", "write"]
+STAGE_KINDS: tuple[str, ...] = ("convert", "sft", "dpo", "merge_adapter", "merge_models", "write")
+
+
+class _Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field("", description="Unique stage name; also the stage's folder in the run folder.")
+    input: str | None = Field(None, description="'@base', '@<stage-id>' or a path; default: previous output.")
+    notes: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _kind_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        return {"kind": data.pop("kind"), "id": data.pop("id"), **data} if isinstance(data, dict) else data
+
+    def spec_hash(self) -> str:
+        """Identity of what the stage does (not its notes), for skipping unchanged reruns."""
+        data = self.model_dump(exclude={"notes"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ConvertStage(_Stage):
+    kind: Literal["convert"] = "convert"
+    source: str = Field(description="A .bin/.pt file or folder to turn into safetensors.")
+
+
+class _TrainStage(_Stage):
+    adapter: Literal["lora", "dora", "none"] = Field("lora", description="'none' is full fine-tuning.")
+    target_modules: list[str] = Field(default_factory=list, description="Module names as the checkpoint spells them.")
+    layers: list[int] | None = Field(None, description="Block indices to train; null for all.")
+    dataset: str = Field(description="Path to a .jsonl/.json/.parquet/.csv dataset.")
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    max_length: int = Field(1024, ge=8)
+    eval_fraction: float = Field(0.1, ge=0, lt=1, description="Held-out share for eval loss before/after.")
+    seed: int = 0
+    gpus: int = Field(1, ge=1, description="More than one launches through `accelerate launch`.")
+    distributed: Literal["fsdp", "deepspeed", "ddp"] | None = None
+
+    @field_validator("layers")
+    @classmethod
+    def _sorted_unique(cls, v: list[int] | None) -> list[int] | None:
+        return sorted(set(v)) if v is not None else None
+
+
+class SFTStage(_TrainStage):
+    kind: Literal["sft"] = "sft"
+
+
+class DPOStage(_TrainStage):
+    kind: Literal["dpo"] = "dpo"
+    learning_rate: float = Field(5e-5, gt=0)
+    beta: float = Field(0.1, gt=0)
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "exo_pair", "bco_pair", "sppo_hard", "nca_pair",
+                       "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft"] = "sigmoid"  # fmt: skip
+
+
+class MergeAdapterStage(_Stage):
+    kind: Literal["merge_adapter"] = "merge_adapter"
+    adapters: list[str] = Field(default_factory=list, description="Empty: the adapter the previous stage produced.")
+    weights: list[float] = Field(default_factory=list)
+    combination: Literal["linear", "cat", "ties", "dare_ties", "dare_linear", "svd"] = "cat"
+    density: float = Field(0.5, gt=0, le=1)
+
+
+class MergeModelsStage(_Stage):
+    kind: Literal["merge_models"] = "merge_models"
+    method: Literal["linear", "slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic", "breadcrumbs",
+                    "della", "model_stock", "nearswap"] = "ties"  # fmt: skip
+    models: list[str] = Field(description="Models to merge: '@<stage-id>', '@base' or paths.")
+    weights: list[float] = Field(default_factory=list)
+    base: str = Field("@base", description="The common ancestor for task-vector methods.")
+    density: float = Field(0.5, gt=0, le=1)
+    t: float = Field(0.5, ge=0, le=1, description="SLERP interpolation factor.")
+
+
+class WriteStage(_Stage):
+    kind: Literal["write"] = "write"
+    output: str | None = Field(None, description="Final folder; defaults to the plan's output.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    max_shard_size: str = "5GB"
+
+
+Stage = Annotated[
+    ConvertStage | SFTStage | DPOStage | MergeAdapterStage | MergeModelsStage | WriteStage,
+    Field(discriminator="kind"),
+]
+TRAINING_KINDS = ("sft", "dpo")
+
+
+class Plan(BaseModel):
+    """A staged post-training plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: str
+    base_model: str
+    output: str = "graft-output"
+    stages: list[Stage]
+    notes: list[str] = Field(default_factory=list, description="What the planner assumed.")
+
+    @model_validator(mode="after")
+    def _ids_and_order(self) -> Plan:
+        counts: dict[str, int] = {}
+        for stage in self.stages:
+            if not stage.id:
+                counts[stage.kind] = counts.get(stage.kind, 0) + 1
+                stage.id = stage.kind.replace("_", "-") + (f"-{counts[stage.kind]}" if counts[stage.kind] > 1 else "")
+        ids = [s.id for s in self.stages]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"stage ids must be unique; repeated: {', '.join(sorted(dupes))}")
+        for sid in ids:
+            if not sid.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"stage id {sid!r} may use only letters, digits, '-' and '_'")
+        writes = [i for i, s in enumerate(self.stages) if s.kind == "write"]
+        if len(writes) > 1 or (writes and writes[0] != len(self.stages) - 1):
+            raise ValueError("a plan has at most one write stage, and it comes last")
+        return self
+
+    def stage(self, stage_id: str) -> Stage:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise GraftError(f"the plan has no stage {stage_id!r}.")
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    first = exc.errors()[0]
+    loc = first.get("loc", ())
+    where = ""
+    if len(loc) >= 2 and loc[0] == "stages" and isinstance(loc[1], int):
+        where = f"stage {loc[1] + 1}"
+        rest = [str(p) for p in loc[2:] if p not in STAGE_KINDS]
+        if rest:
+            where += f" field {'.'.join(rest)}"
+    elif loc:
+        where = "field " + ".".join(str(p) for p in loc)
+    msg = first.get("msg", "invalid")
+    if first.get("type") == "union_tag_invalid":
+        msg = f"unknown stage kind; expected one of {', '.join(STAGE_KINDS)}"
+    more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+    return f"{source}: {where + ': ' if where else ''}{msg}{more}."
+
+
+def plan_from_data(data: Any, source: str = "plan") -> Plan:
+    """Build a Plan from parsed YAML/JSON, turning pydantic's report into one sentence."""
+    if not isinstance(data, dict):
+        raise GraftError(f"{source} is not a plan: expected a mapping with goal, base_model and stages.")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise GraftError(_format_validation(exc, source)) from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read a plan YAML file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraftError(f"{path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraftError(f"cannot read {path}: {exc}.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise GraftError(f"{path} is not valid YAML{where}.") from None
+    return plan_from_data(data, str(path))
+
+
+def plan_to_yaml(plan: Plan) -> str:
+    import yaml
+
+    return yaml.safe_dump(plan.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
+
+
+def save_plan(plan: Plan, path: str | Path, overwrite: bool = False) -> None:
+    """Write a plan YAML atomically."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise GraftError(f"{path} already exists; pass --overwrite or choose another name.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(plan_to_yaml(plan))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

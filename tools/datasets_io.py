@@ -1,0 +1,99 @@
+"""Load the person's dataset files and check they fit the training method.
+
+JSONL/JSON are read directly (no `datasets` cache or network involved); Parquet and CSV go
+through `datasets`' local loaders. Column requirements are TRL's: SFT takes `messages`,
+`prompt`/`completion` or `text`; DPO takes `prompt`/`chosen`/`rejected`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from tools.errors import GraftError
+
+SFT_FORMATS = (("messages",), ("prompt", "completion"), ("text",))
+DPO_COLUMNS = ("prompt", "chosen", "rejected")
+
+
+def load_rows(path: str | Path) -> list[dict[str, Any]]:
+    """All rows of a local dataset file, as dicts."""
+    path = Path(path)
+    if not path.is_file():
+        raise GraftError(f"dataset {path} does not exist.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".jsonl":
+            rows = []
+            with open(path, encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as exc:
+                            raise GraftError(f"dataset {path} line {number} is not JSON: {exc.msg}.") from None
+        elif suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            rows = data if isinstance(data, list) else data.get("data", data.get("rows"))
+        elif suffix in (".parquet", ".csv"):
+            from datasets import load_dataset
+
+            rows = list(load_dataset(suffix[1:], data_files=str(path), split="train"))
+        else:
+            raise GraftError(f"dataset {path} has an unknown format; use .jsonl, .json, .parquet or .csv.")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GraftError(f"cannot read dataset {path}: {exc}.") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise GraftError(f"dataset {path} must be a list of records (objects).")
+    return rows
+
+
+def sft_format(rows: list[dict[str, Any]], path: str | Path) -> str:
+    """Which SFT layout the rows use; refuse when none fits."""
+    if not rows:
+        raise GraftError(f"dataset {path} has no rows.")
+    keys = set(rows[0])
+    for columns in SFT_FORMATS:
+        if set(columns) <= keys:
+            missing = [i for i, r in enumerate(rows) if not set(columns) <= set(r)]
+            if missing:
+                raise GraftError(f"dataset {path} row {missing[0] + 1} lacks {', '.join(columns)}.")
+            return "+".join(columns)
+    raise GraftError(
+        f"dataset {path} has columns {', '.join(sorted(keys))}; SFT needs 'messages', "
+        "'prompt' and 'completion', or 'text'."
+    )
+
+
+def check_dpo(rows: list[dict[str, Any]], path: str | Path) -> None:
+    if not rows:
+        raise GraftError(f"dataset {path} has no rows.")
+    for i, row in enumerate(rows):
+        missing = [c for c in DPO_COLUMNS if c not in row]
+        if missing:
+            raise GraftError(
+                f"dataset {path} row {i + 1} lacks {', '.join(missing)}; DPO needs prompt, chosen and rejected."
+            )
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def split_holdout(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) with a deterministic shuffle; at least one row each when fraction > 0."""
+    import random
+
+    if fraction <= 0 or len(rows) < 2:
+        return rows, []
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n_eval = max(1, round(len(rows) * fraction))
+    held = set(order[:n_eval])
+    return [r for i, r in enumerate(rows) if i not in held], [r for i, r in enumerate(rows) if i in held]

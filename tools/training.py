@@ -1,0 +1,276 @@
+"""What SFT and DPO share: the spec, model loading, LoRA/DoRA setup, progress and eval.
+
+Both stages follow one life cycle (torchtune's habit): load the current model (folding in an
+unmerged adapter from the previous stage first, so a new adapter never stacks on an old one),
+hold out a slice of the data, measure eval loss, train, measure again, save atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from tools.errors import GraftError
+from tools.progress import Progress
+
+
+class TrainSpec(BaseModel):
+    """Hyper-parameters and targets of a training stage (the plan's sft/dpo fields)."""
+
+    adapter: Literal["lora", "dora", "none"] = Field("lora", description="'none' is full fine-tuning.")
+    target_modules: list[str] = Field(
+        default_factory=list, description="Module names as the checkpoint spells them; empty: all linear layers."
+    )
+    layers: list[int] | None = Field(None, description="Block indices to train; null for all.")
+    dataset: str = Field(description="Path to a .jsonl/.json/.parquet/.csv dataset.")
+    r: int = Field(16, ge=1)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation: int = Field(1, ge=1)
+    max_length: int = Field(1024, ge=8)
+    eval_fraction: float = Field(0.1, ge=0, lt=1, description="Held-out share for eval loss before/after.")
+    seed: int = 0
+    gpus: int = Field(1, ge=1, description="More than one launches through `accelerate launch`.")
+    distributed: Literal["fsdp", "deepspeed", "ddp"] | None = None
+
+    @field_validator("layers")
+    @classmethod
+    def _sorted_unique(cls, v: list[int] | None) -> list[int] | None:
+        return sorted(set(v)) if v is not None else None
+
+
+class DPOSpec(TrainSpec):
+    learning_rate: float = Field(5e-5, gt=0)
+    beta: float = Field(0.1, gt=0)
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "exo_pair", "bco_pair", "sppo_hard", "nca_pair",
+                       "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft"] = "sigmoid"  # fmt: skip
+
+
+class TrainResult(BaseModel):
+    """What a training stage produced and measured."""
+
+    output: str
+    produces: Literal["adapter", "model"]
+    trainable_params: int
+    target_modules: list[str]
+    layers: list[int] | None
+    train_rows: int
+    eval_rows: int
+    steps: int
+    train_loss: float | None
+    eval_loss_before: float | None
+    eval_loss_after: float | None
+    tokens: int
+    seconds: float
+    tokens_per_second: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+    folded_adapter: str | None = None
+
+
+def device_settings() -> dict[str, Any]:
+    """Trainer precision/device flags: bf16 on a CUDA GPU that has it, plain fp32 on CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        bf16 = torch.cuda.is_bf16_supported()
+        return {"use_cpu": False, "bf16": bf16, "fp16": not bf16}
+    return {"use_cpu": True, "bf16": False, "fp16": False}
+
+
+def hush_libraries() -> None:
+    """Silence library progress bars: a stage reports through Graft's events only."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def load_current_model(model_path: str, prior_adapter: str | None) -> tuple[Any, Any]:
+    """(model, tokenizer) of the current stage input, with an unmerged prior adapter folded in."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    hush_libraries()
+    dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except (OSError, ValueError) as exc:
+        raise GraftError(f"{model_path} has no usable tokenizer, which training needs ({exc}).") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+    if prior_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, prior_adapter).merge_and_unload()
+    return model, tokenizer
+
+
+def layers_pattern(model: Any) -> str | None:
+    """The attribute name that holds the block list (`layers`, `h`, …), for layers_to_transform."""
+    from tools.naming import layer_container
+
+    for name, _ in model.named_modules():
+        found = layer_container(name)
+        if found:
+            return found
+    return None
+
+
+def lora_config(spec: TrainSpec, model: Any, task_type: str = "CAUSAL_LM") -> Any:
+    """A PEFT LoraConfig for this checkpoint: its own module names, layers and Conv1D layout."""
+    from peft import LoraConfig
+
+    targets: list[str] | str = spec.target_modules or "all-linear"
+    conv1d = any(
+        type(m).__name__ == "Conv1D" and (isinstance(targets, str) or name.rsplit(".", 1)[-1] in targets)
+        for name, m in model.named_modules()
+    )
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=targets,
+        layers_to_transform=spec.layers,
+        layers_pattern=layers_pattern(model) if spec.layers is not None else None,
+        fan_in_fan_out=conv1d,
+        use_dora=spec.adapter == "dora",
+        task_type=task_type,
+    )
+
+
+def progress_callback(stage_id: str, progress: Progress) -> Any:
+    """A TrainerCallback that forwards steps and losses as Graft progress events."""
+    from transformers import TrainerCallback
+
+    class _Forward(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            progress({"stage": stage_id, "kind": "progress", "step": state.global_step, "total": state.max_steps})
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+            if logs and "loss" in logs:
+                progress(
+                    {
+                        "stage": stage_id,
+                        "kind": "progress",
+                        "step": state.global_step,
+                        "total": state.max_steps,
+                        "loss": float(logs["loss"]),
+                    }
+                )
+
+    return _Forward()
+
+
+def common_config(spec: TrainSpec, output_dir: Path) -> dict[str, Any]:
+    """TrainingArguments shared by SFTConfig and DPOConfig."""
+    return {
+        "output_dir": str(output_dir),
+        "per_device_train_batch_size": spec.batch_size,
+        "per_device_eval_batch_size": spec.batch_size,
+        "gradient_accumulation_steps": spec.gradient_accumulation,
+        "num_train_epochs": spec.epochs,
+        "max_steps": spec.max_steps or -1,
+        "learning_rate": spec.learning_rate,
+        "max_length": spec.max_length,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": [],
+        "seed": spec.seed,
+        "gradient_checkpointing": False,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        **device_settings(),
+    }
+
+
+def count_tokens(dataset: Any) -> int:
+    """Tokens per epoch after the trainer's own tokenization (SFT: input_ids; DPO: prompt+chosen+rejected)."""
+    columns = [c for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids", "completion_ids")
+               if c in dataset.column_names]  # fmt: skip
+    return sum(len(x) for c in columns for x in dataset[c])
+
+
+def trained_modules(model: Any) -> list[str]:
+    """Leaf names of the modules that got an adapter, as the checkpoint spells them."""
+    from tools.naming import module_name
+
+    return sorted({module_name(name) for name, _ in model.named_parameters() if ".lora_A." in name})
+
+
+def quiet(trainer: Any) -> Any:
+    """Drop the Trainer's stdout printer: progress goes through Graft's events only."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    return trainer
+
+
+def finish(
+    trainer: Any,
+    spec: TrainSpec,
+    tokenizer: Any,
+    output: Path,
+    stage_id: str,
+    progress: Progress,
+    train_rows: list[dict],
+    held_rows: list[dict],
+    prior_adapter: str | None,
+) -> TrainResult:
+    """Evaluate, train, evaluate, save: the part of the life cycle SFT and DPO share."""
+    from tools.safetensors_writer import atomic_folder
+
+    before = trainer.evaluate()["eval_loss"] if held_rows else None
+    progress({"stage": stage_id, "kind": "log", "message": f"eval loss before: {before}"})
+    start = time.perf_counter()
+    outcome = trainer.train()
+    seconds = time.perf_counter() - start
+    after = trainer.evaluate()["eval_loss"] if held_rows else None
+    model = trainer.model
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    targets = trained_modules(model)
+    tokens_per_epoch = count_tokens(trainer.train_dataset)
+    steps = trainer.state.global_step
+    epochs_seen = trainer.state.epoch or 1.0
+    tokens = int(tokens_per_epoch * epochs_seen)
+    with atomic_folder(output) as tmp:
+        if spec.adapter == "none":
+            trainer.save_model(str(tmp))
+            (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; the provenance records the args
+        else:
+            model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        with open(tmp / "heldout.jsonl", "w", encoding="utf-8") as handle:
+            for row in held_rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    metrics = {k: float(v) for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
+    return TrainResult(
+        output=str(output),
+        produces="model" if spec.adapter == "none" else "adapter",
+        trainable_params=trainable,
+        target_modules=targets,
+        layers=spec.layers,
+        train_rows=len(train_rows),
+        eval_rows=len(held_rows),
+        steps=steps,
+        train_loss=metrics.get("train_loss"),
+        eval_loss_before=before,
+        eval_loss_after=after,
+        tokens=tokens,
+        seconds=seconds,
+        tokens_per_second=tokens / seconds if seconds > 0 else 0.0,
+        metrics=metrics,
+        folded_adapter=prior_adapter,
+    )
