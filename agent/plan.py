@@ -17,12 +17,15 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
-    field_validator,
     model_serializer,
     model_validator,
 )
 
 from tools.errors import GraftError
+from tools.merge_adapter import MergeAdapterSpec
+from tools.merge_models import MergeModelsSpec
+from tools.training import DPOSpec, TrainSpec
+from tools.write import WriteSpec
 
 StageKind = Literal["convert", "sft", "dpo", "merge_adapter", "merge_models", "write"]
 STAGE_KINDS: tuple[str, ...] = ("convert", "sft", "dpo", "merge_adapter", "merge_models", "write")
@@ -51,67 +54,24 @@ class ConvertStage(_Stage):
     source: str = Field(description="A .bin/.pt file or folder to turn into safetensors.")
 
 
-class _TrainStage(_Stage):
-    adapter: Literal["lora", "dora", "none"] = Field("lora", description="'none' is full fine-tuning.")
-    target_modules: list[str] = Field(default_factory=list, description="Module names as the checkpoint spells them.")
-    layers: list[int] | None = Field(None, description="Block indices to train; null for all.")
-    dataset: str = Field(description="Path to a .jsonl/.json/.parquet/.csv dataset.")
-    r: int = Field(16, ge=1)
-    alpha: float = Field(32, gt=0)
-    dropout: float = Field(0.0, ge=0, lt=1)
-    epochs: float = Field(1.0, gt=0)
-    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
-    learning_rate: float = Field(2e-4, gt=0)
-    batch_size: int = Field(4, ge=1)
-    gradient_accumulation: int = Field(1, ge=1)
-    max_length: int = Field(1024, ge=8)
-    eval_fraction: float = Field(0.1, ge=0, lt=1, description="Held-out share for eval loss before/after.")
-    seed: int = 0
-    gpus: int = Field(1, ge=1, description="More than one launches through `accelerate launch`.")
-    distributed: Literal["fsdp", "deepspeed", "ddp"] | None = None
-
-    @field_validator("layers")
-    @classmethod
-    def _sorted_unique(cls, v: list[int] | None) -> list[int] | None:
-        return sorted(set(v)) if v is not None else None
-
-
-class SFTStage(_TrainStage):
+class SFTStage(_Stage, TrainSpec):
     kind: Literal["sft"] = "sft"
 
 
-class DPOStage(_TrainStage):
+class DPOStage(_Stage, DPOSpec):
     kind: Literal["dpo"] = "dpo"
-    learning_rate: float = Field(5e-5, gt=0)
-    beta: float = Field(0.1, gt=0)
-    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "exo_pair", "bco_pair", "sppo_hard", "nca_pair",
-                       "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft"] = "sigmoid"  # fmt: skip
 
 
-class MergeAdapterStage(_Stage):
+class MergeAdapterStage(_Stage, MergeAdapterSpec):
     kind: Literal["merge_adapter"] = "merge_adapter"
-    adapters: list[str] = Field(default_factory=list, description="Empty: the adapter the previous stage produced.")
-    weights: list[float] = Field(default_factory=list)
-    combination: Literal["linear", "cat", "ties", "dare_ties", "dare_linear", "svd"] = "cat"
-    density: float = Field(0.5, gt=0, le=1)
 
 
-class MergeModelsStage(_Stage):
+class MergeModelsStage(_Stage, MergeModelsSpec):
     kind: Literal["merge_models"] = "merge_models"
-    method: Literal["linear", "slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic", "breadcrumbs",
-                    "della", "model_stock", "nearswap"] = "ties"  # fmt: skip
-    models: list[str] = Field(description="Models to merge: '@<stage-id>', '@base' or paths.")
-    weights: list[float] = Field(default_factory=list)
-    base: str = Field("@base", description="The common ancestor for task-vector methods.")
-    density: float = Field(0.5, gt=0, le=1)
-    t: float = Field(0.5, ge=0, le=1, description="SLERP interpolation factor.")
 
 
-class WriteStage(_Stage):
+class WriteStage(_Stage, WriteSpec):
     kind: Literal["write"] = "write"
-    output: str | None = Field(None, description="Final folder; defaults to the plan's output.")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    max_shard_size: str = "5GB"
 
 
 Stage = Annotated[

@@ -26,7 +26,9 @@ def llama_specs(cfg: dict[str, int]) -> list[TensorSpec]:
     specs = [TensorSpec("model.embed_tokens.weight", "BF16", (v, h))]
     for n in range(cfg["layers"]):
         p = f"model.layers.{n}."
-        specs += [TensorSpec(p + f"self_attn.{m}.weight", "BF16", (h, h)) for m in ("q_proj", "k_proj", "v_proj", "o_proj")]
+        specs += [
+            TensorSpec(p + f"self_attn.{m}.weight", "BF16", (h, h)) for m in ("q_proj", "k_proj", "v_proj", "o_proj")
+        ]
         specs += [TensorSpec(p + f"mlp.{m}.weight", "BF16", (i, h)) for m in ("gate_proj", "up_proj")]
         specs.append(TensorSpec(p + "mlp.down_proj.weight", "BF16", (h, i)))
         specs += [TensorSpec(p + f"{m}.weight", "BF16", (h,)) for m in ("input_layernorm", "post_attention_layernorm")]
@@ -47,8 +49,13 @@ def build_sparse_checkpoint(folder: Path, max_shard: int = 2 * 10**9) -> tuple[i
         paths.append(folder / name)
     weight_map = {s.name: n for n, g in zip(names, groups, strict=True) for s in g}
     (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "num_hidden_layers": 32,
-              "hidden_size": 4096, "vocab_size": 32000}  # fmt: skip
+    config = {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "num_hidden_layers": 32,
+        "hidden_size": 4096,
+        "vocab_size": 32000,
+    }
     (folder / "config.json").write_text(json.dumps(config))
     return sum(s.nbytes for s in specs), paths
 
@@ -66,7 +73,7 @@ def main() -> None:
             n = 0
             for shard in shards:
                 with safe_open(shard, framework="pt") as handle:
-                    for key in handle.keys():  # noqa: SIM118 - safe_open has no __iter__
+                    for key in handle.keys():
                         shape = handle.get_slice(key).get_shape()
                         n += 1 if not shape else __import__("math").prod(shape)
             return n
@@ -75,23 +82,33 @@ def main() -> None:
             return inspect_checkpoint(InspectArgs(path=str(folder))).total_params or 0
 
         assert bare() == ours(), "both sides must count the same parameters"
-        bare_med, bare_best = best_of(bare, 15)
-        ours_med, ours_best = best_of(ours, 15)
+        bare_med, _bare_best = best_of(bare, 15)
+        ours_med, _ours_best = best_of(ours, 15)
 
         cli_wall, cli_rss, out = run_measured([sys.executable, "-m", "tui.cli", "inspect", str(folder), "--json"])
-        bare_cmd = ("import sys; from safetensors import safe_open\n"
-                    "for p in sys.argv[1:]:\n    f = safe_open(p, framework='pt')\n"
-                    "    [f.get_slice(k).get_shape() for k in f.keys()]")  # fmt: skip
+        bare_cmd = (
+            "import sys; from safetensors import safe_open\n"
+            "for p in sys.argv[1:]:\n    f = safe_open(p, framework='pt')\n"
+            "    [f.get_slice(k).get_shape() for k in f.keys()]"
+        )
         bare_wall, bare_rss, _ = run_measured([sys.executable, "-c", bare_cmd, *map(str, shards)])
-        probe = ("import sys; from tools.inspect import InspectArgs, inspect_checkpoint; "
-                 f"inspect_checkpoint(InspectArgs(path={str(folder)!r})); print('torch' in sys.modules)")  # fmt: skip
+        probe = (
+            "import sys; from tools.inspect import InspectArgs, inspect_checkpoint; "
+            f"inspect_checkpoint(InspectArgs(path={str(folder)!r})); print('torch' in sys.modules)"
+        )
         torch_loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
 
     ratio = ours_med / bare_med
-    print(f"checkpoint: {total_bytes / 1e9:.1f} GB in {len(shards)} shards (sparse), {json.loads(out)['total_params']:,} params")
-    print(f"in-process  bare safe_open {bare_med * 1e3:.2f} ms  graft inspect {ours_med * 1e3:.2f} ms  ratio {ratio:.2f}x (target <= 2x)")
-    print(f"whole command  bare {bare_wall:.2f} s / {bare_rss / 2**20:.0f} MiB  graft {cli_wall:.2f} s / {cli_rss / 2**20:.0f} MiB  "
-          f"ratio {cli_wall / bare_wall:.2f}x")  # fmt: skip
+    print(
+        f"checkpoint: {total_bytes / 1e9:.1f} GB in {len(shards)} shards (sparse), {json.loads(out)['total_params']:,} params"
+    )
+    print(
+        f"in-process  bare safe_open {bare_med * 1e3:.2f} ms  graft inspect {ours_med * 1e3:.2f} ms  ratio {ratio:.2f}x (target <= 2x)"
+    )
+    print(
+        f"whole command  bare {bare_wall:.2f} s / {bare_rss / 2**20:.0f} MiB  graft {cli_wall:.2f} s / {cli_rss / 2**20:.0f} MiB  "
+        f"ratio {cli_wall / bare_wall:.2f}x"
+    )
     print(f"torch imported by inspect: {torch_loaded}")
     save_results(
         "inspect",

@@ -94,8 +94,19 @@ def test_hostile_metadata_is_inert_in_text_and_verbatim_in_json(tmp_path):
 
 def test_json_output_has_the_contract_fields(tiny):
     data = json.loads(graft("inspect", str(tiny("llama")), "--json").stdout)
-    for key in ("kind", "format", "architecture", "total_params", "num_layers", "dtypes", "components",
-                "layers", "adapter", "metadata", "shards"):  # fmt: skip
+    for key in (
+        "kind",
+        "format",
+        "architecture",
+        "total_params",
+        "num_layers",
+        "dtypes",
+        "components",
+        "layers",
+        "adapter",
+        "metadata",
+        "shards",
+    ):
         assert key in data
     assert data["kind"] == "model" and data["format"] == "safetensors" and data["num_layers"] == 2
 

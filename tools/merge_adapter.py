@@ -178,15 +178,25 @@ def merge_adapter(
         copy_side_files(ckpt.folder or Path(base).parent, tmp, [f for f in SIDE_FILES if f != "adapter_config.json"])
     opened.clear()
     return MergeAdapterResult(
-        output=output, merged_tensors=merged, adapters=adapters, method="stream-cat",
+        output=output,
+        merged_tensors=merged,
+        adapters=adapters,
+        method="stream-cat",
         seconds=time.perf_counter() - start,
-    )  # fmt: skip
+    )
 
 
 def _merge_in_memory(
-    spec: MergeAdapterSpec, base: str, adapters: list[str], weights: list[float], output: str,
-    stage_id: str, progress: Progress, overwrite: bool, start: float,
-) -> MergeAdapterResult:  # fmt: skip
+    spec: MergeAdapterSpec,
+    base: str,
+    adapters: list[str],
+    weights: list[float],
+    output: str,
+    stage_id: str,
+    progress: Progress,
+    overwrite: bool,
+    start: float,
+) -> MergeAdapterResult:
     """PEFT's add_weighted_adapter for combinations that are not a plain sum of deltas."""
     import time
 
@@ -213,6 +223,9 @@ def _merge_in_memory(
         src = Path(base)
         copy_side_files(src, tmp, [f for f in SIDE_FILES if f not in ("adapter_config.json", "config.json")])
     return MergeAdapterResult(
-        output=output, merged_tensors=len(modules), adapters=adapters, method=f"peft-{spec.combination}",
+        output=output,
+        merged_tensors=len(modules),
+        adapters=adapters,
+        method=f"peft-{spec.combination}",
         seconds=time.perf_counter() - start,
-    )  # fmt: skip
+    )

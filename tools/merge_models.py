@@ -16,8 +16,18 @@ from tools.errors import GraftError
 from tools.progress import Progress, silent
 from tools.safetensors_writer import atomic_folder
 
-MergeMethod = Literal["linear", "slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic", "breadcrumbs",
-                      "della", "model_stock", "nearswap"]  # fmt: skip
+MergeMethod = Literal[
+    "linear",
+    "slerp",
+    "ties",
+    "dare_ties",
+    "dare_linear",
+    "task_arithmetic",
+    "breadcrumbs",
+    "della",
+    "model_stock",
+    "nearswap",
+]
 _NEEDS_BASE = {"ties", "dare_ties", "dare_linear", "task_arithmetic", "breadcrumbs", "della", "model_stock"}
 _USES_DENSITY = {"ties", "dare_ties", "dare_linear", "breadcrumbs", "della"}
 
@@ -97,9 +107,15 @@ def merge_models(
         raise GraftError(f"stage {stage_id}: mergekit rejects the merge: {exc.errors()[0]['msg']}.") from None
     text = yaml.safe_dump(config, sort_keys=False)
     options = MergeOptions(
-        copy_tokenizer=True, lazy_unpickle=False, low_cpu_memory=True, out_shard_size=_shard_bytes(spec.max_shard_size),
-        safe_serialization=True, quiet=True, write_model_card=True, allow_crimes=False,
-    )  # fmt: skip
+        copy_tokenizer=True,
+        lazy_unpickle=False,
+        low_cpu_memory=True,
+        out_shard_size=_shard_bytes(spec.max_shard_size),
+        safe_serialization=True,
+        quiet=True,
+        write_model_card=True,
+        allow_crimes=False,
+    )
     progress({"stage": stage_id, "kind": "progress", "step": 0, "total": 1, "message": f"mergekit {spec.method}"})
     with atomic_folder(Path(output), overwrite) as tmp:
         try:

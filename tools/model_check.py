@@ -50,8 +50,13 @@ def generate(model_path: str, prompt: str = "Hello", new_tokens: int = 8) -> str
     model = AutoModelForCausalLM.from_pretrained(model_path).eval()
     inputs = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
-        out = model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)  # fmt: skip
+        out = model.generate(
+            **inputs,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+        )
     if out.shape[1] <= inputs["input_ids"].shape[1]:
         raise RuntimeError("the model generated nothing")
     return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :])

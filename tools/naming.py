@@ -18,18 +18,62 @@ _LAYER = re.compile(r"(?:^|\.)(?:layers|h|blocks|block|layer|decoder_layers)\.(\
 _ATTENTION_SCOPES = {"attn", "self_attn", "attention", "self_attention", "cross_attn", "mixer"}
 _MLP_SCOPES = {"mlp", "feed_forward", "ffn", "block_sparse_moe", "experts", "moe"}
 _ATTENTION_LEAVES = {
-    "q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj", "c_attn", "query_key_value",
-    "query", "key", "value", "wq", "wk", "wv", "wo", "out_proj", "Wqkv",
-}  # fmt: skip
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "qkv_proj",
+    "c_attn",
+    "query_key_value",
+    "query",
+    "key",
+    "value",
+    "wq",
+    "wk",
+    "wv",
+    "wo",
+    "out_proj",
+    "Wqkv",
+}
 _MLP_LEAVES = {
-    "gate_proj", "up_proj", "down_proj", "gate_up_proj", "c_fc", "fc1", "fc2", "w1", "w2", "w3",
-    "dense_h_to_4h", "dense_4h_to_h", "gate", "router",
-}  # fmt: skip
-_EMBEDDING_LEAVES = {"embed_tokens", "wte", "wpe", "word_embeddings", "embed_in", "tok_embeddings",
-                     "embed_positions", "position_embeddings", "token_embeddings"}  # fmt: skip
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+    "gate_up_proj",
+    "c_fc",
+    "fc1",
+    "fc2",
+    "w1",
+    "w2",
+    "w3",
+    "dense_h_to_4h",
+    "dense_4h_to_h",
+    "gate",
+    "router",
+}
+_EMBEDDING_LEAVES = {
+    "embed_tokens",
+    "wte",
+    "wpe",
+    "word_embeddings",
+    "embed_in",
+    "tok_embeddings",
+    "embed_positions",
+    "position_embeddings",
+    "token_embeddings",
+}
 _LM_HEAD_LEAVES = {"lm_head", "embed_out", "output"}
-_PEFT_PARTS = {"lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_magnitude_vector",
-               "base_layer", "default", "weight", "bias"}  # fmt: skip
+_PEFT_PARTS = {
+    "lora_A",
+    "lora_B",
+    "lora_embedding_A",
+    "lora_embedding_B",
+    "lora_magnitude_vector",
+    "base_layer",
+    "default",
+    "weight",
+    "bias",
+}
 
 
 def layer_index(name: str) -> int | None:

@@ -31,9 +31,14 @@ _SUBJECTS = ["the model", "a student", "the cat", "our team", "the river", "a te
 _VERBS = ["answers", "reads", "writes", "learns", "sees", "builds", "explains"]
 _OBJECTS = ["a short answer", "the question", "a long story", "the lesson", "a small poem", "the plan"]
 _RU = [
-    "модель отвечает коротко", "кошка спит на окне", "учитель объясняет урок",
-    "река течёт быстро", "студент читает книгу", "мы строим новый план", "ответь по-русски",
-]  # fmt: skip
+    "модель отвечает коротко",
+    "кошка спит на окне",
+    "учитель объясняет урок",
+    "река течёт быстро",
+    "студент читает книгу",
+    "мы строим новый план",
+    "ответь по-русски",
+]
 
 
 class TinyModelArgs(BaseModel):
@@ -114,9 +119,13 @@ def _config(args: TinyModelArgs, vocab: int, bos: int, eos: int, pad: int) -> An
     )
     if args.architecture == "gpt2":
         return tf.GPT2Config(
-            n_embd=args.hidden_size, n_layer=args.num_layers, n_head=args.num_heads,
-            n_inner=args.intermediate_size, n_positions=256, **ids,
-        )  # fmt: skip
+            n_embd=args.hidden_size,
+            n_layer=args.num_layers,
+            n_head=args.num_heads,
+            n_inner=args.intermediate_size,
+            n_positions=256,
+            **ids,
+        )
     if args.architecture == "gpt_neox":
         return tf.GPTNeoXConfig(**common, tie_word_embeddings=False)
     if args.architecture == "phi3":

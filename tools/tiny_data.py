@@ -8,8 +8,14 @@ from pathlib import Path
 
 from tools.tiny import corpus
 
-_QUESTIONS = ["What does the model do?", "Tell me about the cat.", "Что делает учитель?", "Where is the river?",
-              "Кто читает книгу?", "What is the plan?"]  # fmt: skip
+_QUESTIONS = [
+    "What does the model do?",
+    "Tell me about the cat.",
+    "Что делает учитель?",
+    "Where is the river?",
+    "Кто читает книгу?",
+    "What is the plan?",
+]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

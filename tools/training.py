@@ -50,8 +50,22 @@ class TrainSpec(BaseModel):
 class DPOSpec(TrainSpec):
     learning_rate: float = Field(5e-5, gt=0)
     beta: float = Field(0.1, gt=0)
-    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "exo_pair", "bco_pair", "sppo_hard", "nca_pair",
-                       "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft"] = "sigmoid"  # fmt: skip
+    loss_type: Literal[
+        "sigmoid",
+        "ipo",
+        "hinge",
+        "robust",
+        "exo_pair",
+        "bco_pair",
+        "sppo_hard",
+        "nca_pair",
+        "aot",
+        "aot_unpaired",
+        "apo_zero",
+        "apo_down",
+        "discopop",
+        "sft",
+    ] = "sigmoid"
 
 
 class TrainResult(BaseModel):
@@ -197,8 +211,11 @@ def common_config(spec: TrainSpec, output_dir: Path) -> dict[str, Any]:
 
 def count_tokens(dataset: Any) -> int:
     """Tokens per epoch after the trainer's own tokenization (SFT: input_ids; DPO: prompt+chosen+rejected)."""
-    columns = [c for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids", "completion_ids")
-               if c in dataset.column_names]  # fmt: skip
+    columns = [
+        c
+        for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids", "completion_ids")
+        if c in dataset.column_names
+    ]
     return sum(len(x) for c in columns for x in dataset[c])
 
 

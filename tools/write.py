@@ -75,8 +75,10 @@ def run_check(mode: str, payload: dict[str, Any], timeout: float = 600) -> dict[
     """Run tools.model_check in a child process; a crash there cannot take Graft down."""
     proc = subprocess.run(
         [sys.executable, "-m", "tools.model_check", mode, json.dumps(payload)],
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("GRAFT_RESULT "):
             return json.loads(line[len("GRAFT_RESULT ") :])
@@ -126,8 +128,14 @@ def write_final(
         eval_loss = {"final": mean_loss(model, heldout)}
         if base_model:
             eval_loss["base"] = mean_loss(base_model, heldout)
-    provenance = {**provenance, "final": {"dtype": target_name, "eval_loss": eval_loss,
-                                          "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}  # fmt: skip
+    provenance = {
+        **provenance,
+        "final": {
+            "dtype": target_name,
+            "eval_loss": eval_loss,
+            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
     metadata = {"format": "pt", "graft.provenance": json.dumps(provenance, ensure_ascii=False, sort_keys=True)}
 
     import torch
@@ -149,9 +157,13 @@ def write_final(
 
     with atomic_folder(out, overwrite) as tmp:
         files = write_sharded(
-            tmp, specs, produce, metadata, spec.max_shard_size,
+            tmp,
+            specs,
+            produce,
+            metadata,
+            spec.max_shard_size,
             on_tensor=lambda d, t: progress({"stage": stage_id, "kind": "progress", "step": d, "total": t}),
-        )  # fmt: skip
+        )
         opened.clear()
         copy_side_files(source_folder, tmp, [f for f in SIDE_FILES if f not in ("adapter_config.json",)])
         _set_config_dtype(tmp / "config.json", target_name)
@@ -164,10 +176,17 @@ def write_final(
             reason = "no tokenizer" if not has_tokenizer else "model too large for a memory check"
             generate_check = f"skipped: {reason}"
     return WriteResult(
-        output=str(out), files=[f.name for f in files], tensors=len(specs), total_bytes=total_bytes, dtype=target_name,
-        verified_tensors=verified, generate_check=generate_check, eval_loss=eval_loss, warnings=warnings,
+        output=str(out),
+        files=[f.name for f in files],
+        tensors=len(specs),
+        total_bytes=total_bytes,
+        dtype=target_name,
+        verified_tensors=verified,
+        generate_check=generate_check,
+        eval_loss=eval_loss,
+        warnings=warnings,
         seconds=time.perf_counter() - start,
-    )  # fmt: skip
+    )
 
 
 def _set_config_dtype(path: Path, dtype: str) -> None:
@@ -211,14 +230,23 @@ def model_card(provenance: dict[str, Any], dtype: str) -> str:
     """A README.md for the artifact: what it came from and each stage, from the provenance."""
     base = provenance.get("base_model", {})
     lines = [
-        "---", "library_name: transformers", "tags: [graft]", "---", "",
-        f"# {Path(str(base.get('path', 'model'))).name} — post-trained with Graft", "",
-        f"Goal: {provenance.get('goal', '')}", "",
+        "---",
+        "library_name: transformers",
+        "tags: [graft]",
+        "---",
+        "",
+        f"# {Path(str(base.get('path', 'model'))).name} — post-trained with Graft",
+        "",
+        f"Goal: {provenance.get('goal', '')}",
+        "",
         f"Base: `{base.get('path')}` ({base.get('architecture')}, {base.get('total_params')} parameters). "
-        f"Weights: {dtype}.", "", "## Stages", "",
+        f"Weights: {dtype}.",
+        "",
+        "## Stages",
+        "",
         "| # | stage | kind | method | targets | layers | dataset | metrics |",
         "|---|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for i, stage in enumerate(provenance.get("stages", []), 1):
         data = stage.get("dataset") or {}
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in (stage.get("metrics") or {}).items() if isinstance(v, float))

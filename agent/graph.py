@@ -1,0 +1,372 @@
+"""The executor: a LangGraph StateGraph that runs a validated plan stage by stage.
+
+    START → approve_plan ─(yes)→ run_stage ⟲ → confirm_write ─(yes)→ write → END
+                         └(no)→ END                            └(no)→ END
+
+Approvals are `interrupt()`s in nodes of their own (a node re-runs from its top on resume,
+so nothing before an interrupt may have effects). Only the person's answer, passed back
+as `Command(resume=...)` by the command line or the TUI, resumes them: nothing a model or a
+file says can. Each stage runs in a child process; its progress events are forwarded
+through LangGraph's custom stream.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from agent.plan import Plan
+from agent.runner import StageRunner, base_identity, dataset_record, library_versions
+from tools.errors import GraftError
+
+
+class RunState(TypedDict, total=False):
+    plan: dict[str, Any]
+    run_dir: str
+    cursor: int
+    current_model: str
+    pending_adapter: str | None
+    outputs: dict[str, dict[str, str]]
+    records: Annotated[list[dict[str, Any]], operator.add]
+    heldout_files: Annotated[list[str], operator.add]
+    status: str
+    reason: str
+    final: dict[str, Any]
+
+
+def data_dir() -> Path:
+    """Where conversations and plans persist: $GRAFT_HOME, else $XDG_DATA_HOME/graft."""
+    root = os.environ.get("GRAFT_HOME") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "graft"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_checkpointer(path: Path | None = None) -> Any:
+    """The SQLite checkpointer under the user's data folder."""
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(path or data_dir() / "graft.sqlite"), check_same_thread=False)
+    return SqliteSaver(conn)
+
+
+def _writer() -> Any:
+    try:
+        from langgraph.config import get_stream_writer
+
+        return get_stream_writer()
+    except RuntimeError:
+        return lambda _event: None
+
+
+def _resolve(ref: str | None, state: RunState, plan: Plan) -> str | None:
+    if ref is None:
+        return None
+    if ref == "@base":
+        first = plan.stages[0]
+        if first.kind == "convert" and first.id in state.get("outputs", {}):
+            return state["outputs"][first.id]["path"]
+        return plan.base_model
+    if ref.startswith("@"):
+        return state["outputs"][ref[1:]]["path"]
+    return ref
+
+
+def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, extra: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "id": stage.id,
+        "kind": stage.kind,
+        "reused_from_previous_run": reused,
+        "seconds": round(time.time() - started, 3),
+        **extra,
+    }
+    if stage.kind in ("sft", "dpo"):
+        record.update(
+            method={"none": "full"}.get(stage.adapter, stage.adapter),
+            targets=result.get("target_modules") or stage.target_modules,
+            layers=stage.layers,
+            dataset=dataset_record(stage.dataset),
+            hyperparameters={
+                k: getattr(stage, k)
+                for k in (
+                    "r",
+                    "alpha",
+                    "dropout",
+                    "epochs",
+                    "max_steps",
+                    "learning_rate",
+                    "batch_size",
+                    "gradient_accumulation",
+                    "max_length",
+                    "seed",
+                )
+                if stage.adapter != "none" or k not in ("r", "alpha", "dropout")
+            },
+            metrics={
+                k: result.get(k)
+                for k in (
+                    "train_loss",
+                    "eval_loss_before",
+                    "eval_loss_after",
+                    "steps",
+                    "tokens",
+                    "tokens_per_second",
+                    "trainable_params",
+                    "train_rows",
+                    "eval_rows",
+                )
+            },
+        )
+        if stage.kind == "dpo":
+            record["hyperparameters"].update(beta=stage.beta, loss_type=stage.loss_type)
+    elif stage.kind == "merge_adapter":
+        record.update(
+            method=result.get("method"),
+            adapters=result.get("adapters"),
+            hyperparameters={"weights": stage.weights, "combination": stage.combination},
+        )
+    elif stage.kind == "merge_models":
+        record.update(
+            method=stage.method,
+            models=result.get("models"),
+            mergekit_config=result.get("config_yaml"),
+            hyperparameters={"weights": stage.weights, "density": stage.density, "t": stage.t},
+        )
+    return record
+
+
+def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
+    """Compile the executor graph. `runner_hook(runner)` lets a face keep a handle to cancel."""
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import interrupt
+
+    def approve_plan(state: RunState) -> dict[str, Any]:
+        answer = interrupt({"type": "approve_plan", "plan": state["plan"]})
+        if isinstance(answer, dict) and answer.get("approved") is True:
+            return {"status": "running", "cursor": state.get("cursor", 0)}
+        reason = answer.get("reason", "") if isinstance(answer, dict) else ""
+        return {"status": "rejected", "reason": reason}
+
+    def run_stage(state: RunState) -> dict[str, Any]:
+        plan = Plan.model_validate(state["plan"])
+        stage = plan.stages[state["cursor"]]
+        write = _writer()
+        runner = StageRunner(plan, state["run_dir"], on_event=write)
+        if runner_hook:
+            runner_hook(runner)
+        write(
+            {
+                "stage": stage.id,
+                "kind": "stage_start",
+                "message": f"{stage.kind} {stage.id}",
+                "index": state["cursor"],
+                "count": len(plan.stages),
+            }
+        )
+        started = time.time()
+        current = state.get("current_model") or plan.base_model
+        pending = state.get("pending_adapter")
+        out = str(runner.stage_dir(stage.id))
+        outputs = dict(state.get("outputs", {}))
+        update: dict[str, Any] = {"cursor": state["cursor"] + 1}
+        extra: dict[str, Any] = {}
+        if stage.kind == "convert":
+            result, reused = runner.run(
+                stage, "convert", {}, {"source": stage.source, "destination": out}, [stage.source]
+            )
+            outputs[stage.id] = {"path": out, "produces": "model"}
+            update.update(current_model=out)
+        elif stage.kind in ("sft", "dpo"):
+            model = _resolve(stage.input, state, plan) or current
+            prior = None if stage.input else pending
+            spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
+            kwargs = {"model_path": model, "output": out, "stage_id": stage.id, "prior_adapter": prior}
+            result, reused = runner.run(stage, stage.kind, spec, kwargs, [model, *([prior] if prior else [])])
+            produces = result["produces"]
+            outputs[stage.id] = {"path": out, "produces": produces}
+            extra = {"input_model": model, "folded_adapter": prior}
+            update["heldout_files"] = [str(Path(out) / "heldout.jsonl")]
+            if produces == "adapter":
+                update.update(current_model=model, pending_adapter=out)
+            else:
+                update.update(current_model=out, pending_adapter=None)
+        elif stage.kind == "merge_adapter":
+            adapters = [_resolve(a, state, plan) for a in stage.adapters] or [pending]
+            if not adapters or adapters[0] is None:
+                raise GraftError(f"stage {stage.id}: there is no adapter to merge.")
+            base = _resolve(stage.input, state, plan) or current
+            spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
+            kwargs = {"base": base, "adapters": adapters, "output": out, "stage_id": stage.id}
+            result, reused = runner.run(stage, "merge_adapter", spec, kwargs, [base, *adapters])
+            outputs[stage.id] = {"path": out, "produces": "model"}
+            update.update(current_model=out, pending_adapter=None)
+            extra = {"base": base}
+        elif stage.kind == "merge_models":
+            models = [_resolve(m, state, plan) for m in stage.models]
+            base = _resolve(stage.base, state, plan)
+            spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
+            kwargs = {"models": models, "base": base, "output": out, "stage_id": stage.id}
+            result, reused = runner.run(stage, "merge_models", spec, kwargs, [*models, *([base] if base else [])])
+            outputs[stage.id] = {"path": out, "produces": "model"}
+            update.update(current_model=out, pending_adapter=None)
+        else:
+            raise GraftError(f"stage {stage.id}: {stage.kind} cannot run here.")
+        update["outputs"] = outputs
+        update["records"] = [_record(stage, result, reused, started, extra)]
+        write({"stage": stage.id, "kind": "stage_done", "message": "reused" if reused else "done", "result": result})
+        return update
+
+    def confirm_write(state: RunState) -> dict[str, Any]:
+        plan = Plan.model_validate(state["plan"])
+        stage = plan.stages[state["cursor"]]
+        output = stage.output or plan.output
+        preview = {
+            "type": "confirm_write",
+            "output": output,
+            "exists": Path(output).exists(),
+            "dtype": stage.dtype,
+            "max_shard_size": stage.max_shard_size,
+            "model": state.get("current_model"),
+            "pending_adapter": state.get("pending_adapter"),
+            "stages": [{"id": r["id"], "kind": r["kind"], "method": r.get("method")} for r in state.get("records", [])],
+        }
+        answer = interrupt(preview)
+        if isinstance(answer, dict) and answer.get("confirmed") is True:
+            if preview["exists"] and answer.get("overwrite") is not True:
+                return {"status": "cancelled", "reason": f"{output} exists and replacing it was not approved"}
+            return {"status": "writing", "final": {"overwrite": bool(answer.get("overwrite"))}}
+        return {"status": "cancelled", "reason": "the final write was not approved"}
+
+    def write_node(state: RunState) -> dict[str, Any]:
+        plan = Plan.model_validate(state["plan"])
+        stage = plan.stages[state["cursor"]]
+        write = _writer()
+        runner = StageRunner(plan, state["run_dir"], on_event=write)
+        if runner_hook:
+            runner_hook(runner)
+        write(
+            {
+                "stage": stage.id,
+                "kind": "stage_start",
+                "message": f"write {stage.id}",
+                "index": state["cursor"],
+                "count": len(plan.stages),
+            }
+        )
+        model = state.get("current_model") or plan.base_model
+        records = list(state.get("records", []))
+        if state.get("pending_adapter"):
+            from agent.plan import MergeAdapterStage
+
+            fold = MergeAdapterStage(id=f"{stage.id}-fold")
+            fold_out = str(runner.stage_dir(fold.id))
+            adapter = state["pending_adapter"]
+            kwargs = {"base": model, "adapters": [adapter], "output": fold_out, "stage_id": fold.id}
+            result, reused = runner.run(
+                fold,
+                "merge_adapter",
+                fold.model_dump(exclude={"id", "kind", "input", "notes"}),
+                kwargs,
+                [model, adapter],
+            )
+            records.append(_record(fold, result, reused, time.time(), {"base": model}))
+            model = fold_out
+        heldout: list[dict[str, Any]] = []
+        for file in state.get("heldout_files", []):
+            if Path(file).is_file():
+                from tools.datasets_io import load_rows
+
+                heldout.extend(load_rows(file))
+        provenance = {
+            "graft_provenance_version": 1,
+            "goal": plan.goal,
+            "base_model": base_identity(_resolve("@base", state, plan) or plan.base_model),
+            "stages": records,
+            "versions": library_versions(),
+        }
+        output = stage.output or plan.output
+        kwargs = {
+            "model": model,
+            "output": output,
+            "provenance": provenance,
+            "base_model": _resolve("@base", state, plan),
+            "heldout": heldout[:64],
+            "overwrite": state.get("final", {}).get("overwrite", False),
+            "stage_id": stage.id,
+        }
+        spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
+        result, _ = runner.run(stage, "write", spec, kwargs, [model], output_is_stage_dir=False)
+        write({"stage": stage.id, "kind": "stage_done", "message": "done", "result": result})
+        return {"status": "done", "final": result, "cursor": state["cursor"] + 1}
+
+    def after_approval(state: RunState) -> str:
+        return "next" if state.get("status") == "running" else "end"
+
+    def next_step(state: RunState) -> str:
+        plan = state["plan"]
+        cursor = state["cursor"]
+        if cursor >= len(plan["stages"]):
+            return "finish"
+        return "confirm_write" if plan["stages"][cursor]["kind"] == "write" else "run_stage"
+
+    def finish(state: RunState) -> dict[str, Any]:
+        return {"status": "done", "final": {"output": state.get("pending_adapter") or state.get("current_model")}}
+
+    def after_confirm(state: RunState) -> str:
+        return "write" if state.get("status") == "writing" else "end"
+
+    graph = StateGraph(RunState)
+    graph.add_node("approve_plan", approve_plan)
+    graph.add_node("run_stage", run_stage)
+    graph.add_node("confirm_write", confirm_write)
+    graph.add_node("write", write_node)
+    graph.add_node("finish", finish)
+    graph.add_edge(START, "approve_plan")
+    graph.add_conditional_edges(
+        "approve_plan",
+        lambda s: next_step(s) if after_approval(s) == "next" else "end",
+        {"run_stage": "run_stage", "confirm_write": "confirm_write", "finish": "finish", "end": END},
+    )
+    graph.add_conditional_edges(
+        "run_stage", next_step, {"run_stage": "run_stage", "confirm_write": "confirm_write", "finish": "finish"}
+    )
+    graph.add_conditional_edges("confirm_write", after_confirm, {"write": "write", "end": END})
+    graph.add_edge("write", END)
+    graph.add_edge("finish", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def initial_state(plan: Plan, run_dir: str | Path) -> RunState:
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "run_dir": str(run_dir),
+        "cursor": 0,
+        "outputs": {},
+        "records": [],
+        "heldout_files": [],
+        "status": "awaiting_approval",
+    }
+
+
+def drive(graph: Any, config: dict[str, Any], first_input: Any, answer: Any, on_event: Any) -> dict[str, Any]:
+    """Stream the graph to its end, asking `answer(payload)` at each interrupt (the person's reply)."""
+    from langgraph.types import Command
+
+    payload_in = first_input
+    while True:
+        pending = None
+        for mode, chunk in graph.stream(payload_in, config, stream_mode=["custom", "updates"]):
+            if mode == "custom":
+                on_event(chunk)
+            elif mode == "updates" and "__interrupt__" in chunk:
+                pending = chunk["__interrupt__"][0].value
+        if pending is None:
+            return graph.get_state(config).values
+        payload_in = Command(resume=answer(pending))
