@@ -41,7 +41,10 @@ class _Stage(BaseModel):
     @model_serializer(mode="wrap")
     def _kind_first(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
-        return {"kind": data.pop("kind"), "id": data.pop("id"), **data} if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            return data
+        head = {key: data.pop(key) for key in ("kind", "id") if key in data}
+        return {**head, **data}
 
     def spec_hash(self) -> str:
         """Identity of what the stage does (not its notes), for skipping unchanged reruns."""

@@ -24,14 +24,14 @@ from typing import Any
 from agent.plan import Plan
 from tools.checkpoint import load_headers, resolve_checkpoint
 from tools.datasets_io import file_sha256, load_rows
-from tools.errors import GraftError
+from tools.errors import GraftError, GraftFault
 from tools.safetensors_writer import write_json
 from tools.stage_entry import ERROR, EVENT, RESULT
 
 EventSink = Callable[[dict[str, Any]], None]
 
 
-class StageFault(Exception):
+class StageFault(GraftFault):
     """A stage crashed (a fault of the stage, not the person's input): exit status 1."""
 
 

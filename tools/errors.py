@@ -11,3 +11,12 @@ class GraftError(Exception):
     """Bad input or a refused action: the message is shown to the person as is."""
 
     exit_code = 2
+
+
+class GraftFault(Exception):
+    """A failure that is not the person's fault (a crashed stage, a killed worker): exit status 1.
+
+    The message is still one readable line that says where the details are.
+    """
+
+    exit_code = 1

@@ -141,11 +141,24 @@ def layers_pattern(model: Any) -> str | None:
     return None
 
 
+def linear_module_names(model: Any) -> list[str]:
+    """Leaf names of the linear layers inside the blocks (what PEFT's "all-linear" means)."""
+    names = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if type(module).__name__ in {"Linear", "Conv1D"} and name.rsplit(".", 1)[-1] not in {"lm_head", "score"}
+    }
+    return sorted(names)
+
+
 def lora_config(spec: TrainSpec, model: Any, task_type: str = "CAUSAL_LM") -> Any:
     """A PEFT LoraConfig for this checkpoint: its own module names, layers and Conv1D layout."""
     from peft import LoraConfig
 
     targets: list[str] | str = spec.target_modules or "all-linear"
+    if targets == "all-linear" and spec.layers is not None:
+        # PEFT refuses layers_to_transform with the "all-linear" shortcut: spell the names out.
+        targets = linear_module_names(model)
     conv1d = any(
         type(m).__name__ == "Conv1D" and (isinstance(targets, str) or name.rsplit(".", 1)[-1] in targets)
         for name, m in model.named_modules()
@@ -250,7 +263,6 @@ def finish(
     from tools.safetensors_writer import atomic_folder
 
     before = trainer.evaluate()["eval_loss"] if held_rows else None
-    progress({"stage": stage_id, "kind": "log", "message": f"eval loss before: {before}"})
     start = time.perf_counter()
     outcome = trainer.train()
     seconds = time.perf_counter() - start

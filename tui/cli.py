@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from tools.errors import GraftError
+from tools.errors import GraftError, GraftFault
 
 EXIT_OK, EXIT_FAULT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -44,13 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-shard-size", default="5GB")
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("run", help="execute a plan, asking before the run and before the final write")
+    p.add_argument("plan", help="plan YAML file")
+    p.add_argument("--yes", action="store_true", help="approve the plan and the final write without asking")
+    p.add_argument("--overwrite", action="store_true", help="with --yes: replace an existing output")
+    p.add_argument("--run-dir", help="folder for stage outputs (default: PLAN.run next to the plan)")
+
+    p = sub.add_parser("demo", help="tiny local model + data, the whole pipeline, end to end")
+    p.add_argument("--out", default="graft-demo", help="folder for everything the demo makes")
+    p.add_argument("--steps", type=int, default=20, help="optimizer steps per training stage")
+    p.add_argument("--arch", default="llama", choices=["llama", "qwen2", "mistral", "gpt2", "phi3"])
     return parser
 
 
 def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Without a terminal (CI, pipes, logs) rich would squeeze tables into 80 columns.
+    width = None if stream.isatty() else 120
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -112,10 +126,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from tui.run_cli import cmd_run as run
+
+    return run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui.run_cli import cmd_demo as demo
+
+    return demo(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "diff": cmd_diff,
     "convert": cmd_convert,
+    "run": cmd_run,
+    "demo": cmd_demo,
 }
 
 
@@ -131,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraftError as exc:
         print(f"graft: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except GraftFault as exc:
+        print(f"graft: {exc}", file=sys.stderr)
+        return EXIT_FAULT
     except KeyboardInterrupt:
         print("graft: interrupted; nothing half-written was left behind.", file=sys.stderr)
         return 130

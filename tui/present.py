@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
@@ -21,7 +21,7 @@ def _fmt_int(n: int | None) -> str:
     return "?" if n is None else f"{n:,}"
 
 
-def print_inspect(console: Console, r: InspectResult) -> None:
+def print_inspect(console: Console, r: InspectResult, provenance_summary: bool = False) -> None:
     arch = r.architecture or "unknown architecture"
     if r.model_type:
         arch += f" ({r.model_type})"
@@ -65,6 +65,8 @@ def print_inspect(console: Console, r: InspectResult) -> None:
             f"targets={inert(', '.join(a.target_modules))} base={inert(a.base_model or '?')}"
             + (f" layers={a.layers_to_transform}" if a.layers_to_transform else "")
         )
+    if provenance_summary and "graft.provenance" in r.metadata:
+        _print_provenance(console, r.metadata["graft.provenance"])
     if r.metadata:
         console.print("metadata:")
         for key, value in r.metadata.items():
@@ -113,3 +115,82 @@ def print_diff(console: Console, r: DiffResult, top: int = 10) -> None:
         console.print(f"mismatch: {inert(m.name)}: {inert(m.a)} vs {inert(m.b)}")
     for note in r.notes:
         console.print(f"note: {inert(note)}")
+
+
+def print_plan(console: Console, plan: Any, report: Any) -> None:
+    """The plan as a table with its estimates, before the person approves it."""
+    console.print(f"[bold]plan[/]: {inert(plan.goal)}")
+    console.print(
+        f"base: {inert(plan.base_model)}  ({inert(report.base.get('architecture'))}, "
+        f"{report.base.get('params') or 0:,} params) → output {inert(plan.output)}"
+    )
+    table = Table()
+    for col in ("#", "stage", "kind", "method", "targets", "layers", "data / models", "trainable", "memory", "time"):
+        table.add_column(col)
+    estimates = {e.stage: e for e in report.estimates}
+    for i, stage in enumerate(plan.stages, 1):
+        est = estimates.get(stage.id)
+        method = getattr(stage, "adapter", None) or getattr(stage, "method", None) or getattr(stage, "combination", "")
+        if stage.kind == "dpo":
+            method = f"{method} β={stage.beta} {stage.loss_type}"
+        targets = ", ".join(getattr(stage, "target_modules", []) or []) or (
+            "all linear" if stage.kind in ("sft", "dpo") else ""
+        )
+        layers = getattr(stage, "layers", None)
+        source = getattr(stage, "dataset", None) or ", ".join(
+            getattr(stage, "models", []) or getattr(stage, "adapters", []) or []
+        )
+        if stage.kind == "write":
+            source = f"{stage.output or plan.output} ({stage.dtype})"
+        table.add_row(
+            str(i),
+            inert(stage.id),
+            stage.kind,
+            inert(method or ""),
+            inert(targets),
+            "all" if layers is None and stage.kind in ("sft", "dpo") else inert(layers or ""),
+            inert(source or ""),
+            f"{est.trainable_params:,}" if est and est.trainable_params else "",
+            _bytes(est.memory_bytes) if est and est.memory_bytes else "",
+            f"~{est.seconds:.0f}s" if est and est.seconds else "",
+        )
+    console.print(table)
+    console.print(f"device: {report.device}, {_bytes(report.device_memory_bytes)} available")
+    for note in [*plan.notes, *report.notes]:
+        console.print(f"note: {inert(note)}")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def print_write_preview(console: Console, payload: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]final write[/] → {inert(payload['output'])}"
+        f"{' [yellow](exists)[/]' if payload.get('exists') else ''}: dtype {payload['dtype']}, "
+        f"shards ≤ {inert(payload['max_shard_size'])}, from {inert(payload.get('model'))}"
+    )
+    console.print("  stages: " + " → ".join(f"{inert(s['id'])} ({s['kind']})" for s in payload.get("stages", [])))
+
+
+def _print_provenance(console: Console, raw: str) -> None:
+    import json
+
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError:
+        console.print("provenance: unreadable")
+        return
+    console.print(
+        "[bold]provenance[/]: "
+        + " → ".join(
+            f"{inert(s.get('id'))}({inert(s.get('method') or s.get('kind'))})" for s in record.get("stages", [])
+        )
+    )
+    loss = record.get("final", {}).get("eval_loss") or {}
+    if loss:
+        console.print("held-out loss: " + ", ".join(f"{inert(k)} {v:.4f}" for k, v in loss.items() if v is not None))

@@ -1,0 +1,254 @@
+"""`graft run` and `graft demo`: drive the executor graph from a terminal.
+
+The graph's two interrupts (run the plan? write the result?) are answered here from `--yes`
+or from the person at the terminal; without a terminal and without `--yes` Graft refuses.
+Progress events become rich progress bars, one per stage, with the latest loss.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tools.errors import GraftError
+from tui.safe_text import inert
+
+
+class TerminalAnswers:
+    """Answers the graph's interrupts: from --yes, or by asking the person."""
+
+    def __init__(self, console: Any, yes: bool, overwrite: bool) -> None:
+        self.console, self.yes, self.overwrite = console, yes, overwrite
+        if not yes and not sys.stdin.isatty():
+            raise GraftError("there is no terminal to ask for approval; pass --yes to approve the plan and the write.")
+
+    def _ask(self, question: str) -> bool:
+        from rich.prompt import Confirm
+
+        return Confirm.ask(question, console=self.console, default=False)
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["type"] == "approve_plan":
+            if self.yes:
+                self.console.print("plan approved by --yes")
+                return {"approved": True}
+            ok = self._ask("Run this plan?")
+            return {"approved": ok, "reason": "" if ok else "declined at the terminal"}
+        if payload["type"] == "confirm_write":
+            from tui.present import print_write_preview
+
+            print_write_preview(self.console, payload)
+            if self.yes:
+                if payload["exists"] and not self.overwrite:
+                    return {"confirmed": False}
+                return {"confirmed": True, "overwrite": self.overwrite}
+            if not self._ask(f"Write the final model to {inert(payload['output'])}?"):
+                return {"confirmed": False}
+            overwrite = payload["exists"] and self._ask(f"{inert(payload['output'])} exists. Replace it?")
+            return {"confirmed": True, "overwrite": overwrite}
+        return {}
+
+
+class ProgressView:
+    """Rich progress bars, one per stage, fed by the executor's events."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[loss]}"),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.console = console
+        self.losses: dict[str, list[float]] = {}
+
+    def __enter__(self) -> ProgressView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        stage = event.get("stage", "?")
+        kind = event.get("kind")
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(inert(stage), total=None, loss="")
+        task = self.tasks[stage]
+        if kind == "progress":
+            fields: dict[str, Any] = {}
+            if event.get("loss") is not None:
+                self.losses.setdefault(stage, []).append(event["loss"])
+                fields["loss"] = f"loss {event['loss']:.4f}"
+            self.progress.update(task, completed=event.get("step", 0), total=event.get("total") or None, **fields)
+        elif kind == "stage_done":
+            t = self.progress.tasks[task] if isinstance(task, int) and task < len(self.progress.tasks) else None
+            total = (t.total if t and t.total else 1) if t else 1
+            note = "reused" if event.get("message") == "reused" else self.progress.tasks[task].fields.get("loss", "")
+            result = event.get("result") or {}
+            if result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
+                note = f"held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
+                note += " (reused)" if event.get("message") == "reused" else ""
+            self.progress.update(task, total=total, completed=total, loss=note)
+        elif kind == "log" and event.get("message"):
+            self.progress.console.print(f"  {inert(stage)}: {inert(event['message'])}")
+
+
+def execute_plan(plan: Any, run_dir: Path, yes: bool, overwrite: bool, console: Any) -> dict[str, Any]:
+    """Validate, show, approve, run and write a plan from the terminal; return the final state."""
+    from agent.graph import build_graph, drive, initial_state, open_checkpointer
+    from agent.validate import validate_plan
+    from tui.present import print_plan
+
+    report = validate_plan(plan)
+    print_plan(console, plan, report)
+    answers = TerminalAnswers(console, yes, overwrite)
+    runners: list[Any] = []
+    graph = build_graph(open_checkpointer(), runner_hook=runners.append)
+    config = {"configurable": {"thread_id": f"run-{uuid.uuid4().hex[:12]}"}}
+    start = time.perf_counter()
+    try:
+        with ProgressView(console) as view:
+            state = drive(graph, config, initial_state(plan, run_dir), answers, view)
+    except KeyboardInterrupt:
+        for runner in runners:
+            runner.cancel()
+        raise
+    state["elapsed"] = time.perf_counter() - start
+    return state
+
+
+def cmd_run(args: Any) -> int:
+    from agent.plan import load_plan
+    from tui.cli import _console
+
+    plan = load_plan(args.plan)
+    run_dir = Path(args.run_dir) if args.run_dir else Path(args.plan).with_suffix(".run")
+    console = _console()
+    state = execute_plan(plan, run_dir, args.yes, args.overwrite, console)
+    return report_outcome(console, state)
+
+
+def report_outcome(console: Any, state: dict[str, Any]) -> int:
+    status = state.get("status")
+    if status == "rejected":
+        console.print("plan not approved; nothing was run.")
+        return 2
+    if status == "cancelled":
+        console.print(f"not written: {inert(state.get('reason', ''))}. Finished stages stay in the run folder.")
+        return 2
+    final = state.get("final", {})
+    console.print(f"[bold green]done[/] in {state.get('elapsed', 0):.1f} s → {inert(final.get('output'))}")
+    if final.get("generate_check"):
+        console.print(f"  verified {final.get('verified_tensors')} tensors; {inert(final['generate_check'])}")
+    if final.get("eval_loss"):
+        console.print("  held-out loss: " + ", ".join(f"{k} {v:.4f}" for k, v in final["eval_loss"].items() if v))
+    return 0
+
+
+def cmd_demo(args: Any) -> int:
+    """Build a tiny model and data, then run the whole seed pipeline on them."""
+    from agent.plan import plan_from_data, save_plan
+    from tools.inspect import InspectArgs, inspect_checkpoint
+    from tools.tiny import TinyModelArgs, build_tiny_model
+    from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+    from tui.cli import _console
+    from tui.present import print_inspect
+
+    console = _console()
+    out = Path(args.out)
+    marker = out / ".graft-demo"
+    if out.exists() and any(out.iterdir()) and not marker.exists():
+        raise GraftError(f"{out} exists and was not made by `graft demo`; choose another --out.")
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by graft demo\n")
+    start = time.perf_counter()
+    model = out / "model"
+    if not (model / "model.safetensors").is_file():
+        console.print(f"building a tiny {args.arch} model (random weights, tokenizer trained here) in {model}")
+        build_tiny_model(TinyModelArgs(architecture=args.arch, output=str(model), hidden_size=64, num_layers=4))
+    data = out / "data"
+    write_jsonl(data / "sft.jsonl", sft_rows(64, seed=0))
+    write_jsonl(data / "sft-variant.jsonl", sft_rows(64, seed=7))
+    write_jsonl(data / "dpo.jsonl", dpo_rows(48, seed=0))
+    steps = args.steps
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj"] if args.arch != "gpt2" else ["c_attn"]
+    plan = plan_from_data(
+        {
+            "goal": "Teach the tiny model our chat answers, prefer short replies, blend in a second fine-tune, "
+            "and give me one safetensors file.",
+            "base_model": str(model),
+            "output": str(out / "final"),
+            "stages": [
+                {
+                    "kind": "sft",
+                    "id": "sft",
+                    "dataset": str(data / "sft.jsonl"),
+                    "target_modules": targets,
+                    "r": 8,
+                    "alpha": 16,
+                    "max_steps": steps,
+                    "learning_rate": 5e-3,
+                    "batch_size": 8,
+                },
+                {"kind": "merge_adapter", "id": "sft-merged"},
+                {
+                    "kind": "dpo",
+                    "id": "dpo",
+                    "dataset": str(data / "dpo.jsonl"),
+                    "target_modules": targets,
+                    "r": 8,
+                    "alpha": 16,
+                    "max_steps": steps,
+                    "learning_rate": 1e-3,
+                    "batch_size": 8,
+                    "beta": 0.1,
+                },
+                {"kind": "merge_adapter", "id": "dpo-merged"},
+                {
+                    "kind": "sft",
+                    "id": "variant",
+                    "input": "@base",
+                    "dataset": str(data / "sft-variant.jsonl"),
+                    "adapter": "lora",
+                    "layers": [2, 3],
+                    "r": 8,
+                    "alpha": 16,
+                    "max_steps": steps,
+                    "learning_rate": 5e-3,
+                    "batch_size": 8,
+                },
+                {"kind": "merge_adapter", "id": "variant-merged"},
+                {
+                    "kind": "merge_models",
+                    "id": "ties",
+                    "method": "ties",
+                    "models": ["@dpo-merged", "@variant-merged"],
+                    "weights": [0.7, 0.3],
+                    "density": 0.7,
+                    "base": "@base",
+                },
+                {"kind": "write", "id": "write", "dtype": "bfloat16"},
+            ],
+        },
+        "demo plan",
+    )
+    plan_path = out / "plan.yaml"
+    save_plan(plan, plan_path, overwrite=True)
+    console.print(f"plan saved to {plan_path} (rerun it with `graft run {plan_path}`)")
+    state = execute_plan(plan, out / "run", yes=True, overwrite=True, console=console)
+    code = report_outcome(console, state)
+    if code == 0:
+        console.print()
+        print_inspect(console, inspect_checkpoint(InspectArgs(path=str(out / "final"))), provenance_summary=True)
+        console.print(f"demo finished in {time.perf_counter() - start:.1f} s; the artifact is {out / 'final'}")
+    return code
