@@ -134,7 +134,8 @@ def _format_validation(exc: ValidationError, source: str) -> str:
         where = "field " + ".".join(str(p) for p in loc)
     msg = first.get("msg", "invalid")
     if first.get("type") == "union_tag_invalid":
-        msg = f"unknown stage kind; expected one of {', '.join(STAGE_KINDS)}"
+        tag = (first.get("ctx") or {}).get("tag", "?")
+        msg = f"unknown stage kind {tag!r}; expected one of {', '.join(STAGE_KINDS)}"
     more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
     return f"{source}: {where + ': ' if where else ''}{msg}{more}."
 

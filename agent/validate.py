@@ -196,7 +196,15 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 bad = [i for i in stage.layers if not 0 <= i < base.num_layers]
                 if bad:
                     raise _fail(stage, f"layer {bad[0]} is out of range: the model has layers 0-{base.num_layers - 1}.")
-            rows = load_rows(stage.dataset)
+            if not Path(stage.dataset).is_file():
+                raise _fail(
+                    stage,
+                    f"dataset {stage.dataset} does not exist; give the path of a .jsonl, .json, .csv or .parquet file.",
+                )
+            try:
+                rows = load_rows(stage.dataset)
+            except GraftError as exc:
+                raise _fail(stage, str(exc)) from None
             try:
                 sft_format(rows, stage.dataset) if stage.kind == "sft" else check_dpo(rows, stage.dataset)
             except GraftError as exc:

@@ -61,7 +61,25 @@ def run_job(job: dict[str, Any]) -> Any:
     raise GraftError(f"unknown stage tool {tool!r}.")
 
 
+def watch_parent(interval: float = 0.5) -> None:
+    """Exit when the process that started us dies (`kill -9` of Graft): no orphaned trainer
+    keeps writing into a stage folder that the next run will reuse or clear."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(137)
+
+    threading.Thread(target=watch, name="graft-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
+    watch_parent()
     with open(argv[0], encoding="utf-8") as handle:
         job = json.load(handle)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -21,7 +22,7 @@ def _fmt_int(n: int | None) -> str:
     return "?" if n is None else f"{n:,}"
 
 
-def print_inspect(console: Console, r: InspectResult, provenance_summary: bool = False) -> None:
+def print_inspect(console: Console, r: InspectResult) -> None:
     arch = r.architecture or "unknown architecture"
     if r.model_type:
         arch += f" ({r.model_type})"
@@ -65,12 +66,12 @@ def print_inspect(console: Console, r: InspectResult, provenance_summary: bool =
             f"targets={inert(', '.join(a.target_modules))} base={inert(a.base_model or '?')}"
             + (f" layers={a.layers_to_transform}" if a.layers_to_transform else "")
         )
-    if provenance_summary and "graft.provenance" in r.metadata:
+    if "graft.provenance" in r.metadata:
         _print_provenance(console, r.metadata["graft.provenance"])
     if r.metadata:
         console.print("metadata:")
         for key, value in r.metadata.items():
-            shown = value if len(value) <= 200 else value[:200] + f"… ({len(value):,} chars)"
+            shown = value if len(value) <= 200 else value[:120] + f"… ({len(value):,} chars; --json shows all)"
             console.print(f"  {inert(key)} = {inert(shown)}")
     if len(r.shards) > 1 or r.format == "pickle":
         console.print("files: " + ", ".join(f"{inert(s.file)} ({s.bytes:,} B)" for s in r.shards))
@@ -178,19 +179,48 @@ def print_write_preview(console: Console, payload: dict[str, Any]) -> None:
 
 
 def _print_provenance(console: Console, raw: str) -> None:
+    """The stages that made this checkpoint, as Graft recorded them in its header."""
     import json
+
+    from rich.table import Table
 
     try:
         record = json.loads(raw)
     except json.JSONDecodeError:
-        console.print("provenance: unreadable")
+        console.print("provenance: present but not valid JSON")
         return
-    console.print(
-        "[bold]provenance[/]: "
-        + " → ".join(
-            f"{inert(s.get('id'))}({inert(s.get('method') or s.get('kind'))})" for s in record.get("stages", [])
+    if not isinstance(record, dict):
+        console.print("provenance: present but not a Graft record")
+        return
+    base = record.get("base_model") or {}
+    table = Table(title=f"provenance (base {inert(base.get('path') or base.get('architecture') or '?')})")
+    for column in ("stage", "kind", "method", "targets", "layers", "data", "held-out loss", "time"):
+        table.add_column(column, justify="right" if column == "time" else "left")
+    for stage in record.get("stages", []):
+        if not isinstance(stage, dict):
+            continue
+        metrics = stage.get("metrics") or {}
+        before, after = metrics.get("eval_loss_before"), metrics.get("eval_loss_after")
+        loss = f"{before:.4f} → {after:.4f}" if isinstance(before, float) and isinstance(after, float) else ""
+        dataset = stage.get("dataset") or {}
+        data = f"{Path(str(dataset.get('path', ''))).name} ({dataset.get('rows')} rows)" if dataset else ""
+        if stage.get("models"):
+            data = ", ".join(Path(str(m)).name for m in stage["models"])
+        layers = stage.get("layers")
+        table.add_row(
+            inert(stage.get("id")),
+            inert(stage.get("kind")),
+            inert(stage.get("method") or ""),
+            inert(", ".join(map(str, stage.get("targets") or [])) if stage.get("kind") in ("sft", "dpo") else ""),
+            inert("all" if layers is None and stage.get("kind") in ("sft", "dpo") else layers or ""),
+            inert(data),
+            loss,
+            "reused" if stage.get("reused_from_previous_run") else f"{stage.get('seconds', 0):.1f}s",
         )
-    )
-    loss = record.get("final", {}).get("eval_loss") or {}
+    console.print(table)
+    loss = (record.get("final") or {}).get("eval_loss") or {}
     if loss:
-        console.print("held-out loss: " + ", ".join(f"{inert(k)} {v:.4f}" for k, v in loss.items() if v is not None))
+        console.print(
+            "held-out loss of the written model: "
+            + ", ".join(f"{inert(k)} {v:.4f}" for k, v in loss.items() if isinstance(v, float))
+        )

@@ -41,9 +41,7 @@ class TerminalAnswers:
             from tui.present import print_write_preview
 
             print_write_preview(self.console, payload)
-            if self.yes:
-                if payload["exists"] and not self.overwrite:
-                    return {"confirmed": False}
+            if self.yes:  # --yes approves the write, never the replacement of an existing folder
                 return {"confirmed": True, "overwrite": self.overwrite}
             if not self._ask(f"Write the final model to {inert(payload['output'])}?"):
                 return {"confirmed": False}
@@ -139,13 +137,14 @@ def cmd_run(args: Any) -> int:
 
 
 def report_outcome(console: Any, state: dict[str, Any]) -> int:
+    """Summarise a finished run; a declined plan or write is a refusal (exit 2)."""
     status = state.get("status")
     if status == "rejected":
-        console.print("plan not approved; nothing was run.")
-        return 2
+        raise GraftError("the plan was not approved; nothing was run.")
     if status == "cancelled":
-        console.print(f"not written: {inert(state.get('reason', ''))}. Finished stages stay in the run folder.")
-        return 2
+        reason = str(state.get("reason", ""))
+        hint = " (pass --overwrite to replace it)" if "exists" in reason else ""
+        raise GraftError(f"not written: {reason}{hint}; finished stages stay in {state.get('run_dir')}.")
     final = state.get("final", {})
     console.print(f"[bold green]done[/] in {state.get('elapsed', 0):.1f} s → {inert(final.get('output'))}")
     if final.get("generate_check"):
@@ -249,6 +248,6 @@ def cmd_demo(args: Any) -> int:
     code = report_outcome(console, state)
     if code == 0:
         console.print()
-        print_inspect(console, inspect_checkpoint(InspectArgs(path=str(out / "final"))), provenance_summary=True)
+        print_inspect(console, inspect_checkpoint(InspectArgs(path=str(out / "final"))))
         console.print(f"demo finished in {time.perf_counter() - start:.1f} s; the artifact is {out / 'final'}")
     return code

@@ -1,0 +1,131 @@
+"""Streaming `merge_adapter` vs PEFT's `merge_and_unload` (+ `save_pretrained`) and a plain `cp`.
+
+A Llama-shaped base of about 1.1 GB (fp32, random weights) and a LoRA adapter (r=16, every
+linear layer, non-zero B so the merge does real work). Each side runs in its own child process,
+so peak RSS is that child's alone. Both outputs are compared tensor by tensor.
+
+    .venv/bin/python -m bench.bench_merge [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import run_measured, save_results
+
+BUILD = """
+import sys, torch
+from transformers import LlamaConfig, LlamaForCausalLM
+from peft import LoraConfig, get_peft_model
+base, adapter = sys.argv[1], sys.argv[2]
+torch.manual_seed(0)
+config = LlamaConfig(hidden_size=1024, intermediate_size=2816, num_hidden_layers=16, num_attention_heads=16,
+                     num_key_value_heads=16, vocab_size=32000, tie_word_embeddings=False)
+model = LlamaForCausalLM(config)
+model.save_pretrained(base, max_shard_size="400MB")
+lora = LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", init_lora_weights=False)
+get_peft_model(model, lora).save_pretrained(adapter)
+"""
+
+PEFT_MERGE = """
+import sys, torch
+from transformers import AutoModelForCausalLM
+from peft import PeftModel
+base, adapter, out = sys.argv[1:4]
+model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+model.save_pretrained(out, max_shard_size="400MB")
+"""
+
+OURS = """
+import sys
+from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+base, adapter, out = sys.argv[1:4]
+merge_adapter(MergeAdapterSpec(max_shard_size="400MB"), base, [adapter], out)
+"""
+
+COMPARE = """
+import sys, json, torch
+from pathlib import Path
+from safetensors import safe_open
+def tensors(folder):
+    found = {}
+    for f in sorted(Path(folder).glob("*.safetensors")):
+        h = safe_open(str(f), "pt")
+        for k in h.keys():
+            found[k] = (h, k)
+    return found
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+assert set(a) == set(b), sorted(set(a) ^ set(b))[:5]
+worst = 0.0
+for name in a:
+    x = a[name][0].get_tensor(name).float(); y = b[name][0].get_tensor(name).float()
+    worst = max(worst, (x - y).abs().max().item())
+print(json.dumps({"max_abs_diff": worst, "tensors": len(a)}))
+"""
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder)")
+    args = parser.parse_args()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="graft-bench-merge-"))
+    work.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    try:
+        base, adapter = work / "base", work / "adapter"
+        if not base.exists():
+            print("building a 1.1 GB Llama-shaped base and a LoRA adapter …", flush=True)
+            subprocess.run([py, "-c", BUILD, str(base), str(adapter)], check=True)
+        size = folder_bytes(base)
+        for out in ("cp", "peft", "ours"):
+            shutil.rmtree(work / out, ignore_errors=True)
+        subprocess.run(["cat", *map(str, base.glob("*.safetensors"))], stdout=subprocess.DEVNULL, check=True)  # warm
+        cp_wall, _, _ = run_measured(["cp", "-r", str(base), str(work / "cp")])
+        peft_wall, peft_rss, _ = run_measured([py, "-c", PEFT_MERGE, str(base), str(adapter), str(work / "peft")])
+        ours_wall, ours_rss, _ = run_measured([py, "-c", OURS, str(base), str(adapter), str(work / "ours")])
+        import json
+
+        _, _, compared = run_measured([py, "-c", COMPARE, str(work / "ours"), str(work / "peft")])
+        check = json.loads(compared)
+        _, python_rss, _ = run_measured([py, "-c", "import torch, safetensors"])
+        result = {
+            "model_bytes": size,
+            "cp_seconds": round(cp_wall, 3),
+            "peft_merge_and_unload": {"seconds": round(peft_wall, 3), "peak_rss_bytes": peft_rss},
+            "graft_merge_adapter": {"seconds": round(ours_wall, 3), "peak_rss_bytes": ours_rss},
+            "python_torch_baseline_rss_bytes": python_rss,
+            "max_abs_diff_vs_peft": check["max_abs_diff"],
+            "tensors": check["tensors"],
+            "ratios": {
+                "ours_rss_over_model_size": round(ours_rss / size, 3),
+                "ours_rss_over_peft_rss": round(ours_rss / peft_rss, 3),
+                "ours_wall_over_cp": round(ours_wall / cp_wall, 3),
+                "ours_wall_over_peft": round(ours_wall / peft_wall, 3),
+            },
+            "targets": {"ours_rss_over_model_size": 0.3, "ours_wall_over_cp": 1.2},
+        }
+        print(f"model {size / 1e9:.2f} GB; {check['tensors']} tensors; max |ours - peft| = {check['max_abs_diff']:.3g}")
+        print(f"cp                      {cp_wall:7.2f} s")
+        print(f"peft merge_and_unload   {peft_wall:7.2f} s   peak RSS {peft_rss / 2**20:8.0f} MiB")
+        print(f"graft merge_adapter     {ours_wall:7.2f} s   peak RSS {ours_rss / 2**20:8.0f} MiB")
+        print(f"(python + torch alone:             peak RSS {python_rss / 2**20:8.0f} MiB)")
+        for key, value in result["ratios"].items():
+            print(f"  {key:28s} {value:.3f}")
+        save_results("merge_adapter", result)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Each stage tool on the real libraries (TRL, PEFT, mergekit) with tiny models and a few steps."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from tools.diff import DiffArgs, diff_checkpoints
+from tools.errors import GraftError
+from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("data")
+    return {
+        "sft": write_jsonl(root / "sft.jsonl", sft_rows(24, seed=0)),
+        "dpo": write_jsonl(root / "dpo.jsonl", dpo_rows(24, seed=0)),
+    }
+
+
+def _train(arch_path: Path, out: Path, dataset: Path, **fields: object):  # type: ignore[no-untyped-def]
+    from tools.sft import run_sft
+    from tools.training import TrainSpec
+
+    spec = TrainSpec(dataset=str(dataset), max_steps=3, batch_size=4, learning_rate=5e-3, r=4, alpha=8, **fields)
+    return run_sft(spec, str(arch_path), str(out))
+
+
+def _state(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else [path]
+    state: dict = {}
+    for f in files:
+        state.update(load_file(str(f)))
+    return state
+
+
+def _peft_merged(base: Path, adapters: list[Path]) -> dict:
+    """The reference: PEFT's own merge_and_unload on the same base and adapter."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+def _max_abs_diff(ours: dict, theirs: dict) -> float:
+    worst = 0.0
+    for name, tensor in ours.items():
+        worst = max(worst, (tensor.float() - theirs[name].float()).abs().max().item())
+    return worst
+
+
+@pytest.mark.parametrize(
+    ("arch", "adapter", "targets"),
+    [("llama", "lora", ["q_proj", "v_proj", "down_proj"]), ("gpt2", "lora", ["c_attn", "c_fc"]), ("qwen2", "dora", [])],
+)
+def test_sft_then_streaming_merge_equals_peft(tiny, data, tmp_path, arch, adapter, targets) -> None:  # type: ignore[no-untyped-def]
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    base = tiny(arch)
+    result = _train(base, tmp_path / "adapter", data["sft"], adapter=adapter, target_modules=targets)
+    assert result.produces == "adapter"
+    assert result.train_loss is not None and math.isfinite(result.train_loss)
+    assert result.eval_loss_before is not None and result.eval_loss_after is not None
+    assert (tmp_path / "adapter" / "heldout.jsonl").is_file()
+
+    merged = tmp_path / "merged"
+    merge = merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "adapter")], str(merged))
+    assert merge.merged_tensors > 0
+
+    ours, theirs = _state(merged), _peft_merged(base, [tmp_path / "adapter"])
+    worst = _max_abs_diff(ours, theirs)
+    print(f"{arch}/{adapter}: max |ours - merge_and_unload| = {worst:.3g}")
+    assert worst < 1e-5
+
+    changes = diff_checkpoints(DiffArgs(a=str(base), b=str(merged)))
+    assert changes.changed, "the merged model must differ from its base"
+    wanted = set(targets) if targets else None
+    for change in changes.changed:
+        if wanted:
+            assert change.name.split(".")[-2] in wanted, change.name
+
+
+def test_layer_selection_trains_only_those_layers(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    base = tiny("llama")
+    result = _train(base, tmp_path / "adapter", data["sft"], layers=[1])
+    assert result.layers == [1]
+    merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "adapter")], str(tmp_path / "merged"))
+    changes = diff_checkpoints(DiffArgs(a=str(base), b=str(tmp_path / "merged")))
+    assert {c.layer for c in changes.changed} == {1}
+    assert {c.component for c in changes.changed} == {"attention", "mlp"}  # all linear layers of block 1
+
+
+def test_full_fine_tune_changes_weights(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base = tiny("llama")
+    result = _train(base, tmp_path / "full", data["sft"], adapter="none")
+    assert result.produces == "model"
+    assert result.trainable_params > 100_000
+    changes = diff_checkpoints(DiffArgs(a=str(base), b=str(tmp_path / "full")))
+    assert len(changes.changed) > 20
+
+
+def test_dpo_reference_is_the_merged_sft_model(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """At step 0 the policy equals the reference, so DPO's sigmoid loss is exactly ln 2."""
+    from tools.dpo import run_dpo
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+    from tools.training import DPOSpec
+
+    base = tiny("llama")
+    _train(base, tmp_path / "sft", data["sft"])
+    merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "sft")], str(tmp_path / "sft-merged"))
+    spec = DPOSpec(dataset=str(data["dpo"]), max_steps=3, batch_size=4, learning_rate=5e-3, r=4, alpha=8, beta=0.1)
+    result = run_dpo(spec, str(tmp_path / "sft-merged"), str(tmp_path / "dpo"))
+    assert result.eval_loss_before == pytest.approx(math.log(2), abs=1e-4)
+    assert result.eval_loss_after is not None and result.eval_loss_after < result.eval_loss_before
+    # The new adapter is stacked on the merged model, not on the raw base.
+    import json
+
+    config = json.loads((tmp_path / "dpo" / "adapter_config.json").read_text())
+    assert Path(config["base_model_name_or_path"]).resolve() == (tmp_path / "sft-merged").resolve()
+
+
+def test_dpo_after_unmerged_adapter_folds_it_first(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The known failure: DPO stacking on (or overwriting) a live SFT adapter. Graft folds it first."""
+    from tools.dpo import run_dpo
+    from tools.training import DPOSpec
+
+    base = tiny("llama")
+    _train(base, tmp_path / "sft", data["sft"])
+    spec = DPOSpec(dataset=str(data["dpo"]), max_steps=2, batch_size=4, r=4, alpha=8, loss_type="ipo")
+    result = run_dpo(spec, str(base), str(tmp_path / "dpo"), prior_adapter=str(tmp_path / "sft"))
+    assert result.folded_adapter == str(tmp_path / "sft")
+    assert result.eval_loss_before is not None and math.isfinite(result.eval_loss_before)
+
+
+def test_weighted_adapter_combination_matches_peft(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two adapters summed with weights, streamed, equal PEFT merging them one after the other."""
+    import json
+
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    base = tiny("llama")
+    _train(base, tmp_path / "a", data["sft"], target_modules=["q_proj", "v_proj"])
+    _train(base, tmp_path / "b", data["sft"], target_modules=["q_proj", "up_proj"], seed=3)
+    merge_adapter(
+        MergeAdapterSpec(weights=[1.0, 1.0]), str(base), [str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "m")
+    )
+    worst = _max_abs_diff(_state(tmp_path / "m"), _peft_merged(base, [tmp_path / "a", tmp_path / "b"]))
+    print(f"two adapters: max |ours - sequential merge_and_unload| = {worst:.3g}")
+    assert worst < 1e-5
+    result = merge_adapter(
+        MergeAdapterSpec(combination="ties", weights=[0.6, 0.4], density=0.5),
+        str(base),
+        [str(tmp_path / "a"), str(tmp_path / "b")],
+        str(tmp_path / "t"),
+    )
+    assert result.method == "peft-ties"
+    assert json.loads((tmp_path / "t" / "config.json").read_text())["architectures"] == ["LlamaForCausalLM"]
+
+
+def test_adapter_for_another_base_is_refused(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    _train(tiny("llama"), tmp_path / "adapter", data["sft"])
+    other = tiny("llama", hidden_size=48)
+    with pytest.raises(GraftError, match=r"different base|shape"):
+        merge_adapter(MergeAdapterSpec(), str(other), [str(tmp_path / "adapter")], str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_merge_output_never_overwrites_without_consent(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    base = tiny("llama")
+    _train(base, tmp_path / "adapter", data["sft"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    with pytest.raises(GraftError, match="exists"):
+        merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "adapter")], str(out))
+    assert (out / "precious.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("method", ["linear", "slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic"])
+def test_mergekit_methods(tiny, data, tmp_path, method) -> None:  # type: ignore[no-untyped-def]
+    from tools.merge_models import MergeModelsSpec, merge_models
+
+    base = tiny("llama")
+    a, b = tiny("llama", seed=1), tiny("llama", seed=2)
+    spec = MergeModelsSpec(method=method, models=[str(a), str(b)], weights=[0.5, 0.5], density=0.8)
+    result = merge_models(spec, [str(a), str(b)], str(base), str(tmp_path / "merged"))
+    assert (tmp_path / "merged" / "mergekit_config.yml").is_file()
+    assert result.method == method
+    merged, sa, sb = _state(tmp_path / "merged"), _state(a), _state(b)
+    name = "model.layers.0.self_attn.q_proj.weight"
+    assert merged[name].shape == sa[name].shape
+    if method == "linear":
+        assert _max_abs_diff({name: merged[name]}, {name: (sa[name] + sb[name]) / 2}) < 1e-6
+    else:
+        assert not merged[name].equal(sa[name])
