@@ -62,9 +62,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=320)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=4)
     args = parser.parse_args()
 
     from tools.tiny import TinyModelArgs, build_tiny_model
@@ -88,7 +88,8 @@ def main() -> None:
         data = write_jsonl(work / "sft.jsonl", sft_rows(args.rows, seed=0))
         runs: dict[str, list[dict]] = {"plain_trl": [], "graft_sft": []}
         for i in range(args.repeat):
-            for name, script in (("plain_trl", PLAIN_TRL), ("graft_sft", OURS)):
+            pair = [("plain_trl", PLAIN_TRL), ("graft_sft", OURS)]
+            for name, script in pair if i % 2 == 0 else pair[::-1]:  # alternate who goes first
                 out = work / f"{name}-{i}"
                 argv = [py, "-c", script, str(model), str(data), str(out), str(args.batch), str(args.max_length)]
                 wall, rss, stdout = run_measured(argv)

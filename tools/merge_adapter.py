@@ -133,33 +133,28 @@ def merge_adapter(
     check_free_space(Path(output).parent, sum(s.nbytes for s in specs))
     merged = 0
 
-    from safetensors import safe_open
+    from tools.tensor_reader import TensorReader
 
-    opened: dict[Path, Any] = {}
-
-    def handle(path: Path) -> Any:
-        if path not in opened:
-            opened[path] = safe_open(str(path), framework="pt", device="cpu")
-        return opened[path]
+    reader = TensorReader()
 
     def produce(tspec: TensorSpec) -> Any:
         nonlocal merged
         import torch
 
-        tensor = handle(where[tspec.name]).get_tensor(tspec.name)
+        tensor = reader.get(where[tspec.name], tspec.name)
         touching = [(a, w) for a, w in zip(parsed, weights, strict=True) if tspec.name in a.modules]
         if not touching:
             return tensor
         weight = tensor.to(torch.float32)
         for adapter, w in touching:
             parts = adapter.modules[tspec.name]
-            lora_a = handle(adapter.file).get_tensor(parts["A"]).to(torch.float32)
-            lora_b = handle(adapter.file).get_tensor(parts["B"]).to(torch.float32)
+            lora_a = reader.get(adapter.file, parts["A"]).to(torch.float32)
+            lora_b = reader.get(adapter.file, parts["B"]).to(torch.float32)
             delta = (lora_b @ lora_a) * (adapter.scale * w)
             if adapter.fan_in_fan_out:
                 delta = delta.T
             if adapter.dora:
-                magnitude = handle(adapter.file).get_tensor(parts["m"]).to(torch.float32)
+                magnitude = reader.get(adapter.file, parts["m"]).to(torch.float32)
                 combined = weight + delta
                 norm = torch.linalg.norm(combined.T if adapter.fan_in_fan_out else combined, dim=1)
                 factor = (magnitude / norm).view(-1, 1)
@@ -176,7 +171,7 @@ def merge_adapter(
     with atomic_folder(Path(output), overwrite) as tmp:
         write_sharded(tmp, specs, produce, {"format": "pt"}, spec.max_shard_size, on_tensor=report)
         copy_side_files(ckpt.folder or Path(base).parent, tmp, [f for f in SIDE_FILES if f != "adapter_config.json"])
-    opened.clear()
+    reader.close()
     return MergeAdapterResult(
         output=output,
         merged_tensors=merged,

@@ -139,17 +139,15 @@ def write_final(
     metadata = {"format": "pt", "graft.provenance": json.dumps(provenance, ensure_ascii=False, sort_keys=True)}
 
     import torch
-    from safetensors import safe_open
+
+    from tools.tensor_reader import TensorReader
 
     digests: dict[str, str] = {}
-    opened: dict[Path, Any] = {}
+    reader = TensorReader()
     torch_target = getattr(torch, target_name)
 
     def produce(tspec: TensorSpec) -> Any:
-        path = where[tspec.name]
-        if path not in opened:
-            opened[path] = safe_open(str(path), framework="pt", device="cpu")
-        tensor = opened[path].get_tensor(tspec.name)
+        tensor = reader.get(where[tspec.name], tspec.name)
         if tensor.is_floating_point() and tensor.dtype != torch_target:
             tensor = tensor.to(torch_target)
         digests[tspec.name] = hashlib.sha256(tensor_bytes(tensor)).hexdigest()
@@ -164,7 +162,7 @@ def write_final(
             spec.max_shard_size,
             on_tensor=lambda d, t: progress({"stage": stage_id, "kind": "progress", "step": d, "total": t}),
         )
-        opened.clear()
+        reader.close()
         copy_side_files(source_folder, tmp, [f for f in SIDE_FILES if f not in ("adapter_config.json",)])
         _set_config_dtype(tmp / "config.json", target_name)
         verified = verify_written(tmp, specs, digests)

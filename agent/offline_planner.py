@@ -1,0 +1,707 @@
+"""The offline planner: goals in plain English or Russian → a validated plan, with no LLM.
+
+How it reads a goal:
+1. The text is normalised and cut into clauses at order words ("then", "after that",
+   "finally", "сначала", "потом", "затем", "в конце") and sentence ends.
+2. In each clause, action words are found with their positions (fine-tune / дообучи → sft,
+   DPO / prefer / предпочтения → dpo, merge the adapter / влей адаптер → merge_adapter,
+   TIES / SLERP / blend with → merge_models, one safetensors file / сохрани → write). Each
+   action owns the text from its clause start (or the previous action) to the next action.
+3. Slots are read from that text: method, targets by role or by name (mapped to the module
+   names *this* checkpoint uses), layers ("layers 0-3", "the last 4 layers", "первые два
+   слоя"), hyper-parameters, dataset and output paths, merge method, weights and partner.
+4. What is missing is filled from the datasets the person named (by their columns) or asked
+   as a question; every assumption goes into the notes, and words that were not placed are
+   listed, so nothing is silently guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.plan import Plan, plan_from_data
+from agent.planner import PlanOutcome, PlanRequest
+from tools.errors import GraftError
+
+NUMBER_WORDS = {
+    # English
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    # Russian, in the case forms a goal uses
+    "один": 1, "одного": 1, "одну": 1, "одна": 1, "два": 2, "двух": 2, "две": 2, "три": 3, "трех": 3,
+    "четыре": 4, "четырех": 4, "пять": 5, "пяти": 5, "шесть": 6, "шести": 6, "семь": 7, "семи": 7,
+    "восемь": 8, "восьми": 8, "девять": 9, "девяти": 9, "десять": 10, "десяти": 10,
+}  # fmt: skip
+
+ORDER_SPLIT = re.compile(
+    r"[;!?](?=\s|$)|\.(?=\s|$)"
+    r"|\b(?:and then|then|after that|afterwards|after this|next|finally|lastly|followed by)\b|^first\b"
+    r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|в завершение|далее|в итоге)"
+)
+
+# Action patterns, in priority order for matches that start at the same place.
+ACTIONS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "merge_models",
+        re.compile(
+            r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:with|together)\b"
+            r"|\b(?:linear(?:ly)?)\s+merge\b"
+            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
+        ),
+    ),
+    (
+        "merge_adapter",
+        re.compile(
+            r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
+            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge_and_unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
+            r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
+            r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|его|их)"
+        ),
+    ),
+    (
+        "dpo",
+        re.compile(
+            r"\b(?:dpo|ipo|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
+            r"|предпоч\w*|(?<![a-z])dpo(?![a-z])"
+        ),
+    ),
+    (
+        "write",
+        re.compile(
+            r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
+            r"|\b(?:write|save|export|output)\w*\b"
+            r"|(?:сохрани\w*|запиши|запишите|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
+        ),
+    ),
+    (
+        "sft",
+        re.compile(
+            r"\b(?:sft|fine[- ]?tun\w*|finetun\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
+            r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
+        ),
+    ),
+    ("method_only", re.compile(r"\b(?:q?lora|dora|full fine[- ]?tun\w*)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
+]
+
+DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+PATHLIKE = re.compile(
+    r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
+)
+EXPLICIT_MODULE = re.compile(
+    r"\b(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
+    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|dense)\b"
+)
+ROLE_MODULES = {
+    "query": ("q_proj", "wq", "query"),
+    "key": ("k_proj", "wk", "key"),
+    "value": ("v_proj", "wv", "value"),
+    "output": ("o_proj", "wo", "out_proj"),
+}
+FUSED_ATTENTION = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
+UNSUPPORTED = re.compile(
+    r"\b(?:orpo|kto|ppo|grpo|rlhf|reward model\w*|distill\w*|prun\w*|quantiz\w*|gguf|awq|gptq)\b"
+    r"|(?:дистилл\w*|квантиз\w*|прунинг\w*)"
+)
+STOPWORDS = set(
+    """a an the it its it's to of on in into with and or for by as at from my our me i we you your this that
+    these those then is are be make model models please so some using use via data dataset datasets file
+    files layer layers adapter adapters also only just give me want would like should can into onto
+    и в во на с со по к из от для до а но или же это эту этот эти мой мою мне моя наш нашу модель модели
+    слой слои слоя слоях слоям данные данных файл файла его их ее ей бы чтобы""".split()
+)
+
+
+@dataclass
+class Action:
+    kind: str
+    start: int
+    end: int
+    text: str = ""  # the clause text this action owns
+
+
+@dataclass
+class Context:
+    request: PlanRequest
+    arch: str
+    num_layers: int | None
+    modules: dict[str, list[str]]
+    datasets: dict[str, str]  # path → "sft" | "dpo" | "?"
+    notes: list[str] = field(default_factory=list)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    used_data: set[str] = field(default_factory=set)
+    consumed: list[tuple[int, int]] = field(default_factory=list)
+    last_training: dict[str, Any] | None = None
+    partners: list[str] = field(default_factory=list)  # models trained only to be merged in
+    ids: set[str] = field(default_factory=set)
+
+    def unique(self, name: str) -> str:
+        candidate, n = name, 2
+        while candidate in self.ids:
+            candidate, n = f"{name}-{n}", n + 1
+        self.ids.add(candidate)
+        return candidate
+
+    @property
+    def all_modules(self) -> set[str]:
+        return {m for group in ("attention", "mlp") for m in self.modules.get(group, [])}
+
+
+def normalise(text: str) -> str:
+    text = text.replace("ё", "е").replace("Ё", "Е").replace("“", '"').replace("”", '"').replace("«", '"')
+    text = text.replace("»", '"').replace("—", "-").replace("–", "-").replace("’", "'")
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def _number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    return NUMBER_WORDS.get(token)
+
+
+def mask_paths(text: str) -> str:
+    """Paths blanked out (same length), so 'sft' in 'data/sft-variant.jsonl' is not an action."""
+    for pattern in (DATASET, PATHLIKE):
+        text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
+    return text
+
+
+def find_actions(text: str) -> list[Action]:
+    """Actions with the text each one owns, in the order the person wrote them."""
+    actions: list[Action] = []
+    clauses: list[tuple[int, int]] = []
+    pos = 0
+    masked = mask_paths(text)
+    for match in ORDER_SPLIT.finditer(masked):
+        clauses.append((pos, match.start()))
+        pos = match.end()
+    clauses.append((pos, len(text)))
+    for c_start, c_end in clauses:
+        clause = masked[c_start:c_end]
+        found: list[Action] = []
+        taken: list[tuple[int, int]] = []
+        for kind, pattern in ACTIONS:
+            for match in pattern.finditer(clause):
+                if any(match.start() < e and s < match.end() for s, e in taken):
+                    continue
+                found.append(Action(kind, c_start + match.start(), c_start + match.end()))
+                taken.append(match.span())
+        found.sort(key=lambda a: a.start)
+        found = _tidy(found, text)
+        for i, action in enumerate(found):
+            begin = c_start if i == 0 else action.start
+            end = found[i + 1].start if i + 1 < len(found) else c_end
+            action.text = text[begin:end]
+        if not found and actions and clause.strip():
+            actions[-1].text += " " + clause  # "rank 8, alpha 16." after the action's clause
+        actions.extend(found)
+    return actions
+
+
+VARIANT_CUE = re.compile(
+    r"(?:second|another|other|variant|separate|blend in|mix in|втор\w*|друг\w*|ещ[её] одн\w*|отдельн\w*)"
+    r"\s*(?:[\w-]+\s+){0,2}$"
+)
+
+
+def _tidy(found: list[Action], text: str) -> list[Action]:
+    """Drop words that only qualify a neighbouring action ("train with DPO", "DPO with LoRA")."""
+    kinds = {a.kind for a in found}
+    kept: list[Action] = []
+    for action in found:
+        if action.kind == "method_only":
+            if kinds & {"sft", "dpo"}:
+                continue
+            action.kind = "sft"
+        if action.kind == "sft" and any(
+            o.kind == "dpo" and -40 <= o.start - action.end <= 40 and o is not action for o in found
+        ):
+            continue
+        if action.kind == "write" and "write" in {k.kind for k in kept}:
+            continue
+        if action.kind == "sft" and re.search(VARIANT_CUE, mask_paths(text)[max(0, action.start - 40) : action.start]):
+            action.kind = "variant"  # "blend in a second fine-tune on other.jsonl": a partner for a merge
+        if kept and kept[-1].kind == action.kind and action.kind in ("sft", "dpo", "merge_models", "merge_adapter"):
+            continue  # "fine-tune … train" or "merge it with … using TIES" in one clause is one stage
+        kept.append(action)
+    return kept
+
+
+def parse_layers(text: str, ctx: Context) -> list[int] | None:
+    n = ctx.num_layers
+    word = r"(\d+|[a-zа-я]+)"
+    layer_word = r"(?:layers?|blocks?|сло(?:й|и|я|ях|ям|ев|е)|блок\w*)"
+    m = re.search(rf"\b(last|top|final|upper|first|bottom|lower|early)\s+{word}?\s*{layer_word}", text)
+    m = m or re.search(rf"(последн\w*|верхн\w*|перв\w*|нижн\w*)\s+{word}?\s*{layer_word}", text)
+    if m:
+        count = _number(m.group(2)) if m.group(2) else 1
+        if count is None:
+            return None
+        if n is None:
+            raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
+        if count > n:
+            raise GraftError(f"the model has {n} layers, so there are no {count} {m.group(1)} layers to train.")
+        tail = m.group(1).startswith(("last", "top", "final", "upper", "последн", "верхн"))
+        return list(range(n - count, n)) if tail else list(range(count))
+    m = re.search(rf"{layer_word}\s*(\d+)\s*(?:-|to|through|thru|\.\.|по|до)\s*(\d+)", text)
+    if m:
+        return _in_range(list(range(int(m.group(1)), int(m.group(2)) + 1)), ctx)
+    m = re.search(rf"{layer_word}\s*((?:\d+\s*(?:,|and|и|&)\s*)+\d+)", text)
+    if m:
+        return _in_range(sorted({int(x) for x in re.findall(r"\d+", m.group(1))}), ctx)
+    m = re.search(rf"{layer_word}\s*(?:number\s*|№\s*)?(\d+)\b", text) or re.search(
+        r"\b(\d+)(?:st|nd|rd|th)?\s+(?:layer|block)\b", text
+    )
+    if m:
+        return _in_range([int(m.group(1))], ctx)
+    return None
+
+
+def _in_range(layers: list[int], ctx: Context) -> list[int]:
+    n = ctx.num_layers
+    if n is not None:
+        bad = [i for i in layers if not 0 <= i < n]
+        if bad:
+            raise GraftError(f"layer {bad[0]} is out of range: {ctx.request.model} has layers 0-{n - 1}.")
+    return layers
+
+
+def parse_targets(text: str, ctx: Context) -> list[str]:
+    """Module names this checkpoint uses, from role words or explicit names; [] means all linear layers."""
+    available = ctx.all_modules
+    named = []
+    for match in EXPLICIT_MODULE.finditer(text):
+        name = match.group(0)
+        if name not in available:
+            raise GraftError(
+                f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
+            )
+        named.append(name)
+    if named:
+        return sorted(set(named))
+    targets: set[str] = set()
+    attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
+    mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
+    if re.search(
+        r"\ball (?:linear )?(?:layers|modules|projections|weights)\b|всех? (?:линейн\w+ )?(?:сло|модул)", text
+    ):
+        return []
+    roles = [role for role, words in (
+        ("query", r"\bquer(?:y|ies)\b|запрос\w*"),
+        ("key", r"\bkeys?\b|ключ\w*"),
+        ("value", r"\bvalues?\b|значени\w*"),
+        ("output", r"\boutput projection\b|выходн\w+ проекц\w*"),
+    ) if re.search(words, text)]  # fmt: skip
+    if roles and (attention or re.search(r"projection|проекц", text)):
+        for role in roles:
+            hit = next((m for m in ROLE_MODULES[role] if m in available), None)
+            fused = next((m for m in FUSED_ATTENTION if m in available), None)
+            if hit:
+                targets.add(hit)
+            elif fused:
+                targets.add(fused)
+                ctx.notes.append(
+                    f"{ctx.arch} fuses query, key and value in {fused}; the adapter targets all of {fused}."
+                )
+        return sorted(targets)
+    if attention:
+        targets.update(ctx.modules.get("attention", []))
+    if mlp:
+        targets.update(ctx.modules.get("mlp", []))
+    return sorted(targets)
+
+
+def parse_method(text: str) -> str | None:
+    if re.search(
+        r"\bfull(?:[- ]parameter)?\s+(?:fine[- ]?tun\w*|training|sft)|\bfull ft\b|all parameters|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)|все параметры",
+        text,
+    ):
+        return "none"
+    if re.search(r"\bdora\b|дор[аоуы]", text):
+        return "dora"
+    if re.search(r"\bq?lora\b|лор[аоуы]", text):
+        return "lora"
+    return None
+
+
+def _float(pattern: str, text: str) -> float | None:
+    m = re.search(pattern, text)
+    return float(m.group(1)) if m else None
+
+
+NUM = r"(\d+(?:\.\d+)?(?:e-?\d+)?)"
+
+
+def parse_hyper(text: str, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    r = _float(rf"\b(?:rank|r)\s*(?:=|:|of|is)?\s*{NUM}\b", text) or _float(rf"ранг\w*\s*(?:=|:)?\s*{NUM}", text)
+    if r:
+        found["r"] = int(r)
+    alpha = _float(rf"\b(?:alpha|α)\s*(?:=|:|of|is)?\s*{NUM}", text) or _float(rf"альф\w*\s*(?:=|:)?\s*{NUM}", text)
+    if alpha:
+        found["alpha"] = alpha
+    epochs = _float(rf"{NUM}\s*(?:epochs?|эпох\w*)", text) or _float(rf"(?:epochs?|эпох\w*)\s*(?:=|:)?\s*{NUM}", text)
+    m = re.search(r"\b(one|two|three|four|five)\s+epochs?\b|(одн\w*|дв\w*|тр\w*)\s+эпох", text)
+    if epochs is None and m:
+        epochs = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}.get(m.group(1) or "", None)
+        if epochs is None and m.group(2):
+            epochs = {"од": 1, "дв": 2, "тр": 3}[m.group(2)[:2]]
+    if epochs:
+        found["epochs"] = epochs
+    lr = _float(rf"(?:learning rate|\blr)\s*(?:=|:|of|is)?\s*{NUM}", text) or _float(
+        rf"скорост\w* обучения\s*(?:=|:)?\s*{NUM}", text
+    )
+    if lr:
+        found["learning_rate"] = lr
+    steps = _float(rf"{NUM}\s*(?:steps|optimizer steps|шаг\w*)", text) or _float(rf"max_steps\s*=?\s*{NUM}", text)
+    if steps:
+        found["max_steps"] = int(steps)
+    batch = _float(rf"batch(?: size)?\s*(?:=|:|of)?\s*{NUM}", text) or _float(rf"батч\w*\s*{NUM}", text)
+    if batch:
+        found["batch_size"] = int(batch)
+    length = _float(rf"(?:max[_ ]length|context|sequence length|длин\w*)\s*(?:=|:|of)?\s*{NUM}", text)
+    if length:
+        found["max_length"] = int(length)
+    if kind == "dpo":
+        beta = _float(rf"(?:beta|β|бета)\s*(?:=|:|of|is)?\s*{NUM}", text)
+        if beta:
+            found["beta"] = beta
+        for loss in ("ipo", "hinge", "robust", "sigmoid", "exo_pair", "bco_pair", "sppo_hard", "nca_pair", "apo_zero"):
+            if re.search(rf"\b{loss}\b", text):
+                found["loss_type"] = loss
+                break
+    return found
+
+
+def parse_weights(text: str) -> list[float]:
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(%?)\s*(?:/|and|,|и|:|to)\s*(\d+(?:\.\d+)?)\s*(%?)", text)
+    if not m:
+        return []
+    a, b = float(m.group(1)), float(m.group(3))
+    if m.group(2) or m.group(4) or a > 1 or b > 1:
+        a, b = a / 100, b / 100
+    return [a, b]
+
+
+def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
+    return [m.group(0).rstrip(".,") for m in pattern.finditer(text)]
+
+
+def classify_dataset(path: str) -> str:
+    """'sft', 'dpo' or '?' from a dataset's columns, for assigning datasets to stages."""
+    from tools.datasets_io import check_dpo, load_rows, sft_format
+
+    rows = load_rows(path)
+    try:
+        check_dpo(rows, path)
+        return "dpo"
+    except GraftError:
+        pass
+    try:
+        sft_format(rows, path)
+        return "sft"
+    except GraftError:
+        return "?"
+
+
+def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
+    named = [p for p in _paths(DATASET, action.text)]
+    for path in named:
+        if not Path(path).expanduser().exists():
+            raise GraftError(f"{path} does not exist (named in the goal for the {kind} stage).")
+        return str(Path(path).expanduser())
+    fits = [p for p, shape in ctx.datasets.items() if shape == kind and p not in ctx.used_data]
+    fits = fits or [p for p, shape in ctx.datasets.items() if shape == kind]
+    if fits:
+        if len([p for p, s in ctx.datasets.items() if s == kind]) > 1:
+            ctx.notes.append(
+                f"the {kind} stage uses {fits[0]}, the first {kind}-shaped dataset given; name another in the goal to change it."
+            )
+        return fits[0]
+    columns = "prompt/chosen/rejected" if kind == "dpo" else "messages, prompt/completion or text"
+    raise NeedsAnswer(
+        f"Which dataset should the {kind} stage train on? Give a file with {columns} columns (--data FILE)."
+    )
+
+
+class NeedsAnswer(Exception):
+    """Something essential is missing: the message is the question for the person."""
+
+
+def _training_stage(kind: str, action: Action, ctx: Context) -> None:
+    text = action.text
+    dataset = _dataset_for(kind, action, ctx)
+    ctx.used_data.add(dataset)
+    method = parse_method(text)
+    if method is None:
+        method = ctx.last_training["adapter"] if ctx.last_training else "lora"
+    if "qlora" in text:
+        ctx.notes.append("QLoRA's 4-bit base is not supported here; the stage trains a plain LoRA.")
+    stage: dict[str, Any] = {"kind": kind, "id": ctx.unique(kind), "adapter": method, "dataset": dataset}
+    targets = parse_targets(text, ctx)
+    if not targets and ctx.last_training and not re.search(r"\ball\b|\bвсе", text):
+        targets = list(ctx.last_training.get("target_modules", []))
+        if targets:
+            ctx.notes.append(
+                f"stage {stage['id']} trains the same modules as {ctx.last_training['id']}: {', '.join(targets)}."
+            )
+    stage["target_modules"] = targets
+    layers = parse_layers(text, ctx)
+    if layers is not None:
+        stage["layers"] = layers
+    stage.update(parse_hyper(text, kind))
+    if method == "none" and any(k in stage for k in ("r", "alpha")):
+        ctx.notes.append(f"stage {stage['id']}: full fine-tuning has no rank or alpha; those were dropped.")
+        stage.pop("r", None)
+        stage.pop("alpha", None)
+    ctx.stages.append(stage)
+    ctx.last_training = stage
+
+
+def _pending_adapter(ctx: Context) -> str | None:
+    for stage in reversed(ctx.stages):
+        if stage["kind"] in ("sft", "dpo"):
+            return stage["id"] if stage["adapter"] != "none" else None
+        if stage["kind"] in ("merge_adapter", "merge_models"):
+            return None
+    return None
+
+
+def _fold(ctx: Context, reason: str | None = None) -> str:
+    """Insert a merge_adapter for the pending adapter; return the id of the current model."""
+    pending = _pending_adapter(ctx)
+    if pending:
+        ctx.stages.append({"kind": "merge_adapter", "id": ctx.unique(f"{pending}-merged")})
+        if reason:
+            ctx.notes.append(reason)
+    for stage in reversed(ctx.stages):
+        if stage["kind"] in ("merge_adapter", "merge_models") or (
+            stage["kind"] in ("sft", "dpo") and stage["adapter"] == "none"
+        ):
+            return "@" + stage["id"]
+    return "@base"
+
+
+def _model_before(ctx: Context, partner: str) -> str:
+    """The main line's model just before a variant branch (the partner) was started."""
+    ids = [s["id"] for s in ctx.stages]
+    branch_end = ids.index(partner[1:])
+    for stage in reversed(ctx.stages[:branch_end]):
+        if stage.get("input") == "@base" and stage["kind"] == "sft":
+            branch_start = ctx.stages.index(stage)
+            for main in reversed(ctx.stages[:branch_start]):
+                if main["kind"] in ("merge_adapter", "merge_models") or (
+                    main["kind"] in ("sft", "dpo") and main["adapter"] == "none"
+                ):
+                    return "@" + main["id"]
+            return "@base"
+    return "@base"
+
+
+def _merge_models(action: Action, ctx: Context) -> None:
+    text = action.text
+    method = "ties"
+    for name, pattern in (
+        ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("slerp", r"slerp"),
+        ("task_arithmetic", r"task[_ -]?arithmetic"), ("ties", r"\bties\b"), ("linear", r"linear|average|усредн|soup"),
+    ):  # fmt: skip
+        if re.search(pattern, text):
+            method = name
+            break
+    else:
+        ctx.notes.append("no merge method was named; TIES was chosen (say linear, slerp or dare_ties for another).")
+    partners: list[str] = list(ctx.partners)
+    ctx.partners.clear()
+    if partners:
+        current = _model_before(ctx, partners[0])
+    else:
+        current = _fold(ctx, "the adapter is merged into the model before the model merge.")
+    if re.search(r"\bbase\b|базов\w*|исходн\w*", text):
+        partners.append("@base")
+    dataset_paths = set(_paths(DATASET, text))
+    for path in _paths(PATHLIKE, text):
+        if path in dataset_paths or any(path in d for d in dataset_paths):
+            continue
+        if not Path(path).expanduser().exists():
+            raise GraftError(f"{path} does not exist (named as a model to merge with).")
+        if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
+            partners.append(str(Path(path).expanduser()))
+    if not partners and dataset_paths:
+        # "blend in a second fine-tune on variant.jsonl": train that variant from the base first.
+        variant = Action("sft", action.start, action.end, text)
+        before = ctx.last_training
+        _training_stage("sft", variant, ctx)
+        ctx.stages[-1]["input"] = "@base"
+        ctx.notes.append(
+            f"a second fine-tune ({ctx.stages[-1]['id']}) on {ctx.stages[-1]['dataset']} starts from the base, to merge with."
+        )
+        partners.append(_fold(ctx))
+        ctx.last_training = before
+    if not partners:
+        raise NeedsAnswer(
+            "Merge with which model? Name a model folder, 'the base', or a dataset for a second fine-tune."
+        )
+    stage: dict[str, Any] = {
+        "kind": "merge_models",
+        "id": ctx.unique("merge"),
+        "method": method,
+        "models": [current, *partners],
+    }
+    weights = parse_weights(text)
+    if method == "slerp":
+        t = _float(r"\bt\s*=\s*(\d*\.?\d+)", text) or _float(r"\bat\s+(\d*\.\d+)", text)
+        if t is None and weights:
+            t = weights[1]
+        if re.search(r"halfway|half way|midpoint|посередине|пополам|поровну", text):
+            t = 0.5
+        if t is not None:
+            stage["t"] = t
+    elif weights:
+        if len(weights) != len(stage["models"]):
+            raise GraftError(f"{len(weights)} weights for {len(stage['models'])} models in the merge.")
+        stage["weights"] = weights
+    elif re.search(r"halfway|half way|equal|поровну|пополам", text):
+        stage["weights"] = [0.5] * len(stage["models"])
+    density = _float(r"density\s*(?:=|of)?\s*(\d*\.?\d+)", text) or _float(r"плотност\w*\s*(\d*\.?\d+)", text)
+    if density:
+        stage["density"] = density
+    ctx.stages.append(stage)
+
+
+def _write(action: Action, ctx: Context) -> str | None:
+    text = action.text
+    output = None
+    dataset_paths = set(_paths(DATASET, text))
+    m = re.search(r"(?:to|into|in|at|as|under|в|во|под)\s+(\S+/\S*|\S+\.safetensors)", action.text)
+    if m and m.group(1).rstrip(".,") not in dataset_paths:
+        output = m.group(1).rstrip(".,")
+    stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
+    dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|half precision|fp32|float32)\b", text)
+    if dtype:
+        stage["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "half precision": "float16", "fp32": "float32"}.get(
+            dtype.group(1), dtype.group(1)
+        )
+    shard = re.search(r"(\d+\s*(?:gb|mb))\s*(?:shards?|pieces)", text)
+    if shard:
+        stage["max_shard_size"] = shard.group(1).replace(" ", "").upper()
+    ctx.stages.append(stage)
+    return output
+
+
+def _leftovers(text: str, actions: list[Action]) -> list[str]:
+    """Words that no rule placed: shown, so the person knows what was not taken as an instruction."""
+    known = re.compile(
+        r"\d|\.jsonl|\.json|\.csv|\.parquet|/|_proj|c_attn|c_fc|rank|alpha|beta|epoch|layer|attention|mlp|"
+        r"lora|dora|merge|adapter|weight|dataset|data|output|model|last|first|слой|сло|эпох|ранг|внимани|адаптер|"
+        r"модел|данн|файл|safetensors|then|after|finally|потом|затем|сначала|конце|"
+        r"top|bottom|final|upper|lower|последн|перв|верхн|нижн|halfway|поровну|пополам|base|базов|исходн|"
+        r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|"
+        r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
+        r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
+        r"dpo|ipo|sft|hinge|sigmoid|robust|loss"
+    )
+    numbers = set(NUMBER_WORDS)
+    text = EXPLICIT_MODULE.sub(" ", mask_paths(text))
+    words = re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text)
+    covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
+    return [
+        w
+        for w in dict.fromkeys(words)
+        if w not in STOPWORDS
+        and w not in covered
+        and w not in numbers
+        and not known.match(w)
+        and not UNSUPPORTED.fullmatch(w)
+    ][:12]
+
+
+def plan_offline(request: PlanRequest) -> PlanOutcome:
+    """Read the goal and build a plan; a missing essential becomes a question, bad input a GraftError."""
+    from agent.validate import validate_plan
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    goal = normalise(request.goal)
+    if not goal:
+        return PlanOutcome(
+            question="What should the model become? Describe the goal, e.g. 'LoRA on attention with data.jsonl, then DPO'."
+        )
+    if not Path(request.model).exists():
+        raise GraftError(f"{request.model} does not exist.")
+    base = inspect_checkpoint(InspectArgs(path=request.model))
+    if base.kind == "adapter":
+        raise GraftError(
+            f"{request.model} is an adapter, not a model; plan on its base ({base.adapter.base_model if base.adapter else '?'})."
+        )
+    datasets: dict[str, str] = {}
+    for path in request.data:
+        if not Path(path).exists():
+            raise GraftError(f"{path} does not exist.")
+        datasets[path] = classify_dataset(path)
+    ctx = Context(request, base.architecture or "this model", base.num_layers, base.modules, datasets)
+    unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal)})
+    if unsupported:
+        ctx.notes.append(f"not supported, so left out of the plan: {', '.join(unsupported)}.")
+    if base.format == "pickle":
+        ctx.stages.append({"kind": "convert", "id": ctx.unique("convert"), "source": request.model})
+        ctx.notes.append(
+            "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
+        )
+    actions = find_actions(goal)
+    output = request.output
+    try:
+        for action in actions:
+            if action.kind in ("sft", "dpo"):
+                if action.kind == "dpo" and _pending_adapter(ctx):
+                    ctx.notes.append(
+                        "the SFT adapter is folded in before DPO, so DPO's reference model is the fine-tuned one."
+                    )
+                _training_stage(action.kind, action, ctx)
+            elif action.kind == "merge_adapter":
+                if not _pending_adapter(ctx):
+                    ctx.notes.append("'merge the adapter' came before any adapter was trained; it was skipped.")
+                    continue
+                _fold(ctx)
+            elif action.kind == "variant":
+                before = ctx.last_training
+                current = _fold(ctx, "the adapter is merged into the model before the model merge.")
+                _training_stage("sft", action, ctx)
+                ctx.stages[-1]["input"] = "@base"
+                ctx.notes.append(
+                    f"stage {ctx.stages[-1]['id']} is a second fine-tune from the base on "
+                    f"{ctx.stages[-1]['dataset']}, to merge with {current}."
+                )
+                ctx.partners.append(_fold(ctx))
+                ctx.last_training = before
+            elif action.kind == "merge_models":
+                _merge_models(action, ctx)
+            elif action.kind == "write":
+                output = _write(action, ctx) or output
+    except NeedsAnswer as question:
+        return PlanOutcome(question=str(question), notes=ctx.notes)
+    if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
+        return PlanOutcome(
+            question="What should be done to the model? Say e.g. 'fine-tune with LoRA on data.jsonl', "
+            "'then DPO on prefs.jsonl', or 'merge it with ../other-model using TIES'.",
+            notes=ctx.notes,
+            not_understood=_leftovers(goal, actions),
+        )
+    if not any(s["kind"] == "write" for s in ctx.stages):
+        ctx.stages.append({"kind": "write", "id": ctx.unique("write")})
+        ctx.notes.append("a final write was added: the plan ends in one safetensors model.")
+    writes = [s for s in ctx.stages if s["kind"] == "write"]
+    ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
+    if output is None:
+        output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
+        ctx.notes.append(f"no output was named; the final model goes to {output}.")
+    plan: Plan = plan_from_data(
+        {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": ctx.stages}, "the plan"
+    )
+    validate_plan(plan)
+    leftovers = _leftovers(goal, actions)
+    if leftovers:
+        ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")
+    plan.notes = list(ctx.notes)
+    return PlanOutcome(plan=plan, notes=ctx.notes, not_understood=leftovers, planner="offline")
