@@ -114,7 +114,11 @@ def _estimate_training(
         "weights": total * weight_bytes,
         "gradients": trainable * 4,
         "optimizer": trainable * 8,
-        "activations": batch_tokens * hidden * layers * 34 * (weight_bytes // 2 or 1),
+        "activations": batch_tokens
+        * hidden
+        * layers
+        * (2 if stage.gradient_checkpointing else 34)
+        * (weight_bytes // 2 or 1),
     }
     if stage.kind == "dpo" and stage.adapter == "none":
         breakdown["reference_model"] = total * weight_bytes
@@ -223,7 +227,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 fix = (
                     "use LoRA instead of full fine-tuning"
                     if stage.adapter == "none"
-                    else "lower batch_size, max_length or r, or train fewer layers"
+                    else "set gradient_checkpointing: true, or lower batch_size, max_length or r"
                 )
                 raise _fail(
                     stage,

@@ -34,7 +34,8 @@ tokenizer = AutoTokenizer.from_pretrained(model_path)
 model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16 if cuda else torch.float32)
 config = SFTConfig(output_dir=out, per_device_train_batch_size=batch, num_train_epochs=1, learning_rate=2e-4,
                    max_length=max_length, assistant_only_loss=True, packing=False, report_to=[],
-                   save_strategy="no", seed=0, use_cpu=not cuda, bf16=cuda, disable_tqdm=True)
+                   save_strategy="no", seed=0, use_cpu=not cuda, bf16=cuda, disable_tqdm=True,
+                   gradient_checkpointing=False)  # TRL defaults to True; Graft's stage trains without it
 trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                      peft_config=LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"))
 start = time.perf_counter()

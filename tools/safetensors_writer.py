@@ -198,6 +198,24 @@ def write_json(path: Path, data: Any) -> None:
         os.fsync(handle.fileno())
 
 
+def atomic_write_text(path: Path, text: str, overwrite: bool = False) -> None:
+    """A small text file written beside its destination, fsynced, then renamed into place."""
+    import tempfile
+
+    check_destination(path, overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent if str(path.parent) else Path("."))
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -38,6 +38,9 @@ class TrainSpec(BaseModel):
     max_length: int = Field(1024, ge=8)
     eval_fraction: float = Field(0.1, ge=0, lt=1, description="Held-out share for eval loss before/after.")
     seed: int = 0
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations: less memory, about a third slower. Off unless memory is tight."
+    )
     gpus: int = Field(1, ge=1, description="More than one launches through `accelerate launch`.")
     distributed: Literal["fsdp", "deepspeed", "ddp"] | None = None
 
@@ -215,7 +218,7 @@ def common_config(spec: TrainSpec, output_dir: Path) -> dict[str, Any]:
         "eval_strategy": "no",
         "report_to": [],
         "seed": spec.seed,
-        "gradient_checkpointing": False,
+        "gradient_checkpointing": spec.gradient_checkpointing,
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
         **device_settings(),

@@ -45,6 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("plan", help="turn a goal (English or Russian) into a validated plan")
+    p.add_argument("goal", help="what the model should become, in plain words")
+    p.add_argument("--model", required=True, help="the base checkpoint")
+    p.add_argument("--data", nargs="*", default=[], help="dataset files the plan may use")
+    p.add_argument("--output", help="folder for the final model (default: MODEL-graft)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print exactly the plan model as JSON")
+    form.add_argument("-o", "--save", metavar="PLAN.yaml", help="write the plan here for `graft run`")
+    p.add_argument("--overwrite", action="store_true", help="with -o: replace an existing plan file")
+    p.add_argument("--offline", action="store_true", help="use the offline planner even when an LLM is configured")
+
+    p = sub.add_parser("export", help="a plan as a standalone script, mergekit YAML or TRL configs")
+    p.add_argument("plan", help="plan YAML file")
+    p.add_argument("--as", dest="form", choices=["script", "mergekit", "trl"], default="script")
+    p.add_argument("-o", "--out", help="write to this file instead of printing")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     p = sub.add_parser("run", help="execute a plan, asking before the run and before the final write")
     p.add_argument("plan", help="plan YAML file")
     p.add_argument("--yes", action="store_true", help="approve the plan and the final write without asking")
@@ -126,6 +143,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from tui.plan_cli import plan_command
+
+    return plan_command(args, _console())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.export import export_plan
+    from agent.plan import load_plan
+    from tools.safetensors_writer import atomic_write_text
+
+    plan = load_plan(args.plan)
+    name = Path(args.out).name if args.out else "graft_pipeline.py"
+    text = export_plan(plan, args.form, name=name, run_dir=str(Path(args.plan).with_suffix(".export-run")))
+    if not args.out:
+        sys.stdout.write(text)
+        return EXIT_OK
+    atomic_write_text(Path(args.out), text, overwrite=args.overwrite)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tui.run_cli import cmd_run as run
 
@@ -142,6 +183,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "diff": cmd_diff,
     "convert": cmd_convert,
+    "plan": cmd_plan,
+    "export": cmd_export,
     "run": cmd_run,
     "demo": cmd_demo,
 }

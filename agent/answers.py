@@ -1,0 +1,227 @@
+"""Grounded answers about checkpoints and stages: every number comes from inspect or diff.
+
+Offline, a question is matched to a template over the tool results ("what does it contain",
+"how many parameters in the MLP", "is it an adapter, for which base", "which layers did DPO
+change most"). With an LLM configured, the model answers through the same tools, and an answer
+whose numbers do not all appear in the tool results is replaced by the offline answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tools.errors import GraftError
+
+
+class Answer(BaseModel):
+    text: str
+    facts: list[dict[str, Any]] = Field(default_factory=list, description="The tool results the text was built from.")
+    shows: str | None = Field(None, description="Which panel a face should open: 'checkpoint' or 'diff'.")
+
+
+COMPONENT_WORDS = {
+    "mlp": r"\bmlp\b|feed[- ]?forward|ffn|полносвязн\w*|\bмлп\b",
+    "attention": r"attention|attn|внимани\w*",
+    "embedding": r"embedding\w*|эмбеддинг\w*|вложени\w*",
+    "lm_head": r"lm[_ ]head|output head|голов\w*",
+    "norm": r"\bnorm\w*|нормализац\w*",
+}
+QUESTION_KINDS = [
+    ("changed", r"chang\w*|differ\w*|modif\w*|измен\w*|отлича\w*|поменя\w*"),
+    ("adapter", r"adapter|адаптер\w*|which base|какой баз\w*|для какой"),
+    ("count", r"how many|сколько|number of|count"),
+    (
+        "contain",
+        r"contain|inside|what is (?:in )?(?:this|it)|what's in|содерж\w*|внутри|что (?:это|в)\b|describe|опиши|расскажи",
+    ),
+]
+
+
+def looks_like_question(text: str) -> bool:
+    """A question about checkpoints rather than a goal to plan."""
+    t = text.strip().lower()
+    if not t:
+        return False
+    asks = t.endswith("?") or re.match(r"(what|which|how|is|does|did|why|что|какие|какой|сколько|это|ли)\b", t)
+    return bool(asks) and not re.search(r"\b(then|потом|затем)\b", t)
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def _summary(info: Any) -> str:
+    if info.kind == "adapter" and info.adapter:
+        a = info.adapter
+        return (
+            f"{info.path} is a {'DoRA' if a.use_dora else a.peft_type or 'PEFT'} adapter (r={a.r}, alpha={a.alpha}) "
+            f"for {a.base_model or 'an unnamed base'}, targeting {', '.join(a.target_modules) or 'unknown modules'}; "
+            f"it holds {info.total_params:,} parameters in {info.num_tensors} tensors."
+        )
+    parts = [
+        f"{info.path} is a {info.architecture or info.model_type or 'model'} with {info.total_params:,} parameters",
+        f"{info.num_layers} layers" if info.num_layers is not None else None,
+        f"hidden size {info.hidden_size}" if info.hidden_size else None,
+        f"vocabulary {info.vocab_size:,}" if info.vocab_size else None,
+    ]
+    text = ", ".join(p for p in parts if p) + "."
+    comps = sorted(((k, v) for k, v in info.components.items() if v), key=lambda kv: -kv[1])
+    text += " By component: " + ", ".join(f"{k} {v:,} ({_pct(v, info.total_params)})" for k, v in comps) + "."
+    text += " Stored as " + ", ".join(f"{d} ({n:,} params)" for d, n in info.dtypes.items()) + "."
+    if "graft.provenance" in info.metadata:
+        try:
+            record = json.loads(info.metadata["graft.provenance"])
+            text += (
+                " Graft made it with: " + " → ".join(f"{s['id']} ({s['kind']})" for s in record.get("stages", [])) + "."
+            )
+        except (ValueError, KeyError, TypeError):
+            text += " It carries a Graft provenance record that could not be read."
+    return text
+
+
+def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | None:
+    """(before, after) model folders for a stage of a run, from the run's job files."""
+    jobs = {p.name.removesuffix(".job.json"): json.loads(p.read_text()) for p in run_dir.glob("*.job.json")}
+    names = [n for n in jobs if n == stage] or [n for n in jobs if n.startswith(stage) and not n.endswith("merged")]
+    if not names:
+        return None
+    job = jobs[names[0]]
+    kwargs = job.get("kwargs", {})
+    output = kwargs.get("output")
+    before = kwargs.get("model_path") or kwargs.get("base") or (kwargs.get("models") or [None])[0]
+    if output and (Path(output) / "adapter_config.json").exists():
+        for other in jobs.values():
+            k = other.get("kwargs", {})
+            if other.get("tool") == "merge_adapter" and output in (k.get("adapters") or []):
+                return k["base"], k["output"]
+        return None
+    return (before, output) if before and output else None
+
+
+def answer_offline(question: str, model: str | None, other: str | None = None, run_dir: str | None = None) -> Answer:
+    """Answer from inspect/diff results with templates; raise GraftError when it cannot."""
+    from tools.diff import DiffArgs, diff_checkpoints
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    q = question.lower().replace("ё", "е")
+    kind = next((k for k, pattern in QUESTION_KINDS if re.search(pattern, q)), "contain")
+    if kind == "changed":
+        pair = None
+        stage = re.search(r"\b(sft|dpo|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
+        if run_dir and stage:
+            pair = _stage_diff(Path(run_dir), stage.group(1))
+        if pair is None and model and other:
+            pair = (model, other)
+        if pair is None:
+            raise GraftError(
+                "to say what changed I need two checkpoints (/diff A B) or a finished run with that stage."
+            )
+        diff = diff_checkpoints(DiffArgs(a=pair[0], b=pair[1]))
+        layers = sorted(diff.layers.items(), key=lambda kv: -kv[1].relative_change)
+        top = [(i, g) for i, g in layers if g.changed_tensors][:3]
+        comps = sorted(
+            ((c, g) for c, g in diff.components.items() if g.changed_tensors), key=lambda kv: -kv[1].relative_change
+        )
+        if diff.identical:
+            text = f"Nothing changed between {pair[0]} and {pair[1]}: all {diff.compared} tensors are identical."
+        else:
+            text = (
+                f"{len(diff.changed)} of {diff.compared} tensors changed between {pair[0]} and {pair[1]}. "
+                + (
+                    "Most changed layers: "
+                    + ", ".join(f"layer {i} ({g.relative_change:.3g} relative)" for i, g in top)
+                    + ". "
+                    if top
+                    else ""
+                )
+                + (
+                    "By component: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "."
+                    if comps
+                    else ""
+                )
+            )
+        return Answer(text=text.strip(), facts=[diff.model_dump(mode="json", exclude={"changed"})], shows="diff")
+    if not model:
+        raise GraftError("open a checkpoint first (/open PATH), then ask about it.")
+    info = inspect_checkpoint(InspectArgs(path=model))
+    facts = [info.model_dump(mode="json")]
+    if kind == "adapter":
+        if info.kind == "adapter" and info.adapter:
+            return Answer(text="Yes. " + _summary(info), facts=facts, shows="checkpoint")
+        return Answer(
+            text=f"No, {model} is a full model, not an adapter. " + _summary(info), facts=facts, shows="checkpoint"
+        )
+    if kind == "count":
+        component = next((c for c, pattern in COMPONENT_WORDS.items() if re.search(pattern, q)), None)
+        if component:
+            n = info.components.get(component, 0)
+            per_layer = [layer.get(component, 0) for layer in info.layers.values()]
+            text = f"The {component} holds {n:,} parameters, {_pct(n, info.total_params)} of {info.total_params:,}"
+            if per_layer and any(per_layer):
+                text += f" ({per_layer[0]:,} per layer across {len(per_layer)} layers)"
+            return Answer(text=text + ".", facts=facts, shows="checkpoint")
+        if re.search(r"layer|сло", q):
+            return Answer(text=f"{model} has {info.num_layers} layers.", facts=facts, shows="checkpoint")
+        return Answer(text=f"{model} has {info.total_params:,} parameters.", facts=facts, shows="checkpoint")
+    return Answer(text=_summary(info), facts=facts, shows="checkpoint")
+
+
+def numbers_grounded(text: str, facts: list[str]) -> bool:
+    """Every number in the text appears in some tool result (ignoring thousands separators)."""
+    haystack = " ".join(facts).replace(",", "")
+    for number in re.findall(r"\d[\d,]*\.?\d*", text):
+        plain = number.replace(",", "").rstrip(".")
+        if len(plain) > 1 and plain not in haystack:
+            return False
+    return True
+
+
+def answer_with_llm(question: str, model: str | None, settings: Any, other: str | None = None) -> Answer:
+    """The LLM answers through inspect/diff tool calls; ungrounded numbers mean the offline answer."""
+    from agent.llm_planner import LLMUnavailable, _client, _complete, run_tool, tool_specs
+    from prompts.loader import load_prompt
+
+    client = _client(settings)
+    tools = [t for t in tool_specs() if t["function"]["name"] != "propose_plan"]
+    context = f"Question: {question}\nCheckpoint: {model or 'none open'}" + (
+        f"\nSecond checkpoint: {other}" if other else ""
+    )
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": load_prompt("answer_system")},
+        {"role": "user", "content": context},
+    ]
+    results: list[str] = []
+    try:
+        for _ in range(6):
+            message = _complete(client, settings, messages, tools)
+            if not message.tool_calls:
+                text = (message.content or "").strip()
+                if text and numbers_grounded(text, results):
+                    return Answer(text=text, facts=[{"tool_result": r[:2000]} for r in results])
+                break
+            messages.append({"role": "assistant", "content": message.content or "", "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                for c in message.tool_calls
+            ]})  # fmt: skip
+            for call in message.tool_calls:
+                try:
+                    args = json.loads(call.function.arguments or "{}")
+                except ValueError:
+                    args = None
+                result = (
+                    run_tool(call.function.name, args)
+                    if isinstance(args, dict)
+                    else "error: arguments are not valid JSON."
+                )
+                results.append(result)
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    except LLMUnavailable:
+        pass
+    fallback = answer_offline(question, model, other)
+    fallback.text += " (answered from the files directly; the LLM's answer was unavailable or not grounded in them)"
+    return fallback
