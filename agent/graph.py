@@ -12,7 +12,6 @@ through LangGraph's custom stream.
 
 from __future__ import annotations
 
-import operator
 import os
 import time
 from pathlib import Path
@@ -22,6 +21,15 @@ from agent.plan import Plan
 from agent.runner import StageRunner, base_identity, dataset_record, library_versions
 from tools.errors import GraftError
 
+RESET = "__graft_reset__"
+
+
+def accumulate(old: list[Any] | None, new: list[Any]) -> list[Any]:
+    """Append, except that a list starting with RESET starts over (a new run in the same thread)."""
+    if new and new[0] == RESET:
+        return list(new[1:])
+    return [*(old or []), *new]
+
 
 class RunState(TypedDict, total=False):
     plan: dict[str, Any]
@@ -30,10 +38,11 @@ class RunState(TypedDict, total=False):
     current_model: str
     pending_adapter: str | None
     outputs: dict[str, dict[str, str]]
-    records: Annotated[list[dict[str, Any]], operator.add]
-    heldout_files: Annotated[list[str], operator.add]
+    records: Annotated[list[dict[str, Any]], accumulate]
+    heldout_files: Annotated[list[str], accumulate]
     status: str
     reason: str
+    review_error: str | None
     final: dict[str, Any]
 
 
@@ -53,7 +62,9 @@ def open_checkpointer(path: Path | None = None) -> Any:
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = sqlite3.connect(str(path or data_dir() / "graft.sqlite"), check_same_thread=False)
+    path = path or data_dir() / "graft.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False)
     return SqliteSaver(conn)
 
 
@@ -142,17 +153,32 @@ def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, ex
     return record
 
 
-def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
-    """Compile the executor graph. `runner_hook(runner)` lets a face keep a handle to cancel."""
-    from langgraph.graph import END, START, StateGraph
+def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = None) -> None:
+    """Add the executor's nodes (approve_plan, run_stage, confirm_write, write, finish) and their edges.
+
+    Shared by the plain executor graph (`graft run`) and the conversation graph (TUI, `graft plan`).
+    """
+    from langgraph.graph import END
     from langgraph.types import interrupt
 
     def approve_plan(state: RunState) -> dict[str, Any]:
-        answer = interrupt({"type": "approve_plan", "plan": state["plan"]})
-        if isinstance(answer, dict) and answer.get("approved") is True:
-            return {"status": "running", "cursor": state.get("cursor", 0)}
-        reason = answer.get("reason", "") if isinstance(answer, dict) else ""
-        return {"status": "rejected", "reason": reason}
+        payload = {"type": "approve_plan", "plan": state["plan"], "error": state.get("review_error")}
+        answer = interrupt(payload)
+        if not isinstance(answer, dict):
+            return {"status": "rejected", "reason": "", "review_error": None}
+        if "edit" in answer:  # the person edited the plan's YAML: validate it, then ask again
+            from agent.plan import plan_from_yaml
+            from agent.validate import validate_plan
+
+            try:
+                edited = plan_from_yaml(str(answer["edit"]), "the edited plan")
+                validate_plan(edited)
+            except GraftError as exc:
+                return {"status": "reviewing", "review_error": str(exc)}
+            return {"status": "reviewing", "review_error": None, "plan": edited.model_dump(mode="json")}
+        if answer.get("approved") is True:
+            return {"status": "running", "cursor": state.get("cursor", 0), "review_error": None}
+        return {"status": "rejected", "reason": str(answer.get("reason", "")), "review_error": None}
 
     def run_stage(state: RunState) -> dict[str, Any]:
         plan = Plan.model_validate(state["plan"])
@@ -306,9 +332,6 @@ def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
         write({"stage": stage.id, "kind": "stage_done", "message": "done", "result": result})
         return {"status": "done", "final": result, "cursor": state["cursor"] + 1}
 
-    def after_approval(state: RunState) -> str:
-        return "next" if state.get("status") == "running" else "end"
-
     def next_step(state: RunState) -> str:
         plan = state["plan"]
         cursor = state["cursor"]
@@ -322,17 +345,30 @@ def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
     def after_confirm(state: RunState) -> str:
         return "write" if state.get("status") == "writing" else "end"
 
-    graph = StateGraph(RunState)
     graph.add_node("approve_plan", approve_plan)
     graph.add_node("run_stage", run_stage)
     graph.add_node("confirm_write", confirm_write)
     graph.add_node("write", write_node)
     graph.add_node("finish", finish)
-    graph.add_edge(START, "approve_plan")
+
+    def after_review(state: RunState) -> str:
+        status = state.get("status")
+        if status == "reviewing":
+            return "approve_plan"
+        if status == "running":
+            return next_step(state)
+        return "rejected"
+
     graph.add_conditional_edges(
         "approve_plan",
-        lambda s: next_step(s) if after_approval(s) == "next" else "end",
-        {"run_stage": "run_stage", "confirm_write": "confirm_write", "finish": "finish", "end": END},
+        after_review,
+        {
+            "approve_plan": "approve_plan",
+            "run_stage": "run_stage",
+            "confirm_write": "confirm_write",
+            "finish": "finish",
+            "rejected": on_reject or END,
+        },
     )
     graph.add_conditional_edges(
         "run_stage", next_step, {"run_stage": "run_stage", "confirm_write": "confirm_write", "finish": "finish"}
@@ -340,6 +376,15 @@ def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
     graph.add_conditional_edges("confirm_write", after_confirm, {"write": "write", "end": END})
     graph.add_edge("write", END)
     graph.add_edge("finish", END)
+
+
+def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
+    """Compile the executor graph. `runner_hook(runner)` lets a face keep a handle to cancel."""
+    from langgraph.graph import START, StateGraph
+
+    graph = StateGraph(RunState)
+    add_executor(graph, runner_hook)
+    graph.add_edge(START, "approve_plan")
     return graph.compile(checkpointer=checkpointer)
 
 
@@ -349,8 +394,8 @@ def initial_state(plan: Plan, run_dir: str | Path) -> RunState:
         "run_dir": str(run_dir),
         "cursor": 0,
         "outputs": {},
-        "records": [],
-        "heldout_files": [],
+        "records": [RESET],
+        "heldout_files": [RESET],
         "status": "awaiting_approval",
     }
 

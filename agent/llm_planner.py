@@ -113,6 +113,8 @@ def _user_message(request: PlanRequest) -> str:
     lines.append("Datasets: " + (", ".join(request.data) if request.data else "none given"))
     if request.output:
         lines.append(f"Final output folder: {request.output}")
+    for reason in request.feedback:
+        lines.append(f"The person rejected the previous plan: {reason}")
     return "\n".join(lines)
 
 

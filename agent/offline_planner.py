@@ -591,6 +591,35 @@ def _write(action: Action, ctx: Context) -> str | None:
     return output
 
 
+def _amend(reason: str, ctx: Context) -> None:
+    """Apply a rejection reason ("use DoRA instead", "only the last 2 layers", "rank 4") to the training stages."""
+    changes: dict[str, Any] = {}
+    method = parse_method(reason)
+    if method:
+        changes["adapter"] = method
+    targets = parse_targets(reason, ctx)
+    if targets:
+        changes["target_modules"] = targets
+    layers = parse_layers(reason, ctx)
+    if layers is not None:
+        changes["layers"] = layers
+    for kind in ("sft", "dpo"):
+        hyper = parse_hyper(reason, kind)
+        for stage in ctx.stages:
+            if stage["kind"] == kind:
+                stage.update({**changes, **hyper})
+    if changes or parse_hyper(reason, "dpo"):
+        ctx.notes.append(
+            f"changed after your feedback ({reason}): "
+            + ", ".join(sorted({*changes, *parse_hyper(reason, "dpo")}))
+            + "."
+        )
+    else:
+        ctx.notes.append(
+            f"your feedback ({reason}) named nothing the offline planner can change; the plan is the same."
+        )
+
+
 def _leftovers(text: str, actions: list[Action]) -> list[str]:
     """Words that no rule placed: shown, so the person knows what was not taken as an instruction."""
     known = re.compile(
@@ -688,6 +717,8 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
             notes=ctx.notes,
             not_understood=_leftovers(goal, actions),
         )
+    for reason in request.feedback:
+        _amend(normalise(reason), ctx)
     if not any(s["kind"] == "write" for s in ctx.stages):
         ctx.stages.append({"kind": "write", "id": ctx.unique("write")})
         ctx.notes.append("a final write was added: the plan ends in one safetensors model.")

@@ -152,7 +152,6 @@ def plan_from_data(data: Any, source: str = "plan") -> Plan:
 
 def load_plan(path: str | Path) -> Plan:
     """Read a plan YAML file."""
-    import yaml
 
     path = Path(path)
     try:
@@ -161,13 +160,20 @@ def load_plan(path: str | Path) -> Plan:
         raise GraftError(f"{path} does not exist.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GraftError(f"cannot read {path}: {exc}.") from None
+    return plan_from_yaml(text, str(path))
+
+
+def plan_from_yaml(text: str, source: str = "plan") -> Plan:
+    """Parse plan YAML (a file's text or an edit in the TUI) into a Plan, or one clear GraftError."""
+    import yaml
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise GraftError(f"{path} is not valid YAML{where}.") from None
-    return plan_from_data(data, str(path))
+        raise GraftError(f"{source} is not valid YAML{where}.") from None
+    return plan_from_data(data, source)
 
 
 def plan_to_yaml(plan: Plan) -> str:

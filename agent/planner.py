@@ -22,6 +22,7 @@ class PlanRequest(BaseModel):
     model: str = Field(description="Path of the base checkpoint.")
     data: list[str] = Field(default_factory=list, description="Dataset files the person named.")
     output: str | None = Field(None, description="Where the final model goes; assumed when absent.")
+    feedback: list[str] = Field(default_factory=list, description="Why earlier plans were rejected, in order.")
 
 
 class PlanOutcome(BaseModel):
