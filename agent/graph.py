@@ -153,6 +153,23 @@ def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, ex
     return record
 
 
+def _output_bytes(model: str | None, dtype: str) -> int | None:
+    """About how large the written model will be: its parameters at the target dtype (headers only)."""
+    if not model:
+        return None
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    try:
+        info = inspect_checkpoint(InspectArgs(path=model))
+    except GraftError:
+        return None
+    sizes = {"float32": 4, "bfloat16": 2, "float16": 2}
+    if dtype in sizes:
+        return info.total_params * sizes[dtype]
+    per = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1}
+    return sum(n * per.get(d.upper(), 4) for d, n in info.dtypes.items())
+
+
 def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = None) -> None:
     """Add the executor's nodes (approve_plan, run_stage, confirm_write, write, finish) and their edges.
 
@@ -262,6 +279,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             "model": state.get("current_model"),
             "pending_adapter": state.get("pending_adapter"),
             "stages": [{"id": r["id"], "kind": r["kind"], "method": r.get("method")} for r in state.get("records", [])],
+            "bytes": _output_bytes(state.get("current_model"), stage.dtype),
         }
         answer = interrupt(preview)
         if isinstance(answer, dict) and answer.get("confirmed") is True:

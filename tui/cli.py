@@ -25,6 +25,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="graft", description="Post-train language models from plain-language goals.")
+    parser.add_argument("--model", help="open the TUI with this base model")
+    parser.add_argument("--data", nargs="*", default=[], help="datasets the TUI's plans may use")
+    parser.add_argument("--resume", action="store_true", help="reopen the last conversation in the TUI")
+    parser.add_argument("--offline", action="store_true", help="use the offline planner even with an LLM configured")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("inspect", help="what a checkpoint contains (file, sharded folder, adapter, .bin/.pt)")
@@ -196,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
-            parser.print_help()
-            return EXIT_OK
+            from tui.app import run_app
+
+            return run_app(model=args.model, data=args.data, resume=args.resume, offline=args.offline or None)
         return COMMANDS[args.command](args)
     except GraftError as exc:
         print(f"graft: {exc}", file=sys.stderr)
