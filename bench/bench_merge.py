@@ -94,18 +94,25 @@ def main() -> None:
         import json
         import statistics
 
+        def settle() -> None:
+            # Flush earlier writes first: otherwise their writeback throttles whichever run comes next.
+            subprocess.run(["sync"], check=True)
+
         def cp(sync: bool) -> float:
             shutil.rmtree(work / "cp", ignore_errors=True)
+            settle()
             argv = ["sh", "-c", f"cp -r '{base}' '{work / 'cp'}'" + (" && sync" if sync else "")]
             return run_measured(argv)[0]
 
         def ours() -> tuple[float, int, float]:
             shutil.rmtree(work / "ours", ignore_errors=True)
+            settle()
             wall, rss, out = run_measured([py, "-c", OURS, str(base), str(adapter), str(work / "ours")])
             return wall, rss, float(out.strip().splitlines()[-1])
 
         cp_wall = statistics.median(cp(False) for _ in range(3))
         cp_sync_wall = statistics.median(cp(True) for _ in range(3))
+        settle()
         peft_wall, peft_rss, _ = run_measured([py, "-c", PEFT_MERGE, str(base), str(adapter), str(work / "peft")])
         runs = [ours() for _ in range(3)]
         ours_wall = statistics.median(r[0] for r in runs)
