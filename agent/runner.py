@@ -31,6 +31,10 @@ from tools.stage_entry import ERROR, EVENT, RESULT
 EventSink = Callable[[dict[str, Any]], None]
 
 
+# No stage may reach a hub: every model and dataset is a local path.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
 class StageFault(GraftFault):
     """A stage crashed (a fault of the stage, not the person's input): exit status 1."""
 
@@ -154,7 +158,7 @@ class StageRunner:
         else:
             argv = [sys.executable, "-m", "tools.stage_entry", str(job_file)]
         log_path = self.run_dir / f"{stage.id}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false", **OFFLINE_ENV}
         with open(log_path, "w", encoding="utf-8") as log:
             self._child = subprocess.Popen(
                 argv,

@@ -1,6 +1,6 @@
 """Run every benchmark in turn (each against its baseline in the same run); results in bench/results/.
 
-    .venv/bin/python -m bench.run_all
+.venv/bin/python -m bench.run_all
 """
 
 from __future__ import annotations

@@ -210,3 +210,18 @@ def test_mergekit_methods(tiny, data, tmp_path, method) -> None:  # type: ignore
         assert _max_abs_diff({name: merged[name]}, {name: (sa[name] + sb[name]) / 2}) < 1e-6
     else:
         assert not merged[name].equal(sa[name])
+
+
+def test_mergekit_with_relative_paths_stays_offline(tiny, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """mergekit reads a relative "dir/name" as a Hub repo id; Graft must hand it local absolute paths."""
+    import shutil
+
+    from tools.merge_models import MergeModelsSpec, merge_models
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name, seed in (("a", 1), ("b", 2)):
+        shutil.copytree(tiny("llama", seed=seed), tmp_path / "runs" / name)
+    spec = MergeModelsSpec(method="linear", models=["runs/a", "runs/b"])
+    merge_models(spec, ["runs/a", "runs/b"], None, "merged")
+    assert (tmp_path / "merged" / "mergekit_config.yml").is_file()

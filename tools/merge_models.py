@@ -97,6 +97,9 @@ def merge_models(
     from pydantic import ValidationError
 
     start = time.perf_counter()
+    # Absolute paths: mergekit takes a relative "a/b" for a Hub repo id and would go online.
+    models = [str(Path(m).resolve()) for m in models]
+    base = str(Path(base).resolve()) if base else None
     for path in [*models, *([base] if base else [])]:
         if not (Path(path) / "config.json").is_file():
             raise GraftError(f"stage {stage_id}: {path} is not a model folder with config.json.")
