@@ -36,7 +36,7 @@ class RunState(TypedDict, total=False):
     run_dir: str
     cursor: int
     current_model: str
-    pending_adapter: str | None
+    pending_adapters: list[str]
     outputs: dict[str, dict[str, str]]
     records: Annotated[list[dict[str, Any]], accumulate]
     heldout_files: Annotated[list[str], accumulate]
@@ -215,7 +215,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         )
         started = time.time()
         current = state.get("current_model") or plan.base_model
-        pending = state.get("pending_adapter")
+        pending = list(state.get("pending_adapters") or [])
         out = str(runner.stage_dir(stage.id))
         outputs = dict(state.get("outputs", {}))
         update: dict[str, Any] = {"cursor": state["cursor"] + 1}
@@ -228,20 +228,20 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             update.update(current_model=out)
         elif stage.kind in ("sft", "dpo"):
             model = _resolve(stage.input, state, plan) or current
-            prior = None if stage.input else pending
+            prior = [] if stage.input else pending
             spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
-            kwargs = {"model_path": model, "output": out, "stage_id": stage.id, "prior_adapter": prior}
-            result, reused = runner.run(stage, stage.kind, spec, kwargs, [model, *([prior] if prior else [])])
+            kwargs = {"model_path": model, "output": out, "stage_id": stage.id, "prior_adapters": prior}
+            result, reused = runner.run(stage, stage.kind, spec, kwargs, [model, *prior])
             produces = result["produces"]
             outputs[stage.id] = {"path": out, "produces": produces}
-            extra = {"input_model": model, "folded_adapter": prior}
+            extra = {"input_model": model, "folded_adapters": prior}
             update["heldout_files"] = [str(Path(out) / "heldout.jsonl")]
             if produces == "adapter":
-                update.update(current_model=model, pending_adapter=out)
+                update.update(current_model=model, pending_adapters=[*prior, out])
             else:
-                update.update(current_model=out, pending_adapter=None)
+                update.update(current_model=out, pending_adapters=[])
         elif stage.kind == "merge_adapter":
-            adapters = [_resolve(a, state, plan) for a in stage.adapters] or [pending]
+            adapters = [_resolve(a, state, plan) for a in stage.adapters] or pending
             if not adapters or adapters[0] is None:
                 raise GraftError(f"stage {stage.id}: there is no adapter to merge.")
             base = _resolve(stage.input, state, plan) or current
@@ -249,7 +249,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             kwargs = {"base": base, "adapters": adapters, "output": out, "stage_id": stage.id}
             result, reused = runner.run(stage, "merge_adapter", spec, kwargs, [base, *adapters])
             outputs[stage.id] = {"path": out, "produces": "model"}
-            update.update(current_model=out, pending_adapter=None)
+            update.update(current_model=out, pending_adapters=[])
             extra = {"base": base}
         elif stage.kind == "merge_models":
             models = [_resolve(m, state, plan) for m in stage.models]
@@ -258,7 +258,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             kwargs = {"models": models, "base": base, "output": out, "stage_id": stage.id}
             result, reused = runner.run(stage, "merge_models", spec, kwargs, [*models, *([base] if base else [])])
             outputs[stage.id] = {"path": out, "produces": "model"}
-            update.update(current_model=out, pending_adapter=None)
+            update.update(current_model=out, pending_adapters=[])
         else:
             raise GraftError(f"stage {stage.id}: {stage.kind} cannot run here.")
         update["outputs"] = outputs
@@ -277,7 +277,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             "dtype": stage.dtype,
             "max_shard_size": stage.max_shard_size,
             "model": state.get("current_model"),
-            "pending_adapter": state.get("pending_adapter"),
+            "pending_adapters": list(state.get("pending_adapters") or []),
             "stages": [{"id": r["id"], "kind": r["kind"], "method": r.get("method")} for r in state.get("records", [])],
             "bytes": _output_bytes(state.get("current_model"), stage.dtype),
         }
@@ -306,19 +306,19 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         )
         model = state.get("current_model") or plan.base_model
         records = list(state.get("records", []))
-        if state.get("pending_adapter"):
+        if state.get("pending_adapters"):
             from agent.plan import MergeAdapterStage
 
             fold = MergeAdapterStage(id=f"{stage.id}-fold")
             fold_out = str(runner.stage_dir(fold.id))
-            adapter = state["pending_adapter"]
-            kwargs = {"base": model, "adapters": [adapter], "output": fold_out, "stage_id": fold.id}
+            adapters = list(state["pending_adapters"])
+            kwargs = {"base": model, "adapters": adapters, "output": fold_out, "stage_id": fold.id}
             result, reused = runner.run(
                 fold,
                 "merge_adapter",
                 fold.model_dump(exclude={"id", "kind", "input", "notes"}),
                 kwargs,
-                [model, adapter],
+                [model, *adapters],
             )
             records.append(_record(fold, result, reused, time.time(), {"base": model}))
             model = fold_out
@@ -358,7 +358,10 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         return "confirm_write" if plan["stages"][cursor]["kind"] == "write" else "run_stage"
 
     def finish(state: RunState) -> dict[str, Any]:
-        return {"status": "done", "final": {"output": state.get("pending_adapter") or state.get("current_model")}}
+        return {
+            "status": "done",
+            "final": {"output": (state.get("pending_adapters") or [state.get("current_model")])[-1]},
+        }
 
     def after_confirm(state: RunState) -> str:
         return "write" if state.get("status") == "writing" else "end"

@@ -226,6 +226,19 @@ def test_kill_9_mid_stage_then_resume(workspace, tmp_path) -> None:  # type: ign
     # DPO after an unmerged SFT adapter: the adapter was folded first, so the reference is SFT's model.
     assert stages["dpo"]["metrics"]["eval_loss_before"] == pytest.approx(math.log(2), abs=1e-4)
     assert not list(tmp_path.glob(".final.*")), "no temporary output left behind"
+    # DPO was trained on base + SFT adapter, so the written model must hold both: SFT is not lost.
+    import torch
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    reference = AutoModelForCausalLM.from_pretrained(str(w["model"]), dtype=torch.float32)
+    for adapter in ("sft", "dpo"):
+        reference = PeftModel.from_pretrained(reference, str(run / adapter)).merge_and_unload()
+    expected = reference.state_dict()
+    written = load_file(str(tmp_path / "final" / "model.safetensors"))
+    worst = max((written[k].float() - expected[k].float()).abs().max().item() for k in written)
+    assert worst < 1e-5, worst
 
 
 def _workers_of(job_file: Path) -> list[int]:

@@ -140,8 +140,8 @@ def test_dpo_after_unmerged_adapter_folds_it_first(tiny, data, tmp_path) -> None
     base = tiny("llama")
     _train(base, tmp_path / "sft", data["sft"])
     spec = DPOSpec(dataset=str(data["dpo"]), max_steps=2, batch_size=4, r=4, alpha=8, loss_type="ipo")
-    result = run_dpo(spec, str(base), str(tmp_path / "dpo"), prior_adapter=str(tmp_path / "sft"))
-    assert result.folded_adapter == str(tmp_path / "sft")
+    result = run_dpo(spec, str(base), str(tmp_path / "dpo"), prior_adapters=[str(tmp_path / "sft")])
+    assert result.folded_adapters == [str(tmp_path / "sft")]
     assert result.eval_loss_before is not None and math.isfinite(result.eval_loss_before)
 
 

@@ -52,6 +52,14 @@ def chat_text(app: GraftApp) -> str:
     return "\n".join(parts)
 
 
+def modal_ready(app: GraftApp, screen_type: type, button: str) -> bool:
+    """The modal is up and laid out (a click before layout lands at 0,0 and misses)."""
+    if not isinstance(app.screen, screen_type):
+        return False
+    found = app.screen.query(button)
+    return bool(found) and found.first().region.width > 0
+
+
 def review_shown(app: GraftApp) -> bool:
     return app.query_one("#review").has_class("shown") and not app.busy
 
@@ -70,7 +78,7 @@ def test_whole_flow_goal_plan_approve_run_confirm_write(world) -> None:  # type:
             assert table.row_count == 2
             assert app.query_one("#side").active == "plan"
             await pilot.click("#approve")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmWriteScreen))
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#write"))
             assert app.bars, "progress bars were drawn for the stages"
             assert not world["out"].exists()
             await pilot.click("#write")
@@ -89,7 +97,7 @@ def test_reject_then_edit_invalid_then_valid(world) -> None:  # type: ignore[no-
         async with app.run_test(size=SIZE) as pilot:
             await propose(pilot, world, f"LoRA for 2 steps, write to {world['out']}")
             await pilot.click("#reject")
-            await wait_for(pilot, lambda: isinstance(app.screen, RejectScreen))
+            await wait_for(pilot, lambda: modal_ready(app, RejectScreen, "#reject"))
             app.screen.query_one("#reason").value = "use DoRA on the last 1 layers"
             await pilot.click("#reject")
             await wait_for(
@@ -99,14 +107,14 @@ def test_reject_then_edit_invalid_then_valid(world) -> None:  # type: ignore[no-
             assert app.pending["plan"]["stages"][0]["layers"] == [1]
 
             await pilot.click("#edit")
-            await wait_for(pilot, lambda: isinstance(app.screen, EditPlanScreen))
+            await wait_for(pilot, lambda: modal_ready(app, EditPlanScreen, "#save"))
             area = app.screen.query_one("#plan-yaml")
             area.text = area.text.replace("layers:\n  - 1", "layers:\n  - 9")
             await pilot.click("#save")
             await wait_for(
                 pilot,
                 lambda: (
-                    isinstance(app.screen, EditPlanScreen)
+                    modal_ready(app, EditPlanScreen, "#save")
                     and "out of range" in str(app.screen.query_one("#edit-error").render())
                 ),
             )
@@ -147,7 +155,7 @@ def test_cancel_at_confirm_writes_nothing(world) -> None:  # type: ignore[no-unt
         async with app.run_test(size=SIZE) as pilot:
             await propose(pilot, world, f"LoRA for 1 steps, write to {world['out']}")
             await pilot.click("#approve")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmWriteScreen))
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#cancel"))
             await pilot.click("#cancel")
             await wait_for(pilot, lambda: "Not written" in chat_text(app))
         assert not world["out"].exists()

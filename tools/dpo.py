@@ -28,7 +28,7 @@ def run_dpo(
     model_path: str,
     output: str,
     stage_id: str = "dpo",
-    prior_adapter: str | None = None,
+    prior_adapters: list[str] | None = None,
     progress: Progress = silent,
 ) -> TrainResult:
     """Preference-tune the model at `model_path` on prompt/chosen/rejected rows."""
@@ -40,7 +40,7 @@ def run_dpo(
     rows = load_rows(spec.dataset)
     check_dpo(rows, spec.dataset)
     train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
-    model, tokenizer = load_current_model(model_path, prior_adapter)
+    model, tokenizer = load_current_model(model_path, prior_adapters)
     with tempfile.TemporaryDirectory(prefix="graft-dpo-") as scratch:
         config = DPOConfig(**common_config(spec, Path(scratch)), beta=spec.beta, loss_type=[spec.loss_type])
         trainer = quiet(
@@ -55,4 +55,4 @@ def run_dpo(
                 callbacks=[progress_callback(stage_id, progress)],
             )
         )
-        return finish(trainer, spec, tokenizer, Path(output), stage_id, progress, train_rows, held_rows, prior_adapter)
+        return finish(trainer, spec, tokenizer, Path(output), stage_id, progress, train_rows, held_rows, prior_adapters)

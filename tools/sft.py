@@ -24,7 +24,7 @@ def run_sft(
     model_path: str,
     output: str,
     stage_id: str = "sft",
-    prior_adapter: str | None = None,
+    prior_adapters: list[str] | None = None,
     progress: Progress = silent,
 ) -> TrainResult:
     """Supervised fine-tuning of the model at `model_path`; the adapter or model lands in `output`."""
@@ -36,7 +36,7 @@ def run_sft(
     rows = load_rows(spec.dataset)
     layout = sft_format(rows, spec.dataset)
     train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
-    model, tokenizer = load_current_model(model_path, prior_adapter)
+    model, tokenizer = load_current_model(model_path, prior_adapters)
     if layout == "messages" and not tokenizer.chat_template:
         raise GraftError(f"dataset {spec.dataset} holds chat messages but {model_path} has no chat template.")
     extra = {}
@@ -55,4 +55,4 @@ def run_sft(
                 callbacks=[progress_callback(stage_id, progress)],
             )
         )
-        return finish(trainer, spec, tokenizer, Path(output), stage_id, progress, train_rows, held_rows, prior_adapter)
+        return finish(trainer, spec, tokenizer, Path(output), stage_id, progress, train_rows, held_rows, prior_adapters)

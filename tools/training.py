@@ -89,7 +89,7 @@ class TrainResult(BaseModel):
     seconds: float
     tokens_per_second: float
     metrics: dict[str, float] = Field(default_factory=dict)
-    folded_adapter: str | None = None
+    folded_adapters: list[str] = Field(default_factory=list)
 
 
 def device_settings() -> dict[str, Any]:
@@ -112,7 +112,7 @@ def hush_libraries() -> None:
     hf_logging.set_verbosity_error()
 
 
-def load_current_model(model_path: str, prior_adapter: str | None) -> tuple[Any, Any]:
+def load_current_model(model_path: str, prior_adapters: list[str] | None) -> tuple[Any, Any]:
     """(model, tokenizer) of the current stage input, with an unmerged prior adapter folded in."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -126,10 +126,11 @@ def load_current_model(model_path: str, prior_adapter: str | None) -> tuple[Any,
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
-    if prior_adapter:
+    if prior_adapters:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, prior_adapter).merge_and_unload()
+        for adapter in prior_adapters:  # in training order: each was trained on the ones before it
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return model, tokenizer
 
 
@@ -260,7 +261,7 @@ def finish(
     progress: Progress,
     train_rows: list[dict],
     held_rows: list[dict],
-    prior_adapter: str | None,
+    prior_adapters: list[str] | None,
 ) -> TrainResult:
     """Evaluate, train, evaluate, save: the part of the life cycle SFT and DPO share."""
     from tools.safetensors_writer import atomic_folder
@@ -304,5 +305,5 @@ def finish(
         seconds=seconds,
         tokens_per_second=tokens / seconds if seconds > 0 else 0.0,
         metrics=metrics,
-        folded_adapter=prior_adapter,
+        folded_adapters=list(prior_adapters or []),
     )

@@ -49,7 +49,7 @@ HELP = """**Graft** — tell it what the model should become; it plans, asks, ru
 - `/inspect [PATH]` · `/diff A B` · `/export [script|mergekit|trl] [FILE]`
 - `/resume` — reopen the last conversation · `/help`
 
-Keys: **ctrl+x** cancel the running stage · **f2–f5** tabs · **ctrl+q** quit"""
+Keys: **f6** approve · **f7** edit · **f8** reject · **ctrl+x** cancel the running stage · **f2–f5** tabs · **ctrl+q** quit"""
 
 
 def plain(value: object) -> Text:
@@ -127,7 +127,11 @@ class ConfirmWriteScreen(ModalScreen[dict | None]):
         lines = [
             f"output: {p.get('output')}",
             f"from: {p.get('model')}"
-            + (f" + adapter {p['pending_adapter']} (folded first)" if p.get("pending_adapter") else ""),
+            + (
+                f" + adapters {', '.join(p['pending_adapters'])} (folded first, in order)"
+                if p.get("pending_adapters")
+                else ""
+            ),
             f"dtype: {p.get('dtype')} · shards ≤ {p.get('max_shard_size')} · about {_size(p.get('bytes'))}",
             "stages: " + " → ".join(f"{s['id']} ({s.get('method') or s['kind']})" for s in p.get("stages", [])),
             "provenance: base identity, every stage with its data hash, metrics and library versions",
@@ -187,6 +191,7 @@ class GraftApp(App[None]):
     #review.shown { display: block; }
     #review Button { margin: 0 1; }
     #edit-box, #reject-box, #confirm-box { width: 90%; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+    #confirm-text { height: auto; max-height: 16; overflow-y: auto; }
     #plan-yaml { height: 24; }
     EditPlanScreen, RejectScreen, ConfirmWriteScreen { align: center middle; }
     .buttons { height: auto; margin-top: 1; }
@@ -202,6 +207,9 @@ class GraftApp(App[None]):
         Binding("f3", "tab('checkpoint')", "Checkpoint"),
         Binding("f4", "tab('run')", "Run"),
         Binding("f5", "tab('diff')", "Diff"),
+        Binding("f6", "review('approve')", "Approve"),
+        Binding("f7", "review('edit')", "Edit"),
+        Binding("f8", "review('reject')", "Reject"),
     ]
 
     COMMANDS = App.COMMANDS | {GraftCommands}
@@ -416,7 +424,7 @@ class GraftApp(App[None]):
             elif message.get("role") == "assistant":
                 self.say("assistant", message.get("content", ""), error=message.get("kind") == "error")
                 if message.get("shows") == "checkpoint" and self.model:
-                    self.inspect_worker(self.model, open_tab=True)
+                    self.inspect_worker(self.model, open_tab=True, announce=False)
         self.shown_messages = len(messages)
         if values.get("plan"):
             self.show_plan(values["plan"], values)
@@ -475,6 +483,10 @@ class GraftApp(App[None]):
         stage = str(event.get("stage", "?"))
         kind = event.get("kind")
         log = self.query_one("#run-log", RichLog)
+        if kind == "stage_start":
+            self.losses = []  # one stage's loss at a time: SFT and DPO losses do not share a scale
+            self.query_one("#loss", Sparkline).data = []
+            log.write(plain(f"— {stage} started"))
         if kind == "stage_start" or (stage not in self.bars and kind in ("progress", "stage_done")):
             if stage not in self.bars:
                 bar = ProgressBar(total=None, show_eta=True, id=f"bar-{len(self.bars)}")
@@ -500,7 +512,7 @@ class GraftApp(App[None]):
                 else ""
             )
             log.write(plain(f"{stage}: {event.get('message', 'done')}{extra}"))
-        elif event.get("message"):
+        elif kind != "stage_start" and event.get("message"):
             log.write(plain(f"{stage}: {event['message']}"))
 
     # ---- review buttons: the only way past the graph's interrupts ----
@@ -556,6 +568,10 @@ class GraftApp(App[None]):
             runner.cancel()
         self.say("assistant", "Cancelling the running stage; finished stages stay in the run folder.")
 
+    def action_review(self, choice: str) -> None:
+        """The review buttons from the keyboard (the person's own key press, like a click)."""
+        {"approve": self.approve, "edit": self.edit, "reject": self.reject}[choice]()
+
     def action_tab(self, tab: str) -> None:
         self.query_one("#side", TabbedContent).active = tab
 
@@ -564,7 +580,7 @@ class GraftApp(App[None]):
 
     # ---- tools in workers ----
     @work(thread=True, group="inspect")
-    def inspect_worker(self, path: str, open_tab: bool) -> None:
+    def inspect_worker(self, path: str, open_tab: bool, announce: bool = True) -> None:
         from tools.errors import GraftError
         from tools.inspect import InspectArgs, inspect_checkpoint
 
@@ -573,9 +589,9 @@ class GraftApp(App[None]):
         except GraftError as exc:
             self.call_from_thread(self.say, "assistant", str(exc), True)
             return
-        self.call_from_thread(self.show_checkpoint, result, open_tab)
+        self.call_from_thread(self.show_checkpoint, result, open_tab, announce)
 
-    def show_checkpoint(self, r: Any, open_tab: bool) -> None:
+    def show_checkpoint(self, r: Any, open_tab: bool, announce: bool = True) -> None:
         tree = self.query_one("#ckpt-tree", Tree)
         tree.clear()
         tree.root.set_label(plain(f"{r.path}  ({r.kind}, {r.format})"))
@@ -612,6 +628,7 @@ class GraftApp(App[None]):
         tree.root.expand()
         if open_tab:
             self.query_one("#side", TabbedContent).active = "checkpoint"
+        if open_tab and announce:
             self.say(
                 "assistant",
                 f"`{safe_markdown(r.path)}`: {r.total_params:,} parameters, {r.num_layers} layers ({safe_markdown(r.architecture or r.kind)}).",
@@ -700,6 +717,9 @@ class GraftApp(App[None]):
                 pending = item.value
         self.active = (graph, config)
         values = dict(snapshot.values)
+        self.model = values.get("model") or self.model
+        self.data = list(values.get("data") or self.data)
+        self.output = values.get("output") or self.output
         self.shown_messages = 0
         self.call_from_thread(self.say, "assistant", f"Resumed conversation `{thread}`.")
         self.call_from_thread(self.after_step, pending, values, True)
