@@ -265,3 +265,44 @@ def test_no_terminal_and_no_yes_is_refused(workspace, tmp_path) -> None:  # type
     assert proc.returncode == 2
     assert "--yes" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "p.run").exists() and not (tmp_path / "out").exists()
+
+
+def test_graft_plan_output_runs(workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`graft plan` on a model writes a plan that `graft run` executes as is."""
+    w = workspace
+    out = tmp_path / "planned-final"
+    goal = f"LoRA on attention for 2 steps, merge the adapter, then DPO for 2 steps, write to {out}"
+    made = graft(
+        "plan",
+        goal,
+        "--model",
+        str(w["model"]),
+        "--data",
+        str(w["sft"]),
+        str(w["dpo"]),
+        "-o",
+        str(tmp_path / "p.yaml"),
+        "--offline",
+        home=w["home"],
+    )
+    assert made.returncode == 0, made.stderr
+    ran = graft("run", str(tmp_path / "p.yaml"), "--yes", home=w["home"])
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert (out / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    ("goal", "extra", "expected"),
+    [
+        ("", [], "What should the model become"),
+        ("fine-tune on nowhere/data.jsonl", [], "nowhere/data.jsonl does not exist"),
+        ("LoRA on layers 5-6", ["--data", "@sft"], "layer 5 is out of range"),
+        ("LoRA on c_fc", ["--data", "@sft"], "c_fc is not a module of LlamaForCausalLM"),
+        ("DPO please", [], "Which dataset should the dpo stage"),
+    ],
+)
+def test_graft_plan_refuses_with_one_line(workspace, goal, extra, expected) -> None:  # type: ignore[no-untyped-def]
+    extra = [str(workspace["sft"]) if e == "@sft" else e for e in extra]
+    proc = graft("plan", goal, "--model", str(workspace["model"]), *extra, "--offline", home=workspace["home"])
+    assert proc.returncode == 2
+    assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
