@@ -31,6 +31,12 @@ def fixed_world(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     return {"model": str(model), "sft": str(data)}
 
 
+def still(app: GraftApp) -> GraftApp:
+    """No animations (the tab underline slides): a snapshot must not catch one half-way."""
+    app.animation_level = "none"
+    return app
+
+
 async def settle(pilot, condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -40,16 +46,22 @@ async def settle(pilot, condition, timeout: float = 60) -> None:  # type: ignore
 
 
 def test_start_screen(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(GraftApp(offline=True), terminal_size=SIZE)
+    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE)
 
 
 def test_checkpoint_tab(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
     async def open_model(pilot) -> None:  # type: ignore[no-untyped-def]
         pilot.app.query_one("#prompt").value = f"/open {fixed_world['model']}"
         await pilot.press("enter")
-        await settle(pilot, lambda: pilot.app.query_one("#side").active == "checkpoint")
+        await settle(
+            pilot,
+            lambda: (
+                pilot.app.query_one("#side").active == "checkpoint" and len(pilot.app.query_one("#chat").children) >= 3
+            ),
+        )
+        await pilot.pause(1.0)
 
-    assert snap_compare(GraftApp(offline=True), terminal_size=SIZE, run_before=open_model)
+    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE, run_before=open_model)
 
 
 def test_plan_review(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +71,7 @@ def test_plan_review(snap_compare, fixed_world) -> None:  # type: ignore[no-unty
         await settle(pilot, lambda: pilot.app.query_one("#review").has_class("shown") and not pilot.app.busy)
 
     app = GraftApp(model=fixed_world["model"], data=[fixed_world["sft"]], offline=True)
-    assert snap_compare(app, terminal_size=SIZE, run_before=plan)
+    assert snap_compare(still(app), terminal_size=SIZE, run_before=plan)
 
 
 def test_edit_modal(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +83,7 @@ def test_edit_modal(snap_compare, fixed_world) -> None:  # type: ignore[no-untyp
         )
         await pilot.pause(0.3)
 
-    assert snap_compare(GraftApp(offline=True), terminal_size=SIZE, run_before=edit)
+    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE, run_before=edit)
 
 
 def test_confirm_write_modal(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
@@ -94,4 +106,4 @@ def test_confirm_write_modal(snap_compare, fixed_world) -> None:  # type: ignore
         pilot.app.push_screen(ConfirmWriteScreen(payload))
         await pilot.pause(0.3)
 
-    assert snap_compare(GraftApp(offline=True), terminal_size=SIZE, run_before=confirm)
+    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE, run_before=confirm)

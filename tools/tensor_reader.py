@@ -19,11 +19,31 @@ from tools.safetensors_writer import TORCH_TO_ST
 ST_TO_TORCH = {st: name for name, st in TORCH_TO_ST.items()}
 
 
+def return_big_frees_to_the_os(threshold: int = 1 << 20) -> None:
+    """Make glibc hand large freed buffers straight back to the OS.
+
+    glibc raises its mmap threshold after each large free, so the fp32 working tensors of a
+    streaming merge end up in the heap and stay resident after use: about 80 MB extra on a
+    1 GB model. A fixed 1 MiB threshold keeps every tensor-sized buffer in its own mapping,
+    released on free. A no-op where glibc's mallopt is not available.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD (a fixed value also stops the dynamic raise)
+        libc.mallopt(-1, threshold)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 class TensorReader:
     """Tensors by name from one or more safetensors files, read on demand."""
 
     def __init__(self) -> None:
         self._files: dict[Path, tuple[int, SafetensorsHeader]] = {}
+        return_big_frees_to_the_os()
 
     def _open(self, path: Path) -> tuple[int, SafetensorsHeader]:
         if path not in self._files:
