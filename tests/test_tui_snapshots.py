@@ -37,6 +37,13 @@ def still(app: GraftApp) -> GraftApp:
     return app
 
 
+async def steady(pilot) -> None:  # type: ignore[no-untyped-def]
+    """A blinking cursor is on or off depending on timing: stop it before the picture."""
+    prompt = pilot.app.query_one("#prompt")
+    prompt.cursor_blink = False
+    await pilot.pause(0.1)
+
+
 async def settle(pilot, condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -46,11 +53,12 @@ async def settle(pilot, condition, timeout: float = 60) -> None:  # type: ignore
 
 
 def test_start_screen(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE)
+    assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE, run_before=steady)
 
 
 def test_checkpoint_tab(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
     async def open_model(pilot) -> None:  # type: ignore[no-untyped-def]
+        await steady(pilot)
         pilot.app.query_one("#prompt").value = f"/open {fixed_world['model']}"
         await pilot.press("enter")
         await settle(
@@ -66,6 +74,7 @@ def test_checkpoint_tab(snap_compare, fixed_world) -> None:  # type: ignore[no-u
 
 def test_plan_review(snap_compare, fixed_world) -> None:  # type: ignore[no-untyped-def]
     async def plan(pilot) -> None:  # type: ignore[no-untyped-def]
+        await steady(pilot)
         pilot.app.query_one("#prompt").value = "LoRA on attention of the last 1 layers, rank 8, then merge the adapter"
         await pilot.press("enter")
         await settle(pilot, lambda: pilot.app.query_one("#review").has_class("shown") and not pilot.app.busy)
@@ -78,6 +87,7 @@ def test_edit_modal(snap_compare, fixed_world) -> None:  # type: ignore[no-untyp
     text = "goal: example\nbase_model: /tmp/graft-snapshots/model\nstages:\n  - kind: sft\n    layers: [9]\n"
 
     async def edit(pilot) -> None:  # type: ignore[no-untyped-def]
+        await steady(pilot)
         pilot.app.push_screen(
             EditPlanScreen(text, "stage sft (sft): layer 9 is out of range: the model has layers 0-1.")
         )
@@ -103,6 +113,7 @@ def test_confirm_write_modal(snap_compare, fixed_world) -> None:  # type: ignore
     }
 
     async def confirm(pilot) -> None:  # type: ignore[no-untyped-def]
+        await steady(pilot)
         pilot.app.push_screen(ConfirmWriteScreen(payload))
         await pilot.pause(0.3)
 
