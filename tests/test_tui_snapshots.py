@@ -92,6 +92,8 @@ def test_edit_modal(snap_compare, fixed_world) -> None:  # type: ignore[no-untyp
             EditPlanScreen(text, "stage sft (sft): layer 9 is out of range: the model has layers 0-1.")
         )
         await pilot.pause(0.3)
+        pilot.app.screen.query_one("#plan-yaml").cursor_blink = False
+        await pilot.pause(0.2)
 
     assert snap_compare(still(GraftApp(offline=True)), terminal_size=SIZE, run_before=edit)
 
