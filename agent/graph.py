@@ -197,7 +197,8 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             return {"status": "running", "cursor": state.get("cursor", 0), "review_error": None}
         return {"status": "rejected", "reason": str(answer.get("reason", "")), "review_error": None}
 
-    def run_stage(state: RunState) -> dict[str, Any]:
+    def begin(state: RunState) -> tuple[Plan, Any, Any, StageRunner]:
+        """The stage under the cursor, its runner (handed to the face for cancel), a start event."""
         plan = Plan.model_validate(state["plan"])
         stage = plan.stages[state["cursor"]]
         write = _writer()
@@ -213,6 +214,10 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
                 "count": len(plan.stages),
             }
         )
+        return plan, stage, write, runner
+
+    def run_stage(state: RunState) -> dict[str, Any]:
+        plan, stage, write, runner = begin(state)
         started = time.time()
         current = state.get("current_model") or plan.base_model
         pending = list(state.get("pending_adapters") or [])
@@ -289,21 +294,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         return {"status": "cancelled", "reason": "the final write was not approved"}
 
     def write_node(state: RunState) -> dict[str, Any]:
-        plan = Plan.model_validate(state["plan"])
-        stage = plan.stages[state["cursor"]]
-        write = _writer()
-        runner = StageRunner(plan, state["run_dir"], on_event=write)
-        if runner_hook:
-            runner_hook(runner)
-        write(
-            {
-                "stage": stage.id,
-                "kind": "stage_start",
-                "message": f"write {stage.id}",
-                "index": state["cursor"],
-                "count": len(plan.stages),
-            }
-        )
+        plan, stage, write, runner = begin(state)
         model = state.get("current_model") or plan.base_model
         records = list(state.get("records", []))
         if state.get("pending_adapters"):

@@ -118,7 +118,7 @@ def _user_message(request: PlanRequest) -> str:
     return "\n".join(lines)
 
 
-def _check_plan(arguments: dict[str, Any], request: PlanRequest) -> Plan:
+def _check_plan(arguments: dict[str, Any], request: PlanRequest) -> tuple[Plan, Any]:
     from agent.validate import validate_plan
 
     arguments = dict(arguments)
@@ -129,8 +129,7 @@ def _check_plan(arguments: dict[str, Any], request: PlanRequest) -> Plan:
     plan = plan_from_data(arguments, "the proposed plan")
     if plan.base_model != request.model:
         raise GraftError(f"base_model must be {request.model}, the checkpoint the person named.")
-    validate_plan(plan)
-    return plan
+    return plan, validate_plan(plan)
 
 
 def plan_with_llm(request: PlanRequest, settings: LLMSettings) -> PlanOutcome:
@@ -192,7 +191,7 @@ def plan_with_llm(request: PlanRequest, settings: LLMSettings) -> PlanOutcome:
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": run_tool(name, arguments)})
                 continue
             try:
-                plan = _check_plan(arguments, request)
+                plan, report = _check_plan(arguments, request)
             except GraftError as exc:
                 repairs += 1
                 if repairs > settings.max_repairs:
@@ -207,5 +206,5 @@ def plan_with_llm(request: PlanRequest, settings: LLMSettings) -> PlanOutcome:
                     }
                 )
                 continue
-            return PlanOutcome(plan=plan, notes=list(plan.notes), planner="llm")
+            return PlanOutcome(plan=plan, notes=list(plan.notes), planner="llm", report=report)
     raise LLMUnavailable(f"the LLM did not settle on a plan within {MAX_TURNS} turns")

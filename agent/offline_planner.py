@@ -190,7 +190,7 @@ def find_actions(text: str) -> list[Action]:
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
                 taken.append(match.span())
         found.sort(key=lambda a: a.start)
-        found = _tidy(found, text)
+        found = _tidy(found, masked)
         for i, action in enumerate(found):
             begin = c_start if i == 0 else action.start
             end = found[i + 1].start if i + 1 < len(found) else c_end
@@ -207,7 +207,7 @@ VARIANT_CUE = re.compile(
 )
 
 
-def _tidy(found: list[Action], text: str) -> list[Action]:
+def _tidy(found: list[Action], masked: str) -> list[Action]:
     """Drop words that only qualify a neighbouring action ("train with DPO", "DPO with LoRA")."""
     kinds = {a.kind for a in found}
     kept: list[Action] = []
@@ -222,7 +222,7 @@ def _tidy(found: list[Action], text: str) -> list[Action]:
             continue
         if action.kind == "write" and "write" in {k.kind for k in kept}:
             continue
-        if action.kind == "sft" and re.search(VARIANT_CUE, mask_paths(text)[max(0, action.start - 40) : action.start]):
+        if action.kind == "sft" and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):
             action.kind = "variant"  # "blend in a second fine-tune on other.jsonl": a partner for a merge
         if kept and kept[-1].kind == action.kind and action.kind in ("sft", "dpo", "merge_models", "merge_adapter"):
             continue  # "fine-tune … train" or "merge it with … using TIES" in one clause is one stage
@@ -730,9 +730,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     plan: Plan = plan_from_data(
         {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": ctx.stages}, "the plan"
     )
-    validate_plan(plan)
+    report = validate_plan(plan)
     leftovers = _leftovers(goal, actions)
     if leftovers:
         ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")
     plan.notes = list(ctx.notes)
-    return PlanOutcome(plan=plan, notes=ctx.notes, not_understood=leftovers, planner="offline")
+    return PlanOutcome(plan=plan, notes=ctx.notes, not_understood=leftovers, planner="offline", report=report)

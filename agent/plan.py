@@ -183,16 +183,7 @@ def plan_to_yaml(plan: Plan) -> str:
 
 
 def save_plan(plan: Plan, path: str | Path, overwrite: bool = False) -> None:
-    """Write a plan YAML atomically."""
-    import os
-    import tempfile
+    """Write a plan YAML atomically, never over an existing file unless asked."""
+    from tools.safetensors_writer import atomic_write_text
 
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise GraftError(f"{path} already exists; pass --overwrite or choose another name.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(plan_to_yaml(plan))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(Path(path), plan_to_yaml(plan), overwrite=overwrite)

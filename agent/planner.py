@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.plan import Plan
+from agent.validate import PlanReport
 
 
 class PlanRequest(BaseModel):
@@ -33,6 +34,7 @@ class PlanOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Assumptions and warnings to show the person.")
     not_understood: list[str] = Field(default_factory=list, description="Words the planner could not place.")
     planner: Literal["offline", "llm"] = "offline"
+    report: PlanReport | None = Field(None, description="The validation of `plan`, so no face validates it twice.")
 
 
 class LLMSettings(BaseModel):

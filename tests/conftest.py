@@ -34,3 +34,13 @@ def write_raw_safetensors(path: Path, header: dict | bytes, data: bytes = b"", l
     size = len(raw) if length is None else length
     path.write_bytes(struct.pack("<Q", size) + raw + data)
     return path
+
+
+@pytest.fixture()
+def offline_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private GRAFT_HOME and no LLM configured: the offline planner serves, nothing leaks between tests."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("GRAFT_HOME", str(home))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return home

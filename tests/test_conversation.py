@@ -15,16 +15,13 @@ from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
 
 
 @pytest.fixture()
-def chat(tiny, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GRAFT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+def chat(tiny, tmp_path, offline_home):  # type: ignore[no-untyped-def]
     return {
         "model": str(tiny("llama")),
         "sft": str(write_jsonl(tmp_path / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(tmp_path / "prefs.jsonl", dpo_rows(12))),
         "out": str(tmp_path / "final"),
-        "db": tmp_path / "home" / "graft.sqlite",
+        "db": offline_home / "graft.sqlite",
     }
 
 

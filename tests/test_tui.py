@@ -16,10 +16,7 @@ SIZE = (120, 40)
 
 
 @pytest.fixture()
-def world(tiny, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GRAFT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+def world(tiny, tmp_path, offline_home):  # type: ignore[no-untyped-def]
     return {
         "model": str(tiny("llama")),
         "sft": str(write_jsonl(tmp_path / "chat.jsonl", sft_rows(12))),

@@ -15,12 +15,9 @@ FIXED = Path("/tmp/graft-snapshots")  # fixed paths: they appear on screen
 
 
 @pytest.fixture()
-def fixed_world(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def fixed_world(offline_home):  # type: ignore[no-untyped-def]
     from tools.tiny import TinyModelArgs, build_tiny_model
 
-    monkeypatch.setenv("GRAFT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     model = FIXED / "model"
     if not (model / "model.safetensors").is_file():
         import shutil

@@ -23,7 +23,7 @@ def plan_command(args: argparse.Namespace, console: Any) -> int:
     if args.json:
         print(plan.model_dump_json(indent=2))
         return 0
-    print_plan(console, plan, validate_plan(plan))
+    print_plan(console, plan, outcome.report or validate_plan(plan))
     if outcome.not_understood:
         console.print("not placed in the plan: " + inert(", ".join(outcome.not_understood)))
     console.print(f"planned by the {outcome.planner} planner")
