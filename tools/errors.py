@@ -20,3 +20,12 @@ class GraftFault(Exception):
     """
 
     exit_code = 1
+
+
+class GraftCancelled(Exception):
+    """The person stopped the run (Ctrl-C, Cancel in the TUI): finished stages are kept; exit status 130.
+
+    Not a GraftError: a cancel is neither bad input nor a fault, and is reported as "cancelled".
+    """
+
+    exit_code = 130
