@@ -79,3 +79,29 @@ def test_adapters_compare_by_module(tiny, tmp_path):
     result = diff_checkpoints(DiffArgs(a=str(adapter(0, tmp_path / "a")), b=str(adapter(1, tmp_path / "b"))))
     assert result.compared == 4 and len(result.changed) == 4  # 2 layers × q_proj × (A, B)
     assert set(result.components) == {"attention"}
+
+
+def test_fp32_base_against_bf16_output_shows_only_what_changed(tiny, tmp_path):
+    """A bf16 output of an fp32 base: the cast alone is not a change; the trained tensor is, in its layer."""
+    base = tiny("llama")
+    name = "model.layers.1.self_attn.q_proj.weight"
+    tensors = load_file(base / "model.safetensors")
+    noise = torch.randn_like(tensors[name]) * 0.05
+    out = tmp_path / "bf16"
+    shutil.copytree(base, out)
+    edited = {k: (v + noise if k == name else v).to(torch.bfloat16) for k, v in tensors.items()}
+    save_file(edited, out / "model.safetensors", metadata={"format": "pt"})
+
+    result = diff_checkpoints(DiffArgs(a=str(base), b=str(out)))
+    assert not result.mismatched and result.compared == len(tensors)
+    assert [c.name for c in result.changed] == [name]
+    assert result.dtype_changes == {"float32 → bfloat16": len(tensors)}
+    assert "dtype changed float32 → bfloat16" in result.notes[0]
+    assert result.measure.startswith("relative Frobenius norm of ΔW")
+    # The number is ‖B − round(A)‖ / ‖round(A)‖ in float32, computed here independently.
+    a = tensors[name].to(torch.bfloat16).float()
+    expected = float((edited[name].float() - a).norm() / a.norm())
+    assert math.isclose(result.changed[0].relative_change, expected, rel_tol=1e-5)
+    assert result.layers[0].changed_tensors == 0 and result.layers[1].changed_tensors == 1
+    assert result.grid[1]["attention"].changed_tensors == 1 and result.grid[1]["mlp"].changed_tensors == 0
+    assert result.grid[0]["attention"].relative_change == 0.0

@@ -1,8 +1,14 @@
 """Answer "what did that stage change?": per-tensor, per-layer and per-component differences.
 
 Tensors are streamed one pair at a time through `safe_open`, so memory stays near the largest
-tensor, not the model. Relative change is ‖B − A‖ / ‖A‖ (Frobenius, in float32); per layer and
-per component it is the norm of all their differences over the norm of all their weights.
+tensor, not the model. The measure is the relative Frobenius norm of ΔW, ‖B − A‖_F / ‖A‖_F,
+computed in float32; per layer, per component and per layer × component it is the norm of all
+their differences over the norm of all their weights.
+
+Two checkpoints of different float dtypes (an fp32 base, a bf16 output) are still compared:
+both sides are upcast to float32, and the wider side is first rounded to the narrower dtype the
+way a cast would round it, so a tensor that was only cast counts as unchanged and what remains
+is what training or merging changed. The dtype change is reported, never silently absorbed.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from pydantic import BaseModel, Field
 
 from tools.checkpoint import load_headers, resolve_checkpoint
 from tools.naming import describe
+
+MEASURE = "relative Frobenius norm of ΔW: ‖B − A‖_F / ‖A‖_F, in float32"
+_FLOAT_WIDTH = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 
 
 class DiffArgs(BaseModel):
@@ -59,6 +68,13 @@ class DiffResult(BaseModel):
     mismatched: list[Mismatch] = Field(default_factory=list)
     layers: dict[int, GroupChange] = Field(default_factory=dict)
     components: dict[str, GroupChange] = Field(default_factory=dict)
+    grid: dict[int, dict[str, GroupChange]] = Field(
+        default_factory=dict, description="Per layer, per component: the picture of what changed where."
+    )
+    measure: str = Field(MEASURE, description="What `relative_change` measures.")
+    dtype_changes: dict[str, int] = Field(
+        default_factory=dict, description="'float32 → bfloat16': how many compared tensors changed dtype."
+    )
     notes: list[str] = Field(default_factory=list)
 
 
@@ -94,10 +110,13 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
 
     handles: dict[Path, object] = {}
 
-    def tensor(path: Path, stored_name: str) -> torch.Tensor:
+    def tensor(path: Path, stored_name: str, round_to: str | None = None) -> torch.Tensor:
         if path not in handles:
             handles[path] = safe_open(str(path), framework="pt", device="cpu")
-        return handles[path].get_tensor(stored_name).to(torch.float32)  # type: ignore[attr-defined]
+        t = handles[path].get_tensor(stored_name)  # type: ignore[attr-defined]
+        if round_to is not None:
+            t = t.to(getattr(torch, round_to))  # the cast the other side went through
+        return t.to(torch.float32)
 
     sq_diff_layer: dict[int, float] = defaultdict(float)
     sq_norm_layer: dict[int, float] = defaultdict(float)
@@ -105,17 +124,27 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
     sq_norm_comp: dict[str, float] = defaultdict(float)
     count_layer: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     count_comp: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    sq_cell: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
 
     for name in sorted(set(side_a) & set(side_b), key=_natural_key):
         path_a, stored_a, dtype_a, shape_a = side_a[name]
         path_b, stored_b, dtype_b, shape_b = side_b[name]
-        if shape_a != shape_b or dtype_a != dtype_b:
+        floats = dtype_a in _FLOAT_WIDTH and dtype_b in _FLOAT_WIDTH
+        if shape_a != shape_b or (dtype_a != dtype_b and not floats):
             result.mismatched.append(
                 Mismatch(name=name, a=f"{list(shape_a)} {dtype_a}", b=f"{list(shape_b)} {dtype_b}")
             )
             continue
-        ta = tensor(path_a, stored_a)
-        tb = tensor(path_b, stored_b)
+        round_a = round_b = None
+        if dtype_a != dtype_b:
+            change = f"{dtype_a} → {dtype_b}"
+            result.dtype_changes[change] = result.dtype_changes.get(change, 0) + 1
+            if _FLOAT_WIDTH[dtype_a] > _FLOAT_WIDTH[dtype_b]:
+                round_a = dtype_b
+            elif _FLOAT_WIDTH[dtype_b] > _FLOAT_WIDTH[dtype_a]:
+                round_b = dtype_a
+        ta = tensor(path_a, stored_a, round_a)
+        tb = tensor(path_b, stored_b, round_b)
         delta = tb - ta
         diff_sq = float(torch.sum(delta * delta))
         norm_sq = float(torch.sum(ta * ta))
@@ -140,6 +169,11 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
             sq_norm_layer[layer] += norm_sq
             count_layer[layer][0] += int(changed)
             count_layer[layer][1] += 1
+            cell = sq_cell[(layer, component)]
+            cell[0] += diff_sq
+            cell[1] += norm_sq
+            cell[2] += int(changed)
+            cell[3] += 1
 
     def group(d: float, n: float, counts: list[int]) -> GroupChange:
         rel = math.sqrt(d / n) if n > 0 else (math.inf if d > 0 else 0.0)
@@ -147,11 +181,25 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
 
     result.layers = {k: group(sq_diff_layer[k], sq_norm_layer[k], count_layer[k]) for k in sorted(count_layer)}
     result.components = {k: group(sq_diff_comp[k], sq_norm_comp[k], count_comp[k]) for k in sorted(count_comp)}
-    result.identical = not (result.changed or result.only_in_a or result.only_in_b or result.mismatched)
+    for (layer, component), (d, n, changed_count, total) in sorted(sq_cell.items()):
+        result.grid.setdefault(layer, {})[component] = group(d, n, [int(changed_count), int(total)])
+    result.identical = not (
+        result.changed or result.only_in_a or result.only_in_b or result.mismatched or result.dtype_changes
+    )
+    for change, count in result.dtype_changes.items():
+        dtype_a, dtype_b = change.split(" → ")
+        if _FLOAT_WIDTH[dtype_a] != _FLOAT_WIDTH[dtype_b]:
+            low = min(dtype_a, dtype_b, key=_FLOAT_WIDTH.__getitem__)
+            how = f"both upcast to float32 after rounding the wider side to {low}, so a plain cast counts as unchanged"
+        else:
+            how = "both upcast to float32 (equal widths: the rounding difference counts as change)"
+        result.notes.append(f"dtype changed {change} in {count} tensors; compared with {how}.")
     if not result.compared:
         result.notes.append("the two checkpoints share no tensor names: they are different architectures.")
     elif result.mismatched:
-        result.notes.append(f"{len(result.mismatched)} tensors differ in shape or dtype and were not compared.")
+        result.notes.append(
+            f"{len(result.mismatched)} tensors differ in shape (or are not floats) and were not compared."
+        )
     return result
 
 
