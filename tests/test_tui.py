@@ -139,7 +139,7 @@ def test_cancel_mid_run_and_keys_work_while_training(world) -> None:  # type: ig
             await pilot.press("f4")
             assert app.query_one("#side").active == "run"
             await pilot.press("ctrl+x")
-            await wait_for(pilot, lambda: "Stopped:" in chat_text(app), timeout=60)
+            await wait_for(pilot, lambda: "Cancelled" in chat_text(app), timeout=60)
             assert not app.busy
         assert not world["out"].exists()
 

@@ -180,20 +180,37 @@ def print_write_preview(console: Console, payload: dict[str, Any]) -> None:
 
 def _print_provenance(console: Console, raw: str) -> None:
     """The stages that made this checkpoint, as Graft recorded them in its header."""
+    table, final = provenance_table(raw)
+    console.print(table)
+    if final:
+        console.print(final)
+
+
+def provenance_table(raw: str) -> tuple[Any, str]:
+    """(a rich Table of the stages, or a one-line reason; the written model's held-out loss line).
+
+    Every value from the header is made inert: it is the file's text, not ours.
+    """
     import json
 
     from rich.table import Table
+    from rich.text import Text
 
     try:
         record = json.loads(raw)
     except json.JSONDecodeError:
-        console.print("provenance: present but not valid JSON")
-        return
+        return "provenance: present but not valid JSON", ""
     if not isinstance(record, dict):
-        console.print("provenance: present but not a Graft record")
-        return
+        return "provenance: present but not a Graft record", ""
+
+    def cell(value: object) -> Text:
+        return Text(inert_plain(value))
+
     base = record.get("base_model") or {}
-    table = Table(title=f"provenance (base {inert(base.get('path') or base.get('architecture') or '?')})")
+    table = Table(
+        title=Text(f"provenance (base {inert_plain(base.get('path') or base.get('architecture') or '?')})"),
+        title_justify="left",
+    )
     for column in ("stage", "kind", "method", "targets", "layers", "data", "held-out loss", "time"):
         table.add_column(column, justify="right" if column == "time" else "left")
     for stage in record.get("stages", []):
@@ -203,24 +220,247 @@ def _print_provenance(console: Console, raw: str) -> None:
         before, after = metrics.get("eval_loss_before"), metrics.get("eval_loss_after")
         loss = f"{before:.4f} → {after:.4f}" if isinstance(before, float) and isinstance(after, float) else ""
         dataset = stage.get("dataset") or {}
-        data = f"{Path(str(dataset.get('path', ''))).name} ({dataset.get('rows')} rows)" if dataset else ""
+        data = (
+            f"{Path(str(dataset.get('path', ''))).name} ({dataset.get('rows')} rows)"
+            if isinstance(dataset, dict) and dataset
+            else ""
+        )
         if stage.get("models"):
             data = ", ".join(Path(str(m)).name for m in stage["models"])
+        training = stage.get("kind") in TRAINING_KINDS
         layers = stage.get("layers")
+        seconds = stage.get("seconds", 0)
         table.add_row(
-            inert(stage.get("id")),
-            inert(stage.get("kind")),
-            inert(stage.get("method") or ""),
-            inert(", ".join(map(str, stage.get("targets") or [])) if stage.get("kind") in ("sft", "dpo") else ""),
-            inert("all" if layers is None and stage.get("kind") in ("sft", "dpo") else layers or ""),
-            inert(data),
+            cell(stage.get("id")),
+            cell(stage.get("kind")),
+            cell(stage.get("method") or ""),
+            cell(", ".join(map(str, stage.get("targets") or [])) if training else ""),
+            cell("all" if layers is None and training else layers or ""),
+            cell(data),
             loss,
-            "reused" if stage.get("reused_from_previous_run") else f"{stage.get('seconds', 0):.1f}s",
+            "reused"
+            if stage.get("reused_from_previous_run")
+            else (f"{seconds:.1f}s" if isinstance(seconds, (int, float)) else ""),
         )
-    console.print(table)
     loss = (record.get("final") or {}).get("eval_loss") or {}
-    if loss:
-        console.print(
-            "held-out loss of the written model: "
-            + ", ".join(f"{inert(k)} {v:.4f}" for k, v in loss.items() if isinstance(v, float))
+    final = ""
+    if isinstance(loss, dict) and loss:
+        final = "held-out loss of the written model: " + ", ".join(
+            f"{inert_plain(k)} {v:.4f}" for k, v in loss.items() if isinstance(v, float)
         )
+    return table, final
+
+
+def inert_plain(value: object) -> str:
+    """Untrusted text for a Text object (no markup parsing there): only control codes made visible."""
+    from tui.safe_text import visible_controls
+
+    return visible_controls(str(value))
+
+
+# ---- the plan as the person reviews it (TUI plan view) ----
+
+TRAINING_KINDS = ("sft", "dpo", "preference")
+# Shown on lines of their own, not among the hyper-parameters.
+_SHOWN_APART = {
+    "id", "kind", "input", "notes", "target_modules", "layers", "dataset", "models", "adapters", "source",
+    "output", "dtype", "max_shard_size",
+}  # fmt: skip
+
+
+def hyperparameters(stage: Any) -> list[tuple[str, Any, Any, bool]]:
+    """(name, value, default, differs) for every flat setting of a typed plan stage, in field order."""
+    from pydantic_core import PydanticUndefined
+
+    out = []
+    for name, field in type(stage).model_fields.items():
+        if name in _SHOWN_APART:
+            continue
+        value = getattr(stage, name)
+        if field.default_factory is not None:
+            default = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is PydanticUndefined:
+            default = None
+        else:
+            default = field.default
+        out.append((name, value, default, value != default))
+    return out
+
+
+def stage_method(stage: Any) -> str:
+    """The one word (or few) that says how a stage works: lora r=8, dpo sigmoid β=0.1, ties…"""
+    kind = stage.kind
+    if kind in TRAINING_KINDS:
+        adapter = {"none": "full"}.get(stage.adapter, stage.adapter)
+        text = adapter + (f" r={stage.r}" if stage.adapter != "none" else "")
+        method = getattr(stage, "method", None)
+        if kind != "sft":
+            extra = " ".join(
+                str(x) for x in (method if isinstance(method, str) else "dpo", getattr(stage, "loss_type", None)) if x
+            )
+            beta = getattr(stage, "beta", None)
+            text = f"{extra}{f' β={beta:g}' if beta is not None else ''} · {text}"
+        return text
+    if kind == "merge_adapter":
+        return stage.combination
+    if kind == "merge_models":
+        return stage.method
+    if kind == "write":
+        return stage.dtype
+    return kind
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return str(value)
+
+
+def stage_input(plan: Any, index: int) -> str:
+    stage = plan.stages[index]
+    ref = stage.input
+    if ref == "@base" or (ref is None and index == 0):
+        return f"the base model {Path(plan.base_model).name}"
+    if ref and ref.startswith("@"):
+        return f"the output of {ref[1:]}"
+    if ref:
+        return ref
+    return f"the output of {plan.stages[index - 1].id}"
+
+
+def stage_output(plan: Any, index: int) -> str:
+    stage = plan.stages[index]
+    if stage.kind == "write":
+        return f"{stage.output or plan.output} ({'dtype as the model' if stage.dtype == 'auto' else stage.dtype}, shards ≤ {stage.max_shard_size})"
+    if stage.kind in TRAINING_KINDS:
+        what = "a full model" if stage.adapter == "none" else f"a {stage.adapter} adapter"
+        return f"{what} in the run folder ({stage.id}/)"
+    if stage.kind == "convert":
+        return f"a safetensors model ({stage.id}/)"
+    return f"a merged model ({stage.id}/)"
+
+
+def changed_fields(stage: Any, previous: Any | None) -> set[str]:
+    """Which fields differ from the same stage of the previous proposal (all of them if it is new)."""
+    if previous is None:
+        return set()
+    now, before = stage.model_dump(mode="json"), previous.model_dump(mode="json")
+    return {key for key in now if now.get(key) != before.get(key)}
+
+
+def size_text(n: int | None) -> str:
+    if not isinstance(n, int):
+        return "?"
+    return _bytes(n)
+
+
+def stage_detail(
+    plan: Any,
+    index: int,
+    estimate: Any | None = None,
+    show_defaults: bool = False,
+    previous: Any | None = None,
+    is_new: bool = False,
+) -> Any:
+    """Everything one stage will do, as a rich Text for the plan view's detail pane.
+
+    Settings that differ from their defaults are listed; the rest only on demand. Fields that
+    changed since the previous proposal (after a reject or an edit) are highlighted.
+    """
+    from rich.text import Text
+
+    stage = plan.stages[index]
+    changed = changed_fields(stage, previous)
+    text = Text()
+    mark = "bold yellow"
+
+    def line(label: str, value: str, *fields: str) -> None:
+        hot = is_new or any(f in changed for f in fields)
+        text.append(f"{label:<9}", style="bold")
+        text.append(
+            inert_plain(value) + (" ✱" if hot and (previous is not None or is_new) else ""), style=mark if hot else ""
+        )
+        text.append("\n")
+
+    text.append(f"{index + 1}. {inert_plain(stage.id)}", style="bold")
+    text.append(f"  {stage.kind} · {inert_plain(stage_method(stage))}")
+    if is_new:
+        text.append("  (new since the last proposal)", style=mark)
+    text.append("\n")
+    line("input", stage_input(plan, index), "input")
+    line("output", stage_output(plan, index), "output", "dtype", "max_shard_size")
+    if stage.kind in TRAINING_KINDS:
+        line("targets", ", ".join(stage.target_modules) or "all linear layers", "target_modules")
+        line("layers", "all" if stage.layers is None else ", ".join(map(str, stage.layers)), "layers")
+        rows = getattr(estimate, "rows", None) if estimate is not None else None
+        line("data", Path(stage.dataset).name + (f" · {rows:,} rows" if isinstance(rows, int) else ""), "dataset")
+    elif stage.kind == "merge_models":
+        line("models", ", ".join(stage.models), "models")
+    elif stage.kind == "merge_adapter":
+        line("adapters", ", ".join(stage.adapters) or "the previous stage's adapter", "adapters")
+    elif stage.kind == "convert":
+        line("source", stage.source, "source")
+    settings = hyperparameters(stage)
+    set_ = [(n, v, d) for n, v, d, differs in settings if differs]
+    rest = [(n, v) for n, v, _, differs in settings if not differs]
+    if set_:
+        text.append(f"{'set':<9}", style="bold")
+        for i, (name, value, default) in enumerate(set_):
+            hot = is_new or name in changed
+            text.append(", " if i else "")
+            text.append(
+                f"{name}={inert_plain(_short(value))}"
+                + (f" (default {_short(default)})" if default is not None else ""),
+                style=mark if hot else "",
+            )
+        text.append("\n")
+    else:
+        line("set", "all defaults")
+    if rest:
+        if show_defaults:
+            text.append(f"{'defaults':<9}", style="bold")
+            text.append(", ".join(f"{n}={inert_plain(_short(v))}" for n, v in rest), style="dim")
+            text.append("\n")
+        else:
+            text.append(f"{'defaults':<9}", style="bold")
+            text.append(f"{len(rest)} more at their defaults (d shows them)", style="dim")
+            text.append("\n")
+    if estimate is not None:
+        parts = []
+        if getattr(estimate, "trainable_params", 0):
+            parts.append(f"trainable {estimate.trainable_params:,}")
+        if getattr(estimate, "memory_bytes", 0):
+            parts.append(f"memory ~{_bytes(estimate.memory_bytes)}")
+        if getattr(estimate, "disk_bytes", 0):
+            parts.append(f"disk ~{_bytes(estimate.disk_bytes)}")
+        if getattr(estimate, "seconds", 0):
+            parts.append(f"time ~{_seconds(estimate.seconds)}")
+        line("estimate", " · ".join(parts) or "negligible")
+    if stage.notes:
+        line("note", stage.notes)
+    return text
+
+
+def _seconds(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def plan_totals(report: Any) -> str:
+    """One line: the whole plan's time, peak memory against the device, disk and trainable parameters."""
+    if report is None:
+        return "estimates: computing…"
+    est = list(report.estimates)
+    seconds = sum(e.seconds for e in est)
+    memory = max((e.memory_bytes for e in est), default=0)
+    disk = sum(e.disk_bytes for e in est)
+    trainable = sum(e.trainable_params for e in est)
+    return (
+        f"total ~{_seconds(seconds)} · peak memory ~{_bytes(memory)} of {_bytes(report.device_memory_bytes)} "
+        f"({report.device}) · disk ~{_bytes(disk)} · trainable {trainable:,}"
+    )
