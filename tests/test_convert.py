@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 import torch
@@ -40,7 +41,7 @@ def test_state_dict_round_trips_exactly(tmp_path):
     for name, tensor in tensors.items():
         assert torch.equal(loaded[name], tensor) and loaded[name].dtype == tensor.dtype
     with safe_open(tmp_path / "w.safetensors", framework="pt") as f:
-        assert f.metadata() == {"format": "pt"}
+        assert f.metadata() == {"format": "pt", "graft.converted_from": "weights.pt"}
 
 
 def test_tied_tensors_are_written_as_copies(tmp_path):
@@ -88,7 +89,8 @@ def test_pickle_that_runs_code_is_refused_and_the_code_never_runs(tmp_path, cont
     else:
         path.write_bytes(pickle.dumps(payload))
     report = inspect_checkpoint(InspectArgs(path=str(path)))
-    assert any("may run code" in n for n in report.notes)
+    assert any("can run code" in n and "will refuse" in n for n in report.notes)
+    assert not any(re.search(r"\bsafe(ly)?\b", n, re.I) for n in report.notes)
     with pytest.raises(GraftError, match="refusing to convert"):
         convert_checkpoint(ConvertArgs(source=str(path), destination=str(tmp_path / "out.safetensors")))
     assert not marker.exists()
@@ -97,11 +99,17 @@ def test_pickle_that_runs_code_is_refused_and_the_code_never_runs(tmp_path, cont
 
 def test_existing_destination_is_not_overwritten_without_consent(tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "a.pt")
+    torch.save({"w": torch.zeros(2)}, tmp_path / "b.pt")
+    precious = tmp_path / "precious.safetensors"
+    precious.write_bytes(b"precious")
+    with pytest.raises(GraftError, match="already exists"):
+        convert_checkpoint(ConvertArgs(source=str(tmp_path / "a.pt"), destination=str(precious)))
+    assert precious.read_bytes() == b"precious"
     dest = tmp_path / "out.safetensors"
-    dest.write_bytes(b"precious")
+    convert_checkpoint(ConvertArgs(source=str(tmp_path / "b.pt"), destination=str(dest)))
     with pytest.raises(GraftError, match="already exists"):
         convert_checkpoint(ConvertArgs(source=str(tmp_path / "a.pt"), destination=str(dest)))
-    assert dest.read_bytes() == b"precious"
+    assert torch.equal(load_file(dest)["w"], torch.zeros(2))
     convert_checkpoint(ConvertArgs(source=str(tmp_path / "a.pt"), destination=str(dest), overwrite=True))
     assert torch.equal(load_file(dest)["w"], torch.ones(2))
 

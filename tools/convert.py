@@ -1,7 +1,9 @@
 """Pickle checkpoints (`.bin`, `.pt`) → safetensors, without ever running pickled code.
 
-Two gates: the opcode scan refuses a file that would import anything beyond tensors and
-containers before torch sees it, and `torch.load(weights_only=True)` is the only loader.
+Two gates: the opcode scan of every pickle in the file (tools/pickle_scan.py) refuses one that
+names anything torch's weights-only loader does not allow, before torch sees it, and
+`torch.load(weights_only=True)` is the only loader. A refusal never repeats torch's advice to
+retry with `weights_only=False`.
 Tensors that share storage (tied embeddings) are written once each as their own copy, since
 safetensors cannot express aliasing.
 """
@@ -9,6 +11,7 @@ safetensors cannot express aliasing.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,22 +55,37 @@ class ConvertResult(BaseModel):
     copied: list[str] = Field(default_factory=list)
 
 
+_LOADER_REASON = re.compile(
+    r"(Unsupported global: GLOBAL [\w.]+|Unsupported operand \d+|Invalid magic number|"
+    r"Can only [^.\n]*|Trying to [^.\n]*|persistent_load[^.\n]*|Only persistent_load[^.\n]*)"
+)
+
+
+def _loader_reason(exc: BaseException) -> str:
+    """What torch's loader objected to, without its advice to retry with `weights_only=False`."""
+    text = str(exc)
+    match = _LOADER_REASON.search(text)
+    if match:
+        return match.group(1).replace("Unsupported global: GLOBAL ", "it names ").strip()
+    return "it does not load as plain tensors"
+
+
 def _load_state_dict(path: Path) -> dict[str, Any]:
+    report = scan_pickle(path)  # before torch is even imported
+    reason = report.refusal()
+    if reason:
+        raise GraftError(f"refusing to convert {path}: {reason}.")
     import pickle
 
     import torch
 
-    report = scan_pickle(path)
-    if report.unsafe_globals:
-        raise GraftError(
-            f"refusing to convert {path}: unpickling it would import {', '.join(report.unsafe_globals)}, "
-            "which can run code; only plain tensor state dicts are converted."
-        )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=report.container == "zip")
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GraftError(f"refusing to convert {path}: it does not load as plain weights ({first}).") from exc
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as exc:
+        # torch's message suggests `weights_only=False`; Graft never passes that advice on.
+        raise GraftError(
+            f"refusing to convert {path}: torch's weights-only loader rejected it ({_loader_reason(exc)})."
+        ) from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):
@@ -126,7 +144,8 @@ def convert_checkpoint(args: ConvertArgs) -> ConvertResult:
     if ckpt.format != "pickle":
         raise GraftError(f"{args.source} is already safetensors; nothing to convert.")
     dest = Path(args.destination)
-    metadata = {"format": "pt"}
+    # graft.converted_from marks the output as Graft's own, so --overwrite may replace it later.
+    metadata = {"format": "pt", "graft.converted_from": Path(args.source).name}
     tensors: dict[str, Any] = {}
     for file in ckpt.files:
         part = _load_state_dict(file)
