@@ -2,7 +2,8 @@
 
 `mean_loss` (also called in-process by the write stage's worker) measures held-out loss so the
 person sees whether the pipeline helped. `generate`: load the written folder with AutoModelForCausalLM and
-AutoTokenizer and generate a few tokens. Run as `python -m tools.model_check MODE JSON`.
+AutoTokenizer and generate a few tokens from a prompt put through the chat template when the
+tokenizer has one. Run as `python -m tools.model_check MODE JSON`.
 """
 
 from __future__ import annotations
@@ -42,24 +43,39 @@ def mean_loss(model_path: str, rows: list[dict[str, Any]], max_length: int = 512
     return total / count if count else None
 
 
+def prompt_ids(tokenizer: Any, prompt: str) -> tuple[Any, bool]:
+    """The prompt as the model will meet it: through its chat template (with the assistant turn opened)
+    when the tokenizer has one, since a chat model fed raw text says little about the written weights.
+    Returns (input ids, whether the template was used)."""
+    if getattr(tokenizer, "chat_template", None):
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+        # The template writes its own special tokens (bos included); adding them again would double them.
+        return tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"], True
+    return tokenizer(prompt, return_tensors="pt")["input_ids"], False
+
+
 def generate(model_path: str, prompt: str = "Hello", new_tokens: int = 8) -> str:
+    """Load the written folder as a user would and greedily generate `new_tokens` tokens."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model = AutoModelForCausalLM.from_pretrained(model_path).eval()
-    inputs = tokenizer(prompt, return_tensors="pt")
+    ids, _ = prompt_ids(tokenizer, prompt)
     with torch.no_grad():
         out = model.generate(
-            **inputs,
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
             max_new_tokens=new_tokens,
             min_new_tokens=new_tokens,
             do_sample=False,
-            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
         )
-    if out.shape[1] <= inputs["input_ids"].shape[1]:
+    if out.shape[1] <= ids.shape[1]:
         raise RuntimeError("the model generated nothing")
-    return tokenizer.decode(out[0, inputs["input_ids"].shape[1] :])
+    return tokenizer.decode(out[0, ids.shape[1] :])
 
 
 def main(argv: list[str]) -> int:
