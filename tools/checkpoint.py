@@ -122,9 +122,21 @@ def resolve_checkpoint(path: str | Path) -> CheckpointFiles:
         if pickles:
             ckpt = CheckpointFiles(path, "pickle", pickles, folder=path)
     if ckpt is None:
+        saves = _trainer_checkpoints(path)
+        if saves:
+            raise GraftError(
+                f"{path} holds no weights itself, only trainer checkpoints ({', '.join(p.name for p in saves[-3:])}); "
+                f"name one of them, e.g. {saves[-1]}."
+            )
         raise GraftError(f"{path} is not a checkpoint: it holds no .safetensors, .bin or .pt weights.")
     _attach_side_files(ckpt, path)
     return ckpt
+
+
+def _trainer_checkpoints(folder: Path) -> list[Path]:
+    """A Trainer/TRL output folder's `checkpoint-N` saves, oldest first (each one is a checkpoint itself)."""
+    found = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.removeprefix("checkpoint-").isdigit()]
+    return sorted(found, key=lambda p: int(p.name.removeprefix("checkpoint-")))
 
 
 def _attach_side_files(ckpt: CheckpointFiles, folder: Path, only_if_named_like_folder: bool = False) -> None:

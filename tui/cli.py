@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="with --yes: replace an existing output")
     p.add_argument("--run-dir", help="folder for stage outputs (default: PLAN.run next to the plan)")
 
+    from tui.lora_cli import add_parser as add_lora_parser
+
+    add_lora_parser(sub)
+
     p = sub.add_parser("demo", help="tiny local model + data, the whole pipeline, end to end")
     p.add_argument("--out", default="graft-demo", help="folder for everything the demo makes")
     p.add_argument("--steps", type=int, default=20, help="optimizer steps per training stage")
@@ -177,6 +181,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_lora(args: argparse.Namespace) -> int:
+    from tui.lora_cli import cmd_lora as lora
+
+    return lora(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.run_cli import cmd_demo as demo
 
@@ -190,6 +200,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plan": cmd_plan,
     "export": cmd_export,
     "run": cmd_run,
+    "lora": cmd_lora,
     "demo": cmd_demo,
 }
 
