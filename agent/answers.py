@@ -22,6 +22,8 @@ class Answer(BaseModel):
     text: str
     facts: list[dict[str, Any]] = Field(default_factory=list, description="The tool results the text was built from.")
     shows: str | None = Field(None, description="Which panel a face should open: 'checkpoint' or 'diff'.")
+    source: str = Field("offline", description="Who wrote the text: 'offline' (templates over the files) or 'llm:MODEL'.")
+    note: str | None = Field(None, description="Why an LLM's answer was not used, when one was asked.")
 
 
 COMPONENT_WORDS = {
@@ -181,47 +183,64 @@ def numbers_grounded(text: str, facts: list[str]) -> bool:
     return True
 
 
-def answer_with_llm(question: str, model: str | None, settings: Any, other: str | None = None) -> Answer:
-    """The LLM answers through inspect/diff tool calls; ungrounded numbers mean the offline answer."""
-    from agent.llm_planner import LLMUnavailable, _client, _complete, run_tool, tool_specs
-    from prompts.loader import load_prompt
+def llm_answer_problem(text: str, finish_reason: str | None, results: list[str]) -> str | None:
+    """Why an LLM answer may not be shown as fact, or None: it must be complete, cite a tool result, hold only their numbers."""
+    if finish_reason == "length":
+        return "the LLM's answer was cut off at its token limit"
+    if not text.strip():
+        return "the LLM gave no answer"
+    if re.search(r"<tool_call>|propose_plan|```", text):
+        return "the LLM's answer held tool-call text, not an answer"
+    cited = {int(n) for n in re.findall(r"\[(\d{1,3})\]", text)}
+    good = {i for i, r in enumerate(results, 1) if not r.startswith("error:")}
+    if not cited & good:
+        return "the LLM's answer cites no tool result"
+    if not numbers_grounded(re.sub(r"\[\d{1,3}\]", " ", text), results):
+        return "the LLM's answer states numbers that no tool result holds"
+    return None
 
-    client = _client(settings)
-    tools = [t for t in tool_specs() if t["function"]["name"] != "propose_plan"]
-    context = f"Question: {question}\nCheckpoint: {model or 'none open'}" + (
-        f"\nSecond checkpoint: {other}" if other else ""
-    )
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": load_prompt("answer_system")},
-        {"role": "user", "content": context},
-    ]
-    results: list[str] = []
+
+def answer_with_llm(
+    question: str,
+    model: str | None,
+    settings: Any,
+    other: str | None = None,
+    run_dir: str | None = None,
+    progress: Any = None,
+    cancel: Any = None,
+) -> Answer:
+    """The LLM answers from Graft's own tool results (and read-only tool calls of its own).
+
+    Graft answers from the files first; that answer's facts are the LLM's first tool result. The
+    LLM's words are shown only when complete, citing a tool result and holding no number the
+    results lack; otherwise the person gets the answer from the files, with the reason.
+    """
+    from agent.llm_planner import LLMUnavailable, llm_answer
+
+    label = f"llm:{settings.model}"
     try:
-        for _ in range(6):
-            message = _complete(client, settings, messages, tools)
-            if not message.tool_calls:
-                text = (message.content or "").strip()
-                if text and numbers_grounded(text, results):
-                    return Answer(text=text, facts=[{"tool_result": r[:2000]} for r in results])
-                break
-            messages.append({"role": "assistant", "content": message.content or "", "tool_calls": [
-                {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
-                for c in message.tool_calls
-            ]})  # fmt: skip
-            for call in message.tool_calls:
-                try:
-                    args = json.loads(call.function.arguments or "{}")
-                except ValueError:
-                    args = None
-                result = (
-                    run_tool(call.function.name, args)
-                    if isinstance(args, dict)
-                    else "error: arguments are not valid JSON."
-                )
-                results.append(result)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
-    except LLMUnavailable:
-        pass
-    fallback = answer_offline(question, model, other)
-    fallback.text += " (answered from the files directly; the LLM's answer was unavailable or not grounded in them)"
-    return fallback
+        offline: Answer | None = answer_offline(question, model, other, run_dir)
+        offline_error: GraftError | None = None
+    except GraftError as exc:
+        offline, offline_error = None, exc
+    results = [json.dumps(f)[:12_000] for f in (offline.facts if offline else [])]
+    context = f"Checkpoint: {model or 'none open'}" + (f"\nSecond checkpoint: {other}" if other else "")
+    if run_dir:
+        context += f"\nRun folder: {run_dir}"
+    try:
+        reply = llm_answer(question, context, results, settings, progress=progress, cancel=cancel)
+        problem = llm_answer_problem(reply.content, reply.finish_reason, results)
+    except LLMUnavailable as exc:
+        problem = str(exc)
+    except Exception as exc:  # a reply Graft could not handle still leaves the answer from the files
+        problem = f"Graft could not use the LLM's reply ({type(exc).__name__}: {exc})"
+    if problem is None:
+        cited = sorted({int(n) for n in re.findall(r"\[(\d{1,3})\]", reply.content)})
+        facts = [{"tool_result": results[i - 1][:2000], "cited_as": i} for i in cited if 0 < i <= len(results)]
+        return Answer(text=reply.content.strip(), facts=facts, shows=offline.shows if offline else None, source=label)
+    if offline is None:
+        raise GraftError(f"{offline_error} (the LLM's answer was not used: {problem}.)")
+    offline.note = problem
+    offline.source = "offline"
+    offline.text += f" (answered from the files; the LLM's answer was not used: {problem}.)"
+    return offline

@@ -72,8 +72,16 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
             output=state.get("output"),
             feedback=state.get("feedback", []),
         )
+        from langgraph.config import get_stream_writer
+
+        writer = get_stream_writer()
         try:
-            outcome = make_plan(request, llm, use_llm=not state.get("offline", False))
+            outcome = make_plan(
+                request,
+                llm,
+                use_llm=not state.get("offline", False),
+                progress=lambda line: writer({"stage": "planner", "kind": "status", "message": line}),
+            )
         except GraftError as exc:
             return {"messages": [_say(str(exc), kind="error")], "status": "idle"}
         if outcome.plan is None:
@@ -105,12 +113,24 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
         run_dir = state.get("run_dir")
         try:
             if settings is not None:
-                result = answer_with_llm(text, state.get("model"), settings, other)
+                result = answer_with_llm(text, state.get("model"), settings, other, run_dir)
             else:
                 result = answer_offline(text, state.get("model"), other, run_dir)
         except GraftError as exc:
             return {"messages": [_say(str(exc), kind="error")]}
-        return {"messages": [_say(result.text, kind="answer", shows=result.shows, facts=result.facts)]}
+        label = "from the files" if result.source == "offline" else f"by {result.source}, citing the tool results"
+        return {
+            "messages": [
+                _say(
+                    f"{result.text}\n— answered {label}",
+                    kind="answer",
+                    shows=result.shows,
+                    facts=result.facts,
+                    source=result.source,
+                    note=result.note,
+                )
+            ]
+        }
 
     graph = StateGraph(ConversationState)
     graph.add_node("intake", intake)

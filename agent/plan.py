@@ -144,6 +144,8 @@ def plan_from_data(data: Any, source: str = "plan") -> Plan:
     """Build a Plan from parsed YAML/JSON, turning pydantic's report into one sentence."""
     if not isinstance(data, dict):
         raise GraftError(f"{source} is not a plan: expected a mapping with goal, base_model and stages.")
+    # `graft plan --json` adds who planned; a saved copy of that output still runs as the plan it holds.
+    data = {k: v for k, v in data.items() if k not in ("planner", "planner_note")}
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
