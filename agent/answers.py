@@ -111,6 +111,9 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
     from tools.inspect import InspectArgs, inspect_checkpoint
 
     q = question.lower().replace("ё", "е")
+    lora = answer_lora(question, model, other)
+    if lora is not None:
+        return lora
     kind = next((k for k, pattern in QUESTION_KINDS if re.search(pattern, q)), "contain")
     if kind == "changed":
         pair = None
@@ -244,3 +247,76 @@ def answer_with_llm(
     offline.source = "offline"
     offline.text += f" (answered from the files; the LLM's answer was not used: {problem}.)"
     return offline
+
+
+LORA_TOUCH = re.compile(
+    r"which (?:modules|layers|blocks)|what (?:modules|layers)|\btouch\w*|\btarget\w*|\badapt(?:s|ed)\b"
+    r"|затрагива\w*|затронет|какие (?:модули|слои)|на какие (?:модули|слои)"
+)
+LORA_CONFLICT = re.compile(
+    r"conflict\w*|clash\w*|\bfight\w*|interfer\w*|compatib\w*|overlap\w*|cancel\w*|aligned"
+    r"|конфликт\w*|пересека\w*|помеша\w*|мешат\w*|совместим\w*|подерутся"
+)
+
+
+def _adapter_paths(question: str, model: str | None, other: str | None) -> tuple[list[str], str | None]:
+    """Adapters and a base model among the open checkpoints and any existing paths named in the question."""
+    from tools.checkpoint import resolve_checkpoint
+
+    named = [m.group(0).rstrip(".,?!)") for m in re.finditer(r"(?:\.{0,2}/|~/|/)?[\w.-]+(?:/[\w.-]+)+/?|\./[\w.-]+", question)]
+    adapters: list[str] = []
+    base: str | None = None
+    for path in dict.fromkeys([p for p in (model, other) if p] + [str(Path(n).expanduser()) for n in named]):
+        if not Path(path).exists():
+            continue
+        try:
+            ckpt = resolve_checkpoint(path)
+        except GraftError:
+            continue
+        if ckpt.is_adapter:
+            adapters.append(path)
+        elif base is None:
+            base = path
+    return adapters, base
+
+
+def answer_lora(question: str, model: str | None, other: str | None = None) -> Answer | None:
+    """'Which modules does this adapter touch?', 'will these two adapters conflict?': from `check_lora`.
+
+    None when the question is not about adapters' modules or conflicts (the other templates answer it).
+    """
+    from tools.lora_tools import CheckArgs, check_lora
+
+    q = question.lower().replace("ё", "е")
+    conflict, touch = LORA_CONFLICT.search(q), LORA_TOUCH.search(q)
+    if not (conflict or touch) or not re.search(r"adapter|lora|dora|адаптер|лор", q):
+        return None
+    adapters, base = _adapter_paths(question, model, other)
+    if conflict and len(adapters) < 2:
+        raise GraftError(
+            "to say whether adapters conflict I need two of them: open one and name the other's folder in the question."
+        )
+    if not adapters:
+        return None
+    result = check_lora(CheckArgs(adapter=adapters[0], base=base, others=adapters[1:] if conflict else []))
+    facts = [result.model_dump(mode="json")]
+    if conflict:
+        parts = []
+        for o in result.overlaps:
+            parts.append(
+                f"{o.a} and {o.b} share {len(o.shared)} module(s) ({o.only_a} only in the first, {o.only_b} only in "
+                f"the second): {o.verdict}"
+            )
+        text = " ".join(parts)
+    else:
+        s = result.adapters[0]
+        mods = ", ".join(f"{name} ×{count}" for name, count in s.module_names.items())
+        layers = f" in layers {', '.join(map(str, s.layers))}" if s.layers else ""
+        text = f"{s.path} adapts {len(s.modules)} module(s): {mods}{layers} (r={s.r}, alpha={s.alpha})."
+        if s.whole_tensors:
+            text += f" It also stores {len(s.whole_tensors)} tensor(s) whole: {', '.join(s.whole_tensors[:5])}."
+    for fit in result.fits:
+        text += f" It {'fits' if fit.fits else 'does not fit'} {base}" + (
+            f": {fit.problems[0]}" if fit.problems else "."
+        )
+    return Answer(text=text, facts=facts, shows="checkpoint")

@@ -312,3 +312,26 @@ def test_cli_exit_codes_and_json(llama_pair, tiny, tmp_path, capsys):
     assert len(err) == 1 and "was trained on a llama model" in err[0]
     assert main(["lora", "check", str(tmp_path / "missing")]) == 2
     assert main(["lora", "check", str(out), str(base), str(base)]) == 2
+
+
+def test_chat_answers_which_modules_and_conflicts(tiny, tmp_path):
+    from agent.answers import answer_offline
+
+    base = tiny("llama")
+    x = _peft_adapter(base, tmp_path / "x", seed=1, r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    neg = tmp_path / "neg"
+    shutil.copytree(x, neg)
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(neg / "adapter_model.safetensors"))
+    save_file({k: -t if "lora_B" in k else t for k, t in tensors.items()}, str(neg / "adapter_model.safetensors"))
+
+    answer = answer_offline("Which modules does this adapter touch?", str(x))
+    assert "adapts 4 module(s): q_proj ×2, v_proj ×2 in layers 0, 1" in answer.text
+    answer = answer_offline(f"Will this adapter conflict with {neg}?", str(x))
+    assert "share 4 module(s)" in answer.text and "opposite directions in 4 of 4" in answer.text
+    answer = answer_offline("будут ли эти два адаптера конфликтовать?", str(x), str(neg))
+    assert "opposite" in answer.text
+    with pytest.raises(GraftError, match="need two"):
+        answer_offline("will these two adapters conflict?", str(x))
+    assert "adapter" in answer_offline("what does it contain?", str(x)).text  # other questions: unchanged
