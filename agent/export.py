@@ -81,11 +81,15 @@ def train(stage, model_path, adapter, out):
         trainer = SFTTrainer(model=model, args=SFTConfig(**train_args(stage, out), **extra), train_dataset=data,
                              processing_class=tokenizer, peft_config=lora(stage, model))
     else:
-        from trl import DPOConfig, DPOTrainer
+        import importlib
 
-        config = DPOConfig(**train_args(stage, out), beta=stage["beta"], loss_type=[stage["loss_type"]])
-        trainer = DPOTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer,
-                             peft_config=lora(stage, model))
+        module, config_name, trainer_name = TRAINERS[stage["method"]]
+        trl_module = importlib.import_module(module)
+        config = getattr(trl_module, config_name)(**train_args(stage, out), **METHOD_ARGS[stage["id"]])
+        # DPO and KTO score against a reference: with LoRA the adapter switched off, else a frozen copy.
+        # ORPO and SimPO are reference-free.
+        trainer = getattr(trl_module, trainer_name)(model=model, args=config, train_dataset=data,
+                                                    processing_class=tokenizer, peft_config=lora(stage, model))
     trainer.train()
     trainer.model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
@@ -106,8 +110,8 @@ def main():
 
     for stage in PLAN["stages"]:
         out = run / stage["id"]
-        print(f"== {{stage['id']}} ({{stage['kind']}})", flush=True)
-        if stage["kind"] in ("sft", "dpo"):
+        print(f"== {{stage['id']}} ({{' '.join(filter(None, (stage['kind'], stage.get('method'))))}})", flush=True)
+        if stage["kind"] in ("sft", "preference"):
             model_path = ref(stage["input"]) if stage.get("input") else current
             adapter = None if stage.get("input") else pending
             made = train(stage, model_path, adapter, out)
@@ -159,6 +163,10 @@ def main():
 
 MERGEKIT = {mergekit_json}
 
+# Preference stages: which TRL trainer runs each method, and each stage's own arguments.
+TRAINERS = {trainers_json}
+METHOD_ARGS = {method_args_json}
+
 if __name__ == "__main__":
     main()
 '''
@@ -191,25 +199,33 @@ def mergekit_documents(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def trl_configs(plan: Plan) -> dict[str, Any]:
-    """TRL (SFTConfig/DPOConfig) and PEFT (LoraConfig) arguments of each training stage."""
+    """TRL (SFTConfig, DPOConfig, ORPOConfig, CPOConfig, KTOConfig) and PEFT (LoraConfig) arguments of each
+    training stage, with the module each trainer is imported from."""
     from tools.inspect import InspectArgs, inspect_checkpoint
+    from tools.preference import TRAINERS, method_config
     from tools.training import common_config
 
     modules = inspect_checkpoint(InspectArgs(path=plan.base_model)).modules
     linear = sorted({m for group in ("attention", "mlp") for m in modules.get(group, [])})
     configs: dict[str, Any] = {}
     for stage in plan.stages:
-        if stage.kind not in ("sft", "dpo"):
+        if stage.kind not in ("sft", "preference"):
             continue
         args = common_config(stage, f"runs/{stage.id}")  # type: ignore[arg-type]
         args.pop("use_cpu", None)
-        entry: dict[str, Any] = {
-            "trainer": "SFTTrainer" if stage.kind == "sft" else "DPOTrainer",
-            "dataset": stage.dataset,
-        }
-        if stage.kind == "dpo":
-            args.update(beta=stage.beta, loss_type=[stage.loss_type])
-        entry["config"] = {("SFTConfig" if stage.kind == "sft" else "DPOConfig"): args}
+        module, config_name, trainer_name = ("trl", "SFTConfig", "SFTTrainer")
+        if stage.kind == "preference":
+            module, config_name, trainer_name = TRAINERS[stage.method]
+            args.update(method_config(stage))
+        entry: dict[str, Any] = {"trainer": trainer_name, "module": module, "dataset": stage.dataset}
+        if stage.kind == "preference":
+            entry["method"] = stage.method
+            entry["reference_model"] = (
+                ("the base with the adapter switched off" if stage.adapter != "none" else "a frozen copy of the input")
+                if stage.uses_reference
+                else None
+            )
+        entry["config"] = {config_name: args}
         if stage.adapter != "none":
             entry["peft"] = {
                 "LoraConfig": {
@@ -240,10 +256,15 @@ def export_plan(plan: Plan, form: ExportFormat, name: str = "graft_pipeline.py",
         return yaml.safe_dump(trl_configs(plan), sort_keys=False, allow_unicode=True)
     plan_json = json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False)
     merge_yaml = {k: yaml.safe_dump(v, sort_keys=False) for k, v in mergekit_documents(plan).items()}
+    from tools.preference import TRAINERS, method_config
+
+    method_args = {s.id: method_config(s) for s in plan.stages if s.kind == "preference"}
     return SCRIPT.format(
         goal=plan.goal.replace('"""', "'''").splitlines()[0] if plan.goal else "",
         name=name,
         plan_json=plan_json.replace('"""', '\\"\\"\\"'),
         run_dir=run_dir,
         mergekit_json=json.dumps(merge_yaml, indent=4),
+        trainers_json=json.dumps({k: list(v) for k, v in TRAINERS.items()}, indent=4),
+        method_args_json=json.dumps(method_args, indent=4),
     )

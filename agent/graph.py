@@ -98,7 +98,7 @@ def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, ex
         "seconds": round(time.time() - started, 3),
         **extra,
     }
-    if stage.kind in ("sft", "dpo"):
+    if stage.kind in ("sft", "preference"):
         record.update(
             method={"none": "full"}.get(stage.adapter, stage.adapter),
             targets=result.get("target_modules") or stage.target_modules,
@@ -135,8 +135,18 @@ def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, ex
                 )
             },
         )
-        if stage.kind == "dpo":
-            record["hyperparameters"].update(beta=stage.beta, loss_type=stage.loss_type)
+        # Held-out numbers in each method's own terms (SFT: completion loss; pairs: reward margins and
+        # accuracies; KTO: KL and desirable/undesirable rewards), never pooled across stages.
+        record["heldout"] = {
+            "measures": result.get("eval_metric"),
+            "before": result.get("eval_before") or {},
+            "after": result.get("eval_after") or {},
+        }
+        if stage.kind == "preference":
+            from tools.preference import method_config
+
+            record["preference_method"] = stage.method
+            record["hyperparameters"].update(method_config(stage))
     elif stage.kind == "merge_adapter":
         record.update(
             method=result.get("method"),
@@ -231,7 +241,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             )
             outputs[stage.id] = {"path": out, "produces": "model"}
             update.update(current_model=out)
-        elif stage.kind in ("sft", "dpo"):
+        elif stage.kind in ("sft", "preference"):
             model = _resolve(stage.input, state, plan) or current
             prior = [] if stage.input else pending
             spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})

@@ -65,8 +65,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "dpo",
         re.compile(
-            r"\b(?:dpo|ipo|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
-            r"|предпоч\w*|(?<![a-z])dpo(?![a-z])"
+            r"\b(?:dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
+            r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?![a-z])"
+            r"|лайк\w*|дизлайк\w*|(?:палец|пальц\w*) (?:вверх|вниз)"
         ),
     ),
     (
@@ -103,7 +104,7 @@ ROLE_MODULES = {
 }
 FUSED_ATTENTION = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
 UNSUPPORTED = re.compile(
-    r"\b(?:orpo|kto|ppo|grpo|rlhf|reward model\w*|distill\w*|prun\w*|quantiz\w*|gguf|awq|gptq)\b"
+    r"\b(?:ppo|grpo|rlhf|reward model\w*|distill\w*|prun\w*|quantiz\w*|gguf|awq|gptq)\b"
     r"|(?:дистилл\w*|квантиз\w*|прунинг\w*)"
 )
 STOPWORDS = set(
@@ -129,7 +130,7 @@ class Context:
     arch: str
     num_layers: int | None
     modules: dict[str, list[str]]
-    datasets: dict[str, str]  # path → "sft" | "dpo" | "?"
+    datasets: dict[str, str]  # path → "sft" | "dpo" (pairs) | "kto" (prompt/completion/label) | "?"
     notes: list[str] = field(default_factory=list)
     stages: list[dict[str, Any]] = field(default_factory=list)
     used_data: set[str] = field(default_factory=set)
@@ -369,11 +370,50 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
         beta = _float(rf"(?:beta|β|бета)\s*(?:=|:|of|is)?\s*{NUM}", text)
         if beta:
             found["beta"] = beta
-        for loss in ("ipo", "hinge", "robust", "sigmoid", "exo_pair", "bco_pair", "sppo_hard", "nca_pair", "apo_zero"):
-            if re.search(rf"\b{loss}\b", text):
-                found["loss_type"] = loss
-                break
+        method = parse_preference_method(text)
+        if method == "dpo":
+            from tools.training import DPO_LOSSES
+
+            for loss in sorted((x for x in DPO_LOSSES if x != "sft"), key=len, reverse=True):
+                if re.search(rf"\b{loss.replace('_', '[_ -]?')}\b", text):
+                    found["loss_type"] = loss
+                    break
+        elif method == "simpo":
+            gamma = _float(rf"(?:gamma|γ|гамм\w*|simpo_gamma)\s*(?:=|:|of|is)?\s*{NUM}", text)
+            if gamma is not None:
+                found["simpo_gamma"] = gamma
+            cpo = _float(rf"cpo[_ ]alpha\s*(?:=|:|of|is)?\s*{NUM}", text)
+            if cpo is not None:
+                found["cpo_alpha"] = cpo
+        elif method == "kto":
+            for side in ("undesirable", "desirable"):
+                weight = _float(rf"(?<!un){side}[_ ]weight\s*(?:=|:|of|is)?\s*{NUM}", text)
+                if weight is not None:
+                    found[f"{side}_weight"] = weight
     return found
+
+
+PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss types stay DPO
+    ("kto", r"\bkto\b|(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|unpaired|лайк\w*|дизлайк\w*|пал\w* (?:вверх|вниз)"),
+    ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
+    ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
+    ("dpo", r"(?<![a-z])(?:dpo|ipo)(?![a-z])|\bhinge\b|\bsigmoid\b"),
+)
+
+
+def parse_preference_method(text: str) -> str | None:
+    """The preference method a text names (ORPO, SimPO, KTO or DPO with its loss types), or None."""
+    hits = sorted(
+        (m.start(), method) for method, pattern in PREFERENCE_METHODS for m in re.finditer(pattern, text)
+    )
+    return hits[0][1] if hits else None
+
+
+def _replacement_method(reason: str) -> str | None:
+    """'use DPO instead of ORPO' / 'SimPO, not DPO' / 'вместо ORPO сделай DPO' → the method wanted, or None."""
+    replaced = r"(?:instead of|rather than|not|вместо|не)\s+(?:the\s+)?\w+"
+    kept = re.sub(replaced, " ", reason)
+    return parse_preference_method(kept)
 
 
 def parse_weights(text: str) -> list[float]:
@@ -400,6 +440,8 @@ def classify_dataset(path: str) -> str:
         return "dpo"
     except GraftError:
         pass
+    if rows and all(isinstance(r.get("label"), bool) and "completion" in r and "prompt" in r for r in rows):
+        return "kto"  # thumbs-up/down rows (before SFT: they also have prompt/completion)
     try:
         sft_format(rows, path)
         return "sft"
@@ -413,8 +455,11 @@ def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
         if not Path(path).expanduser().exists():
             raise GraftError(f"{path} does not exist (named in the goal for the {kind} stage).")
         return str(Path(path).expanduser())
-    fits = [p for p, shape in ctx.datasets.items() if shape == kind and p not in ctx.used_data]
-    fits = fits or [p for p, shape in ctx.datasets.items() if shape == kind]
+    shapes = (kind,)
+    if kind == "dpo" and parse_preference_method(action.text) == "kto":
+        shapes = ("kto", "dpo")  # thumbs-up/down rows first; TRL's KTOTrainer unpairs pairs itself
+    fits = [p for shape in shapes for p, s in ctx.datasets.items() if s == shape and p not in ctx.used_data]
+    fits = fits or [p for shape in shapes for p, s in ctx.datasets.items() if s == shape]
     if fits:
         if len([p for p, s in ctx.datasets.items() if s == kind]) > 1:
             ctx.notes.append(
@@ -441,6 +486,12 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     if "qlora" in text:
         ctx.notes.append("QLoRA's 4-bit base is not supported here; the stage trains a plain LoRA.")
     stage: dict[str, Any] = {"kind": kind, "id": ctx.unique(kind), "adapter": method, "dataset": dataset}
+    if kind == "dpo":  # a preference stage: DPO, ORPO, SimPO or KTO (kind becomes `preference` in the plan)
+        chosen = parse_preference_method(text) or "dpo"
+        stage["method"] = chosen
+        if chosen != "dpo":
+            ctx.ids.discard(stage["id"])
+            stage["id"] = ctx.unique(chosen)
     targets = parse_targets(text, ctx)
     if not targets and ctx.last_training and not re.search(r"\ball\b|\bвсе", text):
         targets = list(ctx.last_training.get("target_modules", []))
@@ -603,11 +654,35 @@ def _amend(reason: str, ctx: Context) -> None:
     layers = parse_layers(reason, ctx)
     if layers is not None:
         changes["layers"] = layers
+    wanted = _replacement_method(reason)
+    for stage in ctx.stages:
+        if stage["kind"] == "dpo" and wanted and stage.get("method", "dpo") != wanted:
+            for key in (
+                "method", "beta", "loss_type", "loss_weights", "label_smoothing", "simpo_gamma", "cpo_alpha",
+                "desirable_weight", "undesirable_weight",
+            ):  # fmt: skip
+                stage.pop(key, None)  # the new method's own defaults, not the old one's values
+            stage["method"] = wanted
+            changes["method"] = wanted
+            name = {"dpo": "DPO", "kto": "KTO", "orpo": "ORPO", "simpo": "SimPO"}[wanted]
+            ctx.notes[:] = [
+                (
+                    f"the SFT adapter is folded in before {name}, so {name}'s reference model is the fine-tuned one."
+                    if wanted in ("dpo", "kto")
+                    else f"the SFT adapter is folded in before {name}, which trains on it (no reference model)."
+                )
+                if n.startswith("the SFT adapter is folded in before")
+                else n
+                for n in ctx.notes
+            ]
     for kind in ("sft", "dpo"):
         hyper = parse_hyper(reason, kind)
         for stage in ctx.stages:
             if stage["kind"] == kind:
-                stage.update({**changes, **hyper})
+                update = {**changes, **hyper}
+                if kind != "dpo":
+                    update.pop("method", None)
+                stage.update(update)
     if changes or parse_hyper(reason, "dpo"):
         ctx.notes.append(
             f"changed after your feedback ({reason}): "
@@ -630,7 +705,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|"
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
-        r"dpo|ipo|sft|hinge|sigmoid|robust|loss"
+        r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк"
     )
     numbers = set(NUMBER_WORDS)
     text = EXPLICIT_MODULE.sub(" ", mask_paths(text))
@@ -684,8 +759,13 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         for action in actions:
             if action.kind in ("sft", "dpo"):
                 if action.kind == "dpo" and _pending_adapter(ctx):
+                    name = {"dpo": "DPO", "kto": "KTO", "orpo": "ORPO", "simpo": "SimPO"}[
+                        parse_preference_method(action.text) or "dpo"
+                    ]
                     ctx.notes.append(
-                        "the SFT adapter is folded in before DPO, so DPO's reference model is the fine-tuned one."
+                        f"the SFT adapter is folded in before {name}, so {name}'s reference model is the fine-tuned one."
+                        if name in ("DPO", "KTO")
+                        else f"the SFT adapter is folded in before {name}, which trains on it (no reference model)."
                     )
                 _training_stage(action.kind, action, ctx)
             elif action.kind == "merge_adapter":
@@ -727,8 +807,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     if output is None:
         output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
         ctx.notes.append(f"no output was named; the final model goes to {output}.")
+    stages = [{**s, "kind": "preference"} if s["kind"] == "dpo" else s for s in ctx.stages]
     plan: Plan = plan_from_data(
-        {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": ctx.stages}, "the plan"
+        {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": stages}, "the plan"
     )
     report = validate_plan(plan)
     leftovers = _leftovers(goal, actions)

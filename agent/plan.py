@@ -24,11 +24,12 @@ from pydantic import (
 from tools.errors import GraftError
 from tools.merge_adapter import MergeAdapterSpec
 from tools.merge_models import MergeModelsSpec
-from tools.training import DPOSpec, TrainSpec
+from tools.training import PreferenceSpec, TrainSpec
 from tools.write import WriteSpec
 
-StageKind = Literal["convert", "sft", "dpo", "merge_adapter", "merge_models", "write"]
-STAGE_KINDS: tuple[str, ...] = ("convert", "sft", "dpo", "merge_adapter", "merge_models", "write")
+StageKind = Literal["convert", "sft", "preference", "merge_adapter", "merge_models", "write"]
+STAGE_KINDS: tuple[str, ...] = ("convert", "sft", "preference", "merge_adapter", "merge_models", "write")
+LEGACY_KINDS = {"dpo": ("preference", "dpo")}  # kind: dpo (plans saved before `preference`) → method dpo
 
 
 class _Stage(BaseModel):
@@ -43,7 +44,8 @@ class _Stage(BaseModel):
         data = handler(self)
         if not isinstance(data, dict):
             return data
-        head = {key: data.pop(key) for key in ("kind", "id") if key in data}
+        first = ("kind", "id", "method") if data.get("kind") == "preference" else ("kind", "id")
+        head = {key: data.pop(key) for key in first if key in data}
         return {**head, **data}
 
     def spec_hash(self) -> str:
@@ -61,8 +63,11 @@ class SFTStage(_Stage, TrainSpec):
     kind: Literal["sft"] = "sft"
 
 
-class DPOStage(_Stage, DPOSpec):
-    kind: Literal["dpo"] = "dpo"
+class PreferenceStage(_Stage, PreferenceSpec):
+    kind: Literal["preference"] = "preference"
+
+
+DPOStage = PreferenceStage  # the old name
 
 
 class MergeAdapterStage(_Stage, MergeAdapterSpec):
@@ -78,10 +83,20 @@ class WriteStage(_Stage, WriteSpec):
 
 
 Stage = Annotated[
-    ConvertStage | SFTStage | DPOStage | MergeAdapterStage | MergeModelsStage | WriteStage,
+    ConvertStage | SFTStage | PreferenceStage | MergeAdapterStage | MergeModelsStage | WriteStage,
     Field(discriminator="kind"),
 ]
-TRAINING_KINDS = ("sft", "dpo")
+TRAINING_KINDS = ("sft", "preference")
+
+
+def upgrade_stage(data: Any) -> Any:
+    """A stage saved with a legacy kind (`kind: dpo`), as the stage it is now (`preference`, method dpo)."""
+    if isinstance(data, dict) and data.get("kind") in LEGACY_KINDS:
+        kind, method = LEGACY_KINDS[data["kind"]]
+        if data.get("method") not in (None, method):
+            raise ValueError(f"a {data['kind']} stage has method {method}, not {data['method']!r}")
+        data = {**data, "kind": kind, "method": method}
+    return data
 
 
 class Plan(BaseModel):
@@ -94,6 +109,13 @@ class Plan(BaseModel):
     output: str = "graft-output"
     stages: list[Stage]
     notes: list[str] = Field(default_factory=list, description="What the planner assumed.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("stages"), list):
+            data = {**data, "stages": [upgrade_stage(s) for s in data["stages"]]}
+        return data
 
     @model_validator(mode="after")
     def _ids_and_order(self) -> Plan:
@@ -132,7 +154,7 @@ def _format_validation(exc: ValidationError, source: str) -> str:
             where += f" field {'.'.join(rest)}"
     elif loc:
         where = "field " + ".".join(str(p) for p in loc)
-    msg = first.get("msg", "invalid")
+    msg = first.get("msg", "invalid").removeprefix("Value error, ")
     if first.get("type") == "union_tag_invalid":
         tag = (first.get("ctx") or {}).get("tag", "?")
         msg = f"unknown stage kind {tag!r}; expected one of {', '.join(STAGE_KINDS)}"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent.plan import Plan
 from tools.checkpoint import load_headers, resolve_checkpoint
-from tools.datasets_io import check_dpo, load_rows, sft_format
+from tools.datasets_io import check_preference, load_rows, sft_format
 from tools.errors import GraftError
 from tools.inspect import InspectArgs, InspectResult, inspect_checkpoint
 from tools.naming import describe
@@ -109,7 +109,10 @@ def _estimate_training(
     chars = sum(len(str(r)) for r in rows[:200]) / max(1, min(len(rows), 200))
     tokens_per_row = min(stage.max_length, max(8, int(chars / 3.5)))
     hidden, layers = base.hidden_size or 0, base.num_layers or 0
-    batch_tokens = stage.batch_size * tokens_per_row * (2 if stage.kind == "dpo" else 1)
+    from tools.training import training_cost
+
+    sequences, compute = training_cost(stage.kind, getattr(stage, "method", None), getattr(stage, "loss_type", None))
+    batch_tokens = stage.batch_size * tokens_per_row * sequences
     breakdown = {
         "weights": total * weight_bytes,
         "gradients": trainable * 4,
@@ -120,14 +123,14 @@ def _estimate_training(
         * (2 if stage.gradient_checkpointing else 34)
         * (weight_bytes // 2 or 1),
     }
-    if stage.kind == "dpo" and stage.adapter == "none":
+    if getattr(stage, "uses_reference", False) and stage.adapter == "none":  # DPO/KTO; ORPO/SimPO hold none
         breakdown["reference_model"] = total * weight_bytes
-    steps_tokens = len(rows) * tokens_per_row * stage.epochs * (2 if stage.kind == "dpo" else 1)
+    steps_tokens = len(rows) * tokens_per_row * stage.epochs * sequences
     if stage.max_steps:
         steps_tokens = min(
             steps_tokens, stage.max_steps * stage.batch_size * stage.gradient_accumulation * tokens_per_row
         )
-    flops = 6 * total * steps_tokens * (1.5 if stage.kind == "dpo" else 1)
+    flops = 6 * total * steps_tokens * compute
     disk = total * 4 if stage.adapter == "none" else trainable * 4
     return StageEstimate(
         stage=stage.id,
@@ -187,7 +190,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
             continue
         if base is None:
             raise _fail(stage, "the base model must be converted to safetensors first.")
-        if stage.kind in ("sft", "dpo"):
+        if stage.kind in ("sft", "preference"):
             if stage.adapter != "none":
                 unknown = [m for m in stage.target_modules if m not in modules]
                 if unknown:
@@ -210,17 +213,26 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
             except GraftError as exc:
                 raise _fail(stage, str(exc)) from None
             try:
-                sft_format(rows, stage.dataset) if stage.kind == "sft" else check_dpo(rows, stage.dataset)
+                (
+                    sft_format(rows, stage.dataset)
+                    if stage.kind == "sft"
+                    else check_preference(rows, stage.dataset, stage.method)
+                )
             except GraftError as exc:
                 raise _fail(stage, str(exc)) from None
             if len(rows) < 2 and stage.eval_fraction > 0:
                 report.notes.append(f"stage {stage.id}: too few rows to hold any out; no eval loss will be measured.")
             if stage.gpus > 1 and stage.distributed is None:
                 report.notes.append(f"stage {stage.id}: {stage.gpus} GPUs with no strategy named; FSDP will be used.")
-            if stage.kind == "dpo" and pending_adapter:
+            if stage.kind == "preference" and stage.uses_reference and pending_adapter:
                 report.notes.append(
-                    f"stage {stage.id}: the adapter from {pending_adapter} is folded in before DPO, "
-                    "so DPO's reference is the fine-tuned model."
+                    f"stage {stage.id}: the adapter from {pending_adapter} is folded in before "
+                    f"{stage.method.upper()}, so its reference is the fine-tuned model."
+                )
+            elif stage.kind == "preference" and pending_adapter:
+                report.notes.append(
+                    f"stage {stage.id}: the adapter from {pending_adapter} is folded in before "
+                    f"{'SimPO' if stage.method == 'simpo' else 'ORPO'} (reference-free: no reference model is loaded)."
                 )
             est = _estimate_training(stage, base, shapes, rows, device)
             if est.memory_bytes > available:

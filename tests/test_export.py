@@ -61,7 +61,7 @@ def test_exported_script_runs_without_graft(plan, tmp_path) -> None:  # type: ig
     model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "final"))
     assert str(model.dtype) == "torch.bfloat16"
     assert (tmp_path / "run" / "blend" / "config.json").is_file()
-    assert "== dpo (dpo)" in proc.stdout and "wrote" in proc.stdout
+    assert "== dpo (preference dpo)" in proc.stdout and "wrote" in proc.stdout
 
 
 def test_mergekit_and_trl_exports(plan) -> None:  # type: ignore[no-untyped-def]
@@ -73,6 +73,7 @@ def test_mergekit_and_trl_exports(plan) -> None:  # type: ignore[no-untyped-def]
     assert trl["sft"]["config"]["SFTConfig"]["max_steps"] == 2
     assert trl["sft"]["peft"]["LoraConfig"]["target_modules"] == ["q_proj", "v_proj"]
     assert trl["dpo"]["config"]["DPOConfig"]["beta"] == 0.1
+    assert trl["dpo"]["method"] == "dpo" and trl["dpo"]["config"]["DPOConfig"]["loss_type"] == ["sigmoid"]
     assert trl["dpo"]["peft"]["LoraConfig"]["layers_to_transform"] == [1]
     from peft import LoraConfig
     from trl import DPOConfig

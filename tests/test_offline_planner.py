@@ -72,6 +72,11 @@ CASES: list[tuple[str, list[str], dict[int, dict]]] = [
     ("make it prefer short answers", ["dpo"], {0: {"dataset": "{dpo}"}}),
     ("DPO with hinge loss and beta=0.05", ["dpo"], {0: {"loss_type": "hinge", "beta": 0.05}}),
     ("preference tuning with DoRA on attention", ["dpo"], {0: {"adapter": "dora", "T": "attention"}}),
+    ("LoRA on the MLP, then ORPO on {dpo}", ["sft", "orpo"], {1: {"dataset": "{dpo}", "T": "mlp"}}),
+    ("SFT, then SimPO with gamma 0.8", ["sft", "simpo"], {1: {"simpo_gamma": 0.8, "cpo_alpha": 0.0}}),
+    ("KTO with thumbs up/down data", ["kto"], {0: {"loss_type": "kto"}}),
+    ("KTO with desirable weight 1.3", ["kto"], {0: {"desirable_weight": 1.3}}),
+    ("DPO with apo_zero loss", ["dpo"], {0: {"loss_type": "apo_zero"}}),
     (
         "fine-tune, merge the adapter, then merge it with {partner} using TIES with 0.7 and 0.3",
         ["sft", "merge_adapter", "merge_models"],
@@ -119,6 +124,9 @@ CASES: list[tuple[str, list[str], dict[int, dict]]] = [
     ("дообучи с рангом 8 и альфой 32", ["sft"], {0: {"r": 8, "alpha": 32}}),
     ("дообучи 2 эпохи со скоростью обучения 3e-4", ["sft"], {0: {"epochs": 2, "learning_rate": 3e-4}}),
     ("сначала дообучи, потом DPO", ["sft", "dpo"], {}),
+    ("сначала дообучи, потом ORPO", ["sft", "orpo"], {}),
+    ("потом SimPO на {dpo}", ["simpo"], {0: {"dataset": "{dpo}"}}),
+    ("KTO на лайках и дизлайках", ["kto"], {}),
     ("сначала SFT, затем влей адаптер, потом DPO", ["sft", "merge_adapter", "dpo"], {}),
     ("дообучи, потом слей адаптер", ["sft", "merge_adapter"], {}),
     ("сначала дообучи, затем DPO с бета 0.3", ["sft", "dpo"], {1: {"beta": 0.3}}),
@@ -173,7 +181,8 @@ def test_phrasing(world, arch, goal, kinds, checks) -> None:  # type: ignore[no-
     assert outcome.question is None, outcome.question
     plan = outcome.plan
     assert plan is not None
-    assert [s.kind for s in plan.stages] == [*kinds, "write"]
+    # a preference stage is named by its method (dpo, orpo, simpo, kto)
+    assert [s.method if s.kind == "preference" else s.kind for s in plan.stages] == [*kinds, "write"]
     for where, expected in checks.items():
         target = plan if where == "plan" else plan.stages[-1] if where == "write" else plan.stages[where]
         for key, want in expected.items():

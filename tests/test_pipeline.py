@@ -136,7 +136,8 @@ def test_every_stage_ran_and_provenance_reads_back(full_run, workspace) -> None:
 
 def test_dpo_reference_was_the_merged_sft(full_run, workspace) -> None:  # type: ignore[no-untyped-def]
     dpo = _provenance(workspace["root"] / "final")["stages"][2]
-    assert dpo["kind"] == "dpo"
+    assert dpo["kind"] == "preference" and dpo["preference_method"] == "dpo"  # saved as `kind: dpo`, still loads
+    assert dpo["heldout"]["after"]["rewards/accuracies"] >= 0 and "rewards/margins" in dpo["heldout"]["before"]
     assert Path(dpo["input_model"]).name == "sft-merged"
     assert dpo["metrics"]["eval_loss_before"] == pytest.approx(math.log(2), abs=1e-4)
 

@@ -114,15 +114,17 @@ def test_full_fine_tune_changes_weights(tiny, data, tmp_path) -> None:  # type: 
 
 def test_dpo_reference_is_the_merged_sft_model(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """At step 0 the policy equals the reference, so DPO's sigmoid loss is exactly ln 2."""
-    from tools.dpo import run_dpo
     from tools.merge_adapter import MergeAdapterSpec, merge_adapter
-    from tools.training import DPOSpec
+    from tools.preference import run_preference
+    from tools.training import PreferenceSpec
 
     base = tiny("llama")
     _train(base, tmp_path / "sft", data["sft"])
     merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "sft")], str(tmp_path / "sft-merged"))
-    spec = DPOSpec(dataset=str(data["dpo"]), max_steps=3, batch_size=4, learning_rate=5e-3, r=4, alpha=8, beta=0.1)
-    result = run_dpo(spec, str(tmp_path / "sft-merged"), str(tmp_path / "dpo"))
+    spec = PreferenceSpec(
+        dataset=str(data["dpo"]), max_steps=3, batch_size=4, learning_rate=5e-3, r=4, alpha=8, beta=0.1
+    )
+    result = run_preference(spec, str(tmp_path / "sft-merged"), str(tmp_path / "dpo"))
     assert result.eval_loss_before == pytest.approx(math.log(2), abs=1e-4)
     assert result.eval_loss_after is not None and result.eval_loss_after < result.eval_loss_before
     # The new adapter is stacked on the merged model, not on the raw base.
@@ -134,13 +136,13 @@ def test_dpo_reference_is_the_merged_sft_model(tiny, data, tmp_path) -> None:  #
 
 def test_dpo_after_unmerged_adapter_folds_it_first(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The known failure: DPO stacking on (or overwriting) a live SFT adapter. Graft folds it first."""
-    from tools.dpo import run_dpo
-    from tools.training import DPOSpec
+    from tools.preference import run_preference
+    from tools.training import PreferenceSpec
 
     base = tiny("llama")
     _train(base, tmp_path / "sft", data["sft"])
-    spec = DPOSpec(dataset=str(data["dpo"]), max_steps=2, batch_size=4, r=4, alpha=8, loss_type="ipo")
-    result = run_dpo(spec, str(base), str(tmp_path / "dpo"), prior_adapters=[str(tmp_path / "sft")])
+    spec = PreferenceSpec(dataset=str(data["dpo"]), max_steps=2, batch_size=4, r=4, alpha=8, loss_type="ipo")
+    result = run_preference(spec, str(base), str(tmp_path / "dpo"), prior_adapters=[str(tmp_path / "sft")])
     assert result.folded_adapters == [str(tmp_path / "sft")]
     assert result.eval_loss_before is not None and math.isfinite(result.eval_loss_before)
 

@@ -2,7 +2,9 @@
 
 JSONL/JSON are read directly (no `datasets` cache or network involved); Parquet and CSV go
 through `datasets`' local loaders. Column requirements are TRL's: SFT takes `messages`,
-`prompt`/`completion` or `text`; DPO takes `prompt`/`chosen`/`rejected`.
+`prompt`/`completion` or `text`; DPO, ORPO and SimPO take `prompt`/`chosen`/`rejected`; KTO
+takes unpaired `prompt`/`completion`/`label` (label true for thumbs up, false for thumbs down),
+or paired rows, which TRL's KTOTrainer unpairs itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from tools.errors import GraftError
 
 SFT_FORMATS = (("messages",), ("prompt", "completion"), ("text",))
 DPO_COLUMNS = ("prompt", "chosen", "rejected")
+KTO_COLUMNS = ("prompt", "completion", "label")
 
 
 def load_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -68,14 +71,47 @@ def sft_format(rows: list[dict[str, Any]], path: str | Path) -> str:
 
 
 def check_dpo(rows: list[dict[str, Any]], path: str | Path) -> None:
+    """Paired preference rows: prompt, chosen and rejected in every row."""
+    check_preference(rows, path, "dpo")
+
+
+def preference_format(rows: list[dict[str, Any]], path: str | Path, method: str) -> str:
+    """'paired' or 'unpaired' (KTO's prompt/completion/label): which layout the rows use for `method`."""
     if not rows:
         raise GraftError(f"dataset {path} has no rows.")
+    name = method.upper() if method != "simpo" else "SimPO"
+    keys = set(rows[0])
+    if method == "kto" and set(KTO_COLUMNS) <= keys:
+        for i, row in enumerate(rows):
+            missing = [c for c in KTO_COLUMNS if c not in row]
+            if missing:
+                raise GraftError(
+                    f"dataset {path} row {i + 1} lacks {', '.join(missing)}; KTO needs prompt, completion and label."
+                )
+            if not isinstance(row["label"], bool):
+                raise GraftError(
+                    f"dataset {path} row {i + 1} has label {row['label']!r}; KTO needs true (thumbs up) or false (thumbs down)."
+                )
+        labels = {row["label"] for row in rows}
+        if len(labels) < 2:
+            side = "thumbs-up" if True in labels else "thumbs-down"
+            raise GraftError(f"dataset {path} has only {side} rows; KTO needs both desirable and undesirable examples.")
+        return "unpaired"
     for i, row in enumerate(rows):
         missing = [c for c in DPO_COLUMNS if c not in row]
         if missing:
-            raise GraftError(
-                f"dataset {path} row {i + 1} lacks {', '.join(missing)}; DPO needs prompt, chosen and rejected."
+            needs = (
+                "prompt/completion/label (thumbs up/down) or prompt/chosen/rejected"
+                if method == "kto"
+                else "prompt, chosen and rejected"
             )
+            raise GraftError(f"dataset {path} row {i + 1} lacks {', '.join(missing)}; {name} needs {needs}.")
+    return "paired"
+
+
+def check_preference(rows: list[dict[str, Any]], path: str | Path, method: str) -> str:
+    """Refuse rows that lack the columns `method` needs; return the layout ('paired'/'unpaired')."""
+    return preference_format(rows, path, method)
 
 
 def file_sha256(path: str | Path) -> str:

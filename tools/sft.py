@@ -55,4 +55,16 @@ def run_sft(
                 callbacks=[progress_callback(stage_id, progress)],
             )
         )
-        return finish(trainer, spec, tokenizer, Path(output), stage_id, progress, train_rows, held_rows, prior_adapters)
+        return finish(
+            trainer,
+            spec,
+            tokenizer,
+            Path(output),
+            stage_id,
+            progress,
+            train_rows,
+            held_rows,
+            prior_adapters,
+            "sft",
+            layout,
+        )

@@ -37,11 +37,11 @@ def run_job(job: dict[str, Any]) -> Any:
         from tools.training import TrainSpec
 
         return run_sft(TrainSpec.model_validate(spec_data), progress=progress, **kwargs)
-    if tool == "dpo":
-        from tools.dpo import run_dpo
-        from tools.training import DPOSpec
+    if tool in ("preference", "dpo"):  # "dpo": a job written before the stage was renamed
+        from tools.preference import run_preference
+        from tools.training import PreferenceSpec
 
-        return run_dpo(DPOSpec.model_validate(spec_data), progress=progress, **kwargs)
+        return run_preference(PreferenceSpec.model_validate(spec_data), progress=progress, **kwargs)
     if tool == "merge_adapter":
         from tools.merge_adapter import MergeAdapterSpec, merge_adapter
 

@@ -46,3 +46,25 @@ def dpo_rows(n: int = 32, seed: int = 0) -> list[dict]:
         long = " ".join(lines[3 * i + 1 : 3 * i + 3]) + " " + lines[3 * i]
         rows.append({"prompt": rng.choice(_QUESTIONS), "chosen": short, "rejected": long})
     return rows
+
+
+def kto_rows(n: int = 32, seed: int = 0) -> list[dict]:
+    """Unpaired thumbs-up/down rows (KTO): short answers are desirable, rambling ones are not."""
+    rows = []
+    for pair in dpo_rows((n + 1) // 2, seed):
+        rows.append({"prompt": pair["prompt"], "completion": pair["chosen"], "label": True})
+        if len(rows) < n:
+            rows.append({"prompt": pair["prompt"], "completion": pair["rejected"], "label": False})
+    return rows[:n]
+
+
+def chat_preference_rows(n: int = 32, seed: int = 0) -> list[dict]:
+    """Conversational preference rows (TRL's conversational format: lists of messages)."""
+    return [
+        {
+            "prompt": [{"role": "user", "content": row["prompt"]}],
+            "chosen": [{"role": "assistant", "content": row["chosen"]}],
+            "rejected": [{"role": "assistant", "content": row["rejected"]}],
+        }
+        for row in dpo_rows(n, seed)
+    ]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tools.errors import GraftError
 from tools.progress import Progress
@@ -50,25 +50,124 @@ class TrainSpec(BaseModel):
         return sorted(set(v)) if v is not None else None
 
 
-class DPOSpec(TrainSpec):
+PreferenceMethod = Literal["dpo", "orpo", "simpo", "kto"]
+DPOLoss = Literal[
+    "sigmoid",
+    "hinge",
+    "ipo",
+    "exo_pair",
+    "nca_pair",
+    "robust",
+    "bco_pair",
+    "sppo_hard",
+    "aot",
+    "aot_unpaired",
+    "apo_zero",
+    "apo_down",
+    "discopop",
+    "sft",
+    "sigmoid_norm",
+]
+KTOLoss = Literal["kto", "apo_zero_unpaired"]
+DPO_LOSSES: tuple[str, ...] = DPOLoss.__args__  # type: ignore[attr-defined]
+KTO_LOSSES: tuple[str, ...] = KTOLoss.__args__  # type: ignore[attr-defined]
+# Methods whose trainer scores against a reference model (a frozen copy, or the base with the
+# adapter switched off under LoRA). ORPO and SimPO are reference-free: nothing extra in memory.
+REFERENCE_METHODS = frozenset({"dpo", "kto"})
+PAIRED_METHODS = frozenset({"dpo", "orpo", "simpo"})
+
+# Each method's own parameters, with the defaults its paper/TRL uses; a parameter of another
+# method is refused, never silently ignored.
+_METHOD_PARAMS: dict[str, dict[str, Any]] = {
+    "dpo": {"beta": 0.1, "loss_type": "sigmoid", "label_smoothing": 0.0},
+    "orpo": {"beta": 0.1},  # ORPO's lambda (TRL calls it beta)
+    "simpo": {"beta": 2.0, "simpo_gamma": 0.5, "cpo_alpha": 0.0},  # cpo_alpha > 0 adds CPO's NLL term
+    "kto": {"beta": 0.1, "loss_type": "kto", "desirable_weight": 1.0, "undesirable_weight": 1.0},
+}
+_OPTIONAL_PARAMS = (
+    "loss_type",
+    "loss_weights",
+    "label_smoothing",
+    "simpo_gamma",
+    "cpo_alpha",
+    "desirable_weight",
+    "undesirable_weight",
+)
+
+
+class PreferenceSpec(TrainSpec):
+    """A preference stage: DPO (any TRL loss type), ORPO, SimPO (TRL's CPO with loss_type=simpo) or KTO.
+
+    Parameters that belong to another method are refused; the method's own are filled with
+    its defaults, so a saved plan (and the provenance) states every value that was used.
+    """
+
+    method: PreferenceMethod = Field("dpo", description="dpo, orpo, simpo or kto (unpaired thumbs up/down data).")
     learning_rate: float = Field(5e-5, gt=0)
-    beta: float = Field(0.1, gt=0)
-    loss_type: Literal[
-        "sigmoid",
-        "ipo",
-        "hinge",
-        "robust",
-        "exo_pair",
-        "bco_pair",
-        "sppo_hard",
-        "nca_pair",
-        "aot",
-        "aot_unpaired",
-        "apo_zero",
-        "apo_down",
-        "discopop",
-        "sft",
-    ] = "sigmoid"
+    beta: float = Field(
+        0.1,
+        gt=0,
+        description="DPO/KTO: deviation from the reference; ORPO: the odds-ratio weight; SimPO: reward scale.",
+    )
+    loss_type: DPOLoss | KTOLoss | list[str] | None = Field(
+        None,
+        description="DPO: a TRL loss type, or a list with loss_weights; KTO: kto or apo_zero_unpaired.",
+    )
+    loss_weights: list[float] | None = Field(None, description="DPO: weights of a list of loss types.")
+    label_smoothing: float | None = Field(None, ge=0, lt=0.5, description="DPO robust/exo_pair/aot: label noise.")
+    simpo_gamma: float | None = Field(None, description="SimPO: target reward margin.")
+    cpo_alpha: float | None = Field(None, ge=0, description="SimPO: weight of CPO's NLL term (0 is pure SimPO).")
+    desirable_weight: float | None = Field(None, gt=0, description="KTO: weight of thumbs-up rows.")
+    undesirable_weight: float | None = Field(None, gt=0, description="KTO: weight of thumbs-down rows.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _method_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        method = data.get("method") or "dpo"
+        own = _METHOD_PARAMS.get(method)
+        if own is None:
+            return data  # the Literal reports the unknown method
+        for key in _OPTIONAL_PARAMS:
+            if data.get(key) is not None and key not in own and not (method == "dpo" and key == "loss_weights"):
+                raise ValueError(f"{key} is not a parameter of {method}; it takes {', '.join(own)}")
+        for key, value in own.items():
+            if data.get(key) is None:
+                data[key] = value
+        return data
+
+    @model_validator(mode="after")
+    def _loss_types(self) -> PreferenceSpec:
+        losses = self.loss_type if isinstance(self.loss_type, list) else [self.loss_type]
+        if self.method == "dpo":
+            bad = [x for x in losses if x not in DPO_LOSSES]
+            if bad:
+                raise ValueError(f"{bad[0]} is not a DPO loss type; TRL's DPO takes {', '.join(DPO_LOSSES)}")
+            if not losses:
+                raise ValueError("loss_type lists at least one DPO loss type")
+            if self.loss_weights is not None and len(self.loss_weights) != len(losses):
+                raise ValueError(
+                    f"loss_weights has {len(self.loss_weights)} values for {len(losses)} loss types; give one each"
+                )
+            if "exo_pair" in losses and not self.label_smoothing:
+                raise ValueError("exo_pair needs label_smoothing > 0 (the EXO paper uses 1e-3)")
+        elif self.method == "kto" and (isinstance(self.loss_type, list) or self.loss_type not in KTO_LOSSES):
+            raise ValueError(f"KTO takes loss_type {' or '.join(KTO_LOSSES)}, not {self.loss_type}")
+        return self
+
+    @property
+    def losses(self) -> list[str]:
+        """The loss types as TRL's DPOConfig takes them (always a list)."""
+        return list(self.loss_type) if isinstance(self.loss_type, list) else [str(self.loss_type)]
+
+    @property
+    def uses_reference(self) -> bool:
+        return self.method in REFERENCE_METHODS
+
+
+DPOSpec = PreferenceSpec  # the stage's old name; plans saved with `kind: dpo` load as method dpo
 
 
 class TrainResult(BaseModel):
@@ -89,6 +188,9 @@ class TrainResult(BaseModel):
     seconds: float
     tokens_per_second: float
     metrics: dict[str, float] = Field(default_factory=dict)
+    eval_metric: str | None = Field(None, description="What eval_loss_before/after measure, in words.")
+    eval_before: dict[str, float] = Field(default_factory=dict, description="The method's held-out metrics, untrained.")
+    eval_after: dict[str, float] = Field(default_factory=dict, description="The same metrics after training.")
     folded_adapters: list[str] = Field(default_factory=list)
 
 
@@ -227,12 +329,16 @@ def common_config(spec: TrainSpec, output_dir: Path) -> dict[str, Any]:
 
 
 def count_tokens(dataset: Any) -> int:
-    """Tokens per epoch after the trainer's own tokenization (SFT: input_ids; DPO: prompt+chosen+rejected)."""
-    columns = [
-        c
-        for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids", "completion_ids")
-        if c in dataset.column_names
-    ]
+    """Tokens per epoch the model reads, after the trainer's own tokenization.
+
+    SFT: input_ids; DPO: prompt+chosen+rejected ids; ORPO/SimPO: the chosen and rejected
+    sequences (prompt included in each); KTO: prompt+completion ids.
+    """
+    names = dataset.column_names
+    if "chosen_input_ids" in names:  # ORPO/CPO tokenize whole sequences per answer
+        columns = ["chosen_input_ids", "rejected_input_ids"]
+    else:
+        columns = [c for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids", "completion_ids") if c in names]
     return sum(len(x) for c in columns for x in dataset[c])
 
 
@@ -252,6 +358,48 @@ def quiet(trainer: Any) -> Any:
     return trainer
 
 
+# The held-out numbers each method's own trainer reports in `evaluate()` that mean something to a
+# person (TRL's names, `eval_` prefix dropped); throughput and bookkeeping keys are left out.
+_EVAL_KEYS: dict[str, tuple[str, ...]] = {
+    "sft": ("loss", "mean_token_accuracy"),
+    "dpo": ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"),
+    "orpo": (
+        "loss",
+        "rewards/chosen",
+        "rewards/rejected",
+        "rewards/margins",
+        "rewards/accuracies",
+        "nll_loss",
+        "log_odds_ratio",
+    ),
+    "simpo": ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "nll_loss"),
+    "kto": ("loss", "kl", "rewards/chosen", "rewards/rejected", "rewards/margins"),
+}
+# KTO's rows are unpaired: TRL's "chosen"/"rejected" are the thumbs-up and thumbs-down rows.
+_KTO_NAMES = {"rewards/chosen": "rewards/desirable", "rewards/rejected": "rewards/undesirable"}
+
+EVAL_MEANING = {
+    "sft": "loss on the held-out completions (cross-entropy per trained token)",
+    "dpo": "DPO loss on held-out pairs; rewards are beta-scaled log-ratios to the reference",
+    "orpo": "ORPO loss (NLL of chosen + odds-ratio term) on held-out pairs; rewards are beta-scaled mean log-probs",
+    "simpo": "SimPO loss on held-out pairs; rewards are beta-scaled mean log-probs (no reference)",
+    "kto": "KTO loss on held-out thumbs-up/down rows; kl is the policy-reference KL estimate",
+}
+
+
+def heldout_metrics(trainer: Any, method: str) -> dict[str, float]:
+    """The method's own held-out metrics from its trainer's `evaluate()`, each dataset in its own format."""
+    raw = trainer.evaluate()
+    out: dict[str, float] = {}
+    for key in _EVAL_KEYS[method]:
+        value = raw.get(f"eval_{key}")
+        if isinstance(value, (int, float)):
+            out[_KTO_NAMES.get(key, key) if method == "kto" else key] = float(value)
+    if method == "simpo" and not getattr(trainer.args, "cpo_alpha", 0):
+        out.pop("nll_loss", None)  # pure SimPO computes no NLL term; TRL logs a placeholder 0
+    return out
+
+
 def finish(
     trainer: Any,
     spec: TrainSpec,
@@ -262,15 +410,22 @@ def finish(
     train_rows: list[dict],
     held_rows: list[dict],
     prior_adapters: list[str] | None,
+    method: str = "sft",
+    layout: str = "",
 ) -> TrainResult:
-    """Evaluate, train, evaluate, save: the part of the life cycle SFT and DPO share."""
+    """Evaluate, train, evaluate, save: the part of the life cycle every training stage shares."""
+    from tools.heldout import write_meta
     from tools.safetensors_writer import atomic_folder
 
-    before = trainer.evaluate()["eval_loss"] if held_rows else None
+    before = heldout_metrics(trainer, method) if held_rows else {}
+    if before:
+        progress({"stage": stage_id, "kind": "eval", "when": "before", "method": method, "metrics": before})
     start = time.perf_counter()
     outcome = trainer.train()
     seconds = time.perf_counter() - start
-    after = trainer.evaluate()["eval_loss"] if held_rows else None
+    after = heldout_metrics(trainer, method) if held_rows else {}
+    if after:
+        progress({"stage": stage_id, "kind": "eval", "when": "after", "method": method, "metrics": after})
     model = trainer.model
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     targets = trained_modules(model)
@@ -288,6 +443,7 @@ def finish(
         with open(tmp / "heldout.jsonl", "w", encoding="utf-8") as handle:
             for row in held_rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_meta(tmp, method, layout, len(held_rows))  # what the rows are, for the final write's per-stage check
     metrics = {k: float(v) for k, v in outcome.metrics.items() if isinstance(v, (int, float))}
     return TrainResult(
         output=str(output),
@@ -299,11 +455,31 @@ def finish(
         eval_rows=len(held_rows),
         steps=steps,
         train_loss=metrics.get("train_loss"),
-        eval_loss_before=before,
-        eval_loss_after=after,
+        eval_loss_before=before.get("loss"),
+        eval_loss_after=after.get("loss"),
         tokens=tokens,
         seconds=seconds,
         tokens_per_second=tokens / seconds if seconds > 0 else 0.0,
         metrics=metrics,
+        eval_metric=EVAL_MEANING[method] if held_rows else None,
+        eval_before=before,
+        eval_after=after,
         folded_adapters=list(prior_adapters or []),
     )
+
+
+def training_cost(kind: str, method: str | None = None, loss_type: Any = None) -> tuple[int, float]:
+    """(sequences per data row, compute relative to plain SFT on those sequences) of a training stage.
+
+    Paired methods run the chosen and the rejected answer (2 sequences per row). DPO adds a
+    no-grad reference forward (2 of SFT's 6 FLOPs per parameter-token: x4/3); ORPO and SimPO have
+    none. KTO runs one sequence per row, plus the reference forward and, for the `kto` loss, a
+    no-grad KL pass of policy and reference on mismatched completions (6+2+2+2: x2).
+    """
+    if kind != "preference":
+        return 1, 1.0
+    if method == "kto":
+        return 1, 2.0 if loss_type in (None, "kto") else 4 / 3
+    if method == "dpo":
+        return 2, 4 / 3
+    return 2, 1.0
