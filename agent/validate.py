@@ -295,10 +295,12 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                         f"{ref} is {other.architecture} with vocab {other.vocab_size}; it must match the base "
                         f"({base.architecture}, vocab {base.vocab_size}).",
                     )
-            if stage.weights and len(stage.weights) != len(stage.models):
-                raise _fail(stage, f"{len(stage.weights)} weights for {len(stage.models)} models.")
-            if stage.method == "slerp" and len(stage.models) != 2:
-                raise _fail(stage, "SLERP merges exactly two models.")
+            from tools.merge_models import check_merge_inputs
+
+            try:
+                check_merge_inputs(stage.method, list(stage.models), stage.base or None, stage.weights)
+            except GraftError as exc:
+                raise _fail(stage, str(exc)) from None
             outputs[stage.id] = "model"
             report.estimates.append(
                 StageEstimate(
