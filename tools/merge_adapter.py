@@ -621,10 +621,10 @@ def merge_adapter(
 
     start = time.perf_counter()
     if not adapters:
-        raise GraftError(f"stage {stage_id}: there is no adapter to merge.")
+        raise GraftError("there is no adapter to merge.")
     weights = spec.weights or [1.0] * len(adapters)
     if len(weights) != len(adapters):
-        raise GraftError(f"stage {stage_id}: {len(adapters)} adapters but {len(weights)} weights.")
+        raise GraftError(f"{len(adapters)} adapters but {len(weights)} weights.")
     if len(adapters) > 1 and spec.combination != "cat":
         return _merge_in_memory(spec, base, adapters, weights, output, stage_id, progress, overwrite, start)
     parsed = [_read_adapter(Path(a)) for a in adapters]
