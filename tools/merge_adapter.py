@@ -591,16 +591,16 @@ def _apply(weight: Any, op: _Op, get: Any) -> Any:
     lora_b = get(op.adapter.file, module.b).to(torch.float32)
     scaling = module.scale * op.weight
     if op.layer == "embedding":
+        if module.m is None:  # in place: the same sums and products as PEFT's, one tensor-sized buffer fewer
+            return weight.add_(_transpose(lora_b @ lora_a, True).mul_(scaling))
         delta = _transpose(lora_b @ lora_a, True) * scaling
-        if module.m is None:
-            return weight + delta
         magnitude = get(op.adapter.file, module.m).to(torch.float32)
         norm = torch.linalg.norm(weight.T + 1 * delta.T, dim=1).to(weight.dtype)
         return (magnitude / norm).view(1, -1) * (weight + delta)
     fifo = op.layer == "conv1d"
-    delta = _transpose(lora_b @ lora_a, fifo) * scaling
     if module.m is None:
-        return weight + delta
+        return weight.add_(_transpose(lora_b @ lora_a, fifo).mul_(scaling))
+    delta = _transpose(lora_b @ lora_a, fifo) * scaling
     magnitude = get(op.adapter.file, module.m).to(torch.float32)
     norm = torch.linalg.norm(_transpose(weight, fifo) + 1 * _transpose(delta, fifo), dim=1).to(weight.dtype)
     factor = _transpose((magnitude / norm).view(-1, 1), fifo)
@@ -643,16 +643,19 @@ def merge_adapter(
         nonlocal merged
         import torch
 
+        from tools.tensor_reader import ST_TO_TORCH
+
         source = plan.source[tspec.name]
-        tensor = reader.get(where[source], source)
         steps = plan.ops.get(tspec.name) or []
         if not steps:
-            return tensor
-        weight = tensor.to(torch.float32)
+            return reader.get(where[source], source)
+        dtype = getattr(torch, ST_TO_TORCH[tspec.dtype])
+        # A tensor replaced first (modules_to_save, saved embeddings) never needs the base's copy read.
+        weight = None if steps[0].kind == "replace" else reader.get(where[source], source).to(torch.float32)
         for op in steps:
             weight = _apply(weight, op, reader.get)
         merged += 1
-        return weight.to(tensor.dtype)
+        return weight.to(dtype)
 
     def report(done: int, total: int) -> None:
         progress({"stage": stage_id, "kind": "progress", "step": done, "total": total})
