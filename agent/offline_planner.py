@@ -87,10 +87,30 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("method_only", re.compile(r"\b(?:q?lora|dora|full fine[- ]?tun\w*)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
 ]
+# Adapters, maybe from disk: "fold the adapter in ./ckpt", "merge these two adapters", "apply my DPO adapter
+# on top of the SFT one", "влей адаптер ./ckpt", "наложи DPO-адаптер поверх SFT". Tried before the training
+# words, so "my DPO adapter" is an adapter to fold, not a DPO stage.
+ACTIONS.insert(
+    1,
+    (
+        "disk_adapter",
+        re.compile(
+            r"\b(?:merge|fold|bake|fuse|absorb|apply|load|stack|put|add|combine)\w*\s+"
+            r"(?:(?:the|this|that|these|those|its|our|my|both|two|three|sft|dpo|orpo|kto|simpo|lora|dora|new|#+)\s+){0,4}"
+            r"(?:[\w]+-)?(?:adapters?|loras?|doras?)\b"
+            r"|\b(?:fold|bake|fuse|apply|load|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
+            r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
+            r"|наложи\w*|накати\w*|подключи\w*)\s+"
+            r"(?:(?:мой|мою|мои|мое|наш\w*|этот|эти|оба|обa|два|две|три|sft|dpo|orpo|kto|#+)\s+){0,3}"
+            r"(?:[\w]+-)?(?:адаптер\w*|lora|dora|лор[аыу]\w*)"
+        ),
+    ),
+)
 
 DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
 PATHLIKE = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
+    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+"  # ./ckpt, ../other, ~/adapter
 )
 EXPLICIT_MODULE = re.compile(
     r"\b(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
@@ -138,6 +158,7 @@ class Context:
     last_training: dict[str, Any] | None = None
     partners: list[str] = field(default_factory=list)  # models trained only to be merged in
     ids: set[str] = field(default_factory=set)
+    disk_adapters: list[str] = field(default_factory=list)  # adapter folders given with --data
 
     def unique(self, name: str) -> str:
         candidate, n = name, 2
@@ -213,6 +234,8 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
     kinds = {a.kind for a in found}
     kept: list[Action] = []
     for action in found:
+        if _qualifies_adapters(action, found, masked):
+            continue
         if action.kind == "method_only":
             if kinds & {"sft", "dpo"}:
                 continue
@@ -622,6 +645,131 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ctx.stages.append(stage)
 
 
+ADAPTER_NAMED_AFTER = re.compile(r"\s*-?\s*(?:adapters?|ones?|loras?|checkpoints?|адаптер\w*|лор\w*)\b")
+ADAPTER_NAMED_BEFORE = re.compile(r"(?:adapters?|адаптер\w*|on top of(?: the)?|over(?: the)?|onto(?: the)?|поверх)\s*$")
+COMBINATIONS = (
+    ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("ties", r"\bties\b"),
+    ("svd", r"\bsvd\b"), ("linear", r"\blinear\w*|weighted average|усредн\w*|линейн\w*"),
+)  # fmt: skip
+ON_TOP = re.compile(r"on top of|over the|поверх|сверху на|на (?:результат|модель после)")
+
+
+def _qualifies_adapters(action: Action, found: list[Action], masked: str) -> bool:
+    """In a clause that folds adapters, "the SFT one" / "DPO adapter" name adapters and "with TIES" says
+    how to combine them: neither is a stage of its own."""
+    if action.kind == "disk_adapter" or not any(a.kind == "disk_adapter" for a in found):
+        return False
+    if action.kind == "merge_models":
+        return bool(re.fullmatch(r"ties|dare[_ -]?ties|dare[_ -]?linear", masked[action.start : action.end]))
+    if action.kind in ("sft", "dpo", "method_only"):
+        return bool(
+            ADAPTER_NAMED_AFTER.match(masked, action.end)
+            or ADAPTER_NAMED_BEFORE.search(masked[max(0, action.start - 30) : action.start])
+        )
+    return False
+
+
+def _adapter_folder(path: Path) -> bool:
+    from tools.checkpoint import resolve_checkpoint
+
+    try:
+        return path.is_dir() and resolve_checkpoint(path).is_adapter
+    except GraftError:
+        return False
+
+
+def _named_adapters(action: Action, ctx: Context) -> list[str]:
+    """Adapter folders the action's words name: paths in the goal (original spelling), else --data folders by name."""
+    text = action.text
+    named: list[tuple[int, str]] = []
+    for token in re.findall(r"\S+", ctx.request.goal):
+        token = token.lstrip("\"'(«").rstrip(".,;:!?\"')»")
+        if not re.search(r"[^\W\d]", token):  # 0.7/0.3 and 70/30 are weights, not folders
+            continue
+        pos = text.find(normalise(token))
+        if pos < 0 or not ("/" in token or Path(token).is_dir()):
+            continue
+        path = Path(token).expanduser()
+        if not path.exists():
+            if "/" in token:
+                raise GraftError(f"{token} does not exist (named in the goal as an adapter).")
+            continue
+        if not _adapter_folder(path):
+            if "/" in token and path.is_dir() and not any(p.suffix == ".safetensors" for p in path.glob("*")):
+                from tools.checkpoint import resolve_checkpoint
+
+                resolve_checkpoint(path)  # says why (e.g. only trainer checkpoints inside)
+            continue
+        if str(path) not in [p for _, p in named]:
+            named.append((pos, str(path)))
+    if named:
+        return [p for _, p in sorted(named)]
+    if not ctx.disk_adapters:
+        return []
+    by_word: list[tuple[int, str]] = []
+    for match in re.finditer(r"[a-zа-я0-9_]{3,}", text):
+        hits = [p for p in ctx.disk_adapters if match.group(0) in normalise(Path(p).as_posix())]
+        if len(hits) == 1 and hits[0] not in [p for _, p in by_word]:
+            by_word.append((match.start(), hits[0]))
+    if by_word:
+        return [p for _, p in by_word]
+    many = re.search(r"adapters|both|two|three|all|адаптеры|оба|два|две|три|все", text)
+    if len(ctx.disk_adapters) == 1 or many:
+        return list(ctx.disk_adapters)
+    raise NeedsAnswer(
+        "Which adapter should be folded in: " + ", ".join(ctx.disk_adapters) + "? Name it in the goal."
+    )
+
+
+def _disk_adapters(action: Action, ctx: Context) -> None:
+    """merge_adapter stage(s) for adapters on disk: checked against the base, in the order they apply."""
+    from tools.lora_tools import fit_adapter, read_adapter
+
+    paths = _named_adapters(action, ctx)
+    if not paths:  # "merge the adapter" after a training stage
+        if not _pending_adapter(ctx):
+            raise NeedsAnswer(
+                "Which adapter should be folded in? Name its folder in the goal (e.g. ./ckpt) or pass it with --data."
+            )
+        _fold(ctx)
+        return
+    for path in paths:
+        fit = fit_adapter(read_adapter(path), ctx.request.model)
+        if not fit.fits:
+            raise GraftError(f"the adapter {path} does not fit {ctx.request.model}: {fit.problems[0]}")
+    if _pending_adapter(ctx):
+        _fold(ctx, "the adapter trained in this plan is folded in before the adapters from disk.")
+    text = action.text
+    if len(paths) > 1 and ON_TOP.search(text):
+        paths = paths[::-1]  # "apply A on top of B": B first
+        for path in paths:
+            ctx.stages.append({"kind": "merge_adapter", "id": ctx.unique("fold"), "adapters": [path]})
+        ctx.notes.append(
+            "the adapters are folded one after another, each onto the model the previous one made: "
+            + " → ".join(paths)
+            + "."
+        )
+        return
+    stage: dict[str, Any] = {"kind": "merge_adapter", "id": ctx.unique("fold"), "adapters": paths}
+    if len(paths) > 1:
+        combination = next((name for name, pattern in COMBINATIONS if re.search(pattern, text)), None)
+        if combination:
+            stage["combination"] = combination
+        else:
+            ctx.notes.append(
+                "the adapters' deltas are summed (PEFT's 'cat' combination, exact); say TIES, linear or SVD for another."
+            )
+        weights = parse_weights(text)
+        if weights:
+            if len(weights) != len(paths):
+                raise GraftError(f"{len(weights)} weights for {len(paths)} adapters.")
+            stage["weights"] = weights
+        density = _float(r"density\s*(?:=|of)?\s*(\d*\.?\d+)", text) or _float(r"плотност\w*\s*(\d*\.?\d+)", text)
+        if density:
+            stage["density"] = density
+    ctx.stages.append(stage)
+
+
 def _write(action: Action, ctx: Context) -> str | None:
     text = action.text
     output = None
@@ -740,11 +888,18 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
             f"{request.model} is an adapter, not a model; plan on its base ({base.adapter.base_model if base.adapter else '?'})."
         )
     datasets: dict[str, str] = {}
+    adapters: list[str] = []
     for path in request.data:
         if not Path(path).exists():
             raise GraftError(f"{path} does not exist.")
+        if Path(path).is_dir():  # a folder is an adapter to fold in (a dataset is a file)
+            if not _adapter_folder(Path(path)):
+                raise GraftError(f"{path} is a folder but not a PEFT adapter; --data takes dataset files and adapters.")
+            adapters.append(path)
+            continue
         datasets[path] = classify_dataset(path)
     ctx = Context(request, base.architecture or "this model", base.num_layers, base.modules, datasets)
+    ctx.disk_adapters = adapters
     unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal)})
     if unsupported:
         ctx.notes.append(f"not supported, so left out of the plan: {', '.join(unsupported)}.")
@@ -788,6 +943,8 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
                 _merge_models(action, ctx)
             elif action.kind == "write":
                 output = _write(action, ctx) or output
+            elif action.kind == "disk_adapter":
+                _disk_adapters(action, ctx)
     except NeedsAnswer as question:
         return PlanOutcome(question=str(question), notes=ctx.notes)
     if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
