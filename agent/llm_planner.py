@@ -657,6 +657,13 @@ def _mode_request(mode: str) -> dict[str, Any]:
     return {"tools": [tool], "tool_choice": {"type": "function", "function": {"name": "propose_plan"}}}
 
 
+def _after(exc: LLMUnavailable, turn: int, last_problem: str) -> LLMUnavailable:
+    """The failure, with what went wrong on the turn before it (a deadline after two cut replies says so)."""
+    if turn == 1 or last_problem == "no reply":
+        return exc
+    return type(exc)(f"{exc} (on turn {turn}; before that, {last_problem})")
+
+
 def plan_with_llm(
     request: PlanRequest,
     settings: LLMSettings,
@@ -682,13 +689,15 @@ def plan_with_llm(
         session.progress(f"planning with {settings.model}… turn {turn}/{MAX_TURNS}")
         try:
             reply = session.complete(messages, **_mode_request(mode))
-        except LLMBadRequest:
+        except LLMBadRequest as exc:
             if retried_400 or mode != "tool":
-                raise
+                raise _after(exc, turn, last_problem) from None
             retried_400 = True
             mode = "plain"  # one retry without tool_choice and temperature
             session.progress(f"the server refused a forced tool call; retrying with {settings.model} without it")
             continue
+        except LLMUnavailable as exc:
+            raise _after(exc, turn, last_problem) from None
         problem: str | None = None
         if reply.finish_reason == "length":
             problem = (
