@@ -159,7 +159,7 @@ def cmd_demo(args: Any) -> int:
     from agent.plan import plan_from_data, save_plan
     from tools.inspect import InspectArgs, inspect_checkpoint
     from tools.tiny import TinyModelArgs, build_tiny_model
-    from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+    from tools.tiny_data import chat_preference_rows, dpo_rows, sft_rows, write_jsonl
     from tui.cli import _console
     from tui.present import print_inspect
 
@@ -183,8 +183,8 @@ def cmd_demo(args: Any) -> int:
     targets = ["q_proj", "k_proj", "v_proj", "o_proj"] if args.arch != "gpt2" else ["c_attn"]
     plan = plan_from_data(
         {
-            "goal": "Teach the tiny model our chat answers, prefer short replies, blend in a second fine-tune, "
-            "and give me one safetensors file.",
+            "goal": "Teach the tiny model our chat answers, prefer short replies, blend in a second fine-tune "
+            "tuned with ORPO on chat preference pairs, and give me one safetensors file.",
             "base_model": str(model),
             "output": str(out / "final"),
             "stages": [
@@ -201,7 +201,7 @@ def cmd_demo(args: Any) -> int:
                 },
                 {"kind": "merge_adapter", "id": "sft-merged"},
                 {
-                    "kind": "dpo",
+                    "kind": "preference",
                     "id": "dpo",
                     "dataset": str(data / "dpo.jsonl"),
                     "target_modules": targets,
@@ -251,3 +251,17 @@ def cmd_demo(args: Any) -> int:
         print_inspect(console, inspect_checkpoint(InspectArgs(path=str(out / "final"))))
         console.print(f"demo finished in {time.perf_counter() - start:.1f} s; the artifact is {out / 'final'}")
     return code
+    write_jsonl(data / "prefs-chat.jsonl", chat_preference_rows(48, seed=3))
+                    "method": "dpo",
+                {  # reference-free: ORPO trains on the folded variant adapter, no reference model in memory
+                    "kind": "preference",
+                    "id": "orpo",
+                    "method": "orpo",
+                    "dataset": str(data / "prefs-chat.jsonl"),
+                    "layers": [2, 3],
+                    "r": 8,
+                    "alpha": 16,
+                    "max_steps": steps,
+                    "learning_rate": 1e-3,
+                    "batch_size": 8,
+                },
