@@ -117,7 +117,7 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
     kind = next((k for k, pattern in QUESTION_KINDS if re.search(pattern, q)), "contain")
     if kind == "changed":
         pair = None
-        stage = re.search(r"\b(sft|dpo|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
+        stage = re.search(r"\b(sft|dpo|orpo|simpo|kto|preference[\w-]*|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
         if run_dir and stage:
             pair = _stage_diff(Path(run_dir), stage.group(1))
         if pair is None and model and other:
