@@ -132,10 +132,11 @@ def print_plan(console: Console, plan: Any, report: Any) -> None:
     for i, stage in enumerate(plan.stages, 1):
         est = estimates.get(stage.id)
         method = getattr(stage, "adapter", None) or getattr(stage, "method", None) or getattr(stage, "combination", "")
-        if stage.kind == "dpo":
-            method = f"{method} β={stage.beta} {stage.loss_type}"
+        if stage.kind == "preference":
+            loss = "+".join(stage.losses) if stage.method == "dpo" or stage.loss_type == "apo_zero_unpaired" else ""
+            method = f"{stage.adapter} {stage.method} {loss} β={stage.beta}".replace("  ", " ")
         targets = ", ".join(getattr(stage, "target_modules", []) or []) or (
-            "all linear" if stage.kind in ("sft", "dpo") else ""
+            "all linear" if stage.kind in ("sft", "preference") else ""
         )
         layers = getattr(stage, "layers", None)
         source = getattr(stage, "dataset", None) or ", ".join(
@@ -149,7 +150,7 @@ def print_plan(console: Console, plan: Any, report: Any) -> None:
             stage.kind,
             inert(method or ""),
             inert(targets),
-            "all" if layers is None and stage.kind in ("sft", "dpo") else inert(layers or ""),
+            "all" if layers is None and stage.kind in ("sft", "preference") else inert(layers or ""),
             inert(source or ""),
             f"{est.trainable_params:,}" if est and est.trainable_params else "",
             _bytes(est.memory_bytes) if est and est.memory_bytes else "",
