@@ -570,6 +570,19 @@ def _dataset_facts(path: str) -> str:
     return f"{path}: {len(rows)} rows, columns {', '.join(columns) or 'none'}; {shape}"
 
 
+_DATA_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+
+
+def given_datasets(request: PlanRequest) -> list[str]:
+    """The datasets the person gave: `--data` files, then existing data files named in the goal."""
+    given = list(request.data)
+    for match in _DATA_PATH.finditer(request.goal):
+        path = str(Path(match.group(0)).expanduser())
+        if Path(path).is_file() and path not in given:
+            given.append(path)
+    return given
+
+
 def ground(request: PlanRequest) -> str:
     """The facts Graft reads itself and gives the model: module names per role, layers, datasets."""
     from tools.inspect import InspectArgs, inspect_checkpoint
@@ -587,9 +600,10 @@ def ground(request: PlanRequest) -> str:
     ]
     if info.kind == "adapter":
         lines.append("It is an adapter, not a full model.")
-    if request.data:
+    datasets = given_datasets(request)
+    if datasets:
         lines.append("Datasets the person gave (use only these):")
-        lines += [f"- {_dataset_facts(p)}" for p in request.data]
+        lines += [f"- {_dataset_facts(p)}" for p in datasets]
     else:
         lines.append("The person gave no datasets.")
     return "\n".join(lines)
@@ -613,7 +627,8 @@ def _check_plan(arguments: dict[str, Any], request: PlanRequest) -> tuple[Plan, 
     if not isinstance(data.get("notes", []), list):
         data["notes"] = [str(data["notes"])]
     notes = [str(n) for n in data.get("notes", [])]
-    given = {str(Path(p)) for p in request.data}
+    datasets = given_datasets(request)
+    given = {str(Path(p)) for p in datasets}
     for i, stage in enumerate(data["stages"], 1):
         if not isinstance(stage, dict):
             raise GraftError(f"stage {i} is not an object.")
@@ -621,7 +636,7 @@ def _check_plan(arguments: dict[str, Any], request: PlanRequest) -> tuple[Plan, 
         if dataset is not None and str(Path(str(dataset))) not in given:
             raise GraftError(
                 f"stage {i} names dataset {dataset}, which the person did not give; use one of: "
-                + (", ".join(request.data) or "none (ask a question instead)")
+                + (", ".join(datasets) or "none (ask a question instead)")
                 + "."
             )
         if stage.get("kind") == "write" and stage.get("output") not in (None, request.output):

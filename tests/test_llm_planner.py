@@ -390,3 +390,38 @@ def test_answer_checks(world) -> None:  # type: ignore[no-untyped-def]
             answer = answer_with_llm("how many parameters?", world["model"], settings(server))
         assert answer.source == source and (note is None or note in (answer.note or "")), (step, answer)
     assert "[1]" in server.requests[0]["messages"][1]["content"]  # Graft's own result, numbered
+
+
+def test_conversation_labels_answers_and_streams_planning_progress(world, offline_home) -> None:  # type: ignore[no-untyped-def]
+    from agent.conversation import build_conversation, message_input
+    from agent.graph import open_checkpointer
+
+    script = [
+        {"say": "A friendly assistant."},
+        {"call": [("propose_plan", good_plan(world))]},
+    ]
+    with ScriptedLLM(script) as server:
+        graph = build_conversation(open_checkpointer(offline_home / "graft.sqlite"), llm=settings(server))
+        config = {"configurable": {"thread_id": "labels"}}
+        question = message_input("what does this checkpoint contain?", model=world["model"])
+        graph.invoke(question, config)
+        answer = graph.get_state(config).values["messages"][-1]
+        assert answer["source"] == "offline" and answer["note"] == "the LLM's answer cites no tool result"
+        assert answer["content"].endswith("— answered from the files")
+        goal = message_input("teach it, then DPO", model=world["model"], data=[world["sft"], world["dpo"]])
+        events = [c for mode, c in graph.stream(goal, config, stream_mode=["custom", "updates"]) if mode == "custom"]
+    assert {"stage": "planner", "kind": "status", "message": "planning with scripted… turn 1/4"} in events
+    plan_message = graph.get_state(config).values["messages"][-1]["content"]
+    assert plan_message.startswith("Proposed plan (llm:scripted planner)")
+
+
+def test_only_datasets_the_person_gave(world) -> None:  # type: ignore[no-untyped-def]
+    other = str(Path(world["sft"]).with_name("other.jsonl"))
+    write_jsonl(Path(other), sft_rows(4))
+    sneaky = good_plan(world)
+    sneaky["stages"][0]["dataset"] = other
+    named = PlanRequest(goal=f"fine-tune on {world['sft']} then DPO on {world['dpo']}", model=world["model"])
+    with ScriptedLLM([{"call": [("propose_plan", sneaky)]}, {"call": [("propose_plan", good_plan(world))]}]) as s:
+        assert_plan(plan_with_llm(named, settings(s)))
+    assert f"names dataset {other}, which the person did not give" in user_texts(s.requests[1])[-1]
+    assert f"{world['dpo']}: 12 rows" in s.requests[0]["messages"][1]["content"]  # named in the goal
