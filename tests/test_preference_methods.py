@@ -214,6 +214,9 @@ def test_method_trains_merges_and_exports(method, tiny, data, tmp_path) -> None:
     assert EVAL_KEYS[method] <= set(result.eval_before) and EVAL_KEYS[method] <= set(result.eval_after)
     assert result.eval_loss_after < result.eval_loss_before
     assert [e["when"] for e in events if e.get("kind") == "eval"] == ["before", "after"]
+    assert (
+        result.eval_summary.startswith("held-out ") and ("KL" if method == "kto" else "margin") in result.eval_summary
+    )
     if method in ("dpo", "kto"):  # LoRA's reference is the adapter switched off: untrained, rewards are exactly 0
         assert result.eval_before["rewards/margins"] == 0.0
     if method == "kto":  # thumbs-up and thumbs-down rows are both held out

@@ -191,6 +191,7 @@ class TrainResult(BaseModel):
     eval_metric: str | None = Field(None, description="What eval_loss_before/after measure, in words.")
     eval_before: dict[str, float] = Field(default_factory=dict, description="The method's held-out metrics, untrained.")
     eval_after: dict[str, float] = Field(default_factory=dict, description="The same metrics after training.")
+    eval_summary: str = Field("", description="The method's held-out numbers in one line, before → after.")
     folded_adapters: list[str] = Field(default_factory=list)
 
 
@@ -387,6 +388,35 @@ EVAL_MEANING = {
 }
 
 
+_SUMMARY_KEYS = {  # what a person reads first, per method: (metric, label)
+    "sft": (("loss", "completion loss"),),
+    "dpo": (("loss", "DPO loss"), ("rewards/margins", "margin"), ("rewards/accuracies", "accuracy")),
+    "orpo": (
+        ("loss", "ORPO loss"),
+        ("nll_loss", "NLL"),
+        ("rewards/margins", "margin"),
+        ("rewards/accuracies", "accuracy"),
+    ),
+    "simpo": (("loss", "SimPO loss"), ("rewards/margins", "margin"), ("rewards/accuracies", "accuracy")),
+    "kto": (
+        ("loss", "KTO loss"),
+        ("kl", "KL"),
+        ("rewards/desirable", "desirable reward"),
+        ("rewards/undesirable", "undesirable reward"),
+    ),
+}
+
+
+def heldout_summary(method: str, before: dict[str, float], after: dict[str, float]) -> str:
+    """One line for the run view: the method's own held-out numbers, before → after."""
+    parts = [
+        f"{label} {before[key]:.4g} → {after[key]:.4g}"
+        for key, label in _SUMMARY_KEYS.get(method, ())
+        if key in before and key in after
+    ]
+    return "held-out " + " · ".join(parts) if parts else ""
+
+
 def heldout_metrics(trainer: Any, method: str) -> dict[str, float]:
     """The method's own held-out metrics from its trainer's `evaluate()`, each dataset in its own format."""
     raw = trainer.evaluate()
@@ -462,6 +492,7 @@ def finish(
         tokens_per_second=tokens / seconds if seconds > 0 else 0.0,
         metrics=metrics,
         eval_metric=EVAL_MEANING[method] if held_rows else None,
+        eval_summary=heldout_summary(method, before, after),
         eval_before=before,
         eval_after=after,
         folded_adapters=list(prior_adapters or []),
