@@ -8,6 +8,7 @@ half-made temporary folder is ignored and the stage runs again from its start.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.plan import Plan
-from tools.checkpoint import load_headers, resolve_checkpoint
-from tools.datasets_io import file_sha256, load_rows
-from tools.errors import GraftError, GraftFault
+from tools.content_hash import HashCache, content_digest
+from tools.datasets_io import load_rows
+from tools.errors import GraftCancelled, GraftError, GraftFault
 from tools.safetensors_writer import write_json
 from tools.stage_entry import ERROR, EVENT, RESULT
 
@@ -39,21 +40,35 @@ class StageFault(GraftFault):
     """A stage crashed (a fault of the stage, not the person's input): exit status 1."""
 
 
-def checkpoint_identity(path: str) -> str:
-    """A cheap identity for a checkpoint: SHA-256 over its headers and config, not its data."""
-    ckpt = resolve_checkpoint(path)
+def hash_cache() -> HashCache:
+    """The content-hash cache under Graft's data folder (a second look at an unchanged file is free)."""
+    from agent.graph import data_dir
+
+    try:
+        return HashCache(data_dir() / "content-hashes.json")
+    except GraftError:
+        return HashCache(None)
+
+
+def checkpoint_identity(path: str, cache: HashCache | None = None) -> str:
+    """Identity of a checkpoint, adapter or dataset: a digest of its bytes, not of its headers."""
+    return content_digest(path, cache)
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """Graft's version and a digest of the code that runs stages: new code never reuses old results."""
     digest = hashlib.sha256()
-    if ckpt.format == "safetensors":
-        for header in load_headers(ckpt):
-            with open(header.path, "rb") as handle:
-                digest.update(handle.read(header.data_start))
-            digest.update(str(header.file_size).encode())
-    else:
-        for file in ckpt.files:
-            digest.update(f"{file.name}:{file.stat().st_size}:{file.stat().st_mtime_ns}".encode())
-    if ckpt.folder and (ckpt.folder / "config.json").is_file():
-        digest.update((ckpt.folder / "config.json").read_bytes())
-    return digest.hexdigest()
+    try:
+        digest.update(metadata.version("graft").encode())
+    except metadata.PackageNotFoundError:
+        pass
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("tools",):
+        for source in sorted((root / folder).glob("*.py")):
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def library_versions() -> dict[str, str]:
@@ -66,32 +81,115 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def base_identity(path: str) -> dict[str, Any]:
+def relative_path(path: str | Path, root: str | Path | None) -> str:
+    """A path as provenance records it: relative to the plan's folder, never this machine's absolute path."""
+    if root is None:
+        return Path(path).name
+    try:
+        return os.path.relpath(Path(path).resolve(), Path(root).resolve())
+    except ValueError:
+        return Path(path).name
+
+
+def base_identity(path: str, root: str | Path | None = None) -> dict[str, Any]:
     from tools.inspect import InspectArgs, inspect_checkpoint
 
     info = inspect_checkpoint(InspectArgs(path=path))
     config_path = Path(path) / "config.json"
     return {
-        "path": str(Path(path).resolve()),
+        "path": relative_path(path, root),
         "architecture": info.architecture,
         "model_type": info.model_type,
         "total_params": info.total_params,
         "num_layers": info.num_layers,
         "config": json.loads(config_path.read_text()) if config_path.is_file() else None,
         "config_sha256": hashlib.sha256(config_path.read_bytes()).hexdigest() if config_path.is_file() else None,
-        "header_sha256": checkpoint_identity(path),
+        "content": checkpoint_identity(path, hash_cache()),
     }
 
 
+class RunLock:
+    """An exclusive lock on a run folder: two runs of one plan would retrain into the same folders."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self.handle: Any = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        try:
+            self.handle = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise GraftError(f"cannot lock the run folder {self.path.parent}: {exc.strerror or exc}.") from None
+        try:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            self.handle = None
+            raise GraftError(
+                f"the run folder {self.path.parent} is in use by another Graft run ({holder}); "
+                "wait for it to finish or pass another --run-dir."
+            ) from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"pid {os.getpid()}")
+        self.handle.flush()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+_HELD_LOCKS: dict[str, RunLock] = {}
+
+
+def lock_run_dir(run_dir: Path) -> None:
+    """Hold the run folder's lock for the life of this process (re-entrant within it)."""
+    key = str(run_dir.resolve())
+    if key in _HELD_LOCKS:
+        return
+    lock = RunLock(run_dir)
+    lock.acquire()
+    _HELD_LOCKS[key] = lock
+
+
+def release_run_dir(run_dir: Path) -> None:
+    lock = _HELD_LOCKS.pop(str(run_dir.resolve()), None)
+    if lock is not None:
+        lock.release()
+
+
+def clean_leftovers(run_dir: Path) -> list[str]:
+    """Remove what a killed run of ours left: half-made stage folders and job files in the run folder."""
+    removed = []
+    for entry in run_dir.iterdir():
+        if entry.name.startswith(".") and ".tmp-" in entry.name:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed
+
+
 class StageRunner:
-    """Runs stages of one plan inside one run folder."""
+    """Runs stages of one plan inside one run folder (locked while a run uses it)."""
 
     def __init__(self, plan: Plan, run_dir: str | Path, on_event: EventSink | None = None) -> None:
         self.plan = plan
         self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GraftError(f"cannot create the run folder {self.run_dir}: {exc.strerror or exc}.") from None
+        lock_run_dir(self.run_dir)
         self.on_event = on_event or (lambda _e: None)
         self._child: subprocess.Popen[str] | None = None
+        self.cancelled = False
+        self.cache = hash_cache()
+        self.last_seconds = 0.0
+        self.last_inputs: list[dict[str, str]] = []
 
     def stage_dir(self, stage_id: str) -> Path:
         return self.run_dir / stage_id
@@ -100,21 +198,38 @@ class StageRunner:
         return self.run_dir / f"{stage_id}.done.json"
 
     def cache_key(self, stage: Any, inputs: list[str]) -> str:
-        parts = [stage.spec_hash()]
+        """Spec + Graft's code + the bytes of every input (weights, adapters, data)."""
+        parts = [stage.spec_hash(), code_version()]
+        identities = []
         for item in inputs:
-            parts.append(checkpoint_identity(item) if Path(item).exists() else item)
+            ident = checkpoint_identity(item, self.cache) if Path(item).exists() else f"missing:{item}"
+            identities.append({"path": item, "content": ident})
+            parts.append(ident)
         dataset = getattr(stage, "dataset", None)
         if dataset:
-            parts.append(file_sha256(dataset))
+            ident = checkpoint_identity(dataset, self.cache)
+            identities.append({"path": dataset, "content": ident})
+            parts.append(ident)
+        self.cache.save()
+        self.last_inputs = identities
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
     def cached(self, stage_id: str, key: str) -> dict[str, Any] | None:
         marker = self.marker(stage_id)
-        if marker.is_file() and self.stage_dir(stage_id).is_dir():
-            record = json.loads(marker.read_text())
-            if record.get("key") == key:
-                return record
-        return None
+        if not (marker.is_file() and self.stage_dir(stage_id).is_dir()):
+            return None
+        try:
+            record = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.on_event({"stage": stage_id, "kind": "log", "message": f"{marker.name} is unreadable; running again"})
+            return None
+        if not isinstance(record, dict) or record.get("key") != key or not isinstance(record.get("result"), dict):
+            return None
+        output = record.get("output_content")
+        if output and checkpoint_identity(str(self.stage_dir(stage_id)), self.cache) != output:
+            self.on_event({"stage": stage_id, "kind": "log", "message": "its output changed on disk; running again"})
+            return None
+        return record
 
     def run(
         self,
@@ -125,11 +240,12 @@ class StageRunner:
         inputs: list[str],
         output_is_stage_dir: bool = True,
     ) -> tuple[dict[str, Any], bool]:
-        """Run (or reuse) one stage; returns (result, reused)."""
+        """Run (or reuse) one stage; returns (result, reused). `last_seconds` is its real run time."""
         key = self.cache_key(stage, inputs)
         record = self.cached(stage.id, key) if output_is_stage_dir else None
         if record is not None:
             self.on_event({"stage": stage.id, "kind": "log", "message": "unchanged since the last run; reused"})
+            self.last_seconds = float(record.get("finished", 0) - record.get("started", 0))
             return record["result"], True
         out = self.stage_dir(stage.id)
         if output_is_stage_dir:
@@ -138,14 +254,21 @@ class StageRunner:
                 shutil.rmtree(out)  # our own stage folder from a run whose spec or inputs changed
         started = time.time()
         result = self._execute(stage, tool, spec, kwargs)
-        record = {"key": key, "result": result, "started": started, "finished": time.time()}
+        finished = time.time()
+        self.last_seconds = finished - started
         if output_is_stage_dir:
+            record = {"key": key, "result": result, "started": started, "finished": finished}
+            if out.exists():
+                record["output_content"] = checkpoint_identity(str(out), self.cache)
+                self.cache.save()
             tmp = self.marker(stage.id).with_suffix(".tmp")
             write_json(tmp, record)
             os.replace(tmp, self.marker(stage.id))
         return result, False
 
     def _execute(self, stage: Any, tool: str, spec: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.cancelled:
+            raise GraftCancelled(f"cancelled before stage {stage.id}")
         job_file = self.run_dir / f"{stage.id}.job.json"
         write_json(job_file, {"tool": tool, "spec": spec, "kwargs": kwargs})
         gpus = getattr(stage, "gpus", 1)
@@ -187,6 +310,8 @@ class StageRunner:
                 raise
             finally:
                 self._child = None
+        if self.cancelled:
+            raise GraftCancelled(f"stage {stage.id} was cancelled; its half-made output was discarded")
         if outcome and outcome[0] == "ok":
             return outcome[1]
         if outcome and outcome[1].get("kind") == "input":
@@ -194,18 +319,30 @@ class StageRunner:
         reason = outcome[1]["message"] if outcome else _describe_exit(code)
         raise StageFault(f"stage {stage.id} ({stage.kind}) failed: {reason}; see {log_path}.")
 
-    def cancel(self) -> None:
-        """Stop the running stage's process group (Ctrl-C, or Cancel in the TUI)."""
+    def cancel(self, hard: bool = False) -> None:
+        """Stop the running stage's process group now (Ctrl-C, Cancel in the TUI); safe from a signal handler."""
+        self.cancelled = True
         child = self._child
-        if child is not None and child.poll() is None:
+        if child is None or child.poll() is not None:
+            return
+        try:
+            os.killpg(child.pid, signal.SIGKILL if hard else signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        if hard:
+            return
+        import threading
+
+        def escalate() -> None:
             try:
-                os.killpg(child.pid, signal.SIGTERM)
-                child.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
                 try:
                     os.killpg(child.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+        threading.Thread(target=escalate, name="graft-cancel", daemon=True).start()
 
 
 def _describe_exit(code: int) -> str:
@@ -216,5 +353,9 @@ def _describe_exit(code: int) -> str:
     return f"the process exited with status {code}"
 
 
-def dataset_record(path: str) -> dict[str, Any]:
-    return {"path": str(Path(path).resolve()), "sha256": file_sha256(path), "rows": len(load_rows(path))}
+def dataset_record(path: str, root: str | Path | None = None) -> dict[str, Any]:
+    return {
+        "path": relative_path(path, root),
+        "content": checkpoint_identity(path, hash_cache()),
+        "rows": len(load_rows(path)),
+    }

@@ -174,8 +174,11 @@ def test_rerun_reuses_stages_and_refuses_to_overwrite(full_run, workspace) -> No
     assert proc.returncode == 2
     assert "exists" in proc.stderr and "--overwrite" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "reused" in proc.stdout
+    assert "reused" not in proc.stdout, "refused before any stage ran, not after"
     assert final.stat().st_mtime_ns == before
+    again = graft("run", str(full_run["path"]), "--yes", "--overwrite", home=workspace["home"])
+    assert again.returncode == 0, again.stderr  # Graft's own output may be replaced
+    assert again.stdout.count("unchanged since the last run; reused") == len(full_run["plan"]["stages"]) - 1
 
 
 def test_kill_9_mid_stage_then_resume(workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]

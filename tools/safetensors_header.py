@@ -11,6 +11,7 @@ import itertools
 import json
 import math
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,10 @@ def read_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
     """Parse and validate the header of `path`, raising GraftError with the exact defect."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device named *.safetensors would block the read
+            raise GraftError(f"{path} is not a regular file.")
+        size = st.st_size
         with open(path, "rb") as handle:
             prefix = handle.read(8)
             if len(prefix) < 8:
@@ -118,6 +122,8 @@ def read_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GraftError(f"{path} is not a valid safetensors file: its header is not JSON ({exc}).") from exc
+    except RecursionError:
+        raise GraftError(f"{path} is not a valid safetensors file: its header is nested too deeply.") from None
     if not isinstance(header, dict):
         raise GraftError(f"{path} is not a valid safetensors file: its header is not a JSON object.")
 

@@ -202,18 +202,33 @@ def atomic_write_text(path: Path, text: str, overwrite: bool = False) -> None:
     """A small text file written beside its destination, fsynced, then renamed into place."""
     import tempfile
 
-    check_destination(path, overwrite)
+    check_destination(path, overwrite, graft_only=False)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent if str(path.parent) else Path("."))
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (mkstemp/mkdtemp ignore it; outputs should not)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 def _fsync_dir(path: Path) -> None:
@@ -227,10 +242,42 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def check_destination(dest: Path, overwrite: bool) -> None:
-    """Refuse to replace an existing path unless the person said so."""
-    if dest.exists() and not overwrite:
-        raise GraftError(f"{dest} already exists; pass --overwrite to replace it, or choose another path.")
+def is_graft_output(path: Path) -> bool:
+    """True for a file or folder Graft wrote: its safetensors carry a `graft.*` metadata entry."""
+    from tools.safetensors_header import read_header
+
+    path = Path(path)
+    if path.is_file() and path.suffix == ".safetensors":
+        files = [path]
+    elif path.is_dir() and not path.is_symlink():
+        files = sorted(path.glob("*.safetensors"))
+    else:
+        return False
+    if not files:
+        return False
+    for file in files:
+        try:
+            metadata = read_header(file).metadata or {}
+        except (GraftError, OSError):
+            return False
+        if not any(key.startswith("graft.") for key in metadata):
+            return False
+    return True
+
+
+def check_destination(dest: Path, overwrite: bool, graft_only: bool = True) -> None:
+    """Refuse to replace an existing path unless the person said so, and then only Graft's own output."""
+    dest = Path(dest)
+    if dest.exists() or dest.is_symlink():
+        if not overwrite:
+            raise GraftError(f"{dest} already exists; pass --overwrite to replace it, or choose another path.")
+        if graft_only and not is_graft_output(dest):
+            raise GraftError(
+                f"{dest} was not written by Graft (no graft provenance in its safetensors); "
+                "Graft replaces only its own outputs: move it away or choose another path."
+            )
+        if not graft_only and dest.is_dir():
+            raise GraftError(f"{dest} is a folder; choose a file path.")
     parent = dest.parent if dest.parent != Path("") else Path(".")
     if not parent.exists():
         raise GraftError(f"the folder {parent} does not exist.")
@@ -240,11 +287,41 @@ def check_destination(dest: Path, overwrite: bool) -> None:
 
 def check_free_space(folder: Path, needed: int) -> None:
     """Refuse before writing when the disk cannot hold the output (with a 5% margin)."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # a folder the write will create: ask the disk it will be on
     free = shutil.disk_usage(folder).free
     if needed * 1.05 > free:
         raise GraftError(
             f"not enough free disk in {folder}: the output needs {needed / 1e9:.2f} GB, {free / 1e9:.2f} GB is free."
         )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temporaries(dest: Path) -> list[str]:
+    """Remove `.NAME.tmp-PID-*` / `.NAME.old-PID` beside `dest` left by a Graft process that no longer runs."""
+    dest = Path(dest)
+    parent = dest.parent if str(dest.parent) else Path(".")
+    removed: list[str] = []
+    if not parent.is_dir():
+        return removed
+    for kind in ("tmp", "old"):
+        for entry in parent.glob(f".{dest.name}.{kind}-*"):
+            pid_text = entry.name[len(f".{dest.name}.{kind}-") :].split("-", 1)[0]
+            if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+                continue
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed
 
 
 @contextmanager
@@ -253,8 +330,10 @@ def atomic_folder(dest: Path, overwrite: bool = False) -> Iterator[Path]:
     dest = Path(dest)
     check_destination(dest, overwrite)
     parent = dest.parent if str(dest.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=parent))
+    clean_stale_temporaries(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-{os.getpid()}-", dir=parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         _fsync_dir(tmp)
         if dest.exists():

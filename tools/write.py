@@ -114,6 +114,10 @@ def write_final(
     total_bytes = sum(s.nbytes for s in specs)
     out = Path(output)
     check_free_space(out.parent if str(out.parent) else Path("."), total_bytes)
+    try:  # `out/final` with no `out/` yet: the person named a new folder; make its parents
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraftError(f"cannot create {out.parent}: {exc.strerror or exc}.") from None
     has_tokenizer = (source_folder / "tokenizer.json").is_file() or (source_folder / "tokenizer.model").is_file()
     fits = total_bytes * 3 < _available_memory()
     warnings: list[str] = []

@@ -26,9 +26,14 @@ class TerminalAnswers:
             raise GraftError("there is no terminal to ask for approval; pass --yes to approve the plan and the write.")
 
     def _ask(self, question: str) -> bool:
+        """Yes or no from the person; end of input (Ctrl-D) is a no, never a crash."""
         from rich.prompt import Confirm
 
-        return Confirm.ask(question, console=self.console, default=False)
+        try:
+            return Confirm.ask(question, console=self.console, default=False)
+        except EOFError:
+            self.console.print()
+            return False
 
     def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
         if payload["type"] == "approve_plan":
@@ -101,28 +106,93 @@ class ProgressView:
             self.progress.console.print(f"  {inert(stage)}: {inert(event['message'])}")
 
 
-def execute_plan(plan: Any, run_dir: Path, yes: bool, overwrite: bool, console: Any) -> dict[str, Any]:
-    """Validate, show, approve, run and write a plan from the terminal; return the final state."""
+class StopOnInterrupt:
+    """Ctrl-C while a stage runs stops its worker at once (the graph's executor would otherwise wait
+    for the stage to finish); a second Ctrl-C kills it outright and leaves."""
+
+    def __init__(self, runners: list[Any], console: Any) -> None:
+        self.runners, self.console, self.presses = runners, console, 0
+        self.previous: Any = None
+
+    def __enter__(self) -> StopOnInterrupt:
+        import signal
+
+        self.previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _on_sigint(self, _signum: int, _frame: Any) -> None:
+        self.presses += 1
+        live = [r for r in self.runners if getattr(r, "_child", None) is not None]
+        if self.presses == 1 and live:
+            self.console.print("[yellow]stopping the running stage… (Ctrl-C again to kill it)[/]")
+            for runner in live:
+                runner.cancel()
+            return
+        for runner in self.runners:
+            runner.cancel(hard=True)
+        raise KeyboardInterrupt
+
+
+def execute_plan(
+    plan: Any,
+    run_dir: Path,
+    yes: bool,
+    overwrite: bool,
+    console: Any,
+    plan_path: Path | None = None,
+) -> dict[str, Any]:
+    """Validate, check the destination, show, approve, run and write a plan; return the final state."""
     from agent.graph import build_graph, drive, initial_state, open_checkpointer
+    from agent.preflight import preflight
+    from agent.runner import lock_run_dir, release_run_dir
     from agent.validate import validate_plan
+    from tools.errors import GraftCancelled
     from tui.present import print_plan
 
     report = validate_plan(plan)
+    # Before the first stage: the output's parent, free space, permission, and (with --yes) an existing
+    # output that would be refused after an hour of training.
+    preflight(plan, plan_path, run_dir, overwrite=overwrite if yes else None, needed_bytes=_needed_bytes(plan, report))
     print_plan(console, plan, report)
     answers = TerminalAnswers(console, yes, overwrite)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraftError(f"cannot create the run folder {run_dir}: {exc.strerror or exc}.") from None
+    lock_run_dir(run_dir)
     runners: list[Any] = []
     graph = build_graph(open_checkpointer(), runner_hook=runners.append)
     config = {"configurable": {"thread_id": f"run-{uuid.uuid4().hex[:12]}"}}
+    plan_dir = plan_path.resolve().parent if plan_path is not None else Path.cwd()
     start = time.perf_counter()
     try:
-        with ProgressView(console) as view:
-            state = drive(graph, config, initial_state(plan, run_dir), answers, view)
+        with ProgressView(console) as view, StopOnInterrupt(runners, console):
+            state = drive(graph, config, initial_state(plan, run_dir, plan_dir), answers, view)
+    except GraftCancelled:
+        state = {"status": "stopped", "run_dir": str(run_dir)}
     except KeyboardInterrupt:
         for runner in runners:
-            runner.cancel()
+            runner.cancel(hard=True)
         raise
+    finally:
+        release_run_dir(run_dir)
     state["elapsed"] = time.perf_counter() - start
+    state.setdefault("run_dir", str(run_dir))
     return state
+
+
+def _needed_bytes(plan: Any, report: Any) -> int | None:
+    """About how large the final write will be: the base's parameters at the write's dtype."""
+    params = (getattr(report, "base", None) or {}).get("params")
+    if not params:
+        return None
+    dtype = next((getattr(s, "dtype", "auto") for s in plan.stages if s.kind == "write"), "auto")
+    return int(params) * (2 if dtype in ("bfloat16", "float16") else 4)
 
 
 def cmd_run(args: Any) -> int:
@@ -132,19 +202,28 @@ def cmd_run(args: Any) -> int:
     plan = load_plan(args.plan)
     run_dir = Path(args.run_dir) if args.run_dir else Path(args.plan).with_suffix(".run")
     console = _console()
-    state = execute_plan(plan, run_dir, args.yes, args.overwrite, console)
-    return report_outcome(console, state)
+    state = execute_plan(plan, run_dir, args.yes, args.overwrite, console, plan_path=Path(args.plan))
+    return report_outcome(console, state, rerun=f"graft run {args.plan}")
 
 
-def report_outcome(console: Any, state: dict[str, Any]) -> int:
-    """Summarise a finished run; a declined plan or write is a refusal (exit 2)."""
+def report_outcome(console: Any, state: dict[str, Any], rerun: str = "the same command") -> int:
+    """Summarise a finished run; a declined plan or write is a refusal (exit 2), a stop exits 130."""
     status = state.get("status")
     if status == "rejected":
         raise GraftError("the plan was not approved; nothing was run.")
+    if status == "stopped":
+        console.print(
+            f"[yellow]cancelled[/]: finished stages are kept in {inert(state.get('run_dir'))}; "
+            f"`{inert(rerun)}` resumes from them without training them again."
+        )
+        return 130
     if status == "cancelled":
         reason = str(state.get("reason", ""))
-        hint = " (pass --overwrite to replace it)" if "exists" in reason else ""
-        raise GraftError(f"not written: {reason}{hint}; finished stages stay in {state.get('run_dir')}.")
+        hint = " (pass --overwrite to replace it)" if reason.endswith("was not approved") and "exists" in reason else ""
+        raise GraftError(
+            f"not written: {reason}{hint}; finished stages stay in {state.get('run_dir')}, "
+            f"and `{rerun}` writes from them without training again."
+        )
     final = state.get("final", {})
     console.print(f"[bold green]done[/] in {state.get('elapsed', 0):.1f} s → {inert(final.get('output'))}")
     if final.get("generate_check"):
@@ -179,6 +258,7 @@ def cmd_demo(args: Any) -> int:
     write_jsonl(data / "sft.jsonl", sft_rows(64, seed=0))
     write_jsonl(data / "sft-variant.jsonl", sft_rows(64, seed=7))
     write_jsonl(data / "dpo.jsonl", dpo_rows(48, seed=0))
+    write_jsonl(data / "prefs-chat.jsonl", chat_preference_rows(48, seed=3))
     steps = args.steps
     targets = ["q_proj", "k_proj", "v_proj", "o_proj"] if args.arch != "gpt2" else ["c_attn"]
     plan = plan_from_data(
@@ -203,6 +283,7 @@ def cmd_demo(args: Any) -> int:
                 {
                     "kind": "preference",
                     "id": "dpo",
+                    "method": "dpo",
                     "dataset": str(data / "dpo.jsonl"),
                     "target_modules": targets,
                     "r": 8,
@@ -226,6 +307,18 @@ def cmd_demo(args: Any) -> int:
                     "learning_rate": 5e-3,
                     "batch_size": 8,
                 },
+                {  # reference-free: ORPO trains on the folded variant adapter, no reference model in memory
+                    "kind": "preference",
+                    "id": "orpo",
+                    "method": "orpo",
+                    "dataset": str(data / "prefs-chat.jsonl"),
+                    "layers": [2, 3],
+                    "r": 8,
+                    "alpha": 16,
+                    "max_steps": steps,
+                    "learning_rate": 1e-3,
+                    "batch_size": 8,
+                },
                 {"kind": "merge_adapter", "id": "variant-merged"},
                 {
                     "kind": "merge_models",
@@ -244,24 +337,10 @@ def cmd_demo(args: Any) -> int:
     plan_path = out / "plan.yaml"
     save_plan(plan, plan_path, overwrite=True)
     console.print(f"plan saved to {plan_path} (rerun it with `graft run {plan_path}`)")
-    state = execute_plan(plan, out / "run", yes=True, overwrite=True, console=console)
-    code = report_outcome(console, state)
+    state = execute_plan(plan, out / "run", yes=True, overwrite=True, console=console, plan_path=plan_path)
+    code = report_outcome(console, state, rerun=f"graft run {plan_path} --yes --overwrite")
     if code == 0:
         console.print()
         print_inspect(console, inspect_checkpoint(InspectArgs(path=str(out / "final"))))
         console.print(f"demo finished in {time.perf_counter() - start:.1f} s; the artifact is {out / 'final'}")
     return code
-    write_jsonl(data / "prefs-chat.jsonl", chat_preference_rows(48, seed=3))
-                    "method": "dpo",
-                {  # reference-free: ORPO trains on the folded variant adapter, no reference model in memory
-                    "kind": "preference",
-                    "id": "orpo",
-                    "method": "orpo",
-                    "dataset": str(data / "prefs-chat.jsonl"),
-                    "layers": [2, 3],
-                    "r": 8,
-                    "alpha": 16,
-                    "max_steps": steps,
-                    "learning_rate": 1e-3,
-                    "batch_size": 8,
-                },
