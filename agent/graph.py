@@ -13,12 +13,11 @@ through LangGraph's custom stream.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from agent.plan import Plan
-from agent.runner import StageRunner, base_identity, dataset_record, library_versions
+from agent.runner import StageRunner, base_identity, dataset_record, library_versions, relative_path
 from tools.errors import GraftError
 
 RESET = "__graft_reset__"
@@ -44,6 +43,7 @@ class RunState(TypedDict, total=False):
     reason: str
     review_error: str | None
     final: dict[str, Any]
+    plan_dir: str
 
 
 def data_dir() -> Path:
@@ -52,20 +52,34 @@ def data_dir() -> Path:
         os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "graft"
     )
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GraftError(
+            f"cannot use Graft's data folder {path}: {exc.strerror or exc} (set GRAFT_HOME elsewhere)."
+        ) from None
     return path
 
 
 def open_checkpointer(path: Path | None = None) -> Any:
-    """The SQLite checkpointer under the user's data folder."""
+    """The SQLite checkpointer under the user's data folder; a broken database is named, not a traceback."""
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = path or data_dir() / "graft.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    return SqliteSaver(conn)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        saver = SqliteSaver(conn)
+        saver.setup()
+        conn.execute("SELECT count(*) FROM checkpoints").fetchone()
+    except (sqlite3.Error, OSError) as exc:
+        raise GraftError(
+            f"cannot use Graft's conversation database {path}: {exc}; "
+            "move it aside (Graft starts a new one) or set GRAFT_HOME elsewhere."
+        ) from None
+    return saver
 
 
 def _writer() -> Any:
@@ -90,20 +104,24 @@ def _resolve(ref: str | None, state: RunState, plan: Plan) -> str | None:
     return ref
 
 
-def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, extra: dict[str, Any]) -> dict[str, Any]:
+def _record(
+    stage: Any, result: dict[str, Any], reused: bool, runner: StageRunner, extra: dict[str, Any], root: str | None
+) -> dict[str, Any]:
+    """What provenance says about one stage: its real inputs (content + path relative to the plan), its time."""
     record: dict[str, Any] = {
         "id": stage.id,
         "kind": stage.kind,
         "reused_from_previous_run": reused,
-        "seconds": round(time.time() - started, 3),
-        **extra,
+        "seconds": round(runner.last_seconds, 3),
+        "inputs": [{"path": relative_path(i["path"], root), "content": i["content"]} for i in runner.last_inputs],
+        **{k: _relative_value(v, root) for k, v in extra.items()},
     }
     if stage.kind in ("sft", "preference"):
         record.update(
             method={"none": "full"}.get(stage.adapter, stage.adapter),
             targets=result.get("target_modules") or stage.target_modules,
             layers=stage.layers,
-            dataset=dataset_record(stage.dataset),
+            dataset=dataset_record(stage.dataset, root),
             hyperparameters={
                 k: getattr(stage, k)
                 for k in (
@@ -150,17 +168,39 @@ def _record(stage: Any, result: dict[str, Any], reused: bool, started: float, ex
     elif stage.kind == "merge_adapter":
         record.update(
             method=result.get("method"),
-            adapters=result.get("adapters"),
+            adapters=_relative_value(result.get("adapters"), root),
             hyperparameters={"weights": stage.weights, "combination": stage.combination},
         )
     elif stage.kind == "merge_models":
         record.update(
             method=stage.method,
-            models=result.get("models"),
-            mergekit_config=result.get("config_yaml"),
+            models=_relative_value(result.get("models"), root),
+            mergekit_config=_relative_text(
+                result.get("config_yaml"), [*(result.get("models") or []), extra.get("base")], root
+            ),
             hyperparameters={"weights": stage.weights, "density": stage.density, "t": stage.t},
         )
     return record
+
+
+def _relative_value(value: Any, root: str | None) -> Any:
+    """Paths in provenance are relative to the plan: strings that name existing paths, in lists too."""
+    if isinstance(value, list):
+        return [_relative_value(v, root) for v in value]
+    if isinstance(value, str) and value and (os.path.isabs(value) or os.path.exists(value)):
+        return relative_path(value, root)
+    return value
+
+
+def _relative_text(text: str | None, paths: list[Any], root: str | None) -> str | None:
+    """A config text (mergekit's YAML) with the paths it names made relative to the plan."""
+    if not text:
+        return text
+    for path in sorted({str(p) for p in paths if p}, key=len, reverse=True):
+        text = text.replace(str(Path(path).resolve()), relative_path(path, root)).replace(
+            path, relative_path(path, root)
+        )
+    return text
 
 
 def _output_bytes(model: str | None, dtype: str) -> int | None:
@@ -228,7 +268,12 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
 
     def run_stage(state: RunState) -> dict[str, Any]:
         plan, stage, write, runner = begin(state)
-        started = time.time()
+        if state["cursor"] == 0:
+            from agent.preflight import preflight
+            from agent.runner import clean_leftovers
+
+            preflight(plan, None, runner.run_dir, overwrite=None)
+            clean_leftovers(runner.run_dir)
         current = state.get("current_model") or plan.base_model
         pending = list(state.get("pending_adapters") or [])
         out = str(runner.stage_dir(stage.id))
@@ -274,10 +319,11 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             result, reused = runner.run(stage, "merge_models", spec, kwargs, [*models, *([base] if base else [])])
             outputs[stage.id] = {"path": out, "produces": "model"}
             update.update(current_model=out, pending_adapters=[])
+            extra = {"base": base}
         else:
             raise GraftError(f"stage {stage.id}: {stage.kind} cannot run here.")
         update["outputs"] = outputs
-        update["records"] = [_record(stage, result, reused, started, extra)]
+        update["records"] = [_record(stage, result, reused, runner, extra, state.get("plan_dir"))]
         write({"stage": stage.id, "kind": "stage_done", "message": "reused" if reused else "done", "result": result})
         return update
 
@@ -300,6 +346,12 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         if isinstance(answer, dict) and answer.get("confirmed") is True:
             if preview["exists"] and answer.get("overwrite") is not True:
                 return {"status": "cancelled", "reason": f"{output} exists and replacing it was not approved"}
+            from agent.preflight import preflight
+
+            try:  # the output may have appeared, or stopped being Graft's, while the stages ran
+                preflight(plan, None, Path(state["run_dir"]), overwrite=bool(answer.get("overwrite")))
+            except GraftError as exc:
+                return {"status": "cancelled", "reason": str(exc).rstrip(".")}
             return {"status": "writing", "final": {"overwrite": bool(answer.get("overwrite"))}}
         return {"status": "cancelled", "reason": "the final write was not approved"}
 
@@ -310,7 +362,8 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         if state.get("pending_adapters"):
             from agent.plan import MergeAdapterStage
 
-            fold = MergeAdapterStage(id=f"{stage.id}-fold")
+            # "." cannot appear in a plan's stage ids, so this folder never collides with a stage of the plan
+            fold = MergeAdapterStage(id=f"{stage.id}.fold")
             fold_out = str(runner.stage_dir(fold.id))
             adapters = list(state["pending_adapters"])
             kwargs = {"base": model, "adapters": adapters, "output": fold_out, "stage_id": fold.id}
@@ -321,7 +374,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
                 kwargs,
                 [model, *adapters],
             )
-            records.append(_record(fold, result, reused, time.time(), {"base": model}))
+            records.append(_record(fold, result, reused, runner, {"base": model}, state.get("plan_dir")))
             model = fold_out
         heldout: list[dict[str, Any]] = []
         for file in state.get("heldout_files", []):
@@ -332,7 +385,7 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         provenance = {
             "graft_provenance_version": 1,
             "goal": plan.goal,
-            "base_model": base_identity(_resolve("@base", state, plan) or plan.base_model),
+            "base_model": base_identity(_resolve("@base", state, plan) or plan.base_model, state.get("plan_dir")),
             "stages": records,
             "versions": library_versions(),
         }
@@ -410,15 +463,23 @@ def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
     return graph.compile(checkpointer=checkpointer)
 
 
-def initial_state(plan: Plan, run_dir: str | Path) -> RunState:
+def initial_state(plan: Plan, run_dir: str | Path, plan_dir: str | Path | None = None) -> RunState:
+    """A run's whole state, every field set: a plan starts from its base_model and nothing else,
+    never from a previous run's model or pending adapters in the same conversation thread."""
     return {
         "plan": plan.model_dump(mode="json"),
         "run_dir": str(run_dir),
+        "plan_dir": str(Path(plan_dir) if plan_dir is not None else Path.cwd()),
         "cursor": 0,
+        "current_model": plan.base_model,
+        "pending_adapters": [],
         "outputs": {},
         "records": [RESET],
         "heldout_files": [RESET],
         "status": "awaiting_approval",
+        "reason": "",
+        "review_error": None,
+        "final": {},
     }
 
 

@@ -33,7 +33,7 @@ LEGACY_KINDS = {"dpo": ("preference", "dpo")}  # kind: dpo (plans saved before `
 
 
 class _Stage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str = Field("", description="Unique stage name; also the stage's folder in the run folder.")
     input: str | None = Field(None, description="'@base', '@<stage-id>' or a path; default: previous output.")
@@ -102,7 +102,7 @@ def upgrade_stage(data: Any) -> Any:
 class Plan(BaseModel):
     """A staged post-training plan."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     goal: str
     base_model: str
@@ -174,11 +174,20 @@ def plan_from_data(data: Any, source: str = "plan") -> Plan:
         raise GraftError(_format_validation(exc, source)) from None
 
 
+MAX_PLAN_BYTES = 1 << 20  # a plan is a page of YAML; anything larger is not one (and YAML parsing is slow)
+
+
 def load_plan(path: str | Path) -> Plan:
-    """Read a plan YAML file."""
+    """Read a plan YAML file: a regular file of at most 1 MiB."""
+    import stat
 
     path = Path(path)
     try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise GraftError(f"{path} is not a regular file.")
+        if st.st_size > MAX_PLAN_BYTES:
+            raise GraftError(f"{path} is {st.st_size:,} bytes; a plan file is at most {MAX_PLAN_BYTES:,}.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GraftError(f"{path} does not exist.") from None
@@ -191,8 +200,12 @@ def plan_from_yaml(text: str, source: str = "plan") -> Plan:
     """Parse plan YAML (a file's text or an edit in the TUI) into a Plan, or one clear GraftError."""
     import yaml
 
+    if len(text) > MAX_PLAN_BYTES:
+        raise GraftError(f"{source} is {len(text):,} characters; a plan is at most {MAX_PLAN_BYTES:,}.")
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise GraftError(f"{source} is nested too deeply to be a plan.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

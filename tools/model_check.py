@@ -81,6 +81,10 @@ def generate(model_path: str, prompt: str = "Hello", new_tokens: int = 8) -> str
 def main(argv: list[str]) -> int:
     from transformers.utils import logging as hf_logging
 
+    from tools.stage_entry import exit_on_sigterm, watch_parent
+
+    watch_parent()  # no orphaned check keeps running after Graft or its stage is killed
+    exit_on_sigterm()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     mode, payload = argv[0], json.loads(argv[1])

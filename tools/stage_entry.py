@@ -78,8 +78,19 @@ def watch_parent(interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="graft-parent-watch", daemon=True).start()
 
 
+def exit_on_sigterm() -> None:
+    """A cancel (SIGTERM) unwinds like an exception, so `finally` blocks remove half-made temporary folders."""
+    import signal
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str]) -> int:
     watch_parent()
+    exit_on_sigterm()
     with open(argv[0], encoding="utf-8") as handle:
         job = json.load(handle)
     try:

@@ -119,8 +119,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.preflight import check_output_path
     from tools.convert import ConvertArgs, convert_checkpoint
 
+    source = Path(args.source).resolve()
+    keep = {source: "the source", Path.cwd().resolve(): "the working folder", Path.home().resolve(): "your home folder"}
+    if source.is_file():
+        keep[source.parent] = "the source's folder"
+    check_output_path(args.destination, keep, args.overwrite, what="destination")
     result = convert_checkpoint(
         ConvertArgs(
             source=args.source,
