@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -221,3 +222,231 @@ def test_first_paint_imports_nothing_heavy() -> None:
     code = "import sys, tui.app; print([m for m in ('torch', 'transformers', 'peft', 'trl') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ---- issue 13: control at any moment, the plan in full, asking while it works ----
+
+
+def footer_keys(app: GraftApp) -> set[str]:
+    """The keys the footer offers right now (bindings whose action applies in this context)."""
+    return {key for key, active in app.screen.active_bindings.items() if active.binding.show and active.enabled}
+
+
+def live_child(app: GraftApp):  # type: ignore[no-untyped-def]
+    return next((r._child for r in app.runners if getattr(r, "_child", None) is not None), None)
+
+
+def test_cancel_from_the_focused_prompt_answers_mid_run_and_resumes(world) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 400 steps with batch size 1, write to {world['out']}")
+            assert "ctrl+x" not in footer_keys(app) and {"f6", "f7", "f8"} <= footer_keys(app)
+            await pilot.click("#approve")
+            await wait_for(pilot, lambda: live_child(app) is not None)
+            assert "ctrl+x" in footer_keys(app) and "f6" not in footer_keys(app)
+            # A question mid-run is answered from the files while the stage trains.
+            app.query_one("#prompt").focus()
+            await type_text(pilot, "how many parameters are in the attention?")
+            await wait_for(pilot, lambda: "The attention holds" in chat_text(app), timeout=60)
+            assert app.busy and app.run_active()
+            # The prompt has the focus, and its own ctrl+x is "cut": the app's priority binding wins.
+            prompt = app.query_one("#prompt")
+            prompt.focus()
+            prompt.value = "some text"
+            await pilot.pause(0.1)
+            assert app.focused is prompt
+            child = live_child(app)
+            await pilot.press("ctrl+x")
+            await wait_for(pilot, lambda: "Cancelled" in chat_text(app), timeout=60)
+            assert prompt.value == "some text"  # nothing was cut
+            assert child.poll() is not None  # the stage's process is gone
+            text = chat_text(app)
+            assert "signal" not in text and "Stopped:" not in text
+            assert not app.busy and app.resumable is not None
+            assert "f9" in footer_keys(app) and "ctrl+x" not in footer_keys(app)
+            assert "cancelled" in str(app.bar_labels["sft"].render())
+        assert not world["out"].exists()
+
+    asyncio.run(scenario())
+
+
+def test_resume_after_cancel_then_decline_then_write_now(world) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 4 steps, write to {world['out']}")
+            await pilot.click("#approve")
+            await wait_for(pilot, lambda: live_child(app) is not None)
+            first_bars = dict(app.bars)
+            await pilot.press("ctrl+x")
+            await wait_for(pilot, lambda: app.resumable is not None)
+            await pilot.press("f9")  # resume: the run goes on to the final write
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#cancel"))
+            assert all(app.bars[k] is not first_bars.get(k) for k in app.bars), "a new run draws new bars"
+            # The write dialog starts on Cancel: a stray Enter writes nothing.
+            assert app.focused is not None and app.focused.id == "cancel"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "Not written" in chat_text(app))
+            assert not world["out"].exists() and "f10" in footer_keys(app)
+            await pilot.press("f10")  # write now, without retraining
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#write"))
+            await pilot.click("#write")
+            await wait_for(pilot, lambda: "Done." in chat_text(app))
+            await type_text(pilot, "how many layers does it have?")
+            await wait_for(pilot, lambda: "has 2 layers" in chat_text(app) and not app.busy)
+            assert chat_text(app).count("Done.") == 1, "the finished run is announced once"
+        assert (world["out"] / "model.safetensors").is_file() or any(world["out"].glob("*.safetensors"))
+
+    asyncio.run(scenario())
+
+
+def test_quit_during_a_run_asks_then_stops_the_stage(world) -> None:  # type: ignore[no-untyped-def]
+    from tui.app import AskScreen
+
+    async def scenario() -> Any:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 400 steps with batch size 1, write to {world['out']}")
+            await pilot.click("#approve")
+            await wait_for(pilot, lambda: live_child(app) is not None)
+            child = live_child(app)
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: modal_ready(app, AskScreen, "#yes"))
+            assert "Stop the run and quit?" in str(app.screen.query_one("#ask-text").render())
+            assert app.focused.id == "no"
+            await pilot.click("#yes")
+            await pilot.pause(0.2)
+            return child
+
+    started = time.monotonic()
+    child = asyncio.run(scenario())
+    assert child.poll() is not None, "the stage's process was stopped before the app closed"
+    assert time.monotonic() - started < 100
+
+
+def test_plan_view_shows_settings_data_and_estimates(world) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await propose(pilot, world, f"LoRA rank 8 on attention for 2 epochs, then write to {world['out']}")
+            await wait_for(pilot, lambda: "trainable" in str(app.query_one("#plan-total").render()))
+            detail = str(app.query_one("#plan-detail").render())
+            assert "r=8 (default 16)" in detail and "epochs=2 (default 1)" in detail
+            assert "chat.jsonl · 12 rows" in detail
+            assert "trainable" in detail and "memory" in detail
+            assert "learning_rate" not in detail  # at its default: shown on demand
+            total = str(app.query_one("#plan-total").render())
+            assert "total" in total and "peak memory" in total
+            app.query_one("#plan-table").focus()
+            await pilot.press("d")
+            assert "learning_rate=0.0002" in str(app.query_one("#plan-detail").render())
+            await pilot.press("down")
+            assert "final.safetensors" not in str(app.query_one("#plan-detail").render())
+            assert str(world["out"]) in str(app.query_one("#plan-detail").render())
+            # Every review button is on screen at 80×24.
+            for button in ("#approve", "#edit", "#reject"):
+                region = app.query_one(button).region
+                assert region.width >= 7 and region.right <= 80 and region.bottom <= 24, button
+            # A question during the review is answered; the plan stays as proposed.
+            pending = app.pending
+            app.query_one("#prompt").focus()
+            await type_text(pilot, "how many parameters are in the mlp?")
+            await wait_for(pilot, lambda: "The mlp holds" in chat_text(app))
+            assert app.pending is pending and review_shown(app)
+
+    asyncio.run(scenario())
+
+
+def test_prompt_history_help_and_escape(world) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        app = GraftApp(offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            prompt = app.query_one("#prompt")
+            await type_text(pilot, "/data a.jsonl")
+            await type_text(pilot, "/output somewhere")
+            await pilot.press("up")
+            assert prompt.value == "/output somewhere"
+            await pilot.press("up")
+            assert prompt.value == "/data a.jsonl"
+            await pilot.press("down", "down")
+            assert prompt.value == ""
+            await type_text(pilot, "?")
+            assert "Keys:" in chat_text(app).split("› ?")[-1]
+            # One Escape closes the plan editor, even with the text box focused.
+            app.push_screen(EditPlanScreen("goal: x\n"))
+            await wait_for(pilot, lambda: modal_ready(app, EditPlanScreen, "#save"))
+            app.screen.query_one("#plan-yaml").focus()
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, EditPlanScreen)
+            # Review keys only with a plan.
+            assert not {"f6", "f7", "f8", "ctrl+x"} & footer_keys(app)
+
+    asyncio.run(scenario())
+
+
+def test_open_export_and_resume_keep_what_the_person_saw(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agent.plan import load_plan
+
+    exported = tmp_path / "plan.yaml"
+
+    async def first() -> str:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 1 steps, write to {world['out']}")
+            await type_text(pilot, f"/open {tmp_path / 'nowhere'}")
+            await wait_for(pilot, lambda: "is still" in chat_text(app))
+            assert app.model == world["model"], "a failed /open keeps the model"
+            await type_text(pilot, f"/export {exported}")
+            await wait_for(pilot, lambda: "Exported" in chat_text(app))
+            return app.thread_id or ""
+
+    async def second(thread: str) -> None:
+        app = GraftApp(resume=True, offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: review_shown(app))
+            text = chat_text(app)
+            for seen in ("LoRA for 1 steps", "Proposed plan", "is still", "Exported the plan"):
+                assert seen in text, seen
+
+    thread = asyncio.run(first())
+    plan = load_plan(exported)  # YAML that `graft run` reads, not a script
+    assert plan.stages[0].kind == "sft"
+    asyncio.run(second(thread))
+
+
+def test_diff_tab_fp32_base_against_bf16_output(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    base = Path(world["model"])
+    out = tmp_path / "bf16"
+    shutil.copytree(base, out)
+    tensors = load_file(base / "model.safetensors")
+    name = "model.layers.1.mlp.up_proj.weight"
+    tensors[name] = tensors[name] + 0.05 * torch.randn_like(tensors[name])
+    save_file(
+        {k: v.to(torch.bfloat16) for k, v in tensors.items()}, out / "model.safetensors", metadata={"format": "pt"}
+    )
+
+    async def scenario() -> None:
+        app = GraftApp(offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await type_text(pilot, f"/diff {base} {out}")
+            await wait_for(pilot, lambda: "tensors differ" in chat_text(app), timeout=60)
+            assert "1 of 21 tensors differ" in chat_text(app)
+            assert app.query_one("#side").active == "diff"
+            shown = app.query_one("#diff-text").content
+            from rich.console import Console
+
+            console = Console(width=100, record=True)
+            console.print(shown)
+            text = console.export_text()
+            assert "relative Frobenius norm of ΔW" in text
+            assert "float32 → bfloat16" in text
+            assert "per layer × component" in text
+
+    asyncio.run(scenario())

@@ -827,6 +827,7 @@ class GraftApp(App[None]):
             self.render_plan()
 
     def render_plan(self) -> None:
+        from tui.present import _seconds as _secs
         from tui.present import stage_method
 
         typed, values = self.plan_obj, self.plan_values
@@ -854,7 +855,7 @@ class GraftApp(App[None]):
             if previous is not None and (stage.id not in previous or previous[stage.id] != stage):
                 mark = "✱"
             est = estimates.get(stage.id)
-            time_text = f"~{est.seconds:.0f}s" if est is not None and est.seconds else ""
+            time_text = f"~{_secs(est.seconds)}" if est is not None and est.seconds else ""
             table.add_row(mark, plain(stage.id), plain(f"{stage.kind} · {stage_method(stage)}"), time_text)
         if typed.stages:
             table.move_cursor(row=self.detail_index, animate=False)

@@ -307,7 +307,7 @@ def stage_method(stage: Any) -> str:
     if kind == "merge_models":
         return stage.method
     if kind == "write":
-        return stage.dtype
+        return f"dtype {stage.dtype}"
     return kind
 
 
@@ -390,19 +390,6 @@ def stage_detail(
     if is_new:
         text.append("  (new since the last proposal)", style=mark)
     text.append("\n")
-    line("input", stage_input(plan, index), "input")
-    line("output", stage_output(plan, index), "output", "dtype", "max_shard_size")
-    if stage.kind in TRAINING_KINDS:
-        line("targets", ", ".join(stage.target_modules) or "all linear layers", "target_modules")
-        line("layers", "all" if stage.layers is None else ", ".join(map(str, stage.layers)), "layers")
-        rows = getattr(estimate, "rows", None) if estimate is not None else None
-        line("data", Path(stage.dataset).name + (f" · {rows:,} rows" if isinstance(rows, int) else ""), "dataset")
-    elif stage.kind == "merge_models":
-        line("models", ", ".join(stage.models), "models")
-    elif stage.kind == "merge_adapter":
-        line("adapters", ", ".join(stage.adapters) or "the previous stage's adapter", "adapters")
-    elif stage.kind == "convert":
-        line("source", stage.source, "source")
     settings = hyperparameters(stage)
     set_ = [(n, v, d) for n, v, d, differs in settings if differs]
     rest = [(n, v) for n, v, _, differs in settings if not differs]
@@ -419,15 +406,17 @@ def stage_detail(
         text.append("\n")
     else:
         line("set", "all defaults")
-    if rest:
-        if show_defaults:
-            text.append(f"{'defaults':<9}", style="bold")
-            text.append(", ".join(f"{n}={inert_plain(_short(v))}" for n, v in rest), style="dim")
-            text.append("\n")
-        else:
-            text.append(f"{'defaults':<9}", style="bold")
-            text.append(f"{len(rest)} more at their defaults (d shows them)", style="dim")
-            text.append("\n")
+    if stage.kind in TRAINING_KINDS:
+        line("targets", ", ".join(stage.target_modules) or "all linear layers", "target_modules")
+        line("layers", "all" if stage.layers is None else ", ".join(map(str, stage.layers)), "layers")
+        rows = getattr(estimate, "rows", None) if estimate is not None else None
+        line("data", Path(stage.dataset).name + (f" · {rows:,} rows" if isinstance(rows, int) else ""), "dataset")
+    elif stage.kind == "merge_models":
+        line("models", ", ".join(stage.models), "models")
+    elif stage.kind == "merge_adapter":
+        line("adapters", ", ".join(stage.adapters) or "the previous stage's adapter", "adapters")
+    elif stage.kind == "convert":
+        line("source", stage.source, "source")
     if estimate is not None:
         parts = []
         if getattr(estimate, "trainable_params", 0):
@@ -439,12 +428,25 @@ def stage_detail(
         if getattr(estimate, "seconds", 0):
             parts.append(f"time ~{_seconds(estimate.seconds)}")
         line("estimate", " · ".join(parts) or "negligible")
+    line("input", stage_input(plan, index), "input")
+    line("output", stage_output(plan, index), "output", "dtype", "max_shard_size")
     if stage.notes:
         line("note", stage.notes)
+    if rest:
+        if show_defaults:
+            text.append(f"{'defaults':<9}", style="bold")
+            text.append(", ".join(f"{n}={inert_plain(_short(v))}" for n, v in rest), style="dim")
+            text.append("\n")
+        else:
+            text.append(f"{'defaults':<9}", style="bold")
+            text.append(f"{len(rest)} more at their defaults (d shows them)", style="dim")
+            text.append("\n")
     return text
 
 
 def _seconds(s: float) -> str:
+    if s < 1:
+        return "<1 s"
     if s < 90:
         return f"{s:.0f} s"
     if s < 5400:
