@@ -29,6 +29,7 @@ import re
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +239,21 @@ def _server_detail(exc: Any) -> str:
     return detail[:200] + ("…" if len(detail) > 200 else "")
 
 
+_LIVE: weakref.WeakSet[LLMSession] = weakref.WeakSet()
+
+
+def cancel_open_requests() -> int:
+    """Stop every LLM request this process has open (a face's Cancel); returns how many were open.
+
+    Each stream is closed at once, so the server stops generating; the planner then raises
+    GraftCancelled rather than planning offline.
+    """
+    sessions = list(_LIVE)
+    for session in sessions:
+        session.cancel.set()
+    return len(sessions)
+
+
 class LLMSession:
     """One plan's (or one answer's) conversation with the server, under one deadline.
 
@@ -256,6 +272,7 @@ class LLMSession:
         self._client: Any = None
         self._open: Any = None
         self._lock = threading.Lock()
+        _LIVE.add(self)
 
     @property
     def where(self) -> str:

@@ -132,6 +132,7 @@ def make_plan(
         return plan_offline(request)
     from agent.llm_planner import LLMUnavailable, plan_with_llm
 
+    cancel = cancel or threading.Event()  # set by the face, or by llm_planner.cancel_open_requests()
     try:
         return plan_with_llm(request, settings, progress=progress, cancel=cancel)
     except GraftError:
@@ -140,7 +141,7 @@ def make_plan(
         reason = str(exc)
     except Exception as exc:  # a reply Graft could not handle must not end the session
         reason = f"Graft could not use the LLM's reply ({type(exc).__name__}: {exc})"
-    if cancel is not None and cancel.is_set():
+    if cancel.is_set():
         raise GraftCancelled("planning was cancelled.")
     outcome = plan_offline(request)
     outcome.planner_note = f"the LLM planner ({settings.model}) was not used: {reason}"

@@ -425,3 +425,14 @@ def test_only_datasets_the_person_gave(world) -> None:  # type: ignore[no-untype
         assert_plan(plan_with_llm(named, settings(s)))
     assert f"names dataset {other}, which the person did not give" in user_texts(s.requests[1])[-1]
     assert f"{world['dpo']}: 12 rows" in s.requests[0]["messages"][1]["content"]  # named in the goal
+
+
+def test_a_face_can_cancel_every_open_request(world) -> None:  # type: ignore[no-untyped-def]
+    from agent.llm_planner import cancel_open_requests
+
+    with ScriptedLLM([{"trickle": 5}]) as server:
+        threading.Timer(0.7, cancel_open_requests).start()
+        start = time.monotonic()
+        with pytest.raises(GraftCancelled):
+            make_plan(request(world), settings(server, timeout=30, idle_timeout=20))
+        assert time.monotonic() - start < 2.5  # the next byte comes at 5 s: the blocked read was woken
