@@ -40,6 +40,8 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
         "llama",
         {"target_modules": ["q_proj", "o_proj"], "use_rslora": True, "rank_pattern": {"o_proj": 2}},
     ),
+    ("init_gaussian", "llama", {"target_modules": ["k_proj"], "init_lora_weights": "gaussian"}),
+    ("init_orthogonal", "llama", {"target_modules": ["k_proj"], "init_lora_weights": "orthogonal"}),
     ("dora", "llama", {"target_modules": ["q_proj", "gate_proj"], "use_dora": True}),
     ("dora_conv1d", "gpt2", {"target_modules": ["c_attn", "c_proj", "c_fc"], "use_dora": True, "fan_in_fan_out": True}),
     ("conv1d", "gpt2", {"target_modules": ["c_attn", "c_proj", "c_fc"], "fan_in_fan_out": True}),
