@@ -66,7 +66,9 @@ def train_args(stage, out):
         output_dir=str(out / "trainer"), per_device_train_batch_size=stage["batch_size"],
         gradient_accumulation_steps=stage["gradient_accumulation"], num_train_epochs=stage["epochs"],
         max_steps=stage.get("max_steps") or -1, learning_rate=stage["learning_rate"], max_length=stage["max_length"],
-        logging_steps=1, save_strategy="no", report_to=[], seed=stage["seed"],
+        lr_scheduler_type=stage.get("lr_scheduler_type", "linear"), weight_decay=stage.get("weight_decay", 0.0),
+        warmup_steps=stage.get("warmup_steps", 0) if stage.get("warmup_steps", 0) < 1 else int(stage["warmup_steps"]),
+        max_grad_norm=stage.get("max_grad_norm", 1.0), logging_steps=1, save_strategy="no", report_to=[], seed=stage["seed"],
         gradient_checkpointing=stage.get("gradient_checkpointing", False), use_cpu=not cuda, bf16=cuda,
     )
 
@@ -77,7 +79,16 @@ def train(stage, model_path, adapter, out):
     if stage["kind"] == "sft":
         from trl import SFTConfig, SFTTrainer
 
-        extra = {{"assistant_only_loss": True}} if "messages" in data.column_names and "{{% generation %}}" in (tokenizer.chat_template or "") else {{}}
+        extra = {{"completion_only_loss": True}} if "completion" in data.column_names else {{}}
+        if "messages" in data.column_names:
+            if "{{% generation %}}" in (tokenizer.chat_template or ""):
+                extra = {{"assistant_only_loss": True}}  # the template marks the replies
+            else:  # no generation block: each reply a completion, the conversation before it the prompt
+                from datasets import Dataset
+
+                data = Dataset.from_list([{{"prompt": m[:i], "completion": [m[i]]}} for m in data["messages"]
+                                          for i in range(1, len(m)) if m[i]["role"] == "assistant"])
+                extra = {{"completion_only_loss": True}}
         trainer = SFTTrainer(model=model, args=SFTConfig(**train_args(stage, out), **extra), train_dataset=data,
                              processing_class=tokenizer, peft_config=lora(stage, model))
     else:

@@ -213,7 +213,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
             except GraftError as exc:
                 raise _fail(stage, str(exc)) from None
             try:
-                (
+                layout = (
                     sft_format(rows, stage.dataset)
                     if stage.kind == "sft"
                     else check_preference(rows, stage.dataset, stage.method)
@@ -342,3 +342,13 @@ def _check_output(stage: Any, out: Path, size: int, report: PlanReport) -> None:
         raise _fail(stage, f"the output needs {size / 1e9:.2f} GB but {existing} has {free / 1e9:.2f} GB free.")
     if out.exists():
         report.notes.append(f"{out} already exists: Graft will ask before replacing it.")
+            if layout == "text":
+                report.notes.append(
+                    f"stage {stage.id}: plain-text rows have no prompt, so every token carries loss; "
+                    "give messages or prompt/completion rows to train on the replies only."
+                )
+            if stage.adapter != "none" and stage.lora_scale != 2:
+                report.notes.append(
+                    f"stage {stage.id}: LoRA scale alpha/r = {stage.alpha:g}/{stage.r} = {stage.lora_scale:g} "
+                    "(2 is the usual); the adapter's update is multiplied by it."
+                )

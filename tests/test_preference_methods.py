@@ -292,3 +292,29 @@ def test_final_heldout_is_per_stage_in_each_format(tiny, data, tmp_path) -> None
     assert tokenizer.decode(prompt + completion) == tokenizer.apply_chat_template(
         row["prompt"] + row["chosen"], tokenize=False
     )
+
+
+def test_training_knobs_reach_trl_and_alpha_follows_rank(tmp_path) -> None:
+    """Warmup, schedule, weight decay and clipping go to TRL's config as given; alpha left out is 2·r."""
+    from transformers.trainer_utils import SchedulerType
+    from trl import SFTConfig
+
+    from tools.training import SchedulerName, TrainSpec, common_config
+
+    assert set(SchedulerName.__args__) <= {s.value for s in SchedulerType}  # type: ignore[attr-defined]
+    spec = TrainSpec(
+        dataset="x", r=4, lr_scheduler_type="cosine", warmup_steps=0.1, weight_decay=0.01, max_grad_norm=0.5
+    )
+    assert spec.alpha == 8 and spec.lora_scale == 2
+    assert TrainSpec(dataset="x", r=4, alpha=32).lora_scale == 8
+    config = SFTConfig(**common_config(spec, tmp_path))
+    assert (config.lr_scheduler_type, config.warmup_steps, config.weight_decay, config.max_grad_norm) == (
+        "cosine",
+        0.1,
+        0.01,
+        0.5,
+    )
+    assert (
+        TrainSpec(dataset="x", warmup_steps=5).warmup_steps == 5
+        and common_config(TrainSpec(dataset="x", warmup_steps=5), tmp_path)["warmup_steps"] == 5
+    )

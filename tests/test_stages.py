@@ -227,3 +227,42 @@ def test_mergekit_with_relative_paths_stays_offline(tiny, tmp_path, monkeypatch)
     spec = MergeModelsSpec(method="linear", models=["runs/a", "runs/b"])
     merge_models(spec, ["runs/a", "runs/b"], None, "merged")
     assert (tmp_path / "merged" / "mergekit_config.yml").is_file()
+
+
+def test_sft_without_generation_block_trains_only_the_replies(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A chat template without `{% generation %}` (SmolLM2's, Llama's): the prompt tokens carry no loss."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from tools.sft import build_sft_trainer, has_generation_block
+    from tools.training import TrainSpec
+
+    base = tmp_path / "plain-template"
+    shutil.copytree(tiny("llama"), base)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    tokenizer.chat_template = tokenizer.chat_template.replace("{% generation %}", "").replace("{% endgeneration %}", "")
+    tokenizer.save_pretrained(str(base))
+    assert not has_generation_block(tokenizer)
+    conversation = [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Where is the river?"},
+        {"role": "assistant", "content": "The river is near."},
+        {"role": "user", "content": "Tell me about the cat."},
+        {"role": "assistant", "content": "The cat reads."},
+    ]
+    dataset = write_jsonl(tmp_path / "chat.jsonl", [{"messages": conversation}] * 4)
+    spec = TrainSpec(dataset=str(dataset), max_steps=1, batch_size=2, eval_fraction=0)
+    trainer, tok, layout, mode, _, _ = build_sft_trainer(spec, str(base), tmp_path / "scratch")
+    assert (layout, mode) == ("messages", "completion_only")
+    rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
+    assert len(rows) == 8  # each of the two replies of each conversation is a row
+    for row, reply in zip(rows[:2], (2, 4), strict=True):
+        batch = trainer.data_collator([row])
+        ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+        prompt = tok.apply_chat_template(conversation[:reply], tokenize=False, add_generation_prompt=True)
+        n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+        assert ids[:n_prompt] == tok(prompt, add_special_tokens=False)["input_ids"]
+        assert all(label == -100 for label in labels[:n_prompt])  # system, user turns, earlier replies: no loss
+        trained = [i for i, label in zip(ids, labels, strict=True) if label != -100]
+        assert trained == ids[n_prompt:] and conversation[reply]["content"] in tok.decode(trained)

@@ -17,6 +17,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from tools.errors import GraftError
 from tools.progress import Progress
 
+# transformers' schedules that need no extra arguments (the others take lr_scheduler_kwargs).
+SchedulerName = Literal[
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt"
+]
+
 
 class TrainSpec(BaseModel):
     """Hyper-parameters and targets of a training stage (the plan's sft/dpo fields)."""
@@ -28,11 +33,19 @@ class TrainSpec(BaseModel):
     layers: list[int] | None = Field(None, description="Block indices to train; null for all.")
     dataset: str = Field(description="Path to a .jsonl/.json/.parquet/.csv dataset.")
     r: int = Field(16, ge=1)
-    alpha: float = Field(32, gt=0)
+    alpha: float = Field(
+        32, gt=0, description="LoRA scale is alpha/r; left out, alpha is 2·r (so changing r keeps the scale)."
+    )
     dropout: float = Field(0.0, ge=0, lt=1)
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
     learning_rate: float = Field(2e-4, gt=0)
+    lr_scheduler_type: SchedulerName = Field("linear", description="transformers' learning-rate schedule.")
+    warmup_steps: float = Field(
+        0, ge=0, description="Warmup: a whole number of steps, or below 1 a share of all steps."
+    )
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, ge=0, description="Gradient clipping norm; 0 turns clipping off.")
     batch_size: int = Field(4, ge=1)
     gradient_accumulation: int = Field(1, ge=1)
     max_length: int = Field(1024, ge=8)
@@ -48,6 +61,20 @@ class TrainSpec(BaseModel):
     @classmethod
     def _sorted_unique(cls, v: list[int] | None) -> list[int] | None:
         return sorted(set(v)) if v is not None else None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alpha_follows_rank(cls, data: Any) -> Any:
+        """alpha left out (or null) is 2·r, the common choice, so a smaller rank keeps LoRA's scale alpha/r = 2."""
+        if isinstance(data, dict) and data.get("alpha") is None and data.get("r") is not None:
+            data = {**data, "alpha": 2 * data["r"]}
+        elif isinstance(data, dict) and "alpha" in data and data["alpha"] is None:
+            data = {k: v for k, v in data.items() if k != "alpha"}
+        return data
+
+    @property
+    def lora_scale(self) -> float:
+        return self.alpha / self.r
 
 
 PreferenceMethod = Literal["dpo", "orpo", "simpo", "kto"]
@@ -192,6 +219,7 @@ class TrainResult(BaseModel):
     eval_before: dict[str, float] = Field(default_factory=dict, description="The method's held-out metrics, untrained.")
     eval_after: dict[str, float] = Field(default_factory=dict, description="The same metrics after training.")
     eval_summary: str = Field("", description="The method's held-out numbers in one line, before → after.")
+    loss_on: str | None = Field(None, description="Which tokens carried the training loss (SFT), in words.")
     folded_adapters: list[str] = Field(default_factory=list)
 
 
@@ -316,6 +344,10 @@ def common_config(spec: TrainSpec, output_dir: Path) -> dict[str, Any]:
         "num_train_epochs": spec.epochs,
         "max_steps": spec.max_steps or -1,
         "learning_rate": spec.learning_rate,
+        "lr_scheduler_type": spec.lr_scheduler_type,
+        "warmup_steps": int(spec.warmup_steps) if spec.warmup_steps >= 1 else spec.warmup_steps,
+        "weight_decay": spec.weight_decay,
+        "max_grad_norm": spec.max_grad_norm,
         "max_length": spec.max_length,
         "logging_steps": 1,
         "save_strategy": "no",
