@@ -10,6 +10,7 @@ is ever read as an approval.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,14 @@ class ConversationState(RunState, total=False):
     route: str
     offline: bool
     feedback: Annotated[list[str], accumulate]
+
+
+# "continue from the last result" — the only way a plan starts from an earlier run's output.
+CONTINUE_WORDS = re.compile(
+    r"\b(continue|carry on|keep going|build on)\b.{0,30}\b(last|previous|latest|that)\s+(result|run|output|model)\b"
+    r"|продолж\w*.{0,30}\b(последн|прошл|предыдущ)\w*\s+(результат|запуск|модел)\w*",
+    re.IGNORECASE,
+)
 
 
 def _say(text: str, **extra: Any) -> dict[str, Any]:
@@ -60,6 +69,17 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
 
         config = get_config()
         model = state.get("model")
+        continued = None
+        if CONTINUE_WORDS.search(state.get("goal", "")):
+            previous = (state.get("final") or {}).get("output")
+            if not previous or not Path(previous).exists():
+                return {
+                    "messages": [
+                        _say("There is no earlier result in this conversation to continue from.", kind="question")
+                    ],
+                    "status": "idle",
+                }
+            model = continued = previous  # named as the plan's base, visibly: nothing carries over silently
         if not model:
             return {
                 "messages": [_say("Open a model first (/open PATH), then tell me what it should become.")],
@@ -92,6 +112,8 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
             f"Proposed plan ({outcome.planner} planner): "
             + " → ".join(f"{s.id} ({s.kind})" for s in outcome.plan.stages)
         ]
+        if continued:
+            lines.append(f"- continuing from the last result: {continued} is this plan's base model")
         lines += [f"- {note}" for note in outcome.notes]
         if outcome.not_understood:
             lines.append("- not placed in the plan: " + ", ".join(outcome.not_understood))

@@ -165,11 +165,23 @@ def release_run_dir(run_dir: Path) -> None:
 
 def clean_leftovers(run_dir: Path) -> list[str]:
     """Remove what a killed run of ours left: half-made stage folders and job files in the run folder."""
+    import re
+    import tempfile
+
+    from tools.safetensors_writer import pid_alive
+
     removed = []
     for entry in run_dir.iterdir():
         if entry.name.startswith(".") and ".tmp-" in entry.name:
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry.name)
+    # Trainers' scratch folders (`graft-sft-PID-…`) of stage processes that were killed outright.
+    pattern = re.compile(r"graft-[a-z_]+-(\d+)-")
+    for entry in Path(tempfile.gettempdir()).glob("graft-*-*"):
+        match = pattern.match(entry.name)
+        if match and entry.is_dir() and not pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(str(entry))
     return removed
 
 

@@ -268,6 +268,10 @@ def test_second_plan_in_a_conversation_starts_from_its_base(ws, tmp_path, offlin
     assert record["input_model"] == os.path.relpath(model, Path.cwd())
     assert record["folded_adapters"] == []
     assert [s["id"] for s in provenance(tmp_path / "final")["stages"]] == ["sft", "write.fold"]
+    # Only when the person says so does a plan start from an earlier result, and then it is the plan's base.
+    payload = step(message_input(f"continue from the last result: LoRA for 2 steps, write to {tmp_path / 'third'}"))
+    assert payload["plan"]["base_model"] == str(tmp_path / "final")
+    assert "continuing from the last result" in graph.get_state(config).values["messages"][-1]["content"]
 
 
 def test_ctrl_c_stops_the_stage_at_once_and_resume_keeps_finished_stages(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -332,9 +336,12 @@ def test_leftovers_of_a_killed_run_are_cleaned(ws, tmp_path) -> None:  # type: i
     (stale / "model.safetensors").write_bytes(b"x" * 1024)
     run = tmp_path / "plan.run"
     (run / ".sft.tmp-xyz").mkdir(parents=True)
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="graft-sft-999999999-"))  # a killed trainer's scratch
     proc = graft("run", str(plan), "--yes", home=ws["home"])
     assert proc.returncode == 0, proc.stderr
-    assert not stale.exists() and not (run / ".sft.tmp-xyz").exists()
+    assert not stale.exists() and not (run / ".sft.tmp-xyz").exists() and not scratch.exists()
 
 
 def test_corrupt_stage_marker_reruns_the_stage(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -297,7 +297,8 @@ def check_free_space(folder: Path, needed: int) -> None:
         )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with that id still runs (to tell stale temporaries from live ones)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -317,7 +318,7 @@ def clean_stale_temporaries(dest: Path) -> list[str]:
     for kind in ("tmp", "old"):
         for entry in parent.glob(f".{dest.name}.{kind}-*"):
             pid_text = entry.name[len(f".{dest.name}.{kind}-") :].split("-", 1)[0]
-            if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            if not pid_text.isdigit() or pid_alive(int(pid_text)):
                 continue
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry.name)
