@@ -141,6 +141,7 @@ def _spec(name: str, description: str, parameters: dict[str, Any]) -> dict[str, 
 
 
 def propose_plan_tool() -> dict[str, Any]:
+    """The one tool a plan request offers, so a forced `tool_choice` can name it."""
     return _spec(
         "propose_plan",
         "Propose the staged plan; Graft validates it against the files before the person sees it.",
@@ -368,7 +369,7 @@ class LLMSession:
             if exc.status_code == 404 and not (s.base_url or "").rstrip("/").endswith("/v1"):
                 hint = f" (is /v1 missing from the base URL {s.base_url}?)"
             message = f"the LLM server answered HTTP {exc.status_code}" + (f": {detail}" if detail else "") + hint
-            if exc.status_code == 400:
+            if exc.status_code in (400, 422):  # 422: FastAPI-based servers refusing a field
                 raise LLMBadRequest(message) from None
             raise LLMUnavailable(message) from None
         except openai.APIConnectionError:
@@ -722,11 +723,12 @@ def plan_with_llm(
         try:
             reply = session.complete(messages, **_mode_request(mode))
         except LLMBadRequest as exc:
-            if retried_400 or mode != "tool":
+            if retried_400 or mode == "plain":
                 raise _after(exc, turn, last_problem) from None
             retried_400 = True
-            mode = "plain"  # one retry without tool_choice and temperature
-            session.progress(f"the server refused a forced tool call; retrying with {settings.model} without it")
+            refused = "a forced tool call" if mode == "tool" else "a JSON schema"
+            mode = "plain"  # one retry without tool_choice, response_format and temperature
+            session.progress(f"the server refused {refused}; retrying with {settings.model} without it")
             continue
         except LLMUnavailable as exc:
             raise _after(exc, turn, last_problem) from None
@@ -746,7 +748,7 @@ def plan_with_llm(
                 question = acceptable_question(reply.content)
                 if question and not calls:
                     return PlanOutcome(question=question, planner=label)
-                if mode == "tool" and not calls:
+                if mode != "json" and not calls:
                     mode = "json"  # the server ignores tools: ask under a JSON schema instead
                 problem = "Propose the plan now: call propose_plan (or answer with the plan object), nothing else."
                 last_problem = "the LLM answered without proposing a plan"

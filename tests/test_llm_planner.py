@@ -436,3 +436,12 @@ def test_a_face_can_cancel_every_open_request(world) -> None:  # type: ignore[no
         with pytest.raises(GraftCancelled):
             make_plan(request(world), settings(server, timeout=30, idle_timeout=20))
         assert time.monotonic() - start < 2.5  # the next byte comes at 5 s: the blocked read was woken
+
+
+def test_a_server_refusing_json_schema_gets_one_plain_retry(world) -> None:  # type: ignore[no-untyped-def]
+    script = [{"say": "I would train it."}, {"refuse": ["response_format"], "say": json.dumps(good_plan(world))}]
+    with ScriptedLLM(script) as server:
+        assert_plan(plan_with_llm(request(world), settings(server)))
+    first, second, third = server.requests
+    assert "tool_choice" in first and "response_format" in second
+    assert not {"tool_choice", "response_format", "temperature"} & set(third)
