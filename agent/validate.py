@@ -220,6 +220,16 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 )
             except GraftError as exc:
                 raise _fail(stage, str(exc)) from None
+            if layout == "text":
+                report.notes.append(
+                    f"stage {stage.id}: plain-text rows have no prompt, so every token carries loss; "
+                    "give messages or prompt/completion rows to train on the replies only."
+                )
+            if stage.adapter != "none" and stage.lora_scale != 2:
+                report.notes.append(
+                    f"stage {stage.id}: LoRA scale alpha/r = {stage.alpha:g}/{stage.r} = {stage.lora_scale:g} "
+                    "(2 is the usual); the adapter's update is multiplied by it."
+                )
             if len(rows) < 2 and stage.eval_fraction > 0:
                 report.notes.append(f"stage {stage.id}: too few rows to hold any out; no eval loss will be measured.")
             if stage.gpus > 1 and stage.distributed is None:
@@ -342,13 +352,3 @@ def _check_output(stage: Any, out: Path, size: int, report: PlanReport) -> None:
         raise _fail(stage, f"the output needs {size / 1e9:.2f} GB but {existing} has {free / 1e9:.2f} GB free.")
     if out.exists():
         report.notes.append(f"{out} already exists: Graft will ask before replacing it.")
-            if layout == "text":
-                report.notes.append(
-                    f"stage {stage.id}: plain-text rows have no prompt, so every token carries loss; "
-                    "give messages or prompt/completion rows to train on the replies only."
-                )
-            if stage.adapter != "none" and stage.lora_scale != 2:
-                report.notes.append(
-                    f"stage {stage.id}: LoRA scale alpha/r = {stage.alpha:g}/{stage.r} = {stage.lora_scale:g} "
-                    "(2 is the usual); the adapter's update is multiplied by it."
-                )
