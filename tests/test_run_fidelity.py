@@ -372,6 +372,8 @@ def test_a_plan_stage_named_like_the_implicit_fold_does_not_collide(ws, tmp_path
         ("inf_in_plan", "stage 1 field learning_rate"),
         ("huge_plan", "a plan file is at most"),
         ("plan_is_a_fifo", "not a regular file"),
+        ("wrong_column_type", "column 'messages' is str"),
+        ("output_is_dot", "is the working folder"),
     ],
 )
 def test_bad_state_and_plans_get_one_sentence(ws, tmp_path, setup, expected) -> None:  # type: ignore[no-untyped-def]
@@ -389,7 +391,12 @@ def test_bad_state_and_plans_get_one_sentence(ws, tmp_path, setup, expected) -> 
     elif setup == "plan_is_a_fifo":
         plan.unlink()
         os.mkfifo(plan)
-    proc = graft("run", str(plan), "--yes", home=home, timeout=60)
+    elif setup == "wrong_column_type":
+        bad = write_jsonl(tmp_path / "bad.jsonl", [{"messages": "hello"}] * 4)
+        plan.write_text(plan.read_text().replace(str(ws["sft"]), str(bad)))
+    elif setup == "output_is_dot":
+        plan = sft_plan(ws, tmp_path / "p", output=".")
+    proc = graft("run", str(plan), "--yes", home=home, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 

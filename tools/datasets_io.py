@@ -63,6 +63,7 @@ def sft_format(rows: list[dict[str, Any]], path: str | Path) -> str:
             missing = [i for i, r in enumerate(rows) if not set(columns) <= set(r)]
             if missing:
                 raise GraftError(f"dataset {path} row {missing[0] + 1} lacks {', '.join(columns)}.")
+            check_value_types(rows, columns, path)
             return "+".join(columns)
     raise GraftError(
         f"dataset {path} has columns {', '.join(sorted(keys))}; SFT needs 'messages', "
@@ -96,6 +97,7 @@ def preference_format(rows: list[dict[str, Any]], path: str | Path, method: str)
         if len(labels) < 2:
             side = "thumbs-up" if True in labels else "thumbs-down"
             raise GraftError(f"dataset {path} has only {side} rows; KTO needs both desirable and undesirable examples.")
+        check_value_types(rows, ("prompt", "completion"), path)
         return "unpaired"
     for i, row in enumerate(rows):
         missing = [c for c in DPO_COLUMNS if c not in row]
@@ -106,7 +108,31 @@ def preference_format(rows: list[dict[str, Any]], path: str | Path, method: str)
                 else "prompt, chosen and rejected"
             )
             raise GraftError(f"dataset {path} row {i + 1} lacks {', '.join(missing)}; {name} needs {needs}.")
+    check_value_types(rows, DPO_COLUMNS, path)
     return "paired"
+
+
+def _is_messages(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in value
+    )
+
+
+def check_value_types(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str], path: str | Path) -> None:
+    """Every value a trainer reads is text, or a list of {role, content} messages: refuse a number,
+    a null or a nested object by row and column before it reaches the tokenizer."""
+    for i, row in enumerate(rows):
+        for column in columns:
+            value = row.get(column)
+            if column == "messages":
+                ok = _is_messages(value) and bool(value)
+            else:
+                ok = isinstance(value, str) or _is_messages(value)
+            if not ok:
+                shape = "a list of {role, content} messages" if column == "messages" else "text or a list of messages"
+                raise GraftError(
+                    f"dataset {path} row {i + 1} column {column!r} is {type(value).__name__}; it must be {shape}."
+                )
 
 
 def check_preference(rows: list[dict[str, Any]], path: str | Path, method: str) -> str:
