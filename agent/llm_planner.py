@@ -630,7 +630,7 @@ def ground(request: PlanRequest) -> str:
 def _user_message(request: PlanRequest, facts: str) -> str:
     lines = [f"Goal: {request.goal}", "", "Facts Graft read from the files:", facts]
     for reason in request.feedback:
-        if reason and not reason.startswith("\x00"):
+        if reason:
             lines.append(f"The person rejected the previous plan: {reason}")
     return "\n".join(lines)
 
