@@ -21,8 +21,18 @@ from tools.errors import GraftError
 from tools.inspect import InspectArgs, InspectResult, inspect_checkpoint
 from tools.naming import describe
 
-CPU_FLOPS = 5e10  # sustained fp32 training throughput assumed for a CPU
+# Measured on this project's reference machine (2-core x86 CPU, Python 3.11, torch 2.13 CPU):
+# peak RSS of a stage child that trains a 140k-parameter model is 515 MiB (imports of torch,
+# transformers, peft, trl and datasets alone: 470 MiB); bench/bench_estimates.py checks the rest.
+RUNTIME_BYTES = {"cpu": 515 * 2**20, "cuda": 512 * 2**20}  # cuda: the CUDA context on the device
+STARTUP_SECONDS = 8.0  # a stage's own process: imports, model load, tokenization, save
+CPU_FLOPS_PER_CORE = 6e9  # sustained fp32 training throughput per core on small matrices (bench_estimates)
 GPU_FLOPS = 2e14  # bf16, a modern data-centre GPU at realistic utilisation
+# Logits, log-softmax, their gradient and the trainer's accuracy/entropy metrics, in fp32, with the
+# allocator's slack for per-step temporaries (fitted with bench/bench_estimates.py).
+LOGIT_COPIES = 7
+# Conv1D layers (GPT-2 family) store weights as (in, out); everything else as (out, in).
+CONV1D_MODEL_TYPES = frozenset({"gpt2", "openai-gpt", "imagegpt", "decision_transformer"})
 
 
 class StageEstimate(BaseModel):
@@ -83,55 +93,173 @@ def _resolve_ref(ref: str, plan: Plan, outputs: dict[str, str], stage: Any) -> s
     return ref
 
 
-def _lora_params(base: InspectResult, shapes: dict[str, tuple[int, ...]], stage: Any) -> int:
+def _adapted_modules(shapes: dict[str, tuple[int, ...]], stage: Any) -> list[tuple[str, int, tuple[int, ...]]]:
+    """(name, layer, weight shape) of every module PEFT will put an adapter on, as `lora_config` asks it to:
+    the named target modules (by leaf name), or all linear layers of the blocks, within `layers`."""
     targets = set(stage.target_modules)
-    total = 0
+    found = []
     for name, shape in shapes.items():
         component, layer, module = describe(name)
-        if len(shape) != 2 or not name.endswith(".weight") or layer is None:
+        if len(shape) != 2 or not name.endswith(".weight"):
             continue
         if targets and module not in targets:
             continue
-        if not targets and component not in ("attention", "mlp"):
+        if not targets and (component not in ("attention", "mlp") or layer is None):
             continue
         if stage.layers is not None and layer not in stage.layers:
             continue
-        total += stage.r * (shape[0] + shape[1]) + (max(shape) if stage.adapter == "dora" else 0)
+        found.append((name, -1 if layer is None else layer, shape))
+    return found
+
+
+def _lora_params(shapes: dict[str, tuple[int, ...]], stage: Any, model_type: str | None) -> int:
+    """Trainable parameters of a LoRA/DoRA adapter, as PEFT counts them: r·(in + out) per adapted
+    module, plus DoRA's magnitude vector, one value per output feature."""
+    conv1d = model_type in CONV1D_MODEL_TYPES
+    total = 0
+    for _name, _layer, shape in _adapted_modules(shapes, stage):
+        total += stage.r * (shape[0] + shape[1])
+        if stage.adapter == "dora":
+            total += shape[1] if conv1d else shape[0]
     return total
 
 
+def _row_texts(row: dict, kind: str) -> list[str]:
+    """The sequences a trainer builds from one row (a preference pair gives two)."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, list):  # conversational: a list of messages
+            return " ".join(str(m.get("content", "")) for m in value if isinstance(m, dict))
+        return str(value)
+
+    if "messages" in row:
+        return [text(row["messages"])]
+    prompt = text(row.get("prompt", ""))
+    if kind == "preference" and "chosen" in row:
+        return [prompt + " " + text(row["chosen"]), prompt + " " + text(row.get("rejected", ""))]
+    if "completion" in row:
+        return [prompt + " " + text(row["completion"])]
+    return [text(row.get("text", prompt))]
+
+
+def _sequence_lengths(rows: list[dict], kind: str, max_length: int, tokenizer_dir: Path | None) -> list[int]:
+    """Token lengths of the sequences the trainer will see (up to 400 rows sampled), with the tokenizer's
+    own counts when the model has a tokenizer.json, else about 3.5 characters a token."""
+    sample = rows[:400]
+    texts = [t for row in sample for t in _row_texts(row, kind)]
+    overhead = 8  # chat template tokens around the messages, bos/eos
+    counts: list[int] | None = None
+    if tokenizer_dir is not None and (tokenizer_dir / "tokenizer.json").is_file():
+        try:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+            counts = [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
+        except Exception:  # an unusual tokenizer file: fall back to characters
+            counts = None
+    if counts is None:
+        counts = [int(len(t) / 3.5) for t in texts]
+    return [max(2, min(max_length, c + overhead)) for c in counts] or [min(max_length, 8)]
+
+
 def _estimate_training(
-    stage: Any, base: InspectResult, shapes: dict[str, tuple[int, ...]], rows: list[dict], device: str
+    stage: Any,
+    base: InspectResult,
+    shapes: dict[str, tuple[int, ...]],
+    rows: list[dict],
+    device: str,
+    tokenizer_dir: Path | None = None,
+    config: dict[str, Any] | None = None,
 ) -> StageEstimate:
-    total = base.total_params or 0
-    weight_bytes = 2 if device == "cuda" else 4
-    trainable = total if stage.adapter == "none" else _lora_params(base, shapes, stage)
-    chars = sum(len(str(r)) for r in rows[:200]) / max(1, min(len(rows), 200))
-    tokens_per_row = min(stage.max_length, max(8, int(chars / 3.5)))
-    hidden, layers = base.hidden_size or 0, base.num_layers or 0
+    """Peak memory and time of a training stage, component by component.
+
+    Memory: the stage process's runtime (interpreter and libraries, measured), the weights, the
+    trainable parameters' gradients and Adam's two moments, and the activations autograd keeps for
+    the longest batch — only in the blocks that backward reaches (from the lowest trained layer up) —
+    plus the logits over the vocabulary. Time: a fixed start-up, then forward over every layer,
+    backward through the reached layers, weight gradients for what trains, the reference model's
+    forward (DPO/KTO) and the held-out evaluation before and after.
+    """
+    import math
+
     from tools.training import training_cost
 
+    config = config or {}
+    text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    total = base.total_params or 0
+    hidden, layers = base.hidden_size or 0, base.num_layers or 0
+    vocab = base.vocab_size or 0
+    inner = int(text_config.get("intermediate_size") or text_config.get("n_inner") or 4 * hidden)
+    model_type = config.get("model_type")
+    bf16 = device == "cuda"
+    weight_bytes = 2 if bf16 else 4
+    act_bytes = 2 if bf16 else 4
+    full = stage.adapter == "none"
+    trainable = total if full else _lora_params(shapes, stage, model_type)
     sequences, compute = training_cost(stage.kind, getattr(stage, "method", None), getattr(stage, "loss_type", None))
-    batch_tokens = stage.batch_size * tokens_per_row * sequences
+
+    # Parameters per block, the head, and which blocks backward reaches.
+    per_layer: dict[int, int] = {}
+    embed = head = 0
+    for name, shape in shapes.items():
+        component, layer, _ = describe(name)
+        n = math.prod(shape)
+        if layer is not None:
+            per_layer[layer] = per_layer.get(layer, 0) + n
+        elif component == "embedding":
+            embed += n
+        else:
+            head += n
+    if not any(describe(n)[0] == "lm_head" for n in shapes):  # tied: the embedding is the output layer too
+        head += vocab * hidden
+    if full:
+        lowest = 0
+    else:
+        adapted = [layer for _n, layer, _s in _adapted_modules(shapes, stage) if layer >= 0]
+        lowest = min(adapted) if adapted else 0
+    reached_layers = max(0, layers - lowest)
+    forward_params = sum(per_layer.values()) + head
+    backward_params = sum(n for i, n in per_layer.items() if i >= lowest) + head
+
+    lengths = _sequence_lengths(rows, stage.kind, stage.max_length, tokenizer_dir)
+    longest = max(lengths)
+    peak_tokens = stage.batch_size * sequences * longest
+    # What autograd keeps per token in a block (norm inputs/outputs, q/k/v, attention output, MLP
+    # gate/up/product), with the allocator's slack, fitted with bench/bench_estimates.py; with
+    # checkpointing only each block's input is kept (plus one block recomputed at a time).
+    block = (16 * hidden + 6 * inner) * act_bytes
+    kept = reached_layers * (2 * hidden * act_bytes) + block if stage.gradient_checkpointing else reached_layers * block
     breakdown = {
+        "runtime": RUNTIME_BYTES[device],
         "weights": total * weight_bytes,
-        "gradients": trainable * 4,
-        "optimizer": trainable * 8,
-        "activations": batch_tokens
-        * hidden
-        * layers
-        * (2 if stage.gradient_checkpointing else 34)
-        * (weight_bytes // 2 or 1),
+        "gradients": trainable * (weight_bytes if full else 4),  # PEFT keeps adapters in fp32
+        "optimizer": trainable * (2 * weight_bytes if full else 8),  # Adam's two moments, in the parameters' dtype
+        "activations": peak_tokens * kept if reached_layers else 0,
+        "logits": peak_tokens * vocab * 4 * LOGIT_COPIES,
     }
-    if getattr(stage, "uses_reference", False) and stage.adapter == "none":  # DPO/KTO; ORPO/SimPO hold none
+    if not full:
+        breakdown["adapter"] = trainable * 4
+    if getattr(stage, "uses_reference", False) and full:  # DPO/KTO; ORPO/SimPO hold none
         breakdown["reference_model"] = total * weight_bytes
-    steps_tokens = len(rows) * tokens_per_row * stage.epochs * sequences
+
+    # Tokens processed: batches padded to their longest sequence.
+    held = int(len(rows) * stage.eval_fraction) if len(rows) >= 2 else 0
+    train_rows = max(1, len(rows) - held)
+    per_step = stage.batch_size * stage.gradient_accumulation
+    steps = math.ceil(train_rows / per_step) * stage.epochs
     if stage.max_steps:
-        steps_tokens = min(
-            steps_tokens, stage.max_steps * stage.batch_size * stage.gradient_accumulation * tokens_per_row
-        )
-    flops = 6 * total * steps_tokens * compute
-    disk = total * 4 if stage.adapter == "none" else trainable * 4
+        steps = min(steps, stage.max_steps)
+    chunk = stage.batch_size * sequences
+    padded = [max(lengths[i : i + chunk]) for i in range(0, len(lengths), chunk)]
+    mean_padded = sum(padded) / len(padded)
+    train_tokens = steps * per_step * sequences * mean_padded
+    eval_tokens = 2 * held * sequences * mean_padded  # before and after
+    grads = forward_params if full else trainable
+    per_token = 2 * forward_params + 2 * backward_params + 2 * grads + (compute - 1) * 6 * forward_params
+    eval_per_token = 2 * forward_params * (1 + (compute - 1) * 3)  # policy (and reference) forward
+    flops = train_tokens * per_token + eval_tokens * eval_per_token
+    throughput = GPU_FLOPS if device == "cuda" else CPU_FLOPS_PER_CORE * max(1, min(os.cpu_count() or 1, 64))
+    disk = total * 4 if full else trainable * 4
     return StageEstimate(
         stage=stage.id,
         kind=stage.kind,
@@ -139,7 +267,7 @@ def _estimate_training(
         memory_bytes=sum(breakdown.values()),
         memory_breakdown=breakdown,
         disk_bytes=disk,
-        seconds=flops / (GPU_FLOPS if device == "cuda" else CPU_FLOPS),
+        seconds=STARTUP_SECONDS + flops / throughput,
         rows=len(rows),
     )
 
@@ -244,7 +372,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                     f"stage {stage.id}: the adapter from {pending_adapter} is folded in before "
                     f"{'SimPO' if stage.method == 'simpo' else 'ORPO'} (reference-free: no reference model is loaded)."
                 )
-            est = _estimate_training(stage, base, shapes, rows, device)
+            est = _estimate_training(stage, base, shapes, rows, device, ckpt.folder, ckpt.config)
             if est.memory_bytes > available:
                 fix = (
                     "use LoRA instead of full fine-tuning"
