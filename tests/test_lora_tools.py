@@ -93,7 +93,11 @@ def test_extract_full_rank_reproduces_tuned_in_peft(llama_pair, tmp_path):
 
 def test_extract_low_rank_reports_the_error_it_makes(llama_pair, tmp_path):
     base, tuned = llama_pair
-    result = extract_lora(ExtractArgs(base=str(base), tuned=str(tuned), rank=3, output=str(tmp_path / "a")))
+    events: list[dict] = []
+    result = extract_lora(
+        ExtractArgs(base=str(base), tuned=str(tuned), rank=3, output=str(tmp_path / "a")), progress=events.append
+    )
+    assert events[-1]["step"] == events[-1]["total"] == len(events) and events[0]["stage"] == "lora"
     merged, want, before = _merged(base, tmp_path / "a"), _state(tuned), _state(base)
     assert len(result.modules) == 14
     for m in result.modules:
@@ -260,6 +264,18 @@ def test_check_gpt2_conv1d_and_opposed_adapters(tiny, tmp_path):
     assert result.ok
     (o,) = result.overlaps
     assert o.opposed == 2 and o.min_cosine == pytest.approx(-1.0, abs=1e-6) and "opposite" in o.verdict
+
+
+def test_extract_bf16_factors_report_their_own_error(llama_pair, tmp_path):
+    base, tuned = llama_pair
+    result = extract_lora(
+        ExtractArgs(base=str(base), tuned=str(tuned), rank=128, output=str(tmp_path / "a"), dtype="bfloat16")
+    )
+    merged, want = _merged(base, tmp_path / "a"), _state(tuned)
+    for m in result.modules:
+        w = m.module + ".weight"
+        assert m.weight_relative_error > 1e-5  # bf16 factors are not exact, and the report says so
+        assert _rel(merged[w], want[w]) == pytest.approx(m.weight_relative_error, rel=1e-2), w
 
 
 def test_check_says_why_an_adapter_does_not_fit(tiny, tmp_path):

@@ -421,13 +421,14 @@ def extract_lora(args: ExtractArgs, progress: Progress = silent) -> ExtractResul
                 delta = tuned.to(torch.float32) - base.to(torch.float32)
                 matrix = delta.T if kind == "conv1d" else delta
                 b, a, energy, _kept = _svd_factors(matrix, args.rank)
-                resid = float(torch.linalg.norm(matrix - b @ a)) ** 2
+                b, a = b.to(dtype), a.to(dtype)  # the error reported is the error of the factors as stored
+                resid = float(torch.linalg.norm(matrix - b.to(torch.float32) @ a.to(torch.float32))) ** 2
                 dn = float(torch.linalg.norm(delta)) ** 2
                 tn = float(torch.linalg.norm(tuned.to(torch.float32))) ** 2
                 sums["delta"] += dn
                 sums["resid"] += resid
                 sums["tuned"] += tn
-                factors[module] = (b.to(dtype), a.to(dtype))
+                factors[module] = (b, a)
                 reports.append(
                     ModuleReport(
                         module=module,
@@ -829,6 +830,7 @@ def overlap(x: AdapterFile, y: AdapterFile, progress: Progress = silent) -> Over
             cosine = inner / (nx * ny) if nx > 0 and ny > 0 else 0.0
             result.shared.append(ModuleCosine(module=name, cosine=round(cosine, 6)))
     cosines = [m.cosine for m in result.shared]
+    dora = [str(f.path) for f in (x, y) if f.config.get("use_dora")]
     if not cosines:
         result.verdict = "they touch no module in common, so merging them cannot fight."
         return result
@@ -850,6 +852,8 @@ def overlap(x: AdapterFile, y: AdapterFile, progress: Progress = silent) -> Over
             f"they are nearly orthogonal (mean cosine {result.mean_cosine:.2f} over {len(cosines)} shared modules): "
             "a merge should not fight."
         )
+    if dora:
+        result.verdict += f" ({', '.join(dora)} is DoRA: the cosine compares B·A, not the magnitude rescaling.)"
     return result
 
 
