@@ -351,3 +351,17 @@ def test_chat_answers_which_modules_and_conflicts(tiny, tmp_path):
     with pytest.raises(GraftError, match="need two"):
         answer_offline("will these two adapters conflict?", str(x))
     assert "adapter" in answer_offline("what does it contain?", str(x)).text  # other questions: unchanged
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["lora", "--help"], ["lora", "extract", "--help"]])
+def test_lora_help_imports_no_heavy_library(argv):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tui import cli\n"
+        f"try: cli.main({argv!r})\nexcept SystemExit: pass\n"
+        "print('HEAVY', [m for m in ('torch', 'transformers', 'peft') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out and ("lora" in out or "graft" in out)
