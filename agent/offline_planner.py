@@ -695,10 +695,13 @@ def _named_adapters(action: Action, ctx: Context) -> list[str]:
                 raise GraftError(f"{token} does not exist (named in the goal as an adapter).")
             continue
         if not _adapter_folder(path):
-            if "/" in token and path.is_dir() and not any(p.suffix == ".safetensors" for p in path.glob("*")):
+            if "/" in token and path.resolve() != Path(ctx.request.model).resolve():
                 from tools.checkpoint import resolve_checkpoint
 
-                resolve_checkpoint(path)  # says why (e.g. only trainer checkpoints inside)
+                resolve_checkpoint(path)  # says why it is no checkpoint (e.g. only trainer checkpoints inside)
+                raise GraftError(
+                    f"{token} is a full model, not an adapter; to blend models say 'merge it with {token}'."
+                )
             continue
         if str(path) not in [p for _, p in named]:
             named.append((pos, str(path)))
@@ -716,9 +719,7 @@ def _named_adapters(action: Action, ctx: Context) -> list[str]:
     many = re.search(r"adapters|both|two|three|all|адаптеры|оба|два|две|три|все", text)
     if len(ctx.disk_adapters) == 1 or many:
         return list(ctx.disk_adapters)
-    raise NeedsAnswer(
-        "Which adapter should be folded in: " + ", ".join(ctx.disk_adapters) + "? Name it in the goal."
-    )
+    raise NeedsAnswer("Which adapter should be folded in: " + ", ".join(ctx.disk_adapters) + "? Name it in the goal.")
 
 
 def _disk_adapters(action: Action, ctx: Context) -> None:

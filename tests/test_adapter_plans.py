@@ -134,7 +134,7 @@ def test_paths_named_in_the_goal_keep_their_order(at_world) -> None:  # type: ig
 
 
 def test_trainer_checkpoint_is_an_adapter_and_its_run_folder_says_which(at_world) -> None:  # type: ignore[no-untyped-def]
-    outcome = _plan(at_world, "fold the adapter in ./trainer/checkpoint-20 into the base")
+    outcome = _plan(at_world, "fold the adapter in ./trainer/checkpoint-20 into ./base")
     assert _folds(outcome.plan)[0][0] == ["trainer/checkpoint-20"]
     outcome = _plan(at_world, "merge these adapters", ["trainer/checkpoint-20"])
     assert _folds(outcome.plan)[0][0] == [(at_world / "trainer" / "checkpoint-20").as_posix()]
@@ -153,6 +153,7 @@ def test_trainer_checkpoint_is_an_adapter_and_its_run_folder_says_which(at_world
         ),
         ("merge these two adapters with TIES", ["ckpt", "gpt2-adapter"], r"the adapter \S*gpt2-adapter does not fit"),
         ("fold the adapter in ./missing into the base", [], r"\./missing does not exist"),
+        ("fold the adapter ./wide into the base", [], r"\./wide is a full model, not an adapter"),
     ],
 )
 def test_an_adapter_that_does_not_fit_is_named(at_world, goal, data, message) -> None:  # type: ignore[no-untyped-def]
