@@ -29,12 +29,16 @@ async def wait_for(pilot, condition, timeout: float = 120.0) -> None:  # type: i
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
+            raise AssertionError("timed out waiting for the app; the chat says:\n" + chat_text(pilot.app)[-1500:])
         await pilot.pause(0.1)
 
 
 async def type_text(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    pilot.app.query_one("#prompt").value = text
+    prompt = pilot.app.query_one("#prompt")
+    if pilot.app.focused is not prompt:
+        prompt.focus()
+        await pilot.pause(0.05)
+    prompt.value = text
     await pilot.press("enter")
 
 

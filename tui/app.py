@@ -944,7 +944,7 @@ class GraftApp(App[None]):
                 self.render_plan()
         if kind == "stage_start" or (stage not in self.bars and kind in ("progress", "stage_done")):
             if stage not in self.bars:
-                bar = ProgressBar(total=None, show_eta=True, id=f"bar-{len(self.bars)}")
+                bar = ProgressBar(total=None, show_eta=True)
                 label = Label(plain(stage))
                 self.bars[stage], self.bar_labels[stage] = bar, label
                 box = self.query_one("#bars", VerticalScroll)
@@ -981,6 +981,7 @@ class GraftApp(App[None]):
             self.query_one("#review").remove_class("shown")
             self.pending = None
             self.say("assistant", "Approved. Running the plan… (ctrl+x cancels; questions are answered meanwhile)")
+            self.query_one("#prompt", Input).focus()  # the buttons are gone; typing goes on in the prompt
             self.resume({"approved": True}, phase="run")
 
     @on(Button.Pressed, "#edit")
