@@ -344,6 +344,10 @@ def test_chat_answers_which_modules_and_conflicts(tiny, tmp_path):
 
     answer = answer_offline("Which modules does this adapter touch?", str(x))
     assert "adapts 4 module(s): q_proj ×2, v_proj ×2 in layers 0, 1" in answer.text
+    answer = answer_offline("какие модули затрагивает этот адаптер?", str(x))
+    assert "q_proj ×2, v_proj ×2" in answer.text
+    answer = answer_offline(f"which layers does this LoRA touch, and does it fit {base}?", str(x))
+    assert "in layers 0, 1" in answer.text and f"It fits {base}" in answer.text
     answer = answer_offline(f"Will this adapter conflict with {neg}?", str(x))
     assert "share 4 module(s)" in answer.text and "opposite directions in 4 of 4" in answer.text
     answer = answer_offline("будут ли эти два адаптера конфликтовать?", str(x), str(neg))
