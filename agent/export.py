@@ -89,7 +89,8 @@ def train(stage, model_path, adapter, out):
                 data = Dataset.from_list([{{"prompt": m[:i], "completion": [m[i]]}} for m in data["messages"]
                                           for i in range(1, len(m)) if m[i]["role"] == "assistant"])
                 extra = {{"completion_only_loss": True}}
-        trainer = SFTTrainer(model=model, args=SFTConfig(**train_args(stage, out), **extra), train_dataset=data,
+        config = SFTConfig(**train_args(stage, out), packing=stage.get("packing", False), **extra)
+        trainer = SFTTrainer(model=model, args=config, train_dataset=data,
                              processing_class=tokenizer, peft_config=lora(stage, model))
     else:
         import importlib
@@ -228,6 +229,8 @@ def trl_configs(plan: Plan) -> dict[str, Any]:
         if stage.kind == "preference":
             module, config_name, trainer_name = TRAINERS[stage.method]
             args.update(method_config(stage))
+        else:
+            args["packing"] = stage.packing
         entry: dict[str, Any] = {"trainer": trainer_name, "module": module, "dataset": stage.dataset}
         if stage.kind == "preference":
             entry["method"] = stage.method

@@ -389,6 +389,8 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     length = _float(rf"(?:max[_ ]length|context|sequence length|длин\w*)\s*(?:=|:|of)?\s*{NUM}", text)
     if length:
         found["max_length"] = int(length)
+    if kind == "sft" and re.search(r"\bpack(?:ing|ed)?\b|упаков\w*", text):
+        found["packing"] = True
     if kind == "dpo":
         beta = _float(rf"(?:beta|β|бета)\s*(?:=|:|of|is)?\s*{NUM}", text)
         if beta:
@@ -854,7 +856,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|"
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
-        r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк"
+        r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков"
     )
     numbers = set(NUMBER_WORDS)
     text = EXPLICIT_MODULE.sub(" ", mask_paths(text))

@@ -24,7 +24,7 @@ from pydantic import (
 from tools.errors import GraftError
 from tools.merge_adapter import MergeAdapterSpec
 from tools.merge_models import MergeModelsSpec
-from tools.training import PreferenceSpec, TrainSpec
+from tools.training import PreferenceSpec, SFTSpec
 from tools.write import WriteSpec
 
 StageKind = Literal["convert", "sft", "preference", "merge_adapter", "merge_models", "write"]
@@ -59,7 +59,7 @@ class ConvertStage(_Stage):
     source: str = Field(description="A .bin/.pt file or folder to turn into safetensors.")
 
 
-class SFTStage(_Stage, TrainSpec):
+class SFTStage(_Stage, SFTSpec):
     kind: Literal["sft"] = "sft"
 
 

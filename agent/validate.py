@@ -353,6 +353,16 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                     f"stage {stage.id}: plain-text rows have no prompt, so every token carries loss; "
                     "give messages or prompt/completion rows to train on the replies only."
                 )
+            if getattr(stage, "packing", False):
+                lengths = _sequence_lengths(rows, stage.kind, stage.max_length, None)
+                mean = sum(lengths) / len(lengths)
+                report.notes.append(
+                    f"stage {stage.id}: packing fills each of the {stage.batch_size} sequences of a step up to "
+                    f"max_length: up to {stage.batch_size * stage.max_length:,} tokens (about "
+                    f"{stage.batch_size * stage.max_length / mean:.0f} rows) per step, against {stage.batch_size} rows "
+                    f"(about {stage.batch_size * mean:,.0f} tokens) unpacked; packed rows do not attend to each other "
+                    "(checked on the model before training)."
+                )
             if stage.adapter != "none" and stage.lora_scale != 2:
                 report.notes.append(
                     f"stage {stage.id}: LoRA scale alpha/r = {stage.alpha:g}/{stage.r} = {stage.lora_scale:g} "

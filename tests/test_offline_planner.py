@@ -77,6 +77,7 @@ CASES: list[tuple[str, list[str], dict[int, dict]]] = [
     ("KTO with thumbs up/down data", ["kto"], {0: {"loss_type": "kto"}}),
     ("KTO with desirable weight 1.3", ["kto"], {0: {"desirable_weight": 1.3}}),
     ("DPO with apo_zero loss", ["dpo"], {0: {"loss_type": "apo_zero"}}),
+    ("fine-tune with packing, then SimPO", ["sft", "simpo"], {0: {"packing": True}}),
     (
         "fine-tune, merge the adapter, then merge it with {partner} using TIES with 0.7 and 0.3",
         ["sft", "merge_adapter", "merge_models"],

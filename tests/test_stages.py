@@ -266,3 +266,38 @@ def test_sft_without_generation_block_trains_only_the_replies(tiny, data, tmp_pa
         assert all(label == -100 for label in labels[:n_prompt])  # system, user turns, earlier replies: no loss
         trained = [i for i, label in zip(ids, labels, strict=True) if label != -100]
         assert trained == ids[n_prompt:] and conversation[reply]["content"] in tok.decode(trained)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "qwen2"])
+def test_packing_is_exact_on_the_model_or_refused(tiny, arch) -> None:  # type: ignore[no-untyped-def]
+    """Rows packed into one sequence (positions restarting) give the same logits as each row alone."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from tools.sft import check_packing_exact
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny(arch)), dtype=torch.float32)
+    assert check_packing_exact(model) < 1e-4
+    with pytest.raises(GraftError, match="packing is not exact"):
+        check_packing_exact(model, tolerance=-1.0)  # the refusal path, forced
+
+
+def test_packed_sft_scores_the_same_heldout_loss(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Packed and unpacked SFT measure the same held-out loss on the untrained model (one batch each),
+    and packing trains on fewer, fuller sequences."""
+    from tools.sft import run_sft
+    from tools.training import SFTSpec
+
+    dataset = write_jsonl(tmp_path / "sft.jsonl", sft_rows(40, seed=3))
+    fields = {
+        "dataset": str(dataset),
+        "max_steps": 2,
+        "batch_size": 8,
+        "r": 4,
+        "max_length": 512,
+        "eval_fraction": 0.15,
+    }
+    plain = run_sft(SFTSpec(**fields), str(tiny("llama")), str(tmp_path / "plain"))
+    packed = run_sft(SFTSpec(**fields, packing=True), str(tiny("llama")), str(tmp_path / "packed"))
+    assert packed.eval_loss_before == pytest.approx(plain.eval_loss_before, rel=1e-5)
+    assert packed.tokens >= plain.tokens and packed.eval_rows == plain.eval_rows == 6

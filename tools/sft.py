@@ -8,6 +8,13 @@ What carries loss, by dataset layout (the person means "learn the replies", not 
   would otherwise train on the system prompt and user turns too;
 - `prompt`/`completion`: TRL's completion-only loss;
 - `text`: every token (there is no prompt to leave out); the result says so.
+
+Packing (`packing: true`) is TRL's best-fit-decreasing packing with padding-free batches: rows
+are concatenated into sequences of up to `max_length` with their positions restarting at 0,
+and transformers turns those positions into a block-diagonal causal mask, so no row attends to
+another. That holds only where the model's attention builds its mask that way, so before
+training Graft runs two short rows packed and apart through the real model and refuses packing
+when their logits differ.
 """
 
 from __future__ import annotations
@@ -65,6 +72,39 @@ def loss_mode(layout: str, tokenizer: Any) -> str:
     return "completion" if layout == "prompt+completion" else "all"
 
 
+def check_packing_exact(model: Any, tolerance: float | None = None) -> float:
+    """Largest logit difference between two rows run packed (positions restarting) and each run alone.
+
+    Raises GraftError when packed rows would see each other: packing is exact or refused.
+    """
+    import torch
+
+    vocab = model.get_input_embeddings().weight.shape[0]
+    first = torch.arange(5, 12)[None] % vocab
+    second = torch.arange(20, 25)[None] % vocab
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        alone = [model(input_ids=ids, use_cache=False).logits.float() for ids in (first, second)]
+        positions = torch.cat([torch.arange(first.shape[1]), torch.arange(second.shape[1])])[None]
+        packed = model(input_ids=torch.cat([first, second], dim=1), position_ids=positions, use_cache=False)
+    model.train(was_training)
+    logits = packed.logits.float()[0]
+    worst = max(
+        (logits[: first.shape[1]] - alone[0][0]).abs().max().item(),
+        (logits[first.shape[1] :] - alone[1][0]).abs().max().item(),
+    )
+    dtype = next(model.parameters()).dtype
+    limit = tolerance if tolerance is not None else (1e-3 if dtype == torch.float32 else 5e-2)
+    if worst > limit:
+        kind = getattr(model.config, "model_type", "this model")
+        raise GraftError(
+            f"packing is not exact for {kind}: packed rows attend to each other "
+            f"(logits differ by {worst:.3g}); set packing: false."
+        )
+    return worst
+
+
 def build_sft_trainer(
     spec: TrainSpec,
     model_path: str,
@@ -93,7 +133,10 @@ def build_sft_trainer(
         extra["completion_only_loss"] = True
     elif mode == "completion":
         extra["completion_only_loss"] = True
-    config = SFTConfig(**common_config(spec, scratch), packing=False, **extra)
+    packing = bool(getattr(spec, "packing", False))
+    if packing:
+        check_packing_exact(model)
+    config = SFTConfig(**common_config(spec, scratch), packing=packing, **extra)
     trainer = quiet(
         SFTTrainer(
             model=model,
@@ -123,7 +166,8 @@ def run_sft(
         trainer, tokenizer, layout, mode, train_rows, held_rows = build_sft_trainer(
             spec, model_path, Path(scratch), stage_id, prior_adapters, progress
         )
-        progress({"stage": stage_id, "kind": "log", "message": f"loss on {LOSS_ON[mode]}"})
+        packed = " · packed rows (padding-free)" if getattr(spec, "packing", False) else ""
+        progress({"stage": stage_id, "kind": "log", "message": f"loss on {LOSS_ON[mode]}{packed}"})
         result = finish(
             trainer,
             spec,

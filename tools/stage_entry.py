@@ -34,9 +34,9 @@ def run_job(job: dict[str, Any]) -> Any:
     progress = lambda event: _emit(EVENT, event)  # noqa: E731
     if tool == "sft":
         from tools.sft import run_sft
-        from tools.training import TrainSpec
+        from tools.training import SFTSpec
 
-        return run_sft(TrainSpec.model_validate(spec_data), progress=progress, **kwargs)
+        return run_sft(SFTSpec.model_validate(spec_data), progress=progress, **kwargs)
     if tool in ("preference", "dpo"):  # "dpo": a job written before the stage was renamed
         from tools.preference import run_preference
         from tools.training import PreferenceSpec

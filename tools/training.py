@@ -77,6 +77,16 @@ class TrainSpec(BaseModel):
         return self.alpha / self.r
 
 
+class SFTSpec(TrainSpec):
+    """An SFT stage: the shared training fields plus sequence packing."""
+
+    packing: bool = Field(
+        False,
+        description="Pack rows into max_length sequences without padding (TRL's BFD packing, padding-free); "
+        "checked exact on the model first.",
+    )
+
+
 PreferenceMethod = Literal["dpo", "orpo", "simpo", "kto"]
 DPOLoss = Literal[
     "sigmoid",
