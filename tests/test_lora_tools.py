@@ -159,6 +159,10 @@ def test_extract_refuses_mismatched_models_and_existing_output(tiny, llama_pair,
     (tmp_path / "taken").mkdir()
     with pytest.raises(GraftError, match="already exists"):
         extract_lora(ExtractArgs(base=str(base), tuned=str(tuned), rank=4, output=str(tmp_path / "taken")))
+    with pytest.raises(GraftError, match="is TUNED"):
+        extract_lora(ExtractArgs(base=str(base), tuned=str(tuned), rank=4, output=str(tuned), overwrite=True))
+    with pytest.raises(GraftError, match="holds BASE"):
+        extract_lora(ExtractArgs(base=str(base), tuned=str(tuned), rank=4, output=str(base.parent), overwrite=True))
     with pytest.raises(GraftError, match="identical"):
         extract_lora(ExtractArgs(base=str(base), tuned=str(base), rank=4, output=str(tmp_path / "same")))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["resized", "taken"]  # nothing half-written left behind
@@ -314,6 +318,13 @@ def test_cli_exit_codes_and_json(llama_pair, tiny, tmp_path, capsys):
     assert data["rank"] == 2 and len(data["modules"]) == 14
     assert main(["lora", "extract", str(base), str(tuned), "--rank", "2", "-o", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert main(["lora", "extract", str(base), str(tuned), "--rank", "3", "-o", str(out), "--overwrite"]) == 0
+    assert "rank 3" in capsys.readouterr().out  # its own output: replaced
+    from safetensors import safe_open
+
+    with safe_open(str(out / "adapter_model.safetensors"), "pt") as handle:
+        record = json.loads(handle.metadata()["graft.lora"])
+    assert record == {"tool": "extract", "base": base.name, "tuned": tuned.name, "rank": 3, "dtype": "float32"}
     assert main(["lora", "extract", str(base), str(tuned), "--rank", "0", "-o", str(tmp_path / "z")]) == 2
     capsys.readouterr()
     assert main(["lora", "resize", str(out), "--rank", "1", "-o", str(tmp_path / "r1")]) == 0

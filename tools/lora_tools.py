@@ -355,6 +355,27 @@ def _svd_factors(delta: Any, rank: int) -> tuple[Any, Any, float, int]:
     return b, a, energy, kept
 
 
+def _check_output(output: str, inputs: dict[str, str], overwrite: bool) -> None:
+    """The output may not be, or hold, an input, the working folder or home; an existing one only with overwrite."""
+    from tools.safetensors_writer import check_destination
+
+    resolved = Path(output).resolve()
+    keep = {Path.cwd().resolve(): "the working folder", Path.home().resolve(): "your home folder"}
+    keep.update({Path(p).resolve(): what for p, what in inputs.items()})
+    for path, what in keep.items():
+        if path == resolved or path.is_relative_to(resolved):
+            raise GraftError(
+                f"the output {output} {'is' if path == resolved else 'holds'} {what}; choose a new folder."
+            )
+    check_destination(Path(output), overwrite)
+
+
+def _metadata(tool: str, **facts: Any) -> dict[str, str]:
+    """safetensors metadata: PEFT's "format" plus what made the adapter (bare names, never absolute paths)."""
+    record = {"tool": tool, **{k: Path(v).name if isinstance(v, str) else v for k, v in facts.items()}}
+    return {"format": "pt", "graft.lora": json.dumps(record, sort_keys=True)}
+
+
 def _default_output(source: str, suffix: str) -> str:
     src = Path(source)
     return str(src.with_name(src.name.rstrip("/") + suffix))
@@ -369,9 +390,7 @@ def extract_lora(args: ExtractArgs, progress: Progress = silent) -> ExtractResul
 
     start = time.perf_counter()
     output = args.output or _default_output(args.tuned, f"-lora-r{args.rank}")
-    from tools.safetensors_writer import check_destination
-
-    check_destination(Path(output), args.overwrite)
+    _check_output(output, {args.base: "BASE", args.tuned: "TUNED"}, args.overwrite)
     cb, ct = resolve_checkpoint(args.base), resolve_checkpoint(args.tuned)
     for ck, role in ((cb, "BASE"), (ct, "TUNED")):
         if ck.is_adapter:
@@ -533,7 +552,8 @@ def extract_lora(args: ExtractArgs, progress: Progress = silent) -> ExtractResul
     )
     try:
         with atomic_folder(Path(output), args.overwrite) as tmp:
-            write_sharded(tmp, specs, produce, {"format": "pt"}, "1000GB", prefix="adapter_model")
+            meta = _metadata("extract", base=args.base, tuned=args.tuned, rank=args.rank, dtype=args.dtype)
+            write_sharded(tmp, specs, produce, meta, "1000GB", prefix="adapter_model")
             _write_json(tmp / "adapter_config.json", config)
     finally:
         reader.close()
@@ -605,7 +625,7 @@ def resize_lora(args: ResizeArgs, progress: Progress = silent) -> ResizeResult:
     """Lower an adapter's rank by SVD of B·A, keeping lora_alpha and putting the scale change into the factors."""
     import torch
 
-    from tools.safetensors_writer import TORCH_TO_ST, TensorSpec, atomic_folder, check_destination, write_sharded
+    from tools.safetensors_writer import TORCH_TO_ST, TensorSpec, atomic_folder, write_sharded
     from tools.tensor_reader import TensorReader
 
     start = time.perf_counter()
@@ -622,7 +642,7 @@ def resize_lora(args: ResizeArgs, progress: Progress = silent) -> ResizeResult:
     if args.rank >= top:
         raise GraftError(f"{args.adapter} already has rank {top}; give a lower --rank to resize it.")
     output = args.output or _default_output(args.adapter, f"-r{args.rank}")
-    check_destination(Path(output), args.overwrite)
+    _check_output(output, {args.adapter: "the adapter being resized"}, args.overwrite)
     rslora = bool(cfg.get("use_rslora"))
     reader = TensorReader()
     produced: dict[str, Any] = {}
@@ -687,7 +707,8 @@ def resize_lora(args: ResizeArgs, progress: Progress = silent) -> ResizeResult:
         new_cfg["rank_pattern"] = rank_pattern
         folder = resolve_checkpoint(args.adapter).folder or adapter.file.parent
         with atomic_folder(Path(output), args.overwrite) as tmp:
-            write_sharded(tmp, specs, produce, {"format": "pt"}, "1000GB", prefix="adapter_model")
+            meta = _metadata("resize", adapter=args.adapter, rank=args.rank)
+            write_sharded(tmp, specs, produce, meta, "1000GB", prefix="adapter_model")
             _write_json(tmp / "adapter_config.json", new_cfg)
             for side in ("README.md",):
                 if (folder / side).is_file():
