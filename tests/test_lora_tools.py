@@ -380,3 +380,17 @@ def test_lora_help_imports_no_heavy_library(argv):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out and ("lora" in out or "graft" in out)
+
+
+def test_extract_names_targets_exactly(tiny, tmp_path):
+    base = tiny("llama")
+    one = _tuned(base, tmp_path / "one", ("layers.1.self_attn.q_proj",))
+    result = extract_lora(ExtractArgs(base=str(base), tuned=str(one), rank=64, output=str(tmp_path / "a")))
+    cfg = json.loads((tmp_path / "a" / "adapter_config.json").read_text())
+    assert cfg["target_modules"] == ["model.layers.1.self_attn.q_proj"] and result.identical_tensors > 0
+    every = _tuned(base, tmp_path / "every", ("q_proj",))
+    extract_lora(ExtractArgs(base=str(base), tuned=str(every), rank=64, output=str(tmp_path / "b")))
+    assert json.loads((tmp_path / "b" / "adapter_config.json").read_text())["target_modules"] == ["q_proj"]
+    for adapter, tuned in ((tmp_path / "a", one), (tmp_path / "b", every)):
+        merged, want = _merged(base, adapter), _state(tuned)
+        assert all(_rel(merged[k], want[k]) < 1e-4 for k in want)

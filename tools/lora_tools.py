@@ -545,7 +545,7 @@ def extract_lora(args: ExtractArgs, progress: Progress = silent) -> ExtractResul
     config = _lora_config(
         base=args.base,
         rank=args.rank,
-        targets=_short_or_full_targets(set(factors), {k: v for k, v in kinds.items() if v in ("linear", "conv1d")}),
+        targets=_short_or_full_targets(set(factors), kinds),
         fan_in_fan_out=bool(conv) and conv == set(factors),
         modules_to_save=sorted(save_modules) or None,
         bias="lora_only" if bias_all else "none",
