@@ -261,7 +261,7 @@ def test_method_trains_merges_and_exports(method, tiny, data, tmp_path) -> None:
 def test_final_heldout_is_per_stage_in_each_format(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The write's check scores each stage's rows in its own format: SFT by completion loss through the chat
     template, pairs by chosen-vs-rejected margin; training on the pairs raises their margin."""
-    from tools.heldout import score_files, split_row
+    from tools.heldout import compare_files, describe_comparison, score_files, split_row
     from tools.merge_adapter import MergeAdapterSpec, merge_adapter
     from tools.preference import run_preference
     from tools.sft import run_sft
@@ -276,8 +276,12 @@ def test_final_heldout_is_per_stage_in_each_format(tiny, data, tmp_path) -> None
     run_preference(spec, str(base), str(tmp_path / "orpo"))
     merge_adapter(MergeAdapterSpec(), str(base), [str(tmp_path / "orpo")], str(tmp_path / "final"))
     files = [str(tmp_path / "sft" / "heldout.jsonl"), str(tmp_path / "orpo" / "heldout.jsonl")]
-    before, after = score_files(str(base), files), score_files(str(tmp_path / "final"), files)
-    assert set(before) == {"sft", "orpo"}
+    comparison = compare_files(str(tmp_path / "final"), str(base), files)
+    before = {k: v["base"] for k, v in comparison.items()}
+    after = {k: v["final"] for k, v in comparison.items()}
+    assert set(before) == {"sft", "orpo"} and before == score_files(str(base), files)
+    lines = describe_comparison(comparison)
+    assert lines[0].startswith("sft (sft): completion loss ") and lines[1].startswith("orpo (orpo): margin ")
     assert before["sft"]["method"] == "sft" and before["sft"]["tokens"] > 0 and math.isfinite(before["sft"]["loss"])
     assert after["orpo"]["margin"] > before["orpo"]["margin"]
 
