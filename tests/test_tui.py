@@ -85,12 +85,31 @@ def test_whole_flow_goal_plan_approve_run_confirm_write(world) -> None:  # type:
             assert not world["out"].exists()
             await pilot.click("#write")
             await wait_for(pilot, lambda: "Done." in chat_text(app))
+            # The Checkpoint tab shows the provenance as a table of stages.
+            await type_text(pilot, f"/inspect {world['out']}")
+            await wait_for(pilot, lambda: "provenance is in the Checkpoint tab" in chat_text(app))
+            from rich.console import Console
+            from rich.table import Table
+
+            shown = app.query_one("#provenance").content
+            tables = [shown] if isinstance(shown, Table) else [r for r in shown.renderables if isinstance(r, Table)]
+            assert tables and tables[0].row_count == len(provenance_stages(world["out"]))
+            console = Console(width=120, record=True)
+            console.print(shown)
+            shown_text = console.export_text()
+            assert "held-out loss" in shown_text and "chat.jsonl (12" in shown_text
         from tools.inspect import InspectArgs, inspect_checkpoint
 
         provenance = json.loads(inspect_checkpoint(InspectArgs(path=str(world["out"]))).metadata["graft.provenance"])
         assert provenance["stages"][0]["id"] == "sft"
 
     asyncio.run(scenario())
+
+
+def provenance_stages(path: Path) -> list[dict]:
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    return json.loads(inspect_checkpoint(InspectArgs(path=str(path))).metadata["graft.provenance"])["stages"]
 
 
 def test_reject_then_edit_invalid_then_valid(world) -> None:  # type: ignore[no-untyped-def]
@@ -107,6 +126,9 @@ def test_reject_then_edit_invalid_then_valid(world) -> None:  # type: ignore[no-
                 lambda: review_shown(app) and app.pending and app.pending["plan"]["stages"][0]["adapter"] == "dora",
             )
             assert app.pending["plan"]["stages"][0]["layers"] == [1]
+            # What the reject changed is marked in the stage list and the detail pane.
+            assert app.query_one("#plan-table").get_row_at(0)[0] == "✱"
+            assert "✱" in str(app.query_one("#plan-detail").render())
 
             await pilot.click("#edit")
             await wait_for(pilot, lambda: modal_ready(app, EditPlanScreen, "#save"))
@@ -127,6 +149,8 @@ def test_reject_then_edit_invalid_then_valid(world) -> None:  # type: ignore[no-
                 pilot, lambda: review_shown(app) and app.pending and app.pending["plan"]["stages"][0]["layers"] == [0]
             )
             assert not isinstance(app.screen, EditPlanScreen)
+            assert "Edit accepted" in chat_text(app)
+            assert "not valid" not in chat_text(app).rsplit("›", 1)[-1].splitlines()[-1]
 
     asyncio.run(scenario())
 
@@ -452,5 +476,28 @@ def test_diff_tab_fp32_base_against_bf16_output(world, tmp_path) -> None:  # typ
             assert "relative Frobenius norm of ΔW" in text
             assert "float32 → bfloat16" in text
             assert "per layer × component" in text
+
+    asyncio.run(scenario())
+
+
+def test_new_goal_during_review_replaces_the_plan_after_asking(world) -> None:  # type: ignore[no-untyped-def]
+    from tui.app import AskScreen, GraftCommands
+
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 2 steps, write to {world['out']}")
+            await type_text(pilot, f"DoRA for 3 steps, write to {world['out']}")
+            await wait_for(pilot, lambda: modal_ready(app, AskScreen, "#no"))
+            await pilot.click("#no")  # keep: nothing changes
+            await wait_for(pilot, lambda: "Kept the proposed plan" in chat_text(app))
+            assert app.pending["plan"]["stages"][0]["adapter"] == "lora"
+            await type_text(pilot, f"DoRA for 3 steps, write to {world['out']}")
+            await wait_for(pilot, lambda: modal_ready(app, AskScreen, "#yes"))
+            await pilot.click("#yes")
+            await wait_for(pilot, lambda: review_shown(app) and app.pending["plan"]["stages"][0]["adapter"] == "dora")
+            # The empty command palette lists Graft's own commands.
+            found = [hit.text async for hit in GraftCommands(app.screen).discover()]
+            assert "Approve plan" in found and "Open model" in found
 
     asyncio.run(scenario())

@@ -1190,7 +1190,7 @@ class GraftApp(App[None]):
         raw = r.metadata.get("graft.provenance") if r.metadata else None
         if raw:
             table, final = provenance_table(raw)
-            provenance.update(table if not final else _stack(table, final))
+            provenance.update(table if not final else _stack(table, Text(final)))
         else:
             provenance.update(Text("no Graft provenance in this checkpoint", style="dim"))
         if open_tab:
