@@ -181,8 +181,11 @@ def write_sharded(
         write_file(folder / name, group, counted, metadata)
         paths.append(folder / name)
     if len(groups) > 1:
-        index = {
-            "metadata": {"total_size": sum(s.nbytes for s in specs)},
+        index = {  # the two fields transformers' save_pretrained writes
+            "metadata": {
+                "total_parameters": sum(math.prod(s.shape) for s in specs),
+                "total_size": sum(s.nbytes for s in specs),
+            },
             "weight_map": {s.name: n for n, g in zip(names, groups, strict=True) for s in g},
         }
         write_json(folder / f"{prefix}.safetensors.index.json", index)
@@ -360,6 +363,7 @@ def copy_side_files(src: Path, dst: Path, names: Iterable[str]) -> list[str]:
     copied = []
     for name in names:
         if (src / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / name, dst / name)
             copied.append(name)
     return copied
@@ -378,4 +382,53 @@ SIDE_FILES = (
     "chat_template.jinja",
     "chat_template.json",
     "adapter_config.json",
+    "LICENSE",
+    "LICENSE.txt",
+    "LICENSE.md",
+    "NOTICE",
+    "NOTICE.txt",
+    "NOTICE.md",
+    "USE_POLICY.md",
 )
+
+
+def code_files(folder: Path) -> list[str]:
+    """The custom code files a model folder needs to load: those named by `auto_map` in config.json and
+    tokenizer_config.json, and the files they import relatively (found the way transformers finds them)."""
+    names: list[str] = []
+    for config_name in ("config.json", "tokenizer_config.json"):
+        try:
+            auto_map = json.loads((folder / config_name).read_text(encoding="utf-8")).get("auto_map") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(auto_map, dict):
+            continue
+        for value in auto_map.values():
+            for ref in value if isinstance(value, list) else [value]:
+                if isinstance(ref, str) and "." in ref:
+                    module = ref.split("--")[-1].rsplit(".", 1)[0]  # "repo--modeling_x.Class" → modeling_x
+                    names.append(module.replace(".", "/") + ".py")
+    found: list[str] = []
+    for name in dict.fromkeys(names):
+        path = folder / name
+        if not path.is_file() or not path.resolve().is_relative_to(folder.resolve()):
+            continue
+        from transformers.dynamic_module_utils import get_relative_import_files
+
+        try:
+            imported = get_relative_import_files(path)
+        except OSError:  # it imports a file the folder lacks: carry what is there
+            imported = []
+        for file in [str(path), *imported]:
+            rel = os.path.relpath(file, folder)
+            if not rel.startswith("..") and rel not in found:
+                found.append(rel)
+    return found
+
+
+def license_files(folder: Path) -> list[str]:
+    """LICENSE*, NOTICE* and COPYING* files of a model folder (the terms the weights come under)."""
+    if not folder.is_dir():
+        return []
+    prefixes = ("LICENSE", "LICENCE", "NOTICE", "COPYING", "USE_POLICY")
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.upper().startswith(prefixes))

@@ -25,11 +25,9 @@ from tools.errors import GraftError
 from tools.progress import Progress, silent
 from tools.safetensors_header import read_header
 from tools.safetensors_writer import (
-    SIDE_FILES,
     TensorSpec,
     atomic_folder,
     check_free_space,
-    copy_side_files,
     tensor_bytes,
     write_json,
     write_sharded,
@@ -118,7 +116,15 @@ def write_final(
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GraftError(f"cannot create {out.parent}: {exc.strerror or exc}.") from None
-    has_tokenizer = (source_folder / "tokenizer.json").is_file() or (source_folder / "tokenizer.model").is_file()
+    from tools.model_card import build_model_card, carry_side_files
+    from tools.model_card import has_tokenizer as folder_has_tokenizer
+
+    base_folder = None
+    if base_model and Path(base_model).exists():
+        base_folder = resolve_checkpoint(base_model).folder or Path(base_model).parent
+    # Side files come from the model being written, else from the base (a stage may have dropped them).
+    side_sources = [source_folder, *([base_folder] if base_folder else [])]
+    has_tokenizer = any(folder_has_tokenizer(f) for f in side_sources)
     fits = total_bytes * 3 < _available_memory()
     warnings: list[str] = []
     if not has_tokenizer:
@@ -167,10 +173,12 @@ def write_final(
             on_tensor=lambda d, t: progress({"stage": stage_id, "kind": "progress", "step": d, "total": t}),
         )
         reader.close()
-        copy_side_files(source_folder, tmp, [f for f in SIDE_FILES if f not in ("adapter_config.json",)])
+        carry_side_files(side_sources, tmp)
         _set_config_dtype(tmp / "config.json", target_name)
         verified = verify_written(tmp, specs, digests)
-        (tmp / "README.md").write_text(model_card(provenance, target_name), encoding="utf-8")
+        card, card_notes = build_model_card(provenance, target_name, base_folder)
+        warnings += card_notes
+        (tmp / "README.md").write_text(card, encoding="utf-8")
         if has_tokenizer and fits:
             text = run_check("generate", {"model": str(tmp)})["text"]
             generate_check = f"ok: generated {text!r}"
@@ -197,6 +205,8 @@ def _set_config_dtype(path: Path, dtype: str) -> None:
     config = json.loads(path.read_text(encoding="utf-8"))
     config["dtype"] = dtype
     config.pop("torch_dtype", None)
+    if os.path.isabs(str(config.get("_name_or_path") or "")):  # older transformers saved this machine's path
+        config.pop("_name_or_path")
     write_json(path, config)
 
 
@@ -226,39 +236,3 @@ def verify_written(folder: Path, specs: list[TensorSpec], digests: dict[str, str
     if seen != len(specs):
         raise GraftError(f"verification failed: {seen} tensors read back, {len(specs)} written.")
     return seen
-
-
-def model_card(provenance: dict[str, Any], dtype: str) -> str:
-    """A README.md for the artifact: what it came from and each stage, from the provenance."""
-    base = provenance.get("base_model", {})
-    lines = [
-        "---",
-        "library_name: transformers",
-        "tags: [graft]",
-        "---",
-        "",
-        f"# {Path(str(base.get('path', 'model'))).name} — post-trained with Graft",
-        "",
-        f"Goal: {provenance.get('goal', '')}",
-        "",
-        f"Base: `{base.get('path')}` ({base.get('architecture')}, {base.get('total_params')} parameters). "
-        f"Weights: {dtype}.",
-        "",
-        "## Stages",
-        "",
-        "| # | stage | kind | method | targets | layers | dataset | metrics |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for i, stage in enumerate(provenance.get("stages", []), 1):
-        data = stage.get("dataset") or {}
-        metrics = ", ".join(f"{k} {v:.4g}" for k, v in (stage.get("metrics") or {}).items() if isinstance(v, float))
-        lines.append(
-            f"| {i} | {stage.get('id')} | {stage.get('kind')} | {stage.get('method', '')} | "
-            f"{', '.join(stage.get('targets') or [])} | {stage.get('layers') or 'all'} | "
-            f"{data.get('path', '')} | {metrics} |"
-        )
-    final = provenance.get("final", {})
-    if final.get("eval_loss"):
-        lines += ["", "Held-out loss: " + ", ".join(f"{k} {v:.4f}" for k, v in final["eval_loss"].items() if v)]
-    lines += ["", "The full record is in the safetensors `__metadata__` under `graft.provenance`", ""]
-    return "\n".join(lines)

@@ -29,25 +29,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", nargs="*", default=[], help="datasets the TUI's plans may use")
     parser.add_argument("--resume", action="store_true", help="reopen the last conversation in the TUI")
     parser.add_argument("--offline", action="store_true", help="use the offline planner even with an LLM configured")
+    parser.add_argument("--version", action="version", version=f"graft {_version()}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="let libraries' warnings and progress bars through to stderr"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("inspect", help="what a checkpoint contains (file, sharded folder, adapter, .bin/.pt)")
-    p.add_argument("path")
+    p.add_argument("path", help="a .safetensors file, a model or adapter folder, a .bin/.pt file")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
 
     p = sub.add_parser("diff", help="which tensors differ, per layer and component, by how much")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("a", help="the first checkpoint (file or folder)")
+    p.add_argument("b", help="the second checkpoint, compared tensor by tensor with the first")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--top", type=int, default=10, help="how many most-changed tensors to list")
     p.add_argument("--tolerance", type=float, default=0.0, help="relative change counted as none")
 
     p = sub.add_parser("convert", help=".bin/.pt → safetensors, without executing pickled code")
-    p.add_argument("source")
-    p.add_argument("destination")
-    p.add_argument("--max-shard-size", default="5GB")
+    p.add_argument("source", help="a .bin/.pt/.pth file or a folder of them")
+    p.add_argument("destination", help="a .safetensors file or a folder to create")
+    p.add_argument("--max-shard-size", default="5GB", help="largest shard, like 5GB or 500MB (default 5GB)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing destination")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("plan", help="turn a goal (English or Russian) into a validated plan")
     p.add_argument("goal", help="what the model should become, in plain words")
@@ -62,25 +66,61 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="a plan as a standalone script, mergekit YAML or TRL configs")
     p.add_argument("plan", help="plan YAML file")
-    p.add_argument("--as", dest="form", choices=["script", "mergekit", "trl"], default="script")
+    p.add_argument(
+        "--as",
+        dest="form",
+        choices=["script", "mergekit", "trl"],
+        default="script",
+        help="script: a Python file using the libraries; mergekit: YAML for mergekit; trl: TRL configs",
+    )
     p.add_argument("-o", "--out", help="write to this file instead of printing")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
     p = sub.add_parser("run", help="execute a plan, asking before the run and before the final write")
     p.add_argument("plan", help="plan YAML file")
-    p.add_argument("--yes", action="store_true", help="approve the plan and the final write without asking")
+    p.add_argument("-y", "--yes", action="store_true", help="approve the plan and the final write without asking")
     p.add_argument("--overwrite", action="store_true", help="with --yes: replace an existing output")
     p.add_argument("--run-dir", help="folder for stage outputs (default: PLAN.run next to the plan)")
+    _verbose_flag(p)
 
     from tui.lora_cli import add_parser as add_lora_parser
 
     add_lora_parser(sub)
 
+    p = sub.add_parser("data", help="which format a dataset is, its rows, token lengths under a model's template")
+    p.add_argument("path", help="a .jsonl/.json/.parquet/.csv file or a datasets.save_to_disk folder")
+    p.add_argument("--model", help="count tokens with this model's tokenizer and chat template")
+    p.add_argument(
+        "--max-length", type=int, default=1024, help="count rows longer than this many tokens (default 1024)"
+    )
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _verbose_flag(p)
+
     p = sub.add_parser("demo", help="tiny local model + data, the whole pipeline, end to end")
     p.add_argument("--out", default="graft-demo", help="folder for everything the demo makes")
     p.add_argument("--steps", type=int, default=20, help="optimizer steps per training stage")
-    p.add_argument("--arch", default="llama", choices=["llama", "qwen2", "mistral", "gpt2", "phi3"])
+    p.add_argument(
+        "--arch",
+        default="llama",
+        choices=["llama", "qwen2", "mistral", "gpt2", "phi3"],
+        help="architecture of the tiny model (default llama)",
+    )
+    _verbose_flag(p)
     return parser
+
+
+def _verbose_flag(p: argparse.ArgumentParser) -> None:
+    """`-v` after the command too (`graft run plan.yaml -v`), without resetting one given before it."""
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("graft")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
@@ -195,6 +235,19 @@ def cmd_lora(args: argparse.Namespace) -> int:
     return lora(args)
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from tools.data_report import DataReportArgs, data_report
+
+    result = data_report(DataReportArgs(path=args.path, model=args.model, max_length=args.max_length))
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        from tui.present import print_data_report
+
+        print_data_report(_console(), result)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from tui.run_cli import cmd_demo as demo
 
@@ -209,8 +262,27 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "run": cmd_run,
     "lora": cmd_lora,
+    "data": cmd_data,
     "demo": cmd_demo,
 }
+
+
+def quiet_libraries() -> None:
+    """Keep libraries' progress bars and warnings off stderr (`-v` lets them through).
+
+    Set through the environment, so worker processes inherit it, and before any library is imported."""
+    for key, value in (
+        ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("DATASETS_VERBOSITY", "error"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("PYTHONWARNINGS", "ignore"),
+    ):
+        os.environ.setdefault(key, value)
+    import warnings
+
+    warnings.simplefilter("ignore")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
+    """The console script: quiet libraries unless `-v`, then run the command."""
+    if not {"-v", "--verbose"} & set(sys.argv[1:]):
+        quiet_libraries()
     sys.exit(main())
 
 

@@ -22,8 +22,8 @@ def add_parser(sub: Any) -> None:
     lora = p.add_subparsers(dest="lora_command", metavar="ACTION", required=True, parser_class=type(p))
 
     q = lora.add_parser("extract", help="a PEFT adapter approximating TUNED − BASE by truncated SVD")
-    q.add_argument("base")
-    q.add_argument("tuned")
+    q.add_argument("base", help="the model before fine-tuning")
+    q.add_argument("tuned", help="the fine-tuned model; TUNED - BASE is factored into LoRA")
     q.add_argument("--rank", "-r", type=int, required=True, help="LoRA rank of every module")
     q.add_argument("-o", "--output", help="adapter folder (default: TUNED-lora-rR)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -33,22 +33,24 @@ def add_parser(sub: Any) -> None:
         action="store_false",
         help="do not store changed embeddings/norms whole; list them as not captured instead",
     )
-    q.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
-    q.add_argument("--json", action="store_true")
+    q.add_argument(
+        "--dtype", choices=["float32", "bfloat16", "float16"], default="float32", help="dtype of the saved factors"
+    )
+    q.add_argument("--json", action="store_true", help="print the result as JSON")
     q.add_argument("--all", action="store_true", help="list every module, not only the 15 least faithful")
 
     q = lora.add_parser("resize", help="lower an adapter's rank by SVD of B·A")
-    q.add_argument("adapter")
+    q.add_argument("adapter", help="the LoRA adapter folder to resize")
     q.add_argument("--rank", "-r", type=int, required=True, help="the new rank")
     q.add_argument("-o", "--output", help="adapter folder (default: ADAPTER-rR)")
-    q.add_argument("--overwrite", action="store_true")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    q.add_argument("--json", action="store_true", help="print the result as JSON")
     q.add_argument("--all", action="store_true", help="list every module")
 
     q = lora.add_parser("check", help="does an adapter fit a base; where do several adapters overlap")
-    q.add_argument("adapter")
+    q.add_argument("adapter", help="the LoRA adapter folder to check")
     q.add_argument("paths", nargs="*", metavar="BASE|ADAPTER", help="a base model and/or more adapters")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="print the result as JSON")
     q.add_argument("--all", action="store_true", help="list every shared module")
 
 

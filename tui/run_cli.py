@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import GraftError
-from tui.safe_text import inert
+from tui.safe_text import inert, visible_controls
 
 
 class TerminalAnswers:
@@ -53,6 +53,60 @@ class TerminalAnswers:
             overwrite = payload["exists"] and self._ask(f"{inert(payload['output'])} exists. Replace it?")
             return {"confirmed": True, "overwrite": overwrite}
         return {}
+
+
+class LineProgress:
+    """Progress as plain lines when stdout is not a terminal (`| tee`, nohup, CI logs): a stage's first
+    and last step, and between them at most one line every `interval` seconds, never a redrawn bar."""
+
+    def __init__(self, console: Any, interval: float = 15.0) -> None:
+        self.console, self.interval = console, interval
+        self.started: dict[str, float] = {}
+        self.last_line: dict[str, float] = {}
+        self.loss: dict[str, float] = {}
+        self.losses: dict[str, list[float]] = {}
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _line(self, stage: str, text: str) -> None:
+        elapsed = time.monotonic() - self.started.get(stage, time.monotonic())
+        self.console.print(f"[{visible_controls(stage)}] {text} · {elapsed:.0f} s", markup=False)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        stage = str(event.get("stage", "?"))
+        kind = event.get("kind")
+        now = time.monotonic()
+        self.started.setdefault(stage, now)
+        if kind == "progress":
+            if event.get("loss") is not None:
+                self.loss[stage] = event["loss"]
+                self.losses.setdefault(stage, []).append(event["loss"])
+            step, total = event.get("step", 0), event.get("total")
+            first = stage not in self.last_line
+            last = bool(total) and step >= total
+            if first or last or now - self.last_line[stage] >= self.interval:
+                self.last_line[stage] = now
+                loss = f" · loss {self.loss[stage]:.4f}" if stage in self.loss else ""
+                self._line(stage, f"step {step}/{total or '?'}{loss}")
+        elif kind == "stage_done":
+            result = event.get("result") or {}
+            note = "reused" if event.get("message") == "reused" else "done"
+            if result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
+                note += f" · held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
+            elif stage in self.loss:
+                note += f" · loss {self.loss[stage]:.4f}"
+            self._line(stage, note)
+        elif kind == "log" and event.get("message"):
+            self.console.print("  " + visible_controls(f"{stage}: {event['message']}"), markup=False)
+
+
+def progress_view(console: Any) -> ProgressView | LineProgress:
+    """Bars on a terminal, plain lines elsewhere."""
+    return ProgressView(console) if console.is_terminal else LineProgress(console)
 
 
 class ProgressView:
@@ -171,7 +225,7 @@ def execute_plan(
     plan_dir = plan_path.resolve().parent if plan_path is not None else Path.cwd()
     start = time.perf_counter()
     try:
-        with ProgressView(console) as view, StopOnInterrupt(runners, console):
+        with progress_view(console) as view, StopOnInterrupt(runners, console):
             state = drive(graph, config, initial_state(plan, run_dir, plan_dir), answers, view)
     except GraftCancelled:
         state = {"status": "stopped", "run_dir": str(run_dir)}
