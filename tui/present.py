@@ -85,18 +85,21 @@ def print_diff(console: Console, r: DiffResult, top: int = 10) -> None:
         return
     console.print(
         f"{len(r.changed)} of {r.compared} compared tensors changed; "
-        f"{len(r.only_in_a)} only in A, {len(r.only_in_b)} only in B, {len(r.mismatched)} shape/dtype mismatches."
+        f"{len(r.only_in_a)} only in A, {len(r.only_in_b)} only in B, {len(r.mismatched)} not comparable."
     )
+    console.print(f"measure: {r.measure}")
+    for change, count in r.dtype_changes.items():
+        console.print(f"dtype {change} in {count} tensors")
     if r.components:
         table = Table(title="by component", title_justify="left")
-        for col, just in (("component", "left"), ("changed", "right"), ("relative change", "right")):
+        for col, just in (("component", "left"), ("changed", "right"), ("relative ‖ΔW‖", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
         for comp, g in r.components.items():
             table.add_row(comp, f"{g.changed_tensors}/{g.tensors}", f"{g.relative_change:.3e}")
         console.print(table)
     if r.layers:
         table = Table(title="by layer", title_justify="left")
-        for col, just in (("layer", "right"), ("changed", "right"), ("relative change", "right")):
+        for col, just in (("layer", "right"), ("changed", "right"), ("relative ‖ΔW‖", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
         for idx, g in r.layers.items():
             table.add_row(str(idx), f"{g.changed_tensors}/{g.tensors}", f"{g.relative_change:.3e}")
