@@ -323,7 +323,7 @@ def _diff_cell(value: float, top: float) -> Text:
 class GraftApp(App[None]):
     TITLE = "Graft"
     SUB_TITLE = "post-train a model from plain words"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere find it too
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         # Priority: the prompt's own ctrl+x (cut) must not swallow a stop request during a run.
