@@ -7,11 +7,13 @@ child's peak RSS (`os.wait4` rusage) and wall time are measured. Printed per cas
 estimate/measured for memory and time (target 0.7-1.3), and the estimated trainable count
 against the one the trainer reports.
 
-The model is small but not trivial (Llama, hidden 384, 6 layers, vocab 8192, ~20M parameters)
+The model is small but not trivial (Llama, hidden 384, 6 layers, vocab 8192, 15.7M parameters)
 and rows are long enough (~200 tokens) that activations and logits show; each stage stops after
 a few optimizer steps so the whole benchmark stays under about three minutes on a 2-core CPU.
 
-    .venv/bin/python -m bench.bench_estimates [--steps 3] [--cases sft-lora,sft-full]
+    .venv/bin/python -m bench.bench_estimates [--steps 2] [--cases sft-lora,sft-full] [--shape smollm2-135m]
+
+`--shape smollm2-135m` checks the same at SmolLM2-135M's shape (random weights; several minutes).
 """
 
 from __future__ import annotations
@@ -43,14 +45,28 @@ def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, 
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out
 
 
-MODEL = {
-    "hidden_size": 384,
-    "num_layers": 6,
-    "num_heads": 6,
-    "num_kv_heads": 2,
-    "intermediate_size": 1024,
+SHAPES: dict[str, dict[str, Any]] = {
+    # Small but not trivial: activations and logits show beside the runtime.
+    "bench": {
+        "hidden_size": 384,
+        "num_layers": 6,
+        "num_heads": 6,
+        "num_kv_heads": 2,
+        "intermediate_size": 1024,
+        "vocab_size": 8192,  # larger than the tiny tokenizer's, as real vocabularies are: logits cost memory
+        "tie_word_embeddings": False,
+    },
+    # SmolLM2-135M's shape (random weights, nothing downloaded): the model the issue measured.
+    "smollm2-135m": {
+        "hidden_size": 576,
+        "num_layers": 30,
+        "num_heads": 9,
+        "num_kv_heads": 3,
+        "intermediate_size": 1536,
+        "vocab_size": 49152,
+        "tie_word_embeddings": True,
+    },
 }
-VOCAB = 8192  # larger than the tiny tokenizer's, as real models' vocabularies are: logits cost memory
 
 CASES: dict[str, dict[str, Any]] = {
     "sft-lora": {"kind": "sft", "adapter": "lora"},
@@ -61,17 +77,19 @@ CASES: dict[str, dict[str, Any]] = {
 DEFAULT_CASES = ("sft-lora", "sft-full", "dpo-lora")
 
 
-def build_model(root: Path) -> Path:
-    """A Llama of MODEL's shape with random weights, the tiny tokenizer and a VOCAB-row embedding."""
+def build_model(root: Path, shape: dict[str, Any]) -> Path:
+    """A Llama of `shape` with random weights and the tiny tokenizer (the embedding has the shape's vocabulary)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     from tools.tiny import TinyModelArgs, build_tiny_model
 
     seed_model = root / "seed"
-    build_tiny_model(TinyModelArgs(architecture="llama", output=str(seed_model), **MODEL))
+    arch = {k: shape[k] for k in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "intermediate_size")}
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(seed_model), **arch))
     config = AutoConfig.from_pretrained(seed_model)
-    config.vocab_size = VOCAB
+    config.vocab_size = shape["vocab_size"]
+    config.tie_word_embeddings = shape["tie_word_embeddings"]
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
     out = root / "model"
@@ -153,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=14, help="corpus lines per answer (~15 tokens each)")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--shape", default="bench", choices=list(SHAPES), help="model shape")
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help=f"comma-separated, of {', '.join(CASES)}")
     args = parser.parse_args(argv)
     settings = {
@@ -165,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="graft-bench-est-") as tmp:
         root = Path(tmp)
-        model = build_model(root)
+        model = build_model(root, SHAPES[args.shape])
         sft, dpo = write_rows(root, args.rows, args.sentences)
         data = {"sft": sft, "preference": dpo}
         print(
@@ -182,8 +201,13 @@ def main(argv: list[str] | None = None) -> int:
             )
     ok = all(0.7 <= r["memory_ratio"] <= 1.3 and 0.7 <= r["time_ratio"] <= 1.3 and r["trainable_equal"] for r in rows)
     save_results(
-        "estimates",
-        {"model": {**MODEL, "vocab_size": VOCAB}, "settings": settings, "cases": rows, "within_30_percent": ok},
+        "estimates" if args.shape == "bench" else f"estimates_{args.shape}",
+        {
+            "model": {"shape": args.shape, **SHAPES[args.shape]},
+            "settings": settings,
+            "cases": rows,
+            "within_30_percent": ok,
+        },
     )
     return 0
 
