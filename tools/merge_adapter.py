@@ -352,6 +352,7 @@ def _base_facts(folder: str, stored: frozenset[str]) -> _BaseFacts:
     return _BaseFacts(kinds, order, tied)
 
 
+@lru_cache(maxsize=32)
 def _may_use_conv1d(model_type: str) -> bool:
     """Whether transformers' source for this architecture mentions Conv1D (read as text, no import)."""
     import importlib.util
