@@ -108,3 +108,19 @@ def test_validation_refuses_in_one_sentence_naming_the_stage_once(tiny, tmp_path
     message = str(info.value)
     assert "exactly one other model" in message
     assert message.count("swap (merge_models)") == 1 and message.count("stage ") == 1 and "\n" not in message
+
+
+@pytest.mark.parametrize("method", ["breadcrumbs", "model_stock"])
+def test_remaining_methods_run_with_the_inputs_graft_gives(tiny, tmp_path, method) -> None:  # type: ignore[no-untyped-def]
+    """The methods no other test runs: each gets its base and parameters, and changes the weights."""
+    from typing import get_args
+
+    from tools.merge_models import MergeMethod, MergeModelsSpec, merge_models
+
+    assert method in get_args(MergeMethod)
+    base, a, b = tiny("llama"), tiny("llama", seed=1), tiny("llama", seed=2)
+    spec = MergeModelsSpec(method=method, models=[str(a), str(b)], density=0.8)
+    merge_models(spec, [str(a), str(b)], str(base), str(tmp_path / "m"))
+    name = "model.layers.0.self_attn.q_proj.weight"
+    merged = _tensors(tmp_path / "m")[name]
+    assert not merged.equal(_tensors(base)[name]) and not merged.equal(_tensors(a)[name])
