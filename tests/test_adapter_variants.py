@@ -271,3 +271,22 @@ def test_resized_vocabulary_is_refused(tiny, tmp_path) -> None:  # type: ignore[
     _rewrite_adapter(adapter, {key: torch.zeros(tensors[key].shape[0] + 8, tensors[key].shape[1])})
     with pytest.raises(GraftError, match="resized vocabulary"):
         merge_adapter(MergeAdapterSpec(), str(base), [str(adapter)], str(tmp_path / "out"))
+
+
+def test_whole_tensors_are_not_weighted_or_combined(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A trained lm_head copy has no delta to scale, and PEFT's ties/linear/svd combinations drop it: refused."""
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    base = tiny("llama")
+    saved = build_adapter(base, tmp_path / "a", target_modules=["q_proj"], modules_to_save=["lm_head"])
+    plain = build_adapter(base, tmp_path / "b", seed=1, target_modules=["q_proj"])
+    with pytest.raises(GraftError, match="cannot be weighted"):
+        merge_adapter(MergeAdapterSpec(weights=[0.5, 1.0]), str(base), [str(saved), str(plain)], str(tmp_path / "w"))
+    with pytest.raises(GraftError, match=r"modules_to_save.*combination: cat"):
+        merge_adapter(
+            MergeAdapterSpec(combination="ties", weights=[0.5, 0.5]),
+            str(base),
+            [str(saved), str(plain)],
+            str(tmp_path / "t"),
+        )
+    assert not (tmp_path / "w").exists() and not (tmp_path / "t").exists()
