@@ -470,3 +470,19 @@ def plan_totals(report: Any) -> str:
         f"total ~{_seconds(seconds)} · peak memory ~{_bytes(memory)} of {_bytes(report.device_memory_bytes)} "
         f"({report.device}) · disk ~{_bytes(disk)} · trainable {trainable:,}"
     )
+
+
+def print_data_report(console: Console, r: Any) -> None:
+    """`graft data`: the format found, rows, and token lengths under the model's template."""
+    kind = "conversational" if r.conversational else "plain text"
+    console.print(f"[bold]{inert(r.path)}[/]  {inert(r.format)} ({kind}) · read as {inert(r.source)}")
+    console.print(f"{r.rows:,} rows · columns {inert(', '.join(r.columns))} · usable by {', '.join(r.usable_by)}")
+    if r.tokens:
+        t = r.tokens
+        console.print(
+            f"tokens under {inert(r.model)}: min {t.min:,} · median {t.median:,.0f} · p95 {t.p95:,} · "
+            f"max {t.max:,} (row {r.longest_row}) · mean {t.mean:,.1f}"
+        )
+        console.print(f"rows over max_length {r.max_length:,}: {t.over_max_length:,}")
+    for note in r.notes:
+        console.print(f"note: {inert(note)}")
