@@ -136,3 +136,56 @@ def test_help_imports_no_heavy_library(argv):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_every_argument_has_help_and_short_flags_parse():
+    import argparse
+
+    from tui.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, child in action.choices.items():
+                    walk(child, f"{name} {sub}")
+            elif not isinstance(action, argparse._HelpAction | argparse._VersionAction) and not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    parser = build_parser()
+    walk(parser, "graft")
+    assert missing == []
+    assert parser.parse_args(["run", "p.yaml", "-y"]).yes is True
+    assert parser.parse_args(["run", "p.yaml", "-v"]).verbose is True
+    assert parser.parse_args(["-v", "run", "p.yaml"]).verbose is True
+    assert parser.parse_args(["run", "p.yaml"]).verbose is False
+    version = graft("--version")
+    assert version.returncode == 0 and version.stdout.startswith("graft ")
+
+
+def test_progress_without_a_terminal_is_plain_lines_at_an_interval():
+    import io
+
+    from rich.console import Console
+
+    from tui.run_cli import LineProgress, progress_view
+
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    assert not console.is_terminal and isinstance(progress_view(console), LineProgress)
+    view = LineProgress(console, interval=3600)
+    for step in range(1, 101):
+        view({"stage": "sft", "kind": "progress", "step": step, "total": 100, "loss": 1.0 / step})
+    view({"stage": "sft", "kind": "stage_done", "message": "done", "result": {}})
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3, lines  # the first step, the last, and done: not one line per step
+    assert lines[0].startswith("[sft] step 1/100 · loss 1.0000")
+    assert lines[1].startswith("[sft] step 100/100 · loss 0.0100")
+    assert lines[2].startswith("[sft] done")
+    out.truncate(0)
+    out.seek(0)
+    every = LineProgress(console, interval=0)
+    for step in range(1, 4):
+        every({"stage": "dpo", "kind": "progress", "step": step, "total": 3})
+    assert len(out.getvalue().splitlines()) == 3 and "\x1b" not in out.getvalue()

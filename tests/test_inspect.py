@@ -134,3 +134,75 @@ def test_inspect_never_imports_torch(tiny):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     facts = json.loads(out.stdout)
     assert facts["torch"] is False and facts["n"] > 0
+
+
+def test_tied_embeddings_are_named_not_counted_as_zero(tiny):
+    for arch in ("gpt2", "llama"):
+        model = AutoModelForCausalLM.from_pretrained(tiny(arch))
+        tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+        result = inspect_checkpoint(InspectArgs(path=str(tiny(arch))))
+        assert result.tied_embeddings is tied, arch
+        assert any("tied to the input embedding" in n for n in result.notes) is tied
+
+
+def test_adapter_says_which_layers_it_touches_and_reads_its_base(tiny, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    base = AutoModelForCausalLM.from_pretrained(tiny("llama"))
+    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], layers_to_transform=[1]))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    result = inspect_checkpoint(InspectArgs(path=str(tmp_path / "adapter")))
+    assert result.adapter.layers_touched == [1]
+    assert result.adapter.base_found is True
+    assert (result.architecture, result.num_layers, result.hidden_size) == ("LlamaForCausalLM", 2, 64)
+    from tui.present import _layers_fact
+
+    assert _layers_fact(result) == "touches layer 1 of 2"
+
+    config_path = tmp_path / "adapter" / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = str(tmp_path / "gone")
+    config_path.write_text(json.dumps(config))
+    missing = inspect_checkpoint(InspectArgs(path=str(tmp_path / "adapter")))
+    assert missing.adapter.base_found is False and missing.architecture is None
+    assert any("is not on this machine" in n for n in missing.notes)
+
+
+def _trainer_checkpoint(tiny, folder):
+    """A checkpoint-N folder as a Trainer leaves it: adapter weights, real optimizer/scheduler/RNG state."""
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny("llama")), LoraConfig(r=2, target_modules=["v_proj"])
+    )
+    model.save_pretrained(folder)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    model(input_ids=torch.tensor([[1, 2, 3]]), labels=torch.tensor([[1, 2, 3]])).loss.backward()
+    optimizer.step()
+    scheduler = torch.optim.lr_scheduler.LinearLR(optimizer)
+    torch.save(optimizer.state_dict(), folder / "optimizer.pt")
+    torch.save(scheduler.state_dict(), folder / "scheduler.pt")
+    torch.save({"torch": torch.get_rng_state()}, folder / "rng_state.pth")
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": 4, "max_steps": 10, "epoch": 0.5}))
+    return folder
+
+
+def test_trainer_checkpoint_folder_and_optimizer_state_are_told_apart(tiny, tmp_path):
+    folder = _trainer_checkpoint(tiny, tmp_path / "out" / "checkpoint-4")
+    result = inspect_checkpoint(InspectArgs(path=str(folder)))
+    assert result.kind == "adapter" and result.format == "safetensors"
+    assert result.trainer_checkpoint.step == 4 and result.trainer_checkpoint.max_steps == 10
+    assert {"optimizer.pt", "scheduler.pt", "rng_state.pth"} <= set(result.trainer_checkpoint.state_files)
+    assert any("Trainer checkpoint (step 4 of 10, epoch 0.5)" in n for n in result.notes)
+
+    state = inspect_checkpoint(InspectArgs(path=str(folder / "optimizer.pt")))
+    assert state.kind == "training_state" and state.total_params is None
+    assert any("optimizer's state" in n and "not model weights" in n for n in state.notes)
+    assert not any("graft convert" in n for n in state.notes)
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("optimizer.pt", "scheduler.pt"):
+        (bare / name).write_bytes((folder / name).read_bytes())
+    only_state = inspect_checkpoint(InspectArgs(path=str(bare)))
+    assert only_state.kind == "training_state" and len(only_state.notes) >= 2

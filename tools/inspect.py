@@ -7,13 +7,15 @@ their opcodes, without being unpickled.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.checkpoint import CheckpointFiles, load_headers, resolve_checkpoint
+from tools.checkpoint import SINGLE_SAFETENSORS, CheckpointFiles, load_headers, resolve_checkpoint
 from tools.naming import COMPONENTS, describe
 from tools.pickle_scan import scan_pickle
 from tools.safetensors_header import DTYPE_NAMES
@@ -35,6 +37,17 @@ class AdapterInfo(BaseModel):
     base_model: str | None = None
     use_dora: bool = False
     layers_to_transform: list[int] | None = None
+    layers_touched: list[int] = Field(default_factory=list, description="Block indices its tensors touch.")
+    base_found: bool | None = Field(None, description="Whether base_model names a folder on this machine.")
+
+
+class TrainerCheckpoint(BaseModel):
+    """A Trainer/TRL `checkpoint-N` save: where it stood, and which files are training state, not weights."""
+
+    step: int | None = None
+    max_steps: int | None = None
+    epoch: float | None = None
+    state_files: list[str] = Field(default_factory=list)
 
 
 class ShardInfo(BaseModel):
@@ -49,7 +62,7 @@ class InspectResult(BaseModel):
     """What a checkpoint holds; the same model is the `--json` output and the LLM tool result."""
 
     path: str
-    kind: Literal["model", "adapter"]
+    kind: Literal["model", "adapter", "training_state"]
     format: Literal["safetensors", "pickle"]
     architecture: str | None = None
     model_type: str | None = None
@@ -66,6 +79,8 @@ class InspectResult(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     shards: list[ShardInfo] = Field(default_factory=list)
     has_tokenizer: bool = False
+    tied_embeddings: bool | None = Field(None, description="lm_head reuses the input embedding (stored once).")
+    trainer_checkpoint: TrainerCheckpoint | None = None
     notes: list[str] = Field(default_factory=list)
 
 
@@ -109,10 +124,118 @@ def _has_tokenizer(folder: Path | None) -> bool:
 
 def inspect_checkpoint(args: InspectArgs) -> InspectResult:
     """Describe the checkpoint at `args.path`; raises GraftError for anything unreadable."""
+    given = Path(args.path)
+    if given.is_file() and training_state_kind(given.name):
+        return _inspect_training_state(given, [given])
     ckpt = resolve_checkpoint(args.path)
-    if ckpt.format == "pickle":
-        return _inspect_pickle(ckpt)
-    return _inspect_safetensors(ckpt)
+    weights = [f for f in ckpt.files if not training_state_kind(f.name)]
+    if not weights:  # only optimizer.pt, scheduler.pt, rng_state.pth…: a Trainer save without its weights
+        return _inspect_training_state(ckpt.path, ckpt.files)
+    ckpt.files = weights
+    result = _inspect_pickle(ckpt) if ckpt.format == "pickle" else _inspect_safetensors(ckpt)
+    if ckpt.folder is not None:
+        _add_trainer_checkpoint(result, ckpt.folder)
+    if ckpt.is_adapter and result.adapter is not None:
+        _add_adapter_base(result, ckpt)
+    return result
+
+
+# Files a transformers Trainer (and TRL's trainers) save beside the weights in `checkpoint-N`.
+_TRAINING_STATE = (
+    (re.compile(r"^optimizer(\.pt|\.bin|\.pth)$"), "the optimizer's state (moments for every trained parameter)"),
+    (re.compile(r"^scheduler(\.pt|\.bin|\.pth)$"), "the learning-rate scheduler's state"),
+    (re.compile(r"^scaler(\.pt|\.bin|\.pth)$"), "the mixed-precision grad scaler's state"),
+    (re.compile(r"^rng_state(_\d+)?\.pth$"), "the random number generators' state"),
+    (re.compile(r"^training_args\.bin$"), "the pickled TrainingArguments"),
+)
+
+
+def training_state_kind(name: str) -> str | None:
+    """What a Trainer training-state file holds, by its Trainer name; None for anything else."""
+    for pattern, what in _TRAINING_STATE:
+        if pattern.match(name):
+            return what
+    return None
+
+
+def _inspect_training_state(path: Path, files: list[Path]) -> InspectResult:
+    notes = [
+        f"{f.name} is {training_state_kind(f.name)}, saved by a Trainer to resume training: not model weights, "
+        "so there is nothing in it to convert, merge or train from."
+        for f in files
+    ]
+    folder = path if path.is_dir() else path.parent
+    beside = [n for n in (*SINGLE_SAFETENSORS, "pytorch_model.bin", "adapter_model.bin") if (folder / n).is_file()]
+    if beside:
+        notes.append(f"the weights of this save are {', '.join(beside)} in {folder}.")
+    result = InspectResult(
+        path=str(path),
+        kind="training_state",
+        format="pickle",
+        shards=[ShardInfo(file=f.name, tensors=0, bytes=f.stat().st_size) for f in files],
+        notes=notes,
+    )
+    _add_trainer_checkpoint(result, folder)
+    return result
+
+
+def _add_trainer_checkpoint(result: InspectResult, folder: Path) -> None:
+    """Recognise a Trainer `checkpoint-N` folder (trainer_state.json, optimizer.pt…) and say what it is."""
+    state_files = sorted(p.name for p in folder.iterdir() if p.is_file() and training_state_kind(p.name))
+    trainer_state = folder / "trainer_state.json"
+    if not trainer_state.is_file() and not (state_files and re.fullmatch(r"checkpoint-\d+", folder.name)):
+        return
+    info = TrainerCheckpoint(state_files=[*state_files, *(["trainer_state.json"] if trainer_state.is_file() else [])])
+    if trainer_state.is_file():
+        try:
+            data = json.loads(trainer_state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if isinstance(data, dict):
+            step, total, epoch = data.get("global_step"), data.get("max_steps"), data.get("epoch")
+            info.step = step if isinstance(step, int) else None
+            info.max_steps = total if isinstance(total, int) else None
+            info.epoch = float(epoch) if isinstance(epoch, int | float) else None
+    if info.step is None and re.fullmatch(r"checkpoint-\d+", folder.name):
+        info.step = int(folder.name.split("-")[1])
+    result.trainer_checkpoint = info
+    where = f"step {info.step}" + (f" of {info.max_steps}" if info.max_steps else "")
+    where += f", epoch {info.epoch:g}" if info.epoch is not None else ""
+    if result.kind != "training_state":
+        result.notes.append(
+            f"a Trainer checkpoint ({where}): the {result.kind} weights are read here; "
+            f"{', '.join(info.state_files)} are training state for resuming, not weights."
+        )
+    else:
+        result.notes.append(f"a Trainer checkpoint ({where}).")
+
+
+def _add_adapter_base(result: InspectResult, ckpt: CheckpointFiles) -> None:
+    """Read the adapter's base from adapter_config.json when that path is on this machine."""
+    adapter = result.adapter
+    assert adapter is not None
+    adapter.layers_touched = sorted(result.layers)
+    name = adapter.base_model
+    if not name:
+        return
+    candidates = [Path(name)]
+    if ckpt.folder is not None and not Path(name).is_absolute():
+        candidates.append(ckpt.folder / name)
+    base = next((c for c in candidates if (c / "config.json").is_file()), None)
+    adapter.base_found = base is not None
+    if base is None:
+        looks_local = Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
+        if looks_local:
+            result.notes.append(f"the adapter's base {name} is not on this machine.")
+        return
+    try:
+        config = json.loads((base / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    facts = _config_facts(config if isinstance(config, dict) else None)
+    for key, value in facts.items():
+        if value is not None and (getattr(result, key) is None or key == "num_layers"):
+            setattr(result, key, value)
 
 
 def _inspect_safetensors(ckpt: CheckpointFiles) -> InspectResult:
@@ -146,10 +269,29 @@ def _inspect_safetensors(ckpt: CheckpointFiles) -> InspectResult:
             if h.metadata != metadata:
                 notes.append(f"shard {h.path.name} carries different __metadata__ from the first shard.")
                 break
+    tied = None
+    if not ckpt.is_adapter and components.get("embedding") and not components.get("lm_head"):
+        config = ckpt.config or {}
+        text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+        flag = text.get("tie_word_embeddings", config.get("tie_word_embeddings"))
+        if flag is False:
+            notes.append(
+                "no lm_head weight is stored, yet config.json says tie_word_embeddings false: "
+                "transformers would start the output layer from random weights."
+            )
+        else:
+            tied = True
+            notes.append(
+                "lm_head is tied to the input embedding (tie_word_embeddings): it reuses those weights, "
+                "stored once, so it counts no parameters of its own."
+            )
+    elif not ckpt.is_adapter and components.get("lm_head"):
+        tied = False
     return InspectResult(
         path=str(ckpt.path),
         kind="adapter" if ckpt.is_adapter else "model",
         format="safetensors",
+        tied_embeddings=tied,
         total_params=total,
         num_tensors=count,
         dtypes={DTYPE_NAMES.get(k, k.lower()): v for k, v in dtypes.items()},

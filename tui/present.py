@@ -29,10 +29,10 @@ def print_inspect(console: Console, r: InspectResult) -> None:
     console.print(f"[bold]{inert(r.path)}[/]  {r.kind} · {r.format} · {inert(arch)}")
     facts = [
         f"{_fmt_int(r.total_params)} parameters" if r.total_params is not None else None,
-        f"{r.num_layers} layers" if r.num_layers is not None else None,
+        _layers_fact(r),
         f"hidden {r.hidden_size}" if r.hidden_size else None,
         f"vocab {r.vocab_size}" if r.vocab_size else None,
-        "tokenizer" if r.has_tokenizer else "no tokenizer",
+        ("tokenizer" if r.has_tokenizer else "no tokenizer") if r.kind != "training_state" else None,
     ]
     console.print(" · ".join(f for f in facts if f))
     if r.dtypes:
@@ -49,6 +49,8 @@ def print_inspect(console: Console, r: InspectResult) -> None:
             if n:
                 mods = ", ".join(r.modules.get(comp, []))
                 table.add_row(comp, f"{n:,}", f"{100 * n / r.total_params:.1f}%", inert(mods))
+            elif comp == "lm_head" and r.tied_embeddings:
+                table.add_row(comp, "tied", "", "the input embedding's weights")
         console.print(table)
     if r.layers:
         table = Table(title="layers", title_justify="left")
@@ -64,6 +66,7 @@ def print_inspect(console: Console, r: InspectResult) -> None:
         console.print(
             f"adapter: {inert(a.peft_type or 'unknown')}{' (DoRA)' if a.use_dora else ''} r={a.r} alpha={a.alpha} "
             f"targets={inert(', '.join(a.target_modules))} base={inert(a.base_model or '?')}"
+            + (" (found)" if a.base_found else " (not on this machine)" if a.base_found is False else "")
             + (f" layers={a.layers_to_transform}" if a.layers_to_transform else "")
         )
     if "graft.provenance" in r.metadata:
@@ -77,6 +80,32 @@ def print_inspect(console: Console, r: InspectResult) -> None:
         console.print("files: " + ", ".join(f"{inert(s.file)} ({s.bytes:,} B)" for s in r.shards))
     for note in r.notes:
         console.print(f"note: {inert(note)}")
+
+
+def _layers_fact(r: Any) -> str | None:
+    """'2 layers' for a model; for an adapter, the blocks it touches (of the base's, when known)."""
+    if r.kind == "adapter" and r.adapter is not None and r.adapter.layers_touched:
+        touched = r.adapter.layers_touched
+        of = f" of {r.num_layers}" if r.adapter.base_found and r.num_layers else ""
+        return f"touches layer{'s' if len(touched) > 1 else ''} {_ranges(touched)}{of}"
+    return f"{r.num_layers} layers" if r.num_layers is not None else None
+
+
+def _ranges(indices: list[int]) -> str:
+    """[0, 1, 2, 5] → '0-2, 5'."""
+    parts: list[str] = []
+    start = prev = None
+    for i in sorted(indices):
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            parts.append(f"{start}-{prev}" if prev != start else str(start))
+            start = prev = i
+    if start is not None:
+        parts.append(f"{start}-{prev}" if prev != start else str(start))
+    return ", ".join(parts)
 
 
 def print_diff(console: Console, r: DiffResult, top: int = 10) -> None:
