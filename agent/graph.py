@@ -170,6 +170,8 @@ def _record(
             method=result.get("method"),
             adapters=_relative_value(result.get("adapters"), root),
             hyperparameters={"weights": stage.weights, "combination": stage.combination},
+            features=result.get("features"),
+            untied=result.get("untied"),
         )
     elif stage.kind == "merge_models":
         record.update(
@@ -178,7 +180,12 @@ def _record(
             mergekit_config=_relative_text(
                 result.get("config_yaml"), [*(result.get("models") or []), extra.get("base")], root
             ),
-            hyperparameters={"weights": stage.weights, "density": stage.density, "t": stage.t},
+            hyperparameters={
+                "weights": stage.weights,
+                "density": stage.density,
+                "t": stage.t,
+                "seed": result.get("seed"),
+            },
         )
     return record
 
