@@ -109,7 +109,9 @@ def run_preference(
         train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
     model, tokenizer = load_current_model(model_path, prior_adapters)
     _, trainer_cls = trl_classes(spec.method)
-    with tempfile.TemporaryDirectory(prefix=f"graft-{spec.method}-{os.getpid()}-") as scratch:  # pid: see clean_leftovers
+    with tempfile.TemporaryDirectory(
+        prefix=f"graft-{spec.method}-{os.getpid()}-"
+    ) as scratch:  # pid: see clean_leftovers
         kwargs: dict[str, Any] = {
             "model": model,
             "args": build_config(spec, Path(scratch)),
