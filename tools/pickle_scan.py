@@ -75,6 +75,7 @@ WEIGHTS_ONLY_GLOBALS: frozenset[str] = frozenset(
         "torch.per_channel_affine_float_qparams",
     ]
     + [f"torch.{s}Storage" for s in _STORAGES]
+    + [f"torch.cuda.{s}Storage" for s in _STORAGES if not s.startswith("Q")]  # saved from a GPU
     + ["torch.storage.UntypedStorage", "torch.storage.TypedStorage"]
     + [f"torch.{d}" for d in _DTYPES]
     + [f"torch._utils.{f}" for f in _REBUILDS]
