@@ -110,6 +110,7 @@ def test_card_loads_with_base_model_license_and_methods(built):
         assert tag in card.data.tags, card.data.tags
     assert "## Stages" in card.text and "## Hyper-parameters" in card.text and "learning_rate" in card.text
     assert "| blend | merge_models | linear |" in card.text
+    assert "density" not in card.text  # linear reads no density: only what the method uses is listed
 
 
 def test_license_code_generation_config_and_tokenizer_are_carried(built):
@@ -177,8 +178,9 @@ def test_progress_is_printed_as_lines_without_a_terminal(built):
     out = built["proc"].stdout
     lines = [line for line in out.splitlines() if line.startswith("[sft]")]
     assert lines, out[-2000:]
-    assert any("step 2/2" in line for line in lines), lines
+    assert sum("step 2/2" in line for line in lines) == 1, lines
     assert "\r" not in out and "\x1b[" not in out
+    assert built["proc"].stderr == ""  # no library warnings or progress bars without -v
 
 
 def test_license_from_license_text_alone(tmp_path):

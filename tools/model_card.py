@@ -171,6 +171,25 @@ def base_model_relation(stages: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _layers(stage: dict[str, Any]) -> str:
+    if stage.get("kind") not in ("sft", "preference"):
+        return ""
+    return str(stage.get("layers") or "all")
+
+
+def _applies(stage: dict[str, Any], key: str, value: Any) -> bool:
+    """A hyper-parameter worth showing: set, and one the stage's method reads (mergekit's t is slerp's only)."""
+    if value is None or value == [] or value == {}:
+        return False
+    method = str(stage.get("method") or "")
+    if stage.get("kind") == "merge_models":
+        if key == "t":
+            return "slerp" in method
+        if key == "density":
+            return any(m in method for m in ("ties", "dare", "breadcrumbs", "della"))
+    return True
+
+
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
     return text.replace("|", "\\|").replace("\n", " ")
@@ -228,14 +247,14 @@ def build_model_card(
             method = f"{method} {stage['preference_method']}".strip()
         lines.append(
             f"| {i} | {_cell(stage.get('id'))} | {_cell(stage.get('kind'))} | {_cell(method)} | "
-            f"{_cell(', '.join(stage.get('targets') or []))} | {_cell(stage.get('layers') or 'all')} | "
+            f"{_cell(', '.join(stage.get('targets') or []))} | {_cell(_layers(stage))} | "
             f"{_cell(hub_name(record.get('path')) or '')} | {_number(record.get('rows')) if record else ''} |"
         )
     tuned = [s for s in stages if s.get("hyperparameters")]
     if tuned:
         lines += ["", "## Hyper-parameters", ""]
         for stage in tuned:
-            params = {k: v for k, v in stage["hyperparameters"].items() if v is not None}
+            params = {k: v for k, v in stage["hyperparameters"].items() if _applies(stage, k, v)}
             shown = ", ".join(f"{k} {_number(v)}" for k, v in params.items())
             lines.append(f"- **{_cell(stage.get('id'))}**: {shown}")
     held = [(s, s.get("heldout") or {}) for s in stages if (s.get("heldout") or {}).get("after")]

@@ -63,6 +63,7 @@ class LineProgress:
         self.console, self.interval = console, interval
         self.started: dict[str, float] = {}
         self.last_line: dict[str, float] = {}
+        self.last_step: dict[str, Any] = {}
         self.loss: dict[str, float] = {}
         self.losses: dict[str, list[float]] = {}
 
@@ -87,9 +88,9 @@ class LineProgress:
                 self.losses.setdefault(stage, []).append(event["loss"])
             step, total = event.get("step", 0), event.get("total")
             first = stage not in self.last_line
-            last = bool(total) and step >= total
+            last = bool(total) and step >= total and self.last_step.get(stage) != step
             if first or last or now - self.last_line[stage] >= self.interval:
-                self.last_line[stage] = now
+                self.last_line[stage], self.last_step[stage] = now, step
                 loss = f" · loss {self.loss[stage]:.4f}" if stage in self.loss else ""
                 self._line(stage, f"step {step}/{total or '?'}{loss}")
         elif kind == "stage_done":
