@@ -22,6 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.goal_facts import (
+    ADAPTER_NONE,
+    NEGATED,
+    UNSUPPORTED_METHODS,
+    check_plan_against_goal,
+    corrected_text,
+    fact_echo,
+    number_facts,
+    resolve,
+)
+from agent.goal_layers import parse_layer_selection
 from agent.plan import Plan, plan_from_data
 from agent.planner import PlanOutcome, PlanRequest
 from tools.errors import GraftError
@@ -48,7 +59,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "merge_models",
         re.compile(
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:with|together)\b"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
         ),
@@ -85,7 +96,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
         ),
     ),
-    ("method_only", re.compile(r"\b(?:q?lora|dora|full fine[- ]?tun\w*)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
+    ("method_only", re.compile(r"\b(?:q?lora|dora|full fine[- ]?tun\w*|lora_(?:r|alpha|dropout))\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
 ]
 # Adapters, maybe from disk: "fold the adapter in ./ckpt", "merge these two adapters", "apply my DPO adapter
 # on top of the SFT one", "влей адаптер ./ckpt", "наложи DPO-адаптер поверх SFT". Tried before the training
@@ -195,13 +206,15 @@ def find_actions(text: str) -> list[Action]:
     """Actions with the text each one owns, in the order the person wrote them."""
     actions: list[Action] = []
     clauses: list[tuple[int, int]] = []
+    seps: list[str] = [""]
     pos = 0
     masked = mask_paths(text)
     for match in ORDER_SPLIT.finditer(masked):
         clauses.append((pos, match.start()))
+        seps.append(match.group(0))
         pos = match.end()
     clauses.append((pos, len(text)))
-    for c_start, c_end in clauses:
+    for (c_start, c_end), sep in zip(clauses, seps, strict=True):
         clause = masked[c_start:c_end]
         found: list[Action] = []
         taken: list[tuple[int, int]] = []
@@ -218,9 +231,21 @@ def find_actions(text: str) -> list[Action]:
             end = found[i + 1].start if i + 1 < len(found) else c_end
             action.text = text[begin:end]
         if not found and actions and clause.strip():
-            actions[-1].text += " " + clause  # "rank 8, alpha 16." after the action's clause
+            actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
+        if found and actions and _qualifier_clause(sep, found[0], actions[-1]):
+            actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
+            found = found[1:]
         actions.extend(found)
     return actions
+
+
+def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
+    """A clause cut off by punctuation (not an order word) that repeats the previous stage's kind without a
+    dataset of its own qualifies that stage; "SFT on a.jsonl; SFT on b.jsonl" stays two rounds."""
+    if sep.strip() not in (";", ".", "!", "…", ":") or first.kind != previous.kind or first.kind not in ("sft", "dpo"):
+        return False
+    mine, theirs = set(_paths(DATASET, first.text)), set(_paths(DATASET, previous.text))
+    return not mine or mine <= theirs
 
 
 VARIANT_CUE = re.compile(
@@ -255,33 +280,13 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
 
 
 def parse_layers(text: str, ctx: Context) -> list[int] | None:
-    n = ctx.num_layers
-    word = r"(\d+|[a-zа-я]+)"
-    layer_word = r"(?:layers?|blocks?|сло(?:й|и|я|ях|ям|ев|е)|блок\w*)"
-    m = re.search(rf"\b(last|top|final|upper|first|bottom|lower|early)\s+{word}?\s*{layer_word}", text)
-    m = m or re.search(rf"(последн\w*|верхн\w*|перв\w*|нижн\w*)\s+{word}?\s*{layer_word}", text)
-    if m:
-        count = _number(m.group(2)) if m.group(2) else 1
-        if count is None:
-            return None
-        if n is None:
-            raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
-        if count > n:
-            raise GraftError(f"the model has {n} layers, so there are no {count} {m.group(1)} layers to train.")
-        tail = m.group(1).startswith(("last", "top", "final", "upper", "последн", "верхн"))
-        return list(range(n - count, n)) if tail else list(range(count))
-    m = re.search(rf"{layer_word}\s*(\d+)\s*(?:-|to|through|thru|\.\.|по|до)\s*(\d+)", text)
-    if m:
-        return _in_range(list(range(int(m.group(1)), int(m.group(2)) + 1)), ctx)
-    m = re.search(rf"{layer_word}\s*((?:\d+\s*(?:,|and|и|&)\s*)+\d+)", text)
-    if m:
-        return _in_range(sorted({int(x) for x in re.findall(r"\d+", m.group(1))}), ctx)
-    m = re.search(rf"{layer_word}\s*(?:number\s*|№\s*)?(\d+)\b", text) or re.search(
-        r"\b(\d+)(?:st|nd|rd|th)?\s+(?:layer|block)\b", text
-    )
-    if m:
-        return _in_range([int(m.group(1))], ctx)
-    return None
+    """The layer selection in a stage's words, read by agent/goal_layers.py (the one place layer phrases live)."""
+    selection = parse_layer_selection(text, ctx.num_layers, ctx.request.model)
+    if selection is None:
+        return None
+    if selection.note and selection.note not in ctx.notes:
+        ctx.notes.append(selection.note)
+    return selection.layers
 
 
 def _in_range(layers: list[int], ctx: Context) -> list[int]:
@@ -339,6 +344,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
 
 def parse_method(text: str) -> str | None:
+    if ADAPTER_NONE.search(text):  # "full-parameter, not LoRA", "без LoRA"
+        return "none"
     if re.search(
         r"\bfull(?:[- ]parameter)?\s+(?:fine[- ]?tun\w*|training|sft)|\bfull ft\b|all parameters|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)|все параметры",
         text,
@@ -349,6 +356,12 @@ def parse_method(text: str) -> str | None:
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
     return None
+
+
+def _verbatim(path: str, ctx: Context) -> str:
+    """A path as the person spelt it (the goal is read in lower case; `Out/MyModel` stays `Out/MyModel`)."""
+    m = re.search(re.escape(path), ctx.request.goal, re.IGNORECASE)
+    return m.group(0) if m else path
 
 
 def _float(pattern: str, text: str) -> float | None:
@@ -389,6 +402,10 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     length = _float(rf"(?:max[_ ]length|context|sequence length|длин\w*)\s*(?:=|:|of)?\s*{NUM}", text)
     if length:
         found["max_length"] = int(length)
+    for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
+        if fact.slot == "beta" and kind != "dpo":
+            continue
+        found[fact.slot] = fact.value
     if kind == "sft" and re.search(r"\bpack(?:ing|ed)?\b|упаков\w*", text):
         found["packing"] = True
     if kind == "dpo":
@@ -475,11 +492,11 @@ def classify_dataset(path: str) -> str:
 
 
 def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
-    named = [p for p in _paths(DATASET, action.text)]
+    named = [_verbatim(p, ctx) for p in _paths(DATASET, action.text)]  # as spelt: `Data/Chat.jsonl`
     for path in named:
         if not Path(path).expanduser().exists():
             raise GraftError(f"{path} does not exist (named in the goal for the {kind} stage).")
-        return str(Path(path).expanduser())
+        return str(Path(_verbatim(path, ctx)).expanduser())
     shapes = (kind,)
     if kind == "dpo" and parse_preference_method(action.text) == "kto":
         shapes = ("kto", "dpo")  # thumbs-up/down rows first; TRL's KTOTrainer unpairs pairs itself
@@ -526,6 +543,9 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
             )
     stage["target_modules"] = targets
     layers = parse_layers(text, ctx)
+    if layers is None and ctx.last_training and ctx.last_training.get("layers") and not re.search(r"\ball\b|\bвсе", text):
+        layers = list(ctx.last_training["layers"])  # not silently widened to every layer
+        ctx.notes.append(f"stage {stage['id']} trains the same layers as {ctx.last_training['id']}: {layers}.")
     if layers is not None:
         stage["layers"] = layers
     stage.update(parse_hyper(text, kind))
@@ -595,16 +615,25 @@ def _merge_models(action: Action, ctx: Context) -> None:
         current = _model_before(ctx, partners[0])
     else:
         current = _fold(ctx, "the adapter is merged into the model before the model merge.")
-    if re.search(r"\bbase\b|базов\w*|исходн\w*", text):
+    if re.search(
+        r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
+        r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
+        text,
+    ):
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
     for path in _paths(PATHLIKE, text):
         if path in dataset_paths or any(path in d for d in dataset_paths):
             continue
+        path = _verbatim(path, ctx)
         if not Path(path).expanduser().exists():
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
+        if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
+            partners.append("@base")  # the model already open, named again: the base, counted once
+            continue
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
+    partners = list(dict.fromkeys(p for p in partners if p != current))
     if not partners and dataset_paths:
         # "blend in a second fine-tune on variant.jsonl": train that variant from the base first.
         variant = Action("sft", action.start, action.end, text)
@@ -779,7 +808,7 @@ def _write(action: Action, ctx: Context) -> str | None:
     dataset_paths = set(_paths(DATASET, text))
     m = re.search(r"(?:to|into|in|at|as|under|в|во|под)\s+(\S+/\S*|\S+\.safetensors)", action.text)
     if m and m.group(1).rstrip(".,") not in dataset_paths:
-        output = m.group(1).rstrip(".,")
+        output = _verbatim(m.group(1).rstrip(".,"), ctx)
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
     dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|half precision|fp32|float32)\b", text)
     if dtype:
@@ -878,7 +907,8 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     from agent.validate import validate_plan
     from tools.inspect import InspectArgs, inspect_checkpoint
 
-    goal = normalise(request.goal)
+    corrected, correction_notes = corrected_text(request.goal)  # "rank 64, scratch that, 16" → "rank 16"
+    goal = normalise(corrected)
     if not goal:
         return PlanOutcome(
             question="What should the model become? Describe the goal, e.g. 'LoRA on attention with data.jsonl, then DPO'."
@@ -903,6 +933,14 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         datasets[path] = classify_dataset(path)
     ctx = Context(request, base.architecture or "this model", base.num_layers, base.modules, datasets)
     ctx.disk_adapters = adapters
+    ctx.notes.extend(correction_notes)
+    refused = _unsupported_methods(goal)
+    if refused:
+        return PlanOutcome(
+            question=f"Graft does not run {', '.join(refused)}: it trains with SFT, DPO (and IPO and its other losses), "
+            "ORPO, SimPO and KTO. Which of those should the plan use instead, or should that part be left out?",
+            notes=ctx.notes,
+        )
     unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal)})
     if unsupported:
         ctx.notes.append(f"not supported, so left out of the plan: {', '.join(unsupported)}.")
@@ -976,4 +1014,27 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     if leftovers:
         ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")
     plan.notes = list(ctx.notes)
-    return PlanOutcome(plan=plan, notes=ctx.notes, not_understood=leftovers, planner="offline", report=report)
+    # Fail closed: every fact the goal states is in the plan, or the person is asked (agent/goal_facts.py).
+    misses = check_plan_against_goal(request.goal, plan, base.num_layers, feedback=request.feedback)
+    if misses:
+        return PlanOutcome(
+            question=" ".join(dict.fromkeys(m.message for m in misses[:3])), notes=ctx.notes, not_understood=leftovers
+        )
+    return PlanOutcome(
+        plan=plan,
+        notes=ctx.notes,
+        not_understood=leftovers,
+        planner="offline",
+        report=report,
+        facts=fact_echo(request.goal, plan, base.num_layers, feedback=request.feedback),
+    )
+
+
+def _unsupported_methods(goal: str) -> list[str]:
+    """Training methods Graft does not run (PPO, GRPO, a reward model, …) that the goal asks for (not 'instead of PPO')."""
+    named = []
+    for m in UNSUPPORTED_METHODS.finditer(mask_paths(goal)):
+        if re.search(NEGATED + r"$", goal[max(0, m.start() - 16) : m.start()]):
+            continue
+        named.append(m.group(0).upper() if len(m.group(0)) <= 6 else m.group(0))
+    return list(dict.fromkeys(named))

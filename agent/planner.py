@@ -38,6 +38,10 @@ class PlanOutcome(BaseModel):
     planner: str = Field("offline", description="Who made the plan: 'offline' or 'llm:MODEL'.")
     planner_note: str | None = Field(None, description="Why the LLM was not used, when one was configured.")
     report: PlanReport | None = Field(None, description="The validation of `plan`, so no face validates it twice.")
+    facts: list[str] = Field(
+        default_factory=list,
+        description="The facts the goal stated, each with what the plan does with it ('rank 16 (you said 64, then 16)').",
+    )
 
 
 def _env_number(name: str, default: float, kind: type = float) -> float:

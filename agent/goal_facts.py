@@ -1,0 +1,495 @@
+"""The facts a goal states, and the check that a plan keeps every one of them (for both planners).
+
+Where are stated values read? Here: numbers with their slot (rank, alpha, dropout, epochs, steps,
+learning rate, beta, batch size, max length), methods (SFT, DPO, IPO, ORPO, SimPO, KTO, and the
+ones Graft does not run: PPO, GRPO, …), the adapter (LoRA, DoRA, full / "not LoRA" / "без LoRA"),
+module names and roles, layer selections (`agent.goal_layers`), dataset files, paths, and the
+output dtype. Number words come from `agent.goal_numbers`; PEFT/TRL argument names (`lora_r`,
+`lora_alpha`, `lora_dropout`, `num_train_epochs`, `learning_rate`, …) are slot words too.
+
+Two values for one slot: the later one wins only after a correction marker ("scratch that",
+"I meant", "нет, лучше", "вернее"), and the fact remembers what it replaced, so the review can
+say "rank 16 (you said 64, then 16)". Without a marker both values stay stated facts, and a plan
+that places only one of them misses the other: `check_plan_against_goal` names it, and the
+planner asks instead of guessing. Fail closed: a stated fact is in the plan or in a question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.goal_numbers import DIGITS, Number, find_numbers, number_at, number_before
+
+SLOT_NAMES = {
+    "r": "rank", "alpha": "alpha", "dropout": "dropout", "epochs": "epochs", "max_steps": "steps",
+    "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
+}  # fmt: skip
+INT_SLOTS = {"r", "max_steps", "batch_size", "max_length"}
+# keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
+AFTER = [
+    ("r", r"\blora_r\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
+    ("alpha", r"\blora_alpha\b|\balpha\b|α|альф\w*"),
+    ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
+    ("epochs", r"\bnum_train_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
+    ("max_steps", r"\bmax_steps\b|\bsteps\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])"),
+    ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
+    ("beta", r"\bbeta\b|β|бет\w*"),
+    ("batch_size", r"\bper_device_train_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча"),
+    (
+        "max_length",
+        r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b"
+        r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
+    ),
+]
+# the value comes first ("3 epochs", "за 5 шагов", "500 steps")
+BEFORE = [
+    ("epochs", r"(?:epochs?|ep|эпох\w*)\b"),
+    ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
+]
+FILLER = r"\s*(?:=|:|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
+
+MARKERS = re.compile(
+    r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
+    r"|\bno\b\s*[,!.:-]|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
+    r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+)
+
+NEGATED = r"(?:instead of|rather than|not|no|without|вместо|не|без)\s+(?:the\s+|a\s+|an\s+)?"
+PREFERENCE_WORDS = [
+    ("kto", r"(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|лайк\w*|дизлайк\w*"),
+    ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
+    ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
+    ("ipo", r"(?<![a-z])ipo(?![a-z])"),
+    ("dpo", r"(?<![a-z])dpo(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпочт\w*|prefer\w*"),
+]
+SFT_WORDS = r"(?<![a-z])sft(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
+UNSUPPORTED_METHODS = re.compile(
+    r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
+    r"|\brlhf\b|модел\w* наград\w*|ревард[- ]модел\w*"
+)
+ADAPTER_NONE = re.compile(
+    r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
+    r"|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:q?lora|dora|adapters?|peft)\b"
+    r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
+    r"|не\s+(?:lora|лор\w*)"
+)
+DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+PATH = re.compile(
+    r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.(?:safetensors|bin|pt)\b"
+    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+"
+)
+DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16", "half precision": "float16",
+          "fp32": "float32", "float32": "float32", "full precision": "float32"}  # fmt: skip
+MODULE_NAME = re.compile(
+    r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
+    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj)(?![\w])"
+)
+ATTENTION_NAMES = {"q_proj", "k_proj", "v_proj", "o_proj", "c_attn", "c_proj", "qkv_proj", "query_key_value", "wq", "wk",
+                   "wv", "wo", "out_proj", "query", "key", "value", "dense", "Wqkv"}  # fmt: skip
+MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2", "w1", "w2", "w3", "gate_up_proj",
+             "dense_h_to_4h", "dense_4h_to_h"}  # fmt: skip
+MERGE_METHODS = [
+    ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("slerp", r"\bslerp\b"),
+    ("task_arithmetic", r"task[_ -]?arithmetic"), ("ties", r"\bties\b"), ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b"),
+]  # fmt: skip
+
+
+@dataclass
+class Fact:
+    """One thing the person stated: a slot and its value, the words, and any value it replaced."""
+
+    slot: str
+    value: Any
+    phrase: str
+    start: int
+    end: int
+    replaced: list[Any] = field(default_factory=list)
+
+    def describe(self) -> str:
+        name = SLOT_NAMES.get(self.slot, self.slot.replace("_", " "))
+        return f"{name} {_show(self.value)}"
+
+
+@dataclass
+class Miss:
+    """A stated fact the plan does not keep, as the sentence to ask the person."""
+
+    fact: Fact | None
+    message: str
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
+
+
+def reading_text(goal: str) -> str:
+    """The goal as the fact reader sees it: lower case, one spelling of quotes and dashes, same length."""
+    table = str.maketrans({"ё": "е", "Ё": "Е", "“": '"', "”": '"', "«": '"', "»": '"', "—": "-", "–": "-", "’": "'"})
+    return goal.translate(table).lower()
+
+
+def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
+    for pattern in patterns:
+        text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
+    return text
+
+
+def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
+    value: Any = number.value
+    if slot in INT_SLOTS:
+        value = int(value)
+    return Fact(slot, value, text[start : number.end].strip(), start, number.end)
+
+
+def number_facts(text: str) -> list[Fact]:
+    """Numbers with their slot, in order, before corrections ("rank 64, scratch that, 16" gives two)."""
+    masked = mask(text)
+    facts: list[Fact] = []
+    used: set[int] = set()
+    for slot, keyword in AFTER:
+        for m in re.finditer(keyword, masked):
+            f = re.match(FILLER, masked[m.end() :])
+            number = number_at(masked, m.end() + (f.end() if f else 0))
+            if number is None or number.start in used:
+                continue
+            if slot == "r" and m.group(0) == "r" and not re.match(r"\s*[=:]?\s*\d", masked[m.end() :]):
+                continue
+            used.add(number.start)
+            facts.append(_number_fact(slot, number, masked, m.start()))
+    for slot, keyword in BEFORE:
+        for m in re.finditer(keyword, masked):
+            number = number_before(masked, m.start())
+            if number is None or number.start in used:
+                continue
+            used.add(number.start)
+            facts.append(_number_fact(slot, number, masked, number.start))
+            facts[-1].end = m.end()
+            facts[-1].phrase = masked[number.start : m.end()]
+    facts.sort(key=lambda f: f.start)
+    return facts
+
+
+def method_facts(text: str) -> list[Fact]:
+    masked = mask(text)
+    facts = []
+    for method, pattern in PREFERENCE_WORDS:
+        for m in re.finditer(pattern, masked):
+            if any(f.start <= m.start() < f.end for f in facts):
+                continue
+            facts.append(Fact("method", method, m.group(0), m.start(), m.end()))
+    for m in UNSUPPORTED_METHODS.finditer(masked):
+        if re.search(NEGATED + r"$", masked[max(0, m.start() - 16) : m.start()]):
+            continue  # "DPO instead of PPO"
+        facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
+    facts.sort(key=lambda f: f.start)
+    return facts
+
+
+def resolve(facts: list[Fact], text: str) -> list[Fact]:
+    """Apply correction markers: a later value of the same slot right after a marker replaces the earlier one."""
+    masked = mask(text)
+    facts = sorted(facts, key=lambda f: f.start)
+    numbers = [n for n in find_numbers(masked)]
+    for marker in MARKERS.finditer(masked):
+        before = [f for f in facts if f.end <= marker.start() and marker.start() - f.end <= 40]
+        if not before:
+            continue
+        old = before[-1]
+        later = [f for f in facts if f.start >= marker.end() and f.slot == old.slot and f.start - marker.end() <= 30]
+        if later:
+            new = later[0]
+        else:
+            if old.slot in ("method", "unsupported"):
+                continue
+            orphan = next(
+                (
+                    n
+                    for n in numbers
+                    if marker.end() <= n.start <= marker.end() + 20
+                    and not any(f.start <= n.start < f.end for f in facts)
+                    and re.fullmatch(
+                        r"[\s,.:;!-]*(?:make it|make that|it'?s|it is|лучше|давай|пусть|сделай)?[\s,.:;!-]*",
+                        masked[marker.end() : n.start],
+                    )
+                ),
+                None,
+            )
+            if orphan is None:
+                continue
+            new = _number_fact(old.slot, orphan, masked, orphan.start)
+            facts.append(new)
+        new.replaced = [*old.replaced, old.value]
+        new.phrase = masked[old.start : new.end]
+        new.start = old.start
+        facts.remove(old)
+        facts.sort(key=lambda f: f.start)
+    return facts
+
+
+def corrected_text(goal: str) -> tuple[str, list[str]]:
+    """The goal with each corrected value cut out ("rank 64, scratch that, 16" → "rank 16"), and notes saying so.
+
+    Positions are kept in the reading text's coordinates; the planner reads the result."""
+    text = reading_text(goal)
+    facts = resolve(number_facts(text) + method_facts(text), text)
+    notes = []
+    for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
+        keyword = next(
+            (m.group(0) for slot, kw in AFTER if slot == fact.slot for m in [re.match(kw, text[fact.start :])] if m), ""
+        )
+        value_text = _value_text(fact, text)
+        replacement = f"{keyword} {value_text}".strip() if keyword else value_text
+        text = text[: fact.start] + replacement + text[fact.end :]
+        said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
+        notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
+    return text, notes[::-1]
+
+
+def _value_text(fact: Fact, text: str) -> str:
+    if fact.slot == "method":
+        return _method_word(fact, text)
+    tail = text[: fact.end]
+    number = number_before(tail, fact.end)
+    if number is not None and number.end == fact.end:
+        return text[number.start : number.end]
+    if fact.slot in ("epochs", "max_steps"):  # "3 epochs": the phrase ends in the keyword
+        m = re.search(rf"{DIGITS}\s*\S+$|[a-zа-я-]+(?:\s+[a-zа-я-]+)?\s+\S+$", text[fact.start : fact.end])
+        if m:
+            return m.group(0)
+    return _show(fact.value)
+
+
+def _method_word(fact: Fact, text: str) -> str:
+    hits = [m for _, pattern in PREFERENCE_WORDS for m in re.finditer(pattern, text[fact.start : fact.end])]
+    return max(hits, key=lambda m: m.start()).group(0) if hits else str(fact.value)
+
+
+def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
+    """Every fact the goal states, corrections applied, in the order stated."""
+    from agent.goal_layers import find_layer_selections
+
+    text = reading_text(goal)
+    masked = mask(text)
+    facts = resolve(number_facts(text) + method_facts(text), text)
+    if re.search(SFT_WORDS, masked):
+        m = re.search(SFT_WORDS, masked)
+        facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
+    m = ADAPTER_NONE.search(masked)
+    if m:
+        facts.append(Fact("adapter", "none", m.group(0), m.start(), m.end()))
+    else:
+        m = re.search(r"(?<![a-z])dora(?![a-z])|дор[аоуы]\w*", masked)
+        if m:
+            facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
+    for m in MODULE_NAME.finditer(masked):
+        facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
+    m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
+    if m and not re.search(r"\ball (?:linear )?(?:layers|modules|projections)", masked):
+        facts.append(Fact("role", "attention", m.group(0), m.start(), m.end()))
+    m = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", masked)
+    if m:
+        facts.append(Fact("role", "mlp", m.group(0), m.start(), m.end()))
+    try:
+        selections = find_layer_selections(masked, num_layers)
+    except Exception:  # the planner says why a selection cannot exist; here it is only a fact
+        selections = []
+    for sel in selections:
+        if sel.layers is not None:
+            facts.append(Fact("layers", sel.layers, sel.phrase, sel.start, sel.end))
+    for m in DATASET_PATH.finditer(goal):
+        facts.append(Fact("dataset", m.group(0).rstrip(".,"), m.group(0), m.start(), m.end()))
+    datasets = {f.value for f in facts if f.slot == "dataset"}
+    for m in PATH.finditer(goal):
+        path = m.group(0).rstrip(".,")
+        if path in datasets or any(path in d for d in datasets) or not _looks_like_path(goal, m.start(), path):
+            continue
+        facts.append(Fact("path", path, m.group(0), m.start(), m.end()))
+    for word, dtype in DTYPES.items():
+        m = re.search(rf"\b{word}\b", masked)
+        if m:
+            facts.append(Fact("dtype", dtype, m.group(0), m.start(), m.end()))
+            break
+    for name, pattern in MERGE_METHODS:
+        m = re.search(pattern, masked)
+        if m:
+            facts.append(Fact("merge_method", name, m.group(0), m.start(), m.end()))
+            break
+    facts.sort(key=lambda f: f.start)
+    return facts
+
+
+def _looks_like_path(goal: str, start: int, path: str) -> bool:
+    """'up/down', 'chosen/rejected', '0.7/0.3' are alternatives or ratios; './x', 'Out/MyModel' after 'to' are paths."""
+    if re.fullmatch(r"[\d.%/]+", path):
+        return False
+    if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
+        return True
+    if re.fullmatch(r"[a-zа-я]+/[a-zа-я]+", path):  # lower-case word/word: a path only where a place is expected
+        return bool(
+            re.search(r"(?:to|into|in|at|as|under|from|with|в|во|под|из|с)\s+$", goal[max(0, start - 8) : start])
+        )
+    return True
+
+
+def _same_path(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
+    stages = list(plan.stages)
+    training = [s for s in stages if s.kind in ("sft", "preference")]
+    slot, value = fact.slot, fact.value
+    if slot in SLOT_NAMES:
+        for s in training:
+            have = getattr(s, slot, None)
+            if have is None:
+                continue
+            if slot in ("r", "alpha") and getattr(s, "adapter", "") == "none":
+                continue
+            if isinstance(have, (int, float)) and abs(float(have) - float(value)) <= 1e-12 + 1e-9 * abs(float(value)):
+                return True
+        return False
+    if slot == "method":
+        for s in training:
+            if s.kind != "preference":
+                continue
+            if value == "ipo" and s.method == "dpo" and s.loss_type == "ipo":
+                return True
+            if value == "dpo" and s.method == "dpo":
+                return True
+            if value == s.method:
+                return True
+        return False
+    if slot == "unsupported":
+        return False
+    if slot == "stage":
+        return any(s.kind == "sft" for s in training)
+    if slot == "adapter":
+        return any(getattr(s, "adapter", None) == value for s in training)
+    if slot == "module":
+        return any(value in (s.target_modules or []) for s in training)
+    if slot == "role":
+        names = ATTENTION_NAMES if value == "attention" else MLP_NAMES
+        return any(s.target_modules and set(s.target_modules) & names for s in training)
+    if slot == "layers":
+        return any(s.layers is not None and sorted(s.layers) == sorted(value) for s in training)
+    if slot == "dataset":
+        return any(_same_path(getattr(s, "dataset", "") or "", value) for s in training)
+    if slot == "path":
+        places = [plan.base_model, plan.output]
+        for s in stages:
+            places += [m for m in getattr(s, "models", []) or [] if not m.startswith("@")]
+            places += list(getattr(s, "adapters", []) or [])
+            places += [getattr(s, "source", "") or "", getattr(s, "dataset", "") or "", getattr(s, "output", "") or ""]
+        if any(p == value for p in places):
+            return True
+        # a path spelt differently but the same place counts only when its spelling is kept (never case-folded)
+        return any((_same_path(p, value) and value.lower() != p) or p.endswith(value) for p in places if p)
+    if slot == "dtype":
+        return any(s.kind == "write" and s.dtype == value for s in stages)
+    if slot == "merge_method":
+        return any(getattr(s, "method", None) == value for s in stages if s.kind == "merge_models") or any(
+            getattr(s, "combination", None) == value for s in stages if s.kind == "merge_adapter"
+        )
+    return True
+
+
+def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] | None = None) -> list[Fact]:
+    """The goal's facts, then each rejection reason's: a reason's value replaces the goal's for that slot."""
+    facts = goal_facts(goal, num_layers)
+    for reason in feedback or []:
+        for new in goal_facts(reason, num_layers):
+            if new.slot in ("dataset", "path", "unsupported"):
+                facts.append(new)
+                continue
+            old = [f for f in facts if f.slot == new.slot]
+            facts = [f for f in facts if f.slot != new.slot]
+            new.replaced = [v for f in old for v in (*f.replaced, f.value)]
+            new.start = 10**9  # after the goal
+            facts.append(new)
+        if re.search(r"\b(?:instead|rather)\b|вместо", reading_text(reason)):
+            # "use DPO instead of ORPO": the method named as replaced is no longer a stated fact
+            kept = {
+                f.value
+                for f in goal_facts(
+                    re.sub(r"(?:instead of|rather than|not|вместо|не)\s+\S+", " ", reading_text(reason)), num_layers
+                )
+                if f.slot == "method"
+            }
+            if kept:
+                facts = [f for f in facts if f.slot != "method" or f.value in kept]
+    return facts
+
+
+def check_plan_against_goal(
+    goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
+) -> list[Miss]:
+    """Every stated fact the plan does not keep, each as a question; [] when the plan keeps them all.
+
+    Both planners' plans go through this: a miss is asked about or repaired, never shown as a
+    plan that quietly differs from what the person said."""
+    if num_layers is None:
+        num_layers = _layer_count(plan.base_model)
+    misses = []
+    facts = stated_facts(goal, num_layers, feedback)
+    for fact in facts:
+        if _placed(fact, plan, num_layers):
+            continue
+        if fact.slot == "unsupported":
+            message = (
+                f"Graft does not run {fact.value.upper()} (it trains with SFT, DPO/IPO, ORPO, SimPO and KTO); "
+                "say which of those you want instead, or drop it."
+            )
+        elif fact.slot in SLOT_NAMES:
+            same = [f for f in facts if f.slot == fact.slot and f is not fact and f.value != fact.value]
+            others = ", ".join(f.describe() for f in same)
+            message = (
+                f"You said {fact.describe()}"
+                + (f" and also {others}" if others else "")
+                + "; the plan does not use it. Which value should it be, and for which stage?"
+            )
+        elif fact.slot == "layers":
+            message = (
+                f"You said '{fact.phrase}' (layers {_show(fact.value)}); the plan trains other layers. Which layers?"
+            )
+        elif fact.slot in ("dataset", "path"):
+            message = f"You named {fact.value}; the plan does not use it. What is it for?"
+        else:
+            message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
+        misses.append(Miss(fact, message))
+    return misses
+
+
+def _layer_count(model: str) -> int | None:
+    try:
+        from tools.inspect import InspectArgs, inspect_checkpoint
+
+        return inspect_checkpoint(InspectArgs(path=model)).num_layers
+    except Exception:  # a checkpoint that cannot be read has no layer count to resolve against
+        return None
+
+
+def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None) -> list[str]:
+    """One line per stated fact with what the plan does with it, for the review: "rank 16 (you said 64, then 16)"."""
+    if num_layers is None:
+        num_layers = _layer_count(plan.base_model)
+    lines = []
+    for fact in stated_facts(goal, num_layers, feedback):
+        placed = _placed(fact, plan, num_layers)
+        text = fact.describe() if fact.slot != "layers" else f"layers {_show(fact.value)} ('{fact.phrase}')"
+        if fact.replaced:
+            text += f" (you said {', then '.join(_show(v) for v in [*fact.replaced, fact.value])})"
+        lines.append(text + ("" if placed else " — NOT in the plan"))
+    return lines

@@ -1,0 +1,249 @@
+"""Layer selections as people say them, English and Russian, resolved against the checkpoint's layer count.
+
+Where are layer phrases understood? Here. The grammar, in the order it is tried:
+
+- exclusion: "all but the first two", "all layers except layer 0", "все слои кроме первого"
+- ranges: "layers 4 through 7", "layers 4-7", "from layer 2 to 5", "слои с 4 по 7", "со второго по пятый"
+- fractions: "the bottom third", "the top half", "нижняя половина", "верхнюю треть"
+- strides: "every other layer", "every third layer", "odd layers", "каждый второй слой"
+- first/last N: "the last 4 layers", "top eight blocks", "первые два слоя", "4 последних слоя"
+- ordinals: "the third layer", "третий слой", "3rd block" (counted from 1: the third layer is index 2)
+- lists and single indices: "layers 2 and 3", "layer 1", "слой 1" (digits are indices, from 0)
+
+Number words are read by `agent.goal_numbers`. A selection that cannot exist in this checkpoint
+(the last 6 of 4 layers, layer 9 of 4) is a GraftError naming the checkpoint's range.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.goal_numbers import ordinal_value, words_to_digits
+from tools.errors import GraftError
+
+LW = r"(?:layers?|blocks?|сло(?:й|и|я|ях|ям|ев|е|ем|ю|ями)|блок\w*)"
+N = r"(\d+)"
+ORD_EN = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))"
+ORD_RU = (
+    r"(?:(?:перв|втор|трет|четверт|пят|шест|седьм|восьм|девят|десят|одиннадцат|двенадцат)"
+    r"(?:ый|ий|ой|ого|ому|ым|ом|ая|ую|ое|ые|ых|ьего|ьему|ьим|ьем|ья|ье|ьи|ьих|ью))"
+)
+ORD = rf"({ORD_EN}|{ORD_RU}|\d+-?(?:й|го|ого|ий|ый|ом))"
+HEAD = r"(first|bottom|lower|early|earliest|initial|last|top|final|upper|late|latest|перв\w*|нижн\w*|начальн\w*|последн\w*|верхн\w*)"
+TAILS = ("last", "top", "final", "upper", "late", "latest", "последн", "верхн")
+
+
+@dataclass
+class LayerSelection:
+    """Block indices (None: all layers), the words that said so, and how they were read."""
+
+    layers: list[int] | None
+    phrase: str
+    start: int
+    end: int
+    note: str | None = None
+
+
+def _is_tail(word: str) -> bool:
+    return word.startswith(TAILS)
+
+
+def _edge(head: str, count: int, n: int, model: str) -> list[int]:
+    if count > n:
+        raise GraftError(f"the model has {n} layers, so there are no {count} {head} layers to train.")
+    if count < 1:
+        raise GraftError(f"'{head} {count} layers' selects no layer.")
+    return list(range(n - count, n)) if _is_tail(head) else list(range(count))
+
+
+def _check(layers: list[int], n: int, model: str) -> list[int]:
+    bad = [i for i in layers if not 0 <= i < n]
+    if bad:
+        raise GraftError(f"layer {bad[0]} is out of range: {model} has layers 0-{n - 1}.")
+    return layers
+
+
+def _index(token: str) -> tuple[int, bool]:
+    """A layer index from digits (from 0) or an ordinal (from 1); and whether it was an ordinal."""
+    if token.isdigit():
+        return int(token), False
+    value = ordinal_value(token)
+    if value is None:
+        raise ValueError(token)
+    return value - 1, True
+
+
+FRACTIONS = (
+    (r"half|halves|половин\w*", 1 / 2),
+    (r"two[- ]thirds|две трети", 2 / 3),
+    (r"third|трет(?:ь|и|ью)", 1 / 3),
+    (r"quarter|четверт(?:ь|и|ью)", 1 / 4),
+)
+FRACTION = "|".join(f"(?:{p})" for p, _ in FRACTIONS)
+
+
+def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], str | None]]:
+    """Every selection the text holds that is not an exclusion: (start, end, layers, note)."""
+    hits: list[tuple[int, int, list[int], str | None]] = []
+    # ranges
+    for m in re.finditer(
+        rf"{LW}\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}"
+        rf"|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
+        text,
+    ):
+        a, b = [int(g) for g in m.groups() if g is not None]
+        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+    for m in re.finditer(
+        rf"(?:from|с|со)\s+(?:the\s+)?(?:{LW}\s+)?{ORD}\s*(?:{LW}\s*)?(?:to|through|thru|until|по|до)\s+(?:the\s+)?{ORD}(?:\s*{LW})?",
+        text,
+    ):
+        if not re.search(LW, m.group(0)) and not re.search(LW, text[m.end() : m.end() + 12]):
+            continue
+        (a, a_ord), (b, b_ord) = _index(m.group(1)), _index(m.group(2))
+        note = "ordinal layers are counted from 1 (the second layer is index 1)." if a_ord or b_ord else None
+        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), note))
+    for m in re.finditer(
+        rf"(?:from|с|со)\s+{N}\s*(?:-?(?:го|ого))?\s*(?:to|through|по|до)\s+{N}\s*(?:-?\w{{1,3}}\s+)?{LW}", text
+    ):
+        a, b = int(m.group(1)), int(m.group(2))
+        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+    # fractions
+    for m in re.finditer(
+        rf"(?:the\s+)?{HEAD}\s+({FRACTION})(?:\s+(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели))?", text
+    ):
+        head, frac_word = m.group(1), m.group(2)
+        frac = next(v for p, v in FRACTIONS if re.fullmatch(p, frac_word))
+        count = max(1, round(n * frac))
+        layers = _edge(head, count, n, model)
+        hits.append((m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is {count} layers."))
+    # strides
+    for m in re.finditer(
+        r"every\s+(other|second|third|fourth|\d+(?:st|nd|rd|th)?)\s+(?:layer|block)"
+        r"|(?:alternate|alternating)\s+(?:layers|blocks)|\b(odd|even)(?:-numbered)?\s+(?:layers|blocks)"
+        r"|(?:кажд\w+\s+(втор\w+|трет\w+|четверт\w+|\d+-?\w*)\s+(?:сло\w*|блок\w*))"
+        r"|(?:через\s+(?:один|слой))|(нечетн\w+|четн\w+)\s+(?:сло\w*|блок\w*)",
+        text,
+    ):
+        step, start = 2, 0
+        word = m.group(1) or m.group(3) or ""
+        parity = m.group(2) or m.group(4)
+        if word and word not in ("other",):
+            step = int(re.match(r"\d+", word).group(0)) if word[0].isdigit() else (ordinal_value(word) or 2)
+        if parity in ("odd",) or (parity or "").startswith("нечетн"):
+            start = 1
+        layers = list(range(start, n, step))
+        what = "odd" if start else "even"
+        note = f"'{m.group(0).strip()}': layers {', '.join(map(str, layers))} (every {step}, from {start})."
+        if parity:
+            note = f"'{m.group(0).strip()}': the {what} indices, counted from 0: {', '.join(map(str, layers))}."
+        hits.append((m.start(), m.end(), layers, note))
+    # first / last N
+    for m in re.finditer(rf"(?:the\s+)?{HEAD}\s+(?:{N}\s*)?{LW}", text):
+        count = int(m.group(2)) if m.group(2) else 1
+        if m.group(2) is None and re.match(r"(?:layers|blocks|слои|слоя|слоях|слоям|слоев)", text[m.end(1) :].strip()):
+            continue  # "the last layers" has no count: not a selection we can place exactly
+        hits.append((m.start(), m.end(), _edge(m.group(1), count, n, model), None))
+    for m in re.finditer(rf"{N}\s+{HEAD}\s+{LW}", text):
+        hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
+    # ordinals
+    for m in re.finditer(rf"(?:the\s+)?{ORD}\s+{LW}", text):
+        if re.fullmatch(r"first|перв\w*", m.group(1)):
+            index, _ = 0, True
+        else:
+            index, _ = _index(m.group(1))
+        hits.append(
+            (
+                m.start(),
+                m.end(),
+                _check([index], n, model),
+                "ordinal layers are counted from 1 (the third layer is index 2).",
+            )
+        )
+    # lists and single indices
+    for m in re.finditer(rf"{LW}\s*((?:\d+\s*(?:,|and|и|&|\+)\s*)+\d+)", text):
+        layers = sorted({int(x) for x in re.findall(r"\d+", m.group(1))})
+        hits.append((m.start(), m.end(), _check(layers, n, model), None))
+    for m in re.finditer(rf"{LW}\s*(?:number\s*|no\.?\s*|№\s*|#\s*|index\s*|с индексом\s*)?{N}(?![\d.])", text):
+        hits.append((m.start(), m.end(), _check([int(m.group(1))], n, model), None))
+    return hits
+
+
+EXCEPT = re.compile(
+    r"(?:(?:all|every)(?:\s+(?:the\s+)?(?:layers|blocks))?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?\s*"
+    r"(?:but|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без)\s+"
+)
+
+
+def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int], str | None]]:
+    hits = []
+    for m in EXCEPT.finditer(text):
+        rest = text[m.end() : m.end() + 40]
+        inner = None
+        em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
+        if em:
+            count = int(em.group(2)) if em.group(2) else 1
+            inner = (em.end(), _edge(em.group(1), count, n, model))
+        else:
+            om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
+            if om:
+                inner = (om.end(), _check([_index(om.group(1))[0]], n, model))
+            else:
+                sub = [h for h in _simple(rest, n, model) if h[0] == 0]
+                if sub:
+                    inner = (max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2])
+        if inner is None:
+            continue
+        if not (
+            re.search(LW, text[max(0, m.start() - 30) : m.end() + inner[0] + 12])
+            or m.group(0).strip()[:3] in ("all", "все")
+        ):
+            continue
+        keep = [i for i in range(n) if i not in set(inner[1])]
+        if not keep:
+            raise GraftError(f"'{(m.group(0) + rest[: inner[0]]).strip()}' leaves no layer of {model} to train.")
+        hits.append((m.start(), m.end() + inner[0], keep, None))
+    return hits
+
+
+ALL_LAYERS = re.compile(
+    rf"\ball\s+(?:the\s+)?(?:\d+\s+)?{LW}|\bevery\s+layer\b|\bвсе\w*\s+(?:\d+\s+)?{LW}|\bкажд\w*\s+сло\w*(?!\s+втор)"
+)
+
+
+def find_layer_selections(text: str, num_layers: int | None, model: str = "the model") -> list[LayerSelection]:
+    """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
+    text = words_to_digits(text.lower().replace("ё", "е"))
+    cue = re.search(LW, text) or EXCEPT.search(text) or re.search(rf"{HEAD}\s+(?:{FRACTION})|every\s+other", text)
+    if not cue:
+        return []
+    if num_layers is None:
+        if re.search(rf"{HEAD}\s+(?:\d+\s*)?{LW}|{FRACTION}|every\s+other|except|кроме", text):
+            raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
+        num_layers = 10**6
+    hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
+    hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+    chosen: list[LayerSelection] = []
+    for start, end, layers, note in hits:
+        if any(start < c.end and c.start < end for c in chosen):
+            continue
+        chosen.append(LayerSelection(layers, text[start:end].strip(), start, end, note))
+    for m in ALL_LAYERS.finditer(text):
+        if not any(m.start() < c.end and c.start < m.end() for c in chosen):
+            chosen.append(LayerSelection(None, m.group(0), m.start(), m.end()))
+    chosen.sort(key=lambda c: c.start)
+    return chosen
+
+
+def parse_layer_selection(text: str, num_layers: int | None, model: str = "the model") -> LayerSelection | None:
+    """The layer selection a stage's words make (the first one), or None when they name none."""
+    found = [s for s in find_layer_selections(text, num_layers, model) if s.layers is not None]
+    if not found:
+        return None
+    if len(found) > 1:  # "layers 0-1 and the last layer" → the union, in order
+        union = sorted({i for s in found for i in (s.layers or [])})
+        notes = [s.note for s in found if s.note]
+        return LayerSelection(
+            union, " + ".join(s.phrase for s in found), found[0].start, found[-1].end, " ".join(notes) or None
+        )
+    return found[0]

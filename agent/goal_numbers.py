@@ -1,0 +1,255 @@
+"""Numbers as people type them in a goal, English and Russian: "16", "1e-4", "thirty-two", "шестнадцать".
+
+Where are number words understood? Here. The planner and the fact check both read numbers through
+`find_numbers`, so "rank thirty-two" and "ранг шестнадцать" are the same fact as "rank 32" and
+"ранг 16". Russian words come in their case forms ("восьми", "шестнадцатью"), listed explicitly:
+a small closed lexicon is exact, where a morphology library would guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_EN_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_EN_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+
+
+def _ru_forms() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    units: dict[str, int] = {
+        "ноль": 0, "нуль": 0, "нуля": 0, "один": 1, "одна": 1, "одно": 1, "одну": 1, "одного": 1, "одной": 1,
+        "одному": 1, "одним": 1, "два": 2, "две": 2, "двух": 2, "двум": 2, "двумя": 2, "три": 3, "трех": 3,
+        "трем": 3, "тремя": 3, "четыре": 4, "четырех": 4, "четырем": 4, "четырьмя": 4,
+    }  # fmt: skip
+    soft = {  # -ь numerals: nominative, genitive/dative/prepositional (-и), instrumental (-ью)
+        "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10, "одиннадцать": 11,
+        "двенадцать": 12, "тринадцать": 13, "четырнадцать": 14, "пятнадцать": 15, "шестнадцать": 16,
+        "семнадцать": 17, "восемнадцать": 18, "девятнадцать": 19,
+    }  # fmt: skip
+    for word, value in soft.items():
+        units[word] = value
+        units[word[:-1] + "и"] = value
+        units[word + "ю"] = value
+    units["восьми"] = 8
+    units["восьмью"] = 8
+    tens: dict[str, int] = {}
+    for word, value in {"двадцать": 20, "тридцать": 30}.items():
+        tens.update({word: value, word[:-1] + "и": value, word + "ю": value})
+    tens.update({"сорок": 40, "сорока": 40, "девяносто": 90, "девяноста": 90})
+    for stem, value in (("пят", 50), ("шест", 60), ("сем", 70), ("восем", 80)):
+        tens.update({stem + "ьдесят": value, stem + "идесяти": value, stem + "ьюдесятью": value})
+    tens["восьмидесяти"] = 80
+    hundreds = {
+        "сто": 100, "ста": 100, "двести": 200, "двухсот": 200, "триста": 300, "трехсот": 300,
+        "четыреста": 400, "четырехсот": 400, "пятьсот": 500, "пятисот": 500, "тысяча": 1000, "тысячи": 1000,
+        "тысячу": 1000, "тысяч": 1000,
+    }  # fmt: skip
+    return units, tens, hundreds
+
+
+_RU_UNITS, _RU_TENS, _RU_HUNDREDS = _ru_forms()
+
+_EN_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
+}  # fmt: skip
+_RU_ORDINAL_STEMS = {
+    "перв": 1, "втор": 2, "трет": 3, "четверт": 4, "пят": 5, "шест": 6, "седьм": 7, "восьм": 8, "девят": 9,
+    "десят": 10, "одиннадцат": 11, "двенадцат": 12, "тринадцат": 13, "четырнадцат": 14, "пятнадцат": 15,
+    "шестнадцат": 16, "двадцат": 20, "тридцат": 30,
+}  # fmt: skip
+_RU_ORDINAL = re.compile(
+    r"(" + "|".join(sorted(_RU_ORDINAL_STEMS, key=len, reverse=True)) + r")"
+    r"(ый|ий|ой|ого|ому|ым|ом|ая|ую|ое|ые|ых|ыми|ьего|ьему|ьим|ьем|ья|ье|ьи|ьих|ью)"
+)
+_DIGIT_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th|-?(?:й|го|ий|ый|ой|ом|ему|ого|я|е))")
+
+DIGITS = r"(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)"
+_WORD = re.compile(r"[a-zа-яё]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number in the goal: where it is, its value, and whether it was written as words."""
+
+    start: int
+    end: int
+    value: float
+    words: bool = False
+
+    @property
+    def is_int(self) -> bool:
+        return float(self.value).is_integer()
+
+
+def word_value(word: str) -> int | None:
+    """The value of one cardinal number word (any listed case form), or None."""
+    w = word.lower().replace("ё", "е")
+    for table in (_EN_UNITS, _EN_TENS, _RU_UNITS, _RU_TENS, _RU_HUNDREDS):
+        if w in table:
+            return table[w]
+    return {"hundred": 100, "thousand": 1000}.get(w)
+
+
+def ordinal_value(word: str) -> int | None:
+    """'third' / 'третий' / 'третьего' / '3rd' → 3; None for anything else."""
+    w = word.lower().replace("ё", "е")
+    if w in _EN_ORDINALS:
+        return _EN_ORDINALS[w]
+    m = _RU_ORDINAL.fullmatch(w)
+    if m and not (m.group(2) == "ью" and m.group(1) != "трет"):
+        return _RU_ORDINAL_STEMS[m.group(1)]
+    m = _DIGIT_ORDINAL.fullmatch(w)
+    return int(m.group(1)) if m else None
+
+
+def _word_run(text: str, pos: int) -> tuple[int, int] | None:
+    """The value and end of a number written in words that starts at `pos` ("one hundred and twenty-eight")."""
+    total, current, end, seen = 0, 0, pos, False
+    last_kind = ""
+    i = pos
+    while True:
+        m = _WORD.match(text, i)
+        if not m:
+            break
+        w = m.group(0).lower().replace("ё", "е")
+        if w in ("and", "и") and seen:
+            nxt = _WORD.match(text, _skip_space(text, m.end()))
+            if nxt and word_value(nxt.group(0)) is not None and last_kind == "hundred":
+                i = _skip_space(text, m.end())
+                continue
+            break
+        value = word_value(w)
+        if value is None:
+            break
+        if value in (100, 1000) and w in ("hundred", "thousand", *[k for k, v in _RU_HUNDREDS.items() if v == 1000]):
+            current = (current or 1) * value
+            if value == 1000:
+                total, current = total + current, 0
+            kind = "hundred"
+        elif value >= 100:
+            if last_kind in ("unit", "ten"):
+                break
+            current += value
+            kind = "hundred"
+        elif value >= 20:
+            if last_kind in ("unit", "ten"):
+                break
+            current += value
+            kind = "ten"
+        else:
+            if last_kind == "unit" or (last_kind == "ten" and value >= 10):
+                break
+            current += value
+            kind = "unit"
+        last_kind, seen, end = kind, True, m.end()
+        i = _skip_joiner(text, m.end())
+    return (total + current, end) if seen else None
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i] == " ":
+        i += 1
+    return i
+
+
+def _skip_joiner(text: str, i: int) -> int:
+    if i < len(text) and text[i] == "-":
+        return i + 1
+    return _skip_space(text, i)
+
+
+_POINT = re.compile(r"\s+(?:point|запятая|точка)\s+", re.IGNORECASE)
+
+
+def find_numbers(text: str) -> list[Number]:
+    """Every number in the text, digits or words, in order; a path's digits are the caller's to mask."""
+    found: list[Number] = []
+    i = 0
+    pattern = re.compile(rf"(?<![\w.]){DIGITS}(?![\w])|[a-zа-яё]+", re.IGNORECASE)
+    while True:
+        m = pattern.search(text, i)
+        if not m:
+            break
+        token = m.group(0)
+        if token[0].isdigit() or token[0] == ".":
+            found.append(Number(m.start(), m.end(), float(token)))
+            i = m.end()
+            continue
+        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            i = m.end()
+            continue
+        run = _word_run(text, m.start())
+        if run is None:
+            i = m.end()
+            continue
+        value, end = run
+        point = _POINT.match(text, end)
+        if point:  # "zero point one"
+            digits = ""
+            j = point.end()
+            while True:
+                d = _WORD.match(text, j)
+                if not d or (word_value(d.group(0)) or 10) > 9:
+                    break
+                digits += str(word_value(d.group(0)))
+                end, j = d.end(), _skip_space(text, d.end())
+            if digits:
+                found.append(Number(m.start(), end, float(f"{value}.{digits}"), True))
+                i = end
+                continue
+        found.append(Number(m.start(), end, float(value), True))
+        i = end
+    return found
+
+
+def number_at(text: str, pos: int) -> Number | None:
+    """The number that starts at `pos` (after spaces), or None."""
+    pos = _skip_space(text, pos)
+    for number in find_numbers(text[pos : pos + 60]):
+        if number.start == 0:
+            return Number(pos, pos + number.end, number.value, number.words)
+        break
+    return None
+
+
+def number_before(text: str, end: int) -> Number | None:
+    """The number that ends at `end` (before spaces), or None."""
+    stop = end
+    while stop > 0 and text[stop - 1] == " ":
+        stop -= 1
+    start = max(0, stop - 60)
+    hits = [n for n in find_numbers(text[start:stop]) if n.end == stop - start]
+    if not hits:
+        return None
+    n = hits[-1]
+    return Number(start + n.start, start + n.end, n.value, n.words)
+
+
+def words_to_digits(text: str, keep: set[int] | None = None) -> str:
+    """The text with number words written as digits ("alpha thirty-two" → "alpha 32"); `keep` lists
+    start offsets to leave as words."""
+    out, last = [], 0
+    for n in find_numbers(text):
+        if not n.words or (keep and n.start in keep):
+            continue
+        value = int(n.value) if n.is_int else n.value
+        out.append(text[last : n.start])
+        out.append(str(value))
+        last = n.end
+    out.append(text[last:])
+    return "".join(out)

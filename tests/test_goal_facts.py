@@ -1,0 +1,188 @@
+"""Stated facts: read from the goal, kept by the plan, or asked about — never silently dropped or changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.goal_facts import check_plan_against_goal, corrected_text, fact_echo, goal_facts
+from agent.offline_planner import plan_offline
+from agent.plan import plan_from_data
+from agent.planner import PlanRequest
+from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+
+
+def _facts(goal: str, n: int | None = 12) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for f in goal_facts(goal, n):
+        out.setdefault(f.slot, f.value) if f.slot not in out else None
+    return out
+
+
+@pytest.mark.parametrize(
+    ("goal", "expected"),
+    [
+        ("LoRA rank 64, scratch that, 16", {"r": 16}),
+        ("rank 64... actually make it 16", {"r": 16}),
+        ("ранг 64, нет, лучше 16", {"r": 16}),
+        ("ранг 32, вернее 8", {"r": 8}),
+        ("alpha thirty-two, rank sixteen", {"alpha": 32, "r": 16}),
+        ("ранг шестнадцать, с альфой восемь", {"r": 16, "alpha": 8}),
+        ("lora_r=8 lora_alpha=16 lora_dropout=0.05 num_train_epochs=3 learning_rate=2e-5",
+         {"r": 8, "alpha": 16, "dropout": 0.05, "epochs": 3, "learning_rate": 2e-5}),
+        ("2 ep, batch size 8, max length 512", {"epochs": 2, "batch_size": 8, "max_length": 512}),
+        ("DPO с бетой 0.3 за 5 шагов", {"method": "dpo", "beta": 0.3, "max_steps": 5}),
+        ("full-parameter, not LoRA", {"adapter": "none"}),
+        ("дообучи без LoRA", {"adapter": "none"}),
+        ("train layers 4 through 7", {"layers": [4, 5, 6, 7]}),
+        ("save to Out/MyModel in bf16", {"path": "Out/MyModel", "dtype": "bfloat16"}),
+        ("SFT then PPO with a reward model", {"stage": "sft", "unsupported": "ppo"}),
+        ("KTO with thumbs up/down data", {"method": "kto"}),
+    ],
+)  # fmt: skip
+def test_facts_are_read(goal: str, expected: dict[str, object]) -> None:
+    got = _facts(goal)
+    for slot, value in expected.items():
+        assert got.get(slot) == pytest.approx(value) if isinstance(value, float) else got.get(slot) == value, (
+            slot,
+            got,
+        )
+    assert "path" not in got or "path" in expected  # up/down is no path
+
+
+def test_corrections_keep_what_was_replaced() -> None:
+    (fact,) = [f for f in goal_facts("rank 64, scratch that, 16") if f.slot == "r"]
+    assert fact.value == 16 and fact.replaced == [64]
+    text, notes = corrected_text("сделай IPO… нет, обычный DPO")
+    assert "ipo" not in text and "dpo" in text
+    assert notes and "ipo, then dpo" in notes[0]
+    # without a marker both values stay stated: nothing is dropped
+    assert [f.value for f in goal_facts("rank 8 and rank 16") if f.slot == "r"] == [8, 16]
+
+
+def _plan(base: str, **stage: object):  # type: ignore[no-untyped-def]
+    sft = {"kind": "sft", "dataset": "chat.jsonl", **stage}
+    return plan_from_data({"goal": "g", "base_model": base, "stages": [sft, {"kind": "write"}]})
+
+
+def test_check_names_every_drift() -> None:
+    plan = _plan("base", r=64, alpha=16)
+    misses = check_plan_against_goal("LoRA rank 64, scratch that, 16, alpha thirty-two on chat.jsonl", plan, 12)
+    assert sorted(m.fact.slot for m in misses if m.fact) == ["alpha", "r"]
+    assert check_plan_against_goal("LoRA rank 16, alpha 32 on chat.jsonl", _plan("base", r=16, alpha=32), 12) == []
+    layers = check_plan_against_goal("LoRA on the bottom third", _plan("base"), 12)
+    assert layers and "bottom third" in layers[0].message
+    assert check_plan_against_goal("LoRA on the bottom third", _plan("base", layers=[0, 1, 2, 3]), 12) == []
+    ppo = check_plan_against_goal("PPO please", _plan("base"), 12)
+    assert ppo and "PPO" in ppo[0].message
+    # a path case-folded by a planner is a miss, not the same place
+    folded = plan_from_data(
+        {"goal": "g", "base_model": "base", "output": "out/mymodel", "stages": [{"kind": "sft", "dataset": "d.jsonl"}]}
+    )
+    assert check_plan_against_goal("SFT, save to Out/MyModel", folded, 12)
+
+
+def test_echo_says_what_was_said() -> None:
+    plan = _plan("base", r=16, alpha=32)
+    echo = fact_echo("LoRA rank 64, scratch that, 16, alpha 32 on chat.jsonl", plan, 12)
+    assert "rank 16 (you said 64, then 16)" in echo
+    assert "alpha 32" in echo
+
+
+# ---- the offline planner, end to end on a real tiny checkpoint ----
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tools.tiny import TinyModelArgs, build_tiny_model
+
+    root = tmp_path_factory.mktemp("facts")
+    model = root / "base"
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(model), num_layers=6))
+    return {
+        "model": str(model),
+        "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
+        "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+        "other": str(write_jsonl(root / "Other.jsonl", sft_rows(12, seed=4))),
+        "root": str(root),
+    }
+
+
+def _outcome(world, goal: str):  # type: ignore[no-untyped-def]
+    goal = goal.format(**world)
+    return plan_offline(PlanRequest(goal=goal, model=world["model"], data=[world["sft"], world["dpo"]]))
+
+
+@pytest.mark.parametrize(
+    ("goal", "checks"),
+    [
+        ("LoRA rank 64, scratch that, 16, alpha thirty-two", {0: {"r": 16, "alpha": 32}}),
+        ("дообучи с рангом шестнадцать, с альфой восемь", {0: {"r": 16, "alpha": 8}}),
+        ("ранг 64, нет, лучше 16, дообучи LoRA", {0: {"r": 16}}),
+        ("сделай IPO… нет, обычный DPO", {0: {"method": "dpo", "loss_type": "sigmoid"}}),
+        ("full-parameter fine-tune, not LoRA", {0: {"adapter": "none"}}),
+        ("дообучи без LoRA", {0: {"adapter": "none"}}),
+        ("lora_r=8, lora_alpha=16, lora_dropout=0.05, num_train_epochs=3", {0: {"r": 8, "alpha": 16, "dropout": 0.05, "epochs": 3}}),
+        ("LoRA with dropout 0.05 for 2 ep", {0: {"dropout": 0.05, "epochs": 2}}),
+        ("DPO с бетой 0.3", {0: {"beta": 0.3}}),
+        ("LoRA on layers 1 through 3; r=12, train on chat", {0: {"layers": [1, 2, 3], "r": 12}}),
+        ("LoRA on the bottom third", {0: {"layers": [0, 1]}}),
+        ("LoRA on every other layer", {0: {"layers": [0, 2, 4]}}),
+        ("LoRA on all but the first two layers", {0: {"layers": [2, 3, 4, 5]}}),
+        ("дообучи со второго по пятый слой", {0: {"layers": [1, 2, 3, 4]}}),
+        ("дообучи все слои кроме первого", {0: {"layers": [1, 2, 3, 4, 5]}}),
+        ("SFT on the last 2 layers, then DPO", {0: {"layers": [4, 5]}, 1: {"layers": [4, 5]}}),
+        ("SFT, then blend it back with the starting model", {2: {"models": ["@sft-merged", "@base"]}}),
+        ("SFT, then merge it with the original using SLERP", {2: {"models": ["@sft-merged", "@base"]}}),
+        ("SFT on {sft}; SFT on {other}", {0: {"dataset": "{sft}"}, 1: {"dataset": "{other}"}}),
+        ("fine-tune and save it to {root}/Out/MyModel", {"plan": {"output": "{root}/Out/MyModel"}}),
+    ],
+)  # fmt: skip
+def test_planner_keeps_stated_facts(world, goal: str, checks: dict) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.question is None, outcome.question
+    plan = outcome.plan
+    assert plan is not None
+    for where, fields in checks.items():
+        target = plan if where == "plan" else plan.stages[where]
+        for key, want in fields.items():
+            want = want.format(**world) if isinstance(want, str) else want
+            got = getattr(target, key)
+            assert got == (pytest.approx(want) if isinstance(want, float) else want), (goal, key, got)
+    assert outcome.facts and not any("NOT in the plan" in line for line in outcome.facts)
+
+
+@pytest.mark.parametrize(
+    ("goal", "asked"),
+    [
+        ("SFT then PPO", "PPO"),
+        ("сначала SFT, потом GRPO", "GRPO"),
+        ("RLHF with a reward model", "does not run"),
+        ("SFT with rank 8 and rank 16", "rank 8"),
+        ("дообучи с рангом 8 и рангом 16", "rank 8"),
+    ],
+)
+def test_planner_asks_instead_of_drifting(world, goal: str, asked: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and outcome.question and asked in outcome.question
+
+
+def test_instead_of_an_unsupported_method_is_no_refusal(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "DPO instead of PPO")
+    assert outcome.plan is not None and outcome.plan.stages[0].kind == "preference"
+
+
+def test_echo_in_the_outcome(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "LoRA rank 64, scratch that, 16 on the last 2 layers")
+    assert outcome.plan is not None
+    assert "rank 16 (you said 64, then 16)" in outcome.facts
+    assert any(line.startswith("layers 4, 5") for line in outcome.facts)
+    assert any("you said 64, then 16" in n for n in outcome.notes)
+
+
+def test_feedback_replaces_the_goal_value(world) -> None:  # type: ignore[no-untyped-def]
+    request = PlanRequest(goal="LoRA rank 8", model=world["model"], data=[world["sft"]], feedback=["rank 4"])
+    outcome = plan_offline(request)
+    assert outcome.plan is not None and outcome.plan.stages[0].r == 4
+    assert Path(world["model"]).exists()

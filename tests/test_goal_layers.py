@@ -1,0 +1,80 @@
+"""Layer selections in English and Russian, resolved against the checkpoint's layer count."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.goal_layers import find_layer_selections, parse_layer_selection
+from tools.errors import GraftError
+
+N = 12
+CASES = [
+    ("layers 4 through 7", [4, 5, 6, 7]),
+    ("layers 4-7", [4, 5, 6, 7]),
+    ("from layer 2 to 5", [2, 3, 4, 5]),
+    ("between layers 2 and 4", [2, 3, 4]),
+    ("the bottom third", [0, 1, 2, 3]),
+    ("the top half of the model", list(range(6, 12))),
+    ("every other layer", list(range(0, 12, 2))),
+    ("every third layer", [0, 3, 6, 9]),
+    ("odd layers", list(range(1, 12, 2))),
+    ("all but the first two", list(range(2, 12))),
+    ("all layers except the last one", list(range(11))),
+    ("except layer 0", list(range(1, 12))),
+    ("the last four layers", [8, 9, 10, 11]),
+    ("top 3 blocks", [9, 10, 11]),
+    ("the first two layers", [0, 1]),
+    ("the third layer", [2]),
+    ("layers 2 and 3", [2, 3]),
+    ("layer 1", [1]),
+    ("the last layer's attention", [11]),
+    # Russian
+    ("со второго по пятый слой", [1, 2, 3, 4]),
+    ("слои с 4 по 7", [4, 5, 6, 7]),
+    ("все слои кроме первого", list(range(1, 12))),
+    ("кроме первых двух слоев", list(range(2, 12))),
+    ("нижнюю треть слоев", [0, 1, 2, 3]),
+    ("верхнюю половину модели", list(range(6, 12))),
+    ("каждый второй слой", list(range(0, 12, 2))),
+    ("последние два слоя", [10, 11]),
+    ("на 4 последних слоях", [8, 9, 10, 11]),
+    ("третий слой", [2]),
+    ("на последнем слое", [11]),
+    ("слои 0-2", [0, 1, 2]),
+]
+
+
+@pytest.mark.parametrize(("text", "layers"), CASES, ids=[c[0] for c in CASES])
+def test_layer_grammar(text: str, layers: list[int]) -> None:
+    selection = parse_layer_selection(text, N)
+    assert selection is not None, text
+    assert selection.layers == layers
+
+
+@pytest.mark.parametrize("text", ["fine-tune with LoRA", "без LoRA", "all layers", "train all linear layers", "rank 8"])
+def test_no_selection(text: str) -> None:
+    assert parse_layer_selection(text, N) is None
+
+
+def test_all_layers_is_a_stated_selection() -> None:
+    found = find_layer_selections("train all layers", N)
+    assert [s.layers for s in found] == [None]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("layers 10-14", "layer 12 is out of range"),
+        ("the last 20 layers", "the model has 12 layers"),
+        ("all but the first 12 layers", "leaves no layer"),
+    ],
+)
+def test_impossible_selections_are_refused(text: str, message: str) -> None:
+    with pytest.raises(GraftError, match=message):
+        parse_layer_selection(text, N)
+
+
+def test_fractions_say_how_they_were_counted() -> None:
+    selection = parse_layer_selection("the bottom third", 30)
+    assert selection is not None and selection.layers == list(range(10))
+    assert selection.note and "10 layers" in selection.note
