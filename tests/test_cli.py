@@ -126,7 +126,7 @@ def test_usage_errors_exit_2(tmp_path):
     assert_refused(graft("frobnicate"), "invalid choice")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["inspect", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["inspect", "--help"], ["data", "--help"], ["--version"]])
 def test_help_imports_no_heavy_library(argv):
     code = (
         "import sys; from tui import cli\n"
@@ -189,3 +189,11 @@ def test_progress_without_a_terminal_is_plain_lines_at_an_interval():
     for step in range(1, 4):
         every({"stage": "dpo", "kind": "progress", "step": step, "total": 3})
     assert len(out.getvalue().splitlines()) == 3 and "\x1b" not in out.getvalue()
+
+
+def test_convert_refuses_trainer_state_by_name(tmp_path):
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-3)
+    torch.save(optimizer.state_dict(), tmp_path / "optimizer.pt")
+    proc = graft("convert", str(tmp_path / "optimizer.pt"), str(tmp_path / "out.safetensors"))
+    assert_refused(proc, "not model weights")
+    assert not (tmp_path / "out.safetensors").exists()

@@ -163,7 +163,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     from agent.preflight import check_output_path
     from tools.convert import ConvertArgs, convert_checkpoint
+    from tools.inspect import training_state_kind
 
+    if Path(args.source).is_file() and training_state_kind(Path(args.source).name):
+        raise GraftError(
+            f"{args.source} is {training_state_kind(Path(args.source).name)}, saved by a Trainer to resume "
+            "training, not model weights: there is nothing in it to convert."
+        )
     source = Path(args.source).resolve()
     keep = {source: "the source", Path.cwd().resolve(): "the working folder", Path.home().resolve(): "your home folder"}
     if source.is_file():
