@@ -8,7 +8,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.bench_inspect", "bench.bench_merge", "bench.bench_sft", "bench.bench_tui"]
+BENCHMARKS = [
+    "bench.bench_inspect",
+    "bench.bench_identity",
+    "bench.bench_merge",
+    "bench.bench_extract",
+    "bench.bench_sft",
+    "bench.bench_packing",
+    "bench.bench_estimates",
+    "bench.bench_tui",
+]
 
 
 def main() -> int:
