@@ -67,6 +67,15 @@ def test_sharegpt_from_value_in_a_json_array(tiny, tmp_path):
     assert report.tokens.min <= first <= report.tokens.max
 
 
+def test_sharegpt_rows_mixing_from_value_and_role_content(tiny, tmp_path):
+    rows = [
+        {"conversations": [{"from": "human", "value": "Hi."}, {"from": "gpt", "value": "Hello."}]},
+        {"conversations": [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]},
+    ]
+    report = _report(_jsonl(tmp_path / "mixed.jsonl", rows), model=str(tiny("llama")))
+    assert report.format == "sharegpt" and report.tokens.min == report.tokens.max  # the same chat, rendered alike
+
+
 @pytest.mark.parametrize(
     ("rows", "fmt", "usable"),
     [

@@ -150,14 +150,22 @@ def _sharegpt_row(row: dict[str, Any]) -> dict[str, Any]:
     """ShareGPT to chat messages through TRL (from/value → role/content), with ShareGPT's role names."""
     from trl.data_utils import maybe_convert_to_chatml
 
-    converted = maybe_convert_to_chatml({"conversations": [dict(m) for m in row["conversations"]]})
+    converted = maybe_convert_to_chatml({"conversations": row["conversations"]})
     for message in converted["messages"]:
         message["role"] = _SHAREGPT_ROLES.get(str(message.get("role")), message.get("role"))
     return converted
 
 
+def _drop_nulls(value: Any) -> Any:
+    """Messages without the null keys `datasets` adds when rows differ (one row's `name` becomes every row's)."""
+    if isinstance(value, list):
+        return [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m for m in value]
+    return value
+
+
 def normalise(row: dict[str, Any], fmt: str) -> dict[str, Any]:
     """A row in the shape TRL's trainers read (messages, prompt/completion, prompt/chosen/rejected, text)."""
+    row = {k: _drop_nulls(v) for k, v in row.items()}
     if fmt == "sharegpt":
         return _sharegpt_row(row)
     if fmt == "alpaca":
