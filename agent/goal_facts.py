@@ -176,12 +176,23 @@ def number_facts(text: str) -> list[Fact]:
     return facts
 
 
+NAMED_AFTER = re.compile(
+    r"\s*-?\s*(?:adapters?|ones?|loras?|doras?|checkpoints?|models?|runs?|outputs?|weights|адаптер\w*|лор\w*|модел\w*|чекпоинт\w*)\b"
+)
+NAMED_BEFORE = re.compile(r"(?:adapters?|адаптер\w*|on top of(?: the)?|over(?: the)?|onto(?: the)?|поверх)\s*$")
+
+
+def names_a_thing(text: str, start: int, end: int) -> bool:
+    """'my DPO adapter', 'the SFT one', 'адаптер dpo': a method word naming an existing thing, not a stage to run."""
+    return bool(NAMED_AFTER.match(text, end) or NAMED_BEFORE.search(text[max(0, start - 30) : start]))
+
+
 def method_facts(text: str) -> list[Fact]:
     masked = mask(text)
     facts = []
     for method, pattern in PREFERENCE_WORDS:
         for m in re.finditer(pattern, masked):
-            if any(f.start <= m.start() < f.end for f in facts):
+            if any(f.start <= m.start() < f.end for f in facts) or names_a_thing(masked, m.start(), m.end()):
                 continue
             facts.append(Fact("method", method, m.group(0), m.start(), m.end()))
     for m in UNSUPPORTED_METHODS.finditer(masked):
@@ -278,8 +289,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     text = reading_text(goal)
     masked = mask(text)
     facts = resolve(number_facts(text) + method_facts(text), text)
-    if re.search(SFT_WORDS, masked):
-        m = re.search(SFT_WORDS, masked)
+    m = next((m for m in re.finditer(SFT_WORDS, masked) if not names_a_thing(masked, m.start(), m.end())), None)
+    if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
     m = ADAPTER_NONE.search(masked)
     if m:

@@ -774,8 +774,21 @@ def plan_with_llm(
                             problem = f"The plan is invalid: {exc} Fix it and propose the plan again."
                             last_problem = f"the LLM's plan was invalid: {exc}"
                         else:
-                            _SERVER_MODE[key] = mode
-                            return PlanOutcome(plan=plan, notes=notes, planner=label, report=report)
+                            from agent.goal_facts import check_plan_against_goal, fact_echo
+
+                            # Fail closed: a stated fact the plan drops or changes is a repair, never a plan.
+                            misses = check_plan_against_goal(request.goal, plan, feedback=request.feedback)
+                            if misses:
+                                said = " ".join(dict.fromkeys(m.message for m in misses[:4]))
+                                problem = (
+                                    f"The plan does not keep what the person said: {said} Fix the plan so it keeps "
+                                    "every stated value, or ask one short question."
+                                )
+                                last_problem = f"the LLM's plan dropped a stated fact ({misses[0].message})"
+                            else:
+                                _SERVER_MODE[key] = mode
+                                echo = fact_echo(request.goal, plan, feedback=request.feedback)
+                                return PlanOutcome(plan=plan, notes=notes, planner=label, report=report, facts=echo)
         repairs += 1
         if repairs > settings.max_repairs:
             raise LLMUnavailable(f"{last_problem}, still after {settings.max_repairs} repairs")

@@ -186,3 +186,31 @@ def test_feedback_replaces_the_goal_value(world) -> None:  # type: ignore[no-unt
     outcome = plan_offline(request)
     assert outcome.plan is not None and outcome.plan.stages[0].r == 4
     assert Path(world["model"]).exists()
+
+
+def test_graft_plan_prints_the_echo(world) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "plan", "LoRA rank 64, scratch that, 16", "--model", world["model"],
+         "--data", world["sft"], "--offline"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "you said: rank 16 (you said 64, then 16)" in proc.stdout
+
+
+def test_the_plan_message_shows_the_echo(world, offline_home) -> None:  # type: ignore[no-untyped-def]
+    from agent.conversation import build_conversation, message_input
+    from agent.graph import open_checkpointer
+
+    graph = build_conversation(open_checkpointer(offline_home / "graft.sqlite"))
+    config = {"configurable": {"thread_id": "echo"}}
+    value = message_input("дообучи с рангом шестнадцать", model=world["model"], data=[world["sft"]], offline=True)
+    for _ in graph.stream(value, config, stream_mode=["updates"]):
+        pass
+    messages = graph.get_state(config).values["messages"]
+    plan_message = next(m for m in messages if m.get("kind") == "plan")
+    assert "you said: rank 16" in plan_message["content"]

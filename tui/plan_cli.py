@@ -37,7 +37,7 @@ def plan_command(args: argparse.Namespace, console: Any) -> int:
         data = {**plan.model_dump(mode="json"), "planner": outcome.planner, "planner_note": outcome.planner_note}
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    print_plan(console, plan, outcome.report or validate_plan(plan))
+    print_plan(console, plan, outcome.report or validate_plan(plan), outcome.facts)
     if outcome.not_understood:
         console.print("not placed in the plan: " + inert(", ".join(outcome.not_understood)))
     if outcome.planner == "offline":

@@ -150,8 +150,9 @@ def print_diff(console: Console, r: DiffResult, top: int = 10) -> None:
         console.print(f"note: {inert(note)}")
 
 
-def print_plan(console: Console, plan: Any, report: Any) -> None:
-    """The plan as a table with its estimates, before the person approves it."""
+def print_plan(console: Console, plan: Any, report: Any, facts: list[str] | None = None) -> None:
+    """The plan as a table with its estimates, before the person approves it; under it, the facts the
+    person stated and what the plan does with them ("rank 16 (you said 64, then 16)"), so drift shows."""
     console.print(f"[bold]plan[/]: {inert(plan.goal)}")
     console.print(
         f"base: {inert(plan.base_model)}  ({inert(report.base.get('architecture'))}, "
@@ -189,6 +190,8 @@ def print_plan(console: Console, plan: Any, report: Any) -> None:
             f"~{est.seconds:.0f}s" if est and est.seconds else "",
         )
     console.print(table)
+    if facts:
+        console.print("you said: " + inert("; ".join(facts)))
     console.print(f"device: {report.device}, {_bytes(report.device_memory_bytes)} available")
     for note in [*plan.notes, *report.notes]:
         console.print(f"note: {inert(note)}")
