@@ -301,6 +301,11 @@ def _in_range(layers: list[int], ctx: Context) -> list[int]:
 def parse_targets(text: str, ctx: Context) -> list[str]:
     """Module names this checkpoint uses, from role words or explicit names; [] means all linear layers."""
     available = ctx.all_modules
+    if not available and re.search(r"attention|attn|mlp|feed[- ]?forward|ffn|quer|projection|внимани|полносвязн|запрос", text):
+        raise NeedsAnswer(
+            f"{ctx.request.model} is a pickle checkpoint, so its module names are known only after conversion: "
+            f"run `graft convert {ctx.request.model} OUT` and plan on OUT, or train all linear layers?"
+        )
     named = []
     for match in EXPLICIT_MODULE.finditer(text):
         name = match.group(0)
@@ -655,6 +660,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         "method": method,
         "models": [current, *partners],
     }
+    convert = next((s["id"] for s in ctx.stages if s["kind"] == "convert"), None)
+    if convert:  # a pickle base: the merge reads the converted model, never the pickle
+        stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
+        stage["base"] = "@" + convert
     weights = parse_weights(text)
     if method == "slerp":
         t = _float(r"\bt\s*=\s*(\d*\.?\d+)", text) or _float(r"\bat\s+(\d*\.\d+)", text)

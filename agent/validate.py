@@ -290,10 +290,18 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
         )
     device, available = device_memory()
     report = PlanReport(device=device, device_memory_bytes=available, estimates=[])
-    base = inspect_checkpoint(InspectArgs(path=str(base_path))) if ckpt.format == "safetensors" else None
+    # A pickle base converted by the plan's first stage: later stages are checked against what the convert
+    # stage will give (the same config, layers and datasets); tensor-level checks wait for the converted files.
+    deferred = ckpt.format == "pickle" and first.kind == "convert" and _same_file(first.source, base_path)
+    base = inspect_checkpoint(InspectArgs(path=str(base_path))) if ckpt.format == "safetensors" or deferred else None
+    if deferred:
+        report.notes.append(
+            f"{plan.base_model} is a pickle checkpoint: stages after {first.id} are checked against its config; "
+            "module names, shapes and estimates are checked on the converted files when the plan runs."
+        )
     if base is not None and base.kind == "adapter":
         raise GraftError(f"base model {plan.base_model} is an adapter, not a model; name its base model instead.")
-    shapes = {n: i.shape for h in load_headers(ckpt) for n, i in h.tensors.items()} if base else {}
+    shapes = {n: i.shape for h in load_headers(ckpt) for n, i in h.tensors.items()} if base and not deferred else {}
     if base:
         report.base = {"architecture": base.architecture, "params": base.total_params, "layers": base.num_layers}
     modules = sorted({m for mods in (base.modules.values() if base else []) for m in mods})
@@ -319,7 +327,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
         if base is None:
             raise _fail(stage, "the base model must be converted to safetensors first.")
         if stage.kind in ("sft", "preference"):
-            if stage.adapter != "none":
+            if stage.adapter != "none" and not deferred:
                 unknown = [m for m in stage.target_modules if m not in modules]
                 if unknown:
                     raise _fail(
@@ -382,7 +390,11 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                     f"stage {stage.id}: the adapter from {pending_adapter} is folded in before "
                     f"{'SimPO' if stage.method == 'simpo' else 'ORPO'} (reference-free: no reference model is loaded)."
                 )
-            est = _estimate_training(stage, base, shapes, rows, device, ckpt.folder, ckpt.config)
+            est = (
+                _estimate_training(stage, base, shapes, rows, device, ckpt.folder, ckpt.config)
+                if not deferred
+                else StageEstimate(stage=stage.id, kind=stage.kind, rows=len(rows))
+            )
             if est.memory_bytes > available:
                 fix = (
                     "use LoRA instead of full fine-tuning"
@@ -408,6 +420,8 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                     if outputs[resolved[1:]] != "adapter":
                         raise _fail(stage, f"{ref} produces a model, not an adapter.")
                     continue
+                if deferred:
+                    continue  # checked against the converted base when the plan runs
                 try:
                     _check_against_base(_read_adapter(Path(resolved)), shapes, plan.base_model)
                 except GraftError as exc:
@@ -469,6 +483,13 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 _check_output(stage, out, size, report)
             report.estimates.append(StageEstimate(stage=stage.id, kind="write", disk_bytes=size))
     return report
+
+
+def _same_file(source: str, base: Path) -> bool:
+    try:
+        return Path(source).expanduser().resolve() == base.expanduser().resolve()
+    except OSError:
+        return False
 
 
 def shapes_bytes(shapes: dict[str, tuple[int, ...]]) -> int:

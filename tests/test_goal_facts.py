@@ -214,3 +214,37 @@ def test_the_plan_message_shows_the_echo(world, offline_home) -> None:  # type: 
     messages = graph.get_state(config).values["messages"]
     plan_message = next(m for m in messages if m.get("kind") == "plan")
     assert "you said: rank 16" in plan_message["content"]
+
+
+@pytest.fixture(scope="module")
+def bin_model(world) -> str:  # type: ignore[no-untyped-def]
+    """The tiny model as a pickle checkpoint (pytorch_model.bin), config and tokenizer beside it."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    src, dst = Path(world["model"]), Path(world["root"]) / "bin-model"
+    dst.mkdir()
+    state = {}
+    for f in src.iterdir():
+        if f.suffix == ".safetensors":
+            state.update(load_file(f))
+        elif f.is_file():
+            shutil.copy(f, dst / f.name)
+    torch.save(state, dst / "pytorch_model.bin")
+    return str(dst)
+
+
+def test_a_pickle_base_plans_convert_first_and_validates(world, bin_model) -> None:  # type: ignore[no-untyped-def]
+    request = PlanRequest(goal="LoRA rank 8, then merge with the base using TIES", model=bin_model, data=[world["sft"]])
+    outcome = plan_offline(request)
+    assert outcome.plan is not None, outcome.question
+    kinds = [s.kind for s in outcome.plan.stages]
+    assert kinds == ["convert", "sft", "merge_adapter", "merge_models", "write"]
+    merge = outcome.plan.stages[3]
+    assert "@base" not in merge.models and merge.base == "@convert"  # the merge reads the converted model
+    assert outcome.report is not None and any("pickle checkpoint" in n for n in outcome.report.notes)
+    # roles need module names, which a pickle only gives after conversion: asked, not widened to all
+    asked = plan_offline(PlanRequest(goal="LoRA on attention", model=bin_model, data=[world["sft"]]))
+    assert asked.plan is None and asked.question and "graft convert" in asked.question
