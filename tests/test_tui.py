@@ -501,3 +501,28 @@ def test_new_goal_during_review_replaces_the_plan_after_asking(world) -> None:  
             assert "Approve plan" in found and "Open model" in found
 
     asyncio.run(scenario())
+
+
+def test_resume_after_a_declined_write_offers_write_now_once(world) -> None:  # type: ignore[no-untyped-def]
+    async def first() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 1 steps, write to {world['out']}")
+            await pilot.click("#approve")
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#cancel"))
+            await pilot.click("#cancel")
+            await wait_for(pilot, lambda: "Not written" in chat_text(app))
+
+    async def second() -> None:
+        app = GraftApp(resume=True, offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "f10" in footer_keys(app))
+            assert chat_text(app).count("Not written") == 1, "the transcript is replayed, not re-announced"
+            await pilot.press("f10")
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#write"))
+            await pilot.click("#write")
+            await wait_for(pilot, lambda: "Done." in chat_text(app))
+        assert any(world["out"].glob("*.safetensors"))
+
+    asyncio.run(first())
+    asyncio.run(second())

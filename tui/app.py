@@ -780,6 +780,14 @@ class GraftApp(App[None]):
             self.push_screen(ConfirmWriteScreen(pending), self.confirmed)
         status = values.get("status")
         key = f"{values.get('run_dir')}:{status}"
+        if replay and not pending and key not in self.announced:
+            # The transcript already holds what was said about this run; only offer what is still possible.
+            self.announced.add(key)
+            if status == "cancelled" and self.active is not None and "not approved" in str(values.get("reason")):
+                self.write_retry = (self.active[0], self.active[1], "confirm")
+                self.say("assistant", "The last run's final write was declined; **f10** or `/write` writes it now.")
+            if status == "done":
+                self.mark_plan_status("done")
         if not pending and status == "done" and values.get("final") and key not in self.announced:
             self.announced.add(key)
             out = values["final"].get("output")
