@@ -327,6 +327,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if m:
             facts.append(Fact("dtype", dtype, m.group(0), m.start(), m.end()))
             break
+    m = re.search(
+        r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:)\s*\d*\.?\d+\s*%?)+)",
+        masked,
+    )
+    if not m and re.search(r"merg|blend|mix|ties|slerp|dare|linear|смеш|слей|объедин|усредн", masked):
+        m = re.search(r"(?<![\w.])(\d+\s*%?\s*/\s*\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])", masked)
+    if m:
+        numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
+        values = [float(n) for n, _ in numbers]
+        if any(p for _, p in numbers) or any(v > 1 for v in values):
+            values = [v / 100 for v in values]
+        facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
         if m:
@@ -410,6 +422,15 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any((_same_path(p, value) and value.lower() != p) or p.endswith(value) for p in places if p)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
+    if slot == "weights":
+        for s in stages:
+            have = list(getattr(s, "weights", None) or [])
+            if s.kind in ("merge_models", "merge_adapter") and have and len(have) == len(value):
+                if all(abs(a - b) < 1e-9 for a, b in zip(have, value, strict=True)):
+                    return True
+            if s.kind == "merge_models" and s.method == "slerp" and len(value) == 2 and abs(s.t - value[1]) < 1e-9:
+                return True
+        return False
     if slot == "merge_method":
         return any(getattr(s, "method", None) == value for s in stages if s.kind == "merge_models") or any(
             getattr(s, "combination", None) == value for s in stages if s.kind == "merge_adapter"

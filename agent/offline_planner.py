@@ -68,7 +68,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "merge_adapter",
         re.compile(
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
-            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge_and_unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
+            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
             r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|его|их)"
         ),
@@ -464,13 +464,15 @@ def _replacement_method(reason: str) -> str | None:
 
 
 def parse_weights(text: str) -> list[float]:
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(%?)\s*(?:/|and|,|и|:|to)\s*(\d+(?:\.\d+)?)\s*(%?)", text)
+    """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%' → fractions, one per model (paths never read)."""
+    m = re.search(r"\d+(?:\.\d+)?\s*%?(?:\s*(?:/|and|,|и|:|to)\s*\d+(?:\.\d+)?\s*%?)+", mask_paths(text))
     if not m:
         return []
-    a, b = float(m.group(1)), float(m.group(3))
-    if m.group(2) or m.group(4) or a > 1 or b > 1:
-        a, b = a / 100, b / 100
-    return [a, b]
+    numbers = re.findall(r"(\d+(?:\.\d+)?)\s*(%?)", m.group(0))
+    values = [float(n) for n, _ in numbers]
+    if any(pct for _, pct in numbers) or any(v > 1 for v in values):
+        values = [v / 100 for v in values]
+    return values
 
 
 def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -639,6 +641,14 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
     partners = list(dict.fromkeys(p for p in partners if p != current))
+    trained = any(s["kind"] != "convert" for s in ctx.stages)
+    if not trained and len([p for p in partners if not p.startswith("@")]) >= 2 and current in ("@base", "@convert"):
+        # "merge A and B using TIES": A and B are the members; the opened model is their common ancestor
+        ctx.notes.append(
+            f"the merge's members are {', '.join(partners)}; {ctx.request.model} is their base (the common ancestor), "
+            "not a member."
+        )
+        current = ""
     if not partners and dataset_paths:
         # "blend in a second fine-tune on variant.jsonl": train that variant from the base first.
         variant = Action("sft", action.start, action.end, text)
@@ -658,7 +668,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         "kind": "merge_models",
         "id": ctx.unique("merge"),
         "method": method,
-        "models": [current, *partners],
+        "models": [m for m in (current, *partners) if m],
     }
     convert = next((s["id"] for s in ctx.stages if s["kind"] == "convert"), None)
     if convert:  # a pickle base: the merge reads the converted model, never the pickle

@@ -248,3 +248,29 @@ def test_a_pickle_base_plans_convert_first_and_validates(world, bin_model) -> No
     # roles need module names, which a pickle only gives after conversion: asked, not widened to all
     asked = plan_offline(PlanRequest(goal="LoRA on attention", model=bin_model, data=[world["sft"]]))
     assert asked.plan is None and asked.question and "graft convert" in asked.question
+
+
+def test_merge_two_named_models_keeps_the_base_as_ancestor(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    a, b = tmp_path / "A", tmp_path / "B"
+    shutil.copytree(world["model"], a)
+    shutil.copytree(world["model"], b)
+    outcome = plan_offline(
+        PlanRequest(goal=f"merge {a} and {b} using TIES with weights 0.5 and 0.5", model=world["model"], data=[])
+    )
+    assert outcome.plan is not None, outcome.question
+    merge = outcome.plan.stages[0]
+    assert merge.models == [str(a), str(b)] and merge.weights == [0.5, 0.5] and merge.base == "@base"
+    assert "weights 0.5, 0.5" in outcome.facts
+    # the opened model named again as a partner counts once
+    again = plan_offline(
+        PlanRequest(
+            goal=f"SFT, then merge it with {world['model']} using SLERP", model=world["model"], data=[world["sft"]]
+        )
+    )
+    assert again.plan is not None and again.plan.stages[-2].models == ["@sft-merged", "@base"]
+    three = plan_offline(
+        PlanRequest(goal=f"SFT, then TIES with {a} and {b} 0.5, 0.3 and 0.2", model=world["model"], data=[world["sft"]])
+    )
+    assert three.plan is not None and three.plan.stages[-2].weights == [0.5, 0.3, 0.2]
