@@ -278,6 +278,8 @@ def test_cancel_from_the_focused_prompt_answers_mid_run_and_resumes(world) -> No
             await type_text(pilot, "how many parameters are in the attention?")
             await wait_for(pilot, lambda: "The attention holds" in chat_text(app), timeout=60)
             assert app.busy and app.run_active()
+            await type_text(pilot, "which stage is running now?")
+            await wait_for(pilot, lambda: "Running stage sft: step" in chat_text(app))
             # The prompt has the focus, and its own ctrl+x is "cut": the app's priority binding wins.
             prompt = app.query_one("#prompt")
             prompt.focus()
@@ -382,6 +384,9 @@ def test_plan_view_shows_settings_data_and_estimates(world) -> None:  # type: ig
             await type_text(pilot, "how many parameters are in the mlp?")
             await wait_for(pilot, lambda: "The mlp holds" in chat_text(app))
             assert app.pending is pending and review_shown(app)
+            await type_text(pilot, "какой ранг в плане?")
+            await wait_for(pilot, lambda: "План (2)" in chat_text(app))
+            assert "r=8" in chat_text(app).rsplit("План (2)", 1)[-1]
 
     asyncio.run(scenario())
 

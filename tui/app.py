@@ -552,7 +552,11 @@ class GraftApp(App[None]):
         elif self.busy or self.pending is not None:
             self.while_working(text)
         elif (self.resumable or self.write_retry) and self._is_question(text):
-            self.answer_worker(text)  # through the graph it would start over and drop the stopped run
+            local = self.plan_answer(text)
+            if local is not None:
+                self.say("assistant", local)
+            else:
+                self.answer_worker(text)  # through the graph it would start over and drop the stopped run
         else:
             self.send_goal(text)
 
@@ -565,7 +569,11 @@ class GraftApp(App[None]):
     def while_working(self, text: str) -> None:
         """A message during a run or a review: questions are answered at once; a goal waits or replaces."""
         if self._is_question(text):
-            self.answer_worker(text)
+            local = self.plan_answer(text)
+            if local is not None:
+                self.say("assistant", local)
+            else:
+                self.answer_worker(text)
         elif self.run_active():
             self.say(
                 "assistant",
@@ -1114,6 +1122,60 @@ class GraftApp(App[None]):
         self.say("assistant", HELP, record=False)
 
     # ---- questions while something else runs ----
+    def plan_answer(self, text: str) -> str | None:
+        """Questions about the plan or the running stage, answered from what the app holds (in the question's language).
+
+        None when the question is about something else (a checkpoint): `answer_worker` takes those.
+        """
+        import re
+
+        from tui.present import hyperparameters, stage_method
+
+        typed = self.plan_obj
+        if typed is None:
+            return None
+        q = text.lower()
+        russian = bool(re.search(r"[а-яё]", q))
+        about_run = re.search(
+            r"\b(running|progress|step|steps|loss|eta|how far|how long|now)\b|идёт|идет|прогресс|шаг|лосс|потер|сейчас",
+            q,
+        )
+        about_plan = re.search(
+            r"\b(plan|stage|stages|rank|learning rate|lr|epochs?|alpha|beta)\b|план|этап|стади|ранг|эпох", q
+        )
+        if self.run_active() and about_run and self.current_stage:
+            stage = self.current_stage
+            bar = self.bars.get(stage)
+            done = [s.id for i, s in enumerate(typed.stages) if i < int(self.plan_values.get("cursor", 0))]
+            steps = f"{int(bar.progress)}/{int(bar.total)}" if bar is not None and bar.total else "?"
+            losses = [v for _, v in self.losses]
+            if russian:
+                answer = f"Сейчас идёт этап {stage}: шаг {steps}"
+                if losses:
+                    answer += f", loss {losses[-1]:.4f} (в начале {losses[0]:.4f})"
+                return answer + (f". Готовы: {', '.join(done)}." if done else ".")
+            answer = f"Running stage {stage}: step {steps}"
+            if losses:
+                answer += f", loss {losses[-1]:.4f} (it started at {losses[0]:.4f})"
+            return answer + (f". Finished: {', '.join(done)}." if done else ".")
+        if not about_plan:
+            return None
+        lines = []
+        for stage in typed.stages:
+            settings = ", ".join(f"{n}={v}" for n, v, _, differs in hyperparameters(stage) if differs)
+            data = f" · {Path(stage.dataset).name}" if getattr(stage, "dataset", None) else ""
+            targets = getattr(stage, "target_modules", None)
+            where = ""
+            if stage.kind in ("sft", "dpo", "preference"):
+                layers = "all" if stage.layers is None else ", ".join(map(str, stage.layers))
+                where = f" · {', '.join(targets) if targets else 'all linear'} · layers {layers}"
+            default_word = "по умолчанию" if russian else "defaults"
+            lines.append(
+                f"- {stage.id}: {stage.kind} · {stage_method(stage)}{where}{data} · {settings or default_word}"
+            )
+        head = "План" if russian else "The plan"
+        return f"{head} ({len(typed.stages)}): \n" + "\n".join(lines)
+
     @work(thread=True, group="answer")
     def answer_worker(self, text: str) -> None:
         """Answer from the files directly: the graph is busy (a run) or waiting (a review), and stays so."""
