@@ -383,12 +383,6 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             )
             records.append(_record(fold, result, reused, runner, {"base": model}, state.get("plan_dir")))
             model = fold_out
-        heldout: list[dict[str, Any]] = []
-        for file in state.get("heldout_files", []):
-            if Path(file).is_file():
-                from tools.datasets_io import load_rows
-
-                heldout.extend(load_rows(file))
         provenance = {
             "graft_provenance_version": 1,
             "goal": plan.goal,
@@ -402,7 +396,8 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
             "output": output,
             "provenance": provenance,
             "base_model": _resolve("@base", state, plan),
-            "heldout": heldout[:64],
+            # Each training stage's held-out rows, scored on base and final in that stage's own terms.
+            "heldout_files": [f for f in state.get("heldout_files", []) if Path(f).is_file()],
             "overwrite": state.get("final", {}).get("overwrite", False),
             "stage_id": stage.id,
         }

@@ -123,12 +123,17 @@ def test_every_stage_ran_and_provenance_reads_back(full_run, workspace) -> None:
         assert math.isfinite(metrics["train_loss"])
         assert metrics["eval_loss_before"] is not None and metrics["eval_loss_after"] is not None
         dataset = by_id[stage_id]["dataset"]
-        assert dataset["rows"] == 24 and len(dataset["sha256"]) == 64
+        assert dataset["rows"] == 24 and dataset["content"].startswith("xxh3_128:")
     assert by_id["variant"]["layers"] == [1]
     assert by_id["sft"]["targets"] == ["q_proj", "v_proj"]
     assert by_id["dpo"]["hyperparameters"]["beta"] == 0.1
     assert provenance["base_model"]["architecture"] == "LlamaForCausalLM"
     assert {"torch", "transformers", "peft", "trl", "mergekit"} <= set(provenance["versions"])
+    # The written model is scored per stage in that stage's own terms, never one pooled loss.
+    heldout = provenance["final"]["heldout"]
+    assert {k: v["method"] for k, v in heldout.items()} == {"sft": "sft", "dpo": "dpo", "variant": "sft"}
+    assert math.isfinite(heldout["sft"]["base"]["loss"]) and math.isfinite(heldout["sft"]["final"]["loss"])
+    assert 0 <= heldout["dpo"]["final"]["accuracy"] <= 1 and "eval_loss" not in provenance["final"]
     # `graft inspect` shows it to a person too.
     shown = graft("inspect", str(final), home=workspace["home"])
     assert shown.returncode == 0 and "provenance" in shown.stdout and "ties" in shown.stdout

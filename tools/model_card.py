@@ -258,8 +258,8 @@ def build_model_card(
             shown = ", ".join(f"{k} {_number(v)}" for k, v in params.items())
             lines.append(f"- **{_cell(stage.get('id'))}**: {shown}")
     held = [(s, s.get("heldout") or {}) for s in stages if (s.get("heldout") or {}).get("after")]
-    final_loss = (provenance.get("final") or {}).get("eval_loss") or {}
-    if held or final_loss:
+    final_heldout = (provenance.get("final") or {}).get("heldout") or {}
+    if held or final_heldout:
         lines += ["", "## Held-out results", ""]
         if held:
             lines += ["| stage | measures | before | after |", "|---|---|---|---|"]
@@ -267,9 +267,11 @@ def build_model_card(
                 before = ", ".join(f"{k} {_number(v)}" for k, v in (h.get("before") or {}).items())
                 after = ", ".join(f"{k} {_number(v)}" for k, v in (h.get("after") or {}).items())
                 lines.append(f"| {_cell(stage.get('id'))} | {_cell(h.get('measures'))} | {before} | {after} |")
-        if final_loss:
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in final_loss.items() if isinstance(v, int | float))
-            lines += ["", f"Loss on held-out rows, base and final model: {shown}."]
+        if final_heldout:
+            from tools.heldout import describe_comparison
+
+            lines += ["", "Each stage's held-out rows, base model → final model:", ""]
+            lines += [f"- {_cell(line)}" for line in describe_comparison(final_heldout)]
     if license_fields:
         lines += ["", "## License", "", f"Carried from the base model: `{license_fields['license']}`."]
     lines += [

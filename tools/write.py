@@ -53,7 +53,9 @@ class WriteResult(BaseModel):
     dtype: str
     verified_tensors: int
     generate_check: str
-    eval_loss: dict[str, float | None] = Field(default_factory=dict)
+    heldout: dict[str, Any] = Field(
+        default_factory=dict, description="Per training stage: its held-out numbers on base and final."
+    )
     warnings: list[str] = Field(default_factory=list)
     seconds: float
 
@@ -90,7 +92,7 @@ def write_final(
     output: str,
     provenance: dict[str, Any],
     base_model: str | None = None,
-    heldout: list[dict[str, Any]] | None = None,
+    heldout_files: list[str] | None = None,
     overwrite: bool = False,
     stage_id: str = "write",
     progress: Progress = silent,
@@ -130,19 +132,17 @@ def write_final(
     if not has_tokenizer:
         warnings.append("the model has no tokenizer files: none was carried, and the generate check is skipped.")
 
-    eval_loss: dict[str, float | None] = {}
-    if heldout and has_tokenizer and fits:
-        progress({"stage": stage_id, "kind": "log", "message": "measuring held-out loss of base and final"})
-        from tools.model_check import mean_loss
+    heldout: dict[str, Any] = {}
+    if heldout_files and has_tokenizer and fits:
+        progress({"stage": stage_id, "kind": "log", "message": "scoring each stage's held-out rows on base and final"})
+        from tools.heldout import compare_files
 
-        eval_loss = {"final": mean_loss(model, heldout)}
-        if base_model:
-            eval_loss["base"] = mean_loss(base_model, heldout)
+        heldout = compare_files(model, base_model, heldout_files)
     provenance = {
         **provenance,
         "final": {
             "dtype": target_name,
-            "eval_loss": eval_loss,
+            "heldout": heldout,
             "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
@@ -193,7 +193,7 @@ def write_final(
         dtype=target_name,
         verified_tensors=verified,
         generate_check=generate_check,
-        eval_loss=eval_loss,
+        heldout=heldout,
         warnings=warnings,
         seconds=time.perf_counter() - start,
     )

@@ -278,9 +278,17 @@ def provenance_table(raw: str) -> tuple[Any, str]:
             if stage.get("reused_from_previous_run")
             else (f"{seconds:.1f}s" if isinstance(seconds, (int, float)) else ""),
         )
-    loss = (record.get("final") or {}).get("eval_loss") or {}
     final = ""
-    if isinstance(loss, dict) and loss:
+    heldout = (record.get("final") or {}).get("heldout") or {}
+    if isinstance(heldout, dict) and heldout:
+        from tools.heldout import describe_comparison
+
+        try:
+            final = "held-out, base → final: " + "; ".join(inert_plain(x) for x in describe_comparison(heldout))
+        except (KeyError, TypeError, ValueError):
+            final = ""
+    loss = (record.get("final") or {}).get("eval_loss") or {}  # provenance written before per-stage scoring
+    if not final and isinstance(loss, dict) and loss:
         final = "held-out loss of the written model: " + ", ".join(
             f"{inert_plain(k)} {v:.4f}" for k, v in loss.items() if isinstance(v, float)
         )

@@ -283,8 +283,12 @@ def report_outcome(console: Any, state: dict[str, Any], rerun: str = "the same c
     console.print(f"[bold green]done[/] in {state.get('elapsed', 0):.1f} s → {inert(final.get('output'))}")
     if final.get("generate_check"):
         console.print(f"  verified {final.get('verified_tensors')} tensors; {inert(final['generate_check'])}")
-    if final.get("eval_loss"):
-        console.print("  held-out loss: " + ", ".join(f"{k} {v:.4f}" for k, v in final["eval_loss"].items() if v))
+    if final.get("heldout"):
+        from tools.heldout import describe_comparison
+
+        console.print("  held-out, base → final, per stage:")
+        for line in describe_comparison(final["heldout"]):
+            console.print(f"    {inert(line)}")
     return 0
 
 
