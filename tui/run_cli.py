@@ -96,7 +96,9 @@ class LineProgress:
         elif kind == "stage_done":
             result = event.get("result") or {}
             note = "reused" if event.get("message") == "reused" else "done"
-            if result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
+            if result.get("eval_summary"):  # the method's own held-out terms (DPO margin, KTO rewards, SFT loss)
+                note += f" · held-out {result['eval_summary']}"
+            elif result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
                 note += f" · held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
             elif stage in self.loss:
                 note += f" · loss {self.loss[stage]:.4f}"
@@ -153,7 +155,10 @@ class ProgressView:
             total = (t.total if t and t.total else 1) if t else 1
             note = "reused" if event.get("message") == "reused" else self.progress.tasks[task].fields.get("loss", "")
             result = event.get("result") or {}
-            if result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
+            if result.get("eval_summary"):
+                note = f"held-out {inert(result['eval_summary'])}"
+                note += " (reused)" if event.get("message") == "reused" else ""
+            elif result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
                 note = f"held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
                 note += " (reused)" if event.get("message") == "reused" else ""
             self.progress.update(task, total=total, completed=total, loss=note)
