@@ -77,6 +77,8 @@ _KEEP = {
     "kind", "id", "input", "adapter", "target_modules", "layers", "dataset", "r", "alpha", "epochs",
     "max_steps", "learning_rate", "batch_size", "max_length", "method", "beta", "loss_type", "models",
     "weights", "base", "t", "density", "adapters", "combination", "dtype", "source",
+    "simpo_gamma", "cpo_alpha", "desirable_weight", "undesirable_weight", "loss_weights", "packing",
+    "lr_scheduler_type", "warmup_steps", "weight_decay", "max_grad_norm", "seed",
 }  # fmt: skip
 
 
@@ -569,7 +571,7 @@ def acceptable_question(text: str) -> str | None:
 
 
 def _dataset_facts(path: str) -> str:
-    from tools.datasets_io import check_dpo, load_rows, sft_format
+    from tools.datasets_io import check_preference, load_rows, sft_format
 
     try:
         rows = load_rows(path)
@@ -578,8 +580,12 @@ def _dataset_facts(path: str) -> str:
     columns = sorted({k for row in rows[:50] for k in row}) if rows else []
     shape = "?"
     try:
-        check_dpo(rows, path)
-        shape = "preference pairs (prompt/chosen/rejected)"
+        layout = check_preference(rows, path, "kto")  # KTO reads both layouts: it tells them apart
+        shape = (
+            "unpaired thumbs-up/down feedback (prompt/completion/label): KTO"
+            if layout == "unpaired"
+            else "preference pairs (prompt/chosen/rejected): DPO, ORPO, SimPO or KTO"
+        )
     except GraftError:
         try:
             shape = f"supervised ({sft_format(rows, path)})"

@@ -99,7 +99,7 @@ def test_grounded_forced_plan(world) -> None:  # type: ignore[no-untyped-def]
 
 def test_compact_schema_is_small() -> None:
     text = json.dumps(plan_schema())
-    assert len(text) < 6000, len(text)  # the full Plan schema is ~13.5k characters
+    assert len(text) < 7500, len(text)  # the full Plan schema is ~15k characters
     assert '"title"' not in text and '"default"' not in text
 
 
