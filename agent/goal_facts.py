@@ -30,14 +30,17 @@ SLOT_NAMES = {
 INT_SLOTS = {"r", "max_steps", "batch_size", "max_length"}
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
-    ("r", r"\blora_r\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
+    ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
     ("alpha", r"\blora_alpha\b|\balpha\b|α|альф\w*"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
-    ("epochs", r"\bnum_train_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
+    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
     ("max_steps", r"\bmax_steps\b|\bsteps\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])"),
     ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
-    ("beta", r"\bbeta\b|β|бет\w*"),
-    ("batch_size", r"\bper_device_train_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча"),
+    ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
+    (
+        "batch_size",
+        r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
+    ),
     (
         "max_length",
         r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b"
@@ -63,9 +66,9 @@ PREFERENCE_WORDS = [
     ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
     ("ipo", r"(?<![a-z])ipo(?![a-z])"),
-    ("dpo", r"(?<![a-z])dpo(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпочт\w*|prefer\w*"),
+    ("dpo", r"(?<![a-z])dpo(?:trainer)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпочт\w*|prefer\w*"),
 ]
-SFT_WORDS = r"(?<![a-z])sft(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
+SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
 UNSUPPORTED_METHODS = re.compile(
     r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
     r"|\brlhf\b|модел\w* наград\w*|ревард[- ]модел\w*"

@@ -176,6 +176,30 @@ def _skip_joiner(text: str, i: int) -> int:
 _POINT = re.compile(r"\s+(?:point|запятая|точка)\s+", re.IGNORECASE)
 
 
+_WHOLE = re.compile(r"\s+(?:целых|целая|целой|целую)\s+", re.IGNORECASE)
+_PLACES = re.compile(r"\s+(десят\w*|сот\w*|тысячн\w*)", re.IGNORECASE)
+
+
+def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
+    """'ноль целых две десятых' → 0.2, 'пять сотых' → 0.05: (value, end), or None."""
+    whole = _WHOLE.match(text, end)
+    if whole:
+        run = _word_run(text, whole.end())
+        if run is None:
+            return None
+        digits, after = run
+        places = _PLACES.match(text, after)
+        if not places:
+            return None
+        scale = {"д": 10, "с": 100, "т": 1000}[places.group(1)[0].lower()]
+        return value + digits / scale, places.end()
+    places = _PLACES.match(text, end)
+    if places and places.group(1).lower().startswith(("десятых", "десятая", "десятую", "сотых", "сотая", "тысячн")):
+        scale = {"д": 10, "с": 100, "т": 1000}[places.group(1)[0].lower()]
+        return value / scale, places.end()
+    return None
+
+
 def find_numbers(text: str) -> list[Number]:
     """Every number in the text, digits or words, in order; a path's digits are the caller's to mask."""
     found: list[Number] = []
@@ -198,6 +222,11 @@ def find_numbers(text: str) -> list[Number]:
             i = m.end()
             continue
         value, end = run
+        fraction = _ru_fraction(text, end, value)
+        if fraction is not None:  # "ноль целых пять десятых", "пять сотых"
+            found.append(Number(m.start(), fraction[1], fraction[0], True))
+            i = fraction[1]
+            continue
         point = _POINT.match(text, end)
         if point:  # "zero point one"
             digits = ""

@@ -29,6 +29,7 @@ from agent.goal_facts import (
     check_plan_against_goal,
     corrected_text,
     fact_echo,
+    goal_facts,
     number_facts,
     resolve,
 )
@@ -48,7 +49,7 @@ NUMBER_WORDS = {
 }  # fmt: skip
 
 ORDER_SPLIT = re.compile(
-    r"[;!?](?=\s|$)|\.(?=\s|$)"
+    r"[;!?](?=\s|$)|\.(?=\s|$)|\s(?:→|->|=>)\s"
     r"|\b(?:and then|then|after that|afterwards|after this|next|finally|lastly|followed by)\b|^first\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|в завершение|далее|в итоге)"
 )
@@ -77,7 +78,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "dpo",
         re.compile(
             r"\b(?:dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
-            r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?![a-z])"
+            r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?:trainer)?(?![a-z])"
             r"|лайк\w*|дизлайк\w*|(?:палец|пальц\w*) (?:вверх|вниз)"
         ),
     ),
@@ -92,11 +93,11 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "sft",
         re.compile(
-            r"\b(?:sft|fine[- ]?tun\w*|finetun\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
+            r"\b(?:sft|sfttrainer|fine[- ]?tun\w*|finetun\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
         ),
     ),
-    ("method_only", re.compile(r"\b(?:q?lora|dora|full fine[- ]?tun\w*|lora_(?:r|alpha|dropout))\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
+    ("method_only", re.compile(r"\b(?:q?lora|dora|use_dora|full fine[- ]?tun\w*|lora_(?:r|alpha|dropout|rank|target)|target_modules|finetuning_type)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
 ]
 # Adapters, maybe from disk: "fold the adapter in ./ckpt", "merge these two adapters", "apply my DPO adapter
 # on top of the SFT one", "влей адаптер ./ckpt", "наложи DPO-адаптер поверх SFT". Tried before the training
@@ -230,7 +231,16 @@ def find_actions(text: str) -> list[Action]:
             begin = c_start if i == 0 else action.start
             end = found[i + 1].start if i + 1 < len(found) else c_end
             action.text = text[begin:end]
-        if not found and actions and clause.strip():
+        if (
+            not found
+            and actions
+            and sep.strip() not in ("", ";", ".", "!", "?", "…", ":")
+            and actions[-1].kind in ("sft", "dpo")
+            and _paths(DATASET, text[c_start:c_end])
+            and _paths(DATASET, actions[-1].text)
+        ):  # "train on a.jsonl then on b.jsonl": a second round on the second dataset
+            found = [Action(actions[-1].kind, c_start, c_end, text[c_start:c_end])]
+        elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         if found and actions and _qualifier_clause(sep, found[0], actions[-1]):
             actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
@@ -356,7 +366,7 @@ def parse_method(text: str) -> str | None:
         text,
     ):
         return "none"
-    if re.search(r"\bdora\b|дор[аоуы]", text):
+    if re.search(r"\bdora\b|\buse_dora\b|дор[аоуы]", text):
         return "dora"
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
@@ -969,6 +979,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
             "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
         )
     actions = find_actions(goal)
+    if not actions and _states_training(request.goal, base.num_layers):
+        actions = [Action("sft", 0, 0, goal)]
+        ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
     output = request.output
     try:
         for action in actions:
@@ -1018,6 +1031,11 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         _amend(normalise(reason), ctx)
     if not any(s["kind"] == "write" for s in ctx.stages):
         ctx.stages.append({"kind": "write", "id": ctx.unique("write")})
+        dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b", goal)  # "…, dtype bfloat16" anywhere
+        if dtype:
+            ctx.stages[-1]["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(
+                dtype.group(1), dtype.group(1)
+            )
         ctx.notes.append("a final write was added: the plan ends in one safetensors model.")
     writes = [s for s in ctx.stages if s["kind"] == "write"]
     ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
@@ -1047,6 +1065,12 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         report=report,
         facts=fact_echo(request.goal, plan, base.num_layers, feedback=request.feedback),
     )
+
+
+def _states_training(goal: str, num_layers: int | None) -> bool:
+    """'rank 16, alpha 32' or 'all but the first two layers' with no verb: values only a training stage takes."""
+    training = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length", "layers"}
+    return any(f.slot in training for f in goal_facts(goal, num_layers))
 
 
 def _unsupported_methods(goal: str) -> list[str]:

@@ -1,0 +1,140 @@
+"""The goals table (tests/phrasing/goals.yaml) and its held-out part, planned offline against a real tiny model.
+
+A case is right when the plan has the expected stages and keeps every stated fact, or when the
+expected question (or refusal) comes back. A *silent* miss is a plan that drops or changes a
+stated fact, or has other stages, with no question: the one kind of wrong that must not happen.
+Run with `-s` to see the scores: `pytest -s tests/test_phrasing_table.py`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.goal_facts import _placed, goal_facts
+from agent.offline_planner import plan_offline
+from agent.planner import PlanRequest
+from tools.errors import GraftError
+from tools.tiny_data import dpo_rows, kto_rows, sft_rows, write_jsonl
+
+HERE = Path(__file__).parent / "phrasing"
+LAYERS = 12
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from tools.tiny import TinyModelArgs, build_tiny_model
+
+    root = tmp_path_factory.mktemp("phrasing")
+    model = root / "base"
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(model), num_layers=LAYERS))
+    for name in ("partner", "partner2"):
+        shutil.copytree(model, root / name)
+    (root / "out").mkdir()
+    return {
+        "model": str(model),
+        "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
+        "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+        "kto": str(write_jsonl(root / "thumbs.jsonl", kto_rows(12))),
+        "other": str(write_jsonl(root / "Other.jsonl", sft_rows(12, seed=4))),
+        "partner": str(root / "partner"),
+        "partner2": str(root / "partner2"),
+        "out": str(root / "out"),
+    }
+
+
+def _fill(value: Any, world: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**world)
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]:
+    """(right, silent, why) for one case."""
+    goal = _fill(case["g"], world)
+    data = [world[d] for d in case.get("data", ["sft", "dpo"])]
+    try:
+        outcome = plan_offline(PlanRequest(goal=goal, model=world["model"], data=data))
+    except GraftError as exc:
+        if "err" in case and case["err"] in str(exc):
+            return True, False, ""
+        return False, False, f"refused: {exc}"
+    if "ask" in case or "err" in case:
+        want = case.get("ask") or case.get("err")
+        if outcome.question and want.lower() in outcome.question.lower():
+            return True, False, ""
+        if outcome.plan is not None:
+            return False, True, f"planned instead of asking about {want}"
+        return False, False, f"asked something else: {outcome.question}"
+    if outcome.plan is None:
+        return False, False, f"asked: {outcome.question}"
+    plan = outcome.plan
+    kinds = [s.method if s.kind == "preference" else s.kind for s in plan.stages if s.kind not in ("write", "convert")]
+    if "k" in case and kinds != case["k"]:
+        return False, True, f"stages {kinds}, expected {case['k']}"
+    facts = goal_facts(goal, LAYERS)
+    for slot, want in (case.get("f") or {}).items():
+        want = _fill(want, world)
+        hits = [f for f in facts if f.slot == slot and _same(f.value, want)]
+        if not hits:
+            said = [f.value for f in facts if f.slot == slot]
+            # a fact not read is silent only when the plan also lacks it
+            from agent.goal_facts import Fact
+
+            if not _placed(Fact(slot, want, "", 0, 0), plan, LAYERS):
+                return False, True, f"{slot} {want} not read (read {said}) and not in the plan"
+            return False, False, f"{slot} {want} not read as a fact (read {said}), though the plan has it"
+        if not _placed(hits[-1], plan, LAYERS):
+            return False, True, f"{slot} {want} read but not in the plan"
+    return True, False, ""
+
+
+def score(name: str, world: dict[str, str]) -> tuple[float, int, list[str]]:
+    cases = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+    right, silent, report = 0, 0, []
+    for case in cases:
+        ok, quiet, why = judge(case, world)
+        right += ok
+        silent += quiet
+        if not ok:
+            report.append(f"{'SILENT ' if quiet else ''}{case['g']!r}: {why}")
+    rate = right / len(cases)
+    print(f"\n{name}: {right}/{len(cases)} right ({rate:.0%}), {silent} silent")
+    for line in report:
+        print("  " + line)
+    return rate, silent, report
+
+
+def test_table_is_broad() -> None:
+    cases = yaml.safe_load((HERE / "goals.yaml").read_text(encoding="utf-8"))
+    russian = [c for c in cases if any("а" <= ch <= "я" for ch in c["g"].lower())]
+    assert len(cases) >= 200 and len(russian) >= 60
+    held = yaml.safe_load((HERE / "goals_heldout.yaml").read_text(encoding="utf-8"))
+    assert len(held) >= 40
+    assert not {c["g"] for c in cases} & {c["g"] for c in held}
+
+
+def test_goals_table(world: dict[str, str]) -> None:
+    rate, silent, report = score("goals.yaml", world)
+    assert silent == 0, report
+    assert rate >= 0.9, report
+
+
+def test_heldout_table(world: dict[str, str]) -> None:
+    """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
+    rate, silent, _ = score("goals_heldout.yaml", world)
+    assert rate >= 0.0 and silent >= 0
