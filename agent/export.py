@@ -158,7 +158,9 @@ def main():
             from mergekit.options import MergeOptions
 
             config = yaml.safe_load(MERGEKIT[stage["id"]].replace("@RUN", str(run)).replace("@BASE", base))
-            run_merge(MergeConfiguration.model_validate(config), str(out), options=MergeOptions(copy_tokenizer=True))
+            # The same seed Graft passed: randomised methods (dare_*, della*) give the same bytes here.
+            run_merge(MergeConfiguration.model_validate(config), str(out),
+                      options=MergeOptions(copy_tokenizer=True, random_seed=stage.get("seed", 0)))
             current, pending = str(out), None
         elif stage["kind"] == "write":
             model, tokenizer = load(current, pending)
