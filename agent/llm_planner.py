@@ -155,9 +155,11 @@ def tool_specs() -> list[dict[str, Any]]:
     """The read-only tools offered for questions, then propose_plan; schemas from the tools' own models."""
     from tools.diff import DiffArgs
     from tools.inspect import InspectArgs
+    from tools.lora_tools import CheckArgs
 
     return [
         _spec("inspect_checkpoint", "What a checkpoint contains: parameters per layer and component, dtypes, adapter.", _schema(InspectArgs)),
+        _spec("check_adapter", "Which modules and layers a LoRA adapter touches, whether it fits a base, and how aligned several adapters' deltas are (will they conflict?).", _schema(CheckArgs)),
         _spec("diff_checkpoints", "Which tensors differ between two checkpoints, per layer and component.", _schema(DiffArgs)),
         _spec("list_modules", "The trainable module names of a checkpoint, grouped by role (attention, mlp).", _schema(ListModulesArgs)),
         propose_plan_tool(),
@@ -178,11 +180,15 @@ def run_tool(name: str, arguments: dict[str, Any]) -> str:
             diff = diff_checkpoints(DiffArgs.model_validate(arguments)).model_dump(mode="json")
             diff["changed"] = sorted(diff["changed"], key=lambda c: -c["relative_change"])[:40]
             text = json.dumps(diff)
+        elif name == "check_adapter":
+            from tools.lora_tools import CheckArgs, check_lora
+
+            text = json.dumps(check_lora(CheckArgs.model_validate(arguments)).model_dump(mode="json"))
         elif name == "list_modules":
             path = ListModulesArgs.model_validate(arguments).path
             text = json.dumps(inspect_checkpoint(InspectArgs(path=path)).modules)
         else:
-            return f"error: there is no tool named {name!r}; the tools are inspect_checkpoint, diff_checkpoints, list_modules."
+            return f"error: there is no tool named {name!r}; the tools are inspect_checkpoint, check_adapter, diff_checkpoints, list_modules."
     except GraftError as exc:
         return f"error: {exc}"
     except ValueError as exc:

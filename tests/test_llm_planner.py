@@ -445,3 +445,20 @@ def test_a_server_refusing_json_schema_gets_one_plain_retry(world) -> None:  # t
     first, second, third = server.requests
     assert "tool_choice" in first and "response_format" in second
     assert not {"tool_choice", "response_format", "temperature"} & set(third)
+
+
+def test_the_llm_can_check_an_adapter(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The model's tool list carries the LoRA check, and its result names what the adapter touches."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from agent.llm_planner import run_tool, tool_specs
+
+    assert "check_adapter" in [spec["function"]["name"] for spec in tool_specs()]
+    base = tiny("llama")
+    model = AutoModelForCausalLM.from_pretrained(str(base))
+    lora = LoraConfig(r=2, target_modules=["q_proj"], layers_to_transform=[1])
+    get_peft_model(model, lora).save_pretrained(str(tmp_path / "adapter"))
+    result = json.loads(run_tool("check_adapter", {"adapter": str(tmp_path / "adapter"), "base": str(base)}))
+    assert "q_proj" in json.dumps(result["adapters"][0]) and result["fits"][0]["fits"] is True
+    assert run_tool("check_adapter", {"adapter": str(tmp_path / "nowhere")}).startswith("error:")
