@@ -259,7 +259,22 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
             (m.group(0) for slot, kw in AFTER if slot == fact.slot for m in [re.match(kw, text[fact.start :])] if m), ""
         )
         value_text = _value_text(fact, text)
-        replacement = f"{keyword} {value_text}".strip() if keyword else value_text
+        after = next(
+            (
+                m.group(0)
+                for slot, kw in BEFORE
+                if slot == fact.slot
+                for m in [re.search(kw, text[fact.start : fact.end])]
+                if m
+            ),
+            "",
+        )
+        if keyword:
+            replacement = f"{keyword} {value_text}".strip()
+        elif after and not re.search(re.escape(after) + r"\s*$", value_text):
+            replacement = f"{value_text} {after}"  # "5 epochs — make that 3" → "3 epochs"
+        else:
+            replacement = value_text
         text = text[: fact.start] + replacement + text[fact.end :]
         said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
         notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
@@ -468,6 +483,45 @@ def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] |
     return facts
 
 
+# words after which a number is a value the planners read outside the fact slots (merge t, density, SimPO's
+# gamma, KTO's weights, shards, GPUs, …), or that a number is part of (a model name, a percentage of data)
+OTHER_VALUES = re.compile(
+    r"(?:\bt|density|плотност\w*|gamma|гамм\w*|γ|weights?|вес\w*|cpo_alpha|warmup\w*|seed|decay|shards?|gpus?|"
+    r"gradient[_ ]accumulation\w*|accumulation|halfway|at|to|with|по|на|с|и|and|or|или|или|top|first|last|"
+    r"layers?|blocks?|сло\w*|блок\w*|rows?|examples?|samples?|строк\w*|примеров|label_smoothing|smoothing)"
+    r"[\s=:]*(?:of\s+|the\s+|is\s+)?$"
+)
+
+
+def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
+    """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
+    text = reading_text(goal)
+    masked = mask(text)
+    orphans = []
+    for number in find_numbers(masked):
+        if any(f.start <= number.start < f.end and f.end != 10**9 for f in facts):
+            continue
+        before = masked[max(0, number.start - 30) : number.start]
+        after = masked[number.end : number.end + 12]
+        if OTHER_VALUES.search(before) or re.match(
+            r"\s*(?:%|gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after
+        ):
+            continue
+        if re.match(r"\s*(?:/|,|and|и|or|или|-|to|through|по|до)\s*\d", after) or re.search(
+            r"\d\s*(?:/|,|-)\s*$", before
+        ):
+            continue  # part of a list, ratio or range that a fact or the planner reads as a whole
+        if re.match(
+            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл)",
+            after,
+        ):
+            continue
+        if number.words and number.value == 1:
+            continue  # "one safetensors file", "the SFT one", "один файл": a word for 1 is rarely a setting
+        orphans.append(masked[number.start : number.end])
+    return orphans
+
+
 def check_plan_against_goal(
     goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
 ) -> list[Miss]:
@@ -479,6 +533,8 @@ def check_plan_against_goal(
         num_layers = _layer_count(plan.base_model)
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
+    for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
+        misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
     for fact in facts:
         if _placed(fact, plan, num_layers):
             continue

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.goal_numbers import ordinal_value, words_to_digits
+from agent.goal_numbers import ordinal_value, words_to_digits_mapped
 from tools.errors import GraftError
 
 LW = r"(?:layers?|blocks?|сло(?:й|и|я|ях|ям|ев|е|ем|ю|ями)|блок\w*)"
@@ -98,7 +98,8 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         rf"(?:from|с|со)\s+(?:the\s+)?(?:{LW}\s+)?{ORD}\s*(?:{LW}\s*)?(?:to|through|thru|until|по|до)\s+(?:the\s+)?{ORD}(?:\s*{LW})?",
         text,
     ):
-        if not re.search(LW, m.group(0)) and not re.search(LW, text[m.end() : m.end() + 12]):
+        near = text[max(0, m.start() - 12) : m.start()] + " " + text[m.end() : m.end() + 12]
+        if not re.search(LW, m.group(0)) and not re.search(LW, near):
             continue
         (a, a_ord), (b, b_ord) = _index(m.group(1)), _index(m.group(2))
         note = "ordinal layers are counted from 1 (the second layer is index 1)." if a_ord or b_ord else None
@@ -213,7 +214,8 @@ ALL_LAYERS = re.compile(
 
 def find_layer_selections(text: str, num_layers: int | None, model: str = "the model") -> list[LayerSelection]:
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
-    text = words_to_digits(text.lower().replace("ё", "е"))
+    original = text
+    text, where = words_to_digits_mapped(text.lower().replace("ё", "е"))
     cue = re.search(LW, text) or EXCEPT.search(text) or re.search(rf"{HEAD}\s+(?:{FRACTION})|every\s+other", text)
     if not cue:
         return []
@@ -232,6 +234,9 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if not any(m.start() < c.end and c.start < m.end() for c in chosen):
             chosen.append(LayerSelection(None, m.group(0), m.start(), m.end()))
     chosen.sort(key=lambda c: c.start)
+    for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
+        c.start, c.end = where[c.start], where[c.end - 1] + 1
+        c.phrase = original[c.start : c.end].strip()
     return chosen
 
 

@@ -269,6 +269,26 @@ def number_before(text: str, end: int) -> Number | None:
     return Number(start + n.start, start + n.end, n.value, n.words)
 
 
+def words_to_digits_mapped(text: str) -> tuple[str, list[int]]:
+    """`words_to_digits`, with where each position of the result came from in `text` (one more for the end)."""
+    out: list[str] = []
+    where: list[int] = []
+    last = 0
+    for n in find_numbers(text):
+        if not n.words:
+            continue
+        out.append(text[last : n.start])
+        where.extend(range(last, n.start))
+        digits = str(int(n.value) if n.is_int else n.value)
+        out.append(digits)
+        where.extend([n.start] * (len(digits) - 1) + [n.end - 1])
+        last = n.end
+    out.append(text[last:])
+    where.extend(range(last, len(text)))
+    where.append(len(text))
+    return "".join(out), where
+
+
 def words_to_digits(text: str, keep: set[int] | None = None) -> str:
     """The text with number words written as digits ("alpha thirty-two" → "alpha 32"); `keep` lists
     start offsets to leave as words."""

@@ -208,6 +208,7 @@ def find_actions(text: str) -> list[Action]:
     actions: list[Action] = []
     clauses: list[tuple[int, int]] = []
     seps: list[str] = [""]
+    lead = ""
     pos = 0
     masked = mask_paths(text)
     for match in ORDER_SPLIT.finditer(masked):
@@ -242,6 +243,11 @@ def find_actions(text: str) -> list[Action]:
             found = [Action(actions[-1].kind, c_start, c_end, text[c_start:c_end])]
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
+        elif not found and clause.strip():
+            lead += " " + text[c_start:c_end]  # "rank 64 is enough; LoRA on chat": values before the first action
+        if found and lead:
+            found[0].text = lead + " " + found[0].text
+            lead = ""
         if found and actions and _qualifier_clause(sep, found[0], actions[-1]):
             actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
             found = found[1:]
@@ -916,9 +922,14 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
         r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков"
     )
+    from agent.goal_numbers import ordinal_value, word_value
+
     numbers = set(NUMBER_WORDS)
+    # words a stated fact was read from ("batch size 8", "с альфой восемь") were placed or asked about
+    numbers |= {w for f in goal_facts(text) for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", f.phrase)}
     text = EXPLICIT_MODULE.sub(" ", mask_paths(text))
     words = re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text)
+    words = [w for w in words if word_value(w) is None and ordinal_value(w) is None]
     covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
     return [
         w

@@ -274,3 +274,23 @@ def test_merge_two_named_models_keeps_the_base_as_ancestor(world, tmp_path) -> N
         PlanRequest(goal=f"SFT, then TIES with {a} and {b} 0.5, 0.3 and 0.2", model=world["model"], data=[world["sft"]])
     )
     assert three.plan is not None and three.plan.stages[-2].weights == [0.5, 0.3, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("goal", "orphan"),
+    [
+        ("fine-tune with LoRA, 7", "7"),
+        ("LoRA on chat, seventeen please", "seventeen"),
+        ("дообучи LoRA, тринадцать", "тринадцать"),
+    ],
+)
+def test_a_number_with_no_slot_is_asked_about(world, goal: str, orphan: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and outcome.question and f"You wrote {orphan}" in outcome.question
+
+
+def test_words_of_placed_facts_are_not_called_unplaced(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "LoRA with batch size 8 and alpha thirty-two, like a pirate")
+    assert outcome.plan is not None and outcome.plan.stages[0].batch_size == 8
+    assert "size" not in outcome.not_understood and "thirty-two" not in outcome.not_understood
+    assert "pirate" in outcome.not_understood
