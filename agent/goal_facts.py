@@ -350,7 +350,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         masked,
     )
     if not m and re.search(r"merg|blend|mix|ties|slerp|dare|linear|смеш|слей|объедин|усредн", masked):
-        m = re.search(r"(?<![\w.])(\d+\s*%?\s*/\s*\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])", masked)
+        m = re.search(
+            r"(?<![\w.])(\d*\.?\d+\s*%?\s*/\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])", masked
+        )
     if m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
         values = [float(n) for n, _ in numbers]

@@ -182,9 +182,12 @@ def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int]
         rest = text[m.end() : m.end() + 40]
         inner = None
         em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
+        cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
         if em:
             count = int(em.group(2)) if em.group(2) else 1
             inner = (em.end(), _edge(em.group(1), count, n, model))
+        elif cm:
+            inner = (cm.end(), _edge(cm.group(2), int(cm.group(1)), n, model))
         else:
             om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
             if om:

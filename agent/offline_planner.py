@@ -61,6 +61,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
         ),

@@ -4,6 +4,10 @@ A case is right when the plan has the expected stages and keeps every stated fac
 expected question (or refusal) comes back. A *silent* miss is a plan that drops or changes a
 stated fact, or has other stages, with no question: the one kind of wrong that must not happen.
 Run with `-s` to see the scores: `pytest -s tests/test_phrasing_table.py`.
+
+First runs, before anything was fixed from them (the honest held-out numbers): goals_heldout.yaml 44/50
+(88%, 1 silent: "слои с третьего по шестой"); goals_heldout2.yaml 43/45 (96%, 0 silent). Both were then
+fixed where the miss was a general bug, so their current scores are no longer held-out estimates.
 """
 
 from __future__ import annotations
@@ -124,8 +128,10 @@ def test_table_is_broad() -> None:
     russian = [c for c in cases if any("а" <= ch <= "я" for ch in c["g"].lower())]
     assert len(cases) >= 200 and len(russian) >= 60
     held = yaml.safe_load((HERE / "goals_heldout.yaml").read_text(encoding="utf-8"))
-    assert len(held) >= 40
-    assert not {c["g"] for c in cases} & {c["g"] for c in held}
+    held2 = yaml.safe_load((HERE / "goals_heldout2.yaml").read_text(encoding="utf-8"))
+    assert len(held) >= 40 and len(held2) >= 40
+    goals = [c["g"] for c in cases + held + held2]
+    assert len(goals) == len(set(goals))
 
 
 def test_goals_table(world: dict[str, str]) -> None:
@@ -134,7 +140,8 @@ def test_goals_table(world: dict[str, str]) -> None:
     assert rate >= 0.9, report
 
 
-def test_heldout_table(world: dict[str, str]) -> None:
+@pytest.mark.parametrize("name", ["goals_heldout.yaml", "goals_heldout2.yaml"])
+def test_heldout_table(world: dict[str, str], name: str) -> None:
     """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
-    rate, silent, _ = score("goals_heldout.yaml", world)
+    rate, silent, _ = score(name, world)
     assert rate >= 0.0 and silent >= 0
