@@ -294,3 +294,22 @@ def test_words_of_placed_facts_are_not_called_unplaced(world) -> None:  # type: 
     assert outcome.plan is not None and outcome.plan.stages[0].batch_size == 8
     assert "size" not in outcome.not_understood and "thirty-two" not in outcome.not_understood
     assert "pirate" in outcome.not_understood
+
+
+def test_the_llm_planner_goes_through_the_same_check(world) -> None:  # type: ignore[no-untyped-def]
+    """A plan that drops a stated value is sent back as a repair; the kept plan carries the echo."""
+    from agent.llm_planner import plan_with_llm
+    from agent.planner import LLMSettings
+    from tests.llm_stub import ScriptedLLM
+
+    def plan(r: int) -> dict:
+        return {"stages": [{"kind": "sft", "dataset": world["sft"], "r": r}, {"kind": "write"}]}
+
+    goal = "LoRA rank 64, scratch that, 16"
+    with ScriptedLLM([{"call": [("propose_plan", plan(64))]}, {"call": [("propose_plan", plan(16))]}]) as server:
+        settings = LLMSettings(api_key="test", base_url=server.base_url, model="scripted", timeout=20)
+        outcome = plan_with_llm(PlanRequest(goal=goal, model=world["model"], data=[world["sft"]]), settings)
+        repair = server.requests[1]["messages"][-1]["content"]
+    assert "rank 16" in repair and "does not keep what the person said" in repair
+    assert outcome.plan is not None and outcome.plan.stages[0].r == 16
+    assert "rank 16 (you said 64, then 16)" in outcome.facts
