@@ -415,6 +415,15 @@ def test_prompt_history_help_and_escape(world) -> None:  # type: ignore[no-untyp
             assert not isinstance(app.screen, EditPlanScreen)
             # Review keys only with a plan.
             assert not {"f6", "f7", "f8", "ctrl+x"} & footer_keys(app)
+            # ctrl+o: a prompt of several lines, sent with ctrl+s.
+            from tui.app import LongPromptScreen
+
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: modal_ready(app, LongPromptScreen, "#send"))
+            app.screen.query_one("#long-text").text = "/output\nfar/away"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "will go to `far/away`" in chat_text(app))
+            assert app.output == "far/away" and app.focused is prompt
 
     asyncio.run(scenario())
 

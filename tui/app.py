@@ -56,7 +56,7 @@ HELP = """**Graft** — tell it what the model should become; it plans, asks, ru
 - `/continue` — resume a cancelled or failed run (finished stages are reused) · `/write` — write now after a declined or failed write
 - `/resume` — reopen the last conversation · `/help` (or `?`)
 
-Keys: **f6** approve · **f7** edit · **f8** reject · **d** (in the plan list) all settings · **ctrl+x** cancel the run · **f9** resume a run · **f10** write now · **f2–f5** tabs · **↑/↓** earlier prompts · **ctrl+q** quit"""
+Keys: **f6** approve · **f7** edit · **f8** reject · **d** (in the plan list) all settings · **ctrl+x** cancel the run · **f9** resume a run · **f10** write now · **f2–f5** tabs · **↑/↓** earlier prompts · **ctrl+o** a prompt of several lines · **ctrl+q** quit"""
 
 
 def plain(value: object) -> Text:
@@ -100,6 +100,38 @@ class EditPlanScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         self.dismiss(self.query_one("#plan-yaml", TextArea).text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LongPromptScreen(ModalScreen[str | None]):
+    """A multi-line prompt for a long goal (several stages, each with its settings); ctrl+s sends it."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "Cancel", priority=True),
+        Binding("ctrl+s", "send", "Send", priority=True),
+    ]
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="edit-box"):
+            yield Label("A long goal or question; Enter starts a new line. ctrl+s sends it, Escape cancels.")
+            yield TextArea(self.text, id="long-text", soft_wrap=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Send", id="send", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#long-text", TextArea).focus()
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        self.dismiss(self.query_one("#long-text", TextArea).text)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -329,6 +361,7 @@ class GraftApp(App[None]):
         # Priority: the prompt's own ctrl+x (cut) must not swallow a stop request during a run.
         Binding("ctrl+x", "cancel_run", "Cancel run", priority=True),
         Binding("f1", "help", "Help"),
+        Binding("ctrl+o", "long_prompt", "Long prompt", show=False),
         Binding("f2", "tab('plan')", "Plan", show=False),
         Binding("f3", "tab('checkpoint')", "Checkpoint", show=False),
         Binding("f4", "tab('run')", "Run", show=False),
@@ -436,7 +469,7 @@ class GraftApp(App[None]):
                     yield Button("Approve", id="approve", variant="success")
                     yield Button("Edit", id="edit", variant="primary")
                     yield Button("Reject", id="reject", variant="error")
-                yield PromptInput(placeholder="a goal, a question, or /help", id="prompt")
+                yield PromptInput(placeholder="a goal, a question, or /help (ctrl+o: several lines)", id="prompt")
             with TabbedContent(id="side", initial="plan"):
                 with TabPane("Plan", id="plan"):
                     yield Static("no plan yet: type a goal", id="plan-head")
@@ -488,7 +521,7 @@ class GraftApp(App[None]):
             return self.resumable is not None and not self.busy and not in_dialog
         if action == "write_now":
             return self.write_retry is not None and not self.busy and not in_dialog
-        if action in ("help", "tab"):
+        if action in ("help", "tab", "long_prompt"):
             return not in_dialog
         return True
 
@@ -540,6 +573,22 @@ class GraftApp(App[None]):
     def submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         event.input.value = ""
+        self.handle_text(text)
+
+    def action_long_prompt(self) -> None:
+        """Several lines for a long goal; what the prompt held so far comes along."""
+        prompt = self.query_one("#prompt", Input)
+
+        def sent(text: str | None) -> None:
+            if text is not None and text.strip():
+                prompt.value = ""
+                self.handle_text(text.strip())
+            prompt.focus()
+
+        self.push_screen(LongPromptScreen(prompt.value), sent)
+
+    def handle_text(self, text: str) -> None:
+        """One message from the person: a command, a question or a goal, routed by what is going on."""
         if not text:
             return
         prompt = self.query_one("#prompt", PromptInput)
