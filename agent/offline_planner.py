@@ -71,6 +71,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
             r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
+            r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b))"  # a bare "merge" after training
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
             r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|его|их)"
         ),
@@ -94,7 +95,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "sft",
         re.compile(
-            r"\b(?:sft|sfttrainer|fine[- ]?tun\w*|finetun\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
+            r"\b(?:sft|sfttrainer|fine[- ]?tun(?!ing_type)\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
         ),
     ),
@@ -256,6 +257,20 @@ def find_actions(text: str) -> list[Action]:
     return actions
 
 
+VERB_OF = re.compile(
+    r"\s*(?:(?:it|them|the model|this model|модель|ее|его)\s+)?(?:(?:to|with|using|via|by|through|через|с помощью|методом|с|на)\s+)?"
+    r"(?:(?:a|an|the)\s+)?"
+)
+
+
+def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
+    """A training word that only says how the preference stage runs ("train with DPO"), not an SFT stage of its
+    own ("SFT on a.jsonl and DPO on b.jsonl" keeps both)."""
+    if dpo.start >= sft.end:
+        return bool(VERB_OF.fullmatch(masked[sft.end : dpo.start]))
+    return dpo.end <= sft.start and bool(re.fullmatch(r"[\s-]*", masked[dpo.end : sft.start]))
+
+
 def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
     """A clause cut off by punctuation (not an order word) that repeats the previous stage's kind without a
     dataset of its own qualifies that stage; "SFT on a.jsonl; SFT on b.jsonl" stays two rounds."""
@@ -282,10 +297,8 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
             if kinds & {"sft", "dpo"}:
                 continue
             action.kind = "sft"
-        if action.kind == "sft" and any(
-            o.kind == "dpo" and -40 <= o.start - action.end <= 40 and o is not action for o in found
-        ):
-            continue
+        if action.kind == "sft" and any(o.kind == "dpo" and _verb_of(action, o, masked) for o in found):
+            continue  # "train it to prefer …", "fine-tune with DPO", "DPO training": one DPO stage
         if action.kind == "write" and "write" in {k.kind for k in kept}:
             continue
         if action.kind == "sft" and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):

@@ -313,3 +313,29 @@ def test_the_llm_planner_goes_through_the_same_check(world) -> None:  # type: ig
     assert "rank 16" in repair and "does not keep what the person said" in repair
     assert outcome.plan is not None and outcome.plan.stages[0].r == 16
     assert "rank 16 (you said 64, then 16)" in outcome.facts
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds"),
+    [
+        ("SFT on {sft} and DPO on {dpo}", ["sft", "preference", "write"]),
+        ("fine-tune and DPO", ["sft", "preference", "write"]),
+        ("train it with DPO", ["preference", "write"]),
+        ("SFT, merge, then DPO and merge again", ["sft", "merge_adapter", "preference", "merge_adapter", "write"]),
+        ("дообучи на {sft} и сделай DPO на {dpo}", ["sft", "preference", "write"]),
+        ("научи модель предпочитать короткие ответы", ["preference", "write"]),
+    ],
+)
+def test_no_stage_is_lost_or_invented(world, goal: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.kind for s in outcome.plan.stages] == kinds
+
+
+def test_reject_feedback_changes_the_method(world) -> None:  # type: ignore[no-untyped-def]
+    request = PlanRequest(goal="SFT then ORPO", model=world["model"], data=[world["sft"], world["dpo"]])
+    first = plan_offline(request)
+    assert first.plan is not None and first.plan.stages[1].method == "orpo"
+    again = plan_offline(request.model_copy(update={"feedback": ["use DPO instead"]}))
+    assert again.plan is not None and again.plan.stages[1].method == "dpo", again.question
+    assert not any("named nothing" in n for n in again.notes)
