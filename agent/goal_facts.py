@@ -535,6 +535,7 @@ def check_plan_against_goal(
         num_layers = _layer_count(plan.base_model)
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
+    misses.extend(_order_misses(facts, plan))
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
         misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
     for fact in facts:
@@ -562,6 +563,32 @@ def check_plan_against_goal(
         else:
             message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
         misses.append(Miss(fact, message))
+    return misses
+
+
+def _order_misses(facts: list[Fact], plan: Any) -> list[Miss]:
+    """'rank 8 for SFT, then DPO with rank 4': values of one slot go to the training stages in the order said."""
+    training = [s for s in plan.stages if s.kind in ("sft", "preference")]
+    misses = []
+    for slot in SLOT_NAMES:
+        said = [f for f in facts if f.slot == slot and f.start < 10**9]
+        values = [f.value for f in said]
+        if len({float(v) for v in values}) < 2:
+            continue
+        have = [float(getattr(s, slot)) for s in training if getattr(s, slot, None) is not None]
+        i = 0
+        for value in have:  # is what was said a subsequence of what the stages do?
+            if i < len(values) and abs(value - float(values[i])) <= 1e-12 + 1e-9 * abs(float(values[i])):
+                i += 1
+        if i < len(values):
+            name = SLOT_NAMES[slot]
+            misses.append(
+                Miss(
+                    said[0],
+                    f"You said {', then '.join(f'{name} {_show(v)}' for v in values)}; the plan's stages use "
+                    f"{', '.join(_show(v) for v in have)}. Which stage takes which {name}?",
+                )
+            )
     return misses
 
 

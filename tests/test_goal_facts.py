@@ -339,3 +339,18 @@ def test_reject_feedback_changes_the_method(world) -> None:  # type: ignore[no-u
     again = plan_offline(request.model_copy(update={"feedback": ["use DPO instead"]}))
     assert again.plan is not None and again.plan.stages[1].method == "dpo", again.question
     assert not any("named nothing" in n for n in again.notes)
+
+
+def test_values_go_to_the_stages_in_the_order_said() -> None:
+    def plan(first: int, second: int):  # type: ignore[no-untyped-def]
+        stages = [
+            {"kind": "sft", "dataset": "chat.jsonl", "r": first},
+            {"kind": "preference", "dataset": "prefs.jsonl", "r": second},
+            {"kind": "write"},
+        ]
+        return plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
+
+    goal = "SFT with rank 8, then DPO with rank 4"
+    assert check_plan_against_goal(goal, plan(8, 4), 12) == []
+    swapped = check_plan_against_goal(goal, plan(4, 8), 12)
+    assert swapped and "Which stage takes which rank" in swapped[0].message
