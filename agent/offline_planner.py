@@ -274,7 +274,7 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
 def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
     """A clause cut off by punctuation (not an order word) that repeats the previous stage's kind without a
     dataset of its own qualifies that stage; "SFT on a.jsonl; SFT on b.jsonl" stays two rounds."""
-    if sep.strip() not in (";", ".", "!", "…", ":") or first.kind != previous.kind or first.kind not in ("sft", "dpo"):
+    if sep.strip() not in (";", ".", "!", "…", ":", "→", "->", "=>") or first.kind != previous.kind or first.kind not in ("sft", "dpo"):
         return False
     mine, theirs = set(_paths(DATASET, first.text)), set(_paths(DATASET, previous.text))
     return not mine or mine <= theirs

@@ -324,6 +324,10 @@ def test_the_llm_planner_goes_through_the_same_check(world) -> None:  # type: ig
         ("SFT, merge, then DPO and merge again", ["sft", "merge_adapter", "preference", "merge_adapter", "write"]),
         ("дообучи на {sft} и сделай DPO на {dpo}", ["sft", "preference", "write"]),
         ("научи модель предпочитать короткие ответы", ["preference", "write"]),
+        ("LoRA on layers 1 through 3 → r=12, train on chat", ["sft", "write"]),
+        ("train on chat… r=12; train with alpha 24", ["sft", "write"]),
+        ("SFT on {sft} → SFT on {other}", ["sft", "sft", "write"]),
+        ("SFT → DPO", ["sft", "preference", "write"]),
     ],
 )
 def test_no_stage_is_lost_or_invented(world, goal: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
