@@ -96,6 +96,7 @@ class EditPlanScreen(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
@@ -125,6 +126,7 @@ class LongPromptScreen(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Send", id="send", variant="primary")
                 yield Button("Cancel", id="cancel")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#long-text", TextArea).focus()
@@ -148,6 +150,7 @@ class RejectScreen(ModalScreen[str | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Reject", id="reject", variant="error")
                 yield Button("Cancel", id="cancel")
+        yield Footer()
 
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#reject")
@@ -175,6 +178,7 @@ class AskScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(self.yes_label, id="yes", variant="warning")
                 yield Button(self.no_label, id="no", variant="primary")
+        yield Footer()
 
     @on(Button.Pressed, "#yes")
     def action_yes(self) -> None:
@@ -217,6 +221,7 @@ class ConfirmWriteScreen(ModalScreen[dict | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Write", id="write", variant="success")
                 yield Button("Cancel", id="cancel", variant="error")
+        yield Footer()
 
     @on(Button.Pressed, "#write")
     def write(self) -> None:
