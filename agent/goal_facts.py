@@ -51,6 +51,7 @@ AFTER = [
 BEFORE = [
     ("epochs", r"(?:epochs?|ep|эпох\w*)\b"),
     ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
+    ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
 ]
 FILLER = r"\s*(?:=|:|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
@@ -146,6 +147,8 @@ def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)
 
 def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
     value: Any = number.value
+    if number.kilo and slot == "max_length":
+        value = number.value / 1000 * 1024  # "4k context" is 4096 tokens
     if slot in INT_SLOTS:
         value = int(value)
     return Fact(slot, value, text[start : number.end].strip(), start, number.end)
@@ -156,6 +159,12 @@ def number_facts(text: str) -> list[Fact]:
     masked = mask(text)
     facts: list[Fact] = []
     used: set[int] = set()
+    pair = r"(\d*\.?\d+)\s*/\s*(\d*\.?\d+)"
+    for m in re.finditer(rf"\b(?:lora_r|rank|r|ранг)\s*/\s*(?:lora_alpha|alpha|α|альфа)\s*(?:=|:|of)?\s*{pair}", text):
+        for slot, group in (("r", 1), ("alpha", 2)):  # "r/alpha 16/32"
+            number = Number(m.start(group), m.end(group), float(m.group(group)))
+            used.add(number.start)
+            facts.append(_number_fact(slot, number, masked, m.start()))
     for slot, keyword in AFTER:
         for m in re.finditer(keyword, masked):
             f = re.match(FILLER, masked[m.end() :])

@@ -90,6 +90,7 @@ class Number:
     end: int
     value: float
     words: bool = False
+    kilo: bool = False  # written "4k": value is 4000; a context length reads it as 4096
 
     @property
     def is_int(self) -> bool:
@@ -204,14 +205,16 @@ def find_numbers(text: str) -> list[Number]:
     """Every number in the text, digits or words, in order; a path's digits are the caller's to mask."""
     found: list[Number] = []
     i = 0
-    pattern = re.compile(rf"(?<![\w.]){DIGITS}(?![\w])|[a-zа-яё]+", re.IGNORECASE)
+    pattern = re.compile(rf"(?<![\w.]){DIGITS}(?:k|к)?(?![\w])|[a-zа-яё]+", re.IGNORECASE)
     while True:
         m = pattern.search(text, i)
         if not m:
             break
         token = m.group(0)
         if token[0].isdigit() or token[0] == ".":
-            found.append(Number(m.start(), m.end(), float(token)))
+            kilo = token[-1].lower() in "kк"
+            value = float(token[:-1]) * 1000 if kilo else float(token)
+            found.append(Number(m.start(), m.end(), value, kilo=kilo))
             i = m.end()
             continue
         if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
@@ -251,7 +254,7 @@ def number_at(text: str, pos: int) -> Number | None:
     pos = _skip_space(text, pos)
     for number in find_numbers(text[pos : pos + 60]):
         if number.start == 0:
-            return Number(pos, pos + number.end, number.value, number.words)
+            return Number(pos, pos + number.end, number.value, number.words, number.kilo)
         break
     return None
 
@@ -266,7 +269,7 @@ def number_before(text: str, end: int) -> Number | None:
     if not hits:
         return None
     n = hits[-1]
-    return Number(start + n.start, start + n.end, n.value, n.words)
+    return Number(start + n.start, start + n.end, n.value, n.words, n.kilo)
 
 
 def words_to_digits_mapped(text: str) -> tuple[str, list[int]]:

@@ -39,6 +39,10 @@ def _facts(goal: str, n: int | None = 12) -> dict[str, object]:
         ("save to Out/MyModel in bf16", {"path": "Out/MyModel", "dtype": "bfloat16"}),
         ("SFT then PPO with a reward model", {"stage": "sft", "unsupported": "ppo"}),
         ("KTO with thumbs up/down data", {"method": "kto"}),
+        ("LoRA r/alpha 16/32", {"r": 16, "alpha": 32}),
+        ("SFT with a 2k context, 1k steps", {"max_length": 2048, "max_steps": 1000}),
+        ("LoRA, context 4k", {"max_length": 4096}),
+        ("SFT with 512-token context", {"max_length": 512}),
     ],
 )  # fmt: skip
 def test_facts_are_read(goal: str, expected: dict[str, object]) -> None:
