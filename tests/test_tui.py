@@ -540,3 +540,27 @@ def test_resume_after_a_declined_write_offers_write_now_once(world) -> None:  # 
 
     asyncio.run(first())
     asyncio.run(second())
+
+
+def test_run_a_saved_plan_file_and_export_it_back(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """/export plan.yaml then /run plan.yaml: the saved plan is shown for review and runs as written."""
+
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await propose(pilot, world, f"LoRA for 1 steps, write to {world['out']}")
+            await type_text(pilot, f"/export {tmp_path / 'plan.yaml'}")
+            await wait_for(pilot, lambda: "Exported" in chat_text(app))
+            await pilot.click("#reject")
+            await wait_for(pilot, lambda: modal_ready(app, RejectScreen, "#reject"))
+            await pilot.click("#reject")  # empty reason: drop the plan
+            await wait_for(pilot, lambda: "Plan dropped" in chat_text(app) and not app.busy)
+            await type_text(pilot, f"/run {tmp_path / 'plan.yaml'}")
+            await wait_for(pilot, lambda: review_shown(app))
+            await pilot.click("#approve")
+            await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#write"))
+            await pilot.click("#write")
+            await wait_for(pilot, lambda: "Done." in chat_text(app))
+        assert any(world["out"].glob("*.safetensors"))
+
+    asyncio.run(scenario())

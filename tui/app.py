@@ -1396,8 +1396,13 @@ class GraftApp(App[None]):
         from agent.plan import load_plan
         from tools.errors import GraftError
 
+        run_dir = Path(path).with_suffix(".run")
         try:
             plan = load_plan(path)
+            from agent.preflight import preflight
+
+            # The same destination checks as `graft run`, before anything is approved or trained.
+            preflight(plan, Path(path), run_dir, overwrite=None)
         except GraftError as exc:
             self.say("assistant", str(exc), error=True)
             return
@@ -1406,7 +1411,7 @@ class GraftApp(App[None]):
 
         config = {"configurable": {"thread_id": f"run-{uuid.uuid4().hex[:12]}"}}
         self.show_plan(plan.model_dump(mode="json"), {"status": "awaiting_approval"})
-        self.advance(initial_state(plan, Path(path).with_suffix(".run")), graph, config)
+        self.advance(initial_state(plan, run_dir, Path(path).resolve().parent), graph, config)
 
     def export(self, args: list[str]) -> None:
         """`/export plan.yaml` writes the plan itself; `/export script|mergekit|trl [FILE]` a translation."""
