@@ -686,6 +686,8 @@ class GraftApp(App[None]):
         elif name == "/output" and args:
             self.output = args[0]
             self.say("assistant", f"The final model will go to `{safe_markdown(args[0])}`.")
+        elif name == "/plan" and args and self.review_open():
+            self.while_working(" ".join(args))  # a new goal during a review: replace the plan after asking
         elif name in ("/plan", "/run") and args and (self.busy or self.pending is not None):
             self.say("assistant", "Finish or cancel the current step first.", error=True)
         elif name == "/plan" and args:

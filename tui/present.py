@@ -322,7 +322,10 @@ def hyperparameters(stage: Any) -> list[tuple[str, Any, Any, bool]]:
             continue
         value = getattr(stage, name)
         if field.default_factory is not None:
-            default = field.default_factory()  # type: ignore[call-arg]
+            try:
+                default = field.default_factory()  # type: ignore[call-arg]
+            except TypeError:  # a factory that needs the other fields: no single default to show
+                default = None
         elif field.default is PydanticUndefined:
             default = None
         else:
