@@ -216,10 +216,12 @@ def print_write_preview(console: Console, payload: dict[str, Any]) -> None:
 
 def _print_provenance(console: Console, raw: str) -> None:
     """The stages that made this checkpoint, as Graft recorded them in its header."""
+    from rich.text import Text
+
     table, final = provenance_table(raw)
     console.print(table)
     if final:
-        console.print(final)
+        console.print(Text(final))  # the file's keys: never parsed as markup
 
 
 def provenance_table(raw: str) -> tuple[Any, str]:
