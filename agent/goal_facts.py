@@ -59,9 +59,21 @@ MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|\bno\b\s*[,!.:-]|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
     r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
+)
+ALTERNATIVE = re.compile(r"\s*(?:or|or maybe|or perhaps|или|либо|/)\s*")
+
+NEGATED = (
+    r"(?:\binstead of|\brather than|\bnot|\bno|\bwithout|\bskip(?:ping)?|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*)"
+    r"\s+(?:the\s+|a\s+|an\s+|any\s+)?"
 )
 
-NEGATED = r"(?:instead of|rather than|not|no|without|вместо|не|без)\s+(?:the\s+|a\s+|an\s+)?"
+
+def negated(text: str, start: int) -> bool:
+    """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO': the word names what is not wanted."""
+    return bool(re.search(NEGATED + r"$", text[max(0, start - 24) : start]))
+
+
 PREFERENCE_WORDS = [
     ("kto", r"(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|лайк\w*|дизлайк\w*"),
     ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
@@ -175,6 +187,11 @@ def number_facts(text: str) -> list[Fact]:
                 continue
             used.add(number.start)
             facts.append(_number_fact(slot, number, masked, m.start()))
+            alt = ALTERNATIVE.match(masked, number.end)
+            other = number_at(masked, alt.end()) if alt else None
+            if other is not None and other.start not in used:  # "rank 8 or 16", "рангом восемь или шестнадцать"
+                used.add(other.start)
+                facts.append(_number_fact(slot, other, masked, other.start))
     for slot, keyword in BEFORE:
         for m in re.finditer(keyword, masked):
             number = number_before(masked, m.start())
@@ -206,9 +223,11 @@ def method_facts(text: str) -> list[Fact]:
         for m in re.finditer(pattern, masked):
             if any(f.start <= m.start() < f.end for f in facts) or names_a_thing(masked, m.start(), m.end()):
                 continue
+            if negated(masked, m.start()):
+                continue
             facts.append(Fact("method", method, m.group(0), m.start(), m.end()))
     for m in UNSUPPORTED_METHODS.finditer(masked):
-        if re.search(NEGATED + r"$", masked[max(0, m.start() - 16) : m.start()]):
+        if negated(masked, m.start()):
             continue  # "DPO instead of PPO"
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
     facts.sort(key=lambda f: f.start)
@@ -225,7 +244,13 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
         if not before:
             continue
         old = before[-1]
-        later = [f for f in facts if f.start >= marker.end() and f.slot == old.slot and f.start - marker.end() <= 30]
+        later = [
+            f
+            for f in facts
+            if f.start >= marker.end()
+            and (f.slot == old.slot or (old.slot == "unsupported" and f.slot == "method"))
+            and f.start - marker.end() <= 30
+        ]
         if later:
             new = later[0]
         else:
@@ -316,7 +341,14 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     text = reading_text(goal)
     masked = mask(text)
     facts = resolve(number_facts(text) + method_facts(text), text)
-    m = next((m for m in re.finditer(SFT_WORDS, masked) if not names_a_thing(masked, m.start(), m.end())), None)
+    m = next(
+        (
+            m
+            for m in re.finditer(SFT_WORDS, masked)
+            if not names_a_thing(masked, m.start(), m.end()) and not negated(masked, m.start())
+        ),
+        None,
+    )
     if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
     m = ADAPTER_NONE.search(masked)
@@ -355,12 +387,13 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             facts.append(Fact("dtype", dtype, m.group(0), m.start(), m.end()))
             break
     m = re.search(
-        r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:)\s*\d*\.?\d+\s*%?)+)",
+        r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)",
         masked,
     )
     if not m and re.search(r"merg|blend|mix|ties|slerp|dare|linear|смеш|слей|объедин|усредн", masked):
         m = re.search(
-            r"(?<![\w.])(\d*\.?\d+\s*%?\s*/\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])", masked
+            r"(?<![\w.])(\d*\.?\d+\s*%?\s*(?:/|на)\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
+            masked,
         )
     if m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))

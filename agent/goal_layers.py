@@ -165,7 +165,9 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     for m in re.finditer(rf"{LW}\s*((?:\d+\s*(?:,|and|и|&|\+)\s*)+\d+)", text):
         layers = sorted({int(x) for x in re.findall(r"\d+", m.group(1))})
         hits.append((m.start(), m.end(), _check(layers, n, model), None))
-    for m in re.finditer(rf"{LW}\s*(?:number\s*|no\.?\s*|№\s*|#\s*|index\s*|с индексом\s*)?{N}(?![\d.])", text):
+    for m in re.finditer(
+        rf"{LW}\s*(?:number\s*|no\.?\s*|№\s*|#\s*|index\s*|номер\s*|с индексом\s*|под номером\s*)?{N}(?![\d.])", text
+    ):
         hits.append((m.start(), m.end(), _check([int(m.group(1))], n, model), None))
     return hits
 

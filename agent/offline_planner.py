@@ -62,6 +62,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
+            r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
         ),
@@ -277,12 +278,18 @@ def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
     if sep.strip() not in (";", ".", "!", "…", ":", "→", "->", "=>") or first.kind != previous.kind or first.kind not in ("sft", "dpo"):
         return False
     mine, theirs = set(_paths(DATASET, first.text)), set(_paths(DATASET, previous.text))
-    return not mine or mine <= theirs
+    return not mine or not theirs or mine <= theirs  # "Let's do SFT. … Train 2 epochs on chat.jsonl." is one stage
 
 
 VARIANT_CUE = re.compile(
     r"(?:second|another|other|variant|separate|blend in|mix in|втор\w*|друг\w*|ещ[её] одн\w*|отдельн\w*)"
     r"\s*(?:[\w-]+\s+){0,2}$"
+)
+
+
+NEGATED_STAGE = re.compile(
+    r"(?:\bnot|\bno|\bwithout|\bskip(?:ping)?|\binstead of|\brather than|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*)"
+    r"\s+(?:the\s+|a\s+|an\s+|any\s+)?$"
 )
 
 
@@ -292,6 +299,10 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
     kept: list[Action] = []
     for action in found:
         if _qualifies_adapters(action, found, masked):
+            continue
+        if action.kind in ("sft", "dpo", "merge_models", "merge_adapter") and NEGATED_STAGE.search(
+            masked[max(0, action.start - 24) : action.start]
+        ):
             continue
         if action.kind == "method_only":
             if kinds & {"sft", "dpo"}:
@@ -495,7 +506,7 @@ def _replacement_method(reason: str) -> str | None:
 
 def parse_weights(text: str) -> list[float]:
     """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%' → fractions, one per model (paths never read)."""
-    m = re.search(r"\d+(?:\.\d+)?\s*%?(?:\s*(?:/|and|,|и|:|to)\s*\d+(?:\.\d+)?\s*%?)+", mask_paths(text))
+    m = re.search(r"\d+(?:\.\d+)?\s*%?(?:\s*(?:/|and|,|и|:|to|на)\s*\d+(?:\.\d+)?\s*%?)+", mask_paths(text))
     if not m:
         return []
     numbers = re.findall(r"(\d+(?:\.\d+)?)\s*(%?)", m.group(0))

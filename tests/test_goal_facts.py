@@ -362,3 +362,35 @@ def test_values_go_to_the_stages_in_the_order_said() -> None:
     assert check_plan_against_goal(goal, plan(8, 4), 12) == []
     swapped = check_plan_against_goal(goal, plan(4, 8), 12)
     assert swapped and "Which stage takes which rank" in swapped[0].message
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds"),
+    [
+        ("I want DPO, not SFT", ["preference", "write"]),
+        ("skip the SFT, just do ORPO on {dpo}", ["preference", "write"]),
+        ("не SFT, а DPO", ["preference", "write"]),
+        ("Let's do SFT. Use r=8. Also alpha=16. Train 2 epochs on {sft}.", ["sft", "write"]),
+    ],
+)
+def test_negated_and_split_stage_words(world, goal: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.kind for s in outcome.plan.stages] == kinds
+
+
+@pytest.mark.parametrize("goal", ["LoRA with rank 8 or 16, whichever", "дообучи с рангом восемь или шестнадцать"])
+def test_alternatives_are_asked_about(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and outcome.question and "rank 8" in outcome.question
+
+
+@pytest.mark.parametrize(("goal", "r"), [("rank 8, er, 12", 12), ("ранг 8, э-э, 12", 12)])
+def test_hesitation_is_a_correction(world, goal: str, r: int) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None and outcome.plan.stages[0].r == r
+
+
+def test_an_unsupported_method_corrected_is_no_refusal(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "PPO, no wait, DPO")
+    assert outcome.plan is not None and outcome.plan.stages[0].method == "dpo"

@@ -6,8 +6,11 @@ stated fact, or has other stages, with no question: the one kind of wrong that m
 Run with `-s` to see the scores: `pytest -s tests/test_phrasing_table.py`.
 
 First runs, before anything was fixed from them (the honest held-out numbers): goals_heldout.yaml 44/50
-(88%, 1 silent: "слои с третьего по шестой"); goals_heldout2.yaml 43/45 (96%, 0 silent). Both were then
-fixed where the miss was a general bug, so their current scores are no longer held-out estimates.
+(88%, 1 silent: "слои с третьего по шестой"); goals_heldout2.yaml 43/45 (96%, 0 silent); the adversarial
+goals_heldout3.yaml 27/40 (68%, 6 silent: sentence-split qualifiers, "not SFT"/"skip the SFT"/"не SFT",
+"rank 8 or 16"). All three were then fixed where the miss was a general bug, so their current scores are
+no longer held-out estimates. (heldout3's "save the result as bf16 under …" expects a plan; a question is
+arguably right there, and it stays as written.)
 """
 
 from __future__ import annotations
@@ -140,7 +143,7 @@ def test_goals_table(world: dict[str, str]) -> None:
     assert rate >= 0.9, report
 
 
-@pytest.mark.parametrize("name", ["goals_heldout.yaml", "goals_heldout2.yaml"])
+@pytest.mark.parametrize("name", ["goals_heldout.yaml", "goals_heldout2.yaml", "goals_heldout3.yaml"])
 def test_heldout_table(world: dict[str, str], name: str) -> None:
     """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
     rate, silent, _ = score(name, world)
