@@ -143,7 +143,7 @@ def test_goals_table(world: dict[str, str]) -> None:
     assert rate >= 0.9, report
 
 
-@pytest.mark.parametrize("name", ["goals_heldout.yaml", "goals_heldout2.yaml", "goals_heldout3.yaml"])
+@pytest.mark.parametrize("name", ["goals_heldout.yaml", "goals_heldout2.yaml", "goals_heldout3.yaml", "goals_heldout4.yaml"])
 def test_heldout_table(world: dict[str, str], name: str) -> None:
     """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
     rate, silent, _ = score(name, world)
