@@ -53,7 +53,7 @@ BEFORE = [
     ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
 ]
-FILLER = r"\s*(?:=|:|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
+FILLER = r"\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -152,8 +152,13 @@ def reading_text(goal: str) -> str:
 
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
+    def blank(m: re.Match[str]) -> str:
+        if all(MODULE_NAME.fullmatch(part) for part in m.group(0).split("/")):
+            return m.group(0)  # "q_proj/v_proj" names modules, not a path
+        return "#" * len(m.group(0))
+
     for pattern in patterns:
-        text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
+        text = pattern.sub(blank, text)
     return text
 
 
@@ -371,8 +376,15 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     except Exception:  # the planner says why a selection cannot exist; here it is only a fact
         selections = []
     for sel in selections:
-        if sel.layers is not None:
-            facts.append(Fact("layers", sel.layers, sel.phrase, sel.start, sel.end))
+        if sel.layers is None:
+            continue
+        last = facts[-1] if facts and facts[-1].slot == "layers" else None
+        if last and re.fullmatch(r"\s*(?:,|and|и|&|\+|or|или)?\s*", masked[last.end : sel.start]):
+            # "layer 0 and layer 11": one selection of the stage, as the planner reads it
+            last.value = sorted({*last.value, *sel.layers})
+            last.phrase, last.end = text[last.start : sel.end], sel.end
+            continue
+        facts.append(Fact("layers", sel.layers, sel.phrase, sel.start, sel.end))
     for m in DATASET_PATH.finditer(goal):
         facts.append(Fact("dataset", m.group(0).rstrip(".,"), m.group(0), m.start(), m.end()))
     datasets = {f.value for f in facts if f.slot == "dataset"}
@@ -412,8 +424,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
 
 def _looks_like_path(goal: str, start: int, path: str) -> bool:
     """'up/down', 'chosen/rejected', '0.7/0.3' are alternatives or ratios; './x', 'Out/MyModel' after 'to' are paths."""
-    if re.fullmatch(r"[\d.%/]+", path):
-        return False
+    if re.fullmatch(r"[\d.%/]+", path) or all(MODULE_NAME.fullmatch(p) for p in path.split("/")):
+        return False  # a ratio, or module names ("q_proj/v_proj")
     if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
         return True
     if re.fullmatch(r"[a-zа-я]+/[a-zа-я]+", path):  # lower-case word/word: a path only where a place is expected
@@ -556,7 +568,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         ):
             continue  # part of a list, ratio or range that a fact or the planner reads as a whole
         if re.match(
-            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл)",
+            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|rounds?|times|stages?|passes|раунд|раз|этап|прогон)",
             after,
         ):
             continue

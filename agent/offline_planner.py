@@ -113,6 +113,8 @@ ACTIONS.insert(
             r"\b(?:merge|fold|bake|fuse|absorb|apply|load|stack|put|add|combine)\w*\s+"
             r"(?:(?:the|this|that|these|those|its|our|my|both|two|three|sft|dpo|orpo|kto|simpo|lora|dora|new|#+)\s+){0,4}"
             r"(?:[\w]+-)?(?:adapters?|loras?|doras?)\b"
+            r"(?!\s+(?:to|on)\s+(?:(?:all|every|each|the|its|first|last|top|bottom|\d+)\s+){0,3}"
+            r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj))"  # "apply LoRA to all layers": training
             r"|\b(?:fold|bake|fuse|apply|load|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
             r"|наложи\w*|накати\w*|подключи\w*)\s+"
