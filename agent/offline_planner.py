@@ -13,6 +13,12 @@ How it reads a goal:
 4. What is missing is filled from the datasets the person named (by their columns) or asked
    as a question; every assumption goes into the notes, and words that were not placed are
    listed, so nothing is silently guessed.
+5. The plan is held to the facts the goal states (agent/goal_facts.py): a number, method,
+   module, layer selection, dataset or path that the plan does not keep becomes a question.
+
+Where slots are understood: numbers and number words in agent/goal_numbers.py, layer phrases in
+agent/goal_layers.py, stated values, corrections ("scratch that", "нет, лучше") and the fact check
+in agent/goal_facts.py.
 """
 
 from __future__ import annotations
@@ -195,12 +201,6 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
-def _number(token: str) -> int | None:
-    if token.isdigit():
-        return int(token)
-    return NUMBER_WORDS.get(token)
-
-
 def mask_paths(text: str) -> str:
     """Paths blanked out (same length), so 'sft' in 'data/sft-variant.jsonl' is not an action."""
     for pattern in (DATASET, PATHLIKE):
@@ -330,15 +330,6 @@ def parse_layers(text: str, ctx: Context) -> list[int] | None:
     if selection.note and selection.note not in ctx.notes:
         ctx.notes.append(selection.note)
     return selection.layers
-
-
-def _in_range(layers: list[int], ctx: Context) -> list[int]:
-    n = ctx.num_layers
-    if n is not None:
-        bad = [i for i in layers if not 0 <= i < n]
-        if bad:
-            raise GraftError(f"layer {bad[0]} is out of range: {ctx.request.model} has layers 0-{n - 1}.")
-    return layers
 
 
 def parse_targets(text: str, ctx: Context) -> list[str]:
