@@ -202,6 +202,10 @@ def number_facts(text: str) -> list[Fact]:
             number = number_before(masked, m.start())
             if number is None or number.start in used:
                 continue
+            if re.search(
+                r"(?:every|each|warm ?up\w*|eval\w*|save\w*|log\w*|каждые|прогрев\w*)\s*$", masked[: number.start]
+            ):
+                continue  # "save every 100 steps", "warmup 10 steps": not how long to train
             used.add(number.start)
             facts.append(_number_fact(slot, number, masked, number.start))
             facts[-1].end = m.end()

@@ -31,6 +31,7 @@ from typing import Any
 from agent.goal_facts import (
     ADAPTER_NONE,
     NEGATED,
+    SLOT_NAMES,
     UNSUPPORTED_METHODS,
     check_plan_against_goal,
     corrected_text,
@@ -441,6 +442,8 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     length = _float(rf"(?:max[_ ]length|context|sequence length|длин\w*)\s*(?:=|:|of)?\s*{NUM}", text)
     if length:
         found["max_length"] = int(length)
+    for slot in SLOT_NAMES:  # the fact reader is the one source of these values: what it did not read is not set
+        found.pop(slot, None)
     for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
         if fact.slot == "beta" and kind != "dpo":
             continue

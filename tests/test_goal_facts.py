@@ -394,3 +394,9 @@ def test_hesitation_is_a_correction(world, goal: str, r: int) -> None:  # type: 
 def test_an_unsupported_method_corrected_is_no_refusal(world) -> None:  # type: ignore[no-untyped-def]
     outcome = _outcome(world, "PPO, no wait, DPO")
     assert outcome.plan is not None and outcome.plan.stages[0].method == "dpo"
+
+
+def test_steps_that_are_not_the_training_length(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "LoRA for 300 steps in total, eval every 100 steps")
+    assert outcome.plan is not None and outcome.plan.stages[0].max_steps == 300
+    assert [f.value for f in goal_facts("warmup 10 steps, LoRA") if f.slot == "max_steps"] == []
