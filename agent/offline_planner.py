@@ -31,7 +31,6 @@ from typing import Any
 from agent.goal_facts import (
     ADAPTER_NONE,
     NEGATED,
-    SLOT_NAMES,
     UNSUPPORTED_METHODS,
     check_plan_against_goal,
     corrected_text,
@@ -413,37 +412,8 @@ NUM = r"(\d+(?:\.\d+)?(?:e-?\d+)?)"
 
 
 def parse_hyper(text: str, kind: str) -> dict[str, Any]:
+    """Hyper-parameters a stage's words set: the numeric slots from agent/goal_facts.py, the method's own here."""
     found: dict[str, Any] = {}
-    r = _float(rf"\b(?:rank|r)\s*(?:=|:|of|is)?\s*{NUM}\b", text) or _float(rf"ранг\w*\s*(?:=|:)?\s*{NUM}", text)
-    if r:
-        found["r"] = int(r)
-    alpha = _float(rf"\b(?:alpha|α)\s*(?:=|:|of|is)?\s*{NUM}", text) or _float(rf"альф\w*\s*(?:=|:)?\s*{NUM}", text)
-    if alpha:
-        found["alpha"] = alpha
-    epochs = _float(rf"{NUM}\s*(?:epochs?|эпох\w*)", text) or _float(rf"(?:epochs?|эпох\w*)\s*(?:=|:)?\s*{NUM}", text)
-    m = re.search(r"\b(one|two|three|four|five)\s+epochs?\b|(одн\w*|дв\w*|тр\w*)\s+эпох", text)
-    if epochs is None and m:
-        epochs = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}.get(m.group(1) or "", None)
-        if epochs is None and m.group(2):
-            epochs = {"од": 1, "дв": 2, "тр": 3}[m.group(2)[:2]]
-    if epochs:
-        found["epochs"] = epochs
-    lr = _float(rf"(?:learning rate|\blr)\s*(?:=|:|of|is)?\s*{NUM}", text) or _float(
-        rf"скорост\w* обучения\s*(?:=|:)?\s*{NUM}", text
-    )
-    if lr:
-        found["learning_rate"] = lr
-    steps = _float(rf"{NUM}\s*(?:steps|optimizer steps|шаг\w*)", text) or _float(rf"max_steps\s*=?\s*{NUM}", text)
-    if steps:
-        found["max_steps"] = int(steps)
-    batch = _float(rf"batch(?: size)?\s*(?:=|:|of)?\s*{NUM}", text) or _float(rf"батч\w*\s*{NUM}", text)
-    if batch:
-        found["batch_size"] = int(batch)
-    length = _float(rf"(?:max[_ ]length|context|sequence length|длин\w*)\s*(?:=|:|of)?\s*{NUM}", text)
-    if length:
-        found["max_length"] = int(length)
-    for slot in SLOT_NAMES:  # the fact reader is the one source of these values: what it did not read is not set
-        found.pop(slot, None)
     for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
         if fact.slot == "beta" and kind != "dpo":
             continue
@@ -451,9 +421,6 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     if kind == "sft" and re.search(r"\bpack(?:ing|ed)?\b|упаков\w*", text):
         found["packing"] = True
     if kind == "dpo":
-        beta = _float(rf"(?:beta|β|бета)\s*(?:=|:|of|is)?\s*{NUM}", text)
-        if beta:
-            found["beta"] = beta
         method = parse_preference_method(text)
         if method == "dpo":
             from tools.training import DPO_LOSSES
