@@ -115,7 +115,7 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
         if continued:
             lines.append(f"- continuing from the last result: {continued} is this plan's base model")
         if outcome.facts:  # what the person stated, next to what the plan does with it
-            lines.append("- you said: " + "; ".join(outcome.facts))
+            lines.append("- from your goal: " + "; ".join(outcome.facts))
         lines += [f"- {note}" for note in outcome.notes]
         if outcome.not_understood:
             lines.append("- not placed in the plan: " + ", ".join(outcome.not_understood))

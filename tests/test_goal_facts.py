@@ -203,7 +203,7 @@ def test_graft_plan_prints_the_echo(world) -> None:  # type: ignore[no-untyped-d
         capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "you said: rank 16 (you said 64, then 16)" in proc.stdout
+    assert "from your goal: rank 16 (you said 64, then 16)" in proc.stdout
 
 
 def test_the_plan_message_shows_the_echo(world, offline_home) -> None:  # type: ignore[no-untyped-def]
@@ -217,7 +217,7 @@ def test_the_plan_message_shows_the_echo(world, offline_home) -> None:  # type: 
         pass
     messages = graph.get_state(config).values["messages"]
     plan_message = next(m for m in messages if m.get("kind") == "plan")
-    assert "you said: rank 16" in plan_message["content"]
+    assert "from your goal: rank 16" in plan_message["content"]
 
 
 @pytest.fixture(scope="module")

@@ -191,7 +191,7 @@ def print_plan(console: Console, plan: Any, report: Any, facts: list[str] | None
         )
     console.print(table)
     if facts:
-        console.print("you said: " + inert("; ".join(facts)))
+        console.print("from your goal: " + inert("; ".join(facts)))
     console.print(f"device: {report.device}, {_bytes(report.device_memory_bytes)} available")
     for note in [*plan.notes, *report.notes]:
         console.print(f"note: {inert(note)}")
