@@ -125,8 +125,30 @@ class Fact:
     replaced: list[Any] = field(default_factory=list)
 
     def describe(self) -> str:
+        """The fact as the review shows it: "rank 16", "DPO", "full fine-tuning", "output Out/MyModel"."""
+        value = self.value
+        words = {
+            "method": lambda: {
+                "dpo": "DPO",
+                "ipo": "IPO (DPO loss)",
+                "orpo": "ORPO",
+                "simpo": "SimPO",
+                "kto": "KTO",
+            }.get(value, str(value)),
+            "stage": lambda: "an SFT stage",
+            "adapter": lambda: {"none": "full fine-tuning (no adapter)", "dora": "DoRA"}.get(value, str(value)),
+            "role": lambda: f"{value} modules",
+            "module": lambda: f"module {value}",
+            "dataset": lambda: f"dataset {value}",
+            "path": lambda: f"path {value}",
+            "dtype": lambda: f"{value} output",
+            "merge_method": lambda: f"{value} merge",
+            "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
+        }
+        if self.slot in words:
+            return words[self.slot]()
         name = SLOT_NAMES.get(self.slot, self.slot.replace("_", " "))
-        return f"{name} {_show(self.value)}"
+        return f"{name} {_show(value)}"
 
 
 @dataclass
