@@ -278,6 +278,33 @@ class PlanTable(DataTable):
     BINDINGS: ClassVar[list[Binding]] = [Binding("d", "app.toggle_defaults", "All settings")]
 
 
+class RunLog(RichLog):
+    """The run's log, each line wrapped to the pane's width so nothing is cut off.
+
+    RichLog renders a line at least `min_width` (78) columns wide and crops what its pane cannot show:
+    at 80×24 the Run tab is about 44 columns, so the end of every longer line ("scoring each stage's
+    held-out rows on base and final") was lost. While the Run tab is hidden its width reads 0, so the
+    tab area's width, less the scrollbar, stands in.
+    """
+
+    def write(
+        self,
+        content: Any,
+        width: int | None = None,
+        expand: bool = False,
+        shrink: bool = True,
+        scroll_end: bool | None = None,
+        animate: bool = False,
+    ) -> Any:
+        if width is None:
+            width = self.scrollable_content_region.width
+            if width <= 0:
+                side = self.app.query_one("#side")
+                width = side.content_region.width - int(self.styles.scrollbar_size_vertical)
+            width = max(width, 20)
+        return super().write(content, width=width, expand=expand, shrink=shrink, scroll_end=scroll_end, animate=animate)
+
+
 class LossChart(Static):
     """The running stage's loss with labelled axes (step across, loss up), drawn with block characters."""
 
@@ -490,7 +517,7 @@ class GraftApp(App[None]):
                 with TabPane("Run", id="run"):
                     yield VerticalScroll(id="bars")
                     yield LossChart(id="loss")
-                    yield RichLog(id="run-log", wrap=True, markup=False)
+                    yield RunLog(id="run-log", wrap=True, markup=False)
                 with TabPane("Diff", id="diff"):
                     yield VerticalScroll(Static("use /diff A B", id="diff-text"), id="diff-scroll")
         yield Footer()
