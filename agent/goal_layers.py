@@ -205,7 +205,8 @@ def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int]
             or m.group(0).strip()[:3] in ("all", "все")
         ):
             continue
-        keep = [i for i in range(n) if i not in set(inner[1])]
+        dropped = set(inner[1])
+        keep = [i for i in range(n) if i not in dropped]
         if not keep:
             raise GraftError(f"'{(m.group(0) + rest[: inner[0]]).strip()}' leaves no layer of {model} to train.")
         hits.append((m.start(), m.end() + inner[0], keep, None))
@@ -225,9 +226,10 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     if not cue:
         return []
     if num_layers is None:
-        if re.search(rf"{HEAD}\s+(?:\d+\s*)?{LW}|{FRACTION}|every\s+other|except|кроме", text):
+        relative = rf"{HEAD}\s+(?:\d+\s*)?{LW}|\d+\s+{HEAD}|{FRACTION}|every|odd|even|alternat|кажд|четн|через"
+        if EXCEPT.search(text) or re.search(relative, text):
             raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
-        num_layers = 10**6
+        num_layers = 10**4  # only explicit indices are read here; the range check is the checkpoint's
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
     hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
     chosen: list[LayerSelection] = []

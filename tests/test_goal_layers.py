@@ -78,3 +78,14 @@ def test_fractions_say_how_they_were_counted() -> None:
     selection = parse_layer_selection("the bottom third", 30)
     assert selection is not None and selection.layers == list(range(10))
     assert selection.note and "10 layers" in selection.note
+
+
+def test_unknown_layer_count() -> None:
+    """Without a layer count, relative selections are refused and explicit ones stay cheap (no huge ranges)."""
+    import time
+
+    with pytest.raises(GraftError, match="how many layers"):
+        parse_layer_selection("but every layer", None)
+    start = time.monotonic()
+    assert parse_layer_selection("layers 2 and 3", None).layers == [2, 3]  # type: ignore[union-attr]
+    assert time.monotonic() - start < 1
