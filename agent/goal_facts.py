@@ -462,12 +462,26 @@ def _looks_like_path(goal: str, start: int, path: str) -> bool:
 
 
 def _same_path(a: str, b: str) -> bool:
+    """Whether two spellings are one file: equal, the same resolved path, or one (nothing at that path)
+    the trailing part of the other, a file that exists (`sft.jsonl` in a goal ~ `--data data/sft.jsonl`)."""
     if a == b:
         return True
     try:
-        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+        if Path(a).expanduser().resolve() == Path(b).expanduser().resolve():
+            return True
+        return _names_existing(a, b) or _names_existing(b, a)
     except (OSError, RuntimeError):
         return False
+
+
+def _names_existing(short: str, full: str) -> bool:
+    parts = Path(short).expanduser().parts
+    return (
+        bool(parts and full)
+        and not Path(short).expanduser().exists()
+        and Path(full).exists()
+        and Path(full).parts[-len(parts) :] == parts
+    )
 
 
 def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:

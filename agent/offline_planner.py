@@ -506,6 +506,12 @@ def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
     named = [_verbatim(p, ctx) for p in _paths(DATASET, action.text)]  # as spelt: `Data/Chat.jsonl`
     for path in named:
         if not Path(path).expanduser().exists():
+            # `sft.jsonl` in the goal with `--data data/sft.jsonl`: the name means the file given
+            given = [d for d in ctx.datasets if path_names_same_file(path, d)]
+            if len(given) == 1:
+                return given[0]
+            if len(given) > 1:
+                raise NeedsAnswer(f"Which {path} do you mean: {', '.join(given)}?")
             raise GraftError(f"{path} does not exist (named in the goal for the {kind} stage).")
         return str(Path(_verbatim(path, ctx)).expanduser())
     shapes = (kind,)
@@ -523,6 +529,13 @@ def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
     raise NeedsAnswer(
         f"Which dataset should the {kind} stage train on? Give a file with {columns} columns (--data FILE)."
     )
+
+
+def path_names_same_file(named: str, given: str) -> bool:
+    """A path as written in a goal names a `--data` file when it is that file's trailing part (`sft.jsonl`,
+    `data/sft.jsonl`) and nothing exists at the written path itself."""
+    named_parts, given_parts = Path(named).expanduser().parts, Path(given).parts
+    return bool(named_parts) and given_parts[-len(named_parts) :] == named_parts
 
 
 class NeedsAnswer(Exception):

@@ -400,3 +400,16 @@ def test_steps_that_are_not_the_training_length(world) -> None:  # type: ignore[
     outcome = _outcome(world, "LoRA for 300 steps in total, eval every 100 steps")
     assert outcome.plan is not None and outcome.plan.stages[0].max_steps == 300
     assert [f.value for f in goal_facts("warmup 10 steps, LoRA") if f.slot == "max_steps"] == []
+
+
+def test_a_dataset_named_by_its_file_name_is_the_given_one(world) -> None:  # type: ignore[no-untyped-def]
+    """`chat.jsonl` in the goal with `--data /…/chat.jsonl`: resolved against the --data list, not the cwd."""
+    outcome = _outcome(world, "LoRA on chat.jsonl for 2 steps, then DPO on prefs.jsonl")
+    assert outcome.plan is not None, outcome.question
+    datasets = [s.dataset for s in outcome.plan.stages if s.kind in ("sft", "preference")]
+    assert datasets == [world["sft"], world["dpo"]]
+    # Two given files with that name: asked, not guessed.
+    twin = Path(world["root"]) / "twin" / "chat.jsonl"
+    write_jsonl(twin, sft_rows(4))
+    asked = plan_offline(PlanRequest(goal="LoRA on chat.jsonl", model=world["model"], data=[world["sft"], str(twin)]))
+    assert asked.plan is None and "Which chat.jsonl" in (asked.question or "")
