@@ -22,7 +22,9 @@ class Answer(BaseModel):
     text: str
     facts: list[dict[str, Any]] = Field(default_factory=list, description="The tool results the text was built from.")
     shows: str | None = Field(None, description="Which panel a face should open: 'checkpoint' or 'diff'.")
-    source: str = Field("offline", description="Who wrote the text: 'offline' (templates over the files) or 'llm:MODEL'.")
+    source: str = Field(
+        "offline", description="Who wrote the text: 'offline' (templates over the files) or 'llm:MODEL'."
+    )
     note: str | None = Field(None, description="Why an LLM's answer was not used, when one was asked.")
 
 
@@ -57,7 +59,45 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
 
 
-def _summary(info: Any) -> str:
+def language_of(text: str) -> str:
+    """'ru' when the question is written in Cyrillic, else 'en': answers come back in the question's language."""
+    return "ru" if re.search(r"[а-яё]", text.lower()) else "en"
+
+
+def _summary_ru(info: Any) -> str:
+    if info.kind == "adapter" and info.adapter:
+        a = info.adapter
+        return (
+            f"{info.path} — адаптер {'DoRA' if a.use_dora else a.peft_type or 'PEFT'} (r={a.r}, alpha={a.alpha}) "
+            f"для {a.base_model or 'неназванной базы'}, модули: {', '.join(a.target_modules) or 'неизвестны'}; "
+            f"в нём {info.total_params:,} параметров в {info.num_tensors} тензорах."
+        )
+    parts = [
+        f"{info.path} — {info.architecture or info.model_type or 'модель'}, {info.total_params:,} параметров",
+        f"слоёв: {info.num_layers}" if info.num_layers is not None else None,
+        f"скрытый размер {info.hidden_size}" if info.hidden_size else None,
+        f"словарь {info.vocab_size:,}" if info.vocab_size else None,
+    ]
+    text = ", ".join(p for p in parts if p) + "."
+    comps = sorted(((k, v) for k, v in info.components.items() if v), key=lambda kv: -kv[1])
+    text += " По компонентам: " + ", ".join(f"{k} {v:,} ({_pct(v, info.total_params)})" for k, v in comps) + "."
+    text += " Хранится как " + ", ".join(f"{d} ({n:,} параметров)" for d, n in info.dtypes.items()) + "."
+    if "graft.provenance" in info.metadata:
+        try:
+            record = json.loads(info.metadata["graft.provenance"])
+            text += (
+                " Graft сделал её так: "
+                + " → ".join(f"{s['id']} ({s['kind']})" for s in record.get("stages", []))
+                + "."
+            )
+        except (ValueError, KeyError, TypeError):
+            text += " В ней есть запись происхождения Graft, которую не удалось прочитать."
+    return text
+
+
+def _summary(info: Any, lang: str = "en") -> str:
+    if lang == "ru":
+        return _summary_ru(info)
     if info.kind == "adapter" and info.adapter:
         a = info.adapter
         return (
@@ -111,6 +151,7 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
     from tools.inspect import InspectArgs, inspect_checkpoint
 
     q = question.lower().replace("ё", "е")
+    ru = language_of(question) == "ru"
     lora = answer_lora(question, model, other)
     if lora is not None:
         return lora
@@ -132,7 +173,23 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
         comps = sorted(
             ((c, g) for c, g in diff.components.items() if g.changed_tensors), key=lambda kv: -kv[1].relative_change
         )
-        if diff.identical:
+        if ru and diff.identical:
+            text = f"Между {pair[0]} и {pair[1]} ничего не изменилось: все {diff.compared} тензоров совпадают."
+        elif ru:
+            text = (
+                f"Изменились {len(diff.changed)} из {diff.compared} тензоров между {pair[0]} и {pair[1]}. "
+                + (
+                    "Сильнее всего: " + ", ".join(f"слой {i} ({g.relative_change:.3g} отн.)" for i, g in top) + ". "
+                    if top
+                    else ""
+                )
+                + (
+                    "По компонентам: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "."
+                    if comps
+                    else ""
+                )
+            )
+        elif diff.identical:
             text = f"Nothing changed between {pair[0]} and {pair[1]}: all {diff.compared} tensors are identical."
         else:
             text = (
@@ -155,25 +212,34 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
         raise GraftError("open a checkpoint first (/open PATH), then ask about it.")
     info = inspect_checkpoint(InspectArgs(path=model))
     facts = [info.model_dump(mode="json")]
+    lang = "ru" if ru else "en"
     if kind == "adapter":
         if info.kind == "adapter" and info.adapter:
-            return Answer(text="Yes. " + _summary(info), facts=facts, shows="checkpoint")
-        return Answer(
-            text=f"No, {model} is a full model, not an adapter. " + _summary(info), facts=facts, shows="checkpoint"
-        )
+            return Answer(text=("Да. " if ru else "Yes. ") + _summary(info, lang), facts=facts, shows="checkpoint")
+        no = f"Нет, {model} — полная модель, не адаптер. " if ru else f"No, {model} is a full model, not an adapter. "
+        return Answer(text=no + _summary(info, lang), facts=facts, shows="checkpoint")
     if kind == "count":
         component = next((c for c, pattern in COMPONENT_WORDS.items() if re.search(pattern, q)), None)
         if component:
             n = info.components.get(component, 0)
             per_layer = [layer.get(component, 0) for layer in info.layers.values()]
-            text = f"The {component} holds {n:,} parameters, {_pct(n, info.total_params)} of {info.total_params:,}"
-            if per_layer and any(per_layer):
-                text += f" ({per_layer[0]:,} per layer across {len(per_layer)} layers)"
+            if ru:
+                text = f"В {component} {n:,} параметров, {_pct(n, info.total_params)} из {info.total_params:,}"
+                if per_layer and any(per_layer):
+                    text += f" ({per_layer[0]:,} на слой, слоёв: {len(per_layer)})"
+            else:
+                text = f"The {component} holds {n:,} parameters, {_pct(n, info.total_params)} of {info.total_params:,}"
+                if per_layer and any(per_layer):
+                    text += f" ({per_layer[0]:,} per layer across {len(per_layer)} layers)"
             return Answer(text=text + ".", facts=facts, shows="checkpoint")
         if re.search(r"layer|сло", q):
-            return Answer(text=f"{model} has {info.num_layers} layers.", facts=facts, shows="checkpoint")
-        return Answer(text=f"{model} has {info.total_params:,} parameters.", facts=facts, shows="checkpoint")
-    return Answer(text=_summary(info), facts=facts, shows="checkpoint")
+            text = f"В {model} слоёв: {info.num_layers}." if ru else f"{model} has {info.num_layers} layers."
+            return Answer(text=text, facts=facts, shows="checkpoint")
+        text = (
+            f"В {model} {info.total_params:,} параметров." if ru else f"{model} has {info.total_params:,} parameters."
+        )
+        return Answer(text=text, facts=facts, shows="checkpoint")
+    return Answer(text=_summary(info, lang), facts=facts, shows="checkpoint")
 
 
 def numbers_grounded(text: str, facts: list[str]) -> bool:
@@ -263,7 +329,10 @@ def _adapter_paths(question: str, model: str | None, other: str | None) -> tuple
     """Adapters and a base model among the open checkpoints and any existing paths named in the question."""
     from tools.checkpoint import resolve_checkpoint
 
-    named = [m.group(0).rstrip(".,?!)") for m in re.finditer(r"(?:\.{0,2}/|~/|/)?[\w.-]+(?:/[\w.-]+)+/?|\./[\w.-]+", question)]
+    named = [
+        m.group(0).rstrip(".,?!)")
+        for m in re.finditer(r"(?:\.{0,2}/|~/|/)?[\w.-]+(?:/[\w.-]+)+/?|\./[\w.-]+", question)
+    ]
     adapters: list[str] = []
     base: str | None = None
     for path in dict.fromkeys([p for p in (model, other) if p] + [str(Path(n).expanduser()) for n in named]):

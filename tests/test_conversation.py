@@ -128,3 +128,22 @@ def test_the_llm_cannot_approve(chat) -> None:  # type: ignore[no-untyped-def]
     assert snapshot.next == ("approve_plan",)
     assert snapshot.values["status"] == "awaiting_approval"
     assert not Path(snapshot.values["run_dir"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected_words"),
+    [
+        ("что содержит этот чекпойнт?", ("параметров", "слоёв")),
+        ("сколько параметров в MLP?", ("параметров", "на слой")),
+        ("это адаптер?", ("Нет", "полная модель")),
+        ("what does this checkpoint contain?", ("parameters", "layers")),
+    ],
+)
+def test_answers_come_in_the_language_of_the_question(chat, question, expected_words) -> None:  # type: ignore[no-untyped-def]
+    from agent.answers import answer_offline
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    answer = answer_offline(question, chat["model"])
+    assert all(word in answer.text for word in expected_words), answer.text
+    info = inspect_checkpoint(InspectArgs(path=chat["model"]))
+    assert f"{info.total_params:,}" in answer.text or f"{info.components['mlp']:,}" in answer.text
