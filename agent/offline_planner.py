@@ -573,6 +573,13 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     if layers is not None:
         stage["layers"] = layers
     stage.update(parse_hyper(text, kind))
+    last = ctx.last_training
+    if method != "none" and "r" not in stage and last and last.get("adapter", "lora") != "none" and "r" in last:
+        # "LoRA … rank 8 …, then DPO": the rank said once holds for the later adapter too, visibly
+        stage["r"] = last["r"]
+        if "alpha" in last and "alpha" not in stage:
+            stage["alpha"] = last["alpha"]
+        ctx.notes.append(f"stage {stage['id']} uses the same rank as {last['id']}: r={stage['r']}.")
     if method == "none" and any(k in stage for k in ("r", "alpha")):
         ctx.notes.append(f"stage {stage['id']}: full fine-tuning has no rank or alpha; those were dropped.")
         stage.pop("r", None)

@@ -413,3 +413,13 @@ def test_a_dataset_named_by_its_file_name_is_the_given_one(world) -> None:  # ty
     write_jsonl(twin, sft_rows(4))
     asked = plan_offline(PlanRequest(goal="LoRA on chat.jsonl", model=world["model"], data=[world["sft"], str(twin)]))
     assert asked.plan is None and "Which chat.jsonl" in (asked.question or "")
+
+
+def test_a_rank_said_once_holds_for_the_later_adapter_with_a_note(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "LoRA on attention with rank 8, merge it, then DPO with beta 0.2")
+    assert outcome.plan is not None, outcome.question
+    ranks = {s.id: s.r for s in outcome.plan.stages if s.kind in ("sft", "preference")}
+    assert set(ranks.values()) == {8}, ranks
+    assert any("same rank" in note for note in outcome.notes)
+    explicit = _outcome(world, "LoRA with rank 8, then DPO with rank 4")
+    assert [s.r for s in explicit.plan.stages if s.kind in ("sft", "preference")] == [8, 4]

@@ -168,7 +168,12 @@ def describe_comparison(comparison: dict[str, dict]) -> list[str]:
     for stage, entry in comparison.items():
         base, final = entry.get("base") or {}, entry["final"]
         keys = [("loss", "completion loss")] if entry["method"] == "sft" else []
-        keys += [("margin", "margin"), ("accuracy", "accuracy")] if "accuracy" in final else []
+        # Not TRL's rewards/margins (β-scaled, against a reference): chosen minus rejected mean log-prob per token.
+        keys += (
+            [("margin", "log-prob margin per token (no reference)"), ("accuracy", "accuracy")]
+            if "accuracy" in final
+            else []
+        )
         keys += [("logp/desirable", "desirable log-prob"), ("logp/undesirable", "undesirable log-prob")]
         parts = [
             f"{label} {base[k]:.4g} → {final[k]:.4g}" if k in base else f"{label} {final[k]:.4g}"

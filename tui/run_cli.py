@@ -97,7 +97,7 @@ class LineProgress:
             result = event.get("result") or {}
             note = "reused" if event.get("message") == "reused" else "done"
             if result.get("eval_summary"):  # the method's own held-out terms (DPO margin, KTO rewards, SFT loss)
-                note += f" · held-out {result['eval_summary']}"
+                note += f" · {result['eval_summary']}"
             elif result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
                 note += f" · held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
             elif stage in self.loss:
@@ -156,7 +156,7 @@ class ProgressView:
             note = "reused" if event.get("message") == "reused" else self.progress.tasks[task].fields.get("loss", "")
             result = event.get("result") or {}
             if result.get("eval_summary"):
-                note = f"held-out {inert(result['eval_summary'])}"
+                note = inert(result["eval_summary"])
                 note += " (reused)" if event.get("message") == "reused" else ""
             elif result.get("eval_loss_before") is not None and result.get("eval_loss_after") is not None:
                 note = f"held-out loss {result['eval_loss_before']:.4f} → {result['eval_loss_after']:.4f}"
