@@ -206,3 +206,23 @@ def test_trainer_checkpoint_folder_and_optimizer_state_are_told_apart(tiny, tmp_
         (bare / name).write_bytes((folder / name).read_bytes())
     only_state = inspect_checkpoint(InspectArgs(path=str(bare)))
     assert only_state.kind == "training_state" and len(only_state.notes) >= 2
+
+
+def test_inspect_says_whether_a_chat_template_is_there(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tools.inspect import InspectArgs, inspect_checkpoint
+
+    model = tiny("llama")
+    assert inspect_checkpoint(InspectArgs(path=str(model))).has_chat_template is (model / "chat_template.jinja").is_file()
+    bare = tmp_path / "bare"
+    shutil.copytree(model, bare)
+    for name in ("chat_template.jinja", "chat_template.json"):
+        (bare / name).unlink(missing_ok=True)
+    config = json.loads((bare / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (bare / "tokenizer_config.json").write_text(json.dumps(config))
+    assert inspect_checkpoint(InspectArgs(path=str(bare))).has_chat_template is False
+    config["chat_template"] = "{{ messages }}"
+    (bare / "tokenizer_config.json").write_text(json.dumps(config))
+    assert inspect_checkpoint(InspectArgs(path=str(bare))).has_chat_template is True

@@ -79,6 +79,7 @@ class InspectResult(BaseModel):
     metadata: dict[str, str] = Field(default_factory=dict)
     shards: list[ShardInfo] = Field(default_factory=list)
     has_tokenizer: bool = False
+    has_chat_template: bool = False
     tied_embeddings: bool | None = Field(None, description="lm_head reuses the input embedding (stored once).")
     trainer_checkpoint: TrainerCheckpoint | None = None
     notes: list[str] = Field(default_factory=list)
@@ -120,6 +121,23 @@ def _has_tokenizer(folder: Path | None) -> bool:
     if folder is None:
         return False
     return any((folder / n).is_file() for n in ("tokenizer.json", "tokenizer.model", "vocab.json"))
+
+
+def _has_chat_template(folder: Path | None) -> bool:
+    """transformers 5 saves the template as chat_template.jinja; older folders keep it in tokenizer_config.json."""
+    if folder is None:
+        return False
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    config = folder / "tokenizer_config.json"
+    try:
+        return (
+            config.is_file()
+            and config.stat().st_size < 50_000_000
+            and "chat_template" in json.loads(config.read_text())
+        )
+    except (OSError, ValueError):
+        return False
 
 
 def inspect_checkpoint(args: InspectArgs) -> InspectResult:
@@ -302,6 +320,7 @@ def _inspect_safetensors(ckpt: CheckpointFiles) -> InspectResult:
         metadata=metadata,
         shards=[ShardInfo(file=h.path.name, tensors=len(h.tensors), bytes=h.file_size) for h in headers],
         has_tokenizer=_has_tokenizer(ckpt.folder),
+        has_chat_template=_has_chat_template(ckpt.folder),
         notes=notes,
         **facts,
     )
@@ -330,6 +349,7 @@ def _inspect_pickle(ckpt: CheckpointFiles) -> InspectResult:
         adapter=_adapter_info(ckpt.adapter_config) if ckpt.adapter_config else None,
         shards=[ShardInfo(file=r.path.name, tensors=r.storages, bytes=r.size_bytes) for r in reports],
         has_tokenizer=_has_tokenizer(ckpt.folder),
+        has_chat_template=_has_chat_template(ckpt.folder),
         notes=notes,
         **_config_facts(ckpt.config),
     )

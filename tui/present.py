@@ -32,7 +32,9 @@ def print_inspect(console: Console, r: InspectResult) -> None:
         _layers_fact(r),
         f"hidden {r.hidden_size}" if r.hidden_size else None,
         f"vocab {r.vocab_size}" if r.vocab_size else None,
-        ("tokenizer" if r.has_tokenizer else "no tokenizer") if r.kind != "training_state" else None,
+        (("tokenizer" + (" + chat template" if r.has_chat_template else "")) if r.has_tokenizer else "no tokenizer")
+        if r.kind != "training_state"
+        else None,
     ]
     console.print(" · ".join(f for f in facts if f))
     if r.dtypes:
