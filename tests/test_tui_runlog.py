@@ -1,4 +1,5 @@
-"""The Run tab's log at 80×24: every line fits the pane, whether written while it shows or while hidden."""
+"""At 80×24 nothing the app says is cut off: the Run tab's log lines fit the pane (written while it shows or
+while hidden), and the chat keeps its newest message in full view even when that message lays out late."""
 
 from __future__ import annotations
 
@@ -31,5 +32,38 @@ def test_run_log_wraps_to_the_pane_at_80x24() -> None:
             assert all(len(text) <= width for text in texts), (width, texts)
             joined = " ".join(texts)
             assert ("shown: " + LINE) in " ".join(joined.split()) and ("hidden: " + LINE) in " ".join(joined.split())
+
+    asyncio.run(scenario())
+
+
+NOT_WRITTEN = (
+    "Not written: the final write was not approved. Finished stages stay in the run folder; "
+    "**f10** or `/write` writes it now, without retraining."
+)
+
+
+def test_chat_keeps_the_newest_message_in_view_when_it_grows_after_mounting() -> None:
+    """A Markdown lays out its blocks after it is mounted; in a real terminal the one scroll_end could land
+    first, showing only 'Not written: the final' above the prompt. Growing the message after it settled
+    reproduces that order deterministically."""
+
+    async def scenario() -> None:
+        from textual.containers import VerticalScroll
+        from textual.widgets import Markdown
+
+        app = GraftApp(model=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            for i in range(4):
+                app.say("assistant", f"earlier message {i} " * 12, record=False)
+            app.say("assistant", "Not written.", record=False)
+            await pilot.pause(0.3)
+            chat = app.query_one("#chat", VerticalScroll)
+            newest = chat.children[-1]
+            assert isinstance(newest, Markdown)
+            await newest.update(NOT_WRITTEN)
+            await pilot.pause(0.3)
+            assert chat.max_scroll_y > 0, "the chat must overflow for this test"
+            assert chat.scroll_y == chat.max_scroll_y, (chat.scroll_y, chat.max_scroll_y)
 
     asyncio.run(scenario())

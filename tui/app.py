@@ -278,6 +278,20 @@ class PlanTable(DataTable):
     BINDINGS: ClassVar[list[Binding]] = [Binding("d", "app.toggle_defaults", "All settings")]
 
 
+class ChatMarkdown(Markdown):
+    """An assistant message that, while it is the newest, keeps itself in view as it takes its height.
+
+    A Markdown lays out its blocks after it is mounted, so the chat's scroll to the end could land first
+    and leave only the first line of the newest message above the prompt (seen at 80×24 after a declined
+    write: "Not written: the final"). A message taller than the chat shows its beginning.
+    """
+
+    def on_resize(self) -> None:
+        chat = self.parent
+        if isinstance(chat, VerticalScroll) and chat.children and chat.children[-1] is self:
+            chat.scroll_to_widget(self, animate=False)
+
+
 class RunLog(RichLog):
     """The run's log, each line wrapped to the pane's width so nothing is cut off.
 
@@ -571,9 +585,9 @@ class GraftApp(App[None]):
         if role == "user":
             widget: Any = Static(plain("› " + text), classes="user")
         else:
-            widget = Markdown(safe_markdown(text), classes="assistant error" if error else "assistant")
+            widget = ChatMarkdown(safe_markdown(text), classes="assistant error" if error else "assistant")
         chat.mount(widget)
-        chat.scroll_end(animate=False)
+        chat.scroll_end(animate=False)  # a ChatMarkdown scrolls again once its blocks are laid out
         if record:
             self._record({"role": role, "text": text, "error": error})
 
