@@ -67,3 +67,20 @@ def test_chat_keeps_the_newest_message_in_view_when_it_grows_after_mounting() ->
             assert chat.scroll_y == chat.max_scroll_y, (chat.scroll_y, chat.max_scroll_y)
 
     asyncio.run(scenario())
+
+
+def test_a_message_taller_than_the_chat_shows_its_beginning() -> None:
+    """The help on the first screen at 80×24 is taller than the chat: it is read from its first line,
+    not from wherever a scroll that raced its layout happened to land."""
+
+    async def scenario() -> None:
+        from textual.containers import VerticalScroll
+
+        app = GraftApp(model=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.5)
+            chat = app.query_one("#chat", VerticalScroll)
+            assert chat.max_scroll_y > 0, "the help must be taller than the chat for this test"
+            assert chat.scroll_y == 0, (chat.scroll_y, chat.max_scroll_y)
+
+    asyncio.run(scenario())

@@ -287,9 +287,16 @@ class ChatMarkdown(Markdown):
     """
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self.show_in_chat)
+
+    def show_in_chat(self) -> None:
         chat = self.parent
-        if isinstance(chat, VerticalScroll) and chat.children and chat.children[-1] is self:
-            chat.scroll_to_widget(self, animate=False)
+        if not (isinstance(chat, VerticalScroll) and chat.children and chat.children[-1] is self):
+            return
+        if self.outer_size.height > chat.scrollable_content_region.height:
+            chat.scroll_to(y=self.virtual_region_with_margin.y, animate=False, immediate=True)
+        else:
+            chat.scroll_end(animate=False, immediate=True)
 
 
 class RunLog(RichLog):
