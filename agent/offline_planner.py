@@ -106,7 +106,12 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
         ),
     ),
-    ("method_only", re.compile(r"\b(?:q?lora|dora|use_dora|full fine[- ]?tun\w*|lora_(?:r|alpha|dropout|rank|target)|target_modules|finetuning_type)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)")),
+    (
+        "method_only",
+        re.compile(
+            r"\b(?:q?lora|dora|use_dora|full fine[- ]?tun\w*|lora_(?:r|alpha|dropout|rank|target)|target_modules|finetuning_type)\b|(?:лор[аоуы]\w*|дор[аоуы]\w*)"
+        ),
+    ),
 ]
 # Adapters, maybe from disk: "fold the adapter in ./ckpt", "merge these two adapters", "apply my DPO adapter
 # on top of the SFT one", "влей адаптер ./ckpt", "наложи DPO-адаптер поверх SFT". Tried before the training
@@ -277,7 +282,11 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
 def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
     """A clause cut off by punctuation (not an order word) that repeats the previous stage's kind without a
     dataset of its own qualifies that stage; "SFT on a.jsonl; SFT on b.jsonl" stays two rounds."""
-    if sep.strip() not in (";", ".", "!", "…", ":", "→", "->", "=>") or first.kind != previous.kind or first.kind not in ("sft", "dpo"):
+    if (
+        sep.strip() not in (";", ".", "!", "…", ":", "→", "->", "=>")
+        or first.kind != previous.kind
+        or first.kind not in ("sft", "dpo")
+    ):
         return False
     mine, theirs = set(_paths(DATASET, first.text)), set(_paths(DATASET, previous.text))
     return not mine or not theirs or mine <= theirs  # "Let's do SFT. … Train 2 epochs on chat.jsonl." is one stage
@@ -335,7 +344,9 @@ def parse_layers(text: str, ctx: Context) -> list[int] | None:
 def parse_targets(text: str, ctx: Context) -> list[str]:
     """Module names this checkpoint uses, from role words or explicit names; [] means all linear layers."""
     available = ctx.all_modules
-    if not available and re.search(r"attention|attn|mlp|feed[- ]?forward|ffn|quer|projection|внимани|полносвязн|запрос", text):
+    if not available and re.search(
+        r"attention|attn|mlp|feed[- ]?forward|ffn|quer|projection|внимани|полносвязн|запрос", text
+    ):
         raise NeedsAnswer(
             f"{ctx.request.model} is a pickle checkpoint, so its module names are known only after conversion: "
             f"run `graft convert {ctx.request.model} OUT` and plan on OUT, or train all linear layers?"
@@ -445,7 +456,10 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
 
 
 PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss types stay DPO
-    ("kto", r"\bkto\b|(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|unpaired|лайк\w*|дизлайк\w*|пал\w* (?:вверх|вниз)"),
+    (
+        "kto",
+        r"\bkto\b|(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|unpaired|лайк\w*|дизлайк\w*|пал\w* (?:вверх|вниз)",
+    ),
     ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
     ("dpo", r"(?<![a-z])(?:dpo|ipo)(?![a-z])|\bhinge\b|\bsigmoid\b"),
@@ -454,9 +468,7 @@ PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss
 
 def parse_preference_method(text: str) -> str | None:
     """The preference method a text names (ORPO, SimPO, KTO or DPO with its loss types), or None."""
-    hits = sorted(
-        (m.start(), method) for method, pattern in PREFERENCE_METHODS for m in re.finditer(pattern, text)
-    )
+    hits = sorted((m.start(), method) for method, pattern in PREFERENCE_METHODS for m in re.finditer(pattern, text))
     return hits[0][1] if hits else None
 
 
@@ -567,7 +579,12 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
             )
     stage["target_modules"] = targets
     layers = parse_layers(text, ctx)
-    if layers is None and ctx.last_training and ctx.last_training.get("layers") and not re.search(r"\ball\b|\bвсе", text):
+    if (
+        layers is None
+        and ctx.last_training
+        and ctx.last_training.get("layers")
+        and not re.search(r"\ball\b|\bвсе", text)
+    ):
         layers = list(ctx.last_training["layers"])  # not silently widened to every layer
         ctx.notes.append(f"stage {stage['id']} trains the same layers as {ctx.last_training['id']}: {layers}.")
     if layers is not None:

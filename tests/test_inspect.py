@@ -214,7 +214,9 @@ def test_inspect_says_whether_a_chat_template_is_there(tiny, tmp_path) -> None: 
     from tools.inspect import InspectArgs, inspect_checkpoint
 
     model = tiny("llama")
-    assert inspect_checkpoint(InspectArgs(path=str(model))).has_chat_template is (model / "chat_template.jinja").is_file()
+    assert (
+        inspect_checkpoint(InspectArgs(path=str(model))).has_chat_template is (model / "chat_template.jinja").is_file()
+    )
     bare = tmp_path / "bare"
     shutil.copytree(model, bare)
     for name in ("chat_template.jinja", "chat_template.json"):
