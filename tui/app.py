@@ -1082,11 +1082,13 @@ class GraftApp(App[None]):
             bar.update(total=bar.total or 1, progress=bar.total or 1)
             label = self.bar_labels.get(stage)
             if label is not None:
-                label.update(plain(f"{stage} — done"))
+                label.update(plain(f"{stage} — {'reused' if event.get('message') == 'reused' else 'done'}"))
             result = event.get("result") or {}
             before, after = result.get("eval_loss_before"), result.get("eval_loss_after")
             extra = (
-                f" held-out loss {before:.4f} → {after:.4f}"
+                f" · {result['eval_summary']}"  # the method's own held-out terms
+                if result.get("eval_summary")
+                else f" held-out loss {before:.4f} → {after:.4f}"
                 if isinstance(before, float) and isinstance(after, float)
                 else ""
             )
@@ -1171,7 +1173,7 @@ class GraftApp(App[None]):
         self.push_screen(
             AskScreen(
                 "A run is on. Stop the run and quit? Finished stages stay in the run folder; "
-                "`graft --resume` and f9 go on from them.",
+                "graft --resume and f9 go on from them.",
                 "Stop and quit",
                 "Keep running",
             ),
@@ -1251,14 +1253,14 @@ class GraftApp(App[None]):
             stage = self.current_stage
             bar = self.bars.get(stage)
             done = [s.id for i, s in enumerate(typed.stages) if i < int(self.plan_values.get("cursor", 0))]
-            steps = f"{int(bar.progress)}/{int(bar.total)}" if bar is not None and bar.total else "?"
+            steps = f"{int(bar.progress)}/{int(bar.total)}" if bar is not None and bar.total else None
             losses = [v for _, v in self.losses]
             if russian:
-                answer = f"Сейчас идёт этап {stage}: шаг {steps}"
+                answer = f"Сейчас идёт этап {stage}: " + (f"шаг {steps}" if steps else "запускается, шагов ещё не было")
                 if losses:
                     answer += f", loss {losses[-1]:.4f} (в начале {losses[0]:.4f})"
                 return answer + (f". Готовы: {', '.join(done)}." if done else ".")
-            answer = f"Running stage {stage}: step {steps}"
+            answer = f"Running stage {stage}: " + (f"step {steps}" if steps else "starting, no steps yet")
             if losses:
                 answer += f", loss {losses[-1]:.4f} (it started at {losses[0]:.4f})"
             return answer + (f". Finished: {', '.join(done)}." if done else ".")
