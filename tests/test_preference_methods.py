@@ -281,7 +281,9 @@ def test_final_heldout_is_per_stage_in_each_format(tiny, data, tmp_path) -> None
     after = {k: v["final"] for k, v in comparison.items()}
     assert set(before) == {"sft", "orpo"} and before == score_files(str(base), files)
     lines = describe_comparison(comparison)
-    assert lines[0].startswith("sft (sft): completion loss ") and lines[1].startswith("orpo (orpo): margin ")
+    assert lines[0].startswith("sft (sft): completion loss ") and lines[1].startswith(
+        "orpo (orpo): log-prob margin per token (no reference) "
+    )
     assert before["sft"]["method"] == "sft" and before["sft"]["tokens"] > 0 and math.isfinite(before["sft"]["loss"])
     assert after["orpo"]["margin"] > before["orpo"]["margin"]
 
