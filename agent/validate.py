@@ -412,7 +412,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
         elif stage.kind == "merge_adapter":
             if not stage.adapters and not pending_adapter:
                 raise _fail(stage, "no earlier stage produced an adapter to merge; name one in adapters.")
-            from tools.merge_adapter import _check_against_base, _read_adapter
+            from tools.merge_adapter import _check_against_base, read_adapter_layout
 
             for ref in stage.adapters:
                 resolved = _resolve_ref(ref, plan, outputs, stage)
@@ -423,7 +423,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 if deferred:
                     continue  # checked against the converted base when the plan runs
                 try:
-                    _check_against_base(_read_adapter(Path(resolved)), shapes, plan.base_model)
+                    _check_against_base(read_adapter_layout(Path(resolved)), shapes, plan.base_model)
                 except GraftError as exc:
                     raise _fail(stage, str(exc)) from None
             if stage.weights and len(stage.weights) != max(1, len(stage.adapters)):

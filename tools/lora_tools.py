@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from tools.checkpoint import load_headers, resolve_checkpoint
 from tools.errors import GraftError
+from tools.merge_adapter import pattern_value  # PEFT's rank/alpha pattern lookup, one copy
 from tools.naming import layer_index
 from tools.progress import Progress, silent
 
@@ -210,75 +211,31 @@ class AdapterFile:
         return bool(self.config.get("fan_in_fan_out"))
 
 
-def _pattern_value(pattern: dict[str, Any], module: str, default: Any) -> Any:
-    """PEFT's rank_pattern/alpha_pattern lookup (peft.utils.other.get_pattern_key)."""
-    import re
-
-    for key, value in (pattern or {}).items():
-        if re.match(rf"(.*\.)?({key})$", module):
-            return value
-    return default
-
-
-_MARKERS = (
-    (".lora_A.weight", "A"),
-    (".lora_B.weight", "B"),
-    (".lora_embedding_A", "EA"),
-    (".lora_embedding_B", "EB"),
-    (".lora_magnitude_vector.weight", "m"),
-    (".lora_magnitude_vector", "m"),
-    (".lora_B.bias", "bias"),
-)
-
-
 def read_adapter(path: str | Path) -> AdapterFile:
-    """Parse a PEFT LoRA adapter folder (or a trainer `checkpoint-N` holding one) from its header."""
+    """Parse a PEFT LoRA adapter folder (or a trainer `checkpoint-N` holding one) from its header.
+
+    The merge's reader does the parsing, so the toolbox and `merge_adapter` account for every tensor
+    and config field the same way and refuse the same things by name.
+    """
+    from tools.merge_adapter import read_adapter_layout
+
     path = Path(path)
     ckpt = resolve_checkpoint(path)
     if ckpt.adapter_config is None:
         raise GraftError(f"{path} is not a PEFT adapter: it has no adapter_config.json.")
     if ckpt.format != "safetensors":
         raise GraftError(f"{path} stores its adapter as a pickle; run `graft convert {path} OUT` first.")
-    cfg = ckpt.adapter_config
-    if cfg.get("peft_type", "LORA") != "LORA":
+    if ckpt.adapter_config.get("peft_type", "LORA") != "LORA":
         raise GraftError(
-            f"{path} is a {cfg.get('peft_type')} adapter; the LoRA tools read only LoRA and DoRA adapters."
+            f"{path} is a {ckpt.adapter_config.get('peft_type')} adapter; the LoRA tools read only LoRA and DoRA adapters."
         )
-    headers = load_headers(ckpt)
-    if len(headers) != 1:
-        raise GraftError(f"{path} stores its adapter in {len(headers)} files; the LoRA tools read one-file adapters.")
-    header = headers[0]
-    shapes = {k: tuple(v.shape) for k, v in header.tensors.items()}
-    adapter = AdapterFile(path, header.path, cfg, shapes)
-    parts: dict[str, dict[str, str]] = {}
-    for key in shapes:
-        name = key[len(PREFIX) :] if key.startswith(PREFIX) else key
-        for marker, slot in _MARKERS:
-            if name.endswith(marker):
-                parts.setdefault(name[: -len(marker)], {})[slot] = key
-                break
-        else:
-            if ".lora_" in name or "trainable_tokens" in name:
-                adapter.unknown.append(key)
-            else:  # modules_to_save copies and biases replace a base tensor of the same name
-                adapter.whole[key] = name.replace(".base_layer.", ".")
-    r, alpha = int(cfg.get("r", 8)), float(cfg.get("lora_alpha", 8))
-    for module, slots in sorted(parts.items()):
-        if "A" in slots and "B" in slots:
-            kind, a, b = "linear", slots["A"], slots["B"]
-        elif "EA" in slots and "EB" in slots:
-            kind, a, b = "embedding", slots["EA"], slots["EB"]
-        else:
-            raise GraftError(f"{path} is incomplete: {module} lacks one of its LoRA factors.")
-        rank = shapes[a][0]
-        mod_alpha = float(_pattern_value(cfg.get("alpha_pattern") or {}, module, alpha))
-        declared = int(_pattern_value(cfg.get("rank_pattern") or {}, module, r))
-        if declared != rank:
-            raise GraftError(f"{path}: {module} has rank {rank} in its tensors but {declared} in adapter_config.json.")
-        scale = mod_alpha / math.sqrt(rank) if cfg.get("use_rslora") else mod_alpha / rank
-        adapter.modules[module] = LoraModule(
-            module, a, b, rank, scale, kind, magnitude=slots.get("m"), lora_bias=slots.get("bias")
-        )
+    parsed = read_adapter_layout(path)
+    adapter = AdapterFile(path, parsed.file, parsed.config, parsed.shapes)
+    for name, mod in sorted(parsed.modules.items()):
+        kind: Literal["linear", "embedding"] = "embedding" if mod.embedding else "linear"
+        adapter.modules[name] = LoraModule(name, mod.a, mod.b, mod.r, mod.scale, kind, mod.m, mod.bias)
+    adapter.whole = {key: name for name, key in parsed.replace.items()}
+    adapter.unknown = [key for key, _ids in parsed.tokens.values()]  # trainable-token rows: not a LoRA factor
     if not adapter.modules:
         raise GraftError(f"{path} holds no LoRA factors (lora_A/lora_B or lora_embedding_A/B).")
     return adapter
@@ -659,7 +616,7 @@ def resize_lora(args: ResizeArgs, progress: Progress = silent) -> ResizeResult:
             new_rank = min(args.rank, mod.rank)
             if new_rank != args.rank:
                 rank_pattern[name] = new_rank
-            alpha = float(_pattern_value(cfg.get("alpha_pattern") or {}, name, cfg.get("lora_alpha", 8)))
+            alpha = float(pattern_value(cfg.get("alpha_pattern") or {}, name, cfg.get("lora_alpha", 8)))
             new_scale = alpha / math.sqrt(new_rank) if rslora else alpha / new_rank
             ratio = mod.scale / new_scale
             u, s, vh = _lowrank_svd(b.to(torch.float32), a.to(torch.float32))

@@ -155,7 +155,7 @@ class _Adapter:
         return bool(self.config.get("use_dora"))
 
 
-def _pattern_value(patterns: dict[str, Any], module: str, default: Any) -> Any:
+def pattern_value(patterns: dict[str, Any], module: str, default: Any) -> Any:
     """PEFT's `get_pattern_key`: the first pattern that matches the end of the module's name."""
     for key in patterns:
         if re.match(rf"(.*\.)?({key})$", module):
@@ -185,7 +185,7 @@ def _check_config(cfg: dict[str, Any], path: Path) -> None:
         raise GraftError(f"adapter {path} has bias={cfg.get('bias')!r}; PEFT knows none, all and lora_only.")
 
 
-def _read_adapter(path: Path) -> _Adapter:
+def read_adapter_layout(path: Path) -> _Adapter:
     """Read an adapter folder and account for every tensor in it, or refuse naming the first it cannot."""
     from tools.safetensors_header import read_header
 
@@ -194,7 +194,12 @@ def _read_adapter(path: Path) -> _Adapter:
         raise GraftError(f"{path} is not a PEFT adapter folder (adapter_config.json and adapter_model.safetensors).")
     cfg = ckpt.adapter_config
     _check_config(cfg, path)
-    file = load_headers(ckpt)[0].path
+    headers = load_headers(ckpt)
+    if len(headers) != 1:  # reading only the first file would silently drop the others' tensors
+        raise GraftError(
+            f"adapter {path} is split over {len(headers)} safetensors files; Graft reads one-file adapters."
+        )
+    file = headers[0].path
     shapes = {k: tuple(v.shape) for k, v in read_header(file).tensors.items()}
     adapter = _Adapter(Path(path), file, cfg, shapes)
     to_save = list(cfg.get("modules_to_save") or [])
@@ -257,7 +262,7 @@ def _read_adapter(path: Path) -> _Adapter:
         r = sa[0]
         if sb[1] != r:
             raise GraftError(f"adapter {path} is inconsistent: {a} has rank {r} but {b} has {sb[1]}.")
-        expected_r = _pattern_value(rank_pattern, module, cfg.get("r", r))
+        expected_r = pattern_value(rank_pattern, module, cfg.get("r", r))
         if expected_r != r:
             raise GraftError(f"adapter {path} says rank {expected_r} for {module}, but its tensors have rank {r}.")
         if "m" in slots and not cfg.get("use_dora"):
@@ -266,7 +271,7 @@ def _read_adapter(path: Path) -> _Adapter:
             raise GraftError(f"adapter {path} sets use_dora but has no lora_magnitude_vector for {module}.")
         if "bias" in slots and not cfg.get("lora_bias"):
             raise GraftError(f"adapter {path} holds {slots['bias']} but lora_bias is not set in its config.")
-        alpha = _pattern_value(alpha_pattern, module, cfg.get("lora_alpha", 8))
+        alpha = pattern_value(alpha_pattern, module, cfg.get("lora_alpha", 8))
         scale = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
         adapter.modules[module] = _Module(module, embedding, a, b, r, scale, slots.get("m"), slots.get("bias"))
     indices = cfg.get("trainable_token_indices")
@@ -566,7 +571,7 @@ def _check_against_base(adapter: _Adapter, base_shapes: dict[str, tuple[int, ...
 
 def check_adapter(adapter: str, base: str) -> list[str]:
     """Check that the adapter folder fits the base model; return the features it would fold."""
-    parsed = _read_adapter(Path(adapter))
+    parsed = read_adapter_layout(Path(adapter))
     _plan([parsed], [1.0], base)
     return parsed.features
 
@@ -628,7 +633,7 @@ def merge_adapter(
         raise GraftError(f"{len(adapters)} adapters but {len(weights)} weights.")
     if len(adapters) > 1 and spec.combination != "cat":
         return _merge_in_memory(spec, base, adapters, weights, output, stage_id, progress, overwrite, start)
-    parsed = [_read_adapter(Path(a)) for a in adapters]
+    parsed = [read_adapter_layout(Path(a)) for a in adapters]
     plan = _plan(parsed, weights, base)
     ckpt = resolve_checkpoint(base)
     headers = load_headers(ckpt)
@@ -699,7 +704,7 @@ def _merge_in_memory(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    parsed = [_read_adapter(Path(a)) for a in adapters]
+    parsed = [read_adapter_layout(Path(a)) for a in adapters]
     for adapter in parsed:
         _plan([adapter], [1.0], base)
         if adapter.replace or adapter.tokens or any(m.embedding or m.bias for m in adapter.modules.values()):
