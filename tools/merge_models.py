@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -33,17 +33,7 @@ MergeMethod = Literal[
     "model_stock",
     "nearswap",
 ]
-_NEEDS_BASE = {
-    "ties",
-    "dare_ties",
-    "dare_linear",
-    "task_arithmetic",
-    "breadcrumbs",
-    "della",
-    "della_linear",
-    "model_stock",
-    "nearswap",
-}
+_NEEDS_BASE = set(get_args(MergeMethod)) - {"linear", "slerp"}  # every other method merges task vectors
 _USES_DENSITY = {"ties", "dare_ties", "dare_linear", "breadcrumbs", "della", "della_linear"}
 RANDOMISED = {"dare_ties", "dare_linear", "della", "della_linear"}
 

@@ -16,19 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tools.safetensors_writer import code_files, copy_side_files, license_files
+from tools.safetensors_writer import TOKENIZER_FILES, code_files, copy_side_files, license_files
 
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "tokenizer.model",
-    "vocab.json",
-    "merges.txt",
-    "added_tokens.json",
-    "chat_template.jinja",
-    "chat_template.json",
-)
 _TOKENIZER_MARKERS = ("tokenizer.json", "tokenizer.model", "vocab.json")
 
 # Well-known license texts, by a phrase each carries, as the Hub's `license` identifiers.

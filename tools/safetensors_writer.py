@@ -369,9 +369,7 @@ def copy_side_files(src: Path, dst: Path, names: Iterable[str]) -> list[str]:
     return copied
 
 
-SIDE_FILES = (
-    "config.json",
-    "generation_config.json",
+TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
@@ -381,6 +379,11 @@ SIDE_FILES = (
     "added_tokens.json",
     "chat_template.jinja",
     "chat_template.json",
+)
+SIDE_FILES = (
+    "config.json",
+    "generation_config.json",
+    *TOKENIZER_FILES,
     "adapter_config.json",
     "LICENSE",
     "LICENSE.txt",
