@@ -64,65 +64,75 @@ def language_of(text: str) -> str:
     return "ru" if re.search(r"[а-яё]", text.lower()) else "en"
 
 
-def _summary_ru(info: Any) -> str:
-    if info.kind == "adapter" and info.adapter:
-        a = info.adapter
-        return (
-            f"{info.path} — адаптер {'DoRA' if a.use_dora else a.peft_type or 'PEFT'} (r={a.r}, alpha={a.alpha}) "
-            f"для {a.base_model or 'неназванной базы'}, модули: {', '.join(a.target_modules) or 'неизвестны'}; "
-            f"в нём {info.total_params:,} параметров в {info.num_tensors} тензорах."
-        )
-    parts = [
-        f"{info.path} — {info.architecture or info.model_type or 'модель'}, {info.total_params:,} параметров",
-        f"слоёв: {info.num_layers}" if info.num_layers is not None else None,
-        f"скрытый размер {info.hidden_size}" if info.hidden_size else None,
-        f"словарь {info.vocab_size:,}" if info.vocab_size else None,
-    ]
-    text = ", ".join(p for p in parts if p) + "."
-    comps = sorted(((k, v) for k, v in info.components.items() if v), key=lambda kv: -kv[1])
-    text += " По компонентам: " + ", ".join(f"{k} {v:,} ({_pct(v, info.total_params)})" for k, v in comps) + "."
-    text += " Хранится как " + ", ".join(f"{d} ({n:,} параметров)" for d, n in info.dtypes.items()) + "."
-    if "graft.provenance" in info.metadata:
-        try:
-            record = json.loads(info.metadata["graft.provenance"])
-            text += (
-                " Graft сделал её так: "
-                + " → ".join(f"{s['id']} ({s['kind']})" for s in record.get("stages", []))
-                + "."
-            )
-        except (ValueError, KeyError, TypeError):
-            text += " В ней есть запись происхождения Graft, которую не удалось прочитать."
-    return text
+_WORDS = {
+    "en": {
+        "adapter": "{path} is a {kind} adapter (r={r}, alpha={alpha}) for {base}, targeting {targets}; "
+        "it holds {params:,} parameters in {tensors} tensors.",
+        "no_base": "an unnamed base",
+        "no_targets": "unknown modules",
+        "model": "{path} is a {arch} with {params:,} parameters",
+        "a_model": "model",
+        "layers": "{n} layers",
+        "hidden": "hidden size {n}",
+        "vocab": "vocabulary {n:,}",
+        "by_component": " By component: ",
+        "stored": " Stored as ",
+        "dtype_params": "{d} ({n:,} params)",
+        "made_by": " Graft made it with: ",
+        "unreadable": " It carries a Graft provenance record that could not be read.",
+    },
+    "ru": {
+        "adapter": "{path} — адаптер {kind} (r={r}, alpha={alpha}) для {base}, модули: {targets}; "
+        "в нём {params:,} параметров в {tensors} тензорах.",
+        "no_base": "неназванной базы",
+        "no_targets": "неизвестны",
+        "model": "{path} — {arch}, {params:,} параметров",
+        "a_model": "модель",
+        "layers": "слоёв: {n}",
+        "hidden": "скрытый размер {n}",
+        "vocab": "словарь {n:,}",
+        "by_component": " По компонентам: ",
+        "stored": " Хранится как ",
+        "dtype_params": "{d} ({n:,} параметров)",
+        "made_by": " Graft сделал её так: ",
+        "unreadable": " В ней есть запись происхождения Graft, которую не удалось прочитать.",
+    },
+}
 
 
 def _summary(info: Any, lang: str = "en") -> str:
-    if lang == "ru":
-        return _summary_ru(info)
+    """What a checkpoint is, in the question's language: one template, two word lists."""
+    w = _WORDS[lang]
     if info.kind == "adapter" and info.adapter:
         a = info.adapter
-        return (
-            f"{info.path} is a {'DoRA' if a.use_dora else a.peft_type or 'PEFT'} adapter (r={a.r}, alpha={a.alpha}) "
-            f"for {a.base_model or 'an unnamed base'}, targeting {', '.join(a.target_modules) or 'unknown modules'}; "
-            f"it holds {info.total_params:,} parameters in {info.num_tensors} tensors."
+        return w["adapter"].format(
+            path=info.path,
+            kind="DoRA" if a.use_dora else a.peft_type or "PEFT",
+            r=a.r,
+            alpha=a.alpha,
+            base=a.base_model or w["no_base"],
+            targets=", ".join(a.target_modules) or w["no_targets"],
+            params=info.total_params,
+            tensors=info.num_tensors,
         )
     parts = [
-        f"{info.path} is a {info.architecture or info.model_type or 'model'} with {info.total_params:,} parameters",
-        f"{info.num_layers} layers" if info.num_layers is not None else None,
-        f"hidden size {info.hidden_size}" if info.hidden_size else None,
-        f"vocabulary {info.vocab_size:,}" if info.vocab_size else None,
+        w["model"].format(
+            path=info.path, arch=info.architecture or info.model_type or w["a_model"], params=info.total_params
+        ),
+        w["layers"].format(n=info.num_layers) if info.num_layers is not None else None,
+        w["hidden"].format(n=info.hidden_size) if info.hidden_size else None,
+        w["vocab"].format(n=info.vocab_size) if info.vocab_size else None,
     ]
     text = ", ".join(p for p in parts if p) + "."
     comps = sorted(((k, v) for k, v in info.components.items() if v), key=lambda kv: -kv[1])
-    text += " By component: " + ", ".join(f"{k} {v:,} ({_pct(v, info.total_params)})" for k, v in comps) + "."
-    text += " Stored as " + ", ".join(f"{d} ({n:,} params)" for d, n in info.dtypes.items()) + "."
+    text += w["by_component"] + ", ".join(f"{k} {v:,} ({_pct(v, info.total_params)})" for k, v in comps) + "."
+    text += w["stored"] + ", ".join(w["dtype_params"].format(d=d, n=n) for d, n in info.dtypes.items()) + "."
     if "graft.provenance" in info.metadata:
         try:
             record = json.loads(info.metadata["graft.provenance"])
-            text += (
-                " Graft made it with: " + " → ".join(f"{s['id']} ({s['kind']})" for s in record.get("stages", [])) + "."
-            )
+            text += w["made_by"] + " → ".join(f"{s['id']} ({s['kind']})" for s in record.get("stages", [])) + "."
         except (ValueError, KeyError, TypeError):
-            text += " It carries a Graft provenance record that could not be read."
+            text += w["unreadable"]
     return text
 
 

@@ -16,25 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.graft_cli import graft
 from tools.tiny import TinyModelArgs, build_tiny_model
 from tools.tiny_data import sft_rows, write_jsonl
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def graft(*args: str, home: Path, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRAFT_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-        cwd=cwd,
-    )
 
 
 @pytest.fixture(scope="module")
