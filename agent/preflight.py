@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.plan import Plan
 from tools.errors import GraftError
-from tools.safetensors_writer import check_free_space, is_graft_output
+from tools.safetensors_writer import check_free_space, check_output_path
 
 
 def plan_output(plan: Plan) -> str | None:
@@ -42,30 +42,6 @@ def protected_paths(plan: Plan, plan_path: Path | None, run_dir: Path | None) ->
                 if isinstance(value, str) and value and not value.startswith("@"):
                     paths[Path(value).resolve()] = f"an input of stage {stage.id}"
     return paths
-
-
-def check_output_path(output: str, protected: dict[Path, str], overwrite: bool, what: str = "output") -> None:
-    """Refuse an output that is, or contains, something the person keeps; or that exists and isn't Graft's."""
-    if not output or not output.strip():
-        raise GraftError(f"the {what} path is empty.")
-    dest = Path(output)
-    resolved = dest.resolve()
-    if resolved == Path(resolved.anchor):
-        raise GraftError(f"the {what} {output} is the root folder; choose a new folder for the model.")
-    for path, name in protected.items():
-        if resolved == path:
-            raise GraftError(f"the {what} {output} is {name}; choose a new folder for the model.")
-    for path, name in protected.items():
-        if path.is_relative_to(resolved):
-            raise GraftError(f"the {what} {output} holds {name} ({path.name}); choose a new folder for the model.")
-    if dest.exists() or dest.is_symlink():
-        if not overwrite:
-            raise GraftError(f"{output} already exists; pass --overwrite to replace it, or choose another {what}.")
-        if not is_graft_output(dest):
-            raise GraftError(
-                f"{output} exists and was not written by Graft (no graft provenance in its safetensors); "
-                "--overwrite replaces only Graft's own outputs: move it away or choose another path."
-            )
 
 
 def nearest_existing(path: Path) -> Path:

@@ -28,6 +28,7 @@ from tools.safetensors_writer import (
     atomic_folder,
     check_destination,
     check_free_space,
+    check_output_path,
     copy_side_files,
     write_file,
     write_sharded,
@@ -144,6 +145,11 @@ def convert_checkpoint(args: ConvertArgs) -> ConvertResult:
     if ckpt.format != "pickle":
         raise GraftError(f"{args.source} is already safetensors; nothing to convert.")
     dest = Path(args.destination)
+    source = Path(args.source).resolve()
+    keep = {source: "the source", Path.cwd().resolve(): "the working folder", Path.home().resolve(): "your home folder"}
+    if source.is_file():
+        keep[source.parent] = "the source's folder"
+    check_output_path(args.destination, keep, args.overwrite, what="destination")  # before anything is loaded
     # graft.converted_from marks the output as Graft's own, so --overwrite may replace it later.
     metadata = {"format": "pt", "graft.converted_from": Path(args.source).name}
     tensors: dict[str, Any] = {}

@@ -268,6 +268,30 @@ def is_graft_output(path: Path) -> bool:
     return True
 
 
+def check_output_path(output: str, protected: dict[Path, str], overwrite: bool, what: str = "output") -> None:
+    """Refuse an output that is, or contains, something the person keeps; or that exists and isn't Graft's."""
+    if not output or not output.strip():
+        raise GraftError(f"the {what} path is empty.")
+    dest = Path(output)
+    resolved = dest.resolve()
+    if resolved == Path(resolved.anchor):
+        raise GraftError(f"the {what} {output} is the root folder; choose a new folder for the model.")
+    for path, name in protected.items():
+        if resolved == path:
+            raise GraftError(f"the {what} {output} is {name}; choose a new folder for the model.")
+    for path, name in protected.items():
+        if path.is_relative_to(resolved):
+            raise GraftError(f"the {what} {output} holds {name} ({path.name}); choose a new folder for the model.")
+    if dest.exists() or dest.is_symlink():
+        if not overwrite:
+            raise GraftError(f"{output} already exists; pass --overwrite to replace it, or choose another {what}.")
+        if not is_graft_output(dest):
+            raise GraftError(
+                f"{output} exists and was not written by Graft (no graft provenance in its safetensors); "
+                "--overwrite replaces only Graft's own outputs: move it away or choose another path."
+            )
+
+
 def check_destination(dest: Path, overwrite: bool, graft_only: bool = True) -> None:
     """Refuse to replace an existing path unless the person said so, and then only Graft's own output."""
     dest = Path(dest)

@@ -161,7 +161,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.preflight import check_output_path
     from tools.convert import ConvertArgs, convert_checkpoint
     from tools.inspect import training_state_kind
 
@@ -170,11 +169,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
             f"{args.source} is {training_state_kind(Path(args.source).name)}, saved by a Trainer to resume "
             "training, not model weights: there is nothing in it to convert."
         )
-    source = Path(args.source).resolve()
-    keep = {source: "the source", Path.cwd().resolve(): "the working folder", Path.home().resolve(): "your home folder"}
-    if source.is_file():
-        keep[source.parent] = "the source's folder"
-    check_output_path(args.destination, keep, args.overwrite, what="destination")
     result = convert_checkpoint(
         ConvertArgs(
             source=args.source,
