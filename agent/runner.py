@@ -41,13 +41,22 @@ class StageFault(GraftFault):
 
 
 def hash_cache() -> HashCache:
-    """The content-hash cache under Graft's data folder (a second look at an unchanged file is free)."""
+    """The content-hash cache under Graft's data folder (a second look at an unchanged file is free).
+
+    One per data folder per process: every stage, provenance record and dataset record shares it
+    instead of re-reading the JSON file each time.
+    """
     from agent.graph import data_dir
 
     try:
-        return HashCache(data_dir() / "content-hashes.json")
+        return _cache_at(data_dir() / "content-hashes.json")
     except GraftError:
         return HashCache(None)
+
+
+@functools.lru_cache(maxsize=4)
+def _cache_at(path: Path) -> HashCache:
+    return HashCache(path)
 
 
 def checkpoint_identity(path: str, cache: HashCache | None = None) -> str:
