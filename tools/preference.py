@@ -139,15 +139,3 @@ def run_preference(
             method=spec.method,
             layout=layout,
         )
-
-
-def run_dpo(
-    spec: PreferenceSpec,
-    model_path: str,
-    output: str,
-    stage_id: str = "dpo",
-    prior_adapters: list[str] | None = None,
-    progress: Progress = silent,
-) -> TrainResult:
-    """The old entry point: a preference stage whose method is the spec's (dpo unless it says otherwise)."""
-    return run_preference(spec, model_path, output, stage_id, prior_adapters, progress)
