@@ -237,7 +237,7 @@ def test_resume_reopens_the_plan(world) -> None:  # type: ignore[no-untyped-def]
             await wait_for(pilot, lambda: review_shown(app))
             assert app.thread_id == thread
             assert app.query_one("#plan-table").row_count == 2
-            assert "LoRA for 1 steps" in chat_text(app)
+            await wait_for(pilot, lambda: "LoRA for 1 steps" in chat_text(app), timeout=60)  # replayed transcript
 
     thread = asyncio.run(first())
     asyncio.run(second(thread))
@@ -531,6 +531,9 @@ def test_resume_after_a_declined_write_offers_write_now_once(world) -> None:  # 
         app = GraftApp(resume=True, offline=True)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: "f10" in footer_keys(app))
+            # The replayed transcript renders message by message: wait for it, then count.
+            await wait_for(pilot, lambda: "Not written" in chat_text(app), timeout=60)
+            await pilot.pause(0.5)
             assert chat_text(app).count("Not written") == 1, "the transcript is replayed, not re-announced"
             await pilot.press("f10")
             await wait_for(pilot, lambda: modal_ready(app, ConfirmWriteScreen, "#write"))
