@@ -12,6 +12,11 @@ goals_heldout3.yaml 27/40 (68%, 6 silent: sentence-split qualifiers, "not SFT"/"
 no longer held-out estimates. goals_heldout4.yaml, written after all of that and run once on the
 finished planner: 34/40 (85%), 0 silent — every miss a question; its general bugs were then fixed too. (heldout3's "save the result as bf16 under …" expects a plan; a question is
 arguably right there, and it stays as written.)
+goals_heldout5.yaml (66 goals, 40% Russian, multi-stage recipes with per-stage values checked per stage via
+the `s` key), written before any fix of that round and run once: 54/66 (82%), 8 silent — della/model_stock
+merges read as TIES, "weight 0.7 … weight 0.3" per model dropped, gradient_accumulation_steps dropped,
+"don't use DoRA" trained DoRA, "middle third" and "except the first and the last" misread, "не делай SFT"
+and "SFT then DPO. Scratch that, just DPO" kept the SFT stage.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]
     except GraftError as exc:
         if "err" in case and case["err"] in str(exc):
             return True, False, ""
+        if "ask" in case and case["ask"].lower() in str(exc).lower():
+            return True, False, ""  # a refusal that names it is as good as the question: never silent
         return False, False, f"refused: {exc}"
     if "ask" in case or "err" in case:
         want = case.get("ask") or case.get("err")
@@ -94,6 +101,19 @@ def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]
     kinds = [s.method if s.kind == "preference" else s.kind for s in plan.stages if s.kind not in ("write", "convert")]
     if "k" in case and kinds != case["k"]:
         return False, True, f"stages {kinds}, expected {case['k']}"
+    if "s" in case:  # per stage: a value stated for one stage must be in that stage
+        stages = [s for s in plan.stages if s.kind not in ("write", "convert")]
+        for i, want_stage in enumerate(case["s"]):
+            for attr, want in (want_stage or {}).items():
+                want = _fill(want, world)
+                have = getattr(stages[i], attr, None) if i < len(stages) else None
+                if attr == "dataset" and isinstance(have, str) and isinstance(want, str):
+                    from agent.goal_facts import _same_path
+
+                    if _same_path(have, want):
+                        continue
+                if not _same(have, want):
+                    return False, True, f"stage {i + 1} has {attr}={have!r}, expected {want!r}"
     facts = goal_facts(goal, LAYERS)
     for slot, want in (case.get("f") or {}).items():
         want = _fill(want, world)
@@ -145,7 +165,14 @@ def test_goals_table(world: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["goals_heldout.yaml", "goals_heldout2.yaml", "goals_heldout3.yaml", "goals_heldout4.yaml"]
+    "name",
+    [
+        "goals_heldout.yaml",
+        "goals_heldout2.yaml",
+        "goals_heldout3.yaml",
+        "goals_heldout4.yaml",
+        "goals_heldout5.yaml",
+    ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
     """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
