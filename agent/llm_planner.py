@@ -577,30 +577,26 @@ def acceptable_question(text: str) -> str | None:
 
 
 def _dataset_facts(path: str) -> str:
-    from tools.datasets_io import check_preference, load_rows, sft_format
+    from tools.datasets_io import load_rows, normalise_rows
 
     try:
         rows = load_rows(path)
     except GraftError as exc:
         return f"{path}: cannot be read ({exc})"
     columns = sorted({k for row in rows[:50] for k in row}) if rows else []
-    shape = "?"
     try:
-        layout = check_preference(rows, path, "kto")  # KTO reads both layouts: it tells them apart
-        shape = (
-            "unpaired thumbs-up/down feedback (prompt/completion/label): KTO"
-            if layout == "unpaired"
-            else "preference pairs (prompt/chosen/rejected): DPO, ORPO, SimPO or KTO"
-        )
+        _, fmt = normalise_rows(rows, path)  # the format `graft data` names; any method
+        shape = {
+            "unpaired-kto": "unpaired thumbs-up/down feedback (prompt/completion/label): KTO",
+            "preference": "preference pairs (prompt/chosen/rejected): DPO, ORPO, SimPO or KTO",
+            "preference-implicit-prompt": "preference pairs (chosen/rejected, prompt inside): DPO, ORPO, SimPO or KTO",
+        }.get(fmt, f"supervised ({fmt})")
     except GraftError:
-        try:
-            shape = f"supervised ({sft_format(rows, path)})"
-        except GraftError:
-            shape = "neither supervised nor preference data"
+        shape = "neither supervised nor preference data"
     return f"{path}: {len(rows)} rows, columns {', '.join(columns) or 'none'}; {shape}"
 
 
-_DATA_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+_DATA_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|ndjson|csv|parquet|arrow)\b")
 
 
 def given_datasets(request: PlanRequest) -> list[str]:

@@ -135,7 +135,7 @@ ACTIONS.insert(
     ),
 )
 
-DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|ndjson|csv|parquet|arrow)\b")
 PATHLIKE = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
     r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+"  # ./ckpt, ../other, ~/adapter
@@ -497,21 +497,16 @@ def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
 
 def classify_dataset(path: str) -> str:
     """'sft', 'dpo' or '?' from a dataset's columns, for assigning datasets to stages."""
-    from tools.datasets_io import check_dpo, load_rows, sft_format
+    from tools.datasets_io import load_rows, normalise_rows
 
     rows = load_rows(path)
     try:
-        check_dpo(rows, path)
-        return "dpo"
-    except GraftError:
-        pass
-    if rows and all(isinstance(r.get("label"), bool) and "completion" in r and "prompt" in r for r in rows):
-        return "kto"  # thumbs-up/down rows (before SFT: they also have prompt/completion)
-    try:
-        sft_format(rows, path)
-        return "sft"
+        _, fmt = normalise_rows(rows, path)  # the format `graft data` names (ShareGPT, Alpaca, implicit prompts…)
     except GraftError:
         return "?"
+    if fmt in ("preference", "preference-implicit-prompt"):
+        return "dpo"
+    return "kto" if fmt == "unpaired-kto" else "sft"
 
 
 def _dataset_for(kind: str, action: Action, ctx: Context) -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent.plan import Plan
 from tools.checkpoint import load_headers, resolve_checkpoint
-from tools.datasets_io import check_preference, load_rows, sft_format
+from tools.datasets_io import training_rows
 from tools.errors import GraftError
 from tools.inspect import InspectArgs, InspectResult, inspect_checkpoint
 from tools.naming import describe
@@ -339,21 +339,14 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 bad = [i for i in stage.layers if not 0 <= i < base.num_layers]
                 if bad:
                     raise _fail(stage, f"layer {bad[0]} is out of range: the model has layers 0-{base.num_layers - 1}.")
-            if not Path(stage.dataset).is_file():
+            if not Path(stage.dataset).exists():
                 raise _fail(
                     stage,
-                    f"dataset {stage.dataset} does not exist; give the path of a .jsonl, .json, .csv or .parquet file.",
+                    f"dataset {stage.dataset} does not exist; give a .jsonl, .json, .csv, .parquet or .arrow "
+                    "file, or a datasets.save_to_disk folder.",
                 )
-            try:
-                rows = load_rows(stage.dataset)
-            except GraftError as exc:
-                raise _fail(stage, str(exc)) from None
-            try:
-                layout = (
-                    sft_format(rows, stage.dataset)
-                    if stage.kind == "sft"
-                    else check_preference(rows, stage.dataset, stage.method)
-                )
+            try:  # the rows as the stage will train on them: any format `graft data` names
+                rows, layout, _ = training_rows(stage.dataset, "sft" if stage.kind == "sft" else stage.method)
             except GraftError as exc:
                 raise _fail(stage, str(exc)) from None
             if layout == "text":

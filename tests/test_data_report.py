@@ -144,7 +144,8 @@ def test_json_lines_saved_as_json_and_array_saved_as_jsonl(tmp_path):
         ('{"question": "Q", "answer": "A"}\n', "none of the columns"),
         ('{"text": "a"}\n{"text": null}\n', "row 2 has no value in column 'text'"),
         ('{"prompt": "Q", "completion": "A", "label": "yes"}\n', "KTO needs true"),
-        ("not json at all\n", "cannot read dataset"),
+        ("not json at all\n", "line 1 is not JSON"),
+        ('{"text": "a"}\n{"text": "b"\n', "line 2 is not JSON"),
     ],
 )
 def test_refusals_name_the_missing_column_and_accepted_formats(tmp_path, content, fragment):

@@ -117,11 +117,20 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
+def _dataset_dict_files(folder: Path) -> list[Path]:
+    """Every file of a `datasets` save_to_disk DatasetDict: its splits are sub-folders."""
+    return sorted(
+        f for f in folder.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(folder).parts)
+    )
+
+
 def content_digest(path: str | Path, cache: HashCache | None = None) -> str:
     """Digest of a file, or of every regular file directly inside a folder (names and bytes).
 
     Sub-folders (a trainer's `checkpoint-N`, a run's scratch) and dotfiles are not part of a
-    checkpoint's identity; model cards (`*.md`) are documentation, not weights.
+    checkpoint's identity; model cards (`*.md`) are documentation, not weights. A `datasets`
+    save_to_disk DatasetDict (`dataset_dict.json`) is the exception: its splits' Arrow files live
+    in sub-folders, so every file under it counts.
     """
     path = Path(path)
     if not path.exists():
@@ -129,6 +138,7 @@ def content_digest(path: str | Path, cache: HashCache | None = None) -> str:
     if not path.is_dir():
         return file_digest(path, cache)
     outer = hashlib.blake2b(digest_size=16)
-    for file in _folder_files(path):
-        outer.update(f"{file.name}\0{file_digest(file, cache)}\n".encode())
+    files = _dataset_dict_files(path) if (path / "dataset_dict.json").is_file() else _folder_files(path)
+    for file in files:
+        outer.update(f"{file.relative_to(path).as_posix()}\0{file_digest(file, cache)}\n".encode())
     return f"{ALGORITHM}-tree:{outer.hexdigest()}"

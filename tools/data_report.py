@@ -12,39 +12,17 @@ use is refused with the column it lacks and the formats accepted.
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tools.datasets_io import ACCEPTED, DATA_SUFFIXES, FORMATS, check_rows, detect_format, normalise_row, read_dataset
 from tools.errors import GraftError
 
-# (name, columns that identify it, methods that accept it), in the order they are recognised.
-FORMATS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("preference", ("prompt", "chosen", "rejected"), ("dpo", "orpo", "simpo", "kto")),
-    ("preference-implicit-prompt", ("chosen", "rejected"), ("dpo", "orpo", "simpo", "kto")),
-    ("unpaired-kto", ("prompt", "completion", "label"), ("kto",)),
-    ("messages", ("messages",), ("sft",)),
-    ("sharegpt", ("conversations",), ("sft",)),
-    ("alpaca", ("instruction", "output"), ("sft",)),
-    ("prompt-completion", ("prompt", "completion"), ("sft",)),
-    ("text", ("text",), ("sft",)),
-)
-ACCEPTED = (
-    "messages; conversations (ShareGPT, from/value or role/content); instruction/input/output (Alpaca); "
-    "prompt/completion; text; prompt/chosen/rejected or chosen/rejected with the prompt inside (preference); "
-    "prompt/completion/label (unpaired KTO)"
-)
-DATA_SUFFIXES = {
-    ".jsonl": "json",
-    ".json": "json",
-    ".ndjson": "json",
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".arrow": "arrow",
-}
-_SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system", "user": "user", "assistant": "assistant"}
+# One reader, one format table and one normaliser, shared with every stage (tools/datasets_io.py):
+# what `graft data` names is what a stage trains on.
+__all__ = ["ACCEPTED", "DATA_SUFFIXES", "FORMATS", "DataReport", "DataReportArgs", "TokenStats", "data_report"]
 
 
 class DataReportArgs(BaseModel):
@@ -85,126 +63,7 @@ class DataReport(BaseModel):
 
 def load_table(path: str | Path) -> tuple[list[dict[str, Any]], str]:
     """Every row of a local dataset as dicts, read by `datasets`, and how it was read."""
-    import datasets
-    from datasets.utils.logging import disable_progress_bar
-
-    disable_progress_bar()
-    path = Path(path)
-    if not path.exists():
-        raise GraftError(f"dataset {path} does not exist.")
-    with tempfile.TemporaryDirectory(prefix="graft-data-") as cache:
-        try:
-            if path.is_dir():
-                if any((path / n).is_file() for n in ("dataset_info.json", "state.json", "dataset_dict.json")):
-                    loaded = datasets.load_from_disk(str(path))
-                    if isinstance(loaded, datasets.DatasetDict):
-                        split = "train" if "train" in loaded else next(iter(loaded), None)
-                        if split is None:
-                            raise GraftError(f"dataset {path} is a save_to_disk folder with no splits.")
-                        loaded = loaded[split]
-                    return loaded.to_list(), "save_to_disk"
-                files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-                builders = {DATA_SUFFIXES[p.suffix.lower()] for p in files}
-                if len(builders) != 1:
-                    raise GraftError(
-                        f"{path} is a folder with {'no' if not builders else 'mixed'} data files; name one file, "
-                        "or a datasets.save_to_disk folder."
-                    )
-                builder = builders.pop()
-                data_files = [str(p) for p in files]
-            else:
-                builder = DATA_SUFFIXES.get(path.suffix.lower())
-                if builder is None:
-                    raise GraftError(
-                        f"dataset {path} has an unknown format; use .jsonl, .json, .parquet, .csv, .arrow "
-                        "or a datasets.save_to_disk folder."
-                    )
-                data_files = [str(path)]
-            table = datasets.load_dataset(builder, data_files=data_files, split="train", cache_dir=cache)
-            return table.to_list(), builder
-        except GraftError:
-            raise
-        except Exception as exc:  # datasets/pyarrow name the parse error; the person needs the file and why
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GraftError(f"cannot read dataset {path} as {path.suffix or 'a folder'}: {reason}") from None
-
-
-def detect_format(columns: list[str], path: str | Path) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """The first layout whose columns are all present; else refuse naming the nearest layout's missing column."""
-    have = set(columns)
-    for name, needed, methods in FORMATS:
-        if set(needed) <= have:
-            return name, needed, methods
-    nearest = max(FORMATS, key=lambda f: (len(set(f[1]) & have), -len(f[1])))
-    overlap = set(nearest[1]) & have
-    if overlap:
-        missing = [c for c in nearest[1] if c not in have]
-        lacks = f"it has {', '.join(sorted(overlap))} but lacks {', '.join(repr(c) for c in missing)}"
-    else:
-        lacks = "it has none of the columns a stage reads"
-    shown = ", ".join(columns) if columns else "no columns"
-    raise GraftError(f"dataset {path} has {shown}; {lacks}. Accepted formats: {ACCEPTED}.")
-
-
-def _sharegpt_row(row: dict[str, Any]) -> dict[str, Any]:
-    """ShareGPT to chat messages through TRL (from/value → role/content), with ShareGPT's role names."""
-    from trl.data_utils import maybe_convert_to_chatml
-
-    converted = maybe_convert_to_chatml({"conversations": row["conversations"]})
-    for message in converted["messages"]:
-        message["role"] = _SHAREGPT_ROLES.get(str(message.get("role")), message.get("role"))
-    return converted
-
-
-def _drop_nulls(value: Any) -> Any:
-    """Messages without the null keys `datasets` adds when rows differ (one row's `name` becomes every row's)."""
-    if isinstance(value, list):
-        return [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m for m in value]
-    return value
-
-
-def normalise(row: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """A row in the shape TRL's trainers read (messages, prompt/completion, prompt/chosen/rejected, text)."""
-    row = {k: _drop_nulls(v) for k, v in row.items()}
-    if fmt == "sharegpt":
-        return _sharegpt_row(row)
-    if fmt == "alpaca":
-        instruction = str(row["instruction"])
-        extra = row.get("input")
-        prompt = f"{instruction}\n\n{extra}" if extra else instruction
-        return {
-            "prompt": [{"role": "user", "content": prompt}],
-            "completion": [{"role": "assistant", "content": str(row["output"])}],
-        }
-    if fmt == "preference-implicit-prompt":
-        from trl.data_utils import extract_prompt
-
-        return extract_prompt({"chosen": row["chosen"], "rejected": row["rejected"]})
-    keys = {
-        "preference": ("prompt", "chosen", "rejected"),
-        "unpaired-kto": ("prompt", "completion"),
-        "messages": ("messages",),
-        "prompt-completion": ("prompt", "completion"),
-        "text": ("text",),
-    }[fmt]
-    return {k: row[k] for k in keys}
-
-
-def _check_values(rows: list[dict[str, Any]], columns: tuple[str, ...], path: str | Path) -> None:
-    for i, row in enumerate(rows):
-        for column in columns:
-            value = row.get(column)
-            if value is None or value == "" or value == []:
-                raise GraftError(f"dataset {path} row {i + 1} has no value in column {column!r}.")
-            if column == "label" and not isinstance(value, bool):
-                raise GraftError(
-                    f"dataset {path} row {i + 1} has label {value!r}; KTO needs true (thumbs up) or false (thumbs down)."
-                )
-            if column != "label" and not isinstance(value, str | list):
-                raise GraftError(
-                    f"dataset {path} row {i + 1} column {column!r} is {type(value).__name__}; "
-                    "it must be text or a list of messages."
-                )
+    return read_dataset(path)
 
 
 def _token_lengths(rows: list[dict[str, Any]], fmt: str, model: str) -> list[int]:
@@ -225,7 +84,7 @@ def _token_lengths(rows: list[dict[str, Any]], fmt: str, model: str) -> list[int
 
     lengths = []
     for row in rows:
-        example = normalise(row, fmt)
+        example = normalise_row(row, fmt)
         conversational = is_conversational(example)
         if conversational:
             if not tokenizer.chat_template:
@@ -265,15 +124,15 @@ def _stats(lengths: list[int], max_length: int) -> TokenStats:
 
 def data_report(args: DataReportArgs) -> DataReport:
     """Read, name and measure a dataset; raise GraftError when no stage could train on it."""
-    rows, source = load_table(args.path)
+    rows, source = read_dataset(args.path)
     if not rows:
         raise GraftError(f"dataset {args.path} has no rows.")
     columns = list(dict.fromkeys(k for row in rows for k in row))
     fmt, needed, methods = detect_format(columns, args.path)
-    _check_values(rows, needed, args.path)
+    check_rows(rows, fmt, needed, args.path)
     from trl.data_utils import is_conversational
 
-    first = normalise(rows[0], fmt)
+    first = normalise_row(rows[0], fmt)
     notes: list[str] = []
     extra = [c for c in columns if c not in needed and not (fmt == "alpaca" and c == "input")]
     if extra:

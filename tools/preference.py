@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from tools.datasets_io import check_preference, load_rows, split_holdout
+from tools.datasets_io import split_holdout, training_rows
 from tools.progress import Progress, silent
 from tools.training import (
     PreferenceSpec,
@@ -96,8 +96,7 @@ def run_preference(
 
     from datasets import Dataset
 
-    rows = load_rows(spec.dataset)
-    layout = check_preference(rows, spec.dataset, spec.method)
+    rows, layout, _ = training_rows(spec.dataset, spec.method)  # implicit prompts extracted by TRL's helper
     if layout == "unpaired":  # hold out thumbs-up and thumbs-down rows alike, so both rewards are measured
         groups = [
             split_holdout([r for r in rows if r["label"] is side], spec.eval_fraction, spec.seed)

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tools.datasets_io import load_rows, sft_format, split_holdout
+from tools.datasets_io import split_holdout, training_rows
 from tools.errors import GraftError
 from tools.progress import Progress, silent
 from tools.training import (
@@ -117,8 +117,7 @@ def build_sft_trainer(
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    rows = load_rows(spec.dataset)
-    layout = sft_format(rows, spec.dataset)
+    rows, layout, _ = training_rows(spec.dataset, "sft")  # any format `graft data` names, as TRL takes it
     train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
     model, tokenizer = load_current_model(model_path, prior_adapters)
     if layout == "messages" and not tokenizer.chat_template:
