@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+# llama.cpp's own GGUF converter, taken from the pinned llama-cpp-python sdist (nothing compiled).
+	$(BIN)/python -m tools.gguf_export install --constraints constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,6 +8,8 @@ a byte-level BPE tokenizer is trained on the spot on a small English and Russian
 from __future__ import annotations
 
 import random
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +57,12 @@ class TinyModelArgs(BaseModel):
     seed: int = 0
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     tokenizer: bool = True
+    tokenizer_kind: Literal["byte_bpe", "sentencepiece"] = Field(
+        default="byte_bpe",
+        description="byte_bpe: GPT-2-style byte-level BPE. sentencepiece: a Llama-2-style SentencePiece model "
+        "(tokenizer.model kept beside tokenizer.json), the kind llama.cpp's converter reads without a "
+        "registry of known pre-tokenizers.",
+    )
 
 
 class TinyModelResult(BaseModel):
@@ -105,6 +113,41 @@ def build_tokenizer(vocab_size: int = 512, seed: int = 0) -> Any:
     return tok
 
 
+def build_sentencepiece_tokenizer(folder: Path, vocab_size: int = 512, seed: int = 0) -> Any:
+    """Train a Llama-2-style SentencePiece BPE (byte fallback) into folder/tokenizer.model and wrap it.
+
+    Why: a freshly trained byte-level BPE has a vocabulary no tool knows, and llama.cpp's converter
+    identifies BPE pre-tokenizers by a hash of known vocabularies, so it refuses it (rightly: it could
+    not tokenise the same way). SentencePiece models carry their own rules and convert as they are.
+    """
+    import io
+
+    import sentencepiece as spm
+    from transformers import LlamaTokenizer
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([*corpus(seed), "user", "assistant", "system"]),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        byte_fallback=True,
+        character_coverage=1.0,
+        user_defined_symbols=SPECIAL_TOKENS[1:],
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tokenizer.model").write_bytes(buf.getvalue())
+    tok = LlamaTokenizer.from_pretrained(folder, eos_token="<|im_end|>", pad_token="<|pad|>", legacy=False)
+    tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
 def _config(args: TinyModelArgs, vocab: int, bos: int, eos: int, pad: int) -> Any:
     import transformers as tf
 
@@ -147,7 +190,12 @@ def build_tiny_model(args: TinyModelArgs) -> TinyModelResult:
     out = Path(args.output)
     if out.exists() and any(out.iterdir()):
         raise GraftError(f"{out} already exists and is not empty; choose a new folder.")
-    tok = build_tokenizer(args.vocab_size, args.seed)
+    spm_dir = None
+    if args.tokenizer_kind == "sentencepiece":
+        spm_dir = Path(tempfile.mkdtemp(prefix="graft-spm-"))
+        tok = build_sentencepiece_tokenizer(spm_dir, args.vocab_size, args.seed)
+    else:
+        tok = build_tokenizer(args.vocab_size, args.seed)
     vocab = len(tok)
     config = _config(args, vocab, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
     torch.manual_seed(args.seed)
@@ -157,6 +205,10 @@ def build_tiny_model(args: TinyModelArgs) -> TinyModelResult:
     model.save_pretrained(out)
     if args.tokenizer:
         tok.save_pretrained(out)
+        if spm_dir is not None:  # transformers 5 saves only tokenizer.json; real Llama-2 repos ship both
+            shutil.copyfile(spm_dir / "tokenizer.model", out / "tokenizer.model")
+    if spm_dir is not None:
+        shutil.rmtree(spm_dir, ignore_errors=True)
     return TinyModelResult(
         path=str(out),
         architecture=args.architecture,

@@ -64,15 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="with -o: replace an existing plan file")
     p.add_argument("--offline", action="store_true", help="use the offline planner even when an LLM is configured")
 
-    p = sub.add_parser("export", help="a plan as a standalone script, mergekit YAML or TRL configs")
-    p.add_argument("plan", help="plan YAML file")
+    p = sub.add_parser(
+        "export", help="a plan as a standalone script, mergekit YAML or TRL configs; a model folder as GGUF"
+    )
+    p.add_argument("plan", help="plan YAML file (with --as gguf: a model folder)")
     p.add_argument(
         "--as",
         dest="form",
-        choices=["script", "mergekit", "trl"],
+        choices=["script", "mergekit", "trl", "gguf"],
         default="script",
-        help="script: a Python file using the libraries; mergekit: YAML for mergekit; trl: TRL configs",
+        help="script: a Python file using the libraries; mergekit: YAML for mergekit; trl: TRL configs; "
+        "gguf: the model folder as one GGUF file for llama.cpp/Ollama, by llama.cpp's own converter",
     )
+    p.add_argument(
+        "--outtype",
+        choices=["f16", "q8_0", "bf16", "f32"],
+        default="f16",
+        help="with --as gguf: the weights' type in the file (default f16)",
+    )
+    _verbose_flag(p)
     p.add_argument("-o", "--out", help="write to this file instead of printing")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
@@ -208,6 +218,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.form == "gguf":
+        from tui.gguf_cli import export_gguf_command
+
+        return export_gguf_command(args, _console())
     from agent.export import export_plan
     from agent.plan import load_plan
     from tools.safetensors_writer import atomic_write_text
