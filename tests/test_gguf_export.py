@@ -211,3 +211,25 @@ def test_what_is_not_a_model_or_has_no_converter_is_refused(
     monkeypatch.setenv("GRAFT_LLAMA_CPP", str(empty))  # graft() passes the environment on
     proc = graft("export", str(spm_llama), "--as", "gguf", "-o", str(tmp_path / "x.gguf"), home=tmp_path)
     refused(proc, "converter is not installed", "make install")
+
+
+def test_tied_embeddings_give_one_tensor_not_two(spm_llama: Path, tmp_path: Path) -> None:
+    """A tied lm_head is stored once in the checkpoint; the GGUF has token_embd and no output tensor
+    (llama.cpp falls back to token_embd), so the count is the state dict's minus one."""
+    import gguf
+    from transformers import AutoModelForCausalLM
+
+    tied = tmp_path / "tied"
+    model = AutoModelForCausalLM.from_pretrained(spm_llama, tie_word_embeddings=True)
+    model.tie_weights()
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    model.save_pretrained(tied)
+    for side in spm_llama.iterdir():
+        if side.name.startswith(("tokenizer", "chat_template")):
+            shutil.copy(side, tied)
+    proc = graft("export", str(tied), "--as", "gguf", "-o", str(tmp_path / "tied.gguf"), home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    reader = gguf.GGUFReader(tmp_path / "tied.gguf")
+    names = {t.name for t in reader.tensors}
+    assert len(reader.tensors) == len(model.state_dict()) - 1
+    assert "token_embd.weight" in names and "output.weight" not in names

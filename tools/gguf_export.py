@@ -319,7 +319,7 @@ def install_converter(dest: Path | None = None, constraints: Path | None = None)
     with tempfile.TemporaryDirectory(prefix="graft-llama-cpp-") as work:
         spec = f"{SDIST_PACKAGE}=={version}" if version else SDIST_PACKAGE
         cmd = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps"]
-        cmd += ["--no-binary", ":all:", "-d", work, spec]
+        cmd += ["--no-binary", SDIST_PACKAGE, "-d", work, spec]
         subprocess.run(cmd, check=True)
         sdists = sorted(Path(work).glob("*.tar.gz"))
         if not sdists:
