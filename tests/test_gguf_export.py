@@ -233,3 +233,15 @@ def test_tied_embeddings_give_one_tensor_not_two(spm_llama: Path, tmp_path: Path
     names = {t.name for t in reader.tensors}
     assert len(reader.tensors) == len(model.state_dict()) - 1
     assert "token_embd.weight" in names and "output.weight" not in names
+
+
+def test_sentencepiece_vocab_without_its_model_file_is_refused(spm_llama: Path, tmp_path: Path) -> None:
+    """Without tokenizer.model the converter reads tokenizer.json and writes every score as -1000; llama.cpp
+    merges SentencePiece pieces by score, so the file would tokenise differently: refused, not published."""
+    folder = tmp_path / "no-spm"
+    shutil.copytree(spm_llama, folder)
+    (folder / "tokenizer.model").unlink()
+    proc = graft("export", str(folder), "--as", "gguf", "-o", str(tmp_path / "x.gguf"), home=tmp_path)
+    refused(proc, "no tokenizer.model", "same score")
+    assert not (tmp_path / "x.gguf").exists()
+    no_temporaries(tmp_path)

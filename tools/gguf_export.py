@@ -244,7 +244,7 @@ def export_gguf(args: GgufExportArgs, progress: Progress = silent) -> GgufExport
                 raise
         if code != 0 or not tmp.is_file():
             raise _refusal(list(tail), arch, folder, script)
-        result = _read_back(tmp, dest, arch, args.outtype, script)
+        result = _read_back(tmp, dest, folder, arch, args.outtype, script)
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, dest)
@@ -255,7 +255,7 @@ def export_gguf(args: GgufExportArgs, progress: Progress = silent) -> GgufExport
     return result
 
 
-def _read_back(path: Path, dest: Path, arch: str, outtype: str, script: Path) -> GgufExportResult:
+def _read_back(path: Path, dest: Path, folder: Path, arch: str, outtype: str, script: Path) -> GgufExportResult:
     """Read the converter's file with the `gguf` package: if it does not read, it is not published."""
     import gguf
 
@@ -264,8 +264,24 @@ def _read_back(path: Path, dest: Path, arch: str, outtype: str, script: Path) ->
         field = reader.fields.get("general.architecture")
         gguf_arch = str(field.contents()) if field is not None else "unknown"
         count = len(reader.tensors)
+        tok_model = reader.fields.get("tokenizer.ggml.model")
+        scores = reader.fields.get("tokenizer.ggml.scores")
+        flat = (
+            tok_model is not None
+            and tok_model.contents() == "llama"
+            and scores is not None
+            and len(set(scores.contents())) == 1
+        )
     except Exception as exc:
         raise GraftError(f"llama.cpp's converter wrote a file the gguf reader cannot read ({exc}).") from None
+    if flat and len(scores.contents()) > 1:
+        # The converter's tokenizer.json fallback for SentencePiece-style (Llama-2, Mistral) vocabularies gives
+        # every token the same score: llama.cpp merges by score, so it would split text unlike the model.
+        raise GraftError(
+            f"{folder} has a SentencePiece-style tokenizer.json but no tokenizer.model: llama.cpp's converter then "
+            "gives every token the same score and llama.cpp would split text differently from the model; copy the "
+            "base model's tokenizer.model into the folder and export again."
+        )
     return GgufExportResult(
         path=str(dest),
         architecture=gguf_arch,
