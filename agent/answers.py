@@ -28,31 +28,25 @@ class Answer(BaseModel):
     note: str | None = Field(None, description="Why an LLM's answer was not used, when one was asked.")
 
 
-COMPONENT_WORDS = {
-    "mlp": r"\bmlp\b|feed[- ]?forward|ffn|полносвязн\w*|\bмлп\b",
-    "attention": r"attention|attn|внимани\w*",
-    "embedding": r"embedding\w*|эмбеддинг\w*|вложени\w*",
-    "lm_head": r"lm[_ ]head|output head|голов\w*",
-    "norm": r"\bnorm\w*|нормализац\w*",
-}
-QUESTION_KINDS = [
-    ("changed", r"chang\w*|differ\w*|modif\w*|измен\w*|отлича\w*|поменя\w*"),
-    ("adapter", r"adapter|адаптер\w*|which base|какой баз\w*|для какой"),
-    ("count", r"how many|сколько|number of|count"),
-    (
-        "contain",
-        r"contain|inside|what is (?:in )?(?:this|it)|what's in|содерж\w*|внутри|что (?:это|в)\b|describe|опиши|расскажи",
-    ),
-]
+from agent.questions import COMPONENT_WORDS  # noqa: E402,F401  (kept importable from here)
+
+
+class NotUnderstood(GraftError):
+    """A question Graft could not answer from the files, naming the part it did not understand.
+
+    `facts` holds the checkpoint's inspect result, so an LLM may still answer from it.
+    """
+
+    def __init__(self, message: str, facts: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.facts = facts or []
 
 
 def looks_like_question(text: str) -> bool:
-    """A question about checkpoints rather than a goal to plan."""
-    t = text.strip().lower()
-    if not t:
-        return False
-    asks = t.endswith("?") or re.match(r"(what|which|how|is|does|did|why|что|какие|какой|сколько|это|ли)\b", t)
-    return bool(asks) and not re.search(r"\b(then|потом|затем)\b", t)
+    """A question about checkpoints rather than a goal to plan (decided by meaning: agent/intent.py)."""
+    from agent.intent import route_message
+
+    return route_message(text) == "question"
 
 
 def _pct(part: int, whole: int) -> str:
@@ -155,101 +149,490 @@ def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | None:
     return (before, output) if before and output else None
 
 
-def answer_offline(question: str, model: str | None, other: str | None = None, run_dir: str | None = None) -> Answer:
-    """Answer from inspect/diff results with templates; raise GraftError when it cannot."""
+def _answer_changed(q: str, ru: bool, model: str | None, other: str | None, run_dir: str | None) -> Answer:
+    """What a stage (or a second checkpoint) changed, from `diff`."""
     from tools.diff import DiffArgs, diff_checkpoints
+
+    pair = None
+    stage = re.search(r"\b(sft|dpo|orpo|simpo|kto|preference[\w-]*|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
+    if run_dir and stage:
+        pair = _stage_diff(Path(run_dir), stage.group(1))
+    if pair is None and model and other:
+        pair = (model, other)
+    if pair is None:
+        raise GraftError("to say what changed I need two checkpoints (/diff A B) or a finished run with that stage.")
+    diff = diff_checkpoints(DiffArgs(a=pair[0], b=pair[1]))
+    layers = sorted(diff.layers.items(), key=lambda kv: -kv[1].relative_change)
+    top = [(i, g) for i, g in layers if g.changed_tensors][:3]
+    comps = sorted(
+        ((c, g) for c, g in diff.components.items() if g.changed_tensors), key=lambda kv: -kv[1].relative_change
+    )
+    if ru and diff.identical:
+        text = f"Между {pair[0]} и {pair[1]} ничего не изменилось: все {diff.compared} тензоров совпадают."
+    elif ru:
+        text = (
+            f"Изменились {len(diff.changed)} из {diff.compared} тензоров между {pair[0]} и {pair[1]}. "
+            + (
+                "Сильнее всего: " + ", ".join(f"слой {i} ({g.relative_change:.3g} отн.)" for i, g in top) + ". "
+                if top
+                else ""
+            )
+            + ("По компонентам: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "." if comps else "")
+        )
+    elif diff.identical:
+        text = f"Nothing changed between {pair[0]} and {pair[1]}: all {diff.compared} tensors are identical."
+    else:
+        text = (
+            f"{len(diff.changed)} of {diff.compared} tensors changed between {pair[0]} and {pair[1]}. "
+            + (
+                "Most changed layers: "
+                + ", ".join(f"layer {i} ({g.relative_change:.3g} relative)" for i, g in top)
+                + ". "
+                if top
+                else ""
+            )
+            + ("By component: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "." if comps else "")
+        )
+    return Answer(text=text.strip(), facts=[diff.model_dump(mode="json", exclude={"changed"})], shows="diff")
+
+
+def answer_offline(question: str, model: str | None, other: str | None = None, run_dir: str | None = None) -> Answer:
+    """Answer from the files (inspect facts and tensor headers); raise GraftError when it cannot.
+
+    The question is parsed into quantities, parts and exclusions (agent/questions.py); each is
+    computed from the checkpoint's own tensors and config. A part it did not understand is named
+    in a NotUnderstood error rather than answered with some other number.
+    """
+    from agent.questions import normalize, parse
     from tools.inspect import InspectArgs, inspect_checkpoint
 
-    q = question.lower().replace("ё", "е")
+    q = normalize(question)
     ru = language_of(question) == "ru"
+    lang = "ru" if ru else "en"
     lora = answer_lora(question, model, other)
     if lora is not None:
         return lora
-    kind = next((k for k, pattern in QUESTION_KINDS if re.search(pattern, q)), "contain")
-    if kind == "changed":
-        pair = None
-        stage = re.search(r"\b(sft|dpo|orpo|simpo|kto|preference[\w-]*|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
-        if run_dir and stage:
-            pair = _stage_diff(Path(run_dir), stage.group(1))
-        if pair is None and model and other:
-            pair = (model, other)
-        if pair is None:
-            raise GraftError(
-                "to say what changed I need two checkpoints (/diff A B) or a finished run with that stage."
-            )
-        diff = diff_checkpoints(DiffArgs(a=pair[0], b=pair[1]))
-        layers = sorted(diff.layers.items(), key=lambda kv: -kv[1].relative_change)
-        top = [(i, g) for i, g in layers if g.changed_tensors][:3]
-        comps = sorted(
-            ((c, g) for c, g in diff.components.items() if g.changed_tensors), key=lambda kv: -kv[1].relative_change
-        )
-        if ru and diff.identical:
-            text = f"Между {pair[0]} и {pair[1]} ничего не изменилось: все {diff.compared} тензоров совпадают."
-        elif ru:
-            text = (
-                f"Изменились {len(diff.changed)} из {diff.compared} тензоров между {pair[0]} и {pair[1]}. "
-                + (
-                    "Сильнее всего: " + ", ".join(f"слой {i} ({g.relative_change:.3g} отн.)" for i, g in top) + ". "
-                    if top
-                    else ""
-                )
-                + (
-                    "По компонентам: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "."
-                    if comps
-                    else ""
-                )
-            )
-        elif diff.identical:
-            text = f"Nothing changed between {pair[0]} and {pair[1]}: all {diff.compared} tensors are identical."
-        else:
-            text = (
-                f"{len(diff.changed)} of {diff.compared} tensors changed between {pair[0]} and {pair[1]}. "
-                + (
-                    "Most changed layers: "
-                    + ", ".join(f"layer {i} ({g.relative_change:.3g} relative)" for i, g in top)
-                    + ". "
-                    if top
-                    else ""
-                )
-                + (
-                    "By component: " + ", ".join(f"{c} {g.relative_change:.3g}" for c, g in comps) + "."
-                    if comps
-                    else ""
-                )
-            )
-        return Answer(text=text.strip(), facts=[diff.model_dump(mode="json", exclude={"changed"})], shows="diff")
+    asks = parse(question)
+    if any(a.quantity == "changed" for a in asks):
+        return _answer_changed(q, ru, model, other, run_dir)
     if not model:
-        raise GraftError("open a checkpoint first (/open PATH), then ask about it.")
+        raise GraftError(
+            "сначала откройте чекпойнт (/open ПУТЬ), потом спрашивайте о нём."
+            if ru
+            else "open a checkpoint first (/open PATH), then ask about it."
+        )
     info = inspect_checkpoint(InspectArgs(path=model))
     facts = [info.model_dump(mode="json")]
-    lang = "ru" if ru else "en"
-    if kind == "adapter":
-        if info.kind == "adapter" and info.adapter:
-            return Answer(text=("Да. " if ru else "Yes. ") + _summary(info, lang), facts=facts, shows="checkpoint")
-        no = f"Нет, {model} — полная модель, не адаптер. " if ru else f"No, {model} is a full model, not an adapter. "
-        return Answer(text=no + _summary(info, lang), facts=facts, shows="checkpoint")
-    if kind == "count":
-        component = next((c for c, pattern in COMPONENT_WORDS.items() if re.search(pattern, q)), None)
-        if component:
-            n = info.components.get(component, 0)
-            per_layer = [layer.get(component, 0) for layer in info.layers.values()]
-            if ru:
-                text = f"В {component} {n:,} параметров, {_pct(n, info.total_params)} из {info.total_params:,}"
-                if per_layer and any(per_layer):
-                    text += f" ({per_layer[0]:,} на слой, слоёв: {len(per_layer)})"
+    book = _Book(model, info)
+    asks = parse(question, info.num_layers, book.module_names)
+    sentences: list[str] = []
+    failures: list[str] = []
+    for ask in asks:
+        try:
+            sentences.append(_answer_one(ask, book, lang))
+        except NotUnderstood as exc:
+            failures.append(str(exc))
+    if failures and not sentences:
+        raise NotUnderstood(" ".join(failures), facts)
+    text = " ".join(sentences + failures)
+    return Answer(text=text, facts=facts, shows="checkpoint")
+
+
+_LABELS = {
+    "en": {
+        "attention": "the attention",
+        "mlp": "the MLP",
+        "embedding": "the embeddings",
+        "lm_head": "the lm_head",
+        "norm": "the norms",
+        "other": "other tensors",
+    },
+    "ru": {  # (where: "в …", of: "… чего")
+        "attention": ("во внимании (attention)", "внимания (attention)"),
+        "mlp": ("в MLP", "MLP"),
+        "embedding": ("в эмбеддингах", "эмбеддингов"),
+        "lm_head": ("в lm_head", "lm_head"),
+        "norm": ("в нормализациях (norm)", "нормализаций (norm)"),
+        "other": ("в прочих тензорах", "прочих тензоров"),
+    },
+}
+_UNITS = {
+    "en": {"parameters": "parameters", "tensors": "tensors", "bytes": "bytes"},
+    "ru": {"parameters": "параметров", "tensors": "тензоров", "bytes": "байт"},
+}
+
+
+class _Book:
+    """The checkpoint's tensors (name, component, layer, module, dtype, shape) and config, read once."""
+
+    def __init__(self, path: str, info: Any) -> None:
+        from tools.checkpoint import load_headers, resolve_checkpoint
+        from tools.naming import describe
+        from tools.safetensors_header import DTYPE_SIZES
+
+        self.path, self.info = path, info
+        ckpt = resolve_checkpoint(path)
+        config = ckpt.config or {}
+        self.config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+        self.rows: list[tuple[str, str, int | None, str, str, tuple[int, ...], int, int]] | None = None
+        self.why_no_rows: str | None = None
+        if ckpt.format == "safetensors":
+            self.rows = []
+            for header in load_headers(ckpt):
+                for t in header.tensors.values():
+                    component, layer, module = describe(t.name)
+                    nbytes = t.numel * DTYPE_SIZES.get(t.dtype, 0)
+                    self.rows.append((t.name, component, layer, module, t.dtype, tuple(t.shape), t.numel, nbytes))
+        else:
+            self.why_no_rows = f"{path} is a pickle checkpoint; run `graft convert {path} OUT` to read its tensors."
+        self.module_names = {r[3]: r[1] for r in self.rows or []}
+
+    def cfg(self, *keys: str) -> Any:
+        return next((self.config[k] for k in keys if self.config.get(k) is not None), None)
+
+    def need_rows(self) -> list[tuple[str, str, int | None, str, str, tuple[int, ...], int, int]]:
+        if self.rows is None:
+            raise NotUnderstood(self.why_no_rows or "the tensors of this checkpoint cannot be read.")
+        return self.rows
+
+
+def _matches(row: tuple, target: Any) -> bool:
+    _, component, layer, module, *_ = row
+    if target.component is not None and component != target.component:
+        return False
+    if target.module is not None and module.lower() != target.module.lower():
+        return False
+    if target.layers is not None and layer not in target.layers:
+        return False
+    if target.per_layer and layer is None:
+        return False
+    return True
+
+
+def _span(layers: list[int]) -> str:
+    if len(layers) > 1 and layers == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}–{layers[-1]}"
+    return ", ".join(map(str, layers))
+
+
+def _where(target: Any, lang: str, book: _Book) -> str:
+    """The part of the model, as a phrase: 'layer 1 (model.layers.1)', 'во внимании слоя 2'."""
+    layers = target.layers
+    prefix = ""
+    if layers is not None and book.rows:
+        container = next((r[0] for r in book.rows if r[2] == layers[0]), "")
+        cut = container.find(f".{layers[0]}.")
+        prefix = container[: cut + 1] if cut >= 0 else ""
+    if lang == "ru":
+        if layers is None:
+            of_layers = ""
+        elif len(layers) == 1:
+            of_layers = f" слоя {layers[0]}" + (f" ({prefix}{layers[0]})" if prefix else "")
+        else:
+            of_layers = f" слоёв {_span(layers)}"
+        if target.module:
+            return f"в {target.module}{of_layers}"
+        if target.component:
+            return _LABELS["ru"][target.component][0] + of_layers
+        if layers is None:
+            return "в модели"
+        return ("в слое" if len(layers) == 1 else "в слоях") + of_layers.replace(" слоя", "").replace(" слоёв", "")
+    if layers is None:
+        of_layers = ""
+    elif len(layers) == 1:
+        of_layers = f" of layer {layers[0]}" + (f" ({prefix}{layers[0]})" if prefix else "")
+    else:
+        of_layers = f" of layers {_span(layers)}"
+    if target.module:
+        return f"{target.module}{of_layers}"
+    if target.component:
+        return _LABELS["en"][target.component] + of_layers
+    if layers is None:
+        return "the model"
+    return of_layers.replace(" of ", "", 1)
+
+
+def _excluded_words(targets: list[Any], lang: str, book: _Book) -> str:
+    words = []
+    for t in targets:
+        if lang == "ru":
+            if t.component and t.layers is None:
+                words.append(_LABELS["ru"][t.component][1])
             else:
-                text = f"The {component} holds {n:,} parameters, {_pct(n, info.total_params)} of {info.total_params:,}"
-                if per_layer and any(per_layer):
-                    text += f" ({per_layer[0]:,} per layer across {len(per_layer)} layers)"
-            return Answer(text=text + ".", facts=facts, shows="checkpoint")
-        if re.search(r"layer|сло", q):
-            text = f"В {model} слоёв: {info.num_layers}." if ru else f"{model} has {info.num_layers} layers."
-            return Answer(text=text, facts=facts, shows="checkpoint")
-        text = (
-            f"В {model} {info.total_params:,} параметров." if ru else f"{model} has {info.total_params:,} parameters."
+                words.append(_where(t, "ru", book).removeprefix("во ").removeprefix("в "))
+        else:
+            words.append(_where(t, "en", book))
+    joiner = " и " if lang == "ru" else " and "
+    return joiner.join(words)
+
+
+def _measure(ask: Any, book: _Book, lang: str, quantity: str) -> str:
+    """Parameters, tensors or bytes of the asked part(s), less the excluded ones, in one sentence each."""
+    rows = book.need_rows()
+    ru = lang == "ru"
+    unit = _UNITS[lang][quantity]
+    col = {"parameters": 6, "bytes": 7}.get(quantity)
+
+    def value(selected: list[tuple]) -> int:
+        return len(selected) if col is None else sum(r[col] for r in selected)
+
+    excluded = [r for r in rows if any(_matches(r, t) for t in ask.exclude)]
+    out = []
+    for target in ask.targets or [None]:
+        chosen = rows if target is None else [r for r in rows if _matches(r, target)]
+        if target is not None and not chosen:
+            what = _where(target, lang, book)
+            raise NotUnderstood(
+                f"в этом чекпойнте нет тензоров {what.removeprefix('в ')}."
+                if ru
+                else f"this checkpoint holds no tensors in {what}."
+            )
+        kept = [r for r in chosen if r not in excluded]
+        gone = [r for r in chosen if r in excluded]
+        if target is not None and target.per_layer:
+            by_layer: dict[int, int] = {}
+            for r in kept:
+                by_layer[r[2]] = by_layer.get(r[2], 0) + (1 if col is None else r[col])
+            part = (
+                ""
+                if target.component is None and target.module is None
+                else " " + _where(type(target)(component=target.component, module=target.module), lang, book)
+            )
+            values = sorted(set(by_layer.values()))
+            if len(values) == 1:
+                n = values[0]
+                text = (
+                    f"В каждом из {len(by_layer)} слоёв{part} {n:,} {unit} (всего в слоях {n * len(by_layer):,})"
+                    if ru
+                    else f"Each of the {len(by_layer)} layers holds {n:,} {unit}{part} ({n * len(by_layer):,} in all layers)"
+                )
+            else:
+                listed = ", ".join(f"{i}: {v:,}" for i, v in sorted(by_layer.items()))
+                text = (
+                    f"{unit.capitalize()} по слоям{part}: {listed}"
+                    if ru
+                    else f"{unit.capitalize()}{part} per layer: {listed}"
+                )
+            out.append(text + ".")
+            continue
+        where = "в модели" if target is None and ru else ("the model" if target is None else _where(target, lang, book))
+        n = value(kept)
+        if ru:
+            text = f"{where[0].upper()}{where[1:]} {n:,} {unit}"
+        else:
+            plural = target is not None and not target.component and not target.module and len(target.layers or []) > 1
+            text = f"{where[0].upper()}{where[1:]} {'hold' if plural else 'holds'} {n:,} {unit}"
+        if ask.exclude:
+            words = _excluded_words(ask.exclude, lang, book)
+            if gone:
+                text += (
+                    f" без учёта {words}: всего {value(chosen):,}, минус {value(gone):,}"
+                    if ru
+                    else f" excluding {words}: {value(chosen):,} in all, minus {value(gone):,}"
+                )
+            else:
+                text += (
+                    f" ({words} здесь нет, вычитать нечего)" if ru else f" ({words}: none in it, nothing to leave out)"
+                )
+        elif target is not None and target.component and target.layers is None and quantity == "parameters":
+            per = [sum(r[6] for r in kept if r[2] == i) for i in sorted({r[2] for r in kept if r[2] is not None})]
+            whole = value(rows)
+            text += f", {_pct(n, whole)} из {whole:,}" if ru else f", {_pct(n, whole)} of {whole:,}"
+            if per and len(set(per)) == 1:
+                text += (
+                    f" ({per[0]:,} на слой, слоёв: {len(per)})"
+                    if ru
+                    else f" ({per[0]:,} per layer across {len(per)} layers)"
+                )
+        if quantity == "bytes":
+            mib = n / 2**20
+            text += f" ({mib:.2f} МиБ тензорных данных)" if ru else f" ({mib:.2f} MiB of tensor data)"
+            if target is None and not ask.exclude:
+                files = sum(s.bytes for s in book.info.shards)
+                text += (
+                    f"; файлы весов — {files:,} байт с заголовками"
+                    if ru
+                    else f"; the weight files are {files:,} bytes with headers"
+                )
+        out.append(text + ".")
+    return " ".join(out)
+
+
+def _yes_no(yes: bool, lang: str) -> str:
+    return ("Да" if yes else "Нет") if lang == "ru" else ("Yes" if yes else "No")
+
+
+def _answer_one(ask: Any, book: _Book, lang: str) -> str:
+    """One asked thing, from the files, in the question's language."""
+    ru = lang == "ru"
+    info = book.info
+    if ask.unknown:
+        names = ", ".join(f"«{w}»" if ru else f"'{w}'" for w in ask.unknown)
+        if ask.quantity is None:
+            raise NotUnderstood(
+                f"Не понял, что сообщить в «{ask.said}»: {names} — этого нет в файлах чекпойнта "
+                "(могу сказать: параметры, тензоры, байты, dtype, формы тензоров, слои, головы, размеры, связанность "
+                "эмбеддингов, архитектуру)."
+                if ru
+                else f"I did not understand what to report in '{ask.said}': {names} is not something the checkpoint's "
+                "files record (I can tell parameters, tensors, bytes, dtype, tensor shapes, layers, heads, hidden/"
+                "intermediate/vocab size, tied embeddings, architecture)."
+            )
+        parts = ", ".join(["attention", "mlp", "embedding", "norm", "lm_head", *sorted(book.module_names)[:12]])
+        raise NotUnderstood(
+            f"Не понял {names} в «{ask.said}»: такой части в этом чекпойнте нет (есть: {parts}; слои "
+            f"0–{(info.num_layers or 1) - 1})."
+            if ru
+            else f"I did not understand {names} in '{ask.said}': it names no part of this checkpoint (its parts: "
+            f"{parts}; layers 0–{(info.num_layers or 1) - 1})."
         )
-        return Answer(text=text, facts=facts, shows="checkpoint")
-    return Answer(text=_summary(info, lang), facts=facts, shows="checkpoint")
+    n_layers = info.num_layers
+    for t in [*ask.targets, *ask.exclude]:
+        bad = [i for i in t.layers or [] if i < 0 or (n_layers is not None and i >= n_layers)]
+        if bad:
+            said = t.said or ", ".join(map(str, bad))
+            raise NotUnderstood(
+                f"«{said}»: слоя {bad[0]} нет — в модели {n_layers} слоёв, номера 0–{(n_layers or 1) - 1}."
+                if ru
+                else f"'{said}': there is no layer {bad[0]} — the model has {n_layers} layers, numbered 0–{(n_layers or 1) - 1}."
+            )
+    if ask.problems:
+        raise NotUnderstood("; ".join(ask.problems) + ".")
+    q = ask.quantity or ("parameters" if ask.targets else "summary")
+    if q in ("parameters", "tensors", "bytes"):
+        return _measure(ask, book, lang, q)
+    if q == "how_big":
+        return _measure(ask, book, lang, "parameters") + " " + _measure(ask, book, lang, "bytes")
+    if q == "dtype":
+        rows = [r for r in book.need_rows() if not ask.targets or any(_matches(r, t) for t in ask.targets)]
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r[4]] = counts.get(r[4], 0) + r[6]
+        from tools.safetensors_header import DTYPE_NAMES
+
+        listed = ", ".join(
+            f"{DTYPE_NAMES.get(d, d)} ({d}): {n:,}" for d, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        )
+        return f"Веса хранятся как {listed} параметров." if ru else f"The weights are stored as {listed} parameters."
+    if q == "shape":
+        rows = [r for r in book.need_rows() if not ask.targets or any(_matches(r, t) for t in ask.targets)]
+        shown = "; ".join(f"{r[0]}: {list(r[5])}" for r in rows[:8])
+        more = len(rows) - 8
+        if more > 0:
+            shown += f" … ещё {more}" if ru else f" … and {more} more"
+        return ("Формы тензоров: " if ru else "Tensor shapes: ") + shown + "."
+    if q == "layers":
+        if n_layers is None:
+            raise NotUnderstood("в файлах нет числа слоёв." if ru else "the files do not say how many layers it has.")
+        return (
+            f"Слоёв (блоков трансформера): {n_layers}, номера 0–{n_layers - 1}."
+            if ru
+            else f"{book.path} has {n_layers} layers (transformer blocks), numbered 0–{n_layers - 1}."
+        )
+    if q in ("heads", "kv_heads", "head_dim"):
+        heads = book.cfg("num_attention_heads", "n_head", "num_heads")
+        if heads is None:
+            raise NotUnderstood(
+                "config.json не называет число голов." if ru else "config.json does not give the number of heads."
+            )
+        kv = book.cfg("num_key_value_heads", "num_kv_heads")
+        head_dim = book.cfg("head_dim") or (info.hidden_size // heads if info.hidden_size else None)
+        if q == "heads":
+            return (
+                f"Голов внимания: {heads} в каждом слое (размер головы {head_dim})."
+                if ru
+                else f"It has {heads} attention heads in each layer (head size {head_dim})."
+            )
+        if q == "head_dim":
+            return f"Размер головы: {head_dim}." if ru else f"The head size is {head_dim}."
+        if kv is None or kv == heads:
+            return (
+                f"Ключей/значений столько же, сколько голов: {heads} (без GQA)."
+                if ru
+                else f"It has {heads} key/value heads, one per query head (no grouped-query attention)."
+            )
+        return (
+            f"KV-голов: {kv} (grouped-query attention: {heads} голов запросов, по {heads // kv} на KV-голову)."
+            if ru
+            else f"It has {kv} key/value heads (grouped-query attention: {heads} query heads, {heads // kv} per KV head)."
+        )
+    simple = {
+        "hidden_size": (info.hidden_size, "Скрытый размер (hidden size): {v}.", "The hidden size is {v}."),
+        "vocab_size": (info.vocab_size, "Размер словаря: {v:,} токенов.", "The vocabulary has {v:,} tokens."),
+        "intermediate_size": (
+            book.cfg("intermediate_size", "n_inner", "ffn_dim"),
+            "Промежуточный размер MLP (intermediate size): {v}.",
+            "The MLP's intermediate size is {v}.",
+        ),
+        "context": (
+            book.cfg("max_position_embeddings", "n_positions", "max_seq_len"),
+            "Максимальная длина контекста (max_position_embeddings): {v:,}.",
+            "The maximum context length (max_position_embeddings) is {v:,}.",
+        ),
+    }
+    if q in simple:
+        v, ru_text, en_text = simple[q]
+        if v is None:
+            raise NotUnderstood(
+                f"в config.json нет значения для «{ask.said}»."
+                if ru
+                else f"config.json gives no value for '{ask.said}'."
+            )
+        return (ru_text if ru else en_text).format(v=v)
+    if q == "tied":
+        tied = info.tied_embeddings
+        if tied is None:
+            raise NotUnderstood(
+                "по файлам не видно, связаны ли эмбеддинги (это адаптер или в нём нет эмбеддингов)."
+                if ru
+                else "the files do not show whether the embeddings are tied (an adapter, or no embedding stored)."
+            )
+        if tied:
+            return (
+                "Да: lm_head связан с входными эмбеддингами (tie_word_embeddings) и хранится один раз."
+                if ru
+                else "Yes: lm_head is tied to the input embeddings (tie_word_embeddings); the matrix is stored once."
+            )
+        head = info.components.get("lm_head", 0)
+        return (
+            f"Нет: у lm_head свои веса ({head:,} параметров), эмбеддинги не связаны."
+            if ru
+            else f"No: lm_head has its own weights ({head:,} parameters); the embeddings are not tied."
+        )
+    if q == "architecture":
+        arch = info.architecture or info.model_type
+        if not arch:
+            raise NotUnderstood("в config.json нет архитектуры." if ru else "config.json names no architecture.")
+        return (
+            f"Это {arch} (model_type {info.model_type})." if ru else f"It is a {arch} (model_type {info.model_type})."
+        )
+    if q == "tokenizer":
+        return (
+            f"{_yes_no(info.has_tokenizer, lang)}: токенизатор {'есть' if info.has_tokenizer else 'не найден'} рядом с весами."
+            if ru
+            else f"{_yes_no(info.has_tokenizer, lang)}: a tokenizer is {'' if info.has_tokenizer else 'not '}saved beside the weights."
+        )
+    if q == "chat_template":
+        yes = info.has_chat_template
+        return (
+            f"{_yes_no(yes, lang)}: шаблон чата {'есть' if yes else 'не найден'}."
+            if ru
+            else f"{_yes_no(yes, lang)}: the tokenizer {'carries' if yes else 'carries no'} chat template."
+        )
+    if q == "modules":
+        comps = [t.component for t in ask.targets if t.component] or list(info.modules)
+        listed = "; ".join(f"{c}: {', '.join(info.modules.get(c, []))}" for c in comps if info.modules.get(c))
+        return ("Модули по компонентам: " if ru else "Modules by component: ") + listed + "."
+    if q == "adapter":
+        if info.kind == "adapter" and info.adapter:
+            return ("Да. " if ru else "Yes. ") + _summary(info, lang)
+        no = (
+            f"Нет, {book.path} — полная модель, не адаптер. "
+            if ru
+            else f"No, {book.path} is a full model, not an adapter. "
+        )
+        return no + _summary(info, lang)
+    return _summary(info, lang)
 
 
 def numbers_grounded(text: str, facts: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""The conversation graph: intake → plan or answer → approval → the executor's stages → write.
+"""The conversation graph: intake → plan, answer or a question back → approval → the executor's stages → write.
 
 One LangGraph graph per conversation thread, persisted by the SQLite checkpointer, so the TUI
 can close mid-plan and `graft --resume` goes on. Each person's message enters as
@@ -54,9 +54,16 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
         for key in ("model", "data", "output", "offline"):
             if given.get(key) is not None:
                 update[key] = given[key]
-        from agent.answers import looks_like_question
+        from agent.intent import classify
 
-        update["route"] = "answer" if looks_like_question(text) else "plan"
+        intent = classify(text) if text else None
+        if intent is not None and intent.route == "ambiguous":
+            # Both a question and a request to act: ask which, rather than guess (agent/intent.py).
+            update["route"] = "clarify"
+            update["messages"].append(_say(intent.question_back(text), kind="question"))
+            update["status"] = "idle"
+            return update
+        update["route"] = "answer" if intent is not None and intent.route == "question" else "plan"
         if update["route"] == "plan":
             update["goal"] = text
             update["feedback"] = [RESET]
@@ -163,7 +170,7 @@ def build_conversation(checkpointer: Any = None, runner_hook: Any = None, llm: A
     graph.add_node("answer", answer)
     add_executor(graph, runner_hook, on_reject="replan")
     graph.add_edge(START, "intake")
-    graph.add_conditional_edges("intake", lambda s: s["route"], {"answer": "answer", "plan": "plan"})
+    graph.add_conditional_edges("intake", lambda s: s["route"], {"answer": "answer", "plan": "plan", "clarify": END})
     graph.add_conditional_edges(
         "plan",
         lambda s: "approve_plan" if s.get("status") == "awaiting_approval" else "end",

@@ -1,0 +1,419 @@
+"""What a question about a checkpoint asks: the quantity, the part of the model, what to leave out.
+
+"how many parameters in layer 1 excluding the norms" → quantity `parameters`, target layer 1,
+exclude the norm component. A question may hold several ("the hidden size and how many
+layers?", "the MLP of layer 3, then the attention of layer 3"): each part is parsed on its own
+and inherits the quantity of the part before it when it names none. Words the parser does not
+know are kept by name (`unknown`), so the answer can say which part it did not understand
+instead of answering something else. Layers are numbered as in the tensor names (from 0);
+ordinals ("the first layer", "во втором слое") count from 1.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Components as tools/naming.py classifies tensors, with the words people use for them.
+COMPONENT_WORDS = {
+    "attention": r"self[-_ ]?attn\w*|self[- ]?attention|attention|attn|внимани\w*|аттеншн\w*|аттенш\w*",
+    "mlp": r"\bmlp\w*|feed[- ]?forward|\bffn\w*|\bff\b|fully[- ]connected|полносвязн\w*|\bмлп\b|ffn-\w+",
+    "embedding": r"(?:input |token |word )?embed\w*|\bwte\b|эмбеддинг\w*|эмбединг\w*|вложени\w*",
+    "lm_head": r"lm[_ ]?head|output (?:head|layers?|projection|embeddings?)|unembed\w*|выходн\w* (?:сло\w*|голов\w*|проекц\w*)"
+    r"|голов\w* модели",
+    "norm": r"\bnorm\w*|layer ?norms?|rms ?norms?|нормализац\w*|\bнорм\w*",
+}
+_COMPONENT_RE = {c: re.compile(p) for c, p in COMPONENT_WORDS.items()}
+
+# Quantities, in the order they are tried: the first that matches a part is what it asks for.
+QUANTITIES: list[tuple[str, str]] = [
+    ("changed", r"chang\w*|differ\w*|modif\w*|измен\w*|отлича\w*|поменя\w*"),
+    (
+        "tied",
+        r"\bti(?:e|es|ed|ing)\b|weight[- ]tying|shared (?:input/output )?embeddings|связан\w*|привязан\w*|общие эмбеддинг\w*",
+    ),
+    (
+        "kv_heads",
+        r"\b(?:kv|key[- /]?value|k/v)[- ]heads?|num_key_value_heads|\bgqa\b|kv[- ]голов\w*|голов\w* (?:ключ\w*|kv)",
+    ),
+    ("head_dim", r"head[_ ](?:dim\w*|size)|размер\w* голов\w*"),
+    (
+        "hidden_size",
+        r"hidden[_ ](?:size|dim\w*|width)|d_model|model (?:dim\w*|width)|embedding (?:dim\w*|size|width)"
+        r"|скрыт\w* (?:размер\w*|размерност\w*|состояни\w*)|размер\w* скрыт\w*|размерност\w* (?:модели|эмбеддинг\w*)",
+    ),
+    ("intermediate_size", r"intermediate\w*|(?:ffn|mlp|inner)[_ ](?:dim\w*|size|width)|d_ff|промежуточн\w*"),
+    ("vocab_size", r"vocab\w*|словар\w*|how many tokens|tokens? in the vocab|токенов в словаре"),
+    (
+        "context",
+        r"context (?:length|window|size)|max(?:imum)?[_ ](?:position\w*|sequence length|context)|n_positions"
+        r"|контекст\w*",
+    ),
+    (
+        "dtype",
+        r"\bdtype\w*|data ?type|precision|\b(?:fp|bf)(?:16|32)\b|\bfloat\d*\b|\bhalf\b|тип\w* данных|точност\w*"
+        r"|в каком формате",
+    ),
+    ("shape", r"\bshapes?\b|dimensions? of|размерност\w*|\bформ[аыу]\b"),
+    (
+        "bytes",
+        r"\bbytes?\b|\bdisk\b|storage|memory|\b(?:kb|mb|gb|kib|mib|gib)\b|file size|size on disk|how much space"
+        r"|\bвес(?:ит|ят|а файла)\b|размер\w* файл\w*|объ[её]м\w*|мест[ао]|памят\w*|байт\w*|мегабайт\w*|гигабайт\w*",
+    ),
+    ("tensors", r"\btensors?\b|тензор\w*"),
+    ("parameters", r"\bparam\w*|\bweights? count|how many weights|number of weights|параметр\w*"),
+    ("how_big", r"how (?:big|large)|size of|насколько (?:больш|велик)\w*|какого размера|\bbig\b"),
+    ("heads", r"(?<!lm )(?<!lm_)(?<!output )\bheads?\b|(?<!выходн)(?<!выходные )голов\w*"),
+    ("layers", r"\b(?:layers?|blocks?)\b|сло[йяеюи]\w*|слоев|блок\w*"),
+    (
+        "architecture",
+        r"architecture|model[_ ]type|what (?:kind|type) of model|архитектур\w*|тип\w* модели|что за модель",
+    ),
+    ("tokenizer", r"tokeni[sz]er|токенизатор\w*"),
+    ("chat_template", r"chat template|chat_template|шаблон\w* чата|чат-шаблон\w*"),
+    ("modules", r"\bmodules?\b|модул\w*"),
+    ("adapter", r"adapter|адаптер\w*|which base|какой баз\w*|для какой"),
+    (
+        "summary",
+        r"contain|inside|what(?:'s| is) in|describe|summary|overview|about (?:it|this|the model)|what is (?:this|it)\b"
+        r"|содерж\w*|внутри|опиши|расскажи|что (?:это|в)\b|о модели|про модель",
+    ),
+]
+_QUANTITY_RE = [(name, re.compile(p)) for name, p in QUANTITIES]
+# Quantities that are one number of the whole model (no part of it).
+MODEL_WIDE = {
+    "tied",
+    "kv_heads",
+    "head_dim",
+    "hidden_size",
+    "intermediate_size",
+    "vocab_size",
+    "context",
+    "heads",
+    "layers",
+    "architecture",
+    "tokenizer",
+    "chat_template",
+    "adapter",
+    "summary",
+    "changed",
+}
+
+_EXCLUDE = re.compile(
+    r"\b(?:excluding|exclude|without|except(?:\s+for)?|not\s+counting|not\s+including|minus|other\s+than|"
+    r"leaving\s+out|apart\s+from|but\s+not|ignoring|не\s+считая|без\s+уч[её]та|без|кроме|за\s+вычетом|"
+    r"исключая|не\s+включая)\b"
+)
+_EXCLUDED_AFTER = re.compile(r",\s*([^,]+?)\s+(?:excluded|not\s+counted|left\s+out|aside|исключ\w*|не\s+в\s+сч[её]т)\b")
+
+_PARTS = re.compile(
+    r",?\s+(?:and\s+then|then|and\s+also|after\s+that|а\s+потом|и\s+потом|потом|затем|а\s+также)\s+|[;?]\s+"
+    r"|,?\s+and\s+(?=(?:how|what|which|is|does|do|are|the\s+number)\b)|,?\s+и\s+(?=(?:сколько|какой|какая|какое|какие|каков)\b)"
+    r"|,\s+(?=(?:how|what|which|сколько|какой|какая|какие)\b)"
+)
+
+_LAYER_W = r"(?:(?:decoder|transformer|hidden|attention|mlp|трансформер\w*)\s+)?(?:layers?|blocks?|сло(?:й|я|е|ю|ем|и|ев|ям|ях|ями)|блок\w*)"
+_ORD_EN = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+}
+_ORD_RU = {
+    "перв": 1,
+    "втор": 2,
+    "трет": 3,
+    "четверт": 4,
+    "пят": 5,
+    "шест": 6,
+    "седьм": 7,
+    "восьм": 8,
+    "девят": 9,
+    "десят": 10,
+    "одиннадцат": 11,
+    "двенадцат": 12,
+}
+_CARD = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "один": 1,
+    "одного": 1,
+    "два": 2,
+    "двух": 2,
+    "три": 3,
+    "трех": 3,
+    "четыре": 4,
+    "четырех": 4,
+    "пять": 5,
+    "пяти": 5,
+    "шесть": 6,
+    "шести": 6,
+}
+_ORD = (
+    r"(?:"
+    + "|".join(_ORD_EN)
+    + "|"
+    + "|".join(f"{s}\\w*" for s in _ORD_RU)
+    + r"|last|final|penultimate|последн\w*|предпоследн\w*)"
+)
+_PER_LAYER = re.compile(
+    r"\b(?:per[- ](?:layer|block)|each\s+(?:layer|block)|every\s+(?:layer|block)|layer[- ]by[- ]layer|by\s+layer|"
+    r"на\s+(?:каждый\s+)?(?:слой|блок)|в\s+каждом\s+(?:слое|блоке)|каждого\s+(?:слоя|блока)|по\s+слоям|по\s+блокам|"
+    r"послойно)\b"
+)
+_GENERIC = re.compile(
+    r"^(?:model|models|checkpoint\w*|it|its|this|that|these|those|network|net|files?|weights?|whole|entire|total|all|"
+    r"transformer\w*|decoder|each|every|safetensors|disk|memory|terms|config|folder|repo|there|them|they|hidden|"
+    r"total|sum|модел\w*|чекпо\w*|нем|ней|нее|них|весах|весов|файл\w*|сет\w*|целом|сумме|трансформер\w*|каждом|"
+    r"каждого|всех|всей|всем|этом|этой|нём|байт\w*|мегабайт\w*|сумм\w*|одном|memory|mb|gb)$"
+)
+
+
+@dataclass
+class Target:
+    """A part of the model: a component, a module, some layers, or each layer in turn."""
+
+    component: str | None = None
+    module: str | None = None
+    layers: list[int] | None = None
+    per_layer: bool = False
+    said: str = ""
+
+    @property
+    def whole(self) -> bool:
+        return self.component is None and self.module is None and self.layers is None and not self.per_layer
+
+
+@dataclass
+class Ask:
+    """One thing asked: a quantity of a target, with parts left out."""
+
+    quantity: str | None
+    targets: list[Target] = field(default_factory=list)
+    exclude: list[Target] = field(default_factory=list)
+    said: str = ""
+    unknown: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def normalize(text: str) -> str:
+    return text.lower().replace("ё", "е").replace("’", "'").strip()
+
+
+def quantity_of(part: str) -> str | None:
+    """The first quantity the part names, or None."""
+    for name, pattern in _QUANTITY_RE:
+        if pattern.search(part):
+            return name
+    return None
+
+
+def _number(word: str) -> int | None:
+    if word.isdigit():
+        return int(word)
+    return _CARD.get(word)
+
+
+def _ordinal(word: str, num_layers: int | None) -> int | None:
+    """0-based index for an ordinal word; None when unknown or relative to an unknown count."""
+    if word in _ORD_EN:
+        return _ORD_EN[word] - 1
+    for stem, n in _ORD_RU.items():
+        if word.startswith(stem):
+            return n - 1
+    if num_layers is None:
+        return None
+    if word in ("last", "final") or word.startswith("последн"):
+        return num_layers - 1
+    if word == "penultimate" or word.startswith("предпоследн"):
+        return num_layers - 2
+    return None
+
+
+def _layers(text: str, num_layers: int | None, problems: list[str]) -> tuple[list[int] | None, bool, list[str]]:
+    """(layer indices or None, per-layer?, the words that named them)."""
+    found: list[int] = []
+    said: list[str] = []
+    taken = [False] * len(text)
+
+    def take(m: re.Match[str]) -> bool:
+        if any(taken[m.start() : m.end()]):
+            return False
+        for i in range(m.start(), m.end()):
+            taken[i] = True
+        said.append(m.group(0).strip())
+        return True
+
+    for m in re.finditer(rf"\b(first|last|top|bottom|перв\w*|последн\w*)\s+(\d+|{'|'.join(_CARD)})\s+{_LAYER_W}", text):
+        n = _number(m.group(2))
+        if n is None or not take(m):
+            continue
+        if num_layers is None:
+            problems.append(f"'{m.group(0)}' needs the layer count, which the files do not give")
+            continue
+        last = m.group(1) in ("last", "top") or m.group(1).startswith("последн")
+        found += list(range(num_layers - n, num_layers)) if last else list(range(n))
+    for m in re.finditer(rf"\bс[о]?\s+(\d+|{_ORD})\s+по\s+(\d+|{_ORD})\s+{_LAYER_W}", text):
+        a, b = m.group(1), m.group(2)
+        ia = int(a) if a.isdigit() else _ordinal(a, num_layers)
+        ib = int(b) if b.isdigit() else _ordinal(b, num_layers)
+        if ia is not None and ib is not None and take(m):
+            found += list(range(ia, ib + 1))
+    for m in re.finditer(
+        rf"{_LAYER_W}\s*(?:#|no\.?|number|номер|№)?\s*\.?(\d+)\s*(?:-|–|—|to|through|thru|until|\.\.|до|по)\s*(\d+)",
+        text,
+    ):
+        if take(m):
+            found += list(range(int(m.group(1)), int(m.group(2)) + 1))
+    for m in re.finditer(rf"{_LAYER_W}\s*(?:#|no\.?|number|номер|№)?\s*\.?(\d+(?:\s*(?:,|and|&|и)\s*\d+)*)\b", text):
+        if take(m):
+            found += [int(n) for n in re.findall(r"\d+", m.group(1))]
+    for m in re.finditer(rf"\b(\d+)\s*-?(?:st|nd|rd|th|й|м|ом|ый|ий|ой|го|ого|ем)?\s+{_LAYER_W}", text):
+        if take(m):
+            found.append(int(m.group(1)) - 1)
+    for m in re.finditer(rf"\b({_ORD})\s+(?:(?:decoder|transformer|hidden)\s+)?{_LAYER_W}", text):
+        index = _ordinal(m.group(1), num_layers)
+        if index is None:
+            if take(m):
+                problems.append(f"'{m.group(0)}' needs the layer count, which the files do not give")
+            continue
+        if take(m):
+            found.append(index)
+    per_layer = bool(_PER_LAYER.search(text))
+    return (sorted(set(found)) if found else None), per_layer, said
+
+
+def _components(text: str) -> list[tuple[int, str]]:
+    """(position, component) for each component named, in order of appearance."""
+    hits = []
+    for name, pattern in _COMPONENT_RE.items():
+        for m in pattern.finditer(text):
+            hits.append((m.start(), name))
+    hits.sort()
+    seen: list[tuple[int, str]] = []
+    for pos, name in hits:
+        if name not in [n for _, n in seen]:
+            seen.append((pos, name))
+    return seen
+
+
+def _modules(text: str, modules: set[str]) -> list[str]:
+    return [
+        m
+        for m in sorted(modules, key=len, reverse=True)
+        if re.search(rf"(?<![\w]){re.escape(m.lower())}(?![\w])", text)
+    ]
+
+
+def _targets(
+    text: str, quantity: str | None, num_layers: int | None, modules: set[str], problems: list[str]
+) -> list[Target]:
+    """The parts of the model the text names (none: the whole model)."""
+    scrubbed = text
+    if quantity in ("hidden_size", "intermediate_size", "tied", "head_dim", "vocab_size", "kv_heads", "heads"):
+        return []  # these name model-wide facts; "embedding size" or "attention heads" are not parts
+    layers, per_layer, layer_words = _layers(scrubbed, num_layers, problems)
+    comps = [c for _, c in _components(scrubbed)]
+    # A module named like a component ("lm_head") is that component; other modules narrow their component.
+    named_modules = [
+        m for m in _modules(scrubbed, set(modules)) if not any(p.fullmatch(m) for p in _COMPONENT_RE.values())
+    ]
+    comps = [c for c in comps if c not in {modules.get(m) for m in named_modules}]
+    words = " ".join(layer_words)
+    targets: list[Target] = [
+        Target(module=m, layers=layers, per_layer=per_layer, said=f"{m} {words}".strip()) for m in named_modules
+    ]
+    targets += [Target(component=c, layers=layers, per_layer=per_layer, said=c) for c in comps]
+    if not targets and (layers is not None or per_layer):
+        targets.append(Target(layers=layers, per_layer=per_layer, said=words))
+    return targets
+
+
+def _unknown_quantity(part: str) -> str | None:
+    """The words a part asks about when they are no quantity Graft knows ("the learning rate")."""
+    m = re.search(
+        r"(?:what(?:'s| is| are| was)?|which|how many|number of|какой|какая|какое|какие|каков\w*|сколько|что за)\s+"
+        r"(?:is\s+|are\s+|the\s+|its\s+|у\s+(?:модели|нее|неё|него)\s+)?([\w\s-]+?)(?:\s+(?:of|in|for|does|do|is|are|has|have|"
+        r"у|в|во|для|есть|у модели)\b|[?,.]|$)",
+        part,
+    )
+    if not m:
+        return None
+    words = m.group(1).strip()
+    return words or None
+
+
+def _unknown_parts(part: str, modules: dict[str, str]) -> list[str]:
+    """Nouns after 'in/of' ('в/у') that name no part Graft knows ("router", "experts")."""
+    out = []
+    for m in re.finditer(
+        r"\b(?:in|of|inside|within|во|в|у)\s+(?:the\s+|a\s+|an\s+|its\s+|this\s+|that\s+)?([a-zа-я_][\w-]*)", part
+    ):
+        word = m.group(1)
+        rest = part[m.start(1) : m.start(1) + 40]
+        if _GENERIC.match(word) or word.isdigit():
+            continue
+        if any(p.match(rest) for p in _COMPONENT_RE.values()) or word in {m.lower() for m in modules}:
+            continue
+        if re.match(rf"(?:\d+\s*-?\w*\s+)?{_LAYER_W}|{_ORD}|каждом|per|each|every", rest):
+            continue
+        if any(p.match(rest) for _, p in _QUANTITY_RE) or re.match(r"(?:bf|fp)\d+|float\w*|bfloat\w*|int\d+", word):
+            continue
+        out.append(word)
+    return out
+
+
+def parse(question: str, num_layers: int | None = None, modules: dict[str, str] | None = None) -> list[Ask]:
+    """The things a question asks, in order (see the module docstring). `modules`: module name → component."""
+    modules = modules or {}
+    text = normalize(question)
+    asks: list[Ask] = []
+    for raw in _PARTS.split(text):
+        part = raw.strip(" ,.?!")
+        if not part:
+            continue
+        main, excluded = part, ""
+        after = _EXCLUDED_AFTER.search(part)
+        if after:
+            main, excluded = part[: after.start()] + part[after.end() :], after.group(1)
+        else:
+            cut = _EXCLUDE.search(part)
+            if cut:
+                main, excluded = part[: cut.start()], part[cut.end() :]
+        quantity = quantity_of(main)
+        if quantity == "layers" and re.search(r"(?:how many|number of|count|сколько|число|количество)", main) is None:
+            # "the MLP of layer 3" names a part, not a count of layers
+            if asks or re.search(r"\d|" + _ORD, main):
+                quantity = None
+        if quantity is None and asks:
+            quantity = asks[-1].quantity
+        problems: list[str] = []
+        ask = Ask(quantity=quantity, said=part, problems=problems)
+        ask.targets = _targets(main, quantity, num_layers, modules, problems)
+        if excluded:
+            ask.exclude = _targets(excluded, None, num_layers, modules, problems) or []
+            if not ask.exclude:
+                ask.unknown.append(excluded.strip())
+        if quantity is None:
+            word = _unknown_quantity(main)
+            if word:
+                ask.unknown.append(word)
+        ask.unknown += [w for w in _unknown_parts(main, modules) if w not in ask.unknown]
+        asks.append(ask)
+    return asks
