@@ -422,3 +422,61 @@ def test_the_portable_block_reads_and_splits_alike_without_graft(tmp_path) -> No
     assert proc.returncode == 0, proc.stderr
     rows, layout, fmt = training_rows(path, "sft")
     assert json.loads(proc.stdout) == [fmt, layout, [list(part) for part in split_holdout(rows, 0.2, 3)]]
+
+
+def test_alpaca_sft_trains_exactly_what_chat_prompt_completion_trains(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tools.sft import run_sft
+    from tools.training import TrainSpec
+
+    base = tiny("llama")
+    alpaca = [
+        {"instruction": r["messages"][0]["content"], "input": "" if i % 2 else f"case {i}", "output": r["messages"][1]["content"]}
+        for i, r in enumerate(sft_rows(12, seed=4))
+    ]  # fmt: skip
+    chat = [
+        {
+            "prompt": [_user(r["instruction"] + (f"\n{r['input']}" if r["input"] else ""))],
+            "completion": [_assistant(r["output"])],
+        }
+        for r in alpaca
+    ]
+    fields = {"max_steps": 1, "batch_size": 4, "learning_rate": 5e-2, "r": 4, "alpha": 8, "seed": 5}
+    one = run_sft(
+        TrainSpec(dataset=str(write_jsonl(tmp_path / "c.jsonl", chat)), **fields), str(base), str(tmp_path / "a")
+    )
+    two_path = _write("csv", alpaca, tmp_path / "csv")  # Alpaca as a spreadsheet would save it
+    two = run_sft(TrainSpec(dataset=str(two_path), **fields), str(base), str(tmp_path / "b"))
+    assert one.loss_on == two.loss_on == "completions only (prompts carry no loss)"
+    _same(_adapter(tmp_path / "a"), _adapter(tmp_path / "b"))
+
+
+def test_run_cache_reruns_when_an_arrow_file_of_a_save_to_disk_folder_changes(tiny, tmp_path, offline_home) -> None:  # type: ignore[no-untyped-def]
+    """The runner keys a stage by its dataset's bytes: unchanged, the key (and so the reuse) holds;
+    one Arrow file of a DatasetDict's split changed, the key changes and the stage retrains.
+
+    (Checked on the key in one process: across `graft run` processes the key also carries a digest
+    of Graft's code, which other edits in a shared checkout would change under the test.)"""
+    import datasets
+
+    from agent.plan import plan_from_data
+    from agent.runner import StageRunner
+
+    base = tiny("llama")
+    folder = _write("save_to_disk_dict", sft_rows(8, seed=0), tmp_path / "data")
+    plan = plan_from_data(
+        {
+            "goal": "t",
+            "base_model": str(base),
+            "output": str(tmp_path / "final"),
+            "stages": [{"kind": "sft", "id": "sft", "dataset": str(folder), "max_steps": 1}],
+        }
+    )
+    stage = plan.stages[0]
+    key = StageRunner(plan, tmp_path / "run").cache_key(stage, [str(base)])
+    training_rows(folder, "sft")  # reading it leaves it as it was
+    assert StageRunner(plan, tmp_path / "run2").cache_key(stage, [str(base)]) == key
+    changed = datasets.Dataset.from_list(sft_rows(8, seed=1))
+    changed.save_to_disk(str(tmp_path / "changed"))
+    (arrow,) = (folder / "train").glob("*.arrow")
+    arrow.write_bytes(next((tmp_path / "changed").glob("*.arrow")).read_bytes())
+    assert StageRunner(plan, tmp_path / "run3").cache_key(stage, [str(base)]) != key
