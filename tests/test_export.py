@@ -1,8 +1,17 @@
-"""`graft export`: the standalone script runs the same pipeline on a tiny model without Graft."""
+"""`graft export`: each form is run by its real tool and compared, tensor for tensor, with `graft run`.
+
+Two plans run once each through `graft run` (module fixtures), on a tiny Llama, from a work
+folder with paths relative to it (as a person's plan would be):
+- "trained": sft → merge_adapter → dpo (layers [1]) → write, the DPO adapter folded at the write;
+- "merges": sft → merge_adapter → merge_models (dare_ties, seed 3) → merge_models (linear, of the
+  first merge) → write.
+Then: `mergekit-multi` (and `mergekit-yaml` for a one-merge plan) on the mergekit export, `trl sft
+--config`/`trl dpo --config` through the exported chain.sh, and the exported script with
+`python script.py` where Graft is not importable; every output is compared with graft's own.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,90 +20,217 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.export import export_plan
-from agent.plan import plan_from_data, plan_to_yaml
+from tests.graft_cli import graft
+from tools.tiny import TinyModelArgs, build_tiny_model
 from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # trl, mergekit-yaml, mergekit-multi of this environment
+TRAIN = {"max_steps": 2, "batch_size": 4, "r": 4, "alpha": 8, "learning_rate": 1e-2, "seed": 7}
 
 
-@pytest.fixture()
-def plan(tiny, tmp_path):  # type: ignore[no-untyped-def]
-    sft = write_jsonl(tmp_path / "sft.jsonl", sft_rows(16))
-    dpo = write_jsonl(tmp_path / "dpo.jsonl", dpo_rows(16))
-    train = {"max_steps": 2, "batch_size": 4, "r": 4, "alpha": 8, "learning_rate": 1e-3}
-    return plan_from_data(
-        {
-            "goal": "export test",
-            "base_model": str(tiny("llama")),
-            "output": str(tmp_path / "final"),
-            "stages": [
-                {"kind": "sft", "id": "sft", "dataset": str(sft), "target_modules": ["q_proj", "v_proj"], **train},
-                {"kind": "merge_adapter", "id": "sft-merged"},
-                {"kind": "dpo", "id": "dpo", "dataset": str(dpo), "layers": [1], **train},
-                {"kind": "merge_adapter", "id": "dpo-merged"},
-                {
-                    "kind": "merge_models",
-                    "id": "blend",
-                    "method": "linear",
-                    "models": ["@dpo-merged", "@base"],
-                    "weights": [0.8, 0.2],
-                },
-                {"kind": "write", "id": "write", "dtype": "bfloat16"},
-            ],
-        }
-    )
+def tensors(folder: Path, file: str | None = None) -> dict:
+    """Every tensor of a folder's safetensors files (or one file), by name."""
+    from safetensors.torch import load_file
+
+    out: dict = {}
+    for path in [folder / file] if file else sorted(folder.glob("*.safetensors")):
+        out.update(load_file(str(path)))
+    assert out, f"no tensors in {folder}"
+    return out
 
 
-@pytest.mark.slow
-def test_exported_script_runs_without_graft(plan, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    script = tmp_path / "pipeline.py"
-    script.write_text(export_plan(plan, "script", name="pipeline.py", run_dir=str(tmp_path / "run")))
+def assert_same(mine: dict, theirs: dict) -> None:
+    import torch
+
+    assert sorted(mine) == sorted(theirs)
+    differ = [k for k in mine if mine[k].dtype != theirs[k].dtype or not torch.equal(mine[k], theirs[k])]
+    assert not differ, f"{len(differ)} of {len(mine)} tensors differ, first {differ[:3]}"
+
+
+def offline_env(work: Path, graft_importable: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [sys.executable, "-I", str(script)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        HF_HOME=str(work / "hf-home"),  # no shared cache: what runs reads only the export's files
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHON=sys.executable,
+        TOKENIZERS_PARALLELISM="false",
     )
+    if graft_importable:
+        env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_tool(argv: list[str], work: Path, timeout: float = 600, **extra: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        argv, cwd=work, env={**offline_env(work), **extra}, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"{argv[:3]} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("export")
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(root / "models" / "tiny")))
+    write_jsonl(root / "data" / "sft.jsonl", sft_rows(12))
+    write_jsonl(root / "data" / "dpo.jsonl", dpo_rows(12))
+    return root
+
+
+def run_plan(work: Path, name: str, stages: list[dict]) -> Path:
+    """`graft run` of a plan whose paths are relative to `work` (its working folder)."""
+    plan = {"goal": f"export {name}", "base_model": "models/tiny", "output": f"{name}-final", "stages": stages}
+    path = work / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    proc = graft("run", path.name, "--yes", home=work / "home", cwd=work)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return path
+
+
+def export(work: Path, plan: Path, form: str, out: str) -> subprocess.CompletedProcess[str]:
+    proc = graft("export", plan.name, "--as", form, "-o", out, home=work / "home", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "import tools" not in script.read_text() and "from agent" not in script.read_text()
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "final"))
-    assert str(model.dtype) == "torch.bfloat16"
-    assert (tmp_path / "run" / "blend" / "config.json").is_file()
-    assert "== dpo (preference dpo)" in proc.stdout and "wrote" in proc.stdout
+    return proc
 
 
-def test_mergekit_and_trl_exports(plan) -> None:  # type: ignore[no-untyped-def]
-    docs = list(yaml.safe_load_all(export_plan(plan, "mergekit")))
-    assert docs[0]["merge_method"] == "linear"
-    assert [m["model"] for m in docs[0]["models"]] == ["@RUN/dpo-merged", "@BASE"]
-    assert [m["parameters"]["weight"] for m in docs[0]["models"]] == [0.8, 0.2]
-    trl = yaml.safe_load(export_plan(plan, "trl"))
-    assert trl["sft"]["config"]["SFTConfig"]["max_steps"] == 2
-    assert trl["sft"]["peft"]["LoraConfig"]["target_modules"] == ["q_proj", "v_proj"]
-    assert trl["dpo"]["config"]["DPOConfig"]["beta"] == 0.1
-    assert trl["dpo"]["method"] == "dpo" and trl["dpo"]["config"]["DPOConfig"]["loss_type"] == ["sigmoid"]
-    assert trl["dpo"]["peft"]["LoraConfig"]["layers_to_transform"] == [1]
-    from peft import LoraConfig
-    from trl import DPOConfig
-
-    LoraConfig(**trl["dpo"]["peft"]["LoraConfig"])  # the real classes accept what was exported
-    DPOConfig(**trl["dpo"]["config"]["DPOConfig"], use_cpu=True)
+@pytest.fixture(scope="module")
+def trained(work: Path) -> Path:
+    return run_plan(
+        work,
+        "trained",
+        [
+            {"kind": "sft", "id": "sft", "dataset": "data/sft.jsonl", "target_modules": ["q_proj", "v_proj"], **TRAIN},
+            {"kind": "merge_adapter", "id": "sft-merged"},
+            {"kind": "preference", "method": "dpo", "id": "dpo", "dataset": "data/dpo.jsonl", "layers": [1], **TRAIN},
+            {"kind": "write", "id": "write", "dtype": "bfloat16"},
+        ],
+    )
 
 
-def test_graft_export_command(plan, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "plan.yaml"
-    path.write_text(plan_to_yaml(plan))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+@pytest.fixture(scope="module")
+def merges(work: Path) -> Path:
+    return run_plan(
+        work,
+        "merges",
+        [
+            {"kind": "sft", "id": "sft", "dataset": "data/sft.jsonl", **TRAIN},
+            {"kind": "merge_adapter", "id": "sft-merged"},
+            {
+                "kind": "merge_models",
+                "id": "dare",
+                "method": "dare_ties",
+                "models": ["@sft-merged", "@base"],
+                "weights": [0.7, 0.3],
+                "density": 0.6,
+                "seed": 3,
+            },
+            {"kind": "merge_models", "id": "blend", "method": "linear", "models": ["@dare", "@sft-merged"]},
+            {"kind": "write", "id": "write", "dtype": "float32"},
+        ],
+    )
 
-    def run(*extra: str) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "tui.cli", "export", str(path), *extra]
-        return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
-    out = tmp_path / "p.py"
-    assert run("-o", str(out)).returncode == 0 and out.read_text().startswith("#!/usr/bin/env python")
-    again = run("-o", str(out))
-    assert again.returncode == 2 and "already exists" in again.stderr
-    printed = run("--as", "trl")
-    assert printed.returncode == 0 and "SFTConfig" in printed.stdout
-    assert json.loads(json.dumps(yaml.safe_load(printed.stdout)))["sft"]
+def test_mergekit_multi_reruns_the_merges(work: Path, merges: Path) -> None:
+    export(work, merges, "mergekit", "merges.yml")
+    text = (work / "merges.yml").read_text()
+    docs = list(yaml.safe_load_all(text))
+    assert [d["name"] for d in docs] == ["dare", "blend"]
+    assert [m["model"] for m in docs[0]["models"]] == ["./merges.run/sft-merged", "./models/tiny"]
+    assert [m["model"] for m in docs[1]["models"]] == ["dare", "./merges.run/sft-merged"]  # an earlier merge, by name
+    assert "mergekit-multi merges.yml -I ./merges.mergekit --random-seed 3" in text
+    run_tool([str(BIN / "mergekit-multi"), "merges.yml", "-I", "./merges.mergekit", "--random-seed", "3"], work)
+    for stage in ("dare", "blend"):  # mergekit computes in the config's float32 on CPU: exact
+        assert_same(tensors(work / "merges.mergekit" / stage), tensors(work / "merges.run" / stage))
+
+
+def test_one_merge_is_a_document_mergekit_yaml_reads(work: Path, merges: Path) -> None:
+    """A plan with one merge (of what the first plan trained) exports one plain document."""
+    plan = run_plan(
+        work,
+        "single",
+        [
+            {
+                "kind": "merge_models",
+                "id": "ties",
+                "method": "ties",
+                "models": ["merges.run/sft-merged", "@base"],
+                "density": 0.5,
+            }
+        ],
+    )
+    export(work, plan, "mergekit", "single.yml")
+    text = (work / "single.yml").read_text()
+    assert "name:" not in text and "mergekit-yaml single.yml ./single.mergekit" in text
+    assert yaml.safe_load(text)["models"][0]["model"] == "./merges.run/sft-merged"
+    run_tool([str(BIN / "mergekit-yaml"), "single.yml", "./single.mergekit"], work)
+    assert_same(tensors(work / "single.mergekit"), tensors(work / "single.run" / "ties"))
+
+
+def test_trl_cli_configs_reproduce_the_adapters(work: Path, trained: Path) -> None:
+    """chain.sh: Graft's split (steps.py prepare), `trl sft --config`, the fold, `trl dpo --config`, the write.
+
+    CPU training here is deterministic (fp32, one thread per op order, TRL seeds before PEFT
+    initialises the adapter), so the adapters are compared exactly.
+    """
+    export(work, trained, "trl", "trained.trl")
+    folder = work / "trained.trl"
+    assert sorted(p.name for p in folder.iterdir()) == ["chain.sh", "dpo.yaml", "sft.yaml", "steps.py"]
+    sft = yaml.safe_load((folder / "sft.yaml").read_text())
+    assert sft["model_name_or_path"] == "./models/tiny" and sft["assistant_only_loss"] is True
+    assert sft["datasets"] == [{"path": "json", "data_files": "./trained.trl/data/sft.train.jsonl"}]
+    dpo = yaml.safe_load((folder / "dpo.yaml").read_text())
+    assert dpo["model_name_or_path"] == "./trained.trl/run/sft-merged" and dpo["beta"] == 0.1
+    assert all(".layers.1." in m for m in dpo["lora_target_modules"]) and len(dpo["lora_target_modules"]) == 7
+    run_tool(["bash", "trained.trl/chain.sh"], work, timeout=900, OUTPUT="./trl-final")
+    run = work / "trained.run"
+    for stage in ("sft", "dpo"):
+        assert_same(
+            tensors(folder / "run" / stage, "adapter_model.safetensors"),
+            tensors(run / stage, "adapter_model.safetensors"),
+        )
+    assert_same(tensors(folder / "run" / "sft-merged"), tensors(run / "sft-merged"))
+    assert_same(tensors(work / "trl-final"), tensors(work / "trained-final"))
+
+
+def run_script(work: Path, plan: Path, name: str) -> Path:
+    """The exported script, in a folder where Graft cannot be imported, offline."""
+    export(work, plan, "script", f"{name}.py")
+    env = offline_env(work)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import agent"], cwd=work, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert probe.returncode != 0 and "No module named 'agent'" in probe.stderr
+    script = (work / f"{name}.py").read_text()
+    assert "import tools" not in script and "from agent" not in script and "from tools" not in script
+    out = f"./{name}-final"
+    run_tool([sys.executable, f"{name}.py", "--output", out], work, timeout=900)
+    return work / out
+
+
+def test_script_sft_dpo_write_equals_graft_run(work: Path, trained: Path) -> None:
+    final = run_script(work, trained, "trained_script")
+    assert_same(tensors(final), tensors(work / "trained-final"))
+
+
+def test_script_with_merges_equals_graft_run(work: Path, merges: Path) -> None:
+    final = run_script(work, merges, "merges_script")
+    assert_same(tensors(final), tensors(work / "merges-final"))
+
+
+def test_refusals(work: Path, trained: Path) -> None:
+    plan = yaml.safe_load(trained.read_text())
+    plan["stages"][2]["method"] = "orpo"
+    path = work / "orpo.yaml"
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    proc = graft("export", path.name, "--as", "trl", "-o", "orpo.trl", home=work / "home", cwd=work)
+    assert proc.returncode == 2 and "does not run" in proc.stderr and "Traceback" not in proc.stderr
+    proc = graft("export", trained.name, "--as", "trl", home=work / "home", cwd=work)
+    assert proc.returncode == 2 and "pass -o FOLDER" in proc.stderr
+    proc = graft("export", trained.name, "--as", "mergekit", home=work / "home", cwd=work)
+    assert proc.returncode == 2 and "no merge_models stage" in proc.stderr

@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --as gguf: the weights' type in the file (default f16)",
     )
     _verbose_flag(p)
-    p.add_argument("-o", "--out", help="write to this file instead of printing")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("-o", "--out", help="write to this file instead of printing (--as trl: a folder, required)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file or folder")
 
     p = sub.add_parser("run", help="execute a plan, asking before the run and before the final write")
     p.add_argument("plan", help="plan YAML file")
@@ -227,8 +227,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tools.safetensors_writer import atomic_write_text
 
     plan = load_plan(args.plan)
-    name = Path(args.out).name if args.out else "graft_pipeline.py"
-    text = export_plan(plan, args.form, name=name, run_dir=str(Path(args.plan).with_suffix(".export-run")))
+    if args.form == "trl":
+        from agent.export import export_trl
+        from tools.safetensors_writer import atomic_folder
+
+        if not args.out:
+            raise GraftError("--as trl writes a folder of configs and a chain script; pass -o FOLDER.")
+        files = export_trl(plan, args.out)
+        with atomic_folder(Path(args.out), overwrite=args.overwrite) as tmp:
+            for file_name, body in files.items():
+                (tmp / file_name).write_text(body, encoding="utf-8")
+                if file_name.endswith((".sh", ".py")):
+                    (tmp / file_name).chmod(0o755)
+        print(f"wrote {args.out}: {', '.join(files)}", file=sys.stderr)
+        return EXIT_OK
+    name = Path(args.out).name if args.out else ("merges.yml" if args.form == "mergekit" else "graft_pipeline.py")
+    # mergekit: the run folder `graft run PLAN` leaves (PLAN.run); the script: a run folder of its own.
+    suffix = ".run" if args.form == "mergekit" else ".export-run"
+    text = export_plan(plan, args.form, name=name, run_dir=str(Path(args.plan).with_suffix(suffix)))
     if not args.out:
         sys.stdout.write(text)
         return EXIT_OK
