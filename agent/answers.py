@@ -468,6 +468,15 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
     info = book.info
     if ask.unknown:
         names = ", ".join(f"«{w}»" if ru else f"'{w}'" for w in ask.unknown)
+        if ask.quantity is None and ask.unknown == [ask.said]:
+            raise NotUnderstood(
+                f"Не понял, что сообщить в «{ask.said}»: ни одной величины, которую я умею читать из файлов "
+                "(параметры, тензоры, байты, dtype, формы, слои, головы, размеры, связанность эмбеддингов, архитектура)."
+                if ru
+                else f"I did not understand what to report in '{ask.said}': it names none of the things I can read "
+                "from the files (parameters, tensors, bytes, dtype, shapes, layers, heads, sizes, tied embeddings, "
+                "architecture)."
+            )
         if ask.quantity is None:
             raise NotUnderstood(
                 f"Не понял, что сообщить в «{ask.said}»: {names} — этого нет в файлах чекпойнта "

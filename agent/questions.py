@@ -30,7 +30,8 @@ QUANTITIES: list[tuple[str, str]] = [
     ("changed", r"chang\w*|differ\w*|modif\w*|измен\w*|отлича\w*|поменя\w*"),
     (
         "tied",
-        r"\bti(?:e|es|ed|ing)\b|weight[- ]tying|shared (?:input/output )?embeddings|связан\w*|привязан\w*|общие эмбеддинг\w*",
+        r"\bti(?:e|es|ed|ing)\b|weight[- ]tying|shared (?:input/output )?embeddings|\bshar(?:e|es|ed|ing)\b.{0,20}\bweights?\b"
+        r"|weights? shar\w*|общи\w* вес\w*|дел(?:ят|ит) вес\w*|связан\w*|привязан\w*|общие эмбеддинг\w*",
     ),
     (
         "kv_heads",
@@ -101,7 +102,9 @@ MODEL_WIDE = {
 
 _EXCLUDE = re.compile(
     r"\b(?:excluding|exclude|without|except(?:\s+for)?|not\s+counting|not\s+including|minus|other\s+than|"
-    r"leaving\s+out|apart\s+from|but\s+not|ignoring|не\s+считая|без\s+уч[её]та|без|кроме|за\s+вычетом|"
+    r"leaving\s+out|apart\s+from|but\s+not|ignoring|(?:if\s+(?:you|we|i)\s+)?(?:don't|do\s+not|dont)\s+(?:count|include)|"
+    r"(?:if\s+(?:you|we|i)\s+)?(?:leave|take)\s+out|(?:if\s+(?:you|we|i)\s+)?drop|не\s+уч(?:итывая|итыва\w*)|"
+    r"если\s+не\s+(?:считать|учитывать)|не\s+считая|без\s+уч[её]та|без|кроме|за\s+вычетом|"
     r"исключая|не\s+включая)\b"
 )
 _EXCLUDED_AFTER = re.compile(r",\s*([^,]+?)\s+(?:excluded|not\s+counted|left\s+out|aside|исключ\w*|не\s+в\s+сч[её]т)\b")
@@ -181,7 +184,8 @@ _GENERIC = re.compile(
     r"^(?:model|models|checkpoint\w*|it|its|this|that|these|those|network|net|files?|weights?|whole|entire|total|all|"
     r"transformer\w*|decoder|each|every|safetensors|disk|memory|terms|config|folder|repo|there|them|they|hidden|"
     r"total|sum|модел\w*|чекпо\w*|нем|ней|нее|них|весах|весов|файл\w*|сет\w*|целом|сумме|трансформер\w*|каждом|"
-    r"каждого|всех|всей|всем|этом|этой|нём|байт\w*|мегабайт\w*|сумм\w*|одном|memory|mb|gb)$"
+    r"каждого|всех|всей|всем|этом|этой|нём|байт\w*|мегабайт\w*|сумм\w*|одном|memory|mb|gb|kb|gib|mib|"
+    r"millions?|billions?|thousands?|units|total|миллион\w*|миллиард\w*|тысяч\w*|млн|млрд|штуках)$"
 )
 
 
@@ -379,15 +383,42 @@ def _unknown_parts(part: str, modules: dict[str, str]) -> list[str]:
     return out
 
 
+_ASKS_SOMETHING = re.compile(
+    r"^(?:does|do|is|are|can|could|will|would|should|has|have|did|was|were|what|which|why|where|who|"
+    r"how(?!\s+(?:many|big|large|much))|где|почему|зачем|есть\s+ли|что|как(?!ой|ая|ое|ие|ов)\w*)\b|.*\bли\b"
+)
+
+
+def _split_parts(text: str) -> list[str]:
+    """Sub-questions: at order words and question words, and at 'and'/',' between two quantities."""
+    parts = []
+    for raw in _PARTS.split(text):
+        part = raw.strip(" ,.?!")
+        if not part:
+            continue
+        pieces = [p.strip(" ,.?!") for p in re.split(r"\s+(?:and|и|&)\s+|,\s+", part)]
+        kinds = [quantity_of(p) for p in pieces]
+        names_part = any(_COMPONENT_RE[c].search(p) for p in pieces[1:] for c in _COMPONENT_RE)
+        if (
+            len(pieces) > 1
+            and all(kinds)
+            and len(set(kinds)) == len(kinds)
+            and "summary" not in kinds
+            and not names_part
+            and not _EXCLUDE.search(part)
+        ):
+            parts += pieces
+        else:
+            parts.append(part)
+    return parts
+
+
 def parse(question: str, num_layers: int | None = None, modules: dict[str, str] | None = None) -> list[Ask]:
     """The things a question asks, in order (see the module docstring). `modules`: module name → component."""
     modules = modules or {}
     text = normalize(question)
     asks: list[Ask] = []
-    for raw in _PARTS.split(text):
-        part = raw.strip(" ,.?!")
-        if not part:
-            continue
+    for part in _split_parts(text):
         main, excluded = part, ""
         after = _EXCLUDED_AFTER.search(part)
         if after:
@@ -414,6 +445,8 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
             word = _unknown_quantity(main)
             if word:
                 ask.unknown.append(word)
+            elif _ASKS_SOMETHING.match(main):  # "does it share …?" with no quantity known: never a count instead
+                ask.unknown.append(part)
         ask.unknown += [w for w in _unknown_parts(main, modules) if w not in ask.unknown]
         asks.append(ask)
     return asks
