@@ -24,6 +24,7 @@ import sys
 import tarfile
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -58,7 +59,6 @@ class GgufExportArgs(BaseModel):
     output: str | None = Field(default=None, description="The .gguf file to write (default: FOLDER-OUTTYPE.gguf).")
     outtype: OutType = Field(default="f16", description="Tensor type of the weights: f16, q8_0, bf16 or f32.")
     overwrite: bool = False
-    verbose: bool = Field(default=False, description="Pass the converter's own log through to stderr.")
 
 
 class GgufExportResult(BaseModel):
@@ -201,8 +201,12 @@ def _default_output(folder: Path, outtype: str) -> Path:
     return resolved.parent / f"{resolved.name}-{outtype}.gguf"
 
 
-def export_gguf(args: GgufExportArgs, progress: Progress = silent) -> GgufExportResult:
-    """Convert a model folder to one GGUF file with llama.cpp's converter, read it back, then publish it."""
+def export_gguf(
+    args: GgufExportArgs, progress: Progress = silent, log: Callable[[str], object] | None = None
+) -> GgufExportResult:
+    """Convert a model folder to one GGUF file with llama.cpp's converter, read it back, then publish it.
+
+    `log` receives each line of the converter's own log (the command line passes it on with -v)."""
     from tools.safetensors_writer import check_destination, check_free_space
 
     folder = Path(args.model)
@@ -229,8 +233,8 @@ def export_gguf(args: GgufExportArgs, progress: Progress = silent) -> GgufExport
                 assert child.stdout is not None
                 for raw in child.stdout:
                     for line in raw.replace("\r", "\n").splitlines():
-                        if args.verbose:
-                            print(line, file=sys.stderr, flush=True)
+                        if log is not None:
+                            log(line)
                         tail.append(line)
                         match = tensor_line.match(line)
                         if match:

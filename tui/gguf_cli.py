@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tui.safe_text import inert
@@ -18,10 +19,15 @@ def export_gguf_command(args: argparse.Namespace, console: Any) -> int:
         output=args.out,
         outtype=args.outtype,
         overwrite=args.overwrite,
-        verbose=bool(getattr(args, "verbose", False)),
     )
+    log = None
+    if getattr(args, "verbose", False):  # -v: the converter's own log, on stderr like other libraries' output
+
+        def log(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
     with progress_view(console) as view:
-        result = export_gguf(request, progress=view)
+        result = export_gguf(request, progress=view, log=log)
     console.print(
         f"wrote {inert(result.path)}: {result.tensors} tensors, {result.outtype}, architecture "
         f"{inert(result.architecture)} ({inert(result.hf_architecture)}), {result.size_bytes / 1e6:.1f} MB "
