@@ -42,6 +42,7 @@ from agent.goal_facts import (
 from agent.goal_layers import parse_layer_selection
 from agent.plan import Plan, plan_from_data
 from agent.planner import PlanOutcome, PlanRequest
+from tools.datasets_io import is_dataset_folder
 from tools.errors import GraftError
 
 NUMBER_WORDS = {
@@ -985,9 +986,12 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     for path in request.data:
         if not Path(path).exists():
             raise GraftError(f"{path} does not exist.")
-        if Path(path).is_dir():  # a folder is an adapter to fold in (a dataset is a file)
+        if Path(path).is_dir() and not is_dataset_folder(path):  # an adapter to fold in (or a save_to_disk dataset)
             if not _adapter_folder(Path(path)):
-                raise GraftError(f"{path} is a folder but not a PEFT adapter; --data takes dataset files and adapters.")
+                raise GraftError(
+                    f"{path} is a folder but neither a PEFT adapter nor a datasets.save_to_disk folder; "
+                    "--data takes dataset files, save_to_disk folders and adapters."
+                )
             adapters.append(path)
             continue
         datasets[path] = classify_dataset(path)

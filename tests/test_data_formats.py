@@ -348,6 +348,19 @@ def test_command_line_refuses_with_exit_2_and_one_line(tiny, tmp_path) -> None: 
         assert "Traceback" not in proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.startswith("graft:")]
         assert len(lines) == 1 and "message 2 has role 'bot'" in lines[0], (args[0], proc.stderr)
+    # The same planner takes a save_to_disk folder of ShareGPT chats and implicit-prompt pairs.
+    names = {"user": "human", "assistant": "gpt"}
+    share = [
+        {"conversations": [{"from": names[m["role"]], "value": m["content"]} for m in r["messages"]]}
+        for r in sft_rows(8)
+    ]
+    folder = _write("save_to_disk", share, tmp_path / "chats")
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"chosen": f"{r['prompt']} {r['chosen']}", "rejected": f"{r['prompt']} {r['rejected']}"} for r in dpo_rows(8)])  # fmt: skip
+    goal = "fine-tune with LoRA on the chats, then DPO on pairs.jsonl"
+    proc = _graft("plan", goal, "--model", str(tiny("llama")), "--data", str(folder), str(pairs), "--offline", "--json", home=tmp_path / "home")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stages = {s["kind"]: s for s in json.loads(proc.stdout)["stages"]}
+    assert stages["sft"]["dataset"] == str(folder) and stages["preference"]["dataset"] == str(pairs)
 
 
 def test_graft_plan_accepts_sharegpt_and_implicit_prompt_files(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -53,6 +53,7 @@ PORTABLE = (
     "ACCEPTED",
     "METHOD_NEEDS",
     "SHAREGPT_ROLES",
+    "is_dataset_folder",
     "read_dataset",
     "detect_format",
     "check_rows",
@@ -139,6 +140,12 @@ def _not_json(path: Path) -> str | None:
     return None
 
 
+def is_dataset_folder(path: str | Path) -> bool:
+    """Whether a folder is a `datasets` save_to_disk folder (a Dataset or a DatasetDict)."""
+    path = Path(path)
+    return path.is_dir() and any((path / n).is_file() for n in ("dataset_info.json", "state.json", "dataset_dict.json"))
+
+
 def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
     """Every row of a local dataset as dicts, read by `datasets`, and how it was read
     (json, parquet, csv, arrow or save_to_disk)."""
@@ -159,7 +166,7 @@ def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
     try:
         with tempfile.TemporaryDirectory(prefix="graft-data-") as cache:
             if path.is_dir():
-                if any((path / n).is_file() for n in ("dataset_info.json", "state.json", "dataset_dict.json")):
+                if is_dataset_folder(path):
                     loaded = datasets.load_from_disk(str(path))
                     if isinstance(loaded, datasets.DatasetDict):
                         split = "train" if "train" in loaded else next(iter(loaded), None)
