@@ -989,7 +989,7 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         if Path(path).is_dir() and not is_dataset_folder(path):  # an adapter to fold in (or a save_to_disk dataset)
             if not _adapter_folder(Path(path)):
                 raise GraftError(
-                    f"{path} is a folder but neither a PEFT adapter nor a datasets.save_to_disk folder; "
+                    f"{path} is a folder but not a PEFT adapter or a datasets.save_to_disk folder; "
                     "--data takes dataset files, save_to_disk folders and adapters."
                 )
             adapters.append(path)
