@@ -153,6 +153,8 @@ def _record(
                 )
             },
         )
+        record["device"] = result.get("device")  # bf16 on a GPU and fp32 on a CPU give different weights
+        record["precision"] = result.get("precision")
         # Held-out numbers in each method's own terms (SFT: completion loss; pairs: reward margins and
         # accuracies; KTO: KL and desirable/undesirable rewards), never pooled across stages.
         record["heldout"] = {

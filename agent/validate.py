@@ -24,13 +24,21 @@ from tools.naming import describe
 # Measured on this project's reference machine (2-core x86 CPU, Python 3.11, torch 2.13 CPU):
 # peak RSS of a stage child that trains a 140k-parameter model is 515 MiB (imports of torch,
 # transformers, peft, trl and datasets alone: 470 MiB); bench/bench_estimates.py checks the rest.
-RUNTIME_BYTES = {"cpu": 515 * 2**20, "cuda": 512 * 2**20}  # cuda: the CUDA context on the device
-STARTUP_SECONDS = 8.0  # a stage's own process: imports, model load, tokenization, save
+# What a stage takes before its model: on the CPU the interpreter and libraries; on a GPU the CUDA
+# context, cuBLAS workspaces and the caching allocator's slack (H200, bench/gpu_check.sh).
+RUNTIME_BYTES = {"cpu": 515 * 2**20, "cuda": 1250 * 2**20}
+# A stage's own process: imports, model load, tokenization, held-out evaluation, save; on a GPU also
+# the CUDA context and the kernels' first loads (H200, bench/gpu_check.sh: 15-17 s around 2 s of steps).
+STARTUP_SECONDS = {"cpu": 8.0, "cuda": 18.0}
 CPU_FLOPS_PER_CORE = 6e9  # sustained fp32 training throughput per core on small matrices (bench_estimates)
 GPU_FLOPS = 2e14  # bf16, a modern data-centre GPU at realistic utilisation
-# Logits, log-softmax, their gradient and the trainer's accuracy/entropy metrics, in fp32, with the
-# allocator's slack for per-step temporaries (fitted with bench/bench_estimates.py).
-LOGIT_COPIES = 7
+# Logits, log-softmax, their gradient and the trainer's accuracy/entropy metrics, counted in fp32
+# copies, with the allocator's slack for per-step temporaries (fitted with bench/bench_estimates.py:
+# the CPU on 2 cores; CUDA on an H200, where the logits stay bf16 until the loss upcasts them).
+LOGIT_COPIES = {"cpu": 7, "cuda": 2}
+# On a GPU autograd keeps bf16 activations and the caching allocator reuses freed blocks within a
+# step: what stays at the peak is about 0.6 of the CPU fit's count (7 H200 runs, two model shapes).
+ACTIVATION_SCALE = {"cpu": 1.0, "cuda": 0.6}
 # Conv1D layers (GPT-2 family) store weights as (in, out); everything else as (out, in).
 CONV1D_MODEL_TYPES = frozenset({"gpt2", "openai-gpt", "imagegpt", "decision_transformer"})
 
@@ -57,10 +65,16 @@ class PlanReport(BaseModel):
 
 
 def device_memory() -> tuple[str, int]:
-    """('cuda'|'cpu', bytes available), without importing torch unless it is already loaded."""
+    """('cuda'|'cpu', bytes available): the device the stages will train on.
+
+    torch (seconds to import) is imported only on a machine with an NVIDIA driver, so a GPU user's
+    plan is estimated for the GPU even when nothing has loaded torch yet, and a CPU box pays nothing.
+    """
     import sys
 
     torch = sys.modules.get("torch")
+    if torch is None and nvidia_driver_present():
+        import torch
     if torch is not None and torch.cuda.is_available():
         free, _ = torch.cuda.mem_get_info()
         return "cuda", int(free)
@@ -72,6 +86,13 @@ def device_memory() -> tuple[str, int]:
     except OSError:
         pass
     return "cpu", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def nvidia_driver_present() -> bool:
+    """An NVIDIA device node or driver, and CUDA_VISIBLE_DEVICES not emptied by the person."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version")
 
 
 def _fail(stage: Any, message: str) -> GraftError:
@@ -234,8 +255,8 @@ def _estimate_training(
         "weights": total * weight_bytes,
         "gradients": trainable * (weight_bytes if full else 4),  # PEFT keeps adapters in fp32
         "optimizer": trainable * (2 * weight_bytes if full else 8),  # Adam's two moments, in the parameters' dtype
-        "activations": peak_tokens * kept if reached_layers else 0,
-        "logits": peak_tokens * vocab * 4 * LOGIT_COPIES,
+        "activations": int(peak_tokens * kept * ACTIVATION_SCALE[device]) if reached_layers else 0,
+        "logits": peak_tokens * vocab * 4 * LOGIT_COPIES[device],
     }
     if not full:
         breakdown["adapter"] = trainable * 4
@@ -267,7 +288,7 @@ def _estimate_training(
         memory_bytes=sum(breakdown.values()),
         memory_breakdown=breakdown,
         disk_bytes=disk,
-        seconds=STARTUP_SECONDS + flops / throughput,
+        seconds=STARTUP_SECONDS[device] + flops / throughput,
         rows=len(rows),
     )
 

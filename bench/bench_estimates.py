@@ -29,6 +29,28 @@ from typing import Any
 
 from bench.common import save_results
 
+# Runs the stage in-process and prints the device memory it took: the CUDA context (what the
+# device lost before any tensor) plus the caching allocator's peak reservation.
+CUDA_WRAPPER = """
+import runpy, sys, torch
+torch.zeros(1, device="cuda")
+free, total = torch.cuda.mem_get_info()
+context = total - free - torch.cuda.memory_reserved()
+sys.argv = ["tools.stage_entry", sys.argv[1]]
+try:
+    runpy.run_module("tools.stage_entry", run_name="__main__")
+except SystemExit as exc:
+    if exc.code not in (0, None):
+        raise
+print("GRAFT_CUDA_PEAK", context + torch.cuda.max_memory_reserved(), flush=True)
+"""
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
 
 def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """(wall seconds, CPU seconds, peak RSS bytes, stdout) of one child process, from its own rusage."""
@@ -135,7 +157,14 @@ def run_case(name: str, model: Path, data: dict[str, Path], root: Path, settings
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     load = os.getloadavg()[0]
-    wall, cpu, rss, out = run_child([sys.executable, "-m", "tools.stage_entry", str(job)], env=env)
+    cuda = _cuda_available()
+    argv = (
+        [sys.executable, "-c", CUDA_WRAPPER, str(job)]
+        if cuda
+        else [sys.executable, "-m", "tools.stage_entry", str(job)]
+    )
+    wall, cpu, rss, out = run_child(argv, env=env)
+    gpu_peak = next((int(line.split()[1]) for line in out.splitlines() if line.startswith("GRAFT_CUDA_PEAK ")), None)
     result = next(
         json.loads(line[len("GRAFT_RESULT ") :]) for line in out.splitlines() if line.startswith("GRAFT_RESULT ")
     )
@@ -149,6 +178,7 @@ def run_case(name: str, model: Path, data: dict[str, Path], root: Path, settings
         },
         "measured": {
             "peak_rss_bytes": rss,
+            "peak_gpu_bytes": gpu_peak,
             "wall_seconds": round(wall, 2),
             "cpu_seconds": round(cpu, 2),
             "load_average_before": round(load, 2),
@@ -157,7 +187,8 @@ def run_case(name: str, model: Path, data: dict[str, Path], root: Path, settings
             "steps": result["steps"],
             "tokens": result["tokens"],
         },
-        "memory_ratio": round(estimate.memory_bytes / rss, 3),
+        # On CUDA the stage's memory is the device's: the CUDA context plus the allocator's peak.
+        "memory_ratio": round(estimate.memory_bytes / (gpu_peak or rss), 3),
         "time_ratio": round(estimate.seconds / wall, 3),
         "time_ratio_cpu": round(estimate.seconds / cpu, 3),
         "trainable_equal": estimate.trainable_params == result["trainable_params"],
@@ -187,21 +218,22 @@ def main(argv: list[str] | None = None) -> int:
         model = build_model(root, SHAPES[args.shape])
         sft, dpo = write_rows(root, args.rows, args.sentences)
         data = {"sft": sft, "preference": dpo}
-        print(
-            f"{'case':<17}{'mem est':>9}{'peak RSS':>10}{'ratio':>7}{'time est':>10}{'wall':>8}{'ratio':>7}  trainable"
-        )
+        print(f"{'case':<17}{'mem est':>9}{'peak':>10}{'ratio':>7}{'time est':>10}{'wall':>8}{'ratio':>7}  trainable")
         for name in args.cases.split(","):
             row = run_case(name, model, data, root, settings)
             rows.append(row)
             e, m = row["estimate"], row["measured"]
             same = "equal" if row["trainable_equal"] else f"{e['trainable_params']:,} vs {m['trainable_params']:,}"
             print(
-                f"{name:<17}{e['memory_bytes'] / 2**20:>8.0f}M{m['peak_rss_bytes'] / 2**20:>9.0f}M"
+                f"{name:<17}{e['memory_bytes'] / 2**20:>8.0f}M{(m['peak_gpu_bytes'] or m['peak_rss_bytes']) / 2**20:>9.0f}M"
                 f"{row['memory_ratio']:>7.2f}{e['seconds']:>9.1f}s{m['wall_seconds']:>7.1f}s{row['time_ratio']:>7.2f}  {same}"
             )
     ok = all(0.7 <= r["memory_ratio"] <= 1.3 and 0.7 <= r["time_ratio"] <= 1.3 and r["trainable_equal"] for r in rows)
+    import torch
+
+    suffix = "" if args.shape == "bench" else f"_{args.shape}"
     save_results(
-        "estimates" if args.shape == "bench" else f"estimates_{args.shape}",
+        f"estimates{suffix}" + ("_cuda" if torch.cuda.is_available() else ""),
         {
             "model": {"shape": args.shape, **SHAPES[args.shape]},
             "settings": settings,

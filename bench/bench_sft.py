@@ -6,7 +6,9 @@ tokenized training set divided by the seconds inside `trainer.train()`, measured
 on both sides; the whole-process wall time (imports, loading, saving; ours also runs the
 held-out eval before and after) is reported beside it. On CUDA both train in bf16.
 
-    .venv/bin/python -m bench.bench_sft [--rows 320] [--repeat 2]
+    .venv/bin/python -m bench.bench_sft [--rows 320] [--repeat 2] [--sentences 1]
+
+On a GPU (bench/gpu_check.sh) the answers are 20 corpus lines long, so a step is compute, not launches.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument(
+        "--sentences", type=int, default=1, help="corpus lines per answer: long rows make a GPU step compute-bound"
+    )
     args = parser.parse_args()
 
     from tools.tiny import TinyModelArgs, build_tiny_model
@@ -86,7 +91,21 @@ def main() -> None:
                 num_kv_heads=4,
             )
         )
-        data = write_jsonl(work / "sft.jsonl", sft_rows(args.rows, seed=0))
+        rows = sft_rows(args.rows * args.sentences, seed=0)
+        if args.sentences > 1:  # each answer several corpus lines long
+            rows = [
+                {
+                    "messages": [
+                        rows[i]["messages"][0],
+                        {
+                            "role": "assistant",
+                            "content": " ".join(r["messages"][1]["content"] for r in rows[i : i + args.sentences]),
+                        },
+                    ]
+                }
+                for i in range(0, len(rows), args.sentences)
+            ]
+        data = write_jsonl(work / "sft.jsonl", rows)
         runs: dict[str, list[dict]] = {"plain_trl": [], "graft_sft": []}
         for i in range(args.repeat):
             pair = [("plain_trl", PLAIN_TRL), ("graft_sft", OURS)]

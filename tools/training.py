@@ -231,6 +231,18 @@ class TrainResult(BaseModel):
     eval_summary: str = Field("", description="The method's held-out numbers in one line, before → after.")
     loss_on: str | None = Field(None, description="Which tokens carried the training loss (SFT), in words.")
     folded_adapters: list[str] = Field(default_factory=list)
+    device: str = Field("cpu", description="Where it trained: 'cpu' or the CUDA device's name.")
+    precision: str = Field("fp32", description="The trainer's arithmetic: fp32, bf16 or fp16 mixed precision.")
+
+
+def device_label() -> tuple[str, str]:
+    """(device, precision) a stage trains with, as device_settings() chooses them, for the provenance."""
+    import torch
+
+    settings = device_settings()
+    if settings["use_cpu"]:
+        return "cpu", "fp32"
+    return f"cuda ({torch.cuda.get_device_name()})", "bf16" if settings["bf16"] else "fp16"
 
 
 def device_settings() -> dict[str, Any]:
@@ -538,6 +550,8 @@ def finish(
         eval_before=before,
         eval_after=after,
         folded_adapters=list(prior_adapters or []),
+        device=device_label()[0],
+        precision=device_label()[1],
     )
 
 
