@@ -322,6 +322,17 @@ def test_a_folder_that_is_not_a_dataset_and_an_unknown_suffix(tmp_path) -> None:
         read_dataset(tmp_path)
 
 
+def test_rows_under_one_key_of_a_json_object_are_read_as_rows(tmp_path) -> None:
+    rows = sft_rows(4)
+    path = tmp_path / "wrapped.json"
+    path.write_text(json.dumps({"data": rows}), encoding="utf-8")
+    assert read_dataset(path) == (rows, "json")
+    # one record that merely has a "data" column stays one record
+    single = tmp_path / "single.jsonl"
+    single.write_text(json.dumps({"data": "not a list"}) + "\n", encoding="utf-8")
+    assert read_dataset(single) == ([{"data": "not a list"}], "json")
+
+
 def _graft(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRAFT_HOME": str(home), "COLUMNS": "200"}
     env.pop("OPENAI_API_KEY", None)

@@ -192,6 +192,12 @@ def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
                     )
                 data_files = [str(path)]
             table = datasets.load_dataset(builder, data_files=data_files, split="train", cache_dir=cache)
+            wrapper = table.column_names[0] if builder == "json" and len(table.column_names) == 1 else None
+            if wrapper in ("data", "rows", "train") and len(table) == 1 and isinstance(table[0][wrapper], list):
+                # {"data": [...]}: the rows sit under one key, as many exports write them
+                table = datasets.load_dataset(
+                    builder, data_files=data_files, field=wrapper, split="train", cache_dir=cache
+                )
             return table.to_list(), builder
     except GraftError:
         raise
