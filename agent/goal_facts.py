@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,9 @@ from agent.goal_numbers import DIGITS, Number, find_numbers, number_at, number_b
 SLOT_NAMES = {
     "r": "rank", "alpha": "alpha", "dropout": "dropout", "epochs": "epochs", "max_steps": "steps",
     "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
+    "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
 }  # fmt: skip
-INT_SLOTS = {"r", "max_steps", "batch_size", "max_length"}
+INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation"}
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
     ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
@@ -46,6 +48,13 @@ AFTER = [
         r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
     ),
+    (
+        "gradient_accumulation",
+        r"\bgradient_accumulation(?:_steps)?\b|\bgrad(?:ient)?[_ ]acc(?:um(?:ulation)?)?(?:[_ ]steps)?\b"
+        r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?",
+    ),
+    ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*"),
+    ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
 ]
 # the value comes first ("3 epochs", "за 5 шагов", "500 steps")
 BEFORE = [
@@ -64,14 +73,17 @@ MARKERS = re.compile(
 ALTERNATIVE = re.compile(r"\s*(?:or|or maybe|or perhaps|или|либо|/)\s*")
 
 NEGATED = (
-    r"(?:\binstead of|\brather than|\bnot|\bno|\bwithout|\bskip(?:ping)?|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*)"
-    r"\s+(?:the\s+|a\s+|an\s+|any\s+)?"
+    r"(?:\binstead of|\brather than|\bnot|\bno|\bwithout|\bskip(?:ping)?|\bnever|\bno need for|\bdrop(?:ping)?"
+    r"|\b(?:don'?t|do not|doesn'?t|won'?t|shouldn'?t)\s+(?:\w+\s+){0,2}(?:use|do|run|want|need|apply|bother with|train(?: with)?)"
+    r"|(?<![а-я])не\s+(?:надо|нужно|нужен|нужна|нужны|используй\w*|делай\w*|запускай\w*|применяй\w*|хочу|стоит)"
+    r"|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*|никак\w+)"
+    r"\s+(?:the\s+|a\s+|an\s+|any\s+|an?\s+|никакого\s+)?"
 )
 
 
 def negated(text: str, start: int) -> bool:
-    """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO': the word names what is not wanted."""
-    return bool(re.search(NEGATED + r"$", text[max(0, start - 24) : start]))
+    """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
+    return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
 
 
 PREFERENCE_WORDS = [
@@ -107,10 +119,43 @@ ATTENTION_NAMES = {"q_proj", "k_proj", "v_proj", "o_proj", "c_attn", "c_proj", "
                    "wv", "wo", "out_proj", "query", "key", "value", "dense", "Wqkv"}  # fmt: skip
 MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2", "w1", "w2", "w3", "gate_up_proj",
              "dense_h_to_4h", "dense_4h_to_h"}  # fmt: skip
+# every method tools/merge_models.py runs (mergekit's names), longest first: the one lexicon of merge methods
 MERGE_METHODS = [
-    ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("slerp", r"\bslerp\b"),
-    ("task_arithmetic", r"task[_ -]?arithmetic"), ("ties", r"\bties\b"), ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b"),
+    ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
+    ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
+    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arithmetic"),
+    ("ties", r"\bties\b"), ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b"),
 ]  # fmt: skip
+MERGE_METHOD_WORDS = "|".join(p for _, p in MERGE_METHODS[:-1])
+# merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"
+MERGE_NUMBERS = [
+    ("density", r"\bdensity\b|плотност\w*"),
+    ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d)"),
+]
+PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
+
+
+def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
+    """'A (weight 0.7) and B (weight 0.3)', 'A с весом 0.6, B с весом 0.4': one weight word per model → the list."""
+    hits = list(PER_MODEL_WEIGHT.finditer(text))
+    if len(hits) < 2:
+        return None
+    values = [float(m.group(1)) for m in hits]
+    if any(m.group(2) for m in hits) or any(v > 1 for v in values):
+        values = [v / 100 for v in values]
+    return values, hits[0].start(), hits[-1].end()
+
+
+def merge_number_facts(text: str) -> list[Fact]:
+    """A merge's density and SLERP's t, as stated."""
+    facts = []
+    for slot, keyword in MERGE_NUMBERS:
+        for m in re.finditer(keyword, text):
+            f = re.match(FILLER, text[m.end() :])
+            number = number_at(text, m.end() + (f.end() if f else 0))
+            if number is not None:
+                facts.append(Fact(slot, number.value, text[m.start() : number.end], m.start(), number.end))
+    return facts
 
 
 @dataclass
@@ -123,6 +168,7 @@ class Fact:
     start: int
     end: int
     replaced: list[Any] = field(default_factory=list)
+    scope: str | None = None  # the training stage it was stated for: "sft", "dpo", "orpo", "simpo", "kto"
 
     def describe(self) -> str:
         """The fact as the review shows it: "rank 16", "DPO", "full fine-tuning", "output Out/MyModel"."""
@@ -316,9 +362,13 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
     """The goal with each corrected value cut out ("rank 64, scratch that, 16" → "rank 16"), and notes saying so.
 
     Positions are kept in the reading text's coordinates; the planner reads the result."""
-    text = reading_text(goal)
+    kept = retract(goal)
+    text = reading_text(kept)
     facts = resolve(number_facts(text) + method_facts(text), text)
     notes = []
+    if kept != goal:
+        cut = len(kept) - len(kept.lstrip())
+        notes.append(f"you took back '{goal[:cut].strip()}'; only what follows it is planned.")
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
         keyword = next(
             (m.group(0) for slot, kw in AFTER if slot == fact.slot for m in [re.match(kw, text[fact.start :])] if m), ""
@@ -365,10 +415,137 @@ def _method_word(fact: Fact, text: str) -> str:
     return max(hits, key=lambda m: m.start()).group(0) if hits else str(fact.value)
 
 
+STAGE_START = (
+    r"(?:a\s+|an\s+|the\s+)?(?:q?lora|dora|sft|dpo|ipo|orpo|simpo|kto|ppo|grpo|rloo|fine[- ]?tun|train|merg|blend|"
+    + MERGE_METHOD_WORDS
+    + r"|дообуч|обуч|слей|смешай|объедин)"
+)
+RETRACT = re.compile(
+    r"(?:scratch (?:all )?(?:that|this)|strike that|forget (?:all )?(?:that|it|about that|this)|start over|never ?mind"
+    r"|cancel (?:that|this)|забудь(?:те)?(?: (?:это|про это|вс[её]))?|отбой|отмена|начн\w+ заново|нет,? не так)"
+    r"[\s,.:;!-]*(?:(?:just|only|instead|simply|rather|let'?s|просто|только|сразу|лучше|вместо этого|давай)[\s,]+)*"
+    r"(?:(?:do|run|use|make it|сделай|запусти)\s+)?(?=" + STAGE_START + ")"
+)
+
+
+def retract(goal: str) -> str:
+    """'SFT then DPO. Scratch that, just DPO', 'забудь это, сразу DPO': a plan taken back is no longer stated.
+
+    What came before the last such marker (one followed by a new stage) is blanked, same length so positions
+    hold, for the fact reader and the planner alike; a value correction ("rank 64, scratch that, 16") is not this."""
+    last = next(reversed(list(RETRACT.finditer(mask(reading_text(goal))))), None)
+    if last is None:
+        return goal
+    return " " * last.end() + goal[last.end() :]
+
+
+# where a clause ends and the next stage's words begin (as the planner splits stages)
+SEGMENT_SPLIT = re.compile(
+    r"[;!?](?=\s|$)|\.(?=\s|$)|…|\s(?:→|->|=>)\s|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
+    r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
+)
+SCOPED_SLOTS = {*SLOT_NAMES, "layers", "dataset", "adapter"}
+GENERIC_TRAINING = re.compile(
+    r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
+)
+VERB_GAP = re.compile(
+    r"\s*(?:(?:it|them|the model|this model|модель|ее|его)\s+)?(?:(?:to|with|using|via|by|through|через|с помощью"
+    r"|методом|с|на)\s+)?(?:(?:a|an|the)\s+)?"
+)
+# a training word used as a noun's modifier ("training batch size", "the training data", "скорость обучения"):
+# it names a setting or the data, not a stage to run
+TRAINING_NOUN = re.compile(
+    r"\b(?:train(?:ing)?|fine[- ]?tuning)[\s_-]+(?:batch\w*|data\w*|set|examples?|samples?|steps?|loss|rate|length|split"
+    r"|runs?|time|budget|config\w*|args|arguments|hyper\w*|params?|parameters|epochs?|precision|dtype|recipe|script)\b"
+    r"|(?:размер\w*(?:\s+батча)?|батч\w*|скорост\w*|данн\w*|набор\w*|шаг\w*|эпох\w*|врем\w*|конфиг\w*|параметр\w*"
+    r"|выборк\w*|лосс\w*|функци\w* потерь)\s+(?:для\s+)?(?:до)?обучени\w*"
+)
+
+
+def training_noun(text: str, start: int, end: int) -> bool:
+    """Whether the training word at start..end only qualifies a noun ("training batch size", "данные обучения")."""
+    return any(m.start() <= start and end <= m.end() for m in TRAINING_NOUN.finditer(text))
+
+
+FOR_STAGE = re.compile(r"(?:for|in|on|для|в|на)\s+(?:the\s+|it'?s\s+|its\s+)?(?:stage\s+|этапа?\s+)?")
+
+
+def _scope(facts: list[Fact], masked: str) -> None:
+    """Which training stage each stated value is for: "rank 16 for the SFT and rank 8 for the DPO adapter",
+    "SFT with lr 2e-4, then DPO with beta 0.2 and lr 5e-6 for it", "SFT с рангом 16, потом DPO с рангом 8".
+
+    A clause (cut where the planner cuts stages) that names one training method gives its values to that
+    stage; in a clause naming two, "for/для <method>" after a value names its stage, else a value belongs to
+    the method named before it. Unscoped values may go to any stage."""
+    words: list[tuple[int, int, str]] = []
+    for f in facts:
+        if f.slot == "method":
+            words.append((f.start, f.end, "dpo" if f.value == "ipo" else f.value))
+        elif f.slot == "stage":
+            words.append((f.start, f.end, "sft"))
+    named = [(m, "sft") for m in re.finditer(SFT_WORDS, masked)]
+    named += [
+        (m, "dpo" if method == "ipo" else method) for method, p in PREFERENCE_WORDS for m in re.finditer(p, masked)
+    ]
+    for m, scope in named:  # "rank 8 for the DPO adapter": the adapter a DPO stage trains
+        if not any(s <= m.start() < e for s, e, _ in words) and not negated(masked, m.start()):
+            words.append((m.start(), m.end(), scope))
+    preference = [w for w in words if w[2] != "sft"]
+    for m in GENERIC_TRAINING.finditer(masked):  # "fine-tune on a.jsonl and DPO on b.jsonl": an SFT stage too
+        if any(s <= m.start() < e for s, e, _ in words) or negated(masked, m.start()):
+            continue
+        if training_noun(masked, m.start(), m.end()):
+            continue
+        if names_a_thing(masked, m.start(), m.end()) or any(
+            (w[0] >= m.end() and VERB_GAP.fullmatch(masked[m.end() : w[0]]))
+            or (w[1] <= m.start() and re.fullmatch(r"[\s-]*", masked[w[1] : m.start()]))
+            for w in preference
+        ):
+            continue  # "train it with DPO", "DPO training": how the preference stage runs
+        words.append((m.start(), m.end(), "sft"))
+    bounds = [0, *(m.end() for m in SEGMENT_SPLIT.finditer(masked)), len(masked) + 1]
+    for lo, hi in pairwise(bounds):
+        here = sorted(w for w in words if lo <= w[0] < hi)
+        if not here:
+            continue
+        inside = [f for f in facts if f.slot in SCOPED_SLOTS and lo <= f.start < hi and f.start < 10**9]
+        if len({w[2] for w in here}) == 1:
+            for f in inside:
+                f.scope = here[0][2]
+            continue
+        for f in inside:
+            link = next(
+                (
+                    w
+                    for w in here
+                    if w[0] >= f.end and re.fullmatch(r"[\s,]*" + FOR_STAGE.pattern, masked[f.end : w[0]])
+                ),
+                None,
+            )
+            before = [w for w in here if w[1] <= f.start]
+            if link is not None:
+                f.scope = link[2]
+            elif before:
+                f.scope = before[-1][2]
+
+
+def stage_scope(stage: Any) -> str:
+    """The scope name of a plan's training stage: "sft", or the preference method."""
+    return "sft" if stage.kind == "sft" else str(getattr(stage, "method", "dpo"))
+
+
+SCOPE_NAMES = {"sft": "SFT", "dpo": "DPO", "orpo": "ORPO", "simpo": "SimPO", "kto": "KTO"}
+
+
+def _scope_stages(plan: Any, scope: str) -> list[Any]:
+    return [s for s in plan.stages if s.kind in ("sft", "preference") and stage_scope(s) == scope]
+
+
 def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     """Every fact the goal states, corrections applied, in the order stated."""
     from agent.goal_layers import find_layer_selections
 
+    goal = retract(goal)
     text = reading_text(goal)
     masked = mask(text)
     facts = resolve(number_facts(text) + method_facts(text), text)
@@ -386,8 +563,12 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if m:
         facts.append(Fact("adapter", "none", m.group(0), m.start(), m.end()))
     else:
-        m = re.search(r"(?<![a-z])dora(?![a-z])|дор[аоуы]\w*", masked)
-        if m:
+        m = re.search(r"(?<![a-z])(?:use_)?dora(?![a-z])|дор[аоуы]\w*", masked)
+        if m and negated(masked, m.start()):  # "don't use DoRA, plain LoRA": the adapter is a LoRA
+            lora = re.search(r"(?<![a-z])q?lora(?![a-z])|лор[аоуы]\w*", masked[m.end() :])
+            if lora:
+                facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
+        elif m:
             facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
     for m in MODULE_NAME.finditer(masked):
         facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
@@ -424,21 +605,31 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if m:
             facts.append(Fact("dtype", dtype, m.group(0), m.start(), m.end()))
             break
-    m = re.search(
-        r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)",
-        masked,
+    per_model = per_model_weights(masked)
+    m = (
+        None
+        if per_model
+        else re.search(
+            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)",
+            masked,
+        )
     )
     if not m and re.search(r"merg|blend|mix|ties|slerp|dare|linear|смеш|слей|объедин|усредн", masked):
         m = re.search(
             r"(?<![\w.])(\d*\.?\d+\s*%?\s*(?:/|на)\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
             masked,
         )
-    if m:
+    if per_model:
+        values, w_start, w_end = per_model
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
         values = [float(n) for n, _ in numbers]
         if any(p for _, p in numbers) or any(v > 1 for v in values):
             values = [v / 100 for v in values]
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
+    facts.extend(merge_number_facts(masked))
+    _scope(facts, masked)
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
         if m:
@@ -487,6 +678,8 @@ def _names_existing(short: str, full: str) -> bool:
 def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     stages = list(plan.stages)
     training = [s for s in stages if s.kind in ("sft", "preference")]
+    if fact.scope is not None:  # a value said for one stage must be in that stage, not just somewhere
+        training = [s for s in training if stage_scope(s) == fact.scope] or training
     slot, value = fact.slot, fact.value
     if slot in SLOT_NAMES:
         for s in training:
@@ -545,6 +738,12 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
             if s.kind == "merge_models" and s.method == "slerp" and len(value) == 2 and abs(s.t - value[1]) < 1e-9:
                 return True
         return False
+    if slot in ("density", "t"):
+        return any(
+            abs(float(getattr(s, slot, -1.0) or -1.0) - float(value)) < 1e-9
+            for s in stages
+            if s.kind == "merge_models" or (slot == "density" and s.kind == "merge_adapter")
+        )
     if slot == "merge_method":
         return any(getattr(s, "method", None) == value for s in stages if s.kind == "merge_models") or any(
             getattr(s, "combination", None) == value for s in stages if s.kind == "merge_adapter"
@@ -640,6 +839,13 @@ def check_plan_against_goal(
                 f"Graft does not run {fact.value.upper()} (it trains with SFT, DPO/IPO, ORPO, SimPO and KTO); "
                 "say which of those you want instead, or drop it."
             )
+        elif fact.slot in SLOT_NAMES and fact.scope and (stages := _scope_stages(plan, fact.scope)):
+            name, stage_name = SLOT_NAMES[fact.slot], SCOPE_NAMES.get(fact.scope, fact.scope.upper())
+            have = ", ".join(_show(getattr(st, fact.slot, None)) for st in stages)
+            message = (
+                f"You said {fact.describe()} for the {stage_name} stage; the plan's {stage_name} stage uses {have}. "
+                f"Which stage takes which {name}?"
+            )
         elif fact.slot in SLOT_NAMES:
             same = [f for f in facts if f.slot == fact.slot and f is not fact and f.value != fact.value]
             others = ", ".join(f.describe() for f in same)
@@ -665,7 +871,7 @@ def _order_misses(facts: list[Fact], plan: Any) -> list[Miss]:
     training = [s for s in plan.stages if s.kind in ("sft", "preference")]
     misses = []
     for slot in SLOT_NAMES:
-        said = [f for f in facts if f.slot == slot and f.start < 10**9]
+        said = [f for f in facts if f.slot == slot and f.start < 10**9 and f.scope is None]
         values = [f.value for f in said]
         if len({float(v) for v in values}) < 2:
             continue

@@ -118,6 +118,19 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         count = max(1, round(n * frac))
         layers = _edge(head, count, n, model)
         hits.append((m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is {count} layers."))
+    # the middle fraction: "the middle third", "средняя треть", "the central half of the blocks"
+    for m in re.finditer(
+        rf"(?:the\s+)?(middle|centre|center|central|средн\w*|центральн\w*)\s+({FRACTION})"
+        rf"(?:\s+(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели))?",
+        text,
+    ):
+        frac = next(v for p, v in FRACTIONS if re.fullmatch(p, m.group(2)))
+        count = max(1, round(n * frac))
+        first = (n - count) // 2
+        layers = list(range(first, first + count))
+        hits.append(
+            (m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is layers {first}-{first + count - 1}.")
+        )
     # strides
     for m in re.finditer(
         r"every\s+(other|second|third|fourth|\d+(?:st|nd|rd|th)?)\s+(?:layer|block)"
@@ -181,23 +194,14 @@ EXCEPT = re.compile(
 def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int], str | None]]:
     hits = []
     for m in EXCEPT.finditer(text):
-        rest = text[m.end() : m.end() + 40]
-        inner = None
-        em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
-        cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
-        if em:
-            count = int(em.group(2)) if em.group(2) else 1
-            inner = (em.end(), _edge(em.group(1), count, n, model))
-        elif cm:
-            inner = (cm.end(), _edge(cm.group(2), int(cm.group(1)), n, model))
-        else:
-            om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
-            if om:
-                inner = (om.end(), _check([_index(om.group(1))[0]], n, model))
-            else:
-                sub = [h for h in _simple(rest, n, model) if h[0] == 0]
-                if sub:
-                    inner = (max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2])
+        rest = text[m.end() : m.end() + 60]
+        inner = _excluded(rest, n, model)
+        while inner is not None:  # "except the first and the last", "кроме первого и последних двух"
+            joiner = re.match(r"\s*(?:,|and|и|&|\+|or|или)\s*", rest[inner[0] :])
+            more = _excluded(rest[inner[0] + joiner.end() :], n, model) if joiner else None
+            if more is None:
+                break
+            inner = (inner[0] + joiner.end() + more[0], sorted({*inner[1], *more[1]}))
         if inner is None:
             continue
         if not (
@@ -213,6 +217,24 @@ def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int]
     return hits
 
 
+def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
+    """The layers one item after 'except'/'кроме' names, and where the item ends."""
+    em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
+    cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
+    om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
+    if em:
+        return em.end(), _edge(em.group(1), int(em.group(2)) if em.group(2) else 1, n, model)
+    if cm:
+        return cm.end(), _edge(cm.group(2), int(cm.group(1)), n, model)
+    if om:
+        return om.end(), _check([_index(om.group(1))[0]], n, model)
+    sub = [h for h in _simple(rest, n, model) if h[0] == 0]
+    if sub:
+        return max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2]
+    nm = re.match(rf"(?:{LW}\s*)?{N}(?![\d.%])(?:\s*{LW})?", rest)  # "all layers except 3 and 5"
+    return (nm.end(), _check([int(nm.group(1))], n, model)) if nm else None
+
+
 ALL_LAYERS = re.compile(
     rf"\ball\s+(?:the\s+)?(?:\d+\s+)?{LW}|\bevery\s+layer\b|\bвсе\w*\s+(?:\d+\s+)?{LW}|\bкажд\w*\s+сло\w*(?!\s+втор)"
 )
@@ -222,7 +244,11 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
     original = text
     text, where = words_to_digits_mapped(text.lower().replace("ё", "е"))
-    cue = re.search(LW, text) or EXCEPT.search(text) or re.search(rf"{HEAD}\s+(?:{FRACTION})|every\s+other", text)
+    cue = (
+        re.search(LW, text)
+        or EXCEPT.search(text)
+        or re.search(rf"(?:{HEAD}|middle|cent(?:re|er|ral)|средн\w*|центральн\w*)\s+(?:{FRACTION})|every\s+other", text)
+    )
     if not cue:
         return []
     if num_layers is None:

@@ -13,6 +13,8 @@ How it reads a goal:
 4. What is missing is filled from the datasets the person named (by their columns) or asked
    as a question; every assumption goes into the notes, and words that were not placed are
    listed, so nothing is silently guessed.
+   A value said for one stage ("rank 16 for the SFT and rank 8 for the DPO adapter", "потом DPO с
+   рангом 8") goes to that stage, by the same scoping the fact check uses (agent/goal_facts.py `_scope`).
 5. The plan is held to the facts the goal states (agent/goal_facts.py): a number, method,
    module, layer selection, dataset or path that the plan does not keep becomes a question.
 
@@ -30,14 +32,22 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    MERGE_METHOD_WORDS,
+    MERGE_METHODS,
     NEGATED,
+    SLOT_NAMES,
     UNSUPPORTED_METHODS,
+    Fact,
     check_plan_against_goal,
     corrected_text,
     fact_echo,
     goal_facts,
+    merge_number_facts,
+    negated,
     number_facts,
+    per_model_weights,
     resolve,
+    training_noun,
 )
 from agent.goal_layers import parse_layer_selection
 from agent.plan import Plan, plan_from_data
@@ -66,7 +76,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "merge_models",
         re.compile(
-            r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b"
+            r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
+            + MERGE_METHOD_WORDS
+            + r"|\b(?:merge|blend)\w*\s+of\s+#{3,}"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
@@ -188,6 +200,8 @@ class Context:
     partners: list[str] = field(default_factory=list)  # models trained only to be merged in
     ids: set[str] = field(default_factory=set)
     disk_adapters: list[str] = field(default_factory=list)  # adapter folders given with --data
+    scoped: list[Fact] = field(default_factory=list)  # the goal's facts with the stage each was said for
+    rounds: dict[str, int] = field(default_factory=dict)  # training stages per scope ("sft": 2 for two rounds)
 
     def unique(self, name: str) -> str:
         candidate, n = name, 2
@@ -222,6 +236,8 @@ def find_actions(text: str) -> list[Action]:
     lead = ""
     pos = 0
     masked = mask_paths(text)
+    # "скорость обучения 5e-6", "per-device train batch 2": a slot's own words are never an action
+    slot_words = [(f.start, f.end) for f in number_facts(text)]
     for match in ORDER_SPLIT.finditer(masked):
         clauses.append((pos, match.start()))
         seps.append(match.group(0))
@@ -235,6 +251,10 @@ def find_actions(text: str) -> list[Action]:
             for match in pattern.finditer(clause):
                 if any(match.start() < e and s < match.end() for s, e in taken):
                     continue
+                if any(s <= c_start + match.start() and c_start + match.end() <= e for s, e in slot_words):
+                    continue
+                if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
+                    continue  # "a training batch size of 2", "данные для обучения": no stage
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
                 taken.append(match.span())
         found.sort(key=lambda a: a.start)
@@ -299,10 +319,7 @@ VARIANT_CUE = re.compile(
 )
 
 
-NEGATED_STAGE = re.compile(
-    r"(?:\bnot|\bno|\bwithout|\bskip(?:ping)?|\binstead of|\brather than|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*)"
-    r"\s+(?:the\s+|a\s+|an\s+|any\s+)?$"
-)
+NEGATED_STAGE = re.compile(NEGATED + "$")  # one list of negations for the planner and the fact check
 
 
 def _tidy(found: list[Action], masked: str) -> list[Action]:
@@ -313,7 +330,7 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
         if _qualifies_adapters(action, found, masked):
             continue
         if action.kind in ("sft", "dpo", "merge_models", "merge_adapter") and NEGATED_STAGE.search(
-            masked[max(0, action.start - 24) : action.start]
+            masked[max(0, action.start - 32) : action.start]
         ):
             continue
         if action.kind == "method_only":
@@ -402,7 +419,8 @@ def parse_method(text: str) -> str | None:
         text,
     ):
         return "none"
-    if re.search(r"\bdora\b|\buse_dora\b|дор[аоуы]", text):
+    dora = re.search(r"\bdora\b|\buse_dora\b|дор[аоуы]", text)
+    if dora and not negated(text, dora.start()):  # "don't use DoRA, plain LoRA" is a LoRA
         return "dora"
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
@@ -481,7 +499,11 @@ def _replacement_method(reason: str) -> str | None:
 
 
 def parse_weights(text: str) -> list[float]:
-    """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%' → fractions, one per model (paths never read)."""
+    """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%', 'A (weight 0.7) and B (weight 0.3)' → fractions,
+    one per model (paths never read)."""
+    per_model = per_model_weights(mask_paths(text))
+    if per_model:
+        return per_model[0]
     m = re.search(r"\d+(?:\.\d+)?\s*%?(?:\s*(?:/|and|,|и|:|to|на)\s*\d+(?:\.\d+)?\s*%?)+", mask_paths(text))
     if not m:
         return []
@@ -586,6 +608,7 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     if layers is not None:
         stage["layers"] = layers
     stage.update(parse_hyper(text, kind))
+    _scoped_values(stage, ctx)
     last = ctx.last_training
     if method != "none" and "r" not in stage and last and last.get("adapter", "lora") != "none" and "r" in last:
         # "LoRA … rank 8 …, then DPO": the rank said once holds for the later adapter too, visibly
@@ -599,6 +622,25 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         stage.pop("alpha", None)
     ctx.stages.append(stage)
     ctx.last_training = stage
+
+
+def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
+    """Values said for this stage win over what its words hold; a value said for another stage is not this one's.
+
+    "rank 16 for the SFT and rank 8 for the DPO adapter" is one clause: the SFT's words hold both ranks."""
+    scope = "sft" if stage["kind"] == "sft" else stage.get("method", "dpo")
+    for slot in SLOT_NAMES:
+        if slot == "beta" and stage["kind"] != "dpo":
+            continue
+        said = [f for f in ctx.scoped if f.slot == slot]
+        mine = {f.value for f in said if f.scope == scope}
+        elsewhere = {f.value for f in said if f.scope not in (None, scope) and f.scope in ctx.rounds}
+        free = {f.value for f in said if f.scope is None or f.scope not in ctx.rounds}  # no such stage: anyone's
+        own = stage.get(slot)
+        if own is not None and own in elsewhere and own not in mine and own not in free:
+            del stage[slot]  # said for another stage
+        if len(mine) == 1 and ctx.rounds.get(scope, 1) == 1:
+            stage[slot] = next(iter(mine))  # said for this stage, the only one of its kind (two rounds: own words)
 
 
 def _pending_adapter(ctx: Context) -> str | None:
@@ -644,10 +686,7 @@ def _model_before(ctx: Context, partner: str) -> str:
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
-    for name, pattern in (
-        ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("slerp", r"slerp"),
-        ("task_arithmetic", r"task[_ -]?arithmetic"), ("ties", r"\bties\b"), ("linear", r"linear|average|усредн|soup"),
-    ):  # fmt: skip
+    for name, pattern in (*MERGE_METHODS[:-1], ("linear", r"linear|average|усредн|soup")):  # agent/goal_facts.py
         if re.search(pattern, text):
             method = name
             break
@@ -712,9 +751,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
     weights = parse_weights(text)
-    if method == "slerp":
-        t = _float(r"\bt\s*=\s*(\d*\.?\d+)", text) or _float(r"\bat\s+(\d*\.\d+)", text)
-        if t is None and weights:
+    said = {f.slot: f.value for f in merge_number_facts(mask_paths(text))}  # agent/goal_facts.py: density, t
+    if method in ("slerp", "nearswap"):
+        t = said.get("t")
+        if t is None:
+            t = _float(r"\bat\s+(\d*\.\d+)", text)
+        if t is None and weights and method == "slerp":
             t = weights[1]
         if re.search(r"halfway|half way|midpoint|посередине|пополам|поровну", text):
             t = 0.5
@@ -726,9 +768,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["weights"] = weights
     elif re.search(r"halfway|half way|equal|поровну|пополам", text):
         stage["weights"] = [0.5] * len(stage["models"])
-    density = _float(r"density\s*(?:=|of)?\s*(\d*\.?\d+)", text) or _float(r"плотност\w*\s*(\d*\.?\d+)", text)
-    if density:
-        stage["density"] = density
+    if "density" in said:
+        stage["density"] = said["density"]
     ctx.stages.append(stage)
 
 
@@ -998,6 +1039,7 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     ctx = Context(request, base.architecture or "this model", base.num_layers, base.modules, datasets)
     ctx.disk_adapters = adapters
     ctx.notes.extend(correction_notes)
+    ctx.scoped = goal_facts(corrected, base.num_layers)
     refused = _unsupported_methods(goal)
     if refused:
         return PlanOutcome(
@@ -1017,6 +1059,10 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     if not actions and _states_training(request.goal, base.num_layers):
         actions = [Action("sft", 0, 0, goal)]
         ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
+    for action in actions:
+        if action.kind in ("sft", "dpo"):
+            scope = "sft" if action.kind == "sft" else parse_preference_method(action.text) or "dpo"
+            ctx.rounds[scope] = ctx.rounds.get(scope, 0) + 1
     output = request.output
     try:
         for action in actions:

@@ -423,3 +423,176 @@ def test_a_rank_said_once_holds_for_the_later_adapter_with_a_note(world) -> None
     assert any("same rank" in note for note in outcome.notes)
     explicit = _outcome(world, "LoRA with rank 8, then DPO with rank 4")
     assert [s.r for s in explicit.plan.stages if s.kind in ("sft", "preference")] == [8, 4]
+
+
+# ---- values said for one stage land in that stage, and the check verifies it per stage (EN + RU) ----
+
+
+def _scopes(goal: str) -> list[tuple[str, object, str | None]]:
+    return [(f.slot, f.value, f.scope) for f in goal_facts(goal, 12) if f.slot not in ("method", "stage")]
+
+
+@pytest.mark.parametrize(
+    ("goal", "expected"),
+    [
+        ("rank 16 for the SFT and rank 8 for the DPO adapter", [("r", 16, "sft"), ("r", 8, "dpo")]),
+        ("ранг восемь для SFT и ранг четыре для DPO", [("r", 8, "sft"), ("r", 4, "dpo")]),
+        ("SFT with lr 2e-4, then DPO with beta 0.2 and lr 5e-6 for it",
+         [("learning_rate", 2e-4, "sft"), ("beta", 0.2, "dpo"), ("learning_rate", 5e-6, "dpo")]),
+        ("SFT с рангом 16, потом DPO с рангом 8 и бетой 0.2", [("r", 16, "sft"), ("r", 8, "dpo"), ("beta", 0.2, "dpo")]),
+        ("fine-tune on a.jsonl with rank 8 and DPO with rank 4",
+         [("dataset", "a.jsonl", "sft"), ("r", 8, "sft"), ("r", 4, "dpo")]),
+        ("дообучи на a.jsonl и сделай DPO на b.jsonl", [("dataset", "a.jsonl", "sft"), ("dataset", "b.jsonl", "dpo")]),
+        ("train it with DPO, rank 8", [("r", 8, "dpo")]),  # "train" only says how DPO runs
+        ("DPO with a training batch size of 2", [("batch_size", 2, "dpo")]),  # a noun's modifier, no SFT
+    ],
+)  # fmt: skip
+def test_values_are_scoped_to_the_stage_they_were_said_for(goal: str, expected: list) -> None:  # type: ignore[type-arg]
+    assert _scopes(goal) == expected
+
+
+def _two_stage_plan(sft: dict, dpo: dict):  # type: ignore[no-untyped-def,type-arg]
+    stages = [
+        {"kind": "sft", "dataset": "chat.jsonl", **sft},
+        {"kind": "preference", "dataset": "prefs.jsonl", **dpo},
+        {"kind": "write"},
+    ]
+    return plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
+
+
+@pytest.mark.parametrize(
+    ("goal", "right", "wrong", "slot"),
+    [
+        ("rank 16 for the SFT and rank 8 for the DPO adapter", ({"r": 16}, {"r": 8}), ({"r": 8}, {"r": 16}), "r"),
+        ("ранг восемь для SFT и ранг четыре для DPO", ({"r": 8}, {"r": 4}), ({"r": 4}, {"r": 8}), "r"),
+        ("SFT with lr 2e-4, then DPO with lr 5e-6",
+         ({"learning_rate": 2e-4}, {"learning_rate": 5e-6}), ({"learning_rate": 5e-6}, {"learning_rate": 2e-4}),
+         "learning_rate"),
+        ("SFT на 3 эпохи, потом DPO на 1 эпоху", ({"epochs": 3}, {"epochs": 1}), ({"epochs": 1}, {"epochs": 3}),
+         "epochs"),
+    ],
+)  # fmt: skip
+def test_the_check_is_per_stage_not_somewhere(goal: str, right: tuple, wrong: tuple, slot: str) -> None:  # type: ignore[type-arg]
+    """An LLM plan that swaps two stages' values keeps every value "somewhere": still a miss, per stage."""
+    assert check_plan_against_goal(goal, _two_stage_plan(*right), 12) == []
+    misses = check_plan_against_goal(goal, _two_stage_plan(*wrong), 12)
+    assert misses and any(m.fact and m.fact.slot == slot and m.fact.scope for m in misses)
+    assert any("Which stage takes which" in m.message for m in misses)
+
+
+@pytest.mark.parametrize(
+    ("goal", "values"),
+    [
+        ("rank 16 for the SFT and rank 8 for the DPO adapter", [{"r": 16}, {"r": 8}]),
+        ("ранг восемь для SFT и ранг четыре для DPO", [{"r": 8}, {"r": 4}]),
+        ("SFT with lr 2e-4, then DPO with beta 0.2 and lr 5e-6 for it",
+         [{"learning_rate": 2e-4}, {"beta": 0.2, "learning_rate": 5e-6}]),
+        ("SFT с рангом 16, потом DPO с рангом 8 и бетой 0.2", [{"r": 16}, {"r": 8, "beta": 0.2}]),
+        ("SFT на {sft}, потом DPO на {dpo} со скоростью обучения 5e-6", [{"learning_rate": 2e-4}, {"learning_rate": 5e-6}]),
+        ("SFT on {sft}, then DPO on {dpo} with a training batch size of 2", [{"batch_size": 4}, {"batch_size": 2}]),
+        ("два раунда SFT: {sft} на одну эпоху, потом {other} на две эпохи", [{"epochs": 1}, {"epochs": 2}]),
+        ("two rounds: SFT on {sft} for 1 epoch, then SFT on {other} for 3 epochs", [{"epochs": 1}, {"epochs": 3}]),
+    ],
+)  # fmt: skip
+def test_the_planner_places_values_per_stage(world, goal: str, values: list) -> None:  # type: ignore[no-untyped-def,type-arg]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    training = [s for s in outcome.plan.stages if s.kind in ("sft", "preference")]
+    assert len(training) == len(values)
+    for stage, want in zip(training, values, strict=True):
+        for key, value in want.items():
+            assert getattr(stage, key) == pytest.approx(value), (stage.id, key)
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds", "beta"),
+    [
+        ("SFT then DPO. Scratch that, just DPO with beta 0.25", ["preference", "write"], 0.25),
+        ("SFT, потом DPO. Забудь это, просто DPO с бетой 0.2", ["preference", "write"], 0.2),
+        ("don't do SFT, just DPO with beta 0.2", ["preference", "write"], 0.2),
+        ("не делай SFT, сразу DPO на {dpo} с бетой 0.1", ["preference", "write"], 0.1),
+    ],
+)
+def test_a_stage_taken_back_or_negated_is_not_planned(world, goal: str, kinds: list[str], beta: float) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.kind for s in outcome.plan.stages] == kinds
+    assert outcome.plan.stages[0].beta == pytest.approx(beta)
+    assert "stage" not in {f.slot for f in goal_facts(goal.format(**world), 6)}
+
+
+def test_a_value_correction_is_not_a_retraction() -> None:
+    assert _facts("LoRA alpha 64, scratch that, 32, rank 16") == {"alpha": 32, "r": 16}
+    text, notes = corrected_text("SFT with rank 8, then DPO. Scratch that, just DPO")
+    assert "sft" not in text and "dpo" in text and notes and "took back" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("goal", "adapter"),
+    [("don't use DoRA, plain LoRA r 8", "lora"), ("не используй DoRA, обычная LoRA ранга 8", "lora")],
+)
+def test_a_negated_adapter_is_not_trained(world, goal: str, adapter: str) -> None:  # type: ignore[no-untyped-def]
+    assert _facts(goal)["adapter"] == adapter
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None and outcome.plan.stages[0].adapter == adapter
+    assert outcome.plan.stages[0].r == 8
+
+
+@pytest.mark.parametrize(
+    ("goal", "values"),
+    [
+        ("DPO beta=0.1; per_device_train_batch_size=2, gradient_accumulation_steps 8",
+         {"batch_size": 2, "gradient_accumulation": 8}),
+        ("LoRA with warmup_ratio 0.1 and weight_decay 0.01", {"warmup_steps": 0.1, "weight_decay": 0.01}),
+        ("дообучи с накоплением градиентов 4 и прогревом 10 шагов", {"gradient_accumulation": 4, "warmup_steps": 10}),
+    ],
+)  # fmt: skip
+def test_trainer_argument_names_are_slots(world, goal: str, values: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Once a number after gradient_accumulation_steps was a known word that nothing placed: silently dropped."""
+    facts = _facts(goal)
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    for key, value in values.items():
+        assert facts[key] == pytest.approx(value)
+        assert getattr(outcome.plan.stages[0], key) == pytest.approx(value)
+    assert check_plan_against_goal(goal, _plan("base"), 6)  # the defaults are a miss
+
+
+# ---- merges: every method Graft runs, per-model weights, density and t (EN + RU) ----
+
+
+@pytest.fixture(scope="module")
+def partners(world):  # type: ignore[no-untyped-def]
+    import shutil
+
+    root = Path(world["root"])
+    for name in ("partner", "partner2"):
+        if not (root / name).exists():
+            shutil.copytree(world["model"], root / name)
+    return {**world, "partner": str(root / "partner"), "partner2": str(root / "partner2")}
+
+
+@pytest.mark.parametrize(
+    ("goal", "merge"),
+    [
+        ("fine-tune on {sft}, merge the adapter, then della merge with {partner} at density 0.7",
+         {"method": "della", "density": 0.7}),
+        ("model_stock merge of {partner} and {partner2} over the base", {"method": "model_stock"}),
+        ("nearswap {partner} into the base with t 0.4", {"method": "nearswap", "t": 0.4}),
+        ("merge {partner} (weight 0.7) and {partner2} (weight 0.3) with task_arithmetic",
+         {"method": "task_arithmetic", "weights": [0.7, 0.3]}),
+        ("слей {partner} с весом 0.6 и {partner2} с весом 0.4 методом della", {"method": "della", "weights": [0.6, 0.4]}),
+        ("дообучи, влей адаптер и смешай с {partner} методом dare_ties с плотностью 0.6",
+         {"method": "dare_ties", "density": 0.6}),
+    ],
+)  # fmt: skip
+def test_merge_methods_and_their_numbers_are_kept(partners, goal: str, merge: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    outcome = _outcome(partners, goal)
+    assert outcome.plan is not None, outcome.question
+    (stage,) = [s for s in outcome.plan.stages if s.kind == "merge_models"]
+    for key, value in merge.items():
+        assert getattr(stage, key) == (pytest.approx(value) if not isinstance(value, str) else value), key
+    # the same plan with TIES and default numbers is a miss for the check (the LLM planner's path)
+    slots = {f.slot for f in goal_facts(goal.format(**partners), 6)}
+    assert "merge_method" in slots
+    assert {"density", "t", "weights"} & set(merge) <= slots

@@ -41,6 +41,14 @@ CASES = [
     ("третий слой", [2]),
     ("на последнем слое", [11]),
     ("слои 0-2", [0, 1, 2]),
+    # the middle fraction, and exclusions of several items (held-out set 5 found them silently misread)
+    ("LoRA on the middle third of the blocks", [4, 5, 6, 7]),
+    ("train the middle half", [3, 4, 5, 6, 7, 8]),
+    ("дообучи среднюю треть модели", [4, 5, 6, 7]),
+    ("train all layers except the first and the last", list(range(1, 11))),
+    ("all layers except 3 and 5", [0, 1, 2, 4, 6, 7, 8, 9, 10, 11]),
+    ("все слои кроме первого и последних двух", list(range(1, 10))),
+    ("все слои, кроме 0 и 11", list(range(1, 11))),
 ]
 
 

@@ -161,6 +161,19 @@ CASES: list[tuple[str, list[str], dict[int, dict]]] = [
     ("дообучи слой 1 на {sft} за 5 шагов", ["sft"], {0: {"layers": [1], "max_steps": 5}}),
     ("дообучи внимание и mlp", ["sft"], {0: {"T": "all"}}),
     ("потом DPO с loss hinge", ["dpo"], {0: {"loss_type": "hinge"}}),
+    # ---- values said for one stage land in that stage (held-out set 5) ----
+    ("rank 16 for the SFT and rank 8 for the DPO adapter", ["sft", "dpo"], {0: {"r": 16}, 1: {"r": 8}}),
+    ("ранг восемь для SFT и ранг четыре для DPO", ["sft", "dpo"], {0: {"r": 8}, 1: {"r": 4}}),
+    (
+        "SFT on attention with lr 2e-4, then DPO with beta 0.2 and lr 5e-6 for it",
+        ["sft", "dpo"],
+        {0: {"learning_rate": 2e-4, "T": "attention"}, 1: {"beta": 0.2, "learning_rate": 5e-6}},
+    ),
+    (
+        "SFT на внимании, потом DPO на {dpo} со скоростью обучения 5e-6",
+        ["sft", "dpo"],
+        {0: {"learning_rate": 2e-4, "T": "attention"}, 1: {"learning_rate": 5e-6}},
+    ),
 ]
 
 
