@@ -241,10 +241,10 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
 _LABELS = {
     "en": {
         "attention": "the attention",
-        "mlp": "the MLP",
-        "embedding": "the embeddings",
+        "mlp": "the mlp",
+        "embedding": "the embedding",
         "lm_head": "the lm_head",
-        "norm": "the norms",
+        "norm": "the norm",
         "other": "other tensors",
     },
     "ru": {  # (where: "в …", of: "… чего")
@@ -694,7 +694,9 @@ def answer_with_llm(
         offline_error: GraftError | None = None
     except GraftError as exc:
         offline, offline_error = None, exc
-    results = [json.dumps(f)[:12_000] for f in (offline.facts if offline else [])]
+    # A question the templates did not understand still gives the LLM the checkpoint's facts to cite.
+    given = offline.facts if offline else getattr(offline_error, "facts", [])
+    results = [json.dumps(f)[:12_000] for f in given]
     context = f"Checkpoint: {model or 'none open'}" + (f"\nSecond checkpoint: {other}" if other else "")
     if run_dir:
         context += f"\nRun folder: {run_dir}"

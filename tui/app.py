@@ -668,6 +668,16 @@ class GraftApp(App[None]):
 
         return looks_like_question(text)
 
+    def _ask_back(self, text: str) -> bool:
+        """A message that is both a question and a request to act gets a question back (the graph's router)."""
+        from agent.intent import classify
+
+        intent = classify(text)
+        if intent.route != "ambiguous":
+            return False
+        self.say("assistant", intent.question_back(text))
+        return True
+
     def while_working(self, text: str) -> None:
         """A message during a run or a review: questions are answered at once; a goal waits or replaces."""
         if self._is_question(text):
@@ -676,6 +686,8 @@ class GraftApp(App[None]):
                 self.say("assistant", local)
             else:
                 self.answer_worker(text)
+        elif self._ask_back(text):
+            pass
         elif self.run_active():
             self.say(
                 "assistant",
