@@ -857,6 +857,34 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
     return files
 
 
+def write_export_folder(files: dict[str, str], folder: Path, overwrite: bool = False) -> list[str]:
+    """Write an export's files into `folder`: a new folder atomically; over an earlier export of this kind
+    (its chain.sh and steps.py) only with `overwrite`, replacing its files and keeping its run/ and data/."""
+    from tools.safetensors_writer import atomic_folder, atomic_write_text
+
+    folder = Path(folder)
+    if folder.exists() or folder.is_symlink():
+        if not overwrite:
+            raise GraftError(
+                f"{folder} already exists; pass --overwrite to replace the export in it, or choose another path."
+            )
+        if not (folder.is_dir() and (folder / "chain.sh").is_file() and (folder / "steps.py").is_file()):
+            raise GraftError(
+                f"{folder} is not an earlier `graft export --as trl` folder; move it away or choose another path."
+            )
+        for name, text in files.items():
+            atomic_write_text(folder / name, text, overwrite=True)
+            if name.endswith((".sh", ".py")):
+                (folder / name).chmod(0o755)
+        return list(files)
+    with atomic_folder(folder) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+            if name.endswith((".sh", ".py")):
+                (tmp / name).chmod(0o755)
+    return list(files)
+
+
 def export_plan(plan: Plan, form: ExportFormat, name: str = "graft_pipeline.py", run_dir: str = "graft-run") -> str:
     """The plan in the requested form, as text (script or mergekit; --as trl writes a folder: export_trl).
 

@@ -150,26 +150,18 @@ def test_mergekit_multi_reruns_the_merges(work: Path, merges: Path) -> None:
 
 
 def test_one_merge_is_a_document_mergekit_yaml_reads(work: Path, merges: Path) -> None:
-    """A plan with one merge (of what the first plan trained) exports one plain document."""
-    plan = run_plan(
-        work,
-        "single",
-        [
-            {
-                "kind": "merge_models",
-                "id": "ties",
-                "method": "ties",
-                "models": ["merges.run/sft-merged", "@base"],
-                "density": 0.5,
-            }
-        ],
-    )
-    export(work, plan, "mergekit", "single.yml")
-    text = (work / "single.yml").read_text()
-    assert "name:" not in text and "mergekit-yaml single.yml ./single.mergekit" in text
-    assert yaml.safe_load(text)["models"][0]["model"] == "./merges.run/sft-merged"
-    run_tool([str(BIN / "mergekit-yaml"), "single.yml", "./single.mergekit"], work)
-    assert_same(tensors(work / "single.mergekit"), tensors(work / "single.run" / "ties"))
+    """The same plan up to its first merge exports one plain document; mergekit-yaml redoes that merge."""
+    from agent.export import export_plan
+    from agent.plan import load_plan
+
+    plan = load_plan(merges)
+    plan.stages = plan.stages[:3]  # sft, sft-merged, dare: what `graft run` left in merges.run
+    text = export_plan(plan, "mergekit", name="single.yml", run_dir="merges.run")
+    (work / "single.yml").write_text(text)
+    assert "name:" not in text and "mergekit-yaml single.yml ./merges.mergekit --random-seed 3" in text
+    assert [m["model"] for m in yaml.safe_load(text)["models"]] == ["./merges.run/sft-merged", "./models/tiny"]
+    run_tool([str(BIN / "mergekit-yaml"), "single.yml", "./single.mergekit", "--random-seed", "3"], work)
+    assert_same(tensors(work / "single.mergekit"), tensors(work / "merges.run" / "dare"))
 
 
 def test_trl_cli_configs_reproduce_the_adapters(work: Path, trained: Path) -> None:
@@ -196,6 +188,12 @@ def test_trl_cli_configs_reproduce_the_adapters(work: Path, trained: Path) -> No
         )
     assert_same(tensors(folder / "run" / "sft-merged"), tensors(run / "sft-merged"))
     assert_same(tensors(work / "trl-final"), tensors(work / "trained-final"))
+    again = graft("export", trained.name, "--as", "trl", "-o", "trained.trl", home=work / "home", cwd=work)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    again = graft(
+        "export", trained.name, "--as", "trl", "-o", "trained.trl", "--overwrite", home=work / "home", cwd=work
+    )
+    assert again.returncode == 0 and (folder / "run" / "dpo" / "adapter_model.safetensors").is_file()
 
 
 # This environment has Graft installed (editable: a meta-path finder from a .pth file). The exported
@@ -236,14 +234,26 @@ def test_script_with_merges_equals_graft_run(work: Path, merges: Path) -> None:
     assert_same(tensors(final), tensors(work / "merges-final"))
 
 
-def test_refusals(work: Path, trained: Path) -> None:
+def test_refusals_and_overwrite(work: Path, trained: Path, merges: Path) -> None:
+    """What an export cannot express exactly is refused in one sentence (exit 2), never written differently."""
+    from agent.export import export_plan
+    from agent.plan import load_plan
+    from tools.errors import GraftError
+
     plan = yaml.safe_load(trained.read_text())
-    plan["stages"][2]["method"] = "orpo"
-    path = work / "orpo.yaml"
-    path.write_text(yaml.safe_dump(plan, sort_keys=False))
-    proc = graft("export", path.name, "--as", "trl", "-o", "orpo.trl", home=work / "home", cwd=work)
+    plan["stages"][2]["method"] = "orpo"  # TRL's command line has no orpo
+    (work / "orpo.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    proc = graft("export", "orpo.yaml", "--as", "trl", "-o", "orpo.trl", home=work / "home", cwd=work)
     assert proc.returncode == 2 and "does not run" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (work / "orpo.trl").exists()
     proc = graft("export", trained.name, "--as", "trl", home=work / "home", cwd=work)
     assert proc.returncode == 2 and "pass -o FOLDER" in proc.stderr
     proc = graft("export", trained.name, "--as", "mergekit", home=work / "home", cwd=work)
     assert proc.returncode == 2 and "no merge_models stage" in proc.stderr
+    (work / "taken").mkdir()
+    proc = graft("export", trained.name, "--as", "trl", "-o", "taken", "--overwrite", home=work / "home", cwd=work)
+    assert proc.returncode == 2 and "not an earlier" in proc.stderr
+    two_seeds = load_plan(merges)
+    two_seeds.stages[3].method, two_seeds.stages[3].seed = "dare_linear", 5  # type: ignore[union-attr]
+    with pytest.raises(GraftError, match="one --random-seed"):
+        export_plan(two_seeds, "mergekit", run_dir="merges.run")
