@@ -228,17 +228,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.plan)
     if args.form == "trl":
-        from agent.export import export_trl
-        from tools.safetensors_writer import atomic_folder
+        from agent.export import export_trl, write_export_folder
 
         if not args.out:
             raise GraftError("--as trl writes a folder of configs and a chain script; pass -o FOLDER.")
-        files = export_trl(plan, args.out)
-        with atomic_folder(Path(args.out), overwrite=args.overwrite) as tmp:
-            for file_name, body in files.items():
-                (tmp / file_name).write_text(body, encoding="utf-8")
-                if file_name.endswith((".sh", ".py")):
-                    (tmp / file_name).chmod(0o755)
+        files = write_export_folder(export_trl(plan, args.out), Path(args.out), args.overwrite)
         print(f"wrote {args.out}: {', '.join(files)}", file=sys.stderr)
         return EXIT_OK
     name = Path(args.out).name if args.out else ("merges.yml" if args.form == "mergekit" else "graft_pipeline.py")
