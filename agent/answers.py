@@ -290,6 +290,27 @@ class _Book:
     def cfg(self, *keys: str) -> Any:
         return next((self.config[k] for k in keys if self.config.get(k) is not None), None)
 
+    def config_keys(self, words: str) -> dict[str, Any]:
+        """config.json entries whose names hold every word asked ('rope theta' → rope_theta); scalars only."""
+        aliases = {"activation": "act", "epsilon": "eps", "positions": "position", "tokens": "token"}
+        skip = ("the", "a", "an", "of", "its", "model", "function", "value", "number", "setting", "used", "this")
+        wanted = [aliases.get(w, w) for w in re.findall(r"[a-z0-9]+", words.lower()) if w not in skip]
+        if not wanted:
+            return {}
+        flat: dict[str, Any] = {}
+        for key, value in self.config.items():  # one level of nesting (transformers 5: rope_parameters.rope_theta)
+            if isinstance(value, dict):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        found = {}
+        for key, value in flat.items():
+            parts = key.lower().rsplit(".", 1)[-1].split("_")
+            if all(any(p.startswith(w.rstrip("s")) for p in parts) for w in wanted):
+                if isinstance(value, int | float | str | bool) or value is None:
+                    found[key] = value
+        return found
+
     def need_rows(self) -> list[tuple[str, str, int | None, str, str, tuple[int, ...], int, int]]:
         if self.rows is None:
             raise NotUnderstood(self.why_no_rows or "the tensors of this checkpoint cannot be read.")
@@ -466,6 +487,11 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
     """One asked thing, from the files, in the question's language."""
     ru = lang == "ru"
     info = book.info
+    if ask.quantity is None and ask.asked_for and ask.unknown == [ask.asked_for]:
+        entries = book.config_keys(ask.asked_for)
+        if entries:
+            listed = ", ".join(f"{k} = {json.dumps(v)}" for k, v in entries.items())
+            return f"В config.json: {listed}." if ru else f"config.json says {listed}."
     if ask.unknown:
         names = ", ".join(f"«{w}»" if ru else f"'{w}'" for w in ask.unknown)
         if ask.quantity is None and ask.unknown == [ask.said]:
@@ -483,8 +509,8 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
                 "(могу сказать: параметры, тензоры, байты, dtype, формы тензоров, слои, головы, размеры, связанность "
                 "эмбеддингов, архитектуру)."
                 if ru
-                else f"I did not understand what to report in '{ask.said}': {names} is not something the checkpoint's "
-                "files record (I can tell parameters, tensors, bytes, dtype, tensor shapes, layers, heads, hidden/"
+                else f"I did not understand what to report in '{ask.said}': {names} is in neither the checkpoint's "
+                "tensors nor its config.json (I can tell parameters, tensors, bytes, dtype, tensor shapes, layers, heads, hidden/"
                 "intermediate/vocab size, tied embeddings, architecture)."
             )
         parts = ", ".join(["attention", "mlp", "embedding", "norm", "lm_head", *sorted(book.module_names)[:12]])

@@ -214,6 +214,7 @@ class Ask:
     said: str = ""
     unknown: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    asked_for: str | None = None  # the words of a quantity Graft has no template for ("rope theta")
 
 
 def normalize(text: str) -> str:
@@ -445,6 +446,7 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
             word = _unknown_quantity(main)
             if word:
                 ask.unknown.append(word)
+                ask.asked_for = word
             elif _ASKS_SOMETHING.match(main):  # "does it share …?" with no quantity known: never a count instead
                 ask.unknown.append(part)
         ask.unknown += [w for w in _unknown_parts(main, modules) if w not in ask.unknown]

@@ -172,7 +172,9 @@ def judge(case: dict, models: dict[str, str], truths: dict[str, Truth]) -> tuple
 def score(heldout: bool, models: dict[str, str], batch: int = 1) -> tuple[int, int, list[str], list[str]]:
     truths = {k: Truth(v) for k, v in models.items()}
     cases = [
-        c for c in TABLE["questions"] if bool(c.get("heldout")) == heldout and (not heldout or c.get("batch", 1) == batch)
+        c
+        for c in TABLE["questions"]
+        if bool(c.get("heldout")) == heldout and (not heldout or c.get("batch", 1) == batch)
     ]
     right, wrong, refused = 0, [], []
     for case in cases:
@@ -407,3 +409,18 @@ def test_a_request_for_information_is_answered_through_the_conversation(tiny, of
     reply = graph.get_state(config).values["messages"][-1]
     assert reply["kind"] == "answer"
     assert holds(reply["content"], Truth(model).expected(truth_of)[0]), reply["content"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("what's the rope theta?", "rope_theta"),
+        ("what activation function does it use?", "hidden_act"),
+        ("what is the rms norm eps?", "rms_norm_eps"),
+    ],
+)
+def test_a_config_setting_without_a_template_is_read_from_config_json(models, text: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    config = Truth(models["llama"]).config
+    flat = {**config, **{k: v for sub in config.values() if isinstance(sub, dict) for k, v in sub.items()}}
+    answer = answer_offline(text, models["llama"]).text
+    assert key in answer and json.dumps(flat[key]) in answer, answer
