@@ -222,3 +222,23 @@ def test_names_and_relations():
     assert base_model_relation([{"kind": "sft"}, {"kind": "merge_adapter"}]) == "finetune"
     assert base_model_relation([{"kind": "merge_models"}]) == "merge"
     assert base_model_relation([]) is None
+
+
+def test_a_sentencepiece_model_file_dropped_by_a_resave_is_carried_from_the_base(tmp_path):
+    """transformers 5 re-saves a Llama/Mistral tokenizer as tokenizer.json alone; llama.cpp's converter needs
+    tokenizer.model, so the final folder takes it from the base."""
+    from transformers import AutoTokenizer
+
+    from tools.tiny import TinyModelArgs, build_tiny_model
+
+    base = tmp_path / "base"
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(base), tokenizer_kind="sentencepiece"))
+    stage = tmp_path / "stage"
+    AutoTokenizer.from_pretrained(base).save_pretrained(stage)
+    assert not (stage / "tokenizer.model").exists()  # the premise: a re-save drops it
+    out = tmp_path / "out"
+    out.mkdir()
+    copied = carry_side_files([stage, base], out)
+    assert "tokenizer.model" in copied
+    assert (out / "tokenizer.model").read_bytes() == (base / "tokenizer.model").read_bytes()
+    assert (out / "tokenizer.json").read_bytes() == (stage / "tokenizer.json").read_bytes()

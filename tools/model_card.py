@@ -68,6 +68,12 @@ def carry_side_files(sources: list[Path], dst: Path) -> list[str]:
     tokenizer_home = next((f for f in folders if has_tokenizer(f)), None)
     if tokenizer_home is not None:
         copied += copy_side_files(tokenizer_home, dst, TOKENIZER_FILES)
+        if not (tokenizer_home / "tokenizer.model").is_file():
+            # transformers re-saves a SentencePiece tokenizer as tokenizer.json alone; llama.cpp's converter
+            # and slow tokenizers need the original model file, which only the base still has.
+            spm = next((f for f in folders if (f / "tokenizer.model").is_file()), None)
+            if spm is not None:
+                copied += copy_side_files(spm, dst, ("tokenizer.model",))
     for folder in folders:  # LICENSE/NOTICE: the first folder that has any carries them all
         names = license_files(folder)
         if names:
