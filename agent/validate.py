@@ -446,7 +446,11 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
             pending_adapter = None
             report.estimates.append(
                 StageEstimate(
-                    stage=stage.id, kind=stage.kind, disk_bytes=model_bytes, memory_bytes=max(shapes_bytes(shapes), 1)
+                    stage=stage.id,
+                    kind=stage.kind,
+                    disk_bytes=model_bytes,
+                    # a merge runs in its own CPU process: the runtime, then the model streamed tensor by tensor
+                    memory_bytes=RUNTIME_BYTES["cpu"] + max(shapes_bytes(shapes), 1),
                 )
             )
         elif stage.kind == "merge_models":
@@ -483,7 +487,7 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                     stage=stage.id,
                     kind=stage.kind,
                     disk_bytes=model_bytes,
-                    memory_bytes=model_bytes * (len(stage.models) + 1),
+                    memory_bytes=RUNTIME_BYTES["cpu"] + model_bytes * (len(stage.models) + 1),
                 )
             )
         elif stage.kind == "write":
