@@ -747,7 +747,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
         stage = step.stage
         lines.append(f"\n# {stage.id}: {stage.kind}{' ' + stage.method if getattr(stage, 'method', None) else ''}")
         if stage.kind == "convert":
-            lines.append(f'"$PYTHON" {q(steps_py)} convert {q(local_path(stage.source))} {q(step.out)}')
+            lines.append(f'"$PYTHON" {q(steps_py)} convert {q(local_path(stage.source))} {q(local_path(step.out))}')
         elif stage.kind in ("sft", "preference"):
             command = TRL_COMMANDS.get("sft" if stage.kind == "sft" else stage.method)
             if command is None:
@@ -788,7 +788,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
                 "model_name_or_path": model,
                 "dtype": device,
                 "datasets": [{"path": "json", "data_files": train_file}],
-                "output_dir": step.out,
+                "output_dir": local_path(step.out),
             }
             lora = facts.lora(stage, facts_path)
             if lora:
@@ -829,7 +829,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
             if stage.combination != "cat":
                 extra += f" --combination {stage.combination} --density {stage.density}"
             lines.append(
-                f'"$PYTHON" {q(steps_py)} fold {q(step.out)} {q(local_path(step.model))} '
+                f'"$PYTHON" {q(steps_py)} fold {q(local_path(step.out))} {q(local_path(step.model))} '
                 + " ".join(q(local_path(a)) for a in step.adapters)
                 + f" --max-shard-size {q(stage.max_shard_size)}{extra}"
             )
@@ -840,7 +840,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
                 doc, sort_keys=False
             )
             seed = f" --random-seed {stage.seed}" if stage.method in RANDOMISED else ""
-            lines.append(f"mergekit-yaml {q(home + '/' + name)} {q(step.out)}{seed}")
+            lines.append(f"mergekit-yaml {q(home + '/' + name)} {q(local_path(step.out))}{seed}")
         elif stage.kind == "write":
             lines.append(
                 f'"$PYTHON" {q(steps_py)} write "${{OUTPUT:-{local_path(step.out)}}}" {q(local_path(step.model))} '

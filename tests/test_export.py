@@ -257,3 +257,72 @@ def test_refusals_and_overwrite(work: Path, trained: Path, merges: Path) -> None
     two_seeds.stages[3].method, two_seeds.stages[3].seed = "dare_linear", 5  # type: ignore[union-attr]
     with pytest.raises(GraftError, match="one --random-seed"):
         export_plan(two_seeds, "mergekit", run_dir="merges.run")
+
+
+DRIVER = """
+import json, runpy, sys
+ns = runpy.run_path(sys.argv[1], run_name="exported")  # the script's functions; its main() does not run
+out = {}
+for path, method in json.loads(sys.argv[2]):
+    kind = "sft" if method == "sft" else "preference"
+    stage = {"kind": kind, "method": method, "dataset": path, "eval_fraction": 0.25, "seed": 5}
+    rows, flags = ns["stage_rows"](stage, "")
+    out[path] = {"rows": rows, "flags": flags}
+print(json.dumps(out))
+"""
+
+
+def test_script_reads_every_format_as_graft_does(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The script's embedded reader (tools.datasets_io's portable functions) gives the rows Graft trains on,
+    for formats beyond JSON Lines, where Graft cannot be imported."""
+    import json
+
+    import datasets
+
+    from agent.export import export_plan
+    from agent.plan import plan_from_data
+    from tools.datasets_io import split_holdout, training_rows
+    from tools.sft import reply_rows
+
+    chat = sft_rows(8)
+    pairs = dpo_rows(8)
+    folder = work / "formats"
+    folder.mkdir()
+    datasets.Dataset.from_list(chat).to_parquet(str(folder / "chat.parquet"))
+    datasets.Dataset.from_list([{"prompt": r["prompt"], "completion": r["chosen"]} for r in pairs]).to_csv(
+        str(folder / "pc.csv"), index=False
+    )
+    sharegpt = [
+        {"conversations": [{"from": "human", "value": r["prompt"]}, {"from": "gpt", "value": r["chosen"]}]}
+        for r in pairs
+    ]
+    (folder / "sharegpt.json").write_text(json.dumps(sharegpt))  # a JSON array
+    write_jsonl(
+        folder / "alpaca.jsonl", [{"instruction": r["prompt"], "input": "", "output": r["chosen"]} for r in pairs]
+    )
+    implicit = [
+        {"chosen": r["prompt"] + " " + r["chosen"], "rejected": r["prompt"] + " " + r["rejected"]} for r in pairs
+    ]
+    datasets.Dataset.from_list(implicit).save_to_disk(str(folder / "implicit"))
+    cases = [
+        ("formats/chat.parquet", "sft"),
+        ("formats/pc.csv", "sft"),
+        ("formats/sharegpt.json", "sft"),
+        ("formats/alpaca.jsonl", "sft"),
+        ("formats/implicit", "dpo"),
+    ]
+    monkeypatch.chdir(work)
+    plan = plan_from_data(
+        {"goal": "formats", "base_model": "models/tiny", "stages": [{"kind": "sft", "dataset": "data/sft.jsonl"}]}
+    )
+    (work / "formats_script.py").write_text(export_plan(plan, "script", name="formats_script.py"))
+    (work / "driver.py").write_text(DRIVER)
+    proc = run_tool([sys.executable, "-c", WITHOUT_GRAFT, "driver.py", "formats_script.py", json.dumps(cases)], work)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    for path, method in cases:
+        rows, layout, _ = training_rows(path, method)
+        train, _held = split_holdout(rows, 0.25, 5)
+        if layout == "messages":  # no generation block in the template passed: each reply a completion
+            train = reply_rows(train, path)
+        assert got[path]["rows"] == train, path
+    assert got["formats/chat.parquet"]["flags"] == {"completion_only_loss": True}
