@@ -35,7 +35,8 @@ QUANTITIES: list[tuple[str, str]] = [
     ),
     (
         "kv_heads",
-        r"\b(?:kv|key[- /]?value|k/v)[- ]heads?|num_key_value_heads|\bgqa\b|kv[- ]голов\w*|голов\w* (?:ключ\w*|kv)",
+        r"(?:\bkv\b|key[- /]?values?|k/v|ключ\w*[- /]значени\w*|ключ\w*).{0,12}(?:\bheads?\b|голов\w*)"
+        r"|(?:\bheads?\b|голов\w*).{0,12}(?:\bkv\b|key[- /]?values?|k/v|ключ\w*)|num_key_value_heads|\bgqa\b",
     ),
     ("head_dim", r"head[_ ](?:dim\w*|size)|размер\w* голов\w*"),
     (
@@ -178,7 +179,14 @@ _ORD = (
 _PER_LAYER = re.compile(
     r"\b(?:per[- ](?:layer|block)|each\s+(?:layer|block)|every\s+(?:layer|block)|layer[- ]by[- ]layer|by\s+layer|"
     r"на\s+(?:каждый\s+)?(?:слой|блок)|в\s+каждом\s+(?:слое|блоке)|каждого\s+(?:слоя|блока)|по\s+слоям|по\s+блокам|"
-    r"послойно)\b"
+    r"послойно|(?:a\s+)?single\s+(?:decoder\s+|transformer\s+|hidden\s+)?(?:layer|block)|"
+    r"(?:одн(?:ом|ого|ин)|отдельн\w*)\s+(?:слое?|слой|блоке?|блок))\b"
+)
+# Every layer as a part ("in the transformer blocks", "во всех слоях"): the blocks without the rest.
+_ALL_LAYERS = re.compile(
+    r"\b(?:in|of|across|within|for)\s+(?:the\s+|all\s+(?:the\s+)?|its\s+)?(?:decoder\s+|transformer\s+|hidden\s+)?"
+    r"(?:layers|blocks)\b|\b(?:transformer|decoder)\s+(?:blocks|layers)\b|\ball\s+(?:the\s+)?(?:layers|blocks)\b"
+    r"|(?:во|в)\s+(?:всех\s+)?(?:слоях|блоках)|\bвсе\s+(?:слои|блоки)"
 )
 _GENERIC = re.compile(
     r"^(?:model|models|checkpoint\w*|it|its|this|that|these|those|network|net|files?|weights?|whole|entire|total|all|"
@@ -327,7 +335,7 @@ def _modules(text: str, modules: set[str]) -> list[str]:
 
 
 def _targets(
-    text: str, quantity: str | None, num_layers: int | None, modules: set[str], problems: list[str]
+    text: str, quantity: str | None, num_layers: int | None, modules: dict[str, str], problems: list[str]
 ) -> list[Target]:
     """The parts of the model the text names (none: the whole model)."""
     scrubbed = text
@@ -347,6 +355,10 @@ def _targets(
     targets += [Target(component=c, layers=layers, per_layer=per_layer, said=c) for c in comps]
     if not targets and (layers is not None or per_layer):
         targets.append(Target(layers=layers, per_layer=per_layer, said=words))
+    if not targets and quantity not in ("layers", None) and num_layers:
+        every = _ALL_LAYERS.search(text)
+        if every:
+            targets.append(Target(layers=list(range(num_layers)), said=every.group(0).strip()))
     return targets
 
 
@@ -376,7 +388,9 @@ def _unknown_parts(part: str, modules: dict[str, str]) -> list[str]:
             continue
         if any(p.match(rest) for p in _COMPONENT_RE.values()) or word in {m.lower() for m in modules}:
             continue
-        if re.match(rf"(?:\d+\s*-?\w*\s+)?{_LAYER_W}|{_ORD}|каждом|per|each|every", rest):
+        if re.match(
+            rf"(?:\d+\s*-?\w*\s+)?{_LAYER_W}|{_ORD}|каждом|per|each|every|single|one\b|одн\w*|отдельн\w*", rest
+        ):
             continue
         if any(p.match(rest) for _, p in _QUANTITY_RE) or re.match(r"(?:bf|fp)\d+|float\w*|bfloat\w*|int\d+", word):
             continue
@@ -399,7 +413,11 @@ def _split_parts(text: str) -> list[str]:
             continue
         pieces = [p.strip(" ,.?!") for p in re.split(r"\s+(?:and|и|&)\s+|,\s+", part)]
         kinds = [quantity_of(p) for p in pieces]
-        names_part = any(_COMPONENT_RE[c].search(p) for p in pieces[1:] for c in _COMPONENT_RE)
+        # "the embedding and output layers": a part named after 'and', not a second quantity
+        names_part = any(
+            k == "layers" and not re.search(r"how many|number of|count|сколько|числ|количеств", p)
+            for p, k in zip(pieces, kinds, strict=True)
+        )
         if (
             len(pieces) > 1
             and all(kinds)
@@ -418,6 +436,8 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
     """The things a question asks, in order (see the module docstring). `modules`: module name → component."""
     modules = modules or {}
     text = normalize(question)
+    # "non-embedding parameters" are the parameters excluding the embedding
+    text = re.sub(r"\bnon[- ]([a-z_]+)\s+(param\w*|weights?|tensors?)", r"\2 excluding \1", text)
     asks: list[Ask] = []
     for part in _split_parts(text):
         main, excluded = part, ""
@@ -440,6 +460,10 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
         ask.targets = _targets(main, quantity, num_layers, modules, problems)
         if excluded:
             ask.exclude = _targets(excluded, None, num_layers, modules, problems) or []
+            if not ask.exclude and re.fullmatch(rf"\s*(?:the\s+)?(?:{_ORD}|\d+)\s*", excluded):
+                # "all layers except the first", "во всех слоях, кроме первого": the layer word is left out
+                layer_word = " слоя" if re.search(r"[а-я]", excluded) else " layer"
+                ask.exclude = _targets(excluded + layer_word, None, num_layers, modules, problems) or []
             if not ask.exclude:
                 ask.unknown.append(excluded.strip())
         if quantity is None:
