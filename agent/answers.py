@@ -438,11 +438,12 @@ def _measure(ask: Any, book: _Book, lang: str, quantity: str) -> str:
             continue
         where = "в модели" if target is None and ru else ("the model" if target is None else _where(target, lang, book))
         n = value(kept)
+        head = where if target is not None and target.module else f"{where[0].upper()}{where[1:]}"
         if ru:
-            text = f"{where[0].upper()}{where[1:]} {n:,} {unit}"
+            text = f"{head} {n:,} {unit}"
         else:
             plural = target is not None and not target.component and not target.module and len(target.layers or []) > 1
-            text = f"{where[0].upper()}{where[1:]} {'hold' if plural else 'holds'} {n:,} {unit}"
+            text = f"{head} {'hold' if plural else 'holds'} {n:,} {unit}"
         if ask.exclude:
             words = _excluded_words(ask.exclude, lang, book)
             if gone:
@@ -476,6 +477,9 @@ def _measure(ask: Any, book: _Book, lang: str, quantity: str) -> str:
                     else f"; the weight files are {files:,} bytes with headers"
                 )
         out.append(text + ".")
+    if len(ask.targets) > 1 and not any(t.per_layer for t in ask.targets):
+        union = [r for r in rows if any(_matches(r, t) for t in ask.targets) and r not in excluded]
+        out.append(f"Вместе: {value(union):,} {unit}." if ru else f"Together: {value(union):,} {unit}.")
     return " ".join(out)
 
 
@@ -652,7 +656,7 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
         return (
             f"{_yes_no(yes, lang)}: шаблон чата {'есть' if yes else 'не найден'}."
             if ru
-            else f"{_yes_no(yes, lang)}: the tokenizer {'carries' if yes else 'carries no'} chat template."
+            else f"{_yes_no(yes, lang)}: the tokenizer {'carries a' if yes else 'carries no'} chat template."
         )
     if q == "modules":
         comps = [t.component for t in ask.targets if t.component] or list(info.modules)

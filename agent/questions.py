@@ -398,6 +398,57 @@ def _unknown_parts(part: str, modules: dict[str, str]) -> list[str]:
     return out
 
 
+# Words that carry no fact of their own in a question about a checkpoint (EN, RU).
+_FUNCTION_WORDS = set(
+    """the a an of in on at to for from with by is are was were be been being does do did has have had it its it's
+    this that these those there there's here what what's whats which how many much me my i you your we our us they them
+    their can could would will should shall may might please tell show give list print display report describe explain
+    count i'd like want know wonder let about and or then also total overall all each every per only just roughly
+    approximately exactly currently now saved stored store stores take takes taking use uses used using contain contains
+    containing hold holds get got find out number amount size big large whole entire model model's models weights
+    weight any some actually really so vs across inside within between both than more most less combined together
+    altogether sum up look see check whether if yes no same one single does'nt isn't is't aren't ok okay hey hi
+    again quick quickly briefly exact exactly roughly kind type trainable matrix matrices space length percentage
+    percent share fraction proportion ratio input output stored dimension values value altogether together
+    и в во на у с со по к ко о об от до из за для без при а но или же ли не что это этот эта эти этой этом этого его её
+    ее их мне нам мы вы ты я как какой какая какое какие каков какова каково каковы сколько всего всех весь вся все всё
+    ещё еще уже тут там где есть был была было были будет может можно пожалуйста покажи покажите скажи скажите
+    расскажи расскажите назови дай дайте выведи подскажи перечисли опиши объясни посчитай сообщи уточни хочу знать
+    узнать модель модели моделью моделей чекпойнт чекпойнте чекпойнта чекпоинт чекпоинте занимает занимают весит весят
+    имеет имеют содержит содержат хранит хранится хранятся используется использует используют число числа количество
+    штук неё нее него ней нём нем итого целиком вообще примерно сейчас ну один одна одно одном отдельно точно
+    кратко размер размера размером веса весами весам весах матрица матрицы матрицу матрице обучаемых обучаемые
+    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние""".split()
+)
+
+
+def _masked(text: str, modules: dict[str, str]) -> str:
+    """The text with every word the parser knows blanked out."""
+    patterns = list(_COMPONENT_RE.values()) + [p for _, p in _QUANTITY_RE]  # "выходного слоя" before "слоя"
+    patterns += [
+        re.compile(_LAYER_W),
+        re.compile(rf"\b{_ORD}"),
+        re.compile(r"\b(?:" + "|".join(_CARD) + r")\b"),
+        _PER_LAYER,
+        _ALL_LAYERS,
+        _EXCLUDE,
+        re.compile(r"\b(?:excluded|not\s+counted|left\s+out|aside|исключ\w*|не\s+в\s+сч[её]т|учета|учёта)\b"),
+        re.compile(r"\b(?:mb|gb|kb|mib|gib|millions?|billions?|thousands?|м|мб|гб|млн|млрд|миллион\w*|тысяч\w*)\b"),
+        re.compile(r"\b(?:bf16|fp16|fp32|float\d*|bfloat16|int\d+)\b"),
+        re.compile(r"\d+(?:[-–]\w+)?"),
+    ]
+    patterns += [re.compile(rf"(?<![\w]){re.escape(m.lower())}(?![\w])") for m in modules]
+    for pattern in patterns:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def _leftover_words(part: str, modules: dict[str, str]) -> list[str]:
+    """Words of the question that no rule read and that are not function words: never silently dropped."""
+    words = re.findall(r"[a-zа-я_][\w'’-]*", _masked(part, modules))
+    return [w for w in dict.fromkeys(words) if w not in _FUNCTION_WORDS and not _GENERIC.match(w) and len(w) > 1]
+
+
 _ASKS_SOMETHING = re.compile(
     r"^(?:does|do|is|are|can|could|will|would|should|has|have|did|was|were|what|which|why|where|who|"
     r"how(?!\s+(?:many|big|large|much))|где|почему|зачем|есть\s+ли|что|как(?!ой|ая|ое|ие|ов)\w*)\b|.*\bли\b"
@@ -474,5 +525,9 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
             elif _ASKS_SOMETHING.match(main):  # "does it share …?" with no quantity known: never a count instead
                 ask.unknown.append(part)
         ask.unknown += [w for w in _unknown_parts(main, modules) if w not in ask.unknown]
+        if ask.quantity not in ("summary", "changed", "adapter"):
+            asked = set(re.findall(r"[\w'-]+", ask.asked_for or ""))
+            seen = " ".join(ask.unknown)
+            ask.unknown += [w for w in _leftover_words(part, modules) if w not in asked and w not in seen]
         asks.append(ask)
     return asks

@@ -365,6 +365,8 @@ def test_russian_questions_are_answered_in_russian(models, text: str) -> None:  
         ("сколько параметров в роутере?", "роутере"),
         ("what is the learning rate of this model?", "learning rate"),
         ("how many params in layer 7?", "layer 7"),
+        ("how many parameters does the router have?", "router"),
+        ("сколько параметров занимают эксперты?", "эксперты"),
         ("сколько параметров в слое 7?", "слое 7"),
     ],
 )
