@@ -425,6 +425,9 @@ RETRACT = re.compile(
     r"|cancel (?:that|this)|забудь(?:те)?(?: (?:это|про это|вс[её]))?|отбой|отмена|начн\w+ заново|нет,? не так)"
     r"[\s,.:;!-]*(?:(?:just|only|instead|simply|rather|let'?s|просто|только|сразу|лучше|вместо этого|давай)[\s,]+)*"
     r"(?:(?:do|run|use|make it|сделай|запусти)\s+)?(?=" + STAGE_START + ")"
+    # a softer "actually no" retracts only when a negated or "just …" stage follows: "do SFT, actually no, skip SFT"
+    r"|(?:actually,?\s+no|no,?\s+wait|wait,?\s+no|on second thought|хотя нет|нет,?\s+стоп|ой,?\s+нет|а,?\s+нет)"
+    r"[\s,.:;!-]*(?=(?:" + NEGATED + r")" + STAGE_START + r"|(?:just|only|просто|только|сразу)\s+" + STAGE_START + ")"
 )
 
 
@@ -534,7 +537,28 @@ def stage_scope(stage: Any) -> str:
     return "sft" if stage.kind == "sft" else str(getattr(stage, "method", "dpo"))
 
 
+def contradicted_stages(goal: str) -> list[tuple[str, str]]:
+    """Stages asked for and then negated with no correction marker taking the first back: (scope, negating words).
+
+    "SFT on chat, DPO on prefs, no SFT though": the plan cannot keep both; the person is asked."""
+    masked = mask(reading_text(retract(goal)))
+    mentions = [(m, "sft") for m in re.finditer(SFT_WORDS, masked)]
+    mentions += [(m, "dpo" if k == "ipo" else k) for k, p in PREFERENCE_WORDS for m in re.finditer(p, masked)]
+    mentions.sort(key=lambda x: x[0].start())
+    said: set[str] = set()
+    out = []
+    for m, scope in mentions:
+        if negated(masked, m.start()):
+            if scope in said:
+                phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+                out.append((scope, ((phrase.group(0) if phrase else "") + m.group(0)).strip()))
+        elif not names_a_thing(masked, m.start(), m.end()):
+            said.add(scope)
+    return out
+
+
 SCOPE_NAMES = {"sft": "SFT", "dpo": "DPO", "orpo": "ORPO", "simpo": "SimPO", "kto": "KTO"}
+ARTICLE = {"SFT": "an", "ORPO": "an"}
 
 
 def _scope_stages(plan: Any, scope: str) -> list[Any]:
@@ -829,6 +853,15 @@ def check_plan_against_goal(
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
     misses.extend(_order_misses(facts, plan))
+    for scope, words in contradicted_stages(goal):
+        if _scope_stages(plan, scope):
+            name = SCOPE_NAMES.get(scope, scope.upper())
+            misses.append(
+                Miss(
+                    None,
+                    f"You asked for {name} and then said '{words}'; should the plan have {ARTICLE.get(name, 'a')} {name} stage?",
+                )
+            )
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
         misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
     for fact in facts:

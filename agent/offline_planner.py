@@ -1059,7 +1059,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     if not actions and _states_training(request.goal, base.num_layers):
         actions = [Action("sft", 0, 0, goal)]
         ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
-    for action in actions:
+    for i, action in enumerate(actions):
+        if action.kind == "variant" and not any(a.kind == "merge_models" for a in actions[i + 1 :]):
+            action.kind = "sft"  # "then another SFT pass on b.jsonl": no merge to blend into, so a next round
         if action.kind in ("sft", "dpo"):
             scope = "sft" if action.kind == "sft" else parse_preference_method(action.text) or "dpo"
             ctx.rounds[scope] = ctx.rounds.get(scope, 0) + 1

@@ -596,3 +596,46 @@ def test_merge_methods_and_their_numbers_are_kept(partners, goal: str, merge: di
     slots = {f.slot for f in goal_facts(goal.format(**partners), 6)}
     assert "merge_method" in slots
     assert {"density", "t", "weights"} & set(merge) <= slots
+
+
+# ---- from held-out set 6: a softer "actually no" before a negated stage, a stated-then-negated stage, and a
+# "second/another" fine-tune with no merge to blend into (EN + RU) ----
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds"),
+    [
+        ("do SFT, actually no, skip SFT and just run DPO on {dpo}", ["preference", "write"]),
+        ("дообучи на {sft}, хотя нет, не делай SFT, просто DPO", ["preference", "write"]),
+    ],
+)
+def test_actually_no_before_a_negated_stage_takes_it_back(world, goal: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.kind for s in outcome.plan.stages] == kinds
+
+
+@pytest.mark.parametrize(
+    "goal", ["SFT on {sft}, DPO on {dpo}, no SFT though", "SFT на {sft}, потом DPO на {dpo}, но без SFT"]
+)
+def test_a_stage_asked_for_and_then_negated_is_asked_about(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and "should the plan have an SFT stage" in (outcome.question or "")
+    # the same check holds an LLM plan that keeps the SFT
+    assert check_plan_against_goal(goal.format(**world), _two_stage_plan({}, {}), 6)
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "first SFT on {other} (2 epochs), then another SFT pass on {sft} (1 epoch)",
+        "сначала SFT на {other} две эпохи, затем ещё одно SFT на {sft}",
+    ],
+)
+def test_another_fine_tune_without_a_merge_is_the_next_round(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    """Read as a merge variant, it became a branch from the base that nothing merged (held-out 6, silent)."""
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    training = [s for s in outcome.plan.stages if s.kind != "write"]
+    assert [s.kind for s in training] == ["sft", "sft"]
+    assert training[1].input is None and training[1].dataset == world["sft"]

@@ -20,7 +20,10 @@ and "SFT then DPO. Scratch that, just DPO" kept the SFT stage. Those were fixed 
 values in goal_facts, used by the planner and the check), after which heldout5 reads 65/66 — no longer held out.
 goals_heldout6.yaml (38 goals, 39% Russian), written after those fixes and run once: 35/38 (92%), 2 silent —
 "then another SFT pass on b.jsonl" became a merge variant (a branch from the base that nothing merged) and
-"do SFT, actually no, skip SFT and just run KTO" kept the SFT stage.
+"do SFT, actually no, skip SFT and just run KTO" kept the SFT stage. With time left, those two silent classes
+WERE then fixed from heldout6 (a variant with no merge is the next round; "actually no" before a negated stage
+takes it back, and a stage asked for then negated is asked about), so heldout6's current 37/38 is no longer a
+held-out estimate either: the honest numbers are the first runs, heldout5 82% (8 silent), heldout6 92% (2 silent).
 """
 
 from __future__ import annotations
