@@ -638,6 +638,26 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
             if ru
             else f"No: lm_head has its own weights ({head:,} parameters); the embeddings are not tied."
         )
+    if q in ("lora_rank", "lora_alpha"):
+        adapter = info.adapter if info.kind == "adapter" else None
+        if adapter is None:
+            raise NotUnderstood(
+                f"{book.path} — полная модель, не адаптер: у неё нет ранга и альфы LoRA."
+                if ru
+                else f"{book.path} is a full model, not an adapter: it has no LoRA rank or alpha."
+            )
+        value = adapter.r if q == "lora_rank" else adapter.alpha
+        name = "r" if q == "lora_rank" else "lora_alpha"
+        if value is None:
+            raise NotUnderstood(
+                f"adapter_config.json не задаёт {name}." if ru else f"adapter_config.json sets no {name}."
+            )
+        kind = "DoRA" if adapter.use_dora else adapter.peft_type or "PEFT"
+        return (
+            f"В adapter_config.json: {name} = {value:g} ({kind}, r={adapter.r}, alpha={adapter.alpha:g})."
+            if ru
+            else f"adapter_config.json says {name} = {value:g} ({kind}, r={adapter.r}, alpha={adapter.alpha:g})."
+        )
     if q == "architecture":
         arch = info.architecture or info.model_type
         if not arch:

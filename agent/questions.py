@@ -64,6 +64,8 @@ QUANTITIES: list[tuple[str, str]] = [
     ),
     ("tensors", r"\btensors?\b|тензор\w*"),
     ("parameters", r"\bparam\w*|\bweights? count|how many weights|number of weights|параметр\w*"),
+    ("lora_rank", r"\brank\b|\blora[_ ]r\b|ранг\w*"),
+    ("lora_alpha", r"\balpha\b|lora_alpha|альф\w*"),
     ("how_big", r"how (?:big|large)|size of|насколько (?:больш|велик)\w*|какого размера|\bbig\b"),
     ("heads", r"(?<!lm )(?<!lm_)(?<!output )\bheads?\b|(?<!выходн)(?<!выходные )голов\w*"),
     ("layers", r"\b(?:layers?|blocks?)\b|сло[йяеюи]\w*|слоев|блок\w*"),
@@ -409,7 +411,7 @@ _FUNCTION_WORDS = set(
     weight any some actually really so vs across inside within between both than more most less combined together
     altogether sum up look see check whether if yes no same one single does'nt isn't is't aren't ok okay hey hi
     again quick quickly briefly exact exactly roughly kind type trainable matrix matrices space length percentage
-    percent share fraction proportion ratio input output stored dimension values value altogether together
+    percent share fraction proportion ratio input output stored dimension values value altogether together lora dora qlora peft
     и в во на у с со по к ко о об от до из за для без при а но или же ли не что это этот эта эти этой этом этого его её
     ее их мне нам мы вы ты я как какой какая какое какие каков какова каково каковы сколько всего всех весь вся все всё
     ещё еще уже тут там где есть был была было были будет может можно пожалуйста покажи покажите скажи скажите
@@ -418,7 +420,7 @@ _FUNCTION_WORDS = set(
     имеет имеют содержит содержат хранит хранится хранятся используется использует используют число числа количество
     штук неё нее него ней нём нем итого целиком вообще примерно сейчас ну один одна одно одном отдельно точно
     кратко размер размера размером веса весами весам весах матрица матрицы матрицу матрице обучаемых обучаемые
-    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние""".split()
+    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние лора лоры""".split()
 )
 
 

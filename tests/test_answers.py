@@ -42,7 +42,8 @@ class Truth:
                 for k in st.keys():
                     s = st.get_slice(k)
                     self.tensors[k] = (tuple(s.get_shape()), s.get_dtype())
-        self.config = json.loads((Path(folder) / "config.json").read_text())
+        config = Path(folder) / "config.json"
+        self.config = json.loads(config.read_text()) if config.is_file() else {}  # an adapter has none
 
     def cfg(self, *keys: str) -> int:
         return next(self.config[k] for k in keys if self.config.get(k) is not None)
@@ -433,3 +434,39 @@ def test_a_config_setting_without_a_template_is_read_from_config_json(models, te
     flat = {**config, **{k: v for sub in config.values() if isinstance(sub, dict) for k, v in sub.items()}}
     answer = answer_offline(text, models["llama"]).text
     assert key in answer and json.dumps(flat[key]) in answer, answer
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    """A real PEFT LoRA (r=4, alpha=8, q_proj and v_proj) on the tiny llama."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path_factory.mktemp("adapter") / "lora"
+    model = AutoModelForCausalLM.from_pretrained(str(tiny("llama")), dtype=torch.float32)
+    get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])).save_pretrained(str(out))
+    return str(out)
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("how many trainable params does this adapter have?", "parameters"),
+        ("сколько параметров в этом адаптере?", "parameters"),
+        ("what rank is this LoRA?", "r = 4"),
+        ("какой ранг у адаптера?", "r = 4"),
+        ("what's the lora alpha?", "lora_alpha = 8"),
+    ],
+)
+def test_questions_about_an_adapter(adapter: str, text: str, wanted: str) -> None:
+    answer = answer_offline(text, adapter).text
+    if wanted == "parameters":
+        truth = Truth(adapter)
+        wanted = f"{sum(truth.numel(n) for n in truth.tensors):,}"
+    assert wanted in answer and in_language(answer, ru=bool(re.search(r"[а-я]", text))), answer
+
+
+def test_a_full_model_has_no_lora_rank(models) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(GraftError, match="not an adapter"):
+        answer_offline("what rank is this LoRA?", models["llama"])
