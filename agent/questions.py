@@ -31,7 +31,7 @@ QUANTITIES: list[tuple[str, str]] = [
     (
         "tied",
         r"\bti(?:e|es|ed|ing)\b|weight[- ]tying|shared (?:input/output )?embeddings|\bshar(?:e|es|ed|ing)\b.{0,20}\bweights?\b"
-        r"|weights? shar\w*|общи\w* вес\w*|дел(?:ят|ит) вес\w*|связан\w*|привязан\w*|общие эмбеддинг\w*",
+        r"|weights? shar\w*|embeddings?\b.{0,25}\bshared|shared\b.{0,25}\bembeddings?|общи\w* вес\w*|дел(?:ят|ит) вес\w*|связан\w*|привязан\w*|общие эмбеддинг\w*",
     ),
     (
         "kv_heads",
@@ -59,11 +59,14 @@ QUANTITIES: list[tuple[str, str]] = [
     ("shape", r"\bshapes?\b|dimensions? of|размерност\w*|\bформ[аыу]\b"),
     (
         "bytes",
-        r"\bbytes?\b|\bdisk\b|storage|memory|\b(?:kb|mb|gb|kib|mib|gib)\b|file size|size on disk|how much space"
+        r"\bbytes?\b|\bdisk\b|storage|memory|\bv?ram\b|видеопамят\w*|\b(?:kb|mb|gb|kib|mib|gib)\b|file size|size on disk|how much space"
         r"|\bвес(?:ит|ят|а файла)\b|размер\w* файл\w*|объ[её]м\w*|мест[ао]|памят\w*|байт\w*|мегабайт\w*|гигабайт\w*",
     ),
     ("tensors", r"\btensors?\b|тензор\w*"),
-    ("parameters", r"\bparam\w*|\bweights? count|how many weights|number of weights|параметр\w*"),
+    (
+        "parameters",
+        r"(?:сколько|число|количеств\w*)\s+(?:всего\s+)?весов|\bparam\w*|\bweights? count|how many weights|number of weights|параметр\w*",
+    ),
     ("lora_rank", r"\brank\b|\blora[_ ]r\b|ранг\w*"),
     ("lora_alpha", r"\balpha\b|lora_alpha|альф\w*"),
     ("how_big", r"how (?:big|large)|size of|насколько (?:больш|велик)\w*|какого размера|\bbig\b"),
@@ -411,7 +414,7 @@ _FUNCTION_WORDS = set(
     weight any some actually really so vs across inside within between both than more most less combined together
     altogether sum up look see check whether if yes no same one single does'nt isn't is't aren't ok okay hey hi
     again quick quickly briefly exact exactly roughly kind type trainable matrix matrices space length percentage
-    percent share fraction proportion ratio input output stored dimension values value altogether together lora dora qlora peft
+    percent share fraction proportion ratio input output stored dimension values value altogether together need needs require requires required load loading lora dora qlora peft
     и в во на у с со по к ко о об от до из за для без при а но или же ли не что это этот эта эти этой этом этого его её
     ее их мне нам мы вы ты я как какой какая какое какие каков какова каково каковы сколько всего всех весь вся все всё
     ещё еще уже тут там где есть был была было были будет может можно пожалуйста покажи покажите скажи скажите
@@ -420,7 +423,7 @@ _FUNCTION_WORDS = set(
     имеет имеют содержит содержат хранит хранится хранятся используется использует используют число числа количество
     штук неё нее него ней нём нем итого целиком вообще примерно сейчас ну один одна одно одном отдельно точно
     кратко размер размера размером веса весами весам весах матрица матрицы матрицу матрице обучаемых обучаемые
-    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние лора лоры""".split()
+    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние они оно она им ими нужно нужна надо лора лоры""".split()
 )
 
 
@@ -440,9 +443,11 @@ def _masked(text: str, modules: dict[str, str]) -> str:
         re.compile(r"\d+(?:[-–]\w+)?"),
     ]
     patterns += [re.compile(rf"(?<![\w]){re.escape(m.lower())}(?![\w])") for m in modules]
-    for pattern in patterns:
-        text = pattern.sub(" ", text)
-    return text
+    keep = list(text)
+    for pattern in patterns:  # every pattern reads the original text; their spans are blanked together
+        for m in pattern.finditer(text):
+            keep[m.start() : m.end()] = " " * (m.end() - m.start())
+    return "".join(keep)
 
 
 def _leftover_words(part: str, modules: dict[str, str]) -> list[str]:
