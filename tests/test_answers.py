@@ -472,3 +472,27 @@ def test_questions_about_an_adapter(adapter: str, text: str, wanted: str) -> Non
 def test_a_full_model_has_no_lora_rank(models) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(GraftError, match="not an adapter"):
         answer_offline("what rank is this LoRA?", models["llama"])
+
+
+def test_a_question_the_templates_refuse_still_gives_the_llm_the_facts(models) -> None:  # type: ignore[no-untyped-def]
+    """The LLM may answer it from the checkpoint's facts (cited, numbers grounded); a made-up number falls back."""
+    from agent.answers import answer_with_llm
+    from agent.planner import LLMSettings
+    from tests.llm_stub import ScriptedLLM
+
+    question = "how many parameters does the router have?"
+    with pytest.raises(GraftError, match="router"):
+        answer_offline(question, models["llama"])
+    layers = Truth(models["llama"]).cfg("num_hidden_layers")
+    for say, source in (
+        (f"There is no router: it is a dense model with {layers} layers [1].", "llm:scripted"),
+        ("The router holds 123,456 parameters [1].", None),
+    ):
+        with ScriptedLLM([{"say": say}]) as server:
+            settings = LLMSettings(api_key="test", base_url=server.base_url, model="scripted", timeout=20)
+            if source is None:
+                with pytest.raises(GraftError, match="router"):
+                    answer_with_llm(question, models["llama"], settings)
+                continue
+            answer = answer_with_llm(question, models["llama"], settings)
+        assert answer.source == source and "[1]" in server.requests[0]["messages"][1]["content"], answer
