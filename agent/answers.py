@@ -212,9 +212,25 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
     lora = answer_lora(question, model, other)
     if lora is not None:
         return lora
+    # A checkpoint named by its path is the one asked about; the path itself is no word to understand.
+    paths = _named_paths(question)
+    for path in paths:
+        question = question.replace(path, " ")
     asks = parse(question)
     if any(a.quantity == "changed" for a in asks):
         return _answer_changed(q, ru, model, other, run_dir)
+    existing = [p for p in paths if Path(p).expanduser().exists()]
+    missing = [p for p in paths if p not in existing]
+    if missing:
+        raise GraftError(f"{missing[0]} не существует." if ru else f"{missing[0]} does not exist.")
+    if existing:
+        if len(set(existing)) > 1:
+            raise GraftError(
+                "в вопросе названо несколько чекпойнтов; спросите о каждом отдельно."
+                if ru
+                else "the question names several checkpoints; ask about one at a time."
+            )
+        model = str(Path(existing[0]).expanduser())
     if not model:
         raise GraftError(
             "сначала откройте чекпойнт (/open ПУТЬ), потом спрашивайте о нём."
@@ -235,7 +251,19 @@ def answer_offline(question: str, model: str | None, other: str | None = None, r
     if failures and not sentences:
         raise NotUnderstood(" ".join(failures), facts)
     text = " ".join(sentences + failures)
+    if existing:  # asked about a checkpoint by its path: say which one the numbers are of
+        text = f"{model}: {text}"
     return Answer(text=text, facts=facts, shows="checkpoint")
+
+
+def _named_paths(question: str) -> list[str]:
+    """Paths in a question: written as paths (/…, ./…, ../…, ~/…) or existing on disk ("out/merged")."""
+    found = []
+    for m in re.finditer(r"(?:\.{1,2}/|~/|/)?[\w.-]+(?:/[\w.-]+)+/?|(?:\.{1,2}|~)/[\w.-]+/?", question):
+        text = m.group(0).rstrip(".,?!)")
+        if text.startswith(("/", "./", "../", "~/")) or Path(text).expanduser().exists():
+            found.append(text)
+    return found
 
 
 _LABELS = {

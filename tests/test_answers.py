@@ -496,3 +496,17 @@ def test_a_question_the_templates_refuse_still_gives_the_llm_the_facts(models) -
                 continue
             answer = answer_with_llm(question, models["llama"], settings)
         assert answer.source == source and "[1]" in server.requests[0]["messages"][1]["content"], answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how many parameters does {path} have?", "сколько параметров в {path}?", "сколько голов key/value у {path}?"],
+)
+def test_a_checkpoint_named_by_its_path_is_the_one_answered_about(models, text: str) -> None:  # type: ignore[no-untyped-def]
+    truth = Truth(models["gpt2"])
+    answer = answer_offline(text.format(path=models["gpt2"]), models["llama"]).text
+    assert answer.startswith(models["gpt2"]), answer
+    quantity = "heads" if "голов" in text else "parameters"
+    assert holds(answer, truth.expected({"quantity": quantity})[0]), answer
+    with pytest.raises(GraftError, match=r"does not exist|не существует"):
+        answer_offline(text.format(path="/no/such/model"), models["llama"])
