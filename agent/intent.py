@@ -30,17 +30,23 @@ _FILLER = re.compile(
     r"и|а|потом|затем|также|ещё|еще|теперь|ну|так|сначала|сперва|далее|привет)\b[\s,]*)+"
 )
 _POLITE = re.compile(
-    r"^(?:(?:please|pls|kindly|(?:can|could|would|will)\s+you(?:\s+please)?|"
-    r"i\s+(?:want|need|would\s+like|'d\s+like|’d\s+like)(?:\s+you)?\s+to|i\s+wanna|we\s+(?:want|need)\s+to|"
+    r"^(?:(?:please|pls|kindly|(?:can|could|would|will)\s+you(?:\s+please)?|(?:can|could|may|shall)\s+(?:i|we)|"
+    r"try|i(?:\s+(?:want|need|would\s+like)|'d\s+like)(?:\s+you)?\s+to|i\s+wanna|we\s+(?:want|need)\s+to|"
     r"let'?s|let\s+us|go\s+ahead\s+and|try\s+to|time\s+to|"
-    r"пожалуйста|хочу|хотим|хотелось\s+бы|надо|нужно|давай(?:те)?|можешь|можете|сможешь|попробуй|будь\s+добр)\b[\s,]*)+"
+    r"пожалуйста|хочу|хотим|хотелось\s+бы|надо|нужно|давай(?:те)?|можешь|можете|сможешь|попробуй|будь\s+добр|"
+    r"а\s+можно|можно(?:\s+ли)?|нельзя\s+ли)\b[\s,]*)+"
+)
+# A suggestion ("how about rank 32", "what about LoRA on layers 2-3", "а если ранг 8"): a goal when it names a recipe.
+_SUGGEST = re.compile(
+    r"^(?:(?:how|what)\s+about|why\s+not|maybe|perhaps|instead|а\s+если|может\s+(?:быть\s+)?|лучше|или)\b[\s,]*"
 )
 
 # A clause that opens with one of these asks to be told something.
 _INFO_LEAD = re.compile(
     r"^(?:what|what's|whats|which|how|why|where|when|who|whose|"
     r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|shall|may)\s+"
-    r"(?:it|this|that|these|those|they|the|its|my|our|any|all|there|i|we|you\s+know)\b|"
+    r"(?!the\s+same\b|it\s+again\b)(?:it|this|that|these|those|they|the|its|my|our|any|all|there|i|we|you\s+know)\b|"
+    r"see\b|look\s+at\b|посмотр\w*|посмотри\w*|глянь\w*|узна\w*|взглян\w*|"
     r"(?:can|could|would|will)\s+you(?:\s+please)?\s+(?:tell|show|give|list|say|count|explain|describe|report|print|check)\b|"
     r"tell\s+me|show\b|give\s+me|list\b|print\b|display\b|report\b|describe\b|explain\b|count\b|summari[sz]e\b|"
     r"i\s+(?:would|'d|’d)\s+like\s+to\s+know|i\s+want\s+to\s+know|i\s+wonder|let\s+me\s+know|any\s+idea|"
@@ -52,7 +58,7 @@ _INFO_LEAD = re.compile(
 )
 # The name of a fact on its own ("the parameter count", "количество параметров").
 _INFO_NOUN = re.compile(
-    r"\b(?:param(?:eter)?s?\s+count|parameter\s+number|number\s+of|count\s+of|layer\s+count|"
+    r"\b(?:params?|parameters|param(?:eter)?s?\s+count|parameter\s+number|параметр\w*|number\s+of|count\s+of|layer\s+count|"
     r"hidden\s+size|vocab(?:ulary)?\s+size|dtype|количеств\w+|число\s+\w+|размер\s+\w+)\b"
 )
 # Words of a training/merging recipe: with them, a bare noun phrase is a goal.
@@ -131,11 +137,21 @@ def classify(text: str) -> Intent:
         if made:
             acts.append(made.group(0).strip())
             continue
+        stripped = _POLITE.sub("", clause)
+        if stripped != clause and _ACTION_LEAD.match(stripped):  # "could we try DPO", "а можно дообучить"
+            acts.append(_ACTION_LEAD.match(stripped).group(0).strip())  # type: ignore[union-attr]
+            continue
+        suggested = _SUGGEST.match(clause)
+        if suggested:
+            rest = clause[suggested.end() :]
+            recipe = _ACTION_LEAD.match(_POLITE.sub("", rest)) or _RECIPE.search(rest)
+            if recipe:
+                acts.append(recipe.group(0).strip())
+                continue
         info = _INFO_LEAD.match(clause)
         if info:
             asks.append(info.group(0).strip())
             continue
-        stripped = _POLITE.sub("", clause)
         info = _INFO_LEAD.match(stripped)
         if info:
             asks.append(info.group(0).strip())
