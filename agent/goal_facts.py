@@ -91,7 +91,7 @@ PREFERENCE_WORDS = [
     ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
     ("ipo", r"(?<![a-z])ipo(?![a-z])"),
-    ("dpo", r"(?<![a-z])dpo(?:trainer)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпочт\w*|prefer\w*"),
+    ("dpo", r"(?<![a-z])dpo(?:trainer)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"),
 ]
 SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
 UNSUPPORTED_METHODS = re.compile(
@@ -862,6 +862,7 @@ def check_plan_against_goal(
                     f"You asked for {name} and then said '{words}'; should the plan have {ARTICLE.get(name, 'a')} {name} stage?",
                 )
             )
+    misses.extend(_invented_stages(goal, plan, feedback))
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
         misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
     for fact in facts:
@@ -896,6 +897,31 @@ def check_plan_against_goal(
         else:
             message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
         misses.append(Miss(fact, message))
+    return misses
+
+
+MERGE_WORDS = re.compile(
+    r"merg|blend|mix|combin|averag|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|" + MERGE_METHOD_WORDS
+)
+
+
+def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[Miss]:
+    """A preference stage or a model merge in a plan whose goal never asks for one: a stage the person did not
+    ask for is as much a drift as a dropped value (an LLM plan may add one; the offline planner never should)."""
+    text = mask(reading_text(retract(" ".join([goal, *(feedback or [])]))))
+    misses = []
+    methods = [p for p in plan.stages if p.kind == "preference"]
+    if (
+        methods
+        and not any(re.search(p, text) for _, p in PREFERENCE_WORDS)
+        and not re.search(r"(?<![a-z])(?:dpo|ipo|orpo|simpo|kto)|chosen|rejected|пары|парн", text)
+    ):
+        name = SCOPE_NAMES.get(stage_scope(methods[0]), "preference")
+        misses.append(
+            Miss(None, f"The plan has a {name} stage, and the goal asks for no preference tuning; should it?")
+        )
+    if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
+        misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
     return misses
 
 
@@ -944,5 +970,7 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
         text = fact.describe() if fact.slot != "layers" else f"layers {_show(fact.value)} ('{fact.phrase}')"
         if fact.replaced:
             text += f" (you said {', then '.join(_show(v) for v in [*fact.replaced, fact.value])})"
+        if fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:
+            text += f" — {SCOPE_NAMES.get(fact.scope, fact.scope)} stage"  # which stage it was said for
         lines.append(text + ("" if placed else " — NOT in the plan"))
     return lines

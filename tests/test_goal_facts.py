@@ -639,3 +639,32 @@ def test_another_fine_tune_without_a_merge_is_the_next_round(world, goal: str) -
     training = [s for s in outcome.plan.stages if s.kind != "write"]
     assert [s.kind for s in training] == ["sft", "sft"]
     assert training[1].input is None and training[1].dataset == world["sft"]
+
+
+def test_a_stage_nobody_asked_for_is_a_miss() -> None:
+    """An LLM plan that adds a DPO stage or a model merge the goal never mentions is drift, asked about."""
+    for goal in ("fine-tune on chat.jsonl with rank 8", "дообучи на chat.jsonl с рангом 8"):
+        added = check_plan_against_goal(goal, _two_stage_plan({"r": 8}, {}), 12)
+        assert any("asks for no preference tuning" in m.message for m in added), goal
+        merged = plan_from_data(
+            {
+                "goal": "g",
+                "base_model": "base",
+                "stages": [
+                    {"kind": "sft", "dataset": "chat.jsonl", "r": 8},
+                    {"kind": "merge_adapter"},
+                    {"kind": "merge_models", "method": "ties", "models": ["@merge_adapter", "other"]},
+                    {"kind": "write"},
+                ],
+            }
+        )
+        assert any("asks for no merge" in m.message for m in check_plan_against_goal(goal, merged, 12)), goal
+    for goal in ("fine-tune, then DPO", "дообучи, потом научи предпочитать короткие ответы"):
+        assert not any("asks for no" in m.message for m in check_plan_against_goal(goal, _two_stage_plan({}, {}), 12))
+
+
+def test_the_echo_names_the_stage_a_value_was_said_for() -> None:
+    echo = fact_echo("rank 16 for the SFT and rank 8 for the DPO adapter", _two_stage_plan({"r": 16}, {"r": 8}), 12)
+    assert "rank 16 — SFT stage" in echo and "rank 8 — DPO stage" in echo
+    swapped = fact_echo("ранг восемь для SFT и ранг четыре для DPO", _two_stage_plan({"r": 4}, {"r": 8}), 12)
+    assert "rank 8 — SFT stage — NOT in the plan" in swapped
