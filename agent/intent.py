@@ -23,6 +23,9 @@ Route = Literal["question", "goal", "ambiguous"]
 _SPLIT = re.compile(
     r"[.;!?\n]+(?=\s|$)|[;\n]|,?\s+(?:and\s+then|and\s+after\s+that|after\s+that|and\s+also|then|"
     r"а\s+потом|и\s+потом|потом|затем|а\s+затем|и\s+затем|после\s+этого)\s+|,\s*(?:and|и|а)\s+|\s*[→—]\s*"
+    # "merge the adapter and tell me …": a bare 'and' before a request to be told starts a new clause
+    r"|\s+(?:and|и|а)\s+(?=(?:tell|show|give\s+me|list|print|report|what|how|which|скажи|покажи|расскажи|сколько|"
+    r"какой|какая|какие|выведи)\b)"
 )
 # Words that may open a clause without changing what it asks for.
 _FILLER = re.compile(

@@ -216,7 +216,8 @@ def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no
     of attention heads"). Then every content word had to be understood or refused by name; batch 4, written
     after that: 18/22 right, 4 refused, 0 wrong ("сколько весов", "они", "VRAM … need", "embeddings shared").
     The general patterns were then fixed each time, so batches 2–4 are no longer estimates.
-    Routing held-out: batch 1 8/8, batch 2 12/12 on first run.
+    Routing held-out, first runs: batch 1 8/8, batch 2 12/12, batch 3 15/16 (a bare "and tell me" after an action
+    did not start a clause; fixed).
     """
     right, total, wrong, refused = score(True, models, batch)
     print(f"\nheld-out questions, batch {batch}: {right}/{total} right, {len(refused)} refused, {len(wrong)} wrong")
@@ -226,7 +227,7 @@ def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no
     assert right >= 0.8 * total
 
 
-@pytest.mark.parametrize(("heldout", "batch"), [(False, 1), (True, 1), (True, 2)])
+@pytest.mark.parametrize(("heldout", "batch"), [(False, 1), (True, 1), (True, 2), (True, 3)])
 def test_routing_table(heldout: bool, batch: int) -> None:
     cases = [c for c in TABLE["routing"] if bool(c.get("heldout")) == heldout and c.get("batch", 1) == batch]
     misses = [f"{c['text']!r}: {classify(c['text'])}" for c in cases if route_message(c["text"]) != c["route"]]
