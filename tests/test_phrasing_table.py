@@ -24,6 +24,10 @@ goals_heldout6.yaml (38 goals, 39% Russian), written after those fixes and run o
 WERE then fixed from heldout6 (a variant with no merge is the next round; "actually no" before a negated stage
 takes it back, and a stage asked for then negated is asked about), so heldout6's current 37/38 is no longer a
 held-out estimate either: the honest numbers are the first runs, heldout5 82% (8 silent), heldout6 92% (2 silent).
+goals_heldout7.yaml (31 goals, 42% Russian), written after all of the above, run once: 26/31 (84%), 3 silent —
+"the upper two thirds" (number words made it "2 thirds"), "skip the first layer and train the rest" trained
+layer 0 only, "со второго по четвёртый и последний" lost "и последний"; asked (not silent): "1 epoch at 2e-4
+learning rate" and "let's make beta 0.4 instead".
 """
 
 from __future__ import annotations
@@ -180,6 +184,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout4.yaml",
         "goals_heldout5.yaml",
         "goals_heldout6.yaml",
+        "goals_heldout7.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
