@@ -1,10 +1,9 @@
 """`graft export`: each form is run by its real tool and compared, tensor for tensor, with `graft run`.
 
-Two plans run once each through `graft run` (module fixtures), on a tiny Llama, from a work
-folder with paths relative to it (as a person's plan would be):
-- "trained": sft → merge_adapter → dpo (layers [1]) → write, the DPO adapter folded at the write;
-- "merges": sft → merge_adapter → merge_models (dare_ties, seed 3) → merge_models (linear, of the
-  first merge) → write.
+One plan runs once through `graft run` (a module fixture), on a tiny Llama, from a work folder
+with paths relative to it (as a person's plan would be): sft → merge_adapter → merge_models
+(dare_ties, seed 3) → merge_models (linear, naming the first merge) → dpo (layers [1], on the
+merge) → write, the DPO adapter folded at the write.
 Then: `mergekit-multi` (and `mergekit-yaml` for a one-merge plan) on the mergekit export, `trl sft
 --config`/`trl dpo --config` through the exported chain.sh, and the exported script with
 `python script.py` where Graft is not importable; every output is compared with graft's own.
@@ -100,26 +99,12 @@ def export(work: Path, plan: Path, form: str, out: str) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="module")
-def trained(work: Path) -> Path:
+def pipeline(work: Path) -> Path:
     return run_plan(
         work,
-        "trained",
+        "pipeline",
         [
             {"kind": "sft", "id": "sft", "dataset": "data/sft.jsonl", "target_modules": ["q_proj", "v_proj"], **TRAIN},
-            {"kind": "merge_adapter", "id": "sft-merged"},
-            {"kind": "preference", "method": "dpo", "id": "dpo", "dataset": "data/dpo.jsonl", "layers": [1], **TRAIN},
-            {"kind": "write", "id": "write", "dtype": "bfloat16"},
-        ],
-    )
-
-
-@pytest.fixture(scope="module")
-def merges(work: Path) -> Path:
-    return run_plan(
-        work,
-        "merges",
-        [
-            {"kind": "sft", "id": "sft", "dataset": "data/sft.jsonl", **TRAIN},
             {"kind": "merge_adapter", "id": "sft-merged"},
             {
                 "kind": "merge_models",
@@ -131,69 +116,81 @@ def merges(work: Path) -> Path:
                 "seed": 3,
             },
             {"kind": "merge_models", "id": "blend", "method": "linear", "models": ["@dare", "@sft-merged"]},
-            {"kind": "write", "id": "write", "dtype": "float32"},
+            {"kind": "preference", "method": "dpo", "id": "dpo", "dataset": "data/dpo.jsonl", "layers": [1], **TRAIN},
+            {"kind": "write", "id": "write", "dtype": "bfloat16"},
         ],
     )
 
 
-def test_mergekit_multi_reruns_the_merges(work: Path, merges: Path) -> None:
-    export(work, merges, "mergekit", "merges.yml")
-    text = (work / "merges.yml").read_text()
+def test_mergekit_multi_reruns_the_merges(work: Path, pipeline: Path) -> None:
+    export(work, pipeline, "mergekit", "pipeline.yml")
+    text = (work / "pipeline.yml").read_text()
     docs = list(yaml.safe_load_all(text))
     assert [d["name"] for d in docs] == ["dare", "blend"]
-    assert [m["model"] for m in docs[0]["models"]] == ["./merges.run/sft-merged", "./models/tiny"]
-    assert [m["model"] for m in docs[1]["models"]] == ["dare", "./merges.run/sft-merged"]  # an earlier merge, by name
-    assert "mergekit-multi merges.yml -I ./merges.mergekit --random-seed 3" in text
-    run_tool([str(BIN / "mergekit-multi"), "merges.yml", "-I", "./merges.mergekit", "--random-seed", "3"], work)
+    assert [m["model"] for m in docs[0]["models"]] == ["./pipeline.run/sft-merged", "./models/tiny"]
+    assert [m["model"] for m in docs[1]["models"]] == ["dare", "./pipeline.run/sft-merged"]  # an earlier merge, by name
+    assert "mergekit-multi pipeline.yml -I ./pipeline.mergekit --random-seed 3" in text
+    run_tool([str(BIN / "mergekit-multi"), "pipeline.yml", "-I", "./pipeline.mergekit", "--random-seed", "3"], work)
     for stage in ("dare", "blend"):  # mergekit computes in the config's float32 on CPU: exact
-        assert_same(tensors(work / "merges.mergekit" / stage), tensors(work / "merges.run" / stage))
+        assert_same(tensors(work / "pipeline.mergekit" / stage), tensors(work / "pipeline.run" / stage))
 
 
-def test_one_merge_is_a_document_mergekit_yaml_reads(work: Path, merges: Path) -> None:
+def test_one_merge_is_a_document_mergekit_yaml_reads(work: Path, pipeline: Path) -> None:
     """The same plan up to its first merge exports one plain document; mergekit-yaml redoes that merge."""
     from agent.export import export_plan
     from agent.plan import load_plan
 
-    plan = load_plan(merges)
-    plan.stages = plan.stages[:3]  # sft, sft-merged, dare: what `graft run` left in merges.run
-    text = export_plan(plan, "mergekit", name="single.yml", run_dir="merges.run")
+    plan = load_plan(pipeline)
+    plan.stages = plan.stages[:3]  # sft, sft-merged, dare: what `graft run` left in pipeline.run
+    text = export_plan(plan, "mergekit", name="single.yml", run_dir="pipeline.run")
     (work / "single.yml").write_text(text)
-    assert "name:" not in text and "mergekit-yaml single.yml ./merges.mergekit --random-seed 3" in text
-    assert [m["model"] for m in yaml.safe_load(text)["models"]] == ["./merges.run/sft-merged", "./models/tiny"]
+    assert "name:" not in text and "mergekit-yaml single.yml ./pipeline.mergekit --random-seed 3" in text
+    assert [m["model"] for m in yaml.safe_load(text)["models"]] == ["./pipeline.run/sft-merged", "./models/tiny"]
     run_tool([str(BIN / "mergekit-yaml"), "single.yml", "./single.mergekit", "--random-seed", "3"], work)
-    assert_same(tensors(work / "single.mergekit"), tensors(work / "merges.run" / "dare"))
+    assert_same(tensors(work / "single.mergekit"), tensors(work / "pipeline.run" / "dare"))
 
 
-def test_trl_cli_configs_reproduce_the_adapters(work: Path, trained: Path) -> None:
+def test_trl_cli_configs_reproduce_the_adapters(
+    work: Path, pipeline: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """chain.sh: Graft's split (steps.py prepare), `trl sft --config`, the fold, `trl dpo --config`, the write.
 
     CPU training here is deterministic (fp32, one thread per op order, TRL seeds before PEFT
     initialises the adapter), so the adapters are compared exactly.
     """
-    export(work, trained, "trl", "trained.trl")
-    folder = work / "trained.trl"
-    assert sorted(p.name for p in folder.iterdir()) == ["chain.sh", "dpo.yaml", "sft.yaml", "steps.py"]
+    export(work, pipeline, "trl", "pipeline.trl")
+    folder = work / "pipeline.trl"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "blend.mergekit.yml",
+        "chain.sh",
+        "dare.mergekit.yml",
+        "dpo.yaml",
+        "sft.yaml",
+        "steps.py",
+    ]
     sft = yaml.safe_load((folder / "sft.yaml").read_text())
     assert sft["model_name_or_path"] == "./models/tiny" and sft["assistant_only_loss"] is True
-    assert sft["datasets"] == [{"path": "json", "data_files": "./trained.trl/data/sft.train.jsonl"}]
+    assert sft["datasets"] == [{"path": "json", "data_files": "./pipeline.trl/data/sft.train.jsonl"}]
+    assert sft["lora_target_modules"][:2] == ["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj"]
     dpo = yaml.safe_load((folder / "dpo.yaml").read_text())
-    assert dpo["model_name_or_path"] == "./trained.trl/run/sft-merged" and dpo["beta"] == 0.1
+    assert dpo["model_name_or_path"] == "./pipeline.trl/run/blend" and dpo["beta"] == 0.1 and dpo["seed"] == 7
     assert all(".layers.1." in m for m in dpo["lora_target_modules"]) and len(dpo["lora_target_modules"]) == 7
-    run_tool(["bash", "trained.trl/chain.sh"], work, timeout=900, OUTPUT="./trl-final")
-    run = work / "trained.run"
+    run_tool(["bash", "pipeline.trl/chain.sh"], work, timeout=900, OUTPUT="./trl-final")
+    run = work / "pipeline.run"
     for stage in ("sft", "dpo"):
         assert_same(
             tensors(folder / "run" / stage, "adapter_model.safetensors"),
             tensors(run / stage, "adapter_model.safetensors"),
         )
-    assert_same(tensors(folder / "run" / "sft-merged"), tensors(run / "sft-merged"))
-    assert_same(tensors(work / "trl-final"), tensors(work / "trained-final"))
-    again = graft("export", trained.name, "--as", "trl", "-o", "trained.trl", home=work / "home", cwd=work)
-    assert again.returncode == 2 and "already exists" in again.stderr
-    again = graft(
-        "export", trained.name, "--as", "trl", "-o", "trained.trl", "--overwrite", home=work / "home", cwd=work
+    for stage in ("sft-merged", "dare", "blend"):
+        assert_same(tensors(folder / "run" / stage), tensors(run / stage))
+    assert_same(tensors(work / "trl-final"), tensors(work / "pipeline-final"))
+    code, err = in_process(work, monkeypatch, capsys, "export", pipeline.name, "--as", "trl", "-o", "pipeline.trl")
+    assert code == 2 and "already exists" in err
+    code, _ = in_process(
+        work, monkeypatch, capsys, "export", pipeline.name, "--as", "trl", "-o", "pipeline.trl", "--overwrite"
     )
-    assert again.returncode == 0 and (folder / "run" / "dpo" / "adapter_model.safetensors").is_file()
+    assert code == 0 and (folder / "run" / "dpo" / "adapter_model.safetensors").is_file()  # its runs are kept
 
 
 # This environment has Graft installed (editable: a meta-path finder from a .pth file). The exported
@@ -224,39 +221,62 @@ def run_script(work: Path, plan: Path, name: str) -> Path:
     return work / out
 
 
-def test_script_sft_dpo_write_equals_graft_run(work: Path, trained: Path) -> None:
-    final = run_script(work, trained, "trained_script")
-    assert_same(tensors(final), tensors(work / "trained-final"))
+def test_script_equals_graft_run(work: Path, pipeline: Path) -> None:
+    """SFT → merge_adapter → two merges → DPO → write (the DPO adapter folded there), by the script alone."""
+    final = run_script(work, pipeline, "pipeline_script")
+    assert_same(tensors(final), tensors(work / "pipeline-final"))
+    own = work / "pipeline.export-run"  # the script's own run folder
+    assert_same(
+        tensors(own / "dpo", "adapter_model.safetensors"),
+        tensors(work / "pipeline.run" / "dpo", "adapter_model.safetensors"),
+    )
 
 
-def test_script_with_merges_equals_graft_run(work: Path, merges: Path) -> None:
-    final = run_script(work, merges, "merges_script")
-    assert_same(tensors(final), tensors(work / "merges-final"))
+def in_process(work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str) -> tuple:
+    """`graft ARGS` through the command line's own main() in this process (saves a start-up per call)."""
+    from tui.cli import main
+
+    monkeypatch.chdir(work)
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(key, "1")
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().err
 
 
-def test_refusals_and_overwrite(work: Path, trained: Path, merges: Path) -> None:
+def test_refusals_and_overwrite(
+    work: Path, pipeline: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """What an export cannot express exactly is refused in one sentence (exit 2), never written differently."""
     from agent.export import export_plan
     from agent.plan import load_plan
     from tools.errors import GraftError
 
-    plan = yaml.safe_load(trained.read_text())
-    plan["stages"][2]["method"] = "orpo"  # TRL's command line has no orpo
+    def cli(*args: str) -> tuple:
+        return in_process(work, monkeypatch, capsys, *args)
+
+    plan = yaml.safe_load(pipeline.read_text())
+    plan["stages"][4]["method"] = "orpo"  # TRL's command line has no orpo
     (work / "orpo.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
-    proc = graft("export", "orpo.yaml", "--as", "trl", "-o", "orpo.trl", home=work / "home", cwd=work)
-    assert proc.returncode == 2 and "does not run" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (work / "orpo.trl").exists()
-    proc = graft("export", trained.name, "--as", "trl", home=work / "home", cwd=work)
-    assert proc.returncode == 2 and "pass -o FOLDER" in proc.stderr
-    proc = graft("export", trained.name, "--as", "mergekit", home=work / "home", cwd=work)
-    assert proc.returncode == 2 and "no merge_models stage" in proc.stderr
+    code, err = cli("export", "orpo.yaml", "--as", "trl", "-o", "orpo.trl")
+    assert code == 2 and "does not run" in err and not (work / "orpo.trl").exists()
+    code, err = cli("export", pipeline.name, "--as", "trl")
+    assert code == 2 and "pass -o FOLDER" in err
+    plan["stages"] = plan["stages"][:2]
+    (work / "nomerge.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    code, err = cli("export", "nomerge.yaml", "--as", "mergekit")
+    assert code == 2 and "no merge_models stage" in err
     (work / "taken").mkdir()
-    proc = graft("export", trained.name, "--as", "trl", "-o", "taken", "--overwrite", home=work / "home", cwd=work)
-    assert proc.returncode == 2 and "not an earlier" in proc.stderr
-    two_seeds = load_plan(merges)
+    code, err = cli("export", pipeline.name, "--as", "trl", "-o", "taken", "--overwrite")
+    assert code == 2 and "not an earlier" in err
+    code, err = cli("export", pipeline.name, "--as", "script", "-o", "again.py")
+    assert code == 0 and (work / "again.py").read_text().startswith("#!/usr/bin/env python")
+    code, err = cli("export", pipeline.name, "--as", "script", "-o", "again.py")
+    assert code == 2 and "already exists" in err
+    two_seeds = load_plan(pipeline)
     two_seeds.stages[3].method, two_seeds.stages[3].seed = "dare_linear", 5  # type: ignore[union-attr]
     with pytest.raises(GraftError, match="one --random-seed"):
-        export_plan(two_seeds, "mergekit", run_dir="merges.run")
+        export_plan(two_seeds, "mergekit", run_dir="pipeline.run")
 
 
 DRIVER = """
