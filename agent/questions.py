@@ -137,6 +137,7 @@ _ORD_EN = {
     "twelfth": 12,
 }
 _ORD_RU = {
+    "нулев": 1,
     "перв": 1,
     "втор": 2,
     "трет": 3,
@@ -302,6 +303,10 @@ def _layers(text: str, num_layers: int | None, problems: list[str]) -> tuple[lis
     for m in re.finditer(rf"{_LAYER_W}\s*(?:#|no\.?|number|номер|№)?\s*\.?(\d+(?:\s*(?:,|and|&|и)\s*\d+)*)\b", text):
         if take(m):
             found += [int(n) for n in re.findall(r"\d+", m.group(1))]
+    words = {**_CARD, "zero": 0, "ноль": 0, "нуль": 0}
+    for m in re.finditer(rf"{_LAYER_W}\s+(?:number\s+|номер\s+)?({'|'.join(words)})\b", text):  # "layer two"
+        if take(m):
+            found.append(words[m.group(1)])
     for m in re.finditer(rf"\b(\d+)\s*-?(?:st|nd|rd|th|й|м|ом|ый|ий|ой|го|ого|ем)?\s+{_LAYER_W}", text):
         if take(m):
             found.append(int(m.group(1)) - 1)
@@ -433,7 +438,7 @@ def _masked(text: str, modules: dict[str, str]) -> str:
     patterns += [
         re.compile(_LAYER_W),
         re.compile(rf"\b{_ORD}"),
-        re.compile(r"\b(?:" + "|".join(_CARD) + r")\b"),
+        re.compile(r"\b(?:" + "|".join([*_CARD, "zero", "ноль", "нуль"]) + r")\b"),
         _PER_LAYER,
         _ALL_LAYERS,
         _EXCLUDE,
@@ -516,6 +521,9 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
         problems: list[str] = []
         ask = Ask(quantity=quantity, said=part, problems=problems)
         ask.targets = _targets(main, quantity, num_layers, modules, problems)
+        single = re.search(r"\b(?:layer|block|слое|слой|слоя|блоке|блок|блока)\b(?:\s+\S+)?", main)
+        if single and not ask.targets and quantity not in MODEL_WIDE | {None}:
+            ask.unknown.append(single.group(0))  # "which layer …", "layer N" unread: which layer is not known
         if excluded:
             ask.exclude = _targets(excluded, None, num_layers, modules, problems) or []
             if not ask.exclude and re.fullmatch(rf"\s*(?:the\s+)?(?:{_ORD}|\d+)\s*", excluded):

@@ -511,3 +511,22 @@ def test_a_checkpoint_named_by_its_path_is_the_one_answered_about(models, text: 
     assert holds(answer, truth.expected({"quantity": quantity})[0]), answer
     with pytest.raises(GraftError, match=r"does not exist|не существует"):
         answer_offline(text.format(path="/no/such/model"), models["llama"])
+
+
+@pytest.mark.parametrize(
+    ("text", "layer"),
+    [
+        ("how many parameters in layer two?", 2),
+        ("how many params in layer zero?", 0),
+        ("сколько параметров в слое два?", 2),
+    ],
+)
+def test_a_layer_number_in_words(models, text: str, layer: int) -> None:  # type: ignore[no-untyped-def]
+    answer = answer_offline(text, models["llama"]).text
+    assert holds(answer, Truth(models["llama"]).expected({"quantity": "parameters", "target": f"layer {layer}"})[0])
+
+
+@pytest.mark.parametrize("text", ["which layer has the most parameters?", "how many parameters in the layer?"])
+def test_a_layer_word_that_names_no_layer_is_refused(models, text: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(GraftError, match="layer"):
+        answer_offline(text, models["llama"])
