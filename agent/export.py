@@ -893,5 +893,8 @@ def export_plan(plan: Plan, form: ExportFormat, name: str = "graft_pipeline.py",
     if form == "mergekit":
         return export_mergekit(plan, run_dir, name)
     if form == "trl":
-        raise GraftError("--as trl writes a folder of configs and a chain script; pass -o FOLDER.")
+        raise GraftError(
+            "the TRL export is a folder of configs and a chain script: write it with "
+            "`graft export PLAN --as trl -o FOLDER`."
+        )
     return export_script(plan, name, run_dir)
