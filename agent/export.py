@@ -303,17 +303,18 @@ def save(model, tokenizer, out, max_shard_size="5GB"):
 
 
 def fold(base, adapters, weights=None, combination="cat", density=0.5):
-    """Graft's merge_adapter: the adapters' changes applied in float32 as PEFT applies them, the result
-    cast back to the base's own dtype. Returns (model, tokenizer)."""
+    """Graft's merge_adapter (tools/merge_adapter.py). Returns (model, tokenizer).
+
+    A sum of deltas ("cat", or one adapter): each adapter's B@A times scale·weight added in float32 in
+    training order, as PEFT merges it, and the result cast back to the base's own dtype. Several adapters
+    with another combination: PEFT's add_weighted_adapter on the base as it loads, as Graft does."""
     import torch
 
     weights = list(weights or [1.0] * len(adapters))
-    if combination == "cat" and all(w == 1.0 for w in weights):
-        model, tokenizer = load_model(base, adapters, torch.float32)
-    else:  # other combinations: PEFT's add_weighted_adapter
+    if len(adapters) > 1 and combination != "cat":
         from peft import PeftModel
 
-        model, tokenizer = load_model(base, (), torch.float32)
+        model, tokenizer = load_model(base, (), "auto")
         peft = PeftModel.from_pretrained(model, adapters[0], adapter_name="a0")
         for i, adapter in enumerate(adapters[1:], 1):
             peft.load_adapter(adapter, adapter_name=f"a{i}")
@@ -321,6 +322,19 @@ def fold(base, adapters, weights=None, combination="cat", density=0.5):
         names = [f"a{i}" for i in range(len(adapters))]
         peft.add_weighted_adapter(names, weights, "combined", combination_type=combination, **extra)
         peft.set_adapter("combined")
+        for name in names:
+            peft.delete_adapter(name)
+        return peft.merge_and_unload(), tokenizer
+    from peft import PeftModel
+
+    model, tokenizer = load_model(base, (), torch.float32)
+    for adapter, weight in zip(adapters, weights):
+        peft = PeftModel.from_pretrained(model, adapter)
+        if weight != 1.0:
+            for module in peft.modules():
+                scaling = getattr(module, "scaling", None)
+                if isinstance(scaling, dict) and "default" in scaling:
+                    scaling["default"] = scaling["default"] * weight
         model = peft.merge_and_unload()
     return model.to(own_dtype(base)), tokenizer
 

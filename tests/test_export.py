@@ -346,3 +346,20 @@ def test_script_reads_every_format_as_graft_does(work: Path, monkeypatch: pytest
             train = reply_rows(train, path)
         assert got[path]["rows"] == train, path
     assert got["formats/chat.parquet"]["flags"] == {"completion_only_loss": True}
+
+
+def test_exported_fold_equals_graft_merge_adapter(work: Path, pipeline: Path, tmp_path: Path) -> None:
+    """Weighted folds (the exports' steps.py fold / the script's merge_adapter) equal Graft's own, exactly."""
+    from agent.export import _helpers
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+
+    helpers: dict = {}
+    exec(compile("from __future__ import annotations\n" + _helpers(), "exported helpers", "exec"), helpers)
+    base, run = str(work / "models" / "tiny"), work / "pipeline.run"
+    for i, (adapters, weights) in enumerate(([["sft"], [0.5]], [["sft", "dpo"], [0.5, 2.0]])):
+        paths = [str(run / a) for a in adapters]
+        merge_adapter(MergeAdapterSpec(weights=weights), base, paths, str(tmp_path / f"graft{i}"))
+        model, _ = helpers["fold"](base, paths, weights)
+        mine = {k: v for k, v in model.state_dict().items()}
+        theirs = tensors(tmp_path / f"graft{i}")
+        assert_same({k: mine[k] for k in theirs}, theirs)
