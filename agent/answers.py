@@ -355,6 +355,8 @@ def _matches(row: tuple, target: Any) -> bool:
         return False
     if target.per_layer and layer is None:
         return False
+    if getattr(target, "outside", False) and layer is not None:
+        return False
     return True
 
 
@@ -381,6 +383,8 @@ def _where(target: Any, lang: str, book: _Book) -> str:
             of_layers = f" слоёв {_span(layers)}"
         if target.module:
             return f"в {target.module}{of_layers}"
+        if target.component == "norm" and getattr(target, "outside", False):
+            return "в финальной нормализации (norm)"
         if target.component:
             return _LABELS["ru"][target.component][0] + of_layers
         if layers is None:
@@ -394,6 +398,8 @@ def _where(target: Any, lang: str, book: _Book) -> str:
         of_layers = f" of layers {_span(layers)}"
     if target.module:
         return f"{target.module}{of_layers}"
+    if target.component == "norm" and getattr(target, "outside", False):
+        return "the final norm"
     if target.component:
         return _LABELS["en"][target.component] + of_layers
     if layers is None:
@@ -405,7 +411,9 @@ def _excluded_words(targets: list[Any], lang: str, book: _Book) -> str:
     words = []
     for t in targets:
         if lang == "ru":
-            if t.component and t.layers is None:
+            if t.component == "norm" and getattr(t, "outside", False):
+                words.append("финальной нормализации (norm)")
+            elif t.component and t.layers is None:
                 words.append(_LABELS["ru"][t.component][1])
             else:
                 words.append(_where(t, "ru", book).removeprefix("во ").removeprefix("в "))
@@ -568,6 +576,19 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
     q = ask.quantity or ("parameters" if ask.targets else "summary")
     if q in ("parameters", "tensors", "bytes"):
         return _measure(ask, book, lang, q)
+    if q == "breakdown":
+        rows = [r for r in book.need_rows() if not ask.targets or any(_matches(r, t) for t in ask.targets)]
+        by: dict[str, int] = {}
+        for r in rows:
+            by[r[1]] = by.get(r[1], 0) + r[6]
+        whole = sum(by.values())
+        listed = ", ".join(f"{c} {n:,} ({_pct(n, whole)})" for c, n in sorted(by.items(), key=lambda kv: -kv[1]) if n)
+        where = _where(ask.targets[0], lang, book) if len(ask.targets) == 1 else ("в модели" if ru else "the model")
+        return (
+            f"По компонентам {where.removeprefix('в ')}: {listed}; всего {whole:,} параметров."
+            if ru
+            else f"By component, {where}: {listed}; {whole:,} parameters in all."
+        )
     if q == "how_big":
         return _measure(ask, book, lang, "parameters") + " " + _measure(ask, book, lang, "bytes")
     if q == "dtype":

@@ -36,7 +36,7 @@ QUANTITIES: list[tuple[str, str]] = [
     (
         "kv_heads",
         r"(?:\bkv\b|key[- /]?values?|k/v|ключ\w*[- /]значени\w*|ключ\w*).{0,12}(?:\bheads?\b|голов\w*)"
-        r"|(?:\bheads?\b|голов\w*).{0,12}(?:\bkv\b|key[- /]?values?|k/v|ключ\w*)|num_key_value_heads|\bgqa\b",
+        r"|(?:\bheads?\b|голов\w*).{0,12}(?:\bkv\b|key[- /]?values?|k/v|ключ\w*)|num_key_value_heads|\bgqa\b|grouped[- ]query|групп\w* (?:запрос\w*|внимани\w*)",
     ),
     ("head_dim", r"head[_ ](?:dim\w*|size)|размер\w* голов\w*"),
     (
@@ -62,6 +62,7 @@ QUANTITIES: list[tuple[str, str]] = [
         r"\bbytes?\b|\bdisk\b|storage|memory|\bv?ram\b|видеопамят\w*|\b(?:kb|mb|gb|kib|mib|gib)\b|file size|size on disk|how much space"
         r"|\bвес(?:ит|ят|а файла)\b|размер\w* файл\w*|объ[её]м\w*|мест[ао]|памят\w*|байт\w*|мегабайт\w*|гигабайт\w*",
     ),
+    ("breakdown", r"breakdown|by component|per component|split (?:by|across)|по компонент\w*|разбивк\w*|распредел\w*"),
     ("tensors", r"\btensors?\b|тензор\w*"),
     (
         "parameters",
@@ -89,6 +90,7 @@ QUANTITIES: list[tuple[str, str]] = [
 _QUANTITY_RE = [(name, re.compile(p)) for name, p in QUANTITIES]
 # Quantities that are one number of the whole model (no part of it).
 MODEL_WIDE = {
+    "breakdown",
     "tied",
     "kv_heads",
     "head_dim",
@@ -186,7 +188,11 @@ _PER_LAYER = re.compile(
     r"\b(?:per[- ](?:layer|block)|each\s+(?:layer|block)|every\s+(?:layer|block)|layer[- ]by[- ]layer|by\s+layer|"
     r"на\s+(?:каждый\s+)?(?:слой|блок)|в\s+каждом\s+(?:слое|блоке)|каждого\s+(?:слоя|блока)|по\s+слоям|по\s+блокам|"
     r"послойно|(?:a\s+)?single\s+(?:decoder\s+|transformer\s+|hidden\s+)?(?:layer|block)|"
-    r"(?:одн(?:ом|ого|ин)|отдельн\w*)\s+(?:слое?|слой|блоке?|блок))\b"
+    r"(?:один|одн(?:ом|ого|им|у)|отдельн\w*)\s+(?:слое?|слой|блоке?|блок))\b"
+)
+# The norm after the last block ("the final norm", "финальная нормализация"), not the blocks' own norms.
+_FINAL = re.compile(
+    r"\b(?:final|last|top|output|closing|финальн\w*|последн\w*|выходн\w*|итогов\w*)\s+(?:layer\s*)?(?:norm\w*|ln_f|нормализац\w*|норм\w*)"
 )
 # Every layer as a part ("in the transformer blocks", "во всех слоях"): the blocks without the rest.
 _ALL_LAYERS = re.compile(
@@ -212,6 +218,7 @@ class Target:
     layers: list[int] | None = None
     per_layer: bool = False
     said: str = ""
+    outside: bool = False  # only the tensors outside the blocks ("the final norm")
 
     @property
     def whole(self) -> bool:
@@ -362,7 +369,17 @@ def _targets(
     targets: list[Target] = [
         Target(module=m, layers=layers, per_layer=per_layer, said=f"{m} {words}".strip()) for m in named_modules
     ]
-    targets += [Target(component=c, layers=layers, per_layer=per_layer, said=c) for c in comps]
+    final = _FINAL.search(text)
+    targets += [
+        Target(
+            component=c,
+            layers=layers,
+            per_layer=per_layer,
+            said=c,
+            outside=bool(final) and c == "norm" and layers is None,
+        )
+        for c in comps
+    ]
     if not targets and (layers is not None or per_layer):
         targets.append(Target(layers=layers, per_layer=per_layer, said=words))
     if not targets and quantity not in ("layers", None) and num_layers:
@@ -419,7 +436,7 @@ _FUNCTION_WORDS = set(
     weight any some actually really so vs across inside within between both than more most less combined together
     altogether sum up look see check whether if yes no same one single does'nt isn't is't aren't ok okay hey hi
     again quick quickly briefly exact exactly roughly kind type trainable matrix matrices space length percentage
-    percent share fraction proportion ratio input output stored dimension values value altogether together need needs require requires required load loading lora dora qlora peft
+    percent share fraction proportion ratio input output stored dimension values value altogether together component components through thru until need needs require requires required load loading lora dora qlora peft
     и в во на у с со по к ко о об от до из за для без при а но или же ли не что это этот эта эти этой этом этого его её
     ее их мне нам мы вы ты я как какой какая какое какие каков какова каково каковы сколько всего всех весь вся все всё
     ещё еще уже тут там где есть был была было были будет может можно пожалуйста покажи покажите скажи скажите
@@ -428,13 +445,24 @@ _FUNCTION_WORDS = set(
     имеет имеют содержит содержат хранит хранится хранятся используется использует используют число числа количество
     штук неё нее него ней нём нем итого целиком вообще примерно сейчас ну один одна одно одном отдельно точно
     кратко размер размера размером веса весами весам весах матрица матрицы матрицу матрице обучаемых обучаемые
-    доля долю процент процентов входных входные выходных выходные вместе суммарно состояния состояние они оно она им ими нужно нужна надо лора лоры""".split()
+    доля долю процент процентов входных входные выходных выходные вместе суммарно компонентам компоненты компонентов приходится приходятся уходит уходят идет идут состояния состояние они оно она им ими нужно нужна надо лора лоры""".split()
 )
 
 
-def _masked(text: str, modules: dict[str, str]) -> str:
+# Words of another quantity that a quantity reads as its own ("the parameter breakdown", "how big … in bytes").
+_READ_WITH = {
+    "breakdown": ("parameters",),
+    "how_big": ("parameters", "bytes"),
+    "shape": ("tensors",),
+    "vocab_size": ("tokenizer",),
+}
+
+
+def _masked(text: str, modules: dict[str, str], quantity: str | None = None) -> str:
     """The text with every word the parser knows blanked out."""
-    patterns = list(_COMPONENT_RE.values()) + [p for _, p in _QUANTITY_RE]  # "выходного слоя" before "слоя"
+    # Only the quantity that was read: a second one ("parameter breakdown") must not pass as understood.
+    read = {quantity, *_READ_WITH.get(quantity or "", ())}
+    patterns = list(_COMPONENT_RE.values()) + [p for name, p in _QUANTITY_RE if quantity is None or name in read]
     patterns += [
         re.compile(_LAYER_W),
         re.compile(rf"\b{_ORD}"),
@@ -445,6 +473,7 @@ def _masked(text: str, modules: dict[str, str]) -> str:
         re.compile(r"\b(?:excluded|not\s+counted|left\s+out|aside|исключ\w*|не\s+в\s+сч[её]т|учета|учёта)\b"),
         re.compile(r"\b(?:mb|gb|kb|mib|gib|millions?|billions?|thousands?|м|мб|гб|млн|млрд|миллион\w*|тысяч\w*)\b"),
         re.compile(r"\b(?:bf16|fp16|fp32|float\d*|bfloat16|int\d+)\b"),
+        re.compile(r"\b(?:adapters?|адаптер\w*|лор\w*|tensors?|тензор\w*)\b"),  # the object asked about, not a fact
         re.compile(r"\d+(?:[-–]\w+)?"),
     ]
     patterns += [re.compile(rf"(?<![\w]){re.escape(m.lower())}(?![\w])") for m in modules]
@@ -455,9 +484,9 @@ def _masked(text: str, modules: dict[str, str]) -> str:
     return "".join(keep)
 
 
-def _leftover_words(part: str, modules: dict[str, str]) -> list[str]:
+def _leftover_words(part: str, modules: dict[str, str], quantity: str | None = None) -> list[str]:
     """Words of the question that no rule read and that are not function words: never silently dropped."""
-    words = re.findall(r"[a-zа-я_][\w'’-]*", _masked(part, modules))
+    words = re.findall(r"[a-zа-я_][\w'’-]*", _masked(part, modules, quantity))
     return [w for w in dict.fromkeys(words) if w not in _FUNCTION_WORDS and not _GENERIC.match(w) and len(w) > 1]
 
 
@@ -543,6 +572,6 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
         if ask.quantity not in ("summary", "changed", "adapter"):
             asked = set(re.findall(r"[\w'-]+", ask.asked_for or ""))
             seen = " ".join(ask.unknown)
-            ask.unknown += [w for w in _leftover_words(part, modules) if w not in asked and w not in seen]
+            ask.unknown += [w for w in _leftover_words(part, modules, ask.quantity) if w not in asked and w not in seen]
         asks.append(ask)
     return asks

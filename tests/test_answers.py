@@ -79,6 +79,8 @@ class Truth:
         if m:
             a, b = int(m.group(1)), int(m.group(2) or m.group(1))
             return [n for n in names if self.layer(n) is not None and a <= self.layer(n) <= b]
+        if target == "final_norm":  # the norm after the last block, not the blocks' own norms
+            return [n for n in names if self.component(n) == "norm" and self.layer(n) is None]
         if target in ("attention", "mlp", "embedding", "lm_head", "norm"):
             return [n for n in names if self.component(n) == target]
         return [n for n in names if f".{target}." in n or n.startswith(f"{target}.")]  # a module, every layer
@@ -130,6 +132,7 @@ class Truth:
             "vocab_size": ("vocab_size",),
             "intermediate_size": ("intermediate_size", "n_inner"),
             "context": ("max_position_embeddings", "n_positions"),
+            "head_dim": ("head_dim",),
         }[q]
         return [f"{self.cfg(*keys):,}"]
 
@@ -204,7 +207,7 @@ def test_table_questions(models) -> None:  # type: ignore[no-untyped-def]
     assert not wrong and not refused, "\n".join(wrong + refused)
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3, 4])
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5])
 def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no-untyped-def]
     """Never tuned against: reported, and no answer may state a wrong number (a miss must be a refusal).
 
@@ -215,7 +218,9 @@ def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no
     14/20 (3 refused, 3 silently wrong: "голов key/value", "the transformer blocks only", "hidden size and number
     of attention heads"). Then every content word had to be understood or refused by name; batch 4, written
     after that: 18/22 right, 4 refused, 0 wrong ("сколько весов", "они", "VRAM … need", "embeddings shared").
-    The general patterns were then fixed each time, so batches 2–4 are no longer estimates.
+    Batch 5, written after all of that: 15/20 right, 4 refused, 1 silently wrong ("without the final norm" took out
+    every norm); then the word check was narrowed to the quantity actually read ("parameter breakdown" had passed as
+    a parameter count). The general patterns were then fixed each time, so batches 2–5 are no longer estimates.
     Routing held-out, first runs: batch 1 8/8, batch 2 12/12, batch 3 15/16 (a bare "and tell me" after an action
     did not start a clause; fixed).
     """
