@@ -555,10 +555,10 @@ def _answer_one(ask: Any, book: _Book, lang: str) -> str:
             )
         parts = ", ".join(["attention", "mlp", "embedding", "norm", "lm_head", *sorted(book.module_names)[:12]])
         raise NotUnderstood(
-            f"Не понял {names} в «{ask.said}»: такой части в этом чекпойнте нет (есть: {parts}; слои "
+            f"Не понял {names} в «{ask.said}»: это не та часть чекпойнта, о которой я могу это сказать (части: {parts}; слои "
             f"0–{(info.num_layers or 1) - 1})."
             if ru
-            else f"I did not understand {names} in '{ask.said}': it names no part of this checkpoint (its parts: "
+            else f"I did not understand {names} in '{ask.said}': it is no part of this checkpoint I can answer that for (its parts: "
             f"{parts}; layers 0–{(info.num_layers or 1) - 1})."
         )
     n_layers = info.num_layers

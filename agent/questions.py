@@ -449,6 +449,17 @@ _FUNCTION_WORDS = set(
 )
 
 
+# The parts a model-wide number may be said of ("attention heads", "the MLP's intermediate size").
+_BELONGS = {
+    "heads": ("attention",),
+    "kv_heads": ("attention",),
+    "head_dim": ("attention",),
+    "intermediate_size": ("mlp",),
+    "vocab_size": ("embedding", "lm_head"),
+    "tied": ("embedding", "lm_head"),
+    "hidden_size": ("embedding", "attention", "mlp"),
+    "context": (),
+}
 # Words of another quantity that a quantity reads as its own ("the parameter breakdown", "how big … in bytes").
 _READ_WITH = {
     "breakdown": ("parameters",),
@@ -553,6 +564,8 @@ def parse(question: str, num_layers: int | None = None, modules: dict[str, str] 
         single = re.search(r"\b(?:layer|block|слое|слой|слоя|блоке|блок|блока)\b(?:\s+\S+)?", main)
         if single and not ask.targets and quantity not in MODEL_WIDE | {None}:
             ask.unknown.append(single.group(0))  # "which layer …", "layer N" unread: which layer is not known
+        if quantity in _BELONGS:  # a model-wide number of a part it does not describe ("heads of the MLP")
+            ask.unknown += [c for _, c in _components(main) if c not in _BELONGS[quantity] and c not in ask.unknown]
         if excluded:
             ask.exclude = _targets(excluded, None, num_layers, modules, problems) or []
             if not ask.exclude and re.fullmatch(rf"\s*(?:the\s+)?(?:{_ORD}|\d+)\s*", excluded):
