@@ -114,9 +114,18 @@ def _merge_config(stage: Any, name_of: Any) -> dict[str, Any]:
     """Graft's mergekit configuration of a merge_models stage (tools/merge_models.py), references named."""
     from tools.merge_models import MergeModelsSpec, mergekit_config
 
+    def named(ref: str) -> str:
+        text = name_of(ref)
+        if not text.startswith("@") and ("@" in text or "+" in text):  # mergekit's ModelReference syntax
+            raise GraftError(
+                f"stage {stage.id}: mergekit reads '@' in {text} as a revision and '+' as a LoRA; "
+                "rename or link that folder first."
+            )
+        return text
+
     spec = MergeModelsSpec.model_validate(stage.model_dump(exclude={"id", "kind", "input", "notes"}))
-    models = [name_of(m) for m in stage.models]
-    return mergekit_config(spec, models, name_of(stage.base) if stage.base else None)
+    models = [named(m) for m in stage.models]
+    return mergekit_config(spec, models, named(stage.base) if stage.base else None)
 
 
 def _merge_seed(stages: list[Any]) -> int | None:
@@ -829,6 +838,11 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
                 "# dtype/use_cpu/bf16 are what Graft uses on the machine that exported this "
                 + ("(a CUDA GPU)." if cuda else "(CPU): on a GPU set dtype: bfloat16, use_cpu: false, bf16: true."),
             ]
+            if stage.gpus > 1:
+                head.append(
+                    f"# Graft runs this stage on {stage.gpus} GPUs ({stage.distributed or 'fsdp'}): add accelerate's "
+                    f"--num_processes {stage.gpus} to the trl command."
+                )
             if stage.layers is not None:
                 head.append(f"# Layers {stage.layers} only: lora_target_modules names each module by its full path.")
             files[f"{stage.id}.yaml"] = (
