@@ -61,11 +61,13 @@ BEFORE = [
     ("epochs", r"(?:epochs?|ep|эпох\w*)\b"),
     ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
+    ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
 ]
 FILLER = r"\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
+    r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
     r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
@@ -239,6 +241,20 @@ def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
     return Fact(slot, value, text[start : number.end].strip(), start, number.end)
 
 
+def _value_first(masked: str, end: int, slot: str) -> bool:
+    """Whether the number ending at `end` is followed by a slot word that has no value of its own after it
+    (not its own unit: "warmup 10 steps" is the warmup's)."""
+    for other, keyword in BEFORE:
+        if other == slot or (slot == "warmup_steps" and other == "max_steps"):
+            continue
+        m = re.match(r"\s*(?:-\s*)?(?:a\s+)?" + f"(?:{keyword})", masked[end:])
+        if m:
+            after = masked[end + m.end() :]
+            f = re.match(FILLER, after)
+            return number_at(after, f.end() if f else 0) is None
+    return False
+
+
 def number_facts(text: str) -> list[Fact]:
     """Numbers with their slot, in order, before corrections ("rank 64, scratch that, 16" gives two)."""
     masked = mask(text)
@@ -258,6 +274,8 @@ def number_facts(text: str) -> list[Fact]:
                 continue
             if slot == "r" and m.group(0) == "r" and not re.match(r"\s*[=:]?\s*\d", masked[m.end() :]):
                 continue
+            if _value_first(masked, number.end, slot):
+                continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
             used.add(number.start)
             facts.append(_number_fact(slot, number, masked, m.start()))
             alt = ALTERNATIVE.match(masked, number.end)

@@ -76,7 +76,8 @@ def _index(token: str) -> tuple[int, bool]:
 
 FRACTIONS = (
     (r"half|halves|половин\w*", 1 / 2),
-    (r"two[- ]thirds|две трети", 2 / 3),
+    (r"(?:two|2)[- ]thirds|(?:две|2) трети", 2 / 3),  # number words are digits here: "two thirds" is "2 thirds"
+    (r"(?:three|3)[- ]quarters|(?:три|3) четверти", 3 / 4),
     (r"third|трет(?:ь|и|ью)", 1 / 3),
     (r"quarter|четверт(?:ь|и|ью)", 1 / 4),
 )
@@ -186,8 +187,11 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
 
 
 EXCEPT = re.compile(
-    r"(?:(?:all|every)(?:\s+(?:the\s+)?(?:layers|blocks))?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?\s*"
-    r"(?:but|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без)\s+"
+    rf"(?:(?:all|every(?:thing)?)(?:\s+(?:the\s+)?(?:other\s+)?{LW})?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?,?\s*"
+    r"(?:but|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без"
+    # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
+    r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not) (?:train|touch)"
+    r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)\s+"
 )
 
 
@@ -211,10 +215,19 @@ def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int]
             continue
         dropped = set(inner[1])
         keep = [i for i in range(n) if i not in dropped]
+        if m.group(0).strip()[:3] in ("all", "все", "eve") and LEAVE_OUT_BEFORE.search(
+            text[max(0, m.start() - 24) : m.start()]
+        ):
+            keep = sorted(dropped)  # "freeze all but the last two layers": only those two are trained
         if not keep:
             raise GraftError(f"'{(m.group(0) + rest[: inner[0]]).strip()}' leaves no layer of {model} to train.")
         hits.append((m.start(), m.end() + inner[0], keep, None))
     return hits
+
+
+LEAVE_OUT_BEFORE = re.compile(
+    r"(?:skip(?:ping)?|freez(?:e|ing)|leav(?:e|ing) out|exclud(?:e|ing)|пропусти\w*|замороз\w*|заморажива\w*)\s+$"
+)
 
 
 def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
@@ -267,6 +280,32 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if not any(m.start() < c.end and c.start < m.end() for c in chosen):
             chosen.append(LayerSelection(None, m.group(0), m.start(), m.end()))
     chosen.sort(key=lambda c: c.start)
+    for c in list(chosen):  # "layers 2 to 4 and the last", "со второго по четвертый и последний": the noun left out
+        if c.layers is None:
+            continue
+        more = re.match(rf"\s*(?:,|and|и|plus|&|\+)\s*(?:the\s+)?{HEAD}(?:\s+{N})?(?![\w-])(?!\s*{LW})", text[c.end :])
+        if more and not any(o.start >= c.end and o.start < c.end + more.end() for o in chosen if o is not c):
+            count = int(more.group(2)) if more.group(2) else 1
+            c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
+            c.end += more.end()
+            c.phrase = text[c.start : c.end].strip()
+    for c in list(chosen):  # "the first and the last layer", "первый и последний слой"
+        if c.layers is None:
+            continue
+        before = re.search(
+            rf"(?:the\s+)?(?:{HEAD}(?:\s+{N})?|{ORD})\s*(?:,|and|и|&|\+)\s*$", text[max(0, c.start - 40) : c.start]
+        )
+        if before and not any(
+            o is not c and o.end > c.start - len(before.group(0)) and o.start < c.start for o in chosen
+        ):
+            if before.group(1):
+                count = int(before.group(2)) if before.group(2) else 1
+                extra = _edge(before.group(1), count, num_layers, model)
+            else:
+                extra = [0] if re.fullmatch(r"first|перв\w*", before.group(3)) else [_index(before.group(3))[0]]
+            c.layers = sorted({*c.layers, *_check(extra, num_layers, model)})
+            c.start -= len(before.group(0))
+            c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
         c.start, c.end = where[c.start], where[c.end - 1] + 1
         c.phrase = original[c.start : c.end].strip()

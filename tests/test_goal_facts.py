@@ -668,3 +668,21 @@ def test_the_echo_names_the_stage_a_value_was_said_for() -> None:
     assert "rank 16 — SFT stage" in echo and "rank 8 — DPO stage" in echo
     swapped = fact_echo("ранг восемь для SFT и ранг четыре для DPO", _two_stage_plan({"r": 4}, {"r": 8}), 12)
     assert "rank 8 — SFT stage — NOT in the plan" in swapped
+
+
+@pytest.mark.parametrize(
+    ("goal", "expected"),
+    [
+        ("SFT for 1 epoch at 2e-4 learning rate", {"epochs": 1, "learning_rate": 2e-4}),
+        ("обучи на одну эпоху с lr 2e-4", {"epochs": 1, "learning_rate": 2e-4}),
+        ("DPO: beta 0.1. Hmm, let's make beta 0.4 instead.", {"beta": 0.4}),
+        ("бета 0.1, хм, давай 0.4", {"beta": 0.4}),
+        ("дообучи с прогревом 10 шагов", {"warmup_steps": 10}),
+    ],
+)
+def test_a_value_said_before_its_word_and_soft_corrections(goal: str, expected: dict) -> None:  # type: ignore[type-arg]
+    """'1 epoch at 2e-4 learning rate' once read epochs=2e-4 (held-out 7; asked, not silent)."""
+    got = _facts(goal)
+    for slot, value in expected.items():
+        assert got[slot] == pytest.approx(value), (slot, got)
+    assert len([f for f in goal_facts(goal) if f.slot in expected]) == len(expected)

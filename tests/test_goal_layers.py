@@ -49,6 +49,21 @@ CASES = [
     ("all layers except 3 and 5", [0, 1, 2, 4, 6, 7, 8, 9, 10, 11]),
     ("все слои кроме первого и последних двух", list(range(1, 10))),
     ("все слои, кроме 0 и 11", list(range(1, 11))),
+    # verbs that leave layers out, fractions spelt with number words, nouns left out of a list (held-out 7)
+    ("skip the first layer and train the rest with DoRA", list(range(1, 12))),
+    ("freeze the first two layers", list(range(2, 12))),
+    ("freeze all but the last two layers", [10, 11]),
+    ("skip every layer except the top 3", [9, 10, 11]),
+    ("заморозь первые два слоя", list(range(2, 12))),
+    ("заморозь все слои, кроме последнего", [11]),
+    ("не трогай последний слой, остальные дообучи", list(range(11))),
+    ("fine-tune the upper two thirds of the layers", list(range(4, 12))),
+    ("the top three quarters of the layers", list(range(3, 12))),
+    ("верхние две трети слоев", list(range(4, 12))),
+    ("layers 2 to 4 and the last", [2, 3, 4, 11]),
+    ("дообучи слои со второго по четвёртый и последний", [1, 2, 3, 11]),
+    ("the first and the last layer", [0, 11]),
+    ("первый и последний слой", [0, 11]),
 ]
 
 

@@ -27,7 +27,11 @@ held-out estimate either: the honest numbers are the first runs, heldout5 82% (8
 goals_heldout7.yaml (31 goals, 42% Russian), written after all of the above, run once: 26/31 (84%), 3 silent —
 "the upper two thirds" (number words made it "2 thirds"), "skip the first layer and train the rest" trained
 layer 0 only, "со второго по четвёртый и последний" lost "и последний"; asked (not silent): "1 epoch at 2e-4
-learning rate" and "let's make beta 0.4 instead".
+learning rate" and "let's make beta 0.4 instead". Those were then fixed by class too (verbs that leave layers
+out — skip/freeze/заморозь/не трогай, with "freeze all but …" inverted; fractions spelt with number words; a list
+item with its noun left out; a value said before its word; "let's make …"/"хм, давай" as corrections), so its
+31/31 now is not held out. heldout4's "skip the first 4 layers, train the rest" gained its layers fact then: it
+had planned layers 0-3, which the case could not see.
 """
 
 from __future__ import annotations
