@@ -49,7 +49,7 @@ QUANTITIES: list[tuple[str, str]] = [
     (
         "context",
         r"context (?:length|window|size)|max(?:imum)?[_ ](?:position\w*|sequence length|context)|n_positions"
-        r"|контекст\w*",
+        r"|(?:длин\w*|размер\w*|окн\w*)\s+контекст\w*|контекст\w*",
     ),
     (
         "dtype",
@@ -71,7 +71,10 @@ QUANTITIES: list[tuple[str, str]] = [
     ("lora_rank", r"\brank\b|\blora[_ ]r\b|ранг\w*"),
     ("lora_alpha", r"\balpha\b|lora_alpha|альф\w*"),
     ("how_big", r"how (?:big|large)|size of|насколько (?:больш|велик)\w*|какого размера|\bbig\b"),
-    ("heads", r"(?<!lm )(?<!lm_)(?<!output )\bheads?\b|(?<!выходн)(?<!выходные )голов\w*"),
+    (
+        "heads",
+        r"(?:query|attention|q)[- ]heads?|(?<!lm )(?<!lm_)(?<!output )\bheads?\b|(?<!выходн)(?<!выходные )голов\w*",
+    ),
     ("layers", r"\b(?:layers?|blocks?)\b|сло[йяеюи]\w*|слоев|блок\w*"),
     (
         "architecture",
@@ -286,14 +289,19 @@ def _layers(text: str, num_layers: int | None, problems: list[str]) -> tuple[lis
         said.append(m.group(0).strip())
         return True
 
-    for m in re.finditer(rf"\b(first|last|top|bottom|перв\w*|последн\w*)\s+(\d+|{'|'.join(_CARD)})\s+{_LAYER_W}", text):
-        n = _number(m.group(2))
+    edge = r"first|last|top|bottom|перв\w*|последн\w*"
+    count = rf"\d+|{'|'.join(_CARD)}"
+    for m in re.finditer(  # "the last 2 layers", "двух последних слоях" (either order)
+        rf"\b(?:(?P<e1>{edge})\s+(?P<n1>{count})|(?P<n2>{count})\s+(?P<e2>{edge}))\s+{_LAYER_W}", text
+    ):
+        word = m.group("e1") or m.group("e2")
+        n = _number(m.group("n1") or m.group("n2"))
         if n is None or not take(m):
             continue
         if num_layers is None:
             problems.append(f"'{m.group(0)}' needs the layer count, which the files do not give")
             continue
-        last = m.group(1) in ("last", "top") or m.group(1).startswith("последн")
+        last = word in ("last", "top") or word.startswith("последн")
         found += list(range(num_layers - n, num_layers)) if last else list(range(n))
     for m in re.finditer(rf"\bс[о]?\s+(\d+|{_ORD})\s+по\s+(\d+|{_ORD})\s+{_LAYER_W}", text):
         a, b = m.group(1), m.group(2)
@@ -416,7 +424,9 @@ def _unknown_parts(part: str, modules: dict[str, str]) -> list[str]:
         if any(p.match(rest) for p in _COMPONENT_RE.values()) or word in {m.lower() for m in modules}:
             continue
         if re.match(
-            rf"(?:\d+\s*-?\w*\s+)?{_LAYER_W}|{_ORD}|каждом|per|each|every|single|one\b|одн\w*|отдельн\w*", rest
+            rf"(?:\d+\s*-?\w*\s+)?{_LAYER_W}|{_ORD}|каждом|per|each|every|single|one\b|одн\w*|отдельн\w*|"
+            + "|".join(_CARD),
+            rest,
         ):
             continue
         if any(p.match(rest) for _, p in _QUANTITY_RE) or re.match(r"(?:bf|fp)\d+|float\w*|bfloat\w*|int\d+", word):

@@ -207,7 +207,7 @@ def test_table_questions(models) -> None:  # type: ignore[no-untyped-def]
     assert not wrong and not refused, "\n".join(wrong + refused)
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5, 6])
 def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no-untyped-def]
     """Never tuned against: reported, and no answer may state a wrong number (a miss must be a refusal).
 
@@ -220,9 +220,10 @@ def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no
     after that: 18/22 right, 4 refused, 0 wrong ("сколько весов", "они", "VRAM … need", "embeddings shared").
     Batch 5, written after all of that: 15/20 right, 4 refused, 1 silently wrong ("without the final norm" took out
     every norm); then the word check was narrowed to the quantity actually read ("parameter breakdown" had passed as
-    a parameter count). The general patterns were then fixed each time, so batches 2–5 are no longer estimates.
+    a parameter count). Batch 6, written last: 17/20 right, 3 refused, 0 wrong ("query heads", "длина контекста",
+    "двух последних слоях"). The general patterns were then fixed each time, so no batch is an estimate any more.
     Routing held-out, first runs: batch 1 8/8, batch 2 12/12, batch 3 15/16 (a bare "and tell me" after an action
-    did not start a clause; fixed).
+    did not start a clause; fixed), batch 4 12/12.
     """
     right, total, wrong, refused = score(True, models, batch)
     print(f"\nheld-out questions, batch {batch}: {right}/{total} right, {len(refused)} refused, {len(wrong)} wrong")
@@ -232,7 +233,7 @@ def test_table_heldout_questions(models, batch: int) -> None:  # type: ignore[no
     assert right >= 0.8 * total
 
 
-@pytest.mark.parametrize(("heldout", "batch"), [(False, 1), (True, 1), (True, 2), (True, 3)])
+@pytest.mark.parametrize(("heldout", "batch"), [(False, 1), (True, 1), (True, 2), (True, 3), (True, 4)])
 def test_routing_table(heldout: bool, batch: int) -> None:
     cases = [c for c in TABLE["routing"] if bool(c.get("heldout")) == heldout and c.get("batch", 1) == batch]
     misses = [f"{c['text']!r}: {classify(c['text'])}" for c in cases if route_message(c["text"]) != c["route"]]
