@@ -657,7 +657,7 @@ def export_script(plan: Plan, name: str = "graft_pipeline.py", run_dir: str = "g
 STEPS = '''#!/usr/bin/env python
 """Graft's steps around TRL's command line for the exported plan: @GOAL@
 
-    python steps.py prepare STAGE            the stage's train split (Graft's reader, split and seed) as JSON Lines
+    python steps.py prepare [STAGE]          each training stage's train split (Graft's reader, split and seed) as JSON Lines
     python steps.py fold OUT BASE ADAPTER…   fold adapters into BASE (Graft's merge_adapter)
     python steps.py write OUT MODEL [ADAPTER…] --dtype D --max-shard-size S
     python steps.py convert SOURCE OUT
@@ -685,7 +685,7 @@ def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="step", required=True)
     p = sub.add_parser("prepare")
-    p.add_argument("stage")
+    p.add_argument("stage", nargs="?", help="one training stage (default: every one)")
     p = sub.add_parser("fold")
     p.add_argument("out")
     p.add_argument("base")
@@ -706,13 +706,14 @@ def main():
     p.add_argument("out")
     a = parser.parse_args()
     if a.step == "prepare":
-        stage = STAGES[a.stage]
-        rows, _flags = stage_rows(stage, stage["chat_template"])
-        Path(stage["train_file"]).parent.mkdir(parents=True, exist_ok=True)
-        with open(stage["train_file"], "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\\n")
-        print(f"{a.stage}: {len(rows)} train rows in {stage['train_file']}")
+        for stage_id in [a.stage] if a.stage else list(STAGES):
+            stage = STAGES[stage_id]
+            rows, _flags = stage_rows(stage, stage["chat_template"])
+            Path(stage["train_file"]).parent.mkdir(parents=True, exist_ok=True)
+            with open(stage["train_file"], "w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\\n")
+            print(f"{stage_id}: {len(rows)} train rows in {stage['train_file']}")
     elif a.step == "fold":
         if a.training:
             model, tokenizer = load_model(a.base, a.adapters)
@@ -848,7 +849,6 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
             files[f"{stage.id}.yaml"] = (
                 "\n".join(head) + "\n" + yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
             )
-            lines.append(f'"$PYTHON" {q(steps_py)} prepare {q(stage.id)}')
             lines.append(f"trl {command} --config {q(home + '/' + stage.id + '.yaml')}")
         elif stage.kind == "merge_adapter":
             extra = ""
@@ -875,6 +875,11 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
                 + " ".join(q(local_path(a)) for a in step.prior)
                 + f" --dtype {stage.dtype} --max-shard-size {q(stage.max_shard_size)}"
             )
+    if stages:  # every training stage's train split first: the data does not depend on the models
+        at = next(i for i, line in enumerate(lines) if line.startswith("\n# "))
+        lines.insert(
+            at, f'\n# the train split of each training stage, as Graft splits it\n"$PYTHON" {q(steps_py)} prepare'
+        )
     stages_json = json.dumps(stages, indent=2, ensure_ascii=False)  # JSON escapes every quote
     files["steps.py"] = (
         STEPS.replace("@HELPERS@", _helpers())
