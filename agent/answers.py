@@ -1,9 +1,12 @@
-"""Grounded answers about checkpoints and stages: every number comes from inspect or diff.
+"""Grounded answers about checkpoints and stages: every number comes from the files, inspect or diff.
 
-Offline, a question is matched to a template over the tool results ("what does it contain",
-"how many parameters in the MLP", "is it an adapter, for which base", "which layers did DPO
-change most"). With an LLM configured, the model answers through the same tools, and an answer
-whose numbers do not all appear in the tool results is replaced by the offline answer.
+Where things are: agent/intent.py decides whether a message is a question at all (by meaning);
+agent/questions.py reads what a question asks (quantity, part, exclusions, and the words it could
+not read); this module computes each answer from the checkpoint's tensor headers and config, in
+the question's language, or refuses by name (NotUnderstood) — never another number. Adapter
+modules and conflicts come from `check_lora`, "what changed" from `diff`. With an LLM
+configured, the model answers through the same tools, and an answer whose numbers do not all
+appear in the tool results is replaced by the offline answer.
 """
 
 from __future__ import annotations
@@ -26,9 +29,6 @@ class Answer(BaseModel):
         "offline", description="Who wrote the text: 'offline' (templates over the files) or 'llm:MODEL'."
     )
     note: str | None = Field(None, description="Why an LLM's answer was not used, when one was asked.")
-
-
-from agent.questions import COMPONENT_WORDS  # noqa: E402,F401  (kept importable from here)
 
 
 class NotUnderstood(GraftError):
