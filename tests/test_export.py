@@ -363,3 +363,32 @@ def test_exported_fold_equals_graft_merge_adapter(work: Path, pipeline: Path, tm
         mine = {k: v for k, v in model.state_dict().items()}
         theirs = tensors(tmp_path / f"graft{i}")
         assert_same({k: mine[k] for k in theirs}, theirs)
+
+
+def test_kto_config_is_read_by_trls_own_parser(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`trl kto --config` reads the export as it is (TRL's own parser), and steps.py prepare holds out
+    thumbs-up and thumbs-down rows alike, as Graft's preference stage does."""
+    import json
+
+    from trl.scripts.kto import make_parser
+
+    from agent.export import export_trl, write_export_folder
+    from agent.plan import plan_from_data
+    from tools.datasets_io import split_holdout, training_rows
+    from tools.tiny_data import kto_rows
+
+    monkeypatch.chdir(work)
+    write_jsonl(work / "data" / "kto.jsonl", kto_rows(12))
+    stage = {"kind": "preference", "method": "kto", "id": "kto", "dataset": "data/kto.jsonl", **TRAIN}
+    plan = plan_from_data({"goal": "kto", "base_model": "models/tiny", "stages": [stage]})
+    write_export_folder(export_trl(plan, "kto.trl"), Path("kto.trl"))
+    script, training, model, data = make_parser().parse_args_and_config(["--config", "kto.trl/kto.yaml"])
+    assert type(training).__name__ == "KTOConfig" and training.loss_type == "kto" and training.seed == 7
+    assert model.use_peft and model.lora_r == 4 and model.lora_alpha == 8 and len(model.lora_target_modules) == 14
+    assert data.datasets[0].data_files == "./kto.trl/data/kto.train.jsonl" and script.dataset_train_split == "train"
+    run_tool([sys.executable, "-c", WITHOUT_GRAFT, "kto.trl/steps.py", "prepare"], work)
+    written = [json.loads(line) for line in (work / "kto.trl" / "data" / "kto.train.jsonl").read_text().splitlines()]
+    rows, layout, _ = training_rows("data/kto.jsonl", "kto")
+    assert layout == "unpaired"
+    groups = [split_holdout([r for r in rows if r["label"] is side], 0.1, 7)[0] for side in (True, False)]
+    assert written == [r for train in groups for r in train]
