@@ -881,6 +881,12 @@ def check_plan_against_goal(
                 )
             )
     misses.extend(_invented_stages(goal, plan, feedback))
+    from agent.goal_layers import unread_layer_words
+
+    for phrase in unread_layer_words(mask(reading_text(retract(goal))), num_layers):
+        misses.append(
+            Miss(None, f"You wrote '{phrase}', and only part of it was read as layers; which layers should be trained?")
+        )
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
         misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
     for fact in facts:

@@ -289,27 +289,32 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
             c.end += more.end()
             c.phrase = text[c.start : c.end].strip()
-    for c in list(chosen):  # "the first and the last layer", "первый и последний слой"
-        if c.layers is None:
-            continue
-        before = re.search(
-            rf"(?:the\s+)?(?:{HEAD}(?:\s+{N})?|{ORD})\s*(?:,|and|и|&|\+)\s*$", text[max(0, c.start - 40) : c.start]
-        )
-        if before and not any(
-            o is not c and o.end > c.start - len(before.group(0)) and o.start < c.start for o in chosen
-        ):
-            if before.group(1):
-                count = int(before.group(2)) if before.group(2) else 1
-                extra = _edge(before.group(1), count, num_layers, model)
-            else:
-                extra = [0] if re.fullmatch(r"first|перв\w*", before.group(3)) else [_index(before.group(3))[0]]
-            c.layers = sorted({*c.layers, *_check(extra, num_layers, model)})
-            c.start -= len(before.group(0))
-            c.phrase = text[c.start : c.end].strip()
+    for c in list(chosen):  # "the first and the last layer", "первый и последний слой", "2nd, 5th and 7th layers"
+        while c.layers is not None and _extend_before(c, chosen, text, num_layers, model):
+            pass
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
         c.start, c.end = where[c.start], where[c.end - 1] + 1
         c.phrase = original[c.start : c.end].strip()
     return chosen
+
+
+def _extend_before(c: LayerSelection, chosen: list[LayerSelection], text: str, num_layers: int, model: str) -> bool:
+    """Take in one list item just before a selection whose noun it shares ("the first and [the last layer]")."""
+    before = re.search(
+        rf"(?:the\s+)?(?:{HEAD}(?:\s+{N})?|{ORD})\s*(?:,|and|и|&|\+)\s*$", text[max(0, c.start - 40) : c.start]
+    )
+    if before is None or any(
+        o is not c and o.end > c.start - len(before.group(0)) and o.start < c.start for o in chosen
+    ):
+        return False
+    if before.group(1):
+        extra = _edge(before.group(1), int(before.group(2)) if before.group(2) else 1, num_layers, model)
+    else:
+        extra = [0] if re.fullmatch(r"first|перв\w*", before.group(3)) else [_index(before.group(3))[0]]
+    c.layers = sorted({*(c.layers or []), *_check(extra, num_layers, model)})
+    c.start -= len(before.group(0))
+    c.phrase = text[c.start : c.end].strip()
+    return True
 
 
 def parse_layer_selection(text: str, num_layers: int | None, model: str = "the model") -> LayerSelection | None:
@@ -324,3 +329,29 @@ def parse_layer_selection(text: str, num_layers: int | None, model: str = "the m
             union, " + ".join(s.phrase for s in found), found[0].start, found[-1].end, " ".join(notes) or None
         )
     return found[0]
+
+
+LAYER_WORD = rf"(?:{HEAD}|{ORD_EN}|{ORD_RU}|\d+(?:-?(?:й|го|ого|ий|ый|ом|st|nd|rd|th))?|every|кажд\w*)"
+LAYER_PHRASE = re.compile(
+    rf"(?<![\w-])(?:(?:the|and|и|or|или|,|of|&|\+|{LAYER_WORD})\s*)*?{LAYER_WORD}\s*(?:(?:the|and|и|,|&|\+)\s*)*"
+    rf"(?:{LAYER_WORD}\s*)*{LW}"
+)
+
+
+def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
+    """Layer phrases part of which no selection read ("the first and the last layer" read as the last only):
+    asked about by the fact check, never silently narrowed."""
+    try:
+        selections = find_layer_selections(text, num_layers)
+    except GraftError:
+        return []  # the selection itself is refused with its reason
+    lowered = text.lower().replace("ё", "е")
+    spans = [(s.start, s.end) for s in selections]
+    unread = []
+    for m in LAYER_PHRASE.finditer(lowered):
+        for w in re.finditer(LAYER_WORD, m.group(0)):
+            at = m.start() + w.start()
+            if not any(a <= at < b for a, b in spans):
+                unread.append(text[m.start() : m.end()].strip())
+                break
+    return unread

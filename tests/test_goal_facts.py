@@ -686,3 +686,11 @@ def test_a_value_said_before_its_word_and_soft_corrections(goal: str, expected: 
     for slot, value in expected.items():
         assert got[slot] == pytest.approx(value), (slot, got)
     assert len([f for f in goal_facts(goal) if f.slot in expected]) == len(expected)
+
+
+@pytest.mark.parametrize("goal", ["LoRA on the last layers, rank 8", "дообучи последние слои с рангом 8"])
+def test_a_layer_phrase_read_in_part_is_asked_about(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    """Once silently all layers: a layer phrase no selection reads is a question (fail closed)."""
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and "which layers" in (outcome.question or "")
+    assert check_plan_against_goal(goal, _plan("base", r=8), 6)

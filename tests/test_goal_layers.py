@@ -112,3 +112,22 @@ def test_unknown_layer_count() -> None:
     start = time.monotonic()
     assert parse_layer_selection("layers 2 and 3", None).layers == [2, 3]  # type: ignore[union-attr]
     assert time.monotonic() - start < 1
+
+
+@pytest.mark.parametrize(
+    ("text", "unread"),
+    [
+        ("LoRA on the last layers", ["the last layers"]),  # no count: not a selection, so asked, not all layers
+        ("дообучи последние слои", ["последние слои"]),
+        ("the 2nd, 5th and 7th layers", []),  # read whole now; once only '5th and 7th' was
+        ("второй, четвертый и шестой слои", []),
+        ("LoRA on the middle layers 4-7 with rank 8", []),
+        ("first, train the last 2 layers", []),
+    ],
+)
+def test_layer_words_no_selection_read_are_reported(text: str, unread: list[str]) -> None:
+    from agent.goal_layers import unread_layer_words
+
+    assert unread_layer_words(text, N) == unread
+    if not unread:
+        assert parse_layer_selection(text, N) is not None
