@@ -373,16 +373,6 @@ def write_final(model_path, pending, out, dtype, max_shard_size):
         model = model.to(getattr(torch, dtype))
     model.save_pretrained(str(out), max_shard_size=max_shard_size)
     tokenizer.save_pretrained(str(out))
-
-
-def convert(source, out):
-    """Graft's convert for a model folder of .bin/.pt weights: read without running pickled code, saved as safetensors."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(source, dtype="auto")  # torch.load(weights_only=True)
-    model.save_pretrained(str(out))
-    AutoTokenizer.from_pretrained(source).save_pretrained(str(out))
 '''
 
 
@@ -578,17 +568,14 @@ def main():
             return None
         if value == "@base":
             first = PLAN["stages"][0]
-            return outputs.get(first["id"], base) if first["kind"] == "convert" else base
+            return base
         return outputs[value[1:]] if value.startswith("@") else value
 
     for stage in PLAN["stages"]:
         sid, kind = stage["id"], stage["kind"]
         out = str(run / sid)
         print(f"== {sid} ({' '.join(filter(None, (kind, stage.get('method'))))})", flush=True)
-        if kind == "convert":
-            convert(stage["source"], out)
-            current, pending = out, []
-        elif kind in ("sft", "preference"):
+        if kind in ("sft", "preference"):
             model = ref(stage.get("input")) or current
             prior = [] if stage.get("input") else pending
             train(stage, model, prior, out)
@@ -620,10 +607,22 @@ if __name__ == "__main__":
 '''
 
 
+def _refuse_convert(plan: Plan) -> None:
+    """A convert stage is Graft's own safe unpickling (tools/convert.py); the libraries' loaders differ
+    (tied tensors, dropped keys), so the standalone exports refuse it rather than convert differently."""
+    for stage in plan.stages:
+        if stage.kind == "convert":
+            raise GraftError(
+                f"stage {stage.id} converts {stage.source} with Graft's own converter, which this export does not "
+                "reproduce; run `graft convert` once and make its output the plan's base_model."
+            )
+
+
 def export_script(plan: Plan, name: str = "graft_pipeline.py", run_dir: str = "graft-run") -> str:
     """The plan as one Python file that runs it with the libraries alone, offline, with Graft's split and seeds."""
     from tools.preference import TRAINERS
 
+    _refuse_convert(plan)
     facts = _ModelFacts()
     args: dict[str, Any] = {}
     lora: dict[str, Any] = {}
@@ -660,7 +659,6 @@ STEPS = '''#!/usr/bin/env python
     python steps.py prepare [STAGE]          each training stage's train split (Graft's reader, split and seed) as JSON Lines
     python steps.py fold OUT BASE ADAPTER…   fold adapters into BASE (Graft's merge_adapter)
     python steps.py write OUT MODEL [ADAPTER…] --dtype D --max-shard-size S
-    python steps.py convert SOURCE OUT
 chain.sh calls these in order; none needs Graft.
 """
 
@@ -701,9 +699,6 @@ def main():
     p.add_argument("adapters", nargs="*")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--max-shard-size", default="5GB")
-    p = sub.add_parser("convert")
-    p.add_argument("source")
-    p.add_argument("out")
     a = parser.parse_args()
     if a.step == "prepare":
         for stage_id in [a.stage] if a.stage else list(STAGES):
@@ -723,8 +718,6 @@ def main():
     elif a.step == "write":
         write_final(a.model, a.adapters, a.out, a.dtype, a.max_shard_size)
         print(f"wrote {a.out}")
-    else:
-        convert(a.source, a.out)
 
 
 if __name__ == "__main__":
@@ -746,6 +739,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
     from tools.merge_models import RANDOMISED
     from tools.sft import loss_mode
 
+    _refuse_convert(plan)
     home = local_path(folder)
     run = f"{home}/run"
     steps_py = f"{home}/steps.py"
@@ -770,9 +764,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
     for step in walk(plan, run):
         stage = step.stage
         lines.append(f"\n# {stage.id}: {stage.kind}{' ' + stage.method if getattr(stage, 'method', None) else ''}")
-        if stage.kind == "convert":
-            lines.append(f'"$PYTHON" {q(steps_py)} convert {q(local_path(stage.source))} {q(local_path(step.out))}')
-        elif stage.kind in ("sft", "preference"):
+        if stage.kind in ("sft", "preference"):
             command = TRL_COMMANDS.get("sft" if stage.kind == "sft" else stage.method)
             if command is None:
                 raise GraftError(

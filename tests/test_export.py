@@ -248,8 +248,8 @@ def test_refusals_and_overwrite(
     work: Path, pipeline: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """What an export cannot express exactly is refused in one sentence (exit 2), never written differently."""
-    from agent.export import export_plan
-    from agent.plan import load_plan
+    from agent.export import export_plan, export_trl
+    from agent.plan import load_plan, plan_from_data
     from tools.errors import GraftError
 
     def cli(*args: str) -> tuple:
@@ -273,6 +273,12 @@ def test_refusals_and_overwrite(
     assert code == 0 and (work / "again.py").read_text().startswith("#!/usr/bin/env python")
     code, err = cli("export", pipeline.name, "--as", "script", "-o", "again.py")
     assert code == 2 and "already exists" in err
+    converting = plan_from_data(
+        {"goal": "c", "base_model": "models/tiny", "stages": [{"kind": "convert", "source": "models/tiny"}]}
+    )
+    for form in ("script", "trl"):
+        with pytest.raises(GraftError, match="run `graft convert` once"):
+            export_plan(converting, "script") if form == "script" else export_trl(converting, "c.trl")
     two_seeds = load_plan(pipeline)
     two_seeds.stages[3].method, two_seeds.stages[3].seed = "dare_linear", 5  # type: ignore[union-attr]
     with pytest.raises(GraftError, match="one --random-seed"):
