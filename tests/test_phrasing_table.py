@@ -32,6 +32,10 @@ out — skip/freeze/заморозь/не трогай, with "freeze all but …
 item with its noun left out; a value said before its word; "let's make …"/"хм, давай" as corrections), so its
 31/31 now is not held out. heldout4's "skip the first 4 layers, train the rest" gained its layers fact then: it
 had planned layers 0-3, which the case could not see.
+goals_heldout8.yaml (31 goals, 42% Russian; TRL flags, Axolotl/mergekit config lines), written after all of that
+and the layer-phrase safety net, run once: 27/31 (87%), 3 silent — "at the end merge everything" dropped the
+merge, "dare_ties merge …, after an SFT on …" ran the merge first, "ранг 16… нет, 32, потом DPO" lost the
+stage the rank was for; asked: "100 warmup steps".
 """
 
 from __future__ import annotations
@@ -189,6 +193,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout5.yaml",
         "goals_heldout6.yaml",
         "goals_heldout7.yaml",
+        "goals_heldout8.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
