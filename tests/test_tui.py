@@ -442,6 +442,10 @@ def test_open_export_and_resume_keep_what_the_person_saw(world, tmp_path) -> Non
             assert app.model == world["model"], "a failed /open keeps the model"
             await type_text(pilot, f"/export {exported}")
             await wait_for(pilot, lambda: "Exported" in chat_text(app))
+            # the TRL export is a folder of flat configs and a chain script, as `graft export --as trl -o`
+            await type_text(pilot, f"/export trl {tmp_path / 'trl'}")
+            await wait_for(pilot, lambda: "as TRL configs" in chat_text(app))
+            assert (tmp_path / "trl" / "chain.sh").is_file() and (tmp_path / "trl" / "sft.yaml").is_file()
             return app.thread_id or ""
 
     async def second(thread: str) -> None:

@@ -1494,8 +1494,23 @@ class GraftApp(App[None]):
             suffix = Path(target).suffix.lower() if target else ""
             form = "yaml" if suffix in (".yaml", ".yml", "") else "script" if suffix == ".py" else "yaml"
         plan = plan_from_data(self.plan_data)
+        if form == "trl":  # a folder of flat configs, steps.py and chain.sh, as `graft export --as trl -o`
+            from agent.export import export_trl, write_export_folder
+
+            if not target:
+                self.say("assistant", "The TRL export is a folder: `/export trl FOLDER`.", error=True)
+                return
+            try:
+                files = write_export_folder(export_trl(plan, target), Path(target))
+            except GraftError as exc:
+                self.say("assistant", str(exc), error=True)
+                return
+            self.say("assistant", f"Exported the plan as TRL configs to `{safe_markdown(target)}`: {len(files)} files.")
+            return
+        # mergekit: the run folder this plan ran in (or will, once saved and run), so references resolve
+        run_dir = self.run_dir or "graft-run"
         try:
-            text = plan_to_yaml(plan) if form == "yaml" else export_plan(plan, form)  # type: ignore[arg-type]
+            text = plan_to_yaml(plan) if form == "yaml" else export_plan(plan, form, run_dir=run_dir)  # type: ignore[arg-type]
         except GraftError as exc:
             self.say("assistant", str(exc), error=True)
             return
