@@ -262,6 +262,8 @@ def test_refusals_and_overwrite(
     assert code == 2 and "does not run" in err and not (work / "orpo.trl").exists()
     code, err = cli("export", pipeline.name, "--as", "trl")
     assert code == 2 and "pass -o FOLDER" in err
+    code, err = cli("export", pipeline.name, "--as", "script", "--outtype", "q8_0", "-o", "typed.py")
+    assert code == 2 and "goes with --as gguf" in err and not (work / "typed.py").exists()
     plan["stages"] = plan["stages"][:2]
     (work / "nomerge.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
     code, err = cli("export", "nomerge.yaml", "--as", "mergekit")

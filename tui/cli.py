@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--outtype",
         choices=["f16", "q8_0", "bf16", "f32"],
-        default="f16",
+        default=None,
         help="with --as gguf: the weights' type in the file (default f16)",
     )
     _verbose_flag(p)
@@ -222,6 +222,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         from tui.gguf_cli import export_gguf_command
 
         return export_gguf_command(args, _console())
+    if args.outtype is not None:  # never silently ignored: it means something only for a GGUF file
+        raise GraftError("--outtype is the GGUF file's weight type; it goes with --as gguf and a model folder.")
     from agent.export import export_plan
     from agent.plan import load_plan
     from tools.safetensors_writer import atomic_write_text

@@ -17,7 +17,7 @@ def export_gguf_command(args: argparse.Namespace, console: Any) -> int:
     request = GgufExportArgs(
         model=args.plan,
         output=args.out,
-        outtype=args.outtype,
+        outtype=args.outtype or "f16",
         overwrite=args.overwrite,
     )
     log = None
