@@ -62,6 +62,7 @@ BEFORE = [
     ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
+    ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
 ]
 FILLER = r"\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
@@ -75,7 +76,7 @@ MARKERS = re.compile(
 ALTERNATIVE = re.compile(r"\s*(?:or|or maybe|or perhaps|или|либо|/)\s*")
 
 NEGATED = (
-    r"(?:\binstead of|\brather than|\bnot|\bno|\bwithout|\bskip(?:ping)?|\bnever|\bno need for|\bdrop(?:ping)?"
+    r"(?:\binstead of|\brather than|\bnot|\bno|\bwithout|\bskip(?:ping)?|\bnever|\bno need for|\bdrop(?:ping)?|\bdon'?t|\bdo not"
     r"|\b(?:don'?t|do not|doesn'?t|won'?t|shouldn'?t)\s+(?:\w+\s+){0,2}(?:use|do|run|want|need|apply|bother with|train(?: with)?)"
     r"|(?<![а-я])не\s+(?:надо|нужно|нужен|нужна|нужны|используй\w*|делай\w*|запускай\w*|применяй\w*|хочу|стоит)"
     r"|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*|никак\w+)"
@@ -158,6 +159,24 @@ def merge_number_facts(text: str) -> list[Fact]:
             if number is not None:
                 facts.append(Fact(slot, number.value, text[m.start() : number.end], m.start(), number.end))
     return facts
+
+
+# transformers' schedule names (tools/training.py SchedulerName), longest first
+SCHEDULERS = [
+    ("cosine_with_restarts", r"cosine[_ ]with[_ ]restarts"), ("constant_with_warmup", r"constant[_ ]with[_ ]warmup"),
+    ("inverse_sqrt", r"inverse[_ ]sqrt"), ("polynomial", r"polynomial|полиномиальн\w*"),
+    ("cosine", r"cosine|косинус\w*"), ("constant", r"constant|постоянн\w*"), ("linear", r"linear|линейн\w*"),
+]  # fmt: skip
+_SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
+SCHEDULER = re.compile(
+    rf"(?:lr_scheduler(?:_type)?|scheduler|schedule)\s*[=:]?\s*({_SCHED_NAMES})\b"
+    rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
+)
+
+
+def scheduler_name(m: re.Match[str]) -> str:
+    word = m.group(1) or m.group(2)
+    return next(n for n, p in SCHEDULERS if re.fullmatch(p, word))
 
 
 @dataclass
@@ -465,7 +484,7 @@ SEGMENT_SPLIT = re.compile(
     r"[;!?](?=\s|$)|\.(?=\s|$)|…|\s(?:→|->|=>)\s|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
-SCOPED_SLOTS = {*SLOT_NAMES, "layers", "dataset", "adapter"}
+SCOPED_SLOTS = {*SLOT_NAMES, "layers", "dataset", "adapter", "lr_scheduler_type"}
 GENERIC_TRAINING = re.compile(
     r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
@@ -642,6 +661,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if path in datasets or any(path in d for d in datasets) or not _looks_like_path(goal, m.start(), path):
             continue
         facts.append(Fact("path", path, m.group(0), m.start(), m.end()))
+    m = SCHEDULER.search(masked)
+    if m:  # "a cosine schedule", "lr_scheduler_type: cosine", "косинусное расписание"
+        name = scheduler_name(m)
+        facts.append(Fact("lr_scheduler_type", name, m.group(0), m.start(), m.end()))
     for word, dtype in DTYPES.items():
         m = re.search(rf"\b{word}\b", masked)
         if m:
@@ -746,6 +769,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return False
     if slot == "unsupported":
         return False
+    if slot == "lr_scheduler_type":
+        return any(getattr(s, slot, None) == value for s in training)
     if slot == "stage":
         return any(s.kind == "sft" for s in training)
     if slot == "adapter":
@@ -929,6 +954,12 @@ MERGE_WORDS = re.compile(
 )
 
 
+MERGE_VERB = re.compile(
+    r"\b(?:merg(?:e|ing)|blend(?:ing)?|mix(?:ing)?|average|fold(?:ing)?|bake|fuse)\b(?![_-])"
+    r"|(?<![а-я])(?:смешай\w*|слей\w*|слить|влей\w*|влить|объедини\w*|усредни\w*|смержи\w*|вмержи\w*)"
+)
+
+
 def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[Miss]:
     """A preference stage or a model merge in a plan whose goal never asks for one: a stage the person did not
     ask for is as much a drift as a dropped value (an LLM plan may add one; the offline planner never should)."""
@@ -946,6 +977,9 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         )
     if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
         misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
+    said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start())]
+    if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
+        misses.append(Miss(None, f"You said '{said[0].group(0)}', and the plan merges nothing; what should be merged?"))
     return misses
 
 

@@ -35,6 +35,7 @@ from agent.goal_facts import (
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     NEGATED,
+    SCHEDULER,
     SLOT_NAMES,
     UNSUPPORTED_METHODS,
     Fact,
@@ -47,6 +48,7 @@ from agent.goal_facts import (
     number_facts,
     per_model_weights,
     resolve,
+    scheduler_name,
     training_noun,
 )
 from agent.goal_layers import parse_layer_selection
@@ -92,6 +94,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
             r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
             r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b))"  # a bare "merge" after training
+            r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
+            r"|\bmerge\s+(?:the\s+)?(?:result|fine-?tuned (?:model|one)|trained (?:model|one))\b(?!\s*(?:with|into|and\s+#))"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
             r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|его|их)"
         ),
@@ -234,6 +238,7 @@ def find_actions(text: str) -> list[Action]:
     clauses: list[tuple[int, int]] = []
     seps: list[str] = [""]
     lead = ""
+    lead_start = 0
     pos = 0
     masked = mask_paths(text)
     # "скорость обучения 5e-6", "per-device train batch 2": a slot's own words are never an action
@@ -275,14 +280,26 @@ def find_actions(text: str) -> list[Action]:
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         elif not found and clause.strip():
+            lead_start = c_start if not lead else lead_start
             lead += " " + text[c_start:c_end]  # "rank 64 is enough; LoRA on chat": values before the first action
         if found and lead:
-            found[0].text = lead + " " + found[0].text
+            if sep.strip() not in ("", ";", ".", "!", "?", "…", ":", ",") and number_facts(lead):
+                # "ранг 32, потом DPO", "rank 8, then DPO": values before an order word are a stage of their own
+                actions.append(Action("sft", lead_start, lead_start, lead))
+            else:
+                found[0].text = lead + " " + found[0].text
             lead = ""
         if found and actions and _qualifier_clause(sep, found[0], actions[-1]):
             actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
             found = found[1:]
         actions.extend(found)
+    for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
+        a, before = actions[i], actions[i - 1]
+        if a.kind in ("sft", "dpo") and re.search(
+            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?$",
+            masked[max(0, a.start - 24) : a.start],
+        ):
+            actions[i - 1], actions[i] = a, before
     return actions
 
 
@@ -448,6 +465,9 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
         if fact.slot == "beta" and kind != "dpo":
             continue
         found[fact.slot] = fact.value
+    schedule = SCHEDULER.search(text)
+    if schedule:
+        found["lr_scheduler_type"] = scheduler_name(schedule)
     if kind == "sft" and re.search(r"\bpack(?:ing|ed)?\b|упаков\w*", text):
         found["packing"] = True
     if kind == "dpo":

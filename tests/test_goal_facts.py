@@ -694,3 +694,51 @@ def test_a_layer_phrase_read_in_part_is_asked_about(world, goal: str) -> None:  
     outcome = _outcome(world, goal)
     assert outcome.plan is None and "which layers" in (outcome.question or "")
     assert check_plan_against_goal(goal, _plan("base", r=8), 6)
+
+
+# ---- from held-out set 8: a merge said but not planned, 'after an SFT', values before 'then', schedules ----
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds"),
+    [
+        ("SFT on {sft}, then DPO on {dpo}; at the end merge everything", ["sft", "preference", "merge_adapter", "write"]),
+        ("дообучи на {sft}, потом DPO на {dpo}, в конце слей всё", ["sft", "preference", "merge_adapter", "write"]),
+        ("DPO on {dpo} after an SFT on {sft}", ["sft", "preference", "write"]),
+        ("DPO на {dpo} после SFT на {sft}", ["sft", "preference", "write"]),
+        ("rank 32, then DPO", ["sft", "preference", "write"]),
+        ("ранг 16… нет, 32, потом DPO", ["sft", "preference", "write"]),
+    ],
+)  # fmt: skip
+def test_stages_said_in_other_words_are_planned_in_order(world, goal: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.kind for s in outcome.plan.stages] == kinds
+
+
+@pytest.mark.parametrize("goal", ["SFT on chat.jsonl, then blend", "дообучи на chat.jsonl и потом смешай"])
+def test_a_merge_said_but_not_planned_is_a_miss(goal: str) -> None:
+    misses = check_plan_against_goal(goal, _plan("base"), 12)
+    assert any("the plan merges nothing" in m.message for m in misses)
+    assert not any(
+        "merges nothing" in m.message for m in check_plan_against_goal("SFT, don't merge", _plan("base"), 12)
+    )
+
+
+@pytest.mark.parametrize(
+    ("goal", "values"),
+    [
+        ("SFT with a cosine schedule, 100 warmup steps, lr 2e-4",
+         {"lr_scheduler_type": "cosine", "warmup_steps": 100, "learning_rate": 2e-4}),
+        ("дообучи с косинусным расписанием и прогревом 50 шагов", {"lr_scheduler_type": "cosine", "warmup_steps": 50}),
+        ("LoRA, lr_scheduler_type: constant_with_warmup, warmup_ratio 0.03",
+         {"lr_scheduler_type": "constant_with_warmup", "warmup_steps": 0.03}),
+    ],
+)  # fmt: skip
+def test_the_schedule_is_a_stated_fact(world, goal: str, values: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    for key, value in values.items():
+        have = getattr(outcome.plan.stages[0], key)
+        assert have == (value if isinstance(value, str) else pytest.approx(value)), key
+    assert check_plan_against_goal(goal, _plan("base"), 6)  # the default linear schedule is a miss

@@ -35,7 +35,12 @@ had planned layers 0-3, which the case could not see.
 goals_heldout8.yaml (31 goals, 42% Russian; TRL flags, Axolotl/mergekit config lines), written after all of that
 and the layer-phrase safety net, run once: 27/31 (87%), 3 silent — "at the end merge everything" dropped the
 merge, "dare_ties merge …, after an SFT on …" ran the merge first, "ранг 16… нет, 32, потом DPO" lost the
-stage the rank was for; asked: "100 warmup steps".
+stage the rank was for; asked: "100 warmup steps". Fixed by class afterwards (a merge verb with no merge in the
+plan is a question in the fact check; "merge everything/the result" folds; "X after an SFT"/"после SFT" puts the
+SFT first; values before "then/потом" with no verb are an SFT stage; the schedule and value-first warmup are
+facts), so its 31/31 now is not held out. The honest first-run numbers of this round: 82%, 92%, 84%, 87%, with
+8, 2, 3, 3 silent — every fresh set still found a new silent class, so the next fresh set should be expected
+near 85-90% with a silent case or two, not at the tuned tables' 100%.
 """
 
 from __future__ import annotations
