@@ -17,7 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tools.datasets_io import ACCEPTED, DATA_SUFFIXES, FORMATS, check_rows, detect_format, normalise_row, read_dataset
+from tools.datasets_io import (
+    ACCEPTED,
+    DATA_SUFFIXES,
+    FORMATS,
+    detect_format,
+    normalise_row,
+    normalise_rows,
+    read_dataset,
+)
 from tools.errors import GraftError
 
 # One reader, one format table and one normaliser, shared with every stage (tools/datasets_io.py):
@@ -129,7 +137,7 @@ def data_report(args: DataReportArgs) -> DataReport:
         raise GraftError(f"dataset {args.path} has no rows.")
     columns = list(dict.fromkeys(k for row in rows for k in row))
     fmt, needed, methods = detect_format(columns, args.path)
-    check_rows(rows, fmt, needed, args.path)
+    normalise_rows(rows, args.path)  # the stages' checks too: a preference row left without a prompt is refused
     from trl.data_utils import is_conversational
 
     first = normalise_row(rows[0], fmt)
