@@ -160,17 +160,32 @@ def export_mergekit(plan: Plan, run_dir: str, name: str = "merges.yml") -> str:
     merged = str(Path(run_dir).with_name(Path(run_dir).name.removesuffix(".run") + ".mergekit"))
     where = "Run it from the folder you run `graft run` in (the plan's paths are relative to it)"
     header = [f"# mergekit configuration exported by Graft from the plan: {_one_line(plan.goal)}"]
-    docs = []
-    for step in steps:
-        stage = step.stage
 
-        def name_of(ref: str, step: Step = step) -> str:
-            if len(steps) > 1 and ref.startswith("@") and ref[1:] in merge_ids:
-                return ref[1:]  # mergekit-multi: an earlier merge by its name
-            return local_path(step.refs[ref])
+    def build(names: dict[str, str]) -> list[dict[str, Any]]:
+        docs = []
+        for step in steps:
 
-        doc = _merge_config(stage, name_of)
-        docs.append({"name": stage.id, **doc} if len(steps) > 1 else doc)
+            def name_of(ref: str, step: Step = step) -> str:
+                if len(steps) > 1 and ref.startswith("@") and ref[1:] in merge_ids:
+                    return names[ref[1:]]  # mergekit-multi: an earlier merge by its name
+                return local_path(step.refs[ref])
+
+            doc = _merge_config(step.stage, name_of)
+            docs.append({"name": names[step.stage.id], **doc} if len(steps) > 1 else doc)
+        return docs
+
+    # mergekit-multi takes every string equal to a document's name for a reference to that merge, so a
+    # stage called "ties" would depend on itself through `merge_method: ties`: such a name gets a suffix.
+    placeholder = {i: f"\0{i}" for i in merge_ids}
+    taken = {text for doc in build(placeholder) for text in _strings(doc)} - set(placeholder.values())
+    names = {}
+    for stage_id in (s.stage.id for s in steps):
+        doc_name, n = stage_id, 0
+        while doc_name in taken or doc_name in names.values():
+            n += 1
+            doc_name = f"{stage_id}-stage" + (str(n) if n > 1 else "")
+        names[stage_id] = doc_name
+    docs = build(names)
     if len(steps) == 1:
         out = local_path(merged)
         header += [
@@ -180,15 +195,31 @@ def export_mergekit(plan: Plan, run_dir: str, name: str = "merges.yml") -> str:
         ]
         return "\n".join(header) + "\n" + yaml.safe_dump(docs[0], sort_keys=False)
     folder = local_path(merged)
+    renamed = [f"{k} → {v}" for k, v in names.items() if k != v]
+    if renamed:
+        header.append(
+            f"# Documents renamed so mergekit-multi cannot read a value as a reference: {', '.join(renamed)}."
+        )
     header += [
         f"# The merges of stages {', '.join(s.stage.id for s in steps)}, on what `graft run` left in "
         f"{local_path(run_dir)};",
         "# each document is named after its stage, and a later merge names an earlier one by that name.",
         f"# {where}:",
         f"#   mergekit-multi {name} -I {folder}{seed_arg}",
-        f"# Each merge lands in {folder}/<stage id>; keep the -I folder './'-prefixed (mergekit takes 'a/b' for a Hub id).",
+        f"# Each merge lands in {folder}/<document name>; keep the -I folder './'-prefixed (mergekit takes 'a/b' for a Hub id).",
     ]
     return "\n".join(header) + "\n" + yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a parsed YAML value, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _strings(v)]
+    return []
 
 
 def mergekit_documents(plan: Plan, run_dir: str = "graft-run") -> dict[str, dict[str, Any]]:

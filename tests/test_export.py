@@ -400,3 +400,22 @@ def test_kto_config_is_read_by_trls_own_parser(work: Path, monkeypatch: pytest.M
     assert layout == "unpaired"
     groups = [split_holdout([r for r in rows if r["label"] is side], 0.1, 7)[0] for side in (True, False)]
     assert written == [r for train in groups for r in train]
+
+
+def test_a_merge_named_after_a_method_is_renamed_so_mergekit_multi_sees_no_cycle(work: Path, pipeline: Path) -> None:
+    """mergekit-multi reads every string equal to a document's name as a reference to it: a stage called
+    'ties' would depend on itself through `merge_method: ties` ("Circular dependency detected")."""
+    from mergekit.scripts.multimerge import load_config
+
+    from agent.export import export_plan
+    from agent.plan import load_plan
+
+    plan = load_plan(pipeline)
+    plan.stages[2].id, plan.stages[2].method = "ties", "ties"  # type: ignore[union-attr]
+    plan.stages[3].id = "linear"  # the next merge is a linear merge: its method names this stage
+    plan.stages[3].models = ["@ties", *plan.stages[3].models[1:]]  # type: ignore[union-attr]
+    text = export_plan(plan, "mergekit", name="named.yml", run_dir="pipeline.run")
+    configs, dependencies = load_config(text, "./named.mergekit")  # mergekit's own reading of the documents
+    assert set(configs) == {"ties-stage", "linear-stage"}
+    assert dependencies == {"ties-stage": set(), "linear-stage": {"ties-stage"}}
+    assert "ties → ties-stage" in text
