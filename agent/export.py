@@ -589,6 +589,20 @@ def main():
     parser.add_argument("--output", help="the final folder (default: the plan's output)")
     cli = parser.parse_args()
     run = Path(cli.run_dir)
+    # Before anything is made or trained: the plan's relative paths start where `graft run` runs, and
+    # an existing final folder would stop the run at its last step.
+    needed = [PLAN["base_model"]] + [s["dataset"] for s in PLAN["stages"] if s["kind"] in ("sft", "preference")]
+    needed += [m for s in PLAN["stages"] if s["kind"] == "merge_models" for m in [*s["models"], s.get("base")]
+               if m and not m.startswith("@")]
+    needed += [a for s in PLAN["stages"] if s["kind"] == "merge_adapter" for a in s["adapters"] if not a.startswith("@")]
+    missing = [path for path in needed if not Path(path).exists()]
+    if missing:
+        raise SystemExit(f"{missing[0]} not found from {os.getcwd()}; run this script from the folder you run "
+                         "`graft run` in (the plan's relative paths start there).")
+    for stage in PLAN["stages"]:
+        target = cli.output or stage.get("output") or PLAN["output"] if stage["kind"] == "write" else None
+        if target and Path(target).exists():
+            raise SystemExit(f"{target} exists; remove it or pass --output FOLDER.")
     run.mkdir(parents=True, exist_ok=True)
     base = PLAN["base_model"]
     outputs = {}
@@ -790,9 +804,27 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
         'PYTHON="${PYTHON:-python}"',
     ]
     q = shlex.quote
+    walked = list(walk(plan, run))
+    final = next((local_path(w.out) for w in walked if w.stage.kind == "write"), None)
+    inputs = sorted(
+        {local_path(plan.base_model)}
+        | {local_path(w.stage.dataset) for w in walked if w.stage.kind in ("sft", "preference")}
+    )
+    # Checked before anything trains: a missing input or an existing output would otherwise stop the
+    # chain at its last step, after every stage has trained.
+    lines.append(
+        f"for input in {' '.join(q(i) for i in inputs)}; do\n"
+        '    [ -e "$input" ] || { echo "chain.sh: $input not found from $PWD; run it from the folder you run '
+        '\\`graft run\\` in." >&2; exit 2; }\ndone'
+    )
+    if final:
+        lines.append(
+            f'FINAL="${{OUTPUT:-{final}}}"\n'
+            'if [ -e "$FINAL" ]; then echo "chain.sh: $FINAL exists; remove it or set OUTPUT=FOLDER." >&2; exit 2; fi'
+        )
     device = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
     cuda = torch.cuda.is_available()
-    for step in walk(plan, run):
+    for step in walked:
         stage = step.stage
         lines.append(f"\n# {stage.id}: {stage.kind}{' ' + stage.method if getattr(stage, 'method', None) else ''}")
         if stage.kind in ("sft", "preference"):
@@ -894,7 +926,7 @@ def export_trl(plan: Plan, folder: str) -> dict[str, str]:
             lines.append(f"mergekit-yaml {q(home + '/' + name)} {q(local_path(step.out))}{seed}")
         elif stage.kind == "write":
             lines.append(
-                f'"$PYTHON" {q(steps_py)} write "${{OUTPUT:-{local_path(step.out)}}}" {q(local_path(step.model))} '
+                f'"$PYTHON" {q(steps_py)} write "$FINAL" {q(local_path(step.model))} '
                 + " ".join(q(local_path(a)) for a in step.prior)
                 + f" --dtype {stage.dtype} --max-shard-size {q(stage.max_shard_size)}"
             )
