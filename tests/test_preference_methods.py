@@ -330,3 +330,24 @@ def test_training_knobs_reach_trl_and_alpha_follows_rank(tmp_path) -> None:
         TrainSpec(dataset="x", warmup_steps=5).warmup_steps == 5
         and common_config(TrainSpec(dataset="x", warmup_steps=5), tmp_path)["warmup_steps"] == 5
     )
+
+
+def test_final_heldout_scores_every_reply_of_a_conversation(tiny) -> None:  # type: ignore[no-untyped-def]
+    """An SFT stage trains on every assistant reply; the write's rescoring counts every reply too."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tools.heldout import score_rows, split_row
+
+    base = tiny("llama")
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32).eval()
+    messages = [
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "the first answer"},
+        {"role": "user", "content": "and then?"},
+        {"role": "assistant", "content": "the second answer"},
+    ]
+    scored = score_rows(model, tokenizer, "sft", [{"messages": messages}])
+    replies = [split_row(tokenizer, messages[:i], [messages[i]])[1] for i in (1, 3)]
+    assert scored["tokens"] == sum(len(r) for r in replies)

@@ -79,11 +79,12 @@ def score_rows(model: Any, tokenizer: Any, method: str, rows: list[dict[str, Any
     if method == "sft":
         total, count = 0.0, 0
         for row in rows:
-            if "messages" in row:
+            if "messages" in row:  # every reply, given the conversation before it: what the stage trained on
                 messages = row["messages"]
-                cut = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
-                prompt, completion = messages[:cut], [messages[cut]]
-                scored = _completion_logps(model, *split_row(tokenizer, prompt, completion), max_length)
+                scored = []
+                for cut in (i for i, m in enumerate(messages) if m.get("role") == "assistant" and i > 0):
+                    split = split_row(tokenizer, messages[:cut], [messages[cut]])
+                    scored += _completion_logps(model, *split, max_length)
             elif "prompt" in row and "completion" in row:
                 scored = _completion_logps(model, *split_row(tokenizer, row["prompt"], row["completion"]), max_length)
             else:  # plain text: every token after the first is the "completion"
@@ -167,7 +168,9 @@ def describe_comparison(comparison: dict[str, dict]) -> list[str]:
     lines = []
     for stage, entry in comparison.items():
         base, final = entry.get("base") or {}, entry["final"]
-        keys = [("loss", "completion loss")] if entry["method"] == "sft" else []
+        # Per token over every reply, in fp32: not the trainer's eval loss (a mean over batches, in the
+        # training dtype) that the stage's own line reports, so the label says which it is.
+        keys = [("loss", "completion loss per token")] if entry["method"] == "sft" else []
         # Not TRL's rewards/margins (β-scaled, against a reference): chosen minus rejected mean log-prob per token.
         keys += (
             [("margin", "log-prob margin per token (no reference)"), ("accuracy", "accuracy")]
