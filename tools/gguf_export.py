@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 
 from tools.errors import GraftError
 from tools.progress import Progress, silent
+from tools.safetensors_writer import fsync_dir
 
 CONVERTER_ENV = "GRAFT_LLAMA_CPP"  # a folder holding convert_hf_to_gguf.py, to use another llama.cpp checkout
 SDIST_PACKAGE = "llama-cpp-python"
@@ -252,7 +253,7 @@ def export_gguf(
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)
     progress({"stage": "gguf", "kind": "progress", "step": result.tensors, "total": result.tensors})
@@ -295,19 +296,6 @@ def _read_back(path: Path, dest: Path, folder: Path, arch: str, outtype: str, sc
         size_bytes=path.stat().st_size,
         converter=converter_version(script.parent),
     )
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- installing the converter (run by `make install`) ---------------------------------------------

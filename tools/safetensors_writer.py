@@ -217,7 +217,7 @@ def atomic_write_text(path: Path, text: str, overwrite: bool = False) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent if str(path.parent) else Path("."))
+    fsync_dir(path.parent if str(path.parent) else Path("."))
 
 
 def current_umask() -> int:
@@ -234,13 +234,19 @@ def current_umask() -> int:
     return old
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable; a file system that cannot sync a folder (EINVAL) is let be."""
+    import errno
+
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
     finally:
         os.close(fd)
 
@@ -363,7 +369,7 @@ def atomic_folder(dest: Path, overwrite: bool = False) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if dest.exists():
             old = parent / f".{dest.name}.old-{os.getpid()}"
             os.rename(dest, old)
@@ -371,7 +377,7 @@ def atomic_folder(dest: Path, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
         else:
             os.rename(tmp, dest)
-        _fsync_dir(parent)
+        fsync_dir(parent)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if exc.errno == 28:
