@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
 import pytest
 
-from tools.tiny import TinyModelArgs, build_tiny_model
+# As `graft` itself runs (tui/cli.py main): nothing a test runs in-process may reach the Hub, and a
+# library's download-count or metadata request would wait on DNS on a machine without network.
+for _key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_key, "1")
+
+from tools.tiny import TinyModelArgs, build_tiny_model  # noqa: E402 (after the offline switch)
 
 
 @pytest.fixture(scope="session")

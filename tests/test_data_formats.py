@@ -504,3 +504,29 @@ def test_run_cache_reruns_when_an_arrow_file_of_a_save_to_disk_folder_changes(ti
     (arrow,) = (folder / "train").glob("*.arrow")
     arrow.write_bytes(next((tmp_path / "changed").glob("*.arrow")).read_bytes())
     assert StageRunner(plan, tmp_path / "run3").cache_key(stage, [str(base)]) != key
+
+
+NO_NETWORK = """
+import socket, sys
+lookups = []
+def refuse(host, *args, **kwargs):
+    lookups.append(host)
+    raise OSError("no network")
+socket.getaddrinfo = refuse
+from tools.datasets_io import read_dataset
+rows, how = read_dataset(sys.argv[1])
+print(len(rows), how, lookups)
+"""
+
+
+def test_reading_a_dataset_asks_no_host_even_without_the_offline_variables(tmp_path) -> None:
+    """`datasets.load_dataset` sends a download-count request to the Hub for each file it reads; on a machine
+    without network that is a DNS lookup that can hang. Graft reads local files only."""
+    path = write_jsonl(tmp_path / "chat.jsonl", sft_rows(3))
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", NO_NETWORK, str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["3", "json", "[]"]

@@ -155,6 +155,10 @@ def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
     from datasets.utils import logging as ds_logging
 
     ds_logging.disable_progress_bar()
+    # Local files only: `load_dataset` otherwise sends a download-count request to the Hub for every
+    # file it reads (a DNS lookup that can hang for seconds on a machine without network).
+    datasets.config.HF_HUB_OFFLINE = True
+    datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = False
     path = Path(path)
     if not path.exists():
         raise GraftError(f"dataset {path} does not exist.")
