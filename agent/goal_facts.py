@@ -28,8 +28,10 @@ SLOT_NAMES = {
     "r": "rank", "alpha": "alpha", "dropout": "dropout", "epochs": "epochs", "max_steps": "steps",
     "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
     "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
+    "label_smoothing": "label smoothing", "seed": "seed",
 }  # fmt: skip
-INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation"}
+INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed"}
+PREFERENCE_ONLY = {"beta", "label_smoothing"}  # settings only a preference stage has
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
     ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
@@ -54,6 +56,8 @@ AFTER = [
         r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?",
     ),
     ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*"),
+    ("label_smoothing", r"\blabel[_ ]smoothing\b|сглаживани\w*(?:\s+мет\w*)?"),
+    ("seed", r"\b(?:random[_ ])?seed\b|\bсид\w*"),
     ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
 ]
 # the value comes first ("3 epochs", "за 5 шагов", "500 steps")
@@ -103,7 +107,7 @@ UNSUPPORTED_METHODS = re.compile(
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
-    r"|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:q?lora|dora|adapters?|peft)\b"
+    r"|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:q?lora|adapters?|peft)\b"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|не\s+(?:lora|лор\w*)"
 )
@@ -562,6 +566,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
                 ),
                 None,
             )
+            if link is None:  # "rank 8 on layers 0 to 3 for SFT": the next method word, named with for/для
+                following = next((w for w in here if w[0] >= f.end), None)
+                if following and re.search(r"(?:for|для)\s+(?:the\s+)?$", masked[f.end : following[0]]):
+                    link = following
             before = [w for w in here if w[1] <= f.start]
             if link is not None:
                 f.scope = link[2]
@@ -848,7 +856,7 @@ def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] |
 # words after which a number is a value the planners read outside the fact slots (merge t, density, SimPO's
 # gamma, KTO's weights, shards, GPUs, …), or that a number is part of (a model name, a percentage of data)
 OTHER_VALUES = re.compile(
-    r"(?:\bt|density|плотност\w*|gamma|гамм\w*|γ|weights?|вес\w*|cpo_alpha|warmup\w*|seed|decay|shards?|gpus?|"
+    r"(?:\bt|density|плотност\w*|gamma|гамм\w*|γ|weights?|вес\w*|cpo_alpha|warmup\w*|decay|shards?|"
     r"gradient[_ ]accumulation\w*|accumulation|halfway|at|to|with|по|на|с|и|and|or|или|или|top|first|last|"
     r"layers?|blocks?|сло\w*|блок\w*|rows?|examples?|samples?|строк\w*|примеров|label_smoothing|smoothing)"
     r"[\s=:]*(?:of\s+|the\s+|is\s+)?$"
@@ -865,6 +873,9 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             continue
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
+        if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
+            orphans.append(masked[number.start : number.end])  # "on 4 GPUs": hardware the plan does not set
+            continue
         if OTHER_VALUES.search(before) or re.match(
             r"\s*(?:%|gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after
         ):
@@ -874,7 +885,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         ):
             continue  # part of a list, ratio or range that a fact or the planner reads as a whole
         if re.match(
-            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|rounds?|times|stages?|passes|раунд|раз|этап|прогон)",
+            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон))",
             after,
         ):
             continue

@@ -35,6 +35,7 @@ from agent.goal_facts import (
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     NEGATED,
+    PREFERENCE_ONLY,
     SCHEDULER,
     SLOT_NAMES,
     UNSUPPORTED_METHODS,
@@ -462,7 +463,7 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     """Hyper-parameters a stage's words set: the numeric slots from agent/goal_facts.py, the method's own here."""
     found: dict[str, Any] = {}
     for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
-        if fact.slot == "beta" and kind != "dpo":
+        if fact.slot in PREFERENCE_ONLY and kind != "dpo":
             continue
         found[fact.slot] = fact.value
     schedule = SCHEDULER.search(text)
@@ -650,7 +651,7 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
     "rank 16 for the SFT and rank 8 for the DPO adapter" is one clause: the SFT's words hold both ranks."""
     scope = "sft" if stage["kind"] == "sft" else stage.get("method", "dpo")
     for slot in SLOT_NAMES:
-        if slot == "beta" and stage["kind"] != "dpo":
+        if slot in PREFERENCE_ONLY and stage["kind"] != "dpo":
             continue
         said = [f for f in ctx.scoped if f.slot == slot]
         mine = {f.value for f in said if f.scope == scope}
@@ -661,6 +662,17 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
             del stage[slot]  # said for another stage
         if len(mine) == 1 and ctx.rounds.get(scope, 1) == 1:
             stage[slot] = next(iter(mine))  # said for this stage, the only one of its kind (two rounds: own words)
+    said_layers = [f for f in ctx.scoped if f.slot == "layers"]
+    mine_layers = [f.value for f in said_layers if f.scope == scope]
+    if len(mine_layers) == 1 and ctx.rounds.get(scope, 1) == 1:
+        stage["layers"] = list(mine_layers[0])  # "layers 0 to 3 for SFT, and layers 8 to 11 for DPO"
+    elif (
+        said_layers
+        and not mine_layers
+        and all(f.scope in ctx.rounds and f.scope != scope for f in said_layers)
+        and not (ctx.last_training and stage.get("layers") == ctx.last_training.get("layers"))
+    ):
+        stage.pop("layers", None)  # its words held only selections said for another stage (kept: inherited ones)
 
 
 def _pending_adapter(ctx: Context) -> str | None:

@@ -742,3 +742,54 @@ def test_the_schedule_is_a_stated_fact(world, goal: str, values: dict) -> None: 
         have = getattr(outcome.plan.stages[0], key)
         assert have == (value if isinstance(value, str) else pytest.approx(value)), key
     assert check_plan_against_goal(goal, _plan("base"), 6)  # the default linear schedule is a miss
+
+
+# ---- from held-out set 9: numbers listed as "read elsewhere" that nothing read, "without DoRA", layers per stage ----
+
+
+@pytest.mark.parametrize(
+    ("goal", "stage", "values"),
+    [
+        ("DPO with label smoothing 0.1 and beta 0.1 (robust)", 0, {"label_smoothing": 0.1, "loss_type": "robust"}),
+        ("DPO со сглаживанием меток 0.1, loss robust", 0, {"label_smoothing": 0.1}),
+        ("SFT with seed 42", 0, {"seed": 42}),
+        ("дообучи с сидом 7", 0, {"seed": 7}),
+    ],
+)
+def test_numbers_once_assumed_read_elsewhere_are_placed(world, goal: str, stage: int, values: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    for key, value in values.items():
+        have = getattr(outcome.plan.stages[stage], key)
+        assert have == (value if isinstance(value, str) else pytest.approx(value)), key
+
+
+@pytest.mark.parametrize("goal", ["LoRA on 4 GPUs", "дообучи LoRA на 4 видеокартах"])
+def test_a_gpu_count_is_asked_not_dropped(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and "4" in (outcome.question or "")
+
+
+@pytest.mark.parametrize(
+    "goal", ["SFT using DoRA, then DPO without DoRA (plain LoRA)", "SFT с DoRA, потом DPO без DoRA, обычная LoRA"]
+)
+def test_without_dora_is_a_lora_not_a_full_fine_tune(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert [s.adapter for s in outcome.plan.stages if s.kind in ("sft", "preference")] == ["dora", "lora"]
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "LoRA rank 8 on layers 0 to 3 for SFT, and rank 4 on layers 4 to 5 for DPO",
+        "ранг 8 на слоях 0-3 для SFT и ранг 4 на слоях 4-5 для DPO",
+    ],
+)
+def test_layers_said_per_stage_land_in_their_stage(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    sft, dpo = [s for s in outcome.plan.stages if s.kind in ("sft", "preference")]
+    assert (sft.r, sft.layers, dpo.r, dpo.layers) == (8, [0, 1, 2, 3], 4, [4, 5])
+    inherited = _outcome(world, "SFT on the last 2 layers, then DPO")
+    assert [s.layers for s in inherited.plan.stages if s.kind in ("sft", "preference")] == [[4, 5], [4, 5]]

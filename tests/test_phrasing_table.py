@@ -45,6 +45,9 @@ goals_heldout9.yaml (30 goals, 43% Russian), written after the heldout8 fixes, r
 "label smoothing 0.1" dropped (its number was listed as read elsewhere, and nothing read it), "DPO without DoRA
 (plain LoRA)" planned a full fine-tune; asked (not silent): "two SFT rounds", "rank 8 on layers 0 to 3 for SFT,
 and rank 4 on layers 8 to 11 for DPO", "every other block starting from block 1", "последних четырёх".
+With time left its two silent classes and two of the asked ones WERE then fixed (label smoothing and seed are
+slots, a GPU count is asked about; "without DoRA" is a LoRA; "… for SFT"/"для SFT" after a value names its stage,
+layers included; "two SFT rounds"), so heldout9 now reads 28/30 — the honest number is its first run, 80%.
 """
 
 from __future__ import annotations
