@@ -147,12 +147,23 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
             step = int(re.match(r"\d+", word).group(0)) if word[0].isdigit() else (ordinal_value(word) or 2)
         if parity in ("odd",) or (parity or "").startswith("нечетн"):
             start = 1
-        layers = list(range(start, n, step))
-        what = "odd" if start else "even"
+        end = m.end()
+        offset = re.match(  # "every other block starting from block 1", "каждый второй слой, начиная с первого"
+            rf",?\s*(?:starting|beginning)\s+(?:from|at|with)\s+(?:the\s+)?(?:{LW}\s*)?(?:(\d+)(?![\w.])|{ORD})"
+            rf"|,?\s*начиная\s+(?:с|со)\s+(?:{LW}\s*)?(?:(\d+)(?![\w.])|{ORD})(?:\s*{LW})?",
+            text[m.end() :],
+        )
+        if offset:
+            digits = offset.group(1) or offset.group(3)
+            word = offset.group(2) or offset.group(4)
+            start = int(digits) if digits else (0 if re.fullmatch(r"first|перв\w*", word) else _index(word)[0])
+            end += offset.end()
+        layers = _check(list(range(start, n, step)), n, model) if start < n else _check([start], n, model)
+        what = "odd" if start % 2 else "even"
         note = f"'{m.group(0).strip()}': layers {', '.join(map(str, layers))} (every {step}, from {start})."
         if parity:
             note = f"'{m.group(0).strip()}': the {what} indices, counted from 0: {', '.join(map(str, layers))}."
-        hits.append((m.start(), m.end(), layers, note))
+        hits.append((m.start(), end, layers, note))
     # first / last N
     for m in re.finditer(rf"(?:the\s+)?{HEAD}\s+(?:{N}\s*)?{LW}", text):
         count = int(m.group(2)) if m.group(2) else 1

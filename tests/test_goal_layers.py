@@ -64,6 +64,11 @@ CASES = [
     ("дообучи слои со второго по четвёртый и последний", [1, 2, 3, 11]),
     ("the first and the last layer", [0, 11]),
     ("первый и последний слой", [0, 11]),
+    # a stride with its start (held-out 9 asked about it)
+    ("every other block starting from block 1", [1, 3, 5, 7, 9, 11]),
+    ("every third layer starting at layer 2", [2, 5, 8, 11]),
+    ("каждый второй слой, начиная со 3", [3, 5, 7, 9, 11]),
+    ("каждый второй слой, начиная с первого", [0, 2, 4, 6, 8, 10]),
 ]
 
 

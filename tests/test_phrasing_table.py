@@ -47,7 +47,8 @@ goals_heldout9.yaml (30 goals, 43% Russian), written after the heldout8 fixes, r
 and rank 4 on layers 8 to 11 for DPO", "every other block starting from block 1", "последних четырёх".
 With time left its two silent classes and two of the asked ones WERE then fixed (label smoothing and seed are
 slots, a GPU count is asked about; "without DoRA" is a LoRA; "… for SFT"/"для SFT" after a value names its stage,
-layers included; "two SFT rounds"), so heldout9 now reads 28/30 — the honest number is its first run, 80%.
+layers included; "two SFT rounds"; a stride's start, "every other block starting from block 1"), so heldout9
+now reads 29/30 — the honest number is its first run, 80%.
 """
 
 from __future__ import annotations
