@@ -206,6 +206,7 @@ class Context:
     ids: set[str] = field(default_factory=set)
     disk_adapters: list[str] = field(default_factory=list)  # adapter folders given with --data
     scoped: list[Fact] = field(default_factory=list)  # the goal's facts with the stage each was said for
+    data_problems: dict[str, str] = field(default_factory=dict)  # a --data file no stage can read, and why
     rounds: dict[str, int] = field(default_factory=dict)  # training stages per scope ("sft": 2 for two rounds)
 
     def unique(self, name: str) -> str:
@@ -539,14 +540,17 @@ def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
     return [m.group(0).rstrip(".,") for m in pattern.finditer(text)]
 
 
-def classify_dataset(path: str) -> str:
-    """'sft', 'dpo' or '?' from a dataset's columns, for assigning datasets to stages."""
+def classify_dataset(path: str, problems: dict[str, str] | None = None) -> str:
+    """'sft', 'dpo' or '?' from a dataset's columns, for assigning datasets to stages; why a file is '?'
+    goes into `problems`, so the question that follows can say it instead of asking as if none was given."""
     from tools.datasets_io import load_rows, normalise_rows
 
     rows = load_rows(path)
     try:
         _, fmt = normalise_rows(rows, path)  # the format `graft data` names (ShareGPT, Alpaca, implicit prompts…)
-    except GraftError:
+    except GraftError as exc:
+        if problems is not None:
+            problems[path] = str(exc)
         return "?"
     if fmt in ("preference", "preference-implicit-prompt"):
         return "dpo"
@@ -576,9 +580,11 @@ def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
                 f"the {kind} stage uses {fits[0]}, the first {kind}-shaped dataset given; name another in the goal to change it."
             )
         return fits[0]
-    columns = "prompt/chosen/rejected" if kind == "dpo" else "messages, prompt/completion or text"
+    from tools.datasets_io import ACCEPTED
+
+    unusable = [f" {problem}" for path, problem in ctx.data_problems.items() if ctx.datasets.get(path) == "?"]
     raise NeedsAnswer(
-        f"Which dataset should the {kind} stage train on? Give a file with {columns} columns (--data FILE)."
+        f"Which dataset should the {kind} stage train on?{''.join(unusable)} Accepted formats: {ACCEPTED} (--data FILE)."
     )
 
 
@@ -1055,6 +1061,7 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
             f"{request.model} is an adapter, not a model; plan on its base ({base.adapter.base_model if base.adapter else '?'})."
         )
     datasets: dict[str, str] = {}
+    problems: dict[str, str] = {}
     adapters: list[str] = []
     for path in request.data:
         if not Path(path).exists():
@@ -1067,8 +1074,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
                 )
             adapters.append(path)
             continue
-        datasets[path] = classify_dataset(path)
+        datasets[path] = classify_dataset(path, problems)
     ctx = Context(request, base.architecture or "this model", base.num_layers, base.modules, datasets)
+    ctx.data_problems = problems
     ctx.disk_adapters = adapters
     ctx.notes.extend(correction_notes)
     ctx.scoped = goal_facts(corrected, base.num_layers)

@@ -530,3 +530,14 @@ def test_reading_a_dataset_asks_no_host_even_without_the_offline_variables(tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["3", "json", "[]"]
+
+
+def test_graft_plan_says_why_a_given_file_cannot_be_used(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A --data file the reader refuses is named with the reader's reason, not asked for as if none was given."""
+    from agent.offline_planner import PlanRequest, plan_offline
+
+    bad = tmp_path / "chats.jsonl"
+    bad.write_text(json.dumps(_chat(("alien", "Hi?"), ("gpt", "Hello."))) + "\n", encoding="utf-8")
+    outcome = plan_offline(PlanRequest(goal="LoRA rank 4", model=str(tiny("llama")), data=[str(bad)]))
+    assert outcome.plan is None and outcome.question is not None
+    assert "role 'alien'" in outcome.question and "Accepted formats" in outcome.question
