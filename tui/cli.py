@@ -83,7 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --as gguf: the weights' type in the file (default f16)",
     )
     _verbose_flag(p)
-    p.add_argument("-o", "--out", help="write to this file instead of printing (--as trl: a folder, required)")
+    p.add_argument(
+        "-o",
+        "--out",
+        help="write to this file instead of printing (--as trl: a folder, required; "
+        "--as gguf: the .gguf file, default MODEL-OUTTYPE.gguf beside the model folder)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing file or folder")
 
     p = sub.add_parser("run", help="execute a plan, asking before the run and before the final write")
