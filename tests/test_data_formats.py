@@ -299,6 +299,8 @@ MALFORMED = [
     ("sft-given-pairs", "sft", '{"prompt": "Q", "chosen": "A", "rejected": "B"}\n', "SFT needs messages"),
     ("dpo-given-chat", "dpo", json.dumps({"messages": [_user("a"), _assistant("b")]}) + "\n", "lacks 'chosen', 'rejected'"),
     ("kto-given-alpaca", "kto", '{"instruction": "Do.", "output": "Done."}\n', "KTO needs prompt/completion/label"),
+    ("mixed-layouts", "dpo", json.dumps({"messages": [_user("a"), _assistant("b")]}) + '\n{"prompt": "Q", "chosen": "A", "rejected": "B"}\n',
+     "row 1 is messages while the file reads as preference; one file holds one layout"),
 ]  # fmt: skip
 
 

@@ -296,6 +296,13 @@ def check_rows(rows: list[dict[str, Any]], fmt: str, needed: tuple[str, ...], pa
                     )
                 continue
             if value is None or value == "" or value == []:
+                present = {k for k, v in row.items() if v not in (None, "", [])}
+                other = next((f[0] for f in FORMATS if f[0] != fmt and set(f[1]) <= present), None)
+                if other is not None:  # datasets unions the columns of every row: one layout per file
+                    raise GraftError(
+                        f"dataset {path} row {i + 1} is {other} while the file reads as {fmt}; "
+                        "one file holds one layout (split it into one file per layout)."
+                    )
                 raise GraftError(f"dataset {path} row {i + 1} has no value in column {column!r}.")
             if column == "label":
                 if not isinstance(value, bool):
