@@ -121,7 +121,7 @@ def _record(
             method={"none": "full"}.get(stage.adapter, stage.adapter),
             targets=result.get("target_modules") or stage.target_modules,
             layers=stage.layers,
-            dataset=dataset_record(stage.dataset, root),
+            dataset=dataset_record(stage.dataset, root, _rows_read(result)),
             hyperparameters={
                 k: getattr(stage, k)
                 for k in (
@@ -465,6 +465,12 @@ def build_graph(checkpointer: Any = None, runner_hook: Any = None) -> Any:
     add_executor(graph, runner_hook)
     graph.add_edge(START, "approve_plan")
     return graph.compile(checkpointer=checkpointer)
+
+
+def _rows_read(result: dict[str, Any]) -> int | None:
+    """Rows the stage read (trained on plus held out), when its result says."""
+    train, held = result.get("train_rows"), result.get("eval_rows")
+    return train + held if isinstance(train, int) and isinstance(held, int) else None
 
 
 def initial_state(plan: Plan, run_dir: str | Path, plan_dir: str | Path | None = None) -> RunState:

@@ -374,9 +374,11 @@ def _describe_exit(code: int) -> str:
     return f"the process exited with status {code}"
 
 
-def dataset_record(path: str, root: str | Path | None = None) -> dict[str, Any]:
+def dataset_record(path: str, root: str | Path | None = None, rows: int | None = None) -> dict[str, Any]:
+    """Where a stage's data came from; `rows` from the stage's own result when it has them, so the
+    file is not read a second time only to be counted."""
     return {
         "path": relative_path(path, root),
         "content": checkpoint_identity(path, hash_cache()),
-        "rows": len(load_rows(path)),
+        "rows": rows if rows is not None else len(load_rows(path)),
     }
