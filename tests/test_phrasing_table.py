@@ -208,6 +208,8 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout7.yaml",
         "goals_heldout8.yaml",
         "goals_heldout9.yaml",
+        "goals_heldout10.yaml",
+        "goals_heldout11.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
