@@ -28,7 +28,7 @@ SLOT_NAMES = {
     "r": "rank", "alpha": "alpha", "dropout": "dropout", "epochs": "epochs", "max_steps": "steps",
     "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
     "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
-    "label_smoothing": "label smoothing", "seed": "seed",
+    "label_smoothing": "label smoothing", "seed": "seed", "max_grad_norm": "gradient clipping norm",
 }  # fmt: skip
 INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed"}
 PREFERENCE_ONLY = {"beta", "label_smoothing"}  # settings only a preference stage has
@@ -59,6 +59,13 @@ AFTER = [
     ("label_smoothing", r"\blabel[_ ]smoothing\b|сглаживани\w*(?:\s+мет\w*)?"),
     ("seed", r"\b(?:random[_ ])?seed\b|\bсид\w*"),
     ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
+    (
+        "max_grad_norm",
+        r"\bmax[_ ]grad(?:ient)?[_ ]norm\b|\bgrad(?:ient)?[_ ]norm(?:[_ ]clip(?:ping)?)?\b|\bclip(?:ping)?[_ ]grad\w*(?:[_ ]norm)?"
+        r"|\bgrad(?:ient)?s?[_ ]clip(?:ping|ped)?\b|\bclip(?:ping)?\s+(?:the\s+)?(?:gradients?|grads?)(?:\s+norm)?(?:\s+at|\s+to)?"
+        r"|\b(?:gradient|grad)\s+clipping(?:\s+at|\s+to)?|клиппинг\w*(?:\s+градиент\w*)?|обрез\w*\s+градиент\w*"
+        r"|норм\w*\s+градиент\w*",
+    ),
 ]
 # the value comes first ("3 epochs", "за 5 шагов", "500 steps")
 BEFORE = [
@@ -88,6 +95,17 @@ NEGATED = (
 )
 
 
+def left_out(text: str, start: int) -> bool:
+    """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
+    return negated(text, start) or bool(
+        re.search(
+            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без)"
+            r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?$",
+            text[max(0, start - 28) : start],
+        )
+    )
+
+
 def negated(text: str, start: int) -> bool:
     """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
     return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
@@ -107,7 +125,7 @@ UNSUPPORTED_METHODS = re.compile(
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
-    r"|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:q?lora|adapters?|peft)\b"
+    r"|\bfinetuning_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|не\s+(?:lora|лор\w*)"
 )
@@ -156,6 +174,12 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
 def merge_number_facts(text: str) -> list[Fact]:
     """A merge's density and SLERP's t, as stated."""
     facts = []
+    for m in re.finditer(r"(?<![\w-])(?:at|@)\s+(0?\.\d+|0|1(?:\.0+)?)(?![\w.%/])", text):
+        if re.search(r"slerp|слерп|near[_ -]?swap", text[: m.start()]) and not re.search(
+            r"[,;]", text[m.start() - 3 : m.start()]
+        ):
+            value = float(m.group(1))  # "SLERP it with B at 0.4": the interpolation factor
+            facts.append(Fact("t", value, m.group(0), m.start(), m.end()))
     for slot, keyword in MERGE_NUMBERS:
         for m in re.finditer(keyword, text):
             f = re.match(FILLER, text[m.end() :])
@@ -215,6 +239,7 @@ class Fact:
             "dtype": lambda: f"{value} output",
             "merge_method": lambda: f"{value} merge",
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
+            **{slot: (lambda name=name: name if value else f"no {name}") for slot, name in SWITCH_NAMES.items()},
         }
         if self.slot in words:
             return words[self.slot]()
@@ -299,6 +324,14 @@ def number_facts(text: str) -> list[Fact]:
                 continue
             if _value_first(masked, number.end, slot):
                 continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
+            if any(slot == other and re.match(keyword + "$", m.group(0)) for other, keyword in BEFORE) and (
+                (before := number_before(masked, m.start())) is not None
+                and before.start not in used
+                and not re.search(r"[,;:=]", masked[before.end : m.start()])
+                and not any(re.search(f"(?:{kw}){FILLER}$", masked[: before.start]) for _, kw in AFTER)
+                and not re.search(r"[=:]", masked[m.end() : number.start])
+            ):
+                continue  # "two epochs at 1e-4": the epochs' value came before the word; 1e-4 is not theirs
             used.add(number.start)
             facts.append(_number_fact(slot, number, masked, m.start()))
             alt = ALTERNATIVE.match(masked, number.end)
@@ -319,7 +352,42 @@ def number_facts(text: str) -> list[Fact]:
             facts.append(_number_fact(slot, number, masked, number.start))
             facts[-1].end = m.end()
             facts[-1].phrase = masked[number.start : m.end()]
+    for m in re.finditer(r"(?:(?<![\w-])at|@)\s*((?:\d+(?:\.\d+)?)e-\d+)(?![\w.])", masked):
+        if m.start(1) not in used:  # "two epochs at 1e-4", "@ 2e-5": a small number in e-notation is the learning rate
+            used.add(m.start(1))
+            number = Number(m.start(1), m.end(1), float(m.group(1)))
+            facts.append(_number_fact("learning_rate", number, masked, m.start()))
     facts.sort(key=lambda f: f.start)
+    return facts
+
+
+# on/off settings of a training stage: the word turns it on, a negation or "= false/off" turns it off
+SWITCHES = {
+    "packing": r"\b(?:sample[_ ]|neat[_ ])?pack(?:ing|ed)\b|упаковк\w*|упаковыва\w*|пакинг\w*",
+    "gradient_checkpointing": r"\b(?:gradient|activation)[_ ]checkpointing\b|\bgrad(?:ient)?[_ ]ckpt\b"
+    r"|чекпоинтинг\w*(?:\s+градиент\w*)?|\bcheckpointing\b",
+}
+SWITCH_NAMES = {"packing": "sequence packing", "gradient_checkpointing": "gradient checkpointing"}
+SWITCH_OFF = re.compile(
+    r"\s*(?:=|:)?\s*(?:false|off|no|none|disabled?|0|нет|выкл\w*)\b|\s+(?:is\s+|should be\s+)?(?:off|disabled)\b"
+)
+TURN_OFF = re.compile(r"(?:turn(?:ed)?\s+off|switch(?:ed)?\s+off|disabl\w*|отключи\w*|выключи\w*|без)\s+(?:the\s+)?$")
+
+
+def switch_facts(masked: str) -> list[Fact]:
+    """'with packing', 'sample_packing: true', 'no packing', 'gradient checkpointing off', 'без упаковки'."""
+    facts = []
+    for slot, pattern in SWITCHES.items():
+        for m in re.finditer(pattern, masked):
+            if any(f.start <= m.start() < f.end for f in facts):
+                continue
+            said_off = SWITCH_OFF.match(masked, m.end())
+            said_on = re.compile(r"\s*(?:=|:)?\s*(?:true|on|yes|1|вкл\w*)\b").match(masked, m.end())
+            off = bool(
+                said_off or negated(masked, m.start()) or TURN_OFF.search(masked[max(0, m.start() - 20) : m.start()])
+            )
+            end = (said_on or said_off).end() if (said_on or said_off) else m.end()
+            facts.append(Fact(slot, not off, masked[m.start() : end], m.start(), end))
     return facts
 
 
@@ -488,7 +556,7 @@ SEGMENT_SPLIT = re.compile(
     r"[;!?](?=\s|$)|\.(?=\s|$)|…|\s(?:→|->|=>)\s|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
-SCOPED_SLOTS = {*SLOT_NAMES, "layers", "dataset", "adapter", "lr_scheduler_type"}
+SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type"}
 GENERIC_TRAINING = re.compile(
     r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
@@ -558,6 +626,13 @@ def _scope(facts: list[Fact], masked: str) -> None:
                 f.scope = here[0][2]
             continue
         for f in inside:
+            just_before = [w for w in here if w[1] <= f.start]
+            if just_before and re.fullmatch(
+                r"[\s(:,-]*(?:(?:on|with|using|at|in|на|с|со|по)\s+)?(?:the\s+|its\s+)?",
+                masked[just_before[-1][1] : f.start],
+            ):
+                f.scope = just_before[-1][2]  # "SFT on a.jsonl", "ORPO with beta 0.1": the method said right before it
+                continue
             link = next(
                 (
                     w
@@ -633,20 +708,20 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("adapter", "none", m.group(0), m.start(), m.end()))
     else:
         m = re.search(r"(?<![a-z])(?:use_)?dora(?![a-z])|дор[аоуы]\w*", masked)
-        if m and negated(masked, m.start()):  # "don't use DoRA, plain LoRA": the adapter is a LoRA
-            lora = re.search(r"(?<![a-z])q?lora(?![a-z])|лор[аоуы]\w*", masked[m.end() :])
-            if lora:
-                facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
+        if m and negated(masked, m.start()):  # "don't use DoRA", "без DoRA": the adapter is a plain LoRA
+            facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
         elif m:
             facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
     for m in MODULE_NAME.finditer(masked):
         facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
     if m and not re.search(r"\ball (?:linear )?(?:layers|modules|projections)", masked):
-        facts.append(Fact("role", "attention", m.group(0), m.start(), m.end()))
+        role = "not attention" if left_out(masked, m.start()) else "attention"
+        facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
     m = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", masked)
-    if m:
-        facts.append(Fact("role", "mlp", m.group(0), m.start(), m.end()))
+    if m:  # "not the MLP", "кроме MLP": the plan must leave those modules alone
+        role = "not mlp" if left_out(masked, m.start()) else "mlp"
+        facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
     try:
         selections = find_layer_selections(masked, num_layers)
     except Exception:  # the planner says why a selection cannot exist; here it is only a fact
@@ -655,7 +730,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if sel.layers is None:
             continue
         last = facts[-1] if facts and facts[-1].slot == "layers" else None
-        if last and re.fullmatch(r"\s*(?:,|and|и|&|\+|or|или)?\s*", masked[last.end : sel.start]):
+        if last and re.fullmatch(
+            r"\s*(?:,|and(?: also)?|и|&|\+|or|или|plus|as well as|along with|together with|плюс|а также)?"
+            r"\s*(?:(?:on|in|to|на|в|во)\s+)?(?:the\s+)?",
+            masked[last.end : sel.start],
+        ):
             # "layer 0 and layer 11": one selection of the stage, as the planner reads it
             last.value = sorted({*last.value, *sel.layers})
             last.phrase, last.end = text[last.start : sel.end], sel.end
@@ -702,6 +781,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             values = [v / 100 for v in values]
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
     facts.extend(merge_number_facts(masked))
+    facts.extend(switch_facts(masked))
     _scope(facts, masked)
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
@@ -777,7 +857,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return False
     if slot == "unsupported":
         return False
-    if slot == "lr_scheduler_type":
+    if slot in ("lr_scheduler_type", *SWITCHES):
         return any(getattr(s, slot, None) == value for s in training)
     if slot == "stage":
         return any(s.kind == "sft" for s in training)
@@ -786,7 +866,9 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     if slot == "module":
         return any(value in (s.target_modules or []) for s in training)
     if slot == "role":
-        names = ATTENTION_NAMES if value == "attention" else MLP_NAMES
+        names = ATTENTION_NAMES if value.endswith("attention") else MLP_NAMES
+        if value.startswith("not "):  # every training stage names its modules, none of them these
+            return bool(training) and all(s.target_modules and not set(s.target_modules) & names for s in training)
         return any(s.target_modules and set(s.target_modules) & names for s in training)
     if slot == "layers":
         return any(s.layers is not None and sorted(s.layers) == sorted(value) for s in training)
@@ -823,7 +905,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(getattr(s, "method", None) == value for s in stages if s.kind == "merge_models") or any(
             getattr(s, "combination", None) == value for s in stages if s.kind == "merge_adapter"
         )
-    return True
+    return False  # a slot this check does not know is not shown as kept
 
 
 def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] | None = None) -> list[Fact]:
@@ -857,10 +939,29 @@ def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] |
 # gamma, KTO's weights, shards, GPUs, …), or that a number is part of (a model name, a percentage of data)
 OTHER_VALUES = re.compile(
     r"(?:\bt|density|плотност\w*|gamma|гамм\w*|γ|weights?|вес\w*|cpo_alpha|warmup\w*|decay|shards?|"
-    r"gradient[_ ]accumulation\w*|accumulation|halfway|at|to|with|по|на|с|и|and|or|или|или|top|first|last|"
+    r"gradient[_ ]accumulation\w*|accumulation|halfway|top|first|last|"
     r"layers?|blocks?|сло\w*|блок\w*|rows?|examples?|samples?|строк\w*|примеров|label_smoothing|smoothing)"
     r"[\s=:]*(?:of\s+|the\s+|is\s+)?$"
 )
+
+
+LIST_JOIN = re.compile(r"\s*(?:/|,|;|and|и|or|или|-|to|through|thru|по|до|на|x|×)\s*$")
+
+
+def _number_chain(masked: str, number: Number) -> list[Number]:
+    """The numbers joined to this one by list, ratio or range words: "32 и 64", "0.7/0.3", "2 to 5", "8, 16 or 32"."""
+    numbers = find_numbers(masked)
+    i = next(k for k, n in enumerate(numbers) if n.start == number.start)
+    lo = hi = i
+    while lo > 0 and LIST_JOIN.fullmatch(masked[numbers[lo - 1].end : numbers[lo].start]):
+        lo -= 1
+    while hi + 1 < len(numbers) and LIST_JOIN.fullmatch(masked[numbers[hi].end : numbers[hi + 1].start]):
+        hi += 1
+    return numbers[lo : hi + 1]
+
+
+def _covered(number: Number, facts: list[Fact]) -> bool:
+    return any(f.start <= number.start < f.end and f.end != 10**9 for f in facts)
 
 
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
@@ -869,7 +970,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     masked = mask(text)
     orphans = []
     for number in find_numbers(masked):
-        if any(f.start <= number.start < f.end and f.end != 10**9 for f in facts):
+        if _covered(number, facts):
             continue
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
@@ -880,10 +981,11 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             r"\s*(?:%|gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after
         ):
             continue
-        if re.match(r"\s*(?:/|,|and|и|or|или|-|to|through|по|до)\s*\d", after) or re.search(
-            r"\d\s*(?:/|,|-)\s*$", before
-        ):
-            continue  # part of a list, ratio or range that a fact or the planner reads as a whole
+        chain = [n for n in _number_chain(masked, number) if not _covered(n, facts)]
+        if len(chain) > 1:  # a list, ratio or range nothing read ("32 и 64"): asked about once, all of it
+            if number.start == chain[0].start:
+                orphans.append(masked[chain[0].start : chain[-1].end])
+            continue
         if re.match(
             r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон))",
             after,
@@ -925,6 +1027,7 @@ def check_plan_against_goal(
         )
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
         misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
+    misses.extend(setting_misses(goal, num_layers))
     for fact in facts:
         if _placed(fact, plan, num_layers):
             continue
@@ -957,6 +1060,42 @@ def check_plan_against_goal(
         else:
             message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
         misses.append(Miss(fact, message))
+    return misses
+
+
+def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
+    """Setting names no reader placed and mergekit methods Graft does not run (agent/goal_settings.py), by name."""
+    from agent.goal_settings import (
+        GRAFT_MERGES,
+        source_of,
+        unread_settings,
+        unsupported_merge_methods,
+        unsupported_techniques,
+    )
+
+    masked = mask(reading_text(retract(goal)))
+    misses = []
+    for name in unread_settings(masked, goal_facts(goal, num_layers)):
+        where = source_of(name.lstrip("-").replace("-", "_"))
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{name}'"
+                + (f" (a {where} setting)" if where else "")
+                + "; Graft's plan has no such setting, so it would not be applied. Drop it, or say what it should "
+                "change in the plan?",
+            )
+        )
+    for words, why in unsupported_techniques(masked):
+        misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?"))
+    for name in unsupported_merge_methods(masked):
+        misses.append(
+            Miss(
+                None,
+                f"Graft does not merge with {name} (a mergekit method it does not run; its merges are "
+                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
+            )
+        )
     return misses
 
 

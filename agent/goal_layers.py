@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from agent.goal_numbers import ordinal_value, words_to_digits_mapped
 from tools.errors import GraftError
 
-LW = r"(?:layers?|blocks?|сло(?:й|и|я|ях|ям|ев|е|ем|ю|ями)|блок\w*)"
+LW = r"(?:layers?|blocks?|сло(?:ями|ях|ям|ев|ем|й|и|я|е|ю)(?![а-я])|блок\w*)"
 N = r"(\d+)"
 ORD_EN = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))"
 ORD_RU = (
@@ -172,6 +172,20 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         hits.append((m.start(), m.end(), _edge(m.group(1), count, n, model), None))
     for m in re.finditer(rf"{N}\s+{HEAD}\s+{LW}", text):
         hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
+    # the layer word said earlier and left out: "not on all layers, only the last four", "только на последних четырёх"
+    for m in re.finditer(rf"(?:the\s+)?(?:{HEAD}\s+{N}|{N}\s+{HEAD})(?![\w.-])(?!\s*[a-zа-я(])", text):
+        if re.search(LW, text[max(0, m.start() - 60) : m.start()]):
+            head = m.group(1) or m.group(4)
+            count = int(m.group(2) or m.group(3))
+            hits.append((m.start(), m.end(), _edge(head, count, n, model), None))
+    # the middle N: "the middle four layers", "средние два слоя"
+    for m in re.finditer(rf"(?:the\s+)?(?:middle|centre|center|central|средн\w*|центральн\w*)\s+{N}\s+{LW}", text):
+        count = int(m.group(1))
+        first = (n - count) // 2
+        layers = _check(list(range(first, first + count)), n, model)
+        hits.append(
+            (m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is layers {first}-{first + count - 1}.")
+        )
     # ordinals
     for m in re.finditer(rf"(?:the\s+)?{ORD}\s+{LW}", text):
         if re.fullmatch(r"first|перв\w*", m.group(1)):
@@ -187,7 +201,9 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
             )
         )
     # lists and single indices
-    for m in re.finditer(rf"{LW}\s*((?:\d+\s*(?:,|and|и|&|\+)\s*)+\d+)", text):
+    for m in re.finditer(
+        rf"(?:layers_to_transform|{LW})\s*(?:[=:]\s*)?\[?\s*((?:\d+\s*(?:,|and|и|&|\+)\s*)+\d+)\s*\]?", text
+    ):
         layers = sorted({int(x) for x in re.findall(r"\d+", m.group(1))})
         hits.append((m.start(), m.end(), _check(layers, n, model), None))
     for m in re.finditer(
@@ -267,7 +283,7 @@ ALL_LAYERS = re.compile(
 def find_layer_selections(text: str, num_layers: int | None, model: str = "the model") -> list[LayerSelection]:
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
     original = text
-    text, where = words_to_digits_mapped(text.lower().replace("ё", "е"))
+    text, starts, ends = words_to_digits_mapped(text.lower().replace("ё", "е"))
     cue = (
         re.search(LW, text)
         or EXCEPT.search(text)
@@ -294,7 +310,10 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     for c in list(chosen):  # "layers 2 to 4 and the last", "со второго по четвертый и последний": the noun left out
         if c.layers is None:
             continue
-        more = re.match(rf"\s*(?:,|and|и|plus|&|\+)\s*(?:the\s+)?{HEAD}(?:\s+{N})?(?![\w-])(?!\s*{LW})", text[c.end :])
+        more = re.match(
+            rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:(?:on|in|на|в|во)\s+)?(?:the\s+)?{HEAD}(?:\s+{N})?(?![\w-])(?!\s*{LW})",
+            text[c.end :],
+        )
         if more and not any(o.start >= c.end and o.start < c.end + more.end() for o in chosen if o is not c):
             count = int(more.group(2)) if more.group(2) else 1
             c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
@@ -304,7 +323,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         while c.layers is not None and _extend_before(c, chosen, text, num_layers, model):
             pass
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
-        c.start, c.end = where[c.start], where[c.end - 1] + 1
+        c.start, c.end = starts[c.start], ends[c.end - 1]
         c.phrase = original[c.start : c.end].strip()
     return chosen
 
@@ -345,7 +364,7 @@ def parse_layer_selection(text: str, num_layers: int | None, model: str = "the m
 LAYER_WORD = rf"(?:{HEAD}|{ORD_EN}|{ORD_RU}|\d+(?:-?(?:й|го|ого|ий|ый|ом|st|nd|rd|th))?|every|кажд\w*)"
 LAYER_PHRASE = re.compile(
     rf"(?<![\w-])(?:(?:the|and|и|or|или|,|of|&|\+|{LAYER_WORD})\s*)*?{LAYER_WORD}\s*(?:(?:the|and|и|,|&|\+)\s*)*"
-    rf"(?:{LAYER_WORD}\s*)*{LW}"
+    rf"(?:{LAYER_WORD}\s*)*{LW}(?!\w)"
 )
 
 

@@ -272,24 +272,28 @@ def number_before(text: str, end: int) -> Number | None:
     return Number(start + n.start, start + n.end, n.value, n.words, n.kilo)
 
 
-def words_to_digits_mapped(text: str) -> tuple[str, list[int]]:
-    """`words_to_digits`, with where each position of the result came from in `text` (one more for the end)."""
+def words_to_digits_mapped(text: str) -> tuple[str, list[int], list[int]]:
+    """`words_to_digits`, with where each position of the result starts and ends in `text`: a span [i, j) of
+    the result is [starts[i], ends[j - 1]) of the text (a digit written for a word stands for all of the word)."""
     out: list[str] = []
-    where: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
     last = 0
     for n in find_numbers(text):
         if not n.words:
             continue
         out.append(text[last : n.start])
-        where.extend(range(last, n.start))
+        starts.extend(range(last, n.start))
+        ends.extend(range(last + 1, n.start + 1))
         digits = str(int(n.value) if n.is_int else n.value)
         out.append(digits)
-        where.extend([n.start] * (len(digits) - 1) + [n.end - 1])
+        starts.extend([n.start] * len(digits))
+        ends.extend([n.end] * len(digits))
         last = n.end
     out.append(text[last:])
-    where.extend(range(last, len(text)))
-    where.append(len(text))
-    return "".join(out), where
+    starts.extend(range(last, len(text)))
+    ends.extend(range(last + 1, len(text) + 1))
+    return "".join(out), starts, ends
 
 
 def words_to_digits(text: str, keep: set[int] | None = None) -> str:

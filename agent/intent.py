@@ -68,7 +68,8 @@ _INFO_NOUN = re.compile(
 _RECIPE = re.compile(
     r"\b(?:lora|qlora|dora|sft|dpo|ipo|orpo|kto|simpo|cpo|ppo|grpo|epochs?|rank|alpha|beta|steps?|batch|"
     r"learning\s+rate|lr|merge|ties|slerp|dare|linear|jsonl|эпох\w*|ранг\w*|альф\w*|бет\w*|шаг\w*|слей|слить)\b"
-    r"|\.jsonl\b"
+    r"|\.jsonl\b|\b(?:dare_ties|dare_linear|della\w*|task_arithmetic|model_stock|breadcrumbs|nearswap|merge_method|density)\b"
+    r"|\bdtype\s*[:=]?\s*(?:bfloat16|float16|float32|bf16|fp16|fp32)\b"
 )
 # An action that opens a clause (after any politeness): a request to change or train the model.
 _ACTION_LEAD = re.compile(
@@ -175,6 +176,11 @@ def classify(text: str) -> Intent:
         return Intent("goal", acts=acts)
     recipe = _RECIPE.search(t)
     if t.endswith("?"):
+        if recipe and re.search(
+            r"\.(?:jsonl|json|csv|parquet)\b|\b(?:lora_)?(?:rank|r|alpha|beta|lr|epochs?)\s*[=:]?\s*\d", t
+        ):
+            # "beta 0.1 or 0.05 for DPO on prefs.jsonl?": a plan the planner asks about, not a question to answer
+            return Intent("goal", acts=[recipe.group(0)])
         return Intent("ambiguous", ["?"], [recipe.group(0)]) if recipe else Intent("question", ["?"])
     noun = _INFO_NOUN.search(t)
     if noun and not recipe:

@@ -44,12 +44,15 @@ from agent.goal_facts import (
     corrected_text,
     fact_echo,
     goal_facts,
+    mask,
     merge_number_facts,
     negated,
     number_facts,
     per_model_weights,
     resolve,
     scheduler_name,
+    setting_misses,
+    switch_facts,
     training_noun,
 )
 from agent.goal_layers import parse_layer_selection
@@ -142,8 +145,8 @@ ACTIONS.insert(
             r"\b(?:merge|fold|bake|fuse|absorb|apply|load|stack|put|add|combine)\w*\s+"
             r"(?:(?:the|this|that|these|those|its|our|my|both|two|three|sft|dpo|orpo|kto|simpo|lora|dora|new|#+)\s+){0,4}"
             r"(?:[\w]+-)?(?:adapters?|loras?|doras?)\b"
-            r"(?!\s+(?:to|on)\s+(?:(?:all|every|each|the|its|first|last|top|bottom|\d+)\s+){0,3}"
-            r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj))"  # "apply LoRA to all layers": training
+            r"(?!\s+(?:to|on|onto|across|over|only on|only to)\s+[^,;.#]{0,50}?"
+            r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj)\b)"  # "put LoRA on the last layer": training
             r"|\b(?:fold|bake|fuse|apply|load|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
             r"|наложи\w*|накати\w*|подключи\w*)\s+"
@@ -295,6 +298,7 @@ def find_actions(text: str) -> list[Action]:
             actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
             found = found[1:]
         actions.extend(found)
+    actions = _training_before_fold(actions, text)
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
@@ -303,6 +307,26 @@ def find_actions(text: str) -> list[Action]:
         ):
             actions[i - 1], actions[i] = a, before
     return actions
+
+
+TRAINING_SLOTS = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length"}
+
+
+def _training_before_fold(actions: list[Action], text: str) -> list[Action]:
+    """'lora_r 64, 1 epoch on chat.jsonl, merge the adapter when done': training values and a dataset said with
+    no training verb, then a fold, are an SFT stage and the fold of its adapter (not an adapter named chat.jsonl)."""
+    if not actions or actions[0].kind not in ("disk_adapter", "merge_adapter"):
+        return actions
+    first = actions[0]
+    verb = text[first.start : first.end]
+    k = first.text.find(verb)
+    prefix = first.text[:k] if k > 0 else ""
+    said = {f.slot for f in number_facts(prefix)}
+    if not prefix.strip() or not (said & TRAINING_SLOTS or DATASET.search(prefix)):
+        return actions
+    sft = Action("sft", first.start, first.start, prefix)
+    first.text = first.text[k:]
+    return [sft, *actions]
 
 
 VERB_OF = re.compile(
@@ -401,6 +425,16 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
     targets: set[str] = set()
     attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
     mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
+    from agent.goal_facts import left_out
+
+    skip_attention = bool(attention) and left_out(text, attention.start())
+    skip_mlp = bool(mlp) and left_out(text, mlp.start())
+    if skip_attention or skip_mlp:  # "all modules except the MLP", "not on the attention": the other role only
+        keep = [] if skip_attention else ctx.modules.get("attention", [])
+        keep = [*keep, *([] if skip_mlp else ctx.modules.get("mlp", []))]
+        if not keep:
+            raise NeedsAnswer("You left out both the attention and the MLP modules; which modules should train?")
+        return sorted(set(keep))
     if re.search(
         r"\ball (?:linear )?(?:layers|modules|projections|weights)\b|всех? (?:линейн\w+ )?(?:сло|модул)", text
     ):
@@ -470,8 +504,9 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     schedule = SCHEDULER.search(text)
     if schedule:
         found["lr_scheduler_type"] = scheduler_name(schedule)
-    if kind == "sft" and re.search(r"\bpack(?:ing|ed)?\b|упаков\w*", text):
-        found["packing"] = True
+    for switch in switch_facts(mask(text)):  # "with packing", "no packing", "gradient_checkpointing: true"
+        if switch.slot != "packing" or kind == "sft":
+            found[switch.slot] = switch.value
     if kind == "dpo":
         method = parse_preference_method(text)
         if method == "dpo":
@@ -1142,11 +1177,14 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
             elif action.kind == "disk_adapter":
                 _disk_adapters(action, ctx)
     except NeedsAnswer as question:
-        return PlanOutcome(question=str(question), notes=ctx.notes)
+        return PlanOutcome(question=_named_first(request, str(question)), notes=ctx.notes)
     if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
         return PlanOutcome(
-            question="What should be done to the model? Say e.g. 'fine-tune with LoRA on data.jsonl', "
-            "'then DPO on prefs.jsonl', or 'merge it with ../other-model using TIES'.",
+            question=_named_first(
+                request,
+                "What should be done to the model? Say e.g. 'fine-tune with LoRA on data.jsonl', "
+                "'then DPO on prefs.jsonl', or 'merge it with ../other-model using TIES'.",
+            ),
             notes=ctx.notes,
             not_understood=_leftovers(goal, actions),
         )
@@ -1188,6 +1226,12 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         report=report,
         facts=fact_echo(request.goal, plan, base.num_layers, feedback=request.feedback),
     )
+
+
+def _named_first(request: PlanRequest, question: str) -> str:
+    """A question asked before any plan exists still names the settings and methods Graft would not apply."""
+    named = [m.message for m in setting_misses(request.goal, None)]
+    return " ".join(dict.fromkeys([*named[:2], question]))
 
 
 def _states_training(goal: str, num_layers: int | None) -> bool:

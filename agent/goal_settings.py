@@ -1,0 +1,250 @@
+"""Setting names in a goal that no reader placed: asked about by name, never dropped.
+
+People paste config lines from TRL, PEFT, transformers, Axolotl, LLaMA-Factory and mergekit
+("neftune_noise_alpha: 5", "--use_rslora", "optim: paged_adamw_8bit", "merge with karcher"). A name
+Graft reads becomes a fact (agent/goal_facts.py) and the fact check sees whether the plan keeps it;
+any other setting name would be a silent drop, so it is named in a question. The names are the
+libraries' own (their config fields, listed by `python -m agent.goal_settings`; a test keeps the
+lists equal to the pinned libraries), so the net covers the class, not the phrasings seen so far.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# fmt: off
+TRANSFORMERS_SETTINGS = frozenset("""
+accelerator_config activation_checkpointing activation_checkpointing_kwargs adam_beta1 adam_beta2 adam_epsilon
+auto_find_batch_size average_tokens_across_devices batch_eval_metrics bf16 bf16_full_eval data_seed
+dataloader_drop_last dataloader_in_order dataloader_multiprocessing_context dataloader_num_workers
+dataloader_persistent_workers dataloader_pin_memory dataloader_prefetch_factor ddp_backend
+ddp_broadcast_buffers ddp_bucket_cap_mb ddp_find_unused_parameters ddp_static_graph ddp_timeout debug
+deepspeed disable_tqdm do_eval do_predict do_train enable_jit_checkpoint eval_accumulation_steps eval_delay
+eval_do_concat_batches eval_on_start eval_steps eval_strategy eval_use_gather_object fp16 fp16_full_eval fsdp
+fsdp_config full_determinism gradient_accumulation_steps gradient_checkpointing gradient_checkpointing_kwargs
+greater_is_better hub_always_push hub_model_id hub_private_repo hub_revision hub_strategy hub_token
+ignore_data_skip include_for_metrics include_num_input_tokens_seen label_names label_smoothing_factor
+learning_rate length_column_name liger_kernel_config load_best_model_at_end local_rank log_level
+log_level_replica log_on_each_node logging_first_step logging_nan_inf_filter logging_steps logging_strategy
+lr_scheduler_kwargs lr_scheduler_type max_grad_norm max_steps metric_for_best_model neftune_noise_alpha
+num_train_epochs optim optim_args optim_target_modules output_dir parallelism_config
+per_device_eval_batch_size per_device_train_batch_size prediction_loss_only project push_to_hub
+remove_unused_columns report_to restore_callback_states_from_checkpoint resume_from_checkpoint run_name
+save_on_each_node save_only_model save_steps save_strategy save_total_limit seed skip_memory_metrics tf32
+torch_compile torch_compile_backend torch_compile_mode torch_empty_cache_steps trackio_bucket_id
+trackio_space_id trackio_static_space_id train_sampling_strategy use_cache use_cpu use_liger_kernel
+warmup_steps weight_decay
+""".split())
+PEFT_SETTINGS = frozenset("""
+alora_invocation_tokens alpha_pattern arrow_config auto_mapping base_model_name_or_path bias corda_config
+ensure_weight_tying eva_config exclude_modules fan_in_fan_out inference_mode init_lora_weights kasa_config
+layer_replication layers_pattern layers_to_transform loftq_config lora_alpha lora_bias lora_dropout
+lora_ga_config megatron_config megatron_core modules_to_save monteclora_config peft_type peft_version
+qalora_group_size r rank_pattern revision runtime_config target_modules target_parameters task_type
+trainable_token_indices use_bdlora use_dora use_qalora use_rslora velora_config
+""".split())
+TRL_SETTINGS = frozenset("""
+activation_offloading alpha assistant_only_loss beta chat_template_path completion_only_loss cpo_alpha
+dataset_kwargs dataset_num_proc dataset_text_field desirable_weight disable_dropout discopop_tau eos_token
+eval_packing f_alpha_divergence_coef f_divergence_type generate_during_eval is_encoder_decoder label_smoothing
+ld_alpha loss_type loss_weights max_completion_length max_length model_init_kwargs packing packing_strategy
+pad_to_multiple_of pad_token padding_free padding_value precompute_ref_batch_size precompute_ref_log_probs
+ref_model_mixup_alpha ref_model_sync_steps router_aux_loss_coef shuffle_dataset simpo_gamma sync_ref_model
+truncation_mode trust_remote_code undesirable_weight use_weighting
+""".split())
+MERGEKIT_METHODS = frozenset("""
+arcee_fusion breadcrumbs breadcrumbs_ties dare_linear dare_ties della della_linear karcher linear model_stock
+multislerp nearswap nuslerp passthrough ram ramplus_tl sce slerp task_arithmetic ties
+""".split())
+MERGEKIT_SETTINGS = frozenset("""
+alpha density eps epsilon filter_wise gamma int8_mask lambda max_iter normalize normalize_weights tol
+nuslerp_flatten nuslerp_row_wise r rescale scale select_topk t weight
+modules slices models merge_method base_model dtype tokenizer_source tokenizer chat_template out_dtype parameters
+""".split())
+# Axolotl and LLaMA-Factory keys people paste that are not one of the libraries' field names
+TOOL_SETTINGS = frozenset("""
+sequence_len sample_packing micro_batch_size num_epochs lora_r lora_target_modules lora_target_linear
+load_in_4bit load_in_8bit val_set_size train_on_inputs flash_attention sdp_attention xformers_attention
+lr_scheduler optimizer warmup_ratio eval_sample_packing pad_to_sequence_len lora_model_dir chat_template
+special_tokens finetuning_type lora_target lora_rank cutoff_len pref_beta pref_loss pref_ftx neat_packing
+template stage quantization_bit use_unsloth rope_scaling flash_attn max_samples overwrite_cache
+preprocessing_num_workers plot_loss val_size per_device_eval_batch_size
+""".split())
+# fmt: on
+
+# names Graft reads (a fact of agent/goal_facts.py, or a value the planner reads beside its method): a mention of
+# one of these is checked by the fact check, so it is not asked about here
+READ = frozenset(
+    """
+r lora_r lora_rank rank alpha lora_alpha lora_dropout dropout num_train_epochs num_epochs epochs max_steps
+learning_rate lr beta pref_beta per_device_train_batch_size micro_batch_size batch_size max_seq_length max_length
+max_len cutoff_len sequence_len gradient_accumulation_steps gradient_accumulation warmup_steps warmup_ratio
+weight_decay label_smoothing label_smoothing_factor seed lr_scheduler_type lr_scheduler max_grad_norm packing
+sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
+lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
+use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir
+""".split()
+)
+
+# names read only with these values ("finetuning_type: freeze" is not a plan Graft makes)
+READ_WITH_VALUE = {"stage": "sft|dpo|kto|orpo|simpo", "finetuning_type": "lora|full", "adapter": "lora|dora"}
+
+SOURCES = (
+    ("TRL", TRL_SETTINGS),
+    ("PEFT", PEFT_SETTINGS),
+    ("transformers", TRANSFORMERS_SETTINGS),
+    ("mergekit", MERGEKIT_SETTINGS),
+    ("Axolotl/LLaMA-Factory", TOOL_SETTINGS),
+)
+SNAKE = re.compile(r"(?<![\w./#-])-{0,2}([a-z][a-z0-9]*(?:[_-][a-z0-9]+)*_[a-z0-9]+|[a-z][a-z0-9]*)(?![\w/#])")
+# a single word is a setting only in config syntax ("optim: adamw", "bias=all", "--tf32"), not in a sentence
+CONFIG_VALUE = re.compile(r"\s*(?:=|:)\s*\S")
+
+
+def source_of(name: str) -> str | None:
+    """Which library or tool has a setting of this name, for the question ('a TRL setting')."""
+    return next((where for where, names in SOURCES if name in names), None)
+
+
+def _understood_words() -> frozenset[str]:
+    """Snake-case words that are values Graft reads, not settings: module names, methods, losses, schedules."""
+    from agent.goal_facts import ATTENTION_NAMES, MLP_NAMES
+
+    words = {*ATTENTION_NAMES, *MLP_NAMES, "lm_head", "embed_tokens", "all_linear"}
+    words |= {"dare_ties", "dare_linear", "della_linear", "model_stock", "task_arithmetic"}
+    words |= {"apo_zero", "apo_down", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot_unpaired", "sigmoid_norm"}
+    words |= {"apo_zero_unpaired", "cosine_with_restarts", "constant_with_warmup", "inverse_sqrt"}
+    words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
+    return frozenset(words)
+
+
+def unread_settings(masked: str, facts: list[Any]) -> list[str]:
+    """Setting names in the goal that no fact holds and Graft does not read: each one would be dropped silently.
+
+    `masked` is the reading text with paths blanked (agent/goal_facts.mask); `facts` the goal's facts."""
+    understood = _understood_words()
+    found: list[str] = []
+    for m in SNAKE.finditer(masked):
+        word = m.group(1).replace("-", "_")
+        flag = m.group(0).startswith("--")
+        snake = "_" in word
+        if not (snake or flag or (source_of(word) and CONFIG_VALUE.match(masked, m.end()))):
+            continue
+        if word in understood or word in READ or word in MERGEKIT_METHODS:
+            continue
+        value = READ_WITH_VALUE.get(word)
+        if value and re.match(rf"\s*(?:=|:)?\s*(?:{value})\b", masked[m.end() :]):
+            continue  # LLaMA-Factory's "stage: dpo", "finetuning_type: lora": the value is what is read
+        if any(f.start <= m.start(1) < f.end for f in facts if getattr(f, "end", 0) < 10**9):
+            continue  # a fact was read from these words ("lora_r: 8" is a rank)
+        if not snake and not source_of(word):
+            continue  # "--yes", "-v": a flag of no training library
+        found.append(m.group(0))
+    return list(dict.fromkeys(found))
+
+
+GRAFT_MERGES = ("linear", "slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic", "breadcrumbs", "della",
+                "della_linear", "model_stock", "nearswap")  # fmt: skip
+
+
+def unsupported_merge_methods(masked: str) -> list[str]:
+    """mergekit methods Graft does not run ('karcher', 'sce', 'passthrough'), named in a merge: never read as TIES."""
+    if not re.search(r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж", masked):
+        return []
+    found = []
+    for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
+        spelled = name.replace("_", r"[_ -]?")
+        for m in re.finditer(rf"(?<![\w-]){spelled}(?![\w-])", masked):
+            if any(m.start() >= masked.find(f) and m.start() < masked.find(f) + len(f) for f in found):
+                continue
+            if name in ("ram", "sce") and not (
+                re.search(
+                    r"(?:method|метод\w*)\W{0,3}$|(?:merg\w*|слей|слия\w*)\s+(?:with|using|via|by|методом)\s+$",
+                    masked[max(0, m.start() - 24) : m.start()],
+                )
+                or re.match(r"\W{0,2}(?:merg\w*|слия\w*|метод\w*|method)", masked[m.end() : m.end() + 12])
+            ):
+                continue  # "RAM" is memory unless it names a merge
+            found.append(m.group(0))
+    return found
+
+
+# techniques people name that change what training does and that Graft does not run: named back, never
+# planned as plain LoRA (PEFT's own method and initialisation names; quantised training; optimiser tricks)
+TECHNIQUES = (
+    (
+        r"q-?lora|(?<![\w-])(?:4|8)[- ]?bits?(?![\w-])(?!\s*(?:adam|optim))|\bnf4\b|bitsandbytes|\bbnb\b"
+        r"|(?:четыр\w*|восьм\w*|4|8)[- ]?(?:бит\w*|битн\w*)|квантован\w*",
+        "quantised training (QLoRA): Graft trains the adapter on the unquantised weights",
+    ),
+    (
+        r"\b(?:adalora|boft|ia3|\(ia\)3|loha|lokr|oft|vera|fourierft|glora|xlora|hra|vblora|randlora|hira|shira|delora"
+        r"|gralora|tinylora|lora\+|lora[_ -]?plus|loraplus|galore|relora|lisa|pissa|olora|loftq|corda|mora)\b"
+        r"|\bprefix[- ]tuning\b|\bprompt[- ]tuning\b|\bp[- ]tuning\b|\brs-?lora\b|\brank[- ]stabili[sz]ed\b",
+        "a PEFT method or initialisation Graft does not run: it trains LoRA or DoRA, initialised as PEFT's default",
+    ),
+    (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
+    (
+        r"\bflash[- _]?attn\w*|\bflash[- ]attention\w*|\bsdpa\b|\bliger\b",
+        "a kernel choice: Graft uses the model's default attention",
+    ),
+    (
+        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b",
+        "an optimiser: Graft trains with AdamW",
+    ),
+    (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),
+)
+
+
+def unsupported_techniques(masked: str) -> list[tuple[str, str]]:
+    """(words, why) for each technique the goal asks for that Graft does not run ('init with PiSSA', 'QLoRA')."""
+    from agent.goal_facts import negated
+
+    found = []
+    for pattern, why in TECHNIQUES:
+        for m in re.finditer(pattern, masked):
+            if negated(masked, m.start()):
+                continue  # "no QLoRA, plain LoRA"
+            found.append((m.group(0).strip(), why))
+            break
+    return found
+
+
+def _library_fields() -> dict[str, frozenset[str]]:
+    """The pinned libraries' own setting names, read from their config classes (slow: imports TRL)."""
+    import dataclasses
+    import os
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    import mergekit.merge_methods as merge_methods
+    from mergekit.config import MergeConfiguration
+    from peft import LoraConfig
+    from transformers import TrainingArguments
+    from trl import DPOConfig, KTOConfig, SFTConfig
+    from trl.experimental.cpo import CPOConfig
+    from trl.experimental.orpo import ORPOConfig
+
+    def names(*classes: Any) -> set[str]:
+        return {f.name for c in classes for f in dataclasses.fields(c)}
+
+    transformers = names(TrainingArguments)
+    peft = names(LoraConfig) - transformers
+    trl = names(SFTConfig, DPOConfig, KTOConfig, ORPOConfig, CPOConfig) - transformers - peft
+    methods = merge_methods.registered_methods()
+    return {
+        "transformers": frozenset(transformers),
+        "PEFT": frozenset(peft),
+        "TRL": frozenset(trl),
+        "mergekit methods": frozenset(m.spec.name for m in methods),
+        "mergekit": frozenset(
+            {p.name for m in methods for p in m.spec.parameters} | set(MergeConfiguration.model_fields)
+        ),
+    }
+
+
+if __name__ == "__main__":  # print the lists above from the installed libraries
+    import textwrap
+
+    for where, names in _library_fields().items():
+        print(f"{where} ({len(names)}):\n" + textwrap.fill(" ".join(sorted(names)), 110) + "\n")

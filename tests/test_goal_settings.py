@@ -1,0 +1,133 @@
+"""Setting names, switches, techniques and numbers the planner does not read are asked about by name.
+
+The class this guards: a goal pasted from a TRL/PEFT/Axolotl/LLaMA-Factory/mergekit config holds a
+name Graft has no slot for, and the plan quietly leaves it out ("neftune_noise_alpha: 5", "init with
+PiSSA", "merge with karcher", "32 и 64"). Each is planned when Graft reads it, and asked about when not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.goal_facts import goal_facts
+from agent.goal_settings import (
+    MERGEKIT_METHODS,
+    MERGEKIT_SETTINGS,
+    PEFT_SETTINGS,
+    TRANSFORMERS_SETTINGS,
+    TRL_SETTINGS,
+    _library_fields,
+)
+from agent.offline_planner import plan_offline
+from agent.planner import PlanRequest
+from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+
+
+def test_the_setting_lists_are_the_pinned_libraries_own() -> None:
+    """The lists are the libraries' config fields, so a new TRL/PEFT field shows up here, not as a silent drop."""
+    fields = _library_fields()
+    assert fields["transformers"] == TRANSFORMERS_SETTINGS
+    assert fields["PEFT"] == PEFT_SETTINGS
+    assert fields["TRL"] == TRL_SETTINGS
+    assert fields["mergekit methods"] == MERGEKIT_METHODS
+    assert fields["mergekit"] == MERGEKIT_SETTINGS
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from tools.tiny import TinyModelArgs, build_tiny_model
+
+    root = tmp_path_factory.mktemp("settings")
+    model = root / "base"
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(model), num_layers=12))
+    partner = root / "partner"
+    build_tiny_model(TinyModelArgs(architecture="llama", output=str(partner), num_layers=12, seed=3))
+    return {
+        "model": str(model),
+        "partner": str(partner),
+        "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
+        "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+    }
+
+
+def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
+    return plan_offline(PlanRequest(goal=goal.format(**world), model=world["model"], data=[world["sft"], world["dpo"]]))
+
+
+@pytest.mark.parametrize(
+    ("goal", "named"),
+    [
+        ("SFT on {sft}, neftune_noise_alpha 5", "neftune_noise_alpha"),
+        ("SFT on {sft} with --use_rslora", "use_rslora"),
+        ("sft on {sft}, optim: paged_adamw_8bit", "optim"),
+        ("SFT on {sft}, modules_to_save: [lm_head]", "modules_to_save"),
+        ("SFT на {sft}, параметр report_to: wandb", "report_to"),
+        ("SFT on {sft}, scheduler cosine_with_min_lr", "cosine_with_min_lr"),
+        ("merge {partner} into it with karcher", "karcher"),
+        ("слей {partner} с базой методом sce", "sce"),
+        ("init the LoRA with PiSSA, r 16, on {sft}", "pissa"),
+        ("Инициализируй LoRA через LoftQ, ранг 16, {sft}", "loftq"),
+        ("QLoRA on {sft}, rank 64", "qlora"),
+        ("дообучи в четырёх битах на {sft}", "четырех бит"),
+        ("SFT on {sft} with NEFTune", "neftune"),
+        ("Обучи на {sft}, 32 и 64", "32 и 64"),
+        ("LoRA on down_proj only; learnign rate 3e-4, 500 steps", "3e-4"),
+        ("SFT on {sft} then DPO on {dpo} with packing", "packing"),
+    ],
+)
+def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, str], goal: str, named: str) -> None:
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None, f"planned {goal!r} and dropped {named!r}"
+    assert named in (outcome.question or "").lower().replace("ё", "е")
+
+
+@pytest.mark.parametrize(
+    ("goal", "kinds", "want"),
+    [
+        ("SFT on {sft}, lora_r: 8, lora_alpha: 16, max_grad_norm: 0.3", ["sft"], {0: {"r": 8, "alpha": 16, "max_grad_norm": 0.3}}),
+        ("SFT on {sft} with gradient clipping at 0.5", ["sft"], {0: {"max_grad_norm": 0.5}}),
+        ("SFT на {sft}, клиппинг градиентов 2.0", ["sft"], {0: {"max_grad_norm": 2.0}}),
+        ("SFT on {sft} with packing and gradient checkpointing", ["sft"], {0: {"packing": True, "gradient_checkpointing": True}}),
+        ("SFT on {sft}, sample_packing: false", ["sft"], {0: {"packing": False}}),
+        ("SFT на {sft} без упаковки", ["sft"], {0: {"packing": False}}),
+        ("stage: sft, finetuning_type: full, learning_rate: 1e-5", ["sft"], {0: {"adapter": "none", "learning_rate": 1e-5}}),
+        ("no QLoRA, plain LoRA rank 8 on {sft}", ["sft"], {0: {"adapter": "lora", "r": 8}}),
+        ("merge using less RAM: ties with {partner}", ["merge_models"], {0: {"method": "ties"}}),
+        ("SFT, then SLERP it with {partner} at 0.4", ["sft", "merge_adapter", "merge_models"], {2: {"method": "slerp", "t": 0.4}}),
+        ("first SFT {sft} for two epochs at 1e-4, then DPO on {dpo}", ["sft", "preference"], {0: {"epochs": 2, "learning_rate": 1e-4}}),
+        ("LoRA on all modules except the MLP", ["sft"], {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+        ("LoRA на всё, кроме MLP", ["sft"], {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+        ("LoRA everywhere but not on the attention", ["sft"], {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"]}}),
+        ("Put the adapter on the first and the last layer only, rank 8, SFT on {sft}", ["sft"], {0: {"layers": [0, 11], "r": 8}}),
+        ("lora_r 64, not the MLP; 1 epoch on {sft}, merge the adapter when done", ["sft", "merge_adapter"], {0: {"r": 64}}),
+        ("fine-tune only the middle four layers with rank thirty-two", ["sft"], {0: {"layers": [4, 5, 6, 7], "r": 32}}),
+        ("train layers 8 through 11 plus layer 0, rank four", ["sft"], {0: {"layers": [0, 8, 9, 10, 11], "r": 4}}),
+        ("r=8, layers_to_transform=[0, 1, 2], max_steps=20 on {sft}", ["sft"], {0: {"layers": [0, 1, 2], "max_steps": 20}}),
+        ("DPO на {dpo}, но не на всех слоях, а только на последних четырёх", ["preference"], {0: {"layers": [8, 9, 10, 11]}}),
+        ("SFT на {sft}, только на первых четырёх слоях и на последнем", ["sft"], {0: {"layers": [0, 1, 2, 3, 11]}}),
+        ("дообучи четыре последних слоя", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),
+    ],
+)  # fmt: skip
+def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kinds: list[str], want: dict) -> None:
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    stages = [s for s in outcome.plan.stages if s.kind != "write"]
+    assert [s.kind for s in stages] == kinds
+    for i, fields in want.items():
+        for name, value in fields.items():
+            assert getattr(stages[i], name) == value, (goal, name)
+
+
+@pytest.mark.parametrize(
+    ("goal", "slot", "value"),
+    [
+        ("KTO, бета 0.1, без DoRA", "adapter", "lora"),
+        ("DPO without DoRA", "adapter", "lora"),
+        ("no packing", "packing", False),
+        ("gradient_checkpointing: true", "gradient_checkpointing", True),
+        ("LoRA on all modules except the MLP", "role", "not mlp"),
+        ("LoRA на внимание", "role", "attention"),
+    ],
+)
+def test_switches_and_left_out_modules_are_facts(goal: str, slot: str, value: object) -> None:
+    assert any(f.slot == slot and f.value == value for f in goal_facts(goal, 12)), goal_facts(goal, 12)
