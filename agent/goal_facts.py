@@ -235,6 +235,7 @@ class Fact:
             "role": lambda: f"{value} modules",
             "module": lambda: f"module {value}",
             "dataset": lambda: f"dataset {value}",
+            "not_dataset": lambda: f"not dataset {value}",
             "path": lambda: f"path {value}",
             "dtype": lambda: f"{value} output",
             "merge_method": lambda: f"{value} merge",
@@ -416,8 +417,27 @@ def method_facts(text: str) -> list[Fact]:
         if negated(masked, m.start()):
             continue  # "DPO instead of PPO"
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
+    # "→ SimPO? no, skip SimPO": a method said and then negated by name is taken back
+    taken_back = {
+        method
+        for method, pattern in PREFERENCE_WORDS
+        for m in re.finditer(pattern, masked)
+        if negated(masked, m.start())
+        and re.search(r"\b(?:skip|drop|no|not|без|не|пропусти\w*)\b", masked[max(0, m.start() - 16) : m.start()])
+    }
+    facts = [
+        f for f in facts if not (f.slot == "method" and f.value in taken_back and _said_before_negation(f, masked))
+    ]
     facts.sort(key=lambda f: f.start)
     return facts
+
+
+def _said_before_negation(fact: Fact, masked: str) -> bool:
+    """Whether the method is negated by name after this mention ("SimPO? no, skip SimPO")."""
+    for method, pattern in PREFERENCE_WORDS:
+        if method == fact.value:
+            return any(m.start() > fact.start and negated(masked, m.start()) for m in re.finditer(pattern, masked))
+    return False
 
 
 def resolve(facts: list[Fact], text: str) -> list[Fact]:
@@ -535,7 +555,8 @@ RETRACT = re.compile(
     r"[\s,.:;!-]*(?:(?:just|only|instead|simply|rather|let'?s|просто|только|сразу|лучше|вместо этого|давай)[\s,]+)*"
     r"(?:(?:do|run|use|make it|сделай|запусти)\s+)?(?=" + STAGE_START + ")"
     # a softer "actually no" retracts only when a negated or "just …" stage follows: "do SFT, actually no, skip SFT"
-    r"|(?:actually,?\s+no|no,?\s+wait|wait,?\s+no|on second thought|хотя нет|нет,?\s+стоп|ой,?\s+нет|а,?\s+нет)"
+    r"|(?:actually,?\s+no|no,?\s+wait|wait,?\s+no|on second thought|хотя нет|нет,?\s+стоп|ой,?\s+нет|а,?\s+нет"
+    r"|(?:or|or maybe),?\s+actually|or rather|или лучше|а лучше|или вернее)"
     r"[\s,.:;!-]*(?=(?:" + NEGATED + r")" + STAGE_START + r"|(?:just|only|просто|только|сразу)\s+" + STAGE_START + ")"
 )
 
@@ -553,7 +574,8 @@ def retract(goal: str) -> str:
 
 # where a clause ends and the next stage's words begin (as the planner splits stages)
 SEGMENT_SPLIT = re.compile(
-    r"[;!?](?=\s|$)|\.(?=\s|$)|…|\s(?:→|->|=>)\s|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
+    r"[;!?](?=\s|$)|\.(?=\s|$)|…|\s(?:→|->|=>)\s|(?:^|\s)[•·▪◦]\s*|(?:^|\s)\(?\d\)\s"
+    r"|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
 SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type"}
@@ -643,7 +665,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
             )
             if link is None:  # "rank 8 on layers 0 to 3 for SFT": the next method word, named with for/для
                 following = next((w for w in here if w[0] >= f.end), None)
-                if following and re.search(r"(?:for|для)\s+(?:the\s+)?$", masked[f.end : following[0]]):
+                gap = masked[f.end : following[0]] if following else ""
+                if re.search(r"(?:for|для)\s+(?:the\s+)?$", gap) and not re.search(
+                    r"[,;]\s*(?:and|а|и|but|но|while|whereas|тогда как)\s", gap
+                ):  # not across "…, а для DPO": that "для" opens the next part
                     link = following
             before = [w for w in here if w[1] <= f.start]
             if link is not None:
@@ -669,11 +694,33 @@ def contradicted_stages(goal: str) -> list[tuple[str, str]]:
     out = []
     for m, scope in mentions:
         if negated(masked, m.start()):
-            if scope in said:
-                phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+            phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+            if scope in said and _taken_back(masked, m.start() - len(phrase.group(0)) if phrase else m.start()):
+                said.discard(scope)  # "SimPO? no, skip SimPO", "SimPO… нет, пропусти SimPO": the person took it back
+            elif scope in said:
                 out.append((scope, ((phrase.group(0) if phrase else "") + m.group(0)).strip()))
         elif not names_a_thing(masked, m.start(), m.end()):
             said.add(scope)
+    return out
+
+
+TAKE_BACK = re.compile(r"(?:\bno|(?<![а-я])нет|\bactually|хотя нет|\bwait)[,.!…]*\s*$")
+
+
+def _taken_back(masked: str, start: int) -> bool:
+    return bool(TAKE_BACK.search(masked[max(0, start - 16) : start]))
+
+
+def taken_back_stages(masked: str) -> list[tuple[str, int]]:
+    """(scope, where) for each stage said and then taken back by name ("SimPO… нет, пропусти SimPO") in the
+    reading text: the planner drops the mention before it."""
+    mentions = [(m, "sft") for m in re.finditer(SFT_WORDS, masked)]
+    mentions += [(m, "dpo" if k == "ipo" else k) for k, p in PREFERENCE_WORDS for m in re.finditer(p, masked)]
+    out = []
+    for m, scope in mentions:
+        phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+        if phrase and _taken_back(masked, m.start() - len(phrase.group(0))):
+            out.append((scope, m.start() - len(phrase.group(0))))
     return out
 
 
@@ -741,8 +788,16 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             continue
         facts.append(Fact("layers", sel.layers, sel.phrase, sel.start, sel.end))
     for m in DATASET_PATH.finditer(goal):
-        facts.append(Fact("dataset", m.group(0).rstrip(".,"), m.group(0), m.start(), m.end()))
-    datasets = {f.value for f in facts if f.slot == "dataset"}
+        slot = (
+            "not_dataset"
+            if re.search(
+                r"(?:\bnot|\binstead of|\brather than|(?<![а-я])не|вместо)\s+(?:on\s+|на\s+)?$",
+                masked[max(0, m.start() - 16) : m.start()],
+            )
+            else "dataset"
+        )
+        facts.append(Fact(slot, m.group(0).rstrip(".,"), m.group(0), m.start(), m.end()))
+    datasets = {f.value for f in facts if f.slot in ("dataset", "not_dataset")}
     for m in PATH.finditer(goal):
         path = m.group(0).rstrip(".,")
         if path in datasets or any(path in d for d in datasets) or not _looks_like_path(goal, m.start(), path):
@@ -874,6 +929,10 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(s.layers is not None and sorted(s.layers) == sorted(value) for s in training)
     if slot == "dataset":
         return any(_same_path(getattr(s, "dataset", "") or "", value) for s in training)
+    if slot == "not_dataset":  # "on Other.jsonl (not chat.jsonl)": no stage trains on it
+        return not any(
+            _same_path(getattr(s, "dataset", "") or "", value) for s in stages if s.kind in ("sft", "preference")
+        )
     if slot == "path":
         places = [plan.base_model, plan.output]
         for s in stages:

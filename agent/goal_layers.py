@@ -84,6 +84,12 @@ FRACTIONS = (
 FRACTION = "|".join(f"(?:{p})" for p, _ in FRACTIONS)
 
 
+def _layer_word_earlier(text: str, start: int) -> bool:
+    """Whether a layer word was said earlier in the same sentence (paths count as one word, however long)."""
+    sentence = re.split(r"[.!?;]\s", text[:start])[-1]
+    return bool(re.search(LW, re.sub(r"#+", "#", sentence)[-90:]))
+
+
 def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], str | None]]:
     """Every selection the text holds that is not an exclusion: (start, end, layers, note)."""
     hits: list[tuple[int, int, list[int], str | None]] = []
@@ -174,10 +180,17 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
     # the layer word said earlier and left out: "not on all layers, only the last four", "только на последних четырёх"
     for m in re.finditer(rf"(?:the\s+)?(?:{HEAD}\s+{N}|{N}\s+{HEAD})(?![\w.-])(?!\s*[a-zа-я(])", text):
-        if re.search(LW, text[max(0, m.start() - 60) : m.start()]):
+        if _layer_word_earlier(text, m.start()):
             head = m.group(1) or m.group(4)
             count = int(m.group(2) or m.group(3))
             hits.append((m.start(), m.end(), _edge(head, count, n, model), None))
+    # a range with the layer word said earlier: "для SFT слои с 0 по 5, а для DPO с 6 по 11"
+    for m in re.finditer(
+        rf"(?:from|с|со)\s+{N}\s*(?:-|to|through|thru|по|до)\s*{N}(?![\w.])(?!\s*(?:{LW}|[a-zа-я(]))", text
+    ):
+        if _layer_word_earlier(text, m.start()):
+            a, b = int(m.group(1)), int(m.group(2))
+            hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
     # the middle N: "the middle four layers", "средние два слоя"
     for m in re.finditer(rf"(?:the\s+)?(?:middle|centre|center|central|средн\w*|центральн\w*)\s+{N}\s+{LW}", text):
         count = int(m.group(1))
@@ -319,6 +332,29 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
             c.end += more.end()
             c.phrase = text[c.start : c.end].strip()
+    for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
+        cut = re.match(
+            r"\s*,?\s*(?:but not|but except|except(?: for)?|excluding|without|minus|skipping|но не|кроме|за исключением|без)\s+",
+            text[c.end :],
+        )
+        if c.layers is None or not cut:
+            continue
+        rest = text[c.end + cut.end() : c.end + cut.end() + 60]
+        inner = _excluded(rest, num_layers, model)
+        while inner is not None:  # "but not 5 and 7"
+            joiner = re.match(r"\s*(?:,|and|и|&|\+|or|или)\s*", rest[inner[0] :])
+            more = _excluded(rest[inner[0] + joiner.end() :], num_layers, model) if joiner else None
+            if more is None:
+                break
+            inner = (inner[0] + joiner.end() + more[0], sorted({*inner[1], *more[1]}))
+        if inner is None or not set(inner[1]) & set(c.layers):
+            continue
+        c.layers = [i for i in c.layers if i not in set(inner[1])]
+        if not c.layers:
+            raise GraftError(f"'{text[c.start : c.end + cut.end() + inner[0]].strip()}' leaves no layer to train.")
+        c.end += cut.end() + inner[0]
+        c.phrase = text[c.start : c.end].strip()
+        chosen = [o for o in chosen if o is c or not (c.start <= o.start < c.end)]
     for c in list(chosen):  # "the first and the last layer", "первый и последний слой", "2nd, 5th and 7th layers"
         while c.layers is not None and _extend_before(c, chosen, text, num_layers, model):
             pass

@@ -53,6 +53,7 @@ from agent.goal_facts import (
     scheduler_name,
     setting_misses,
     switch_facts,
+    taken_back_stages,
     training_noun,
 )
 from agent.goal_layers import parse_layer_selection
@@ -72,7 +73,7 @@ NUMBER_WORDS = {
 }  # fmt: skip
 
 ORDER_SPLIT = re.compile(
-    r"[;!?](?=\s|$)|\.(?=\s|$)|\s(?:→|->|=>)\s"
+    r"[;!?](?=\s|$)|\.(?=\s|$)|\s(?:→|->|=>)\s|(?:^|\s)[•·▪◦]\s*|(?:^|\s)\(?\d\)\s"
     r"|\b(?:and then|then|after that|afterwards|after this|next|finally|lastly|followed by)\b|^first\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|в завершение|далее|в итоге)"
 )
@@ -282,6 +283,18 @@ def find_actions(text: str) -> list[Action]:
             and _paths(DATASET, actions[-1].text)
         ):  # "train on a.jsonl then on b.jsonl": a second round on the second dataset
             found = [Action(actions[-1].kind, c_start, c_end, text[c_start:c_end])]
+        elif not found and re.fullmatch(
+            r"\s*(?:in\s+|as\s+|в\s+)?(?:bf16|bfloat16|fp16|float16|fp32|float32)\s*", clause
+        ):
+            actions.append(Action("write", c_start, c_end, text[c_start:c_end]))  # "• merge adapter • bf16 → out/x"
+        elif (
+            not found
+            and actions
+            and actions[-1].kind == "write"
+            and re.fullmatch(r"\s*#+[.,]?\s*", clause)
+            and not _paths(DATASET, text[c_start:c_end])
+        ):
+            actions[-1].text += " to " + text[c_start:c_end].strip()  # "bf16 → Out/Final": where it is written
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         elif not found and clause.strip():
@@ -299,6 +312,10 @@ def find_actions(text: str) -> list[Action]:
             found = found[1:]
         actions.extend(found)
     actions = _training_before_fold(actions, text)
+    for scope, where in taken_back_stages(masked):  # "SimPO? no, skip SimPO": the stage said before is dropped
+        said = [a for a in actions if a.start < where and _action_scope(a) == scope]
+        if said:
+            actions.remove(said[-1])
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
@@ -310,6 +327,15 @@ def find_actions(text: str) -> list[Action]:
 
 
 TRAINING_SLOTS = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length"}
+
+
+def _action_scope(action: Action) -> str | None:
+    if action.kind == "sft":
+        return "sft"
+    if action.kind == "dpo":
+        method = parse_preference_method(action.text[:40])
+        return "dpo" if method in (None, "ipo") else method
+    return None
 
 
 def _training_before_fold(actions: list[Action], text: str) -> list[Action]:

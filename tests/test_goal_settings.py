@@ -47,6 +47,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "partner": str(partner),
         "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+        "other": str(write_jsonl(root / "Other.jsonl", sft_rows(12, seed=4))),
+        "out": str(root / "out"),
     }
 
 
@@ -106,6 +108,19 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("DPO на {dpo}, но не на всех слоях, а только на последних четырёх", ["preference"], {0: {"layers": [8, 9, 10, 11]}}),
         ("SFT на {sft}, только на первых четырёх слоях и на последнем", ["sft"], {0: {"layers": [0, 1, 2, 3, 11]}}),
         ("дообучи четыре последних слоя", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),
+        ("LoRA layers 2 to 9 but not 5, rank 12", ["sft"], {0: {"layers": [2, 3, 4, 6, 7, 8, 9], "r": 12}}),
+        ("дообучи слои с 0 по 7, кроме третьего", ["sft"], {0: {"layers": [0, 1, 3, 4, 5, 6, 7]}}),
+        ("Для SFT на {sft} — слои с 0 по 5, а для DPO на {dpo} — с 6 по 11", ["sft", "preference"],
+         {0: {"layers": [0, 1, 2, 3, 4, 5]}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),
+        ("SFT on {other} (not {sft}), lr 5e-5", ["sft"], {0: {"dataset": "{other}", "learning_rate": 5e-5}}),
+        ("SFT на {other}, не на {sft}", ["sft"], {0: {"dataset": "{other}"}}),
+        ("train a reward model and then PPO — or actually just DPO on {dpo}, beta 0.1", ["preference"], {0: {"beta": 0.1}}),
+        ("сделай PPO, или лучше просто DPO на {dpo}", ["preference"], {0: {"method": "dpo"}}),
+        ("SFT → DPO (beta 0.1) → SimPO? no, skip SimPO — then fold the adapter", ["sft", "preference", "merge_adapter"],
+         {1: {"method": "dpo", "beta": 0.1}}),
+        ("SFT на {sft}, потом SimPO… нет, пропусти SimPO", ["sft"], {}),
+        ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
+         ["sft", "preference", "merge_adapter"], {1: {"beta": 0.25}}),
     ],
 )  # fmt: skip
 def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kinds: list[str], want: dict) -> None:
@@ -115,7 +130,10 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
     assert [s.kind for s in stages] == kinds
     for i, fields in want.items():
         for name, value in fields.items():
+            value = value.format(**world) if isinstance(value, str) else value
             assert getattr(stages[i], name) == value, (goal, name)
+    if "bf16 →" in goal:
+        assert outcome.plan.stages[-1].dtype == "bfloat16" and outcome.plan.output == world["out"] + "/Final"
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,17 @@ With time left its two silent classes and two of the asked ones WERE then fixed 
 slots, a GPU count is asked about; "without DoRA" is a LoRA; "… for SFT"/"для SFT" after a value names its stage,
 layers included; "two SFT rounds"; a stride's start, "every other block starting from block 1"), so heldout9
 now reads 29/30 — the honest number is its first run, 80%.
+Next round (2026-11-26): goals_heldout10.yaml (37) and goals_heldout11.yaml (38), written blind by a helper
+from real recipes before the round's first change was run on them. heldout10, run once after the settings
+net (agent/goal_settings.py: library config names, techniques, mergekit methods, switches, max_grad_norm):
+27/37 (73%), 1 silent ("Обучи на chat, 32 и 64": a number list nothing read). heldout11 was run (by
+accident, in the same table run) after that and the number-list fix: 26/38 (68%), 6 silent — "the middle four
+layers", a typo'd "learnign rate 3e-4" beside "500 steps" (a list with one number read counted as read),
+cosine_with_min_lr read as understood, PiSSA and LoftQ planned as plain LoRA, "…и на последнем" lost. Both
+were then fixed by class (the number of each list checked one by one; layer spans after number words; the
+middle N; a layer noun said earlier; "but not 5"; PEFT method/initialisation names; "(not a.jsonl)"; "no,
+skip SimPO" as a take-back; bullets and "bf16 → path"), so their current scores are not held out.
+goals_heldout12.yaml (40), written blind after all of that, is the round's honest number: see the note.
 """
 
 from __future__ import annotations
@@ -210,9 +221,17 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout9.yaml",
         "goals_heldout10.yaml",
         "goals_heldout11.yaml",
+        "goals_heldout12.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
-    """Reported, not tuned against: the number is the honest estimate on goals never fitted."""
-    rate, silent, _ = score(name, world)
-    assert rate >= 0.0 and silent >= 0
+    """Each set's first run is its honest held-out number (in the docstring); once its misses were fixed by class
+    it guards them: no silent miss, and at least 9 in 10 right. A set never tuned against is only reported."""
+    rate, silent, report = score(name, world)
+    if name in FRESH:
+        return
+    assert silent == 0, report
+    assert rate >= 0.9, report
+
+
+FRESH: set[str] = {"goals_heldout12.yaml"}  # run once for the honest number; not yet fixed from
