@@ -1184,6 +1184,17 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         misses.append(
             Miss(None, f"The plan has a {name} stage, and the goal asks for no preference tuning; should it?")
         )
+    sft_cue = (
+        re.search(SFT_WORDS, text)
+        or GENERIC_TRAINING.search(text)
+        or re.search(
+            r"(?<![a-z])(?:lora|dora|peft|adapter|rank|r\s*=|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
+            r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|#{3,})",
+            text,
+        )
+    )
+    if any(s.kind == "sft" for s in plan.stages) and not sft_cue:
+        misses.append(Miss(None, "The plan has an SFT stage, and the goal asks for no fine-tuning; should it?"))
     if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
         misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
     said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start())]

@@ -661,6 +661,10 @@ def test_a_stage_nobody_asked_for_is_a_miss() -> None:
         assert any("asks for no merge" in m.message for m in check_plan_against_goal(goal, merged, 12)), goal
     for goal in ("fine-tune, then DPO", "дообучи, потом научи предпочитать короткие ответы"):
         assert not any("asks for no" in m.message for m in check_plan_against_goal(goal, _two_stage_plan({}, {}), 12))
+    # an SFT stage in front of a preference stage nobody asked to fine-tune for (an LLM's habit)
+    for goal in ("DPO with beta 0.2, please", "сделай DPO с бетой 0.2"):
+        added = check_plan_against_goal(goal, _two_stage_plan({}, {"beta": 0.2}), 12)
+        assert any("SFT stage, and the goal asks for no fine-tuning" in m.message for m in added), goal
 
 
 def test_the_echo_names_the_stage_a_value_was_said_for() -> None:
