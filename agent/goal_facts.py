@@ -29,12 +29,13 @@ SLOT_NAMES = {
     "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
     "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
     "label_smoothing": "label smoothing", "seed": "seed", "max_grad_norm": "gradient clipping norm",
+    "eval_fraction": "held-out share",
 }  # fmt: skip
 INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed"}
 PREFERENCE_ONLY = {"beta", "label_smoothing"}  # settings only a preference stage has
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
-    ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=\s*[=:]|\s+\d)|ранг\w*|рангом"),
+    ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
     ("alpha", r"\blora_alpha\b|\balpha\b|α|альф\w*"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
     ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
@@ -60,6 +61,12 @@ AFTER = [
     ("seed", r"\b(?:random[_ ])?seed\b|\bсид\w*"),
     ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
     (
+        "eval_fraction",
+        r"\beval_fraction\b|\bval(?:idation)?_set_size\b|\bval_size\b|\btest_size\b|\beval_split\b"
+        r"|\b(?:eval(?:uation)?|validation|val|held[- ]out|holdout|dev)\s+(?:split|set|fraction|share|size|portion)\b"
+        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)|отлож\w*",
+    ),
+    (
         "max_grad_norm",
         r"\bmax[_ ]grad(?:ient)?[_ ]norm\b|\bgrad(?:ient)?[_ ]norm(?:[_ ]clip(?:ping)?)?\b|\bclip(?:ping)?[_ ]grad\w*(?:[_ ]norm)?"
         r"|\bgrad(?:ient)?s?[_ ]clip(?:ping|ped)?\b|\bclip(?:ping)?\s+(?:the\s+)?(?:gradients?|grads?)(?:\s+norm)?(?:\s+at|\s+to)?"
@@ -74,8 +81,13 @@ BEFORE = [
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
+    (  # "5% for eval", "10% held out", "5% на валидацию"
+        "eval_fraction",
+        r"%\s*(?:of\s+(?:the\s+)?(?:data|rows)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
+        r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
+    ),
 ]
-FILLER = r"\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -125,7 +137,7 @@ UNSUPPORTED_METHODS = re.compile(
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
-    r"|\bfinetuning_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b"
+    r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|не\s+(?:lora|лор\w*)"
 )
@@ -283,6 +295,8 @@ def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)
 
 def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
     value: Any = number.value
+    if slot == "eval_fraction" and re.match(r"\s*(?:%|percent|процент)", text[number.end :]):
+        value = number.value / 100  # "hold out 5%": a share of the rows
     if number.kilo and slot == "max_length":
         value = number.value / 1000 * 1024  # "4k context" is 4096 tokens
     if slot in INT_SLOTS:
@@ -321,10 +335,16 @@ def number_facts(text: str) -> list[Fact]:
             number = number_at(masked, m.end() + (f.end() if f else 0))
             if number is None or number.start in used:
                 continue
-            if slot == "r" and m.group(0) == "r" and not re.match(r"\s*[=:]?\s*\d", masked[m.end() :]):
+            if slot == "r" and m.group(0) == "r" and not re.match(r"[\"']?\s*[=:]?\s*\d", masked[m.end() :]):
                 continue
             if _value_first(masked, number.end, slot):
                 continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
+            if (
+                slot == "eval_fraction"
+                and number.value >= 1
+                and not re.match(r"\s*(?:%|percent|процент)", masked[number.end :])
+            ):
+                continue  # "val_set_size 2000" is a row count; the plan holds a share, so the number is asked about
             if any(slot == other and re.match(keyword + "$", m.group(0)) for other, keyword in BEFORE) and (
                 (before := number_before(masked, m.start())) is not None
                 and before.start not in used
@@ -1036,9 +1056,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
             orphans.append(masked[number.start : number.end])  # "on 4 GPUs": hardware the plan does not set
             continue
-        if OTHER_VALUES.search(before) or re.match(
-            r"\s*(?:%|gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after
-        ):
+        if OTHER_VALUES.search(before) or re.match(r"\s*(?:gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after):
             continue
         chain = [n for n in _number_chain(masked, number) if not _covered(n, facts)]
         if len(chain) > 1:  # a list, ratio or range nothing read ("32 и 64"): asked about once, all of it

@@ -80,7 +80,7 @@ READ = frozenset(
 r lora_r lora_rank rank alpha lora_alpha lora_dropout dropout num_train_epochs num_epochs epochs max_steps
 learning_rate lr beta pref_beta per_device_train_batch_size micro_batch_size batch_size max_seq_length max_length
 max_len cutoff_len sequence_len gradient_accumulation_steps gradient_accumulation warmup_steps warmup_ratio
-weight_decay label_smoothing label_smoothing_factor seed lr_scheduler_type lr_scheduler max_grad_norm packing
+weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_size val_size test_size lr_scheduler_type lr_scheduler max_grad_norm packing
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
 lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
 use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir
@@ -88,7 +88,13 @@ use_dora merge_method density weight weights t models base_model dtype out_dtype
 )
 
 # names read only with these values ("finetuning_type: freeze" is not a plan Graft makes)
-READ_WITH_VALUE = {"stage": "sft|dpo|kto|orpo|simpo", "finetuning_type": "lora|full", "adapter": "lora|dora"}
+READ_WITH_VALUE = {
+    "stage": "sft|dpo|kto|orpo|simpo",
+    "finetuning_type": "lora|full",
+    "train_type": "lora|full",
+    "adapter": "lora|dora",
+    "train_on_inputs": "false|no|0",  # Graft's SFT loss is on the replies only, as with train_on_inputs off
+}
 
 SOURCES = (
     ("TRL", TRL_SETTINGS),

@@ -79,7 +79,7 @@ def test_check_names_every_drift() -> None:
     assert layers and "bottom third" in layers[0].message
     assert check_plan_against_goal("LoRA on the bottom third", _plan("base", layers=[0, 1, 2, 3]), 12) == []
     ppo = check_plan_against_goal("PPO please", _plan("base"), 12)
-    assert ppo and "PPO" in ppo[0].message
+    assert any("PPO" in m.message for m in ppo)
     # a path case-folded by a planner is a miss, not the same place
     folded = plan_from_data(
         {"goal": "g", "base_model": "base", "output": "out/mymodel", "stages": [{"kind": "sft", "dataset": "d.jsonl"}]}

@@ -75,6 +75,10 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
         ("Обучи на {sft}, 32 и 64", "32 и 64"),
         ("LoRA on down_proj only; learnign rate 3e-4, 500 steps", "3e-4"),
         ("SFT on {sft} then DPO on {dpo} with packing", "packing"),
+        ("SFT on {sft}, val_set_size 2000", "2000"),
+        ("SFT on 50% of {sft}", "50"),
+        ("обучи на половине {sft}, 30%", "30"),
+        ("sft {sft} --train_on_inputs true", "train_on_inputs"),
     ],
 )
 def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, str], goal: str, named: str) -> None:
@@ -119,6 +123,12 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("SFT → DPO (beta 0.1) → SimPO? no, skip SimPO — then fold the adapter", ["sft", "preference", "merge_adapter"],
          {1: {"method": "dpo", "beta": 0.1}}),
         ("SFT на {sft}, потом SimPO… нет, пропусти SimPO", ["sft"], {}),
+        ('{{"r": 16, "lora_alpha": 16, "lora_dropout": 0.05}} SFT on {sft}', ["sft"], {0: {"r": 16, "alpha": 16, "dropout": 0.05}}),
+        ("--train_type lora --lora_rank 8 --train_on_inputs false on {sft}", ["sft"], {0: {"adapter": "lora", "r": 8}}),
+        ("train_type: full, learning_rate: 1e-5, {sft}", ["sft"], {0: {"adapter": "none", "learning_rate": 1e-5}}),
+        ("SFT on {sft}, val_set_size 0.05", ["sft"], {0: {"eval_fraction": 0.05}}),
+        ("SFT on {sft}, hold out 5% for eval", ["sft"], {0: {"eval_fraction": 0.05}}),
+        ("SFT на {sft}, 20% на валидацию", ["sft"], {0: {"eval_fraction": 0.2}}),
         ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
          ["sft", "preference", "merge_adapter"], {1: {"beta": 0.25}}),
     ],
