@@ -39,7 +39,10 @@ AFTER = [
     ("alpha", r"\blora_alpha\b|\balpha\b|α|альф\w*"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
     ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
-    ("max_steps", r"\bmax_steps\b|\bsteps\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])"),
+    (
+        "max_steps",
+        r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
+    ),
     ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
     (
@@ -76,8 +79,12 @@ AFTER = [
 ]
 # the value comes first ("3 epochs", "за 5 шагов", "500 steps")
 BEFORE = [
-    ("epochs", r"(?:epochs?|ep|эпох\w*)\b"),
-    ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*)\b"),
+    (
+        "epochs",
+        r"(?:epochs?|ep|эпох\w*)\b|(?:full\s+)?pass(?:es)?\s+(?:over|through)\s+(?:the\s+|my\s+)?(?:data(?:set)?|rows)\b"
+        r"|проход\w*\s+по\s+(?:данным|датасету|выборке)",
+    ),
+    ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*|iterations?|iters?|updates|итераци\w*)\b"),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
@@ -152,6 +159,21 @@ MODULE_NAME = re.compile(
     r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
     r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj)(?![\w])"
 )
+# "q and v projections", "q/k/v", "на q и v проекциях": the attention projections by letter
+LETTER_MODULES = re.compile(
+    r"(?<![\w/#.-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])*)\s*[-_ ]?(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
+)
+LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
+
+
+def letter_modules(text: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, roles) for each run of projection letters: 'q and v projections' → query, value."""
+    return [
+        (m.start(), m.end(), [LETTER_ROLES[c] for c in re.findall(r"[qkvo]", m.group(1))])
+        for m in LETTER_MODULES.finditer(text)
+    ]
+
+
 ATTENTION_NAMES = {"q_proj", "k_proj", "v_proj", "o_proj", "c_attn", "c_proj", "qkv_proj", "query_key_value", "wq", "wk",
                    "wv", "wo", "out_proj", "query", "key", "value", "dense", "Wqkv"}  # fmt: skip
 MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2", "w1", "w2", "w3", "gate_up_proj",
@@ -211,11 +233,12 @@ _SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
 SCHEDULER = re.compile(
     rf"(?:lr_scheduler(?:_type)?|scheduler|schedule)\s*[=:]?\s*({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
+    r"|\b(constant|cosine|linear)\s+(?:lr|learning[- ]rate)\b"  # "a constant learning rate of 1e-5"
 )
 
 
 def scheduler_name(m: re.Match[str]) -> str:
-    word = m.group(1) or m.group(2)
+    word = m.group(1) or m.group(2) or m.group(3)
     return next(n for n, p in SCHEDULERS if re.fullmatch(p, word))
 
 
@@ -284,8 +307,8 @@ def reading_text(goal: str) -> str:
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
     def blank(m: re.Match[str]) -> str:
-        if all(MODULE_NAME.fullmatch(part) for part in m.group(0).split("/")):
-            return m.group(0)  # "q_proj/v_proj" names modules, not a path
+        if all(MODULE_NAME.fullmatch(part) or part in LETTER_ROLES for part in m.group(0).split("/")):
+            return m.group(0)  # "q_proj/v_proj", "q/k/v" name modules, not a path
         return "#" * len(m.group(0))
 
     for pattern in patterns:
@@ -373,6 +396,23 @@ def number_facts(text: str) -> list[Fact]:
             facts.append(_number_fact(slot, number, masked, number.start))
             facts[-1].end = m.end()
             facts[-1].phrase = masked[number.start : m.end()]
+    for m in re.finditer(
+        r"\b(half|a quarter of|quarter)\s+(?:an?\s+)?epoch\b|(?<![а-я])пол\s*-?\s*эпохи|половин\w+\s+эпохи", masked
+    ):
+        value = 0.25 if m.group(1) and "quarter" in m.group(1) else 0.5  # "half an epoch", "полэпохи"
+        facts.append(Fact("epochs", value, m.group(0), m.start(), m.end()))
+    micro = [f for f in facts if f.slot == "batch_size" and re.match(r"micro[_ ]batch", f.phrase)]
+    whole = [
+        f
+        for f in facts
+        if f.slot == "batch_size" and re.match(r"(?:global[_ ]|total[_ ]|effective[_ ])?batch", f.phrase)
+    ]
+    if micro and whole and not any(f.slot == "gradient_accumulation" for f in facts):
+        steps = (
+            whole[0].value / micro[0].value
+        )  # alpaca-lora: --batch_size 128 --micro_batch_size 4 is 32 accumulations
+        if steps.is_integer() and steps >= 1:
+            whole[0].slot, whole[0].value = "gradient_accumulation", int(steps)
     for m in re.finditer(r"(?:(?<![\w-])at|@)\s*((?:\d+(?:\.\d+)?)e-\d+)(?![\w.])", masked):
         if m.start(1) not in used:  # "two epochs at 1e-4", "@ 2e-5": a small number in e-notation is the learning rate
             used.add(m.start(1))
@@ -650,6 +690,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
             continue
         if training_noun(masked, m.start(), m.end()):
             continue
+        if re.fullmatch(r"trained|training|обучен\w*|обучени\w*", m.group(0)) and any(
+            w[1] <= m.start() and not SEGMENT_SPLIT.search(masked[w[1] : m.start()]) for w in preference
+        ):
+            continue  # "DPO on prefs: trained with lr 5e-7": how the preference stage was trained
         if names_a_thing(masked, m.start(), m.end()) or any(
             (w[0] >= m.end() and VERB_GAP.fullmatch(masked[m.end() : w[0]]))
             or (w[1] <= m.start() and re.fullmatch(r"[\s-]*", masked[w[1] : m.start()]))
@@ -781,6 +825,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
     for m in MODULE_NAME.finditer(masked):
         facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
+    for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
+        for role in roles:
+            facts.append(Fact("module", role[0] + "_proj", masked[start:end], start, end))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
     if m and not re.search(r"\ball (?:linear )?(?:layers|modules|projections)", masked):
         role = "not attention" if left_out(masked, m.start()) else "attention"
@@ -869,7 +916,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
 
 def _looks_like_path(goal: str, start: int, path: str) -> bool:
     """'up/down', 'chosen/rejected', '0.7/0.3' are alternatives or ratios; './x', 'Out/MyModel' after 'to' are paths."""
-    if re.fullmatch(r"[\d.%/]+", path) or all(MODULE_NAME.fullmatch(p) for p in path.split("/")):
+    if re.fullmatch(r"[\d.%/]+", path) or all(MODULE_NAME.fullmatch(p) or p in LETTER_ROLES for p in path.split("/")):
         return False  # a ratio, or module names ("q_proj/v_proj")
     if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
         return True

@@ -44,6 +44,7 @@ from agent.goal_facts import (
     corrected_text,
     fact_echo,
     goal_facts,
+    letter_modules,
     mask,
     merge_number_facts,
     negated,
@@ -366,6 +367,11 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
     own ("SFT on a.jsonl and DPO on b.jsonl" keeps both)."""
     if dpo.start >= sft.end:
         return bool(VERB_OF.fullmatch(masked[sft.end : dpo.start]))
+    if dpo.end <= sft.start and re.fullmatch(r"trained|training|обучен\w*|обучени\w*", masked[sft.start : sft.end]):
+        # "DPO on prefs.jsonl: trained with lr 5e-7, 3 epochs": a participle after the stage describes it
+        return not ORDER_SPLIT.search(masked[dpo.end : sft.start]) and not DATASET.search(
+            masked[sft.end : sft.end + 40]
+        )
     return dpo.end <= sft.start and bool(re.fullmatch(r"[\s-]*", masked[dpo.end : sft.start]))
 
 
@@ -471,7 +477,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         ("value", r"\bvalues?\b|значени\w*"),
         ("output", r"\boutput projection\b|выходн\w+ проекц\w*"),
     ) if re.search(words, text)]  # fmt: skip
-    if roles and (attention or re.search(r"projection|проекц", text)):
+    roles += [role for _, _, found in letter_modules(text) for role in found if role not in roles]
+    if roles and (attention or re.search(r"proj|проекц", text)):
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             fused = next((m for m in FUSED_ATTENTION if m in available), None)
