@@ -29,14 +29,18 @@ SLOT_NAMES = {
     "learning_rate": "learning rate", "beta": "beta", "batch_size": "batch size", "max_length": "max length",
     "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
     "label_smoothing": "label smoothing", "seed": "seed", "max_grad_norm": "gradient clipping norm",
-    "eval_fraction": "held-out share",
+    "eval_fraction": "held-out share", "simpo_gamma": "SimPO gamma", "cpo_alpha": "CPO alpha",
+    "desirable_weight": "desirable weight", "undesirable_weight": "undesirable weight",
 }  # fmt: skip
 INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed"}
-PREFERENCE_ONLY = {"beta", "label_smoothing"}  # settings only a preference stage has
+PREFERENCE_ONLY = {  # settings only a preference stage has
+    "beta", "label_smoothing", "simpo_gamma", "cpo_alpha", "desirable_weight", "undesirable_weight",
+}  # fmt: skip
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
     ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
-    ("alpha", r"\blora_alpha\b|\balpha\b|α|альф\w*"),
+    ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
+    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
     ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
     (
@@ -45,6 +49,9 @@ AFTER = [
     ),
     ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
+    ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
+    ("desirable_weight", r"\bdesirable[_ ]weight\b"),
+    ("undesirable_weight", r"\bundesirable[_ ]weight\b"),
     (
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
@@ -191,6 +198,11 @@ MERGE_NUMBERS = [
     ("density", r"\bdensity\b|плотност\w*"),
     ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d)"),
 ]
+# one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
+EACH_WEIGHT = re.compile(
+    r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|всех)|каждой|каждому)"
+    r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
+)
 PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
 
 
@@ -893,9 +905,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             r"(?<![\w.])(\d*\.?\d+\s*%?\s*(?:/|на)\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
             masked,
         )
-    if per_model:
+    each = EACH_WEIGHT.search(masked)
+    if each:  # one value for every member: the plan's weights are all that value
+        value = float(each.group(1) or each.group(2))
+        facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
+    elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif not m and (
+        one := re.search(r"(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])", masked)
+    ):
+        if not any(f.start <= one.start() < f.end for f in facts):  # not KTO's "desirable weight 1.0"
+            facts.append(Fact("weights", [float(one.group(1))], one.group(0), one.start(), one.end()))  # "weight 0.8"
     elif m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
         values = [float(n) for n, _ in numbers]
@@ -1015,6 +1036,13 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     if slot == "weights":
         for s in stages:
             have = list(getattr(s, "weights", None) or [])
+            if (
+                s.kind == "merge_models"
+                and len(value) == 1
+                and len(have) > 1
+                and all(abs(w - value[0]) < 1e-9 for w in have)
+            ):
+                return True  # "weights 0.5 each"
             if s.kind in ("merge_models", "merge_adapter") and have and len(have) == len(value):
                 if all(abs(a - b) < 1e-9 for a, b in zip(have, value, strict=True)):
                     return True
@@ -1064,9 +1092,7 @@ def stated_facts(goal: str, num_layers: int | None = None, feedback: list[str] |
 # words after which a number is a value the planners read outside the fact slots (merge t, density, SimPO's
 # gamma, KTO's weights, shards, GPUs, …), or that a number is part of (a model name, a percentage of data)
 OTHER_VALUES = re.compile(
-    r"(?:\bt|density|плотност\w*|gamma|гамм\w*|γ|weights?|вес\w*|cpo_alpha|warmup\w*|decay|shards?|"
-    r"gradient[_ ]accumulation\w*|accumulation|halfway|top|first|last|"
-    r"layers?|blocks?|сло\w*|блок\w*|rows?|examples?|samples?|строк\w*|примеров|label_smoothing|smoothing)"
+    r"(?:\bt|density|плотност\w*|shards?|halfway|top|first|last|layers?|blocks?|сло\w*|блок\w*)"
     r"[\s=:]*(?:of\s+|the\s+|is\s+)?$"
 )
 

@@ -200,6 +200,12 @@ TECHNIQUES = (
         "an optimiser: Graft trains with AdamW",
     ),
     (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),
+    (
+        r"\bpush(?:ed|ing)?\s+(?:it\s+|this\s+|the\s+\w+\s+)?to\s+(?:the\s+)?(?:hf\s+|hugging\s*face\s+)?hub\b"
+        r"|\bupload\w*\s+(?:it\s+)?to\s+(?:the\s+)?(?:hub|hugging\s*face|hf)\b|\bpush_to_hub\b"
+        r"|(?:залей|выложи|загрузи|опубликуй)\w*\s+(?:\w+\s+)?на\s+(?:хаб|hf|hugging\s*face|хаггинг\w*)",
+        "an upload: Graft writes to your disk and never sends weights anywhere",
+    ),
 )
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    EACH_WEIGHT,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     NEGATED,
@@ -604,6 +605,14 @@ def parse_weights(text: str) -> list[float]:
     return values
 
 
+def _single_weight(text: str) -> list[float]:
+    """'with weight 0.8', 'с весом 0.8': one weight, for the one model merged into the base."""
+    m = re.search(
+        r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])", mask_paths(text)
+    )
+    return [float(m.group(1))] if m else []
+
+
 def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
     return [m.group(0).rstrip(".,") for m in pattern.finditer(text)]
 
@@ -868,10 +877,21 @@ def _merge_models(action: Action, ctx: Context) -> None:
             t = 0.5
         if t is not None:
             stage["t"] = t
-    elif weights:
+    elif weights or (weights := _single_weight(text)):
+        from tools.merge_models import _NEEDS_BASE
+
+        if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
+            # "add B to the base with weight 0.8": the base is the ancestor, B's task vector is scaled by 0.8
+            stage["models"] = stage["models"][1:]
         if len(weights) != len(stage["models"]):
-            raise GraftError(f"{len(weights)} weights for {len(stage['models'])} models in the merge.")
+            names = ", ".join(m.lstrip("@") for m in stage["models"])
+            raise NeedsAnswer(
+                f"You gave {len(weights)} weight{'s' if len(weights) > 1 else ''} ({', '.join(f'{w:g}' for w in weights)}) "
+                f"for a merge of {len(stage['models'])} models ({names}); which weight goes to which model?"
+            )
         stage["weights"] = weights
+    elif each := re.search(EACH_WEIGHT, mask_paths(text)):  # "weights 0.5 each", "по 0.5 каждой"
+        stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
     elif re.search(r"halfway|half way|equal|поровну|пополам", text):
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:

@@ -20,7 +20,7 @@ from agent.goal_settings import (
 )
 from agent.offline_planner import plan_offline
 from agent.planner import PlanRequest
-from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+from tools.tiny_data import dpo_rows, kto_rows, sft_rows, write_jsonl
 
 
 def test_the_setting_lists_are_the_pinned_libraries_own() -> None:
@@ -48,6 +48,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
         "other": str(write_jsonl(root / "Other.jsonl", sft_rows(12, seed=4))),
+        "kto": str(write_jsonl(root / "thumbs.jsonl", kto_rows(12))),
         "out": str(root / "out"),
     }
 
@@ -79,6 +80,10 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
         ("SFT on 50% of {sft}", "50"),
         ("обучи на половине {sft}, 30%", "30"),
         ("sft {sft} --train_on_inputs true", "train_on_inputs"),
+        ("fine-tune on {sft}, then ties with {partner} with weight 0.8", "0.8"),
+        ("SFT on 1000 examples of {sft}", "1000"),
+        ("linear merge of {partner} with it, then push to the hub", "push to the hub"),
+        ("слей {partner} с базой и выложи на HF", "на hf"),
     ],
 )
 def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, str], goal: str, named: str) -> None:
@@ -138,6 +143,12 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("train on {sft} for half an epoch", ["sft"], {0: {"epochs": 0.5}}),
         ("дообучи на {sft} полэпохи", ["sft"], {0: {"epochs": 0.5}}),
         ("SFT on {sft} with a constant learning rate of 1e-5", ["sft"], {0: {"lr_scheduler_type": "constant", "learning_rate": 1e-5}}),
+        ("merge {partner} into it with weights 0.5 each", ["merge_models"], {0: {"weights": [0.5, 0.5]}}),
+        ("task arithmetic: прибавь к базовой модели {partner} с весом 0.8", ["merge_models"],
+         {0: {"models": ["{partner}"], "weights": [0.8], "method": "task_arithmetic"}}),
+        ("SimPO on {dpo}, beta 2.0, gamma 0.5", ["preference"], {0: {"method": "simpo", "simpo_gamma": 0.5}}),
+        ("KTO on {kto}, desirable_weight 1.0, undesirable_weight 1.5", ["preference"],
+         {0: {"desirable_weight": 1.0, "undesirable_weight": 1.5}}),
         ("обучи ранг 16 на q и v проекциях", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 16}}),
         ("LoRA on the q/k/v projections", ["sft"], {0: {"target_modules": ["k_proj", "q_proj", "v_proj"]}}),
         ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
@@ -152,6 +163,9 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
     for i, fields in want.items():
         for name, value in fields.items():
             value = value.format(**world) if isinstance(value, str) else value
+            value = (
+                [v.format(**world) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+            )
             assert getattr(stages[i], name) == value, (goal, name)
     if "bf16 →" in goal:
         assert outcome.plan.stages[-1].dtype == "bfloat16" and outcome.plan.output == world["out"] + "/Final"
