@@ -190,7 +190,8 @@ MERGE_METHODS = [
     ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
     ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arithmetic"),
-    ("ties", r"\bties\b"), ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b"),
+    ("ties", r"\bties\b"),
+    ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"),
 ]  # fmt: skip
 MERGE_METHOD_WORDS = "|".join(p for _, p in MERGE_METHODS[:-1])
 # merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"

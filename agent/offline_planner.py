@@ -93,6 +93,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
+            r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
         ),
     ),
     (
@@ -801,7 +802,7 @@ def _model_before(ctx: Context, partner: str) -> str:
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
-    for name, pattern in (*MERGE_METHODS[:-1], ("linear", r"linear|average|усредн|soup")):  # agent/goal_facts.py
+    for name, pattern in (*MERGE_METHODS[:-1], ("linear", r"linear|average|усредн|soup|линейн")):  # agent/goal_facts.py
         if re.search(pattern, text):
             method = name
             break

@@ -144,6 +144,7 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("дообучи на {sft} полэпохи", ["sft"], {0: {"epochs": 0.5}}),
         ("SFT on {sft} with a constant learning rate of 1e-5", ["sft"], {0: {"lr_scheduler_type": "constant", "learning_rate": 1e-5}}),
         ("merge {partner} into it with weights 0.5 each", ["merge_models"], {0: {"weights": [0.5, 0.5]}}),
+        ("слей {partner} и {model} линейно, 70 на 30", ["merge_models"], {0: {"method": "linear", "weights": [0.7, 0.3]}}),
         ("task arithmetic: прибавь к базовой модели {partner} с весом 0.8", ["merge_models"],
          {0: {"models": ["{partner}"], "weights": [0.8], "method": "task_arithmetic"}}),
         ("SimPO on {dpo}, beta 2.0, gamma 0.5", ["preference"], {0: {"method": "simpo", "simpo_gamma": 0.5}}),
