@@ -1148,6 +1148,20 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     return orphans
 
 
+def _misspelt_slot(masked: str, number: str) -> str | None:
+    """'learnign rate 3e-4', 'rnak 8': the setting a misspelt word before the number most likely is (asked, not assumed)."""
+    import difflib
+
+    at = masked.find(number)
+    words = re.findall(r"[a-zа-я_]+", masked[max(0, at - 30) : at])[-2:]
+    names = {name: slot for slot, name in SLOT_NAMES.items()} | {slot: slot for slot in SLOT_NAMES}
+    for tail in (" ".join(words), words[-1] if words else ""):
+        close = difflib.get_close_matches(tail, names, n=1, cutoff=0.75)
+        if tail and close:
+            return SLOT_NAMES[names[close[0]]]
+    return None
+
+
 def check_plan_against_goal(
     goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
 ) -> list[Miss]:
@@ -1176,8 +1190,16 @@ def check_plan_against_goal(
         misses.append(
             Miss(None, f"You wrote '{phrase}', and only part of it was read as layers; which layers should be trained?")
         )
+    masked_goal = mask(reading_text(goal))
     for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
-        misses.append(Miss(None, f"You wrote {orphan}, and the plan does not say what it is for; which setting is it?"))
+        guess = _misspelt_slot(masked_goal, orphan)
+        misses.append(
+            Miss(
+                None,
+                f"You wrote {orphan}, and the plan does not say what it is for; "
+                + (f"did you mean {guess} {orphan}?" if guess else "which setting is it?"),
+            )
+        )
     misses.extend(setting_misses(goal, num_layers))
     for fact in facts:
         if _placed(fact, plan, num_layers):

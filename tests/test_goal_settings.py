@@ -183,5 +183,18 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
         ("LoRA на внимание", "role", "attention"),
     ],
 )
+@pytest.mark.parametrize(
+    ("goal", "guess"),
+    [
+        ("SFT on {sft}; learnign rate 3e-4", "learning rate 3e-4"),
+        ("lora rnak 8 on {sft}", "rank 8"),
+        ("SFT, epcohs 3", "epochs 3"),
+    ],
+)
+def test_a_misspelt_setting_is_asked_about_with_the_likely_name(world: dict[str, str], goal: str, guess: str) -> None:
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and f"did you mean {guess}?" in (outcome.question or "")
+
+
 def test_switches_and_left_out_modules_are_facts(goal: str, slot: str, value: object) -> None:
     assert any(f.slot == slot and f.value == value for f in goal_facts(goal, 12)), goal_facts(goal, 12)
