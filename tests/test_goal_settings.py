@@ -173,17 +173,6 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
 
 
 @pytest.mark.parametrize(
-    ("goal", "slot", "value"),
-    [
-        ("KTO, бета 0.1, без DoRA", "adapter", "lora"),
-        ("DPO without DoRA", "adapter", "lora"),
-        ("no packing", "packing", False),
-        ("gradient_checkpointing: true", "gradient_checkpointing", True),
-        ("LoRA on all modules except the MLP", "role", "not mlp"),
-        ("LoRA на внимание", "role", "attention"),
-    ],
-)
-@pytest.mark.parametrize(
     ("goal", "guess"),
     [
         ("SFT on {sft}; learnign rate 3e-4", "learning rate 3e-4"),
@@ -196,5 +185,16 @@ def test_a_misspelt_setting_is_asked_about_with_the_likely_name(world: dict[str,
     assert outcome.plan is None and f"did you mean {guess}?" in (outcome.question or "")
 
 
+@pytest.mark.parametrize(
+    ("goal", "slot", "value"),
+    [
+        ("KTO, бета 0.1, без DoRA", "adapter", "lora"),
+        ("DPO without DoRA", "adapter", "lora"),
+        ("no packing", "packing", False),
+        ("gradient_checkpointing: true", "gradient_checkpointing", True),
+        ("LoRA on all modules except the MLP", "role", "not mlp"),
+        ("LoRA на внимание", "role", "attention"),
+    ],
+)
 def test_switches_and_left_out_modules_are_facts(goal: str, slot: str, value: object) -> None:
     assert any(f.slot == slot and f.value == value for f in goal_facts(goal, 12)), goal_facts(goal, 12)
