@@ -95,7 +95,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     hits: list[tuple[int, int, list[int], str | None]] = []
     # ranges
     for m in re.finditer(
-        rf"{LW}\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}"
+        rf"{LW}\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
         rf"|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
         text,
     ):
@@ -116,6 +116,48 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     ):
         a, b = int(m.group(1)), int(m.group(2))
         hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+    # ordinals with no "from": "3rd to 6th layers", "second through fifth layers", "2nd-4th layers"
+    for m in re.finditer(
+        rf"(?:the\s+)?{ORD}\s*(?:-|–|to|through|thru|until|till|по|до)\s*(?:the\s+)?{ORD}\s*{LW}", text
+    ):
+        (a, _), (b, _) = _index(m.group(1)), _index(m.group(2))
+        note = "ordinal layers are counted from 1 (the second layer is index 1)."
+        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), note))
+    # open ranges: "layers 4+", "layer 8 onwards", "from layer 6 up", "layers >= 8", "со слоя 6 и выше"
+    for m in re.finditer(
+        rf"(?:(?:from|starting (?:from|at|with)|со?|начиная со?)\s+)?{LW}\s*(?:(?:>=|≥)\s*)?{N}(?:-?(?:го|ого))?\s*"
+        r"(?:\+|and (?:up|above|beyond|later|higher|onwards?)|(?:and\s+)?onwards?|upwards|and higher|or (?:higher|later|above)"
+        r"|up(?![\w-])|(?:up\s+|all the way\s+)?to the (?:end|top|last(?: one)?)|и\s+(?:выше|дальше|далее)|и до конца|до конца"
+        r"|до последнего)",
+        text,
+    ):
+        a = int(m.group(1))
+        hits.append(
+            (m.start(), m.end(), _check(list(range(a, n)), n, model), f"'{m.group(0).strip()}': layers {a}-{n - 1}.")
+        )
+    for m in re.finditer(
+        rf"(?:начиная\s+со?|from)\s+{N}(?:-?(?:го|ого))?\s+{LW}(?!\s*(?:to|through|по|до|-)\s*\d)", text
+    ):
+        a = int(m.group(1))  # "начиная с 8 слоя": that layer and every later one
+        hits.append(
+            (m.start(), m.end(), _check(list(range(a, n)), n, model), f"'{m.group(0).strip()}': layers {a}-{n - 1}.")
+        )
+    for m in re.finditer(rf"{LW}\s*(?:>=|≥)\s*{N}", text):
+        a = int(m.group(1))
+        hits.append((m.start(), m.end(), _check(list(range(a, n)), n, model), None))
+    for m in re.finditer(rf"{LW}\s*(?:>|above|выше)\s*{N}", text):
+        a = int(m.group(1)) + 1
+        hits.append((m.start(), m.end(), _check(list(range(a, n)), n, model), None))
+    for m in re.finditer(
+        rf"{LW}\s*(?:(?:<=|≤)\s*{N}|up to\s+(?:and including\s+)?{N}|(?:до|по)\s+{N}\s+включительно)", text
+    ):
+        b = int(m.group(1) or m.group(2) or m.group(3))
+        hits.append((m.start(), m.end(), _check(list(range(0, b + 1)), n, model), None))
+    for m in re.finditer(rf"{LW}\s*(?:<|below|ниже)\s*{N}", text):
+        hits.append((m.start(), m.end(), _check(list(range(0, int(m.group(1)))), n, model), None))
+    for m in re.finditer(rf"{LW}\s+(?:до|по)\s+{ORD}\s+(?:{LW}\s+)?включительно", text):
+        b, _ = _index(m.group(1))  # "на слоях до 3-го включительно": the first three
+        hits.append((m.start(), m.end(), _check(list(range(0, b + 1)), n, model), None))
     # fractions
     for m in re.finditer(
         rf"(?:the\s+)?{HEAD}\s+({FRACTION})(?:\s+(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели))?", text
@@ -228,7 +270,8 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
 
 EXCEPT = re.compile(
     rf"(?:(?:all|every(?:thing)?)(?:\s+(?:the\s+)?(?:other\s+)?{LW})?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?,?\s*"
-    r"(?:but|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без"
+    r"(?:but(?:\s+not(?:\s+(?:on|in|to))?)?|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без"
+    r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
     r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not) (?:train|touch)"
     r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)\s+"
@@ -332,6 +375,13 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
             c.end += more.end()
             c.phrase = text[c.start : c.end].strip()
+        digits = re.match(
+            rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:{LW}\s*)?(\d+)(?![\d.%-])(?!\s*[a-zа-я])", text[c.end :]
+        )
+        if digits and not any(o.start >= c.end and o.start < c.end + digits.end() for o in chosen if o is not c):
+            c.layers = sorted({*c.layers, *_check([int(digits.group(1))], num_layers, model)})  # "layers 2-5 and 9"
+            c.end += digits.end()
+            c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(
             r"\s*,?\s*(?:but not|but except|except(?: for)?|excluding|without|minus|skipping|но не|кроме|за исключением|без)\s+",
@@ -414,6 +464,9 @@ def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
     lowered = text.lower().replace("ё", "е")
     spans = [(s.start, s.end) for s in selections]
     unread = []
+    for m in re.finditer(rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)", lowered):
+        if not any(a <= m.start() < b for a, b in spans):  # "the middle layers": how many, and which?
+            unread.append(text[m.start() : m.end()].strip())
     for m in LAYER_PHRASE.finditer(lowered):
         for w in re.finditer(LAYER_WORD, m.group(0)):
             at = m.start() + w.start()

@@ -173,6 +173,37 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
 
 
 @pytest.mark.parametrize(
+    ("goal", "layers"),
+    [
+        ("SFT on chat.jsonl, but not on layers 0-3", list(range(4, 12))),
+        ("SFT на chat.jsonl, но не на слоях 0-3", list(range(4, 12))),
+        ("LoRA on the 3rd to 6th layers", [2, 3, 4, 5]),
+        ("second through fifth layers", [1, 2, 3, 4]),
+        ("2nd-4th layers", [1, 2, 3]),
+        ("layers 4+ only", list(range(4, 12))),
+        ("layers 8 onwards", [8, 9, 10, 11]),
+        ("from layer 6 to the end", list(range(6, 12))),
+        ("со слоя 6 и выше", list(range(6, 12))),
+        ("начиная с 8 слоя", [8, 9, 10, 11]),
+        ("на слоях до 3-го включительно", [0, 1, 2]),
+        ("layers >= 8", [8, 9, 10, 11]),
+        ("layers up to 5", [0, 1, 2, 3, 4, 5]),
+        ("layers (4 through 7 inclusive)", [4, 5, 6, 7]),
+        ("layers 2-5 and 9", [2, 3, 4, 5, 9]),
+    ],
+)
+def test_layer_shapes_seen_by_the_red_team_are_read(goal: str, layers: list[int]) -> None:
+    """Each was planned on other layers (an exclusion on exactly the excluded ones) or on one layer, silently."""
+    assert [f.value for f in goal_facts(goal, 12) if f.slot == "layers"] == [layers]
+
+
+def test_the_middle_layers_without_a_count_is_a_question(world: dict[str, str]) -> None:
+    for goal in ("LoRA on the middle layers, {sft}", "обучи на средних слоях, {sft}"):
+        outcome = _outcome(world, goal)
+        assert outcome.plan is None and "which layers" in (outcome.question or ""), goal
+
+
+@pytest.mark.parametrize(
     ("goal", "guess"),
     [
         ("SFT on {sft}; learnign rate 3e-4", "learning rate 3e-4"),
