@@ -125,7 +125,8 @@ def left_out(text: str, start: int) -> bool:
     """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
     return negated(text, start) or bool(
         re.search(
-            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без)"
+            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
+            r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*))"
             r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?$",
             text[max(0, start - 28) : start],
         )
@@ -151,7 +152,7 @@ UNSUPPORTED_METHODS = re.compile(
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
-    r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b"
+    r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b(?!\s+(?:on|to|for|in|at)\b)"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|не\s+(?:lora|лор\w*)"
 )
@@ -162,13 +163,41 @@ PATH = re.compile(
 )
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16", "half precision": "float16",
           "fp32": "float32", "float32": "float32", "full precision": "float32"}  # fmt: skip
+
+
+def output_dtype(masked: str) -> tuple[str, int, int] | None:
+    """The dtype the final file is written in, and where it was said: the first one not negated ("don't save in
+    bf16, keep fp32") and not the training precision ("mixed precision fp16", "train in bf16")."""
+    for m in re.finditer(rf"\b(?:{'|'.join(map(re.escape, DTYPES))})\b", masked):
+        before = masked[max(0, m.start() - 24) : m.start()]
+        if re.search(
+            r"(?:\bnot|\bno|n'?t\s+\w+(?:\s+in)?|(?<![а-я])не\s+\w+(?:\s+в)?|(?<![а-я])не|(?<![а-я])без)\s+(?:in\s+|as\s+|в\s+)?$",
+            before,
+        ):
+            continue
+        if training_precision(masked, m.start(), m.end()):
+            continue
+        return DTYPES[m.group(0)], m.start(), m.end()
+    return None
+
+
+def training_precision(masked: str, start: int, end: int) -> bool:
+    """'mixed precision fp16', 'train in bf16', '--bf16': how it trains, not what it writes."""
+    before = masked[max(0, start - 24) : start]
+    return bool(TRAINING_PRECISION.search(before) or re.match(r"\s*(?:mixed|training|train)\b", masked[end:]))
+
+
+TRAINING_PRECISION = re.compile(
+    r"(?:mixed[- ]precision|amp|train(?:ing|ed)?\s+(?:it\s+)?(?:in|with)|обуч\w*\s+в|(?<![\w-])--)\s*$"
+)
 MODULE_NAME = re.compile(
     r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
     r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj)(?![\w])"
 )
 # "q and v projections", "q/k/v", "на q и v проекциях": the attention projections by letter
 LETTER_MODULES = re.compile(
-    r"(?<![\w/#.-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])*)\s*[-_ ]?(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
+    r"(?<![\w/#.-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
+    r"|(?<![\w/#.'-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
 
@@ -176,7 +205,7 @@ LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
 def letter_modules(text: str) -> list[tuple[int, int, list[str]]]:
     """(start, end, roles) for each run of projection letters: 'q and v projections' → query, value."""
     return [
-        (m.start(), m.end(), [LETTER_ROLES[c] for c in re.findall(r"[qkvo]", m.group(1))])
+        (m.start(), m.end(), [LETTER_ROLES[c] for c in re.findall(r"[qkvo]", m.group(1) or m.group(2))])
         for m in LETTER_MODULES.finditer(text)
     ]
 
@@ -836,7 +865,13 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
         elif m:
             facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
+    last_out = None
     for m in MODULE_NAME.finditer(masked):
+        listed = last_out is not None and re.fullmatch(r"\s*(?:,|and|и|or|или|&|/)\s*", masked[last_out : m.start()])
+        if left_out(masked, m.start()) or listed:  # "all modules except o_proj": the plan must not train it
+            facts.append(Fact("module", "not " + m.group(0), m.group(0), m.start(), m.end()))
+            last_out = m.end()
+            continue
         facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
         for role in roles:
@@ -887,11 +922,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if m:  # "a cosine schedule", "lr_scheduler_type: cosine", "косинусное расписание"
         name = scheduler_name(m)
         facts.append(Fact("lr_scheduler_type", name, m.group(0), m.start(), m.end()))
-    for word, dtype in DTYPES.items():
-        m = re.search(rf"\b{word}\b", masked)
-        if m:
-            facts.append(Fact("dtype", dtype, m.group(0), m.start(), m.end()))
-            break
+    said = output_dtype(masked)
+    if said:
+        facts.append(Fact("dtype", said[0], masked[said[1] : said[2]], said[1], said[2]))
     per_model = per_model_weights(masked)
     m = (
         None
@@ -1008,6 +1041,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     if slot == "adapter":
         return any(getattr(s, "adapter", None) == value for s in training)
     if slot == "module":
+        if value.startswith("not "):  # every training stage names its modules, and not this one
+            return bool(training) and all(s.target_modules and value[4:] not in s.target_modules for s in training)
         return any(value in (s.target_modules or []) for s in training)
     if slot == "role":
         names = ATTENTION_NAMES if value.endswith("attention") else MLP_NAMES
@@ -1240,6 +1275,7 @@ def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
     """Setting names no reader placed and mergekit methods Graft does not run (agent/goal_settings.py), by name."""
     from agent.goal_settings import (
         GRAFT_MERGES,
+        NOT_LINEAR,
         source_of,
         unread_settings,
         unsupported_merge_methods,
@@ -1249,6 +1285,14 @@ def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
     masked = mask(reading_text(retract(goal)))
     misses = []
     for name in unread_settings(masked, goal_facts(goal, num_layers)):
+        if name in NOT_LINEAR:
+            misses.append(
+                Miss(
+                    None,
+                    f"You named {name}; Graft's LoRA adapts the linear projections only, not {name}. Go on without it?",
+                )
+            )
+            continue
         where = source_of(name.lstrip("-").replace("-", "_"))
         misses.append(
             Miss(

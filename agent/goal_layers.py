@@ -464,7 +464,9 @@ def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
     lowered = text.lower().replace("ё", "е")
     spans = [(s.start, s.end) for s in selections]
     unread = []
-    for m in re.finditer(rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)", lowered):
+    for m in re.finditer(
+        rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)(?!\s*\(?\s*\d)", lowered
+    ):
         if not any(a <= m.start() < b for a, b in spans):  # "the middle layers": how many, and which?
             unread.append(text[m.start() : m.end()].strip())
     for m in LAYER_PHRASE.finditer(lowered):

@@ -117,12 +117,16 @@ def _understood_words() -> frozenset[str]:
     """Snake-case words that are values Graft reads, not settings: module names, methods, losses, schedules."""
     from agent.goal_facts import ATTENTION_NAMES, MLP_NAMES
 
-    words = {*ATTENTION_NAMES, *MLP_NAMES, "lm_head", "embed_tokens", "all_linear"}
+    words = {*ATTENTION_NAMES, *MLP_NAMES, "all_linear"}
     words |= {"dare_ties", "dare_linear", "della_linear", "model_stock", "task_arithmetic"}
     words |= {"apo_zero", "apo_down", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot_unpaired", "sigmoid_norm"}
     words |= {"apo_zero_unpaired", "cosine_with_restarts", "constant_with_warmup", "inverse_sqrt"}
     words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
     return frozenset(words)
+
+
+# modules a LoRA in Graft does not target (it adapts the linear projections): named back as modules, not settings
+NOT_LINEAR = frozenset({"embed_tokens", "lm_head", "wte", "wpe", "embed_in", "embed_out", "word_embeddings", "norm"})
 
 
 def unread_settings(masked: str, facts: list[Any]) -> list[str]:
@@ -191,6 +195,36 @@ TECHNIQUES = (
         "a PEFT method or initialisation Graft does not run: it trains LoRA or DoRA, initialised as PEFT's default",
     ),
     (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
+    (
+        r"\bmixed[- ]precision\b|\b(?:amp|autocast)\b|\btrain(?:ing|ed)?\s+(?:it\s+)?(?:in|with)\s+(?:bf16|fp16|fp32|bfloat16|float16|float32)\b"
+        r"|(?<![\w-])--(?:bf16|fp16|tf32)\b|обуч\w*\s+в\s+(?:bf16|fp16|fp32)",
+        "the training precision: Graft trains in bf16 on a CUDA GPU that supports it and in fp32 on CPU",
+    ),
+    (
+        r"\b(?:adapter|lora)\s+only\b|\bonly\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
+        r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
+        r"|только\s+адаптер\w*",
+        "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)",
+    ),
+    (
+        r"\breference[- ]free\b|\bwithout (?:a |the )?ref(?:erence)?(?: model)?\b|\bno ref(?:erence)? model\b"
+        r"|без\s+референс\w*(?:\s+модел\w*)?",
+        "reference-free preference training: Graft's DPO keeps the frozen starting model as the reference",
+    ),
+    (
+        r"\bchat[- _]?template\b|\bchatml\b|\bllama-?3 template\b|\btemplate:\s*\w+",
+        "a chat template: Graft formats rows with the tokenizer's own template",
+    ),
+    (
+        r"\btruncat\w*\s+(?:from\s+)?(?:the\s+)?(?:left|right|start|beginning)\b|\btruncation[_ ]side\b|\btruncation[_ ]mode\b"
+        r"|обрез\w*\s+слева",
+        "which side is truncated: Graft keeps TRL's default",
+    ),
+    (
+        r"\b(?:save|log|logg?ing|eval(?:uate)?|checkpoint)\w*\s+every\s+\d+\s*(?:steps?)?\b|\bevery\s+\d+\s+steps\b"
+        r"|сохраня\w*\s+кажд\w+|кажд\w+\s+\d+\s+шаг\w*",
+        "a logging/saving/eval interval: Graft logs every step, evaluates before and after, and saves each stage once",
+    ),
     (
         r"\bflash[- _]?attn\w*|\bflash[- ]attention\w*|\bsdpa\b|\bliger\b",
         "a kernel choice: Graft uses the model's default attention",

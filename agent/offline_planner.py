@@ -50,6 +50,7 @@ from agent.goal_facts import (
     merge_number_facts,
     negated,
     number_facts,
+    output_dtype,
     per_model_weights,
     resolve,
     scheduler_name,
@@ -446,14 +447,25 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
             f"{ctx.request.model} is a pickle checkpoint, so its module names are known only after conversion: "
             f"run `graft convert {ctx.request.model} OUT` and plan on OUT, or train all linear layers?"
         )
-    named = []
+    from agent.goal_facts import left_out
+
+    named, excluded = [], []
     for match in EXPLICIT_MODULE.finditer(text):
         name = match.group(0)
         if name not in available:
             raise GraftError(
                 f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
             )
-        named.append(name)
+        listed_after = excluded and re.fullmatch(r"\s*(?:,|and|и|or|или|&|/)\s*", text[excluded[-1][1] : match.start()])
+        if left_out(text, match.start()) or listed_after:  # "all modules except o_proj", "but not down_proj"
+            excluded.append((name, match.end()))
+        else:
+            named.append(name)
+    if excluded and not named:
+        keep = sorted(set(available) - {name for name, _ in excluded})
+        if not keep:
+            raise NeedsAnswer("Every module was left out; which modules should train?")
+        return keep
     if named:
         return sorted(set(named))
     targets: set[str] = set()
@@ -480,7 +492,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         ("output", r"\boutput projection\b|выходн\w+ проекц\w*"),
     ) if re.search(words, text)]  # fmt: skip
     roles += [role for _, _, found in letter_modules(text) for role in found if role not in roles]
-    if roles and (attention or re.search(r"proj|проекц", text)):
+    if roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text)):
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             fused = next((m for m in FUSED_ATTENTION if m in available), None)
@@ -1034,11 +1046,11 @@ def _write(action: Action, ctx: Context) -> str | None:
     if m and m.group(1).rstrip(".,") not in dataset_paths:
         output = _verbatim(m.group(1).rstrip(".,"), ctx)
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
-    dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|half precision|fp32|float32)\b", text)
-    if dtype:
-        stage["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "half precision": "float16", "fp32": "float32"}.get(
-            dtype.group(1), dtype.group(1)
-        )
+    # the goal's output dtype (agent/goal_facts.py): not a negated one ("don't save in bf16" is in the words
+    # before this action's), not the training precision
+    said = output_dtype(mask_paths(normalise(ctx.request.goal))) or output_dtype(mask_paths(text))
+    if said:
+        stage["dtype"] = said[0]
     shard = re.search(r"(\d+\s*(?:gb|mb))\s*(?:shards?|pieces)", text)
     if shard:
         stage["max_shard_size"] = shard.group(1).replace(" ", "").upper()
@@ -1246,6 +1258,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         _amend(normalise(reason), ctx)
     if not any(s["kind"] == "write" for s in ctx.stages):
         ctx.stages.append({"kind": "write", "id": ctx.unique("write")})
+        said = output_dtype(mask_paths(goal))  # "don't save in bf16, keep fp32": a dtype with no write verb
+        if said:
+            ctx.stages[-1]["dtype"] = said[0]
         dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b", goal)  # "…, dtype bfloat16" anywhere
         if dtype:
             ctx.stages[-1]["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(

@@ -397,7 +397,11 @@ def test_an_unsupported_method_corrected_is_no_refusal(world) -> None:  # type: 
 
 
 def test_steps_that_are_not_the_training_length(world) -> None:  # type: ignore[no-untyped-def]
-    outcome = _outcome(world, "LoRA for 300 steps in total, eval every 100 steps")
+    goal = "LoRA for 300 steps in total, eval every 100 steps"
+    assert [f.value for f in goal_facts(goal) if f.slot == "max_steps"] == [300]
+    outcome = _outcome(world, goal)  # Graft has no eval interval: named back, not dropped
+    assert outcome.plan is None and "eval every 100 steps" in (outcome.question or "")
+    outcome = _outcome(world, "LoRA for 300 steps in total")
     assert outcome.plan is not None and outcome.plan.stages[0].max_steps == 300
     assert [f.value for f in goal_facts("warmup 10 steps, LoRA") if f.slot == "max_steps"] == []
 

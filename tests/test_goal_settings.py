@@ -80,6 +80,13 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
         ("SFT on 50% of {sft}", "50"),
         ("обучи на половине {sft}, 30%", "30"),
         ("sft {sft} --train_on_inputs true", "train_on_inputs"),
+        ("lora on embed_tokens and lm_head too, {sft}", "embed_tokens"),
+        ("SFT on {sft} with mixed precision fp16", "mixed precision"),
+        ("save the adapter only, don't merge, SFT on {sft}", "adapter only"),
+        ("Сделай SFT на {sft}, адаптер не сливай", "не сливай"),
+        ("DPO без референсной модели на {dpo}", "без референсной модели"),
+        ("SFT on {sft}, save every 100 steps", "save every 100 steps"),
+        ("SFT on {sft} with the chatml template", "chatml"),
         ("fine-tune on {sft}, then ties with {partner} with weight 0.8", "0.8"),
         ("SFT on 1000 examples of {sft}", "1000"),
         ("linear merge of {partner} with it, then push to the hub", "push to the hub"),
@@ -150,6 +157,13 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("SimPO on {dpo}, beta 2.0, gamma 0.5", ["preference"], {0: {"method": "simpo", "simpo_gamma": 0.5}}),
         ("KTO on {kto}, desirable_weight 1.0, undesirable_weight 1.5", ["preference"],
          {0: {"desirable_weight": 1.0, "undesirable_weight": 1.5}}),
+        ("SFT on {sft}, all modules except o_proj", ["sft"],
+         {0: {"target_modules": ["down_proj", "gate_proj", "k_proj", "q_proj", "up_proj", "v_proj"]}}),
+        ("SFT on {sft}, all linear layers but not down_proj", ["sft"],
+         {0: {"target_modules": ["gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]}}),
+        ("no LoRA on the MLP, SFT on {sft}", ["sft"], {0: {"adapter": "lora", "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+        ("LoRA on q and v only, {sft}", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"]}}),
+        ("SFT on {sft}, don't save in bf16, keep fp32", ["sft"], {}),
         ("обучи ранг 16 на q и v проекциях", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 16}}),
         ("LoRA on the q/k/v projections", ["sft"], {0: {"target_modules": ["k_proj", "q_proj", "v_proj"]}}),
         ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
@@ -168,6 +182,8 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
                 [v.format(**world) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
             )
             assert getattr(stages[i], name) == value, (goal, name)
+    if "keep fp32" in goal:
+        assert outcome.plan.stages[-1].dtype == "float32"
     if "bf16 →" in goal:
         assert outcome.plan.stages[-1].dtype == "bfloat16" and outcome.plan.output == world["out"] + "/Final"
 
