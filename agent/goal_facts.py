@@ -165,6 +165,21 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
           "fp32": "float32", "float32": "float32", "full precision": "float32"}  # fmt: skip
 
 
+SHARD_SIZE = re.compile(
+    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(\d+\s*(?:gb|mb|гб|мб))"
+    r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
+)
+
+
+def shard_size(masked: str) -> tuple[str, int, int] | None:
+    """'max shard size 2GB', '2GB shards', 'шарды по 2 ГБ': the final write's shard size, as transformers spells it."""
+    m = SHARD_SIZE.search(masked)
+    if not m:
+        return None
+    size = (m.group(1) or m.group(2)).replace(" ", "").upper().replace("ГБ", "GB").replace("МБ", "MB")
+    return size, m.start(), m.end()
+
+
 def output_dtype(masked: str) -> tuple[str, int, int] | None:
     """The dtype the final file is written in, and where it was said: the first one not negated ("don't save in
     bf16, keep fp32") and not the training precision ("mixed precision fp16", "train in bf16")."""
@@ -273,7 +288,7 @@ SCHEDULERS = [
 ]  # fmt: skip
 _SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
 SCHEDULER = re.compile(
-    rf"(?:lr_scheduler(?:_type)?|scheduler|schedule)\s*[=:]?\s*({_SCHED_NAMES})\b"
+    rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)\s*[=:]?\s*({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
     r"|\b(constant|cosine|linear)\s+(?:lr|learning[- ]rate)\b"  # "a constant learning rate of 1e-5"
 )
@@ -315,6 +330,7 @@ class Fact:
             "not_dataset": lambda: f"not dataset {value}",
             "path": lambda: f"path {value}",
             "dtype": lambda: f"{value} output",
+            "max_shard_size": lambda: f"shards of at most {value}",
             "merge_method": lambda: f"{value} merge",
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
             **{slot: (lambda name=name: name if value else f"no {name}") for slot, name in SWITCH_NAMES.items()},
@@ -373,7 +389,7 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
     """Whether the number ending at `end` is followed by a slot word that has no value of its own after it
     (not its own unit: "warmup 10 steps" is the warmup's)."""
     for other, keyword in BEFORE:
-        if other == slot or (slot == "warmup_steps" and other == "max_steps"):
+        if other == slot or (slot in ("warmup_steps", "gradient_accumulation") and other == "max_steps"):
             continue
         m = re.match(r"\s*(?:-\s*)?(?:a\s+)?" + f"(?:{keyword})", masked[end:])
         if m:
@@ -439,10 +455,24 @@ def number_facts(text: str) -> list[Fact]:
             facts[-1].end = m.end()
             facts[-1].phrase = masked[number.start : m.end()]
     for m in re.finditer(
-        r"\b(half|a quarter of|quarter)\s+(?:an?\s+)?epoch\b|(?<![а-я])пол\s*-?\s*эпохи|половин\w+\s+эпохи", masked
+        r"\b(half|a quarter of|quarter|one and a half|1\.5)\s+(?:an?\s+)?epochs?\b|(?<![а-я])(пол|полтор[аы])\s*-?\s*эпох\w*"
+        r"|половин\w+\s+эпохи",
+        masked,
     ):
-        value = 0.25 if m.group(1) and "quarter" in m.group(1) else 0.5  # "half an epoch", "полэпохи"
+        word = m.group(1) or m.group(2) or ""  # "half an epoch", "полэпохи", "one and a half epochs", "полторы эпохи"
+        value = (
+            0.25 if "quarter" in word else 1.5 if ("and a half" in word or "полтор" in word or word == "1.5") else 0.5
+        )
+        facts = [f for f in facts if not (f.slot == "epochs" and m.start() <= f.start < m.end())]
         facts.append(Fact("epochs", value, m.group(0), m.start(), m.end()))
+    relative = RELATIVE_ALPHA.search(masked)
+    if relative:  # "alpha = 2 * r", "alpha equal to the rank", "альфа равна рангу": alpha follows the rank said
+        facts = [f for f in facts if not (f.slot == "alpha" and relative.start() <= f.start < relative.end())]
+        factor = relative.group(1) or relative.group(2)
+        k = float(factor) if factor else 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
+        rank = next((f for f in facts if f.slot == "r"), None)
+        if rank is not None:
+            facts.append(Fact("alpha", k * rank.value, relative.group(0), relative.start(), relative.end()))
     micro = [f for f in facts if f.slot == "batch_size" and re.match(r"micro[_ ]batch", f.phrase)]
     whole = [
         f
@@ -475,6 +505,29 @@ SWITCH_OFF = re.compile(
     r"\s*(?:=|:)?\s*(?:false|off|no|none|disabled?|0|нет|выкл\w*)\b|\s+(?:is\s+|should be\s+)?(?:off|disabled)\b"
 )
 TURN_OFF = re.compile(r"(?:turn(?:ed)?\s+off|switch(?:ed)?\s+off|disabl\w*|отключи\w*|выключи\w*|без)\s+(?:the\s+)?$")
+
+
+RELATIVE_ALPHA = re.compile(
+    r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
+    r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
+    r"|(?:twice|double)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга)"
+    r"|(?:r|rank)\s*(?:\*|x|×)\s*(\d+(?:\.\d+)?)\s*(?:for|as)\s+(?:the\s+)?alpha"
+)
+# a quantity said without its value: asked, never planned as a default or as the number in it
+VAGUE = re.compile(
+    r"\b(?:a few|several|a couple(?: of)?|couple of|many|a handful of|a bunch of|dozens of|hundreds of|thousands of"
+    r"|a small|a low|a high|a big|a large|a bigger|a smaller|a higher|a lower|small|low|high|big|large|tiny|huge)\s+"
+    r"(?:hundred\s+|thousand\s+|more\s+)?(?:epochs?|steps?|iterations?|rank|lr|learning rate|alpha|beta|batch(?: size)?|dropout)\b"
+    r"|\b(?:double|twice|triple|(?<!and a )half|halve|quadruple)\s+(?:the\s+)?(?:default\s+)?(?:epochs|steps|rank|lr|learning rate|alpha|beta|batch(?: size)?)\b"
+    r"|\b(?:higher|lower|bigger|smaller|larger)\s+than\s+(?:the\s+)?default"
+    r"|(?<![а-я])(?:пару|пара|несколько|немного|много|пару-тройку|малую|маленьк\w*|небольш\w*|высок\w*|низк\w*|больш\w*)\s+"
+    r"(?:сотен\s+|тысяч\s+)?(?:эпох\w*|шаг\w*|итерац\w*|ранг\w*|скорост\w*|бет\w*|батч\w*)"
+    r"|(?:в\s+(?:два|три|четыре|2|3|4)\s+раза|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
+)
+NO_CLIPPING = re.compile(
+    r"(?:\bno|\bwithout|\bdisabl\w*|\bturn off|(?<![а-я])без|(?<![а-я])отключи\w*)\s+(?:the\s+|any\s+)?"
+    r"(?:gradient\s+|grad\s+)?(?:clipping|norm clipping)|без\s+(?:клиппинга|обрезки)(?:\s+градиент\w*)?"
+)
 
 
 def switch_facts(masked: str) -> list[Fact]:
@@ -925,6 +978,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     said = output_dtype(masked)
     if said:
         facts.append(Fact("dtype", said[0], masked[said[1] : said[2]], said[1], said[2]))
+    shards = shard_size(masked)
+    if shards:
+        facts.append(Fact("max_shard_size", shards[0], masked[shards[1] : shards[2]], shards[1], shards[2]))
     per_model = per_model_weights(masked)
     m = (
         None
@@ -959,6 +1015,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
     facts.extend(merge_number_facts(masked))
     facts.extend(switch_facts(masked))
+    for m in NO_CLIPPING.finditer(masked):  # "without gradient clipping": max_grad_norm 0 turns clipping off
+        if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
+            facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
     _scope(facts, masked)
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
@@ -1069,6 +1128,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any((_same_path(p, value) and value.lower() != p) or p.endswith(value) for p in places if p)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
+    if slot == "max_shard_size":
+        return any(s.kind == "write" and str(s.max_shard_size).upper() == value for s in stages)
     if slot == "weights":
         for s in stages:
             have = list(getattr(s, "weights", None) or [])
@@ -1302,6 +1363,16 @@ def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
                 + "; Graft's plan has no such setting, so it would not be applied. Drop it, or say what it should "
                 "change in the plan?",
             )
+        )
+    relative = RELATIVE_ALPHA.search(masked)
+    for m in VAGUE.finditer(masked):
+        if relative and relative.start() <= m.start() < relative.end():
+            continue  # "alpha should be twice the rank": alpha from the rank, not a vague rank
+        misses.append(Miss(None, f"You wrote '{m.group(0).strip()}'; which exact value should the plan use?"))
+    relative = RELATIVE_ALPHA.search(masked)
+    if relative and not any(f.slot == "r" for f in goal_facts(goal, num_layers)):
+        misses.append(
+            Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
         )
     for words, why in unsupported_techniques(masked):
         misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?"))

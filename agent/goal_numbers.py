@@ -78,7 +78,7 @@ _RU_ORDINAL = re.compile(
 )
 _DIGIT_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th|-?(?:й|го|ий|ый|ой|ом|ему|ого|я|е))")
 
-DIGITS = r"(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)"
+DIGITS = r"(?:\d{1,3}(?:_\d{3})+|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)"  # 2_048 as Python writes it
 _WORD = re.compile(r"[a-zа-яё]+", re.IGNORECASE)
 
 
@@ -213,7 +213,7 @@ def find_numbers(text: str) -> list[Number]:
         token = m.group(0)
         if token[0].isdigit() or token[0] == ".":
             kilo = token[-1].lower() in "kк"
-            value = float(token[:-1]) * 1000 if kilo else float(token)
+            value = float(token[:-1].replace("_", "")) * 1000 if kilo else float(token.replace("_", ""))
             found.append(Number(m.start(), m.end(), value, kilo=kilo))
             i = m.end()
             continue

@@ -83,7 +83,7 @@ max_len cutoff_len sequence_len gradient_accumulation_steps gradient_accumulatio
 weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_size val_size test_size lr_scheduler_type lr_scheduler max_grad_norm packing
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
 lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
-use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir
+use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size
 """.split()
 )
 

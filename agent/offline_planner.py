@@ -55,6 +55,7 @@ from agent.goal_facts import (
     resolve,
     scheduler_name,
     setting_misses,
+    shard_size,
     switch_facts,
     taken_back_stages,
     training_noun,
@@ -1051,9 +1052,9 @@ def _write(action: Action, ctx: Context) -> str | None:
     said = output_dtype(mask_paths(normalise(ctx.request.goal))) or output_dtype(mask_paths(text))
     if said:
         stage["dtype"] = said[0]
-    shard = re.search(r"(\d+\s*(?:gb|mb))\s*(?:shards?|pieces)", text)
+    shard = shard_size(mask_paths(normalise(ctx.request.goal)))  # agent/goal_facts.py
     if shard:
-        stage["max_shard_size"] = shard.group(1).replace(" ", "").upper()
+        stage["max_shard_size"] = shard[0]
     ctx.stages.append(stage)
     return output
 
@@ -1261,6 +1262,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         said = output_dtype(mask_paths(goal))  # "don't save in bf16, keep fp32": a dtype with no write verb
         if said:
             ctx.stages[-1]["dtype"] = said[0]
+        shard = shard_size(mask_paths(goal))  # "max shard size 2GB" with no write verb
+        if shard:
+            ctx.stages[-1]["max_shard_size"] = shard[0]
         dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b", goal)  # "…, dtype bfloat16" anywhere
         if dtype:
             ctx.stages[-1]["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(

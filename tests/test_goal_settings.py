@@ -80,6 +80,12 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
         ("SFT on 50% of {sft}", "50"),
         ("обучи на половине {sft}, 30%", "30"),
         ("sft {sft} --train_on_inputs true", "train_on_inputs"),
+        ("ранг в два раза больше стандартного, {sft}", "в два раза больше"),
+        ("SFT on {sft} for a few hundred steps", "a few hundred steps"),
+        ("SFT, пару эпох на {sft}", "пару эпох"),
+        ("SFT, double the default batch size on {sft}", "double the default batch size"),
+        ("SFT, small learning rate and a high rank, {sft}", "small learning rate"),
+        ("SFT, alpha = r, {sft}", "named no rank"),
         ("lora on embed_tokens and lm_head too, {sft}", "embed_tokens"),
         ("SFT on {sft} with mixed precision fp16", "mixed precision"),
         ("save the adapter only, don't merge, SFT on {sft}", "adapter only"),
@@ -164,6 +170,17 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("no LoRA on the MLP, SFT on {sft}", ["sft"], {0: {"adapter": "lora", "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
         ("LoRA on q and v only, {sft}", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"]}}),
         ("SFT on {sft}, don't save in bf16, keep fp32", ["sft"], {}),
+        ("SFT on {sft}, alpha = 2 * r, r = 8", ["sft"], {0: {"r": 8, "alpha": 16}}),
+        ("alpha equal to the rank, r=32, {sft}", ["sft"], {0: {"r": 32, "alpha": 32}}),
+        ("ранг 16, альфа равна рангу, {sft}", ["sft"], {0: {"r": 16, "alpha": 16}}),
+        ("SFT, one and a half epochs on {sft}", ["sft"], {0: {"epochs": 1.5}}),
+        ("SFT, полторы эпохи на {sft}", ["sft"], {0: {"epochs": 1.5}}),
+        ("SFT on {sft} without gradient clipping", ["sft"], {0: {"max_grad_norm": 0.0}}),
+        ("SFT на {sft} без клиппинга градиентов", ["sft"], {0: {"max_grad_norm": 0.0}}),
+        ("SFT на {sft}, шедулер cosine", ["sft"], {0: {"lr_scheduler_type": "cosine"}}),
+        ("SFT on {sft} с накоплением градиентов в восемь шагов", ["sft"], {0: {"gradient_accumulation": 8, "max_steps": None}}),
+        ("SFT on {sft}, max_length=2_048", ["sft"], {0: {"max_length": 2048}}),
+        ("SFT on {sft}, max shard size 2GB", ["sft"], {}),
         ("обучи ранг 16 на q и v проекциях", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 16}}),
         ("LoRA on the q/k/v projections", ["sft"], {0: {"target_modules": ["k_proj", "q_proj", "v_proj"]}}),
         ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
@@ -182,6 +199,8 @@ def test_a_setting_graft_reads_is_planned(world: dict[str, str], goal: str, kind
                 [v.format(**world) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
             )
             assert getattr(stages[i], name) == value, (goal, name)
+    if "shard" in goal:
+        assert outcome.plan.stages[-1].max_shard_size == "2GB"
     if "keep fp32" in goal:
         assert outcome.plan.stages[-1].dtype == "float32"
     if "bf16 →" in goal:
