@@ -524,6 +524,11 @@ VAGUE = re.compile(
     r"(?:сотен\s+|тысяч\s+)?(?:эпох\w*|шаг\w*|итерац\w*|ранг\w*|скорост\w*|бет\w*|батч\w*)"
     r"|(?:в\s+(?:два|три|четыре|2|3|4)\s+раза|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
 )
+EVERY_STAGE = re.compile(
+    r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
+    r"|\beverywhere\b|\bin all stages\b|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
+    r"|(?<![а-я])везде\b"
+)
 NO_CLIPPING = re.compile(
     r"(?:\bno|\bwithout|\bdisabl\w*|\bturn off|(?<![а-я])без|(?<![а-я])отключи\w*)\s+(?:the\s+|any\s+)?"
     r"(?:gradient\s+|grad\s+)?(?:clipping|norm clipping)|без\s+(?:клиппинга|обрезки)(?:\s+градиент\w*)?"
@@ -1019,6 +1024,12 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
     _scope(facts, masked)
+    for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
+        seg_end = next((x.start() for x in SEGMENT_SPLIT.finditer(masked, m.end())), len(masked))
+        seg_start = max([0, *(x.end() for x in SEGMENT_SPLIT.finditer(masked[: m.start()]))])
+        for f in facts:
+            if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
+                f.scope = "all"
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
         if m:
@@ -1067,6 +1078,15 @@ def _names_existing(short: str, full: str) -> bool:
 def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     stages = list(plan.stages)
     training = [s for s in stages if s.kind in ("sft", "preference")]
+    if fact.scope == "all" and fact.slot in SLOT_NAMES:  # "both with r 32": every training stage that has the field
+        have = [
+            s for s in training if hasattr(s, fact.slot) and not (fact.slot in ("r", "alpha") and s.adapter == "none")
+        ]
+        return bool(have) and all(
+            getattr(s, fact.slot) is not None
+            and abs(float(getattr(s, fact.slot)) - float(fact.value)) <= 1e-12 + 1e-9 * abs(float(fact.value))
+            for s in have
+        )
     if fact.scope is not None:  # a value said for one stage must be in that stage, not just somewhere
         training = [s for s in training if stage_scope(s) == fact.scope] or training
     slot, value = fact.slot, fact.value

@@ -201,7 +201,7 @@ TECHNIQUES = (
         "the training precision: Graft trains in bf16 on a CUDA GPU that supports it and in fp32 on CPU",
     ),
     (
-        r"\b(?:adapter|lora)\s+only\b|\bonly\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
+        r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
         r"|только\s+адаптер\w*",
         "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)",

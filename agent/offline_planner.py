@@ -321,6 +321,24 @@ def find_actions(text: str) -> list[Action]:
         said = [a for a in actions if a.start < where and _action_scope(a) == scope]
         if said:
             actions.remove(said[-1])
+    i = 0
+    while i < len(actions) - 1:  # "before DPO on prefs, do SFT on chat": the stage after "before" comes later
+        a = actions[i]
+        if a.kind in ("sft", "dpo") and re.search(
+            r"(?:\bbefore|(?<![а-я])перед)\s+(?:an?\s+|the\s+|doing\s+|running\s+)?$",
+            masked[max(0, a.start - 20) : a.start],
+        ):
+            actions[i], actions[i + 1] = actions[i + 1], a
+            i += 1
+        i += 1
+    for i in range(1, len(actions)):  # "DPO on prefs, but before that SFT on chat", "но перед этим SFT": that one first
+        a = actions[i]
+        if a.kind in ("sft", "dpo") and re.search(
+            r"(?:before (?:that|this|it)|but first|first,? though|перед этим|до этого|но сначала|а сначала)[\s,:-]*"
+            r"(?:(?:do|run|please|сделай|запусти)\s+)?(?:an?\s+|the\s+)?$",
+            masked[max(0, a.start - 32) : a.start],
+        ):
+            actions[i - 1], actions[i] = a, actions[i - 1]
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
@@ -751,7 +769,7 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
         if slot in PREFERENCE_ONLY and stage["kind"] != "dpo":
             continue
         said = [f for f in ctx.scoped if f.slot == slot]
-        mine = {f.value for f in said if f.scope == scope}
+        mine = {f.value for f in said if f.scope in (scope, "all")}
         elsewhere = {f.value for f in said if f.scope not in (None, scope) and f.scope in ctx.rounds}
         free = {f.value for f in said if f.scope is None or f.scope not in ctx.rounds}  # no such stage: anyone's
         own = stage.get(slot)
