@@ -1140,6 +1140,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         places = [plan.base_model, plan.output]
         for s in stages:
             places += [m for m in getattr(s, "models", []) or [] if not m.startswith("@")]
+            if s.kind == "merge_models" and not str(getattr(s, "base", "") or "").startswith("@"):
+                places.append(str(s.base or ""))  # "use B as the base": the merge's reference
             places += list(getattr(s, "adapters", []) or [])
             places += [getattr(s, "source", "") or "", getattr(s, "dataset", "") or "", getattr(s, "output", "") or ""]
         if any(p == value for p in places):

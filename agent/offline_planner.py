@@ -830,6 +830,18 @@ def _model_before(ctx: Context, partner: str) -> str:
     return "@base"
 
 
+MERGE_BASE_AFTER = re.compile(
+    r"[\s,]*(?:as (?:the |its |their )?(?:base|reference|ancestor)(?: model)?\b|как\s+баз\w*|в качестве баз\w*"
+    r"|(?:is|будет)\s+(?:the\s+)?(?:base|базой))"
+)
+MERGE_BASE_BEFORE = re.compile(
+    r"(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)\s*(?:[:=—-]|is|будет)?\s*$"
+)
+MERGE_BASE_WORDS = re.compile(
+    r"(?:as (?:the |its |their )?base(?: model)?|base_model\s*[:=]?|как\s+баз\w*|в качестве баз\w*|базовая модель\s*[:=—-]?)"
+)
+
+
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
@@ -852,10 +864,22 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ):
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
+    named_base = None
+    for m in PATHLIKE.finditer(text):  # "use B as the base", "B как базу", "base_model: B": the reference, not a member
+        if re.match(MERGE_BASE_AFTER, text[m.end() :]) or re.search(MERGE_BASE_BEFORE, text[: m.start()]):
+            named_base = _verbatim(m.group(0).rstrip(".,"), ctx)
+    if (
+        named_base
+        and "@base" in partners
+        and not re.search(r"\bbase\b(?!_model|\s+model\s*[:=])|базов\w*|исходн\w*", MERGE_BASE_WORDS.sub(" ", text))
+    ):
+        partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
     for path in _paths(PATHLIKE, text):
         if path in dataset_paths or any(path in d for d in dataset_paths):
             continue
         path = _verbatim(path, ctx)
+        if named_base and path == named_base:
+            continue
         if not Path(path).expanduser().exists():
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
         if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
@@ -887,12 +911,18 @@ def _merge_models(action: Action, ctx: Context) -> None:
         raise NeedsAnswer(
             "Merge with which model? Name a model folder, 'the base', or a dataset for a second fine-tune."
         )
+    if named_base:
+        if not Path(named_base).expanduser().exists():
+            raise GraftError(f"{named_base} does not exist (named as the merge's base).")
+        ctx.notes.append(f"{named_base} is the merge's base (the reference its task vectors are taken from).")
     stage: dict[str, Any] = {
         "kind": "merge_models",
         "id": ctx.unique("merge"),
         "method": method,
         "models": [m for m in (current, *partners) if m],
     }
+    if named_base:
+        stage["base"] = named_base
     convert = next((s["id"] for s in ctx.stages if s["kind"] == "convert"), None)
     if convert:  # a pickle base: the merge reads the converted model, never the pickle
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]

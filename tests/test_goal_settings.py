@@ -7,6 +7,8 @@ PiSSA", "merge with karcher", "32 и 64"). Each is planned when Graft reads it, 
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from agent.goal_facts import goal_facts
@@ -42,9 +44,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     build_tiny_model(TinyModelArgs(architecture="llama", output=str(model), num_layers=12))
     partner = root / "partner"
     build_tiny_model(TinyModelArgs(architecture="llama", output=str(partner), num_layers=12, seed=3))
+    other_model = root / "ancestor"
+    shutil.copytree(model, other_model)
     return {
         "model": str(model),
         "partner": str(partner),
+        "other_model": str(other_model),
         "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
         "other": str(write_jsonl(root / "Other.jsonl", sft_rows(12, seed=4))),
@@ -190,6 +195,9 @@ def test_a_setting_graft_does_not_read_is_asked_about_by_name(world: dict[str, s
         ("SFT на {sft}, потом DPO на {dpo}, у обоих ранг 8", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 8}}),
         ("SFT on {sft}, then DPO on {dpo}. Use lr 1e-5 for everything", ["sft", "preference"],
          {0: {"learning_rate": 1e-5}, 1: {"learning_rate": 1e-5}}),
+        ("ties merge of {partner} and {model}, use {other_model} as the base", ["merge_models"],
+         {0: {"base": "{other_model}", "models": ["@base", "{partner}"]}}),
+        ("слей {partner} и {model} через ties, {other_model} как базу", ["merge_models"], {0: {"base": "{other_model}"}}),
         ("обучи ранг 16 на q и v проекциях", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 16}}),
         ("LoRA on the q/k/v projections", ["sft"], {0: {"target_modules": ["k_proj", "q_proj", "v_proj"]}}),
         ("• SFT on {sft}, r 16 • DPO on {dpo}, beta 0.25 • merge adapter • bf16 → {out}/Final",
