@@ -374,8 +374,13 @@ def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)
     return text
 
 
+FRACTION_SLOTS = {"dropout", "warmup_steps", "label_smoothing", "eval_fraction", "weight_decay"}
+
+
 def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
     value: Any = number.value
+    if slot in FRACTION_SLOTS - {"eval_fraction"} and re.match(r"\s*(?:%|percent|процент)", text[number.end :]):
+        value = number.value / 100  # "dropout 5%", "warmup 3%": a share (warmup below 1 is a share of the steps)
     if slot == "eval_fraction" and re.match(r"\s*(?:%|percent|процент)", text[number.end :]):
         value = number.value / 100  # "hold out 5%": a share of the rows
     if number.kilo and slot == "max_length":
@@ -444,6 +449,8 @@ def number_facts(text: str) -> list[Fact]:
     for slot, keyword in BEFORE:
         for m in re.finditer(keyword, masked):
             number = number_before(masked, m.start())
+            if number is None and slot in FRACTION_SLOTS and re.search(r"%\s*$", masked[: m.start()]):
+                number = number_before(masked, masked[: m.start()].rstrip().rfind("%"))  # "10% warmup"
             if number is None or number.start in used:
                 continue
             if re.search(
@@ -485,6 +492,35 @@ def number_facts(text: str) -> list[Fact]:
         )  # alpaca-lora: --batch_size 128 --micro_batch_size 4 is 32 accumulations
         if steps.is_integer() and steps >= 1:
             whole[0].slot, whole[0].value = "gradient_accumulation", int(steps)
+    stage_word = r"(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo|fine-?tun\w*|preference\w*)"
+    for m in re.finditer(rf"[,;]\s*(?:and\s+|и\s+|а\s+)?({DIGITS})\s+(?:for|для)\s+{stage_word}", masked):
+        if m.start(1) in used:
+            continue  # "lr 2e-4 for SFT, 5e-6 for DPO": the second value is the same setting's, for the other stage
+        prev = [f for f in facts if f.end <= m.start() and f.slot in SLOT_NAMES]
+        if prev and re.search(rf"(?:for|для)\s+{stage_word}\s*$", masked[prev[-1].end : m.start()]):
+            number = Number(m.start(1), m.end(1), float(m.group(1).replace("_", "")))
+            used.add(number.start)
+            facts.append(_number_fact(prev[-1].slot, number, masked, number.start))
+    for m in re.finditer(
+        rf"(?:\(\s*)?(?:not|instead of|rather than|вместо|а не|не)\s+({DIGITS})(?:\s*\))?(?![\w.])", masked
+    ):  # "lr 1e-4 (not 2e-4)", "batch 8 instead of 4", "рангом 8 вместо 16": the value replaced, said for contrast
+        said = [f for f in facts if f.end <= m.start() and m.start() - f.end <= 6 and f.slot in SLOT_NAMES]
+        if said and m.start(1) not in used:
+            used.add(m.start(1))
+            said[-1].end = m.end()  # the replaced value is read (not asked about) and not planned
+    for m in re.finditer(
+        rf"\bnot\s+({DIGITS})\s+(\w+)\s+but\s+({DIGITS})\b|(?<![а-я])не\s+({DIGITS})\s+(\w+),?\s+а\s+({DIGITS})", masked
+    ):
+        wrong = [f for f in facts if f.start <= m.start(1 if m.group(1) else 4) < f.end]  # "not 3 epochs but 2"
+        if wrong and wrong[0].slot in SLOT_NAMES:
+            right = m.group(3) or m.group(6)
+            start = m.start(3) if m.group(3) else m.start(6)
+            number = Number(start, start + len(right), float(right))
+            fact = _number_fact(wrong[0].slot, number, masked, number.start)
+            fact.replaced, fact.start, fact.phrase = [wrong[0].value], m.start(), m.group(0)
+            facts = [f for f in facts if f is not wrong[0]]
+            used.add(number.start)
+            facts.append(fact)
     for m in re.finditer(r"(?:(?<![\w-])at|@)\s*((?:\d+(?:\.\d+)?)e-\d+)(?![\w.])", masked):
         if m.start(1) not in used:  # "two epochs at 1e-4", "@ 2e-5": a small number in e-notation is the learning rate
             used.add(m.start(1))
@@ -813,6 +849,17 @@ def _scope(facts: list[Fact], masked: str) -> None:
             continue
         for f in inside:
             just_before = [w for w in here if w[1] <= f.start]
+            said_for = next(  # "…, 5e-6 for DPO": the stage named right after the value wins
+                (
+                    w
+                    for w in here
+                    if w[0] >= f.end and re.fullmatch(r"\s*(?:for|для)\s+(?:the\s+)?", masked[f.end : w[0]])
+                ),
+                None,
+            )
+            if said_for is not None:
+                f.scope = said_for[2]
+                continue
             if just_before and re.fullmatch(
                 r"[\s(:,-]*(?:(?:on|with|using|at|in|на|с|со|по)\s+)?(?:the\s+|its\s+)?",
                 masked[just_before[-1][1] : f.start],

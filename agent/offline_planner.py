@@ -316,7 +316,18 @@ def find_actions(text: str) -> list[Action]:
             actions[-1].text += " " + found[0].text  # "LoRA on layers 1-3; r=12, train on chat": one stage, not two
             found = found[1:]
         actions.extend(found)
-    actions = _training_before_fold(actions, text)
+    kept: list[Action] = []
+    for a in actions:  # "lr 2e-4 for SFT, 5e-6 for DPO": a stage named after "for" is the one the value is for
+        if (
+            kept
+            and a.kind in ("sft", "dpo")
+            and re.search(r"(?:\bfor|(?<![а-я])для)\s+(?:the\s+)?$", masked[max(0, a.start - 12) : a.start])
+            and any(_action_scope(b) == _action_scope(a) for b in kept)
+        ):
+            kept[-1].text += " " + a.text
+            continue
+        kept.append(a)
+    actions = _training_before_fold(kept, text)
     for scope, where in taken_back_stages(masked):  # "SimPO? no, skip SimPO": the stage said before is dropped
         said = [a for a in actions if a.start < where and _action_scope(a) == scope]
         if said:
