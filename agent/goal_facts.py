@@ -58,7 +58,7 @@ AFTER = [
     ),
     (
         "max_length",
-        r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b"
+        r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
     ),
     (
@@ -133,6 +133,11 @@ def left_out(text: str, start: int) -> bool:
     )
 
 
+NEGATED_AFTER = re.compile(
+    r"\s*(?:is\s+)?(?:not needed|not necessary|isn'?t needed|unnecessary|не нуж(?:ен|на|но|ны)|не надо|не требуется|не будет)\b"
+)
+
+
 def negated(text: str, start: int) -> bool:
     """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
     return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
@@ -148,7 +153,8 @@ PREFERENCE_WORDS = [
 SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
 UNSUPPORTED_METHODS = re.compile(
     r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
-    r"|\brlhf\b|модел\w* наград\w*|ревард[- ]модел\w*"
+    r"|\brlhf\b(?!.*(?<![a-z])(?:dpo|orpo|simpo|kto|ipo)(?![a-z]))|модел\w* наград\w*|ревард[- ]модел\w*"
+    r"|\bdistill\w*|(?<![а-я])дистилл\w*|knowledge distillation"
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
@@ -253,6 +259,13 @@ PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(
 
 def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     """'A (weight 0.7) and B (weight 0.3)', 'A с весом 0.6, B с весом 0.4': one weight word per model → the list."""
+    ours = re.search(
+        r"weights?\s*(\d*\.?\d+)\s+for\s+(?:ours|our (?:model|one)|the (?:fine-?tuned|trained|sft|merged) (?:one|model)|it)\s*"
+        r"(?:,|and)\s*(\d*\.?\d+)\s+for\s+(?:the\s+)?(?:partner|other(?: one| model)?|theirs|them)",
+        text,
+    )
+    if ours:  # "weight 1.0 for ours and 0.5 for the partner": the trained model first, as the merge lists it
+        return [float(ours.group(1)), float(ours.group(2))], ours.start(), ours.end()
     hits = list(PER_MODEL_WEIGHT.finditer(text))
     if len(hits) < 2:
         return None
@@ -288,7 +301,7 @@ SCHEDULERS = [
 ]  # fmt: skip
 _SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
 SCHEDULER = re.compile(
-    rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)\s*[=:]?\s*({_SCHED_NAMES})\b"
+    rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)[\"']?\s*[=:]?\s*[\"']?({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
     r"|\b(constant|cosine|linear)\s+(?:lr|learning[- ]rate)\b"  # "a constant learning rate of 1e-5"
 )
@@ -331,6 +344,7 @@ class Fact:
             "path": lambda: f"path {value}",
             "dtype": lambda: f"{value} output",
             "max_shard_size": lambda: f"shards of at most {value}",
+            "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
             **{slot: (lambda name=name: name if value else f"no {name}") for slot, name in SWITCH_NAMES.items()},
@@ -492,6 +506,35 @@ def number_facts(text: str) -> list[Fact]:
         )  # alpaca-lora: --batch_size 128 --micro_batch_size 4 is 32 accumulations
         if steps.is_integer() and steps >= 1:
             whole[0].slot, whole[0].value = "gradient_accumulation", int(steps)
+    for m in re.finditer(
+        r"(?<![\w.])(\d+)\s*(?:×|x|\*)\s*(?:grad(?:ient)?[_ ]acc\w*|accum\w*)\s*(?:=|:)?\s*(\d+)", masked
+    ):
+        if m.start(1) not in used:  # "8 × grad_accum 16": the per-device batch times the accumulation
+            used.add(m.start(1))
+            facts.append(
+                _number_fact("batch_size", Number(m.start(1), m.end(1), float(m.group(1))), masked, m.start(1))
+            )
+    for m in re.finditer(r"(?<![\w.=:-])(\d(?:\.\d+)?e-\d+)(?![\w.])", masked):
+        if m.start(1) not in used and not any(
+            f.slot == "learning_rate" and abs(f.start - m.start()) < 40 for f in facts
+        ):
+            before = masked[max(0, m.start() - 20) : m.start()]
+            if re.search(r"(?:,|;|\(|on\s+#+|на\s+#+)\s*$", before):  # "full SFT on chat.jsonl, 2e-5, one epoch"
+                used.add(m.start(1))
+                facts.append(
+                    _number_fact("learning_rate", Number(m.start(1), m.end(1), float(m.group(1))), masked, m.start(1))
+                )
+    effective = [
+        f
+        for f in facts
+        if f.slot == "batch_size"
+        and re.search(r"(?:effective|global|total)[_ ]$", masked[max(0, f.start - 10) : f.start])
+    ]
+    per_device = [f for f in facts if f.slot == "batch_size" and f not in effective]
+    accum = [f for f in facts if f.slot == "gradient_accumulation"]
+    for f in effective:  # "effective batch 128 (8 × grad_accum 16)": the product, not the per-device batch
+        if per_device or accum:
+            f.slot = "effective_batch"  # checked as batch × accumulation of a stage
     stage_word = r"(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo|fine-?tun\w*|preference\w*)"
     for m in re.finditer(rf"[,;]\s*(?:and\s+|и\s+|а\s+)?({DIGITS})\s+(?:for|для)\s+{stage_word}", masked):
         if m.start(1) in used:
@@ -613,6 +656,8 @@ def method_facts(text: str) -> list[Fact]:
         if negated(masked, m.start()):
             continue  # "DPO instead of PPO"
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
+    if re.search(r"pref_loss\s*[=:]?\s*(?:orpo|simpo)\b", masked):  # LLaMA-Factory: stage dpo + pref_loss orpo is ORPO
+        facts = [f for f in facts if not (f.slot == "method" and f.value == "dpo")]
     # "→ SimPO? no, skip SimPO": a method said and then negated by name is taken back
     taken_back = {
         method
@@ -955,7 +1000,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         (
             m
             for m in re.finditer(SFT_WORDS, masked)
-            if not names_a_thing(masked, m.start(), m.end()) and not negated(masked, m.start())
+            if not names_a_thing(masked, m.start(), m.end())
+            and not negated(masked, m.start())
+            and not NEGATED_AFTER.match(masked, m.end())
         ),
         None,
     )
@@ -969,7 +1016,23 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if m and negated(masked, m.start()):  # "don't use DoRA", "без DoRA": the adapter is a plain LoRA
             facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
         elif m:
-            facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
+            later = MARKERS.search(masked, m.end())
+            back = later and re.search(
+                r"(?:plain|just|regular|normal|simple|обычн\w*|прост\w*)?\s*(?<![a-z])lora(?![a-z])|лор[аоуы]\w*",
+                masked[later.end() : later.end() + 40],
+            )
+            if back:  # "DoRA r 16 — no wait, plain LoRA": corrected to a LoRA
+                facts.append(
+                    Fact(
+                        "adapter",
+                        "lora",
+                        masked[m.start() : later.end() + back.end()],
+                        m.start(),
+                        later.end() + back.end(),
+                    )
+                )
+            else:
+                facts.append(Fact("adapter", "dora", m.group(0), m.start(), m.end()))
     last_out = None
     for m in MODULE_NAME.finditer(masked):
         listed = last_out is not None and re.fullmatch(r"\s*(?:,|and|и|or|или|&|/)\s*", masked[last_out : m.start()])
@@ -1042,7 +1105,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             masked,
         )
     )
-    if not m and re.search(r"merg|blend|mix|ties|slerp|dare|linear|смеш|слей|объедин|усредн", masked):
+    if not m and re.search(
+        r"merg|blend|mix|ties|slerp|dare|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн",
+        masked,
+    ):
         m = re.search(
             r"(?<![\w.])(\d*\.?\d+\s*%?\s*(?:/|на)\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
             masked,
@@ -1088,6 +1154,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
 
 def _looks_like_path(goal: str, start: int, path: str) -> bool:
     """'up/down', 'chosen/rejected', '0.7/0.3' are alternatives or ratios; './x', 'Out/MyModel' after 'to' are paths."""
+    if path.lower() in ("w/", "w/o", "b/c", "n/a"):
+        return False  # "DPO w/ loss_type ipo": an abbreviation
     if re.fullmatch(r"[\d.%/]+", path) or all(MODULE_NAME.fullmatch(p) or p in LETTER_ROLES for p in path.split("/")):
         return False  # a ratio, or module names ("q_proj/v_proj")
     if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
@@ -1197,6 +1265,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any((_same_path(p, value) and value.lower() != p) or p.endswith(value) for p in places if p)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
+    if slot == "effective_batch":
+        return any(abs(s.batch_size * s.gradient_accumulation - float(value)) < 1e-9 for s in training)
     if slot == "max_shard_size":
         return any(s.kind == "write" and str(s.max_shard_size).upper() == value for s in stages)
     if slot == "weights":
@@ -1290,6 +1360,10 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     for number in find_numbers(masked):
         if _covered(number, facts):
             continue
+        if re.match(r"\)\s", masked[number.end : number.end + 2]) and re.search(
+            r"(?:^|\s)\(?$", masked[: number.start]
+        ):
+            continue  # "1) SFT … 2) DPO": an item's number
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):

@@ -88,7 +88,11 @@ use_dora merge_method density weight weights t models base_model dtype out_dtype
 )
 
 # names read only with these values ("finetuning_type: freeze" is not a plan Graft makes)
+# keys whose value is a path the planner reads ("--data_path chat.jsonl", "dataset: prefs.jsonl")
+PATH_KEYS = frozenset({"data_path", "dataset", "dataset_name", "train_file", "datasets", "dataset_path", "output_dir"})
 READ_WITH_VALUE = {
+    "rlhf_type": "dpo|orpo|simpo|kto",  # ms-swift
+    "apply_lora_to_mlp": "false",  # torchtune: the modules named are the attention projections
     "stage": "sft|dpo|kto|orpo|simpo",
     "finetuning_type": "lora|full",
     "train_type": "lora|full",
@@ -122,6 +126,7 @@ def _understood_words() -> frozenset[str]:
     words |= {"apo_zero", "apo_down", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot_unpaired", "sigmoid_norm"}
     words |= {"apo_zero_unpaired", "cosine_with_restarts", "constant_with_warmup", "inverse_sqrt"}
     words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
+    words |= {"lora_finetune_single_device", "lora_finetune_distributed", "lora_attn_modules"}  # torchtune's LoRA
     return frozenset(words)
 
 
@@ -143,6 +148,8 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word in understood or word in READ or word in MERGEKIT_METHODS:
             continue
+        if word in PATH_KEYS and re.match(r"[\"']?\s*(?:=|:)?\s*[\"'\[]?#", masked[m.end() :]):
+            continue  # the dataset or folder it names is read as a path
         value = READ_WITH_VALUE.get(word)
         if value and re.match(rf"\s*(?:=|:)?\s*(?:{value})\b", masked[m.end() :]):
             continue  # LLaMA-Factory's "stage: dpo", "finetuning_type: lora": the value is what is read

@@ -33,9 +33,11 @@ from typing import Any
 from agent.goal_facts import (
     ADAPTER_NONE,
     EACH_WEIGHT,
+    MARKERS,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     NEGATED,
+    NEGATED_AFTER,
     PREFERENCE_ONLY,
     SCHEDULER,
     SLOT_NAMES,
@@ -95,7 +97,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
-            r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
+            r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
         ),
     ),
     (
@@ -289,7 +291,7 @@ def find_actions(text: str) -> list[Action]:
         ):  # "train on a.jsonl then on b.jsonl": a second round on the second dataset
             found = [Action(actions[-1].kind, c_start, c_end, text[c_start:c_end])]
         elif not found and re.fullmatch(
-            r"\s*(?:in\s+|as\s+|в\s+)?(?:bf16|bfloat16|fp16|float16|fp32|float32)\s*", clause
+            r"\s*(?:in\s+|as\s+|в\s+)?(?:bf16|bfloat16|fp16|float16|fp32|float32)\b.*", clause
         ):
             actions.append(Action("write", c_start, c_end, text[c_start:c_end]))  # "• merge adapter • bf16 → out/x"
         elif (
@@ -437,8 +439,9 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
     for action in found:
         if _qualifies_adapters(action, found, masked):
             continue
-        if action.kind in ("sft", "dpo", "merge_models", "merge_adapter") and NEGATED_STAGE.search(
-            masked[max(0, action.start - 32) : action.start]
+        if action.kind in ("sft", "dpo", "merge_models", "merge_adapter") and (
+            NEGATED_STAGE.search(masked[max(0, action.start - 32) : action.start])
+            or NEGATED_AFTER.match(masked, action.end)  # "SFT не нужен, сразу KTO"
         ):
             continue
         if action.kind == "method_only":
@@ -551,6 +554,12 @@ def parse_method(text: str) -> str | None:
         return "none"
     dora = re.search(r"\bdora\b|\buse_dora\b|дор[аоуы]", text)
     if dora and not negated(text, dora.start()):  # "don't use DoRA, plain LoRA" is a LoRA
+        later = MARKERS.search(text, dora.end())
+        if later and re.match(
+            r"[\s,]*(?:(?:plain|just|regular|normal|simple|обычн\w*|прост\w*)\s+)?(?:lora|лор[аоуы]\w*)",
+            text[later.end() :],
+        ):
+            return "lora"  # "DoRA r 16 — no wait, plain LoRA"
         return "dora"
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
@@ -575,8 +584,8 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     """Hyper-parameters a stage's words set: the numeric slots from agent/goal_facts.py, the method's own here."""
     found: dict[str, Any] = {}
     for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
-        if fact.slot in PREFERENCE_ONLY and kind != "dpo":
-            continue
+        if (fact.slot in PREFERENCE_ONLY and kind != "dpo") or fact.slot not in SLOT_NAMES:
+            continue  # (an effective batch is checked, not set: the stage holds batch and accumulation)
         found[fact.slot] = fact.value
     schedule = SCHEDULER.search(text)
     if schedule:
@@ -620,6 +629,13 @@ PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss
 
 
 def parse_preference_method(text: str) -> str | None:
+    loss = re.search(r"pref_loss\s*[=:]?\s*(orpo|simpo)\b", text)  # LLaMA-Factory: stage dpo, pref_loss orpo is ORPO
+    if loss:
+        return loss.group(1)
+    return _preference_method_word(text)
+
+
+def _preference_method_word(text: str) -> str | None:
     """The preference method a text names (ORPO, SimPO, KTO or DPO with its loss types), or None."""
     hits = sorted((m.start(), method) for method, pattern in PREFERENCE_METHODS for m in re.finditer(pattern, text))
     return hits[0][1] if hits else None
@@ -875,6 +891,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ):
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
+    opened_named = False
     named_base = None
     for m in PATHLIKE.finditer(text):  # "use B as the base", "B как базу", "base_model: B": the reference, not a member
         if re.match(MERGE_BASE_AFTER, text[m.end() :]) or re.search(MERGE_BASE_BEFORE, text[: m.start()]):
@@ -895,12 +912,22 @@ def _merge_models(action: Action, ctx: Context) -> None:
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
         if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
             partners.append("@base")  # the model already open, named again: the base, counted once
+            opened_named = True
             continue
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
+    from tools.merge_models import _NEEDS_BASE
+
+    if opened_named and method not in _NEEDS_BASE and current == "@base":
+        current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
     trained = any(s["kind"] != "convert" for s in ctx.stages)
-    if not trained and len([p for p in partners if not p.startswith("@")]) >= 2 and current in ("@base", "@convert"):
+    if (
+        not trained
+        and not opened_named
+        and len([p for p in partners if not p.startswith("@")]) >= 2
+        and current in ("@base", "@convert")
+    ):
         # "merge A and B using TIES": A and B are the members; the opened model is their common ancestor
         ctx.notes.append(
             f"the merge's members are {', '.join(partners)}; {ctx.request.model} is their base (the common ancestor), "
@@ -950,6 +977,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             t = 0.5
         if t is not None:
             stage["t"] = t
+    elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
+        stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
         from tools.merge_models import _NEEDS_BASE
 
@@ -1363,6 +1392,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
 def _named_first(request: PlanRequest, question: str) -> str:
     """A question asked before any plan exists still names the settings and methods Graft would not apply."""
     named = [m.message for m in setting_misses(request.goal, None)]
+    refused = _unsupported_methods(request.goal)
+    if refused:
+        named.insert(0, f"Graft does not run {', '.join(refused)} (it trains with SFT, DPO/IPO, ORPO, SimPO and KTO).")
     return " ".join(dict.fromkeys([*named[:2], question]))
 
 
