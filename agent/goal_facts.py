@@ -121,11 +121,17 @@ NEGATED = (
 )
 
 
+FROZEN_AFTER = re.compile(
+    r"(?:\s*(?:,|and|и)\s*[a-z_]+_proj)*\s*(?:(?:are|stay|remain|оставь\w*|остаются)\s+)?(?:frozen|заморожен\w*|замороженными)\b"
+)
+
+
 def left_out(text: str, start: int) -> bool:
     """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
     return negated(text, start) or bool(
         re.search(
-            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
+            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
+            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*))"
             r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?$",
             text[max(0, start - 28) : start],
@@ -601,7 +607,8 @@ VAGUE = re.compile(
     r"|\b(?:higher|lower|bigger|smaller|larger)\s+than\s+(?:the\s+)?default"
     r"|(?<![а-я])(?:пару|пара|несколько|немного|много|пару-тройку|малую|маленьк\w*|небольш\w*|высок\w*|низк\w*|больш\w*)\s+"
     r"(?:сотен\s+|тысяч\s+)?(?:эпох\w*|шаг\w*|итерац\w*|ранг\w*|скорост\w*|бет\w*|батч\w*)"
-    r"|(?:в\s+(?:два|три|четыре|2|3|4)\s+раза|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
+    r"|(?:в\s+(?:\d+|[а-я]+)\s+раза?|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
+    r"|\b\d+\s*(?:x|×|times)\s+(?:smaller|lower|bigger|higher|larger|less|more)\b"
 )
 EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
@@ -1009,7 +1016,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
     m = ADAPTER_NONE.search(masked)
-    if m:
+    if m and re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", masked[max(0, m.start() - 12) : m.start()]):
+        facts.append(
+            Fact("adapter", "dora", m.group(0), m.start(), m.end())
+        )  # "DoRA instead of LoRA", "DoRA, а не LoRA"
+    elif m:
         facts.append(Fact("adapter", "none", m.group(0), m.start(), m.end()))
     else:
         m = re.search(r"(?<![a-z])(?:use_)?dora(?![a-z])|дор[аоуы]\w*", masked)
@@ -1036,7 +1047,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     last_out = None
     for m in MODULE_NAME.finditer(masked):
         listed = last_out is not None and re.fullmatch(r"\s*(?:,|and|и|or|или|&|/)\s*", masked[last_out : m.start()])
-        if left_out(masked, m.start()) or listed:  # "all modules except o_proj": the plan must not train it
+        if (
+            left_out(masked, m.start()) or listed or FROZEN_AFTER.match(masked, m.end())
+        ):  # "except o_proj", "q_proj frozen"
             facts.append(Fact("module", "not " + m.group(0), m.group(0), m.start(), m.end()))
             last_out = m.end()
             continue
@@ -1133,6 +1146,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
     facts.extend(merge_number_facts(masked))
     facts.extend(switch_facts(masked))
+    for m in re.finditer(
+        r"\bno\s+(?:eval(?:uation)?|validation|held[- ]out)\b|\bwithout\s+(?:eval(?:uation)?|validation)\b|без\s+валидаци\w*|без\s+оценк\w*",
+        masked,
+    ):
+        facts.append(Fact("eval_fraction", 0.0, m.group(0), m.start(), m.end()))  # "no eval": nothing held out
     for m in NO_CLIPPING.finditer(masked):  # "without gradient clipping": max_grad_norm 0 turns clipping off
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
@@ -1620,7 +1638,9 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
         text = fact.describe() if fact.slot != "layers" else f"layers {_show(fact.value)} ('{fact.phrase}')"
         if fact.replaced:
             text += f" (you said {', then '.join(_show(v) for v in [*fact.replaced, fact.value])})"
-        if fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:
+        if fact.scope == "all":
+            text += " — every training stage"
+        elif fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:
             text += f" — {SCOPE_NAMES.get(fact.scope, fact.scope)} stage"  # which stage it was said for
         lines.append(text + ("" if placed else " — NOT in the plan"))
-    return lines
+    return list(dict.fromkeys(lines))  # "DPO on prefs …, 5e-6 for DPO": one line for DPO

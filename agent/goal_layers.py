@@ -95,7 +95,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     hits: list[tuple[int, int, list[int], str | None]] = []
     # ranges
     for m in re.finditer(
-        rf"{LW}\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
+        rf"{LW}\s*[=:]?\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
         rf"|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
         text,
     ):
@@ -158,6 +158,29 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     for m in re.finditer(rf"{LW}\s+(?:до|по)\s+{ORD}\s+(?:{LW}\s+)?включительно", text):
         b, _ = _index(m.group(1))  # "на слоях до 3-го включительно": the first three
         hits.append((m.start(), m.end(), _check(list(range(0, b + 1)), n, model), None))
+    # "the top 25% of layers", "the bottom 50% of the blocks"
+    for m in re.finditer(
+        rf"(?:the\s+)?{HEAD}\s+{N}\s*%\s*(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели)", text
+    ):
+        count = max(1, round(n * int(m.group(2)) / 100))
+        hits.append(
+            (
+                m.start(),
+                m.end(),
+                _edge(m.group(1), count, n, model),
+                f"'{m.group(0).strip()}' of {n} layers is {count} layers.",
+            )
+        )
+    # "the second half of the network", "только вторую половину сети"
+    for m in re.finditer(
+        rf"(?:the\s+)?(first|second|перв\w+|втор\w+)\s+(half|половин\w*)\s*(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели)",
+        text,
+    ):
+        half = n // 2
+        layers = list(range(0, half)) if m.group(1).startswith(("first", "перв")) else list(range(half, n))
+        hits.append(
+            (m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is layers {layers[0]}-{layers[-1]}.")
+        )
     # fractions
     for m in re.finditer(
         rf"(?:the\s+)?{HEAD}\s+({FRACTION})(?:\s+(?:of\s+)?(?:the\s+)?(?:{LW}|model|network|сети|модели))?", text
@@ -270,7 +293,8 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
 
 EXCEPT = re.compile(
     rf"(?:(?:all|every(?:thing)?)(?:\s+(?:the\s+)?(?:other\s+)?{LW})?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?,?\s*"
-    r"(?:but(?:\s+not(?:\s+(?:on|in|to))?)?|except(?:\s+for)?|excluding|without|apart from|other than|кроме|за исключением|без"
+    r"(?:without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|except(?:\s+for)?|excluding|without"
+    r"|apart from|other than|кроме|за исключением|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
     r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not) (?:train|touch)"
@@ -381,6 +405,18 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if digits and not any(o.start >= c.end and o.start < c.end + digits.end() for o in chosen if o is not c):
             c.layers = sorted({*c.layers, *_check([int(digits.group(1))], num_layers, model)})  # "layers 2-5 and 9"
             c.end += digits.end()
+            c.phrase = text[c.start : c.end].strip()
+    for c in chosen:  # "keep layers 10 and 11 frozen", "слои 10 и 11 заморожены": every other layer trains
+        frozen = re.match(
+            r"\s*(?:(?:are|stay|remain|будут|остаются)\s+)?(?:frozen|заморожен\w*|замороженными)\b", text[c.end :]
+        )
+        if c.layers is not None and frozen:
+            keep = [i for i in range(num_layers) if i not in set(c.layers)]
+            if not keep:
+                raise GraftError(
+                    f"'{text[c.start : c.end + frozen.end()].strip()}' leaves no layer of {model} to train."
+                )
+            c.layers, c.end = keep, c.end + frozen.end()
             c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(

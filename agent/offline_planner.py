@@ -480,7 +480,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
             f"{ctx.request.model} is a pickle checkpoint, so its module names are known only after conversion: "
             f"run `graft convert {ctx.request.model} OUT` and plan on OUT, or train all linear layers?"
         )
-    from agent.goal_facts import left_out
+    from agent.goal_facts import FROZEN_AFTER, left_out
 
     named, excluded = [], []
     for match in EXPLICIT_MODULE.finditer(text):
@@ -490,7 +490,9 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
                 f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
             )
         listed_after = excluded and re.fullmatch(r"\s*(?:,|and|и|or|или|&|/)\s*", text[excluded[-1][1] : match.start()])
-        if left_out(text, match.start()) or listed_after:  # "all modules except o_proj", "but not down_proj"
+        if (
+            left_out(text, match.start()) or listed_after or FROZEN_AFTER.match(text, match.end())
+        ):  # "but not down_proj"
             excluded.append((name, match.end()))
         else:
             named.append(name)
@@ -545,7 +547,10 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
 
 def parse_method(text: str) -> str | None:
-    if ADAPTER_NONE.search(text):  # "full-parameter, not LoRA", "без LoRA"
+    none = ADAPTER_NONE.search(text)
+    if none and re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", text[max(0, none.start() - 12) : none.start()]):
+        return "dora"  # "DoRA instead of LoRA", "DoRA, а не LoRA"
+    if none:  # "full-parameter, not LoRA", "без LoRA"
         return "none"
     if re.search(
         r"\bfull(?:[- ]parameter)?\s+(?:fine[- ]?tun\w*|training|sft)|\bfull ft\b|all parameters|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)|все параметры",
@@ -1210,7 +1215,8 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|"
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
-        r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков"
+        r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков|"
+        r"both|everything|everywhere|обоих|обеих|везде"
     )
     from agent.goal_numbers import ordinal_value, word_value
 
