@@ -896,11 +896,18 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ):
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
-    opened_named = False
+    from tools.merge_models import _NEEDS_BASE
+
+    # "merge A, B and the base equally with linear": the base named in a merge with no ancestor is a member
+    opened_named = (
+        "@base" in partners and method not in _NEEDS_BASE and not any(s["kind"] != "convert" for s in ctx.stages)
+    )
     named_base = None
     for m in PATHLIKE.finditer(text):  # "use B as the base", "B как базу", "base_model: B": the reference, not a member
         if re.match(MERGE_BASE_AFTER, text[m.end() :]) or re.search(MERGE_BASE_BEFORE, text[: m.start()]):
             named_base = _verbatim(m.group(0).rstrip(".,"), ctx)
+            if Path(named_base).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
+                named_base = None  # "on top of base MODEL" with the opened model: the default reference
     if (
         named_base
         and "@base" in partners
@@ -917,12 +924,14 @@ def _merge_models(action: Action, ctx: Context) -> None:
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
         if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
             partners.append("@base")  # the model already open, named again: the base, counted once
-            opened_named = True
+            opened_named = opened_named or method not in _NEEDS_BASE  # a member only where the merge has no ancestor
             continue
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
-    from tools.merge_models import _NEEDS_BASE
-
+    if named_base and current == "@base" and not opened_named and not any(s["kind"] != "convert" for s in ctx.stages):
+        current = (
+            ""  # "a TIES merge of B on top of A as base": B is the member, A the reference; the opened model is neither
+        )
     if opened_named and method not in _NEEDS_BASE and current == "@base":
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
