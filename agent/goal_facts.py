@@ -260,6 +260,8 @@ EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|всех)|каждой|каждому)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
 )
+# one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
+SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
 PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
 
 
@@ -1133,9 +1135,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
-    elif not m and (
-        one := re.search(r"(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])", masked)
-    ):
+    elif not m and (one := SINGLE_WEIGHT.search(masked)):
         if not any(f.start <= one.start() < f.end for f in facts):  # not KTO's "desirable weight 1.0"
             facts.append(Fact("weights", [float(one.group(1))], one.group(0), one.start(), one.end()))  # "weight 0.8"
     elif m:
@@ -1448,7 +1448,8 @@ def check_plan_against_goal(
             Miss(None, f"You wrote '{phrase}', and only part of it was read as layers; which layers should be trained?")
         )
     masked_goal = mask(reading_text(goal))
-    for orphan in orphan_numbers(goal, goal_facts(goal, num_layers)):
+    read = goal_facts(goal, num_layers)  # the goal's own facts (stated_facts adds the feedback's)
+    for orphan in orphan_numbers(goal, read):
         guess = _misspelt_slot(masked_goal, orphan)
         misses.append(
             Miss(
@@ -1457,7 +1458,7 @@ def check_plan_against_goal(
                 + (f"did you mean {guess} {orphan}?" if guess else "which setting is it?"),
             )
         )
-    misses.extend(setting_misses(goal, num_layers))
+    misses.extend(setting_misses(goal, num_layers, read))
     for fact in facts:
         if _placed(fact, plan, num_layers):
             continue
@@ -1493,7 +1494,7 @@ def check_plan_against_goal(
     return misses
 
 
-def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
+def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None = None) -> list[Miss]:
     """Setting names no reader placed and mergekit methods Graft does not run (agent/goal_settings.py), by name."""
     from agent.goal_settings import (
         GRAFT_MERGES,
@@ -1505,8 +1506,9 @@ def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
     )
 
     masked = mask(reading_text(retract(goal)))
+    facts = goal_facts(goal, num_layers) if facts is None else facts
     misses = []
-    for name in unread_settings(masked, goal_facts(goal, num_layers)):
+    for name in unread_settings(masked, facts):
         if name in NOT_LINEAR:
             misses.append(
                 Miss(
@@ -1531,7 +1533,7 @@ def setting_misses(goal: str, num_layers: int | None) -> list[Miss]:
             continue  # "alpha should be twice the rank": alpha from the rank, not a vague rank
         misses.append(Miss(None, f"You wrote '{m.group(0).strip()}'; which exact value should the plan use?"))
     relative = RELATIVE_ALPHA.search(masked)
-    if relative and not any(f.slot == "r" for f in goal_facts(goal, num_layers)):
+    if relative and not any(f.slot == "r" for f in facts):
         misses.append(
             Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
         )

@@ -40,6 +40,7 @@ from agent.goal_facts import (
     NEGATED_AFTER,
     PREFERENCE_ONLY,
     SCHEDULER,
+    SINGLE_WEIGHT,
     SLOT_NAMES,
     UNSUPPORTED_METHODS,
     Fact,
@@ -671,9 +672,7 @@ def parse_weights(text: str) -> list[float]:
 
 def _single_weight(text: str) -> list[float]:
     """'with weight 0.8', 'с весом 0.8': one weight, for the one model merged into the base."""
-    m = re.search(
-        r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])", mask_paths(text)
-    )
+    m = SINGLE_WEIGHT.search(mask_paths(text))  # agent/goal_facts.py reads it as a fact with the same pattern
     return [float(m.group(1))] if m else []
 
 
@@ -898,10 +897,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
     dataset_paths = set(_paths(DATASET, text))
     from tools.merge_models import _NEEDS_BASE
 
+    trained = any(s["kind"] != "convert" for s in ctx.stages)  # nothing trained before this merge
     # "merge A, B and the base equally with linear": the base named in a merge with no ancestor is a member
-    opened_named = (
-        "@base" in partners and method not in _NEEDS_BASE and not any(s["kind"] != "convert" for s in ctx.stages)
-    )
+    opened_named = "@base" in partners and method not in _NEEDS_BASE and not trained
     named_base = None
     for m in PATHLIKE.finditer(text):  # "use B as the base", "B как базу", "base_model: B": the reference, not a member
         if re.match(MERGE_BASE_AFTER, text[m.end() :]) or re.search(MERGE_BASE_BEFORE, text[: m.start()]):
@@ -928,14 +926,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
             continue
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
-    if named_base and current == "@base" and not opened_named and not any(s["kind"] != "convert" for s in ctx.stages):
+    if named_base and current == "@base" and not opened_named and not trained:
         current = (
             ""  # "a TIES merge of B on top of A as base": B is the member, A the reference; the opened model is neither
         )
     if opened_named and method not in _NEEDS_BASE and current == "@base":
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
-    trained = any(s["kind"] != "convert" for s in ctx.stages)
     if (
         not trained
         and not opened_named
@@ -994,8 +991,6 @@ def _merge_models(action: Action, ctx: Context) -> None:
     elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
         stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
-        from tools.merge_models import _NEEDS_BASE
-
         if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
             # "add B to the base with weight 0.8": the base is the ancestor, B's task vector is scaled by 0.8
             stage["models"] = stage["models"][1:]
@@ -1006,8 +1001,6 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 f"for a merge of {len(stage['models'])} models ({names}); which weight goes to which model?"
             )
         stage["weights"] = weights
-    elif each := re.search(EACH_WEIGHT, mask_paths(text)):  # "weights 0.5 each", "по 0.5 каждой"
-        stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
     elif re.search(r"halfway|half way|equal|поровну|пополам", text):
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
