@@ -331,6 +331,7 @@ class Fact:
     end: int
     replaced: list[Any] = field(default_factory=list)
     scope: str | None = None  # the training stage it was stated for: "sft", "dpo", "orpo", "simpo", "kto"
+    derived: str = ""  # how a value said by reference was found ("from 'the same lr as the SFT'")
 
     def describe(self) -> str:
         """The fact as the review shows it: "rank 16", "DPO", "full fine-tuning", "output Out/MyModel"."""
@@ -355,6 +356,8 @@ class Fact:
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
+            "reference": lambda: f"'{self.phrase}'",
+            "same_as": lambda: f"the same {value} as the stage before",
             **{slot: (lambda name=name: name if value else f"no {name}") for slot, name in SWITCH_NAMES.items()},
         }
         if self.slot in words:
@@ -643,7 +646,14 @@ def switch_facts(masked: str) -> list[Fact]:
 NAMED_AFTER = re.compile(
     r"\s*-?\s*(?:adapters?|ones?|loras?|doras?|checkpoints?|models?|runs?|outputs?|weights|адаптер\w*|лор\w*|модел\w*|чекпоинт\w*)\b"
 )
-NAMED_BEFORE = re.compile(r"(?:adapters?|адаптер\w*|on top of(?: the)?|over(?: the)?|onto(?: the)?|поверх)\s*$")
+# "the same lr as the SFT", "10x lower than SFT's", "что и у SFT": a stage referred to, not another one to run
+REFERRED_BEFORE = re.compile(
+    r"(?:\bsame\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on|with))?(?:\s+the)?|\bthan(?:\s+(?:for|in|on))?(?:\s+the)?"
+    r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при))\s*$"
+)
+NAMED_BEFORE = re.compile(
+    r"(?:adapters?|адаптер\w*|on top of(?: the)?|over(?: the)?|onto(?: the)?|поверх)\s*$|" + REFERRED_BEFORE.pattern
+)
 
 
 def names_a_thing(text: str, start: int, end: int) -> bool:
@@ -748,6 +758,8 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
     if kept != goal:
         cut = len(kept) - len(kept.lstrip())
         notes.append(f"you took back '{goal[:cut].strip()}'; only what follows it is planned.")
+    text, span_notes = _corrected_spans(text)
+    notes.extend(span_notes)
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
         keyword = next(
             (m.group(0) for slot, kw in AFTER if slot == fact.slot for m in [re.match(kw, text[fact.start :])] if m), ""
@@ -773,6 +785,123 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
         said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
         notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
     return text, notes[::-1]
+
+
+CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*")
+
+
+def _corrected_spans(text: str) -> tuple[str, list[str]]:
+    """'layers 2 through 4 -- sorry, 2 through 5', 'a linear schedule, actually cosine', 'слои 2-4, точнее 2-6':
+    a layer selection or schedule right before a correction marker is blanked and the one after it kept.
+
+    The text keeps its length (the fact reader's positions hold); the layer noun or 'schedule' is put back
+    before the corrected value so it reads on its own."""
+    from agent.goal_layers import find_layer_selections
+
+    notes: list[str] = []
+    for _ in range(4):  # one correction per pass; positions move after each
+        masked = mask(text)
+        done = False
+        for marker in MARKERS.finditer(masked):
+            try:
+                selections = find_layer_selections(masked, None if "%" in masked else 10**6)
+            except Exception:
+                selections = []
+            old = next(
+                (
+                    s
+                    for s in selections
+                    if s.end <= marker.start() and CORRECTED_GAP.fullmatch(masked[s.end : marker.start()])
+                ),
+                None,
+            )
+            if old is not None:
+                head = re.match(r"\D*?(?=\d|\b(?:first|last|top|bottom|перв|последн|верхн|нижн))", old.phrase)
+                rest = masked[marker.end() :]
+                lead = CORRECTED_GAP.match(rest).end()
+                tail = rest[lead : lead + 48]
+                for candidate in (tail, (head.group(0) if head else "") + tail):
+                    try:
+                        found = find_layer_selections(candidate, None if "%" in candidate else 10**6)
+                    except Exception:
+                        found = []
+                    if found and found[0].start == 0:
+                        added = len(candidate) - len(tail)  # the layer noun put back before the new numbers
+                        new_start = marker.end() + lead
+                        blank = new_start - old.start - added
+                        if blank < 0:
+                            continue
+                        text = text[: old.start] + " " * blank + candidate[:added] + text[new_start:]
+                        notes.append(
+                            f"layers: you said '{old.phrase}', then '{candidate[: found[0].end]}'; "
+                            "the correction was taken."
+                        )
+                        done = True
+                        break
+            if done:
+                break
+            before = [m for m in SCHEDULER.finditer(masked) if m.end() <= marker.start()]
+            if before and CORRECTED_GAP.fullmatch(masked[before[-1].end() : marker.start()]):
+                rest = masked[marker.end() :]
+                new = re.match(
+                    r"[\s,.;:!-]*(?:(?:use|make it|go with|лучше|давай)\s+)?(?:an?\s+)?(" + _SCHED_NAMES + r")\b", rest
+                )
+                if new:
+                    old_m = before[-1]
+                    name = next(n for n, p in SCHEDULERS if re.fullmatch(p, new.group(1)))
+                    old_name = scheduler_name(old_m)
+                    word_at = marker.end() + new.start(1)
+                    filler = "schedule "
+                    if word_at - old_m.start() < len(filler):
+                        continue
+                    text = (
+                        text[: old_m.start()] + " " * (word_at - old_m.start() - len(filler)) + filler + text[word_at:]
+                    )
+                    notes.append(f"schedule: you said {old_name}, then {name}; the correction was taken.")
+                    done = True
+                    break
+        if not done:
+            break
+    return text, notes
+
+
+SOFT_MARKER = re.compile(
+    r"make (?:it|that)|let'?s|go with|rather|\bhm+\b|\bхм+\b|\ber+\b|\buh+\b|\bum+\b|\bэ|то есть|давай"
+)
+
+
+def unread_corrections(goal: str, facts: list[Fact]) -> list[str]:
+    """Correction markers ('sorry', 'I meant', 'точнее', 'no wait') that no reader took: what they correct is
+    unknown, so the plan would hold the first value silently. Each is returned with its words around it."""
+    text = mask(_corrected_spans(reading_text(retract(goal)))[0])
+    unread: list[str] = []
+    last_end: int | None = None
+    for m in MARKERS.finditer(text):
+        if SOFT_MARKER.match(m.group(0)) or any(f.start <= m.start() < f.end for f in facts):
+            continue
+        if (
+            m.group(0).strip() == "actually"
+            and not re.search(r"[,;:(-]\s*$", text[: m.start()])
+            and not re.match(r"\s*,", text[m.end() :])
+        ):
+            continue  # "I actually want DPO": not a correction
+        after = text[m.end() : m.end() + 40]
+        if re.match(r"[\s,.:;!-]*(?:" + NEGATED + r")", after) or re.match(
+            r"[\s,.:;!-]*(?:(?:just|only|plain|regular|normal|simple|просто|только|обычн\w*|прост\w*)\s+)?"
+            + r"(?:"
+            + STAGE_START
+            + r")",
+            after,
+        ):
+            continue  # "SimPO? no, skip SimPO", "IPO… нет, лучше обычный DPO": a method taken back or replaced
+        if not text[: m.start()].strip() or (last_end is not None and m.start() - last_end <= 12):
+            last_end = m.end()
+            continue  # "sorry, I meant": one correction
+        last_end = m.end()
+        left = re.search(r"(?:\S+\s+){0,4}$", goal[: m.start()]).group(0)
+        right = re.match(r"(?:\s*\S+){0,4}", goal[m.end() :]).group(0)
+        unread.append((left + goal[m.start() : m.end()] + right).strip())
+    return unread
 
 
 def _value_text(fact: Fact, text: str) -> str:
@@ -828,7 +957,7 @@ SEGMENT_SPLIT = re.compile(
     r"|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
-SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type"}
+SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference"}
 GENERIC_TRAINING = re.compile(
     r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
@@ -1000,9 +1129,10 @@ def _scope_stages(plan: Any, scope: str) -> list[Any]:
 def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     """Every fact the goal states, corrections applied, in the order stated."""
     from agent.goal_layers import find_layer_selections
+    from agent.goal_references import reference_facts, resolve_references
 
     goal = retract(goal)
-    text = reading_text(goal)
+    text, _ = _corrected_spans(reading_text(goal))
     masked = mask(text)
     facts = resolve(number_facts(text) + method_facts(text), text)
     m = next(
@@ -1154,6 +1284,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     for m in NO_CLIPPING.finditer(masked):  # "without gradient clipping": max_grad_norm 0 turns clipping off
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
+    references = reference_facts(masked)  # "the same lr as the SFT", "half that rank"
+    facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
     _scope(facts, masked)
     for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
         seg_end = next((x.start() for x in SEGMENT_SPLIT.finditer(masked, m.end())), len(masked))
@@ -1161,6 +1293,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         for f in facts:
             if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
                 f.scope = "all"
+    others = [f for f in facts if f not in references]
+    facts = others + resolve_references(others, references)
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
         if m:
@@ -1244,8 +1378,10 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
             if value == s.method:
                 return True
         return False
-    if slot == "unsupported":
+    if slot in ("unsupported", "reference"):
         return False
+    if slot == "same_as":  # "the same layers": the planner carries an earlier stage's layers and modules
+        return True
     if slot in ("lr_scheduler_type", *SWITCHES):
         return any(getattr(s, slot, None) == value for s in training)
     if slot == "stage":
@@ -1372,7 +1508,7 @@ def _covered(number: Number, facts: list[Fact]) -> bool:
 
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
-    text = reading_text(goal)
+    text, _ = _corrected_spans(reading_text(goal))
     masked = mask(text)
     orphans = []
     for number in find_numbers(masked):
@@ -1431,6 +1567,7 @@ def check_plan_against_goal(
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
     misses.extend(_order_misses(facts, plan))
+    misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())
@@ -1443,7 +1580,7 @@ def check_plan_against_goal(
     misses.extend(_invented_stages(goal, plan, feedback))
     from agent.goal_layers import unread_layer_words
 
-    for phrase in unread_layer_words(mask(reading_text(retract(goal))), num_layers):
+    for phrase in unread_layer_words(mask(_corrected_spans(reading_text(retract(goal)))[0]), num_layers):
         misses.append(
             Miss(None, f"You wrote '{phrase}', and only part of it was read as layers; which layers should be trained?")
         )
@@ -1458,6 +1595,14 @@ def check_plan_against_goal(
                 + (f"did you mean {guess} {orphan}?" if guess else "which setting is it?"),
             )
         )
+    for words in unread_corrections(goal, read):
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{words}', which reads as a correction, but Graft could not tell which value it "
+                "replaces; which value should the plan use?",
+            )
+        )
     misses.extend(setting_misses(goal, num_layers, read))
     for fact in facts:
         if _placed(fact, plan, num_layers):
@@ -1466,6 +1611,12 @@ def check_plan_against_goal(
             message = (
                 f"Graft does not run {fact.value.upper()} (it trains with SFT, DPO/IPO, ORPO, SimPO and KTO); "
                 "say which of those you want instead, or drop it."
+            )
+        elif fact.slot == "reference":
+            what = "settings" if fact.value == "all" else SLOT_NAMES.get(fact.value, str(fact.value).replace("_", " "))
+            message = (
+                f"You wrote '{fact.phrase}', but the goal states no {what} for another stage that it could refer to"
+                f" (each stage otherwise gets Graft's own default). Which {what} should the plan use?"
             )
         elif fact.slot in SLOT_NAMES and fact.scope and (stages := _scope_stages(plan, fact.scope)):
             name, stage_name = SLOT_NAMES[fact.slot], SCOPE_NAMES.get(fact.scope, fact.scope.upper())
@@ -1528,9 +1679,12 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
             )
         )
     relative = RELATIVE_ALPHA.search(masked)
+    referred = [(f.start, f.end) for f in facts if f.derived or f.slot == "reference"]
     for m in VAGUE.finditer(masked):
         if relative and relative.start() <= m.start() < relative.end():
             continue  # "alpha should be twice the rank": alpha from the rank, not a vague rank
+        if any(start <= m.start() < end or m.start() <= start < m.end() for start, end in referred):
+            continue  # "half that rank" after "rank 32": read as 16, or asked about as a reference
         misses.append(Miss(None, f"You wrote '{m.group(0).strip()}'; which exact value should the plan use?"))
     relative = RELATIVE_ALPHA.search(masked)
     if relative and not any(f.slot == "r" for f in facts):
@@ -1595,6 +1749,63 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
     return misses
 
 
+FIRST_WORD = re.compile(r"\bfirst\b|(?<![а-я])(?:сначала|вначале|в первую очередь)(?![а-я])")
+
+
+def first_stage_word(masked: str, start: int, end: int) -> bool:
+    """'SFT on chat first', 'first, SFT on chat', 'сначала SFT': the stage said in masked[start:end] comes first.
+
+    Not 'the first 4 layers', 'first epoch', 'the first stage's lr' (an ordinal of something else)."""
+    for m in FIRST_WORD.finditer(masked, start, end):
+        after = masked[m.end() : m.end() + 24]
+        if re.match(
+            r"\s*(?:\d|[a-zа-я]+\s+(?:layers?|blocks?|сло)|(?:layers?|blocks?|epochs?|stage|one|run|step|half|third|"
+            r"quarter|time|сло|блок|эпох|этап|половин|трет|четверт|раз))",
+            after,
+        ):
+            continue
+        before = masked[max(start, m.start() - 6) : m.start()]
+        if re.search(r"(?:the|at|in|its)\s*$", before):
+            continue
+        return True
+    return False
+
+
+def _first_misses(masked: str, plan: Any) -> list[Miss]:
+    """'DPO on prefs, but SFT on chat first': the stage said to come first is the plan's first training stage."""
+    training = [s for s in plan.stages if s.kind in ("sft", "preference")]
+    if len(training) < 2:
+        return []
+    bounds = [
+        0,
+        *(m.end() for m in SEGMENT_SPLIT.finditer(masked) if m.group(0).strip() not in ("сначала",)),
+        len(masked),
+    ]
+    for lo, hi in pairwise(bounds):
+        if not first_stage_word(masked, lo, hi):
+            continue
+        scopes = [("sft", m.start()) for m in re.finditer(SFT_WORDS, masked[lo:hi])]
+        scopes += [
+            ("dpo" if p == "ipo" else p, m.start())
+            for p, pat in PREFERENCE_WORDS
+            for m in re.finditer(pat, masked[lo:hi])
+        ]
+        named = {scope for scope, _ in scopes}
+        if len(named) != 1:
+            continue
+        scope = named.pop()
+        if stage_scope(training[0]) != scope:
+            name = SCOPE_NAMES.get(scope, scope.upper())
+            return [
+                Miss(
+                    None,
+                    f"You said {name} comes first; the plan starts with {stage_scope(training[0]).upper()}. "
+                    f"Which stage should run first?",
+                )
+            ]
+    return []
+
+
 def _order_misses(facts: list[Fact], plan: Any) -> list[Miss]:
     """'rank 8 for SFT, then DPO with rank 4': values of one slot go to the training stages in the order said."""
     training = [s for s in plan.stages if s.kind in ("sft", "preference")]
@@ -1640,6 +1851,8 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
         text = fact.describe() if fact.slot != "layers" else f"layers {_show(fact.value)} ('{fact.phrase}')"
         if fact.replaced:
             text += f" (you said {', then '.join(_show(v) for v in [*fact.replaced, fact.value])})"
+        if fact.derived:
+            text += f" ({fact.derived})"
         if fact.scope == "all":
             text += " — every training stage"
         elif fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:

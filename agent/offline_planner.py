@@ -39,6 +39,7 @@ from agent.goal_facts import (
     NEGATED,
     NEGATED_AFTER,
     PREFERENCE_ONLY,
+    REFERRED_BEFORE,
     SCHEDULER,
     SINGLE_WEIGHT,
     SLOT_NAMES,
@@ -47,6 +48,7 @@ from agent.goal_facts import (
     check_plan_against_goal,
     corrected_text,
     fact_echo,
+    first_stage_word,
     goal_facts,
     letter_modules,
     mask,
@@ -274,6 +276,10 @@ def find_actions(text: str) -> list[Action]:
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
+                if kind in ("sft", "dpo") and REFERRED_BEFORE.search(
+                    masked[max(0, c_start + match.start() - 40) : c_start + match.start()]
+                ):
+                    continue  # "DPO: same as SFT", "lr 10x lower than SFT's": a stage referred to, not run again
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
                 taken.append(match.span())
         found.sort(key=lambda a: a.start)
@@ -353,6 +359,16 @@ def find_actions(text: str) -> list[Action]:
             masked[max(0, a.start - 32) : a.start],
         ):
             actions[i - 1], actions[i] = a, actions[i - 1]
+    for i in range(1, len(actions)):  # "DPO on prefs, but SFT on chat first", "DPO; сначала SFT": that one leads
+        a = actions[i]
+        if a.kind in ("sft", "dpo") and (
+            first_stage_word(masked, a.start, a.start + len(a.text))
+            or re.search(
+                r"(?:\bfirst|(?<![а-я])(?:сначала|вначале))[,:]?\s*(?:(?:do|run|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?$",
+                masked[max(0, a.start - 24) : a.start],
+            )
+        ):
+            actions.insert(0, actions.pop(i))
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(

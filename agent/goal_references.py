@@ -1,0 +1,215 @@
+"""Values said by reference to another stage: "DPO with the same lr as the SFT", "DPO at half that rank",
+"a 10x lower lr for DPO", "те же настройки, что у SFT", "ранг вдвое меньше".
+
+A reference becomes a fact with the referred value (scoped to the stage it was said for, so the
+plan and the review both show the number), or, where the goal states no value to refer to, a
+"reference" fact the plan can never hold: the fact check then asks which value was meant. Nothing
+is planned from a guess at what "the same" points to.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from agent.goal_numbers import word_value
+
+if TYPE_CHECKING:
+    from agent.goal_facts import Fact
+
+# slot words a reference can name (the value is what the other stage was given)
+REFERRED = {
+    "learning_rate": r"learning[_ -]rates?|lrs?|скорост\w*(?:\s+обучения)?|лр",
+    "r": r"ranks?|r|ранг\w*",
+    "alpha": r"alphas?|альф\w*",
+    "epochs": r"epochs?|эпох\w*",
+    "max_steps": r"(?:number of\s+)?steps|шаг\w*",
+    "beta": r"betas?|бет\w*",
+    "batch_size": r"batch(?:[_ ]size)?|батч\w*",
+    "max_length": r"max(?:imum)?[_ ](?:seq(?:uence)?[_ ])?length|max[_ ]len|context(?: length)?|длин\w*(?:\s+контекста)?",
+    "warmup_steps": r"warm[_ -]?up|прогрев\w*",
+    "dropout": r"dropout|дропаут\w*",
+    "weight_decay": r"weight[_ ]decay",
+    "lr_scheduler_type": r"(?:lr\s+|learning rate\s+)?schedul(?:e|er)|расписани\w*|шедулер\w*",
+    "layers": r"layers|blocks|сло(?:и|ях|ям)|блок(?:и|ах)",
+    "module": r"(?:target\s+)?modules|projections|модул(?:и|ях)|проекци(?:и|ях)",
+    "all": r"settings|hyper-?param(?:eter)?s|hparams|params|parameters|config|recipe|setup|настройк\w*|гиперпараметр\w*"
+    r"|параметр\w*|конфиг\w*",
+}
+SLOT_WORD = "|".join(f"(?P<{slot}>{pattern})" for slot, pattern in REFERRED.items())
+STAGE_WORD = (
+    r"(?P<stage>sft|dpo|ipo|orpo|simpo|kto|(?:the\s+)?(?:first|previous|earlier|last|other)\s+(?:stage|one|run|step|adapter)"
+    r"|before|above|первого|первом|предыдущ\w*|прошл\w*)"
+)
+STAGE_NAMES = {"ipo": "dpo"}
+SAME_EN = re.compile(
+    r"\b(?:the\s+|its\s+)?same\s+(?:lora\s+|adapter\s+)?(?:" + SLOT_WORD + r")\b"
+    r"(?:\s+(?:as|like)\s+(?:(?:for|in|on|with)\s+)?(?:the\s+)?" + STAGE_WORD + r"(?:\s+(?:stage|run|one|step))?)?"
+    r"|\b(?:"
+    + SLOT_WORD.replace("?P<", "?P<x_")
+    + r")\s+(?:the\s+)?same\s+as\s+(?:(?:for|in|on)\s+)?(?:the\s+)?"
+    + STAGE_WORD.replace("?P<", "?P<x_")
+    + r"|\b(?:the\s+)?same\s+as\s+(?:(?:for|in|on|with)\s+)?(?:the\s+)?"
+    + STAGE_WORD.replace("?P<", "?P<y_")
+    + r"(?!\s*(?:data|dataset|file))"
+)
+SAME_RU = re.compile(
+    r"(?<![а-я])(?:тот|та|ту|то|те|тем|той|теми|такой|такая|такую|такие|таким|такими|такое)\s+же\s+(?:"
+    + SLOT_WORD
+    + r")"
+    r"(?:,?\s*(?:что|как)\s+(?:и\s+)?(?:(?:у|в|для|на|при)\s+)?" + STAGE_WORD + ")?"
+    r"|(?:" + SLOT_WORD.replace("?P<", "?P<x_") + r")\s+(?:такой\s+же\s+|такая\s+же\s+|такие\s+же\s+|те\s+же\s+)?"
+    r"как\s+(?:и\s+)?(?:у|в|для|на|при)\s+" + STAGE_WORD.replace("?P<", "?P<x_")
+)
+
+_FACTOR = (
+    r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?"
+    r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
+    r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*)"
+)
+RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|крупн\w*)"
+# "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
+FACTOR_FIRST = re.compile(
+    r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
+    + _FACTOR
+    + r"(?:\s+"
+    + RU_DIRECTION
+    + r")?"
+    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|sft'?s|dpo'?s|the sft'?s|the same)\s+)?(?:"
+    + SLOT_WORD
+    + r")\b"
+    + r"(?:\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
+    + STAGE_WORD
+    + r"(?:'s)?)?"
+)
+# "lr 10x lower", "rank half of that", "ранг вдвое меньше", "lr в 10 раз меньше, чем у SFT"
+SLOT_FIRST = re.compile(
+    r"(?<![\w.-])(?:"
+    + SLOT_WORD.replace("?P<", "?P<x_")
+    + r")\s*(?:is\s+|of\s+|at\s+|=\s*)?"
+    + _FACTOR.replace("?P<", "?P<x_")
+    + r"(?:\s+"
+    + RU_DIRECTION.replace("?P<", "?P<x_")
+    + r")?"
+    + r"(?:\s+(?:of\s+)?(?:that|the sft'?s?|sft'?s|the sft one|of sft))?"
+    + r"(?:,?\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
+    + STAGE_WORD.replace("?P<", "?P<x_")
+    + r"(?:'s)?)?"
+)
+NUMERIC = {"learning_rate", "r", "alpha", "epochs", "max_steps", "beta", "batch_size", "max_length", "warmup_steps",
+           "dropout", "weight_decay"}  # fmt: skip
+
+
+def _group(m: re.Match[str], name: str) -> str | None:
+    for prefix in ("", "x_", "y_"):
+        value = m.groupdict().get(prefix + name)
+        if value is not None:
+            return value
+    return None
+
+
+def _slot(m: re.Match[str]) -> str | None:
+    return next((slot for slot in REFERRED if _group(m, slot) is not None), None)
+
+
+def _stage(m: re.Match[str]) -> str | None:
+    word = _group(m, "stage")
+    if word is None:
+        return None
+    word = word.strip()
+    return STAGE_NAMES.get(word, word) if word in ("sft", "dpo", "ipo", "orpo", "simpo", "kto") else "earlier"
+
+
+def _factor(m: re.Match[str]) -> float | None:
+    word = (_group(m, "factor") or "").strip()
+    direction = _group(m, "dir") or _group(m, "ru_dir") or ""
+    smaller = bool(re.match(r"lower|smaller|less|меньш|ниж", direction))
+    if re.match(r"half|halve|половин", word):
+        return 0.5
+    if re.match(r"twice|double|удвоенн", word):
+        return 2.0
+    fixed = {"вдвое": 2.0, "втрое": 3.0, "вчетверо": 4.0}
+    times_word = _group(m, "times") or _group(m, "ru_times")
+    if word.startswith(("triple", "quadruple")):
+        return 3.0 if word.startswith("triple") else 4.0
+    if word in fixed:
+        n = fixed[word]
+    elif times_word is not None:
+        n = float(times_word.replace(",", ".")) if re.fullmatch(r"[\d.,]+", times_word) else word_value(times_word)
+        if n is None or n <= 0:
+            return None
+    else:
+        return None
+    if not direction and not times_word:
+        return None
+    return 1.0 / float(n) if smaller else float(n)
+
+
+def reference_facts(masked: str) -> list[Fact]:
+    """The references in the goal, each a fact whose value is still to be found ('reference' until resolved)."""
+    from agent.goal_facts import Fact
+
+    facts: list[Fact] = []
+    for pattern in (SAME_EN, SAME_RU):
+        for m in pattern.finditer(masked):
+            slot = _slot(m) or "all"
+            fact = Fact("reference", (slot, 1.0, _stage(m)), m.group(0).strip(), m.start(), m.end())
+            facts.append(fact)
+    for pattern in (FACTOR_FIRST, SLOT_FIRST):
+        for m in pattern.finditer(masked):
+            slot = _slot(m)
+            factor = _factor(m)
+            if slot not in NUMERIC or factor is None or any(f.start <= m.start() < f.end for f in facts):
+                continue
+            facts.append(Fact("reference", (slot, factor, _stage(m)), m.group(0).strip(), m.start(), m.end()))
+    return facts
+
+
+def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
+    """Each reference as the facts it stands for ("same lr as SFT" → learning rate 2e-5 for DPO), or left a
+    'reference' fact naming what is missing, which the fact check asks about."""
+    from agent.goal_facts import INT_SLOTS, SLOT_NAMES, Fact
+
+    out: list[Fact] = []
+    for ref in references:
+        slot, factor, stage = ref.value
+        scope = ref.scope
+        if slot in ("layers", "module") and factor == 1.0:
+            ref.slot, ref.value = "same_as", slot  # the planner carries an earlier stage's layers and modules
+            out.append(ref)
+            continue
+        slots = [s for s in SLOT_NAMES if s not in ("seed",)] if slot == "all" else [slot]
+        made: list[Fact] = []
+        for name in slots:
+            if slot == "all" and any(f.slot == name and f.scope == scope for f in facts):
+                continue  # "same as SFT but beta 0.1": what is said for this stage is its own
+            earlier = [
+                f
+                for f in facts
+                if f.slot == name
+                and (f.start < ref.start or stage not in (None, "earlier"))
+                and f.scope != scope
+                and (stage in (None, "earlier") or f.scope in (stage, None, "all"))
+                and f.value is not None
+            ]
+            if not earlier:
+                continue
+            source = earlier[-1]
+            value = source.value
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = value * factor
+                if name in INT_SLOTS:
+                    if abs(value - round(value)) > 1e-9 or round(value) < 1:
+                        continue
+                    value = round(value)
+            elif factor != 1.0:
+                continue
+            fact = Fact(name, value, ref.phrase, ref.start, ref.end, scope=scope)
+            fact.derived = f"from '{ref.phrase}'"
+            made.append(fact)
+        if made and scope is not None:
+            out.extend(made)
+        else:
+            ref.value = slot
+            out.append(ref)
+    return out
