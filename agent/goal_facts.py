@@ -133,8 +133,9 @@ def left_out(text: str, start: int) -> bool:
             r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
             r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*))"
-            r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?$",
-            text[max(0, start - 28) : start],
+            r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
+            r"(?:(?:mlp|attention|attn|self-attention|feed[- ]?forward|ffn|мlp|млп|внимани\w*)(?:'s)?\s+)?$",
+            text[max(0, start - 40) : start],
         )
     )
 
@@ -219,7 +220,7 @@ TRAINING_PRECISION = re.compile(
 )
 MODULE_NAME = re.compile(
     r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
-    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj)(?![\w])"
+    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|(?:down|up|gate)[ -]proj(?:ection)?s?)(?![\w])"
 )
 # "q and v projections", "q/k/v", "на q и v проекциях": the attention projections by letter
 LETTER_MODULES = re.compile(
@@ -227,6 +228,11 @@ LETTER_MODULES = re.compile(
     r"|(?<![\w/#.'-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
+
+
+def _module(words: str) -> str:
+    """'down projection' and 'gate-proj' are the checkpoint's down_proj and gate_proj."""
+    return re.sub(r"[ -]proj(?:ection)?s?$", "_proj", words)
 
 
 def letter_modules(text: str) -> list[tuple[int, int, list[str]]]:
@@ -250,6 +256,7 @@ MERGE_METHODS = [
     ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"),
 ]  # fmt: skip
 MERGE_METHOD_WORDS = "|".join(p for _, p in MERGE_METHODS[:-1])
+MERGE_METHOD_RE = re.compile(r"(?<![\w])(?:" + MERGE_METHOD_WORDS + r")(?![\w])")
 # merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"
 MERGE_NUMBERS = [
     ("density", r"\bdensity\b|плотност\w*"),
@@ -840,6 +847,31 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
                         break
             if done:
                 break
+            # "q_proj, k_proj... actually just q_proj and v_proj", "slerp -- no, TIES": the list or method after wins
+            for pattern, joiner in ((MODULE_NAME, r"\s*(?:,|and|и|&|/)\s*"), (MERGE_METHOD_RE, None)):
+                before = [m for m in pattern.finditer(masked) if m.end() <= marker.start()]
+                if not before or not CORRECTED_GAP.fullmatch(masked[before[-1].end() : marker.start()]):
+                    continue
+                first = before[-1]
+                for m in reversed(before[:-1]):  # the whole list said before the marker
+                    if joiner and re.fullmatch(joiner, masked[m.end() : first.start()]):
+                        first = m
+                    else:
+                        break
+                lead = re.match(
+                    r"[\s,.;:!-]*(?:(?:just|only|use|make it|go with|via|with|using|through|только|просто|лучше|давай|через)\s+)*",
+                    masked[marker.end() :],
+                )
+                if not pattern.match(masked, marker.end() + lead.end()):
+                    continue
+                new_start = marker.end() + lead.end()
+                said = masked[first.start() : before[-1].end()]
+                text = text[: first.start()] + " " * (new_start - first.start()) + text[new_start:]
+                notes.append(f"you said '{said}', then corrected it; the correction was taken.")
+                done = True
+                break
+            if done:
+                break
             before = [m for m in SCHEDULER.finditer(masked) if m.end() <= marker.start()]
             if before and CORRECTED_GAP.fullmatch(masked[before[-1].end() : marker.start()]):
                 rest = masked[marker.end() :]
@@ -1182,18 +1214,22 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if (
             left_out(masked, m.start()) or listed or FROZEN_AFTER.match(masked, m.end())
         ):  # "except o_proj", "q_proj frozen"
-            facts.append(Fact("module", "not " + m.group(0), m.group(0), m.start(), m.end()))
+            facts.append(Fact("module", "not " + _module(m.group(0)), m.group(0), m.start(), m.end()))
             last_out = m.end()
             continue
-        facts.append(Fact("module", m.group(0), m.group(0), m.start(), m.end()))
+        facts.append(Fact("module", _module(m.group(0)), m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
         for role in roles:
             facts.append(Fact("module", role[0] + "_proj", masked[start:end], start, end))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
+    if m and MODULE_NAME.match(masked, m.end() + 1):
+        m = None  # "the attention o_proj": which module, not the role
     if m and not re.search(r"\ball (?:linear )?(?:layers|modules|projections)", masked):
         role = "not attention" if left_out(masked, m.start()) else "attention"
         facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
     m = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", masked)
+    if m and MODULE_NAME.match(masked, m.end() + 1):
+        m = None  # "exclude the MLP down projection": one MLP module, not the whole MLP
     if m:  # "not the MLP", "кроме MLP": the plan must leave those modules alone
         role = "not mlp" if left_out(masked, m.start()) else "mlp"
         facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
@@ -1578,6 +1614,7 @@ def check_plan_against_goal(
                 )
             )
     misses.extend(_invented_stages(goal, plan, feedback))
+    misses.extend(_role_misses(facts, plan))
     from agent.goal_layers import unread_layer_words
 
     for phrase in unread_layer_words(mask(_corrected_spans(reading_text(retract(goal)))[0]), num_layers):
@@ -1801,6 +1838,28 @@ def _first_misses(masked: str, plan: Any) -> list[Miss]:
                     None,
                     f"You said {name} comes first; the plan starts with {stage_scope(training[0]).upper()}. "
                     f"Which stage should run first?",
+                )
+            ]
+    return []
+
+
+def _role_misses(facts: list[Fact], plan: Any) -> list[Miss]:
+    """'attention projections but not o_proj': one role named (and no module of the other) means the other
+    role's modules stay untouched; a plan that adapts them (all linear less o_proj) is asked about."""
+    roles = {f.value for f in facts if f.slot == "role" and not f.value.startswith("not ")}
+    modules = {f.value for f in facts if f.slot == "module" and not f.value.startswith("not ")}
+    if len(roles) != 1 or modules:
+        return []
+    role = roles.pop()
+    other = MLP_NAMES if role == "attention" else ATTENTION_NAMES
+    own = ATTENTION_NAMES if role == "attention" else MLP_NAMES
+    for s in plan.stages:
+        if s.kind in ("sft", "preference") and set(s.target_modules or []) & (other - own):
+            return [
+                Miss(
+                    None,
+                    f"You named the {role} modules; the plan's {s.id} stage also adapts "
+                    f"{', '.join(sorted(set(s.target_modules) & (other - own)))}. Which modules should it train?",
                 )
             ]
     return []

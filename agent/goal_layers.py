@@ -24,6 +24,11 @@ from tools.errors import GraftError
 
 LW = r"(?:layers?|blocks?|сло(?:ями|ях|ям|ев|ем|й|и|я|е|ю)(?![а-я])|блок\w*)"
 N = r"(\d+)"
+OPEN_END = (  # how an open range ends: "layer 8 onwards", "со слоя 6 и выше", "from the 6th to the end"
+    r"(?:\+|and (?:up|above|beyond|later|higher|onwards?)|(?:and\s+)?onwards?|upwards|and higher|or (?:higher|later|above)"
+    r"|up(?![\w-])|(?:up\s+|all the way\s+)?to the (?:end|top|last(?: one)?)|и\s+(?:выше|дальше|далее)|и до конца|до конца"
+    r"|до последнего)"
+)
 ORD_EN = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))"
 ORD_RU = (
     r"(?:(?:перв|втор|трет|четверт|пят|шест|седьм|восьм|девят|десят|одиннадцат|двенадцат)"
@@ -126,14 +131,27 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     # open ranges: "layers 4+", "layer 8 onwards", "from layer 6 up", "layers >= 8", "со слоя 6 и выше"
     for m in re.finditer(
         rf"(?:(?:from|starting (?:from|at|with)|со?|начиная со?)\s+)?{LW}\s*(?:(?:>=|≥)\s*)?{N}(?:-?(?:го|ого))?\s*"
-        r"(?:\+|and (?:up|above|beyond|later|higher|onwards?)|(?:and\s+)?onwards?|upwards|and higher|or (?:higher|later|above)"
-        r"|up(?![\w-])|(?:up\s+|all the way\s+)?to the (?:end|top|last(?: one)?)|и\s+(?:выше|дальше|далее)|и до конца|до конца"
-        r"|до последнего)",
+        + OPEN_END,
         text,
     ):
         a = int(m.group(1))
         hits.append(
             (m.start(), m.end(), _check(list(range(a, n)), n, model), f"'{m.group(0).strip()}': layers {a}-{n - 1}.")
+        )
+    # ordinals: "с 6-го слоя и выше", "from the 6th layer onwards", "слои с 6-го до конца"
+    for m in re.finditer(
+        rf"(?:(?:from|starting (?:from|at|with)|со?|начиная со?)\s+(?:the\s+)?{ORD}\s*{LW}|{LW}\s+(?:from|со?|начиная со?)\s+"
+        rf"(?:the\s+)?{ORD})\s*{OPEN_END}",
+        text,
+    ):
+        a, _ = _index(m.group(1) or m.group(2))
+        hits.append(
+            (
+                m.start(),
+                m.end(),
+                _check(list(range(a, n)), n, model),
+                f"'{m.group(0).strip()}': layers {a}-{n - 1} (ordinal layers are counted from 1).",
+            )
         )
     for m in re.finditer(
         rf"(?:начиная\s+со?|from)\s+{N}(?:-?(?:го|ого))?\s+{LW}(?!\s*(?:to|through|по|до|-)\s*\d)", text
@@ -149,9 +167,11 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         a = int(m.group(1)) + 1
         hits.append((m.start(), m.end(), _check(list(range(a, n)), n, model), None))
     for m in re.finditer(
-        rf"{LW}\s*(?:(?:<=|≤)\s*{N}|up to\s+(?:and including\s+)?{N}|(?:до|по)\s+{N}\s+включительно)", text
+        rf"{LW}\s*(?:(?:<=|≤)\s*{N}|up to\s+(?:and including\s+)?{N}|(?:до|по)\s+{N}\s+включительно)"
+        rf"|up to\s+(?:and including\s+)?{LW}\s*{N}",
+        text,
     ):
-        b = int(m.group(1) or m.group(2) or m.group(3))
+        b = int(m.group(1) or m.group(2) or m.group(3) or m.group(4))
         hits.append((m.start(), m.end(), _check(list(range(0, b + 1)), n, model), None))
     for m in re.finditer(rf"{LW}\s*(?:<|below|ниже)\s*{N}", text):
         hits.append((m.start(), m.end(), _check(list(range(0, int(m.group(1)))), n, model), None))
@@ -297,8 +317,11 @@ EXCEPT = re.compile(
     r"|apart from|other than|кроме|за исключением|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
-    r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not) (?:train|touch)"
-    r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)\s+"
+    r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not|never) (?:train|touch|adapt|update)"
+    r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)"
+    # "don't train the embeddings or the last layer": the layer after a non-layer part is left out too
+    r"(?:\s+(?:the\s+)?(?:embed\w*|эмбеддинг\w*|lm_head|(?:lm\s+)?head|голов\w*|norms?|layer ?norms?)\s+(?:or|and|nor|и|или)"
+    r"(?:\s+the)?)?\s+"
 )
 
 
@@ -408,7 +431,10 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "keep layers 10 and 11 frozen", "слои 10 и 11 заморожены": every other layer trains
         frozen = re.match(
-            r"\s*(?:(?:are|stay|remain|будут|остаются)\s+)?(?:frozen|заморожен\w*|замороженными)\b", text[c.end :]
+            r"\s*(?:(?:are|stay|remain|будут|остаются)\s+)?(?:frozen|заморожен\w*|замороженными"
+            r"|alone|untouched|as (?:is|they are)|(?:в покое|нетронут\w*|как есть)|not trained|untrained"
+            r"|не (?:до)?обуча\w*|не трога\w*|заморозить|заморозь|замораживаем|замораживать|оставить в покое)(?![а-я\w])",
+            text[c.end :],
         )
         if c.layers is not None and frozen:
             keep = [i for i in range(num_layers) if i not in set(c.layers)]

@@ -210,8 +210,33 @@ TECHNIQUES = (
     (
         r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
-        r"|только\s+адаптер\w*",
+        r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж)\w*|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)",
         "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)",
+    ),
+    (
+        r"\b(?:first|last|top|random|only)\s+(?:\d[\d,._]*\s*k?|[a-z]+(?:\s+thousand|\s+hundred)?)\s+"
+        r"(?:examples|rows|samples|records|lines|conversations|dialogues|pairs|items)\b"
+        r"|\b(?:only\s+|just\s+)?(?:the\s+)?(?:first|last)\s+\d+\s*%\s+of\s+(?:it|the\s+data(?:set)?|the\s+rows|the\s+file)"
+        r"|\b(?:a\s+)?(?:random\s+)?(?:sub-?set|sub-?sample|sample)\s+of\s+(?:the\s+)?(?:data|dataset|rows|examples|\d)"
+        r"|\bmax_samples\b|\bmax_train_samples\b|\bnum_samples\b|\bdataset_size\b|\bselect\(range"
+        r"|(?<![а-я])(?:первы\w+|последни\w+|случайны\w+)\s+\d[\d\s]*k?\s*(?:пример\w*|строк\w*|запис\w*|диалог\w*|пар(?:ах|ы)?|сэмпл\w*)(?![а-я])"
+        r"|подвыборк\w*|(?<![а-я])(?:только|лишь)\s+\d[\d\s]*\s*(?:примеров|строк|записей)",
+        "a subset of the rows: Graft trains on every row of the dataset file (cut the file to those rows first)",
+    ),
+    (
+        r"\bloss\s+on\s+(?:the\s+)?(?:full|whole|entire)\s+(?:sequence|text|conversation|input|prompt)\w*"
+        r"|\bprompts?\s+(?:tokens?\s+)?(?:included|too|as well)\b|\btrain_on_inputs\s*[:=]\s*true\b"
+        r"|\b(?:completion|assistant)_only_loss\s*[:=]\s*false\b|\binclud\w*\s+(?:the\s+)?(?:prompts?|inputs?|instructions?)\s+in\s+the\s+loss"
+        r"|\b(?:don'?t|do not|no|without)\s+mask\w*\s+(?:the\s+)?(?:prompts?|inputs?|instructions?|user)"
+        r"|\btrain\s+on\s+(?:the\s+)?(?:prompts?|inputs?)\s+(?:too|as well)\b"
+        r"|(?:лосс|loss|потер\w*)\s+(?:и\s+)?(?:на|по)\s+(?:всей|всему|всем)\s+(?:последовательност\w*|тексту|диалогу|токенам)"
+        r"|(?:включая|вместе с)\s+(?:промпт\w*|инструкци\w*)",
+        "loss on the prompt tokens: Graft's SFT puts the loss on the replies only (TRL's completion-only loss)",
+    ),
+    (
+        r"(?:\bonly|\bjust|(?<![а-я])только)\s+(?:the\s+)?(?:embed\w*|эмбеддинг\w*|lm[_ ]head|голов\w*)"
+        r"|\btrain\s+(?:the\s+)?(?:embed\w*|lm[_ ]head)|(?<![а-я])обуч\w*\s+(?:только\s+)?эмбеддинг\w*",
+        "training the embeddings or the LM head: Graft's LoRA adapts the linear projections only",
     ),
     (
         r"\breference[- ]free\b|\bwithout (?:a |the )?ref(?:erence)?(?: model)?\b|\bno ref(?:erence)? model\b"

@@ -174,8 +174,15 @@ PATHLIKE = re.compile(
 )
 EXPLICIT_MODULE = re.compile(
     r"\b(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
-    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|dense)\b"
+    r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|dense|(?:down|up|gate)[ -]proj(?:ection)?s?)\b"
 )
+
+
+def module_name(words: str) -> str:
+    """'down projection' and 'gate-proj' are the checkpoint's down_proj and gate_proj."""
+    return re.sub(r"[ -]proj(?:ection)?s?$", "_proj", words)
+
+
 ROLE_MODULES = {
     "query": ("q_proj", "wq", "query"),
     "key": ("k_proj", "wk", "key"),
@@ -501,7 +508,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
     named, excluded = [], []
     for match in EXPLICIT_MODULE.finditer(text):
-        name = match.group(0)
+        name = module_name(match.group(0))
         if name not in available:
             raise GraftError(
                 f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
@@ -514,7 +521,14 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         else:
             named.append(name)
     if excluded and not named:
-        keep = sorted(set(available) - {name for name, _ in excluded})
+        # "attention projections but not o_proj", "только внимание, без o_proj": the named role less those
+        role_attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
+        role_mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
+        pool: set[str] = set()
+        for role, found in (("attention", role_attention), ("mlp", role_mlp)):
+            if found and not left_out(text, found.start()) and not EXPLICIT_MODULE.match(text, found.end() + 1):
+                pool |= set(ctx.modules.get(role, []))
+        keep = sorted((pool or set(available)) - {name for name, _ in excluded})
         if not keep:
             raise NeedsAnswer("Every module was left out; which modules should train?")
         return keep
