@@ -30,9 +30,9 @@ SLOT_NAMES = {
     "gradient_accumulation": "gradient accumulation", "warmup_steps": "warmup", "weight_decay": "weight decay",
     "label_smoothing": "label smoothing", "seed": "seed", "max_grad_norm": "gradient clipping norm",
     "eval_fraction": "held-out share", "simpo_gamma": "SimPO gamma", "cpo_alpha": "CPO alpha",
-    "desirable_weight": "desirable weight", "undesirable_weight": "undesirable weight",
+    "desirable_weight": "desirable weight", "undesirable_weight": "undesirable weight", "gpus": "GPU count",
 }  # fmt: skip
-INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed"}
+INT_SLOTS = {"r", "max_steps", "batch_size", "max_length", "gradient_accumulation", "seed", "gpus"}
 PREFERENCE_ONLY = {  # settings only a preference stage has
     "beta", "label_smoothing", "simpo_gamma", "cpo_alpha", "desirable_weight", "undesirable_weight",
 }  # fmt: skip
@@ -67,6 +67,11 @@ AFTER = [
         r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?",
     ),
     ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*"),
+    (
+        "gpus",
+        r"\b(?:num_gpus|n_gpus|gpus|gpu_count|num_processes|nproc_per_node|nproc-per-node|num-processes)\b(?=\s*[=:]|\s+\d)"
+        r"|--(?:num_processes|nproc_per_node|num-processes|nproc-per-node|gpus)\b",
+    ),
     ("label_smoothing", r"\blabel[_ ]smoothing\b|сглаживани\w*(?:\s+мет\w*)?"),
     ("seed", r"\b(?:random[_ ])?seed\b|\bсид\w*"),
     ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
@@ -94,6 +99,10 @@ BEFORE = [
     ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*|iterations?|iters?|updates|итераци\w*)\b"),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
+    (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
+        "gpus",
+        r"(?:x\s*|×\s*)?(?:gpus?|gpu-s|видеокарт\w*|гпу|карт(?:ах|ы|ами)|(?:nvidia\s+)?(?:a100|h100|h200|a6000|4090|3090|l40s?)s?)\b",
+    ),
     ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
     (  # "5% for eval", "10% held out", "5% на валидацию"
         "eval_fraction",
@@ -169,6 +178,9 @@ ADAPTER_NONE = re.compile(
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|не\s+(?:lora|лор\w*)"
 )
+DORA_AFTER_NOT = re.compile(
+    r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
+)  # "не LoRA, а DoRA"
 DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
 PATH = re.compile(
     r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.(?:safetensors|bin|pt)\b"
@@ -290,6 +302,16 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     return values, hits[0].start(), hits[-1].end()
 
 
+DELTAS_KEPT = re.compile(
+    r"(?:(?P<keep>\bkeep(?:ing)?|\bretain\w*|(?<![а-я])оставь\w*|(?<![а-я])оставля\w*|(?<![а-я])сохрани\w*)"
+    r"|\bdrop(?:ping)?|\bprun\w*|\bdiscard\w*|\bremov\w*|отбрас\w*|выкин\w*|отбрось|выбрось)"
+    r"\s+(?:only\s+|только\s+|лишь\s+)?(?:the\s+)?(?:top\s+|largest\s+|biggest\s+)?"
+    r"(?P<share>\d+(?:[.,]\d+)?)\s*(?P<pct>%|percent)?\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?:largest\s+|biggest\s+)?"
+    r"(?:deltas?|task[ -]vectors?|(?:delta\s+)?(?:parameters|params|weights)(?=\s|$|[,.;])|diffs?|differences|дельт\w*|разниц\w*|параметр\w*)"
+    r"|\bdrop[_ ]rate\s*(?:=|:|of)?\s*(?P<share_rate>0?\.\d+)"
+)
+
+
 def merge_number_facts(text: str) -> list[Fact]:
     """A merge's density and SLERP's t, as stated."""
     facts = []
@@ -299,6 +321,14 @@ def merge_number_facts(text: str) -> list[Fact]:
         ):
             value = float(m.group(1))  # "SLERP it with B at 0.4": the interpolation factor
             facts.append(Fact("t", value, m.group(0), m.start(), m.end()))
+    for m in DELTAS_KEPT.finditer(text):  # "keep only the top 20% of deltas" → density 0.2; "drop 90%" → 0.1
+        if m.group("share_rate"):  # DARE's drop rate p keeps 1 - p of each delta
+            share, kept = float(m.group("share_rate")), False
+        else:
+            share = float(m.group("share").replace(",", ".")) / (100 if m.group("pct") else 1)
+            kept = bool(m.group("keep"))
+        if 0 < share <= 1:
+            facts.append(Fact("density", round(share if kept else 1 - share, 6), m.group(0), m.start(), m.end()))
     for slot, keyword in MERGE_NUMBERS:
         for m in re.finditer(keyword, text):
             f = re.match(FILLER, text[m.end() :])
@@ -362,6 +392,7 @@ class Fact:
             "max_shard_size": lambda: f"shards of at most {value}",
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
+            "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
             "reference": lambda: f"'{self.phrase}'",
             "same_as": lambda: f"the same {value} as the stage before",
@@ -391,8 +422,10 @@ def _show(value: Any) -> str:
 
 def reading_text(goal: str) -> str:
     """The goal as the fact reader sees it: lower case, one spelling of quotes and dashes, same length."""
+    from agent.goal_numbers import spelled_numbers
+
     table = str.maketrans({"ё": "е", "Ё": "Е", "“": '"', "”": '"', "«": '"', "»": '"', "—": "-", "–": "-", "’": "'"})
-    return goal.translate(table).lower()
+    return spelled_numbers(goal.translate(table).lower())
 
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
@@ -597,6 +630,15 @@ SWITCHES = {
     "gradient_checkpointing": r"\b(?:gradient|activation)[_ ]checkpointing\b|\bgrad(?:ient)?[_ ]ckpt\b"
     r"|чекпоинтинг\w*(?:\s+градиент\w*)?|\bcheckpointing\b",
 }
+DISTRIBUTED = (
+    ("fsdp", r"\bfsdp\d?\b|\bfully[- ]sharded\b"),
+    (
+        "deepspeed",
+        r"\bdeep[_ -]?speed\b(?:[\s,-]*(?:zero|stage)[- _]?(?:stage[- _]?)?[123]\b)?|\bzero[- _]?(?:stage[- _]?)?[123]\b"
+        r"|\bds[_ ]config\b",
+    ),
+    ("ddp", r"\bddp\b|\bdistributed data[- ]parallel\b"),
+)
 SWITCH_NAMES = {"packing": "sequence packing", "gradient_checkpointing": "gradient checkpointing"}
 SWITCH_OFF = re.compile(
     r"\s*(?:=|:)?\s*(?:false|off|no|none|disabled?|0|нет|выкл\w*)\b|\s+(?:is\s+|should be\s+)?(?:off|disabled)\b"
@@ -621,6 +663,9 @@ VAGUE = re.compile(
     r"(?:сотен\s+|тысяч\s+)?(?:эпох\w*|шаг\w*|итерац\w*|ранг\w*|скорост\w*|бет\w*|батч\w*)"
     r"|(?:в\s+(?:\d+|[а-я]+)\s+раза?|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
     r"|\b\d+\s*(?:x|×|times)\s+(?:smaller|lower|bigger|higher|larger|less|more)\b"
+    # a merge weight said relative to another member: which numbers go to which model is asked
+    r"|\b(?:twice|double|triple|half|\d+\s*(?:x|×|times))\s+(?:the\s+|as much\s+)?weight\b|\bweighted\s+(?:twice|double)"
+    r"|(?:вдвое|втрое|в\s+\S+\s+раза?)\s+(?:больш\w+|меньш\w+)\s+вес\w*"
 )
 EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
@@ -989,7 +1034,7 @@ SEGMENT_SPLIT = re.compile(
     r"|\b(?:and then|then|after that|afterwards|next|finally|followed by)\b"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
-SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference"}
+SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference", "distributed"}
 GENERIC_TRAINING = re.compile(
     r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
@@ -1180,7 +1225,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
     m = ADAPTER_NONE.search(masked)
-    if m and re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", masked[max(0, m.start() - 12) : m.start()]):
+    if m and (
+        re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", masked[max(0, m.start() - 12) : m.start()])
+        or DORA_AFTER_NOT.match(masked, m.end())
+    ):
         facts.append(
             Fact("adapter", "dora", m.group(0), m.start(), m.end())
         )  # "DoRA instead of LoRA", "DoRA, а не LoRA"
@@ -1312,6 +1360,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
     facts.extend(merge_number_facts(masked))
     facts.extend(switch_facts(masked))
+    for name, pattern in DISTRIBUTED:  # "with FSDP", "DeepSpeed ZeRO-3": how several GPUs share the work
+        m = re.search(pattern, masked)
+        if m and not negated(masked, m.start()):
+            facts.append(Fact("distributed", name, m.group(0), m.start(), m.end()))
+            break
     for m in re.finditer(
         r"\bno\s+(?:eval(?:uation)?|validation|held[- ]out)\b|\bwithout\s+(?:eval(?:uation)?|validation)\b|без\s+валидаци\w*|без\s+оценк\w*",
         masked,
@@ -1418,7 +1471,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return False
     if slot == "same_as":  # "the same layers": the planner carries an earlier stage's layers and modules
         return True
-    if slot in ("lr_scheduler_type", *SWITCHES):
+    if slot in ("lr_scheduler_type", "distributed", *SWITCHES):
         return any(getattr(s, slot, None) == value for s in training)
     if slot == "stage":
         return any(s.kind == "sft" for s in training)
@@ -1804,7 +1857,16 @@ def first_stage_word(masked: str, start: int, end: int) -> bool:
         before = masked[max(start, m.start() - 6) : m.start()]
         if re.search(r"(?:the|at|in|its)\s*$", before):
             continue
-        return True
+        leads = re.match(
+            r"[\s,:]*(?:(?:do|run|please|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?" + STAGE_START,
+            masked[m.end() :],
+        )
+        if leads:  # "but first SFT on chat": the stage after the word comes first, if it is this one
+            if m.end() + leads.end() <= end and re.search(STAGE_START, masked[start : m.start()]) is None:
+                return True
+            continue
+        if re.search(STAGE_START, masked[start : m.start()]):  # "SFT on chat first": the word ends this stage's words
+            return True
     return False
 
 

@@ -178,7 +178,19 @@ _POINT = re.compile(r"\s+(?:point|запятая|точка)\s+", re.IGNORECASE)
 
 
 _WHOLE = re.compile(r"\s+(?:целых|целая|целой|целую)\s+", re.IGNORECASE)
-_PLACES = re.compile(r"\s+(десят\w*|сот\w*|тысячн\w*)", re.IGNORECASE)
+_PLACES = re.compile(r"\s+(десятитысячн\w*|стотысячн\w*|миллионн\w*|десят\w*|сот\w*|тысячн\w*)", re.IGNORECASE)
+_SCALES = (
+    ("десятитысячн", 10_000),
+    ("стотысячн", 100_000),
+    ("миллионн", 1_000_000),
+    ("тысячн", 1000),
+    ("сот", 100),
+    ("десят", 10),
+)
+
+
+def _scale(word: str) -> int:
+    return next(scale for stem, scale in _SCALES if word.lower().startswith(stem))
 
 
 def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
@@ -192,13 +204,48 @@ def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
         places = _PLACES.match(text, after)
         if not places:
             return None
-        scale = {"д": 10, "с": 100, "т": 1000}[places.group(1)[0].lower()]
-        return value + digits / scale, places.end()
+        return value + digits / _scale(places.group(1)), places.end()
     places = _PLACES.match(text, end)
-    if places and places.group(1).lower().startswith(("десятых", "десятая", "десятую", "сотых", "сотая", "тысячн")):
-        scale = {"д": 10, "с": 100, "т": 1000}[places.group(1)[0].lower()]
-        return value / scale, places.end()
+    if places and places.group(1).lower().startswith(
+        ("десятых", "десятая", "десятую", "сотых", "сотая", "сотую", "тысячн", "десятитысячн", "стотысячн", "миллионн")
+    ):  # "одна десятитысячная" → 0.0001
+        return value / _scale(places.group(1)), places.end()
     return None
+
+
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_TIMES_TEN = re.compile(
+    r"(?<![\w.])(?:(\d+(?:[.,]\d+)?)\s*[·*×x]\s*)?10\s*(?:\^|\*\*)\s*([-−]?\s*\d+)|(?:(\d+(?:[.,]\d+)?)\s*[·*×x]\s*)?10([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
+)
+_DECIMAL_COMMA = re.compile(
+    r"(?<![\d,.])\d+,\d+(?=e[-+]?\d)"  # "2,5e-5"
+    r"|(?<=[a-zа-я] )\d+,\d+(?!\d)(?!,\d)(?!\s*(?:и|and)\s*\d)"  # "lr 0,0001", "бета 0,01" (not a list "2,3,4")
+    r"|(?<![\d,.])\d+,\d+(?=\s*(?:эпох|epoch))",  # "1,5 эпохи"
+    re.IGNORECASE,
+)
+
+
+def spelled_numbers(text: str) -> str:
+    """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
+    "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
+    text = text.replace("−", "-")
+    text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
+
+    def power(m: re.Match[str]) -> str:
+        mantissa = (m.group(1) or m.group(3) or "1").replace(",", ".")
+        exponent = (m.group(2) or m.group(4) or "").translate(_SUPERSCRIPT).replace("−", "-").replace(" ", "")
+        written = f"{mantissa}e{exponent}"
+        return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
+
+    text = _TIMES_TEN.sub(power, text)
+
+    def decimal(m: re.Match[str]) -> str:
+        word = re.search(r"([a-zа-я_]+)\s*$", text[max(0, m.start() - 24) : m.start()])
+        if word and re.match(r"layers?|blocks?|сло|блок|weights?|вес|модул|gpus?|index|индекс", word.group(1)):
+            return m.group(0)  # "слои 0,5", "weights 0,5": a list, not a decimal
+        return m.group(0).replace(",", ".")
+
+    return _DECIMAL_COMMA.sub(decimal, text)
 
 
 def find_numbers(text: str) -> list[Number]:

@@ -53,6 +53,16 @@ SAME_EN = re.compile(
     + STAGE_WORD.replace("?P<", "?P<y_")
     + r"(?!\s*(?:data|dataset|file))"
 )
+SAME_EN_ALL = re.compile(  # "keep everything the same but beta 0.2", "everything else as in the SFT"
+    r"\b(?:keep\s+)?(?:everything|all(?:\s+(?:else|the rest))?|the rest|the other settings)(?:\s+else)?\s+(?:the\s+)?same\b"
+    r"(?:\s+as\s+(?:(?:for|in|on)\s+)?(?:the\s+)?" + STAGE_WORD + r")?"
+    r"|\beverything\s+(?:else\s+)?(?:as|like)\s+(?:(?:for|in|on)\s+)?(?:the\s+)?"
+    + STAGE_WORD.replace("?P<", "?P<x_")
+    + r"|(?<![а-я])(?:вс[её]\s+(?:остальное\s+)?(?:то\s+же\s+самое|так\s+же|как\s+(?:у|в|для|при))|остальное\s+(?:так\s+же|как\s+(?:у|в|для|при)))"
+)
+SAME_RU_AFTER = re.compile(  # "DPO — lr такой же", "ранг тот же"
+    r"(?<![\w.-])(?:" + SLOT_WORD + r")\s*(?:-|—|:)?\s*(?:тот|та|то|те|такой|такая|такое|такие)\s+же(?![а-я])"
+)
 SAME_RU = re.compile(
     r"(?<![а-я])(?:тот|та|ту|то|те|тем|той|теми|такой|такая|такую|такие|таким|такими|такое)\s+же\s+(?:"
     + SLOT_WORD
@@ -64,13 +74,14 @@ SAME_RU = re.compile(
 
 _FACTOR = (
     r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?"
+    r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|tenth|hundredth)(?:\s+of)?"
     r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
     r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*)"
 )
 RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|крупн\w*)"
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
 FACTOR_FIRST = re.compile(
-    r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
+    r"(?<!and )(?<!and a )(?<![а-я] и )(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
     + _FACTOR
     + r"(?:\s+"
     + RU_DIRECTION
@@ -96,6 +107,8 @@ SLOT_FIRST = re.compile(
     + STAGE_WORD.replace("?P<", "?P<x_")
     + r"(?:'s)?)?"
 )
+AS_MANY = re.compile(r"(?:\bfor\s+)?" + _FACTOR + r"\s+as\s+(?:many|long)(?:\s+(?:epochs|steps))?")
+COUNTED = re.compile(r"(?P<epochs>\bepochs?\b|эпох\w*)|(?P<steps>\bsteps\b|шаг\w*)")
 NUMERIC = {"learning_rate", "r", "alpha", "epochs", "max_steps", "beta", "batch_size", "max_length", "warmup_steps",
            "dropout", "weight_decay"}  # fmt: skip
 
@@ -126,6 +139,9 @@ def _factor(m: re.Match[str]) -> float | None:
     smaller = bool(re.match(r"lower|smaller|less|меньш|ниж", direction))
     if re.match(r"half|halve|половин", word):
         return 0.5
+    part = _group(m, "part")
+    if part:
+        return 1.0 / {"third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "tenth": 10, "hundredth": 100}[part]
     if re.match(r"twice|double|удвоенн", word):
         return 2.0
     fixed = {"вдвое": 2.0, "втрое": 3.0, "вчетверо": 4.0}
@@ -150,11 +166,20 @@ def reference_facts(masked: str) -> list[Fact]:
     from agent.goal_facts import Fact
 
     facts: list[Fact] = []
-    for pattern in (SAME_EN, SAME_RU):
+    for pattern in (SAME_EN_ALL, SAME_EN, SAME_RU, SAME_RU_AFTER):
         for m in pattern.finditer(masked):
+            if any(f.start <= m.start() < f.end for f in facts):
+                continue
             slot = _slot(m) or "all"
             fact = Fact("reference", (slot, 1.0, _stage(m)), m.group(0).strip(), m.start(), m.end())
             facts.append(fact)
+    for m in AS_MANY.finditer(masked):  # "for one third as many", "twice as many": the count said before
+        factor = _factor(m)
+        said = [c for c in COUNTED.finditer(masked[: m.start()])]
+        if factor is None or not said:
+            continue
+        slot = "epochs" if said[-1].group("epochs") else "max_steps"
+        facts.append(Fact("reference", (slot, factor, None), m.group(0).strip(), m.start(), m.end()))
     for pattern in (FACTOR_FIRST, SLOT_FIRST):
         for m in pattern.finditer(masked):
             slot = _slot(m)

@@ -32,6 +32,7 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    DORA_AFTER_NOT,
     EACH_WEIGHT,
     MARKERS,
     MERGE_METHOD_WORDS,
@@ -245,7 +246,9 @@ class Context:
 def normalise(text: str) -> str:
     text = text.replace("ё", "е").replace("Ё", "Е").replace("“", '"').replace("”", '"').replace("«", '"')
     text = text.replace("»", '"').replace("—", "-").replace("–", "-").replace("’", "'")
-    return re.sub(r"\s+", " ", text.strip().lower())
+    from agent.goal_numbers import spelled_numbers
+
+    return re.sub(r"\s+", " ", spelled_numbers(text.strip().lower()))
 
 
 def mask_paths(text: str) -> str:
@@ -348,6 +351,21 @@ def find_actions(text: str) -> list[Action]:
         said = [a for a in actions if a.start < where and _action_scope(a) == scope]
         if said:
             actions.remove(said[-1])
+    for i in range(1, len(actions)):  # "DPO on prefs, but SFT on chat first", "DPO; сначала SFT": that one leads
+        a = actions[i]
+        if a.kind in ("sft", "dpo") and (
+            first_stage_word(masked, a.start, a.start + len(a.text))
+            or (
+                re.search(
+                    r"(?:(?:^|[,;.]\s*|\s)(?:first|сначала|вначале))[,:]?\s*(?:(?:do|run|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?$",
+                    masked[max(0, a.start - 24) : a.start],
+                )
+                and not re.search(
+                    r"(?:but|но|а)\s+(?:first|сначала)[,:]?\s*(?:\w+\s+)?$", masked[max(0, a.start - 24) : a.start]
+                )
+            )
+        ):
+            actions.insert(0, actions.pop(i))
     i = 0
     while i < len(actions) - 1:  # "before DPO on prefs, do SFT on chat": the stage after "before" comes later
         a = actions[i]
@@ -366,16 +384,6 @@ def find_actions(text: str) -> list[Action]:
             masked[max(0, a.start - 32) : a.start],
         ):
             actions[i - 1], actions[i] = a, actions[i - 1]
-    for i in range(1, len(actions)):  # "DPO on prefs, but SFT on chat first", "DPO; сначала SFT": that one leads
-        a = actions[i]
-        if a.kind in ("sft", "dpo") and (
-            first_stage_word(masked, a.start, a.start + len(a.text))
-            or re.search(
-                r"(?:\bfirst|(?<![а-я])(?:сначала|вначале))[,:]?\s*(?:(?:do|run|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?$",
-                masked[max(0, a.start - 24) : a.start],
-            )
-        ):
-            actions.insert(0, actions.pop(i))
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
@@ -579,8 +587,11 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
 def parse_method(text: str) -> str | None:
     none = ADAPTER_NONE.search(text)
-    if none and re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", text[max(0, none.start() - 12) : none.start()]):
-        return "dora"  # "DoRA instead of LoRA", "DoRA, а не LoRA"
+    if none and (
+        re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", text[max(0, none.start() - 12) : none.start()])
+        or DORA_AFTER_NOT.match(text, none.end())
+    ):
+        return "dora"  # "DoRA instead of LoRA", "DoRA, а не LoRA", "не LoRA, а DoRA"
     if none:  # "full-parameter, not LoRA", "без LoRA"
         return "none"
     if re.search(
@@ -838,6 +849,11 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
             del stage[slot]  # said for another stage
         if len(mine) == 1 and ctx.rounds.get(scope, 1) == 1:
             stage[slot] = next(iter(mine))  # said for this stage, the only one of its kind (two rounds: own words)
+        elif slot == "gpus" and not mine and len(free) == 1:
+            stage[slot] = next(iter(free))  # "on 4 GPUs": the hardware every stage runs on
+    for fact in ctx.scoped:  # "with FSDP", "DeepSpeed ZeRO-3": every training stage said for (or all)
+        if fact.slot == "distributed" and fact.scope in (None, "all", scope):
+            stage["distributed"] = fact.value
     said_layers = [f for f in ctx.scoped if f.slot == "layers"]
     mine_layers = [f.value for f in said_layers if f.scope == scope]
     if len(mine_layers) == 1 and ctx.rounds.get(scope, 1) == 1:
@@ -911,7 +927,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             method = name
             break
     else:
-        ctx.notes.append("no merge method was named; TIES was chosen (say linear, slerp or dare_ties for another).")
+        method = ""  # chosen below, once the members are known
     partners: list[str] = list(ctx.partners)
     ctx.partners.clear()
     if partners:
@@ -926,6 +942,16 @@ def _merge_models(action: Action, ctx: Context) -> None:
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
     from tools.merge_models import _NEEDS_BASE
+
+    if not method and "@base" in partners and current != "@base":
+        # "blend the result back with the original, 70/30": the base is a member; TIES would take it as its own ancestor
+        method = "linear"
+        ctx.notes.append(
+            "no merge method was named; a blend with the starting model is a linear merge (say ties or slerp for another)."
+        )
+    elif not method:
+        method = "ties"
+        ctx.notes.append("no merge method was named; TIES was chosen (say linear, slerp or dare_ties for another).")
 
     trained = any(s["kind"] != "convert" for s in ctx.stages)  # nothing trained before this merge
     # "merge A, B and the base equally with linear": the base named in a merge with no ancestor is a member
@@ -1021,6 +1047,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
         stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
+        stage["models"] = _in_said_order(stage["models"], text, ctx)  # "B with the base, 70/30": B takes 0.7
         if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
             # "add B to the base with weight 0.8": the base is the ancestor, B's task vector is scaled by 0.8
             stage["models"] = stage["models"][1:]
@@ -1036,6 +1063,32 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if "density" in said:
         stage["density"] = said["density"]
     ctx.stages.append(stage)
+
+
+def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:
+    """The members in the order the person named them, so listed weights go to the model they were said for.
+
+    Only for the opened model and model folders; a trained stage's result is named by no word to place."""
+    places: dict[str, int] = {}
+    for model in models:
+        if model == "@base":
+            hits = [m.start() for m in re.finditer(
+                r"\bbase\b|\boriginal\b|\bstarting (?:model|point)|базов\w*|исходн\w*|оригинал\w*", text
+            )]  # fmt: skip
+            k = text.lower().find(ctx.request.model.lower())
+            hits += [k] if k >= 0 else []
+        elif model.startswith("@"):
+            return models
+        else:
+            k = text.lower().find(model.lower())
+            hits = [k] if k >= 0 else []
+        if not hits:
+            return models
+        places[model] = min(hits)
+    ordered = sorted(models, key=lambda m: places[m])
+    if ordered != models:
+        ctx.notes.append(f"the merge's members are listed as you named them: {', '.join(ordered)}.")
+    return ordered
 
 
 ADAPTER_NAMED_AFTER = re.compile(r"\s*-?\s*(?:adapters?|ones?|loras?|checkpoints?|адаптер\w*|лор\w*)\b")
@@ -1403,9 +1456,16 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
         ctx.notes.append(f"no output was named; the final model goes to {output}.")
     stages = [{**s, "kind": "preference"} if s["kind"] == "dpo" else s for s in ctx.stages]
-    plan: Plan = plan_from_data(
-        {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": stages}, "the plan"
-    )
+    try:
+        plan: Plan = plan_from_data(
+            {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": stages}, "the plan"
+        )
+    except GraftError as exc:  # a value read from the goal that no stage can take ("lr 0"): asked, not refused
+        return PlanOutcome(
+            question=f"A value read from your goal does not fit the plan ({str(exc).removeprefix('the plan: ')}) "
+            "Which value did you mean?",
+            notes=ctx.notes,
+        )
     report = validate_plan(plan)
     leftovers = _leftovers(goal, actions)
     if leftovers:
@@ -1439,7 +1499,9 @@ def _named_first(request: PlanRequest, question: str) -> str:
 def _states_training(goal: str, num_layers: int | None) -> bool:
     """'rank 16, alpha 32' or 'all but the first two layers' with no verb: values only a training stage takes."""
     training = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length", "layers"}
-    return any(f.slot in training for f in goal_facts(goal, num_layers))
+    return any(
+        f.slot in training or (f.slot == "reference" and f.value in training) for f in goal_facts(goal, num_layers)
+    )
 
 
 def _unsupported_methods(goal: str) -> list[str]:

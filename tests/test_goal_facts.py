@@ -772,10 +772,16 @@ def test_numbers_once_assumed_read_elsewhere_are_placed(world, goal: str, stage:
         assert have == (value if isinstance(value, str) else pytest.approx(value)), key
 
 
-@pytest.mark.parametrize("goal", ["LoRA on 4 GPUs", "дообучи LoRA на 4 видеокартах"])
-def test_a_gpu_count_is_asked_not_dropped(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("goal", ["LoRA on 4 GPUs", "дообучи LoRA на 4 видеокартах", "LoRA, --num_processes 4"])
+def test_a_gpu_count_is_planned_not_dropped(world, goal: str) -> None:  # type: ignore[no-untyped-def]
     outcome = _outcome(world, goal)
-    assert outcome.plan is None and "4" in (outcome.question or "")
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.stages[0].gpus == 4 and "GPU count 4" in outcome.facts
+
+
+def test_more_than_one_node_is_asked(world) -> None:  # type: ignore[no-untyped-def]
+    outcome = _outcome(world, "LoRA on 2 nodes")
+    assert outcome.plan is None and "2" in (outcome.question or "")
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,7 @@ def test_assumptions_are_said(world) -> None:  # type: ignore[no-untyped-def]
         PlanRequest(goal="SFT then merge with the base", model=str(world["models"]["llama"]), data=[world["sft"]])
     )
     notes = " ".join(outcome.notes)
-    assert "TIES" in notes  # no method named
+    assert "linear merge" in notes  # no method named: a blend with the base is linear (TIES would take it as ancestor)
     assert "goes to" in notes  # no output named
     assert "added" not in notes or "write" in notes
 

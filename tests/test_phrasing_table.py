@@ -67,6 +67,11 @@ Its classes were then fixed (config keys of those tools that name a path or a me
 LoRA", bare "2e-5" after a dataset, list numbers, "effective batch 128 (8 × grad_accum 16)", "SFT не нужен",
 pref_loss orpo, the opened model as a member of a linear merge, "weight 1.0 for ours and 0.5 for the partner"):
 38/40 now, not held out.
+
+heldout13 (45 goals, 18 Russian), written blind by a helper on 2026-11-26 while red-team pass 3's fixes were
+being made, run once after them: 23/45 (51%), 3 silent ("a tenth of the sft lr" made a second SFT stage,
+"alpha same as its rank" after "half that rank" kept alpha 64, "every layer exept the last two" trained the
+last two). goals_redteam3.yaml (155) is red-team pass 3's goals with what each meant: tuned against.
 """
 
 from __future__ import annotations
@@ -229,6 +234,8 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout10.yaml",
         "goals_heldout11.yaml",
         "goals_heldout12.yaml",
+        "goals_heldout13.yaml",
+        "goals_redteam3.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
@@ -241,4 +248,4 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
     assert rate >= 0.9, report
 
 
-FRESH: set[str] = set()  # a set run once for the honest number and not yet fixed from (none now)
+FRESH: set[str] = {"goals_heldout13.yaml", "goals_redteam3.yaml"}  # run for the number, not yet fixed from
