@@ -42,7 +42,7 @@ AFTER = [
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
-    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepochs?\b|\bep\b|эпох\w*"),
+    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepoch(?:e?s)?\b|\bep\b|эпох\w*"),
     (
         "max_steps",
         r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
@@ -50,8 +50,8 @@ AFTER = [
     ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
-    ("desirable_weight", r"\bdesirable[_ ]weight\b"),
-    ("undesirable_weight", r"\bundesirable[_ ]weight\b"),
+    ("desirable_weight", r"\bdesirable[_ ]weight\b\)?|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"),
+    ("undesirable_weight", r"\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?"),
     (
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
@@ -64,16 +64,17 @@ AFTER = [
     (
         "gradient_accumulation",
         r"\bgradient_accumulation(?:_steps)?\b|\bgrad(?:ient)?[_ ]acc(?:um(?:ulation)?)?(?:[_ ]steps)?\b"
-        r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?",
+        r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?"
+        r"|\bga\b(?=\s*[=:]|\s+\d)",
     ),
-    ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*"),
+    ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*|разогрев\w*"),
     (
         "gpus",
         r"\b(?:num_gpus|n_gpus|gpus|gpu_count|num_processes|nproc_per_node|nproc-per-node|num-processes)\b(?=\s*[=:]|\s+\d)"
         r"|--(?:num_processes|nproc_per_node|num-processes|nproc-per-node|gpus)\b",
     ),
     ("label_smoothing", r"\blabel[_ ]smoothing\b|сглаживани\w*(?:\s+мет\w*)?"),
-    ("seed", r"\b(?:random[_ ])?seed\b|\bсид\w*"),
+    ("seed", r"\b(?:random[_ ])?seed\b|\brandom_state\b|\bсид\w*"),
     ("weight_decay", r"\bweight[_ ]decay\b|\bwd\b|затухани\w* весов"),
     (
         "eval_fraction",
@@ -93,17 +94,20 @@ AFTER = [
 BEFORE = [
     (
         "epochs",
-        r"(?:epochs?|ep|эпох\w*)\b|(?:full\s+)?pass(?:es)?\s+(?:over|through)\s+(?:the\s+|my\s+)?(?:data(?:set)?|rows)\b"
+        r"(?:epoch(?:e?s)?|ep|эпох\w*)\b|(?:full\s+)?pass(?:es)?\s+(?:over|through)\s+(?:the\s+|my\s+)?(?:data(?:set)?|rows)\b"
         r"|проход\w*\s+по\s+(?:данным|датасету|выборке)",
     ),
-    ("max_steps", r"(?:optimizer\s+|training\s+)?(?:steps?|шаг\w*|iterations?|iters?|updates|итераци\w*)\b"),
+    (
+        "max_steps",
+        r"(?:optimizer\s+|training\s+|max(?:imum)?\s+)?(?:steps?|шаг\w*|iterations?|iters?|updates|итераци\w*)\b",
+    ),
     ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
         "gpus",
         r"(?:x\s*|×\s*)?(?:gpus?|gpu-s|видеокарт\w*|гпу|карт(?:ах|ы|ами)|(?:nvidia\s+)?(?:a100|h100|h200|a6000|4090|3090|l40s?)s?)\b",
     ),
-    ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
+    ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*|разогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
     (  # "5% for eval", "10% held out", "5% на валидацию"
         "eval_fraction",
         r"%\s*(?:of\s+(?:the\s+)?(?:data|rows)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
@@ -118,6 +122,9 @@ MARKERS = re.compile(
     r"|\bno\b\s*[,!.:-]|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
     r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
+    r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
+    r"|(?<![а-я])не\s*,\s*(?:(?:многовато|маловато|много|мало|слишком\s+\w+)\s*,?\s*)?"
+    r"|\bok(?:ay)?,?\s+make it|\btoo (?:many|much|few|high|low)\b,?"
 )
 ALTERNATIVE = re.compile(r"\s*(?:or|or maybe|or perhaps|или|либо|/)\s*")
 
@@ -126,7 +133,7 @@ NEGATED = (
     r"|\b(?:don'?t|do not|doesn'?t|won'?t|shouldn'?t)\s+(?:\w+\s+){0,2}(?:use|do|run|want|need|apply|bother with|train(?: with)?)"
     r"|(?<![а-я])не\s+(?:надо|нужно|нужен|нужна|нужны|используй\w*|делай\w*|запускай\w*|применяй\w*|хочу|стоит)"
     r"|(?<![а-я])не|(?<![а-я])без|вместо|пропусти\w*|никак\w+)"
-    r"\s+(?:the\s+|a\s+|an\s+|any\s+|an?\s+|никакого\s+)?"
+    r"\s+(?:the\s+|a\s+|an\s+|any\s+|an?\s+|никакого\s+)?(?:separate\s+|extra\s+|отдельн\w+\s+|дополнительн\w+\s+)?"
 )
 
 
@@ -139,7 +146,7 @@ def left_out(text: str, start: int) -> bool:
     """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
     return negated(text, start) or bool(
         re.search(
-            r"(?:\bexcept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
+            r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
             r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*))"
             r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
@@ -160,11 +167,15 @@ def negated(text: str, start: int) -> bool:
 
 
 PREFERENCE_WORDS = [
-    ("kto", r"(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|лайк\w*|дизлайк\w*"),
-    ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
+    ("kto", r"(?<![a-z])kto(?:trainer|config)?(?![a-z])|thumbs?[- ]?(?:up|down)|лайк\w*|дизлайк\w*"),
+    ("orpo", r"(?<![a-z])orpo(?:trainer|config)?(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
     ("ipo", r"(?<![a-z])ipo(?![a-z])"),
-    ("dpo", r"(?<![a-z])dpo(?:trainer)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"),
+    (
+        "dpo",
+        r"(?<![a-z])dpo(?:trainer|config)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"
+        r"|(?<![a-z])sigmoid(?![a-z])",  # DPO's own loss: "loss=ipo, no actually loss=sigmoid"
+    ),
 ]
 SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
 UNSUPPORTED_METHODS = re.compile(
@@ -278,6 +289,7 @@ MERGE_NUMBERS = [
 EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|всех)|каждой|каждому)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
+    r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
 )
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
 SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
@@ -303,12 +315,13 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
 
 
 DELTAS_KEPT = re.compile(
-    r"(?:(?P<keep>\bkeep(?:ing)?|\bretain\w*|(?<![а-я])оставь\w*|(?<![а-я])оставля\w*|(?<![а-я])сохрани\w*)"
+    r"(?:(?P<keep>\bkeep(?:ing)?|\bretain\w*|(?<![а-я])остав\w*|(?<![а-я])сохрани\w*)"
     r"|\bdrop(?:ping)?|\bprun\w*|\bdiscard\w*|\bremov\w*|отбрас\w*|выкин\w*|отбрось|выбрось)"
     r"\s+(?:only\s+|только\s+|лишь\s+)?(?:the\s+)?(?:top\s+|largest\s+|biggest\s+)?"
     r"(?P<share>\d+(?:[.,]\d+)?)\s*(?P<pct>%|percent)?\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?(?:largest\s+|biggest\s+)?"
+    r"(?:самых\s+)?(?:больших\s+|крупных\s+)?"
     r"(?:deltas?|task[ -]vectors?|(?:delta\s+)?(?:parameters|params|weights)(?=\s|$|[,.;])|diffs?|differences|дельт\w*|разниц\w*|параметр\w*)"
-    r"|\bdrop[_ ]rate\s*(?:=|:|of)?\s*(?P<share_rate>0?\.\d+)"
+    r"|(?:\bdrop[_ ]rate|доля\s+отбрасывани\w*|вероятност\w*\s+отбрасывани\w*)\s*(?:=|:|of)?\s*(?P<share_rate>0?\.\d+)"
 )
 
 
@@ -349,11 +362,12 @@ SCHEDULER = re.compile(
     rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)[\"']?\s*[=:]?\s*[\"']?({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
     r"|\b(constant|cosine|linear)\s+(?:lr|learning[- ]rate)\b"  # "a constant learning rate of 1e-5"
+    r"|(?:^|[,;:]\s*)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
 )
 
 
 def scheduler_name(m: re.Match[str]) -> str:
-    word = m.group(1) or m.group(2) or m.group(3)
+    word = m.group(1) or m.group(2) or m.group(3) or m.group(4)
     return next(n for n, p in SCHEDULERS if re.fullmatch(p, word))
 
 
@@ -540,8 +554,7 @@ def number_facts(text: str) -> list[Fact]:
     relative = RELATIVE_ALPHA.search(masked)
     if relative:  # "alpha = 2 * r", "alpha equal to the rank", "альфа равна рангу": alpha follows the rank said
         facts = [f for f in facts if not (f.slot == "alpha" and relative.start() <= f.start < relative.end())]
-        factor = relative.group(1) or relative.group(2)
-        k = float(factor) if factor else 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
+        k = alpha_ratio(relative)
         rank = next((f for f in facts if f.slot == "r"), None)
         if rank is not None:
             facts.append(Fact("alpha", k * rank.value, relative.group(0), relative.start(), relative.end()))
@@ -646,9 +659,15 @@ SWITCH_OFF = re.compile(
 TURN_OFF = re.compile(r"(?:turn(?:ed)?\s+off|switch(?:ed)?\s+off|disabl\w*|отключи\w*|выключи\w*|без)\s+(?:the\s+)?$")
 
 
+def alpha_ratio(relative: re.Match[str]) -> float:
+    """alpha / rank said by 'alpha = 2 * r', 'alpha twice the rank', 'альфа равна рангу'."""
+    factor = relative.group(1) or relative.group(2)
+    return float(factor) if factor else 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
+
+
 RELATIVE_ALPHA = re.compile(
     r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
-    r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
+    r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+|its\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
     r"|(?:twice|double)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга)"
     r"|(?:r|rank)\s*(?:\*|x|×)\s*(\d+(?:\.\d+)?)\s*(?:for|as)\s+(?:the\s+)?alpha"
 )
@@ -703,6 +722,24 @@ REFERRED_BEFORE = re.compile(
     r"(?:\bsame\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on|with))?(?:\s+the)?|\bthan(?:\s+(?:for|in|on))?(?:\s+the)?"
     r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при))\s*$"
 )
+# "the sft lr", "SFT's rank", "the SFT model": a stage's setting or result referred to, not another stage to run
+REFERRED_AFTER = re.compile(
+    r"(?:'s)?\s+(?:lr|learning rate|rank|alpha|epochs?|beta|batch(?: size)?|settings|hyper-?param\w*|config"
+    r"|model|checkpoint|result|output|weights)\b"
+)
+
+
+def referred_stage(masked: str, start: int, end: int) -> bool:
+    """'the sft lr', "SFT's rank", 'the SFT model as reference' (not 'DPO beta 0.1', a stage and its value)."""
+    return bool(
+        REFERRED_AFTER.match(masked, end)
+        and (
+            masked[end : end + 2] == "'s"
+            or re.search(r"\b(?:the|its|that|this)\s+$", masked[max(0, start - 6) : start])
+        )
+    )
+
+
 NAMED_BEFORE = re.compile(
     r"(?:adapters?|адаптер\w*|on top of(?: the)?|over(?: the)?|onto(?: the)?|поверх)\s*$|" + REFERRED_BEFORE.pattern
 )
@@ -726,6 +763,8 @@ def method_facts(text: str) -> list[Fact]:
     for m in UNSUPPORTED_METHODS.finditer(masked):
         if negated(masked, m.start()):
             continue  # "DPO instead of PPO"
+        if m.group(0) == "cpo" and re.search(r"simpo|симпо", masked):
+            continue  # CPO-SimPO (CPOConfig with loss_type simpo) is SimPO with cpo_alpha
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
     if re.search(r"pref_loss\s*[=:]?\s*(?:orpo|simpo)\b", masked):  # LLaMA-Factory: stage dpo + pref_loss orpo is ORPO
         facts = [f for f in facts if not (f.slot == "method" and f.value == "dpo")]
@@ -907,7 +946,12 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
                     r"[\s,.;:!-]*(?:(?:just|only|use|make it|go with|via|with|using|through|только|просто|лучше|давай|через)\s+)*",
                     masked[marker.end() :],
                 )
-                if not pattern.match(masked, marker.end() + lead.end()):
+                if not pattern.match(masked, marker.end() + lead.end()) and not (
+                    pattern is MODULE_NAME
+                    and re.match(
+                        r"all(?:\s+the)?\s+linear|all-linear|все\s+линейн\w*", masked[marker.end() + lead.end() :]
+                    )
+                ):
                     continue
                 new_start = marker.end() + lead.end()
                 said = masked[first.start() : before[-1].end()]
@@ -1077,7 +1121,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
     named += [
         (m, "dpo" if method == "ipo" else method) for method, p in PREFERENCE_WORDS for m in re.finditer(p, masked)
     ]
+    referred = [(f.start, f.end) for f in facts if f.slot == "reference"]
     for m, scope in named:  # "rank 8 for the DPO adapter": the adapter a DPO stage trains
+        if any(s <= m.start() < e for s, e in referred) or referred_stage(masked, m.start(), m.end()):
+            continue  # "the same lr as the SFT", "a tenth of the sft lr": that stage is referred to
         if not any(s <= m.start() < e for s, e, _ in words) and not negated(masked, m.start()):
             words.append((m.start(), m.end(), scope))
     preference = [w for w in words if w[2] != "sft"]
@@ -1344,7 +1391,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         )
     each = EACH_WEIGHT.search(masked)
     if each:  # one value for every member: the plan's weights are all that value
-        value = float(each.group(1) or each.group(2))
+        value = float(next(g for g in each.groups() if g))
         facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
     elif per_model:
         values, w_start, w_end = per_model
@@ -1370,6 +1417,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         masked,
     ):
         facts.append(Fact("eval_fraction", 0.0, m.group(0), m.start(), m.end()))  # "no eval": nothing held out
+    for m in re.finditer(r"\b(?:no|without|zero)\s+(?:lora\s+)?dropout\b|(?<![а-я])без\s+дропаут\w*", masked):
+        facts.append(Fact("dropout", 0.0, m.group(0), m.start(), m.end()))  # "без дропаута": dropout 0
     for m in NO_CLIPPING.finditer(masked):  # "without gradient clipping": max_grad_norm 0 turns clipping off
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
@@ -1384,8 +1433,17 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
                 f.scope = "all"
     others = [f for f in facts if f not in references]
     facts = others + resolve_references(others, references)
+    relative = RELATIVE_ALPHA.search(masked)
+    if relative:  # alpha from the rank said last (after corrections and references), of the same stage when scoped
+        alpha = next((f for f in facts if f.slot == "alpha" and f.start == relative.start()), None)
+        ranks = [f for f in facts if f.slot == "r" and (alpha is None or alpha.scope is None or f.scope == alpha.scope)]
+        before = [f for f in ranks if f.start < relative.start()] or ranks
+        if alpha is not None and before:
+            alpha.value = alpha_ratio(relative) * max(before, key=lambda f: f.start).value
     for name, pattern in MERGE_METHODS:
         m = re.search(pattern, masked)
+        if m and name == "linear" and not MERGE_WORDS.search(masked[: m.start()] + masked[m.end() :]):
+            continue  # "с линейным расписанием": a schedule, not a merge
         if m:
             facts.append(Fact("merge_method", name, m.group(0), m.start(), m.end()))
             break
@@ -1607,6 +1665,21 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             r"(?:^|\s)\(?$", masked[: number.start]
         ):
             continue  # "1) SFT … 2) DPO": an item's number
+        token = (
+            re.search(r"[\w.-]*$", masked[: number.start]).group(0)
+            + masked[number.start : number.end]
+            + re.match(r"[\w.-]*", masked[number.end :]).group(0)
+        )
+        if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", masked[: number.start]):
+            continue  # "(so gamma/beta = 0.5)": a ratio of two settings said, not a setting
+        if not number.words and "-" in token and re.search(r"[a-zа-я]{3,}", token):
+            continue  # "Llama-3-8B", "zero-indexed", "0-based": part of a name, not a setting
+        aside = re.search(r"\(([^()]*)$", masked[: number.start])
+        if aside and re.search(
+            r"default|would|too |otherwise|instead|underfit|overfit|дефолт|по умолчанию|будет|мало|много|иначе",
+            aside.group(1) + masked[number.end : number.end + 40].split(")")[0],
+        ):
+            continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
@@ -1750,6 +1823,8 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
     facts = goal_facts(goal, num_layers) if facts is None else facts
     misses = []
     for name in unread_settings(masked, facts):
+        if name in NOT_LINEAR and any(left_out(masked, m.start()) for m in re.finditer(re.escape(name), masked)):
+            continue  # "all linear layers except lm_head": left out, as LoRA leaves it anyway
         if name in NOT_LINEAR:
             misses.append(
                 Miss(
@@ -1795,7 +1870,8 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"merg|blend|mix|combin|averag|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|" + MERGE_METHOD_WORDS
+    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|"
+    + MERGE_METHOD_WORDS
 )
 
 

@@ -138,6 +138,12 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         hits.append(
             (m.start(), m.end(), _check(list(range(a, n)), n, model), f"'{m.group(0).strip()}': layers {a}-{n - 1}.")
         )
+    # "layers from 6 to the end", "blocks starting at 8 onwards": an index, then the open end
+    for m in re.finditer(rf"{LW}\s+(?:from|starting (?:from|at))\s+{N}\s*{OPEN_END}", text):
+        a = int(m.group(1))
+        hits.append(
+            (m.start(), m.end(), _check(list(range(a, n)), n, model), f"'{m.group(0).strip()}': layers {a}-{n - 1}.")
+        )
     # ordinals: "с 6-го слоя и выше", "from the 6th layer onwards", "слои с 6-го до конца"
     for m in re.finditer(
         rf"(?:(?:from|starting (?:from|at|with)|со?|начиная со?)\s+(?:the\s+)?{ORD}\s*{LW}|{LW}\s+(?:from|со?|начиная со?)\s+"
@@ -313,7 +319,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
 
 EXCEPT = re.compile(
     rf"(?:(?:all|every(?:thing)?)(?:\s+(?:the\s+)?(?:other\s+)?{LW})?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?,?\s*"
-    r"(?:without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|except(?:\s+for)?|excluding|without"
+    r"(?:without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|exc?ept(?:\s+for)?|excluding|without"
     r"|apart from|other than|кроме|за исключением|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
@@ -374,6 +380,11 @@ def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     sub = [h for h in _simple(rest, n, model) if h[0] == 0]
     if sub:
         return max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2]
+    rm = re.match(rf"(?:{LW}\s*)?{N}\s*(?:-|–|to|through|thru|по|до)\s*{N}(?![\d.%])(?:\s*{LW})?", rest)
+    if rm:  # "all layers except 0-3", "все слои, кроме 0-3"
+        a, b = int(rm.group(1)), int(rm.group(2))
+        if a <= b:
+            return rm.end(), _check(list(range(a, b + 1)), n, model)
     nm = re.match(rf"(?:{LW}\s*)?{N}(?![\d.%])(?:\s*{LW})?", rest)  # "all layers except 3 and 5"
     return (nm.end(), _check([int(nm.group(1))], n, model)) if nm else None
 
@@ -446,7 +457,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(
-            r"\s*,?\s*(?:but not|but except|except(?: for)?|excluding|without|minus|skipping|но не|кроме|за исключением|без)\s+",
+            r"\s*,?\s*(?:but not|but exc?ept|exc?ept(?: for)?|excluding|without|minus|skipping|но не|кроме|за исключением|без)\s+",
             text[c.end :],
         )
         if c.layers is None or not cut:

@@ -86,7 +86,7 @@ FACTOR_FIRST = re.compile(
     + r"(?:\s+"
     + RU_DIRECTION
     + r")?"
-    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|sft'?s|dpo'?s|the sft'?s|the same)\s+)?(?:"
+    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|the same)\s+)?(?:(?P<owner>sft|dpo|orpo|kto|simpo)(?:'s)?\s+)?(?:"
     + SLOT_WORD
     + r")\b"
     + r"(?:\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
@@ -126,7 +126,7 @@ def _slot(m: re.Match[str]) -> str | None:
 
 
 def _stage(m: re.Match[str]) -> str | None:
-    word = _group(m, "stage")
+    word = _group(m, "stage") or _group(m, "owner")
     if word is None:
         return None
     word = word.strip()
@@ -163,12 +163,16 @@ def _factor(m: re.Match[str]) -> float | None:
 
 def reference_facts(masked: str) -> list[Fact]:
     """The references in the goal, each a fact whose value is still to be found ('reference' until resolved)."""
-    from agent.goal_facts import Fact
+    from agent.goal_facts import RELATIVE_ALPHA, Fact
 
     facts: list[Fact] = []
+    # "alpha = 2x the rank", "альфа = 2 × ранг": alpha from this stage's rank, read by the alpha reader
+    facts_alpha = [(m.start(), m.end()) for m in RELATIVE_ALPHA.finditer(masked)]
     for pattern in (SAME_EN_ALL, SAME_EN, SAME_RU, SAME_RU_AFTER):
         for m in pattern.finditer(masked):
-            if any(f.start <= m.start() < f.end for f in facts):
+            if any(f.start <= m.start() < f.end for f in facts) or any(
+                s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha
+            ):
                 continue
             slot = _slot(m) or "all"
             fact = Fact("reference", (slot, 1.0, _stage(m)), m.group(0).strip(), m.start(), m.end())
@@ -185,6 +189,8 @@ def reference_facts(masked: str) -> list[Fact]:
             slot = _slot(m)
             factor = _factor(m)
             if slot not in NUMERIC or factor is None or any(f.start <= m.start() < f.end for f in facts):
+                continue
+            if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha):
                 continue
             facts.append(Fact("reference", (slot, factor, _stage(m)), m.group(0).strip(), m.start(), m.end()))
     return facts

@@ -84,6 +84,7 @@ weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_s
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
 lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
 use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size
+parameters model random_state num_processes nproc_per_node num_gpus
 """.split()
 )
 
@@ -98,6 +99,10 @@ READ_WITH_VALUE = {
     "train_type": "lora|full",
     "adapter": "lora|dora",
     "train_on_inputs": "false|no|0",  # Graft's SFT loss is on the replies only, as with train_on_inputs off
+    "lora_target_linear": "true|yes|1",  # Axolotl: every linear projection, as Graft's default target
+    "bias": "none",  # PEFT's default: no bias is trained
+    "completion_only_loss": "true|yes|1",
+    "assistant_only_loss": "true|yes|1",
 }
 
 SOURCES = (
@@ -151,7 +156,7 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
         if word in PATH_KEYS and re.match(r"[\"']?\s*(?:=|:)?\s*[\"'\[]?#", masked[m.end() :]):
             continue  # the dataset or folder it names is read as a path
         value = READ_WITH_VALUE.get(word)
-        if value and re.match(rf"\s*(?:=|:)?\s*(?:{value})\b", masked[m.end() :]):
+        if value and re.match(rf"\s*(?:=|:)?\s*[\"']?(?:{value})\b", masked[m.end() :]):
             continue  # LLaMA-Factory's "stage: dpo", "finetuning_type: lora": the value is what is read
         if any(f.start <= m.start(1) < f.end for f in facts if getattr(f, "end", 0) < 10**9):
             continue  # a fact was read from these words ("lora_r: 8" is a rank)

@@ -58,6 +58,7 @@ from agent.goal_facts import (
     number_facts,
     output_dtype,
     per_model_weights,
+    referred_stage,
     resolve,
     scheduler_name,
     setting_misses,
@@ -95,12 +96,12 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
-            + r"|\b(?:merge|blend)\w*\s+of\s+#{3,}"
+            + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
-            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+)?с\s+(?!адаптер)|усредни\w*)"
+            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
         ),
     ),
@@ -120,7 +121,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "dpo",
         re.compile(
             r"\b(?:dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
-            r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?:trainer)?(?![a-z])"
+            r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?:trainer|config)?(?![a-z])"
             r"|лайк\w*|дизлайк\w*|(?:палец|пальц\w*) (?:вверх|вниз)"
         ),
     ),
@@ -129,14 +130,15 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)\w*\b"
-            r"|(?:сохрани\w*|запиши|запишите|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
+            r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
     ),
     (
         "sft",
         re.compile(
-            r"\b(?:sft|sfttrainer|fine[- ]?tun(?!ing_type)\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it)\b"
-            r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*)"
+            r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
+            r"|full[- ]?ft|fft)\b"
+            r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*|(?<![а-я])уч(?:им|и|ить|у|ите)(?![а-я]))"
         ),
     ),
     (
@@ -286,8 +288,9 @@ def find_actions(text: str) -> list[Action]:
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
-                if kind in ("sft", "dpo") and REFERRED_BEFORE.search(
-                    masked[max(0, c_start + match.start() - 40) : c_start + match.start()]
+                if kind in ("sft", "dpo") and (
+                    REFERRED_BEFORE.search(masked[max(0, c_start + match.start() - 40) : c_start + match.start()])
+                    or referred_stage(masked, c_start + match.start(), c_start + match.end())
                 ):
                     continue  # "DPO: same as SFT", "lr 10x lower than SFT's": a stage referred to, not run again
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
@@ -667,11 +670,11 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
 PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss types stay DPO
     (
         "kto",
-        r"\bkto\b|(?<![a-z])kto(?![a-z])|thumbs?[- ]?(?:up|down)|unpaired|лайк\w*|дизлайк\w*|пал\w* (?:вверх|вниз)",
+        r"\bkto\b|(?<![a-z])kto(?:config|trainer)?(?![a-z])|thumbs?[- ]?(?:up|down)|unpaired|лайк\w*|дизлайк\w*|пал\w* (?:вверх|вниз)",
     ),
-    ("orpo", r"(?<![a-z])orpo(?![a-z])|орпо"),
+    ("orpo", r"(?<![a-z])orpo(?:config|trainer)?(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
-    ("dpo", r"(?<![a-z])(?:dpo|ipo)(?![a-z])|\bhinge\b|\bsigmoid\b"),
+    ("dpo", r"(?<![a-z])(?:dpo|ipo)(?:config|trainer)?(?![a-z])|\bhinge\b|\bsigmoid\b"),
 )
 
 
@@ -936,6 +939,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         current = _fold(ctx, "the adapter is merged into the model before the model merge.")
     if re.search(
         r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
+        r"|\b(?:the\s+)?(?:opened|open|current|loaded) model\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
         r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
         text,
     ):
@@ -943,7 +947,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     dataset_paths = set(_paths(DATASET, text))
     from tools.merge_models import _NEEDS_BASE
 
-    if not method and "@base" in partners and current != "@base":
+    if not method and "@base" in partners:
         # "blend the result back with the original, 70/30": the base is a member; TIES would take it as its own ancestor
         method = "linear"
         ctx.notes.append(
@@ -969,9 +973,14 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ):
         partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
     for path in _paths(PATHLIKE, text):
-        if path in dataset_paths or any(path in d for d in dataset_paths):
+        if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
         path = _verbatim(path, ctx)
+        if not Path(path).expanduser().exists() and re.search(
+            r"(?:на выходе|output|save|write|to|into|в)\s*(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into)?\s*$",
+            text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else "",
+        ):
+            continue  # "…, на выходе fp16 в out/x": where the result goes, not a model to merge
         if named_base and path == named_base:
             continue
         if not Path(path).expanduser().exists():
@@ -1045,7 +1054,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if t is not None:
             stage["t"] = t
     elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
-        stage["weights"] = [float(each.group(1) or each.group(2))] * len(stage["models"])
+        stage["weights"] = [float(next(g for g in each.groups() if g))] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
         stage["models"] = _in_said_order(stage["models"], text, ctx)  # "B with the base, 70/30": B takes 0.7
         if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
@@ -1053,8 +1062,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
             stage["models"] = stage["models"][1:]
         if len(weights) != len(stage["models"]):
             names = ", ".join(m.lstrip("@") for m in stage["models"])
+            said = re.search(r"(?:weights?|вес\w*|with|с)\s*[:=]?\s*\d[\d.,/\s%иand]*", text)
             raise NeedsAnswer(
-                f"You gave {len(weights)} weight{'s' if len(weights) > 1 else ''} ({', '.join(f'{w:g}' for w in weights)}) "
+                (f"You wrote '{said.group(0).strip()}': " if said else "")
+                + f"{len(weights)} weight{'s' if len(weights) > 1 else ''} ({', '.join(f'{w:g}' for w in weights)}) "
                 f"for a merge of {len(stage['models'])} models ({names}); which weight goes to which model?"
             )
         stage["weights"] = weights
@@ -1510,5 +1521,7 @@ def _unsupported_methods(goal: str) -> list[str]:
     for m in UNSUPPORTED_METHODS.finditer(mask_paths(goal)):
         if re.search(NEGATED + r"$", goal[max(0, m.start() - 16) : m.start()]):
             continue
+        if m.group(0).lower() == "cpo" and re.search(r"simpo|симпо", goal.lower()):
+            continue  # CPO with loss_type simpo is CPO-SimPO: SimPO with cpo_alpha, which Graft runs
         named.append(m.group(0).upper() if len(m.group(0)) <= 6 else m.group(0))
     return list(dict.fromkeys(named))
