@@ -1335,7 +1335,17 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
 
 
 def plan_offline(request: PlanRequest) -> PlanOutcome:
-    """Read the goal and build a plan; a missing essential becomes a question, bad input a GraftError."""
+    """Read the goal and build a plan; a missing essential becomes a question (in the goal's language),
+    bad input a GraftError."""
+    from agent.question_language import in_language
+
+    outcome = _plan_offline(request)
+    if outcome.question:
+        outcome.question = in_language(outcome.question, request.goal)
+    return outcome
+
+
+def _plan_offline(request: PlanRequest) -> PlanOutcome:
     from agent.validate import validate_plan
     from tools.inspect import InspectArgs, inspect_checkpoint
 

@@ -198,3 +198,24 @@ def test_the_fact_check_asks_when_a_plan_breaks_first_or_a_named_role(world: dic
 def test_numbers_pasted_in_other_spellings_keep_their_place(text: str, read: str) -> None:
     assert spelled_numbers(text).rstrip() == read.rstrip()
     assert len(spelled_numbers(text)) == len(text)  # positions in the goal hold for every reader
+
+
+@pytest.mark.parametrize(
+    ("goal", "english", "russian"),
+    [
+        ("SFT on {sft}, lr 1e-4, and also 7", "You wrote 7", None),
+        ("SFT на {sft}, три эпохи, lr 1e-4, и ещё 7", None, "Вы написали 7"),
+        ("Хочу GRPO поверх модели: награда за правильный ответ", None, "Graft не запускает GRPO"),
+        ("сделай что-нибудь хорошее с моделью", None, "Что сделать с моделью?"),
+        ("Слей линейно {model}, {partner} и {partner2} с весами 0.6 и 0.4", None, "какой вес какой модели"),
+    ],
+)
+def test_a_question_comes_in_the_language_of_the_goal(
+    world: dict[str, str], goal: str, english: str | None, russian: str | None
+) -> None:
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and outcome.question
+    if russian:
+        assert russian in outcome.question and "You wrote" not in outcome.question
+    if english:
+        assert english in outcome.question

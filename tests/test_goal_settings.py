@@ -285,7 +285,8 @@ def test_layer_shapes_seen_by_the_red_team_are_read(goal: str, layers: list[int]
 def test_the_middle_layers_without_a_count_is_a_question(world: dict[str, str]) -> None:
     for goal in ("LoRA on the middle layers, {sft}", "обучи на средних слоях, {sft}"):
         outcome = _outcome(world, goal)
-        assert outcome.plan is None and "which layers" in (outcome.question or ""), goal
+        assert outcome.plan is None and outcome.question, goal
+        assert "which layers" in outcome.question or "какие слои" in outcome.question, goal
 
 
 @pytest.mark.parametrize(

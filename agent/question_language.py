@@ -1,0 +1,173 @@
+"""Questions back to the person in the language of their goal: a Russian goal gets its questions in Russian.
+
+The planners and the fact check compose questions in English from fixed sentence shapes; each shape
+has its Russian form here, and the parts taken from the goal (quoted words, paths, numbers) are kept
+as they were written. A sentence with no Russian form stays in English rather than being guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+
+SLOT_WORDS_RU = {
+    "rank": "ранг", "alpha": "альфа", "dropout": "дропаут", "epochs": "эпохи", "steps": "шаги",
+    "learning rate": "скорость обучения", "beta": "бета", "batch size": "размер батча", "max length": "макс. длина",
+    "gradient accumulation": "накопление градиента", "warmup": "прогрев", "weight decay": "затухание весов",
+    "label smoothing": "сглаживание меток", "seed": "сид", "gradient clipping norm": "клиппинг градиента",
+    "held-out share": "доля валидации", "GPU count": "число GPU", "settings": "настройки", "layers": "слои",
+}  # fmt: skip
+
+
+def wants_russian(goal: str) -> bool:
+    """Two or more Russian words outside paths and quotes: the person writes in Russian."""
+    text = re.sub(r"\S*/\S*|'[^']*'|\"[^\"]*\"", " ", goal)
+    return len(re.findall(r"[а-яё]{3,}", text.lower())) >= 2
+
+
+def _slot(words: str) -> str:
+    return SLOT_WORDS_RU.get(words, words)
+
+
+def _fact(text: str) -> str:
+    """'learning rate 0.0001' → 'скорость обучения 0.0001'."""
+    for en, ru in sorted(SLOT_WORDS_RU.items(), key=lambda kv: -len(kv[0])):
+        if text.startswith(en + " "):
+            return ru + text[len(en) :]
+    return text
+
+
+SHAPES: list[tuple[str, object]] = [
+    (
+        r"You wrote (?P<x>.+?), and the plan does not say what it is for; did you mean (?P<g>.+?)\?",
+        lambda m: (
+            f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; вы имели в виду {_fact(m['g'])}?"
+        ),
+    ),
+    (
+        r"You wrote (?P<x>.+?), and the plan does not say what it is for; which setting is it\?",
+        lambda m: f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; какая это настройка?",
+    ),
+    (
+        r"You wrote '(?P<x>.+?)'; which exact value should the plan use\?",
+        lambda m: f"Вы написали «{m['x']}»; какое точное значение поставить в план?",
+    ),
+    (
+        r"You wrote '(?P<x>.+?)', which reads as a correction, but Graft could not tell which value it replaces; "
+        r"which value should the plan use\?",
+        lambda m: (
+            f"Вы написали «{m['x']}» — это похоже на исправление, но Graft не понял, какое значение оно заменяет; "
+            "какое значение взять?"
+        ),
+    ),
+    (
+        r"You wrote '(?P<x>.+?)', but the goal states no (?P<w>.+?) for another stage that it could refer to "
+        r"\(each stage otherwise gets Graft's own default\)\. Which (?P=w) should the plan use\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», но в цели не указано значение ({_slot(m['w'])}) для другого этапа, "
+            f"на которое это могло бы ссылаться (иначе каждый этап получает значение Graft по умолчанию). "
+            f"Какое значение ({_slot(m['w'])}) взять?"
+        ),
+    ),
+    (
+        r"You asked for '(?P<x>.+?)' \((?P<why>.+?)\)\. Go on without it, or change the goal\?",
+        lambda m: f"Вы попросили «{m['x']}» ({m['why']}). Продолжить без этого или изменить цель?",
+    ),
+    (
+        r"You wrote '(?P<x>.+?)'(?: \(an? (?P<src>.+?) setting\))?; Graft's plan has no such setting, so it would not be "
+        r"applied\. Drop it, or say what it should change in the plan\?",
+        lambda m: (
+            f"Вы указали «{m['x']}»"
+            + (f" (настройка {m['src']})" if m["src"] else "")
+            + "; в плане Graft такой настройки нет, и она не будет применена. Убрать её или сказать, что она должна "
+            "изменить в плане?"
+        ),
+    ),
+    (
+        r"You said '(?P<x>.+?)' \(layers (?P<l>.+?)\); the plan trains other layers\. Which layers\?",
+        lambda m: f"Вы написали «{m['x']}» (слои {m['l']}); план обучает другие слои. Какие слои обучать?",
+    ),
+    (
+        r"You wrote '(?P<x>.+?)', and only part of it was read as layers; which layers should be trained\?",
+        lambda m: f"Вы написали «{m['x']}», и только часть этого понята как слои; какие слои обучать?",
+    ),
+    (
+        r"You said (?P<f>[^.;?]+?)(?: and also (?P<o>[^.;?]+?))?; the plan does not use it\. Which value should it be, "
+        r"and for which stage\?",
+        lambda m: (
+            f"Вы указали {_fact(m['f'])}"
+            + (f" и ещё {_fact(m['o'])}" if m["o"] else "")
+            + "; план это значение не использует. Какое значение и для какого этапа?"
+        ),
+    ),
+    (
+        r"You said '(?P<x>.+?)'; the plan does not do that\. Should it\?",
+        lambda m: f"Вы написали «{m['x']}»; план этого не делает. Нужно ли?",
+    ),
+    (
+        r"You named (?P<x>\S+); the plan does not use it\. What is it for\?",
+        lambda m: f"Вы указали {m['x']}; план его не использует. Для чего он?",
+    ),
+    (
+        r"Graft does not run (?P<x>.+?): it trains with SFT, DPO \(and IPO and its other losses\), ORPO, SimPO and KTO\. "
+        r"Which of those should the plan use instead, or should that part be left out\?",
+        lambda m: (
+            f"Graft не запускает {m['x']}: он обучает SFT, DPO (включая IPO и другие лоссы DPO), ORPO, SimPO и KTO. "
+            "Что из этого использовать вместо, или убрать эту часть?"
+        ),
+    ),
+    (
+        r"Graft does not run (?P<x>.+?) \(it trains with SFT, DPO/IPO, ORPO, SimPO and KTO\)(?P<rest>[.;])",
+        lambda m: f"Graft не запускает {m['x']} (он обучает SFT, DPO/IPO, ORPO, SimPO и KTO){m['rest']}",
+    ),
+    (
+        r"What should be done to the model\? Say e\.g\. .+?'merge it with \.\./other-model using TIES'\.",
+        lambda m: (
+            "Что сделать с моделью? Например: «дообучи LoRA на data.jsonl», «потом DPO на prefs.jsonl» "
+            "или «слей с ../other-model через TIES»."
+        ),
+    ),
+    (
+        r"You said (?P<a>\S+) comes first; the plan starts with (?P<b>\S+)\. Which stage should run first\?",
+        lambda m: f"Вы сказали, что {m['a']} идёт первым, а план начинается с {m['b']}. Какой этап запускать первым?",
+    ),
+    (
+        r"You said (?P<f>.+?) for the (?P<s>\S+) stage; the plan's (?P=s) stage uses (?P<h>.+?)\. Which stage takes "
+        r"which (?P<n>.+?)\?",
+        lambda m: (
+            f"Вы указали {_fact(m['f'])} для этапа {m['s']}, а этап {m['s']} в плане использует {m['h']}. "
+            f"Какому этапу какое значение ({_slot(m['n'])})?"
+        ),
+    ),
+    (
+        r"(?:You wrote '(?P<w>.+?)': )?(?P<n>\d+) weights? \((?P<v>.+?)\) for a merge of (?P<k>\d+) models \((?P<m>.+?)\); "
+        r"which weight goes to which model\?",
+        lambda m: (
+            (f"Вы написали «{m['w']}»: " if m["w"] else "")
+            + f"{m['n']} вес(а) ({m['v']}) для слияния {m['k']} моделей ({m['m']}); какой вес какой модели?"
+        ),
+    ),
+    (
+        r"A value read from your goal does not fit the plan \((?P<e>.+?)\) Which value did you mean\?",
+        lambda m: f"Значение из вашей цели не подходит плану ({m['e']}). Какое значение вы имели в виду?",
+    ),
+    (
+        r"You named the (?P<r>\S+) modules; the plan's (?P<s>\S+) stage also adapts (?P<x>.+?)\. Which modules should "
+        r"it train\?",
+        lambda m: f"Вы назвали модули {m['r']}; этап {m['s']} в плане обучает ещё и {m['x']}. Какие модули обучать?",
+    ),
+    (
+        r"Merge with which model\? Name a model folder, 'the base', or a dataset for a second fine-tune\.",
+        lambda m: (
+            "С какой моделью сливать? Укажите папку модели, «исходную модель» или датасет для второго дообучения."
+        ),
+    ),
+]
+
+
+def in_language(question: str, goal: str) -> str:
+    """The question as the person's language asks it; unchanged for English goals."""
+    if not question or not wants_russian(goal):
+        return question
+    for pattern, form in SHAPES:
+        question = re.sub(pattern, form, question)  # type: ignore[arg-type]
+    return question
