@@ -662,13 +662,17 @@ TURN_OFF = re.compile(r"(?:turn(?:ed)?\s+off|switch(?:ed)?\s+off|disabl\w*|от�
 def alpha_ratio(relative: re.Match[str]) -> float:
     """alpha / rank said by 'alpha = 2 * r', 'alpha twice the rank', 'альфа равна рангу'."""
     factor = relative.group(1) or relative.group(2)
-    return float(factor) if factor else 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
+    if factor:
+        return float(factor)
+    if re.search(r"thrice|triple|втрое|три раза", relative.group(0)):
+        return 3.0
+    return 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
 
 
 RELATIVE_ALPHA = re.compile(
     r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
     r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+|its\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
-    r"|(?:twice|double)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга)"
+    r"|(?:twice|double|thrice|triple)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга)"
     r"|(?:r|rank)\s*(?:\*|x|×)\s*(\d+(?:\.\d+)?)\s*(?:for|as)\s+(?:the\s+)?alpha"
 )
 # a quantity said without its value: asked, never planned as a default or as the number in it
@@ -724,17 +728,19 @@ REFERRED_BEFORE = re.compile(
 )
 # "the sft lr", "SFT's rank", "the SFT model": a stage's setting or result referred to, not another stage to run
 REFERRED_AFTER = re.compile(
-    r"(?:'s)?\s+(?:lr|learning rate|rank|alpha|epochs?|beta|batch(?: size)?|settings|hyper-?param\w*|config"
+    r"(?:'s|'d|-?ed)?\s+(?:lr|learning rate|rank|alpha|epochs?|beta|batch(?: size)?|settings|hyper-?param\w*|config"
     r"|model|checkpoint|result|output|weights)\b"
 )
 
 
 def referred_stage(masked: str, start: int, end: int) -> bool:
     """'the sft lr', "SFT's rank", 'the SFT model as reference' (not 'DPO beta 0.1', a stage and its value)."""
+    if re.match(r"'s\b", masked[end : end + 3]):
+        return True  # "one tenth of the SFT's": a possessive names a stage said elsewhere
     return bool(
         REFERRED_AFTER.match(masked, end)
         and (
-            masked[end : end + 2] == "'s"
+            masked[end : end + 2] in ("'s", "'d")
             or re.search(r"\b(?:the|its|that|this)\s+$", masked[max(0, start - 6) : start])
         )
     )
@@ -763,7 +769,7 @@ def method_facts(text: str) -> list[Fact]:
     for m in UNSUPPORTED_METHODS.finditer(masked):
         if negated(masked, m.start()):
             continue  # "DPO instead of PPO"
-        if m.group(0) == "cpo" and re.search(r"simpo|симпо", masked):
+        if m.group(0) == "cpo" and any(not negated(masked, s.start()) for s in re.finditer(r"simpo|симпо", masked)):
             continue  # CPO-SimPO (CPOConfig with loss_type simpo) is SimPO with cpo_alpha
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
     if re.search(r"pref_loss\s*[=:]?\s*(?:orpo|simpo)\b", masked):  # LLaMA-Factory: stage dpo + pref_loss orpo is ORPO
@@ -1422,7 +1428,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     for m in NO_CLIPPING.finditer(masked):  # "without gradient clipping": max_grad_norm 0 turns clipping off
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
-    references = reference_facts(masked)  # "the same lr as the SFT", "half that rank"
+    references = reference_facts(masked, facts)  # "the same lr as the SFT", "half that rank"
     facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
     _scope(facts, masked)
     for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
@@ -1670,8 +1676,10 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             + masked[number.start : number.end]
             + re.match(r"[\w.-]*", masked[number.end :]).group(0)
         )
-        if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", masked[: number.start]):
+        if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", text[: number.start]):
             continue  # "(so gamma/beta = 0.5)": a ratio of two settings said, not a setting
+        if re.match(r"-(?:indexed|based)\b", masked[number.end : number.end + 9]):
+            continue  # "zero-indexed", "1-based": how layers are counted
         if not number.words and "-" in token and re.search(r"[a-zа-я]{3,}", token):
             continue  # "Llama-3-8B", "zero-indexed", "0-based": part of a name, not a setting
         aside = re.search(r"\(([^()]*)$", masked[: number.start])
@@ -1756,6 +1764,14 @@ def check_plan_against_goal(
                 None,
                 f"You wrote {orphan}, and the plan does not say what it is for; "
                 + (f"did you mean {guess} {orphan}?" if guess else "which setting is it?"),
+            )
+        )
+    for words in unread_load_bearing(goal, read):
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{words}', and Graft did not read what that changes in the plan; "
+                "say it with a value (or leave it out)?",
             )
         )
     for words in unread_corrections(goal, read):
@@ -2056,3 +2072,72 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
             text += f" — {SCOPE_NAMES.get(fact.scope, fact.scope)} stage"  # which stage it was said for
         lines.append(text + ("" if placed else " — NOT in the plan"))
     return list(dict.fromkeys(lines))  # "DPO on prefs …, 5e-6 for DPO": one line for DPO
+
+
+# Words that change what the words around them mean. One that no reader took (no fact holds it, and for
+# an exclusion or "only" no fact follows it) leaves the plan quietly different: asked about instead.
+LOAD_BEARING = re.compile(
+    r"(?<![\w-])(?:"
+    r"(?P<vague>higher|lower|bigger|smaller|larger|more|less|fewer|slightly|usual|better|stronger|weaker|longer|shorter"
+    r"|побольше|поменьше|получше|похуже|подольше|покороче|повыше|пониже|больше|меньше|выше|ниже|чуть|слегка|немного"
+    r"|как-нибудь|как-то|умнее|лучше)"
+    r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
+    r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды)"
+    r"|(?P<scope>except|excluding|exclude|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
+    r"|заморо\w*|пропус\w*|остальн\w*|вместо|только|лишь)"
+    r"|(?P<other>same|such|previous|another|other|какую-нибудь|какой-нибудь|какие-нибудь|ещ[её]|такой|такие|такую|тот|те)"
+    r")(?![\w-])"
+)
+
+
+SLOT_WORD_HINT = (
+    r"\blr\b|learning rate|скорост|epoch|эпох|rank|ранг|alpha|альф|beta|бет|batch|батч|steps|шаг|dropout|дропаут"
+    r"|warm|прогрев|length|длин|weight|вес|density|плотн|data|данн|датасет"
+)
+
+
+def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
+    """Load-bearing words no reader took, each with the words around it ('a slightly higher learning rate')."""
+    text = mask(_corrected_spans(reading_text(retract(goal)))[0])
+    found = []
+    for m in LOAD_BEARING.finditer(text):
+        if any(f.start <= m.start() < f.end for f in facts):
+            continue
+        kind, word = m.lastgroup, m.group(0)
+        rest = text[m.end() : m.end() + 40]
+        cut = SEGMENT_SPLIT.search(rest)
+        window = text[m.end() : m.end() + (cut.start() if cut else len(rest))]
+        lead = text[max(0, m.start() - 30) : m.start()]
+        lead = lead[SEGMENT_SPLIT.search(lead).end() :] if SEGMENT_SPLIT.search(lead) else lead
+        after = [f for f in facts if m.end() <= f.start < m.end() + len(window)]
+        before = [f for f in facts if m.start() - 30 <= f.end <= m.start() and f.end >= m.start() - len(lead)]
+        if kind == "vague":
+            if not re.search(SLOT_WORD_HINT, lead[-24:] + " " + window[:24]):
+                continue  # "fewer thumbs-down rows", "нет, лучше обычный DPO": not about a setting's value
+        elif kind == "scope":
+            if word in ("only", "только", "лишь", "instead") and (after or any(m.start() - f.end <= 3 for f in before)):
+                continue  # "only on q_proj", "q_proj/v_proj only", "make beta 0.4 instead"
+            if any(
+                str(f.value).startswith("not ")
+                or f.slot in ("not_dataset", "same_as", "method", "unsupported", "adapter", "eval_fraction")
+                or (f.slot in SLOT_NAMES and word in ("instead", "вместо"))
+                for f in after
+            ):
+                continue  # "except o_proj", "without eval", "кроме MLP": the reader took what follows as left out
+            if re.match(
+                r"\W*(?:the\s+|a\s+)?(?:" + STAGE_START + r"|ppo|grpo|rlhf|cpo|dora|lora|adapter|embed|lm_head|head)",
+                window,
+            ):
+                continue  # "instead of PPO", "skip SimPO", "without DoRA", "кроме lm_head": a method or part named
+            if re.match(r"rest|остальн", word) and any(f.slot == "layers" for f in before + after):
+                continue  # "layers 5-8, остальное заморожено", "skip the first 4, train the rest"
+            if re.match(r"freez|frozen|заморо", word) and re.search(r"rest|остальн|other", lead) and before:
+                continue  # "…, остальное заморожено": the rest of what was selected stays frozen
+        elif kind == "other" and after:
+            continue  # "another SFT on b.jsonl", "the same layers" read by what follows
+        elif kind in ("part", "times") and any(f.slot in ("layers", "reference") or f.derived for f in after):
+            continue  # "half of the layers", "twice the rank of …": read by what follows
+        left = re.search(r"(?:\S+\s+){0,3}$", goal[: m.start()]).group(0) if goal[: m.start()] else ""
+        right = re.match(r"(?:\s*\S+){0,3}", goal[m.end() :]).group(0)
+        found.append((left + goal[m.start() : m.end()] + right).strip())
+    return found

@@ -351,13 +351,14 @@ def _exclusions(text: str, n: int, model: str) -> list[tuple[int, int, list[int]
             continue
         dropped = set(inner[1])
         keep = [i for i in range(n) if i not in dropped]
-        if m.group(0).strip()[:3] in ("all", "все", "eve") and LEAVE_OUT_BEFORE.search(
-            text[max(0, m.start() - 24) : m.start()]
-        ):
+        start = m.start()
+        leave_out = LEAVE_OUT_BEFORE.search(text[max(0, m.start() - 24) : m.start()])
+        if m.group(0).strip()[:3] in ("all", "все", "eve") and leave_out:
             keep = sorted(dropped)  # "freeze all but the last two layers": only those two are trained
+            start = max(0, m.start() - 24) + leave_out.start()  # the verb is part of what was read
         if not keep:
             raise GraftError(f"'{(m.group(0) + rest[: inner[0]]).strip()}' leaves no layer of {model} to train.")
-        hits.append((m.start(), m.end() + inner[0], keep, None))
+        hits.append((start, m.end() + inner[0], keep, None))
     return hits
 
 

@@ -74,7 +74,7 @@ SAME_RU = re.compile(
 
 _FACTOR = (
     r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?"
-    r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|tenth|hundredth)(?:\s+of)?"
+    r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|hundredth|thousandth|[a-z]+th)(?:\s+of)?"
     r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
     r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*)"
 )
@@ -106,6 +106,9 @@ SLOT_FIRST = re.compile(
     + r"(?:,?\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
     + STAGE_WORD.replace("?P<", "?P<x_")
     + r"(?:'s)?)?"
+)
+OF_THAT = re.compile(
+    r"(?:\bat\s+)?" + _FACTOR + r"\s+(?:of\s+)?(?:that|it|this)\b(?!\s+(?:" + SLOT_WORD.replace("?P<", "?P<z_") + r"))"
 )
 AS_MANY = re.compile(r"(?:\bfor\s+)?" + _FACTOR + r"\s+as\s+(?:many|long)(?:\s+(?:epochs|steps))?")
 COUNTED = re.compile(r"(?P<epochs>\bepochs?\b|эпох\w*)|(?P<steps>\bsteps\b|шаг\w*)")
@@ -141,7 +144,10 @@ def _factor(m: re.Match[str]) -> float | None:
         return 0.5
     part = _group(m, "part")
     if part:
-        return 1.0 / {"third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "tenth": 10, "hundredth": 100}[part]
+        from agent.goal_numbers import ordinal_value
+
+        n = {"third": 3, "quarter": 4, "hundredth": 100, "thousandth": 1000}.get(part) or ordinal_value(part)
+        return 1.0 / n if n else None
     if re.match(r"twice|double|удвоенн", word):
         return 2.0
     fixed = {"вдвое": 2.0, "втрое": 3.0, "вчетверо": 4.0}
@@ -161,7 +167,7 @@ def _factor(m: re.Match[str]) -> float | None:
     return 1.0 / float(n) if smaller else float(n)
 
 
-def reference_facts(masked: str) -> list[Fact]:
+def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
     """The references in the goal, each a fact whose value is still to be found ('reference' until resolved)."""
     from agent.goal_facts import RELATIVE_ALPHA, Fact
 
@@ -193,6 +199,17 @@ def reference_facts(masked: str) -> list[Fact]:
             if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha):
                 continue
             facts.append(Fact("reference", (slot, factor, _stage(m)), m.group(0).strip(), m.start(), m.end()))
+    for m in OF_THAT.finditer(masked):  # "DPO at a twentieth of that": the number said last before it
+        factor = _factor(m)
+        earlier = [f for f in said or [] if f.slot in NUMERIC and f.end <= m.start()]
+        if (
+            factor is None
+            or not earlier
+            or any(f.start <= m.start() < f.end or m.start() <= f.start < m.end() for f in facts)
+        ):
+            continue
+        slot = max(earlier, key=lambda f: f.end).slot
+        facts.append(Fact("reference", (slot, factor, None), m.group(0).strip(), m.start(), m.end()))
     return facts
 
 

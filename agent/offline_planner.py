@@ -231,7 +231,10 @@ class Context:
     disk_adapters: list[str] = field(default_factory=list)  # adapter folders given with --data
     scoped: list[Fact] = field(default_factory=list)  # the goal's facts with the stage each was said for
     data_problems: dict[str, str] = field(default_factory=dict)  # a --data file no stage can read, and why
-    rounds: dict[str, int] = field(default_factory=dict)  # training stages per scope ("sft": 2 for two rounds)
+    rounds: dict[str, int] = field(default_factory=dict)
+    output_said: str | None = (
+        None  # an output path said inside another stage's words ("…, на выходе в out/x")  # training stages per scope ("sft": 2 for two rounds)
+    )
 
     def unique(self, name: str) -> str:
         candidate, n = name, 2
@@ -328,7 +331,11 @@ def find_actions(text: str) -> list[Action]:
             lead_start = c_start if not lead else lead_start
             lead += " " + text[c_start:c_end]  # "rank 64 is enough; LoRA on chat": values before the first action
         if found and lead:
-            if sep.strip() not in ("", ";", ".", "!", "?", "…", ":", ",") and number_facts(lead):
+            if (
+                sep.strip() not in ("", ";", ".", "!", "?", "…", ":", ",")
+                and number_facts(lead)
+                and not (found[0].kind == "sft" and re.search(r"lora_?config|peft_?config|lora\s*\(", lead))
+            ):
                 # "ранг 32, потом DPO", "rank 8, then DPO": values before an order word are a stage of their own
                 actions.append(Action("sft", lead_start, lead_start, lead))
             else:
@@ -349,7 +356,20 @@ def find_actions(text: str) -> list[Action]:
             kept[-1].text += " " + a.text
             continue
         kept.append(a)
-    actions = _training_before_fold(kept, text)
+    merged: list[Action] = []
+    for a in kept:  # "LoraConfig(r=32, …) then SFTTrainer on chat": the config object is the SFT's, not a stage
+        if (
+            merged
+            and a.kind == "sft"
+            and merged[-1].kind == "sft"
+            and re.search(r"lora_?config|peft_?config|lora\s*\(", merged[-1].text)
+            and not DATASET.search(merged[-1].text)
+        ):
+            a = Action("sft", merged[-1].start, a.end, merged[-1].text + " " + a.text)
+            merged[-1] = a
+            continue
+        merged.append(a)
+    actions = _training_before_fold(merged, text)
     for scope, where in taken_back_stages(masked):  # "SimPO? no, skip SimPO": the stage said before is dropped
         said = [a for a in actions if a.start < where and _action_scope(a) == scope]
         if said:
@@ -980,6 +1000,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             r"(?:на выходе|output|save|write|to|into|в)\s*(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into)?\s*$",
             text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else "",
         ):
+            ctx.output_said = ctx.output_said or path
             continue  # "…, на выходе fp16 в out/x": where the result goes, not a model to merge
         if named_base and path == named_base:
             continue
@@ -1473,6 +1494,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         ctx.notes.append("a final write was added: the plan ends in one safetensors model.")
     writes = [s for s in ctx.stages if s["kind"] == "write"]
     ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
+    output = output or ctx.output_said
     if output is None:
         output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
         ctx.notes.append(f"no output was named; the final model goes to {output}.")
@@ -1531,7 +1553,9 @@ def _unsupported_methods(goal: str) -> list[str]:
     for m in UNSUPPORTED_METHODS.finditer(mask_paths(goal)):
         if re.search(NEGATED + r"$", goal[max(0, m.start() - 16) : m.start()]):
             continue
-        if m.group(0).lower() == "cpo" and re.search(r"simpo|симпо", goal.lower()):
+        if m.group(0).lower() == "cpo" and any(
+            not negated(goal.lower(), s.start()) for s in re.finditer(r"simpo|симпо", goal.lower())
+        ):
             continue  # CPO with loss_type simpo is CPO-SimPO: SimPO with cpo_alpha, which Graft runs
         named.append(m.group(0).upper() if len(m.group(0)) <= 6 else m.group(0))
     return list(dict.fromkeys(named))

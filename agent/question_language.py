@@ -100,6 +100,13 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)', and Graft did not read what that changes in the plan; say it with a value "
+        r"\(or leave it out\)\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», и Graft не понял, что это меняет в плане; скажите это значением (или уберите)?"
+        ),
+    ),
+    (
         r"You said '(?P<x>.+?)'; the plan does not do that\. Should it\?",
         lambda m: f"Вы написали «{m['x']}»; план этого не делает. Нужно ли?",
     ),

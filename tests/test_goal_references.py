@@ -102,6 +102,25 @@ PLANNED = [
     ("DPO on {dpo}, beta 0,1, lr 1 × 10⁻⁶", ["preference"], {0: {"beta": 0.1, "learning_rate": 1e-6}}),
     ("SFT on {sft} lr 3e−5", ["sft"], {0: {"learning_rate": 3e-5}}),
     ("SFT on {sft} on 4 GPUs with FSDP", ["sft"], {0: {"gpus": 4, "distributed": "fsdp"}}),
+    # red-team pass 4
+    ("SFT on {sft} at lr 2e-4, then DPO on {dpo} at a twentieth of that", ["sft", "preference"], {1: {"learning_rate": 1e-5}}),
+    ("SFT on {sft} with lr 1e-4; DPO on {dpo} with lr one tenth of the SFT's", ["sft", "preference"], {1: {"learning_rate": 1e-5}}),
+    ("SFT on {sft} with alpha thrice the rank, rank 8", ["sft"], {0: {"r": 8, "alpha": 24}}),
+    ("DPO on {dpo} using the sft'd model as reference, after sft on {sft}", ["sft", "preference"], {}),
+    ('LoraConfig(r=32, lora_alpha=32, lora_dropout=0.1, target_modules=["o_proj","down_proj"]) then SFTTrainer on {sft} '
+     "with max_seq_length=512", ["sft"], {0: {"r": 32, "dropout": 0.1, "max_length": 512}}),
+    ("SFT on {sft} w/ r=64 alpha=128, then DPO on {dpo} with half that rank, alpha same as its rank",
+     ["sft", "preference"], {1: {"r": 32, "alpha": 32}}),
+    ("sft on {sft} lr 2e-4 for 2 epoches, then dpo on {dpo} beta 0.1 at a tenth of the sft lr",
+     ["sft", "preference"], {0: {"epochs": 2}, 1: {"learning_rate": 2e-5}}),
+    ("LoRA on every layer exept the last two, r 8, data {sft}", ["sft"], {0: {"layers": list(range(10))}}),
+    ("SFT на {sft}, все слои, кроме 0-3", ["sft"], {0: {"layers": list(range(4, 12))}}),
+    ("SFT на {sft}, четыре эпохи — не, многовато, две. lr 1e-4", ["sft"], {0: {"epochs": 2}}),
+    ("DPO on {dpo} with IPO loss, on second thought use sigmoid", ["preference"], {0: {"loss_type": "sigmoid"}}),
+    ("SFT на {sft}, слои 0-5, хотя лучше 6-11", ["sft"], {0: {"layers": list(range(6, 12))}}),
+    ("слей {partner} с открытой моделью, веса 1 и 1", ["merge_models"], {0: {"method": "linear", "weights": [1.0, 1.0]}}),
+    ("KTOConfig(beta=0.1, desirable_weight=1.2, undesirable_weight=1.0, learning_rate=5e-7), data {dpo}",
+     ["preference"], {0: {"method": "kto", "desirable_weight": 1.2}}),
     ("DPO на {dpo} на двух видеокартах, deepspeed zero-3", ["preference"], {0: {"gpus": 2, "distributed": "deepspeed"}}),
 ]  # fmt: skip
 
@@ -120,7 +139,7 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
             assert have == pytest.approx(value) if isinstance(value, float) else have == value, (goal, name, have)
     # the review shows what each reference became, so the person sees the number before approving
     if "half that rank" in goal:
-        assert any("from 'at half that rank'" in line for line in outcome.facts)
+        assert any("from '" in line and "half that rank'" in line for line in outcome.facts)
 
 
 ASKED = [
@@ -139,6 +158,14 @@ ASKED = [
         "twice the weight",
     ),
     ("SFT on {sft} with lr 0 and 0 epochs", "does not fit"),
+    # load-bearing words no reader took (red-team pass 4)
+    ("sft on {sft} but freeze the first half of the layers (lora on the rest)", "freeze"),
+    ("SFT on {sft} with lora r 8, save the adapter unmerged", "unmerged"),
+    ("SFT on {sft} with a slightly higher learning rate than usual", "higher"),
+    ("обучи на {sft} побольше эпох", "побольше"),
+    ("обучи на половине датасета {sft}", "половине"),
+    ("смержи {partner} и {partner2} и ещё какую-нибудь хорошую модель", "какую-нибудь"),
+    ("SFT on {sft} on all the projection matrices except the k projection", "except"),
 ]
 
 

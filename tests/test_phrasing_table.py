@@ -131,6 +131,10 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+# a Russian goal is asked in Russian (agent/question_language.py): the word the question must hold, in Russian
+ASKED_IN_RUSSIAN = {"rank": "ранг", "beta": "бета", "does not run": "не запускает", "epoch": "эпох"}
+
+
 def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]:
     """(right, silent, why) for one case."""
     goal = _fill(case["g"], world)
@@ -145,7 +149,8 @@ def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]
         return False, False, f"refused: {exc}"
     if "ask" in case or "err" in case:
         want = case.get("ask") or case.get("err")
-        if outcome.question and want.lower() in outcome.question.lower():
+        asked = (outcome.question or "").lower()
+        if asked and (want.lower() in asked or ASKED_IN_RUSSIAN.get(want.lower(), "\0") in asked):
             return True, False, ""
         if outcome.plan is not None:
             return False, True, f"planned instead of asking about {want}"
@@ -245,7 +250,11 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
     if name in FRESH:
         return
     assert silent == 0, report
+    if name in NO_SILENT_ONLY:
+        return
     assert rate >= 0.9, report
 
 
-FRESH: set[str] = {"goals_heldout13.yaml", "goals_redteam3.yaml"}  # run for the number, not yet fixed from
+FRESH: set[str] = set()  # a set run once for the number and not yet fixed from (none now)
+# red-team tables hold every shape a pass found, unnecessary questions included: no silent miss is the bar there
+NO_SILENT_ONLY = {"goals_redteam3.yaml"}
