@@ -110,7 +110,7 @@ BEFORE = [
     ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*|разогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
     (  # "5% for eval", "10% held out", "5% на валидацию"
         "eval_fraction",
-        r"%\s*(?:of\s+(?:the\s+)?(?:data|rows)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
+        r"%?\s*(?:of\s+(?:the\s+)?(?:data|rows|dataset)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
@@ -282,7 +282,7 @@ MERGE_METHOD_WORDS = "|".join(p for _, p in MERGE_METHODS[:-1])
 MERGE_METHOD_RE = re.compile(r"(?<![\w])(?:" + MERGE_METHOD_WORDS + r")(?![\w])")
 # merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"
 MERGE_NUMBERS = [
-    ("density", r"\bdensity\b|плотност\w*"),
+    ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
     ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d)"),
 ]
 # one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
@@ -640,7 +640,7 @@ def number_facts(text: str) -> list[Fact]:
 # on/off settings of a training stage: the word turns it on, a negation or "= false/off" turns it off
 SWITCHES = {
     "packing": r"\b(?:sample[_ ]|neat[_ ])?pack(?:ing|ed)\b|упаковк\w*|упаковыва\w*|пакинг\w*",
-    "gradient_checkpointing": r"\b(?:gradient|activation)[_ ]checkpointing\b|\bgrad(?:ient)?[_ ]ckpt\b"
+    "gradient_checkpointing": r"\b(?:use_)?(?:gradient|activation)[_ ]checkpointing\b|\bgrad(?:ient)?[_ ]ckpt\b"
     r"|чекпоинтинг\w*(?:\s+градиент\w*)?|\bcheckpointing\b",
 }
 DISTRIBUTED = (
@@ -826,7 +826,7 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
                     if marker.end() <= n.start <= marker.end() + 20
                     and not any(f.start <= n.start < f.end for f in facts)
                     and re.fullmatch(
-                        r"[\s,.:;!-]*(?:make it|make that|it'?s|it is|лучше|давай|пусть|сделай)?[\s,.:;!-]*",
+                        r"[\s,.:;!-]*(?:make it|make that|it'?s|it is|use|лучше|давай|пусть|сделай|вс[её]-?таки)?[\s,.:;!-]*",
                         masked[marker.end() : n.start],
                     )
                 ),
@@ -1086,7 +1086,7 @@ SEGMENT_SPLIT = re.compile(
 )
 SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference", "distributed"}
 GENERIC_TRAINING = re.compile(
-    r"\bfine[- ]?tun(?!ing_type)\w*|\btrain\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
+    r"\bfine[- ]?tun(?!ing_type)\w*|\btrain(?!er\b|_dataset)\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
 VERB_GAP = re.compile(
     r"\s*(?:(?:it|them|the model|this model|модель|ее|его)\s+)?(?:(?:to|with|using|via|by|through|через|с помощью"
@@ -2080,7 +2080,7 @@ LOAD_BEARING = re.compile(
     r"(?<![\w-])(?:"
     r"(?P<vague>higher|lower|bigger|smaller|larger|more|less|fewer|slightly|usual|better|stronger|weaker|longer|shorter"
     r"|побольше|поменьше|получше|похуже|подольше|покороче|повыше|пониже|больше|меньше|выше|ниже|чуть|слегка|немного"
-    r"|как-нибудь|как-то|умнее|лучше)"
+    r"|как-нибудь|как-то|somehow|умнее|лучше)"
     r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
     r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды)"
     r"|(?P<scope>except|excluding|exclude|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
@@ -2112,7 +2112,9 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
         after = [f for f in facts if m.end() <= f.start < m.end() + len(window)]
         before = [f for f in facts if m.start() - 30 <= f.end <= m.start() and f.end >= m.start() - len(lead)]
         if kind == "vague":
-            if not re.search(SLOT_WORD_HINT, lead[-24:] + " " + window[:24]):
+            if not re.search(SLOT_WORD_HINT, lead[-24:] + " " + window[:24]) and not re.match(
+                r"как-нибудь|как-то|somehow", word
+            ):
                 continue  # "fewer thumbs-down rows", "нет, лучше обычный DPO": not about a setting's value
         elif kind == "scope":
             if word in ("only", "только", "лишь", "instead") and (after or any(m.start() - f.end <= 3 for f in before)):

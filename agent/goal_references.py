@@ -176,6 +176,13 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
     facts_alpha = [(m.start(), m.end()) for m in RELATIVE_ALPHA.finditer(masked)]
     for pattern in (SAME_EN_ALL, SAME_EN, SAME_RU, SAME_RU_AFTER):
         for m in pattern.finditer(masked):
+            said_value = re.match(r"\s*\(\s*([\d.]+(?:e[-+]?\d+)?)\s*\)", masked[m.end() :])
+            if said_value and _slot(m) in NUMERIC:  # "the same lr as SFT (3e-5)": that value for both stages
+                value = float(said_value.group(1))
+                fact = Fact(_slot(m), value, m.group(0).strip(), m.start(), m.end() + said_value.end(), scope="all")
+                fact.derived = "said for both stages"
+                facts.append(fact)
+                continue
             if any(f.start <= m.start() < f.end for f in facts) or any(
                 s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha
             ):
@@ -220,6 +227,10 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
 
     out: list[Fact] = []
     for ref in references:
+        if ref.slot != "reference":  # a value said with the reference: for every stage it names
+            ref.scope = "all"
+            out.append(ref)
+            continue
         slot, factor, stage = ref.value
         scope = ref.scope
         if slot in ("layers", "module") and factor == 1.0:

@@ -90,7 +90,9 @@ parameters model random_state num_processes nproc_per_node num_gpus
 
 # names read only with these values ("finetuning_type: freeze" is not a plan Graft makes)
 # keys whose value is a path the planner reads ("--data_path chat.jsonl", "dataset: prefs.jsonl")
-PATH_KEYS = frozenset({"data_path", "dataset", "dataset_name", "train_file", "datasets", "dataset_path", "output_dir"})
+PATH_KEYS = frozenset(
+    {"data_path", "dataset", "dataset_name", "train_file", "datasets", "dataset_path", "output_dir", "train_dataset"}
+)
 READ_WITH_VALUE = {
     "rlhf_type": "dpo|orpo|simpo|kto",  # ms-swift
     "apply_lora_to_mlp": "false",  # torchtune: the modules named are the attention projections

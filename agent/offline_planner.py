@@ -103,6 +103,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
+            r"|(?<![а-я])слияни\w*|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*)\s+(?:\w+\s+)?(?:с|со)\s+"
         ),
     ),
     (
@@ -130,13 +131,13 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)\w*\b"
-            r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
+            r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
     ),
     (
         "sft",
         re.compile(
-            r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
+            r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train(?!er\b|_dataset)\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
             r"|full[- ]?ft|fft)\b"
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*|(?<![а-я])уч(?:им|и|ить|у|ите)(?![а-я]))"
         ),
@@ -930,6 +931,11 @@ def _model_before(ctx: Context, partner: str) -> str:
     return "@base"
 
 
+# words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
+OUTPUT_BEFORE = re.compile(
+    r"(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->)\s*"
+    r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into|:)?\s*$"
+)
 MERGE_BASE_AFTER = re.compile(
     r"[\s,]*(?:as (?:the |its |their )?(?:base|reference|ancestor)(?: model)?\b|как\s+баз\w*|в качестве баз\w*"
     r"|(?:is|будет)\s+(?:the\s+)?(?:base|базой))"
@@ -996,9 +1002,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
         path = _verbatim(path, ctx)
-        if not Path(path).expanduser().exists() and re.search(
-            r"(?:на выходе|output|save|write|to|into|в)\s*(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into)?\s*$",
-            text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else "",
+        if OUTPUT_BEFORE.search(
+            text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
         ):
             ctx.output_said = ctx.output_said or path
             continue  # "…, на выходе fp16 в out/x": where the result goes, not a model to merge
@@ -1167,6 +1172,8 @@ def _named_adapters(action: Action, ctx: Context) -> list[str]:
         pos = text.find(normalise(token))
         if pos < 0 or not ("/" in token or Path(token).is_dir()):
             continue
+        if OUTPUT_BEFORE.search(text[:pos]):
+            continue  # "слить адаптер и записать в out/x": where the result goes, not an adapter
         path = Path(token).expanduser()
         if not path.exists():
             if "/" in token:

@@ -241,6 +241,8 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_heldout12.yaml",
         "goals_heldout13.yaml",
         "goals_redteam3.yaml",
+        "goals_redteam4.yaml",
+        "goals_heldout14.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
@@ -255,6 +257,6 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
     assert rate >= 0.9, report
 
 
-FRESH: set[str] = set()  # a set run once for the number and not yet fixed from (none now)
+FRESH: set[str] = {"goals_heldout14.yaml"}  # a set run once for the number and not yet fixed from
 # red-team tables hold every shape a pass found, unnecessary questions included: no silent miss is the bar there
-NO_SILENT_ONLY = {"goals_redteam3.yaml"}
+NO_SILENT_ONLY = {"goals_redteam3.yaml", "goals_redteam4.yaml"}
