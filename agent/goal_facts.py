@@ -114,7 +114,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -158,6 +158,9 @@ def left_out(text: str, start: int) -> bool:
 
 NEGATED_AFTER = re.compile(
     r"\s*(?:is\s+)?(?:not needed|not necessary|isn'?t needed|unnecessary|не нуж(?:ен|на|но|ны)|не надо|не требуется|не будет)\b"
+    # "SFT is already baked into this checkpoint", "SFT не делаем", "SFT уже сделан": done before, not to run
+    r"|\s*(?:is|was|has been|'s)\s+already\s+(?:baked|done|applied|in|there|merged|trained)\b"
+    r"|\s*(?:уже\s+(?:сделан\w*|есть|вшит\w*|вмерж\w*|был\w*)|не\s+(?:делаем|делать|будем|нужно делать)|пропускаем)"
 )
 
 
@@ -1796,6 +1799,13 @@ def check_plan_against_goal(
             message = (
                 f"You wrote '{fact.phrase}', but the goal states no {what} for another stage that it could refer to"
                 f" (each stage otherwise gets Graft's own default). Which {what} should the plan use?"
+            )
+        elif fact.slot in ("r", "alpha") and all(
+            getattr(s, "adapter", "") == "none" for s in plan.stages if s.kind in ("sft", "preference")
+        ):
+            message = (
+                f"You said {fact.describe()}, and also a full fine-tune, which has no adapter and no rank; "
+                "a LoRA with that rank, or full fine-tuning?"
             )
         elif fact.slot in SLOT_NAMES and fact.scope and (stages := _scope_stages(plan, fact.scope)):
             name, stage_name = SLOT_NAMES[fact.slot], SCOPE_NAMES.get(fact.scope, fact.scope.upper())

@@ -107,6 +107,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You said (?P<f>.+?), and also a full fine-tune, which has no adapter and no rank; a LoRA with that rank, "
+        r"or full fine-tuning\?",
+        lambda m: (
+            f"Вы указали {_fact(m['f'])} и при этом полное дообучение, у которого нет адаптера и ранга; "
+            "LoRA с этим рангом или полное дообучение?"
+        ),
+    ),
+    (
         r"You said '(?P<x>.+?)'; the plan does not do that\. Should it\?",
         lambda m: f"Вы написали «{m['x']}»; план этого не делает. Нужно ли?",
     ),

@@ -72,6 +72,11 @@ heldout13 (45 goals, 18 Russian), written blind by a helper on 2026-11-26 while 
 being made, run once after them: 23/45 (51%), 3 silent ("a tenth of the sft lr" made a second SFT stage,
 "alpha same as its rank" after "half that rank" kept alpha 64, "every layer exept the last two" trained the
 last two). goals_redteam3.yaml (155) is red-team pass 3's goals with what each meant: tuned against.
+goals_redteam4.yaml (199) is red-team pass 4's fresh goals (judged at 08e329d: 77.5% right, 13 silent): tuned
+against. heldout14 (45, 18 Russian), written blind at about 11:35 while pass 4's fixes were made, run once at
+dc97990: 36/45 (80%), 3 silent ("SFT is already baked into this checkpoint, so just DPO" and "SFT не делаем,
+сразу KTO" planned an SFT; "split across 4 GPUs with DDP" was planned with gpus 4 and DDP where the set expected
+a question, which I count as a disputed expectation, not a silent miss).
 """
 
 from __future__ import annotations
@@ -257,6 +262,6 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
     assert rate >= 0.9, report
 
 
-FRESH: set[str] = {"goals_heldout14.yaml"}  # a set run once for the number and not yet fixed from
+FRESH: set[str] = set()  # a set run once for the number and not yet fixed from (none now)
 # red-team tables hold every shape a pass found, unnecessary questions included: no silent miss is the bar there
 NO_SILENT_ONLY = {"goals_redteam3.yaml", "goals_redteam4.yaml"}
