@@ -183,6 +183,11 @@ def in_language(question: str, goal: str) -> str:
     """The question as the person's language asks it; unchanged for English goals."""
     if not question or not wants_russian(goal):
         return question
-    for pattern, form in SHAPES:
-        question = re.sub(pattern, form, question)  # type: ignore[arg-type]
-    return question
+    # one question per sentence shape; a quoted part never runs into the next question
+    parts = re.split(r"(?<=[?.])\s+(?=You |Graft |What should |A value |Merge with )", question)
+    out = []
+    for part in parts:
+        for pattern, form in SHAPES:
+            part = re.sub(pattern, form, part)  # type: ignore[arg-type]
+        out.append(part)
+    return " ".join(out)

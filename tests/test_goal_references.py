@@ -246,3 +246,18 @@ def test_a_question_comes_in_the_language_of_the_goal(
         assert russian in outcome.question and "You wrote" not in outcome.question
     if english:
         assert english in outcome.question
+
+
+def test_each_question_of_a_reply_is_put_in_russian_on_its_own() -> None:
+    """Two questions in one reply: a quoted part of the first never swallows the second (seen in the TUI)."""
+    from agent.question_language import in_language
+
+    english = (
+        "You wrote 'SFT на x, побольше эпох', and Graft did not read what that changes in the plan; say it with a "
+        "value (or leave it out)? You wrote 'lr как у dpo', but the goal states no learning rate for another stage "
+        "that it could refer to (each stage otherwise gets Graft's own default). Which learning rate should the plan use?"
+    )
+    russian = in_language(english, "SFT на x, побольше эпох, lr как у DPO")
+    assert "You wrote" not in russian and "Which" not in russian
+    assert "«SFT на x, побольше эпох»" in russian and "«lr как у dpo»" in russian
+    assert in_language(english, "SFT on x, more epochs, lr as for DPO") == english
