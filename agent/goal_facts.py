@@ -40,8 +40,8 @@ PREFERENCE_ONLY = {  # settings only a preference stage has
 AFTER = [
     ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
-    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*"),
-    ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*"),
+    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)"),
+    ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*|\bdrop(?=\s*=\s*0?\.\d)"),
     ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepoch(?:e?s)?\b|\bep\b|эпох\w*"),
     (
         "max_steps",
@@ -101,7 +101,11 @@ BEFORE = [
         "max_steps",
         r"(?:optimizer\s+|training\s+|max(?:imum)?\s+)?(?:steps?|шаг\w*|iterations?|iters?|updates|итераци\w*)\b",
     ),
-    ("max_length", r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*)\b"),
+    (
+        "max_length",
+        r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*|max(?:imum)?\s+(?:seq(?:uence)?\s+)?length)\b",
+    ),
+    ("gradient_accumulation", r"(?:grad(?:ient)?\s+)?accum(?:ulation)?(?:\s+steps)?\b"),
     ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
         "gpus",
@@ -184,7 +188,7 @@ SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|inst
 UNSUPPORTED_METHODS = re.compile(
     r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
     r"|\brlhf\b(?!.*(?<![a-z])(?:dpo|orpo|simpo|kto|ipo)(?![a-z]))|модел\w* наград\w*|ревард[- ]модел\w*"
-    r"|\bdistill\w*|(?<![а-я])дистилл\w*|knowledge distillation"
+    r"|\bdistill\w*|(?<![а-я])дистилл\w*|knowledge distillation|reward[- ]?модел\w*"
 )
 ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
@@ -358,13 +362,13 @@ def merge_number_facts(text: str) -> list[Fact]:
 SCHEDULERS = [
     ("cosine_with_restarts", r"cosine[_ ]with[_ ]restarts"), ("constant_with_warmup", r"constant[_ ]with[_ ]warmup"),
     ("inverse_sqrt", r"inverse[_ ]sqrt"), ("polynomial", r"polynomial|полиномиальн\w*"),
-    ("cosine", r"cosine|косинус\w*"), ("constant", r"constant|постоянн\w*"), ("linear", r"linear|линейн\w*"),
+    ("cosine", r"cosine|косинус\w*"), ("constant", r"constant|постоянн\w*|константн\w*"), ("linear", r"linear|линейн\w*"),
 ]  # fmt: skip
 _SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
 SCHEDULER = re.compile(
     rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)[\"']?\s*[=:]?\s*[\"']?({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
-    r"|\b(constant|cosine|linear)\s+(?:lr|learning[- ]rate)\b"  # "a constant learning rate of 1e-5"
+    r"|\b(constant|cosine|linear|константн\w*|косинусн\w*)\s+(?:lr|learning[- ]rate|скорост\w*)(?![\w])"  # "a constant lr"
     r"|(?:^|[,;:]\s*)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
 )
 
@@ -1221,6 +1225,8 @@ def contradicted_stages(goal: str) -> list[tuple[str, str]]:
     out = []
     for m, scope in mentions:
         if negated(masked, m.start()):
+            if m.group(0) == "ipo":
+                continue  # "DPO, not IPO": DPO with its sigmoid loss, not a DPO taken back
             phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
             if scope in said and _taken_back(masked, m.start() - len(phrase.group(0)) if phrase else m.start()):
                 said.discard(scope)  # "SimPO? no, skip SimPO", "SimPO… нет, пропусти SimPO": the person took it back
@@ -1434,6 +1440,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     references = reference_facts(masked, facts)  # "the same lr as the SFT", "half that rank"
     facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
     _scope(facts, masked)
+    for ref in (r for r in references if r.slot == "same_as" and r.value == "settings"):
+        listed = re.match(r"\s*\(([^()]*)\)", masked[ref.end :])
+        for f in facts:
+            if listed and ref.end + listed.start(1) <= f.start < ref.end + listed.end(1) and f.slot in SLOT_NAMES:
+                f.scope = "all"  # "(r 32, alpha 64)" after "the same settings as the SFT": both stages
     for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
         seg_end = next((x.start() for x in SEGMENT_SPLIT.finditer(masked, m.end())), len(masked))
         seg_start = max([0, *(x.end() for x in SEGMENT_SPLIT.finditer(masked[: m.start()]))])
@@ -1679,6 +1690,10 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             + masked[number.start : number.end]
             + re.match(r"[\w.-]*", masked[number.end :]).group(0)
         )
+        if re.search(r"(?:\bstage|\bstep|\bpart|этап|шаг|часть)\s*$", masked[: number.start]) and re.match(
+            r"\s*[:.)]", masked[number.end :]
+        ):
+            continue  # "Stage 1: SFT …", "Этап 2: DPO …": an item's number
         if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", text[: number.start]):
             continue  # "(so gamma/beta = 0.5)": a ratio of two settings said, not a setting
         if re.match(r"-(?:indexed|based)\b", masked[number.end : number.end + 9]):

@@ -176,6 +176,15 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
     facts_alpha = [(m.start(), m.end()) for m in RELATIVE_ALPHA.finditer(masked)]
     for pattern in (SAME_EN_ALL, SAME_EN, SAME_RU, SAME_RU_AFTER):
         for m in pattern.finditer(masked):
+            listed = re.match(r"\s*\(([^()]*)\)", masked[m.end() :])
+            if (
+                (_slot(m) or "all") == "all"
+                and listed
+                and said
+                and any(m.end() + listed.start(1) <= f.start < m.end() + listed.end(1) for f in said)
+            ):  # "the same LoRA settings as the SFT (r 32, alpha 64)": those values, for every stage
+                facts.append(Fact("same_as", "settings", m.group(0).strip(), m.start(), m.end()))
+                continue
             said_value = re.match(r"\s*\(\s*([\d.]+(?:e[-+]?\d+)?)\s*\)", masked[m.end() :])
             if said_value and _slot(m) in NUMERIC:  # "the same lr as SFT (3e-5)": that value for both stages
                 value = float(said_value.group(1))
@@ -227,6 +236,9 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
 
     out: list[Fact] = []
     for ref in references:
+        if ref.slot == "same_as":
+            out.append(ref)
+            continue
         if ref.slot != "reference":  # a value said with the reference: for every stage it names
             ref.scope = "all"
             out.append(ref)

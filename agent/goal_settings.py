@@ -227,7 +227,9 @@ TECHNIQUES = (
         r"|\b(?:a\s+)?(?:random\s+)?(?:sub-?set|sub-?sample|sample)\s+of\s+(?:the\s+)?(?:data|dataset|rows|examples|\d)"
         r"|\bmax_samples\b|\bmax_train_samples\b|\bnum_samples\b|\bdataset_size\b|\bselect\(range"
         r"|(?<![а-я])(?:первы\w+|последни\w+|случайны\w+)\s+\d[\d\s]*k?\s*(?:пример\w*|строк\w*|запис\w*|диалог\w*|пар(?:ах|ы)?|сэмпл\w*)(?![а-я])"
-        r"|подвыборк\w*|(?<![а-я])(?:только|лишь)\s+\d[\d\s]*\s*(?:примеров|строк|записей)",
+        r"|подвыборк\w*|(?<![а-я])(?:только|лишь)\s+\d[\d\s]*\s*(?:примеров|строк|записей)"
+        r"|\bonly\s+(?:the\s+)?(?!first\b|last\b)[a-z]+(?:[- ][a-z]+)?\s+(?:examples|rows|samples|records|pairs|conversations|dialogues)\b"
+        r"|(?<![а-я])только\s+(?:на\s+)?[а-я]+\s+(?:пример\w*|строк\w*|пар(?:ах|ы)|диалог\w*)",
         "a subset of the rows: Graft trains on every row of the dataset file (cut the file to those rows first)",
     ),
     (

@@ -101,9 +101,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
-            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
+            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
-            r"|(?<![а-я])слияни\w*|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*)\s+(?:\w+\s+)?(?:с|со)\s+"
+            r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+слияни\w*"
+            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*)\s+(?:\w+\s+)?(?:с|со)\s+"
         ),
     ),
     (
@@ -111,7 +112,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
             r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
-            r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b))"  # a bare "merge" after training
+            r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b|->|→))"  # a bare "merge" after training
+            r"|(?<![а-я])слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
             r"|\bmerge\s+(?:the\s+)?(?:result|fine-?tuned (?:model|one)|trained (?:model|one))\b(?!\s*(?:with|into|and\s+#))"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
@@ -131,7 +133,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)\w*\b"
-            r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
+            r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
     ),
     (
@@ -326,6 +328,14 @@ def find_actions(text: str) -> list[Action]:
             and not _paths(DATASET, text[c_start:c_end])
         ):
             actions[-1].text += " to " + text[c_start:c_end].strip()  # "bf16 → Out/Final": where it is written
+        elif (
+            not found
+            and actions
+            and sep.strip() in ("->", "→", "=>")
+            and re.fullmatch(r"\s*(?:(?:to|into|out|output|в|выход:?)\s+)?#+[.,]?\s*", clause)
+            and not _paths(DATASET, text[c_start:c_end])
+        ):  # "… slerp t=0.4 -> out/final": the end of the chain is where the model is written
+            actions.append(Action("write", c_start, c_end, "write to " + text[c_start:c_end].strip()))
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         elif not found and clause.strip():
@@ -670,7 +680,10 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
             from tools.training import DPO_LOSSES
 
             for loss in sorted((x for x in DPO_LOSSES if x != "sft"), key=len, reverse=True):
-                if re.search(rf"\b{loss.replace('_', '[_ -]?')}\b", text):
+                said = [
+                    m for m in re.finditer(rf"\b{loss.replace('_', '[_ -]?')}\b", text) if not negated(text, m.start())
+                ]
+                if said:  # "DPO, not IPO": the sigmoid default, not the loss named after "not"
                     found["loss_type"] = loss
                     break
         elif method == "simpo":
@@ -708,7 +721,12 @@ def parse_preference_method(text: str) -> str | None:
 
 def _preference_method_word(text: str) -> str | None:
     """The preference method a text names (ORPO, SimPO, KTO or DPO with its loss types), or None."""
-    hits = sorted((m.start(), method) for method, pattern in PREFERENCE_METHODS for m in re.finditer(pattern, text))
+    hits = sorted(
+        (m.start(), method)
+        for method, pattern in PREFERENCE_METHODS
+        for m in re.finditer(pattern, text)
+        if not negated(text, m.start())  # "instead of DPO use KTO", "not IPO": not the method asked for
+    )
     return hits[0][1] if hits else None
 
 
@@ -933,7 +951,7 @@ def _model_before(ctx: Context, partner: str) -> str:
 
 # words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
 OUTPUT_BEFORE = re.compile(
-    r"(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->)\s*"
+    r"(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
     r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into|:)?\s*$"
 )
 MERGE_BASE_AFTER = re.compile(
@@ -965,7 +983,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         current = _fold(ctx, "the adapter is merged into the model before the model merge.")
     if re.search(
         r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
-        r"|\b(?:the\s+)?(?:opened|open|current|loaded) model\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
+        r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
+        r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
         r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
         text,
     ):
@@ -1260,7 +1279,9 @@ def _write(action: Action, ctx: Context) -> str | None:
     text = action.text
     output = None
     dataset_paths = set(_paths(DATASET, text))
-    m = re.search(r"(?:to|into|in|at|as|under|в|во|под)\s+(\S+/\S*|\S+\.safetensors)", action.text)
+    m = re.search(
+        r"(?:to|into|in|at|as|under|output|out|write|save|в|во|под|выход:?)\s+(\S+/\S*|\S+\.safetensors)", action.text
+    )
     if m and m.group(1).rstrip(".,") not in dataset_paths:
         output = _verbatim(m.group(1).rstrip(".,"), ctx)
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}

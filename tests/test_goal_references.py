@@ -36,6 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "partner2": str(root / "partner2"),
         "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+        "out": str(root / "out"),
     }
 
 
@@ -119,6 +120,23 @@ PLANNED = [
     ("DPO on {dpo} with IPO loss, on second thought use sigmoid", ["preference"], {0: {"loss_type": "sigmoid"}}),
     ("SFT на {sft}, слои 0-5, хотя лучше 6-11", ["sft"], {0: {"layers": list(range(6, 12))}}),
     ("слей {partner} с открытой моделью, веса 1 и 1", ["merge_models"], {0: {"method": "linear", "weights": [1.0, 1.0]}}),
+    # red-team pass 5
+    ("SFT then DPO then merge the DPO result with {partner} via slerp t=0.4 -> {out}",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"t": 0.4}}),
+    ("Этап 1: SFT {sft} r=16. Этап 2: DPO {dpo} beta=0.1. Этап 3: TIES с {partner}, плотность 0.6. Выход: {out}",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"density": 0.6}}),
+    ("Сначала SFT, затем слей адаптер с базой, затем DPO с бетой 0.2", ["sft", "merge_adapter", "preference"], {2: {"beta": 0.2}}),
+    ("SFT на {sft} 2 эпохи -> слияние -> DPO на {dpo} бета 0.1 -> слияние -> запись в {out}",
+     ["sft", "merge_adapter", "preference", "merge_adapter"], {}),
+    ("DPO, not IPO, with beta 0.25", ["preference"], {0: {"loss_type": "sigmoid", "beta": 0.25}}),
+    ("DPO, а не IPO, бета 0.25", ["preference"], {0: {"loss_type": "sigmoid"}}),
+    ("First train SFT on {sft}; afterwards, instead of DPO use KTO on {dpo}", ["sft", "preference"], {1: {"method": "kto"}}),
+    ("ORPO on {dpo}, batch size 2 with 8 grad accumulation steps", ["preference"], {0: {"gradient_accumulation": 8}}),
+    ("SFT on {sft}, then DPO on {dpo} using the same LoRA settings as the SFT (r 32, alpha 64)",
+     ["sft", "preference"], {0: {"r": 32, "alpha": 64}, 1: {"r": 32, "alpha": 64}}),
+    ("SFT на {sft} с константным lr 1e-4", ["sft"], {0: {"lr_scheduler_type": "constant", "learning_rate": 1e-4}}),
+    ("Линейное слияние трёх моделей: текущая, {partner}, {partner2}, веса поровну",
+     ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"]}}),
     ("KTOConfig(beta=0.1, desirable_weight=1.2, undesirable_weight=1.0, learning_rate=5e-7), data {dpo}",
      ["preference"], {0: {"method": "kto", "desirable_weight": 1.2}}),
     ("DPO на {dpo} на двух видеокартах, deepspeed zero-3", ["preference"], {0: {"gpus": 2, "distributed": "deepspeed"}}),
@@ -131,6 +149,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
     assert outcome.plan is not None, outcome.question
     stages = [s for s in outcome.plan.stages if s.kind != "write"]
     assert [s.kind for s in stages] == kinds
+    if "{out}" in goal:  # the path at the end of a chain is where the model goes, not a model to merge
+        assert outcome.plan.output == world["out"]
     for i, fields in want.items():
         for name, value in fields.items():
             if isinstance(value, list):
@@ -166,6 +186,8 @@ ASKED = [
     ("обучи на половине датасета {sft}", "половине"),
     ("смержи {partner} и {partner2} и ещё какую-нибудь хорошую модель", "какую-нибудь"),
     ("SFT on {sft} on all the projection matrices except the k projection", "except"),
+    ("DPO on only the English examples in {dpo}", "only the english examples"),
+    ("Обучи reward-модель на {sft}", "reward-модель"),
 ]
 
 
