@@ -38,7 +38,7 @@ PREFERENCE_ONLY = {  # settings only a preference stage has
 }  # fmt: skip
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
 AFTER = [
-    ("r", r"\blora_r\b|\blora_rank\b|\brank\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
+    ("r", r"\blora_r\b|\blora_rank\b|\branks?\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*|\bdrop(?=\s*=\s*0?\.\d)"),

@@ -434,6 +434,16 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers = sorted({*c.layers, *_edge(more.group(1), count, num_layers, model)})
             c.end += more.end()
             c.phrase = text[c.start : c.end].strip()
+        span = re.match(
+            rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:{LW}\s*)?(\d+)\s*(?:-|–|to|through|по|до)\s*(\d+)(?![\d.%])(?!\s*(?:epochs?|steps?|эпох|шаг|%))",
+            text[c.end :],
+        )
+        if span and not any(o.start >= c.end and o.start < c.end + span.end() for o in chosen if o is not c):
+            a, b = int(span.group(1)), int(span.group(2))
+            if a <= b:  # "layers 0-3 and 8-11": a second range in the same selection
+                c.layers = sorted({*c.layers, *_check(list(range(a, b + 1)), num_layers, model)})
+                c.end += span.end()
+                c.phrase = text[c.start : c.end].strip()
         digits = re.match(
             rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:{LW}\s*)?(\d+)(?![\d.%-])(?!\s*[a-zа-я])", text[c.end :]
         )

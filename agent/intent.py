@@ -88,7 +88,7 @@ _ACTION_LEAD = re.compile(
 # "give me one safetensors file": asking for an artifact is asking Graft to make it.
 _OUTPUT_REQUEST = re.compile(
     r"^(?:give|get|send|hand)\s+me\s+(?:back\s+)?(?:a|an|one|the|two|\d+)?\s*(?:[\w.-]+\s+){0,2}"
-    r"(?:files?|models?|checkpoints?|adapters?|cop(?:y|ies)|versions?|merges?|outputs?|safetensors)\b"
+    r"(?:files?|models?|checkpoints?|adapters?|cop(?:y|ies)|versions?|merges?|outputs?|safetensors|bf16|fp16|fp32|bfloat16|float16|float32)\b"
     r"|^дай(?:те)?\s+(?:мне\s+)?(?:[\w.-]+\s+){0,2}(?:файл\w*|модел\w*|чекпо\w*|адаптер\w*|копи\w*|верси\w*)"
 )
 # Base forms of training/merging verbs: inside a question they ask how to *do* something.

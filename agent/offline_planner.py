@@ -1280,7 +1280,8 @@ def _write(action: Action, ctx: Context) -> str | None:
     output = None
     dataset_paths = set(_paths(DATASET, text))
     m = re.search(
-        r"(?:to|into|in|at|as|under|output|out|write|save|в|во|под|выход:?)\s+(\S+/\S*|\S+\.safetensors)", action.text
+        r"(?:to|into|in|at|as|under|output:?|out:?|write|save|в|во|под|выход:?)\s+(\S+/\S*|\S+\.safetensors)",
+        action.text,
     )
     if m and m.group(1).rstrip(".,") not in dataset_paths:
         output = _verbatim(m.group(1).rstrip(".,"), ctx)

@@ -77,6 +77,8 @@ against. heldout14 (45, 18 Russian), written blind at about 11:35 while pass 4's
 dc97990: 36/45 (80%), 3 silent ("SFT is already baked into this checkpoint, so just DPO" and "SFT не делаем,
 сразу KTO" planned an SFT; "split across 4 GPUs with DDP" was planned with gpus 4 and DDP where the set expected
 a question, which I count as a disputed expectation, not a silent miss).
+goals_redteam5.yaml (201) is red-team pass 5's fresh goals, judged by hand at 167c92f (after everything above):
+163/201 = 81.1% right or rightly asked, 4 silent (2%) — the honest number for this round; tuned against since.
 """
 
 from __future__ import annotations
@@ -248,6 +250,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_redteam3.yaml",
         "goals_redteam4.yaml",
         "goals_heldout14.yaml",
+        "goals_redteam5.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
