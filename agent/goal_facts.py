@@ -54,7 +54,7 @@ AFTER = [
     ("undesirable_weight", r"\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?"),
     (
         "batch_size",
-        r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
+        r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
     ),
     (
         "max_length",
@@ -599,7 +599,10 @@ def number_facts(text: str) -> list[Fact]:
         f
         for f in facts
         if f.slot == "batch_size"
-        and re.search(r"(?:effective|global|total)[_ ]$", masked[max(0, f.start - 10) : f.start])
+        and re.search(
+            r"(?:effective|global|total)[_ ]$|(?:эффективн|глобальн|общ|суммарн)\w*\s+$",
+            masked[max(0, f.start - 14) : f.start],
+        )
     ]
     per_device = [f for f in facts if f.slot == "batch_size" and f not in effective]
     accum = [f for f in facts if f.slot == "gradient_accumulation"]
@@ -1281,6 +1284,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             if not names_a_thing(masked, m.start(), m.end())
             and not negated(masked, m.start())
             and not NEGATED_AFTER.match(masked, m.end())
+            and not in_loss_list(masked, m.start(), m.end())
         ),
         None,
     )
@@ -1392,7 +1396,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         None
         if per_model
         else re.search(
-            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)",
+            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)\]?",
             masked,
         )
     )
@@ -1420,6 +1424,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if any(p for _, p in numbers) or any(v > 1 for v in values):
             values = [v / 100 for v in values]
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
+    if len(dpo_loss_list(masked)) > 1 and not MERGE_WORDS.search(masked):
+        for f in facts:  # "loss types sigmoid and sft, weights 1.0 and 1.0": the losses' weights, not a merge's
+            if f.slot == "weights":
+                f.slot = "loss_weights"
     facts.extend(merge_number_facts(masked))
     facts.extend(switch_facts(masked))
     for name, pattern in DISTRIBUTED:  # "with FSDP", "DeepSpeed ZeRO-3": how several GPUs share the work
@@ -1584,6 +1592,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
             return True
         # a path spelt differently but the same place counts only when its spelling is kept (never case-folded)
         return any((_same_path(p, value) and value.lower() != p) or p.endswith(value) for p in places if p)
+    if slot == "loss_weights":
+        return any(getattr(s, "loss_weights", None) == list(value) for s in training)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
     if slot == "effective_batch":
@@ -1957,6 +1967,33 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
 
 
 FIRST_WORD = re.compile(r"\bfirst\b|(?<![а-я])(?:сначала|вначале|в первую очередь)(?![а-я])")
+
+
+def dpo_loss_list(text: str) -> list[str]:
+    """The DPO loss types a goal names, in order, when it names a list ('sigmoid and sft', '[sigmoid, bco_pair]')."""
+    from tools.training import DPO_LOSSES
+
+    found = []
+    for loss in sorted(DPO_LOSSES, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w-]){loss.replace('_', '[_ -]?')}(?![\w-])", text):
+            if not negated(text, m.start()) and not any(s <= m.start() < e for s, e, _ in found):
+                found.append((m.start(), m.end(), loss))
+    names = [loss for _, _, loss in sorted(found)]
+    listed = bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) and len(set(names)) > 1
+    return list(dict.fromkeys(names)) if listed else []
+
+
+def in_loss_list(masked: str, start: int, end: int) -> bool:
+    """'loss types sigmoid and sft', 'потери sigmoid и sft': this 'sft' is TRL's SFT loss term, not an SFT stage."""
+    from tools.training import DPO_LOSSES
+
+    names = "|".join(sorted((x.replace("_", "[_ -]?") for x in DPO_LOSSES if x != "sft"), key=len, reverse=True))
+    before = re.search(
+        rf"(?:\b(?:{names})|loss(?:_type|es| types?)?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и)?\s*[\[(]?\s*['\"]?$",
+        masked[max(0, start - 40) : start],
+    )
+    after = re.match(rf"['\"]?\s*(?:[,+&]|and|и)\s*['\"]?(?:{names})\b", masked[end:])
+    return bool(before or after)
 
 
 def first_stage_word(masked: str, start: int, end: int) -> bool:

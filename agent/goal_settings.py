@@ -84,7 +84,7 @@ weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_s
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
 lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
 use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size
-parameters model random_state num_processes nproc_per_node num_gpus
+parameters model random_state num_processes nproc_per_node num_gpus loss_weights
 """.split()
 )
 

@@ -48,9 +48,11 @@ from agent.goal_facts import (
     Fact,
     check_plan_against_goal,
     corrected_text,
+    dpo_loss_list,
     fact_echo,
     first_stage_word,
     goal_facts,
+    in_loss_list,
     letter_modules,
     mask,
     merge_number_facts,
@@ -294,6 +296,8 @@ def find_actions(text: str) -> list[Action]:
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
+                if kind == "sft" and in_loss_list(masked, c_start + match.start(), c_start + match.end()):
+                    continue  # "loss types sigmoid and sft": TRL's SFT loss term inside DPO, not a stage
                 if kind in ("sft", "dpo") and (
                     REFERRED_BEFORE.search(masked[max(0, c_start + match.start() - 40) : c_start + match.start()])
                     or referred_stage(masked, c_start + match.start(), c_start + match.end())
@@ -664,10 +668,16 @@ NUM = r"(\d+(?:\.\d+)?(?:e-?\d+)?)"
 def parse_hyper(text: str, kind: str) -> dict[str, Any]:
     """Hyper-parameters a stage's words set: the numeric slots from agent/goal_facts.py, the method's own here."""
     found: dict[str, Any] = {}
-    for fact in resolve(number_facts(text), text):  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
+    said = resolve(number_facts(text), text)  # agent/goal_facts.py: words, PEFT names, later-wins on a correction
+    for fact in said:
         if (fact.slot in PREFERENCE_ONLY and kind != "dpo") or fact.slot not in SLOT_NAMES:
             continue  # (an effective batch is checked, not set: the stage holds batch and accumulation)
         found[fact.slot] = fact.value
+    effective = next((f.value for f in said if f.slot == "effective_batch"), None)
+    if effective and "batch_size" in found and "gradient_accumulation" not in found:
+        steps = effective / found["batch_size"]  # "effective batch 32 (per-device 4)": 8 accumulation steps
+        if float(steps).is_integer() and steps >= 1:
+            found["gradient_accumulation"] = int(steps)
     schedule = SCHEDULER.search(text)
     if schedule:
         found["lr_scheduler_type"] = scheduler_name(schedule)
@@ -679,7 +689,19 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
         if method == "dpo":
             from tools.training import DPO_LOSSES
 
+            listed = dpo_loss_list(mask_paths(text))
+            if listed:  # "loss types sigmoid and sft, weights 1.0 and 1.0": TRL's weighted list of losses
+                found["loss_type"] = listed
+                weights = re.search(
+                    r"(?:weights?|веса|весами)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)",
+                    mask_paths(text),
+                )
+                values = [float(v) for v in re.findall(r"\d*\.?\d+", weights.group(1))] if weights else []
+                if len(values) == len(listed):
+                    found["loss_weights"] = values
             for loss in sorted((x for x in DPO_LOSSES if x != "sft"), key=len, reverse=True):
+                if listed:
+                    break
                 said = [
                     m for m in re.finditer(rf"\b{loss.replace('_', '[_ -]?')}\b", text) if not negated(text, m.start())
                 ]
