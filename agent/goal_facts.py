@@ -1711,6 +1711,16 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         if not number.words and "-" in token and re.search(r"[a-zа-я]{3,}", token):
             continue  # "Llama-3-8B", "zero-indexed", "0-based": part of a name, not a setting
         aside = re.search(r"\(([^()]*)$", masked[: number.start])
+        inside = (
+            masked[aside.end(1) : masked.find(")", number.end) if ")" in masked[number.end :] else None]
+            if aside
+            else ""
+        )
+        listed = [n.value for n in find_numbers(aside.group(1) + inside)] if aside else []
+        if aside and any(
+            f.slot == "layers" and 0 <= aside.start() - f.end <= 2 and all(v in f.value for v in listed) for f in facts
+        ):
+            continue  # "every other layer (0,2,4,...,10)": the selection spelt out again
         if aside and re.search(
             r"default|would|too |otherwise|instead|underfit|overfit|дефолт|по умолчанию|будет|мало|много|иначе",
             aside.group(1) + masked[number.end : number.end + 40].split(")")[0],

@@ -225,6 +225,12 @@ _DECIMAL_COMMA = re.compile(
 )
 
 
+_SPOKEN_POWER = re.compile(
+    r"(?<![\w-])([a-zа-я]+)\s+(?:e\s+minus|times\s+ten\s+to\s+the\s+minus|на\s+десять\s+в\s+минус)\s+([a-zа-я]+)(?![\w-])",
+    re.IGNORECASE,
+)
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
@@ -238,6 +244,15 @@ def spelled_numbers(text: str) -> str:
         return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
 
     text = _TIMES_TEN.sub(power, text)
+
+    def spoken(m: re.Match[str]) -> str:  # "five e minus seven", "пять на десять в минус седьмой"
+        mantissa, exponent = word_value(m.group(1)), word_value(m.group(2)) or ordinal_value(m.group(2))
+        if mantissa is None or exponent is None:
+            return m.group(0)
+        written = f"{mantissa}e-{exponent}"
+        return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
+
+    text = _SPOKEN_POWER.sub(spoken, text)
 
     def decimal(m: re.Match[str]) -> str:
         word = re.search(r"([a-zа-я_]+)\s*$", text[max(0, m.start() - 24) : m.start()])

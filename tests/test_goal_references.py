@@ -140,6 +140,9 @@ PLANNED = [
     ("DPO с потерями sigmoid и sft, веса 1.0 и 1.0, {dpo}",
      ["preference"], {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 1.0]}}),
     ("lora rank 16 on layers 0-3 and 8-11 on {sft}", ["sft"], {0: {"layers": [0, 1, 2, 3, 8, 9, 10, 11]}}),
+    ("I want DPO on {dpo} with lr of five e minus seven", ["preference"], {0: {"learning_rate": 5e-7}}),
+    ("DPO на {dpo} с lr пять на десять в минус седьмой", ["preference"], {0: {"learning_rate": 5e-7}}),
+    ("train attention on every other layer (0,2,4,...,10), r 8, {sft}", ["sft"], {0: {"layers": [0, 2, 4, 6, 8, 10]}}),
     ("SFT on {sft} with seq len 512 and effective batch size 32 (per-device 4)",
      ["sft"], {0: {"batch_size": 4, "gradient_accumulation": 8, "max_length": 512}}),
     ("SFT на {sft} с эффективным батчем 32 при батче 4 на устройство", ["sft"], {0: {"gradient_accumulation": 8}}),
@@ -195,6 +198,7 @@ ASKED = [
     ("смержи {partner} и {partner2} и ещё какую-нибудь хорошую модель", "какую-нибудь"),
     ("SFT on {sft} on all the projection matrices except the k projection", "except"),
     ("DPO on only the English examples in {dpo}", "only the english examples"),
+    ("LoRA on layers 0-3 (0,1,2,7), {sft}", "0,1,2,7"),  # a listing that does not match the selection
     ("Обучи reward-модель на {sft}", "reward-модель"),
 ]
 
