@@ -16,6 +16,7 @@ planner asks instead of guessing. Fail closed: a stated fact is in the plan or i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -260,7 +261,7 @@ LETTER_MODULES = re.compile(
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
 
 
-def _module(words: str) -> str:
+def module_name(words: str) -> str:
     """'down projection' and 'gate-proj' are the checkpoint's down_proj and gate_proj."""
     return re.sub(r"[ -]proj(?:ection)?s?$", "_proj", words)
 
@@ -1328,10 +1329,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if (
             left_out(masked, m.start()) or listed or FROZEN_AFTER.match(masked, m.end())
         ):  # "except o_proj", "q_proj frozen"
-            facts.append(Fact("module", "not " + _module(m.group(0)), m.group(0), m.start(), m.end()))
+            facts.append(Fact("module", "not " + module_name(m.group(0)), m.group(0), m.start(), m.end()))
             last_out = m.end()
             continue
-        facts.append(Fact("module", _module(m.group(0)), m.group(0), m.start(), m.end()))
+        facts.append(Fact("module", module_name(m.group(0)), m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
         for role in roles:
             facts.append(Fact("module", role[0] + "_proj", masked[start:end], start, end))
@@ -1979,13 +1980,22 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
 FIRST_WORD = re.compile(r"\bfirst\b|(?<![а-я])(?:сначала|вначале|в первую очередь)(?![а-я])")
 
 
-def dpo_loss_list(text: str) -> list[str]:
-    """The DPO loss types a goal names, in order, when it names a list ('sigmoid and sft', '[sigmoid, bco_pair]')."""
+@functools.cache
+def _dpo_loss_words() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """TRL's DPO loss names (tools/training.py), longest first, each as the pattern a goal spells it with."""
     from tools.training import DPO_LOSSES
 
-    found = []
-    for loss in sorted(DPO_LOSSES, key=len, reverse=True):
-        for m in re.finditer(rf"(?<![\w-]){loss.replace('_', '[_ -]?')}(?![\w-])", text):
+    return tuple(
+        (loss, re.compile(rf"(?<![\w-]){loss.replace('_', '[_ -]?')}(?![\w-])"))
+        for loss in sorted(DPO_LOSSES, key=len, reverse=True)
+    )
+
+
+def dpo_loss_list(text: str) -> list[str]:
+    """The DPO loss types a goal names, in order, when it names a list ('sigmoid and sft', '[sigmoid, bco_pair]')."""
+    found: list[tuple[int, int, str]] = []
+    for loss, pattern in _dpo_loss_words():
+        for m in pattern.finditer(text):
             if not negated(text, m.start()) and not any(s <= m.start() < e for s, e, _ in found):
                 found.append((m.start(), m.end(), loss))
     names = [loss for _, _, loss in sorted(found)]
@@ -1995,9 +2005,7 @@ def dpo_loss_list(text: str) -> list[str]:
 
 def in_loss_list(masked: str, start: int, end: int) -> bool:
     """'loss types sigmoid and sft', 'потери sigmoid и sft': this 'sft' is TRL's SFT loss term, not an SFT stage."""
-    from tools.training import DPO_LOSSES
-
-    names = "|".join(sorted((x.replace("_", "[_ -]?") for x in DPO_LOSSES if x != "sft"), key=len, reverse=True))
+    names = "|".join(p.pattern for loss, p in _dpo_loss_words() if loss != "sft")
     before = re.search(
         rf"(?:\b(?:{names})|loss(?:_type|es| types?)?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и)?\s*[\[(]?\s*['\"]?$",
         masked[max(0, start - 40) : start],

@@ -42,22 +42,29 @@ STAGE_WORD = (
     r"|before|above|первого|первом|предыдущ\w*|прошл\w*)"
 )
 STAGE_NAMES = {"ipo": "dpo"}
+
+
+def _as(pattern: str, prefix: str) -> str:
+    """The pattern with its named groups renamed (one regex may hold the same words in two alternatives)."""
+    return pattern.replace("?P<", f"?P<{prefix}")
+
+
 SAME_EN = re.compile(
     r"\b(?:the\s+|its\s+)?same\s+(?:lora\s+|adapter\s+)?(?:" + SLOT_WORD + r")\b"
     r"(?:\s+(?:as|like)\s+(?:(?:for|in|on|with)\s+)?(?:the\s+)?" + STAGE_WORD + r"(?:\s+(?:stage|run|one|step))?)?"
     r"|\b(?:"
-    + SLOT_WORD.replace("?P<", "?P<x_")
+    + _as(SLOT_WORD, "x_")
     + r")\s+(?:the\s+)?same\s+as\s+(?:(?:for|in|on)\s+)?(?:the\s+)?"
-    + STAGE_WORD.replace("?P<", "?P<x_")
+    + _as(STAGE_WORD, "x_")
     + r"|\b(?:the\s+)?same\s+as\s+(?:(?:for|in|on|with)\s+)?(?:the\s+)?"
-    + STAGE_WORD.replace("?P<", "?P<y_")
+    + _as(STAGE_WORD, "y_")
     + r"(?!\s*(?:data|dataset|file))"
 )
 SAME_EN_ALL = re.compile(  # "keep everything the same but beta 0.2", "everything else as in the SFT"
     r"\b(?:keep\s+)?(?:everything|all(?:\s+(?:else|the rest))?|the rest|the other settings)(?:\s+else)?\s+(?:the\s+)?same\b"
     r"(?:\s+as\s+(?:(?:for|in|on)\s+)?(?:the\s+)?" + STAGE_WORD + r")?"
     r"|\beverything\s+(?:else\s+)?(?:as|like)\s+(?:(?:for|in|on)\s+)?(?:the\s+)?"
-    + STAGE_WORD.replace("?P<", "?P<x_")
+    + _as(STAGE_WORD, "x_")
     + r"|(?<![а-я])(?:вс[её]\s+(?:остальное\s+)?(?:то\s+же\s+самое|так\s+же|как\s+(?:у|в|для|при))|остальное\s+(?:так\s+же|как\s+(?:у|в|для|при)))"
 )
 SAME_RU_AFTER = re.compile(  # "DPO — lr такой же", "ранг тот же"
@@ -68,8 +75,8 @@ SAME_RU = re.compile(
     + SLOT_WORD
     + r")"
     r"(?:,?\s*(?:что|как)\s+(?:и\s+)?(?:(?:у|в|для|на|при)\s+)?" + STAGE_WORD + ")?"
-    r"|(?:" + SLOT_WORD.replace("?P<", "?P<x_") + r")\s+(?:такой\s+же\s+|такая\s+же\s+|такие\s+же\s+|те\s+же\s+)?"
-    r"как\s+(?:и\s+)?(?:у|в|для|на|при)\s+" + STAGE_WORD.replace("?P<", "?P<x_")
+    r"|(?:" + _as(SLOT_WORD, "x_") + r")\s+(?:такой\s+же\s+|такая\s+же\s+|такие\s+же\s+|те\s+же\s+)?"
+    r"как\s+(?:и\s+)?(?:у|в|для|на|при)\s+" + _as(STAGE_WORD, "x_")
 )
 
 _FACTOR = (
@@ -96,19 +103,19 @@ FACTOR_FIRST = re.compile(
 # "lr 10x lower", "rank half of that", "ранг вдвое меньше", "lr в 10 раз меньше, чем у SFT"
 SLOT_FIRST = re.compile(
     r"(?<![\w.-])(?:"
-    + SLOT_WORD.replace("?P<", "?P<x_")
+    + _as(SLOT_WORD, "x_")
     + r")\s*(?:is\s+|of\s+|at\s+|=\s*)?"
-    + _FACTOR.replace("?P<", "?P<x_")
+    + _as(_FACTOR, "x_")
     + r"(?:\s+"
-    + RU_DIRECTION.replace("?P<", "?P<x_")
+    + _as(RU_DIRECTION, "x_")
     + r")?"
     + r"(?:\s+(?:of\s+)?(?:that|the sft'?s?|sft'?s|the sft one|of sft))?"
     + r"(?:,?\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
-    + STAGE_WORD.replace("?P<", "?P<x_")
+    + _as(STAGE_WORD, "x_")
     + r"(?:'s)?)?"
 )
 OF_THAT = re.compile(
-    r"(?:\bat\s+)?" + _FACTOR + r"\s+(?:of\s+)?(?:that|it|this)\b(?!\s+(?:" + SLOT_WORD.replace("?P<", "?P<z_") + r"))"
+    r"(?:\bat\s+)?" + _FACTOR + r"\s+(?:of\s+)?(?:that|it|this)\b(?!\s+(?:" + _as(SLOT_WORD, "z_") + r"))"
 )
 AS_MANY = re.compile(r"(?:\bfor\s+)?" + _FACTOR + r"\s+as\s+(?:many|long)(?:\s+(?:epochs|steps))?")
 COUNTED = re.compile(r"(?P<epochs>\bepochs?\b|эпох\w*)|(?P<steps>\bsteps\b|шаг\w*)")

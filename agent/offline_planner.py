@@ -56,6 +56,7 @@ from agent.goal_facts import (
     letter_modules,
     mask,
     merge_number_facts,
+    module_name,
     negated,
     number_facts,
     output_dtype,
@@ -184,11 +185,6 @@ EXPLICIT_MODULE = re.compile(
     r"\b(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
     r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|dense|(?:down|up|gate)[ -]proj(?:ection)?s?)\b"
 )
-
-
-def module_name(words: str) -> str:
-    """'down projection' and 'gate-proj' are the checkpoint's down_proj and gate_proj."""
-    return re.sub(r"[ -]proj(?:ection)?s?$", "_proj", words)
 
 
 ROLE_MODULES = {
@@ -554,7 +550,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
     named, excluded = [], []
     for match in EXPLICIT_MODULE.finditer(text):
-        name = module_name(match.group(0))
+        name = module_name(match.group(0))  # agent/goal_facts.py
         if name not in available:
             raise GraftError(
                 f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
