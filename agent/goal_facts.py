@@ -38,17 +38,22 @@ PREFERENCE_ONLY = {  # settings only a preference stage has
     "beta", "label_smoothing", "simpo_gamma", "cpo_alpha", "desirable_weight", "undesirable_weight",
 }  # fmt: skip
 # keyword → slot; the value follows the keyword ("rank 16", "lora_alpha=32", "с альфой восемь")
+# the commonest slot words with their common typos ("lerning rate", "2 epcohs", "max lenght"): read, and shown
+# back in the review as the setting they were read as
+LEARNING_WORD = r"(?:learning|lerning|learnig|learnign|leanring|laerning|learing|learnin)"
+EPOCH_WORD = r"(?:epoch(?:e?s)?|epcohs?|epohcs?|epocs|eopchs?|epchs?|epohs?|epcoh)"
+LENGTH_WORD = r"(?:length|lenght|lengh|lenth|legnth|lentgh)"
 AFTER = [
     ("r", r"\blora_r\b|\blora_rank\b|\branks?\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*|\bdrop(?=\s*=\s*0?\.\d)"),
-    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\bepoch(?:e?s)?\b|\bep\b|эпох\w*"),
+    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\b" + EPOCH_WORD + r"\b|\bep\b|эпох\w*"),
     (
         "max_steps",
         r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
     ),
-    ("learning_rate", r"\blearning[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
+    ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     ("desirable_weight", r"\bdesirable[_ ]weight\b\)?|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"),
@@ -59,7 +64,9 @@ AFTER = [
     ),
     (
         "max_length",
-        r"\bmax_seq_length\b|\bmax[_ ]length\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
+        r"\bmax_seq_length\b|\bmax[_ ]"
+        + LENGTH_WORD
+        + r"\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
     ),
     (
@@ -95,7 +102,9 @@ AFTER = [
 BEFORE = [
     (
         "epochs",
-        r"(?:epoch(?:e?s)?|ep|эпох\w*)\b|(?:full\s+)?pass(?:es)?\s+(?:over|through)\s+(?:the\s+|my\s+)?(?:data(?:set)?|rows)\b"
+        r"(?:"
+        + EPOCH_WORD
+        + r"|ep|эпох\w*)\b|(?:full\s+)?pass(?:es)?\s+(?:over|through)\s+(?:the\s+|my\s+)?(?:data(?:set)?|rows)\b"
         r"|проход\w*\s+по\s+(?:данным|датасету|выборке)",
     ),
     (
@@ -107,7 +116,7 @@ BEFORE = [
         r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*|max(?:imum)?\s+(?:seq(?:uence)?\s+)?length)\b",
     ),
     ("gradient_accumulation", r"(?:grad(?:ient)?\s+)?accum(?:ulation)?(?:\s+steps)?\b"),
-    ("learning_rate", r"(?:learning[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
+    ("learning_rate", r"(?:" + LEARNING_WORD + r"[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
         "gpus",
         r"(?:x\s*|×\s*)?(?:gpus?|gpu-s|видеокарт\w*|гпу|карт(?:ах|ы|ами)|(?:nvidia\s+)?(?:a100|h100|h200|a6000|4090|3090|l40s?)s?)\b",
@@ -201,9 +210,14 @@ DORA_AFTER_NOT = re.compile(
     r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
 )  # "не LoRA, а DoRA"
 DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
+# "gate/up/down", "q/k/v": module shorthand, never a path
+MODULE_SHORTHAND = (
+    r"(?!(?:(?:up|down)\s*/\s*)*gate(?:\s*/\s*(?:gate|up|down))*(?![\w/.-])|[qkvo](?:\s*/\s*[qkvo])+(?![\w/.-]))"
+)
 PATH = re.compile(
-    r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.(?:safetensors|bin|pt)\b"
-    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+"
+    MODULE_SHORTHAND
+    + r"(?:(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.(?:safetensors|bin|pt)\b"
+    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+)"
 )
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16", "half precision": "float16",
           "fp32": "float32", "float32": "float32", "full precision": "float32"}  # fmt: skip
@@ -257,8 +271,12 @@ MODULE_NAME = re.compile(
 LETTER_MODULES = re.compile(
     r"(?<![\w/#.-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
     r"|(?<![\w/#.'-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
+    r"|(?<![\w/#.'-])((?:(?:up|down)\s*[,/&+]\s*)+gate(?:\s*[,/&+]\s*(?:up|down))*|gate(?:\s*[,/&+]\s*(?:up|down))+)"
+    r"(?![\w/#.'-])"  # "gate/up/down"
 )
-LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output"}
+LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output", "gate": "gate", "up": "up", "down": "down"}
+LLAMA_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "o_proj", "gate": "gate_proj",
+               "up": "up_proj", "down": "down_proj"}  # fmt: skip
 
 
 def module_name(words: str) -> str:
@@ -269,7 +287,11 @@ def module_name(words: str) -> str:
 def letter_modules(text: str) -> list[tuple[int, int, list[str]]]:
     """(start, end, roles) for each run of projection letters: 'q and v projections' → query, value."""
     return [
-        (m.start(), m.end(), [LETTER_ROLES[c] for c in re.findall(r"[qkvo]", m.group(1) or m.group(2))])
+        (
+            m.start(),
+            m.end(),
+            [LETTER_ROLES[c] for c in re.findall(r"gate|up|down|[qkvo]", m.group(1) or m.group(2) or m.group(3))],
+        )
         for m in LETTER_MODULES.finditer(text)
     ]
 
@@ -300,6 +322,38 @@ EACH_WEIGHT = re.compile(
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
 )
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
+_ORDINAL = r"(?:first|second|перв\w*|втор\w*)"
+_TIMES = {
+    "twice": 2.0, "two times": 2.0, "2x": 2.0, "2 times": 2.0, "вдвое": 2.0, "в два раза": 2.0, "в 2 раза": 2.0,
+    "three times": 3.0, "thrice": 3.0, "3x": 3.0, "3 times": 3.0, "втрое": 3.0, "в три раза": 3.0, "в 3 раза": 3.0,
+    "half": 0.5, "вполовину": 0.5,
+}  # fmt: skip
+# "weight the second one twice as much as the first", "второй с весом вдвое больше первого": a ratio of two members
+RELATIVE_WEIGHT = re.compile(
+    rf"(?P<a>{_ORDINAL})(?:\s+(?:one|model|модел\w*))?\s+(?:(?:with|at|с)\s+(?:a\s+)?(?:weight|вес\w*)\s+|gets?\s+)?"
+    rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+"
+    r"(?:as\s+)?(?P<dir>much|heavy|heavily|high|large|big|more|больше|тяжелее|выше|сильнее|less|lower|меньше|ниже)?"
+    rf"\s*(?:as|than|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<b>{_ORDINAL})"
+)
+
+
+def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
+    """'the second one twice as much as the first' → ([1.0, 2.0], span): relative weights of two members, for a
+    merge that normalises its weights (linear, TIES, DELLA), where only the ratio matters."""
+    m = RELATIVE_WEIGHT.search(masked)
+    if not m:
+        return None
+    a, b = (0 if re.match(r"first|перв", m[g]) else 1 for g in ("a", "b"))
+    if a == b:
+        return None
+    k = _TIMES[m["k"]]
+    if m["dir"] in ("less", "lower", "меньше", "ниже"):
+        k = 1 / k
+    values = [1.0, 1.0]
+    values[a] = k
+    return values, m.start(), m.end()
+
+
 SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
 PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
 
@@ -491,6 +545,9 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
     return False
 
 
+STAGE_INFIX = r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:\s+stage|\s+этап\w*)?\s*[:=-]?\s*"
+
+
 def number_facts(text: str) -> list[Fact]:
     """Numbers with their slot, in order, before corrections ("rank 64, scratch that, 16" gives two)."""
     masked = mask(text)
@@ -533,6 +590,12 @@ def number_facts(text: str) -> list[Fact]:
             if other is not None and other.start not in used:  # "rank 8 or 16", "рангом восемь или шестнадцать"
                 used.add(other.start)
                 facts.append(_number_fact(slot, other, masked, other.start))
+    for slot, keyword in AFTER:  # "lr для SFT 2e-4", "rank for the DPO stage: 8": the stage named between
+        for m in re.finditer(rf"(?:{keyword}){STAGE_INFIX}", masked):
+            number = number_at(masked, m.end())
+            if number is not None and number.start not in used:
+                used.add(number.start)
+                facts.append(_number_fact(slot, number, masked, m.start()))
     for slot, keyword in BEFORE:
         for m in re.finditer(keyword, masked):
             number = number_before(masked, m.start())
@@ -619,6 +682,14 @@ def number_facts(text: str) -> list[Fact]:
             number = Number(m.start(1), m.end(1), float(m.group(1).replace("_", "")))
             used.add(number.start)
             facts.append(_number_fact(prev[-1].slot, number, masked, number.start))
+    for m in re.finditer(rf"[,;]\s*(?:and\s+|и\s+|а\s+)?((?:for|для)\s+{stage_word}\s*[:=-]?\s*)({DIGITS})", masked):
+        if m.start(2) in used:
+            continue  # "lr для SFT 2e-4, а для DPO 1e-5": the same setting, for the stage named before the value
+        prev = [f for f in facts if f.end <= m.start() and f.slot in SLOT_NAMES]
+        if prev and re.search(STAGE_INFIX, prev[-1].phrase):
+            number = Number(m.start(2), m.end(2), float(m.group(2).replace("_", "")))
+            used.add(number.start)
+            facts.append(_number_fact(prev[-1].slot, number, masked, m.start(1)))
     for m in re.finditer(
         rf"(?:\(\s*)?(?:not|instead of|rather than|вместо|а не|не)\s+({DIGITS})(?:\s*\))?(?![\w.])", masked
     ):  # "lr 1e-4 (not 2e-4)", "batch 8 instead of 4", "рангом 8 вместо 16": the value replaced, said for contrast
@@ -1172,6 +1243,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
                 f.scope = here[0][2]
             continue
         for f in inside:
+            named_in = [w for w in here if f.start < w[0] and w[1] <= f.end]
+            if named_in and re.search(STAGE_INFIX, " " + f.phrase):
+                f.scope = named_in[0][2]  # "lr для SFT 2e-4": the stage named inside the value's words
+                continue
             just_before = [w for w in here if w[1] <= f.start]
             said_for = next(  # "…, 5e-6 for DPO": the stage named right after the value wins
                 (
@@ -1335,7 +1410,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("module", module_name(m.group(0)), m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
         for role in roles:
-            facts.append(Fact("module", role[0] + "_proj", masked[start:end], start, end))
+            facts.append(Fact("module", LLAMA_NAMES[role], masked[start:end], start, end))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "the attention o_proj": which module, not the role
@@ -1416,6 +1491,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif not m and (ratio := relative_weights(masked)):
+        values, w_start, w_end = ratio
+        facts.append(
+            Fact("weights", values, text[w_start:w_end], w_start, w_end, derived=f"from '{text[w_start:w_end]}'")
+        )
     elif not m and (one := SINGLE_WEIGHT.search(masked)):
         if not any(f.start <= one.start() < f.end for f in facts):  # not KTO's "desirable weight 1.0"
             facts.append(Fact("weights", [float(one.group(1))], one.group(0), one.start(), one.end()))  # "weight 0.8"
@@ -1740,10 +1820,16 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
                 orphans.append(masked[chain[0].start : chain[-1].end])
             continue
         if re.match(
-            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон))",
+            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон))",
             after,
         ):
             continue
+        if (
+            number.words
+            and re.search(r"\b(?:the|these|those|both|all)\s+$", masked[: number.start])
+            and re.match(r"\s*(?:with|together|into|using|via|by|at|in|and|[,.;)]|$)", after)
+        ):
+            continue  # "merge the two with slerp": a pronoun for what came before, not a setting
         if number.words and number.value == 1:
             continue  # "one safetensors file", "the SFT one", "один файл": a word for 1 is rarely a setting
         orphans.append(masked[number.start : number.end])
@@ -1861,6 +1947,11 @@ def check_plan_against_goal(
         elif fact.slot == "layers":
             message = (
                 f"You said '{fact.phrase}' (layers {_show(fact.value)}); the plan trains other layers. Which layers?"
+            )
+        elif fact.slot in ("dataset", "path") and re.search(r"\.(?:txt|md|text)$", str(fact.value)):
+            message = (
+                f"You named {fact.value}, a plain-text file; Graft trains on .jsonl, .json, .csv or .parquet rows. "
+                "Put each document in a 'text' field of a .jsonl file and name that?"
             )
         elif fact.slot in ("dataset", "path"):
             message = f"You named {fact.value}; the plan does not use it. What is it for?"

@@ -114,6 +114,17 @@ SLOT_FIRST = re.compile(
     + _as(STAGE_WORD, "x_")
     + r"(?:'s)?)?"
 )
+# "lr для SFT 2e-4, а для DPO в десять раз меньше", "lr 1e-4 for SFT, for DPO ten times lower": the setting
+# said last before it, for the stage named
+ELIDED = re.compile(
+    r"(?<![\w.-])(?P<target>sft|dpo|orpo|kto|simpo)(?:\s+stage|\s+этап\w*)?\s*[:,—-]?\s*(?:(?:is|at|with|с)\s+)?(?:an?\s+)?"
+    + _FACTOR
+    + r"(?:\s+"
+    + RU_DIRECTION
+    + r")?(?![\w-])(?!\s+(?:(?:of\s+)?(?:that|the|its|this)\s+)?(?:"
+    + _as(SLOT_WORD, "z_")
+    + r")\b)"
+)
 OF_THAT = re.compile(
     r"(?:\bat\s+)?" + _FACTOR + r"\s+(?:of\s+)?(?:that|it|this)\b(?!\s+(?:" + _as(SLOT_WORD, "z_") + r"))"
 )
@@ -222,6 +233,16 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha):
                 continue
             facts.append(Fact("reference", (slot, factor, _stage(m)), m.group(0).strip(), m.start(), m.end()))
+    for m in ELIDED.finditer(masked):
+        factor = _factor(m)
+        start = m.start("factor")
+        earlier = [f for f in said or [] if f.slot in NUMERIC and f.end <= m.start()]
+        if factor is None or not (_group(m, "dir") or _group(m, "ru_dir")):
+            continue  # "DPO twice" is two DPO runs; a ratio with no setting needs "lower"/"меньше" to be one
+        if not earlier or any(f.start <= start < f.end or start <= f.start < m.end() for f in facts):
+            continue
+        slot = max(earlier, key=lambda f: f.end).slot
+        facts.append(Fact("reference", (slot, factor, None), masked[start : m.end()].strip(), start, m.end()))
     for m in OF_THAT.finditer(masked):  # "DPO at a twentieth of that": the number said last before it
         factor = _factor(m)
         earlier = [f for f in said or [] if f.slot in NUMERIC and f.end <= m.start()]

@@ -103,6 +103,7 @@ READ_WITH_VALUE = {
     "train_on_inputs": "false|no|0",  # Graft's SFT loss is on the replies only, as with train_on_inputs off
     "lora_target_linear": "true|yes|1",  # Axolotl: every linear projection, as Graft's default target
     "bias": "none",  # PEFT's default: no bias is trained
+    "int8_mask": "true|false|yes|no",  # mergekit: how sign masks are stored in memory, not what is merged
     "completion_only_loss": "true|yes|1",
     "assistant_only_loss": "true|yes|1",
 }
@@ -141,6 +142,16 @@ def _understood_words() -> frozenset[str]:
 NOT_LINEAR = frozenset({"embed_tokens", "lm_head", "wte", "wpe", "embed_in", "embed_out", "word_embeddings", "norm"})
 
 
+def _default_normalize(masked: str, end: int) -> bool:
+    """'normalize: true' where every merge method named normalises its weights by default in mergekit."""
+    if not re.match(r"[\"']?\s*[:=]\s*[\"']?(?:true|yes|1)\b", masked[end:]):
+        return False
+    named = re.findall(
+        r"(?<![\w-])(?:" + "|".join(sorted(MERGEKIT_METHODS, key=len, reverse=True)) + r")(?![\w-])", masked
+    )
+    return bool(named) and all(n in ("ties", "linear", "della") for n in named)
+
+
 def unread_settings(masked: str, facts: list[Any]) -> list[str]:
     """Setting names in the goal that no fact holds and Graft does not read: each one would be dropped silently.
 
@@ -157,6 +168,8 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word in PATH_KEYS and re.match(r"[\"']?\s*(?:=|:)?\s*[\"'\[]?#", masked[m.end() :]):
             continue  # the dataset or folder it names is read as a path
+        if word == "normalize" and _default_normalize(masked, m.end()):
+            continue  # "normalize: true" with TIES, linear or DELLA: mergekit's default for them, as Graft runs it
         value = READ_WITH_VALUE.get(word)
         if value and re.match(rf"\s*(?:=|:)?\s*[\"']?(?:{value})\b", masked[m.end() :]):
             continue  # LLaMA-Factory's "stage: dpo", "finetuning_type: lora": the value is what is read

@@ -37,6 +37,7 @@ from agent.goal_facts import (
     MARKERS,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
+    MODULE_SHORTHAND,
     NEGATED,
     NEGATED_AFTER,
     PREFERENCE_ONLY,
@@ -62,6 +63,7 @@ from agent.goal_facts import (
     output_dtype,
     per_model_weights,
     referred_stage,
+    relative_weights,
     resolve,
     scheduler_name,
     setting_misses,
@@ -143,7 +145,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "sft",
         re.compile(
             r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train(?!er\b|_dataset)\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
-            r"|full[- ]?ft|fft)\b"
+            r"|full[- ]?ft|fft|(?:continued|continual|further|domain[- ]adaptive)[- ]pre-?training)\b"
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*|(?<![а-я])уч(?:им|и|ить|у|ите)(?![а-я]))"
         ),
     ),
@@ -178,8 +180,9 @@ ACTIONS.insert(
 
 DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|ndjson|csv|parquet|arrow)\b")
 PATHLIKE = re.compile(
-    r"(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
-    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+"  # ./ckpt, ../other, ~/adapter
+    MODULE_SHORTHAND
+    + r"(?:(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
+    r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+)"  # ./ckpt, ../other, ~/adapter
 )
 EXPLICIT_MODULE = re.compile(
     r"\b(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
@@ -192,6 +195,9 @@ ROLE_MODULES = {
     "key": ("k_proj", "wk", "key"),
     "value": ("v_proj", "wv", "value"),
     "output": ("o_proj", "wo", "out_proj"),
+    "gate": ("gate_proj", "w1"),
+    "up": ("up_proj", "w3"),
+    "down": ("down_proj", "w2"),
 }
 FUSED_ATTENTION = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
 UNSUPPORTED = re.compile(
@@ -213,6 +219,7 @@ class Action:
     start: int
     end: int
     text: str = ""  # the clause text this action owns
+    from_base: bool = False  # "…, DPO on b.jsonl from the base": said to start from the base, not the line before it
 
 
 @dataclass
@@ -288,7 +295,9 @@ def find_actions(text: str) -> list[Action]:
             for match in pattern.finditer(clause):
                 if any(match.start() < e and s < match.end() for s, e in taken):
                     continue
-                if any(s <= c_start + match.start() and c_start + match.end() <= e for s, e in slot_words):
+                if any(s <= c_start + match.start() and c_start + match.end() <= e for s, e in slot_words) and not (
+                    re.search(r"(?:for|для)\s+(?:the\s+)?$", clause[max(0, match.start() - 12) : match.start()])
+                ):  # "lr для SFT 2e-4" names the SFT stage inside a value's words
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
@@ -307,6 +316,9 @@ def find_actions(text: str) -> list[Action]:
             begin = c_start if i == 0 else action.start
             end = found[i + 1].start if i + 1 < len(found) else c_end
             action.text = text[begin:end]
+            if action.kind in ("sft", "dpo") and (actions or i) and FROM_BASE.search(mask_paths(action.text)):
+                action.kind = "variant" if action.kind == "sft" else "variant_dpo"  # "…, DPO on b.jsonl from the base"
+                action.from_base = True
         if (
             not found
             and actions
@@ -490,8 +502,12 @@ def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
 
 
 VARIANT_CUE = re.compile(
-    r"(?:second|another|other|variant|separate|blend in|mix in|втор\w*|друг\w*|ещ[её] одн\w*|отдельн\w*)"
-    r"\s*(?:[\w-]+\s+){0,2}$"
+    r"(?:second|another|other|variant|separate\w*|blend in|mix in|втор\w*|друг\w*|ещ[её] одн\w*|отдельн\w*)"
+    r"[\s,]*(?:[\w-]+\s+){0,2}$"
+)
+# "DPO on prefs.jsonl from the base": a run that does not continue the main line (a branch, when a merge follows)
+FROM_BASE = re.compile(
+    r"\b(?:starting\s+)?from\s+(?:the\s+)?(?:base|original|starting)\b|\b(?:от|с|из)\s+(?:базов|исходн|оригинал)\w*"
 )
 
 
@@ -518,8 +534,9 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
             continue  # "train it to prefer …", "fine-tune with DPO", "DPO training": one DPO stage
         if action.kind == "write" and "write" in {k.kind for k in kept}:
             continue
-        if action.kind == "sft" and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):
-            action.kind = "variant"  # "blend in a second fine-tune on other.jsonl": a partner for a merge
+        if action.kind in ("sft", "dpo") and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):
+            # "blend in a second fine-tune on other.jsonl", "and separately ORPO on prefs.jsonl": a partner for a merge
+            action.kind = "variant" if action.kind == "sft" else "variant_dpo"
         if kept and kept[-1].kind == action.kind and action.kind in ("sft", "dpo", "merge_models", "merge_adapter"):
             continue  # "fine-tune … train" or "merge it with … using TIES" in one clause is one stage
         kept.append(action)
@@ -604,6 +621,11 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             fused = next((m for m in FUSED_ATTENTION if m in available), None)
+            if not hit and role in ("gate", "up", "down"):
+                raise NeedsAnswer(
+                    f"{ctx.arch} has no separate {role} projection; which of its modules should train "
+                    f"({', '.join(sorted(available))})?"
+                )
             if hit:
                 targets.add(hit)
             elif fused:
@@ -956,7 +978,7 @@ def _model_before(ctx: Context, partner: str) -> str:
     ids = [s["id"] for s in ctx.stages]
     branch_end = ids.index(partner[1:])
     for stage in reversed(ctx.stages[:branch_end]):
-        if stage.get("input") == "@base" and stage["kind"] == "sft":
+        if stage.get("input") == "@base" and stage["kind"] in ("sft", "dpo"):
             branch_start = ctx.stages.index(stage)
             for main in reversed(ctx.stages[:branch_start]):
                 if main["kind"] in ("merge_adapter", "merge_models") or (
@@ -968,16 +990,16 @@ def _model_before(ctx: Context, partner: str) -> str:
 
 
 # words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
-OUTPUT_BEFORE = re.compile(
-    r"(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
+OUTPUT_BEFORE = re.compile(  # never the tail of a path before it ("merge ./out ./b": ./b is not where it goes)
+    r"(?<![\w/.-])(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
     r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into|:)?\s*$"
 )
 MERGE_BASE_AFTER = re.compile(
     r"[\s,]*(?:as (?:the |its |their )?(?:base|reference|ancestor)(?: model)?\b|как\s+баз\w*|в качестве баз\w*"
     r"|(?:is|будет)\s+(?:the\s+)?(?:base|базой))"
 )
-MERGE_BASE_BEFORE = re.compile(
-    r"(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)\s*(?:[:=—-]|is|будет)?\s*$"
+MERGE_BASE_BEFORE = re.compile(  # not the tail of a path: "base /tmp/w/base  /tmp/w/partner" names no base for partner
+    r"(?<![\w/.-])(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)\s*(?:[:=—-]|is|будет)?\s*$"
 )
 MERGE_BASE_WORDS = re.compile(
     r"(?:as (?:the |its |their )?base(?: model)?|base_model\s*[:=]?|как\s+баз\w*|в качестве баз\w*|базовая модель\s*[:=—-]?)"
@@ -1105,6 +1127,16 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
     weights = parse_weights(text)
+    if not weights and (ratio := relative_weights(mask_paths(text))):
+        if method not in ("linear", "ties", "della") or len(stage["models"]) != 2:
+            raise NeedsAnswer(
+                f"You wrote '{text[ratio[1] : ratio[2]]}': a ratio of weights, which fixes the merge only where the "
+                "weights are normalised (linear, TIES, DELLA over two models); which weight should each model get?"
+            )
+        weights = ratio[0]
+        ctx.notes.append(
+            f"weights {weights[0]:g} and {weights[1]:g} from '{text[ratio[1] : ratio[2]]}' (mergekit normalises them)."
+        )
     said = {f.slot: f.value for f in merge_number_facts(mask_paths(text))}  # agent/goal_facts.py: density, t
     if method in ("slerp", "nearswap"):
         t = said.get("t")
@@ -1469,9 +1501,27 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     if not actions and _states_training(request.goal, base.num_layers):
         actions = [Action("sft", 0, 0, goal)]
         ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
+    for i, action in enumerate(actions[:-1]):
+        if (
+            action.kind == "merge_adapter"
+            and actions[i + 1].kind == "sft"
+            and re.match(r"\s*sft[\s_-]*(?:adapter|lora|адаптер)", actions[i + 1].text.lower())
+        ):  # "merge and unload the SFT adapter, then ORPO": the SFT it names is trained first
+            actions[i], actions[i + 1] = actions[i + 1], action
     for i, action in enumerate(actions):
-        if action.kind == "variant" and not any(a.kind == "merge_models" for a in actions[i + 1 :]):
-            action.kind = "sft"  # "then another SFT pass on b.jsonl": no merge to blend into, so a next round
+        if action.kind in ("variant", "variant_dpo") and not any(a.kind == "merge_models" for a in actions[i + 1 :]):
+            if action.from_base:
+                said = FROM_BASE.search(mask_paths(action.text)).group(0)
+                return PlanOutcome(
+                    question=_named_first(
+                        request,
+                        f"You wrote '{said.strip()}' for a stage after another one, and nothing merges the two "
+                        "results; should it continue from the stage before it, or be merged with it (and how)?",
+                    ),
+                    notes=ctx.notes,
+                )
+            # "then another SFT pass on b.jsonl": no merge to blend into, so a next round
+            action.kind = "sft" if action.kind == "variant" else "dpo"
         if action.kind in ("sft", "dpo"):
             scope = "sft" if action.kind == "sft" else parse_preference_method(action.text) or "dpo"
             ctx.rounds[scope] = ctx.rounds.get(scope, 0) + 1
@@ -1494,13 +1544,14 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
                     ctx.notes.append("'merge the adapter' came before any adapter was trained; it was skipped.")
                     continue
                 _fold(ctx)
-            elif action.kind == "variant":
+            elif action.kind in ("variant", "variant_dpo"):
                 before = ctx.last_training
                 current = _fold(ctx, "the adapter is merged into the model before the model merge.")
-                _training_stage("sft", action, ctx)
+                _training_stage("sft" if action.kind == "variant" else "dpo", action, ctx)
                 ctx.stages[-1]["input"] = "@base"
                 ctx.notes.append(
-                    f"stage {ctx.stages[-1]['id']} is a second fine-tune from the base on "
+                    f"stage {ctx.stages[-1]['id']} is a separate {'fine-tune' if action.kind == 'variant' else 'preference run'}"
+                    f" from the base on "
                     f"{ctx.stages[-1]['dataset']}, to merge with {current}."
                 )
                 ctx.partners.append(_fold(ctx))

@@ -38,6 +38,22 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You wrote '(?P<x>.+?)': a ratio of weights, which fixes the merge only where the weights are normalised "
+        r"\(linear, TIES, DELLA over two models\); which weight should each model get\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»: это соотношение весов, а оно задаёт слияние, только когда веса нормируются "
+            "(linear, TIES, DELLA для двух моделей); какой вес дать каждой модели?"
+        ),
+    ),
+    (
+        r"You wrote '(?P<x>.+?)' for a stage after another one, and nothing merges the two results; "
+        r"should it continue from the stage before it, or be merged with it \(and how\)\?",
+        lambda m: (
+            f"Вы написали «{m['x']}» для этапа после другого, но ничто не сливает два результата; продолжить с "
+            "результата предыдущего этапа или слить их (и как)?"
+        ),
+    ),
+    (
         r"You wrote (?P<x>.+?), and the plan does not say what it is for; did you mean (?P<g>.+?)\?",
         lambda m: (
             f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; вы имели в виду {_fact(m['g'])}?"
@@ -117,6 +133,14 @@ SHAPES: list[tuple[str, object]] = [
     (
         r"You said '(?P<x>.+?)'; the plan does not do that\. Should it\?",
         lambda m: f"Вы написали «{m['x']}»; план этого не делает. Нужно ли?",
+    ),
+    (
+        r"You named (?P<x>\S+), a plain-text file; Graft trains on \.jsonl, \.json, \.csv or \.parquet rows\. "
+        r"Put each document in a 'text' field of a \.jsonl file and name that\?",
+        lambda m: (
+            f"Вы указали {m['x']} — это обычный текстовый файл; Graft обучает на строках .jsonl, .json, .csv или "
+            ".parquet. Положите каждый документ в поле 'text' файла .jsonl и укажите его?"
+        ),
     ),
     (
         r"You named (?P<x>\S+); the plan does not use it\. What is it for\?",

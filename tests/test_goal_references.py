@@ -151,6 +151,32 @@ PLANNED = [
     ("KTOConfig(beta=0.1, desirable_weight=1.2, undesirable_weight=1.0, learning_rate=5e-7), data {dpo}",
      ["preference"], {0: {"method": "kto", "desirable_weight": 1.2}}),
     ("DPO на {dpo} на двух видеокартах, deepspeed zero-3", ["preference"], {0: {"gpus": 2, "distributed": "deepspeed"}}),
+    # two branches from the base, then merged (red-team pass 5)
+    ("SFT on {sft} and separately ORPO on {dpo}, then TIES the two results together",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {2: {"input": "@base", "method": "orpo"}, 4: {"method": "ties", "models": ["@sft-merged", "@orpo-merged"]}}),
+    ("SFT на {sft}, отдельно ORPO на {dpo}, потом TIES-слияние обоих результатов",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {2: {"input": "@base"}, 4: {"models": ["@sft-merged", "@orpo-merged"]}}),
+    ("SFT on {sft}; separately, DPO on {dpo} from the base; then merge the two with slerp t=0.5",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {2: {"input": "@base"}, 4: {"method": "slerp", "t": 0.5}}),
+    # a ratio of two members' weights, for a merge that normalises them
+    ("merge {partner} and {partner2} with ties but weight the second one twice as much as the first",
+     ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, 2.0]}}),
+    ("слей {partner} и {partner2} через ties, второй с весом вдвое больше первого",
+     ["merge_models"], {0: {"weights": [1.0, 2.0]}}),
+    # module shorthand, the SFT named by its adapter, values with the stage named before them
+    ("lora rank 16 on gate/up/down of layers 0-3 and 8-11, {sft}",
+     ["sft"], {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"], "layers": [0, 1, 2, 3, 8, 9, 10, 11]}}),
+    ("KTO with thumbs up/down data", ["preference"], {0: {"method": "kto", "target_modules": []}}),
+    ("merge and unload the SFT adapter, then do orpo", ["sft", "merge_adapter", "preference"], {2: {"method": "orpo"}}),
+    ("lr для SFT 2e-4, а для DPO 1e-5", ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 1e-5}}),
+    ("lr для SFT 2e-4, а для DPO в десять раз меньше", ["sft", "preference"], {1: {"learning_rate": 2e-5}}),
+    ("lr 1e-4 for SFT, for DPO ten times lower", ["sft", "preference"], {1: {"learning_rate": 1e-5}}),
+    # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
+    ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
+     "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
 ]  # fmt: skip
 
 
@@ -200,6 +226,10 @@ ASKED = [
     ("DPO on only the English examples in {dpo}", "only the english examples"),
     ("LoRA on layers 0-3 (0,1,2,7), {sft}", "0,1,2,7"),  # a listing that does not match the selection
     ("Обучи reward-модель на {sft}", "reward-модель"),
+    ("SFT on {sft}, DPO on {dpo} from the base", "from the base"),  # two results and nothing merges them
+    ("task_arithmetic of {partner} and {partner2}, the first twice as heavy as the second", "ratio of weights"),
+    ("dare_ties: {partner} and {partner2}, normalize: true", "normalize"),  # not dare_ties' default
+    ("continued pretraining on raw text corpus {out}/corpus.txt", "plain-text file"),
 ]
 
 
@@ -269,6 +299,8 @@ def test_numbers_pasted_in_other_spellings_keep_their_place(text: str, read: str
         ("Хочу GRPO поверх модели: награда за правильный ответ", None, "Graft не запускает GRPO"),
         ("сделай что-нибудь хорошее с моделью", None, "Что сделать с моделью?"),
         ("Слей линейно {model}, {partner} и {partner2} с весами 0.6 и 0.4", None, "какой вес какой модели"),
+        ("SFT на {sft}, потом DPO на {dpo} от базовой модели", None, "ничто не сливает два результата"),
+        ("слей {partner} и {partner2} через task_arithmetic, второй вдвое больше первого", None, "соотношение весов"),
     ],
 )
 def test_a_question_comes_in_the_language_of_the_goal(

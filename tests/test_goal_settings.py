@@ -79,7 +79,7 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
         ("дообучи в четырёх битах на {sft}", "четырех бит"),
         ("SFT on {sft} with NEFTune", "neftune"),
         ("Обучи на {sft}, 32 и 64", "32 и 64"),
-        ("LoRA on down_proj only; learnign rate 3e-4, 500 steps", "3e-4"),
+        ("LoRA on down_proj only; learnnig rate 3e-4, 500 steps", "3e-4"),
         ("SFT on {sft} then DPO on {dpo} with packing", "packing"),
         ("SFT on {sft}, val_set_size 2000", "2000"),
         ("SFT on 50% of {sft}", "50"),
@@ -292,14 +292,35 @@ def test_the_middle_layers_without_a_count_is_a_question(world: dict[str, str]) 
 @pytest.mark.parametrize(
     ("goal", "guess"),
     [
-        ("SFT on {sft}; learnign rate 3e-4", "learning rate 3e-4"),
+        ("SFT on {sft}; learnnig rate 3e-4", "learning rate 3e-4"),
         ("lora rnak 8 on {sft}", "rank 8"),
-        ("SFT, epcohs 3", "epochs 3"),
+        ("SFT, eppochs 3", "epochs 3"),
     ],
 )
 def test_a_misspelt_setting_is_asked_about_with_the_likely_name(world: dict[str, str], goal: str, guess: str) -> None:
     outcome = _outcome(world, goal)
     assert outcome.plan is None and f"did you mean {guess}?" in (outcome.question or "")
+
+
+@pytest.mark.parametrize(
+    ("goal", "values"),
+    [
+        (
+            "finetune on {sft} w/ lora rank 16, lerning rate 1e-4, 2 epcohs, max lenght 512",
+            {"learning_rate": 1e-4, "epochs": 2.0, "max_length": 512},
+        ),
+        ("SFT on {sft}, learnign rate 3e-4, 3 epoches", {"learning_rate": 3e-4, "epochs": 3.0}),
+    ],
+)
+def test_the_commonest_typos_of_setting_words_are_read_as_those_settings(
+    world: dict[str, str], goal: str, values: dict[str, float]
+) -> None:
+    """A typo seen in every tracker ('lerning rate', 'epcohs', 'lenght') is read, not asked about; the review
+    shows the setting it was read as."""
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    stage = outcome.plan.stages[0]
+    assert {k: getattr(stage, k) for k in values} == values
 
 
 @pytest.mark.parametrize(
