@@ -122,6 +122,11 @@ BEFORE = [
         r"(?:x\s*|×\s*)?(?:gpus?|gpu-s|видеокарт\w*|гпу|карт(?:ах|ы|ами)|(?:nvidia\s+)?(?:a100|h100|h200|a6000|4090|3090|l40s?)s?)\b",
     ),
     ("warmup_steps", r"(?:warm[_ -]?up|прогрев\w*|разогрев\w*)(?:\s+(?:steps?|шаг\w*))?"),  # "100 warmup steps"
+    (  # "64 on 8 GPUs, 2 per device", "по 2 на карту": the batch each device takes
+        "batch_size",
+        r"(?:examples?\s+|samples?\s+|rows?\s+)?per[- ](?:device|gpu|card)\b(?!\s*(?:batch|train))"
+        r"|(?:пример\w*\s+)?на\s+(?:карту|устройство|gpu|гпу|видеокарту|девайс)(?![а-я])",
+    ),
     (  # "5% for eval", "10% held out", "5% на валидацию"
         "eval_fraction",
         r"%?\s*(?:of\s+(?:the\s+)?(?:data|rows|dataset)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
@@ -358,6 +363,31 @@ SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:
 PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
 
 
+# "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой": each weight said with the model it is for
+WEIGHT_FOR = re.compile(
+    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у)\s+(?:the\s+)?(?P<name>#{3,}"
+    r"|(?:base|original|opened|open|current|starting)(?:\s+(?:model|one|checkpoint))?\b"
+    r"|(?:базов|исходн|текущ|открыт)\w*(?:\s+модел\w*)?)"
+)
+
+
+def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
+    """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
+    hits = list(WEIGHT_FOR.finditer(text))
+    if len(hits) < 2 or not all(
+        re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)
+    ):
+        return None
+    values = [float(m.group(1)) for m in hits]
+    if any(m.group(2) for m in hits) or any(v > 1 for v in values):
+        values = [v / 100 for v in values]
+    return (
+        [(v, m.start("name"), m.end("name")) for v, m in zip(values, hits, strict=True)],
+        hits[0].start(),
+        hits[-1].end(),
+    )
+
+
 def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     """'A (weight 0.7) and B (weight 0.3)', 'A с весом 0.6, B с весом 0.4': one weight word per model → the list."""
     ours = re.search(
@@ -548,6 +578,11 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
 STAGE_INFIX = r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:\s+stage|\s+этап\w*)?\s*[:=-]?\s*"
 
 
+RESPECTIVE = (
+    rf"({DIGITS})\s*(?:,|and|и)\s*({DIGITS})(?:\s*(?:,|and|и)\s*({DIGITS}))?\s*,?\s*(?:respectively|соответственно)"
+)
+
+
 def number_facts(text: str) -> list[Fact]:
     """Numbers with their slot, in order, before corrections ("rank 64, scratch that, 16" gives two)."""
     masked = mask(text)
@@ -590,6 +625,31 @@ def number_facts(text: str) -> list[Fact]:
             if other is not None and other.start not in used:  # "rank 8 or 16", "рангом восемь или шестнадцать"
                 used.add(other.start)
                 facts.append(_number_fact(slot, other, masked, other.start))
+    for slot, keyword in AFTER:  # "learning rates were 5e-7 and 2e-5 respectively": one value per stage, in order
+        plural = re.sub(
+            r"\b(rate|size|length)s\b", r"\1 ", masked
+        )  # "learning rates were …": one spelling, same length
+        for m in re.finditer(rf"(?:{keyword})\s+(?:were|are|of|:|=|-)?\s*{RESPECTIVE}", plural):
+            for group in (1, 2, 3):
+                if m.group(group) and m.start(group) not in used:
+                    number = number_at(masked, m.start(group))
+                    if number is not None:
+                        used.add(number.start)
+                        facts.append(_number_fact(slot, number, masked, number.start))
+    for slot, keyword in AFTER:  # "beta not 0.1 but 0.25", "бета не 0.1, а 0.25": the second value, the first replaced
+        for m in re.finditer(
+            rf"(?:{keyword})\s*[:=]?\s*(?:not|не)\s+({DIGITS})\s*,?\s*(?:but|а|but rather)\s+({DIGITS})(?![\w.])",
+            masked,
+        ):
+            if m.start(1) in used or m.start(2) in used:
+                continue
+            number = number_at(masked, m.start(2))
+            if number is None:
+                continue
+            used.update((m.start(1), number.start))
+            fact = _number_fact(slot, number, masked, m.start())
+            fact.replaced = [float(m.group(1))]
+            facts.append(fact)
     for slot, keyword in AFTER:  # "lr для SFT 2e-4", "rank for the DPO stage: 8": the stage named between
         for m in re.finditer(rf"(?:{keyword}){STAGE_INFIX}", masked):
             number = number_at(masked, m.end())
@@ -663,9 +723,12 @@ def number_facts(text: str) -> list[Fact]:
         f
         for f in facts
         if f.slot == "batch_size"
-        and re.search(
-            r"(?:effective|global|total)[_ ]$|(?:эффективн|глобальн|общ|суммарн)\w*\s+$",
-            masked[max(0, f.start - 14) : f.start],
+        and (
+            re.search(
+                r"(?:effective|global|total)[_ ]$|(?:эффективн|глобальн|общ|суммарн)\w*\s+$",
+                masked[max(0, f.start - 14) : f.start],
+            )
+            or re.match(r"\s*\(\s*(?:effective|global|total|эффективн\w*|глобальн\w*)\s*\)", masked[f.end :])
         )
     ]
     per_device = [f for f in facts if f.slot == "batch_size" and f not in effective]
@@ -682,6 +745,14 @@ def number_facts(text: str) -> list[Fact]:
             number = Number(m.start(1), m.end(1), float(m.group(1).replace("_", "")))
             used.add(number.start)
             facts.append(_number_fact(prev[-1].slot, number, masked, number.start))
+    for m in re.finditer(
+        rf"\s*,?\s*(?:and\s+|и\s+|а\s+)?(?:then|later|потом|затем)\s+({DIGITS})\s+(?:for|для)\s+{stage_word}", masked
+    ):  # "SFT with lr 5e-5 and then 1e-5 for DPO": the same setting, for the stage named after the value
+        said = [f for f in facts if f.end == m.start() and f.slot in SLOT_NAMES]
+        if said and m.start(1) not in used:
+            number = Number(m.start(1), m.end(1), float(m.group(1).replace("_", "")))
+            used.add(number.start)
+            facts.append(_number_fact(said[0].slot, number, masked, number.start))
     for m in re.finditer(rf"[,;]\s*(?:and\s+|и\s+|а\s+)?((?:for|для)\s+{stage_word}\s*[:=-]?\s*)({DIGITS})", masked):
         if m.start(2) in used:
             continue  # "lr для SFT 2e-4, а для DPO 1e-5": the same setting, for the stage named before the value
@@ -1491,6 +1562,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif not m and (named := weights_for(masked)):
+        pairs, w_start, w_end = named
+        facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
     elif not m and (ratio := relative_weights(masked)):
         values, w_start, w_end = ratio
         facts.append(
@@ -1540,6 +1614,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         for f in facts:
             if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
                 f.scope = "all"
+    stages_said = list(
+        dict.fromkeys(
+            ("dpo" if f.value == "ipo" else f.value) if f.slot == "method" else "sft"
+            for f in sorted(facts, key=lambda f: f.start)
+            if f.slot in ("method", "stage")
+        )
+    )
+    for m in re.finditer(RESPECTIVE, masked):  # "…, learning rates 5e-7 and 2e-5 respectively": stages in said order
+        values = [f for f in facts if f.slot in SLOT_NAMES and m.start() < f.end <= m.end()]
+        if len(values) == len(stages_said) > 1:
+            for f, scope in zip(sorted(values, key=lambda f: f.start), stages_said, strict=True):
+                f.scope = scope
     others = [f for f in facts if f not in references]
     facts = others + resolve_references(others, references)
     relative = RELATIVE_ALPHA.search(masked)
@@ -1677,8 +1763,12 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(getattr(s, "loss_weights", None) == list(value) for s in training)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
-    if slot == "effective_batch":
-        return any(abs(s.batch_size * s.gradient_accumulation - float(value)) < 1e-9 for s in training)
+    if slot == "effective_batch":  # per-device batch × accumulation, × the GPUs where the plan names several
+        return any(
+            abs(s.batch_size * s.gradient_accumulation * n - float(value)) < 1e-9
+            for s in training
+            for n in {1, int(getattr(s, "gpus", 1) or 1)}
+        )
     if slot == "max_shard_size":
         return any(s.kind == "write" and str(s.max_shard_size).upper() == value for s in stages)
     if slot == "weights":

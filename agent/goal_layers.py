@@ -399,6 +399,8 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
     original = text
     text, starts, ends = words_to_digits_mapped(text.lower().replace("ё", "е"))
+    # "the middle layers only (4 to 7)": the listing after 'only' is the selection ('only' blanked, same length)
+    text = re.sub(rf"({LW})(\s+(?:only|только))(?=\s*\(\s*\d)", lambda m: m.group(1) + " " * len(m.group(2)), text)
     cue = (
         re.search(LW, text)
         or EXCEPT.search(text)
@@ -468,7 +470,8 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(
-            r"\s*,?\s*(?:but not|but exc?ept|exc?ept(?: for)?|excluding|without|minus|skipping|но не|кроме|за исключением|без)\s+",
+            r"\s*,?\s*(?:but not|but exc?ept|but skip(?:ping)?|but leave out|but freeze|exc?ept(?: for)?|excluding|without"
+            r"|minus|skipping|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|без)\s+",
             text[c.end :],
         )
         if c.layers is None or not cut:
@@ -549,7 +552,8 @@ def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
     spans = [(s.start, s.end) for s in selections]
     unread = []
     for m in re.finditer(
-        rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)(?!\s*\(?\s*\d)", lowered
+        rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)(?!\s*(?:only\s*|только\s*)?\(?\s*\d)",
+        lowered,
     ):
         if not any(a <= m.start() < b for a, b in spans):  # "the middle layers": how many, and which?
             unread.append(text[m.start() : m.end()].strip())

@@ -80,7 +80,7 @@ SAME_RU = re.compile(
 )
 
 _FACTOR = (
-    r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?"
+    r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?|(?P<num>\d+)\s*/\s*(?P<den>\d+)"
     r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|hundredth|thousandth|[a-z]+th)(?:\s+of)?"
     r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
     r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*)"
@@ -160,6 +160,8 @@ def _factor(m: re.Match[str]) -> float | None:
     smaller = bool(re.match(r"lower|smaller|less|меньш|ниж", direction))
     if re.match(r"half|halve|половин", word):
         return 0.5
+    if _group(m, "num") and _group(m, "den"):  # "at 1/40 of that"
+        return float(_group(m, "num")) / float(_group(m, "den")) if float(_group(m, "den")) else None
     part = _group(m, "part")
     if part:
         from agent.goal_numbers import ordinal_value

@@ -71,6 +71,7 @@ from agent.goal_facts import (
     switch_facts,
     taken_back_stages,
     training_noun,
+    weights_for,
 )
 from agent.goal_layers import parse_layer_selection
 from agent.plan import Plan, plan_from_data
@@ -108,6 +109,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:linear(?:ly)?)\s+merge\b"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
+            r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
+            r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+слияни\w*"
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*)\s+(?:\w+\s+)?(?:с|со)\s+"
         ),
@@ -138,6 +141,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)\w*\b"
+            r"|(?<![а-я])результат\w*\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
             r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
     ),
@@ -693,7 +697,8 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
         found[fact.slot] = fact.value
     effective = next((f.value for f in said if f.slot == "effective_batch"), None)
     if effective and "batch_size" in found and "gradient_accumulation" not in found:
-        steps = effective / found["batch_size"]  # "effective batch 32 (per-device 4)": 8 accumulation steps
+        # "effective batch 32 (per-device 4)": 8 accumulation steps; "global batch 64 on 8 GPUs, 2 per device": 4
+        steps = effective / found["batch_size"] / int(found.get("gpus", 1) or 1)
         if float(steps).is_integer() and steps >= 1:
             found["gradient_accumulation"] = int(steps)
     schedule = SCHEDULER.search(text)
@@ -1127,6 +1132,26 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
     weights = parse_weights(text)
+    named = weights_for(mask_paths(text))
+    if named and not weights:
+        order = []
+        for _, s, e in named[0]:
+            name = text[s:e]
+            if name.startswith(("/", ".", "~")) or "/" in name:
+                k = Path(_verbatim(name, ctx)).expanduser().resolve()
+                hit = next((mm for mm in stage["models"] if not mm.startswith("@") and Path(mm).resolve() == k), None)
+                if hit is None and k == Path(ctx.request.model).expanduser().resolve():
+                    hit = "@base" if "@base" in stage["models"] else None
+            else:
+                hit = "@base" if "@base" in stage["models"] else None
+            order.append(hit)
+        if None in order or sorted(order) != sorted(stage["models"]):
+            raise NeedsAnswer(
+                f"You wrote '{text[named[1] : named[2]]}', and those weights do not name each model of the merge "
+                f"({', '.join(m.lstrip('@') for m in stage['models'])}) once; which weight goes to which model?"
+            )
+        stage["models"] = order  # "0.25 for B and 0.75 for the base": each weight with the model it was said for
+        weights = [v for v, _, _ in named[0]]
     if not weights and (ratio := relative_weights(mask_paths(text))):
         if method not in ("linear", "ties", "della") or len(stage["models"]) != 2:
             raise NeedsAnswer(
@@ -1151,7 +1176,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
     elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
         stage["weights"] = [float(next(g for g in each.groups() if g))] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
-        stage["models"] = _in_said_order(stage["models"], text, ctx)  # "B with the base, 70/30": B takes 0.7
+        if not named:  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
+            stage["models"] = _in_said_order(stage["models"], text, ctx)
         if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
             # "add B to the base with weight 0.8": the base is the ancestor, B's task vector is scaled by 0.8
             stage["models"] = stage["models"][1:]

@@ -38,6 +38,14 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You wrote '(?P<x>.+?)', and those weights do not name each model of the merge \((?P<m>.+?)\) once; "
+        r"which weight goes to which model\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», но эти веса не называют каждую модель слияния ({m['m']}) ровно один раз; "
+            "какой вес какой модели?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)': a ratio of weights, which fixes the merge only where the weights are normalised "
         r"\(linear, TIES, DELLA over two models\); which weight should each model get\?",
         lambda m: (

@@ -174,6 +174,30 @@ PLANNED = [
     ("lr для SFT 2e-4, а для DPO 1e-5", ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 1e-5}}),
     ("lr для SFT 2e-4, а для DPO в десять раз меньше", ["sft", "preference"], {1: {"learning_rate": 2e-5}}),
     ("lr 1e-4 for SFT, for DPO ten times lower", ["sft", "preference"], {1: {"learning_rate": 1e-5}}),
+    # shapes of the earlier red-team passes' unnecessary questions
+    ("DPO на {dpo} с loss_type ipo и бетой 0.5, результат в {out}", ["preference"], {0: {"beta": 0.5}}),
+    ("слей три модели: {model}, {partner}, {partner2} — веса 0.5, 0.3, 0.2",
+     ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.3, 0.2]}}),
+    ("DPO on {dpo}, beta not 0.1 but 0.25", ["preference"], {0: {"beta": 0.25}}),
+    ("DPO на {dpo}, бета не 0.1, а 0.25", ["preference"], {0: {"beta": 0.25}}),
+    ("sft on {sft} on layers 3 to 8 but skip 5", ["sft"], {0: {"layers": [3, 4, 6, 7, 8]}}),
+    ("train the middle layers only (4 to 7 inclusive) on {sft}", ["sft"], {0: {"layers": [4, 5, 6, 7]}}),
+    ("merge {partner} into the base linearly, weights 0.75 for the base and 0.25 for {partner}",
+     ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("линейно слей {partner} и {partner2}: 0.7 для {partner2}, 0.3 для {partner}",
+     ["merge_models"], {0: {"models": ["{partner2}", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("We trained with DPO (beta=0.1) on {dpo} for 1 epoch after an SFT stage on {sft}; learning rates were 5e-7 and "
+     "2e-5 respectively.", ["sft", "preference"], {0: {"learning_rate": 2e-5}, 1: {"learning_rate": 5e-7}}),
+    ("SFT на {sft}, потом DPO на {dpo}, lr 2e-4 и 5e-6 соответственно",
+     ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 5e-6}}),
+    ("SFT on {sft} with a global batch of 64 on 8 GPUs, 2 per device",
+     ["sft"], {0: {"batch_size": 2, "gpus": 8, "gradient_accumulation": 4}}),
+    ("SFT на {sft}, эффективный батч 64 на 8 картах по 2 на карту", ["sft"], {0: {"gradient_accumulation": 4}}),
+    ("SFT on {sft} with batch size 16 (effective), micro batch 4",
+     ["sft"], {0: {"batch_size": 4, "gradient_accumulation": 4}}),
+    ("SFT on {sft} with lr 2e-4; DPO on {dpo} at 1/40 of that", ["sft", "preference"], {1: {"learning_rate": 5e-6}}),
+    ("SFT on {sft} with lr 5e-5 and then 1e-5 for DPO on {dpo}",
+     ["sft", "preference"], {0: {"learning_rate": 5e-5}, 1: {"learning_rate": 1e-5}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
@@ -230,6 +254,7 @@ ASKED = [
     ("task_arithmetic of {partner} and {partner2}, the first twice as heavy as the second", "ratio of weights"),
     ("dare_ties: {partner} and {partner2}, normalize: true", "normalize"),  # not dare_ties' default
     ("continued pretraining on raw text corpus {out}/corpus.txt", "plain-text file"),
+    ("TIES {partner} and {partner2}, 0.7 for {partner2} and 0.3 for {model}", "do not name each model"),
 ]
 
 
