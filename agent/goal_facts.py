@@ -1480,8 +1480,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             continue
         facts.append(Fact("module", module_name(m.group(0)), m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
+        out = "not " if left_out(masked, start) or FROZEN_AFTER.match(masked, end) else ""  # "except the k projection"
         for role in roles:
-            facts.append(Fact("module", LLAMA_NAMES[role], masked[start:end], start, end))
+            facts.append(Fact("module", out + LLAMA_NAMES[role], masked[start:end], start, end))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "the attention o_proj": which module, not the role
@@ -1548,7 +1549,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         )
     )
     if not m and re.search(
-        r"merg|blend|mix|ties|slerp|dare|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн",
+        r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
+        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн",
         masked,
     ):
         m = re.search(
@@ -1899,6 +1901,12 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
+        if re.search(
+            r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)\s+(?:the\s+)?\S+(?:\s+model)?"
+            r"[\s,]*(?:(?:at|by|with|as)\s+)?(?:\d+(?:\.\d+)?\s*(?:to|:|/|к)\s*)?$",
+            masked[max(0, number.start - 80) : number.start],
+        ):
+            continue  # "favouring B 3 to 1": SLERP's t, read by the planner from which model is favoured
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
             orphans.append(masked[number.start : number.end])  # "on 4 GPUs": hardware the plan does not set
             continue

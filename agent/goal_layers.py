@@ -372,6 +372,10 @@ def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
     cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
     om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
+    sub = [h for h in _simple(rest, n, model) if h[0] == 0]
+    if sub and max(h[1] for h in sub) > max(m.end() for m in (em, cm, om, re.match("", rest)) if m):
+        # "freeze the first half of the layers": a longer selection than "the first" (which is one layer)
+        return max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2]
     if em:
         return em.end(), _edge(em.group(1), int(em.group(2)) if em.group(2) else 1, n, model)
     if cm:

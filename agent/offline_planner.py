@@ -583,6 +583,12 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
             excluded.append((name, match.end()))
         else:
             named.append(name)
+    for start, end, found in letter_modules(text):  # "all the projections except the k projection"
+        if left_out(text, start) or FROZEN_AFTER.match(text, end):
+            for role in found:
+                hit = next((m for m in ROLE_MODULES[role] if m in available), None)
+                if hit:
+                    excluded.append((hit, end))
     if excluded and not named:
         # "attention projections but not o_proj", "только внимание, без o_proj": the named role less those
         role_attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
@@ -620,7 +626,13 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         ("value", r"\bvalues?\b|значени\w*"),
         ("output", r"\boutput projection\b|выходн\w+ проекц\w*"),
     ) if re.search(words, text)]  # fmt: skip
-    roles += [role for _, _, found in letter_modules(text) for role in found if role not in roles]
+    roles += [
+        role
+        for start, end, found in letter_modules(text)
+        if not (left_out(text, start) or FROZEN_AFTER.match(text, end))
+        for role in found
+        if role not in roles
+    ]
     if roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text)):
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
@@ -996,7 +1008,7 @@ def _model_before(ctx: Context, partner: str) -> str:
 
 # words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
 OUTPUT_BEFORE = re.compile(  # never the tail of a path before it ("merge ./out ./b": ./b is not where it goes)
-    r"(?<![\w/.-])(?:на выходе|output|\bout|save|write|\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
+    r"(?<![\w/.-])(?:на выходе|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
     r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into|:)?\s*$"
 )
 MERGE_BASE_AFTER = re.compile(
@@ -1066,7 +1078,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
         path = _verbatim(path, ctx)
-        if OUTPUT_BEFORE.search(
+        opened = Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        if not opened and OUTPUT_BEFORE.search(
             text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
         ):
             ctx.output_said = ctx.output_said or path
@@ -1167,6 +1180,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         t = said.get("t")
         if t is None:
             t = _float(r"\bat\s+(\d*\.\d+)", text)
+        favour = re.search(FAVOURING, text)
+        if t is None and favour and method == "slerp" and len(stage["models"]) == 2:
+            t = _favoured_t(favour, stage["models"], ctx)  # "favouring B 3 to 1": t is the second model's share
         if t is None and weights and method == "slerp":
             t = weights[1]
         if re.search(r"halfway|half way|midpoint|посередине|пополам|поровну", text):
@@ -1178,9 +1194,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
     elif weights or (weights := _single_weight(text)):
         if not named:  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
             stage["models"] = _in_said_order(stage["models"], text, ctx)
-        if len(weights) == len(stage["models"]) - 1 and stage["models"][0] == "@base" and method in _NEEDS_BASE:
-            # "add B to the base with weight 0.8": the base is the ancestor, B's task vector is scaled by 0.8
-            stage["models"] = stage["models"][1:]
+        if len(weights) == len(stage["models"]) - 1 and "@base" in stage["models"] and method in _NEEDS_BASE:
+            # "add B to the base with weight 0.8", "B weight 1.0 relative to A as base": the base is the ancestor,
+            # B's task vector is scaled by the weight
+            stage["models"] = [m for m in stage["models"] if m != "@base"]
+            ctx.notes[:] = [n for n in ctx.notes if not n.startswith("the merge's members are listed as you named")]
         if len(weights) != len(stage["models"]):
             names = ", ".join(m.lstrip("@") for m in stage["models"])
             said = re.search(r"(?:weights?|вес\w*|with|с)\s*[:=]?\s*\d[\d.,/\s%иand]*", text)
@@ -1195,6 +1213,36 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if "density" in said:
         stage["density"] = said["density"]
     ctx.stages.append(stage)
+
+
+# "favouring B 3 to 1", "в пользу B 3 к 1": a SLERP leaning towards one of its two models
+FAVOURING = (
+    r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)\s+(?:the\s+)?"
+    r"(?P<who>\S+?(?:\s+model)?)[\s,]*(?:(?:at|by|with|as)\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?:to|:|/|к)\s*(?P<b>\d+(?:\.\d+)?)"
+)
+
+
+def _favoured_t(favour: re.Match[str], models: list[str], ctx: Context) -> float:
+    """SLERP's t (the second model's share) from the model said to be favoured and the ratio said for it."""
+    a, b = float(favour["a"]), float(favour["b"])
+    who = favour["who"].rstrip(".,")
+    if re.fullmatch(r"(?:base|original|opened|current|starting)(?:\s+model)?|базов\w*|исходн\w*", who):
+        target = "@base"
+    else:
+        path = Path(_verbatim(who, ctx)).expanduser().resolve()
+        opened = path == Path(ctx.request.model).expanduser().resolve()
+        target = (
+            "@base" if opened else next((m for m in models if not m.startswith("@") and Path(m).resolve() == path), "")
+        )
+    if target not in models or a + b <= 0:
+        raise NeedsAnswer(
+            f"You wrote '{favour.group(0)}', and Graft could not tell which of the SLERP's two models "
+            f"({', '.join(m.lstrip('@') for m in models)}) that is; what t should it use?"
+        )
+    share = a / (a + b)
+    t = round(share if target == models[1] else 1 - share, 6)
+    ctx.notes.append(f"t {t:g} from '{favour.group(0)}' (t is {models[1].lstrip('@')}'s share).")
+    return t
 
 
 def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:

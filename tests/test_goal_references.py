@@ -198,6 +198,20 @@ PLANNED = [
     ("SFT on {sft} with lr 2e-4; DPO on {dpo} at 1/40 of that", ["sft", "preference"], {1: {"learning_rate": 5e-6}}),
     ("SFT on {sft} with lr 5e-5 and then 1e-5 for DPO on {dpo}",
      ["sft", "preference"], {0: {"learning_rate": 5e-5}, 1: {"learning_rate": 1e-5}}),
+    ("sft on {sft} but freeze the first half of the layers (lora on the rest)",
+     ["sft"], {0: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("LoRA on {sft} for all layers except the first half", ["sft"], {0: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("SFT on {sft} on all the projection matrices except the k projection",
+     ["sft"], {0: {"target_modules": ["down_proj", "gate_proj", "o_proj", "q_proj", "up_proj", "v_proj"]}}),
+    ("LoRA on {sft}, attention only but not the q and k projections", ["sft"], {0: {"target_modules": ["o_proj", "v_proj"]}}),
+    ("after the SFT on {sft}, average the result with the original model 50/50",
+     ["sft", "merge_adapter", "merge_models"], {2: {"method": "linear", "weights": [0.5, 0.5]}}),
+    ("task_arithmetic with {partner} weight 1.0 relative to {model} as base",
+     ["merge_models"], {0: {"models": ["{partner}"], "weights": [1.0]}}),
+    ("task arithmetic: {partner} с весом 0.8 поверх базовой модели", ["merge_models"], {0: {"weights": [0.8]}}),
+    ("SLERP between the original model and {partner}, favouring {partner} 3 to 1",
+     ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
+    ("slerp {partner} and {partner2}, favouring {partner} 3:1", ["merge_models"], {0: {"t": 0.25}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
@@ -240,13 +254,12 @@ ASKED = [
     ),
     ("SFT on {sft} with lr 0 and 0 epochs", "does not fit"),
     # load-bearing words no reader took (red-team pass 4)
-    ("sft on {sft} but freeze the first half of the layers (lora on the rest)", "freeze"),
+    ("SFT on {sft}, freeze the bottom half", "freeze"),  # half of what? (with 'of the layers' it is planned)
     ("SFT on {sft} with lora r 8, save the adapter unmerged", "unmerged"),
     ("SFT on {sft} with a slightly higher learning rate than usual", "higher"),
     ("обучи на {sft} побольше эпох", "побольше"),
     ("обучи на половине датасета {sft}", "половине"),
     ("смержи {partner} и {partner2} и ещё какую-нибудь хорошую модель", "какую-нибудь"),
-    ("SFT on {sft} on all the projection matrices except the k projection", "except"),
     ("DPO on only the English examples in {dpo}", "only the english examples"),
     ("LoRA on layers 0-3 (0,1,2,7), {sft}", "0,1,2,7"),  # a listing that does not match the selection
     ("Обучи reward-модель на {sft}", "reward-модель"),
@@ -352,3 +365,10 @@ def test_each_question_of_a_reply_is_put_in_russian_on_its_own() -> None:
     assert "You wrote" not in russian and "Which" not in russian
     assert "«SFT на x, побольше эпох»" in russian and "«lr как у dpo»" in russian
     assert in_language(english, "SFT on x, more epochs, lr as for DPO") == english
+
+
+def test_a_path_after_relative_to_is_never_where_the_model_is_written(world: dict[str, str]) -> None:
+    """'weight 1.0 relative to MODEL as base' planned MODEL's own folder as the output."""
+    outcome = _outcome(world, "task_arithmetic with {partner} weight 1.0 relative to {model} as base")
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.output != world["model"]
