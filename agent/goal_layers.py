@@ -159,6 +159,15 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
                 f"'{m.group(0).strip()}': layers {a}-{n - 1} (ordinal layers are counted from 1).",
             )
         )
+    # "from layer 4 up to layer 7", "from block 2 to block 5", "с 3 слоя по 6 слой": both ends said
+    for m in re.finditer(
+        rf"(?:from|со?)\s+{LW}\s*{N}\s+(?:up\s+)?(?:to|through|till|until|по|до)\s+(?:and including\s+)?(?:{LW}\s*)?{N}"
+        rf"(?![\d.%])",
+        text,
+    ):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a <= b:
+            hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
     for m in re.finditer(
         rf"(?:начиная\s+со?|from)\s+{N}(?:-?(?:го|ого))?\s+{LW}(?!\s*(?:to|through|по|до|-)\s*\d)", text
     ):

@@ -136,3 +136,35 @@ def test_layer_words_no_selection_read_are_reported(text: str, unread: list[str]
     assert unread_layer_words(text, N) == unread
     if not unread:
         assert parse_layer_selection(text, N) is not None
+
+
+SELECTIONS = {
+    "freeze the last 4 layers": list(range(8)),
+    "freeze the top third of the layers": list(range(8)),
+    "freeze the first half of the layers": list(range(6, 12)),
+    "all layers except the first half": list(range(6, 12)),
+    "all layers but the last two": list(range(10)),
+    "train layers 2-9 except 4 and 6": [2, 3, 5, 7, 8, 9],
+    "on layers 3 to 8 but skip 5": [3, 4, 6, 7, 8],
+    "слои 3-8, но пропусти 5": [3, 4, 6, 7, 8],
+    "every layer except 0, 1 and 11": list(range(2, 11)),
+    "skip the first and last layer": list(range(1, 11)),
+    "the middle layers only (4 to 7 inclusive)": [4, 5, 6, 7],
+    "first 3 and last 3 layers": [0, 1, 2, 9, 10, 11],
+    "все слои кроме первых трёх": list(range(3, 12)),
+    "слои с 3 по 6 включительно": [3, 4, 5, 6],
+    "layers 8 and up": [8, 9, 10, 11],
+    "every third layer": [0, 3, 6, 9],
+    "keep the bottom 6 layers frozen": list(range(6, 12)),
+    "leave layers 0-5 untouched": list(range(6, 12)),
+    "train everything except the middle four layers": [0, 1, 2, 3, 8, 9, 10, 11],
+    "from layer 4 up to layer 7": [4, 5, 6, 7],
+    "со слоя 3 по 6": [3, 4, 5, 6],
+}
+
+
+@pytest.mark.parametrize(("words", "layers"), SELECTIONS.items(), ids=list(SELECTIONS))
+def test_selections_with_exclusions_fractions_and_both_ends(words: str, layers: list[int]) -> None:
+    """Each of these once trained the opposite, or every layer, or one layer too many."""
+    selection = parse_layer_selection(words, 12, "m")
+    assert selection is not None and selection.layers == layers
