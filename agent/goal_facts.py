@@ -273,11 +273,11 @@ MODULE_NAME = re.compile(
     r"fc1|fc2|wq|wk|wv|wo|w1|w2|w3|out_proj|(?:down|up|gate)[ -]proj(?:ection)?s?)(?![\w])"
 )
 # "q and v projections", "q/k/v", "на q и v проекциях": the attention projections by letter
-LETTER_MODULES = re.compile(
-    r"(?<![\w/#.-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
-    r"|(?<![\w/#.'-])([qkvo](?:\s*(?:,|and|и|/|&|\+)\s*[qkvo])+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
-    r"|(?<![\w/#.'-])((?:(?:up|down)\s*[,/&+]\s*)+gate(?:\s*[,/&+]\s*(?:up|down))*|gate(?:\s*[,/&+]\s*(?:up|down))+)"
-    r"(?![\w/#.'-])"  # "gate/up/down"
+_ROLE_ITEM = r"(?:[qkvo]|gate|up|down)"
+_ROLE_JOIN = r"\s*(?:,|and|и|/|&|\+)\s*"
+LETTER_MODULES = re.compile(  # "q and v projections", "the up and down projections", "q,k,v,o and gate", "gate/up/down"
+    rf"(?<![\w/#.-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
+    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output", "gate": "gate", "up": "up", "down": "down"}
 LLAMA_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "o_proj", "gate": "gate_proj",
@@ -295,9 +295,10 @@ def letter_modules(text: str) -> list[tuple[int, int, list[str]]]:
         (
             m.start(),
             m.end(),
-            [LETTER_ROLES[c] for c in re.findall(r"gate|up|down|[qkvo]", m.group(1) or m.group(2) or m.group(3))],
+            [LETTER_ROLES[c] for c in re.findall(r"gate|up|down|[qkvo]", m.group(1) or m.group(2))],
         )
         for m in LETTER_MODULES.finditer(text)
+        if m.group(1) or re.search(r"(?<![a-z])(?:[qkvo]|gate)(?![a-z])", m.group(2))  # not "thumbs up and down"
     ]
 
 

@@ -584,11 +584,13 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         else:
             named.append(name)
     for start, end, found in letter_modules(text):  # "all the projections except the k projection"
-        if left_out(text, start) or FROZEN_AFTER.match(text, end):
-            for role in found:
-                hit = next((m for m in ROLE_MODULES[role] if m in available), None)
-                if hit:
-                    excluded.append((hit, end))
+        out = left_out(text, start) or FROZEN_AFTER.match(text, end)
+        for role in found:
+            hit = next((m for m in ROLE_MODULES[role] if m in available), None)
+            if hit and out:
+                excluded.append((hit, end))
+            elif hit and named:
+                named.append(hit)  # "down_proj and the up and q projections": one list with the names said
     if excluded and not named:
         # "attention projections but not o_proj", "только внимание, без o_proj": the named role less those
         role_attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
@@ -633,7 +635,12 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         for role in found
         if role not in roles
     ]
-    if roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text)):
+    role_words = r"(?:quer(?:y|ies)|keys?|values?|outputs?|запрос\w*|ключ\w*|значени\w*)"
+    listed = re.search(  # "LoRA on query and value", "только на запросы и значения"
+        rf"\b(?:on|to|targets?|targeting|adapt\w*|only|на|только)\s+(?:the\s+)?{role_words}(?:\s*(?:,|and|&|/|и)\s*{role_words})+",
+        text,
+    )
+    if roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text) or listed):
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             fused = next((m for m in FUSED_ATTENTION if m in available), None)

@@ -212,6 +212,10 @@ PLANNED = [
     ("SLERP between the original model and {partner}, favouring {partner} 3 to 1",
      ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
     ("slerp {partner} and {partner2}, favouring {partner} 3:1", ["merge_models"], {0: {"t": 0.25}}),
+    ("LoRA on query and value, SFT on {sft}", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"]}}),
+    ("LoRA on q,k,v,o and gate, SFT on {sft}",
+     ["sft"], {0: {"target_modules": ["gate_proj", "k_proj", "o_proj", "q_proj", "v_proj"]}}),
+    ("LoRA on the up and down projections, SFT on {sft}", ["sft"], {0: {"target_modules": ["down_proj", "up_proj"]}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
