@@ -116,6 +116,7 @@ BEFORE = [
         r"(?:-?\s*tokens?\s+)?(?:context(?: length| window)?|контекст\w*|max(?:imum)?\s+(?:seq(?:uence)?\s+)?length)\b",
     ),
     ("gradient_accumulation", r"(?:grad(?:ient)?\s+)?accum(?:ulation)?(?:\s+steps)?\b"),
+    ("r", r"(?:lora\s+)?rank\b"),  # "2e-4 lr, 16 rank"
     ("learning_rate", r"(?:" + LEARNING_WORD + r"[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
         "gpus",
@@ -372,8 +373,40 @@ WEIGHT_FOR = re.compile(
 )
 
 
+# "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3": a weight right next to the model it is for, no weight word
+WEIGHT_BY = re.compile(
+    r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?P<name>#{3,})"
+    r"|(?P<name2>#{3,})\s*(?:[:=]\s*|\(\s*)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
+)
+
+
+def _weights_by(text: str) -> list[tuple[float, int, int, int, int]]:
+    """(value, name start, name end, match start, match end) for 'WEIGHT% MODEL' / 'MODEL WEIGHT' pairs."""
+    found = []
+    for m in WEIGHT_BY.finditer(text):
+        if m.group("name"):
+            found.append((float(m.group(1)) / 100, m.start("name"), m.end("name"), m.start(), m.end()))
+        else:
+            value = float(m.group(5))
+            found.append(
+                (
+                    value / 100 if m.group(6) or value > 1 else value,
+                    m.start("name2"),
+                    m.end("name2"),
+                    m.start(),
+                    m.end(),
+                )
+            )
+    return found
+
+
 def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
+    by = _weights_by(text)
+    if len(by) >= 2 and all(
+        re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
+    ):
+        return [(v, s, e) for v, s, e, _, _ in by], by[0][3], by[-1][4]
     hits = list(WEIGHT_FOR.finditer(text))
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)

@@ -187,10 +187,11 @@ GRAFT_MERGES = ("linear", "slerp", "ties", "dare_ties", "dare_linear", "task_ari
 
 def unsupported_merge_methods(masked: str) -> list[str]:
     """mergekit methods Graft does not run ('karcher', 'sce', 'passthrough'), named in a merge: never read as TIES."""
-    if not re.search(r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж", masked):
-        return []
+    merging = re.search(r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж", masked)
     found = []
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
+        if not merging and name in ("ram", "sce", "passthrough"):
+            continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone
         spelled = name.replace("_", r"[_ -]?")
         for m in re.finditer(rf"(?<![\w-]){spelled}(?![\w-])", masked):
             if any(m.start() >= masked.find(f) and m.start() < masked.find(f) + len(f) for f in found):

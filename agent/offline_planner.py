@@ -74,6 +74,7 @@ from agent.goal_facts import (
     weights_for,
 )
 from agent.goal_layers import parse_layer_selection
+from agent.goal_settings import GRAFT_MERGES, unsupported_merge_methods
 from agent.plan import Plan, plan_from_data
 from agent.planner import PlanOutcome, PlanRequest
 from tools.datasets_io import is_dataset_folder
@@ -1645,6 +1646,17 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
                 _disk_adapters(action, ctx)
     except NeedsAnswer as question:
         return PlanOutcome(question=_named_first(request, str(question)), notes=ctx.notes)
+    if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages) and (
+        unrun := unsupported_merge_methods(mask(goal))
+    ):
+        return PlanOutcome(
+            question=_named_first(
+                request,
+                f"Graft does not merge with {unrun[0]} (a mergekit method it does not run; its merges are "
+                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
+            ),
+            notes=ctx.notes,
+        )
     if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
         return PlanOutcome(
             question=_named_first(

@@ -38,6 +38,14 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"Graft does not merge with (?P<x>\S+) \(a mergekit method it does not run; its merges are (?P<m>[^)]+)\)\. "
+        r"Which of those should it be\?",
+        lambda m: (
+            f"Graft не сливает методом {m['x']} (этот метод mergekit он не запускает; его методы: {m['m']}). "
+            "Какой из них взять?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and those weights do not name each model of the merge \((?P<m>.+?)\) once; "
         r"which weight goes to which model\?",
         lambda m: (

@@ -216,6 +216,10 @@ PLANNED = [
     ("LoRA on q,k,v,o and gate, SFT on {sft}",
      ["sft"], {0: {"target_modules": ["gate_proj", "k_proj", "o_proj", "q_proj", "v_proj"]}}),
     ("LoRA on the up and down projections, SFT on {sft}", ["sft"], {0: {"target_modules": ["down_proj", "up_proj"]}}),
+    ("linear merge: 70% {partner}, 30% {partner2}", ["merge_models"], {0: {"weights": [0.7, 0.3]}}),
+    ("linear merge: {partner2} 0.7, {partner} 0.3",
+     ["merge_models"], {0: {"models": ["{partner2}", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("SFT on {sft}, 2e-4 lr, 16 rank", ["sft"], {0: {"r": 16, "learning_rate": 2e-4}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
@@ -272,6 +276,7 @@ ASKED = [
     ("dare_ties: {partner} and {partner2}, normalize: true", "normalize"),  # not dare_ties' default
     ("continued pretraining on raw text corpus {out}/corpus.txt", "plain-text file"),
     ("TIES {partner} and {partner2}, 0.7 for {partner2} and 0.3 for {model}", "do not name each model"),
+    ("nuslerp {partner} and {partner2}", "does not merge with nuslerp"),
 ]
 
 
