@@ -48,7 +48,12 @@ AFTER = [
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)"),
     ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*|\bdrop(?=\s*=\s*0?\.\d)"),
-    ("epochs", r"\bnum_train_epochs\b|\bnum_epochs\b|\b" + EPOCH_WORD + r"\b|\bep\b|эпох\w*"),
+    (
+        "epochs",
+        r"\bnum_train_epochs\b|\bnum_epochs\b|\bmax_epochs\b|\b"
+        + EPOCH_WORD
+        + r"\b|\bep\b|эпох\w*|(?<![а-я])эп(?![а-я])",
+    ),
     (
         "max_steps",
         r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
@@ -56,11 +61,16 @@ AFTER = [
     ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
-    ("desirable_weight", r"\bdesirable[_ ]weight\b\)?|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"),
+    (
+        "desirable_weight",
+        r"\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"
+        r"|(?<![а-я])желательн\w*(?=\s*[:=]?\s*\d)",
+    ),
     ("undesirable_weight", r"\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?"),
     (
         "batch_size",
-        r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
+        r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bmicro_train_batch_size\b|\btrain_batch_size\b"
+        r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
     ),
     (
         "max_length",
@@ -134,7 +144,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|равн\w*|в|на|около)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -210,6 +220,7 @@ ADAPTER_NONE = re.compile(
     r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
     r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b(?!\s+(?:on|to|for|in|at)\b)"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
+    r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
     r"|не\s+(?:lora|лор\w*)"
 )
 DORA_AFTER_NOT = re.compile(
@@ -230,7 +241,7 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 
 
 SHARD_SIZE = re.compile(
-    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(\d+\s*(?:gb|mb|гб|мб))"
+    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 
@@ -487,7 +498,8 @@ _SCHED_NAMES = "|".join(p for _, p in SCHEDULERS)
 SCHEDULER = re.compile(
     rf"(?:lr_scheduler(?:_type)?|scheduler|schedule|шедулер\w*|планировщик\w*|расписани\w*)[\"']?\s*[=:]?\s*[\"']?({_SCHED_NAMES})\b"
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
-    r"|\b(constant|cosine|linear|константн\w*|косинусн\w*)\s+(?:lr|learning[- ]rate|скорост\w*)(?![\w])"  # "a constant lr"
+    r"|(?<![\w-])(constant|cosine|linear|константн\w*|косинусн\w*|постоянн\w*|линейн\w*)\s+(?:lr|learning[- ]rate|скорост\w*|лр)"
+    r"(?![\w])"  # "a constant lr", "с постоянным лр"
     r"|(?:^|[,;:]\s*)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
 )
 
@@ -612,6 +624,9 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
 STAGE_INFIX = r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:\s+stage|\s+этап\w*)?\s*[:=-]?\s*"
 
 
+GLUED_KEYS = [("r", r"r|rank|ранг"), ("alpha", r"a|α|alpha|альфа"), ("learning_rate", r"lr|лр"), ("epochs", r"ep|эп"),
+              ("batch_size", r"bs")]  # fmt: skip
+GLUED = re.compile(r"(?<![\w.-])(r|rank|ранг|a|α|alpha|альфа|lr|лр|ep|эп|bs)(\d+(?:\.\d+)?(?:e-\d+)?)(?![\w.])")
 RESPECTIVE = (
     rf"({DIGITS})\s*(?:,|and|и)\s*({DIGITS})(?:\s*(?:,|and|и)\s*({DIGITS}))?\s*,?\s*(?:respectively|соответственно)"
 )
@@ -659,6 +674,22 @@ def number_facts(text: str) -> list[Fact]:
             if other is not None and other.start not in used:  # "rank 8 or 16", "рангом восемь или шестнадцать"
                 used.add(other.start)
                 facts.append(_number_fact(slot, other, masked, other.start))
+    for m in GLUED.finditer(
+        masked
+    ):  # "r8 a16", "lr2e-4", "альфа16", "ep3": a setting's short name and its value, unspaced
+        key, digits = m.group(1), m.group(2)
+        slot = next(s for s, k in GLUED_KEYS if re.fullmatch(k, key))
+        if (
+            slot == "alpha"
+            and key in ("a", "α")
+            and not re.search(r"(?<![\w.-])r\s*\d", masked[max(0, m.start() - 14) : m.start()])
+        ):
+            continue  # a bare "a32" is an alpha only beside a rank ("r16 a32"): "A100" is a GPU
+        if m.start(2) in used:
+            continue
+        number = Number(m.start(2), m.end(2), float(digits))
+        used.add(number.start)
+        facts.append(_number_fact(slot, number, masked, m.start()))
     for slot, keyword in AFTER:  # "learning rates were 5e-7 and 2e-5 respectively": one value per stage, in order
         plural = re.sub(
             r"\b(rate|size|length)s\b", r"\1 ", masked
@@ -763,6 +794,7 @@ def number_facts(text: str) -> list[Fact]:
                 masked[max(0, f.start - 14) : f.start],
             )
             or re.match(r"\s*\(\s*(?:effective|global|total|эффективн\w*|глобальн\w*)\s*\)", masked[f.end :])
+            or re.match(r"-*train_batch_size", f.phrase)  # OpenRLHF's --train_batch_size is the global batch
         )
     ]
     per_device = [f for f in facts if f.slot == "batch_size" and f not in effective]
@@ -879,7 +911,7 @@ VAGUE = re.compile(
 )
 EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
-    r"|\beverywhere\b|\bin all stages\b|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
+    r"|\beverywhere\b|\bin all stages\b|(?<=\d)\s+\w+\s+each\b|\beach\b(?=\s*(?:[,;.]|$))|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
     r"|(?<![а-я])везде\b"
 )
 NO_CLIPPING = re.compile(
@@ -911,6 +943,7 @@ NAMED_AFTER = re.compile(
 # "the same lr as the SFT", "10x lower than SFT's", "что и у SFT": a stage referred to, not another one to run
 REFERRED_BEFORE = re.compile(
     r"(?:\bsame\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on|with))?(?:\s+the)?|\bthan(?:\s+(?:for|in|on))?(?:\s+the)?"
+    r"|\bas\s+(?:many|much|long|high|low|large|big|small)\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on))?(?:\s+the)?"
     r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при))\s*$"
 )
 # "the sft lr", "SFT's rank", "the SFT model": a stage's setting or result referred to, not another stage to run
@@ -1343,6 +1376,14 @@ def _scope(facts: list[Fact], masked: str) -> None:
         if not here:
             continue
         inside = [f for f in facts if f.slot in SCOPED_SLOTS and lo <= f.start < hi and f.start < 10**9]
+        for f in list(inside):  # "the SFT lr 1e-5", "DPO's beta 0.2": the stage named right before the setting
+            said_for = re.search(
+                r"(?<![\w-])(sft|dpo|ipo|orpo|simpo|kto)(?:'s|-stage|\s+stage(?:'s)?)?\s+$",
+                masked[max(0, f.start - 16) : f.start],
+            )
+            if said_for and f.slot in SLOT_NAMES:
+                f.scope = "dpo" if said_for.group(1) == "ipo" else said_for.group(1)
+                inside.remove(f)
         if len({w[2] for w in here}) == 1:
             for f in inside:
                 f.scope = here[0][2]
@@ -1615,7 +1656,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if any(p for _, p in numbers) or any(v > 1 for v in values):
             values = [v / 100 for v in values]
         facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
-    if len(dpo_loss_list(masked)) > 1 and not MERGE_WORDS.search(masked):
+    if len(dpo_loss_list(masked)) > 1 and not any(
+        not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)
+    ):
         for f in facts:  # "loss types sigmoid and sft, weights 1.0 and 1.0": the losses' weights, not a merge's
             if f.slot == "weights":
                 f.slot = "loss_weights"
@@ -2160,6 +2203,11 @@ MERGE_WORDS = re.compile(
 )
 
 
+def _loss_mix(text: str, start: int) -> bool:
+    """'a mix of sigmoid and sft losses', 'смесь лоссов': losses mixed inside one DPO stage, not a model merge."""
+    return bool(re.match(r"\w*\s+(?:of\s+)?(?:[\w-]+\s+){0,4}?(?:loss(?:es)?|лосс\w*|потер\w*)\b", text[start:]))
+
+
 MERGE_VERB = re.compile(
     r"\b(?:merg(?:e|ing)|blend(?:ing)?|mix(?:ing)?|average|fold(?:ing)?|bake|fuse)\b(?![_-])"
     r"|(?<![а-я])(?:смешай\w*|слей\w*|слить|влей\w*|влить|объедини\w*|усредни\w*|смержи\w*|вмержи\w*)"
@@ -2194,7 +2242,17 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         misses.append(Miss(None, "The plan has an SFT stage, and the goal asks for no fine-tuning; should it?"))
     if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
         misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
-    said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start())]
+    said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start()) and not _loss_mix(text, m.start())]
+    folded_at_write = any(getattr(s, "adapter", "none") != "none" for s in plan.stages) and any(
+        s.kind == "write" for s in plan.stages
+    )
+    if folded_at_write:  # "потом смержить и сохранить одним файлом": the write folds the trained adapter in
+        said = [
+            m
+            for m in said
+            if re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
+            or not re.match(r"merg|fold|bake|fuse|смерж|слей|слить|влей|влить|вмерж", m.group(0))  # "blend": models
+        ]
     if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
         misses.append(Miss(None, f"You said '{said[0].group(0)}', and the plan merges nothing; what should be merged?"))
     return misses
@@ -2394,7 +2452,8 @@ LOAD_BEARING = re.compile(
 
 
 SLOT_WORD_HINT = (
-    r"\blr\b|learning rate|скорост|epoch|эпох|rank|ранг|alpha|альф|beta|бет|batch|батч|steps|шаг|dropout|дропаут"
+    r"\blr\b|(?<![а-я])лр(?![а-я])|learning rate|скорост|epoch|эпох|rank|ранг|alpha|альф|beta|бет|batch|батч|steps|шаг"
+    r"|dropout|дропаут"
     r"|warm|прогрев|length|длин|weight|вес|density|плотн|data|данн|датасет"
 )
 

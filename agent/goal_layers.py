@@ -427,6 +427,16 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
         num_layers = 10**4  # only explicit indices are read here; the range check is the checkpoint's
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
+    hits = [  # "DPO on the first half of prefs.jsonl": a part of the data, not of the layers
+        h
+        for h in hits
+        if re.search(LW, text[h[0] : h[1]])
+        or not re.match(
+            r"\s+(?:of|из)\s+(?:the\s+|my\s+|our\s+)?(?:[#/~.]|[\w.-]+\.(?:jsonl|json|csv|parquet)\b|data|dataset|examples"
+            r"|rows|samples|pairs|prefs|preferences|conversations|датасет|данн|пример)",
+            text[h[1] :],
+        )
+    ]
     hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
     chosen: list[LayerSelection] = []
     for start, end, layers, note in hits:

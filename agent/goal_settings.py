@@ -84,7 +84,8 @@ weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_s
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
 lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
 use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size
-parameters model random_state num_processes nproc_per_node num_gpus loss_weights
+parameters model random_state num_processes nproc_per_node num_gpus loss_weights max_epochs micro_train_batch_size
+train_batch_size
 """.split()
 )
 
@@ -133,6 +134,7 @@ def _understood_words() -> frozenset[str]:
     words |= {"dare_ties", "dare_linear", "della_linear", "model_stock", "task_arithmetic"}
     words |= {"apo_zero", "apo_down", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot_unpaired", "sigmoid_norm"}
     words |= {"apo_zero_unpaired", "cosine_with_restarts", "constant_with_warmup", "inverse_sqrt"}
+    words |= {"use_peft"}  # TRL's flag for a LoRA adapter: Graft's default
     words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
     words |= {"lora_finetune_single_device", "lora_finetune_distributed", "lora_attn_modules"}  # torchtune's LoRA
     return frozenset(words)

@@ -104,7 +104,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|the result|the model|them)\s+)?(?:back\s+)?(?:with|together)\b"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"(?:result|model|one|checkpoint))\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
@@ -306,6 +307,12 @@ def find_actions(text: str) -> list[Action]:
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
+                if kind == "sft" and re.match(
+                    r"[\w-]*(?:ed|енн\w*|нн\w*)\s+(?:model|one|version|checkpoint|weights|result|модел\w*|верси\w*|вес\w*"
+                    r"|результат\w*)",
+                    masked[c_start + match.start() :],
+                ):
+                    continue  # "the tuned model", "дообученную модель": the result of a stage, named (no new stage)
                 if kind == "sft" and in_loss_list(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "loss types sigmoid and sft": TRL's SFT loss term inside DPO, not a stage
                 if kind in ("sft", "dpo") and (
@@ -512,7 +519,8 @@ VARIANT_CUE = re.compile(
 )
 # "DPO on prefs.jsonl from the base": a run that does not continue the main line (a branch, when a merge follows)
 FROM_BASE = re.compile(
-    r"\b(?:starting\s+)?from\s+(?:the\s+)?(?:base|original|starting)\b|\b(?:от|с|из)\s+(?:базов|исходн|оригинал)\w*"
+    r"\b(?:starting\s+)?from\s+(?:the\s+)?(?:base|original|starting)\b|(?<![а-я])(?:от|из)\s+(?:базов|исходн|оригинал)\w*"
+    r"|(?<![а-я])(?:начиная\s+)?с\s+(?:базов|исходн|оригинальн)\w+\s+модели(?![а-я])"
 )
 
 
@@ -691,6 +699,53 @@ def parse_method(text: str) -> str | None:
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
     return None
+
+
+def _is_weights(path: Path) -> bool:
+    """A checkpoint or an adapter: a weights file, or a folder holding one (or an adapter config)."""
+    if path.is_file():
+        return path.suffix in (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+    return path.is_dir() and any(
+        p.suffix in (".safetensors", ".bin", ".pt", ".pth", ".gguf") or p.name in ("adapter_config.json", "config.json")
+        for p in path.iterdir()
+    )
+
+
+def _unclaimed_output(goal: str, ctx: Context) -> str | None:
+    """The one folder the goal names that the plan does not read and that holds no model, adapter or data: where
+    the person wants the result ("…, в out/x", "final goes to out/x"). Two such folders are not guessed between."""
+    used = {ctx.request.model, *ctx.request.data}
+    for stage in ctx.stages:
+        for key in ("dataset", "source", "base", "input"):
+            if isinstance(stage.get(key), str):
+                used.add(stage[key])
+        used.update(m for m in stage.get("models", []) or [] if isinstance(m, str))
+        used.update(a for a in stage.get("adapters", []) or [] if isinstance(a, str))
+    used_resolved = {Path(u).expanduser().resolve() for u in used if not u.startswith("@")}
+    found: list[str] = []
+    for path in _paths(PATHLIKE, goal):
+        if path in ("w/", "w/o", "b/c", "n/a") or DATASET.fullmatch(path):
+            continue
+        at = goal.find(path)
+        if re.search(
+            r"hub|hugging\s*face|\bhf\b|repo|upload|push|хаб|залей|выложи", goal[max(0, at - 40) : max(at, 0)]
+        ):
+            continue  # "push it to the hub as me/model": a hub name, which Graft never writes to
+        if Path(path).suffix and not re.fullmatch(r"\.\d+", Path(path).suffix):
+            continue  # "corpus.txt", "config.yaml": a file, not the folder a model is written to
+        path = _verbatim(path, ctx)
+        where = Path(path).expanduser()
+        if where.resolve() in used_resolved or _is_weights(where) or (where.exists() and not where.is_dir()):
+            continue
+        if (
+            where.is_dir()
+            and any(where.iterdir())
+            and not re.search(r"out|output|result|выход|save|export", path.lower())
+        ):
+            continue  # a folder with other things in it is not taken for an output without saying so
+        found.append(path)
+    found = list(dict.fromkeys(found))
+    return found[0] if len(found) == 1 else None
 
 
 def _verbatim(path: str, ctx: Context) -> str:
@@ -958,6 +1013,12 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
             stage[slot] = next(iter(mine))  # said for this stage, the only one of its kind (two rounds: own words)
         elif slot == "gpus" and not mine and len(free) == 1:
             stage[slot] = next(iter(free))  # "on 4 GPUs": the hardware every stage runs on
+    effective = {f.value for f in ctx.scoped if f.slot == "effective_batch" and f.scope in (None, "all", scope)}
+    accumulation_said = any(f.slot == "gradient_accumulation" for f in ctx.scoped)
+    if len(effective) == 1 and not accumulation_said and stage.get("batch_size"):
+        steps = next(iter(effective)) / stage["batch_size"] / int(stage.get("gpus", 1) or 1)
+        if float(steps).is_integer() and steps >= 1:  # "--train_batch_size 128 --micro_train_batch_size 1" said apart
+            stage["gradient_accumulation"] = int(steps)
     for fact in ctx.scoped:  # "with FSDP", "DeepSpeed ZeRO-3": every training stage said for (or all)
         if fact.slot == "distributed" and fact.scope in (None, "all", scope):
             stage["distributed"] = fact.value
@@ -1094,7 +1155,18 @@ def _merge_models(action: Action, ctx: Context) -> None:
             continue  # "…, на выходе fp16 в out/x": where the result goes, not a model to merge
         if named_base and path == named_base:
             continue
-        if not Path(path).expanduser().exists():
+        where = Path(path).expanduser()
+        at = text.lower().find(path.lower())
+        joined = re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?|,)\s*$", text[: max(at, 0)].lower())
+        last = path.lower() == _paths(PATHLIKE, text)[-1].lower() and (partners or trained) and not joined
+        if (where.is_dir() and not _is_weights(where)) or (not where.exists() and last):
+            # "…, store it in out/x as float16": a folder with no model in it is where the result goes
+            if ctx.output_said and ctx.output_said != path:
+                raise NeedsAnswer(f"{path} holds no model; is it where the result goes, or a model to merge with?")
+            ctx.output_said = path
+            ctx.notes.append(f"{path} holds no model, so it is where the merged model is written.")
+            continue
+        if not where.exists():
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
         if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
             partners.append("@base")  # the model already open, named again: the base, counted once
@@ -1415,8 +1487,10 @@ def _write(action: Action, ctx: Context) -> str | None:
         r"(?:to|into|in|at|as|under|output:?|out:?|write|save|в|во|под|выход:?)\s+(\S+/\S*|\S+\.safetensors)",
         action.text,
     )
-    if m and m.group(1).rstrip(".,") not in dataset_paths:
-        output = _verbatim(m.group(1).rstrip(".,"), ctx)
+    if m and m.group(1).rstrip(".,:;)]'\"") not in dataset_paths:
+        output = _verbatim(
+            m.group(1).rstrip(".,:;)]'\""), ctx
+        )  # "write out/x:" before a pasted config, "(… write out/x)"
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
     # the goal's output dtype (agent/goal_facts.py): not a negated one ("don't save in bf16" is in the words
     # before this action's), not the training precision
@@ -1571,9 +1645,16 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "ORPO, SimPO and KTO. Which of those should the plan use instead, or should that part be left out?",
             notes=ctx.notes,
         )
-    unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal)})
-    if unsupported:
-        ctx.notes.append(f"not supported, so left out of the plan: {', '.join(unsupported)}.")
+    unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal) if not negated(goal, m.start())})
+    if unsupported:  # "quantization-aware training in int8", "квантизуй в int4": never planned as something else
+        return PlanOutcome(
+            question=_named_first(
+                request,
+                f"Graft does not do '{', '.join(unsupported)}': it trains (SFT, DPO, ORPO, SimPO, KTO), merges and "
+                "writes float32, bfloat16 or float16 safetensors. Go on without it, or change the goal?",
+            ),
+            notes=ctx.notes,
+        )
     if base.format == "pickle":
         ctx.stages.append({"kind": "convert", "id": ctx.unique("convert"), "source": request.model})
         ctx.notes.append(
@@ -1657,7 +1738,26 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             ),
             notes=ctx.notes,
         )
-    if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
+    written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]
+    if not re.search(
+        r"\b(?:convert|cast|re-?save|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
+        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:её|ее|модель|чекпоинт)",
+        goal,
+    ) or re.search(r"\bresult|результат", goal):
+        written = []  # a dtype or shard size alone is a write of the opened model only where the goal says so
+    low_bits = re.search(
+        r"\b(?:int8|int4|fp8|nf4|8[- ]?bit|4[- ]?bit|q4\w*|q8\w*|gguf|awq|gptq)\b|(?:8|4)\s*бит\w*", goal
+    )
+    if low_bits and not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages):
+        return PlanOutcome(
+            question=_named_first(
+                request,
+                f"Graft writes float32, bfloat16 or float16 safetensors; '{low_bits.group(0)}' would need quantisation, "
+                "which Graft does not do. Write one of those, or train or merge something first?",
+            ),
+            notes=ctx.notes,
+        )
+    if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages) and not written:
         return PlanOutcome(
             question=_named_first(
                 request,
@@ -1686,6 +1786,9 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     writes = [s for s in ctx.stages if s["kind"] == "write"]
     ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
     output = output or ctx.output_said
+    if output is None and (unclaimed := _unclaimed_output(goal, ctx)):
+        output = unclaimed  # "…, в out/x", "Put it in out/x", "Output dir out/x": no model or data is there
+        ctx.notes.append(f"{output} is not a model, an adapter or a dataset: the final model is written there.")
     if output is None:
         output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
         ctx.notes.append(f"no output was named; the final model goes to {output}.")

@@ -38,6 +38,22 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"Graft does not do '(?P<x>.+?)': it trains \(SFT, DPO, ORPO, SimPO, KTO\), merges and writes float32, bfloat16 "
+        r"or float16 safetensors\. Go on without it, or change the goal\?",
+        lambda m: (
+            f"Graft не делает «{m['x']}»: он обучает (SFT, DPO, ORPO, SimPO, KTO), сливает и записывает safetensors в "
+            "float32, bfloat16 или float16. Продолжить без этого или изменить цель?"
+        ),
+    ),
+    (
+        r"Graft writes float32, bfloat16 or float16 safetensors; '(?P<x>.+?)' would need quantisation, which Graft does "
+        r"not do\. Write one of those, or train or merge something first\?",
+        lambda m: (
+            f"Graft записывает safetensors в float32, bfloat16 или float16; для «{m['x']}» нужна квантизация, которой "
+            "Graft не делает. Записать в одном из этих форматов или сначала что-то обучить или слить?"
+        ),
+    ),
+    (
         r"Graft does not merge with (?P<x>\S+) \(a mergekit method it does not run; its merges are (?P<m>[^)]+)\)\. "
         r"Which of those should it be\?",
         lambda m: (
