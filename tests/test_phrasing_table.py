@@ -251,6 +251,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_redteam4.yaml",
         "goals_heldout14.yaml",
         "goals_redteam5.yaml",
+        "goals_redteam6.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
