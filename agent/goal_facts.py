@@ -44,10 +44,16 @@ LEARNING_WORD = r"(?:learning|lerning|learnig|learnign|leanring|laerning|learing
 EPOCH_WORD = r"(?:epoch(?:e?s)?|epcohs?|epohcs?|epocs|eopchs?|epchs?|epohs?|epcoh)"
 LENGTH_WORD = r"(?:length|lenght|lengh|lenth|legnth|lentgh)"
 AFTER = [
-    ("r", r"\blora_r\b|\blora_rank\b|\branks?\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом"),
+    (
+        "r",
+        r"\blora_r\b|\blora_rank\b|\branks?\b|\brnak\b|\brakn\b|\brnk\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом",
+    ),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
-    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)"),
-    ("dropout", r"\blora_dropout\b|\bdropout\b|дропаут\w*|\bdrop(?=\s*=\s*0?\.\d)"),
+    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)"),
+    (
+        "dropout",
+        r"\blora_dropout\b|\b(?:lora\s+)?dropout\b(?:\s+of\s+the\s+(?:lora|adapter))?|дропаут\w*(?:\s+(?:лоры|лора|lora|адаптера))?|\bdrop(?=\s*=\s*0?\.\d)",
+    ),
     (
         "epochs",
         r"\bnum_train_epochs\b|\bnum_epochs\b|\bmax_epochs\b|\b"
@@ -74,7 +80,7 @@ AFTER = [
     ),
     (
         "max_length",
-        r"\bmax_seq_length\b|\bmax[_ ]"
+        r"\bmax_seq_length\b|(?<![\w.-])ml(?=\s*[=:]?\s*\d)|\bmax[_ ]"
         + LENGTH_WORD
         + r"\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
@@ -659,12 +665,18 @@ def number_facts(text: str) -> list[Fact]:
                 and not re.match(r"\s*(?:%|percent|процент)", masked[number.end :])
             ):
                 continue  # "val_set_size 2000" is a row count; the plan holds a share, so the number is asked about
-            if any(slot == other and re.match(keyword + "$", m.group(0)) for other, keyword in BEFORE) and (
-                (before := number_before(masked, m.start())) is not None
-                and before.start not in used
-                and not re.search(r"[,;:=]", masked[before.end : m.start()])
-                and not any(re.search(f"(?:{kw}){FILLER}$", masked[: before.start]) for _, kw in AFTER)
-                and not re.search(r"[=:]", masked[m.end() : number.start])
+            if (
+                any(slot == other and re.match(keyword + "$", m.group(0)) for other, keyword in BEFORE)
+                and (
+                    (before := number_before(masked, m.start())) is not None
+                    and before.start not in used
+                    and not re.search(r"[,;:=]", masked[before.end : m.start()])
+                    and not re.search(
+                        r"(?<![\w.-])(?:a|r|bs|ml|ep|lr|эп|лр)\s*[=:]?\s*$", masked[: before.start]
+                    )  # "a 16 ep 2": 16 is a's
+                    and not any(re.search(f"(?:{kw}){FILLER}$", masked[: before.start]) for _, kw in AFTER)
+                    and not re.search(r"[=:]", masked[m.end() : number.start])
+                )
             ):
                 continue  # "two epochs at 1e-4": the epochs' value came before the word; 1e-4 is not theirs
             used.add(number.start)
@@ -803,7 +815,9 @@ def number_facts(text: str) -> list[Fact]:
         if per_device or accum:
             f.slot = "effective_batch"  # checked as batch × accumulation of a stage
     stage_word = r"(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo|fine-?tun\w*|preference\w*)"
-    for m in re.finditer(rf"[,;]\s*(?:and\s+|и\s+|а\s+)?({DIGITS})\s+(?:for|для)\s+{stage_word}", masked):
+    for m in re.finditer(
+        rf"(?:[,;]\s*(?:and\s+|и\s+|а\s+)?|\s+(?:and|и|а)\s+)({DIGITS})\s+(?:for|для)\s+{stage_word}", masked
+    ):
         if m.start(1) in used:
             continue  # "lr 2e-4 for SFT, 5e-6 for DPO": the second value is the same setting's, for the other stage
         prev = [f for f in facts if f.end <= m.start() and f.slot in SLOT_NAMES]
@@ -1479,6 +1493,8 @@ def taken_back_stages(masked: str) -> list[tuple[str, int]]:
         phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
         if phrase and _taken_back(masked, m.start() - len(phrase.group(0))):
             out.append((scope, m.start() - len(phrase.group(0))))
+        elif NEGATED_AFTER.match(masked, m.end()) and _taken_back(masked, m.start()):
+            out.append((scope, m.start()))  # "…, потом DPO. Хотя нет, DPO не надо"
     return out
 
 
@@ -1499,6 +1515,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     text, _ = _corrected_spans(reading_text(goal))
     masked = mask(text)
     facts = resolve(number_facts(text) + method_facts(text), text)
+    methods = [f for f in facts if f.slot == "method"]
+    for first, later in pairwise(methods):  # "ORPO with beta 0.1 -- hmm, make that SimPO": the later replaces it
+        if first.value != later.value and MARKERS.search(masked, first.end, later.start) is not None:
+            later.replaced, later.start = [*later.replaced, first.value], first.start
+            facts.remove(first)
     m = next(
         (
             m
@@ -1553,7 +1574,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             facts.append(Fact("module", "not " + module_name(m.group(0)), m.group(0), m.start(), m.end()))
             last_out = m.end()
             continue
-        facts.append(Fact("module", module_name(m.group(0)), m.group(0), m.start(), m.end()))
+        name = module_name(m.group(0))
+        if name == "output_proj" and "lora_attn_modules" in masked:
+            name = "o_proj"  # torchtune's name for the attention output projection
+        facts.append(Fact("module", name, m.group(0), m.start(), m.end()))
     for start, end, roles in letter_modules(masked):  # "q и v проекции": q_proj and v_proj (Llama names)
         out = "not " if left_out(masked, start) or FROZEN_AFTER.match(masked, end) else ""  # "except the k projection"
         for role in roles:
@@ -1662,7 +1686,14 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         for f in facts:  # "loss types sigmoid and sft, weights 1.0 and 1.0": the losses' weights, not a merge's
             if f.slot == "weights":
                 f.slot = "loss_weights"
-    facts.extend(merge_number_facts(masked))
+    merge_numbers = merge_number_facts(masked)
+    for slot in ("t", "density"):  # "t=0.5 — actually make it t=0.25": the correction replaces the first
+        said = [f for f in merge_numbers if f.slot == slot]
+        for first, later in pairwise(said):
+            if MARKERS.search(masked[first.end : later.start]):
+                later.replaced, later.start = [*first.replaced, first.value], first.start
+                merge_numbers.remove(first)
+    facts.extend(merge_numbers)
     facts.extend(switch_facts(masked))
     for name, pattern in DISTRIBUTED:  # "with FSDP", "DeepSpeed ZeRO-3": how several GPUs share the work
         m = re.search(pattern, masked)
@@ -1682,6 +1713,23 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     references = reference_facts(masked, facts)  # "the same lr as the SFT", "half that rank"
     facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
     _scope(facts, masked)
+    for scope, where in taken_back_stages(masked):  # "Then DPO on prefs.jsonl. Actually, skip the DPO": its data too
+        said = [
+            m.start()
+            for k, p in (("sft", SFT_WORDS), *PREFERENCE_WORDS)
+            for m in re.finditer(p, masked[:where])
+            if ("dpo" if k == "ipo" else k) == scope and not negated(masked, m.start())
+        ]
+        if said:
+            start = max(said)
+            facts = [
+                f
+                for f in facts
+                if not (
+                    (start <= f.start < where and (f.slot in ("dataset", "method", "stage") or f.scope == scope))
+                    or (f.start == where and f.slot in ("method", "stage"))  # "DPO не надо" itself
+                )
+            ]
     for ref in (r for r in references if r.slot == "same_as" and r.value == "settings"):
         listed = re.match(r"\s*\(([^()]*)\)", masked[ref.end :])
         for f in facts:
@@ -1693,6 +1741,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         for f in facts:
             if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
                 f.scope = "all"
+    ranges = list(re.finditer(r"layer_range\s*[:=]\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]", masked))
+    if ranges and num_layers and all((int(r.group(1)), int(r.group(2))) == (0, num_layers) for r in ranges):
+        start = masked.rfind("slices", 0, ranges[0].start())
+        start = start if start >= 0 else ranges[0].start()  # "slices: … layer_range: [0, 12]" on a 12-layer model
+        facts.append(Fact("full_slices", True, masked[start : ranges[-1].end()], start, ranges[-1].end()))
     stages_said = list(
         dict.fromkeys(
             ("dpo" if f.value == "ipo" else f.value) if f.slot == "method" else "sft"
@@ -1842,6 +1895,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(getattr(s, "loss_weights", None) == list(value) for s in training)
     if slot == "dtype":
         return any(s.kind == "write" and s.dtype == value for s in stages)
+    if slot == "full_slices":  # mergekit slices over every layer of each model: the same as no slices
+        return any(s.kind == "merge_models" for s in stages)
     if slot == "effective_batch":  # per-device batch × accumulation, × the GPUs where the plan names several
         return any(
             abs(s.batch_size * s.gradient_accumulation * n - float(value)) < 1e-9
@@ -2198,7 +2253,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|"
+    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 

@@ -32,7 +32,7 @@ REFERRED = {
     "weight_decay": r"weight[_ ]decay",
     "lr_scheduler_type": r"(?:lr\s+|learning rate\s+)?schedul(?:e|er)|расписани\w*|шедулер\w*",
     "layers": r"layers|blocks|сло(?:и|ях|ям)|блок(?:и|ах)",
-    "module": r"(?:target\s+)?modules|projections|модул(?:и|ях)|проекци(?:и|ях)",
+    "module": r"(?:target\s+)?modules|targets|target modules|projections|модул(?:и|ях)|проекци(?:и|ях)|таргет\w*",
     "all": r"settings|hyper-?param(?:eter)?s|hparams|params|parameters|config|recipe|setup|настройк\w*|гиперпараметр\w*"
     r"|параметр\w*|конфиг\w*",
 }
@@ -219,6 +219,17 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             slot = _slot(m) or "all"
             fact = Fact("reference", (slot, 1.0, _stage(m)), m.group(0).strip(), m.start(), m.end())
             facts.append(fact)
+            more = re.match(r"\s+(?:and|и|&)\s+(?:the\s+)?(?:" + _as(SLOT_WORD, "w_") + r")\b", masked[m.end() :])
+            own = more and re.match(
+                r"\s*(?:[=:]|\.?\d|[a-zа-я]*\s*(?:вдвое|втрое|вчетверо|половин|half|twice|double|в\s+\S+\s+раз|\d))",
+                masked[m.end() + more.end() :],
+            )
+            if more and slot != "all" and not own:  # "the same targets and rank": both said by reference
+                other = next(s for s in REFERRED if more.groupdict().get("w_" + s) is not None)
+                end = m.end() + more.end()
+                facts.append(
+                    Fact("reference", (other, 1.0, _stage(m)), masked[m.start() : end].strip(), m.start(), end)
+                )
     for m in AS_MANY.finditer(masked):  # "for one third as many", "twice as many": the count said before
         factor = _factor(m)
         said = [c for c in COUNTED.finditer(masked[: m.start()])]

@@ -96,7 +96,7 @@ PATH_KEYS = frozenset(
 )
 READ_WITH_VALUE = {
     "rlhf_type": "dpo|orpo|simpo|kto",  # ms-swift
-    "apply_lora_to_mlp": "false",  # torchtune: the modules named are the attention projections
+    "apply_lora_to_mlp": "true|false",  # torchtune: read (true adds the MLP projections to the ones named)
     "stage": "sft|dpo|kto|orpo|simpo",
     "finetuning_type": "lora|full",
     "train_type": "lora|full",
@@ -232,7 +232,7 @@ TECHNIQUES = (
     ),
     (
         r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
-        r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
+        r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b(?!\s+(?:light|small|tiny|lean|low|simple|cheap))|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
         r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж)\w*|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)",
         "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)",
     ),

@@ -48,7 +48,8 @@ _SUGGEST = re.compile(
 _INFO_LEAD = re.compile(
     r"^(?:what|what's|whats|which|how|why|where|when|who|whose|"
     r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|shall|may)\s+"
-    r"(?!the\s+same\b|it\s+again\b)(?:it|this|that|these|those|they|the|its|my|our|any|all|there|i|we|you\s+know)\b|"
+    r"(?!the\s+same\b|it\s+again\b|the\s+(?:usual|standard|default|normal|regular|sft|dpo|ipo|orpo|kto|simpo|lora|dora"
+    r"|merge|training|fine-?tun\w*)\b)(?:it|this|that|these|those|they|the|its|my|our|any|all|there|i|we|you\s+know)\b|"
     r"see\b|look\s+at\b|посмотр\w*|посмотри\w*|глянь\w*|узна\w*|взглян\w*|"
     r"(?:can|could|would|will)\s+you(?:\s+please)?\s+(?:tell|show|give|list|say|count|explain|describe|report|print|check)\b|"
     r"tell\s+me|show\b|give\s+me|list\b|print\b|display\b|report\b|describe\b|explain\b|count\b|summari[sz]e\b|"
@@ -75,7 +76,7 @@ _RECIPE = re.compile(
 _ACTION_LEAD = re.compile(
     r"^(?:train|retrain|pretrain|re-train|fine[- ]?tune|finetune|tune|merge|combine|blend|fuse|fold|distill|teach|"
     r"align|quantize|quantise|prune|convert|export|save|write|run|apply|use|do\s+(?:a|an|the\s+same|it\s+again|"
-    r"lora|dora|sft|dpo|orpo|kto|full)\b|make|start|launch|continue|carry\s+on|keep\s+going|build\s+on|add|attach|"
+    r"lora|dora|sft|dpo|orpo|kto|full|the\s+(?:sft|dpo|ipo|orpo|kto|simpo|lora|dora|merge|fine-?tun\w*|training))\b|make|start|launch|continue|carry\s+on|keep\s+going|build\s+on|add|attach|"
     r"swap|switch|replace|resume|set|change|increase|decrease|lower|raise|bump|double|halve|drop|remove|skip|"
     r"freeze|unfreeze|stack|unload|produce|create|turn|redo|repeat|"
     r"sft|dpo|ipo|orpo|kto|simpo|cpo|ppo|grpo|rlhf|lora|qlora|dora|full|preference[- ]tune|"
@@ -88,7 +89,8 @@ _ACTION_LEAD = re.compile(
 # "give me one safetensors file": asking for an artifact is asking Graft to make it.
 _OUTPUT_REQUEST = re.compile(
     r"^(?:give|get|send|hand)\s+me\s+(?:back\s+)?(?:a|an|one|the|two|\d+)?\s*(?:[\w.-]+\s+){0,2}"
-    r"(?:files?|models?|checkpoints?|adapters?|cop(?:y|ies)|versions?|merges?|outputs?|safetensors|bf16|fp16|fp32|bfloat16|float16|float32)\b"
+    r"(?:files?|models?|checkpoints?|adapters?|cop(?:y|ies)|versions?|merges?|outputs?|safetensors|bf16|fp16|fp32|bfloat16|float16|float32"
+    r"|runs?|pass(?:es)?|training|fine-?tunes?|finetunes?)\b"
     r"|^дай(?:те)?\s+(?:мне\s+)?(?:[\w.-]+\s+){0,2}(?:файл\w*|модел\w*|чекпо\w*|адаптер\w*|копи\w*|верси\w*)"
 )
 # Base forms of training/merging verbs: inside a question they ask how to *do* something.

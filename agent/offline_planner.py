@@ -114,7 +114,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+слияни\w*"
-            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*)\s+(?:\w+\s+)?(?:с|со)\s+"
+            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
+            r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s+#{3,}"
         ),
     ),
     (
@@ -241,6 +242,10 @@ class Context:
     consumed: list[tuple[int, int]] = field(default_factory=list)
     last_training: dict[str, Any] | None = None
     partners: list[str] = field(default_factory=list)  # models trained only to be merged in
+    # the words of the write/fold actions, where a goal with one training stage may carry its config
+    # ("…, save merged to out/x: r = 16, target_modules = [...]")
+    config_text: str = ""
+    merge_config: str = ""  # the same for a goal with one model merge ("TIES A and B; density 0.7, write out/x")
     ids: set[str] = field(default_factory=set)
     disk_adapters: list[str] = field(default_factory=list)  # adapter folders given with --data
     scoped: list[Fact] = field(default_factory=list)  # the goal's facts with the stage each was said for
@@ -307,10 +312,16 @@ def find_actions(text: str) -> list[Action]:
                     continue
                 if kind == "sft" and training_noun(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "a training batch size of 2", "данные для обучения": no stage
-                if kind == "sft" and re.match(
-                    r"[\w-]*(?:ed|енн\w*|нн\w*)\s+(?:model|one|version|checkpoint|weights|result|модел\w*|верси\w*|вес\w*"
-                    r"|результат\w*)",
-                    masked[c_start + match.start() :],
+                if kind == "sft" and (
+                    re.match(
+                        r"[\w-]*(?:ed|енн\w*|нн\w*)\s+(?:model|one|version|checkpoint|weights|result|модел\w*|верси\w*"
+                        r"|вес\w*|результат\w*)",
+                        masked[c_start + match.start() :],
+                    )
+                    or (
+                        re.match(r"[\w-]*(?:ed|енн\w*|нн\w*)\b", masked[c_start + match.start() :])
+                        and re.search(r"(?:our|my|the|наш\w*|мо[йяеё]\w*|эт\w+)\s+$", clause[: match.start()])
+                    )
                 ):
                     continue  # "the tuned model", "дообученную модель": the result of a stage, named (no new stage)
                 if kind == "sft" and in_loss_list(masked, c_start + match.start(), c_start + match.end()):
@@ -545,6 +556,13 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
             action.kind = "sft"
         if action.kind == "sft" and any(o.kind == "dpo" and _verb_of(action, o, masked) for o in found):
             continue  # "train it to prefer …", "fine-tune with DPO", "DPO training": one DPO stage
+        if (
+            action.kind == "sft"
+            and "dpo" in kinds
+            and any(m.start() <= action.start < m.end() for m in ADAPTER_NONE.finditer(masked))
+            and not re.match(r"[\w-]*\s+(?:on|with|using|на|по)\s+#", masked[action.end :])
+        ):
+            continue  # "DPO on prefs.jsonl, full fine-tuning instead of LoRA": how the DPO stage trains
         if action.kind == "write" and "write" in {k.kind for k in kept}:
             continue
         if action.kind in ("sft", "dpo") and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):
@@ -581,6 +599,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
     named, excluded = [], []
     for match in EXPLICIT_MODULE.finditer(text):
         name = module_name(match.group(0))  # agent/goal_facts.py
+        if name == "output_proj" and name not in available and "o_proj" in available and "lora_attn_modules" in text:
+            name = "o_proj"  # torchtune's name for the attention output projection
         if name not in available:
             raise GraftError(
                 f"{name} is not a module of {ctx.arch}; its trainable modules are {', '.join(sorted(available))}."
@@ -612,6 +632,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         if not keep:
             raise NeedsAnswer("Every module was left out; which modules should train?")
         return keep
+    if named and re.search(r"apply_lora_to_mlp\s*[:=]\s*true", text):
+        named += ctx.modules.get("mlp", [])  # torchtune: the MLP projections too
     if named:
         return sorted(set(named))
     targets: set[str] = set()
@@ -847,6 +869,8 @@ def _preference_method_word(text: str) -> str | None:
         for m in re.finditer(pattern, text)
         if not negated(text, m.start())  # "instead of DPO use KTO", "not IPO": not the method asked for
     )
+    if len(hits) > 1 and MARKERS.search(text[hits[0][0] : hits[-1][0]]):
+        return hits[-1][1]  # "ORPO with beta 0.1 -- hmm, make that SimPO": the corrected method
     return hits[0][1] if hits else None
 
 
@@ -947,6 +971,8 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     dataset = _dataset_for(kind, action, ctx)
     ctx.used_data.add(dataset)
     method = parse_method(text)
+    if method is None and ctx.config_text:
+        method = parse_method(ctx.config_text)
     if method is None:
         method = ctx.last_training["adapter"] if ctx.last_training else "lora"
     if "qlora" in text:
@@ -959,6 +985,8 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
             ctx.ids.discard(stage["id"])
             stage["id"] = ctx.unique(chosen)
     targets = parse_targets(text, ctx)
+    if not targets and ctx.config_text:
+        targets = parse_targets(ctx.config_text, ctx)
     if not targets and ctx.last_training and not re.search(r"\ball\b|\bвсе", text):
         targets = list(ctx.last_training.get("target_modules", []))
         if targets:
@@ -967,6 +995,8 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
             )
     stage["target_modules"] = targets
     layers = parse_layers(text, ctx)
+    if layers is None and ctx.config_text:
+        layers = parse_layers(ctx.config_text, ctx)
     if (
         layers is None
         and ctx.last_training
@@ -1013,6 +1043,8 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
             stage[slot] = next(iter(mine))  # said for this stage, the only one of its kind (two rounds: own words)
         elif slot == "gpus" and not mine and len(free) == 1:
             stage[slot] = next(iter(free))  # "on 4 GPUs": the hardware every stage runs on
+        elif not mine and len(free) == 1 and sum(ctx.rounds.values()) == 1 and slot not in stage:
+            stage[slot] = next(iter(free))  # "SFT on a.jsonl; keep the adapter light, rank 8": the only stage's
     effective = {f.value for f in ctx.scoped if f.slot == "effective_batch" and f.scope in (None, "all", scope)}
     accumulation_said = any(f.slot == "gradient_accumulation" for f in ctx.scoped)
     if len(effective) == 1 and not accumulation_said and stage.get("batch_size"):
@@ -1224,7 +1256,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if convert:  # a pickle base: the merge reads the converted model, never the pickle
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
-    weights = parse_weights(text)
+    weights = parse_weights(text) or parse_weights(ctx.merge_config)
     named = weights_for(mask_paths(text))
     if named and not weights:
         order = []
@@ -1255,7 +1287,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         ctx.notes.append(
             f"weights {weights[0]:g} and {weights[1]:g} from '{text[ratio[1] : ratio[2]]}' (mergekit normalises them)."
         )
-    said = {f.slot: f.value for f in merge_number_facts(mask_paths(text))}  # agent/goal_facts.py: density, t
+    said = {  # agent/goal_facts.py: density, t (also said after the merge, before where it is written)
+        f.slot: f.value for f in merge_number_facts(ctx.merge_config) + merge_number_facts(mask_paths(text))
+    }
     if method in ("slerp", "nearswap"):
         t = said.get("t")
         if t is None:
@@ -1288,7 +1322,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 f"for a merge of {len(stage['models'])} models ({names}); which weight goes to which model?"
             )
         stage["weights"] = weights
-    elif re.search(r"halfway|half way|equal|поровну|пополам", text):
+    elif re.search(r"halfway|half way|equal|поровну|пополам|(?:равн|одинаков)\w*\s+вес", text):
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]
@@ -1645,7 +1679,15 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "ORPO, SimPO and KTO. Which of those should the plan use instead, or should that part be left out?",
             notes=ctx.notes,
         )
-    unsupported = sorted({m.group(0) for m in UNSUPPORTED.finditer(goal) if not negated(goal, m.start())})
+    unsupported = sorted(
+        {
+            m.group(0)
+            for m in UNSUPPORTED.finditer(goal)
+            if not negated(goal, m.start())
+            # "swift rlhf --rlhf_type dpo", "RLHF with DPO": the family name of a method Graft runs
+            and not (m.group(0) == "rlhf" and re.search(r"(?<![a-z])(?:dpo|ipo|orpo|simpo|kto)(?![a-z])", goal))
+        }
+    )
     if unsupported:  # "quantization-aware training in int8", "квантизуй в int4": never planned as something else
         return PlanOutcome(
             question=_named_first(
@@ -1661,6 +1703,38 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
         )
     actions = find_actions(goal)
+    actions = [  # "Actually, skip the DPO, just the SFT": the SFT said again, not a second round
+        a
+        for i, a in enumerate(actions)
+        if not (
+            a.kind in ("sft", "dpo")
+            and re.search(r"(?:just|only|только|лишь|просто)\s+(?:the\s+|a\s+)?$", goal[max(0, a.start - 16) : a.start])
+            and not _paths(DATASET, re.split(r"[.;!?](?:\s|$)", goal[a.end : a.end + 80])[0])
+            and any(b.kind == a.kind for b in actions[:i])
+        )
+    ]
+    for i, a in enumerate(actions[:-1]):
+        if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
+            a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow
+    merged: list[Action] = []
+    for a in actions:  # "merge_method: dare_ties" inside the pasted config is that merge's method, not a second merge
+        before = goal[max(0, a.start - 16) : a.start]
+        config = [b for b in merged if b.kind == "merge_models"]
+        if a.kind == "merge_models" and config and re.search(r"merge_method\s*[:=]\s*[\"']?$", before):
+            config[-1].text += " " + a.text
+            continue
+        merged.append(a)
+    actions = merged
+    actions = [  # "learning rate: 1e-4 for SFT and 1e-6 for DPO; sft on a, dpo on b": stages a value was said for
+        a
+        for a in actions
+        if not (
+            a.kind in ("sft", "dpo")
+            and re.search(r"\d\S*\s+(?:for|для)\s+(?:the\s+)?$", goal[max(0, a.start - 24) : a.start])
+            and not _paths(DATASET, re.split(r"[,.;!?](?:\s|$)", goal[a.end : a.end + 80])[0])
+            and sum(_action_scope(b) == _action_scope(a) for b in actions) > 1
+        )
+    ]
     if not actions and _states_training(request.goal, base.num_layers):
         actions = [Action("sft", 0, 0, goal)]
         ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
@@ -1688,6 +1762,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if action.kind in ("sft", "dpo"):
             scope = "sft" if action.kind == "sft" else parse_preference_method(action.text) or "dpo"
             ctx.rounds[scope] = ctx.rounds.get(scope, 0) + 1
+    if sum(ctx.rounds.values()) == 1:
+        ctx.config_text = " ".join(a.text for a in actions if a.kind in ("write", "merge_adapter"))
+    if sum(a.kind == "merge_models" for a in actions) == 1:
+        ctx.merge_config = " ".join(mask_paths(a.text) for a in actions if a.kind == "write")
     output = request.output
     try:
         for action in actions:

@@ -293,7 +293,7 @@ def test_the_middle_layers_without_a_count_is_a_question(world: dict[str, str]) 
     ("goal", "guess"),
     [
         ("SFT on {sft}; learnnig rate 3e-4", "learning rate 3e-4"),
-        ("lora rnak 8 on {sft}", "rank 8"),
+        ("lora ranc 8 on {sft}", "rank 8"),
         ("SFT, eppochs 3", "epochs 3"),
     ],
 )
