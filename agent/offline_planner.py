@@ -1627,9 +1627,15 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
 def plan_offline(request: PlanRequest) -> PlanOutcome:
     """Read the goal and build a plan; a missing essential becomes a question (in the goal's language),
     bad input a GraftError."""
-    from agent.question_language import in_language
+    from agent.question_language import in_language, refusal_in_language
 
-    outcome = _plan_offline(request)
+    try:
+        outcome = _plan_offline(request)
+    except GraftError as refused:
+        said = refusal_in_language(str(refused), request.goal)
+        if said != str(refused):
+            raise GraftError(said) from None  # a Russian goal is refused in Russian where the sentence has a form
+        raise
     if outcome.question:
         outcome.question = in_language(outcome.question, request.goal)
     return outcome

@@ -235,6 +235,45 @@ SHAPES: list[tuple[str, object]] = [
 ]
 
 
+REFUSALS: list[tuple[str, object]] = [
+    (r"^stage (?P<s>\S+) \((?P<k>\w+)\): ", lambda m: f"этап {m['s']} ({m['k']}): "),
+    (
+        r"SLERP merges exactly two models; (?P<n>\d+) were given\.",
+        lambda m: f"SLERP сливает ровно две модели, а указано {m['n']}.",
+    ),
+    (
+        r"layer (?P<n>\d+) is out of range: (?P<x>.+?) has layers 0-(?P<m>\d+)\.",
+        lambda m: f"слоя {m['n']} нет: у {m['x']} слои 0-{m['m']}.",
+    ),
+    (
+        r"(?P<x>\S+) does not exist \(named as a model to merge with\)\.",
+        lambda m: f"{m['x']} не существует (указан как модель для слияния).",
+    ),
+    (
+        r"(?P<x>\S+) does not exist \(named in the goal for the (?P<k>\w+) stage\)\.",
+        lambda m: f"{m['x']} не существует (указан в цели для этапа {m['k']}).",
+    ),
+    (
+        r"(?P<x>\S+) is not a checkpoint: it holds no \.safetensors, \.bin or \.pt weights\.",
+        lambda m: f"{m['x']} — не чекпоинт: в нём нет весов .safetensors, .bin или .pt.",
+    ),
+    (
+        r"(?P<x>\S+) is not a module of (?P<a>\S+); its trainable modules are (?P<m>[^.]+)\.",
+        lambda m: f"{m['x']} — не модуль {m['a']}; его обучаемые модули: {m['m']}.",
+    ),
+    (r"^(?P<x>\S+) does not exist\.$", lambda m: f"{m['x']} не существует."),
+]
+
+
+def refusal_in_language(message: str, goal: str) -> str:
+    """A refusal in the person's language where its sentence has a Russian form; otherwise unchanged."""
+    if not message or not wants_russian(goal):
+        return message
+    for pattern, form in REFUSALS:
+        message = re.sub(pattern, form, message)  # type: ignore[arg-type]
+    return message
+
+
 def in_language(question: str, goal: str) -> str:
     """The question as the person's language asks it; unchanged for English goals."""
     if not question or not wants_russian(goal):

@@ -381,3 +381,17 @@ def test_a_path_after_relative_to_is_never_where_the_model_is_written(world: dic
     outcome = _outcome(world, "task_arithmetic with {partner} weight 1.0 relative to {model} as base")
     assert outcome.plan is not None, outcome.question
     assert outcome.plan.output != world["model"]
+
+
+@pytest.mark.parametrize(
+    ("goal", "russian"),
+    [
+        ("смержи {partner}, {partner2} и {model} через slerp", "SLERP сливает ровно две модели, а указано 3"),
+        ("лора на слоях 10-15 на {sft}", "слоя 12 нет"),
+    ],
+)
+def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, russian: str) -> None:
+    from tools.errors import GraftError
+
+    with pytest.raises(GraftError, match=russian):
+        _outcome(world, goal)
