@@ -2496,7 +2496,9 @@ LOAD_BEARING = re.compile(
     r"(?<![\w-])(?:"
     r"(?P<vague>higher|lower|bigger|smaller|larger|more|less|fewer|slightly|usual|better|stronger|weaker|longer|shorter"
     r"|побольше|поменьше|получше|похуже|подольше|покороче|повыше|пониже|больше|меньше|выше|ниже|чуть|слегка|немного"
-    r"|как-нибудь|как-то|somehow|умнее|лучше)"
+    r"|как-нибудь|как-то|somehow|умнее|лучше"
+    r"|small|smaller|tiny|large|big|huge|high|low|небольш\w*|маленьк\w*|большо\w*|больш(?:им|ую|ая|ое)|высок\w*"
+    r"|низк\w*|крупн\w*|мелк\w*)"
     r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
     r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды)"
     r"|(?P<scope>except|excluding|exclude|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
@@ -2529,6 +2531,14 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
         after = [f for f in facts if m.end() <= f.start < m.end() + len(window)]
         before = [f for f in facts if m.start() - 30 <= f.end <= m.start() and f.end >= m.start() - len(lead)]
         if kind == "vague":
+            sized = re.fullmatch(
+                r"small|smaller|tiny|large|big|huge|high|low|небольш\w*|маленьк\w*|больш\w*|высок\w*|низк\w*|крупн\w*|мелк\w*",
+                word,
+            )
+            if sized and not re.match(
+                r"\s*(?:" + SLOT_WORD_HINT + ")", window.replace("data", "").replace("данн", "").replace("датасет", "")
+            ):
+                continue  # "a small beta", "с небольшим лр" are asked; "a big dataset", "high quality" are not settings
             if not re.search(SLOT_WORD_HINT, lead[-24:] + " " + window[:24]) and not re.match(
                 r"как-нибудь|как-то|somehow", word
             ):

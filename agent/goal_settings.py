@@ -292,6 +292,12 @@ TECHNIQUES = (
     ),
     (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),
     (
+        r"\b(?:evaluat\w*|benchmark\w*)\s+(?:it\s+|the\s+\w+\s+)?(?:on|with|against)\b|\b(?:mmlu|gsm8k|humaneval|hellaswag|arc[- ]?c"
+        r"|truthfulqa|mt[- ]?bench|alpacaeval|lm[- ]eval\w*)\b|(?<![а-я])(?:оцени\w*|прогони\w*)\s+(?:\w+\s+)?на\s+"
+        r"(?:бенчмарк\w*|mmlu|gsm8k)",
+        "an evaluation: Graft trains, merges and writes; it runs no benchmarks",
+    ),
+    (
         r"\bpush(?:ed|ing)?\s+(?:it\s+|this\s+|the\s+\w+\s+)?to\s+(?:the\s+)?(?:hf\s+|hugging\s*face\s+)?hub\b"
         r"|\bupload\w*\s+(?:it\s+)?to\s+(?:the\s+)?(?:hub|hugging\s*face|hf)\b|\bpush_to_hub\b"
         r"|(?:залей|выложи|загрузи|опубликуй)\w*\s+(?:\w+\s+)?на\s+(?:хаб|hf|hugging\s*face|хаггинг\w*)",

@@ -21,7 +21,7 @@ SLOT_WORDS_RU = {
 def wants_russian(goal: str) -> bool:
     """Two or more Russian words outside paths and quotes: the person writes in Russian."""
     text = re.sub(r"\S*/\S*|'[^']*'|\"[^\"]*\"", " ", goal)
-    return len(re.findall(r"[а-яё]{3,}", text.lower())) >= 2
+    return len(re.findall(r"[а-яё]{2,}", text.lower())) >= 2  # "SFT на data с небольшим лр" is Russian
 
 
 def _slot(words: str) -> str:

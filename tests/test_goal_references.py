@@ -277,6 +277,9 @@ ASKED = [
     ("continued pretraining on raw text corpus {out}/corpus.txt", "plain-text file"),
     ("TIES {partner} and {partner2}, 0.7 for {partner2} and 0.3 for {model}", "do not name each model"),
     ("nuslerp {partner} and {partner2}", "does not merge with nuslerp"),
+    ("SFT on {sft}, evaluate on MMLU", "evaluation"),  # dropped without a word before
+    ("SFT на {sft} с небольшим лр", "небольшим"),  # planned with the default lr before
+    ("Quantization-aware training on {sft} in int8", "quantization"),  # planned as plain SFT with a note before
 ]
 
 
