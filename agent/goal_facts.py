@@ -379,7 +379,9 @@ def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
 
 
 SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
-PER_MODEL_WEIGHT = re.compile(r"(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)")
+PER_MODEL_WEIGHT = re.compile(
+    r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)"
+)
 
 
 # "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой": each weight said with the model it is for
@@ -477,6 +479,8 @@ def merge_number_facts(text: str) -> list[Fact]:
         ):
             value = float(m.group(1))  # "SLERP it with B at 0.4": the interpolation factor
             facts.append(Fact("t", value, m.group(0), m.start(), m.end()))
+    for m in re.finditer(r"(?<![\w-])(?:slerp|слерп\w*)\s+(0?\.\d+|0|1(?:\.0+)?)(?![\w.%/])", text):
+        facts.append(Fact("t", float(m.group(1)), m.group(0), m.start(), m.end()))  # "using slerp 0.5"
     for m in DELTAS_KEPT.finditer(text):  # "keep only the top 20% of deltas" → density 0.2; "drop 90%" → 0.1
         if m.group("share_rate"):  # DARE's drop rate p keeps 1 - p of each delta
             share, kept = float(m.group("share_rate")), False
@@ -1464,8 +1468,8 @@ def contradicted_stages(goal: str) -> list[tuple[str, str]]:
     out = []
     for m, scope in mentions:
         if negated(masked, m.start()):
-            if m.group(0) == "ipo":
-                continue  # "DPO, not IPO": DPO with its sigmoid loss, not a DPO taken back
+            if m.group(0) in ("ipo", "sigmoid"):
+                continue  # "DPO, not IPO", "IPO loss instead of sigmoid": a DPO loss swapped, not a DPO taken back
             phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
             if scope in said and _taken_back(masked, m.start() - len(phrase.group(0)) if phrase else m.start()):
                 said.discard(scope)  # "SimPO? no, skip SimPO", "SimPO… нет, пропусти SimPO": the person took it back
@@ -1649,7 +1653,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     )
     if not m and re.search(
         r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн",
+        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн|мерж|мердж",
         masked,
     ):
         m = re.search(
@@ -1832,6 +1836,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         training = [s for s in training if stage_scope(s) == fact.scope] or training
     slot, value = fact.slot, fact.value
     if slot in SLOT_NAMES:
+        if slot == "seed":  # a merge's seed (dare_* and della* draw random masks) is a seed said too
+            training = training + [s for s in stages if s.kind == "merge_models"]
         for s in training:
             have = getattr(s, slot, None)
             if have is None:
@@ -2554,7 +2560,10 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
             ):
                 continue  # "except o_proj", "without eval", "кроме MLP": the reader took what follows as left out
             if re.match(
-                r"\W*(?:the\s+|a\s+)?(?:" + STAGE_START + r"|ppo|grpo|rlhf|cpo|dora|lora|adapter|embed|lm_head|head)",
+                r"\W*(?:of\s+)?(?:the\s+|a\s+)?(?:"
+                + STAGE_START
+                + r"|ppo|grpo|rlhf|cpo|dora|lora|adapter|embed|lm_head|head"
+                r"|sigmoid|hinge|robust|\w+_pair|\w+_hard|apo_\w+|exo\w*)",
                 window,
             ):
                 continue  # "instead of PPO", "skip SimPO", "without DoRA", "кроме lm_head": a method or part named

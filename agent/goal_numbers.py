@@ -231,11 +231,21 @@ _SPOKEN_POWER = re.compile(
 )
 
 
+# method and setting names typed in Cyrillic, each the Latin name's length (positions hold)
+_LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo", "симпо": "simpo", "бэта": "beta", "ранк": "rank",
+          "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora"}  # fmt: skip
+_TRANSLITERATED = re.compile(
+    r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
+)
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
     text = text.replace("−", "-")
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
+    text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
+    text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
 
     def power(m: re.Match[str]) -> str:
         mantissa = (m.group(1) or m.group(3) or "1").replace(",", ".")

@@ -104,7 +104,8 @@ READ_WITH_VALUE = {
     "train_on_inputs": "false|no|0",  # Graft's SFT loss is on the replies only, as with train_on_inputs off
     "lora_target_linear": "true|yes|1",  # Axolotl: every linear projection, as Graft's default target
     "bias": "none",  # PEFT's default: no bias is trained
-    "int8_mask": "true|false|yes|no",  # mergekit: how sign masks are stored in memory, not what is merged
+    "int8_mask": "true|false|yes|no",
+    "task_type": "causal_lm",  # PEFT: a causal language model's LoRA, the only kind Graft trains  # mergekit: how sign masks are stored in memory, not what is merged
     "completion_only_loss": "true|yes|1",
     "assistant_only_loss": "true|yes|1",
 }
@@ -134,7 +135,7 @@ def _understood_words() -> frozenset[str]:
     words |= {"dare_ties", "dare_linear", "della_linear", "model_stock", "task_arithmetic"}
     words |= {"apo_zero", "apo_down", "exo_pair", "nca_pair", "bco_pair", "sppo_hard", "aot_unpaired", "sigmoid_norm"}
     words |= {"apo_zero_unpaired", "cosine_with_restarts", "constant_with_warmup", "inverse_sqrt"}
-    words |= {"use_peft"}  # TRL's flag for a LoRA adapter: Graft's default
+    words |= {"use_peft", "peft_config", "lora_config", "causal_lm"}  # TRL's flag, PEFT's names: a LoRA adapter
     words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
     words |= {"lora_finetune_single_device", "lora_finetune_distributed", "lora_attn_modules"}  # torchtune's LoRA
     return frozenset(words)
@@ -189,7 +190,9 @@ GRAFT_MERGES = ("linear", "slerp", "ties", "dare_ties", "dare_linear", "task_ari
 
 def unsupported_merge_methods(masked: str) -> list[str]:
     """mergekit methods Graft does not run ('karcher', 'sce', 'passthrough'), named in a merge: never read as TIES."""
-    merging = re.search(r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж", masked)
+    merging = re.search(
+        r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж|мердж", masked
+    )
     found = []
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
         if not merging and name in ("ram", "sce", "passthrough"):
@@ -203,7 +206,9 @@ def unsupported_merge_methods(masked: str) -> list[str]:
                     r"(?:method|метод\w*)\W{0,3}$|(?:merg\w*|слей|слия\w*)\s+(?:with|using|via|by|методом)\s+$",
                     masked[max(0, m.start() - 24) : m.start()],
                 )
-                or re.match(r"\W{0,2}(?:merg\w*|слия\w*|метод\w*|method)", masked[m.end() : m.end() + 12])
+                or re.match(
+                    r"\W{0,2}(?:merg\w*|слия\w*|метод\w*|method|мерж\w*|мердж\w*)", masked[m.end() : m.end() + 12]
+                )
             ):
                 continue  # "RAM" is memory unless it names a merge
             found.append(m.group(0))
@@ -291,6 +296,11 @@ TECHNIQUES = (
         "an optimiser: Graft trains with AdamW",
     ),
     (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),
+    (
+        r"\b(?:vision|image|visual|audio|speech)\s+(?:tower|encoder|backbone|projector|adapter|model)\b|\bmm_projector\b"
+        r"|\bmulti-?modal\w*|(?<![а-я])(?:визуальн|зрительн|аудио)\w*\s+(?:энкодер|часть|башн)\w*",
+        "a vision or audio part: Graft adapts a language model's own linear layers",
+    ),
     (
         r"\b(?:evaluat\w*|benchmark\w*)\s+(?:it\s+|the\s+\w+\s+)?(?:on|with|against)\b|\b(?:mmlu|gsm8k|humaneval|hellaswag|arc[- ]?c"
         r"|truthfulqa|mt[- ]?bench|alpacaeval|lm[- ]eval\w*)\b|(?<![а-я])(?:оцени\w*|прогони\w*)\s+(?:\w+\s+)?на\s+"

@@ -54,6 +54,7 @@ from agent.goal_facts import (
     first_stage_word,
     goal_facts,
     in_loss_list,
+    left_out,
     letter_modules,
     mask,
     merge_number_facts,
@@ -143,7 +144,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "write",
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
-            r"|\b(?:write|save|export|output)\w*\b"
+            r"|\b(?:write|save|export|output)\w*\b|\bre-?(?:write|save|export)\b"
             r"|(?<![а-я])результат\w*\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
             r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
@@ -209,7 +210,7 @@ ROLE_MODULES = {
 FUSED_ATTENTION = ("c_attn", "qkv_proj", "query_key_value", "Wqkv")
 UNSUPPORTED = re.compile(
     r"\b(?:ppo|grpo|rlhf|reward model\w*|distill\w*|prun\w*|quantiz\w*|gguf|awq|gptq)\b"
-    r"|(?:дистилл\w*|квантиз\w*|прунинг\w*)"
+    r"|\bquantis\w*|(?:дистилл\w*|квантиз\w*|кванту\w*|квантова\w*|прунинг\w*)"
 )
 STOPWORDS = set(
     """a an the it its it's to of on in into with and or for by as at from my our me i we you your this that
@@ -559,8 +560,16 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
         if (
             action.kind == "sft"
             and "dpo" in kinds
-            and any(m.start() <= action.start < m.end() for m in ADAPTER_NONE.finditer(masked))
-            and not re.match(r"[\w-]*\s+(?:on|with|using|на|по)\s+#", masked[action.end :])
+            and any(
+                m.start() <= action.start < m.end()
+                and (
+                    not re.match(r"[\w-]*\s+(?:on|with|using|на|по)\s+#", masked[action.end :])
+                    or any(
+                        o.kind == "dpo" and 0 <= m.start() - o.end <= 3 for o in found
+                    )  # "KTO полным файнтюном на x"
+                )
+                for m in ADAPTER_NONE.finditer(masked)
+            )
         ):
             continue  # "DPO on prefs.jsonl, full fine-tuning instead of LoRA": how the DPO stage trains
         if action.kind == "write" and "write" in {k.kind for k in kept}:
@@ -748,6 +757,9 @@ def _unclaimed_output(goal: str, ctx: Context) -> str | None:
     for path in _paths(PATHLIKE, goal):
         if path in ("w/", "w/o", "b/c", "n/a") or DATASET.fullmatch(path):
             continue
+        at = goal.find(path)
+        if goal.rfind("(", 0, at) > goal.rfind(")", 0, at):
+            continue  # "70/30 (tuned/base)": words in brackets beside a ratio, never where the model goes
         at = goal.find(path)
         if re.search(
             r"hub|hugging\s*face|\bhf\b|repo|upload|push|хаб|залей|выложи", goal[max(0, at - 40) : max(at, 0)]
@@ -1144,13 +1156,19 @@ def _merge_models(action: Action, ctx: Context) -> None:
         r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
         r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
         r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
-        text,
+        mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
     ):
         partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
     from tools.merge_models import _NEEDS_BASE
 
-    if not method and "@base" in partners:
+    opened_in_paths = any(  # "слей три модели: MODEL, B, C": the opened model named among the members
+        Path(_verbatim(p, ctx)).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        and not left_out(text, text.find(p))
+        and not re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[text.find(p) + len(p) :])
+        for p in _paths(PATHLIKE, text)
+    )
+    if not method and ("@base" in partners or opened_in_paths):
         # "blend the result back with the original, 70/30": the base is a member; TIES would take it as its own ancestor
         method = "linear"
         ctx.notes.append(
@@ -1191,7 +1209,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         at = text.lower().find(path.lower())
         joined = re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?|,)\s*$", text[: max(at, 0)].lower())
         last = path.lower() == _paths(PATHLIKE, text)[-1].lower() and (partners or trained) and not joined
-        if (where.is_dir() and not _is_weights(where)) or (not where.exists() and last):
+        bracketed = text.rfind("(", 0, max(at, 0)) > text.rfind(")", 0, max(at, 0))  # "70/30 (tuned/base)"
+        if bracketed and not where.exists():
+            continue  # "blend it back 70/30 (tuned/base)": a label for the ratio, not a model
+        if not bracketed and ((where.is_dir() and not _is_weights(where)) or (not where.exists() and last)):
             # "…, store it in out/x as float16": a folder with no model in it is where the result goes
             if ctx.output_said and ctx.output_said != path:
                 raise NeedsAnswer(f"{path} holds no model; is it where the result goes, or a model to merge with?")
@@ -1201,6 +1222,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if not where.exists():
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
         if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
+            if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
+                continue  # "…, but keep MODEL out of it": the opened model is no member
             partners.append("@base")  # the model already open, named again: the base, counted once
             opened_named = opened_named or method not in _NEEDS_BASE  # a member only where the merge has no ancestor
             continue
@@ -1326,6 +1349,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]
+    seed = [f.value for f in number_facts(mask_paths(text) + " " + ctx.merge_config) if f.slot == "seed"]
+    if seed:
+        stage["seed"] = seed[-1]  # "dare_ties …, seed 42": the random masks' seed
     ctx.stages.append(stage)
 
 
@@ -1517,14 +1543,15 @@ def _write(action: Action, ctx: Context) -> str | None:
     text = action.text
     output = None
     dataset_paths = set(_paths(DATASET, text))
-    m = re.search(
+    for m in re.finditer(
         r"(?:to|into|in|at|as|under|output:?|out:?|write|save|в|во|под|выход:?)\s+(\S+/\S*|\S+\.safetensors)",
         action.text,
-    )
-    if m and m.group(1).rstrip(".,:;)]'\"") not in dataset_paths:
-        output = _verbatim(
-            m.group(1).rstrip(".,:;)]'\""), ctx
-        )  # "write out/x:" before a pasted config, "(… write out/x)"
+    ):
+        path = m.group(1).rstrip(".,:;)]'\"")  # "write out/x:" before a pasted config, "(… write out/x)"
+        opened = Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        if path not in dataset_paths and not opened:  # "rewrite MODEL as bf16 in out/x": out/x, not the model
+            output = _verbatim(path, ctx)
+            break
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
     # the goal's output dtype (agent/goal_facts.py): not a negated one ("don't save in bf16" is in the words
     # before this action's), not the training precision
@@ -1722,6 +1749,22 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     for i, a in enumerate(actions[:-1]):
         if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
             a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow
+    joined: list[Action] = []
+    for i, a in enumerate(actions):  # "get_peft_model(model, r = 16, …) then train on chat.jsonl": one stage
+        after = actions[i + 1] if i + 1 < len(actions) else None
+        if (
+            a.kind == "sft"
+            and after is not None
+            and after.kind == "sft"  # "LoRA r=8 on attention, then DPO" is an SFT stage, then DPO
+            and not _paths(DATASET, a.text)
+            and not re.search(
+                r"\b(?:sft|fine-?tun\w*|train\w*|teach\w*)\b|обуч\w*|дообуч\w*|тренир\w*", mask_paths(a.text)
+            )
+        ):
+            after.text = a.text + after.text  # the adapter's config said before the stage it is for
+            continue
+        joined.append(a)
+    actions = joined
     merged: list[Action] = []
     for a in actions:  # "merge_method: dare_ties" inside the pasted config is that merge's method, not a second merge
         before = goal[max(0, a.start - 16) : a.start]
@@ -1824,7 +1867,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         )
     written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]
     if not re.search(
-        r"\b(?:convert|cast|re-?save|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
+        r"\b(?:convert|cast|re-?save|re-?write|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
         r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:её|ее|модель|чекпоинт)",
         goal,
     ) or re.search(r"\bresult|результат", goal):
@@ -1851,6 +1894,15 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             notes=ctx.notes,
             not_understood=_leftovers(goal, actions),
         )
+    both = re.search(  # "…, оба только на v_proj", "both on q_proj and v_proj": the modules of every training stage
+        r"(?<![\w-])(?:both|оба|обе|у обоих|для обоих)\s+(?:only\s+|только\s+)?(?:on|to|на)\s+(?:the\s+)?([^;.]+)", goal
+    )
+    trained = [s for s in ctx.stages if s["kind"] in ("sft", "dpo") and s.get("adapter") != "none"]
+    if both and len(trained) > 1:
+        targets = parse_targets(both.group(1), ctx)
+        if targets:
+            for stage in trained:
+                stage["target_modules"] = targets
     for reason in request.feedback:
         _amend(normalise(reason), ctx)
     if not any(s["kind"] == "write" for s in ctx.stages):

@@ -220,6 +220,16 @@ PLANNED = [
     ("linear merge: {partner2} 0.7, {partner} 0.3",
      ["merge_models"], {0: {"models": ["{partner2}", "{partner}"], "weights": [0.7, 0.3]}}),
     ("SFT on {sft}, 2e-4 lr, 16 rank", ["sft"], {0: {"r": 16, "learning_rate": 2e-4}}),
+    # red-team pass 7's silent plans
+    ("model = FastLanguageModel.get_peft_model(model, r = 16, target_modules = [\"q_proj\", \"v_proj\"], lora_alpha = 16, "
+     "lora_dropout = 0) then train on {sft}", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "alpha": 16}}),
+    ("дпо с лоссом apo_zero, лр 5e-7, 2 эпохи", ["preference"], {0: {"method": "dpo", "loss_type": "apo_zero"}}),
+    ("merge {partner} and {partner2} (60/40) with linear, but keep {model} out of it",
+     ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
+    ("сфт на {sft} с ранком 8, дпо на {dpo} с ранком 4, оба только на v_proj",
+     ["sft", "preference"], {0: {"r": 8, "target_modules": ["v_proj"]}, 1: {"r": 4, "target_modules": ["v_proj"]}}),
+    ("dare_ties: {partner} weight 0.5 density 0.7, {partner2} weight 0.5 density 0.7, base {model}, seed 42",
+     ["merge_models"], {0: {"seed": 42, "density": 0.7}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
@@ -277,7 +287,10 @@ ASKED = [
     ("continued pretraining on raw text corpus {out}/corpus.txt", "plain-text file"),
     ("TIES {partner} and {partner2}, 0.7 for {partner2} and 0.3 for {model}", "do not name each model"),
     ("nuslerp {partner} and {partner2}", "does not merge with nuslerp"),
-    ("SFT on {sft}, evaluate on MMLU", "evaluation"),  # dropped without a word before
+    ("SFT on {sft}, evaluate on MMLU", "evaluation"),
+    ("LoRA on the vision tower, r 8, {sft}", "vision tower"),  # planned on the language layers before
+    ("сделай SFT на {sft} и квантуй результат в int4", "квантуй"),  # planned as plain SFT before
+    ("sce мердж {partner} и {partner2}", "sce"),  # planned as TIES before  # dropped without a word before
     ("SFT на {sft} с небольшим лр", "небольшим"),  # planned with the default lr before
     ("Quantization-aware training on {sft} in int8", "quantization"),  # planned as plain SFT with a note before
 ]
@@ -398,3 +411,12 @@ def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, 
 
     with pytest.raises(GraftError, match=russian):
         _outcome(world, goal)
+
+
+def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, str]) -> None:
+    """'70/30 (tuned/base)' was planned as the output folder tuned/base (red-team pass 7)."""
+    outcome = _outcome(world, "SFT on {sft}, then blend it back with the base model 70/30 (tuned/base) using linear")
+    assert outcome.plan is not None, outcome.question
+    assert "tuned" not in outcome.plan.output
+    merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
+    assert merge.weights == [0.7, 0.3]
