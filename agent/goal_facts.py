@@ -2172,6 +2172,15 @@ def check_plan_against_goal(
                 f"You said {fact.describe()} for the {stage_name} stage; the plan's {stage_name} stage uses {have}. "
                 f"Which stage takes which {name}?"
             )
+        elif (
+            fact.slot == "simpo_gamma"
+            and not any(s.kind == "preference" for s in plan.stages)
+            and any(s.kind == "merge_models" for s in plan.stages)
+        ):  # "breadcrumbs merge …, gamma 0.01": mergekit's gamma, which Graft's merges do not take
+            message = (
+                f"You said gamma {_show(fact.value)} for the merge; Graft's merges take no gamma (mergekit's breadcrumbs "
+                "gamma is left at its default). Drop it, or say what it should change?"
+            )
         elif fact.slot in SLOT_NAMES:
             same = [f for f in facts if f.slot == fact.slot and f is not fact and f.value != fact.value]
             others = ", ".join(f.describe() for f in same)

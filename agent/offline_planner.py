@@ -217,7 +217,10 @@ STOPWORDS = set(
     these those then is are be make model models please so some using use via data dataset datasets file
     files layer layers adapter adapters also only just give me want would like should can into onto
     и в во на с со по к из от для до а но или же это эту этот эти мой мою мне моя наш нашу модель модели
-    слой слои слоя слоях слоям данные данных файл файла его их ее ей бы чтобы""".split()
+    слой слои слоя слоях слоям данные данных файл файла его их ее ей бы чтобы
+    сделай сделать сделаем сделайте давай давайте хочу хотим нужно надо через потом затем сначала после
+    результат результата результате обучи обучить дообучи дообучить лору лоры лорой итог итоге
+    do run train then first after want need result results final output please""".split()
 )
 
 

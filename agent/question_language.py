@@ -38,6 +38,14 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You said gamma (?P<x>\S+) for the merge; Graft's merges take no gamma \(mergekit's breadcrumbs gamma is left at "
+        r"its default\)\. Drop it, or say what it should change\?",
+        lambda m: (
+            f"Вы указали gamma {m['x']} для слияния; слияния Graft не принимают gamma (gamma метода breadcrumbs в "
+            "mergekit остаётся по умолчанию). Убрать её или сказать, что она должна изменить?"
+        ),
+    ),
+    (
         r"Graft does not do '(?P<x>.+?)': it trains \(SFT, DPO, ORPO, SimPO, KTO\), merges and writes float32, bfloat16 "
         r"or float16 safetensors\. Go on without it, or change the goal\?",
         lambda m: (
