@@ -510,7 +510,7 @@ SCHEDULER = re.compile(
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
     r"|(?<![\w-])(constant|cosine|linear|константн\w*|косинусн\w*|постоянн\w*|линейн\w*)\s+(?:lr|learning[- ]rate|скорост\w*|лр)"
     r"(?![\w])"  # "a constant lr", "с постоянным лр"
-    r"|(?:^|[,;:]\s*)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
+    r"|(?:^|[,;:]\s*|\s(?:and|и|with|с)\s+)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
 )
 
 
@@ -1647,7 +1647,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         None
         if per_model
         else re.search(
-            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+\s*%?)+)\]?",
+            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
             masked,
         )
     )
@@ -1742,6 +1742,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
         seg_end = next((x.start() for x in SEGMENT_SPLIT.finditer(masked, m.end())), len(masked))
         seg_start = max([0, *(x.end() for x in SEGMENT_SPLIT.finditer(masked[: m.start()]))])
+        if not re.match(r"\s*:", masked[m.end() :]):
+            # "two epochs of SFT, then 1 epoch DPO, both at lr 1e-5": only the comma-part with "both" is for both
+            seg_start = max(seg_start, masked.rfind(",", 0, m.start()) + 1, masked.rfind(";", 0, m.start()) + 1)
+            cut = re.search(r"[,;]", masked[m.end() :])
+            seg_end = min(seg_end, m.end() + cut.start()) if cut else seg_end
         for f in facts:
             if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
                 f.scope = "all"

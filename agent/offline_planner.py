@@ -902,10 +902,12 @@ def parse_weights(text: str) -> list[float]:
     per_model = per_model_weights(mask_paths(text))
     if per_model:
         return per_model[0]
-    m = re.search(r"\d+(?:\.\d+)?\s*%?(?:\s*(?:/|and|,|и|:|to|на)\s*\d+(?:\.\d+)?\s*%?)+", mask_paths(text))
+    m = re.search(r"(?<![\w.])\d*\.?\d+\s*%?(?:\s*(?:/|and|,|и|:|to|на)\s*\d*\.?\d+\s*%?)+", mask_paths(text))
+    if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
+        m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", mask_paths(text))
     if not m:
         return []
-    numbers = re.findall(r"(\d+(?:\.\d+)?)\s*(%?)", m.group(0))
+    numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0))
     values = [float(n) for n, _ in numbers]
     if any(pct for _, pct in numbers) or any(v > 1 for v in values):
         values = [v / 100 for v in values]
@@ -1210,7 +1212,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
             continue
         where = Path(path).expanduser()
         at = text.lower().find(path.lower())
-        joined = re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?|,)\s*$", text[: max(at, 0)].lower())
+        joined = re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?)\s*$", text[: max(at, 0)].lower()) or (
+            # "merge A and B using ties (weights …), out/x": after a comma, a new folder is a member only
+            # while the merge still lacks one
+            re.search(r",\s*$", text[: max(at, 0)]) and len(partners) < (1 if trained else 2)
+        )
         last = path.lower() == _paths(PATHLIKE, text)[-1].lower() and (partners or trained) and not joined
         bracketed = text.rfind("(", 0, max(at, 0)) > text.rfind(")", 0, max(at, 0))  # "70/30 (tuned/base)"
         if bracketed and not where.exists():
@@ -1897,15 +1903,20 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             notes=ctx.notes,
             not_understood=_leftovers(goal, actions),
         )
-    both = re.search(  # "…, оба только на v_proj", "both on q_proj and v_proj": the modules of every training stage
-        r"(?<![\w-])(?:both|оба|обе|у обоих|для обоих)\s+(?:only\s+|только\s+)?(?:on|to|на)\s+(?:the\s+)?([^;.]+)", goal
+    both = re.search(  # "…, оба только на v_proj", "все на слоях 6-11": the modules and layers of every training stage
+        r"(?<![\w-])(?:both|all|оба|обе|все|у обоих|для обоих)\s+(?:only\s+|только\s+)?(?:on|to|in|на|в)\s+(?:the\s+)?"
+        r"([^;.]+)",
+        goal,
     )
-    trained = [s for s in ctx.stages if s["kind"] in ("sft", "dpo") and s.get("adapter") != "none"]
+    trained = [s for s in ctx.stages if s["kind"] in ("sft", "dpo")]
     if both and len(trained) > 1:
         targets = parse_targets(both.group(1), ctx)
-        if targets:
-            for stage in trained:
+        layers = parse_layers(both.group(1), ctx)
+        for stage in trained:
+            if targets and stage.get("adapter") != "none":
                 stage["target_modules"] = targets
+            if layers is not None:
+                stage["layers"] = layers
     for reason in request.feedback:
         _amend(normalise(reason), ctx)
     if not any(s["kind"] == "write" for s in ctx.stages):

@@ -230,6 +230,15 @@ PLANNED = [
      ["sft", "preference"], {0: {"r": 8, "target_modules": ["v_proj"]}, 1: {"r": 4, "target_modules": ["v_proj"]}}),
     ("dare_ties: {partner} weight 0.5 density 0.7, {partner2} weight 0.5 density 0.7, base {model}, seed 42",
      ["merge_models"], {0: {"seed": 42, "density": 0.7}}),
+    ("сначала SFT на {sft} 2 эпохи, потом ORPO на {dpo} с бетой 0.1, все на слоях 6-11",
+     ["sft", "preference"], {0: {"layers": [6, 7, 8, 9, 10, 11]}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("SFT on {sft} for 100 steps with warmup 10 steps and cosine", ["sft"], {0: {"lr_scheduler_type": "cosine"}}),
+    ("two epochs of SFT on {sft}, then 1 epoch DPO on {dpo}, both at lr 1e-5",
+     ["sft", "preference"], {0: {"epochs": 2, "learning_rate": 1e-5}, 1: {"epochs": 1, "learning_rate": 1e-5}}),
+    ("ORPO on {dpo}, then merge with {partner} and {partner2} using ties (weights 0.5 0.25 0.25), {out}",
+     ["preference", "merge_adapter", "merge_models"], {2: {"weights": [0.5, 0.25, 0.25]}}),
+    ("merge {partner} and {partner2} with dare_linear, density 0.3, weights .6/.4, {out}",
+     ["merge_models"], {0: {"weights": [0.6, 0.4], "density": 0.3}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
