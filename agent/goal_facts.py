@@ -1884,8 +1884,10 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(s.target_modules and set(s.target_modules) & names for s in training)
     if slot == "layers":
         return any(s.layers is not None and sorted(s.layers) == sorted(value) for s in training)
-    if slot == "dataset":
-        return any(_same_path(getattr(s, "dataset", "") or "", value) for s in training)
+    if slot == "dataset":  # a file named beside two stages ("SFT и DPO (chat, prefs)") is used by either
+        return any(
+            _same_path(getattr(s, "dataset", "") or "", value) for s in stages if s.kind in ("sft", "preference")
+        )
     if slot == "not_dataset":  # "on Other.jsonl (not chat.jsonl)": no stage trains on it
         return not any(
             _same_path(getattr(s, "dataset", "") or "", value) for s in stages if s.kind in ("sft", "preference")

@@ -107,6 +107,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint))\s+)?(?:back\s+)?(?:with|together)\b"
+            r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
@@ -943,6 +944,12 @@ def classify_dataset(path: str, problems: dict[str, str] | None = None) -> str:
 
 def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
     named = [_verbatim(p, ctx) for p in _paths(DATASET, action.text)]  # as spelt: `Data/Chat.jsonl`
+    if len(named) > 1 and all(Path(p).expanduser().exists() for p in named):
+        # "SFT и DPO (chat.jsonl, prefs.jsonl)": of the files named together, the one shaped for this stage
+        wanted = ("kto", "dpo") if kind == "dpo" and parse_preference_method(action.text) == "kto" else (kind,)
+        shaped = [p for p in named if (ctx.datasets.get(str(Path(p).expanduser())) or classify_dataset(p)) in wanted]
+        if shaped:
+            return str(Path(shaped[0]).expanduser())
     for path in named:
         if not Path(path).expanduser().exists():
             # `sft.jsonl` in the goal with `--data data/sft.jsonl`: the name means the file given
@@ -1904,8 +1911,9 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             not_understood=_leftovers(goal, actions),
         )
     both = re.search(  # "…, оба только на v_proj", "все на слоях 6-11": the modules and layers of every training stage
-        r"(?<![\w-])(?:both|all|оба|обе|все|у обоих|для обоих)\s+(?:only\s+|только\s+)?(?:on|to|in|на|в)\s+(?:the\s+)?"
-        r"([^;.]+)",
+        r"(?<![\w-])(?:(?:both|all|оба|обе|все|у обоих|для обоих)(?:\s+(?:stages|runs|adapters|of them|этапа|этапов))?"
+        r"(?:\s*:\s*|\s+(?:only\s+|только\s+)?(?:on|to|in|на|в)\s+)|(?:both|оба|обе|у обоих|для обоих)\s+)"
+        r"(?:the\s+)?([^;.]+)",
         goal,
     )
     trained = [s for s in ctx.stages if s["kind"] in ("sft", "dpo")]
