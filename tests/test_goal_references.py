@@ -244,7 +244,7 @@ PLANNED = [
     ("SFT on {sft} then DPO on {dpo}; for both: layers 6-11, rank 8",
      ["sft", "preference"], {0: {"layers": [6, 7, 8, 9, 10, 11], "r": 8}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),
     ("SFT и DPO ({sft}, {dpo}) — у обоих ранг 8 и только слои 4-7",
-     ["sft", "preference"], {0: {"layers": [4, 5, 6, 7], "dataset": "{sft}"}, 1: {"layers": [4, 5, 6, 7], "dataset": "{dpo}"}}),
+     ["sft", "preference"], {0: {"layers": [4, 5, 6, 7]}, 1: {"layers": [4, 5, 6, 7]}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
