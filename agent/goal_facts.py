@@ -247,7 +247,7 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 
 
 SHARD_SIZE = re.compile(
-    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
+    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 
@@ -356,7 +356,7 @@ _TIMES = {
 RELATIVE_WEIGHT = re.compile(
     rf"(?P<a>{_ORDINAL})(?:\s+(?:one|model|модел\w*))?\s+(?:(?:with|at|с)\s+(?:a\s+)?(?:weight|вес\w*)\s+|gets?\s+)?"
     rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+"
-    r"(?:as\s+)?(?P<dir>much|heavy|heavily|high|large|big|more|больше|тяжелее|выше|сильнее|less|lower|меньше|ниже)?"
+    r"(?:as\s+)?(?P<dir>much|heavy|heavily|high|large|big|more|больше|тяжелее|весомее|выше|сильнее|less|lower|меньше|ниже)?"
     rf"\s*(?:as|than|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<b>{_ORDINAL})"
 )
 
@@ -395,7 +395,7 @@ WEIGHT_FOR = re.compile(
 # "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?P<name>#{3,})"
-    r"|(?P<name2>#{3,})\s*(?:[:=]\s*|\(\s*)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
+    r"|(?P<name2>#{3,})\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
 )
 
 
@@ -423,7 +423,7 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
     by = _weights_by(text)
     if len(by) >= 2 and all(
-        re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
+        re.fullmatch(r"\s*(?:,|and|и|;|&)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
     ):
         return [(v, s, e) for v, s, e, _, _ in by], by[0][3], by[-1][4]
     hits = list(WEIGHT_FOR.finditer(text))
@@ -2522,7 +2522,7 @@ LOAD_BEARING = re.compile(
     r"|small|smaller|tiny|large|big|huge|high|low|небольш\w*|маленьк\w*|большо\w*|больш(?:им|ую|ая|ое)|высок\w*"
     r"|низк\w*|крупн\w*|мелк\w*)"
     r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
-    r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды)"
+    r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды|в\s+(?:два|три|четыре|пять|десять|\d+)\s+раз\w*)"
     r"|(?P<scope>except|excluding|exclude|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
     r"|заморо\w*|пропус\w*|остальн\w*|вместо|только|лишь)"
     r"|(?P<other>same|such|previous|another|other|какую-нибудь|какой-нибудь|какие-нибудь|ещ[её]|такой|такие|такую|тот|те)"

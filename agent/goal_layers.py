@@ -29,9 +29,11 @@ OPEN_END = (  # how an open range ends: "layer 8 onwards", "со слоя 6 и �
     r"|up(?![\w-])|(?:up\s+|all the way\s+)?to the (?:end|top|last(?: one)?)|и\s+(?:выше|дальше|далее)|и до конца|до конца"
     r"|до последнего)"
 )
-ORD_EN = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))"
+ORD_EN = (
+    r"(?:zeroth|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th))"
+)
 ORD_RU = (
-    r"(?:(?:перв|втор|трет|четверт|пят|шест|седьм|восьм|девят|десят|одиннадцат|двенадцат)"
+    r"(?:(?:нулев|перв|втор|трет|четверт|пят|шест|седьм|восьм|девят|десят|одиннадцат|двенадцат)"
     r"(?:ый|ий|ой|ого|ому|ым|ом|ая|ую|ое|ые|ых|ьего|ьему|ьим|ьем|ья|ье|ьи|ьих|ью))"
 )
 ORD = rf"({ORD_EN}|{ORD_RU}|\d+-?(?:й|го|ого|ий|ый|ом))"
@@ -73,6 +75,8 @@ def _index(token: str) -> tuple[int, bool]:
     """A layer index from digits (from 0) or an ordinal (from 1); and whether it was an ordinal."""
     if token.isdigit():
         return int(token), False
+    if token.startswith(("нулев", "zeroth")):
+        return 0, False  # "без нулевого слоя": layer 0, as the person counts from zero
     value = ordinal_value(token)
     if value is None:
         raise ValueError(token)

@@ -1824,8 +1824,8 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
                 )
             # "then another SFT pass on b.jsonl": no merge to blend into, so a next round
             action.kind = "sft" if action.kind == "variant" else "dpo"
-        if action.kind in ("sft", "dpo"):
-            scope = "sft" if action.kind == "sft" else parse_preference_method(action.text) or "dpo"
+        if action.kind in ("sft", "dpo", "variant", "variant_dpo"):  # a branch is a round of its kind too
+            scope = "sft" if action.kind in ("sft", "variant") else parse_preference_method(action.text) or "dpo"
             ctx.rounds[scope] = ctx.rounds.get(scope, 0) + 1
     if sum(ctx.rounds.values()) == 1:
         ctx.config_text = " ".join(a.text for a in actions if a.kind in ("write", "merge_adapter"))

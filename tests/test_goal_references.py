@@ -245,6 +245,16 @@ PLANNED = [
      ["sft", "preference"], {0: {"layers": [6, 7, 8, 9, 10, 11], "r": 8}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),
     ("SFT и DPO ({sft}, {dpo}) — у обоих ранг 8 и только слои 4-7",
      ["sft", "preference"], {0: {"layers": [4, 5, 6, 7]}, 1: {"layers": [4, 5, 6, 7]}}),
+    # red-team pass 8's silent plans
+    ("SFT on {sft} for 2 epochs; save the final model in bfloat16 sharded at 500MB to {out}",
+     ["sft"], {0: {"epochs": 2}}),
+    ("SFT with lora r 16 on {sft}, then separately SFT r 8 on {sft} with lr 1e-4, then linear merge the two results 50/50",
+     ["sft", "merge_adapter", "sft", "merge_adapter", "merge_models"],
+     {0: {"learning_rate": 2e-4, "r": 16}, 2: {"learning_rate": 1e-4, "r": 8}}),
+    ("обучи на {sft} только MLP, без нулевого слоя, ранг 8",
+     ["sft"], {0: {"layers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], "target_modules": ["down_proj", "gate_proj", "up_proj"]}}),
+    ("мерж {partner} и {partner2} линейно, второй в два раза весомее первого", ["merge_models"], {0: {"weights": [1.0, 2.0]}}),
+    ("linear merge of {partner} at weight 0.7 and {partner2} at 0.3", ["merge_models"], {0: {"weights": [0.7, 0.3]}}),
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
@@ -435,3 +445,10 @@ def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, 
     assert "tuned" not in outcome.plan.output
     merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
     assert merge.weights == [0.7, 0.3]
+
+
+def test_a_shard_size_said_with_sharded_at_is_written(world: dict[str, str]) -> None:
+    """'sharded at 500MB' kept the 5GB default without a word (red-team pass 8)."""
+    outcome = _outcome(world, "SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}")
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.stages[-1].max_shard_size == "500MB"
