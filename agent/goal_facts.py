@@ -346,6 +346,9 @@ EACH_WEIGHT = re.compile(
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
 )
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
+# words that lean a SLERP towards one model ("favouring B 3 to 1"): the planner sets t from them, the fact check
+# does not ask about their numbers
+FAVOUR_WORDS = r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)"
 _ORDINAL = r"(?:first|second|перв\w*|втор\w*)"
 _TIMES = {
     "twice": 2.0, "two times": 2.0, "2x": 2.0, "2 times": 2.0, "вдвое": 2.0, "в два раза": 2.0, "в 2 раза": 2.0,
@@ -2047,7 +2050,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
         if re.search(
-            r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)\s+(?:the\s+)?\S+(?:\s+model)?"
+            FAVOUR_WORDS + r"\s+(?:the\s+)?\S+(?:\s+model)?"
             r"[\s,]*(?:(?:at|by|with|as)\s+)?(?:\d+(?:\.\d+)?\s*(?:to|:|/|к)\s*)?$",
             masked[max(0, number.start - 80) : number.start],
         ):

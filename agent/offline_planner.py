@@ -34,6 +34,7 @@ from agent.goal_facts import (
     ADAPTER_NONE,
     DORA_AFTER_NOT,
     EACH_WEIGHT,
+    FAVOUR_WORDS,
     MARKERS,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
@@ -737,13 +738,22 @@ def parse_method(text: str) -> str | None:
 
 
 def _is_weights(path: Path) -> bool:
-    """A checkpoint or an adapter: a weights file, or a folder holding one (or an adapter config)."""
-    if path.is_file():
-        return path.suffix in (".safetensors", ".bin", ".pt", ".pth", ".gguf")
-    return path.is_dir() and any(
-        p.suffix in (".safetensors", ".bin", ".pt", ".pth", ".gguf") or p.name in ("adapter_config.json", "config.json")
-        for p in path.iterdir()
-    )
+    """A checkpoint or an adapter (tools/checkpoint.py decides which files are one), or a folder with a model or
+    adapter config: never taken for where the result goes."""
+    from tools.checkpoint import resolve_checkpoint
+
+    if path.is_dir() and any((path / name).is_file() for name in ("config.json", "adapter_config.json")):
+        return True
+    try:
+        resolve_checkpoint(path)
+    except GraftError:
+        return False
+    return True
+
+
+def _is_opened(path: str, ctx: Context) -> bool:
+    """Whether a path the goal names is the model already open."""
+    return Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
 
 
 def _unclaimed_output(goal: str, ctx: Context) -> str | None:
@@ -1175,7 +1185,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     from tools.merge_models import _NEEDS_BASE
 
     opened_in_paths = any(  # "слей три модели: MODEL, B, C": the opened model named among the members
-        Path(_verbatim(p, ctx)).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        _is_opened(_verbatim(p, ctx), ctx)
         and not left_out(text, text.find(p))
         and not re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[text.find(p) + len(p) :])
         for p in _paths(PATHLIKE, text)
@@ -1197,7 +1207,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     for m in PATHLIKE.finditer(text):  # "use B as the base", "B как базу", "base_model: B": the reference, not a member
         if re.match(MERGE_BASE_AFTER, text[m.end() :]) or re.search(MERGE_BASE_BEFORE, text[: m.start()]):
             named_base = _verbatim(m.group(0).rstrip(".,"), ctx)
-            if Path(named_base).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
+            if _is_opened(named_base, ctx):
                 named_base = None  # "on top of base MODEL" with the opened model: the default reference
     if (
         named_base
@@ -1209,7 +1219,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
         path = _verbatim(path, ctx)
-        opened = Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        opened = _is_opened(path, ctx)
         if not opened and OUTPUT_BEFORE.search(
             text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
         ):
@@ -1237,7 +1247,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             continue
         if not where.exists():
             raise GraftError(f"{path} does not exist (named as a model to merge with).")
-        if Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve():
+        if _is_opened(path, ctx):
             if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
                 continue  # "…, but keep MODEL out of it": the opened model is no member
             partners.append("@base")  # the model already open, named again: the base, counted once
@@ -1373,7 +1383,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
 
 # "favouring B 3 to 1", "в пользу B 3 к 1": a SLERP leaning towards one of its two models
 FAVOURING = (
-    r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)\s+(?:the\s+)?"
+    FAVOUR_WORDS + r"\s+(?:the\s+)?"
     r"(?P<who>\S+?(?:\s+model)?)[\s,]*(?:(?:at|by|with|as)\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?:to|:|/|к)\s*(?P<b>\d+(?:\.\d+)?)"
 )
 
@@ -1386,9 +1396,10 @@ def _favoured_t(favour: re.Match[str], models: list[str], ctx: Context) -> float
         target = "@base"
     else:
         path = Path(_verbatim(who, ctx)).expanduser().resolve()
-        opened = path == Path(ctx.request.model).expanduser().resolve()
         target = (
-            "@base" if opened else next((m for m in models if not m.startswith("@") and Path(m).resolve() == path), "")
+            "@base"
+            if _is_opened(str(path), ctx)
+            else next((m for m in models if not m.startswith("@") and Path(m).resolve() == path), "")
         )
     if target not in models or a + b <= 0:
         raise NeedsAnswer(
@@ -1564,7 +1575,7 @@ def _write(action: Action, ctx: Context) -> str | None:
         action.text,
     ):
         path = m.group(1).rstrip(".,:;)]'\"")  # "write out/x:" before a pasted config, "(… write out/x)"
-        opened = Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+        opened = _is_opened(path, ctx)
         if path not in dataset_paths and not opened:  # "rewrite MODEL as bf16 in out/x": out/x, not the model
             output = _verbatim(path, ctx)
             break
