@@ -69,10 +69,13 @@ AFTER = [
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
         "desirable_weight",
-        r"\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"
+        r"\bkto_chosen_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"
         r"|(?<![а-я])желательн\w*(?=\s*[:=]?\s*\d)",
     ),
-    ("undesirable_weight", r"\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?"),
+    (
+        "undesirable_weight",
+        r"\bkto_rejected_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?",
+    ),
     (
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bmicro_train_batch_size\b|\btrain_batch_size\b"
@@ -116,6 +119,8 @@ AFTER = [
 ]
 # the value comes first ("3 epochs", "за 5 шагов", "500 steps")
 BEFORE = [
+    # "100 шагов разогрева", "50 steps of warmup": warmup steps, before "steps" is read as how long to train
+    ("warmup_steps", r"(?:шаг\w*|steps?)\s+(?:of\s+)?(?:прогрев\w*|разогрев\w*|warm[_ -]?up)"),
     (
         "epochs",
         r"(?:"
@@ -150,7 +155,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -237,8 +242,10 @@ DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|cs
 MODULE_SHORTHAND = (
     r"(?!(?:(?:up|down)\s*/\s*)*gate(?:\s*/\s*(?:gate|up|down))*(?![\w/.-])|[qkvo](?:\s*/\s*[qkvo])+(?![\w/.-]))"
 )
+NOT_A_PATH = r"(?!(?:w/o|w/|b/c|n/a|and/or|и/или)(?![\w.~/-]))"  # "merge w/ TIES": an abbreviation, not a folder
 PATH = re.compile(
     MODULE_SHORTHAND
+    + NOT_A_PATH
     + r"(?:(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.(?:safetensors|bin|pt)\b"
     r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+)"
 )
@@ -255,6 +262,9 @@ SHARD_SIZE = re.compile(
 def shard_size(masked: str) -> tuple[str, int, int] | None:
     """'max shard size 2GB', '2GB shards', 'шарды по 2 ГБ': the final write's shard size, as transformers spells it."""
     m = SHARD_SIZE.search(masked)
+    export = re.search(r"\bexport_size\s*[:=]\s*(\d+)\b(?!\s*(?:gb|mb))", masked)
+    if export and not m:  # LLaMA-Factory's export_size is the shard size in GB
+        return f"{export.group(1)}GB", export.start(), export.end()
     if not m:
         return None
     size = (m.group(1) or m.group(2)).replace(" ", "").upper().replace("ГБ", "GB").replace("МБ", "MB")
@@ -348,6 +358,21 @@ EACH_WEIGHT = re.compile(
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
 # words that lean a SLERP towards one model ("favouring B 3 to 1"): the planner sets t from them, the fact check
 # does not ask about their numbers
+# words for a merge's members: the trained result ("ours", "наш"), the one other model ("theirs", "его"), the base
+OURS = (
+    r"(?:ours|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
+    r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
+    r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
+)
+THEIRS = (
+    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их)"
+    r"|партн[её]р\w*|друг\w+(?:\s+модел\w*)?)(?![\w-])"
+)
+BASE_WORDS = (
+    r"(?:(?:the\s+)?(?:base|original|opened|open|current|starting)(?:\s+(?:model|one|checkpoint))?\b"
+    r"|(?:базов|исходн|текущ|открыт|оригинал)\w*(?:\s+модел\w*)?)"
+)
+MEMBER_WORD = rf"(?:{OURS}|{THEIRS}|{BASE_WORDS})"
 FAVOUR_WORDS = r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)"
 _ORDINAL = r"(?:first|second|перв\w*|втор\w*)"
 _TIMES = {
@@ -362,6 +387,83 @@ RELATIVE_WEIGHT = re.compile(
     r"(?:as\s+)?(?P<dir>much|heavy|heavily|high|large|big|more|больше|тяжелее|весомее|выше|сильнее|less|lower|меньше|ниже)?"
     rf"\s*(?:as|than|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<b>{_ORDINAL})"
 )
+
+
+# "60-40 in favour of the second one", "семьдесят на тридцать в пользу нашей", "3:1 towards B": a share and who has it
+FAVOURED_RATIO = re.compile(
+    r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])\s*,?\s*"
+    r"(?:in favou?r of|favou?ring|weighted towards?|towards?|в пользу|в сторону)\s+(?:the\s+)?"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+)
+
+
+@dataclass
+class Favoured:
+    """A two-model merge's weights said as a ratio in favour of one member."""
+
+    big: float
+    small: float
+    who: str
+    start: int
+    end: int
+    who_start: int
+    who_end: int
+
+
+def favoured_ratio(masked: str) -> Favoured | None:
+    """The ratio and its favoured member, with positions in `masked` (number words read as digits)."""
+    from agent.goal_numbers import words_to_digits_mapped
+
+    digits, starts, ends = words_to_digits_mapped(masked)
+    m = FAVOURED_RATIO.search(digits)
+    if not m:
+        return None
+    a, b = float(m["a"]), float(m["b"])
+    if a + b <= 0:
+        return None
+    start, end = starts[m.start()], ends[m.end() - 1]
+    who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
+    big, small = round(max(a, b) / (a + b), 6), round(min(a, b) / (a + b), 6)
+    return Favoured(big, small, masked[who_start:who_end], start, end, who_start, who_end)
+
+
+class _Said:
+    """A match-like span over the goal for weights read from number words ("два к одному")."""
+
+    def __init__(self, text: str, start: int, end: int, digits: str) -> None:
+        self._text, self._start, self._end, self._digits = text, start, end, digits
+
+    def group(self, index: int = 0) -> str:
+        return self._text[self._start : self._end] if index == 0 else self._digits
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+
+def _ratio_said(masked: str) -> _Said | None:
+    """'70/30', '1:3', '0.5, 0.3 and 0.2', 'два к одному' in a goal that merges: the weights, in the order said."""
+    from agent.goal_numbers import words_to_digits_mapped
+
+    digits, starts, ends = words_to_digits_mapped(masked)
+    m = re.search(
+        r"(?<![\w.])(\d*\.?\d+\s*%?(?:\s*(?:/|на|:|к)\s*\d*\.?\d+\s*%?)+|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
+        digits,
+    )
+    return _Said(masked, starts[m.start()], ends[m.end() - 1], m.group(1)) if m else None
+
+
+def weight_values(numbers: list[tuple[str, str]]) -> list[float]:
+    """Weights from (number, '%' or '') pairs: '0.7/0.3' as said, '70/30' and '70%/30%' as percent, and a ratio
+    such as '1:3' or '2 к 1' (numbers above 1 that do not add up to 100) as shares of their sum."""
+    values = [float(n) for n, _ in numbers]
+    if any(p for _, p in numbers) or (any(v > 1 for v in values) and abs(sum(values) - 100) < 1e-6):
+        return [v / 100 for v in values]
+    if any(v > 1 for v in values) and sum(values) > 0:
+        return [round(v / sum(values), 6) for v in values]
+    return values
 
 
 def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
@@ -387,27 +489,39 @@ PER_MODEL_WEIGHT = re.compile(
 )
 
 
-# "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой": each weight said with the model it is for
+# "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой", "1.0 for ours": each weight with its model
 WEIGHT_FOR = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у)\s+(?:the\s+)?(?P<name>#{3,}"
-    r"|(?:base|original|opened|open|current|starting)(?:\s+(?:model|one|checkpoint))?\b"
-    r"|(?:базов|исходн|текущ|открыт)\w*(?:\s+модел\w*)?)"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
 )
 
 
-# "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3": a weight right next to the model it is for, no weight word
+# "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3", "0.7 ours / 0.3 theirs", "80% наш, 20% его",
+# "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?P<name>#{3,})"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,})\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
+    r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
 )
 
 
 def _weights_by(text: str) -> list[tuple[float, int, int, int, int]]:
     """(value, name start, name end, match start, match end) for 'WEIGHT% MODEL' / 'MODEL WEIGHT' pairs."""
     found = []
-    for m in WEIGHT_BY.finditer(text):
+    pos = 0
+    while (m := WEIGHT_BY.search(text, pos)) is not None:
+        pos = m.end()
+        if (
+            m.group("name2")
+            and WEIGHT_BY.match(text, m.start(5))
+            and not WEIGHT_BY.match(text, m.start(5)).group("name2")
+        ):
+            pos = m.start(5)  # "with B: 80% ours, 20% theirs": the number belongs to the word after it
+            continue
         if m.group("name"):
             found.append((float(m.group(1)) / 100, m.start("name"), m.end("name"), m.start(), m.end()))
+        elif m.group("name3"):
+            value = float(m.group("v3"))
+            found.append((value / 100 if value > 1 else value, m.start("name3"), m.end("name3"), m.start(), m.end()))
         else:
             value = float(m.group(5))
             found.append(
@@ -426,7 +540,7 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
     by = _weights_by(text)
     if len(by) >= 2 and all(
-        re.fullmatch(r"\s*(?:,|and|и|;|&)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
+        re.fullmatch(r"\s*(?:,|and|и|;|&|/|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
     ):
         return [(v, s, e) for v, s, e, _, _ in by], by[0][3], by[-1][4]
     hits = list(WEIGHT_FOR.finditer(text))
@@ -557,6 +671,7 @@ class Fact:
             "max_shard_size": lambda: f"shards of at most {value}",
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
+            "favoured_weights": lambda: f"weights {_show(value[0])} and {_show(value[1])}, the larger for {value[2]}",
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
             "reference": lambda: f"'{self.phrase}'",
@@ -620,15 +735,20 @@ def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
     return Fact(slot, value, text[start : number.end].strip(), start, number.end)
 
 
+OWN_VALUE = r"\w*[\"']?\s*[:=]|_\w+\s+-?\.?\d"  # a setting key followed by its own value ("warmup_ratio 0.1")
+
+
 def _value_first(masked: str, end: int, slot: str) -> bool:
     """Whether the number ending at `end` is followed by a slot word that has no value of its own after it
     (not its own unit: "warmup 10 steps" is the warmup's)."""
     for other, keyword in BEFORE:
         if other == slot or (slot in ("warmup_steps", "gradient_accumulation") and other == "max_steps"):
             continue
-        m = re.match(r"\s*(?:-\s*)?(?:a\s+)?" + f"(?:{keyword})", masked[end:])
+        m = re.match(r"[ \t]*(?:-\s*)?(?:a\s+)?" + f"(?:{keyword})", masked[end:])
         if m:
             after = masked[end + m.end() :]
+            if re.match(OWN_VALUE, after):
+                return False  # "2.0 warmup_ratio: 0.1": the next key has its own value
             f = re.match(FILLER, after)
             return number_at(after, f.end() if f else 0) is None
     return False
@@ -747,6 +867,8 @@ def number_facts(text: str) -> list[Fact]:
                 number = number_before(masked, masked[: m.start()].rstrip().rfind("%"))  # "10% warmup"
             if number is None or number.start in used:
                 continue
+            if "\n" in masked[number.end : m.start()] or re.match(OWN_VALUE, masked[m.end() :]):
+                continue  # "num_train_epochs: 2.0\nwarmup_ratio: 0.1": the next line's key has its own value
             if re.search(
                 r"(?:every|each|warm ?up\w*|eval\w*|save\w*|log\w*|каждые|прогрев\w*)\s*$", masked[: number.start]
             ):
@@ -1026,8 +1148,27 @@ def method_facts(text: str) -> list[Fact]:
     facts = [
         f for f in facts if not (f.slot == "method" and f.value in taken_back and _said_before_negation(f, masked))
     ]
+    # "make it prefer shorter answers with SimPO": the wish and the method that grants it are one stage
+    named = [f for f in facts if f.slot == "method" and not GENERIC_PREFERENCE.fullmatch(f.phrase)]
+    facts = [
+        f
+        for f in facts
+        if not (
+            f.slot == "method"
+            and GENERIC_PREFERENCE.fullmatch(f.phrase)
+            and any(abs(n.start - f.start) <= 60 and not ORDER_WORD.search(_between(masked, f, n)) for n in named)
+        )
+    ]
     facts.sort(key=lambda f: f.start)
     return facts
+
+
+GENERIC_PREFERENCE = re.compile(r"prefer\w*|предпоч\w*|preference (?:tuning|optimi[sz]ation|training)")
+ORDER_WORD = re.compile(r"\b(?:then|after|afterwards|next|finally)\b|потом|затем|после|[;→]|->")
+
+
+def _between(masked: str, a: Fact, b: Fact) -> str:
+    return masked[min(a.end, b.end) : max(a.start, b.start)]
 
 
 def _said_before_negation(fact: Fact, masked: str) -> bool:
@@ -1060,6 +1201,11 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
         else:
             if old.slot in ("method", "unsupported"):
                 continue
+            if any(
+                old.end <= n.start < marker.start() and not any(f.start <= n.start < f.end for f in facts)
+                for n in numbers
+            ):
+                continue  # "rank 16 on layers 2 through 4 -- sorry, 2 through 6": the nearer value is corrected
             orphan = next(
                 (
                     n
@@ -1153,18 +1299,30 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
                 ),
                 None,
             )
+            if old is None:  # "the first six layers w/ rank 4 — wait, the first four": the same shape again
+                earlier = [  # a path counts as one word however long it is
+                    s
+                    for s in selections
+                    if s.end <= marker.start() and len(re.sub(r"#+", "#", masked[s.end : marker.start()])) <= 40
+                ]
+                shape = re.match(r"(?:the\s+)?(\w+)", earlier[-1].phrase) if earlier else None
+                again = re.match(r"[\s,.;:!—–-]*(?:the\s+)?(\w+)", masked[marker.end() :])
+                if shape and again and shape.group(1) == again.group(1) and not re.fullmatch(r"\d+", shape.group(1)):
+                    old = earlier[-1]
+            adjacent = old is not None and CORRECTED_GAP.fullmatch(masked[old.end : marker.start()]) is not None
             if old is not None:
                 head = re.match(r"\D*?(?=\d|\b(?:first|last|top|bottom|перв|последн|верхн|нижн))", old.phrase)
                 rest = masked[marker.end() :]
                 lead = CORRECTED_GAP.match(rest).end()
                 tail = rest[lead : lead + 48]
-                for candidate in (tail, (head.group(0) if head else "") + tail):
+                noun = "слоях " if re.search(r"[а-я]", old.phrase) else "layers "
+                for candidate in (tail, (head.group(0) if head else "") + tail, noun + tail) if adjacent else ():
                     try:
                         found = find_layer_selections(candidate, None if "%" in candidate else 10**6)
                     except Exception:
                         found = []
-                    if found and found[0].start == 0:
-                        added = len(candidate) - len(tail)  # the layer noun put back before the new numbers
+                    added = len(candidate) - len(tail)  # the layer noun put back before the new numbers
+                    if found and found[0].start <= added:
                         new_start = marker.end() + lead
                         blank = new_start - old.start - added
                         if blank < 0:
@@ -1176,6 +1334,30 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
                         )
                         done = True
                         break
+                said = re.match(r"[^,;.—–()]*?(?=\s*(?:[,;.—–()]|\s-+\s|$))", tail)
+                noun_after = re.search(r"\b(?:layers?|blocks?|сло\w*|блок\w*)\s*$", old.phrase)
+                if not done and said and said.group(0).strip() and noun_after:
+                    # "the first six layers — wait, the first four": the new words with the layer noun after them
+                    words = re.sub(r"^(?:the|a)\s+", "", said.group(0).strip())  # room for the noun after them
+                    new_phrase = words + " " + noun_after.group(0).strip()
+                    new_end = marker.end() + lead + said.end()
+                    try:
+                        found = find_layer_selections(new_phrase, 10**6)
+                    except Exception:
+                        found = []
+                    if found and found[0].start == 0 and found[0].end == len(new_phrase):
+                        if len(new_phrase) <= new_end - marker.start():  # the old selection blanked, the new one
+                            text = (  # written over the marker and its words; what lies between is kept
+                                text[: old.start]
+                                + " " * (old.end - old.start)
+                                + text[old.end : marker.start()]
+                                + new_phrase.rjust(new_end - marker.start())
+                                + text[new_end:]
+                            )
+                            notes.append(
+                                f"layers: you said '{old.phrase}', then '{new_phrase}'; the correction was taken."
+                            )
+                            done = True
             if done:
                 break
             # "q_proj, k_proj... actually just q_proj and v_proj", "slerp -- no, TIES": the list or method after wins
@@ -1650,19 +1832,16 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         None
         if per_model
         else re.search(
-            r"(?:weights?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
+            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
             masked,
         )
     )
     if not m and re.search(
         r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|объедин|усредн|мерж|мердж",
+        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|слия|объедин|усредн|мерж|мердж",
         masked,
     ):
-        m = re.search(
-            r"(?<![\w.])(\d*\.?\d+\s*%?\s*(?:/|на)\s*\d*\.?\d+\s*%?|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
-            masked,
-        )
+        m = _ratio_said(masked)
     each = EACH_WEIGHT.search(masked)
     if each:  # one value for every member: the plan's weights are all that value
         value = float(next(g for g in each.groups() if g))
@@ -1670,6 +1849,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif fav := favoured_ratio(masked):
+        facts.append(
+            Fact("favoured_weights", (fav.big, fav.small, fav.who), text[fav.start : fav.end], fav.start, fav.end)
+        )
     elif not m and (named := weights_for(masked)):
         pairs, w_start, w_end = named
         facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
@@ -1683,10 +1866,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             facts.append(Fact("weights", [float(one.group(1))], one.group(0), one.start(), one.end()))  # "weight 0.8"
     elif m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
-        values = [float(n) for n, _ in numbers]
-        if any(p for _, p in numbers) or any(v > 1 for v in values):
-            values = [v / 100 for v in values]
-        facts.append(Fact("weights", values, m.group(0), m.start(), m.end()))
+        facts.append(Fact("weights", weight_values(numbers), m.group(0), m.start(), m.end()))
     if len(dpo_loss_list(masked)) > 1 and not any(
         not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)
     ):
@@ -1921,6 +2101,17 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         )
     if slot == "max_shard_size":
         return any(s.kind == "write" and str(s.max_shard_size).upper() == value for s in stages)
+    if slot == "favoured_weights":
+        big, small, _ = value
+        return any(
+            len(s.models) == 2
+            and (
+                (s.method == "slerp" and min(abs(s.t - big), abs(s.t - small)) < 1e-6)
+                or (len(s.weights) == 2 and abs(max(s.weights) - big) < 1e-6 and abs(min(s.weights) - small) < 1e-6)
+            )
+            for s in stages
+            if s.kind == "merge_models"
+        )
     if slot == "weights":
         for s in stages:
             have = list(getattr(s, "weights", None) or [])
@@ -1936,6 +2127,14 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
                     return True
             if s.kind == "merge_models" and s.method == "slerp" and len(value) == 2 and abs(s.t - value[1]) < 1e-9:
                 return True
+            if (
+                s.kind == "merge_models"
+                and s.method not in ("linear", "slerp")
+                and s.base not in s.models
+                and len(value) == len(have) + 1
+                and all(abs(a - b) < 1e-9 for a, b in zip(have, value[1:], strict=True))
+            ):
+                return True  # the base named first with a weight: mergekit ignores a task-vector merge's base weight
         return False
     if slot in ("density", "t"):
         return any(
@@ -1986,6 +2185,14 @@ OTHER_VALUES = re.compile(
 
 
 LIST_JOIN = re.compile(r"\s*(?:/|,|;|and|и|or|или|-|to|through|thru|по|до|на|x|×)\s*$")
+_COUNTED_FROM = (
+    r"(?:\b(?:index(?:ed|es|ing)?|indices|counting|counted|numbered|numbering)\s+(?:(?:is|are)\s+)?"
+    r"(?:from|starting\s+(?:at|from)|at)\s+|(?:индекс\w*|нумераци\w*|считая|отсч[её]т\w*|сч[её]т\w*|номер\w*)\s+"
+    r"(?:(?:идут|идёт|начина\w+)\s+)?(?:с|со|от)\s+)"
+)
+# "(0-indexed)", "(индексы с нуля)": how the person counts layers; Graft's layer numbers are counted from 0
+ZERO_BASED = re.compile(r"\b(?:zero|0)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:zero|0|нуля)(?![\w.])")
+ONE_BASED = re.compile(r"\b(?:one|1)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:one|1|единицы|первого)(?![\w.])")
 
 
 def _number_chain(masked: str, number: Number) -> list[Number]:
@@ -2006,11 +2213,19 @@ def _covered(number: Number, facts: list[Fact]) -> bool:
 
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
+    from agent.goal_settings import unread_settings
+
     text, _ = _corrected_spans(reading_text(goal))
     masked = mask(text)
     orphans = []
+    named = unread_settings(masked, facts)  # asked about by name ("epsilon 0.1": Graft's plan has no epsilon)
     for number in find_numbers(masked):
         if _covered(number, facts):
+            continue
+        if any(
+            re.search(re.escape(name) + r"[\"']?\s*(?:=|:|of|at)?\s*[\"']?-?$", masked[: number.start])
+            for name in named
+        ):
             continue
         if re.match(r"\)\s", masked[number.end : number.end + 2]) and re.search(
             r"(?:^|\s)\(?$", masked[: number.start]
@@ -2027,8 +2242,10 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "Stage 1: SFT …", "Этап 2: DPO …": an item's number
         if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", text[: number.start]):
             continue  # "(so gamma/beta = 0.5)": a ratio of two settings said, not a setting
-        if re.match(r"-(?:indexed|based)\b", masked[number.end : number.end + 9]):
-            continue  # "zero-indexed", "1-based": how layers are counted
+        if re.match(r"-(?:indexed|based)\b", masked[number.end : number.end + 9]) or any(
+            m.start() <= number.start < m.end() for p in (ZERO_BASED, ONE_BASED) for m in p.finditer(masked)
+        ):
+            continue  # "zero-indexed", "1-based", "индексы с нуля": how layers are counted (one-based is asked)
         if not number.words and "-" in token and re.search(r"[a-zа-я]{3,}", token):
             continue  # "Llama-3-8B", "zero-indexed", "0-based": part of a name, not a setting
         aside = re.search(r"\(([^()]*)$", masked[: number.start])
@@ -2128,6 +2345,15 @@ def check_plan_against_goal(
         )
     masked_goal = mask(reading_text(goal))
     read = goal_facts(goal, num_layers)  # the goal's own facts (stated_facts adds the feedback's)
+    counted = ONE_BASED.search(masked_goal)
+    if counted and any(f.slot == "layers" for f in read):
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{counted.group(0)}'; Graft numbers layers from 0 (the first layer is layer 0). "
+                "Which layers, counted from 0?",
+            )
+        )
     for orphan in orphan_numbers(goal, read):
         guess = _misspelt_slot(masked_goal, orphan)
         misses.append(

@@ -166,7 +166,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     # "from layer 4 up to layer 7", "from block 2 to block 5", "с 3 слоя по 6 слой": both ends said
     for m in re.finditer(
         rf"(?:from|со?)\s+{LW}\s*{N}\s+(?:up\s+)?(?:to|through|till|until|по|до)\s+(?:and including\s+)?(?:{LW}\s*)?{N}"
-        rf"(?![\d.%])",
+        rf"(?![\d%]|\.\d)",
         text,
     ):
         a, b = int(m.group(1)), int(m.group(2))
@@ -303,18 +303,24 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         hits.append(
             (m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is layers {first}-{first + count - 1}.")
         )
-    # ordinals
-    for m in re.finditer(rf"(?:the\s+)?{ORD}\s+{LW}", text):
-        if re.fullmatch(r"first|перв\w*", m.group(1)):
-            index, _ = 0, True
-        else:
-            index, _ = _index(m.group(1))
+    # ordinals, and more said after the layer word: "the twelfth layer and the eleventh", "третий слой, пятый и седьмой"
+    more = ORD.replace("(", "(?:", 1)
+    not_layer = r"(?!\s+(?:stages?|epochs?|rounds?|runs?|pass|models?|adapters?|datasets?|steps?|этап|эпох|раунд|модел|адаптер|прогон|шаг))"
+    for m in re.finditer(
+        rf"(?:the\s+)?{ORD}\s+{LW}((?:\s*(?:,|and|и|&)\s*(?:the\s+)?{more}(?![\w-]){not_layer})*)", text
+    ):
+        words = (
+            [m.group(1), *(w.group(1) for w in re.finditer(ORD, m.group(m.lastindex)))] if m.lastindex else [m.group(1)]
+        )
+        indices = sorted({0 if re.fullmatch(r"first|перв\w*", w) else _index(w)[0] for w in words})
+        said = m.group(0).strip()
         hits.append(
             (
                 m.start(),
                 m.end(),
-                _check([index], n, model),
-                "ordinal layers are counted from 1 (the third layer is index 2).",
+                _check(indices, n, model),
+                f"ordinal layers are counted from 1 ('{said}' is layer{'s' if len(indices) > 1 else ''} "
+                f"{', '.join(map(str, indices))}).",
             )
         )
     # lists and single indices
@@ -324,7 +330,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         layers = sorted({int(x) for x in re.findall(r"\d+", m.group(1))})
         hits.append((m.start(), m.end(), _check(layers, n, model), None))
     for m in re.finditer(
-        rf"{LW}\s*(?:number\s*|no\.?\s*|№\s*|#\s*|index\s*|номер\s*|с индексом\s*|под номером\s*)?{N}(?![\d.])", text
+        rf"{LW}\s*(?:number\s*|no\.?\s*|№\s*|#\s*|index\s*|номер\s*|с индексом\s*|под номером\s*)?{N}(?!\d|\.\d)", text
     ):
         hits.append((m.start(), m.end(), _check([int(m.group(1))], n, model), None))
     return hits
@@ -335,6 +341,7 @@ EXCEPT = re.compile(
     r"(?:without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|exc?ept(?:\s+for)?|excluding|without"
     r"|apart from|other than|кроме|за исключением|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
+    rf"|(?<![\w-])(?:not|не)(?=\s+(?:the\s+)?(?:{LW}|нулев|перв|последн|first|last|top|bottom))"  # "every layer, not layer 0"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
     r"|skip(?:ping)?|freez(?:e|ing)|keep(?:ing)? frozen|leav(?:e|ing) out|exclud(?:e|ing)|(?:do not|don'?t|not|never) (?:train|touch|adapt|update)"
     r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)"
@@ -398,12 +405,12 @@ def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     sub = [h for h in _simple(rest, n, model) if h[0] == 0]
     if sub:
         return max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2]
-    rm = re.match(rf"(?:{LW}\s*)?{N}\s*(?:-|–|to|through|thru|по|до)\s*{N}(?![\d.%])(?:\s*{LW})?", rest)
+    rm = re.match(rf"(?:{LW}\s*)?{N}\s*(?:-|–|to|through|thru|по|до)\s*{N}(?![\d%]|\.\d)(?:\s*{LW})?", rest)
     if rm:  # "all layers except 0-3", "все слои, кроме 0-3"
         a, b = int(rm.group(1)), int(rm.group(2))
         if a <= b:
             return rm.end(), _check(list(range(a, b + 1)), n, model)
-    nm = re.match(rf"(?:{LW}\s*)?{N}(?![\d.%])(?:\s*{LW})?", rest)  # "all layers except 3 and 5"
+    nm = re.match(rf"(?:{LW}\s*)?{N}(?![\d%]|\.\d)(?:\s*{LW})?", rest)  # "all layers except 3 and 5"
     return (nm.end(), _check([int(nm.group(1))], n, model)) if nm else None
 
 
@@ -421,7 +428,10 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     cue = (
         re.search(LW, text)
         or EXCEPT.search(text)
-        or re.search(rf"(?:{HEAD}|middle|cent(?:re|er|ral)|средн\w*|центральн\w*)\s+(?:{FRACTION})|every\s+other", text)
+        or re.search(
+            rf"(?:{HEAD}|second|втор\w*|middle|cent(?:re|er|ral)|средн\w*|центральн\w*)\s+(?:{FRACTION})|every\s+other",
+            text,
+        )
     )
     if not cue:
         return []
@@ -464,7 +474,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.end += more.end()
             c.phrase = text[c.start : c.end].strip()
         span = re.match(
-            rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:{LW}\s*)?(\d+)\s*(?:-|–|to|through|по|до)\s*(\d+)(?![\d.%])(?!\s*(?:epochs?|steps?|эпох|шаг|%))",
+            rf"\s*(?:,|and|и|plus|плюс|&|\+)\s*(?:{LW}\s*)?(\d+)\s*(?:-|–|to|through|по|до)\s*(\d+)(?![\d%]|\.\d)(?!\s*(?:epochs?|steps?|эпох|шаг|%))",
             text[c.end :],
         )
         if span and not any(o.start >= c.end and o.start < c.end + span.end() for o in chosen if o is not c):

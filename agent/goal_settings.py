@@ -82,8 +82,8 @@ learning_rate lr beta pref_beta per_device_train_batch_size micro_batch_size bat
 max_len cutoff_len sequence_len gradient_accumulation_steps gradient_accumulation warmup_steps warmup_ratio
 weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_size val_size test_size lr_scheduler_type lr_scheduler max_grad_norm packing
 sample_packing neat_packing gradient_checkpointing activation_checkpointing target_modules lora_target_modules
-lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight
-use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size
+lora_target layers_to_transform loss_type pref_loss simpo_gamma cpo_alpha desirable_weight undesirable_weight kto_chosen_weight kto_rejected_weight
+use_dora merge_method density weight weights t models base_model dtype out_dtype output_dir max_shard_size export_size
 parameters model random_state num_processes nproc_per_node num_gpus loss_weights max_epochs micro_train_batch_size
 train_batch_size
 """.split()
@@ -92,7 +92,24 @@ train_batch_size
 # names read only with these values ("finetuning_type: freeze" is not a plan Graft makes)
 # keys whose value is a path the planner reads ("--data_path chat.jsonl", "dataset: prefs.jsonl")
 PATH_KEYS = frozenset(
-    {"data_path", "dataset", "dataset_name", "train_file", "datasets", "dataset_path", "output_dir", "train_dataset"}
+    {
+        "data_path",
+        "dataset",
+        "dataset_name",
+        "train_file",
+        "datasets",
+        "dataset_path",
+        "output_dir",
+        "train_dataset",
+        "model_name_or_path",
+        "pretrained_model_name_or_path",
+        "model_path",
+        "export_dir",
+        "save_path",
+        "save_dir",
+        "output_path",
+        "out_dir",
+    }
 )
 READ_WITH_VALUE = {
     "rlhf_type": "dpo|orpo|simpo|kto",  # ms-swift
@@ -107,6 +124,9 @@ READ_WITH_VALUE = {
     "int8_mask": "true|false|yes|no",
     "task_type": "causal_lm",  # PEFT: a causal language model's LoRA, the only kind Graft trains  # mergekit: how sign masks are stored in memory, not what is merged
     "completion_only_loss": "true|yes|1",
+    "do_train": "true|yes|1",  # LLaMA-Factory/transformers: train (what the plan does)
+    "merge_lora": "true|yes|1",  # ms-swift export: merge the adapter into the model, as Graft's plan ends
+    "export_legacy_format": "false|no|0",  # LLaMA-Factory export: safetensors, what Graft writes
     "assistant_only_loss": "true|yes|1",
 }
 
@@ -120,6 +140,7 @@ SOURCES = (
 SNAKE = re.compile(r"(?<![\w./#-])-{0,2}([a-z][a-z0-9]*(?:[_-][a-z0-9]+)*_[a-z0-9]+|[a-z][a-z0-9]*)(?![\w/#])")
 # a single word is a setting only in config syntax ("optim: adamw", "bias=all", "--tf32"), not in a sentence
 CONFIG_VALUE = re.compile(r"\s*(?:=|:)\s*\S")
+SAID_VALUE = re.compile(r"\s+(?:of\s+|at\s+)?-?\.?\d")  # "epsilon 0.1", "lambda 1.0": a setting said in a sentence
 
 
 def source_of(name: str) -> str | None:
@@ -165,10 +186,15 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
         word = m.group(1).replace("-", "_")
         flag = m.group(0).startswith("--")
         snake = "_" in word
-        if not (snake or flag or (source_of(word) and CONFIG_VALUE.match(masked, m.end()))):
+        said = CONFIG_VALUE.match(masked, m.end()) or SAID_VALUE.match(masked, m.end())
+        if not (snake or flag or (source_of(word) and said)):
             continue
         if word in understood or word in READ or word in MERGEKIT_METHODS:
             continue
+        if not flag and re.match(r"\s*:[ \t]*\n[ \t]+[a-z]", masked[m.end() :]):
+            continue  # a YAML section ("optimizer:" above "  lr: 3e-4"): the keys under it are read one by one
+        if not flag and re.search(r"[a-z][\w.-]*\s*[:=]\s*[\"'\[]?\s*$", masked[: m.start()]):
+            continue  # a value, not a setting: "type: chat_template", "optim: paged_adamw_8bit" (the key is what is set)
         if word in PATH_KEYS and re.match(r"[\"']?\s*(?:=|:)?\s*[\"'\[]?#", masked[m.end() :]):
             continue  # the dataset or folder it names is read as a path
         if word == "normalize" and _default_normalize(masked, m.end()):
@@ -274,7 +300,7 @@ TECHNIQUES = (
         "reference-free preference training: Graft's DPO keeps the frozen starting model as the reference",
     ),
     (
-        r"\bchat[- _]?template\b|\bchatml\b|\bllama-?3 template\b|\btemplate:\s*\w+",
+        r"(?<!type: )(?<!type:)\bchat[- _]?template\b(?!\.(?!default\b))|\bchatml\b|\bllama-?3 template\b|\btemplate:\s*\w+",
         "a chat template: Graft formats rows with the tokenizer's own template",
     ),
     (

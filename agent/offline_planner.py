@@ -32,6 +32,7 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    BASE_WORDS,
     DORA_AFTER_NOT,
     EACH_WEIGHT,
     FAVOUR_WORDS,
@@ -41,17 +42,23 @@ from agent.goal_facts import (
     MODULE_SHORTHAND,
     NEGATED,
     NEGATED_AFTER,
+    NOT_A_PATH,
+    OURS,
     PREFERENCE_ONLY,
     REFERRED_BEFORE,
     SCHEDULER,
     SINGLE_WEIGHT,
     SLOT_NAMES,
+    THEIRS,
     UNSUPPORTED_METHODS,
+    ZERO_BASED,
     Fact,
+    Favoured,
     check_plan_against_goal,
     corrected_text,
     dpo_loss_list,
     fact_echo,
+    favoured_ratio,
     first_stage_word,
     goal_facts,
     in_loss_list,
@@ -73,6 +80,7 @@ from agent.goal_facts import (
     switch_facts,
     taken_back_stages,
     training_noun,
+    weight_values,
     weights_for,
 )
 from agent.goal_layers import parse_layer_selection
@@ -112,13 +120,14 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
-            r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+слияни\w*"
+            r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
-            r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s+#{3,}"
+            r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
         ),
     ),
     (
@@ -154,8 +163,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "sft",
         re.compile(
-            r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train(?!er\b|_dataset)\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
+            r"\b(?:sft|sfttrainer|sftconfig|fine[- ]?tun(?!ing_type)\w*|train(?!er\b|_)\w*|teach\w*|instruction[- ]tun\w*|supervised|adapt it"
             r"|full[- ]?ft|fft|(?:continued|continual|further|domain[- ]adaptive)[- ]pre-?training)\b"
+            r"|(?<![a-z])(?:lora|full)_finetune(?![a-z])"  # torchtune's recipes: "tune run lora_finetune_single_device"
             r"|(?:дообуч\w*|обуч\w*|научи\w*|натрен\w*|тренир\w*|файнтюн\w*|подстрой\w*|(?<![а-я])уч(?:им|и|ить|у|ите)(?![а-я]))"
         ),
     ),
@@ -179,7 +189,7 @@ ACTIONS.insert(
             r"(?:[\w]+-)?(?:adapters?|loras?|doras?)\b"
             r"(?!\s+(?:to|on|onto|across|over|only on|only to)\s+[^,;.#]{0,50}?"
             r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj)\b)"  # "put LoRA on the last layer": training
-            r"|\b(?:fold|bake|fuse|apply|load|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
+            r"|\b(?:fold(?!ers?\b)|bake|fuse|apply|load(?!er)|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
             r"|наложи\w*|накати\w*|подключи\w*)\s+"
             r"(?:(?:мой|мою|мои|мое|наш\w*|этот|эти|оба|обa|два|две|три|sft|dpo|orpo|kto|#+)\s+){0,3}"
@@ -191,6 +201,7 @@ ACTIONS.insert(
 DATASET = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|ndjson|csv|parquet|arrow)\b")
 PATHLIKE = re.compile(
     MODULE_SHORTHAND
+    + NOT_A_PATH
     + r"(?:(?<![\w/.~-])(?:\.{0,2}/|~/|/)?(?:[\w.-]*[^\W\d][\w.-]*/)+[\w.-]*|(?<![\w/.~-])[\w.-]+\.safetensors\b"
     r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+)"  # ./ckpt, ../other, ~/adapter
 )
@@ -839,7 +850,7 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
             if listed:  # "loss types sigmoid and sft, weights 1.0 and 1.0": TRL's weighted list of losses
                 found["loss_type"] = listed
                 weights = re.search(
-                    r"(?:weights?|веса|весами)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)",
+                    r"(?:weights?|weighted(?:\s+(?:at|by|as))?|с\s+весами|веса|весами)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)",
                     mask_paths(text),
                 )
                 values = [float(v) for v in re.findall(r"\d*\.?\d+", weights.group(1))] if weights else []
@@ -913,16 +924,15 @@ def parse_weights(text: str) -> list[float]:
     per_model = per_model_weights(mask_paths(text))
     if per_model:
         return per_model[0]
-    m = re.search(r"(?<![\w.])\d*\.?\d+\s*%?(?:\s*(?:/|and|,|и|:|to|на)\s*\d*\.?\d+\s*%?)+", mask_paths(text))
+    from agent.goal_numbers import words_to_digits
+
+    masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
+    m = re.search(r"(?<![\w.])\d*\.?\d+\s*%?(?:\s*(?:/|and|,|и|:|to|на|к)\s*\d*\.?\d+\s*%?)+", masked)
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
-        m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", mask_paths(text))
+        m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
     if not m:
         return []
-    numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0))
-    values = [float(n) for n, _ in numbers]
-    if any(pct for _, pct in numbers) or any(v > 1 for v in values):
-        values = [v / 100 for v in values]
-    return values
+    return weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0)))
 
 
 def _single_weight(text: str) -> list[float]:
@@ -1143,8 +1153,9 @@ def _model_before(ctx: Context, partner: str) -> str:
 
 # words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
 OUTPUT_BEFORE = re.compile(  # never the tail of a path before it ("merge ./out ./b": ./b is not where it goes)
-    r"(?<![\w/.-])(?:на выходе|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
-    r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?(?:в|to|into|:)?\s*$"
+    r"(?<![\w/.-])(?:на выходе|(?:output|out|export|save)_(?:dir|path)\b|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
+    r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?"
+    r"(?:(?:folder|dir|directory|path|папк\w*|директори\w*|каталог\w*)\s*)?(?:в|to|into|:|=|is|-)?\s*$"
 )
 MERGE_BASE_AFTER = re.compile(
     r"[\s,]*(?:as (?:the |its |their )?(?:base|reference|ancestor)(?: model)?\b|как\s+баз\w*|в качестве баз\w*"
@@ -1305,6 +1316,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if convert:  # a pickle base: the merge reads the converted model, never the pickle
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
+    favoured = favoured_ratio(mask_paths(text))
+    if favoured and len(stage["models"]) == 2:
+        _favoured_weights(favoured, stage, method, text, ctx)  # "60-40 in favour of the second one"
+        _finish_merge(stage, text, ctx)
+        return
     weights = parse_weights(text) or parse_weights(ctx.merge_config)
     named = weights_for(mask_paths(text))
     if named and not weights:
@@ -1317,8 +1333,16 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 if hit is None and k == Path(ctx.request.model).expanduser().resolve():
                     hit = "@base" if "@base" in stage["models"] else None
             else:
-                hit = "@base" if "@base" in stage["models"] else None
+                hit = _member_word(name, stage["models"])
             order.append(hit)
+        if (
+            None not in order
+            and "@base" in stage["models"]
+            and "@base" not in order
+            and method in _NEEDS_BASE
+            and sorted(order) == sorted(m for m in stage["models"] if m != "@base")
+        ):  # "task_arithmetic with B over the base, 1.0 for ours and 0.3 for B": the base is the reference
+            stage["models"] = [m for m in stage["models"] if m != "@base"]
         if None in order or sorted(order) != sorted(stage["models"]):
             raise NeedsAnswer(
                 f"You wrote '{text[named[1] : named[2]]}', and those weights do not name each model of the merge "
@@ -1362,6 +1386,21 @@ def _merge_models(action: Action, ctx: Context) -> None:
             # B's task vector is scaled by the weight
             stage["models"] = [m for m in stage["models"] if m != "@base"]
             ctx.notes[:] = [n for n in ctx.notes if not n.startswith("the merge's members are listed as you named")]
+        if (
+            len(weights) == len(stage["models"]) + 1
+            and "@base" not in stage["models"]
+            and method in _NEEDS_BASE
+            and stage.get("base", "@base") == "@base"
+        ):
+            places = _said_places(["@base", *stage["models"]], text, ctx)
+            if places and sorted(places, key=places.get) == ["@base", *stage["models"]]:
+                # "TIES merge the base with B and C, weights 0.5, 0.3 and 0.2": mergekit takes no task vector
+                # from the base, so the base's weight changes nothing; B and C take the rest in order
+                ctx.notes.append(
+                    f"the base's weight {weights[0]:g} is left out: a {method} merge takes task vectors relative to "
+                    "the base, so mergekit ignores a weight given to the base itself."
+                )
+                weights = weights[1:]
         if len(weights) != len(stage["models"]):
             names = ", ".join(m.lstrip("@") for m in stage["models"])
             said = re.search(r"(?:weights?|вес\w*|with|с)\s*[:=]?\s*\d[\d.,/\s%иand]*", text)
@@ -1375,6 +1414,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]
+    _finish_merge(stage, text, ctx)
+
+
+def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
     seed = [f.value for f in number_facts(mask_paths(text) + " " + ctx.merge_config) if f.slot == "seed"]
     if seed:
         stage["seed"] = seed[-1]  # "dare_ties …, seed 42": the random masks' seed
@@ -1394,6 +1437,14 @@ def _favoured_t(favour: re.Match[str], models: list[str], ctx: Context) -> float
     who = favour["who"].rstrip(".,")
     if re.fullmatch(r"(?:base|original|opened|current|starting)(?:\s+model)?|базов\w*|исходн\w*", who):
         target = "@base"
+    elif re.fullmatch(
+        r"ours|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
+        r"|trained|sft|dpo)(?:\s+(?:model|one|result|checkpoint))?|наш\w*(?:\s+модел\w*)?|результат\w*"
+        r"|(?:до)?обученн\w*(?:\s+модел\w*)?",
+        who,
+    ):  # "favouring ours 3 to 1": the one trained stage's result among the two
+        trained = [m for m in models if m.startswith("@") and m != "@base"]
+        target = trained[0] if len(trained) == 1 else ""
     else:
         path = Path(_verbatim(who, ctx)).expanduser().resolve()
         target = (
@@ -1412,10 +1463,67 @@ def _favoured_t(favour: re.Match[str], models: list[str], ctx: Context) -> float
     return t
 
 
+def _favoured_weights(favoured: Favoured, stage: dict[str, Any], method: str, text: str, ctx: Context) -> None:
+    """A two-model merge's weights (or SLERP's t) from a ratio said in favour of one member."""
+    models = _in_said_order(stage["models"], text, ctx)
+    who = text[favoured.who_start : favoured.who_end]
+    if re.fullmatch(r"#+", mask_paths(who)):
+        path = Path(_verbatim(who, ctx)).expanduser().resolve()
+        target = (
+            "@base"
+            if _is_opened(str(path), ctx)
+            else next((m for m in models if not m.startswith("@") and Path(m).resolve() == path), None)
+        )
+    elif re.match(r"first|перв", who):
+        target = models[0]
+    elif re.match(r"second|втор", who):
+        target = models[1]
+    else:
+        target = _member_word(who, models)
+    said = text[favoured.start : favoured.end]
+    if target not in models:
+        raise NeedsAnswer(
+            f"You wrote '{said}', and Graft could not tell which of the merge's two models "
+            f"({', '.join(m.lstrip('@') for m in models)}) that is; which weight goes to which model?"
+        )
+    stage["models"] = models
+    if method == "slerp":
+        stage["t"] = favoured.big if target == models[1] else favoured.small
+        ctx.notes.append(f"t {stage['t']:g} from '{said}' (t is {models[1].lstrip('@')}'s share).")
+    else:
+        stage["weights"] = [favoured.big if m == target else favoured.small for m in models]
+        ctx.notes.append(f"weights {', '.join(f'{w:g}' for w in stage['weights'])} from '{said}'.")
+    said = {f.slot: f.value for f in merge_number_facts(ctx.merge_config) + merge_number_facts(mask_paths(text))}
+    if "density" in said:
+        stage["density"] = said["density"]
+
+
+def _member_word(word: str, models: list[str]) -> str | None:
+    """The member a word names: "ours"/"наш" the one trained result, "theirs"/"его" the one other model, "base"."""
+    trained = [m for m in models if m.startswith("@") and m != "@base"]
+    others = [m for m in models if not m.startswith("@")]
+    if re.fullmatch(OURS, word):
+        return trained[0] if len(trained) == 1 else None
+    if re.fullmatch(THEIRS, word):
+        return others[0] if len(others) == 1 else None
+    return "@base" if "@base" in models and re.fullmatch(BASE_WORDS, word) else None
+
+
 def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:
     """The members in the order the person named them, so listed weights go to the model they were said for.
 
     Only for the opened model and model folders; a trained stage's result is named by no word to place."""
+    places = _said_places(models, text, ctx)
+    if places is None:
+        return models
+    ordered = sorted(models, key=lambda m: places[m])
+    if ordered != models:
+        ctx.notes.append(f"the merge's members are listed as you named them: {', '.join(ordered)}.")
+    return ordered
+
+
+def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] | None:
+    """Where the goal first names each member; None when one of them is named by no word."""
     places: dict[str, int] = {}
     for model in models:
         if model == "@base":
@@ -1425,17 +1533,14 @@ def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:
             k = text.lower().find(ctx.request.model.lower())
             hits += [k] if k >= 0 else []
         elif model.startswith("@"):
-            return models
+            return None
         else:
             k = text.lower().find(model.lower())
             hits = [k] if k >= 0 else []
         if not hits:
-            return models
+            return None
         places[model] = min(hits)
-    ordered = sorted(models, key=lambda m: places[m])
-    if ordered != models:
-        ctx.notes.append(f"the merge's members are listed as you named them: {', '.join(ordered)}.")
-    return ordered
+    return places
 
 
 ADAPTER_NAMED_AFTER = re.compile(r"\s*-?\s*(?:adapters?|ones?|loras?|checkpoints?|адаптер\w*|лор\w*)\b")
@@ -1652,7 +1757,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"lora|dora|merge|adapter|weight|dataset|data|output|model|last|first|слой|сло|эпох|ранг|внимани|адаптер|"
         r"модел|данн|файл|safetensors|then|after|finally|потом|затем|сначала|конце|"
         r"top|bottom|final|upper|lower|последн|перв|верхн|нижн|halfway|поровну|пополам|base|базов|исходн|"
-        r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|"
+        r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|выход|"
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
         r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков|"
@@ -1667,6 +1772,8 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
     words = re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text)
     words = [w for w in words if word_value(w) is None and ordinal_value(w) is None]
     covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
+    for said in (*re.finditer(FAVOURING, text), *ZERO_BASED.finditer(text)):  # SLERP's t; how layers are counted
+        covered |= set(re.findall(r"[a-zа-я][a-zа-я'-]{3,}", said.group(0)))
     return [
         w
         for w in dict.fromkeys(words)
@@ -1811,8 +1918,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             and sum(_action_scope(b) == _action_scope(a) for b in actions) > 1
         )
     ]
-    if not actions and _states_training(request.goal, base.num_layers):
-        actions = [Action("sft", 0, 0, goal)]
+    stage_kinds = {"sft", "dpo", "variant", "variant_dpo", "merge_models", "merge_adapter", "disk_adapter"}
+    if not any(a.kind in stage_kinds for a in actions) and _states_training(request.goal, base.num_layers):
+        # "rank 8, two epochs, lr 1e-4 — and save to out/x", a pasted torchtune config: training values, no verb
+        actions = [Action("sft", 0, 0, goal), *(a for a in actions if a.kind != "method_only")]
         ctx.notes.append("no training method was named; the values you gave are for a LoRA fine-tune (SFT).")
     for i, action in enumerate(actions[:-1]):
         if (

@@ -38,6 +38,13 @@ def _fact(text: str) -> str:
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You wrote '(?P<x>.+?)'; Graft numbers layers from 0 \(the first layer is layer 0\)\. Which layers, counted "
+        r"from 0\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»; Graft нумерует слои с 0 (первый слой — слой 0). Какие слои, если считать с 0?"
+        ),
+    ),
+    (
         r"You said gamma (?P<x>\S+) for the merge; Graft's merges take no gamma \(mergekit's breadcrumbs gamma is left at "
         r"its default\)\. Drop it, or say what it should change\?",
         lambda m: (

@@ -16,7 +16,7 @@ from agent.goal_numbers import spelled_numbers
 from agent.offline_planner import plan_offline
 from agent.plan import plan_from_data
 from agent.planner import PlanRequest
-from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+from tools.tiny_data import dpo_rows, kto_rows, sft_rows, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "partner2": str(root / "partner2"),
         "sft": str(write_jsonl(root / "chat.jsonl", sft_rows(12))),
         "dpo": str(write_jsonl(root / "prefs.jsonl", dpo_rows(12))),
+        "kto": str(write_jsonl(root / "thumbs.jsonl", kto_rows(12))),
         "out": str(root / "out"),
     }
 
@@ -258,6 +259,68 @@ PLANNED = [
     # a path ending in 'base' is not the word 'base': the partner after it is a member, not the merge's base
     ("TIES: base {model}; {partner} density 0.5 weight 0.5; {partner2} density 0.5 weight 0.3; normalize: true; "
      "int8_mask: true", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.3]}}),
+    # red-team passes 8 and 9: corrections of layers, settings said late, tool configs, weights said with their owner
+    ("SFT on {sft} on the last two layers, sorry, last three", ["sft"], {0: {"layers": [9, 10, 11]}}),
+    ("SFT on {sft} with rank 16 on layers 2 through 4 -- sorry, 2 through 6", ["sft"], {0: {"layers": [2, 3, 4, 5, 6], "r": 16}}),
+    ("обучи лору на {sft} на слоях со второго по пятый, нет, со второго по седьмой", ["sft"], {0: {"layers": [1, 2, 3, 4, 5, 6]}}),
+    ("please lora the first six layers on {sft} w/ rank 4 — wait, the first four — and save as bf16", ["sft"],
+     {0: {"layers": [0, 1, 2, 3], "r": 4}}),
+    ("обучи с рангом 16 на {sft} на слоях 2-9, нет, 2-6, attention only", ["sft"], {0: {"layers": [2, 3, 4, 5, 6], "r": 16}}),
+    ("DPO на {dpo}, лр 1e-5. А, и бету сделай 0.3", ["preference"], {0: {"beta": 0.3, "learning_rate": 1e-5}}),
+    ("tune run lora_finetune_single_device model.lora_rank=8 model.lora_alpha=16 dataset.source={sft} epochs=2",
+     ["sft"], {0: {"r": 8, "alpha": 16, "epochs": 2}}),
+    ("линейный мерж: {partner} с весом 0.7 и {model} с весом 0.3", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.7, 0.3]}}),
+    ("DPO on {dpo} with losses sigmoid and sft weighted 1.0 and 0.5", ["preference"],
+     {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
+    ("SFT on {sft}, then slerp the result with {model} favouring ours 3 to 1", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "@base"], "t": 0.25}}),
+    ("обучи лору на {sft} на слоях с 3 по 6 (индексы с нуля)", ["sft"], {0: {"layers": [3, 4, 5, 6]}}),
+    ("LoRA on {sft}, only MLP, and skip layer 0. r=8.", ["sft"],
+     {0: {"layers": list(range(1, 12)), "target_modules": ["down_proj", "gate_proj", "up_proj"], "r": 8}}),
+    ("LoRA on {sft} on every layer, not layer 0", ["sft"], {0: {"layers": list(range(1, 12))}}),
+    ("двенадцатый слой и одиннадцатый на {sft}, только down_proj, ранг 4", ["sft"], {0: {"layers": [10, 11], "r": 4}}),
+    ("the third layer and the fifth, LoRA on {sft}", ["sft"], {0: {"layers": [2, 4]}}),
+    ("make it prefer shorter answers with SimPO on {dpo}, gamma 0.5", ["preference"], {0: {"method": "simpo"}}),
+    ("TIES merge {model} with {partner} and {partner2}, weights 0.5, 0.3 and 0.2, density 0.7", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.3, 0.2], "density": 0.7}}),
+    ("slerp between the base and {partner}, t = 0.3, output folder {out}", ["merge_models"], {0: {"t": 0.3}}),
+    ("only train k_proj, v_proj on {sft} in the second half of the network", ["sft"], {0: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("full-parameter, not LoRA, SFT on {sft}, then merge 70% of the result with 30% of the original model (linear)",
+     ["sft", "merge_models"], {1: {"models": ["@sft", "@base"], "weights": [0.7, 0.3]}}),
+    ("SFT on {sft}, merge the adapter and mix the result with {partner}: 80% наш, 20% его, линейно",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.8, 0.2]}}),
+    ("SFT on {sft} then DPO on {dpo}, then TIES the final model with {partner}, weights 0.7 ours / 0.3 theirs",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"weights": [0.7, 0.3]}}),
+    ("SFT on {sft}, then task_arithmetic with {partner} over the base, weights 1.0 for ours and 0.3 for {partner}",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [1.0, 0.3]}}),
+    ("ties {partner} + {partner2} on top of the base, 60-40 in favor of the second one", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.4, 0.6]}}),
+    ("SFT on {sft}; в конце TIES с {partner}, веса семьдесят на тридцать в пользу нашей",
+     ["sft", "merge_adapter", "merge_models"], {2: {"weights": [0.7, 0.3]}}),
+    ("slerp {model} and {partner} 3:1 towards {partner}", ["merge_models"], {0: {"t": 0.75}}),
+    ("dare linear {partner} {partner2} 1:3, density .4", ["merge_models"], {0: {"weights": [0.25, 0.75]}}),
+    ("линейное слияние {partner} и {partner2} в пропорции два к одному", ["merge_models"],
+     {0: {"weights": pytest.approx([2 / 3, 1 / 3], abs=1e-5)}}),
+    ("merge {partner}, {partner2} and the base w/ TIES, weights 0.5 and 0.5", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5]}}),
+    ("полное дообучение без LoRA на {sft}, lr 1e-5, косинусный шедулер, 100 шагов разогрева", ["sft"],
+     {0: {"warmup_steps": 100, "max_steps": None, "lr_scheduler_type": "cosine"}}),
+    ("stage: dpo\nlora_target: q_proj,v_proj\npref_beta: 0.1\nlearning_rate: 5.0e-6\nnum_train_epochs: 2.0\n"
+     "warmup_ratio: 0.1\ndataset: {dpo}", ["preference"], {0: {"epochs": 2, "warmup_steps": 0.1}}),
+    ("stage: kto\nkto_chosen_weight: 1.0\nkto_rejected_weight: 1.33\npref_beta: 0.1\nfinetuning_type: lora\n"
+     "dataset: {kto}", ["preference"], {0: {"method": "kto", "undesirable_weight": 1.33}}),
+    ("trl sft --model_name_or_path {model} --dataset_name {sft} --num_train_epochs 1 --use_peft --lora_r 32 "
+     "--output_dir {out}", ["sft"], {0: {"r": 32}}),
+    ("swift rlhf --rlhf_type dpo --model {model} --train_type lora --dataset {dpo} --beta 0.2 --lora_rank 16",
+     ["preference"], {0: {"beta": 0.2}}),
+    ("train with stage sft, lora_rank 4, dataset {sft}; then export like llamafactory-cli export with export_dir: {out}, "
+     "export_size: 2, export_legacy_format: false", ["sft"], {0: {"r": 4}}),
+    ("torchtune-ish, data {sft}:\nmodel:\n  lora_attn_modules: ['q_proj', 'v_proj']\n  lora_rank: 8\noptimizer:\n"
+     "  lr: 3e-4\nepochs: 1", ["sft"], {0: {"r": 8, "learning_rate": 3e-4}}),
+    ("axolotl cfg:\nbase_model: {model}\nadapter: lora\nlora_r: 32\ndatasets:\n  - path: {sft}\n    type: chat_template\n"
+     "output_dir: {out}", ["sft"], {0: {"r": 32}}),
+    ("ранг восемь, в течение двух эпох, lr 1e-4 на {sft} — и сохрани в {out} в bfloat16", ["sft"], {0: {"r": 8, "epochs": 2}}),
 ]  # fmt: skip
 
 
@@ -282,7 +345,6 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 ASKED = [
     ("SFT on {sft} then DPO on {dpo} with the same lr", "same lr"),  # nothing said to be the same as
-    ("SFT on {sft} on the last two layers, sorry, last three", "sorry"),
     ("SFT on {sft}, 3 epochs, batch 8 -- sorry, I meant per device", "correction"),
     ("DPO на {dpo}, бета 0.1, точнее как в статье", "точнее"),
     ("SFT on the first 1000 examples of {sft}", "first 1000 examples"),
