@@ -52,7 +52,7 @@ AFTER = [
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)"),
     (
         "dropout",
-        r"\blora_dropout\b|\b(?:lora\s+)?dropout\b(?:\s+of\s+the\s+(?:lora|adapter))?|дропаут\w*(?:\s+(?:лоры|лора|lora|адаптера))?|\bdrop(?=\s*=\s*0?\.\d)",
+        r"\blora_dropout\b|\b(?:lora\s+)?dropout\b(?:\s+of\s+the\s+(?:lora|adapter))?|дропаут\w*(?:\s+(?:лоры|лора|lora|адаптера))?|\bdrop(?=\s*[=:]?\s*0?\.\d+(?!\s*(?:of|%|из))(?![\d%]))",
     ),
     (
         "epochs",
@@ -85,7 +85,7 @@ AFTER = [
         "max_length",
         r"\bmax_seq_length\b|(?<![\w.-])ml(?=\s*[=:]?\s*\d)|\bmax[_ ]"
         + LENGTH_WORD
-        + r"\b|\bmax_len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
+        + r"\b|\bmax_?len\b|\bmax len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
     ),
     (
@@ -217,7 +217,7 @@ PREFERENCE_WORDS = [
     ("ipo", r"(?<![a-z])ipo(?![a-z])"),
     (
         "dpo",
-        r"(?<![a-z])dpo(?:trainer|config)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"
+        r"(?<![a-z])c?dpo(?:trainer|config)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"
         r"|(?<![a-z])sigmoid(?![a-z])",  # DPO's own loss: "loss=ipo, no actually loss=sigmoid"
     ),
 ]
@@ -627,7 +627,8 @@ SCHEDULER = re.compile(
     rf"|\b({_SCHED_NAMES})\s+(?:lr\s+|learning[- ]rate\s+)?(?:schedule|scheduler|decay|annealing|расписани\w*|шедулер\w*)"
     r"|(?<![\w-])(constant|cosine|linear|константн\w*|косинусн\w*|постоянн\w*|линейн\w*)\s+(?:lr|learning[- ]rate|скорост\w*|лр)"
     r"(?![\w])"  # "a constant lr", "с постоянным лр"
-    r"|(?:^|[,;:]\s*|\s(?:and|и|with|с)\s+)(cosine|косинус)(?=\s*(?:[,;.]|$))"  # "SFT на chat, косинус, разогрев 10%": a list item
+    # "SFT на chat, косинус, разогрев 10%", "cosine w/ 10 warmup steps": the word alone names the schedule
+    r"|(?<![\w-])(cosine[_ ]with[_ ]restarts|cosine|косинус\w*)(?![\w-])(?!\s+(?:similarity|sim\b|distance|сходств|расстоян))"
 )
 
 
@@ -671,6 +672,7 @@ class Fact:
             "max_shard_size": lambda: f"shards of at most {value}",
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
+            "sharding_stage": lambda: f"{'ZeRO-' if value[0] == 'deepspeed' else 'FSDP'}{value[1]}",
             "favoured_weights": lambda: f"weights {_show(value[0])} and {_show(value[1])}, the larger for {value[2]}",
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
@@ -705,7 +707,7 @@ def reading_text(goal: str) -> str:
     from agent.goal_numbers import spelled_numbers
 
     table = str.maketrans({"ё": "е", "Ё": "Е", "“": '"', "”": '"', "«": '"', "»": '"', "—": "-", "–": "-", "’": "'"})
-    return spelled_numbers(goal.translate(table).lower())
+    return spelled_numbers(goal.translate(table)).lower()  # before lower case: "КТО" is KTO, "кто" is who
 
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
@@ -1237,7 +1239,7 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
     Positions are kept in the reading text's coordinates; the planner reads the result."""
     kept = retract(goal)
     text = reading_text(kept)
-    facts = resolve(number_facts(text) + method_facts(text), text)
+    facts = resolve(number_facts(text) + method_facts(text) + merge_number_facts(mask(text)), text)
     notes = []
     if kept != goal:
         cut = len(kept) - len(kept.lstrip())
@@ -1246,7 +1248,14 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
     notes.extend(span_notes)
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
         keyword = next(
-            (m.group(0) for slot, kw in AFTER if slot == fact.slot for m in [re.match(kw, text[fact.start :])] if m), ""
+            (
+                m.group(0)
+                for slot, kw in (*AFTER, *MERGE_NUMBERS)
+                if slot == fact.slot
+                for m in [re.match(kw, text[fact.start :])]
+                if m
+            ),
+            "",
         )
         value_text = _value_text(fact, text)
         after = next(
@@ -1697,7 +1706,7 @@ def _scope_stages(plan: Any, scope: str) -> list[Any]:
 
 def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     """Every fact the goal states, corrections applied, in the order stated."""
-    from agent.goal_layers import find_layer_selections
+    from agent.goal_layers import EXCEPT, find_layer_selections
     from agent.goal_references import reference_facts, resolve_references
 
     goal = retract(goal)
@@ -1800,6 +1809,16 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             last.value = sorted({*last.value, *sel.layers})
             last.phrase, last.end = text[last.start : sel.end], sel.end
             continue
+        gap = masked[last.end : sel.start] if last else ""
+        if (
+            last
+            and EXCEPT.match(re.sub(r"^[\s,;]+", "", sel.phrase.lower()))
+            and len(re.sub(r"#+", "#", gap)) <= 40
+            and not ORDER_WORD.search(gap)
+        ):  # "layers 3 to 7 on chat.jsonl, and skip layer 5": the rest of those, as the planner reads it
+            last.value = [i for i in last.value if i in set(sel.layers)]
+            last.phrase, last.end = text[last.start : sel.end], sel.end
+            continue
         facts.append(Fact("layers", sel.layers, sel.phrase, sel.start, sel.end))
     for m in DATASET_PATH.finditer(goal):
         slot = (
@@ -1880,12 +1899,20 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             if MARKERS.search(masked[first.end : later.start]):
                 later.replaced, later.start = [*first.replaced, first.value], first.start
                 merge_numbers.remove(first)
+    merge_numbers = resolve(merge_numbers, text)  # "t = 0.3, нет, лучше 0.4": the value after the marker
     facts.extend(merge_numbers)
     facts.extend(switch_facts(masked))
     for name, pattern in DISTRIBUTED:  # "with FSDP", "DeepSpeed ZeRO-3": how several GPUs share the work
         m = re.search(pattern, masked)
         if m and not negated(masked, m.start()):
             facts.append(Fact("distributed", name, m.group(0), m.start(), m.end()))
+            stage = re.search(r"(?:zero|stage)[- _]?(?:stage[- _]?)?([123])\b|\bfsdp([12])\b", m.group(0))
+            if stage:  # Graft's accelerate configs run DeepSpeed ZeRO-3 and FSDP2 (tools/distributed.py)
+                facts.append(
+                    Fact(
+                        "sharding_stage", (name, int(stage.group(1) or stage.group(2))), m.group(0), m.start(), m.end()
+                    )
+                )
             break
     for m in re.finditer(
         r"\bno\s+(?:eval(?:uation)?|validation|held[- ]out)\b|\bwithout\s+(?:eval(?:uation)?|validation)\b|без\s+валидаци\w*|без\s+оценк\w*",
@@ -2101,6 +2128,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         )
     if slot == "max_shard_size":
         return any(s.kind == "write" and str(s.max_shard_size).upper() == value for s in stages)
+    if slot == "sharding_stage":
+        return value in (("deepspeed", 3), ("fsdp", 2))
     if slot == "favoured_weights":
         big, small, _ = value
         return any(
@@ -2388,6 +2417,11 @@ def check_plan_against_goal(
                 f"Graft does not run {fact.value.upper()} (it trains with SFT, DPO/IPO, ORPO, SimPO and KTO); "
                 "say which of those you want instead, or drop it."
             )
+        elif fact.slot == "sharding_stage":
+            message = (
+                f"You said '{fact.phrase}'; Graft runs DeepSpeed as ZeRO-3 and FSDP as FSDP2 "
+                "(tools/distributed.py). Go on with that, or drop the multi-GPU setting?"
+            )
         elif fact.slot == "reference":
             what = "settings" if fact.value == "all" else SLOT_NAMES.get(fact.value, str(fact.value).replace("_", " "))
             message = (
@@ -2585,8 +2619,13 @@ def dpo_loss_list(text: str) -> list[str]:
         for m in pattern.finditer(text):
             if not negated(text, m.start()) and not any(s <= m.start() < e for s, e, _ in found):
                 found.append((m.start(), m.end(), loss))
-    names = [loss for _, _, loss in sorted(found)]
-    listed = bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) and len(set(names)) > 1
+    found.sort()
+    names = [loss for _, _, loss in found]
+    joined = any(  # "a mix of sigmoid and sft loss": two names joined right before the word
+        re.fullmatch(r"\s*(?:\+|,|and|и|&|/)\s*", text[a[1] : b[0]]) and re.match(r"\s+loss\b", text[b[1] :])
+        for a, b in pairwise(found)
+    )
+    listed = (bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) or joined) and len(set(names)) > 1
     return list(dict.fromkeys(names)) if listed else []
 
 
@@ -2752,7 +2791,8 @@ LOAD_BEARING = re.compile(
     r"|низк\w*|крупн\w*|мелк\w*)"
     r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
     r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды|в\s+(?:два|три|четыре|пять|десять|\d+)\s+раз\w*)"
-    r"|(?P<scope>except|excluding|exclude|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
+    r"|(?P<scope>except|excluding|exclude|exclusive|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
+    r"|не\s+включая"
     r"|заморо\w*|пропус\w*|остальн\w*|вместо|только|лишь)"
     r"|(?P<other>same|such|previous|another|other|какую-нибудь|какой-нибудь|какие-нибудь|ещ[её]|такой|такие|такую|тот|те)"
     r")(?![\w-])"

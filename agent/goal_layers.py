@@ -229,6 +229,17 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         count = max(1, round(n * frac))
         layers = _edge(head, count, n, model)
         hits.append((m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is {count} layers."))
+    # the fraction first, which end after it: "половину слоёв — нижнюю", "a third of the layers, the top one"
+    for m in re.finditer(
+        rf"(?:the\s+|a\s+)?({FRACTION})\s+(?:of\s+)?(?:the\s+)?{LW}\s*[-—–,:(]\s*(?:the\s+)?{HEAD}"
+        r"(?:\s+(?:one|ones|half|part|часть|половин\w*|трет\w*))?\)?",
+        text,
+    ):
+        frac_word, head = m.group(1), m.group(2)
+        frac = next(v for p, v in FRACTIONS if re.fullmatch(p, frac_word))
+        count = max(1, round(n * frac))
+        layers = _edge(head, count, n, model)
+        hits.append((m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is {count} layers."))
     # the middle fraction: "the middle third", "средняя треть", "the central half of the blocks"
     for m in re.finditer(
         rf"(?:the\s+)?(middle|centre|center|central|средн\w*|центральн\w*)\s+({FRACTION})"
@@ -508,7 +519,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(
             r"\s*,?\s*(?:but not|but exc?ept|but skip(?:ping)?|but leave out|but freeze|exc?ept(?: for)?|excluding|without"
-            r"|minus|skipping|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|без)\s+",
+            r"|minus|skipping|,\s*(?:skip|leave out|exclude|not)|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|без)\s+",
             text[c.end :],
         )
         if c.layers is None or not cut:
@@ -563,7 +574,11 @@ def parse_layer_selection(text: str, num_layers: int | None, model: str = "the m
     if not found:
         return None
     if len(found) > 1:  # "layers 0-1 and the last layer" → the union, in order
-        union = sorted({i for s in found for i in (s.layers or [])})
+        leaving_out = [s for s in found if EXCEPT.match(re.sub(r"^[\s,;]+", "", s.phrase.lower()))]
+        kept = [s for s in found if s not in leaving_out] or found
+        union = sorted({i for s in kept for i in (s.layers or [])})
+        for s in leaving_out if kept is not found else []:  # "layers 3 to 7 …, and skip layer 5": the rest of them
+            union = [i for i in union if i in set(s.layers or [])]
         notes = [s.note for s in found if s.note]
         return LayerSelection(
             union, " + ".join(s.phrase for s in found), found[0].start, found[-1].end, " ".join(notes) or None
@@ -589,7 +604,8 @@ def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
     spans = [(s.start, s.end) for s in selections]
     unread = []
     for m in re.finditer(
-        rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)(?!\s*(?:only\s*|только\s*)?\(?\s*\d)",
+        rf"(?:middle|central|centre|center|средн\w*|центральн\w*)\s+{LW}(?!\w)"
+        r"(?!\s*(?:only\s*|только\s*)?\(?\s*(?:(?:from|с|со)\s+)?\d)",
         lowered,
     ):
         if not any(a <= m.start() < b for a, b in spans):  # "the middle layers": how many, and which?

@@ -233,7 +233,8 @@ _SPOKEN_POWER = re.compile(
 
 # method and setting names typed in Cyrillic, each the Latin name's length (positions hold)
 _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo", "симпо": "simpo", "бэта": "beta", "ранк": "rank",
-          "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora"}  # fmt: skip
+          "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora",
+          "тайс": "ties", "даре": "dare", "слерп": "slerp"}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
 )
@@ -245,6 +246,7 @@ def spelled_numbers(text: str) -> str:
     text = text.replace("−", "-")
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
     text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
+    text = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text)  # "потом КТО на thumbs.jsonl" (not "кто", who)
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
 
     def power(m: re.Match[str]) -> str:

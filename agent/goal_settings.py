@@ -334,9 +334,10 @@ TECHNIQUES = (
         "an evaluation: Graft trains, merges and writes; it runs no benchmarks",
     ),
     (
-        r"\bpush(?:ed|ing)?\s+(?:it\s+|this\s+|the\s+\w+\s+)?to\s+(?:the\s+)?(?:hf\s+|hugging\s*face\s+)?hub\b"
-        r"|\bupload\w*\s+(?:it\s+)?to\s+(?:the\s+)?(?:hub|hugging\s*face|hf)\b|\bpush_to_hub\b"
-        r"|(?:залей|выложи|загрузи|опубликуй)\w*\s+(?:\w+\s+)?на\s+(?:хаб|hf|hugging\s*face|хаггинг\w*)",
+        r"\b(?:push|upload|publish|share)\w*\s+(?:\S+\s+){0,4}?(?:to|on|onto)\s+(?:the\s+)?"
+        r"(?:hf\s+|hugging\s*face\s+)?(?:hub|hugging\s*face|hf|huggingface\.co)\b|\bpush_to_hub\b|\bhub_model_id\b"
+        r"|(?:залей|залить|выложи|выложить|загрузи|загрузить|опубликуй|опубликовать|запушь|запушить)\w*\s+"
+        r"(?:\S+\s+){0,3}?(?:на|в)\s+(?:хаб|hub|hf|hugging\s*face|хаггинг\w*)",
         "an upload: Graft writes to your disk and never sends weights anywhere",
     ),
 )

@@ -119,7 +119,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
-            r"|\b(?:linear(?:ly)?)\s+merge\b"
+            r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
@@ -146,7 +146,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
     (
         "dpo",
         re.compile(
-            r"\b(?:dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
+            r"\b(?:c?dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
             r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?:trainer|config)?(?![a-z])"
             r"|лайк\w*|дизлайк\w*|(?:палец|пальц\w*) (?:вверх|вниз)"
         ),
@@ -289,7 +289,7 @@ def normalise(text: str) -> str:
     text = text.replace("»", '"').replace("—", "-").replace("–", "-").replace("’", "'")
     from agent.goal_numbers import spelled_numbers
 
-    return re.sub(r"\s+", " ", spelled_numbers(text.strip().lower()))
+    return re.sub(r"\s+", " ", spelled_numbers(text.strip()).lower())
 
 
 def mask_paths(text: str) -> str:
@@ -1756,12 +1756,12 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         r"\d|\.jsonl|\.json|\.csv|\.parquet|/|_proj|c_attn|c_fc|rank|alpha|beta|epoch|layer|attention|mlp|"
         r"lora|dora|merge|adapter|weight|dataset|data|output|model|last|first|слой|сло|эпох|ранг|внимани|адаптер|"
         r"модел|данн|файл|safetensors|then|after|finally|потом|затем|сначала|конце|"
-        r"top|bottom|final|upper|lower|последн|перв|верхн|нижн|halfway|поровну|пополам|base|базов|исходн|"
+        r"top|bottom|final|upper|lower|последн|перв|верхн|нижн|halfway|поровну|пополам|base|баз|исходн|"
         r"full|полн|query|key|value|quer|запрос|ключ|значени|projection|проекц|learning|rate|скорост|обучени|выход|"
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
         r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков|"
-        r"both|everything|everywhere|обоих|обеих|везде"
+        r"both|everything|everywhere|обоих|обеих|везде|inclusive|включительн|skip"
     )
     from agent.goal_numbers import ordinal_value, word_value
 
@@ -1903,7 +1903,11 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     for a in actions:  # "merge_method: dare_ties" inside the pasted config is that merge's method, not a second merge
         before = goal[max(0, a.start - 16) : a.start]
         config = [b for b in merged if b.kind == "merge_models"]
-        if a.kind == "merge_models" and config and re.search(r"merge_method\s*[:=]\s*[\"']?$", before):
+        if (
+            a.kind == "merge_models"
+            and config
+            and (re.search(r"merge_method\s*[:=]\s*[\"']?$", before) or goal.startswith("merge_method", a.start))
+        ):
             config[-1].text += " " + a.text
             continue
         merged.append(a)

@@ -36,7 +36,52 @@ def _fact(text: str) -> str:
     return text
 
 
+# why a technique is not run (agent/goal_settings.TECHNIQUES), as the Russian question says it
+WHY_RU = {
+    "quantised training (QLoRA): Graft trains the adapter on the unquantised weights":
+        "обучение на квантованной модели (QLoRA): Graft обучает адаптер на неквантованных весах",
+    "a PEFT method or initialisation Graft does not run: it trains LoRA or DoRA, initialised as PEFT's default":
+        "метод или инициализация PEFT, которых Graft не делает: он обучает LoRA или DoRA с инициализацией PEFT по умолчанию",
+    "the training precision: Graft trains in bf16 on a CUDA GPU that supports it and in fp32 on CPU":
+        "точность обучения: Graft обучает в bf16 на GPU с CUDA, где она есть, и в fp32 на CPU",
+    "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)":
+        "адаптер как результат: последний этап Graft записывает одну слитую модель (каждый обученный адаптер остаётся "
+        "в папке запуска)",
+    "a subset of the rows: Graft trains on every row of the dataset file (cut the file to those rows first)":
+        "часть строк: Graft обучает на всех строках файла (сначала оставьте в файле только нужные строки)",
+    "loss on the prompt tokens: Graft's SFT puts the loss on the replies only (TRL's completion-only loss)":
+        "лосс на токенах промпта: SFT в Graft считает лосс только по ответам (completion-only loss из TRL)",
+    "training the embeddings or the LM head: Graft's LoRA adapts the linear projections only":
+        "обучение эмбеддингов или LM head: LoRA в Graft адаптирует только линейные проекции",
+    "reference-free preference training: Graft's DPO keeps the frozen starting model as the reference":
+        "обучение предпочтениям без референса: DPO в Graft держит замороженную исходную модель как референс",
+    "a chat template: Graft formats rows with the tokenizer's own template":
+        "шаблон чата: Graft форматирует строки собственным шаблоном токенизатора",
+    "which side is truncated: Graft keeps TRL's default": "с какой стороны обрезать: Graft оставляет умолчание TRL",
+    "a logging/saving/eval interval: Graft logs every step, evaluates before and after, and saves each stage once":
+        "интервал логов/сохранений/оценки: Graft пишет лог каждый шаг, оценивает до и после и сохраняет каждый этап "
+        "один раз",
+    "a kernel choice: Graft uses the model's default attention": "выбор ядра: Graft использует внимание модели по умолчанию",
+    "an optimiser: Graft trains with AdamW": "оптимизатор: Graft обучает с AdamW",
+    "a vision or audio part: Graft adapts a language model's own linear layers":
+        "визуальная или аудиочасть: Graft адаптирует только линейные слои самой языковой модели",
+    "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
+        "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
+    "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "a training schedule Graft does not run": "режим обучения, которого Graft не делает",
+    "an upload: Graft writes to your disk and never sends weights anywhere":
+        "выгрузка: Graft пишет на ваш диск и никуда не отправляет веса",
+}  # fmt: skip
+
 SHAPES: list[tuple[str, object]] = [
+    (
+        r"You said '(?P<x>.+?)'; Graft runs DeepSpeed as ZeRO-3 and FSDP as FSDP2 \(tools/distributed\.py\)\. Go on with "
+        r"that, or drop the multi-GPU setting\?",
+        lambda m: (
+            f"Вы указали «{m['x']}»; Graft запускает DeepSpeed как ZeRO-3, а FSDP как FSDP2 (tools/distributed.py). "
+            "Продолжить так или убрать настройку нескольких GPU?"
+        ),
+    ),
     (
         r"You wrote '(?P<x>.+?)'; Graft numbers layers from 0 \(the first layer is layer 0\)\. Which layers, counted "
         r"from 0\?",
@@ -133,7 +178,9 @@ SHAPES: list[tuple[str, object]] = [
     ),
     (
         r"You asked for '(?P<x>.+?)' \((?P<why>.+?)\)\. Go on without it, or change the goal\?",
-        lambda m: f"Вы попросили «{m['x']}» ({m['why']}). Продолжить без этого или изменить цель?",
+        lambda m: (
+            f"Вы попросили «{m['x']}» ({WHY_RU.get(m['why'], m['why'])}). Продолжить без этого или изменить цель?"
+        ),
     ),
     (
         r"You wrote '(?P<x>.+?)'(?: \(an? (?P<src>.+?) setting\))?; Graft's plan has no such setting, so it would not be "

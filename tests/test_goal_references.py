@@ -9,6 +9,8 @@ rows, and "lr 0,0001" was refused with the schema's sentence.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from agent.goal_facts import check_plan_against_goal, goal_facts
@@ -321,6 +323,24 @@ PLANNED = [
     ("axolotl cfg:\nbase_model: {model}\nadapter: lora\nlora_r: 32\ndatasets:\n  - path: {sft}\n    type: chat_template\n"
      "output_dir: {out}", ["sft"], {0: {"r": 32}}),
     ("ранг восемь, в течение двух эпох, lr 1e-4 на {sft} — и сохрани в {out} в bfloat16", ["sft"], {0: {"r": 8, "epochs": 2}}),
+    ("full finetune (no lora) on {sft}, lr 1e-5 — scratch that, 2e-5 — cosine w/ 10 warmup steps, grad clip 0.5", ["sft"],
+     {0: {"learning_rate": 2e-5, "lr_scheduler_type": "cosine", "warmup_steps": 10, "max_grad_norm": 0.5}}),
+    ("train layers 3 to 7 inclusive, skip layer 5, on {sft}", ["sft"], {0: {"layers": [3, 4, 6, 7]}}),
+    ("train layers 3 to 7 on {sft}, and skip layer 5", ["sft"], {0: {"layers": [3, 4, 6, 7]}}),
+    ("Do SFT on {sft} on 4 gpus with deepspeed zero3", ["sft"], {0: {"gpus": 4, "distributed": "deepspeed"}}),
+    ("слерп базы и {partner}, t = 0.3, нет, лучше 0.4", ["merge_models"], {0: {"t": 0.4}}),
+    ("ties {partner} and {partner2}, density 0.5, sorry, 0.7", ["merge_models"], {0: {"density": 0.7}}),
+    ("sft on {sft} 2ep lr 3e-4 r 8 a 16 drop 0.1 maxlen 512 bs 4 ga 4", ["sft"], {0: {"dropout": 0.1, "max_length": 512}}),
+    ("cDPO on {dpo}: sigmoid loss with label_smoothing 0.1, beta .2", ["preference"], {0: {"label_smoothing": 0.1}}),
+    ("dpo on {dpo} with a mix of sigmoid and sft loss, weights 1 and 0.2", ["preference"],
+     {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.2]}}),
+    ("слей вот так:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 0.3\n"
+     "  - model: {partner}\n    parameters:\n      weight: 0.7\ndtype: float16", ["merge_models"],
+     {0: {"method": "linear", "weights": [0.3, 0.7]}}),
+    ("даре тайс: {partner} и {partner2}, плотность 0.3, веса 0.5 и 0.5", ["merge_models"], {0: {"method": "dare_ties"}}),
+    ("сфт на {sft} с DoRA, потом КТО на {kto}", ["sft", "preference"], {1: {"method": "kto"}}),
+    ("дообучи на {sft} половину слоёв — нижнюю", ["sft"], {0: {"layers": [0, 1, 2, 3, 4, 5]}}),
+    ("дообучи средние слои (с 3 по 8) на {sft} с рангом двенадцать", ["sft"], {0: {"layers": [3, 4, 5, 6, 7, 8], "r": 12}}),
 ]  # fmt: skip
 
 
@@ -351,8 +371,8 @@ ASKED = [
     ("SFT on {sft} but only the first 10% of it", "subset"),
     ("SFT на первых 500 примерах из {sft}", "первых 500 примерах"),
     ("SFT on {sft} with the loss on the full sequence, prompts included", "loss on the prompt"),
-    ("SFT на {sft}, адаптер не вливать, нужны только веса LoRA", "adapter as the result"),
-    ("обучи только эмбеддинги на {sft}", "embeddings"),
+    ("SFT на {sft}, адаптер не вливать, нужны только веса LoRA", "адаптер как результат"),
+    ("обучи только эмбеддинги на {sft}", "обучение эмбеддингов"),
     (
         "linear merge of {partner} and {partner2} where {partner2} gets twice the weight of {partner}",
         "twice the weight",
@@ -477,6 +497,37 @@ def test_each_question_of_a_reply_is_put_in_russian_on_its_own() -> None:
     assert "You wrote" not in russian and "Which" not in russian
     assert "«SFT на x, побольше эпох»" in russian and "«lr как у dpo»" in russian
     assert in_language(english, "SFT on x, more epochs, lr as for DPO") == english
+
+
+def test_every_reason_a_technique_is_not_run_has_its_russian_form() -> None:
+    """A Russian goal asking for QLoRA or a hub upload is told why in Russian, not with an English aside."""
+    from agent.goal_settings import TECHNIQUES
+    from agent.question_language import in_language
+
+    for _, why in TECHNIQUES:
+        english = f"You asked for 'x' ({why}). Go on without it, or change the goal?"
+        russian = in_language(english, "обучи на данных и залей куда-нибудь")
+        assert why not in russian and re.search(r"[а-я]{3,}", russian.split("«x»")[1]), why
+
+
+@pytest.mark.parametrize(
+    ("goal", "asked"),
+    [
+        ("сфт на {sft} ранг 8, потом залей результат на hub", "выгрузка"),
+        ("sft on {sft} r16, after training push the merged model to the hub as myorg/tiny-sft", "upload"),
+        ("Do SFT on {sft} on 4 gpus with deepspeed zero2", "ZeRO-3"),
+        ("SFT на {sft}, 8 GPU, fsdp1", "FSDP2"),
+        ("LoRA on {sft}, layers 3 to 7 exclusive", "exclusive"),
+        ("LoRA on {sft}, layers 3-6 (1-indexed)", "from 0"),
+        ("лора на {sft}, слои 3-6 (нумерация с единицы)", "с 0"),
+        ("della merge with {partner}, density 0.6, epsilon 0.1, lambda 1.0", "'lambda'"),
+    ],
+)
+def test_what_graft_does_differently_is_asked_in_the_goals_language(
+    world: dict[str, str], goal: str, asked: str
+) -> None:
+    outcome = _outcome(world, goal)
+    assert outcome.plan is None and asked in (outcome.question or ""), outcome.question
 
 
 def test_a_path_after_relative_to_is_never_where_the_model_is_written(world: dict[str, str]) -> None:
