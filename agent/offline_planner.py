@@ -1788,7 +1788,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
 def plan_offline(request: PlanRequest) -> PlanOutcome:
     """Read the goal and build a plan; a missing essential becomes a question (in the goal's language),
     bad input a GraftError."""
-    from agent.question_language import in_language, refusal_in_language
+    from agent.question_language import in_language, notes_in_language, refusal_in_language
 
     try:
         outcome = _plan_offline(request)
@@ -1799,6 +1799,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
         raise
     if outcome.question:
         outcome.question = in_language(outcome.question, request.goal)
+    outcome.notes = notes_in_language(outcome.notes, request.goal)
+    if outcome.plan is not None:
+        outcome.plan.notes = notes_in_language(outcome.plan.notes, request.goal)
     return outcome
 
 

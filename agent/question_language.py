@@ -348,3 +348,76 @@ def in_language(question: str, goal: str) -> str:
             part = re.sub(pattern, form, part)  # type: ignore[arg-type]
         out.append(part)
     return " ".join(out)
+
+
+# the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
+NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^a final write was added: the plan ends in one safetensors model\.$",
+     lambda m: "добавлена итоговая запись: план заканчивается одной моделью в safetensors."),
+    (r"^(?P<p>.+?) is not a model, an adapter or a dataset: the final model is written there\.$",
+     lambda m: f"{m['p']} — не модель, не адаптер и не датасет: итоговая модель записывается туда."),
+    (r"^no output was named; the final model goes to (?P<p>.+?)\.$",
+     lambda m: f"папка результата не названа; итоговая модель будет в {m['p']}."),
+    (r"^the merge's members are (?P<a>.+?); (?P<b>.+?) is their base \(the common ancestor\), not a member\.$",
+     lambda m: f"в слиянии участвуют {m['a']}; {m['b']} — их база (общий предок), а не участник."),
+    (r"^the adapter is merged into the model before the model merge\.$",
+     lambda m: "адаптер вливается в модель перед слиянием моделей."),
+    (r"^the SFT adapter is folded in before (?P<x>\w+), so (?P=x)'s reference model is the fine-tuned one\.$",
+     lambda m: f"адаптер SFT вливается перед {m['x']}, поэтому референсная модель {m['x']} — дообученная."),
+    (r"^the SFT adapter is folded in before (?P<x>\w+), which trains on it \(no reference model\)\.$",
+     lambda m: f"адаптер SFT вливается перед {m['x']}, который обучается поверх него (без референсной модели)."),
+    (r"^no training method was named; the values you gave are for a LoRA fine-tune \(SFT\)\.$",
+     lambda m: "метод обучения не назван; указанные значения относятся к дообучению LoRA (SFT)."),
+    (r"^(?P<p>.+?) holds no model, so it is where the merged model is written\.$",
+     lambda m: f"в {m['p']} нет модели, поэтому слитая модель записывается туда."),
+    (r"^stage (?P<a>\S+) uses the same rank as (?P<b>\S+): r=(?P<r>\S+)\.$",
+     lambda m: f"этап {m['a']} использует тот же ранг, что и {m['b']}: r={m['r']}."),
+    (r"^stage (?P<a>\S+) trains the same layers as (?P<b>\S+): (?P<l>.+?)\.$",
+     lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
+    (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
+     lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^(?P<s>[\w ]+?) (?P<v>\S+): you said (?P<said>.+?); the correction was taken\.$",
+     lambda m: f"{_slot(m['s'])} {m['v']}: вы указали {m['said'].replace(', then ', ', затем ')}; взято исправление."),
+    (r"^layers: you said '(?P<a>.+?)', then '(?P<b>.+?)'; the correction was taken\.$",
+     lambda m: f"слои: вы указали «{m['a']}», затем «{m['b']}»; взято исправление."),
+    (r"^read as a description, not as instructions: (?P<w>.+?)\.$",
+     lambda m: f"понято как описание, а не как указание: {m['w']}."),
+    (r"^ordinal layers are counted from 1 \((?P<x>.+?)\)\.$",
+     lambda m: "порядковые номера слоёв считаются с 1 (" + _ordinal_ru(m["x"]) + ")."),
+    (r"^'(?P<x>.+?)' of (?P<n>\d+) layers is (?P<k>\d+) layers\.$",
+     lambda m: f"«{m['x']}» из {m['n']} слоёв — это {m['k']} слоёв."),
+    (r"^'(?P<x>.+?)' of (?P<n>\d+) layers is layers (?P<l>.+?)\.$",
+     lambda m: f"«{m['x']}» из {m['n']} слоёв — это слои {m['l']}."),
+    (r"^weights (?P<w>.+?) from '(?P<x>.+?)'\.$", lambda m: f"веса {m['w']} из «{m['x']}»."),
+    (r"^t (?P<t>\S+) from '(?P<x>.+?)' \(t is (?P<p>.+?)'s share\)\.$",
+     lambda m: f"t {m['t']} из «{m['x']}» (t — доля {m['p']})."),
+    (r"^stage (?P<a>\S+) is a separate (?:fine-tune|preference run) from the base on (?P<d>.+?), to merge with (?P<b>.+?)\.$",
+     lambda m: f"этап {m['a']} — отдельное обучение от базы на {m['d']}, для слияния с {m['b']}."),
+    (r"^the base's weight (?P<w>\S+) is left out: a (?P<m>\S+) merge takes task vectors relative to the base, so "
+     r"mergekit ignores a weight given to the base itself\.$",
+     lambda m: f"вес базы {m['w']} не используется: слияние {m['m']} берёт векторы задач относительно базы, и mergekit "
+     "игнорирует вес, данный самой базе."),
+]  # fmt: skip
+
+
+def _ordinal_ru(text: str) -> str:
+    """ "'третий слой' is layer 2" → "«третий слой» — слой 2"; "the second layer is index 1" → "второй слой — индекс 1"."""
+    m = re.fullmatch(r"'(?P<x>.+?)' is layers? (?P<l>.+)", text)
+    if m:
+        return f"«{m['x']}» — слой {m['l']}" if "," not in m["l"] else f"«{m['x']}» — слои {m['l']}"
+    m = re.fullmatch(r"the (?P<x>\w+) layer is index (?P<i>\d+)", text)
+    return f"{m['x']} слой — индекс {m['i']}" if m else text
+
+
+def notes_in_language(notes: list[str], goal: str) -> list[str]:
+    """The plan's notes as the person's language says them; unchanged for English goals."""
+    if not wants_russian(goal):
+        return notes
+    out = []
+    for note in notes:
+        for pattern, form in NOTE_SHAPES:
+            if re.match(pattern, note):
+                note = re.sub(pattern, form, note)  # type: ignore[arg-type]
+                break
+        out.append(note)
+    return out

@@ -565,3 +565,17 @@ def test_a_shard_size_said_with_sharded_at_is_written(world: dict[str, str]) -> 
     outcome = _outcome(world, "SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}")
     assert outcome.plan is not None, outcome.question
     assert outcome.plan.stages[-1].max_shard_size == "500MB"
+
+
+def test_a_russian_goals_plan_notes_are_russian(world: dict[str, str]) -> None:
+    """The review of a Russian goal explains the plan in Russian (red-team passes 8 and 9: every note was English)."""
+    outcome = _outcome(
+        world, "дообучи средние слои (с 3 по 8) на {sft} с рангом двенадцать, затем ORPO на тех же слоях, в {out}"
+    )
+    assert outcome.plan is not None, outcome.question
+    notes = outcome.plan.notes
+    assert any(n.startswith("добавлена итоговая запись") for n in notes), notes
+    assert any("этап orpo использует тот же ранг, что и sft: r=12" in n for n in notes), notes
+    assert not any(n.startswith(("a final write", "stage ")) for n in notes), notes
+    english = _outcome(world, "SFT on {sft} on layers 3 to 8, rank 12, then ORPO on the same layers, to {out}")
+    assert any(n.startswith("a final write was added") for n in english.plan.notes)
