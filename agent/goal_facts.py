@@ -370,7 +370,7 @@ THEIRS = (
 )
 BASE_WORDS = (
     r"(?:(?:the\s+)?(?:base|original|opened|open|current|starting)(?:\s+(?:model|one|checkpoint))?\b"
-    r"|(?:базов|исходн|текущ|открыт|оригинал)\w*(?:\s+модел\w*)?)"
+    r"|(?:(?<![а-я])баз|исходн|текущ|открыт|оригинал)\w*(?:\s+модел\w*)?)"
 )
 MEMBER_WORD = rf"(?:{OURS}|{THEIRS}|{BASE_WORDS})"
 FAVOUR_WORDS = r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)"
@@ -417,7 +417,7 @@ def favoured_ratio(masked: str) -> Favoured | None:
     digits, starts, ends = words_to_digits_mapped(masked)
     m = FAVOURED_RATIO.search(digits)
     if not m:
-        return None
+        return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
     if a + b <= 0:
         return None
@@ -425,6 +425,43 @@ def favoured_ratio(masked: str) -> Favoured | None:
     who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
     big, small = round(max(a, b) / (a + b), 6), round(min(a, b) / (a + b), 6)
     return Favoured(big, small, masked[who_start:who_end], start, end, who_start, who_end)
+
+
+_WHO = rf"(?:#{{3,}}|{MEMBER_WORD})"
+_PART_WORDS = {"a quarter": 0.25, "quarter": 0.25, "a third": 1 / 3, "third": 1 / 3, "half": 0.5, "two thirds": 2 / 3,
+               "three quarters": 0.75, "четверть": 0.25, "треть": 1 / 3, "половина": 0.5, "половину": 0.5,
+               "две трети": 2 / 3, "три четверти": 0.75}  # fmt: skip
+_PART = r"(?P<p>\d+(?:\.\d+)?\s*%|" + "|".join(sorted(map(re.escape, _PART_WORDS), key=len, reverse=True)) + ")"
+# "a quarter partner, the rest base", "80% of B and the rest from the base", "на 30% B, остальное — база"
+SHARE_THE_REST = re.compile(
+    _PART + rf"\s+(?:of\s+|from\s+)?(?:the\s+)?(?P<who>{_WHO})\s*(?:[,;]\s*|\s+)(?:and\s+|а\s+|и\s+)?"
+    rf"(?:the\s+rest|остальн\w*)\s*(?:(?:is|from|for|to|goes to|—|-|:|на|от|из|у)\s+)?(?:the\s+)?(?P<other>{_WHO})"
+)
+# "mostly partner — like 80%", "в основном B, процентов 80": the one member's share
+MOSTLY = re.compile(
+    rf"(?:mostly|mainly|largely|в основном|преимущественно)\s+(?:the\s+)?(?P<who>{_WHO})[\s,—–(-]*"
+    r"(?:like|about|around|roughly|~|say|около|примерно|где-то|процентов)?\s*(?P<p>\d+(?:\.\d+)?)\s*(?:%|процентов)"
+)
+
+
+def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
+    """A share said for one of two members, the other taking the rest."""
+    m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits)
+    if not m:
+        return None
+    share = _PART_WORDS.get(m["p"]) or float(m["p"].replace(" ", "").rstrip("%")) / 100
+    if not 0 < share < 1:
+        return None
+    who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
+    return Favoured(
+        round(share, 6),
+        round(1 - share, 6),
+        masked[who_start:who_end],
+        starts[m.start()],
+        ends[m.end() - 1],
+        who_start,
+        who_end,
+    )
 
 
 class _Said:
@@ -1869,9 +1906,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
     elif fav := favoured_ratio(masked):
-        facts.append(
-            Fact("favoured_weights", (fav.big, fav.small, fav.who), text[fav.start : fav.end], fav.start, fav.end)
-        )
+        who = text[fav.who_start : fav.who_end]  # the path as written, where the member is named by its folder
+        facts.append(Fact("favoured_weights", (fav.big, fav.small, who), text[fav.start : fav.end], fav.start, fav.end))
     elif not m and (named := weights_for(masked)):
         pairs, w_start, w_end = named
         facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
@@ -2035,6 +2071,31 @@ def _names_existing(short: str, full: str) -> bool:
     )
 
 
+def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
+    """Whether a two-model merge gives the member said to be favoured its share ("60-40 in favour of the second")."""
+    share, rest, who = value
+    shares = [1 - stage.t, stage.t] if stage.method == "slerp" else list(stage.weights or [])
+    if len(shares) != 2:
+        return False
+    members = list(stage.models)
+    if re.fullmatch(r"first|перв\w*", who.split()[0]):
+        index = 0
+    elif re.fullmatch(r"second|втор\w*", who.split()[0]):
+        index = 1
+    elif re.fullmatch(OURS, who):
+        index = next((i for i, m in enumerate(members) if m.startswith("@") and m != "@base"), -1)
+    elif re.fullmatch(BASE_WORDS, who):
+        index = members.index("@base") if "@base" in members else -1
+    elif re.fullmatch(THEIRS, who):
+        others = [i for i, m in enumerate(members) if not m.startswith("@")]
+        index = others[0] if len(others) == 1 else -1
+    else:  # a path: the member it names
+        index = next((i for i, m in enumerate(members) if m == who or _same_path(m, who)), -1)
+    if index < 0:  # a member no word of the goal pins down: the two shares, either way round
+        return all(abs(a - b) < 1e-6 for a, b in zip(sorted(shares), sorted([share, rest]), strict=True))
+    return abs(shares[index] - share) < 1e-6 and abs(shares[1 - index] - rest) < 1e-6
+
+
 def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     stages = list(plan.stages)
     training = [s for s in stages if s.kind in ("sft", "preference")]
@@ -2131,16 +2192,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     if slot == "sharding_stage":
         return value in (("deepspeed", 3), ("fsdp", 2))
     if slot == "favoured_weights":
-        big, small, _ = value
-        return any(
-            len(s.models) == 2
-            and (
-                (s.method == "slerp" and min(abs(s.t - big), abs(s.t - small)) < 1e-6)
-                or (len(s.weights) == 2 and abs(max(s.weights) - big) < 1e-6 and abs(min(s.weights) - small) < 1e-6)
-            )
-            for s in stages
-            if s.kind == "merge_models"
-        )
+        return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) == 2)
     if slot == "weights":
         for s in stages:
             have = list(getattr(s, "weights", None) or [])

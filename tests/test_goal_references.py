@@ -341,6 +341,13 @@ PLANNED = [
     ("сфт на {sft} с DoRA, потом КТО на {kto}", ["sft", "preference"], {1: {"method": "kto"}}),
     ("дообучи на {sft} половину слоёв — нижнюю", ["sft"], {0: {"layers": [0, 1, 2, 3, 4, 5]}}),
     ("дообучи средние слои (с 3 по 8) на {sft} с рангом двенадцать", ["sft"], {0: {"layers": [3, 4, 5, 6, 7, 8], "r": 12}}),
+    ("merge {model} with {partner} using linear, a quarter partner, the rest base", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("slerp the base toward {partner}, mostly partner — like 80%", ["merge_models"], {0: {"t": 0.8}}),
+    ("SFT on {sft}, then ties with {partner}, 30% of ours and the rest from the partner",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("linear merge {partner} and {partner2}, 70/30 in favour of {partner2}", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.3, 0.7]}}),
 ]  # fmt: skip
 
 
@@ -565,6 +572,30 @@ def test_a_shard_size_said_with_sharded_at_is_written(world: dict[str, str]) -> 
     outcome = _outcome(world, "SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}")
     assert outcome.plan is not None, outcome.question
     assert outcome.plan.stages[-1].max_shard_size == "500MB"
+
+
+def test_the_fact_check_knows_which_member_a_ratio_favours(world: dict[str, str]) -> None:
+    """'70/30 in favour of B' planned the other way round is caught, not shown as the person's reading."""
+    goal = "linear merge {partner} and {partner2}, 70/30 in favour of {partner2}".format(**world)
+    for weights, kept in (([0.3, 0.7], True), ([0.7, 0.3], False)):
+        plan = plan_from_data(
+            {
+                "goal": goal,
+                "base_model": world["model"],
+                "output": world["out"],
+                "stages": [
+                    {
+                        "kind": "merge_models",
+                        "id": "merge",
+                        "method": "linear",
+                        "weights": weights,
+                        "models": [world["partner"], world["partner2"]],
+                    },
+                    {"kind": "write", "id": "write"},
+                ],
+            }
+        )
+        assert (check_plan_against_goal(goal, plan) == []) is kept, weights
 
 
 def test_a_russian_goals_plan_notes_are_russian(world: dict[str, str]) -> None:
