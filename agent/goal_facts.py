@@ -189,10 +189,14 @@ def left_out(text: str, start: int) -> bool:
         re.search(
             r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
             r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
-            r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*))"
+            r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
+            r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
+            r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
+            # "except lm_head and gate_proj", "не трогай последние два слоя и attention": the rest of the list
+            r"(?:\s+(?:(?!\b(?:train|tune|use|only|but|on|to)\b|обуч|только|но\b)[\w'-]+[\s,]+){0,5}?(?:and|и|or|или|,|&))?"
             r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
             r"(?:(?:mlp|attention|attn|self-attention|feed[- ]?forward|ffn|мlp|млп|внимани\w*)(?:'s)?\s+)?$",
-            text[max(0, start - 40) : start],
+            text[max(0, start - 60) : start],
         )
     )
 
@@ -242,6 +246,8 @@ DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|cs
 MODULE_SHORTHAND = (
     r"(?!(?:(?:up|down)\s*/\s*)*gate(?:\s*/\s*(?:gate|up|down))*(?![\w/.-])|[qkvo](?:\s*/\s*[qkvo])+(?![\w/.-]))"
 )
+# "tiny-llama-3.2.dpo", "qwen2.5-7b-sft": a name with digits and two or more separators, never an instruction
+NAME_LIKE = re.compile(r"(?<![\w/.~-])(?=[\w.+-]*\d)(?=[\w.+-]*[a-zа-я]{2})\w+(?:[.+-]\w+){2,}(?![\w/])")
 NOT_A_PATH = r"(?!(?:w/o|w/|b/c|n/a|and/or|и/или)(?![\w.~/-]))"  # "merge w/ TIES": an abbreviation, not a folder
 PATH = re.compile(
     MODULE_SHORTHAND
@@ -397,6 +403,15 @@ FAVOURED_RATIO = re.compile(
 )
 
 
+# "in favour of B, 3:1", "в пользу базы, примерно 3 к 1", "favouring ours 3 to 1": who first, then the ratio
+FAVOURED_FIRST = re.compile(
+    FAVOUR_WORDS + r"\s+(?:the\s+)?"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+    r"[\s,:—–-]*(?:(?:at|by|with|as|about|roughly|around|примерно|около|где-то)\s+)?"
+    r"(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])"
+)
+
+
 @dataclass
 class Favoured:
     """A two-model merge's weights said as a ratio in favour of one member."""
@@ -415,7 +430,7 @@ def favoured_ratio(masked: str) -> Favoured | None:
     from agent.goal_numbers import words_to_digits_mapped
 
     digits, starts, ends = words_to_digits_mapped(masked)
-    m = FAVOURED_RATIO.search(digits)
+    m = FAVOURED_RATIO.search(digits) or FAVOURED_FIRST.search(digits)
     if not m:
         return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
@@ -729,6 +744,7 @@ class Miss:
 
     fact: Fact | None
     message: str
+    unrunnable: bool = False  # a method or technique Graft does not run: asked first, before any value
 
 
 def _show(value: Any) -> str:
@@ -747,7 +763,7 @@ def reading_text(goal: str) -> str:
     return spelled_numbers(goal.translate(table)).lower()  # before lower case: "КТО" is KTO, "кто" is who
 
 
-def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH)) -> str:
+def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH, NAME_LIKE)) -> str:
     def blank(m: re.Match[str]) -> str:
         if all(MODULE_NAME.fullmatch(part) or part in LETTER_ROLES for part in m.group(0).split("/")):
             return m.group(0)  # "q_proj/v_proj", "q/k/v" name modules, not a path
@@ -1218,13 +1234,19 @@ def _said_before_negation(fact: Fact, masked: str) -> bool:
     return False
 
 
+def _gap(masked: str, start: int, end: int) -> int:
+    """Characters between two places, a path counted as one: how near a correction is does not depend on how long
+    the dataset's folder name is."""
+    return len(re.sub(r"#+", "#", masked[start:end]))
+
+
 def resolve(facts: list[Fact], text: str) -> list[Fact]:
     """Apply correction markers: a later value of the same slot right after a marker replaces the earlier one."""
     masked = mask(text)
     facts = sorted(facts, key=lambda f: f.start)
     numbers = [n for n in find_numbers(masked)]
     for marker in MARKERS.finditer(masked):
-        before = [f for f in facts if f.end <= marker.start() and marker.start() - f.end <= 40]
+        before = [f for f in facts if f.end <= marker.start() and _gap(masked, f.end, marker.start()) <= 40]
         if not before:
             continue
         old = before[-1]
@@ -1233,10 +1255,12 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
             for f in facts
             if f.start >= marker.end()
             and (f.slot == old.slot or (old.slot == "unsupported" and f.slot == "method"))
-            and f.start - marker.end() <= 30
+            and _gap(masked, marker.end(), f.start) <= 30
         ]
         if later:
             new = later[0]
+            if old.slot == "method" and new.value == old.value:
+                continue  # "DPO on prefs. Хотя нет, DPO не надо": the same method again is no new value
         else:
             if old.slot in ("method", "unsupported"):
                 continue
@@ -1283,6 +1307,8 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
         notes.append(f"you took back '{goal[:cut].strip()}'; only what follows it is planned.")
     text, span_notes = _corrected_spans(text)
     notes.extend(span_notes)
+    text, method_notes = _corrected_merge_methods(text)
+    notes.extend(method_notes)
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
         keyword = next(
             (
@@ -1311,10 +1337,42 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
             replacement = f"{value_text} {after}"  # "5 epochs — make that 3" → "3 epochs"
         else:
             replacement = value_text
+        if fact.slot == "method":
+            replacement += _kept_between(text[fact.start : fact.end])  # "IPO on prefs.jsonl… no, DPO": data stays
         text = text[: fact.start] + replacement + text[fact.end :]
         said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
         notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
     return text, notes[::-1]
+
+
+MERGE_TAKEN_BACK = re.compile(
+    r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?[\s?.!…,;:—–-]*"
+    r"(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use)\s+)*"
+    r"(?=(" + MERGE_METHOD_WORDS + r")(?![\w-]))"
+)
+
+
+def _corrected_merge_methods(text: str) -> tuple[str, list[str]]:
+    """'TIES merge? no, let's do DARE-TIES', 'ТАЙС? нет, давай SLERP': the merge method before the marker is blanked
+    (the text keeps its length), so only the corrected one is planned."""
+    notes = []
+    for m in reversed(list(MERGE_TAKEN_BACK.finditer(text))):
+        said = [next(name for name, p in MERGE_METHODS if re.fullmatch(p, g)) for g in (m.group(1), m.group(2))]
+        if said[0] == said[1]:
+            continue
+        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        notes.insert(0, f"merge method {said[1]}: you said {said[0]}, then {said[1]}; the correction was taken.")
+    return text, notes
+
+
+def _kept_between(span: str) -> str:
+    """What a replaced method's words hold before the correction marker ('on prefs.jsonl' in 'IPO on prefs.jsonl...
+    no, plain DPO'): it belongs to the stage, not to the taken-back method."""
+    first = method_facts(span)
+    marker = MARKERS.search(mask(span))
+    if not first or not marker or first[0].end > marker.start():
+        return ""
+    return span[first[0].end : marker.start()].rstrip(" ,.;:!?-—–…")
 
 
 CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*")
@@ -1469,7 +1527,7 @@ SOFT_MARKER = re.compile(
 def unread_corrections(goal: str, facts: list[Fact]) -> list[str]:
     """Correction markers ('sorry', 'I meant', 'точнее', 'no wait') that no reader took: what they correct is
     unknown, so the plan would hold the first value silently. Each is returned with its words around it."""
-    text = mask(_corrected_spans(reading_text(retract(goal)))[0])
+    text = mask(_corrected_merge_methods(_corrected_spans(reading_text(retract(goal)))[0])[0])
     unread: list[str] = []
     last_end: int | None = None
     for m in MARKERS.finditer(text):
@@ -2129,8 +2187,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
                 continue
             if value == "ipo" and s.method == "dpo" and s.loss_type == "ipo":
                 return True
-            if value == "dpo" and s.method == "dpo":
-                return True
+            if value == "dpo" and s.method == "dpo" and s.loss_type not in fact.replaced:
+                return True  # "IPO… no, plain DPO": the IPO loss must be gone
             if value == s.method:
                 return True
         return False
@@ -2406,6 +2464,7 @@ def check_plan_against_goal(
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
     misses.extend(_order_misses(facts, plan))
+    misses.extend(_before_that_misses(facts, mask(reading_text(retract(goal))), plan))
     misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
@@ -2525,7 +2584,7 @@ def check_plan_against_goal(
         else:
             message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
         misses.append(Miss(fact, message))
-    return misses
+    return sorted(misses, key=lambda m: not m.unrunnable)  # what cannot run at all is asked before any value
 
 
 def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None = None) -> list[Miss]:
@@ -2577,13 +2636,14 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
             Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
         )
     for words, why in unsupported_techniques(masked):
-        misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?"))
+        misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?", True))
     for name in unsupported_merge_methods(masked):
         misses.append(
             Miss(
                 None,
                 f"Graft does not merge with {name} (a mergekit method it does not run; its merges are "
                 f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
+                True,
             )
         )
     return misses
@@ -2634,6 +2694,7 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         misses.append(Miss(None, "The plan has an SFT stage, and the goal asks for no fine-tuning; should it?"))
     if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
         misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
+    misses.extend(_stages_on_unsaid_data(goal, plan, feedback))
     said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start()) and not _loss_mix(text, m.start())]
     folded_at_write = any(getattr(s, "adapter", "none") != "none" for s in plan.stages) and any(
         s.kind == "write" for s in plan.stages
@@ -2648,6 +2709,76 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
     if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
         misses.append(Miss(None, f"You said '{said[0].group(0)}', and the plan merges nothing; what should be merged?"))
     return misses
+
+
+AGAIN = re.compile(  # a stage said to run more than once
+    r"\b(?:twice|again|repeat\w*|(?:second|another|more|two|three|2|3)\s+(?:rounds?|pass(?:es)?|times|runs?|sft|dpo|kto|orpo"
+    r"|simpo|fine-?tunes?|stages? of|lora|dora|adapter))\b|\b[2-9]\s*(?:x|×)\s|\brounds\b|\bthe same data\b"
+    r"|(?<![а-я])(?:дважды|снова|опять|ещ[её] (?:раз|один|одн)|повтор\w*|(?:втор\w*|два|две|три|2|3)\s+(?:раунд\w*|раз\w*"
+    r"|прогон\w*|проход\w*|sft|dpo|лор\w*|адаптер\w*)|(?:тех|том) же (?:данных|датасете))(?![а-я])"
+)
+
+
+def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> list[Miss]:
+    """Training stages of a method the goal never names on data it never names, and one dataset trained twice
+    by one method where the goal says it once: stages read from a qualifier ("LoRA r 64 on all linear layers"
+    after "DPO on prefs.jsonl"), never asked for."""
+    said = [m.group(0) for m in DATASET_PATH.finditer(" ".join([goal, *(feedback or [])]))]
+    training = [s for s in plan.stages if s.kind in ("sft", "preference") and getattr(s, "dataset", None)]
+    if not said or not training:
+        return []
+    misses = []
+    text = mask(reading_text(retract(" ".join([goal, *(feedback or [])]))))
+    for s in training:
+        scope = stage_scope(s)
+        words = SFT_WORDS if scope == "sft" else dict(PREFERENCE_WORDS).get(scope, scope)
+        asked_for = re.search(words, text) or (
+            scope == "sft" and (GENERIC_TRAINING.search(text) or _adapter_clause_alone(text))
+        )
+        if not asked_for and not any(_same_path(s.dataset, d) for d in said):
+            name = SCOPE_NAMES.get(stage_scope(s), "SFT") if s.kind == "preference" else "SFT"
+            misses.append(
+                Miss(
+                    None,
+                    f"The plan's {name} stage '{s.id}' trains on {s.dataset}, which the goal never names; "
+                    f"should the plan have that stage, and on which data?",
+                )
+            )
+    if AGAIN.search(text):
+        return misses  # "two rounds of SFT", "ещё раз DPO": a stage said more than once
+    seen: dict[tuple[str, str], Any] = {}
+    for s in training:
+        key = (stage_scope(s), str(Path(s.dataset).expanduser().resolve()))
+        times = sum(1 for d in said if _same_path(s.dataset, d))
+        words = SFT_WORDS if key[0] == "sft" else dict(PREFERENCE_WORDS).get(key[0], key[0])
+        named = len(re.findall(words, text))
+        if key in seen and times < 2 and named < 2:
+            name = SCOPE_NAMES.get(key[0], key[0].upper())
+            misses.append(
+                Miss(
+                    None,
+                    f"The plan trains {name} on {s.dataset} twice ('{seen[key].id}' and '{s.id}'), and the goal names "
+                    "that data once; should it?",
+                )
+            )
+        seen.setdefault(key, s)
+    return misses
+
+
+ADAPTER_CLAUSE = re.compile(r"(?:^|[.;:,]\s*|\b(?:first|сначала)\s+)(?:a\s+)?(?:q?lora|dora)\b([^.;,]*)")
+
+THEN_WORD = re.compile(r"\b(?:then|next|after that)\b|(?<![а-я])(?:потом|затем|после)(?![а-я])")
+
+
+def _adapter_clause_alone(text: str) -> bool:
+    """'LoRA on the MLP, then ORPO on prefs': a clause that opens with an adapter and names no preference method asks
+    for a training stage of its own ('DPO on prefs, LoRA r 64' is the DPO's qualifier, a clause after it)."""
+    for m in ADAPTER_CLAUSE.finditer(text):
+        names_preference = any(re.search(words, m.group(0)) for _, words in PREFERENCE_WORDS)
+        stage_follows = THEN_WORD.search(text[m.end() : m.end() + 20])
+        if stage_follows and not names_preference:
+            return True
+    return False
 
 
 FIRST_WORD = re.compile(r"\bfirst\b|(?<![а-я])(?:сначала|вначале|в первую очередь)(?![а-я])")
@@ -2678,6 +2809,13 @@ def dpo_loss_list(text: str) -> list[str]:
         for a, b in pairwise(found)
     )
     listed = (bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) or joined) and len(set(names)) > 1
+    listed = (
+        listed
+        and all(  # the names side by side as a list, not one here and one in another clause
+            re.fullmatch(r"[\s,/+&\[\]()\"'-]*(?:and|и|plus|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*", text[a[1] : b[0]])
+            for a, b in pairwise(found)
+        )
+    )
     return list(dict.fromkeys(names)) if listed else []
 
 
@@ -2775,6 +2913,31 @@ def _role_misses(facts: list[Fact], plan: Any) -> list[Miss]:
                 )
             ]
     return []
+
+
+BEFORE_THAT = re.compile(
+    r"\b(?:before (?:that|this|it|them)|beforehand|first of all)\b|перед этим|перед тем|до этого|заранее|предварительно"
+)
+
+
+def _before_that_misses(facts: list[Fact], masked: str, plan: Any) -> list[Miss]:
+    """'DPO on prefs — and SFT on chat before that': the stage said second runs first."""
+    misses = []
+    said = sorted((f for f in facts if f.slot in ("method", "stage")), key=lambda f: f.start)
+    training = [s for s in plan.stages if s.kind in ("sft", "preference")]
+    order = [stage_scope(s) for s in training]
+    for m in BEFORE_THAT.finditer(masked):
+        owner = next((f for f in said if m.end() <= f.start <= m.end() + 30), None) or next(
+            (f for f in reversed(said) if f.end <= m.start()), None
+        )
+        if owner is None:
+            continue
+        first = "sft" if owner.slot == "stage" else owner.value
+        others = ["sft" if f.slot == "stage" else f.value for f in said if f.start < owner.start]
+        second = next((o for o in reversed(others) if o != first), None)
+        if second and first in order and second in order and order.index(first) > order.index(second):
+            misses.append(Miss(None, f"You wrote '{m.group(0)}': should {first.upper()} run before {second.upper()}?"))
+    return misses
 
 
 def _order_misses(facts: list[Fact], plan: Any) -> list[Miss]:

@@ -140,7 +140,9 @@ SOURCES = (
 SNAKE = re.compile(r"(?<![\w./#-])-{0,2}([a-z][a-z0-9]*(?:[_-][a-z0-9]+)*_[a-z0-9]+|[a-z][a-z0-9]*)(?![\w/#])")
 # a single word is a setting only in config syntax ("optim: adamw", "bias=all", "--tf32"), not in a sentence
 CONFIG_VALUE = re.compile(r"\s*(?:=|:)\s*\S")
-SAID_VALUE = re.compile(r"\s+(?:of\s+|at\s+)?-?\.?\d")  # "epsilon 0.1", "lambda 1.0": a setting said in a sentence
+SAID_VALUE = re.compile(
+    r"\s+(?:of\s+|at\s+)?(?:-?\.?\d|(?:true|false)\b)"
+)  # "epsilon 0.1", "lambda 1.0": a setting said in a sentence
 
 
 def source_of(name: str) -> str | None:
@@ -168,7 +170,7 @@ NOT_LINEAR = frozenset({"embed_tokens", "lm_head", "wte", "wpe", "embed_in", "em
 
 def _default_normalize(masked: str, end: int) -> bool:
     """'normalize: true' where every merge method named normalises its weights by default in mergekit."""
-    if not re.match(r"[\"']?\s*[:=]\s*[\"']?(?:true|yes|1)\b", masked[end:]):
+    if not re.match(r"[\"']?\s*(?:[:=]\s*|\s+)[\"']?(?:true|yes|1)\b", masked[end:]):
         return False
     named = re.findall(
         r"(?<![\w-])(?:" + "|".join(sorted(MERGEKIT_METHODS, key=len, reverse=True)) + r")(?![\w-])", masked
@@ -264,7 +266,10 @@ TECHNIQUES = (
     (
         r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b(?!\s+(?:light|small|tiny|lean|low|simple|cheap))|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
-        r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж)\w*|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)",
+        r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж)\w*|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)"
+        r"|\b(?:no|without)\s+(?:a\s+|the\s+|any\s+)?(?:final\s+)?merg\w*\b(?:\s+(?:at\s+the\s+end|afterwards|after))?"
+        r"(?!\s+(?:with|of|into|and|между)\b)"
+        r"|(?<![а-я])без\s+(?:финальн\w+\s+)?(?:м[её]рдж\w*|мерж\w*|слияни\w*|влива\w*|вливани\w*)(?![а-я])(?!\s+(?:с|со|моделей)\b)",
         "an adapter as the result: Graft's last stage writes one merged model (each trained adapter stays in the run folder)",
     ),
     (
@@ -339,6 +344,11 @@ TECHNIQUES = (
         r"|(?:залей|залить|выложи|выложить|загрузи|загрузить|опубликуй|опубликовать|запушь|запушить)\w*\s+"
         r"(?:\S+\s+){0,3}?(?:на|в)\s+(?:хаб|hub|hf|hugging\s*face|хаггинг\w*)",
         "an upload: Graft writes to your disk and never sends weights anywhere",
+    ),
+    (
+        r"\b(?:ollama|vllm|llama\.?cpp|lm\s*studio|sglang|text-generation-inference|tgi|triton)\b",
+        "serving the model: Graft writes a safetensors folder (and `graft export --as gguf` a llama.cpp file); "
+        "loading it into a server is that tool's step",
     ),
 )
 

@@ -58,7 +58,7 @@ _INFO_LEAD = re.compile(
     r"сколько|какой|какая|какое|какие|каков\w*|что|чем|где|почему|зачем|когда|кто|чей|есть\s+ли|ли\b|"
     r"покажи\w*|расскажи\w*|скажи\w*|назови\w*|перечисли\w*|выведи\w*|дай(?:те)?\b|подскажи\w*|опиши\w*|"
     r"объясни\w*|сообщи\w*|посчитай\w*|уточни\w*|хочу\s+(?:знать|узнать)|интересно|можешь\s+(?:сказать|показать|"
-    r"рассказать|подсказать|посчитать))"
+    r"рассказать|подсказать|посчитать))(?!\w)"  # "что" is not "чтобы", "how" is not "however"
 )
 # The name of a fact on its own ("the parameter count", "количество параметров").
 _INFO_NOUN = re.compile(
@@ -129,7 +129,8 @@ class Intent:
 
 def clauses(text: str) -> list[str]:
     """The message cut at sentence ends and order words, each clause without its opening fillers."""
-    t = text.strip().lower().replace("ё", "е").replace("’", "'")
+    t = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text.strip())  # "потом КТО на thumbs" is KTO, not "who"
+    t = t.lower().replace("ё", "е").replace("’", "'")
     parts = [_FILLER.sub("", p.strip(" ,:-–")) for p in _SPLIT.split(t) if p and p.strip(" ,:-–")]
     return [p for p in parts if p]
 

@@ -33,6 +33,7 @@ from typing import Any
 from agent.goal_facts import (
     ADAPTER_NONE,
     BASE_WORDS,
+    BEFORE_THAT,
     DORA_AFTER_NOT,
     EACH_WEIGHT,
     FAVOUR_WORDS,
@@ -40,6 +41,7 @@ from agent.goal_facts import (
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     MODULE_SHORTHAND,
+    NAME_LIKE,
     NEGATED,
     NEGATED_AFTER,
     NOT_A_PATH,
@@ -294,7 +296,7 @@ def normalise(text: str) -> str:
 
 def mask_paths(text: str) -> str:
     """Paths blanked out (same length), so 'sft' in 'data/sft-variant.jsonl' is not an action."""
-    for pattern in (DATASET, PATHLIKE):
+    for pattern in (DATASET, PATHLIKE, NAME_LIKE):
         text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
     return text
 
@@ -351,7 +353,17 @@ def find_actions(text: str) -> list[Action]:
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
                 taken.append(match.span())
         found.sort(key=lambda a: a.start)
+        qualifier = [a.kind for a in found] == ["method_only"]
         found = _tidy(found, masked)
+        if (
+            qualifier
+            and actions
+            and actions[-1].kind in ("sft", "dpo", "variant", "variant_dpo")
+            and sep.strip() in (";", ".", "!", "?", "…", ":")
+            and not _paths(DATASET, text[c_start:c_end])
+        ):  # "DPO on prefs.jsonl. LoRA rank 64 on all linear layers.": how the stage before trains, not a new one
+            actions[-1].text += " " + text[c_start:c_end]
+            continue
         for i, action in enumerate(found):
             begin = c_start if i == 0 else action.start
             end = found[i + 1].start if i + 1 < len(found) else c_end
@@ -765,6 +777,14 @@ def _is_weights(path: Path) -> bool:
 def _is_opened(path: str, ctx: Context) -> bool:
     """Whether a path the goal names is the model already open."""
     return Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
+
+
+OUTPUT_NAMED = re.compile(  # a name for the result, not a path: "the output should be called X", "назови модель X"
+    r"(?:\b(?:output|result|model|folder|checkpoint|it)\s+(?:should\s+be\s+|will\s+be\s+|is\s+)?(?:called|named)"
+    r"|\bname\s+(?:it|the\s+(?:output|result|model|folder))|(?<![а-яА-Я])(?:назови|назовите|назвать)"
+    r"(?:\s+(?:его|её|ее|результат|модель|папку))?|под\s+(?:названием|именем)|с\s+именем)\s+[\"'«`]?"
+    r"(?P<name>[\w][\w.+-]*[\w])[\"'»`]?"
+)
 
 
 def _unclaimed_output(goal: str, ctx: Context) -> str | None:
@@ -1184,17 +1204,31 @@ def _merge_models(action: Action, ctx: Context) -> None:
         current = _model_before(ctx, partners[0])
     else:
         current = _fold(ctx, "the adapter is merged into the model before the model merge.")
-    if re.search(
-        r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
-        r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
-        r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
-        r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
-        mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
-    ):
-        partners.append("@base")
-    dataset_paths = set(_paths(DATASET, text))
     from tools.merge_models import _NEEDS_BASE
 
+    base_words = [
+        m
+        for m in re.finditer(
+            r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
+            r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
+            r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
+            r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
+            mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
+        )
+    ]
+    reference_only = (
+        (method in _NEEDS_BASE or not method)
+        and all(
+            re.search(  # "ties of the result with B on top of the original model": the base is the reference
+                r"(?:on top of|atop|over|onto|relative to|against|поверх|над|относительно)\s+(?:the\s+)?$",
+                mask_paths(text)[max(0, m.start() - 20) : m.start()],
+            )
+            for m in base_words
+        )
+    )
+    if base_words and not reference_only:
+        partners.append("@base")
+    dataset_paths = set(_paths(DATASET, text))
     opened_in_paths = any(  # "слей три модели: MODEL, B, C": the opened model named among the members
         _is_opened(_verbatim(p, ctx), ctx)
         and not left_out(text, text.find(p))
@@ -1873,16 +1907,33 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
         )
     actions = find_actions(goal)
-    actions = [  # "Actually, skip the DPO, just the SFT": the SFT said again, not a second round
-        a
-        for i, a in enumerate(actions)
-        if not (
+    for m in BEFORE_THAT.finditer(mask_paths(goal)):  # "DPO on prefs — а SFT на chat перед этим": it runs first
+        training = [a for a in actions if a.kind in ("sft", "dpo")]
+        owner = next((a for a in training if m.end() <= a.start <= m.end() + 30), None) or next(
+            (a for a in reversed(training) if a.start < m.start()), None
+        )
+        k = actions.index(owner) if owner else 0
+        if owner and k > 0 and actions[k - 1].kind in ("sft", "dpo") and actions[k - 1].kind != owner.kind:
+            actions[k - 1], actions[k] = owner, actions[k - 1]
+            ctx.notes.append(f"'{m.group(0)}': {goal[owner.start : owner.end].upper()} runs first.")
+    restated: list[Action] = []  # "Actually, skip the DPO, just the SFT": the SFT said again, not a second round
+    restating = False  # "… ORPO? no, skip the ORPO. Just SFT then DPO": the whole list said again
+    for i, a in enumerate(actions):
+        said_again = (
             a.kind in ("sft", "dpo")
-            and re.search(r"(?:just|only|только|лишь|просто)\s+(?:the\s+|a\s+)?$", goal[max(0, a.start - 16) : a.start])
             and not _paths(DATASET, re.split(r"[.;!?](?:\s|$)", goal[a.end : a.end + 80])[0])
             and any(b.kind == a.kind for b in actions[:i])
         )
-    ]
+        if said_again and re.search(
+            r"(?:just|only|только|лишь|просто)\s+(?:the\s+|a\s+)?$", goal[max(0, a.start - 16) : a.start]
+        ):
+            restating = True
+            continue
+        if said_again and restating:
+            continue  # the next stage of the list said again
+        restating = False
+        restated.append(a)
+    actions = restated
     for i, a in enumerate(actions[:-1]):
         if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
             a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow
@@ -2071,6 +2122,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     writes = [s for s in ctx.stages if s["kind"] == "write"]
     ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
     output = output or ctx.output_said
+    named = OUTPUT_NAMED.search(request.goal)
+    if output is None and named and not Path(named.group("name")).expanduser().exists():
+        output = named.group("name")  # "the output should be called tiny-llama-3.2.dpo": a new folder here
+        ctx.notes.append(f"{output} (the name you gave) is where the final model is written, in the current folder.")
     if output is None and (unclaimed := _unclaimed_output(goal, ctx)):
         output = unclaimed  # "…, в out/x", "Put it in out/x", "Output dir out/x": no model or data is there
         ctx.notes.append(f"{output} is not a model, an adapter or a dataset: the final model is written there.")

@@ -69,6 +69,10 @@ WHY_RU = {
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
     "a training schedule Graft does not run": "режим обучения, которого Graft не делает",
+    "serving the model: Graft writes a safetensors folder (and `graft export --as gguf` a llama.cpp file); loading it "
+    "into a server is that tool's step":
+        "запуск модели на сервере: Graft записывает папку safetensors (а `graft export --as gguf` — файл для llama.cpp); "
+        "загрузка в сервер — шаг самого этого инструмента",
     "an upload: Graft writes to your disk and never sends weights anywhere":
         "выгрузка: Graft пишет на ваш диск и никуда не отправляет веса",
 }  # fmt: skip
@@ -389,6 +393,7 @@ NOTE_SHAPES: list[tuple[str, object]] = [
     (r"^'(?P<x>.+?)' of (?P<n>\d+) layers is layers (?P<l>.+?)\.$",
      lambda m: f"«{m['x']}» из {m['n']} слоёв — это слои {m['l']}."),
     (r"^weights (?P<w>.+?) from '(?P<x>.+?)'\.$", lambda m: f"веса {m['w']} из «{m['x']}»."),
+    (r"^'(?P<x>.+?)': (?P<s>\S+) runs first\.$", lambda m: f"«{m['x']}»: сначала выполняется {m['s']}."),
     (r"^t (?P<t>\S+) from '(?P<x>.+?)' \(t is (?P<p>.+?)'s share\)\.$",
      lambda m: f"t {m['t']} из «{m['x']}» (t — доля {m['p']})."),
     (r"^stage (?P<a>\S+) is a separate (?:fine-tune|preference run) from the base on (?P<d>.+?), to merge with (?P<b>.+?)\.$",

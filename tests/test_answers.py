@@ -269,6 +269,18 @@ def test_a_question_phrased_as_a_request_is_a_question(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "хочу чтобы модель отвечала вежливее: лора ранг 16 на chat.jsonl",  # "чтобы" is not "что"
+        "сфт на chat.jsonl, потом КТО на thumbs.jsonl",  # "КТО" is KTO, not "кто"
+        "however you like: LoRA r 8 on chat.jsonl",  # "however" is not "how"
+    ],
+)
+def test_a_word_that_starts_with_a_question_word_is_no_question(text: str) -> None:
+    assert route_message(text) == "goal"
+
+
+@pytest.mark.parametrize(
     ("text", "quantities"),
     [
         ("how many layers, then how many heads?", ("layers", "heads")),

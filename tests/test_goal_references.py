@@ -348,6 +348,31 @@ PLANNED = [
      ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.3, 0.7]}}),
     ("linear merge {partner} and {partner2}, 70/30 in favour of {partner2}", ["merge_models"],
      {0: {"models": ["{partner}", "{partner2}"], "weights": [0.3, 0.7]}}),
+    # red-team pass 10: each of these was planned silently wrong
+    ("merge {model} and {partner} in favour of {partner}, 3:1, linear", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("дпо на {dpo} лосс sigmoid, бета 0.2, ранг как у sft — а sft на {sft} с r 12 перед этим",
+     ["sft", "preference"], {0: {"r": 12}, 1: {"r": 12, "beta": 0.2}}),
+    ("все линейные слои кроме lm_head и gate_proj, верхняя половина слоёв, sft на {sft}", ["sft"],
+     {0: {"target_modules": ["down_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"],
+          "layers": [6, 7, 8, 9, 10, 11]}}),
+    ("сделай лору ранга 16 на {sft}, но не трогай последние два слоя и attention", ["sft"],
+     {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"], "layers": list(range(10))}}),
+    ("SFT {sft} → DPO {dpo} → ORPO {dpo}? no, skip the ORPO. Just SFT then DPO, lr 5e-5 for both",
+     ["sft", "preference"], {0: {"learning_rate": 5e-5}, 1: {"learning_rate": 5e-5}}),
+    ("Could you do DPO with the IPO loss on {dpo}? beta 0.5. LoRA rank 64 alpha 128 on all linear layers",
+     ["preference"], {0: {"loss_type": "ipo", "r": 64, "alpha": 128}}),
+    ("sft на {sft}, смёржи адаптер, потом ties результата с {partner} (плотность 0.6, вес 0.5 у каждого) поверх "
+     "исходной модели", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.5, 0.5], "density": 0.6}}),
+    ("LoRA on the MLP, then DPO on {dpo}", ["sft", "preference"], {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"]}}),
+    # a correction across a long path, and a merge method taken back
+    ("сделай IPO на {dpo}... нет, обычный DPO, бета 0.2", ["preference"], {0: {"loss_type": "sigmoid", "beta": 0.2}}),
+    ("TIES merge? no, let's do DARE-TIES: {partner} 0.5 and {partner2} 0.5, density 0.6", ["merge_models"],
+     {0: {"method": "dare_ties", "density": 0.6}}),
+    ("ТАЙС-мерж? нет, давай DARE-TIES: {partner} 0.5 и {partner2} 0.5 поверх базы, плотность 0.6", ["merge_models"],
+     {0: {"method": "dare_ties", "density": 0.6}}),
+    ("SFT на {sft}, потом DPO на {dpo}. Хотя нет, DPO не надо, только SFT", ["sft"], {}),
 ]  # fmt: skip
 
 
@@ -407,6 +432,16 @@ ASKED = [
     ("sce мердж {partner} и {partner2}", "sce"),  # planned as TIES before  # dropped without a word before
     ("SFT на {sft} с небольшим лр", "небольшим"),  # planned with the default lr before
     ("Quantization-aware training on {sft} in int8", "quantization"),  # planned as plain SFT with a note before
+    # red-team pass 10: dropped without a word before
+    ("Запусти DPO на {dpo} с beta 0.1, потом передай результат в Ollama", "ollama"),
+    ("sft на {sft} r=16, потом orpo на {dpo} с lr 5e-6, без мёрджа в конце", "без мерджа"),
+    ("ties с {partner}: density 0.5, weight 1, normalize false", "normalize"),
+    # a method Graft does not run is asked before the values that belong to it
+    (
+        "merge_method: passthrough\nslices:\n  - sources:\n    - model: {model}\n      layer_range: [0, 8]\n"
+        "  - sources:\n    - model: {partner}\n      layer_range: [4, 12]",
+        "passthrough",
+    ),
 ]
 
 

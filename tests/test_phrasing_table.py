@@ -253,6 +253,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_redteam5.yaml",
         "goals_redteam6.yaml",
         "goals_redteam7.yaml",
+        "goals_redteam9.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
