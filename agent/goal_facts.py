@@ -46,7 +46,8 @@ LENGTH_WORD = r"(?:length|lenght|lengh|lenth|legnth|lentgh)"
 AFTER = [
     (
         "r",
-        r"\blora_r\b|\blora_rank\b|\branks?\b|\brnak\b|\brakn\b|\brnk\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d)|ранг\w*|рангом",
+        r"\blora_r\b|\blora_rank\b|\branks?\b|\brnak\b|\brakn\b|\brnk\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d|\s+(?:four|eight|sixteen|thirty|sixty|one hundred|восемь|четыре"
+        r"|шестнадцать|тридцать|шестьдесят|сто)\b)|ранг\w*|рангом",
     ),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)"),
@@ -165,7 +166,7 @@ MARKERS = re.compile(
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|(?<![а-я])не\s*,\s*(?:(?:многовато|маловато|много|мало|слишком\s+\w+)\s*,?\s*)?"
-    r"|\bok(?:ay)?,?\s+make it|\btoo (?:many|much|few|high|low)\b,?"
+    r"|\bok(?:ay)?,?\s+make it|\btoo (?:many|much|few|high|low)\b,?(?!\.)(?=\s*(?:[—–-]\s*)?(?:[a-z]+\s+){0,2}\d)"
 )
 ALTERNATIVE = re.compile(r"\s*(?:or|or maybe|or perhaps|или|либо|/)\s*")
 
@@ -663,6 +664,11 @@ def merge_number_facts(text: str) -> list[Fact]:
             f = re.match(FILLER, text[m.end() :])
             number = number_at(text, m.end() + (f.end() if f else 0))
             if number is not None:
+                percent = re.match(r"\s*(?:%|percent|процент\w*)", text[number.end :])
+                if slot == "density" and percent and 0 < number.value <= 100:  # "density 50%", "плотность 30%"
+                    end = number.end + percent.end()
+                    facts.append(Fact(slot, round(number.value / 100, 6), text[m.start() : end], m.start(), end))
+                    continue
                 facts.append(Fact(slot, number.value, text[m.start() : number.end], m.start(), number.end))
     return facts
 
@@ -838,7 +844,8 @@ def number_facts(text: str) -> list[Fact]:
             if number is None or number.start in used:
                 continue
             if slot == "r" and m.group(0) == "r" and not re.match(r"[\"']?\s*[=:]?\s*\d", masked[m.end() :]):
-                continue
+                if number.start != m.end() + (f.end() if f else 0) or not re.match(r"\s+[a-zа-я]", masked[m.end() :]):
+                    continue  # "r sixteen" is the rank; "r" before anything else is a letter
             if _value_first(masked, number.end, slot):
                 continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
             if (
@@ -1110,7 +1117,7 @@ VAGUE = re.compile(
 EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
     r"|\beverywhere\b|\bin all stages\b|(?<=\d)\s+\w+\s+each\b|\beach\b(?=\s*(?:[,;.]|$))|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
-    r"|(?<![а-я])везде\b"
+    r"|(?<![а-я])везде\b|(?:^|(?<=[.;:(]\s))everything\b(?!\s+(?:else|into|to|in|goes)\b)|(?<![а-я])вс[её]\s+с(?=\s)"
 )
 NO_CLIPPING = re.compile(
     r"(?:\bno|\bwithout|\bdisabl\w*|\bturn off|(?<![а-я])без|(?<![а-я])отключи\w*)\s+(?:the\s+|any\s+)?"
@@ -1307,8 +1314,6 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
         notes.append(f"you took back '{goal[:cut].strip()}'; only what follows it is planned.")
     text, span_notes = _corrected_spans(text)
     notes.extend(span_notes)
-    text, method_notes = _corrected_merge_methods(text)
-    notes.extend(method_notes)
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
         keyword = next(
             (
@@ -1365,6 +1370,25 @@ def _corrected_merge_methods(text: str) -> tuple[str, list[str]]:
     return text, notes
 
 
+SETTING_RENAMED = re.compile(
+    r"(?<![\w.-])(?P<old>[a-z_]{3,}|[а-я]{3,})\s*(?:\.\.\.|…|,|—|-)?\s*(?P<marker>i mean|i meant|sorry|no,|нет,|точнее"
+    r"|вернее|то есть|ой,?)\s*,?\s*(?=(?P<new>" + "|".join(kw for _, kw in AFTER) + r")\s*[=:]?\s*\d)"
+)
+
+
+def _corrected_setting_names(text: str) -> tuple[str, list[str]]:
+    """'lambda... I mean beta 0.1', 'эпсилон, то есть бета 0.2': a setting's name said without a value, then
+    corrected to another with one; the first name is blanked (the text keeps its length), so it is not asked about."""
+    notes = []
+    for m in reversed(list(SETTING_RENAMED.finditer(text))):
+        if any(re.fullmatch(kw, m["old"]) for _, kw in AFTER) or re.search(r"\d", m["old"]):
+            continue  # "beta, sorry, beta 0.2" or a value: the number readers' correction
+        new = re.match(r"[\w-]+", text[m.end() :]).group(0)
+        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        notes.insert(0, f"you said '{m['old']}', then corrected it to '{new}'; the correction was taken.")
+    return text, notes
+
+
 def _kept_between(span: str) -> str:
     """What a replaced method's words hold before the correction marker ('on prefs.jsonl' in 'IPO on prefs.jsonl...
     no, plain DPO'): it belongs to the stage, not to the taken-back method."""
@@ -1379,6 +1403,15 @@ CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*")
 
 
 def _corrected_spans(text: str) -> tuple[str, list[str]]:
+    """Every correction of a span, not a number, blanked out (the text keeps its length): a merge method, a
+    setting's name, a layer selection or schedule; with a note for each."""
+    text, notes = _corrected_merge_methods(text)
+    text, more = _corrected_setting_names(text)
+    text, most = _corrected_selections(text)
+    return text, notes + more + most
+
+
+def _corrected_selections(text: str) -> tuple[str, list[str]]:
     """'layers 2 through 4 -- sorry, 2 through 5', 'a linear schedule, actually cosine', 'слои 2-4, точнее 2-6':
     a layer selection or schedule right before a correction marker is blanked and the one after it kept.
 
@@ -1527,7 +1560,7 @@ SOFT_MARKER = re.compile(
 def unread_corrections(goal: str, facts: list[Fact]) -> list[str]:
     """Correction markers ('sorry', 'I meant', 'точнее', 'no wait') that no reader took: what they correct is
     unknown, so the plan would hold the first value silently. Each is returned with its words around it."""
-    text = mask(_corrected_merge_methods(_corrected_spans(reading_text(retract(goal)))[0])[0])
+    text = mask(_corrected_spans(reading_text(retract(goal)))[0])
     unread: list[str] = []
     last_end: int | None = None
     for m in MARKERS.finditer(text):
@@ -2422,10 +2455,12 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
                 orphans.append(masked[chain[0].start : chain[-1].end])
             continue
         if re.match(
-            r"\s*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон))",
-            after,
+            r"[\s-]*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон|fine-?tunes?|finetunes?|trainings?|обучени))",
+            masked[number.end : number.end + 30],
         ):
-            continue
+            continue  # "two-stage thing", "Два независимых прогона", "two separate finetunes": a count
+        if number.words and re.search(r"\b(?:merge|blend|mix|soup|average)\s+of\s+$|(?:слияние|смесь)\s+$", before):
+            continue  # "Linear merge of three: A 0.5, B 0.25, C 0.25": how many models, each named after
         if (
             number.words
             and re.search(r"\b(?:the|these|those|both|all)\s+$", masked[: number.start])

@@ -240,6 +240,17 @@ _TRANSLITERATED = re.compile(
 )
 
 
+_HALF = re.compile(r"(?<![\w.])([a-zа-яё]+|\d+)\s+(?:and\s+a\s+half|с\s+половиной)(?![\w])", re.IGNORECASE)
+
+
+def _half(m: re.Match[str]) -> str:
+    whole = int(m.group(1)) if m.group(1).isdigit() else word_value(m.group(1).lower())
+    if whole is None:
+        return m.group(0)
+    written = f"{whole}.5"
+    return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
@@ -265,11 +276,13 @@ def spelled_numbers(text: str) -> str:
         return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
 
     text = _SPOKEN_POWER.sub(spoken, text)
+    text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
+    text = _HALF.sub(_half, text)  # "two and a half epochs", "две с половиной"
 
     def decimal(m: re.Match[str]) -> str:
         word = re.search(r"([a-zа-я_]+)\s*$", text[max(0, m.start() - 24) : m.start()])
-        if word and re.match(r"layers?|blocks?|сло|блок|weights?|вес|модул|gpus?|index|индекс", word.group(1)):
-            return m.group(0)  # "слои 0,5", "weights 0,5": a list, not a decimal
+        if word and re.match(r"layers?|blocks?|сло|блок|weights|веса\b|модул|gpus?|index|индекс", word.group(1) + " "):
+            return m.group(0)  # "слои 0,5", "weights 0,5": a list, not a decimal ("вес 0,6" is one weight)
         return m.group(0).replace(",", ".")
 
     return _DECIMAL_COMMA.sub(decimal, text)

@@ -130,6 +130,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
+            # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
+            r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
         ),
     ),
     (
@@ -158,7 +160,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)\w*\b|\bre-?(?:write|save|export)\b"
-            r"|(?<![а-я])результат\w*\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
+            r"|(?<![а-я])(?:результат\w*|выход|вывод)\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
             r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
     ),
@@ -782,8 +784,12 @@ def _is_opened(path: str, ctx: Context) -> bool:
 OUTPUT_NAMED = re.compile(  # a name for the result, not a path: "the output should be called X", "назови модель X"
     r"(?:\b(?:output|result|model|folder|checkpoint|it)\s+(?:should\s+be\s+|will\s+be\s+|is\s+)?(?:called|named)"
     r"|\bname\s+(?:it|the\s+(?:output|result|model|folder))|(?<![а-яА-Я])(?:назови|назовите|назвать)"
-    r"(?:\s+(?:его|её|ее|результат|модель|папку))?|под\s+(?:названием|именем)|с\s+именем)\s+[\"'«`]?"
-    r"(?P<name>[\w][\w.+-]*[\w])[\"'»`]?"
+    r"(?:\s+(?:его|её|ее|результат|модель|папку))?|под\s+(?:названием|именем)|с\s+именем"
+    # "Output to bot-model-v0.3 (relative folder)": a bare folder name with a version in it, after an output verb
+    r"|\b(?:output|save|write|export)\w*\s+(?:it\s+|the\s+(?:model|result)\s+)?(?:to|into|as|in|dir|folder|:|->|→)"
+    r"(?=\s+[\"'«`]?[a-z][\w]*(?:[-_.][\w]+)*[-_.]v?\d[\w.-]*(?![\w/])))\s+[\"'«`]?"
+    r"(?P<name>[\w][\w.+-]*[\w])[\"'»`]?",
+    re.IGNORECASE,
 )
 
 
