@@ -354,7 +354,7 @@ MERGE_METHOD_RE = re.compile(r"(?<![\w])(?:" + MERGE_METHOD_WORDS + r")(?![\w])"
 # merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"
 MERGE_NUMBERS = [
     ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
-    ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d)"),
+    ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d|\s+(?:ноль|нуль|zero|point|half|половин)\w*)"),
 ]
 # one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
 EACH_WEIGHT = re.compile(
@@ -538,7 +538,7 @@ def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
 
 SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
 PER_MODEL_WEIGHT = re.compile(
-    r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(\d*\.?\d+)\s*(%?)"
+    r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(-?\d*\.?\d+)\s*(%?)"
 )
 
 
@@ -626,7 +626,7 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     values = [float(m.group(1)) for m in hits]
     if any(m.group(2) for m in hits) or any(v > 1 for v in values):
         values = [v / 100 for v in values]
-    return values, hits[0].start(), hits[-1].end()
+    return values, hits[0].start(), hits[-1].end()  # "weight -0.5 (subtract it)": task arithmetic's negation kept
 
 
 DELTAS_KEPT = re.compile(
@@ -1149,7 +1149,8 @@ NAMED_AFTER = re.compile(
 REFERRED_BEFORE = re.compile(
     r"(?:\bsame\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on|with))?(?:\s+the)?|\bthan(?:\s+(?:for|in|on))?(?:\s+the)?"
     r"|\bas\s+(?:many|much|long|high|low|large|big|small)\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on))?(?:\s+the)?"
-    r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при))\s*$"
+    r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при)"
+    r"|\bin\s+favou?r\s+of(?:\s+the)?|\bfavou?ring(?:\s+the)?|\btowards?(?:\s+the)?|(?<![а-я])в\s+пользу|(?<![а-я])в\s+сторону)\s*$"
 )
 # "the sft lr", "SFT's rank", "the SFT model": a stage's setting or result referred to, not another stage to run
 REFERRED_AFTER = re.compile(
@@ -1371,7 +1372,8 @@ def _corrected_merge_methods(text: str) -> tuple[str, list[str]]:
 
 
 SETTING_RENAMED = re.compile(
-    r"(?<![\w.-])(?P<old>[a-z_]{3,}|[а-я]{3,})\s*(?:\.\.\.|…|,|—|-)?\s*(?P<marker>i mean|i meant|sorry|no,|нет,|точнее"
+    r"(?<![\w.-])(?P<old>(?!(?:well|yeah|yes|okay|then|and|but|also|wait|hmm|actually|sorry|that)\b)[a-z_]{3,}"
+    r"|лямбд\w*|эпсилон\w*|гамм\w*|альф\w*|бет\w*|ранг\w*|дропаут\w*|температур\w*)\s*(?:\.\.\.|…|,|—|-)?\s*(?P<marker>i mean|i meant|sorry|no,|нет,|точнее"
     r"|вернее|то есть|ой,?)\s*,?\s*(?=(?P<new>" + "|".join(kw for _, kw in AFTER) + r")\s*[=:]?\s*\d)"
 )
 
@@ -1963,6 +1965,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         path = m.group(0).rstrip(".,")
         if path in datasets or any(path in d for d in datasets) or not _looks_like_path(goal, m.start(), path):
             continue
+        if re.search(r"--config[\s=]*$", goal[max(0, m.start() - 12) : m.start()]) and not Path(path).exists():
+            continue  # "tune run … --config llama3_2/1B_lora": torchtune's recipe config, by name
         facts.append(Fact("path", path, m.group(0), m.start(), m.end()))
     m = SCHEDULER.search(masked)
     if m:  # "a cosine schedule", "lr_scheduler_type: cosine", "косинусное расписание"
@@ -2418,6 +2422,14 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             m.start() <= number.start < m.end() for p in (ZERO_BASED, ONE_BASED) for m in p.finditer(masked)
         ):
             continue  # "zero-indexed", "1-based", "индексы с нуля": how layers are counted (one-based is asked)
+        if (
+            re.search(
+                r"\b(?:llama|qwen|mistral|mixtral|gemma|phi|smollm|gpt|deepseek|falcon|olmo|yi|zephyr|tulu)[\s-]?$",
+                masked[: number.start],
+            )
+            and not number.words
+        ):
+            continue  # "the unsloth llama 3 notebook", "Qwen 2.5": a model family's version, not a setting
         if not number.words and "-" in token and re.search(r"[a-zа-я]{3,}", token):
             continue  # "Llama-3-8B", "zero-indexed", "0-based": part of a name, not a setting
         aside = re.search(r"\(([^()]*)$", masked[: number.start])
@@ -2455,11 +2467,16 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
                 orphans.append(masked[chain[0].start : chain[-1].end])
             continue
         if re.match(
-            r"[\s-]*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон|fine-?tunes?|finetunes?|trainings?|обучени))",
+            r"[\s-]*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон|fine-?tunes?|finetunes?|trainings?|обучени|loras?|doras?|лор|адаптер))",
             masked[number.end : number.end + 30],
         ):
             continue  # "two-stage thing", "Два независимых прогона", "two separate finetunes": a count
-        if number.words and re.search(r"\b(?:merge|blend|mix|soup|average)\s+of\s+$|(?:слияние|смесь)\s+$", before):
+        if (
+            number.words and re.search(r"\b(?:merge|blend|mix|soup|average)\s+of\s+$|(?:слияние|смесь)\s+$", before)
+        ) or (
+            re.search(r"\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?$", before)
+            and re.match(r"\s*(?:models\s*)?[:(—-]", after)
+        ):
             continue  # "Linear merge of three: A 0.5, B 0.25, C 0.25": how many models, each named after
         if (
             number.words
@@ -2622,6 +2639,15 @@ def check_plan_against_goal(
     return sorted(misses, key=lambda m: not m.unrunnable)  # what cannot run at all is asked before any value
 
 
+# a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
+OUTSIDE_RECIPE = re.compile(
+    r"\b(?:as|like)\s+(?:in\s+)?(?:the\s+|their\s+|an?\s+)?(?:[\w.-]+\s+){0,3}?(?:example|recipe|paper|notebook|tutorial"
+    r"|blog\s*post|guide|model card)s?\b(?!\s+of\b)|\bwhat\s+the\s+(?:[\w.-]+\s+){0,3}?(?:example|recipe|paper|notebook|tutorial)\s+does"
+    r"|(?<![а-я])как\s+в\s+(?:[\w.-]+\s+){0,2}?(?:пример\w*|стать\w*|рецепт\w*|ноутбук\w*|туториал\w*|гайд\w*"
+    r"|блог\w*|карточк\w*)(?:\s+[\w.-]+){0,2}?(?=\s*(?:[,;:.]|для|только|но|$))|(?<![а-я])по\s+рецепту(?:\s+[\w.-]+){0,2}"
+)
+
+
 def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None = None) -> list[Miss]:
     """Setting names no reader placed and mergekit methods Graft does not run (agent/goal_settings.py), by name."""
     from agent.goal_settings import (
@@ -2670,6 +2696,18 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
         misses.append(
             Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
         )
+    for m in OUTSIDE_RECIPE.finditer(masked):
+        if re.fullmatch(r"as an? (?:example|guide)", m.group(0).strip()):
+            continue  # "as an example": not a recipe
+        if re.match(r"\s*(?:does|did|uses|used|делает|там)?\s*[:—-]", masked[m.end() :]):
+            continue  # "do what the unsloth notebook does: rank 16, …": the values follow
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{m.group(0).strip()}'; Graft does not know that recipe's settings, so every value you "
+                "did not say would be Graft's default. Which values should the plan take from it?",
+            )
+        )
     for words, why in unsupported_techniques(masked):
         misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?", True))
     for name in unsupported_merge_methods(masked):
@@ -2685,7 +2723,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|слия|объедин|усредн|смерж|мерж|мердж|"
+    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 
@@ -2858,7 +2896,7 @@ def in_loss_list(masked: str, start: int, end: int) -> bool:
     """'loss types sigmoid and sft', 'потери sigmoid и sft': this 'sft' is TRL's SFT loss term, not an SFT stage."""
     names = "|".join(p.pattern for loss, p in _dpo_loss_words() if loss != "sft")
     before = re.search(
-        rf"(?:\b(?:{names})|loss(?:_type|es| types?)?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и)?\s*[\[(]?\s*['\"]?$",
+        rf"(?:\b(?:{names})['\"]?|loss(?:_type|es| types?)?\s*[=:]?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и)?\s*[\[(]?\s*['\"]?$",
         masked[max(0, start - 40) : start],
     )
     after = re.match(rf"['\"]?\s*(?:[,+&]|and|и)\s*['\"]?(?:{names})\b", masked[end:])

@@ -277,7 +277,10 @@ def spelled_numbers(text: str) -> str:
 
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
-    text = _HALF.sub(_half, text)  # "two and a half epochs", "две с половиной"
+    text = _HALF.sub(_half, text)
+    text = re.sub(  # "с весом минус 0.3", "weight minus 0.5": a negative value
+        r"(?<![\w-])(минус|minus)(\s+)(?=\d)", lambda m: " " * (len(m.group(0)) - 1) + "-", text, flags=re.IGNORECASE
+    )  # "two and a half epochs", "две с половиной"
 
     def decimal(m: re.Match[str]) -> str:
         word = re.search(r"([a-zа-я_]+)\s*$", text[max(0, m.start() - 24) : m.start()])

@@ -193,6 +193,8 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word in understood or word in READ or word in MERGEKIT_METHODS:
             continue
+        if not snake and not flag and re.match(r"\s*\d+\s*[:.)](?!\d)", masked[m.end() :]):
+            continue  # "Stage 1: SFT …", "step 2.": an item's number, not LLaMA-Factory's "stage: sft"
         if not flag and re.match(r"\s*:[ \t]*\n[ \t]+[a-z]", masked[m.end() :]):
             continue  # a YAML section ("optimizer:" above "  lr: 3e-4"): the keys under it are read one by one
         if not flag and re.search(r"[a-z][\w.-]*\s*[:=]\s*[\"'\[]?\s*$", masked[: m.start()]):

@@ -25,6 +25,7 @@ in agent/goal_facts.py.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,15 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
+            # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
+            r"|\b(?:merge|blend|combine|average|ties|slerp)[\w-]*\s+(?:both|the\s+two|them\s+both|the\s+results|both\s+results"
+            r"|the\s+two\s+results)\b(?!\s+(?:adapters|loras|doras)\b)|(?:слей|слить|смешай|смешать|смерж\w*|смердж\w*|объедини\w*)\s+(?:оба|обе|их|эти\s+два)"
+            r"(?:\s+(?:результат\w*|модел\w*|адаптер\w*))?(?=\s+(?:через|методом|linear|ties|slerp|dare|della|линейно|с\s+вес"
+            r"|в\s+пропорц|\d|поровну|пополам)|\s*(?:[,.;]|$))|(?<![а-я])линейно\s+(?:слить|слей|смешать|смешай)|\blinearly\s+(?:merge|blend)"
+            # "merge the 3: A, B, C", "мерж трёх моделей: база, B, C": the members follow
+            r"|\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
+            r"|(?:(?<![а-я])мерж|(?<![а-я])мердж|(?<![а-я])слияни|смешай|смешать|слей|слить)\w*\s+"
+            r"(?:двух|трех|четырех|2|3|4)\s+моделей"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
         ),
@@ -781,6 +791,69 @@ def _is_opened(path: str, ctx: Context) -> bool:
     return Path(path).expanduser().resolve() == Path(ctx.request.model).expanduser().resolve()
 
 
+# "two separate LoRAs from the base", "Два независимых прогона от базы", "отдельно DPO": runs that each start from the
+# base, to be merged after
+SEPARATE_RUNS = re.compile(
+    r"\bseparate(?:ly)?\b|\bindependent(?:ly)?\b|\bin parallel\b|\bboth\s+(?:starting\s+)?from\s+(?:the\s+)?base\b"
+    r"|(?<![а-я])(?:отдельн\w*|независим\w*|параллельн\w*)"
+)
+
+
+def _branches(actions: list[Action], goal: str) -> list[Action]:
+    """Training runs said to be separate, each from the base, with one merge after them all: every run after the
+    first is a branch from the base that the merge takes as its partner."""
+    masked = mask_paths(goal)
+    training = [a for a in actions if a.kind in ("sft", "dpo", "variant", "variant_dpo")]
+    merges = [a for a in actions if a.kind == "merge_models"]
+    if (
+        len(training) == 3
+        and not _paths(DATASET, training[0].text)
+        and all(_paths(DATASET, a.text) for a in training[1:])
+        and re.search(r"\b(?:two|2|both)\b|(?<![а-я])(?:две|два|оба|обе)(?![а-я])", training[0].text)
+    ):  # "two separate finetunes from the base: one SFT on a, one ORPO on b": the count, then the two runs
+        training[1].text = training[0].text + training[1].text
+        actions = [a for a in actions if a is not training[0]]
+        training = training[1:]
+    if len(training) != 2 or len(merges) != 1 or merges[0].start < training[-1].start:
+        return actions
+    if any((Path(p).expanduser() / "config.json").exists() for p in _paths(PATHLIKE, merges[0].text)):
+        return actions  # the merge names a model of its own
+    between = actions[actions.index(training[0]) + 1 : actions.index(training[1])]
+    said = SEPARATE_RUNS.search(masked) or FROM_BASE.search(masked[: training[-1].start])
+    if not said or said.start() > training[-1].end or any(a.kind == "merge_adapter" for a in between):
+        return actions
+    first, second = training
+    first.kind = {"variant": "sft", "variant_dpo": "dpo"}.get(first.kind, first.kind)
+    second.kind = {"sft": "variant", "dpo": "variant_dpo"}.get(second.kind, second.kind)
+    second.from_base = True
+    return actions
+
+
+def _bare(action: Action) -> bool:
+    """A training action that is only its method's name ('sft', ' dpo, '): no data, no value, no selection."""
+    words = re.sub(
+        r"\b(?:sft|dpo|ipo|orpo|kto|simpo|then|and|first|потом|затем|и|сначала)\b|[\s,;.:→>-]", "", action.text
+    )
+    return action.kind in ("sft", "dpo") and not words
+
+
+def _without_overview(actions: list[Action], ctx: Context) -> list[Action]:
+    """'sft then dpo, sft lr 1e-4 r 8; dpo lr 5e-6 beta .3': the list said first and then each stage with its
+    settings is one pipeline, not four stages. A bare run is dropped only where the same kinds follow in order."""
+    for start in range(len(actions)):
+        run = list(itertools.takewhile(_bare, actions[start:]))
+        if len(run) < 2:
+            continue
+        after = [a for a in actions[start + len(run) :] if a.kind in ("sft", "dpo")][: len(run)]
+        if [a.kind for a in after] == [a.kind for a in run] and not any(_bare(a) for a in after):
+            ctx.notes.append(
+                f"'{' '.join(a.text.strip(' ,;.') for a in run)}' is read as the list of the stages said after it, "
+                "each with its settings."
+            )
+            return actions[:start] + actions[start + len(run) :]
+    return actions
+
+
 OUTPUT_NAMED = re.compile(  # a name for the result, not a path: "the output should be called X", "назови модель X"
     r"(?:\b(?:output|result|model|folder|checkpoint|it)\s+(?:should\s+be\s+|will\s+be\s+|is\s+)?(?:called|named)"
     r"|\bname\s+(?:it|the\s+(?:output|result|model|folder))|(?<![а-яА-Я])(?:назови|назовите|назвать)"
@@ -816,6 +889,8 @@ def _unclaimed_output(goal: str, ctx: Context) -> str | None:
             r"hub|hugging\s*face|\bhf\b|repo|upload|push|хаб|залей|выложи", goal[max(0, at - 40) : max(at, 0)]
         ):
             continue  # "push it to the hub as me/model": a hub name, which Graft never writes to
+        if re.search(r"(?:--config|\bconfig|\brecipe|конфиг\w*|рецепт\w*)[\s=:]*$", goal[max(0, at - 20) : max(at, 0)]):
+            continue  # "tune run … --config llama3_2/1B_lora": a recipe's name, not where the model goes
         if Path(path).suffix and not re.fullmatch(r"\.\d+", Path(path).suffix):
             continue  # "corpus.txt", "config.yaml": a file, not the folder a model is written to
         path = _verbatim(path, ctx)
@@ -1218,7 +1293,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             r"\bbase\b|\boriginal\b|\bstarting (?:model|point|checkpoint)\b|\bthe model (?:it|we) started from\b"
             r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
             r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
-            r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*",
+            r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*|(?<![а-я])баз(?:а|у|ы|ой|е)(?![а-я])"
+            r"|(?<![а-я])открыт(?:ую|ая|ой)(?![а-я])",
             mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
         )
     ]
@@ -1226,7 +1302,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         (method in _NEEDS_BASE or not method)
         and all(
             re.search(  # "ties of the result with B on top of the original model": the base is the reference
-                r"(?:on top of|atop|over|onto|relative to|against|поверх|над|относительно)\s+(?:the\s+)?$",
+                r"(?:on top of|atop|over|onto|relative to|against|поверх|над|относительно|(?<![а-я])к)\s+(?:the\s+)?$",
                 mask_paths(text)[max(0, m.start() - 20) : m.start()],
             )
             for m in base_words
@@ -1939,7 +2015,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             continue  # the next stage of the list said again
         restating = False
         restated.append(a)
-    actions = restated
+    actions = _branches(_without_overview(restated, ctx), goal)
     for i, a in enumerate(actions[:-1]):
         if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
             a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow

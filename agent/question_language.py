@@ -160,6 +160,14 @@ SHAPES: list[tuple[str, object]] = [
         lambda m: f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; какая это настройка?",
     ),
     (
+        r"You wrote '(?P<x>.+?)'; Graft does not know that recipe's settings, so every value you did not say would "
+        r"be Graft's default\. Which values should the plan take from it\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»; Graft не знает настроек этого рецепта, и всё, что вы не указали, будет "
+            "значением Graft по умолчанию. Какие значения взять из него?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)'; which exact value should the plan use\?",
         lambda m: f"Вы написали «{m['x']}»; какое точное значение поставить в план?",
     ),
@@ -380,6 +388,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^merge method (?P<v>\S+): you said (?P<a>\S+), then (?P=v); the correction was taken\.$",
+     lambda m: f"метод слияния {m['v']}: вы указали {m['a']}, затем {m['v']}; взято исправление."),
     (r"^(?P<s>[\w ]+?) (?P<v>\S+): you said (?P<said>.+?); the correction was taken\.$",
      lambda m: f"{_slot(m['s'])} {m['v']}: вы указали {m['said'].replace(', then ', ', затем ')}; взято исправление."),
     (r"^layers: you said '(?P<a>.+?)', then '(?P<b>.+?)'; the correction was taken\.$",
@@ -394,6 +404,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"«{m['x']}» из {m['n']} слоёв — это слои {m['l']}."),
     (r"^weights (?P<w>.+?) from '(?P<x>.+?)'\.$", lambda m: f"веса {m['w']} из «{m['x']}»."),
     (r"^'(?P<x>.+?)': (?P<s>\S+) runs first\.$", lambda m: f"«{m['x']}»: сначала выполняется {m['s']}."),
+    (r"^'(?P<x>.+?)' is read as the list of the stages said after it, each with its settings\.$",
+     lambda m: f"«{m['x']}» понято как перечень этапов, описанных дальше, каждый со своими настройками."),
+    (r"^you said '(?P<a>.+?)', then corrected it to '(?P<b>.+?)'; the correction was taken\.$",
+     lambda m: f"вы указали «{m['a']}», затем исправили на «{m['b']}»; взято исправление."),
     (r"^t (?P<t>\S+) from '(?P<x>.+?)' \(t is (?P<p>.+?)'s share\)\.$",
      lambda m: f"t {m['t']} из «{m['x']}» (t — доля {m['p']})."),
     (r"^stage (?P<a>\S+) is a separate (?:fine-tune|preference run) from the base on (?P<d>.+?), to merge with (?P<b>.+?)\.$",
