@@ -70,17 +70,19 @@ AFTER = [
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
         "desirable_weight",
-        r"\bkto_chosen_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s*\(desirable_weight\))?"
+        r"\bkto_chosen_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s+(?:примеров|ответов))?(?:\s*\(desirable_weight\))?"
         r"|(?<![а-я])желательн\w*(?=\s*[:=]?\s*\d)",
     ),
     (
         "undesirable_weight",
-        r"\bkto_rejected_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s*\(undesirable_weight\))?",
+        r"\bkto_rejected_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s+(?:примеров|ответов|пример\w*))?"
+        r"(?:\s*\(undesirable_weight\))?|\bweight\s+(?:of|for)\s+(?:the\s+)?(?:undesirable|rejected|bad|negative)\s+(?:examples|samples)",
     ),
     (
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bmicro_train_batch_size\b|\btrain_batch_size\b"
-        r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b|батч\w*|размер\w* батча",
+        r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bmicro[ -]batch(?:[_ ]size)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b"
+        r"|батч\w*|размер\w* батча",
     ),
     (
         "max_length",
@@ -460,9 +462,16 @@ MOSTLY = re.compile(
 )
 
 
+# "lean 70% toward the partner", "с уклоном 70% в сторону партнёра": the one member's share
+LEAN = re.compile(
+    r"(?:lean\w*|tilt\w*|skew\w*|bias\w*|weighted|уклон\w*|перекос\w*)\s+(?:by\s+|на\s+)?(?P<p>\d+(?:\.\d+)?)\s*%\s+"
+    rf"(?:toward\w*|to|in favou?r of|в\s+сторону|в\s+пользу|к)\s+(?:the\s+)?(?P<who>{_WHO})"
+)
+
+
 def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     """A share said for one of two members, the other taking the rest."""
-    m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits)
+    m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits) or LEAN.search(digits)
     if not m:
         return None
     share = _PART_WORDS.get(m["p"]) or float(m["p"].replace(" ", "").rstrip("%")) / 100
@@ -552,7 +561,7 @@ WEIGHT_FOR = re.compile(
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,})\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
 )
 
@@ -593,7 +602,8 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
     by = _weights_by(text)
     if len(by) >= 2 and all(
-        re.fullmatch(r"\s*(?:,|and|и|;|&|/|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]]) for a, b in pairwise(by)
+        re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]])
+        for a, b in pairwise(by)
     ):
         return [(v, s, e) for v, s, e, _, _ in by], by[0][3], by[-1][4]
     hits = list(WEIGHT_FOR.finditer(text))
@@ -957,7 +967,18 @@ def number_facts(text: str) -> list[Fact]:
         rank = next((f for f in facts if f.slot == "r"), None)
         if rank is not None:
             facts.append(Fact("alpha", k * rank.value, relative.group(0), relative.start(), relative.end()))
-    micro = [f for f in facts if f.slot == "batch_size" and re.match(r"micro[_ ]batch", f.phrase)]
+    for f in [f for f in facts if f.slot == "batch_size"]:
+        said = re.match(
+            r"\s*\(\s*(?:effective|global|total|эффективн\w*|глобальн\w*)\s*(?:batch(?:[_ ]size)?|батч\w*)?\s*[=:]?\s*(\d+)\s*\)",
+            masked[f.end :],
+        )
+        if said and not any(g.slot == "gradient_accumulation" for g in facts) and int(said.group(1)) % f.value == 0:
+            number = Number(f.end + said.start(1), f.end + said.end(1), float(said.group(1)))
+            used.add(number.start)  # "bs 8 (effective 64)": 8 accumulation steps make the 64
+            accumulation = _number_fact("gradient_accumulation", number, masked, number.start)
+            accumulation.value = int(said.group(1)) // int(f.value)
+            facts.append(accumulation)
+    micro = [f for f in facts if f.slot == "batch_size" and re.match(r"micro[_ -]batch", f.phrase)]
     whole = [
         f
         for f in facts
@@ -1345,6 +1366,8 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
             replacement = value_text
         if fact.slot == "method":
             replacement += _kept_between(text[fact.start : fact.end])  # "IPO on prefs.jsonl… no, DPO": data stays
+        else:
+            replacement += _kept_words(text[fact.start : fact.end], fact.slot)  # "r 32 on attention -- make it 8"
         text = text[: fact.start] + replacement + text[fact.end :]
         said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
         notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
@@ -1383,12 +1406,22 @@ def _corrected_setting_names(text: str) -> tuple[str, list[str]]:
     corrected to another with one; the first name is blanked (the text keeps its length), so it is not asked about."""
     notes = []
     for m in reversed(list(SETTING_RENAMED.finditer(text))):
-        if any(re.fullmatch(kw, m["old"]) for _, kw in AFTER) or re.search(r"\d", m["old"]):
-            continue  # "beta, sorry, beta 0.2" or a value: the number readers' correction
         new = re.match(r"[\w-]+", text[m.end() :]).group(0)
         text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
-        notes.insert(0, f"you said '{m['old']}', then corrected it to '{new}'; the correction was taken.")
+        if m["old"].strip() != new:  # "beta... I mean beta 0.2" (ORPO's lambda is read as beta): the same name
+            notes.insert(0, f"you said '{m['old']}', then corrected it to '{new}'; the correction was taken.")
     return text, notes
+
+
+def _kept_words(span: str, slot: str) -> str:
+    """'r 32 on attention -- actually make it 8': what the first value's words say after it ('on attention')
+    belongs to the stage, not to the value taken back."""
+    first = next((f for f in number_facts(span) if f.slot == slot), None)
+    marker = MARKERS.search(mask(span))
+    if first is None or marker is None or first.end > marker.start():
+        return ""
+    between = span[first.end : marker.start()].rstrip(" ,.;:!?-—–…")
+    return between if re.match(r"\s+(?:on|for|in|at|на|для|в|во)\s+\S", between) else ""
 
 
 def _kept_between(span: str) -> str:

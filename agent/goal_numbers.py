@@ -251,13 +251,40 @@ def _half(m: re.Match[str]) -> str:
     return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
 
 
+_RU_DIGITS = {"один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
+              "восемь": 8, "девять": 9}  # fmt: skip
+_ZERO_POINT = re.compile(
+    r"(?<![\w.])(?:ноль|нуль)\s+((?:(?:ноль|нуль)\s+)*)("
+    + "|".join(_RU_DIGITS)
+    + r")(?![\w])(?!\s+(?:целых|десят|сот))",
+    re.IGNORECASE,
+)
+
+
+def _zero_point(m: re.Match[str]) -> str:
+    zeros = len(re.findall(r"ноль|нуль", m.group(1), re.IGNORECASE))
+    written = "0." + "0" * zeros + str(_RU_DIGITS[m.group(2).lower()])
+    return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
+
+
+def kto_word(text: str) -> str:
+    """'потом КТО на thumbs.jsonl', 'затем кто на thumbs.jsonl': the method KTO, not the word 'кто' (who)."""
+    text = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text)
+    return re.sub(
+        r"(?<![а-яё])((?:потом|затем|после\s+этого|сначала|then|,)\s+)кто(?=\s+(?:на|с|по)\s)",
+        r"\1kto",
+        text,
+        flags=re.I,
+    )
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
     text = text.replace("−", "-")
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
     text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
-    text = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text)  # "потом КТО на thumbs.jsonl" (not "кто", who)
+    text = kto_word(text)
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
 
     def power(m: re.Match[str]) -> str:
@@ -278,6 +305,16 @@ def spelled_numbers(text: str) -> str:
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
+    text = _ZERO_POINT.sub(_zero_point, text)
+    if re.search(r"(?<![a-zа-я])(?:orpo|орпо)(?![a-zа-я])", text, re.IGNORECASE) and not re.search(
+        r"task[_ ]arithmetic|ties|della|merg|слей|слия|мерж", text, re.IGNORECASE
+    ):  # ORPO's λ in the paper is TRL's ORPOConfig.beta: "ORPO, лямбда 0.25" sets it
+        text = re.sub(
+            r"(?<![\w])(?:lambda|лямбда|лямбдой|лямбду)(?![\w])",
+            lambda m: "beta".ljust(len(m.group(0))),
+            text,
+            flags=re.I,
+        )  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
     text = re.sub(  # "с весом минус 0.3", "weight minus 0.5": a negative value
         r"(?<![\w-])(минус|minus)(\s+)(?=\d)", lambda m: " " * (len(m.group(0)) - 1) + "-", text, flags=re.IGNORECASE
     )  # "two and a half epochs", "две с половиной"

@@ -223,7 +223,7 @@ def unsupported_merge_methods(masked: str) -> list[str]:
     merging = re.search(
         r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж|мердж", masked
     )
-    found = []
+    found = [m.group(0) for m in re.finditer(r"\bfranken-?merg\w*|франкен-?м[её]рд?ж\w*|франкен-?слия\w*", masked)]
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
         if not merging and name in ("ram", "sce", "passthrough"):
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone

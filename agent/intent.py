@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from agent.goal_numbers import kto_word
+
 Route = Literal["question", "goal", "ambiguous"]
 
 # Clause boundaries: sentence ends, semicolons, and order words between clauses.
@@ -129,7 +131,7 @@ class Intent:
 
 def clauses(text: str) -> list[str]:
     """The message cut at sentence ends and order words, each clause without its opening fillers."""
-    t = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text.strip())  # "потом КТО на thumbs" is KTO, not "who"
+    t = kto_word(text.strip())  # "потом КТО на thumbs" is KTO, not "who"
     t = t.lower().replace("ё", "е").replace("’", "'")
     parts = [_FILLER.sub("", p.strip(" ,:-–")) for p in _SPLIT.split(t) if p and p.strip(" ,:-–")]
     return [p for p in parts if p]

@@ -699,9 +699,11 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
             raise NeedsAnswer("You left out both the attention and the MLP modules; which modules should train?")
         return sorted(set(keep))
     if re.search(
-        r"\ball (?:linear )?(?:layers|modules|projections|weights)\b|всех? (?:линейн\w+ )?(?:сло|модул)", text
-    ):
-        return []
+        r"\ball linear (?:layers|modules)\b|\ball (?:modules|projections|weights)\b|всех? (?:линейн\w+ )?модул"
+        r"|всех? линейн\w+ сло",
+        text,
+    ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp)):
+        return []  # "all layers, only mlp": the layers are all, the modules the MLP
     roles = [role for role, words in (
         ("query", r"\bquer(?:y|ies)\b|запрос\w*"),
         ("key", r"\bkeys?\b|ключ\w*"),

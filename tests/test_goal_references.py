@@ -415,6 +415,19 @@ PLANNED = [
      {0: {"adapter": "none"}, 1: {"beta": 0.1}}),
     ("do what the unsloth llama 3 notebook does: lora rank sixteen, alpha sixteen, sixty steps at lr 2e-4, on {sft}",
      ["sft"], {0: {"r": 16, "alpha": 16, "max_steps": 60}}),
+    ("linear merge: base 0,6 + {partner} 0,4", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("slerp between the base and {partner}, lean 70% toward the partner", ["merge_models"], {0: {"t": 0.7}}),
+    ("sft {sft} bs 8 (effective 64)", ["sft"], {0: {"batch_size": 8, "gradient_accumulation": 8}}),
+    ("обучи LoRA на {sft} с batch size 128 и micro batch size 4", ["sft"], {0: {"batch_size": 4, "gradient_accumulation": 32}}),
+    ("обучи все слои кроме первых двух, только mlp, {sft}", ["sft"],
+     {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"], "layers": list(range(2, 12))}}),
+    ("train all layers, only the attention, on {sft}", ["sft"], {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+    ("SFT on {sft} with lora r 32 on attention -- actually make it 8", ["sft"],
+     {0: {"r": 8, "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+    ("KTO на {kto}, вес нежелательных примеров 1.5", ["preference"], {0: {"undesirable_weight": 1.5}}),
+    ("лору на {sft} ранг восемь, затем симпо на {dpo} с гаммой ноль пять", ["sft", "preference"], {1: {"simpo_gamma": 0.5}}),
+    ("орпо, {dpo}, лямбда 0.25 (это beta в trl), 3 эпохи", ["preference"], {0: {"method": "orpo", "beta": 0.25}}),
+    ("сфт на {sft} r 16, потом кто на {kto} с тем же рангом", ["sft", "preference"], {1: {"method": "kto"}}),
 ]  # fmt: skip
 
 
@@ -479,6 +492,7 @@ ASKED = [
     ("sft на {sft} r=16, потом orpo на {dpo} с lr 5e-6, без мёрджа в конце", "без мерджа"),
     ("ties с {partner}: density 0.5, weight 1, normalize false", "normalize"),
     ("слей {partner} и {partner2} через sce", "sce"),  # planned as TIES before: silent
+    ("франкенмерж: склей слои 0-7 из открытой модели и слои 4-11 из {partner}", "франкенмерж"),
     ("сделай как в примере LLaMA-Factory для DPO на {dpo}, только бета 0.2 и лосс ipo", "как в примере"),
     ("DPO on {dpo} like in the zephyr recipe but with beta 0.2", "zephyr recipe"),
     # a method Graft does not run is asked before the values that belong to it
