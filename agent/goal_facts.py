@@ -110,7 +110,8 @@ AFTER = [
         "eval_fraction",
         r"\beval_fraction\b|\bval(?:idation)?_set_size\b|\bval_size\b|\btest_size\b|\beval_split\b"
         r"|\b(?:eval(?:uation)?|validation|val|held[- ]out|holdout|dev)\s+(?:split|set|fraction|share|size|portion)\b"
-        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)|отлож\w*",
+        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)|отлож\w*"
+        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)",  # "eval 2%": a share of the rows held out
     ),
     (
         "max_grad_norm",
@@ -239,7 +240,7 @@ ADAPTER_NONE = re.compile(
     r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b(?!\s+(?:on|to|for|in|at)\b)"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
-    r"|не\s+(?:lora|лор\w*)"
+    r"|не\s+(?:lora|лор\w*)|\bfull_finetune_(?:single_device|distributed)\b"  # torchtune's full fine-tune recipes
 )
 DORA_AFTER_NOT = re.compile(
     r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
@@ -2483,6 +2484,9 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
+        ratio = re.search(r"(\d+)\s*[/:]\s*(\d+)\s*%?\s*\(\s*$", before)
+        if ratio and re.match(r"\s*%", after) and number.value == float(ratio.group(1)):
+            continue  # "30/70 (30% partner)": the ratio's first share said again in brackets
         if re.search(
             FAVOUR_WORDS + r"\s+(?:the\s+)?\S+(?:\s+model)?"
             r"[\s,]*(?:(?:at|by|with|as)\s+)?(?:\d+(?:\.\d+)?\s*(?:to|:|/|к)\s*)?$",

@@ -452,6 +452,21 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
         num_layers = 10**4  # only explicit indices are read here; the range check is the checkpoint's
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
+    for m in re.finditer(
+        r"\b(?:model\.)?layers\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*\]", text
+    ):  # "layers[2:6]": a Python slice
+        if num_layers < 10**4:
+            a, b = (int(g) if g not in ("", "-") else None for g in m.groups())
+            picked = list(range(num_layers))[a:b]
+            if picked:
+                hits.append(
+                    (
+                        m.start(),
+                        m.end(),
+                        picked,
+                        f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}.",
+                    )
+                )
     hits = [  # "DPO on the first half of prefs.jsonl": a part of the data, not of the layers
         h
         for h in hits

@@ -161,6 +161,12 @@ def _understood_words() -> frozenset[str]:
     words |= {"use_peft", "peft_config", "lora_config", "causal_lm"}  # TRL's flag, PEFT's names: a LoRA adapter
     words |= {"merge_and_unload", "save_pretrained", "from_pretrained"}  # PEFT/transformers calls the planner reads
     words |= {"lora_finetune_single_device", "lora_finetune_distributed", "lora_attn_modules"}  # torchtune's LoRA
+    words |= {
+        "full_finetune_single_device",
+        "full_finetune_distributed",
+        "lora_dpo_single_device",
+        "lora_dpo_distributed",
+    }
     return frozenset(words)
 
 
@@ -223,7 +229,10 @@ def unsupported_merge_methods(masked: str) -> list[str]:
     merging = re.search(
         r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж|мердж", masked
     )
-    found = [m.group(0) for m in re.finditer(r"\bfranken-?merg\w*|франкен-?м[её]рд?ж\w*|франкен-?слия\w*", masked)]
+    found = [  # a frankenmerge is mergekit's passthrough: named by both words
+        "passthrough/" + m.group(0)
+        for m in re.finditer(r"\bfranken-?merg\w*|франкен-?м[её]рд?ж\w*|франкен-?слия\w*", masked)
+    ]
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
         if not merging and name in ("ram", "sce", "passthrough"):
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone

@@ -169,7 +169,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "write",
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
-            r"|\b(?:write|save|export|output)\w*\b|\bre-?(?:write|save|export)\b"
+            r"|\b(?:write|save|export|output)(?!_proj)\w*\b|\bre-?(?:write|save|export)\b"
             r"|(?<![а-я])(?:результат\w*|выход|вывод)\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
             r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),
@@ -2146,7 +2146,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]
     if not re.search(
         r"\b(?:convert|cast|re-?save|re-?write|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
-        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:её|ее|модель|чекпоинт)",
+        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)",
         goal,
     ) or re.search(r"\bresult|результат", goal):
         written = []  # a dtype or shard size alone is a write of the opened model only where the goal says so

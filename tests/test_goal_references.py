@@ -428,6 +428,16 @@ PLANNED = [
     ("лору на {sft} ранг восемь, затем симпо на {dpo} с гаммой ноль пять", ["sft", "preference"], {1: {"simpo_gamma": 0.5}}),
     ("орпо, {dpo}, лямбда 0.25 (это beta в trl), 3 эпохи", ["preference"], {0: {"method": "orpo", "beta": 0.25}}),
     ("сфт на {sft} r 16, потом кто на {kto} с тем же рангом", ["sft", "preference"], {1: {"method": "kto"}}),
+    ("tune run full_finetune_single_device --config llama3_2/1B_full optimizer.lr=2e-5 epochs=1 dataset.data_files={sft}",
+     ["sft"], {0: {"adapter": "none", "learning_rate": 2e-5}}),
+    ("tune run lora_finetune_single_device --config llama3_2/1B_lora model.lora_attn_modules=['q_proj','output_proj'] "
+     "dataset.data_files={sft}", ["sft"], {0: {"target_modules": ["o_proj", "q_proj"]}}),
+    ("torchtune lora_dpo_single_device with loss.beta=0.05 and lora_rank=8 on {dpo}", ["preference"], {0: {"beta": 0.05, "r": 8}}),
+    ("lora on layers[2:6] with rank 8, {sft}", ["sft"], {0: {"layers": [2, 3, 4, 5]}}),
+    ("lora on model.layers[-4:] r 8 on {sft}", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),
+    ("сфт на {sft} с max_steps=300 и eval 2%", ["sft"], {0: {"max_steps": 300, "eval_fraction": 0.02}}),
+    ("first blend {partner} into the base 30/70 (30% partner) linearly, then DPO on top with beta 0.2",
+     ["merge_models", "preference"], {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
 ]  # fmt: skip
 
 

@@ -254,6 +254,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_redteam6.yaml",
         "goals_redteam7.yaml",
         "goals_redteam9.yaml",
+        "goals_redteam11.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
