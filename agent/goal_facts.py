@@ -1610,7 +1610,7 @@ def unread_corrections(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "I actually want DPO": not a correction
         after = text[m.end() : m.end() + 40]
         if re.match(r"[\s,.:;!-]*(?:" + NEGATED + r")", after) or re.match(
-            r"[\s,.:;!-]*(?:(?:just|only|plain|regular|normal|simple|просто|только|обычн\w*|прост\w*)\s+)?"
+            r"[\s,.:;!-]*(?:(?:just|only|plain|regular|normal|simple|after all|просто|только|обычн\w*|прост\w*|вс[её]-?таки)\s+)?"
             + r"(?:"
             + STAGE_START
             + r")",
@@ -1649,7 +1649,7 @@ def _method_word(fact: Fact, text: str) -> str:
 STAGE_START = (
     r"(?:a\s+|an\s+|the\s+)?(?:q?lora|dora|sft|dpo|ipo|orpo|simpo|kto|ppo|grpo|rloo|fine[- ]?tun|train|merg|blend|"
     + MERGE_METHOD_WORDS
-    + r"|дообуч|обуч|слей|смешай|объедин)"
+    + r"|дообуч|обуч|слей|смешай|объедин|смерж|смердж|влей|вмерж|fold)"
 )
 RETRACT = re.compile(
     r"(?:scratch (?:all )?(?:that|this)|strike that|forget (?:all )?(?:that|it|about that|this)|start over|never ?mind"

@@ -285,6 +285,7 @@ def spelled_numbers(text: str) -> str:
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
     text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
     text = kto_word(text)
+    text = re.sub(r"(?<![\w-])dop(?=\s+(?:on|with|at|на|с)\s)", "dpo", text)  # "then dop on prefs.jsonl": a typo of DPO
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
 
     def power(m: re.Match[str]) -> str:

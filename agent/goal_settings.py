@@ -271,6 +271,11 @@ TECHNIQUES = (
     ),
     (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
     (
+        r"\b(?:separate|custom|different|another|own|external)\s+ref(?:erence)?(?:\s+model)?\b|\bref_model\b"
+        r"|\bref(?:erence)?[_ ]model(?:_name_or_path)?\s*[:=]|(?:отдельн\w*|друг\w*|сво\w*|внешн\w*)\s+референс\w*(?:\s+модел\w*)?",
+        "a separate reference model: Graft's preference stages take the model the stage starts from as their reference",
+    ),
+    (
         r"\bmixed[- ]precision\b|\b(?:amp|autocast)\b|\btrain(?:ing|ed)?\s+(?:it\s+)?(?:in|with)\s+(?:bf16|fp16|fp32|bfloat16|float16|float32)\b"
         r"|(?<![\w-])--(?:bf16|fp16|tf32)\b|обуч\w*\s+в\s+(?:bf16|fp16|fp32)",
         "the training precision: Graft trains in bf16 on a CUDA GPU that supports it and in fp32 on CPU",
@@ -374,6 +379,12 @@ def unsupported_techniques(masked: str) -> list[tuple[str, str]]:
         for m in re.finditer(pattern, masked):
             if negated(masked, m.start()):
                 continue  # "no QLoRA, plain LoRA"
+            if re.search(
+                r"(?:\bno\b|\bactually\b|(?<![а-я])нет\b|вс[её]-?таки|хотя)[\s,.!—–-]*(?:вс[её]-?таки\s+|after all\s+)?"
+                r"(?:смерж|смердж|слей|влей|вмерж|merge|fold)",
+                masked[m.end() :],
+            ):
+                continue  # "не мёржь адаптер; нет, всё-таки смержи": taken back by a later correction
             found.append((m.group(0).strip(), why))
             break
     return found

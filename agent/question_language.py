@@ -68,6 +68,9 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "a separate reference model: Graft's preference stages take the model the stage starts from as their reference": (
+        "отдельная референсная модель: этапы предпочтений в Graft берут референсом модель, с которой начинается этап"
+    ),
     "a training schedule Graft does not run": "режим обучения, которого Graft не делает",
     "serving the model: Graft writes a safetensors folder (and `graft export --as gguf` a llama.cpp file); loading it "
     "into a server is that tool's step":

@@ -434,6 +434,8 @@ PLANNED = [
      "dataset.data_files={sft}", ["sft"], {0: {"target_modules": ["o_proj", "q_proj"]}}),
     ("torchtune lora_dpo_single_device with loss.beta=0.05 and lora_rank=8 on {dpo}", ["preference"], {0: {"beta": 0.05, "r": 8}}),
     ("lora on layers[2:6] with rank 8, {sft}", ["sft"], {0: {"layers": [2, 3, 4, 5]}}),
+    ("sft on {sft} r 8, then dop on {dpo} with beta 0.2", ["sft", "preference"], {1: {"beta": 0.2}}),
+    ("дообучи на {sft} и не мёржь адаптер с базой; нет, всё-таки смержи", ["sft"], {}),
     ("lora on model.layers[-4:] r 8 on {sft}", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),
     ("сфт на {sft} с max_steps=300 и eval 2%", ["sft"], {0: {"max_steps": 300, "eval_fraction": 0.02}}),
     ("first blend {partner} into the base 30/70 (30% partner) linearly, then DPO on top with beta 0.2",
@@ -503,6 +505,8 @@ ASKED = [
     ("ties с {partner}: density 0.5, weight 1, normalize false", "normalize"),
     ("слей {partner} и {partner2} через sce", "sce"),  # planned as TIES before: silent
     ("франкенмерж: склей слои 0-7 из открытой модели и слои 4-11 из {partner}", "франкенмерж"),
+    ("dpo on {dpo} with a separate ref model {partner}", "reference model"),
+    ("DPO на {dpo}, отдельная референсная модель {partner}", "референсная модель"),
     ("сделай как в примере LLaMA-Factory для DPO на {dpo}, только бета 0.2 и лосс ipo", "как в примере"),
     ("DPO on {dpo} like in the zephyr recipe but with beta 0.2", "zephyr recipe"),
     # a method Graft does not run is asked before the values that belong to it
