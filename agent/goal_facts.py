@@ -66,16 +66,16 @@ AFTER = [
         r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
     ),
     ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
-    ("beta", r"\bbeta\b|\bpref_beta\b|β|бет\w*"),
+    ("beta", r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\borpo_alpha\b|β|бет\w*"),  # Axolotl: rl_beta, ORPO's orpo_alpha
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
         "desirable_weight",
-        r"\bkto_chosen_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s+(?:примеров|ответов))?(?:\s*\(desirable_weight\))?"
+        r"\bkto_chosen_weight\b|\bkto_desirable_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s+(?:примеров|ответов))?(?:\s*\(desirable_weight\))?"
         r"|(?<![а-я])желательн\w*(?=\s*[:=]?\s*\d)",
     ),
     (
         "undesirable_weight",
-        r"\bkto_rejected_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s+(?:примеров|ответов|пример\w*))?"
+        r"\bkto_rejected_weight\b|\bkto_undesirable_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s+(?:примеров|ответов|пример\w*))?"
         r"(?:\s*\(undesirable_weight\))?|\bweight\s+(?:of|for)\s+(?:the\s+)?(?:undesirable|rejected|bad|negative)\s+(?:examples|samples)",
     ),
     (
@@ -159,7 +159,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -264,7 +264,8 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 
 
 SHARD_SIZE = re.compile(
-    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?\s+of(?:\s+at\s+most)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?|шард\w*\s+(?:по|не больше))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
+    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?(?:\s+of(?:\s+at\s+most)?)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?"
+    r"|шард\w*(?:\s+(?:по|не больше))?)\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 
@@ -637,6 +638,12 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     values = [float(m.group(1)) for m in hits]
     if any(m.group(2) for m in hits) or any(v > 1 for v in values):
         values = [v / 100 for v in values]
+    for i, m in enumerate(hits):  # "прибавь A с весом 0.7 и вычти B с весом 0.3": a task vector taken away
+        segment = text[hits[i - 1].end() if i else max(0, m.start() - 60) : m.start()]
+        if values[i] > 0 and re.search(
+            r"\b(?:subtract\w*|minus|negat\w*)\b|(?<![а-я])(?:вычт\w*|вычит\w*|отним\w*|отними)", segment
+        ):
+            values[i] = -values[i]
     return values, hits[0].start(), hits[-1].end()  # "weight -0.5 (subtract it)": task arithmetic's negation kept
 
 
@@ -751,6 +758,9 @@ class Fact:
         }
         if self.slot in words:
             return words[self.slot]()
+        if self.slot == "warmup_steps" and isinstance(value, float) and 0 < value < 1:
+            # transformers reads warmup_steps below 1 as a share of all steps: what warmup_ratio said
+            return f"warmup {_show(value)} of the total steps (warmup_steps below 1 is a ratio)"
         name = SLOT_NAMES.get(self.slot, self.slot.replace("_", " "))
         return f"{name} {_show(value)}"
 
@@ -1906,7 +1916,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif m:
         facts.append(Fact("adapter", "none", m.group(0), m.start(), m.end()))
     else:
-        m = re.search(r"(?<![a-z])(?:use_)?dora(?![a-z])|дор[аоуы]\w*", masked)
+        m = re.search(r"(?<![a-z])(?:use_)?dora(?![a-z])(?!['\"]?\s*[:=]\s*false)|дор[аоуы]\w*", masked)
         if m and negated(masked, m.start()):  # "don't use DoRA", "без DoRA": the adapter is a plain LoRA
             facts.append(Fact("adapter", "lora", m.group(0), m.start(), m.end()))
         elif m:
@@ -2496,6 +2506,16 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
             orphans.append(masked[number.start : number.end])  # "on 4 GPUs": hardware the plan does not set
             continue
+        if (
+            re.match(r"\s*(?:gb|mb|гб|мб)\b", after)
+            and not OTHER_VALUES.search(before)
+            and not re.search(
+                r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу",
+                masked[max(0, number.start - 40) : number.end + 30],
+            )
+        ):
+            orphans.append(masked[number.start : number.end + re.match(r"\s*\w+", after).end()])
+            continue  # "shards 2GB" unread once kept the 5GB default: a size nothing placed is asked about
         if OTHER_VALUES.search(before) or re.match(r"\s*(?:gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after):
             continue
         chain = [n for n in _number_chain(masked, number) if not _covered(n, facts)]
@@ -2504,7 +2524,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
                 orphans.append(masked[chain[0].start : chain[-1].end])
             continue
         if re.match(
-            r"[\s-]*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон|fine-?tunes?|finetunes?|trainings?|обучени|loras?|doras?|лор|адаптер))",
+            r"[\s-]*(?:epochs?|steps?|эпох|шаг|layers?|blocks?|сло|блок|adapters?|models?|адаптер|модел|files?|файл|results?|outputs?|branch|checkpoints?|результат|ветк|(?:\S+\s+)?(?:rounds?|times|stages?|passes|runs?|раунд|раз|этап|прогон|fine-?tunes?|finetunes?|trainings?|обучени|loras?|doras?|лор|адаптер|losses|лосс|projections|проекци))",
             masked[number.end : number.end + 30],
         ):
             continue  # "two-stage thing", "Два независимых прогона", "two separate finetunes": a count
@@ -2524,6 +2544,13 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         if number.words and number.value == 1:
             continue  # "one safetensors file", "the SFT one", "один файл": a word for 1 is rarely a setting
         orphans.append(masked[number.start : number.end])
+    for m in re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?:gb|mb|гб|мб)\b", masked):  # "pieces around 2GB", glued
+        if any(f.start <= m.start() < f.end for f in facts) or re.search(
+            r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу",
+            masked[max(0, m.start() - 40) : m.end() + 30],
+        ):
+            continue
+        orphans.append(m.group(0))
     return orphans
 
 
@@ -2541,6 +2568,24 @@ def _misspelt_slot(masked: str, number: str) -> str | None:
     return None
 
 
+SUBTRACT = re.compile(r"\b(?:subtract\w*|negat(?:e|ive|ing)\w*)\b|(?<![а-я])(?:вычт\w*|вычит\w*|отним\w*|отними)")
+
+
+def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
+    """'вычти B', 'subtract B's task vector': a merge where no weight is negative has not subtracted anything."""
+    said = SUBTRACT.search(masked)
+    merges = [s for s in plan.stages if s.kind == "merge_models"]
+    if not said or not merges or any(w < 0 for s in merges for w in (s.weights or [])):
+        return []
+    return [
+        Miss(
+            None,
+            f"You wrote '{said.group(0)}', and no merge weight in the plan is negative; which model's task vector "
+            "should be subtracted, and with what weight?",
+        )
+    ]
+
+
 def check_plan_against_goal(
     goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
 ) -> list[Miss]:
@@ -2554,6 +2599,7 @@ def check_plan_against_goal(
     facts = stated_facts(goal, num_layers, feedback)
     misses.extend(_order_misses(facts, plan))
     misses.extend(_before_that_misses(facts, mask(reading_text(retract(goal))), plan))
+    misses.extend(_subtracted_misses(mask(reading_text(retract(goal))), plan))
     misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
@@ -3177,6 +3223,12 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                 window,
             ):
                 continue  # "instead of PPO", "skip SimPO", "without DoRA", "кроме lm_head": a method or part named
+            if (
+                word in ("instead", "вместо")
+                and re.match(r"\s*(?:of\s+)?(?:the\s+)?(?:epochs?|эпох\w*)\b", window)
+                and any(f.slot == "max_steps" for f in before)
+            ):
+                continue  # "max_steps 200 вместо эпох": steps, not epochs, decide the length (the plan's max_steps)
             if re.match(r"rest|остальн", word) and any(f.slot == "layers" for f in before + after):
                 continue  # "layers 5-8, остальное заморожено", "skip the first 4, train the rest"
             if re.match(r"freez|frozen|заморо", word) and re.search(r"rest|остальн|other", lead) and before:

@@ -285,6 +285,9 @@ def spelled_numbers(text: str) -> str:
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
     text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
     text = kto_word(text)
+    text = re.sub(
+        r"(?<![\w.])x(\d+)(?=\s*(?:gpus?|видеокарт|гпу|a100|h100|h200)\b)", r"\1x", text, flags=re.I
+    )  # "x8 gpus"
     text = re.sub(r"(?<![\w-])dop(?=\s+(?:on|with|at|на|с)\s)", "dpo", text)  # "then dop on prefs.jsonl": a typo of DPO
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
 
@@ -306,7 +309,13 @@ def spelled_numbers(text: str) -> str:
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
-    text = _ZERO_POINT.sub(_zero_point, text)
+    text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
+    text = re.sub(  # "dropout point one": 0.1 said without its zero
+        r"(?<![\w.])(?<!zero )(?<!oh )point\s+(one|two|three|four|five|six|seven|eight|nine)(?![\w])",
+        lambda m: f"0.{word_value(m.group(1).lower())}".ljust(len(m.group(0))),
+        text,
+        flags=re.IGNORECASE,
+    )
     if re.search(r"(?<![a-zа-я])(?:orpo|орпо)(?![a-zа-я])", text, re.IGNORECASE) and not re.search(
         r"task[_ ]arithmetic|ties|della|merg|слей|слия|мерж", text, re.IGNORECASE
     ):  # ORPO's λ in the paper is TRL's ORPOConfig.beta: "ORPO, лямбда 0.25" sets it

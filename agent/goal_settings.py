@@ -113,7 +113,8 @@ PATH_KEYS = frozenset(
 )
 READ_WITH_VALUE = {
     "rlhf_type": "dpo|orpo|simpo|kto",  # ms-swift
-    "apply_lora_to_mlp": "true|false",  # torchtune: read (true adds the MLP projections to the ones named)
+    "apply_lora_to_mlp": "true|false",
+    "save_method": "merged_16bit",  # Unsloth: the adapter merged into 16-bit weights, as Graft writes them  # torchtune: read (true adds the MLP projections to the ones named)
     "stage": "sft|dpo|kto|orpo|simpo",
     "finetuning_type": "lora|full",
     "train_type": "lora|full",
@@ -167,6 +168,7 @@ def _understood_words() -> frozenset[str]:
         "lora_dpo_single_device",
         "lora_dpo_distributed",
     }
+    words |= {"peft_use_dora", "layers_pattern", "save_pretrained_merged"}  # Axolotl's DoRA; PEFT's default; Unsloth
     return frozenset(words)
 
 
@@ -199,6 +201,8 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word in understood or word in READ or word in MERGEKIT_METHODS:
             continue
+        if word.startswith("use_") and re.match(r"[\"']?\s*[:=]\s*[\"']?(?:false|none|0)\b", masked[m.end() :]):
+            continue  # "use_rslora = False": a technique said to be off is what Graft does anyway
         if not snake and not flag and re.match(r"\s*\d+\s*[:.)](?!\d)", masked[m.end() :]):
             continue  # "Stage 1: SFT …", "step 2.": an item's number, not LLaMA-Factory's "stage: sft"
         if not flag and re.match(r"\s*:[ \t]*\n[ \t]+[a-z]", masked[m.end() :]):

@@ -134,7 +134,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
             r"|\b(?:merge|blend|combine|average|ties|slerp)[\w-]*\s+(?:both|the\s+two|them\s+both|the\s+results|both\s+results"
             r"|the\s+two\s+results)\b(?!\s+(?:adapters|loras|doras)\b)|(?:слей|слить|смешай|смешать|смерж\w*|смердж\w*|объедини\w*)\s+(?:оба|обе|их|эти\s+два)"
-            r"(?:\s+(?:результат\w*|модел\w*|адаптер\w*))?(?=\s+(?:через|методом|linear|ties|slerp|dare|della|линейно|с\s+вес"
+            r"(?!\s+адаптер)(?:\s+(?:результат\w*|модел\w*))?(?=\s+(?:через|методом|linear|ties|slerp|dare|della|линейно|с\s+вес"
             r"|в\s+пропорц|\d|поровну|пополам)|\s*(?:[,.;]|$))|(?<![а-я])линейно\s+(?:слить|слей|смешать|смешай)|\blinearly\s+(?:merge|blend)"
             # "merge the 3: A, B, C", "мерж трёх моделей: база, B, C": the members follow
             r"|\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
@@ -543,7 +543,14 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
     """A training word that only says how the preference stage runs ("train with DPO"), not an SFT stage of its
     own ("SFT on a.jsonl and DPO on b.jsonl" keeps both)."""
     if dpo.start >= sft.end:
-        return bool(VERB_OF.fullmatch(masked[sft.end : dpo.start]))
+        between = masked[sft.end : dpo.start]
+        return bool(VERB_OF.fullmatch(between)) or bool(  # "обучи на thumbs.jsonl методом KTO": how it trains
+            re.fullmatch(
+                r"\s+(?:(?:it|the model|модель)\s+)?(?:on|на)\s+#+\s*,?\s*(?:with|using|via|методом|с помощью|через)"
+                r"\s+(?:the\s+)?",
+                between,
+            )
+        )
     if dpo.end <= sft.start and re.fullmatch(r"trained|training|обучен\w*|обучени\w*", masked[sft.start : sft.end]):
         # "DPO on prefs.jsonl: trained with lr 5e-7, 3 epochs": a participle after the stage describes it
         return not ORDER_SPLIT.search(masked[dpo.end : sft.start]) and not DATASET.search(
@@ -760,7 +767,9 @@ def parse_method(text: str) -> str | None:
         text,
     ):
         return "none"
-    dora = re.search(r"\bdora\b|\buse_dora\b|дор[аоуы]", text)
+    dora = re.search(
+        r"\bdora\b|(?<![a-z])use_dora\b(?!['\"]?\s*[:=]\s*false)|дор[аоуы]", text
+    )  # Axolotl: peft_use_dora
     if dora and not negated(text, dora.start()):  # "don't use DoRA, plain LoRA" is a LoRA
         later = MARKERS.search(text, dora.end())
         if later and re.match(
@@ -831,6 +840,28 @@ def _branches(actions: list[Action], goal: str) -> list[Action]:
     return actions
 
 
+def _config_then_data(actions: list[Action]) -> list[Action]:
+    """'CPOConfig(loss_type="simpo", …), train on prefs.jsonl': a preference config with no data, then a bare
+    training verb with the data, is one preference stage (not a preference stage and an SFT)."""
+    kept: list[Action] = []
+    for a in actions:
+        prev = kept[-1] if kept else None
+        if (
+            prev is not None
+            and a.kind == "sft"
+            and prev.kind == "dpo"
+            and not _paths(DATASET, prev.text)
+            and _paths(DATASET, a.text)
+            and re.match(
+                r"\s*(?:and\s+|и\s+)?(?:train|fine-?tune|обучи|дообучи)\w*\s+(?:it\s+|её\s+|ее\s+)?(?:on|на)\s", a.text
+            )
+        ):
+            prev.text += a.text
+            continue
+        kept.append(a)
+    return kept
+
+
 def _bare(action: Action) -> bool:
     """A training action that is only its method's name ('sft', ' dpo, '): no data, no value, no selection."""
     words = re.sub(
@@ -884,8 +915,8 @@ def _unclaimed_output(goal: str, ctx: Context) -> str | None:
         if path in ("w/", "w/o", "b/c", "n/a") or DATASET.fullmatch(path):
             continue
         at = goal.find(path)
-        if goal.rfind("(", 0, at) > goal.rfind(")", 0, at):
-            continue  # "70/30 (tuned/base)": words in brackets beside a ratio, never where the model goes
+        if goal.rfind("(", 0, at) > goal.rfind(")", 0, at) and not re.search(r"[\"']$", goal[:at]):
+            continue  # "70/30 (tuned/base)": words in brackets beside a ratio ('save_pretrained_merged("out/x")' is quoted)
         at = goal.find(path)
         if re.search(
             r"hub|hugging\s*face|\bhf\b|repo|upload|push|хаб|залей|выложи", goal[max(0, at - 40) : max(at, 0)]
@@ -2017,7 +2048,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             continue  # the next stage of the list said again
         restating = False
         restated.append(a)
-    actions = _branches(_without_overview(restated, ctx), goal)
+    actions = _config_then_data(_branches(_without_overview(restated, ctx), goal))
     for i, a in enumerate(actions[:-1]):
         if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
             a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow

@@ -171,6 +171,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)', and no merge weight in the plan is negative; which model's task vector should be "
+        r"subtracted, and with what weight\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», но ни один вес слияния в плане не отрицательный; вектор задачи какой модели "
+            "вычесть и с каким весом?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)'; which exact value should the plan use\?",
         lambda m: f"Вы написали «{m['x']}»; какое точное значение поставить в план?",
     ),

@@ -435,6 +435,28 @@ PLANNED = [
     ("torchtune lora_dpo_single_device with loss.beta=0.05 and lora_rank=8 on {dpo}", ["preference"], {0: {"beta": 0.05, "r": 8}}),
     ("lora on layers[2:6] with rank 8, {sft}", ["sft"], {0: {"layers": [2, 3, 4, 5]}}),
     ("sft on {sft} r 8, then dop on {dpo} with beta 0.2", ["sft", "preference"], {1: {"beta": 0.2}}),
+    # red-team pass 12: planned silently wrong before
+    ("task arithmetic: прибавь {partner} с весом 0.7 и вычти {partner2} с весом 0.3", ["merge_models"],
+     {0: {"weights": [0.7, -0.3]}}),
+    ("fine tune on {sft} with lora rank sixty-four alpha sixteen, dropout point one", ["sft"],
+     {0: {"r": 64, "alpha": 16, "dropout": 0.1}}),
+    ("sft lora r16 on {sft}, merged, shards 2GB", ["sft"], {}),
+    ("deepspeed zero3 x8 gpus, full ft, lr 1e-5, on {sft}", ["sft"], {0: {"gpus": 8, "adapter": "none"}}),
+    # asked needlessly before
+    ("rl: kto\nrl_beta: 0.5\nkto_desirable_weight: 0.2\ndatasets:\n  - path: {kto}\nadapter: lora\nlora_r: 8",
+     ["preference"], {0: {"beta": 0.5, "desirable_weight": 0.2, "r": 8}}),
+    ("rl: orpo\norpo_alpha: 0.05\nlearning_rate: 8e-6\ndatasets:\n  - path: {dpo}", ["preference"],
+     {0: {"method": "orpo", "beta": 0.05}}),
+    ("peft_use_dora: true\nlora_r: 8\nlora_target_linear: true\ndatasets:\n  - path: {sft}", ["sft"], {0: {"adapter": "dora"}}),
+    ('LoraConfig(r=4, lora_alpha=4, layers_to_transform=[0, 2, 4], layers_pattern="layers"), train on {sft}', ["sft"],
+     {0: {"layers": [0, 2, 4]}}),
+    ("обучи на {kto} методом KTO, бета 0.2", ["preference"], {0: {"method": "kto", "beta": 0.2}}),
+    ('CPOConfig(loss_type="simpo", cpo_alpha=0.0, simpo_gamma=0.5, beta=2.0), train on {dpo}', ["preference"],
+     {0: {"method": "simpo", "simpo_gamma": 0.5}}),
+    ("SFT на {sft}, max_steps 200 вместо эпох", ["sft"], {0: {"max_steps": 200}}),
+    ("DPO на {dpo} с двумя лоссами: sigmoid и sft, веса 1 и 1", ["preference"], {0: {"loss_type": ["sigmoid", "sft"]}}),
+    ("Хочу: ранг шестнадцать, альфа тоже шестнадцать, шестьдесят шагов, данные {sft}", ["sft"],
+     {0: {"r": 16, "alpha": 16, "max_steps": 60}}),
     ("дообучи на {sft} и не мёржь адаптер с базой; нет, всё-таки смержи", ["sft"], {}),
     ("lora on model.layers[-4:] r 8 on {sft}", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),
     ("сфт на {sft} с max_steps=300 и eval 2%", ["sft"], {0: {"max_steps": 300, "eval_fraction": 0.02}}),
@@ -507,6 +529,8 @@ ASKED = [
     ("франкенмерж: склей слои 0-7 из открытой модели и слои 4-11 из {partner}", "франкенмерж"),
     ("dpo on {dpo} with a separate ref model {partner}", "reference model"),
     ("DPO на {dpo}, отдельная референсная модель {partner}", "референсная модель"),
+    ("sft on {sft}, write in pieces around 2GB", "2gb"),  # a size nothing placed (it kept the 5GB default: silent)
+    ("task arithmetic: вычти {partner2} из базы", "вычти"),
     ("сделай как в примере LLaMA-Factory для DPO на {dpo}, только бета 0.2 и лосс ipo", "как в примере"),
     ("DPO on {dpo} like in the zephyr recipe but with beta 0.2", "zephyr recipe"),
     # a method Graft does not run is asked before the values that belong to it
@@ -675,11 +699,19 @@ def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, 
     assert merge.weights == [0.7, 0.3]
 
 
-def test_a_shard_size_said_with_sharded_at_is_written(world: dict[str, str]) -> None:
-    """'sharded at 500MB' kept the 5GB default without a word (red-team pass 8)."""
-    outcome = _outcome(world, "SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}")
+@pytest.mark.parametrize(
+    ("goal", "size"),
+    [
+        ("SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}", "500MB"),  # red-team pass 8
+        ("sft lora r16 on {sft}, dpo on {dpo}, both merged, shards 2GB", "2GB"),  # pass 12: kept 5GB, silent
+        ("сфт r 16 на {sft} → слить → bf16, шард 2GB", "2GB"),
+    ],
+)
+def test_a_shard_size_said_with_the_shards_is_written(world: dict[str, str], goal: str, size: str) -> None:
+    """A shard size said any of these ways kept the 5GB default without a word."""
+    outcome = _outcome(world, goal)
     assert outcome.plan is not None, outcome.question
-    assert outcome.plan.stages[-1].max_shard_size == "500MB"
+    assert outcome.plan.stages[-1].max_shard_size == size
 
 
 def test_the_fact_check_knows_which_member_a_ratio_favours(world: dict[str, str]) -> None:
