@@ -233,10 +233,11 @@ SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|inst
 UNSUPPORTED_METHODS = re.compile(
     r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
     r"|\brlhf\b(?!.*(?<![a-z])(?:dpo|orpo|simpo|kto|ipo)(?![a-z]))|модел\w* наград\w*|ревард[- ]модел\w*"
+    r"|модел\w* вознагражд\w*|вознагражд\w* модел\w*"
     r"|\bdistill\w*|(?<![а-я])дистилл\w*|knowledge distillation|reward[- ]?модел\w*"
 )
 ADAPTER_NONE = re.compile(
-    r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?\s+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
+    r"\bfull(?:[- ]parameter|[- ]weight|[- ]rank)?[\s-]+(?:fine[- ]?tun\w*|training|sft|ft)\b|\bfull[- ]parameter\b|\bfull ft\b"
     r"|\b(?:finetuning|train)_type\s*[=:]?\s*full\b|all (?:the )?parameters|(?:not|no|without|instead of|rather than)\s+(?:a\s+)?(?:lora|adapters?|peft)\b(?!\s+(?:on|to|for|in|at)\b)"
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
@@ -451,10 +452,11 @@ _WHO = rf"(?:#{{3,}}|{MEMBER_WORD})"
 _PART_WORDS = {"a quarter": 0.25, "quarter": 0.25, "a third": 1 / 3, "third": 1 / 3, "half": 0.5, "two thirds": 2 / 3,
                "three quarters": 0.75, "четверть": 0.25, "треть": 1 / 3, "половина": 0.5, "половину": 0.5,
                "две трети": 2 / 3, "три четверти": 0.75}  # fmt: skip
-_PART = r"(?P<p>\d+(?:\.\d+)?\s*%|" + "|".join(sorted(map(re.escape, _PART_WORDS), key=len, reverse=True)) + ")"
+_PART = r"(?P<p>\d+(?:\.\d+)?\s*%|0?\.\d+|" + "|".join(sorted(map(re.escape, _PART_WORDS), key=len, reverse=True)) + ")"
 # "a quarter partner, the rest base", "80% of B and the rest from the base", "на 30% B, остальное — база"
 SHARE_THE_REST = re.compile(
-    _PART + rf"\s+(?:of\s+|from\s+)?(?:the\s+)?(?P<who>{_WHO})\s*(?:[,;]\s*|\s+)(?:and\s+|а\s+|и\s+)?"
+    _PART
+    + rf"\s+(?:of\s+|from\s+|for\s+|to\s+|на\s+|для\s+)?(?:the\s+)?(?P<who>{_WHO})\s*(?:[,;]\s*|\s+)(?:and\s+|а\s+|и\s+)?"
     rf"(?:the\s+rest|остальн\w*)\s*(?:(?:is|from|for|to|goes to|—|-|:|на|от|из|у)\s+)?(?:the\s+)?(?P<other>{_WHO})"
 )
 # "mostly partner — like 80%", "в основном B, процентов 80": the one member's share
@@ -476,7 +478,9 @@ def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> F
     m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits) or LEAN.search(digits)
     if not m:
         return None
-    share = _PART_WORDS.get(m["p"]) or float(m["p"].replace(" ", "").rstrip("%")) / 100
+    said = m["p"].replace(" ", "")
+    value = float(said.rstrip("%")) if m["p"] not in _PART_WORDS else 0.0
+    share = _PART_WORDS.get(m["p"]) or (value / 100 if said.endswith("%") or value > 1 else value)  # "80%", "0.25"
     if not 0 < share < 1:
         return None
     who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
@@ -547,7 +551,17 @@ def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
     return values, m.start(), m.end()
 
 
-SINGLE_WEIGHT = re.compile(r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?)(?![\d%/])")
+SINGLE_WEIGHT = re.compile(
+    r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?(?![\d%/])|\d{1,2}\s*%)(?![\d%/])"
+)
+
+
+def single_weight_value(m: re.Match[str]) -> float:
+    """'weight 0.8' is 0.8, 'с весом 30%' is 0.3."""
+    said = m.group(1).replace(" ", "")
+    return float(said.rstrip("%")) / 100 if said.endswith("%") else float(said)
+
+
 PER_MODEL_WEIGHT = re.compile(
     r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(-?\d*\.?\d+)\s*(%?)"
 )
@@ -565,6 +579,7 @@ WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
+    r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
 )
 
 
@@ -583,6 +598,9 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int]]:
             continue
         if m.group("name"):
             found.append((float(m.group(1)) / 100, m.start("name"), m.end("name"), m.start(), m.end()))
+        elif m.group("name4"):
+            value = float(m.group("v4"))
+            found.append((value / 100 if value > 1 else value, m.start("name4"), m.end("name4"), m.start(), m.end()))
         elif m.group("name3"):
             value = float(m.group("v3"))
             found.append((value / 100 if value > 1 else value, m.start("name3"), m.end("name3"), m.start(), m.end()))
@@ -2057,7 +2075,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         )
     elif not m and (one := SINGLE_WEIGHT.search(masked)):
         if not any(f.start <= one.start() < f.end for f in facts):  # not KTO's "desirable weight 1.0"
-            facts.append(Fact("weights", [float(one.group(1))], one.group(0), one.start(), one.end()))  # "weight 0.8"
+            facts.append(
+                Fact("weights", [single_weight_value(one)], one.group(0), one.start(), one.end())
+            )  # "weight 0.8"
     elif m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
         facts.append(Fact("weights", weight_values(numbers), m.group(0), m.start(), m.end()))
@@ -2722,6 +2742,11 @@ def check_plan_against_goal(
     return sorted(misses, key=lambda m: not m.unrunnable)  # what cannot run at all is asked before any value
 
 
+# a hub model named as the one to train ("sft on x.jsonl using mistral-7b"): not the opened model, never downloaded
+OTHER_MODEL = re.compile(
+    r"\b(?:using|with|on|from|base(?:\s+model)?\s*[:=]?|model\s*[:=])\s+(?:the\s+)?(?P<name>(?:llama|mistral|mixtral|qwen|gemma|phi"
+    r"|smollm|deepseek|falcon|olmo|tinyllama)[\w.]*(?:-[\w.]+)*?-\d+(?:\.\d+)?[bm](?:-[\w.]+)*)(?![\w.-]|/)"
+)
 # a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
 OUTSIDE_RECIPE = re.compile(
     r"\b(?:as|like)\s+(?:in\s+)?(?:the\s+|their\s+|an?\s+)?(?:[\w.-]+\s+){0,3}?(?:example|recipe|paper|notebook|tutorial"
@@ -2779,6 +2804,14 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
         misses.append(
             Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
         )
+    for m in OTHER_MODEL.finditer(reading_text(retract(goal))):  # unmasked: "qwen2.5-0.5b" is name-like
+        misses.append(
+            Miss(
+                None,
+                f"You named the model '{m.group('name')}'; Graft trains the model you opened and downloads none. "
+                "Is the opened model the one you mean, or should you open that model's folder instead?",
+            )
+        )
     for m in OUTSIDE_RECIPE.finditer(masked):
         if re.fullmatch(r"as an? (?:example|guide)", m.group(0).strip()):
             continue  # "as an example": not a recipe
@@ -2806,7 +2839,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|объедин|усредн|смерж|мерж|мердж|"
+    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 

@@ -234,7 +234,8 @@ _SPOKEN_POWER = re.compile(
 # method and setting names typed in Cyrillic, each the Latin name's length (positions hold)
 _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo", "симпо": "simpo", "бэта": "beta", "ранк": "rank",
           "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora",
-          "тайс": "ties", "даре": "dare", "слерп": "slerp"}  # fmt: skip
+          "тайс": "ties", "даре": "dare", "слерп": "slerp", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
+          "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid "}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
 )
@@ -259,6 +260,22 @@ _ZERO_POINT = re.compile(
     + r")(?![\w])(?!\s+(?:целых|десят|сот))",
     re.IGNORECASE,
 )
+
+
+_UNITS_WORDS = "one|two|three|four|five|six|seven|eight|nine"
+_TENS_WORDS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_HUNDREDS = re.compile(rf"(?<![\w-])({_UNITS_WORDS})[- ]({_TENS_WORDS})(?:-({_UNITS_WORDS}))?(?![\w-])", re.IGNORECASE)
+
+
+def _hundreds(m: re.Match[str]) -> str:
+    """'two-fifty-six' → 256, 'one twenty-eight' → 128: hundreds said the way people say model sizes and ranks."""
+    value = (
+        word_value(m.group(1).lower()) * 100
+        + word_value(m.group(2).lower())
+        + (word_value(m.group(3).lower()) if m.group(3) else 0)
+    )
+    written = str(value)
+    return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
 
 
 def _zero_point(m: re.Match[str]) -> str:
@@ -309,6 +326,7 @@ def spelled_numbers(text: str) -> str:
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
+    text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
     text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
     text = re.sub(  # "dropout point one": 0.1 said without its zero
         r"(?<![\w.])(?<!zero )(?<!oh )point\s+(one|two|three|four|five|six|seven|eight|nine)(?![\w])",

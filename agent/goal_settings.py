@@ -238,6 +238,8 @@ def unsupported_merge_methods(masked: str) -> list[str]:
         for m in re.finditer(r"\bfranken-?merg\w*|франкен-?м[её]рд?ж\w*|франкен-?слия\w*", masked)
     ]
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
+        if name == "passthrough" and re.search(r"passthrough\s*[:(]|(?:method|метод\w*)\W{0,3}passthrough", masked):
+            merging = merging or True  # "passthrough: layers 0-6 of A and 6-12 of B": mergekit's method by name
         if not merging and name in ("ram", "sce", "passthrough"):
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone
         spelled = name.replace("_", r"[_ -]?")
@@ -275,6 +277,16 @@ TECHNIQUES = (
     ),
     (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
     (
+        r"\b(?:output|write|save|export|store)\w*\s+(?:it\s+|the\s+model\s+)?(?:in\s+|as\s+|to\s+)?(?:int8|int4|gptq|awq|nf4)\b"
+        r"|(?:сохрани|запиши|выгрузи)\w*\s+(?:\w+\s+)?(?:в\s+)?(?:int8|int4|gptq|awq|nf4)\b|\b(?:int8|int4)\s+(?:output|weights|export)\b",
+        "a quantised output: Graft writes float32, bfloat16 or float16 safetensors",
+    ),
+    (r"\blong-?lora\b|\bs2[- ]?attn\b", "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA"),
+    (
+        r"\bfp8\b|\bfloat8\w*|\be4m3\w*|\be5m2\w*|\btransformer[_ -]engine\b",
+        "fp8: Graft trains in bf16 (CUDA) or fp32 and writes float32, bfloat16 or float16",
+    ),
+    (
         r"\b(?:separate|custom|different|another|own|external)\s+ref(?:erence)?(?:\s+model)?\b|\bref_model\b"
         r"|\bref(?:erence)?[_ ]model(?:_name_or_path)?\s*[:=]|(?:отдельн\w*|друг\w*|сво\w*|внешн\w*)\s+референс\w*(?:\s+модел\w*)?",
         "a separate reference model: Graft's preference stages take the model the stage starts from as their reference",
@@ -287,7 +299,8 @@ TECHNIQUES = (
     (
         r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b(?!\s+(?:light|small|tiny|lean|low|simple|cheap))|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
-        r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж)\w*|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)"
+        r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж|мердж|м[её]рдж|м[её]рж)\w*"
+        r"|(?:сохрани|оставь|запиши)\s+адаптер\w*\s+отдельно|\b(?:save|keep)\s+the\s+adapter\s+separately|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)"
         r"|\b(?:no|without)\s+(?:a\s+|the\s+|any\s+)?(?:final\s+)?merg\w*\b(?:\s+(?:at\s+the\s+end|afterwards|after))?"
         r"(?!\s+(?:with|of|into|and|между)\b)"
         r"|(?<![а-я])без\s+(?:финальн\w+\s+)?(?:м[её]рдж\w*|мерж\w*|слияни\w*|влива\w*|вливани\w*)(?![а-я])(?!\s+(?:с|со|моделей)\b)",
@@ -356,7 +369,7 @@ TECHNIQUES = (
     (
         r"\b(?:evaluat\w*|benchmark\w*)\s+(?:it\s+|the\s+\w+\s+)?(?:on|with|against)\b|\b(?:mmlu|gsm8k|humaneval|hellaswag|arc[- ]?c"
         r"|truthfulqa|mt[- ]?bench|alpacaeval|lm[- ]eval\w*)\b|(?<![а-я])(?:оцени\w*|прогони\w*)\s+(?:\w+\s+)?на\s+"
-        r"(?:бенчмарк\w*|mmlu|gsm8k)",
+        r"(?:бенчмарк\w*|mmlu|gsm8k)|\bperplexity\b|перплекси\w*|(?<![а-я])посчитай\w*\s+(?:метрик\w*|точност\w*|accuracy)",
         "an evaluation: Graft trains, merges and writes; it runs no benchmarks",
     ),
     (

@@ -26,6 +26,7 @@ in agent/goal_facts.py.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,7 @@ from agent.goal_facts import (
     scheduler_name,
     setting_misses,
     shard_size,
+    single_weight_value,
     switch_facts,
     taken_back_stages,
     training_noun,
@@ -140,6 +142,11 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
             r"|(?:(?<![а-я])мерж|(?<![а-я])мердж|(?<![а-я])слияни|смешай|смешать|слей|слить)\w*\s+"
             r"(?:двух|трех|четырех|2|3|4)\s+моделей"
+            # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
+            r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
+            r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+баз\w*\s*(?:,|и|с)\s*#"
+            r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b"
+            r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
         ),
@@ -621,6 +628,14 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
             continue  # "DPO on prefs.jsonl, full fine-tuning instead of LoRA": how the DPO stage trains
         if action.kind == "write" and "write" in {k.kind for k in kept}:
             continue
+        if (
+            action.kind == "merge_adapter"
+            and kept
+            and kept[-1].kind == "merge_models"
+            and not masked[kept[-1].end : action.start].strip()
+            and masked[action.start : action.end] == "merge"
+        ):
+            continue  # "task arithmetic merge, base A, add B at 1.0": the method's own noun, not a fold
         if action.kind in ("sft", "dpo") and re.search(VARIANT_CUE, masked[max(0, action.start - 40) : action.start]):
             # "blend in a second fine-tune on other.jsonl", "and separately ORPO on prefs.jsonl": a partner for a merge
             action.kind = "variant" if action.kind == "sft" else "variant_dpo"
@@ -820,7 +835,13 @@ def _branches(actions: list[Action], goal: str) -> list[Action]:
         len(training) == 3
         and not _paths(DATASET, training[0].text)
         and all(_paths(DATASET, a.text) for a in training[1:])
-        and re.search(r"\b(?:two|2|both)\b|(?<![а-я])(?:две|два|оба|обе)(?![а-я])", training[0].text)
+        and (
+            re.search(r"\b(?:two|2|both)\b|(?<![а-я])(?:две|два|оба|обе)(?![а-я])", training[0].text)
+            or re.fullmatch(
+                r"\s*(?:train|fine-?tune|обучи|дообучи|сделай)\w*\s+(?:separately|отдельно|independently|независимо)\s*",
+                training[0].text,
+            )
+        )
     ):  # "two separate finetunes from the base: one SFT on a, one ORPO on b": the count, then the two runs
         training[1].text = training[0].text + training[1].text
         actions = [a for a in actions if a is not training[0]]
@@ -860,6 +881,28 @@ def _config_then_data(actions: list[Action]) -> list[Action]:
             continue
         kept.append(a)
     return kept
+
+
+ONE_FILE = re.compile(
+    r"\b(?:one|a single|single)\s+(?:final\s+)?(?:\.?safetensors\s+)?file\b|\bunsharded\b|\bno\s+shard\w*"
+    r"|(?<![а-я])(?:одн(?:им|ом)|единым|цельным)\s+файл\w*|в\s+один\s+файл|без\s+шард\w*"
+)
+
+
+def _one_file(goal: str, ctx: Context) -> None:
+    """'одним файлом', 'one safetensors file': the write is unsharded. Under the 5GB default the model already is
+    one file (said in a note); above it the shard size is set past the model's size (it was kept at 5GB: silent)."""
+    write = ctx.stages[-1] if ctx.stages and ctx.stages[-1]["kind"] == "write" else None
+    if write is None or not ONE_FILE.search(goal) or write.get("max_shard_size"):
+        return
+    base = Path(ctx.request.model).expanduser()
+    files = [base] if base.is_file() else [*base.glob("*.safetensors"), *base.glob("*.bin")]
+    size = sum(f.stat().st_size for f in files if f.is_file()) * (2 if write.get("dtype") == "float32" else 1)
+    if size > 5e9:
+        write["max_shard_size"] = f"{math.ceil(size / 1e9) + 1}GB"
+        ctx.notes.append(f"one file: the shard size is set to {write['max_shard_size']}, above the model's size.")
+    else:
+        ctx.notes.append(f"one file: the model is {size / 1e6:.0f} MB, under the 5GB shard size, so it is one file.")
 
 
 def _bare(action: Action) -> bool:
@@ -1072,7 +1115,7 @@ def parse_weights(text: str) -> list[float]:
 def _single_weight(text: str) -> list[float]:
     """'with weight 0.8', 'с весом 0.8': one weight, for the one model merged into the base."""
     m = SINGLE_WEIGHT.search(mask_paths(text))  # agent/goal_facts.py reads it as a fact with the same pattern
-    return [float(m.group(1))] if m else []
+    return [single_weight_value(m)] if m else []
 
 
 def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -2236,6 +2279,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         ctx.notes.append("a final write was added: the plan ends in one safetensors model.")
     writes = [s for s in ctx.stages if s["kind"] == "write"]
     ctx.stages = [s for s in ctx.stages if s["kind"] != "write"] + writes[:1]  # the write comes last
+    _one_file(goal, ctx)
     output = output or ctx.output_said
     named = OUTPUT_NAMED.search(request.goal)
     if output is None and named and not Path(named.group("name")).expanduser().exists():

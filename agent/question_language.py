@@ -68,6 +68,15 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "a quantised output: Graft writes float32, bfloat16 or float16 safetensors": (
+        "квантованный результат: Graft записывает safetensors в float32, bfloat16 или float16"
+    ),
+    "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA": (
+        "LongLoRA (сдвинутое разреженное внимание): Graft обучает обычную LoRA или DoRA"
+    ),
+    "fp8: Graft trains in bf16 (CUDA) or fp32 and writes float32, bfloat16 or float16": (
+        "fp8: Graft обучает в bf16 (CUDA) или fp32 и записывает float32, bfloat16 или float16"
+    ),
     "a separate reference model: Graft's preference stages take the model the stage starts from as their reference": (
         "отдельная референсная модель: этапы предпочтений в Graft берут референсом модель, с которой начинается этап"
     ),
@@ -161,6 +170,14 @@ SHAPES: list[tuple[str, object]] = [
     (
         r"You wrote (?P<x>.+?), and the plan does not say what it is for; which setting is it\?",
         lambda m: f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; какая это настройка?",
+    ),
+    (
+        r"You named the model '(?P<x>.+?)'; Graft trains the model you opened and downloads none\. Is the opened model "
+        r"the one you mean, or should you open that model's folder instead\?",
+        lambda m: (
+            f"Вы назвали модель «{m['x']}»; Graft обучает открытую модель и ничего не скачивает. Это та модель, "
+            "которую вы имели в виду, или нужно открыть папку той модели?"
+        ),
     ),
     (
         r"You wrote '(?P<x>.+?)'; Graft does not know that recipe's settings, so every value you did not say would "
@@ -415,6 +432,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"«{m['x']}» из {m['n']} слоёв — это слои {m['l']}."),
     (r"^weights (?P<w>.+?) from '(?P<x>.+?)'\.$", lambda m: f"веса {m['w']} из «{m['x']}»."),
     (r"^'(?P<x>.+?)': (?P<s>\S+) runs first\.$", lambda m: f"«{m['x']}»: сначала выполняется {m['s']}."),
+    (r"^one file: the shard size is set to (?P<s>\S+), above the model's size\.$",
+     lambda m: f"один файл: размер шарда — {m['s']}, больше размера модели."),
+    (r"^one file: the model is (?P<n>\d+) MB, under the 5GB shard size, so it is one file\.$",
+     lambda m: f"один файл: модель занимает {m['n']} МБ, меньше шарда в 5 ГБ, поэтому это один файл."),
     (r"^'(?P<x>.+?)' is read as the list of the stages said after it, each with its settings\.$",
      lambda m: f"«{m['x']}» понято как перечень этапов, описанных дальше, каждый со своими настройками."),
     (r"^you said '(?P<a>.+?)', then corrected it to '(?P<b>.+?)'; the correction was taken\.$",

@@ -442,6 +442,19 @@ PLANNED = [
      {0: {"r": 64, "alpha": 16, "dropout": 0.1}}),
     ("sft lora r16 on {sft}, merged, shards 2GB", ["sft"], {}),
     ("deepspeed zero3 x8 gpus, full ft, lr 1e-5, on {sft}", ["sft"], {0: {"gpus": 8, "adapter": "none"}}),
+    # red-team pass 13: planned silently wrong before
+    ("Train a rank two-fifty-six LoRA on {sft}", ["sft"], {0: {"r": 256}}),
+    ("lora rank one twenty-eight on {sft}", ["sft"], {0: {"r": 128}}),
+    ("freeze all but the last two layers and full-finetune on {sft}", ["sft"], {0: {"adapter": "none", "layers": [10, 11]}}),
+    ("task arithmetic merge, base {model}, add {partner} at 1.0 and {partner2} at 0.5", ["merge_models"],
+     {0: {"method": "task_arithmetic", "models": ["{partner}", "{partner2}"], "weights": [1.0, 0.5]}}),
+    ("Merge {partner} into {model} linearly, 0.25 for the partner and the rest for the base", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("DPO на {dpo} с лоссом IPO... нет, лучше обычный сигмоид, бета 0.2", ["preference"], {0: {"loss_type": "sigmoid"}}),
+    ("обучи отдельно SFT на {sft} и отдельно ORPO на {dpo}, потом объедини их через TIES",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"], {2: {"input": "@base", "method": "orpo"}}),
+    ("merge: 0.6*{partner} + 0.4*{partner2}", ["merge_models"], {0: {"weights": [0.6, 0.4]}}),
+    ("слей базу, {partner} и {partner2} поровну", ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"]}}),
     # asked needlessly before
     ("rl: kto\nrl_beta: 0.5\nkto_desirable_weight: 0.2\ndatasets:\n  - path: {kto}\nadapter: lora\nlora_r: 8",
      ["preference"], {0: {"beta": 0.5, "desirable_weight": 0.2, "r": 8}}),
@@ -531,6 +544,15 @@ ASKED = [
     ("DPO на {dpo}, отдельная референсная модель {partner}", "референсная модель"),
     ("sft on {sft}, write in pieces around 2GB", "2gb"),  # a size nothing placed (it kept the 5GB default: silent)
     ("task arithmetic: вычти {partner2} из базы", "вычти"),
+    ("SFT on {sft} in fp8", "fp8"),  # pass 13: a plain SFT plan, fp8 never mentioned (silent)
+    ("sft {sft}, output int8", "int8"),
+    ("посчитай perplexity после sft на {sft}", "perplexity"),
+    ("сохрани адаптер отдельно, не мерджи. sft {sft}", "адаптер"),
+    ("sft on {sft} using mistral-7b", "mistral-7b"),
+    ("SFT on {sft} with qwen2.5-0.5b", "qwen2.5-0.5b"),
+    ("обучи модель вознаграждения на {dpo}", "вознаграждения"),
+    ("используй метод LongLoRA на {sft}", "longlora"),
+    ("passthrough: слои 0-6 от {model} и 6-12 от {partner}", "passthrough"),
     ("сделай как в примере LLaMA-Factory для DPO на {dpo}, только бета 0.2 и лосс ipo", "как в примере"),
     ("DPO on {dpo} like in the zephyr recipe but with beta 0.2", "zephyr recipe"),
     # a method Graft does not run is asked before the values that belong to it
@@ -697,6 +719,13 @@ def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, 
     assert "tuned" not in outcome.plan.output
     merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
     assert merge.weights == [0.7, 0.3]
+
+
+def test_one_file_is_said_back(world: dict[str, str]) -> None:
+    """'одним файлом' kept the 5GB shards without a word (red-team pass 13): the review says why it is one file."""
+    outcome = _outcome(world, "переконвертируй {model} в bf16, одним файлом, в {out}")
+    assert outcome.plan is not None, outcome.question
+    assert any(n.startswith("один файл: модель занимает") for n in outcome.plan.notes), outcome.plan.notes
 
 
 @pytest.mark.parametrize(
