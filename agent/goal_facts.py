@@ -271,12 +271,30 @@ SHARD_SIZE = re.compile(
 )
 
 
+SHARD_IN_WORDS = re.compile(
+    r"(?:шард\w*|shards?|sharded)\s+(?:по|of|at|in|into)?\s*(?:(\d+|[a-zа-я]+)\s+)?(гигабайт\w*|мегабайт\w*|gigabytes?|megabytes?)"
+)
+
+
 def shard_size(masked: str) -> tuple[str, int, int] | None:
     """'max shard size 2GB', '2GB shards', 'шарды по 2 ГБ': the final write's shard size, as transformers spells it."""
     m = SHARD_SIZE.search(masked)
     export = re.search(r"\bexport_size\s*[:=]\s*(\d+)\b(?!\s*(?:gb|mb))", masked)
     if export and not m:  # LLaMA-Factory's export_size is the shard size in GB
         return f"{export.group(1)}GB", export.start(), export.end()
+    words = SHARD_IN_WORDS.search(masked)
+    if words and not m:  # "шардами по гигабайту", "shards of two gigabytes": the unit said as a word
+        from agent.goal_numbers import word_value
+
+        count = words.group(1)
+        n = (
+            1
+            if not count or re.match(r"одн|a\b|an\b|one", count)
+            else (int(count) if count.isdigit() else word_value(count))
+        )
+        if n:
+            unit = "GB" if re.match(r"гиг|gig", words.group(2)) else "MB"
+            return f"{n}{unit}", words.start(), words.end()
     if not m:
         return None
     size = (m.group(1) or m.group(2)).replace(" ", "").upper().replace("ГБ", "GB").replace("МБ", "MB")

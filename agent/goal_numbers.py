@@ -326,6 +326,9 @@ def spelled_numbers(text: str) -> str:
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
+    text = re.sub(
+        r"(?<![а-яё])(?:полтора|полторы|полутора)(?![а-яё])", lambda m: "1.5".ljust(len(m.group(0))), text, flags=re.I
+    )
     text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
     text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
     text = re.sub(  # "dropout point one": 0.1 said without its zero

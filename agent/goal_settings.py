@@ -281,6 +281,11 @@ TECHNIQUES = (
         r"|(?:сохрани|запиши|выгрузи)\w*\s+(?:\w+\s+)?(?:в\s+)?(?:int8|int4|gptq|awq|nf4)\b|\b(?:int8|int4)\s+(?:output|weights|export)\b",
         "a quantised output: Graft writes float32, bfloat16 or float16 safetensors",
     ),
+    (
+        r"\b(?:at|with)\s+(?:a\s+)?\d*\.?\d+\s*(?:x\s+)?(?:strength|scale|scaling)\b|\b(?:strength|scaling|scale)\s*(?:of|=|:)?\s*0?\.\d+"
+        r"|(?<![а-я])(?:с\s+)?(?:силой|масштабом|коэффициентом)\s+\d*[.,]?\d+",
+        "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)",
+    ),
     (r"\blong-?lora\b|\bs2[- ]?attn\b", "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA"),
     (
         r"\bfp8\b|\bfloat8\w*|\be4m3\w*|\be5m2\w*|\btransformer[_ -]engine\b",

@@ -846,6 +846,24 @@ def _branches(actions: list[Action], goal: str) -> list[Action]:
         training[1].text = training[0].text + training[1].text
         actions = [a for a in actions if a is not training[0]]
         training = training[1:]
+    both_adapters = re.compile(
+        r"\b(?:both|the\s+two|these\s+two)\s+(?:adapters|loras|doras)\b|(?<![а-я])(?:оба|обе|эти\s+два|два)\s+(?:адаптер|лор|дор)\w*"
+    )
+    folds = [a for a in actions if a.kind in ("merge_adapter", "disk_adapter") and both_adapters.search(a.text)]
+    if (
+        len(training) == 2
+        and not merges
+        and folds
+        and folds[0].start > training[-1].start
+        and SEPARATE_RUNS.search(masked)
+    ):
+        # "two separate runs …, then merge both adapters equally": each run's delta over the base, averaged; a
+        # linear merge of the two fine-tuned models is that sum (W + w1·ΔA + w2·ΔB) exactly
+        if not re.search(MERGE_METHOD_WORDS + r"|\bcat\b|\bsvd\b|concat\w*", folds[0].text):
+            folds[0].kind = "merge_models"  # a combination named ("with cat", "TIES") stays the adapters' own
+            if not re.search(r"\blinear\w*|линейн\w*", folds[0].text):
+                folds[0].text += " linear"
+            merges = [folds[0]]
     if len(training) != 2 or len(merges) != 1 or merges[0].start < training[-1].start:
         return actions
     if any((Path(p).expanduser() / "config.json").exists() for p in _paths(PATHLIKE, merges[0].text)):

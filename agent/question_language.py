@@ -71,6 +71,9 @@ WHY_RU = {
     "a quantised output: Graft writes float32, bfloat16 or float16 safetensors": (
         "квантованный результат: Graft записывает safetensors в float32, bfloat16 или float16"
     ),
+    "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)": (
+        "адаптер, влитый с множителем: Graft вливает каждый адаптер с тем масштабом, с каким он обучен (alpha / r)"
+    ),
     "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA": (
         "LongLoRA (сдвинутое разреженное внимание): Graft обучает обычную LoRA или DoRA"
     ),

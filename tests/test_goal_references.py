@@ -455,6 +455,13 @@ PLANNED = [
      ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"], {2: {"input": "@base", "method": "orpo"}}),
     ("merge: 0.6*{partner} + 0.4*{partner2}", ["merge_models"], {0: {"weights": [0.6, 0.4]}}),
     ("слей базу, {partner} и {partner2} поровну", ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"]}}),
+    # red-team pass 14: planned silently wrong before
+    ("два отдельных прогона: SFT на {sft} с r 8 и DPO на {dpo} с r 16, а потом слей оба адаптера поровну",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {2: {"input": "@base"}, 4: {"method": "linear", "weights": [0.5, 0.5]}}),
+    ("two separate runs: SFT on {sft} r 8 and DPO on {dpo} r 16, then merge both adapters equally",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"], {4: {"method": "linear"}}),
+    ("SFT {sft}: эпох — полторы", ["sft"], {0: {"epochs": 1.5}}),
     # asked needlessly before
     ("rl: kto\nrl_beta: 0.5\nkto_desirable_weight: 0.2\ndatasets:\n  - path: {kto}\nadapter: lora\nlora_r: 8",
      ["preference"], {0: {"beta": 0.5, "desirable_weight": 0.2, "r": 8}}),
@@ -544,7 +551,11 @@ ASKED = [
     ("DPO на {dpo}, отдельная референсная модель {partner}", "референсная модель"),
     ("sft on {sft}, write in pieces around 2GB", "2gb"),  # a size nothing placed (it kept the 5GB default: silent)
     ("task arithmetic: вычти {partner2} из базы", "вычти"),
-    ("SFT on {sft} in fp8", "fp8"),  # pass 13: a plain SFT plan, fp8 never mentioned (silent)
+    ("SFT on {sft} in fp8", "fp8"),
+    (
+        "sft {sft} r 16 then merge adapter at 0.5 strength",
+        "strength",
+    ),  # pass 14: folded at full scale, silent  # pass 13: a plain SFT plan, fp8 never mentioned (silent)
     ("sft {sft}, output int8", "int8"),
     ("посчитай perplexity после sft на {sft}", "perplexity"),
     ("сохрани адаптер отдельно, не мерджи. sft {sft}", "адаптер"),
@@ -734,6 +745,7 @@ def test_one_file_is_said_back(world: dict[str, str]) -> None:
         ("SFT on {sft}; save the final model in bfloat16 sharded at 500MB to {out}", "500MB"),  # red-team pass 8
         ("sft lora r16 on {sft}, dpo on {dpo}, both merged, shards 2GB", "2GB"),  # pass 12: kept 5GB, silent
         ("сфт r 16 на {sft} → слить → bf16, шард 2GB", "2GB"),
+        ("слей {model} с {partner}, slerp, t 0.6, и сохрани в {out} шардами по гигабайту", "1GB"),  # pass 14: silent
     ],
 )
 def test_a_shard_size_said_with_the_shards_is_written(world: dict[str, str], goal: str, size: str) -> None:
