@@ -601,8 +601,9 @@ WEIGHT_BY = re.compile(
 )
 
 
-def _weights_by(text: str) -> list[tuple[float, int, int, int, int]]:
-    """(value, name start, name end, match start, match end) for 'WEIGHT% MODEL' / 'MODEL WEIGHT' pairs."""
+def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
+    """(value as said, name start, name end, match start, match end, said with %) for 'WEIGHT% MODEL' / 'MODEL
+    WEIGHT' pairs; weights_for reads the values together ('base 1, B 2' is a ratio, 'A 70, B 30' percent)."""
     found = []
     pos = 0
     while (m := WEIGHT_BY.search(text, pos)) is not None:
@@ -615,24 +616,13 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int]]:
             pos = m.start(5)  # "with B: 80% ours, 20% theirs": the number belongs to the word after it
             continue
         if m.group("name"):
-            found.append((float(m.group(1)) / 100, m.start("name"), m.end("name"), m.start(), m.end()))
+            found.append((float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), True))
         elif m.group("name4"):
-            value = float(m.group("v4"))
-            found.append((value / 100 if value > 1 else value, m.start("name4"), m.end("name4"), m.start(), m.end()))
+            found.append((float(m.group("v4")), m.start("name4"), m.end("name4"), m.start(), m.end(), False))
         elif m.group("name3"):
-            value = float(m.group("v3"))
-            found.append((value / 100 if value > 1 else value, m.start("name3"), m.end("name3"), m.start(), m.end()))
+            found.append((float(m.group("v3")), m.start("name3"), m.end("name3"), m.start(), m.end(), False))
         else:
-            value = float(m.group(5))
-            found.append(
-                (
-                    value / 100 if m.group(6) or value > 1 else value,
-                    m.start("name2"),
-                    m.end("name2"),
-                    m.start(),
-                    m.end(),
-                )
-            )
+            found.append((float(m.group(5)), m.start("name2"), m.end("name2"), m.start(), m.end(), bool(m.group(6))))
     return found
 
 
@@ -643,7 +633,10 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]])
         for a, b in pairwise(by)
     ):
-        return [(v, s, e) for v, s, e, _, _ in by], by[0][3], by[-1][4]
+        raw = [b[0] for b in by]
+        percent = any(b[5] for b in by) or (any(v > 1 for v in raw) and abs(sum(raw) - 100) < 1e-6)
+        values = [v / 100 for v in raw] if percent else raw  # "A 70, B 30" percent; "base 1, B 2" as said
+        return [(v, b[1], b[2]) for v, b in zip(values, by, strict=True)], by[0][3], by[-1][4]
     hits = list(WEIGHT_FOR.finditer(text))
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)

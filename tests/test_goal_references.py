@@ -462,6 +462,9 @@ PLANNED = [
     ("two separate runs: SFT on {sft} r 8 and DPO on {dpo} r 16, then merge both adapters equally",
      ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"], {4: {"method": "linear"}}),
     ("SFT {sft}: эпох — полторы", ["sft"], {0: {"epochs": 1.5}}),
+    # weights said beside their models are read together: a ratio stays as said, percent only where it is one
+    ("weights: base 1, {partner} 2 — linear, normalize", ["merge_models"], {0: {"weights": [1.0, 2.0]}}),
+    ("linear merge: {partner} 70, {partner2} 30", ["merge_models"], {0: {"weights": [0.7, 0.3]}}),
     # asked needlessly before
     ("rl: kto\nrl_beta: 0.5\nkto_desirable_weight: 0.2\ndatasets:\n  - path: {kto}\nadapter: lora\nlora_r: 8",
      ["preference"], {0: {"beta": 0.5, "desirable_weight": 0.2, "r": 8}}),
