@@ -2462,6 +2462,10 @@ def _covered(number: Number, facts: list[Fact]) -> bool:
     return any(f.start <= number.start < f.end and f.end != 10**9 for f in facts)
 
 
+# a size in GB said about hardware ("a 24GB GPU", "16 ГБ памяти"), not about the files written
+MEMORY_CONTEXT = r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу"
+
+
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
     from agent.goal_settings import unread_settings
@@ -2541,7 +2545,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             re.match(r"\s*(?:gb|mb|гб|мб)\b", after)
             and not OTHER_VALUES.search(before)
             and not re.search(
-                r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу",
+                MEMORY_CONTEXT,
                 masked[max(0, number.start - 40) : number.end + 30],
             )
         ):
@@ -2577,7 +2581,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         orphans.append(masked[number.start : number.end])
     for m in re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?:gb|mb|гб|мб)\b", masked):  # "pieces around 2GB", glued
         if any(f.start <= m.start() < f.end for f in facts) or re.search(
-            r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу",
+            MEMORY_CONTEXT,
             masked[max(0, m.start() - 40) : m.end() + 30],
         ):
             continue

@@ -825,6 +825,12 @@ SEPARATE_RUNS = re.compile(
 )
 
 
+# "both adapters", "оба адаптера": the two runs' adapters combined after separate runs
+BOTH_ADAPTERS = re.compile(
+    r"\b(?:both|the\s+two|these\s+two)\s+(?:adapters|loras|doras)\b|(?<![а-я])(?:оба|обе|эти\s+два|два)\s+(?:адаптер|лор|дор)\w*"
+)
+
+
 def _branches(actions: list[Action], goal: str) -> list[Action]:
     """Training runs said to be separate, each from the base, with one merge after them all: every run after the
     first is a branch from the base that the merge takes as its partner."""
@@ -846,10 +852,7 @@ def _branches(actions: list[Action], goal: str) -> list[Action]:
         training[1].text = training[0].text + training[1].text
         actions = [a for a in actions if a is not training[0]]
         training = training[1:]
-    both_adapters = re.compile(
-        r"\b(?:both|the\s+two|these\s+two)\s+(?:adapters|loras|doras)\b|(?<![а-я])(?:оба|обе|эти\s+два|два)\s+(?:адаптер|лор|дор)\w*"
-    )
-    folds = [a for a in actions if a.kind in ("merge_adapter", "disk_adapter") and both_adapters.search(a.text)]
+    folds = [a for a in actions if a.kind in ("merge_adapter", "disk_adapter") and BOTH_ADAPTERS.search(a.text)]
     if (
         len(training) == 2
         and not merges
