@@ -26,6 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
@@ -951,7 +952,13 @@ class GraftApp(App[None]):
             self.reports[key] = None
             self.estimate_worker(plan, key)
         self.render_plan()
-        self.query_one("#side", TabbedContent).active = "plan"
+        self.call_after_refresh(self.show_plan_tab)
+
+    def show_plan_tab(self) -> None:
+        try:
+            self.query_one("#side", TabbedContent).active = "plan"
+        except NoMatches:  # not mounted yet: the next refresh tries again
+            self.call_after_refresh(self.show_plan_tab)
 
     def mark_plan_status(self, status: str) -> None:
         if self.plan_data is not None:
@@ -968,9 +975,12 @@ class GraftApp(App[None]):
         report = self.reports.get(json.dumps(self.plan_data, sort_keys=True))
         estimates = {e.stage: e for e in report.estimates} if report is not None else {}
         previous = {s.id: s for s in self.previous_plan.stages} if self.previous_plan is not None else None
-        self.query_one("#plan-head", Static).update(
-            plain(f"{typed.goal}\n{Path(typed.base_model).name} → {typed.output} · {len(typed.stages)} stages")
-        )
+        try:
+            head = self.query_one("#plan-head", Static)
+        except NoMatches:  # a resumed plan can arrive before the screen holding the plan view is mounted
+            self.call_after_refresh(self.render_plan)
+            return
+        head.update(plain(f"{typed.goal}\n{Path(typed.base_model).name} → {typed.output} · {len(typed.stages)} stages"))
         table = self.query_one("#plan-table", DataTable)
         table.clear()
         cursor = values.get("cursor", 0)
