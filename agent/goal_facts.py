@@ -580,6 +580,15 @@ def single_weight_value(m: re.Match[str]) -> float:
     return float(said.rstrip("%")) / 100 if said.endswith("%") else float(said)
 
 
+def single_weight(masked: str) -> tuple[float, int, int] | None:
+    """'with weight 0.8', 'с весом ноль целых пять': (the weight, start, end in `masked`), number words read."""
+    from agent.goal_numbers import words_to_digits_mapped
+
+    digits, starts, ends = words_to_digits_mapped(masked)
+    m = SINGLE_WEIGHT.search(digits)
+    return (single_weight_value(m), starts[m.start()], ends[m.end() - 1]) if m else None
+
+
 PER_MODEL_WEIGHT = re.compile(
     r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(-?\d*\.?\d+)\s*(%?)"
 )
@@ -2084,11 +2093,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(
             Fact("weights", values, text[w_start:w_end], w_start, w_end, derived=f"from '{text[w_start:w_end]}'")
         )
-    elif not m and (one := SINGLE_WEIGHT.search(masked)):
-        if not any(f.start <= one.start() < f.end for f in facts):  # not KTO's "desirable weight 1.0"
-            facts.append(
-                Fact("weights", [single_weight_value(one)], one.group(0), one.start(), one.end())
-            )  # "weight 0.8"
+    elif not m and (one := single_weight(masked)):
+        value, w_start, w_end = one
+        if not any(f.start <= w_start < f.end for f in facts):  # not KTO's "desirable weight 1.0"
+            facts.append(Fact("weights", [value], text[w_start:w_end], w_start, w_end))  # "weight 0.8"
     elif m:
         numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
         facts.append(Fact("weights", weight_values(numbers), m.group(0), m.start(), m.end()))
@@ -2373,6 +2381,16 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
                 and all(abs(w - value[0]) < 1e-9 for w in have)
             ):
                 return True  # "weights 0.5 each"
+            if (
+                s.kind == "merge_models"
+                and s.method == "linear"
+                and len(value) == 1
+                and len(have) == 2
+                and s.base in s.models
+                and abs(have[[m != s.base for m in s.models].index(True)] - value[0]) < 1e-9
+                and abs(sum(have) - 1) < 1e-6
+            ):
+                return True  # "merge B into the base with weight 0.3": B 0.3, the base the rest
             if s.kind in ("merge_models", "merge_adapter") and have and len(have) == len(value):
                 if all(abs(a - b) < 1e-9 for a, b in zip(have, value, strict=True)):
                     return True
@@ -2854,7 +2872,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|объедин|усредн|смерж|мерж|мердж|"
+    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 

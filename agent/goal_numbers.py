@@ -202,8 +202,8 @@ def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
             return None
         digits, after = run
         places = _PLACES.match(text, after)
-        if not places:
-            return None
+        if not places:  # spoken "ноль целых пять" is 0.5, "ноль целых двадцать пять" 0.25: the digits as written
+            return value + digits / 10 ** len(str(digits)), after
         return value + digits / _scale(places.group(1)), places.end()
     places = _PLACES.match(text, end)
     if places and places.group(1).lower().startswith(

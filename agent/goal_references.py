@@ -125,6 +125,16 @@ ELIDED = re.compile(
     + _as(SLOT_WORD, "z_")
     + r")\b)"
 )
+# "…, then DPO on b.jsonl 10x lower for dpo", "в 10 раз меньше для DPO": the factor, then the stage it is for
+ELIDED_FOR = re.compile(
+    r"(?<![\w.-])"
+    + _FACTOR
+    + r"(?:\s+"
+    + RU_DIRECTION
+    + r")?\s+(?:for|для)\s+(?:the\s+)?(?P<target>sft|dpo|orpo|kto|simpo)\b(?!\s*(?:'s)?\s*(?:"
+    + _as(SLOT_WORD, "z_")
+    + r")\b)"
+)
 OF_THAT = re.compile(
     r"(?:\bat\s+)?" + _FACTOR + r"\s+(?:of\s+)?(?:that|it|this)\b(?!\s+(?:" + _as(SLOT_WORD, "z_") + r"))"
 )
@@ -205,7 +215,13 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             ):  # "the same LoRA settings as the SFT (r 32, alpha 64)": those values, for every stage
                 facts.append(Fact("same_as", "settings", m.group(0).strip(), m.start(), m.end()))
                 continue
-            said_value = re.match(r"\s*\(\s*([\d.]+(?:e[-+]?\d+)?)\s*\)", masked[m.end() :])
+            said_value = re.match(r"\s*\(\s*([\d.]+(?:e[-+]?\d+)?)\s*\)", masked[m.end() :]) or re.match(
+                # "same rank for both = 8", "same lr for all stages: 1e-5", "тот же ранг для обоих — 8"
+                r"\s*(?:(?:for|across|in)\s+(?:both|all|each|every)(?:\s+(?:stages?|runs?|of\s+them))?"
+                r"|для\s+(?:обоих|обеих|всех|каждого)(?:\s+(?:этапов|этапа|стадий))?|(?:у|в)\s+(?:обоих|обеих|всех))?"
+                r",?\s*(?:=|:|—|-|is|of|at|равн\w*)?\s*([\d.]+(?:e[-+]?\d+)?)(?![\w.])",
+                masked[m.end() :],
+            )
             if said_value and _slot(m) in NUMERIC:  # "the same lr as SFT (3e-5)": that value for both stages
                 value = float(said_value.group(1))
                 fact = Fact(_slot(m), value, m.group(0).strip(), m.start(), m.end() + said_value.end(), scope="all")
@@ -246,7 +262,7 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in facts_alpha):
                 continue
             facts.append(Fact("reference", (slot, factor, _stage(m)), m.group(0).strip(), m.start(), m.end()))
-    for m in ELIDED.finditer(masked):
+    for m in (*ELIDED.finditer(masked), *ELIDED_FOR.finditer(masked)):
         factor = _factor(m)
         start = m.start("factor")
         earlier = [f for f in said or [] if f.slot in NUMERIC and f.end <= m.start()]

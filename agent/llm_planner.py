@@ -783,6 +783,7 @@ def plan_with_llm(
                             last_problem = f"the LLM's plan was invalid: {exc}"
                         else:
                             from agent.goal_facts import check_plan_against_goal, fact_echo
+                            from agent.question_language import facts_in_language
 
                             # Fail closed: a stated fact the plan drops or changes is a repair, never a plan.
                             misses = check_plan_against_goal(request.goal, plan, feedback=request.feedback)
@@ -795,7 +796,9 @@ def plan_with_llm(
                                 last_problem = f"the LLM's plan dropped a stated fact ({misses[0].message})"
                             else:
                                 _SERVER_MODE[key] = mode
-                                echo = fact_echo(request.goal, plan, feedback=request.feedback)
+                                echo = facts_in_language(
+                                    fact_echo(request.goal, plan, feedback=request.feedback), request.goal
+                                )
                                 return PlanOutcome(plan=plan, notes=notes, planner=label, report=report, facts=echo)
         repairs += 1
         if repairs > settings.max_repairs:

@@ -51,7 +51,6 @@ from agent.goal_facts import (
     PREFERENCE_ONLY,
     REFERRED_BEFORE,
     SCHEDULER,
-    SINGLE_WEIGHT,
     SLOT_NAMES,
     THEIRS,
     UNSUPPORTED_METHODS,
@@ -81,7 +80,7 @@ from agent.goal_facts import (
     scheduler_name,
     setting_misses,
     shard_size,
-    single_weight_value,
+    single_weight,
     switch_facts,
     taken_back_stages,
     training_noun,
@@ -265,6 +264,7 @@ class Action:
     end: int
     text: str = ""  # the clause text this action owns
     from_base: bool = False  # "…, DPO on b.jsonl from the base": said to start from the base, not the line before it
+    notes: list[str] = field(default_factory=list)  # how the action was read, for the plan's notes
 
 
 @dataclass
@@ -862,11 +862,33 @@ def _branches(actions: list[Action], goal: str) -> list[Action]:
     ):
         # "two separate runs …, then merge both adapters equally": each run's delta over the base, averaged; a
         # linear merge of the two fine-tuned models is that sum (W + w1·ΔA + w2·ΔB) exactly
-        if not re.search(MERGE_METHOD_WORDS + r"|\bcat\b|\bsvd\b|concat\w*", folds[0].text):
-            folds[0].kind = "merge_models"  # a combination named ("with cat", "TIES") stays the adapters' own
-            if not re.search(r"\blinear\w*|линейн\w*", folds[0].text):
-                folds[0].text += " linear"
-            merges = [folds[0]]
+        peft_only = re.search(r"\bsvd\b|\w*_svd\b|magnitude_prune\w*", folds[0].text)
+        if peft_only:
+            raise NeedsAnswer(
+                f"You asked for the two separate runs' adapters to be combined with '{peft_only.group(0)}', a lossy "
+                "low-rank PEFT combination Graft does not run on adapters trained in the same plan; merge the two "
+                "fine-tuned models instead (linear, TIES, task arithmetic), or keep one adapter?"
+            )
+        folds[0].kind = "merge_models"
+        named = re.search(MERGE_METHOD_WORDS, folds[0].text)
+        if re.search(r"\bcat\b|concat\w*", folds[0].text):
+            # "merge both adapters with cat": concatenating the two LoRAs adds their deltas, W + ΔA + ΔB, which is
+            # mergekit's task arithmetic of the two fine-tunes over the base at weight 1 each, exactly
+            folds[0].text += " task_arithmetic, weights 1 and 1"
+            folds[0].notes.append(
+                "'cat' of the two runs' adapters is W + ΔA + ΔB: planned as mergekit's task_arithmetic of the two "
+                "fine-tunes over the base, weight 1 each (the same weights)."
+            )
+        elif named and not re.match(r"linear|линейн", named.group(0)):
+            # "merge both adapters with TIES": mergekit's TIES of the two fine-tunes over the base, each run's
+            # whole delta its task vector (PEFT's ties would prune the LoRA factors A and B apart instead)
+            folds[0].notes.append(
+                f"the two runs are merged by mergekit's {named.group(0)} over the base: each run's merged delta "
+                "is its task vector (not PEFT's add_weighted_adapter on the LoRA factors)."
+            )
+        elif not named:
+            folds[0].text += " linear"
+        merges = [folds[0]]
     if len(training) != 2 or len(merges) != 1 or merges[0].start < training[-1].start:
         return actions
     if any((Path(p).expanduser() / "config.json").exists() for p in _paths(PATHLIKE, merges[0].text)):
@@ -1133,10 +1155,17 @@ def parse_weights(text: str) -> list[float]:
     return weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0)))
 
 
+# "merge B into the base", "влей B в базу": B is the one weighed, the base the one it goes into
+INTO_BASE = re.compile(
+    r"\b(?:into|to)\s+(?:the\s+|our\s+|my\s+)?(?:base|original|starting)\b"
+    r"|(?<![а-я])в\s+(?:базу|базовую|исходную|оригинал)(?![а-я])"
+)
+
+
 def _single_weight(text: str) -> list[float]:
     """'with weight 0.8', 'с весом 0.8': one weight, for the one model merged into the base."""
-    m = SINGLE_WEIGHT.search(mask_paths(text))  # agent/goal_facts.py reads it as a fact with the same pattern
-    return [single_weight_value(m)] if m else []
+    said = single_weight(mask_paths(text))  # agent/goal_facts.py reads it as a fact the same way
+    return [said[0]] if said else []
 
 
 def _paths(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -1614,6 +1643,19 @@ def _merge_models(action: Action, ctx: Context) -> None:
                     "the base, so mergekit ignores a weight given to the base itself."
                 )
                 weights = weights[1:]
+        if (
+            len(weights) == 1
+            and 0 < weights[0] < 1
+            and method == "linear"
+            and len(stage["models"]) == 2
+            and "@base" in stage["models"]
+            and INTO_BASE.search(mask_paths(text))
+        ):  # "merge B into the base with weight 0.3": B's share is said, the base keeps the rest
+            share = weights[0]
+            weights = [round(1 - share, 6) if m == "@base" else share for m in stage["models"]]
+            ctx.notes.append(
+                f"the base keeps the rest of the linear merge: {1 - share:g} to the base, {share:g} to the model merged into it."
+            )
         if len(weights) != len(stage["models"]):
             names = ", ".join(m.lstrip("@") for m in stage["models"])
             said = re.search(r"(?:weights?|вес\w*|with|с)\s*[:=]?\s*\d[\d.,/\s%иand]*", text)
@@ -1987,6 +2029,9 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
     covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
     for said in (*re.finditer(FAVOURING, text), *ZERO_BASED.finditer(text)):  # SLERP's t; how layers are counted
         covered |= set(re.findall(r"[a-zа-я][a-zа-я'-]{3,}", said.group(0)))
+    if any(a.from_base for a in actions):  # "two separate runs": read, each run starts from the base
+        for said in SEPARATE_RUNS.finditer(text):
+            covered |= {said.group(0), "runs", "run", "прогона", "прогонов", "прогоны", "запуска", "запусков"}
     return [
         w
         for w in dict.fromkeys(words)
@@ -2001,7 +2046,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
 def plan_offline(request: PlanRequest) -> PlanOutcome:
     """Read the goal and build a plan; a missing essential becomes a question (in the goal's language),
     bad input a GraftError."""
-    from agent.question_language import in_language, notes_in_language, refusal_in_language
+    from agent.question_language import facts_in_language, in_language, notes_in_language, refusal_in_language
 
     try:
         outcome = _plan_offline(request)
@@ -2015,6 +2060,9 @@ def plan_offline(request: PlanRequest) -> PlanOutcome:
     outcome.notes = notes_in_language(outcome.notes, request.goal)
     if outcome.plan is not None:
         outcome.plan.notes = notes_in_language(outcome.plan.notes, request.goal)
+    if outcome.report is not None:
+        outcome.report.notes = notes_in_language(outcome.report.notes, request.goal)
+    outcome.facts = facts_in_language(outcome.facts, request.goal)  # the review's echo, in the goal's language
     return outcome
 
 
@@ -2112,7 +2160,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             continue  # the next stage of the list said again
         restating = False
         restated.append(a)
-    actions = _config_then_data(_branches(_without_overview(restated, ctx), goal))
+    try:
+        actions = _config_then_data(_branches(_without_overview(restated, ctx), goal))
+    except NeedsAnswer as question:
+        return PlanOutcome(question=_named_first(request, str(question)), notes=ctx.notes)
     for i, a in enumerate(actions[:-1]):
         if a.kind == "merge_models" and not _paths(PATHLIKE, a.text) and actions[i + 1].kind == "write":
             a.text += actions[i + 1].text  # "Run this mergekit config and write out/x:\nmodels: …": its members follow
@@ -2191,6 +2242,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     output = request.output
     try:
         for action in actions:
+            ctx.notes.extend(action.notes)
             if action.kind in ("sft", "dpo"):
                 if action.kind == "dpo" and _pending_adapter(ctx):
                     name = {"dpo": "DPO", "kto": "KTO", "orpo": "ORPO", "simpo": "SimPO"}[

@@ -451,7 +451,113 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      r"mergekit ignores a weight given to the base itself\.$",
      lambda m: f"вес базы {m['w']} не используется: слияние {m['m']} берёт векторы задач относительно базы, и mergekit "
      "игнорирует вес, данный самой базе."),
+    # the offline planner (agent/offline_planner.py)
+    (r"^(?P<a>\S+) fuses query, key and value in (?P<f>\S+); the adapter targets all of (?P=f)\.$",
+     lambda m: f"{m['a']} объединяет query, key и value в {m['f']}; адаптер обучает {m['f']} целиком."),
+    (r"^the (?P<k>\w+) stage uses (?P<p>.+?), the first (?P=k)-shaped dataset given; name another in the goal to "
+     r"change it\.$",
+     lambda m: f"этап {m['k']} обучается на {m['p']} — первом из указанных датасетов формата {m['k']}; чтобы взять "
+     "другой, назовите его в цели."),
+    (r"^QLoRA's 4-bit base is not supported here; the stage trains a plain LoRA\.$",
+     lambda m: "4-битная база QLoRA здесь не поддерживается; этап обучает обычную LoRA."),
+    (r"^stage (?P<s>\S+): full fine-tuning has no rank or alpha; those were dropped\.$",
+     lambda m: f"этап {m['s']}: у полного дообучения нет ранга и альфы, они убраны."),
+    (r"^the adapter trained in this plan is folded in before the adapters from disk\.$",
+     lambda m: "адаптер, обученный в этом плане, вливается раньше адаптеров с диска."),
+    (r"^no merge method was named; a blend with the starting model is a linear merge \(say ties or slerp for "
+     r"another\)\.$",
+     lambda m: "метод слияния не назван; смешивание с исходной моделью — это линейное слияние (для другого метода "
+     "скажите ties или slerp)."),
+    (r"^no merge method was named; TIES was chosen \(say linear, slerp or dare_ties for another\)\.$",
+     lambda m: "метод слияния не назван; выбран TIES (для другого метода скажите linear, slerp или dare_ties)."),
+    (r"^a second fine-tune \((?P<s>[^)]+)\) on (?P<d>.+?) starts from the base, to merge with\.$",
+     lambda m: f"второе дообучение ({m['s']}) на {m['d']} начинается с базовой модели — для слияния с ней."),
+    (r"^(?P<p>.+?) is the merge's base \(the reference its task vectors are taken from\)\.$",
+     lambda m: f"{m['p']} — база слияния (векторы задач берутся относительно неё)."),
+    (r"^weights (?P<a>\S+) and (?P<b>\S+) from '(?P<x>.+?)' \(mergekit normalises them\)\.$",
+     lambda m: f"веса {m['a']} и {m['b']} из «{m['x']}» (mergekit их нормирует)."),
+    (r"^the base keeps the rest of the linear merge: (?P<a>\S+) to the base, (?P<b>\S+) to the model merged into "
+     r"it\.$",
+     lambda m: f"база получает остаток линейного слияния: {m['a']} — базе, {m['b']} — вливаемой в неё модели."),
+    (r"^the merge's members are listed as you named them: (?P<m>.+?)\.$",
+     lambda m: f"участники слияния идут в том порядке, в каком вы их назвали: {m['m']}."),
+    (r"^the adapters are folded one after another, each onto the model the previous one made: (?P<p>.+?)\.$",
+     lambda m: f"адаптеры вливаются по очереди, каждый — в модель, полученную после предыдущего: {m['p']}."),
+    (r"^the adapters' deltas are summed \(PEFT's 'cat' combination, exact\); say TIES, linear or SVD for another\.$",
+     lambda m: "дельты адаптеров суммируются (комбинация 'cat' из PEFT, точная); для другой комбинации скажите "
+     "TIES, linear или SVD."),
+    (r"^changed after your feedback \((?P<r>.*)\): (?P<c>.+?)\.$",
+     lambda m: f"изменено по вашему отзыву ({m['r']}): {m['c']}."),
+    (r"^your feedback \((?P<r>.*)\) named nothing the offline planner can change; the plan is the same\.$",
+     lambda m: f"в вашем отзыве ({m['r']}) нет ничего, что офлайн-планировщик может изменить; план прежний."),
+    (r"^the base is a pickle checkpoint; it is converted to safetensors first \(without unpickling code\)\.$",
+     lambda m: "база — чекпоинт pickle; сначала она конвертируется в safetensors (без выполнения кода из pickle)."),
+    (r"^'merge the adapter' came before any adapter was trained; it was skipped\.$",
+     lambda m: "слияние адаптера указано раньше, чем обучен какой-либо адаптер; этот шаг пропущен."),
+    (r"^(?P<p>.+?) \(the name you gave\) is where the final model is written, in the current folder\.$",
+     lambda m: f"итоговая модель записывается в {m['p']} (данное вами имя) в текущей папке."),
+    # layer selections (agent/goal_layers.py)
+    (r"^'(?P<x>.+?)': layers (?P<l>[\d, -]+) \(ordinal layers are counted from 1\)\.$",
+     lambda m: f"«{m['x']}»: слои {m['l']} (порядковые номера слоёв считаются с 1)."),
+    (r"^'(?P<x>.+?)': layers (?P<l>[\d, -]+) \(every (?P<s>\d+), from (?P<f>\d+)\)\.$",
+     lambda m: f"«{m['x']}»: слои {m['l']} (каждый {m['s']}-й, начиная с {m['f']})."),
+    (r"^'(?P<x>.+?)': the (?P<w>odd|even) indices, counted from 0: (?P<l>[\d, ]+)\.$",
+     lambda m: f"«{m['x']}»: {'нечётные' if m['w'] == 'odd' else 'чётные'} индексы, считая с 0: {m['l']}."),
+    (r"^'(?P<x>.+?)': a Python slice, layers (?P<l>[\d, ]+)\.$",
+     lambda m: f"«{m['x']}»: срез Python, слои {m['l']}."),
+    (r"^'(?P<x>.+?)': layers (?P<l>[\d, -]+)\.$", lambda m: f"«{m['x']}»: слои {m['l']}."),
+    # corrections read from the goal (agent/goal_facts.py: corrected_text)
+    (r"^you took back '(?P<x>.+?)'; only what follows it is planned\.$",
+     lambda m: f"вы отменили «{m['x']}»; в план вошло только то, что сказано после."),
+    (r"^you said '(?P<x>.+?)', then corrected it; the correction was taken\.$",
+     lambda m: f"вы указали «{m['x']}», затем исправили; взято исправление."),
+    (r"^schedule: you said (?P<a>\S+), then (?P<b>\S+); the correction was taken\.$",
+     lambda m: f"расписание: вы указали {m['a']}, затем {m['b']}; взято исправление."),
+    (r"^(?P<f>.+?): you said (?P<said>.+?); the correction was taken\.$",
+     lambda m: f"{_fact_ru(m['f']) or m['f']}: вы указали {m['said'].replace(', then ', ', затем ')}; взято "
+     "исправление."),
+    # the plan's check against the files (agent/validate.py)
+    (r"^(?P<p>.+?) is a pickle checkpoint: stages after (?P<s>\S+) are checked against its config; module names, "
+     r"shapes and estimates are checked on the converted files when the plan runs\.$",
+     lambda m: f"{m['p']} — чекпоинт pickle: этапы после {m['s']} проверяются по его конфигу; имена модулей, формы "
+     "и оценки проверяются на сконвертированных файлах при запуске плана."),
+    (r"^stage (?P<s>\S+): plain-text rows have no prompt, so every token carries loss; give messages or "
+     r"prompt/completion rows to train on the replies only\.$",
+     lambda m: f"этап {m['s']}: у строк с простым текстом нет промпта, поэтому лосс идёт по каждому токену; чтобы "
+     "обучать только на ответах, дайте строки messages или prompt/completion."),
+    (r"^stage (?P<s>\S+): packing fills each of the (?P<b>\S+) sequences of a step up to max_length: up to "
+     r"(?P<t>\S+) tokens \(about (?P<r>\S+) rows\) per step, against (?P=b) rows \(about (?P<u>\S+) tokens\) "
+     r"unpacked; packed rows do not attend to each other \(checked on the model before training\)\.$",
+     lambda m: f"этап {m['s']}: упаковка заполняет каждую из {m['b']} последовательностей шага до max_length: до "
+     f"{m['t']} токенов (около {m['r']} строк) за шаг против {m['b']} строк (около {m['u']} токенов) без упаковки; "
+     "упакованные строки не видят друг друга (проверено на модели перед обучением)."),
+    (r"^stage (?P<s>\S+): LoRA scale alpha/r = (?P<x>\S+) = (?P<k>\S+) \(2 is the usual\); the adapter's update is "
+     r"multiplied by it\.$",
+     lambda m: f"этап {m['s']}: масштаб LoRA alpha/r = {m['x']} = {m['k']} (обычно 2); обновление адаптера "
+     "умножается на него."),
+    (r"^stage (?P<s>\S+): too few rows to hold any out; no eval loss will be measured\.$",
+     lambda m: f"этап {m['s']}: слишком мало строк, чтобы отложить часть на валидацию; eval loss измеряться не будет."),
+    (r"^stage (?P<s>\S+): (?P<n>\d+) GPUs with no strategy named; FSDP will be used\.$",
+     lambda m: f"этап {m['s']}: {m['n']} GPU, а стратегия не названа; будет использован FSDP."),
+    (r"^stage (?P<s>\S+): the adapter from (?P<a>\S+) is folded in before (?P<m>\S+), so its reference is the "
+     r"fine-tuned model\.$",
+     lambda m: f"этап {m['s']}: адаптер из {m['a']} вливается перед {m['m']}, поэтому его референс — дообученная "
+     "модель."),
+    (r"^stage (?P<s>\S+): the adapter from (?P<a>\S+) is folded in before (?P<m>\S+) \(reference-free: no "
+     r"reference model is loaded\)\.$",
+     lambda m: f"этап {m['s']}: адаптер из {m['a']} вливается перед {m['m']} (без референса: референсная модель не "
+     "загружается)."),
+    (r"^stage (?P<s>\S+): the adapter from (?P<a>\S+) is folded in before writing\.$",
+     lambda m: f"этап {m['s']}: адаптер из {m['a']} вливается перед записью."),
+    (r"^(?P<p>.+?) already exists: Graft will ask before replacing it\.$",
+     lambda m: f"{m['p']} уже существует: Graft спросит, прежде чем заменить."),
 ]  # fmt: skip
+
+
+ORDINALS_RU = {
+    "first": "первый", "second": "второй", "third": "третий", "fourth": "четвёртый", "fifth": "пятый",
+    "sixth": "шестой", "seventh": "седьмой", "eighth": "восьмой", "ninth": "девятый", "tenth": "десятый",
+}  # fmt: skip
 
 
 def _ordinal_ru(text: str) -> str:
@@ -460,7 +566,14 @@ def _ordinal_ru(text: str) -> str:
     if m:
         return f"«{m['x']}» — слой {m['l']}" if "," not in m["l"] else f"«{m['x']}» — слои {m['l']}"
     m = re.fullmatch(r"the (?P<x>\w+) layer is index (?P<i>\d+)", text)
-    return f"{m['x']} слой — индекс {m['i']}" if m else text
+    return f"{ORDINALS_RU.get(m['x'], m['x'])} слой — индекс {m['i']}" if m else text
+
+
+def _note_ru(note: str) -> str | None:
+    for pattern, form in NOTE_SHAPES:
+        if re.match(pattern, note):
+            return re.sub(pattern, form, note)  # type: ignore[arg-type]
+    return None
 
 
 def notes_in_language(notes: list[str], goal: str) -> list[str]:
@@ -469,9 +582,93 @@ def notes_in_language(notes: list[str], goal: str) -> list[str]:
         return notes
     out = []
     for note in notes:
-        for pattern, form in NOTE_SHAPES:
-            if re.match(pattern, note):
-                note = re.sub(pattern, form, note)  # type: ignore[arg-type]
-                break
-        out.append(note)
+        said = _note_ru(note)
+        if said is None:  # several layer notes joined in one ("'…' of 12 layers is 6 layers. ordinal layers …")
+            parts = re.split(r"(?<=\.) (?=['a-z])", note)
+            said = " ".join(_note_ru(p) or p for p in parts) if len(parts) > 1 else note
+        out.append(said)
+    return out
+
+
+# the review's "from your goal:" lines (agent/goal_facts.py: Fact.describe and fact_echo): a setting's name, in Russian
+FACT_WORDS_RU = {
+    **SLOT_WORDS_RU,
+    "SimPO gamma": "гамма SimPO", "CPO alpha": "альфа CPO", "desirable weight": "вес желательных примеров",
+    "undesirable weight": "вес нежелательных примеров", "density": "плотность", "weights": "веса",
+    "lr scheduler type": "расписание скорости обучения", "effective batch": "эффективный батч", "t": "t",
+}  # fmt: skip
+_SAME_RU = {"settings": "те же настройки", "layers": "те же слои", "module": "те же модули", "modules": "те же модули"}
+FACT_FORMS: list[tuple[str, object]] = [
+    (r"an SFT stage", lambda m: "этап SFT"),
+    (r"IPO \(DPO loss\)", lambda m: "IPO (лосс DPO)"),
+    (r"full fine-tuning \(no adapter\)", lambda m: "полное дообучение (без адаптера)"),
+    (r"not (?P<r>\w+) modules", lambda m: f"без модулей {m['r']}"),
+    (r"(?P<r>\w+) modules", lambda m: f"модули {m['r']}"),
+    (r"module not (?P<x>\S+)", lambda m: f"без модуля {m['x']}"),
+    (r"module (?P<x>\S+)", lambda m: f"модуль {m['x']}"),
+    (r"not dataset (?P<p>.+)", lambda m: f"не датасет {m['p']}"),
+    (r"dataset (?P<p>.+)", lambda m: f"датасет {m['p']}"),
+    (r"path (?P<p>.+)", lambda m: f"путь {m['p']}"),
+    (r"output (?P<p>.+)", lambda m: f"результат в {m['p']}"),
+    (r"(?P<d>\S+) output", lambda m: f"результат в {m['d']}"),
+    (r"shards of at most (?P<s>.+)", lambda m: f"шарды не больше {m['s']}"),
+    (r"effective batch (?P<n>\S+) \(batch × accumulation\)", lambda m: f"эффективный батч {m['n']} (батч × накопление)"),
+    (r"merge method (?P<x>\S+)", lambda m: f"метод слияния {m['x']}"),
+    (r"(?P<x>\S+) merge", lambda m: f"слияние {m['x']}"),
+    (r"weights (?P<a>\S+) and (?P<b>\S+), the larger for (?P<x>.+)", lambda m: f"веса {m['a']} и {m['b']}, больший — для {m['x']}"),
+    (r"(?P<x>\S+) \(not run by Graft\)", lambda m: f"{m['x']} (Graft это не запускает)"),
+    (r"the same (?P<w>settings|layers|modules?) as the stage before", lambda m: f"{_SAME_RU[m['w']]}, что на предыдущем этапе"),
+    (r"the same (?P<w>.+?) as the stage before",
+     lambda m: f"то же значение ({FACT_WORDS_RU.get(m['w'], m['w'])}), что на предыдущем этапе"),
+    (r"no sequence packing", lambda m: "без упаковки последовательностей"),
+    (r"sequence packing", lambda m: "упаковка последовательностей"),
+    (r"no gradient checkpointing", lambda m: "без чекпоинтинга градиентов"),
+    (r"gradient checkpointing", lambda m: "чекпоинтинг градиентов"),
+    (r"warmup (?P<v>\S+) of the total steps \(warmup_steps below 1 is a ratio\)",
+     lambda m: f"прогрев {m['v']} от всех шагов (warmup_steps меньше 1 — это доля)"),
+    (r"layers (?P<l>[^(]+?) \('(?P<x>.*)'\)", lambda m: f"слои {m['l']} («{m['x']}»)"),
+    (r"full slices True", lambda m: "срезы по всем слоям"),
+    (r"'(?P<x>.*)'", lambda m: f"«{m['x']}»"),
+    (r"[\w.+/-]+", lambda m: m[0]),  # one technical name: "DPO", "DoRA", "FSDP", "ZeRO-3"
+]  # fmt: skip
+FACT_LINE = re.compile(
+    r"(?P<core>.+?)(?: \(you said (?P<said>[^()]*)\))?(?: \((?P<derived>from '.*'|said for both stages)\))?"
+    r"(?: — (?P<scope>every training stage|\S+ stage))?(?P<missing> — NOT in the plan)?"
+)
+
+
+def _fact_ru(text: str) -> str | None:
+    """One fact as describe() says it, in Russian; None when it has no Russian form."""
+    for pattern, form in FACT_FORMS:
+        m = re.fullmatch(pattern, text)
+        if m:
+            return form(m)  # type: ignore[operator]
+    for en, ru in sorted(FACT_WORDS_RU.items(), key=lambda kv: -len(kv[0])):  # "learning rate 0.0001"
+        if re.fullmatch(re.escape(en) + r" \S+(?:, \S+)*", text):
+            return ru + text[len(en) :]
+    return None
+
+
+def facts_in_language(lines: list[str], goal: str) -> list[str]:
+    """The review's fact lines ("rank 16 (you said 64, then 16) — SFT stage") as the person's language says them;
+    unchanged for English goals. A line whose fact has no Russian form stays in English."""
+    if not wants_russian(goal):
+        return lines
+    out = []
+    for line in lines:
+        m = FACT_LINE.fullmatch(line)
+        core = _fact_ru(m["core"]) if m else None
+        if m is None or core is None:
+            out.append(line)
+            continue
+        if m["said"]:
+            core += f" (вы указали {m['said'].replace(', then ', ', затем ')})"
+        if m["derived"]:
+            derived = re.fullmatch(r"from '(?P<x>.*)'", m["derived"])
+            core += f" (из «{derived['x']}»)" if derived else " (указано для обоих этапов)"
+        if m["scope"] == "every training stage":
+            core += " — все этапы обучения"
+        elif m["scope"]:
+            core += f" — этап {m['scope'].removesuffix(' stage')}"
+        out.append(core + (" — НЕТ в плане" if m["missing"] else ""))
     return out

@@ -197,3 +197,16 @@ def test_convert_refuses_trainer_state_by_name(tmp_path):
     proc = graft("convert", str(tmp_path / "optimizer.pt"), str(tmp_path / "out.safetensors"))
     assert_refused(proc, "not model weights")
     assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_data_said_twice_keeps_both_files(tiny, tmp_path):
+    """`--data a --data b` is two datasets, as `--data a b` is (argparse's nargs alone kept only the last)."""
+    from tools.tiny_data import dpo_rows, sft_rows, write_jsonl
+
+    chat = write_jsonl(tmp_path / "chat.jsonl", sft_rows(8))
+    prefs = write_jsonl(tmp_path / "prefs.jsonl", dpo_rows(8))
+    for data in (["--data", str(chat), "--data", str(prefs)], ["--data", str(chat), str(prefs)]):
+        proc = graft("plan", "SFT then DPO", "--model", str(tiny("llama")), *data, "--json", "--offline")
+        assert proc.returncode == 0, proc.stderr
+        stages = json.loads(proc.stdout)["stages"]
+        assert [s.get("dataset") for s in stages if s["kind"] in ("sft", "preference")] == [str(chat), str(prefs)]

@@ -218,7 +218,7 @@ def test_the_plan_message_shows_the_echo(world, offline_home) -> None:  # type: 
         pass
     messages = graph.get_state(config).values["messages"]
     plan_message = next(m for m in messages if m.get("kind") == "plan")
-    assert "from your goal: rank 16" in plan_message["content"]
+    assert "from your goal: ранг 16" in plan_message["content"]  # the echo in the goal's language
 
 
 @pytest.fixture(scope="module")
@@ -780,7 +780,8 @@ def test_numbers_once_assumed_read_elsewhere_are_placed(world, goal: str, stage:
 def test_a_gpu_count_is_planned_not_dropped(world, goal: str) -> None:  # type: ignore[no-untyped-def]
     outcome = _outcome(world, goal)
     assert outcome.plan is not None, outcome.question
-    assert outcome.plan.stages[0].gpus == 4 and "GPU count 4" in outcome.facts
+    said = "число GPU 4" if "видеокарт" in goal else "GPU count 4"  # the echo in the goal's language
+    assert outcome.plan.stages[0].gpus == 4 and said in outcome.facts
 
 
 def test_more_than_one_node_is_asked(world) -> None:  # type: ignore[no-untyped-def]

@@ -48,6 +48,7 @@ def _outcome(world: dict[str, str], goal: str):  # type: ignore[no-untyped-def]
 
 
 ALL_BUT_LAST = list(range(11))
+BRANCHED = ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"]
 PLANNED = [
     # values said by reference to another stage
     ("SFT on {sft} at lr 2e-5, r 16, then DPO on {dpo} with the same lr", ["sft", "preference"], {1: {"learning_rate": 2e-5}}),
@@ -485,6 +486,19 @@ PLANNED = [
     ("сфт на {sft} с max_steps=300 и eval 2%", ["sft"], {0: {"max_steps": 300, "eval_fraction": 0.02}}),
     ("first blend {partner} into the base 30/70 (30% partner) linearly, then DPO on top with beta 0.2",
      ["merge_models", "preference"], {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
+    # one weight for the model merged into the base: the base keeps the rest
+    ("merge {partner} into the base with weight 0.3", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
+    ("смерджи {partner} в базу с весом 30%", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("влей {partner} в базу с весом ноль целых двадцать пять", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    # two separate runs whose adapters are combined by a named method: mergekit's over the base, never a chain
+    ("two separate runs from the base: SFT on {sft} and DPO on {dpo}, then merge both adapters with TIES",
+     BRANCHED, {2: {"input": "@base"}, 4: {"method": "ties", "base": "@base", "models": ["@sft-merged", "@dpo-merged"]}}),
+    ("два отдельных прогона от базы: SFT на {sft} и DPO на {dpo}, потом слей оба адаптера через dare_ties с плотностью 0.5",
+     BRANCHED, {2: {"input": "@base"}, 4: {"method": "dare_ties", "density": 0.5}}),
+    ("two separate runs from the base: SFT on {sft} and DPO on {dpo}, then merge both adapters with cat",
+     BRANCHED, {2: {"input": "@base"}, 4: {"method": "task_arithmetic", "base": "@base", "weights": [1.0, 1.0]}}),
 ]  # fmt: skip
 
 
@@ -508,6 +522,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 
 ASKED = [
+    ("две отдельные LoRA от базы: SFT на {sft} и DPO на {dpo}, затем объедини оба адаптера через svd", "svd"),
+    ("merge {partner} with the base, weight 0.3", "which weight goes to which model"),  # no "into": whose weight?
     ("SFT on {sft} then DPO on {dpo} with the same lr", "same lr"),  # nothing said to be the same as
     ("SFT on {sft}, 3 epochs, batch 8 -- sorry, I meant per device", "correction"),
     ("DPO на {dpo}, бета 0.1, точнее как в статье", "точнее"),

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="graft", description="Post-train language models from plain-language goals.")
     parser.add_argument("--model", help="open the TUI with this base model")
-    parser.add_argument("--data", nargs="*", default=[], help="datasets the TUI's plans may use")
+    parser.add_argument("--data", nargs="*", action="extend", default=[], help="datasets the TUI's plans may use")
     parser.add_argument("--resume", action="store_true", help="reopen the last conversation in the TUI")
     parser.add_argument("--offline", action="store_true", help="use the offline planner even with an LLM configured")
     parser.add_argument("--version", action="version", version=f"graft {_version()}")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="turn a goal (English or Russian) into a validated plan")
     p.add_argument("goal", help="what the model should become, in plain words")
     p.add_argument("--model", required=True, help="the base checkpoint")
-    p.add_argument("--data", nargs="*", default=[], help="dataset files the plan may use")
+    p.add_argument("--data", nargs="*", action="extend", default=[], help="dataset files the plan may use")
     p.add_argument("--output", help="folder for the final model (default: MODEL-graft)")
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print exactly the plan model as JSON")
