@@ -335,7 +335,7 @@ _ROLE_ITEM = r"(?:[qkvo]|gate|up|down)"
 _ROLE_JOIN = r"\s*(?:,|and|и|/|&|\+)\s*"
 LETTER_MODULES = re.compile(  # "q and v projections", "the up and down projections", "q,k,v,o and gate", "gate/up/down"
     rf"(?<![\w/#.-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
-    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+)(?![\w/#.'-])"  # "on q and v only", "только на q и v"
+    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+|[qkvo](?:\s+[qkvo]){{1,3}})(?![\w/#.'-])"  # "on q and v only", "q k v o"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output", "gate": "gate", "up": "up", "down": "down"}
 LLAMA_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "o_proj", "gate": "gate_proj",
@@ -659,6 +659,31 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         hits[0].start(),
         hits[-1].end(),
     )
+
+
+def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
+    """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
+    of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
+    `original`, where given, shows what a masked name was (a dataset file is no member)."""
+    if weights_for(text) or not MERGE_WORDS.search(text) or re.search(r"\bslerp\b|слерп|near[_ -]?swap", text):
+        return None
+    found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
+    for m in WEIGHT_FOR.finditer(text):
+        found.setdefault(m.start(1), (m, "name", m.group(1)))
+    for m in WEIGHT_BY.finditer(text):
+        for group, value in (("name", 1), ("name2", m.re.groupindex["name2"] + 1), ("name3", "v3"), ("name4", "v4")):
+            if m.group(group) and m.group(value):
+                found.setdefault(m.start(value), (m, group, m.group(value)))
+    if len(found) != 1:
+        return None
+    m, group, said = next(iter(found.values()))
+    if original and re.search(r"\.(?:jsonl?|csv|parquet|txt|arrow)$", original[m.start(group) : m.end(group)]):
+        return None  # "r 16 на chat.jsonl": the data a value was said with, not a merge member
+    percent = "%" in m.group(0)
+    value = float(said) / 100 if percent or float(said) > 1 else float(said)
+    if not 0 < value < 1:
+        return None
+    return value, m.start(group), m.end(group), m.start(), m.end()
 
 
 def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
@@ -1188,6 +1213,9 @@ EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
     r"|\beverywhere\b|\bin all stages\b|(?<=\d)\s+\w+\s+each\b|\beach\b(?=\s*(?:[,;.]|$))|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
     r"|(?<![а-я])везде\b|(?:^|(?<=[.;:(]\s))everything\b(?!\s+(?:else|into|to|in|goes)\b)|(?<![а-я])вс[её]\s+с(?=\s)"
+    # "…, all lora r 8", "all three stages", "обе стадии ранг 32", "во всех этапах"
+    r"|\ball(?:\s+(?:three|four|two|the))?\s+(?:stages?|runs?|of\s+them)\b|\ball(?:\s+(?:three|four))?\s+(?:lora|dora)\b(?!\s*[-_]?(?:layers?|modules?|targets?|linear))"
+    r"|(?<![а-я])(?:обе|оба|обеих|обоих)\s+(?:стади\w*|этап\w*|прогон\w*)|(?<![а-я])(?:все|всех|во\s+всех|на\s+всех)\s+(?:тр[её]х?\s+|четыр\w*\s+)?(?:стади\w*|этап\w*)"
 )
 NO_CLIPPING = re.compile(
     r"(?:\bno|\bwithout|\bdisabl\w*|\bturn off|(?<![а-я])без|(?<![а-я])отключи\w*)\s+(?:the\s+|any\s+)?"
@@ -2079,6 +2107,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if each:  # one value for every member: the plan's weights are all that value
         value = float(next(g for g in each.groups() if g))
         facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
+    elif halves := re.search(r"\bhalf[- ]and[- ]half\b|\bfifty[- ]fifty\b|\b50[- ]50\b", masked):
+        facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
     elif per_model:
         values, w_start, w_end = per_model
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
@@ -2088,6 +2118,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     elif not m and (named := weights_for(masked)):
         pairs, w_start, w_end = named
         facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
+    elif not m and (one_named := one_named_weight(masked, text)):  # "0.8 to partner": the other member takes the rest
+        facts.append(Fact("weights", [one_named[0]], text[one_named[3] : one_named[4]], one_named[3], one_named[4]))
     elif not m and (ratio := relative_weights(masked)):
         values, w_start, w_end = ratio
         facts.append(
@@ -2383,14 +2415,12 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
                 return True  # "weights 0.5 each"
             if (
                 s.kind == "merge_models"
-                and s.method == "linear"
                 and len(value) == 1
                 and len(have) == 2
-                and s.base in s.models
-                and abs(have[[m != s.base for m in s.models].index(True)] - value[0]) < 1e-9
+                and any(abs(w - value[0]) < 1e-9 for w in have)
                 and abs(sum(have) - 1) < 1e-6
             ):
-                return True  # "merge B into the base with weight 0.3": B 0.3, the base the rest
+                return True  # "merge B into the base with weight 0.3", "0.8 to partner": the other takes the rest
             if s.kind in ("merge_models", "merge_adapter") and have and len(have) == len(value):
                 if all(abs(a - b) < 1e-9 for a, b in zip(have, value, strict=True)):
                     return True

@@ -446,6 +446,21 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     )
     if not cue:
         return []
+    if num_layers is not None:  # "layers 5 through the last", "с пятого по последний": the last index, same length
+
+        def _last(m: re.Match[str]) -> str:
+            # after an ordinal ("с пятого по последний") the last is the num_layers-th, else its index
+            ordinal = re.search(rf"{ORD}\s*(?:{LW}\s*)?$", text[max(0, m.start() - 24) : m.start()])
+            last = f"{num_layers}-й" if ordinal and not ordinal.group(1).isdigit() else str(num_layers - 1)
+            room = len(m.group(0)) - len(m.group(1))
+            return m.group(1) + last.ljust(room) if room >= len(last) else m.group(0)
+
+        text = re.sub(
+            r"((?:\bto|\bthrough|\bthru|\buntil|\btill|-|(?<![а-я])по|(?<![а-я])до)\s*)(?:the\s+)?(?:very\s+)?"
+            r"(?:last|final|последн(?:ий|его|ем|им))(?:\s+one\b)?(?!\s*\d)(?!\s+(?:two|three|four|\w+\s+layers))",
+            _last,
+            text,
+        )
     if num_layers is None:
         relative = rf"{HEAD}\s+(?:\d+\s*)?{LW}|\d+\s+{HEAD}|{FRACTION}|every|odd|even|alternat|кажд|четн|через"
         if EXCEPT.search(text) or re.search(relative, text):
@@ -453,11 +468,12 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         num_layers = 10**4  # only explicit indices are read here; the range check is the checkpoint's
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
     for m in re.finditer(
-        r"\b(?:model\.)?layers\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*\]", text
-    ):  # "layers[2:6]": a Python slice
+        r"(?:\b(?:model\.)?layers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(\d*)\s*)?\]",
+        text,
+    ):  # "layers[2:6]", "layers[::3]", "слои [2:10]": a Python slice
         if num_layers < 10**4:
-            a, b = (int(g) if g not in ("", "-") else None for g in m.groups())
-            picked = list(range(num_layers))[a:b]
+            a, b, step = (int(g) if g not in (None, "", "-") else None for g in m.groups())
+            picked = list(range(num_layers))[a:b:step] if step != 0 else []
             if picked:
                 hits.append(
                     (

@@ -72,6 +72,7 @@ from agent.goal_facts import (
     module_name,
     negated,
     number_facts,
+    one_named_weight,
     output_dtype,
     per_model_weights,
     referred_stage,
@@ -118,13 +119,15 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint))\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
+            r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
+            r"|(?<![а-я])(?:слить|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
@@ -444,7 +447,14 @@ def find_actions(text: str) -> list[Action]:
         if (
             kept
             and a.kind in ("sft", "dpo")
-            and re.search(r"(?:\bfor|(?<![а-я])для)\s+(?:the\s+)?$", masked[max(0, a.start - 12) : a.start])
+            and (
+                re.search(r"(?:\bfor|(?<![а-я])для)\s+(?:the\s+)?$", masked[max(0, a.start - 12) : a.start])
+                or (  # "на DPO ранг 8, на SFT ранг 64": "на" a stage said before, then its values
+                    re.search(r"(?<![а-я])на\s+$", masked[max(0, a.start - 6) : a.start])
+                    and not DATASET.search(a.text)
+                    and re.match(r"[a-zа-я]+\s*[:,-]?\s*[a-zа-я]*\s*[=:]?\s*\d", masked[a.start : a.end + 24])
+                )
+            )
             and any(_action_scope(b) == _action_scope(a) for b in kept)
         ):
             kept[-1].text += " " + a.text
@@ -1233,6 +1243,14 @@ def path_names_same_file(named: str, given: str) -> bool:
     return bool(named_parts) and given_parts[-len(named_parts) :] == named_parts
 
 
+# "train on both datasets", "используй все данные": every file given is meant to be trained on
+ALL_THE_DATA = re.compile(
+    r"\b(?:both|all(?:\s+(?:the|my|of\s+the))?|each\s+of\s+the|the\s+two)\s+(?:datasets|data\s*sets|files|data)\b"
+    r"|(?<![а-я])(?:оба|обоих|обоими|все|всех|всеми|обa)\s+(?:датасет\w*|набор\w*|файл\w*|данн\w*)"
+)
+DATA_SHAPES = {"sft": "chat rows, for SFT", "dpo": "preference pairs", "kto": "thumbs-up/down rows, for KTO"}
+
+
 class NeedsAnswer(Exception):
     """Something essential is missing: the message is the question for the person."""
 
@@ -1592,6 +1610,19 @@ def _merge_models(action: Action, ctx: Context) -> None:
             )
         stage["models"] = order  # "0.25 for B and 0.75 for the base": each weight with the model it was said for
         weights = [v for v, _, _ in named[0]]
+    if not weights and len(stage["models"]) == 2 and (one := one_named_weight(mask_paths(text), text)):
+        name = text[one[1] : one[2]]
+        if name.startswith(("/", ".", "~")) or "/" in name:
+            k = Path(_verbatim(name, ctx)).expanduser().resolve()
+            hit = next((mm for mm in stage["models"] if not mm.startswith("@") and Path(mm).resolve() == k), None)
+        else:
+            hit = _member_word(name, stage["models"])
+        if hit is not None:  # "then merge that with B: 0.8 to partner": B 0.8, ours the rest
+            weights = [one[0] if m == hit else round(1 - one[0], 6) for m in stage["models"]]
+            other = next(m for m in stage["models"] if m != hit)
+            ctx.notes.append(
+                f"{other.lstrip('@')} takes the rest of the merge: {1 - one[0]:g} (you gave {hit.lstrip('@')} {one[0]:g})."
+            )
     if not weights and (ratio := relative_weights(mask_paths(text))):
         if method not in ("linear", "ties", "della") or len(stage["models"]) != 2:
             raise NeedsAnswer(
@@ -1665,7 +1696,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 f"for a merge of {len(stage['models'])} models ({names}); which weight goes to which model?"
             )
         stage["weights"] = weights
-    elif re.search(r"halfway|half way|equal|поровну|пополам|(?:равн|одинаков)\w*\s+вес", text):
+    elif re.search(
+        r"halfway|half way|equal|half and half|fifty[- ]fifty|поровну|пополам|50 на 50|(?:равн|одинаков)\w*\s+вес", text
+    ):
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]
@@ -2364,6 +2397,20 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     if output is None:
         output = str(Path(request.model).with_name(Path(request.model).name + "-graft"))
         ctx.notes.append(f"no output was named; the final model goes to {output}.")
+    used = {str(Path(s["dataset"]).expanduser().resolve()) for s in ctx.stages if s.get("dataset")}
+    unused = [
+        p for p, shape in ctx.datasets.items() if shape != "?" and str(Path(p).expanduser().resolve()) not in used
+    ]
+    if unused and (both := ALL_THE_DATA.search(mask_paths(goal))):
+        raise_question = (
+            f"You said '{both.group(0)}', and the plan trains on "
+            + (", ".join(Path(p).name for p in used) if used else "none of them")
+            + f"; which stage should train on {', '.join(Path(p).name for p in unused)} "
+            + f"({', '.join(DATA_SHAPES[ctx.datasets[p]] for p in unused)})?"
+        )
+        return PlanOutcome(question=_named_first(request, raise_question), notes=ctx.notes)
+    for path in unused:  # a file given and not trained on is said, never dropped quietly
+        ctx.notes.append(f"{Path(path).name} was given as data, and no stage trains on it.")
     stages = [{**s, "kind": "preference"} if s["kind"] == "dpo" else s for s in ctx.stages]
     try:
         plan: Plan = plan_from_data(

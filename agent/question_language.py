@@ -94,6 +94,23 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You said '(?P<w>.+?)', and the plan trains on (?P<u>.+?); which stage should train on (?P<f>.+?) \((?P<k>.+?)\)\?",
+        lambda m: (
+            f"Вы написали «{m['w']}», а план обучается только на {m['u'].replace('none of them', 'ни одном из них')}; "
+            f"какой этап должен обучаться на {m['f']} ({_DATA_KIND_RU.get(m['k'], m['k'])})?"
+        ),
+    ),
+    (
+        r"You asked for the two separate runs' adapters to be combined with '(?P<w>.+?)', a lossy low-rank PEFT combination "
+        r"Graft does not run on adapters trained in the same plan; merge the two fine-tuned models instead \(linear, TIES, "
+        r"task arithmetic\), or keep one adapter\?",
+        lambda m: (
+            f"Вы просите объединить адаптеры двух отдельных прогонов через «{m['w']}» — это приближённое "
+            "низкоранговое объединение PEFT, которое Graft не делает для адаптеров, обученных в том же плане; слить две "
+            "дообученные модели (linear, TIES, task arithmetic) или оставить один адаптер?"
+        ),
+    ),
+    (
         r"You said '(?P<x>.+?)'; Graft runs DeepSpeed as ZeRO-3 and FSDP as FSDP2 \(tools/distributed\.py\)\. Go on with "
         r"that, or drop the multi-GPU setting\?",
         lambda m: (
@@ -393,8 +410,13 @@ def in_language(question: str, goal: str) -> str:
     return " ".join(out)
 
 
+_DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference pairs": "пары предпочтений",
+                 "thumbs-up/down rows, for KTO": "строки с лайком/дизлайком, для KTO"}  # fmt: skip
+
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^(?P<p>.+?) was given as data, and no stage trains on it\.$",
+     lambda m: f"{m['p']} передан как данные, но ни один этап на нём не обучается."),
     (r"^a final write was added: the plan ends in one safetensors model\.$",
      lambda m: "добавлена итоговая запись: план заканчивается одной моделью в safetensors."),
     (r"^(?P<p>.+?) is not a model, an adapter or a dataset: the final model is written there\.$",

@@ -499,6 +499,29 @@ PLANNED = [
      BRANCHED, {2: {"input": "@base"}, 4: {"method": "dare_ties", "density": 0.5}}),
     ("two separate runs from the base: SFT on {sft} and DPO on {dpo}, then merge both adapters with cat",
      BRANCHED, {2: {"input": "@base"}, 4: {"method": "task_arithmetic", "base": "@base", "weights": [1.0, 1.0]}}),
+    # red-team pass 15 (a, b at 20d460c): silent classes and needless questions, by class
+    ("sft on {sft} then dpo on {dpo} then orpo on {dpo}, all lora r 8", ["sft", "preference", "preference"],
+     {0: {"r": 8}, 1: {"r": 8}, 2: {"r": 8}}),
+    ("SFT на {sft} с lr 2e-4 на 3 эпохи, DPO на {dpo} с lr 5e-6, обе стадии ранг 32", ["sft", "preference"],
+     {0: {"r": 32}, 1: {"r": 32}}),
+    ("Два этапа: SFT на {sft} и DPO на {dpo}; на DPO ранг 8, на SFT ранг 64", ["sft", "preference"], {0: {"r": 64}, 1: {"r": 8}}),
+    ("SFT on {sft} with lora on layers[6:] only, q k v o, lr 1e-4, 2 epochs", ["sft"],
+     {0: {"layers": [6, 7, 8, 9, 10, 11], "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+    ("SFT на {sft} на слоях с пятого по последний", ["sft"], {0: {"layers": [4, 5, 6, 7, 8, 9, 10, 11]}}),
+    ("SFT on {sft} on layers 5 through the last", ["sft"], {0: {"layers": [5, 6, 7, 8, 9, 10, 11]}}),
+    ("SFT on {sft} from the third to the last layer", ["sft"], {0: {"layers": list(range(2, 12))}}),
+    ("SFT на {sft}: ранг восемь, альфа шестнадцать, слои [2:10], только q,k,v", ["sft"],
+     {0: {"layers": list(range(2, 10)), "r": 8}}),
+    ("SFT on {sft}, then merge 50/50 with {partner}", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.5, 0.5]}}),
+    ("sft on {sft}, then kto on {kto}, then слить с {partner} пополам", ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["@kto-merged", "{partner}"], "weights": [0.5, 0.5]}}),
+    ("sft on {sft}, merge, then merge that with {partner}: 0.8 to partner", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.2, 0.8]}}),
+    ("simpo on {dpo}, merge, then blend with {partner} 25% partner", ["preference", "merge_adapter", "merge_models"],
+     {2: {"weights": [0.75, 0.25]}}),
+    ("SFT on {sft}, then merge it with {partner} half and half", ["sft", "merge_adapter", "merge_models"],
+     {2: {"weights": [0.5, 0.5]}}),
 ]  # fmt: skip
 
 
@@ -522,6 +545,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 
 ASKED = [
+    ("train on both datasets", "prefs.jsonl"),  # a file given and said to be used, which no stage trains on
+    ("обучи на обоих датасетах", "prefs.jsonl"),
     ("две отдельные LoRA от базы: SFT на {sft} и DPO на {dpo}, затем объедини оба адаптера через svd", "svd"),
     ("merge {partner} with the base, weight 0.3", "which weight goes to which model"),  # no "into": whose weight?
     ("SFT on {sft} then DPO on {dpo} with the same lr", "same lr"),  # nothing said to be the same as
