@@ -124,3 +124,42 @@ def test_remaining_methods_run_with_the_inputs_graft_gives(tiny, tmp_path, metho
     name = "model.layers.0.self_attn.q_proj.weight"
     merged = _tensors(tmp_path / "m")[name]
     assert not merged.equal(_tensors(base)[name]) and not merged.equal(_tensors(a)[name])
+
+
+def test_task_arithmetic_of_two_runs_is_peft_cat_of_their_adapters(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The planner reads "two separate runs, then merge both adapters with cat" as task_arithmetic of the two
+    fine-tunes over the base at weight 1 each: the same weights PEFT's cat combination folds (W + ΔA + ΔB)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from tools.merge_models import MergeModelsSpec, merge_models
+
+    base = tiny("llama")
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    adapters, tuned = [], []
+    for seed, name in ((1, "a"), (2, "b")):
+        torch.manual_seed(seed)
+        peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(base, torch_dtype=torch.float32), config)
+        peft_model.save_pretrained(tmp_path / f"adapter-{name}")
+        adapters.append(tmp_path / f"adapter-{name}")
+        peft_model.merge_and_unload().save_pretrained(tmp_path / f"tuned-{name}")
+        tuned.append(str(tmp_path / f"tuned-{name}"))
+    from peft import PeftModel
+
+    both = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base, torch_dtype=torch.float32), adapters[0], adapter_name="a"
+    )
+    both.load_adapter(adapters[1], adapter_name="b")
+    both.add_weighted_adapter(["a", "b"], [1.0, 1.0], "ab", combination_type="cat")
+    both.set_adapter("ab")
+    want = {k: v for k, v in both.merge_and_unload(adapter_names=["ab"]).state_dict().items()}
+
+    spec = MergeModelsSpec(method="task_arithmetic", models=tuned, weights=[1.0, 1.0])
+    merge_models(spec, tuned, str(base), str(tmp_path / "m"))
+    have = _tensors(tmp_path / "m")
+    name = "model.layers.0.self_attn.q_proj.weight"
+    delta = (want[name] - _tensors(base)[name].float()).abs().max()
+    assert delta > 0  # the adapters changed the weight
+    for key, value in have.items():  # every tensor, to the precision the merged file is written in
+        assert torch.allclose(value.float(), want[key].float(), atol=1e-2 * max(1.0, float(delta)), rtol=1e-2), key
