@@ -66,7 +66,10 @@ AFTER = [
         r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
     ),
     ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
-    ("beta", r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\borpo_alpha\b|β|бет\w*"),  # Axolotl: rl_beta, ORPO's orpo_alpha
+    (
+        "beta",
+        r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\bdpo_beta\b|\borpo_alpha\b|β|бет\w*",
+    ),  # Axolotl: rl_beta, ORPO's orpo_alpha
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
         "desirable_weight",
@@ -266,7 +269,7 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 
 SHARD_SIZE = re.compile(
     r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?(?:\s+of(?:\s+at\s+most)?)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?"
-    r"|шард\w*(?:\s+(?:по|не больше))?)\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
+    r"|шард\w*(?:\s+(?:по|не больше))?|(?:кусками|частями|файлами|chunks|pieces|parts)\s+(?:по|of))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 

@@ -352,8 +352,13 @@ def spelled_numbers(text: str) -> str:
 
     def decimal(m: re.Match[str]) -> str:
         word = re.search(r"([a-zа-я_]+)\s*$", text[max(0, m.start() - 24) : m.start()])
-        if word and re.match(r"layers?|blocks?|сло|блок|weights|веса\b|модул|gpus?|index|индекс", word.group(1) + " "):
-            return m.group(0)  # "слои 0,5", "weights 0,5": a list, not a decimal ("вес 0,6" is one weight)
+        listed = r"layers?|blocks?|сло|блок|модул|gpus?|index|индекс" + (
+            "" if m.group(0).startswith("0,") else r"|weights|веса\b"
+        )
+        if word and re.match(listed, word.group(1) + " "):
+            return m.group(
+                0
+            )  # "слои 0,5", "weights 2,1": a list ("вес 0,6", "веса 0,5 и 0,5": decimals, no weight is 0)
         return m.group(0).replace(",", ".")
 
     return _DECIMAL_COMMA.sub(decimal, text)

@@ -93,7 +93,7 @@ FACTOR_FIRST = re.compile(
     + r"(?:\s+"
     + RU_DIRECTION
     + r")?"
-    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|the same)\s+)?(?:(?P<owner>sft|dpo|orpo|kto|simpo)(?:'s)?\s+)?(?:"
+    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|the same|этого|этой|того|той|от)\s+)?(?:(?P<owner>sft|dpo|orpo|kto|simpo)(?:'s)?\s+)?(?:"
     + SLOT_WORD
     + r")\b"
     + r"(?:\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
@@ -320,6 +320,9 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
                 and (stage in (None, "earlier") or f.scope in (stage, None, "all"))
                 and f.value is not None
             ]
+            if not earlier and name == "alpha" and factor != 1.0:
+                # "ранг 64, альфа вдвое больше": alpha is said relative to the rank said before it, in its own stage
+                earlier = [f for f in facts if f.slot == "r" and f.start < ref.start and f.scope == scope]
             if not earlier:
                 continue
             source = earlier[-1]

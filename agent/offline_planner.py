@@ -179,6 +179,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
             r"|\b(?:write|save|export|output)(?!_proj)\w*\b|\bre-?(?:write|save|export)\b"
+            # "convert it to float16 safetensors in 1GB shards", "конвертируй в fp16": a write of the model as it is
+            r"|(?:\b(?:convert|cast)\w*|(?<![а-я])(?:конверт\w*|сконверт\w*|переведи|преобразуй))(?=(?:#+|[^.;\n#]){0,60}?"
+            r"(?:fp16|bf16|fp32|float16|bfloat16|float32|\bhalf\b|safetensors|шард|shard))"
             r"|(?<![а-я])(?:результат\w*|выход|вывод)\s*(?:в|во|->|→|:|-)\s*(?=#)|\bresult\s*(?:in|to|into|->|→|:)\s*(?=#)"
             r"|(?:сохрани\w*|сохраня\w*|запиши|запишите|записать|запись\s+в|один\s+(?:файл|safetensors)|одним\s+файлом|в\s+один\s+файл|единый\s+файл|выгрузи\w*)"
         ),

@@ -522,6 +522,13 @@ PLANNED = [
      {2: {"weights": [0.75, 0.25]}}),
     ("SFT on {sft}, then merge it with {partner} half and half", ["sft", "merge_adapter", "merge_models"],
      {2: {"weights": [0.5, 0.5]}}),
+    ("just convert {model} to float16 safetensors in 1GB shards at {out}", [], {}),
+    ("Конвертируй в fp16 и порежь на шарды по 500 МБ, выход {out}", [], {}),
+    ("rl: dpo\ndpo_beta: 0.2\ndatasets:\n  - path: {dpo}", ["preference"], {0: {"beta": 0.2}}),
+    ("Объедини {partner} и {partner2} через ties, веса 0,5 и 0,5, плотность 0,4", ["merge_models"],
+     {0: {"weights": [0.5, 0.5], "density": 0.4}}),
+    ("sft на {sft} с lr 2e-4, потом дпо на {dpo} с половиной этого lr", ["sft", "preference"], {1: {"learning_rate": 1e-4}}),
+    ("sft на {sft} ранг 64, альфа вдвое больше", ["sft"], {0: {"r": 64, "alpha": 128}}),
 ]  # fmt: skip
 
 
@@ -790,6 +797,12 @@ def test_one_file_is_said_back(world: dict[str, str]) -> None:
         ("sft lora r16 on {sft}, dpo on {dpo}, both merged, shards 2GB", "2GB"),  # pass 12: kept 5GB, silent
         ("сфт r 16 на {sft} → слить → bf16, шард 2GB", "2GB"),
         ("слей {model} с {partner}, slerp, t 0.6, и сохрани в {out} шардами по гигабайту", "1GB"),  # pass 14: silent
+        ("sft на {sft} и сохрани в fp16 кусками по 1 ГБ", "1GB"),  # pass 15: asked
+        (
+            "just convert {model} to float16 safetensors in 1GB shards at {out}",
+            "1GB",
+        ),  # pass 15: "what should be done?"
+        ("Конвертируй в fp16 и порежь на шарды по 500 МБ, выход {out}/Половинка", "500MB"),
     ],
 )
 def test_a_shard_size_said_with_the_shards_is_written(world: dict[str, str], goal: str, size: str) -> None:

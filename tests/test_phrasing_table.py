@@ -79,6 +79,9 @@ dc97990: 36/45 (80%), 3 silent ("SFT is already baked into this checkpoint, so j
 a question, which I count as a disputed expectation, not a silent miss).
 goals_redteam5.yaml (201) is red-team pass 5's fresh goals, judged by hand at 167c92f (after everything above):
 163/201 = 81.1% right or rightly asked, 4 silent (2%) — the honest number for this round; tuned against since.
+2026-11-27: red-team passes 15a and 15b (221 fresh goals, blind, at 20d460c) read 78.9% (2 silent) and 84.1%
+(5 silent); goals_redteam15.yaml holds them, fixed from by class (200/221 now, 3 known silent rows, ratcheted). Pass 16
+(126 fresh goals at f44e9f0, after those fixes, not tuned against): 86.5% right, 3 silent.
 """
 
 from __future__ import annotations
@@ -255,6 +258,7 @@ def test_goals_table(world: dict[str, str]) -> None:
         "goals_redteam7.yaml",
         "goals_redteam9.yaml",
         "goals_redteam11.yaml",
+        "goals_redteam15.yaml",
     ],
 )
 def test_heldout_table(world: dict[str, str], name: str) -> None:
@@ -262,6 +266,10 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
     it guards them: no silent miss, and at least 9 in 10 right. A set never tuned against is only reported."""
     rate, silent, report = score(name, world)
     if name in FRESH:
+        return
+    if name in RATCHET:  # fixed from in part: the misses left may only shrink
+        most_silent, least_rate = RATCHET[name]
+        assert silent <= most_silent and rate >= least_rate, report
         return
     assert silent == 0, report
     if name in NO_SILENT_ONLY:
@@ -272,3 +280,7 @@ def test_heldout_table(world: dict[str, str], name: str) -> None:
 FRESH: set[str] = set()  # a set run once for the number and not yet fixed from (none now)
 # red-team tables hold every shape a pass found, unnecessary questions included: no silent miss is the bar there
 NO_SILENT_ONLY = {"goals_redteam3.yaml", "goals_redteam4.yaml"}
+# red-team pass 15's table (tests/phrasing/goals_redteam15.yaml, 221 goals): its silent classes were fixed by class, and
+# three silent rows remain as known misses (a vague goal naming chats and pairs planned as DPO, "no SFT, but first train
+# on X", a hub model name read as the output): the count and the rate may only get better
+RATCHET: dict[str, tuple[int, float]] = {"goals_redteam15.yaml": (3, 0.9)}
