@@ -2208,6 +2208,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             seg_end = min(seg_end, m.end() + cut.start()) if cut else seg_end
         for f in facts:
             if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
+                if re.match(  # "alpha 32 for both stages and rank 8 for the DPO only": that one stays the DPO's
+                    r"\s*(?:only\s+|just\s+|только\s+|лишь\s+)?(?:for|для|на|in|at)\s+(?:the\s+)?(?:sft|dpo|ipo|orpo|kto|simpo|дпо|сфт)\b",
+                    masked[f.end :],
+                ):
+                    continue
                 f.scope = "all"
     ranges = list(re.finditer(r"layer_range\s*[:=]\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]", masked))
     if ranges and num_layers and all((int(r.group(1)), int(r.group(2))) == (0, num_layers) for r in ranges):

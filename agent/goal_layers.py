@@ -483,6 +483,22 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
                         f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}.",
                     )
                 )
+    for m in re.finditer(  # "layers 6:", "слои 0:6", "layers -4:": a slice written without its brackets
+        r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?=\s*(?:[,;)]|$|\s+(?:only|только|and|и)\b))",
+        text,
+    ):
+        if num_layers < 10**4:
+            a, b = int(m.group(1)), int(m.group(2)) if m.group(2) else None
+            picked = list(range(num_layers))[a:b]
+            if picked:
+                hits.append(
+                    (
+                        m.start(),
+                        m.end(),
+                        picked,
+                        f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}.",
+                    )
+                )
     hits = [  # "DPO on the first half of prefs.jsonl": a part of the data, not of the layers
         h
         for h in hits

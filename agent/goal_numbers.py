@@ -189,6 +189,10 @@ _SCALES = (
 )
 
 
+_FRACTION_PLACES = ("десятых", "десятая", "десятую", "сотых", "сотая", "сотую", "тысячн", "десятитысячн", "стотысячн",
+                    "миллионн")  # fmt: skip
+
+
 def _scale(word: str) -> int:
     return next(scale for stem, scale in _SCALES if word.lower().startswith(stem))
 
@@ -206,9 +210,7 @@ def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
             return value + digits / 10 ** len(str(digits)), after
         return value + digits / _scale(places.group(1)), places.end()
     places = _PLACES.match(text, end)
-    if places and places.group(1).lower().startswith(
-        ("десятых", "десятая", "десятую", "сотых", "сотая", "сотую", "тысячн", "десятитысячн", "стотысячн", "миллионн")
-    ):  # "одна десятитысячная" → 0.0001
+    if places and places.group(1).lower().startswith(_FRACTION_PLACES):  # "одна десятитысячная" → 0.0001
         return value / _scale(places.group(1)), places.end()
     return None
 
@@ -377,6 +379,11 @@ def find_numbers(text: str) -> list[Number]:
         if token[0].isdigit() or token[0] == ".":
             kilo = token[-1].lower() in "kк"
             value = float(token[:-1].replace("_", "")) * 1000 if kilo else float(token.replace("_", ""))
+            places = None if kilo else _PLACES.match(text, m.end())
+            if places and places.group(1).lower().startswith(_FRACTION_PLACES):  # "полторы десятитысячных": 1.5e-4
+                found.append(Number(m.start(), places.end(), value / _scale(places.group(1)), True))
+                i = places.end()
+                continue
             found.append(Number(m.start(), m.end(), value, kilo=kilo))
             i = m.end()
             continue

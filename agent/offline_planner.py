@@ -120,7 +120,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
-            r"(?:result|model|one|checkpoint))\s+)?(?:back\s+)?(?:with|together)\b"
+            r"(?:result|model|one|checkpoint|base|original))\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
@@ -798,7 +798,9 @@ def parse_method(text: str) -> str | None:
     dora = re.search(
         r"\bdora\b|(?<![a-z])use_dora\b(?!['\"]?\s*[:=]\s*false)|дор[аоуы]", text
     )  # Axolotl: peft_use_dora
-    if dora and not negated(text, dora.start()):  # "don't use DoRA, plain LoRA" is a LoRA
+    if dora and negated(text, dora.start()):
+        return "lora"  # "DPO without DoRA", "без DoRA на DPO": a plain LoRA, never the DoRA of the stage before
+    if dora:
         later = MARKERS.search(text, dora.end())
         if later and re.match(
             r"[\s,]*(?:(?:plain|just|regular|normal|simple|обычн\w*|прост\w*)\s+)?(?:lora|лор[аоуы]\w*)",
@@ -1265,6 +1267,12 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     method = parse_method(text)
     if method is None and ctx.config_text:
         method = parse_method(ctx.config_text)
+    if method is None and re.search(
+        r"(?:без|without|no|not|не)\s+(?:dora|доры|дору|дора)\s+(?:(?:на|for|в|для|in)\s+)?(?:the\s+)?$",
+        ctx.request.goal[max(0, action.start - 30) : action.start],
+        re.IGNORECASE,
+    ):
+        method = "lora"  # "DoRA на SFT, но без DoRA на DPO": the words before the stage take DoRA away from it
     if method is None:
         method = ctx.last_training["adapter"] if ctx.last_training else "lora"
     if "qlora" in text:

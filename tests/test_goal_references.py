@@ -529,6 +529,21 @@ PLANNED = [
      {0: {"weights": [0.5, 0.5], "density": 0.4}}),
     ("sft на {sft} с lr 2e-4, потом дпо на {dpo} с половиной этого lr", ["sft", "preference"], {1: {"learning_rate": 1e-4}}),
     ("sft на {sft} ранг 64, альфа вдвое больше", ["sft"], {0: {"r": 64, "alpha": 128}}),
+    # red-team pass 16 (at f44e9f0): its silent classes
+    ("SFT on {sft} and DPO on {dpo}, alpha 32 for both stages and rank 8 for the DPO only", ["sft", "preference"],
+     {0: {"r": 16, "alpha": 32}, 1: {"r": 8, "alpha": 32}}),
+    ("SFT on {sft} and DPO on {dpo}, rank 8 for the DPO and alpha 32 for both", ["sft", "preference"],
+     {0: {"r": 16, "alpha": 32}, 1: {"r": 8, "alpha": 32}}),
+    ("SFT на {sft} и DPO на {dpo}, у обоих альфа 32, а ранг 8 только для DPO", ["sft", "preference"],
+     {0: {"r": 16, "alpha": 32}, 1: {"r": 8, "alpha": 32}}),
+    ("DoRA на SFT на {sft}, но без DoRA на DPO на {dpo}", ["sft", "preference"], {0: {"adapter": "dora"}, 1: {"adapter": "lora"}}),
+    ("SFT on {sft} with DoRA rank 16, then DPO on {dpo} without DoRA", ["sft", "preference"],
+     {0: {"adapter": "dora"}, 1: {"adapter": "lora"}}),
+    ("SFT на {sft}, модули gate_proj up_proj down_proj, слои 6:", ["sft"], {0: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("ORPO on {dpo} with beta zero point one five, lr 8e-6, rank 16 on layers 0:6", ["preference"],
+     {0: {"layers": [0, 1, 2, 3, 4, 5], "beta": 0.15}}),
+    ("дообучи attention на {sft}, lr полторы десятитысячных", ["sft"], {0: {"learning_rate": 1.5e-4}}),
+    ("merge the base with {partner}, 80% base", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.8, 0.2]}}),
 ]  # fmt: skip
 
 
