@@ -398,7 +398,7 @@ OURS = (
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
-    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их)"
+    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему)"
     r"|партн[её]р\w*|друг\w+(?:\s+модел\w*)?)(?![\w-])"
 )
 BASE_WORDS = (
@@ -610,6 +610,11 @@ WEIGHT_BY = re.compile(
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
+    r"|(?P<name5>"
+    + OURS
+    + "|"
+    + THEIRS
+    + r")\s*(?:[:=]\s*)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3"
 )
 
 
@@ -620,14 +625,17 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
     pos = 0
     while (m := WEIGHT_BY.search(text, pos)) is not None:
         pos = m.end()
-        if (
-            m.group("name2")
-            and WEIGHT_BY.match(text, m.start(5))
-            and not WEIGHT_BY.match(text, m.start(5)).group("name2")
+        if m.group("name2") and (
+            (WEIGHT_BY.match(text, m.start(5)) and not WEIGHT_BY.match(text, m.start(5)).group("name2"))
+            or WEIGHT_FOR.match(text, m.start(5))
         ):
-            pos = m.start(5)  # "with B: 80% ours, 20% theirs": the number belongs to the word after it
+            pos = m.start(5)  # "with B: 80% ours", "B and C: 0.5 for the base": the number belongs to the word after it
             continue
-        if m.group("name"):
+        if m.group("name5"):
+            found.append(
+                (float(m.group("v5")), m.start("name5"), m.end("name5"), m.start(), m.end(), bool(m.group("p5")))
+            )
+        elif m.group("name"):
             found.append((float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), True))
         elif m.group("name4"):
             found.append((float(m.group("v4")), m.start("name4"), m.end("name4"), m.start(), m.end(), False))
@@ -638,8 +646,50 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
     return found
 
 
+_REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
+# "the rest to B", "ours gets the rest", "остальное нашей", "партнёр — остальное": the member that takes what is left
+REST_TO = re.compile(
+    rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+)?(?:the\s+)?(?P<a>{_REST_NAME})"
+    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes)\s+)(?:the\s+)?(?:rest|remainder)\b"
+    rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:идет|уходит)\s+)?(?P<c>{_REST_NAME})"
+    rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
+)
+
+
+def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
+    """'0.5 for the base, 0.3 for B, the rest to C', 'наша 0.6, партнёр остальное': the weights said with their
+    models and the one model that takes the rest (1 minus their sum), in the order named."""
+    rest = REST_TO.search(text)
+    if not rest:
+        return None
+    group = next(g for g in "abcd" if rest.group(g))
+    pairs = [
+        (v, ns, ne, ms, me, pct)
+        for v, ns, ne, ms, me, pct in _weights_by(text)
+        if me <= rest.start() or ms >= rest.end()
+    ]
+    pairs += [
+        (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
+        for m in WEIGHT_FOR.finditer(text)
+        if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs)
+        and (m.end() <= rest.start() or m.start() >= rest.end())
+    ]
+    if not pairs:
+        return None
+    percent = any(p[5] for p in pairs) or any(p[0] > 1 for p in pairs)
+    said = [(p[0] / 100 if percent else p[0], p[1], p[2]) for p in pairs]
+    left = round(1 - sum(v for v, _, _ in said), 6)
+    if not 0 < left < 1:
+        return None
+    said.append((left, rest.start(group), rest.end(group)))
+    said.sort(key=lambda x: x[1])
+    return said, min(rest.start(), *(p[3] for p in pairs)), max(rest.end(), *(p[4] for p in pairs))
+
+
 def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
+    if rest := _rest_weights(text):
+        return rest
     by = _weights_by(text)
     if len(by) >= 2 and all(
         re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]])
@@ -2114,6 +2164,9 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
     elif per_model:
         values, w_start, w_end = per_model
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif (rest_said := _rest_weights(masked)) and len(rest_said[0]) >= 3:  # "0.5 for A, 0.3 for B, the rest to C"
+        values, w_start, w_end = [v for v, _, _ in rest_said[0]], rest_said[1], rest_said[2]
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
     elif fav := favoured_ratio(masked):
         who = text[fav.who_start : fav.who_end]  # the path as written, where the member is named by its folder

@@ -544,6 +544,14 @@ PLANNED = [
      {0: {"layers": [0, 1, 2, 3, 4, 5], "beta": 0.15}}),
     ("дообучи attention на {sft}, lr полторы десятитысячных", ["sft"], {0: {"learning_rate": 1.5e-4}}),
     ("merge the base with {partner}, 80% base", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.8, 0.2]}}),
+    # "the rest": the member named with it takes what the others leave
+    ("SFT on {sft}, then merge the result with {partner} and {partner2}: 60% ours, 25% {partner}, the rest {partner2}, "
+     "ties, density 0.6", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}", "{partner2}"], "weights": [0.6, 0.25, 0.15]}}),
+    ("Сделай SFT на {sft}, потом DPO на {dpo}, потом смёрджи с {partner} линейно (наша 0.6, партнёр остальное)",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"models": ["@dpo-merged", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("после sft на {sft} сделай dare_ties с {partner}: ему 0.3, остальное нашей", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.3, 0.7]}}),
 ]  # fmt: skip
 
 
