@@ -338,7 +338,7 @@ _ROLE_ITEM = r"(?:[qkvo]|gate|up|down)"
 _ROLE_JOIN = r"\s*(?:,|and|и|/|&|\+)\s*"
 LETTER_MODULES = re.compile(  # "q and v projections", "the up and down projections", "q,k,v,o and gate", "gate/up/down"
     rf"(?<![\w/#.-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
-    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+|[qkvo](?:\s+[qkvo]){{1,3}})(?![\w/#.'-])"  # "on q and v only", "q k v o"
+    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+|[qkvo](?:\s+[qkvo]){{1,3}}|[qkvo](?={_ROLE_JOIN}(?:mlp|млп)\b))(?![\w/#.'-])"  # "on q and v only", "q k v o", "o и mlp"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output", "gate": "gate", "up": "up", "down": "down"}
 LLAMA_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "o_proj", "gate": "gate_proj",
@@ -1903,7 +1903,10 @@ def _scope(facts: list[Fact], masked: str) -> None:
                 (
                     w
                     for w in here
-                    if w[0] >= f.end and re.fullmatch(r"\s*(?:for|для)\s+(?:the\s+)?", masked[f.end : w[0]])
+                    if w[0] >= f.end
+                    and re.fullmatch(  # "DoRA только на SFT", "rank 8 only for the DPO"
+                        r"\s*(?:(?:only|just|только|лишь)\s+)?(?:for|для|на)\s+(?:the\s+)?", masked[f.end : w[0]]
+                    )
                 ),
                 None,
             )

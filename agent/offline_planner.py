@@ -455,7 +455,10 @@ def find_actions(text: str) -> list[Action]:
                 or (  # "на DPO ранг 8, на SFT ранг 64": "на" a stage said before, then its values
                     re.search(r"(?<![а-я])на\s+$", masked[max(0, a.start - 6) : a.start])
                     and not DATASET.search(a.text)
-                    and re.match(r"[a-zа-я]+\s*[:,-]?\s*[a-zа-я]*\s*[=:]?\s*\d", masked[a.start : a.end + 24])
+                    and (
+                        re.match(r"[a-zа-я]+\s*[:,-]?\s*[a-zа-я]*\s*[=:]?\s*\d", masked[a.start : a.end + 24])
+                        or re.match(r"[a-zа-я]+\s*(?:[,.;)]|$)", masked[a.start :])  # "…, DoRA только на SFT"
+                    )
                 )
             )
             and any(_action_scope(b) == _action_scope(a) for b in kept)
@@ -740,9 +743,9 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
     ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp)):
         return []  # "all layers, only mlp": the layers are all, the modules the MLP
     roles = [role for role, words in (
-        ("query", r"\bquer(?:y|ies)\b|запрос\w*"),
-        ("key", r"\bkeys?\b|ключ\w*"),
-        ("value", r"\bvalues?\b|значени\w*"),
+        ("query", r"\bquer(?:y|ies)\b|(?<![а-я])запрос\w*"),
+        ("key", r"\bkeys?\b|(?<![а-я])ключ\w*"),  # not "включительно"
+        ("value", r"\bvalues?\b|(?<![а-я])значени\w*"),
         ("output", r"\boutput projection\b|выходн\w+ проекц\w*"),
     ) if re.search(words, text)]  # fmt: skip
     roles += [
@@ -1260,6 +1263,11 @@ class NeedsAnswer(Exception):
     """Something essential is missing: the message is the question for the person."""
 
 
+def _stage_scope_name(stage: dict[str, Any]) -> str:
+    """The fact scope of a stage being built: "sft", or its preference method."""
+    return "sft" if stage["kind"] == "sft" else str(stage.get("method", "dpo"))
+
+
 def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     text = action.text
     dataset = _dataset_for(kind, action, ctx)
@@ -1310,7 +1318,23 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     stage.update(parse_hyper(text, kind))
     _scoped_values(stage, ctx)
     last = ctx.last_training
-    if method != "none" and "r" not in stage and last and last.get("adapter", "lora") != "none" and "r" in last:
+    only_for = [  # "rank 8 only for SFT", "ранг 8 только на SFT": said for one stage alone, never carried on
+        f
+        for f in ctx.scoped
+        if f.slot in ("r", "alpha")
+        and f.scope not in (None, "all", _stage_scope_name(stage))
+        and re.search(
+            r"\b(?:only|just|alone)\b|(?<![а-я])(?:только|лишь)(?![а-я])", ctx.request.goal[f.end : f.end + 24].lower()
+        )
+    ]
+    if (
+        method != "none"
+        and "r" not in stage
+        and last
+        and last.get("adapter", "lora") != "none"
+        and "r" in last
+        and not only_for
+    ):
         # "LoRA … rank 8 …, then DPO": the rank said once holds for the later adapter too, visibly
         stage["r"] = last["r"]
         if "alpha" in last and "alpha" not in stage:

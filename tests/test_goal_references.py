@@ -552,6 +552,11 @@ PLANNED = [
      ["sft", "preference", "merge_adapter", "merge_models"], {3: {"models": ["@dpo-merged", "{partner}"], "weights": [0.6, 0.4]}}),
     ("после sft на {sft} сделай dare_ties с {partner}: ему 0.3, остальное нашей", ["sft", "merge_adapter", "merge_models"],
      {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.3, 0.7]}}),
+    # red-team pass 17 (a, b at cf77020): silent classes
+    ("SFT на {sft} и DPO на {dpo}, ранг 8 только на SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),  # a phantom SFT
+    ("SFT on {sft} then DPO on {dpo}, rank 8 only for SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),
+    ("лора ранг шестнадцать альфа тридцать два только на внимание, слои с 3 по 6 включительно, на {sft}", ["sft"],
+     {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"], "layers": [3, 4, 5, 6]}}),  # "включительно" was a key
 ]  # fmt: skip
 
 
@@ -575,6 +580,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 
 ASKED = [
+    ("SFT на {sft} и DPO на {dpo}, DoRA только на SFT", "dora"),  # was DoRA on DPO and a phantom second SFT: silent
+    ("сфт на {sft} с lora на q,k,v, потом dpo на {dpo} с lora на o и mlp", "mlp"),  # was MLP alone: o_proj dropped
     ("train on both datasets", "prefs.jsonl"),  # a file given and said to be used, which no stage trains on
     ("обучи на обоих датасетах", "prefs.jsonl"),
     ("две отдельные LoRA от базы: SFT на {sft} и DPO на {dpo}, затем объедини оба адаптера через svd", "svd"),
