@@ -2874,6 +2874,12 @@ OTHER_MODEL = re.compile(
     r"\b(?:using|with|on|from|base(?:\s+model)?\s*[:=]?|model\s*[:=])\s+(?:the\s+)?(?P<name>(?:llama|mistral|mixtral|qwen|gemma|phi"
     r"|smollm|deepseek|falcon|olmo|tinyllama)[\w.]*(?:-[\w.]+)*?-\d+(?:\.\d+)?[bm](?:-[\w.]+)*)(?![\w.-]|/)"
 )
+# a Hugging Face Hub id ("mistralai/Mistral-7B-v0.1", "Qwen/Qwen2.5-0.5B"): Graft downloads nothing
+HUB_ID = re.compile(
+    r"(?<![\w/.~-])(?P<name>(?:meta-llama|mistralai|qwen|google|microsoft|huggingfacetb|tinyllama|eleutherai|tiiuae|bigscience"
+    r"|nousresearch|teknium|unsloth|deepseek-ai|openai-community|allenai|01-ai|stabilityai|facebook|hf-internal-testing"
+    r"|nvidia|ibm-granite|internlm|thudm|baichuan-inc|openlm-research)/[\w.-]*[\w])(?![\w/-])"
+)
 # a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
 OUTSIDE_RECIPE = re.compile(
     r"\b(?:as|like)\s+(?:in\s+)?(?:the\s+|their\s+|an?\s+)?(?:[\w.-]+\s+){0,3}?(?:example|recipe|paper|notebook|tutorial"
@@ -2939,6 +2945,16 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
                 "Is the opened model the one you mean, or should you open that model's folder instead?",
             )
         )
+    for m in HUB_ID.finditer(reading_text(goal)):
+        said = goal[m.start("name") : m.end("name")]
+        if not Path(said).expanduser().exists():
+            misses.append(
+                Miss(
+                    None,
+                    f"'{said}' looks like a Hugging Face Hub model id; Graft downloads nothing and trains the model you "
+                    "opened. Open a local folder of that model with --model, or is it meant as something else?",
+                )
+            )
     for m in OUTSIDE_RECIPE.finditer(masked):
         if re.fullmatch(r"as an? (?:example|guide)", m.group(0).strip()):
             continue  # "as an example": not a recipe

@@ -484,7 +484,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
                     )
                 )
     for m in re.finditer(  # "layers 6:", "слои 0:6", "layers -4:": a slice written without its brackets
-        r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?=\s*(?:[,;)]|$|\s+(?:only|только|and|и)\b))",
+        r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?!\s*[\d-])(?!\s*(?:and|и)\s*\d)",
         text,
     ):
         if num_layers < 10**4:

@@ -465,6 +465,22 @@ def find_actions(text: str) -> list[Action]:
         ):
             kept[-1].text += " " + a.text
             continue
+        same = next((b for b in kept if _action_scope(b) == _action_scope(a)), None)
+        if (
+            same is not None
+            and kept[-1] is not same
+            and a.kind in ("sft", "dpo")
+            and not DATASET.search(a.text)
+            and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|,)\s+$", masked[max(0, a.start - 6) : a.start])
+            and re.match(
+                r"[a-zа-я]+\s+(?:on|with|at|на|с|со)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
+                r"|attention|mlp|внимани|rank|ранг|r\b|lr|\d)",
+                masked[a.start :],
+            )
+            and not re.search(r"\b(?:another|again|second|twice)\b|(?<![а-я])(?:ещ[её]|снова|повтор|втор)", masked)
+        ):  # "…, but train DPO on layers 6-11 only and SFT on all": the SFT said before, not a second one
+            same.text += " " + a.text
+            continue
         kept.append(a)
     merged: list[Action] = []
     for a in kept:  # "LoraConfig(r=32, …) then SFTTrainer on chat": the config object is the SFT's, not a stage

@@ -94,6 +94,14 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"'(?P<n>.+?)' looks like a Hugging Face Hub model id; Graft downloads nothing and trains the model you opened\. "
+        r"Open a local folder of that model with --model, or is it meant as something else\?",
+        lambda m: (
+            f"«{m['n']}» похоже на имя модели с Hugging Face Hub; Graft ничего не скачивает и обучает открытую модель. "
+            "Откройте локальную папку этой модели через --model — или это значит что-то другое?"
+        ),
+    ),
+    (
         r"You said '(?P<w>.+?)', and the plan trains on (?P<u>.+?); which stage should train on (?P<f>.+?) \((?P<k>.+?)\)\?",
         lambda m: (
             f"Вы написали «{m['w']}», а план обучается только на {m['u'].replace('none of them', 'ни одном из них')}; "

@@ -554,6 +554,10 @@ PLANNED = [
      {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.3, 0.7]}}),
     # red-team pass 17 (a, b at cf77020): silent classes
     ("SFT на {sft} и DPO на {dpo}, ранг 8 только на SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),  # a phantom SFT
+    ("SFT on {sft} then DPO on {dpo}, but train DPO on layers 6-11 only and SFT on all", ["sft", "preference"],
+     {0: {"layers": None}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),  # "and SFT on all" made a second SFT: silent
+    ("SFT on {sft} on layers 4: then merge", ["sft", "merge_adapter"], {0: {"layers": [4, 5, 6, 7, 8, 9, 10, 11]}}),
+    ("SFT on {sft}, layers 10: (python slice)", ["sft"], {0: {"layers": [10, 11]}}),
     ("SFT on {sft} then DPO on {dpo}, rank 8 only for SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),
     ("лора ранг шестнадцать альфа тридцать два только на внимание, слои с 3 по 6 включительно, на {sft}", ["sft"],
      {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"], "layers": [3, 4, 5, 6]}}),  # "включительно" was a key
@@ -580,6 +584,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 
 ASKED = [
+    ("Скачай mistralai/Mistral-7B-v0.1 и дообучи на {sft}", "hugging face hub"),  # was the output folder: silent
+    ("fine-tune Qwen/Qwen2.5-0.5B-Instruct on {sft} with LoRA r 8", "hugging face hub"),
     ("SFT на {sft} и DPO на {dpo}, DoRA только на SFT", "dora"),  # was DoRA on DPO and a phantom second SFT: silent
     ("сфт на {sft} с lora на q,k,v, потом dpo на {dpo} с lora на o и mlp", "mlp"),  # was MLP alone: o_proj dropped
     ("train on both datasets", "prefs.jsonl"),  # a file given and said to be used, which no stage trains on
