@@ -135,6 +135,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
+            r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
+            r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
             # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
             r"|\b(?:merge|blend|combine|average|ties|slerp)[\w-]*\s+(?:both|the\s+two|them\s+both|the\s+results|both\s+results"
             r"|the\s+two\s+results)\b(?!\s+(?:adapters|loras|doras)\b)|(?:слей|слить|смешай|смешать|смерж\w*|смердж\w*|объедини\w*)\s+(?:оба|обе|их|эти\s+два)"
@@ -468,10 +470,9 @@ def find_actions(text: str) -> list[Action]:
         same = next((b for b in kept if _action_scope(b) == _action_scope(a)), None)
         if (
             same is not None
-            and kept[-1] is not same
             and a.kind in ("sft", "dpo")
             and not DATASET.search(a.text)
-            and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|,)\s+$", masked[max(0, a.start - 6) : a.start])
+            and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;])\s+$", masked[max(0, a.start - 6) : a.start])
             and re.match(
                 r"[a-zа-я]+\s+(?:on|with|at|на|с|со)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
                 r"|attention|mlp|внимани|rank|ранг|r\b|lr|\d)",
@@ -536,7 +537,7 @@ def find_actions(text: str) -> list[Action]:
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
-            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?$",
+            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?(?:(?:q?lora|dora|full)\s+)?$",
             masked[max(0, a.start - 24) : a.start],
         ):
             actions[i - 1], actions[i] = a, before
@@ -1297,6 +1298,7 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         re.IGNORECASE,
     ):
         method = "lora"  # "DoRA на SFT, но без DoRA на DPO": the words before the stage take DoRA away from it
+    inherited = method is None and ctx.last_training is not None and ctx.last_training.get("adapter", "lora") != "lora"
     if method is None:
         method = ctx.last_training["adapter"] if ctx.last_training else "lora"
     if "qlora" in text:
@@ -1308,6 +1310,9 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         if chosen != "dpo":
             ctx.ids.discard(stage["id"])
             stage["id"] = ctx.unique(chosen)
+    if inherited and ctx.last_training is not None:  # "full fine-tune SFT, then DPO": said, never quietly widened
+        what = "a full fine-tune" if method == "none" else f"a {method.upper() if method == 'dora' else method}"
+        ctx.notes.append(f"stage {stage['id']} is {what} too, as {ctx.last_training['id']} is.")
     targets = parse_targets(text, ctx)
     if not targets and ctx.config_text:
         targets = parse_targets(ctx.config_text, ctx)
@@ -1500,6 +1505,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 r"(?:on top of|atop|over|onto|relative to|against|поверх|над|относительно|(?<![а-я])к)\s+(?:the\s+)?$",
                 mask_paths(text)[max(0, m.start() - 20) : m.start()],
             )
+            # "…, база MODEL", "base: MODEL" with the opened model: the reference of a task-vector merge, named
+            or (
+                re.match(r"\s*[:=—-]?\s*#{3,}", mask_paths(text)[m.end() :])
+                and any(_is_opened(_verbatim(p, ctx), ctx) for p in _paths(PATHLIKE, text[m.end() : m.end() + 200])[:1])
+            )
             for m in base_words
         )
     )
@@ -1572,6 +1582,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if _is_opened(path, ctx):
             if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
                 continue  # "…, but keep MODEL out of it": the opened model is no member
+            if (method in _NEEDS_BASE) and re.search(
+                r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базой|базу|базовая\s+модель))\s*[:=—-]?\s*$",
+                text[max(0, at - 24) : max(at, 0)].lower(),
+            ):
+                continue  # "ties with B, …, база MODEL": the opened model named as the reference, not a member
             partners.append("@base")  # the model already open, named again: the base, counted once
             opened_named = opened_named or method not in _NEEDS_BASE  # a member only where the merge has no ancestor
             continue
@@ -2377,7 +2392,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]
     if not re.search(
         r"\b(?:convert|cast|re-?save|re-?write|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
-        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)",
+        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)"
+        # "save as fp16 to out/x", "сохрани в fp16 в out/x": the dtype is what is written
+        r"|\b(?:save|write|store)\s+(?:as|in|to)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32|half)\b"
+        r"|(?:сохрани|запиши)\s+(?:в|как)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32)",
         goal,
     ) or re.search(r"\bresult|результат", goal):
         written = []  # a dtype or shard size alone is a write of the opened model only where the goal says so

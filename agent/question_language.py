@@ -423,6 +423,10 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^stage (?P<a>\S+) is a full fine-tune too, as (?P<b>\S+) is\.$",
+     lambda m: f"этап {m['a']} — тоже полное дообучение, как и {m['b']}."),
+    (r"^stage (?P<a>\S+) is a DoRA too, as (?P<b>\S+) is\.$",
+     lambda m: f"этап {m['a']} — тоже DoRA, как и {m['b']}."),
     (r"^(?P<p>.+?) was given as data, and no stage trains on it\.$",
      lambda m: f"{m['p']} передан как данные, но ни один этап на нём не обучается."),
     (r"^a final write was added: the plan ends in one safetensors model\.$",

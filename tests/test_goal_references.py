@@ -558,6 +558,18 @@ PLANNED = [
      {0: {"layers": None}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),  # "and SFT on all" made a second SFT: silent
     ("SFT on {sft} on layers 4: then merge", ["sft", "merge_adapter"], {0: {"layers": [4, 5, 6, 7, 8, 9, 10, 11]}}),
     ("SFT on {sft}, layers 10: (python slice)", ["sft"], {0: {"layers": [10, 11]}}),
+    ("сфт на {sft}, потом ДПО на {dpo}, потом ties с {partner}, density 0.5, weight 0.5 каждому, база {model}",
+     ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["@dpo-merged", "{partner}"], "base": "@base"}}),  # the base was a third member: silent
+    ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
+     {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
+    ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 18 (a, b at f74671b): silent classes
+    ("SFT on {sft} then DPO on {dpo}; SFT at lr 2e-4 for 3 epochs, DPO at lr 5e-7 with beta 0.05", ["sft", "preference"],
+     {0: {"epochs": 3, "learning_rate": 2e-4}, 1: {"learning_rate": 5e-7, "beta": 0.05}}),  # a second SFT took the epochs
+    ("merge our tuned model with {partner} at equal weights using task_arithmetic after a LoRA SFT on {sft}, output {out}",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"]}}),  # the merge ran first
+    ("save as fp16 without training to {out}", [], {}),
     ("SFT on {sft} then DPO on {dpo}, rank 8 only for SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),
     ("лора ранг шестнадцать альфа тридцать два только на внимание, слои с 3 по 6 включительно, на {sft}", ["sft"],
      {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"], "layers": [3, 4, 5, 6]}}),  # "включительно" was a key
@@ -884,3 +896,11 @@ def test_a_russian_goals_plan_notes_are_russian(world: dict[str, str]) -> None:
     assert not any(n.startswith(("a final write", "stage ")) for n in notes), notes
     english = _outcome(world, "SFT on {sft} on layers 3 to 8, rank 12, then ORPO on the same layers, to {out}")
     assert any(n.startswith("a final write was added") for n in english.plan.notes)
+
+
+def test_a_full_fine_tune_carried_to_the_next_stage_is_said(world: dict[str, str]) -> None:
+    """'полное дообучение SFT без LoRA, потом DPO': the DPO is a full fine-tune too, and the notes say so."""
+    outcome = _outcome(world, "полное дообучение SFT на {sft} без LoRA, потом DPO на {dpo}")
+    assert outcome.plan is not None, outcome.question
+    assert [s.adapter for s in outcome.plan.stages if s.kind != "write"] == ["none", "none"]
+    assert "этап dpo — тоже полное дообучение, как и sft." in outcome.plan.notes
