@@ -757,8 +757,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         r"\ball linear (?:layers|modules)\b|\ball (?:modules|projections|weights)\b|всех? (?:линейн\w+ )?модул"
         r"|всех? линейн\w+ сло",
         text,
-    ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp)):
-        return []  # "all layers, only mlp": the layers are all, the modules the MLP
+    ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp or letter_modules(text))):
+        return []  # "all layers, only mlp": the layers are all, the modules the MLP ("все слои, модули q и v": q, v)
     roles = [role for role, words in (
         ("query", r"\bquer(?:y|ies)\b|(?<![а-я])запрос\w*"),
         ("key", r"\bkeys?\b|(?<![а-я])ключ\w*"),  # not "включительно"
@@ -1344,8 +1344,16 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         for f in ctx.scoped
         if f.slot in ("r", "alpha")
         and f.scope not in (None, "all", _stage_scope_name(stage))
-        and re.search(
-            r"\b(?:only|just|alone)\b|(?<![а-я])(?:только|лишь)(?![а-я])", ctx.request.goal[f.end : f.end + 24].lower()
+        and (
+            re.search(
+                r"\b(?:only|just|alone)\b|(?<![а-я])(?:только|лишь)(?![а-я])",
+                ctx.request.goal[f.end : f.end + 24].lower(),
+            )
+            # "для SFT ранг 8", "for SFT: rank 8": the stage named right before the value
+            or re.search(
+                r"(?:\bfor|(?<![а-я])для|(?<![а-я])на)\s+(?:the\s+)?(?:sft|dpo|orpo|kto|simpo|сфт|дпо)\s*[:,—-]?\s*$",
+                ctx.request.goal[max(0, f.start - 20) : f.start].lower(),
+            )
         )
     ]
     if (

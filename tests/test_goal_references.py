@@ -564,6 +564,11 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 19 (at 5f33513: 0 silent): needless questions and a carried rank
+    ("SFT на {sft}, все слои кроме первого, модули q и v", ["sft"],
+     {0: {"target_modules": ["q_proj", "v_proj"], "layers": list(range(1, 12))}}),
+    ("сначала SFT на {sft}, потом DPO на {dpo}; для SFT ранг 8, для DPO бета 0,25", ["sft", "preference"],
+     {0: {"r": 8}, 1: {"r": 16, "beta": 0.25}}),
     # red-team pass 18 (a, b at f74671b): silent classes
     ("SFT on {sft} then DPO on {dpo}; SFT at lr 2e-4 for 3 epochs, DPO at lr 5e-7 with beta 0.05", ["sft", "preference"],
      {0: {"epochs": 3, "learning_rate": 2e-4}, 1: {"learning_rate": 5e-7, "beta": 0.05}}),  # a second SFT took the epochs
