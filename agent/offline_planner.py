@@ -474,7 +474,7 @@ def find_actions(text: str) -> list[Action]:
             and not DATASET.search(a.text)
             and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;])\s+$", masked[max(0, a.start - 6) : a.start])
             and re.match(
-                r"[a-zа-я]+\s+(?:on|with|at|на|с|со)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
+                r"[a-zа-я]+\s+(?:on|with|at|uses|gets|has|takes|на|с|со|использует|получает)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
                 r"|attention|mlp|внимани|rank|ранг|r\b|lr|\d)",
                 masked[a.start :],
             )

@@ -564,6 +564,11 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 20 (at 2ab57d6): "DPO uses rank 32" restates the DPO (a second DPO stage took the rank: silent)
+    ("Train SFT on {sft} then DPO on {dpo}; LoRA rank 8 only for the SFT stage, DPO uses rank 32", ["sft", "preference"],
+     {0: {"r": 8}, 1: {"r": 32}}),
+    ("SFT на {sft}, потом DPO на {dpo}; SFT получает ранг 8, DPO получает ранг 32", ["sft", "preference"],
+     {0: {"r": 8}, 1: {"r": 32}}),
     # red-team pass 19 (at 5f33513: 0 silent): needless questions and a carried rank
     ("SFT на {sft}, все слои кроме первого, модули q и v", ["sft"],
      {0: {"target_modules": ["q_proj", "v_proj"], "layers": list(range(1, 12))}}),
