@@ -430,6 +430,15 @@ ALL_LAYERS = re.compile(
 )
 
 
+SLICE = re.compile(
+    r"(?:\b(?:model\.)?layers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)"
+    + r"\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(\d*)\s*)?\]"
+)  # "layers[2:6]", "слои [::3]"
+BARE_SLICE = re.compile(  # "layers 6:", "слои 0:6", "layers -4:": a slice written without its brackets
+    r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?!\s*[\d-])(?!\s*(?:and|и)\s*\d)"
+)
+
+
 def find_layer_selections(text: str, num_layers: int | None, model: str = "the model") -> list[LayerSelection]:
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
     original = text
@@ -467,38 +476,13 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             raise GraftError("the checkpoint does not say how many layers it has; name the layers by number.")
         num_layers = 10**4  # only explicit indices are read here; the range check is the checkpoint's
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
-    for m in re.finditer(
-        r"(?:\b(?:model\.)?layers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(\d*)\s*)?\]",
-        text,
-    ):  # "layers[2:6]", "layers[::3]", "слои [2:10]": a Python slice
+    for m in (*SLICE.finditer(text), *BARE_SLICE.finditer(text)):  # a Python slice, with or without its brackets
         if num_layers < 10**4:
-            a, b, step = (int(g) if g not in (None, "", "-") else None for g in m.groups())
+            a, b, step = (int(g) if g not in (None, "", "-") else None for g in (*m.groups(), None)[:3])
             picked = list(range(num_layers))[a:b:step] if step != 0 else []
             if picked:
-                hits.append(
-                    (
-                        m.start(),
-                        m.end(),
-                        picked,
-                        f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}.",
-                    )
-                )
-    for m in re.finditer(  # "layers 6:", "слои 0:6", "layers -4:": a slice written without its brackets
-        r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?!\s*[\d-])(?!\s*(?:and|и)\s*\d)",
-        text,
-    ):
-        if num_layers < 10**4:
-            a, b = int(m.group(1)), int(m.group(2)) if m.group(2) else None
-            picked = list(range(num_layers))[a:b]
-            if picked:
-                hits.append(
-                    (
-                        m.start(),
-                        m.end(),
-                        picked,
-                        f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}.",
-                    )
-                )
+                note = f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}."
+                hits.append((m.start(), m.end(), picked, note))
     hits = [  # "DPO on the first half of prefs.jsonl": a part of the data, not of the layers
         h
         for h in hits
