@@ -338,7 +338,7 @@ _ROLE_ITEM = r"(?:[qkvo]|gate|up|down)"
 _ROLE_JOIN = r"\s*(?:,|and|и|/|&|\+)\s*"
 LETTER_MODULES = re.compile(  # "q and v projections", "the up and down projections", "q,k,v,o and gate", "gate/up/down"
     rf"(?<![\w/#.-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})*)(?:\s+|\s*-\s*)(?:proj(?:ection)?s?\b|проекци\w*|матриц\w*)"
-    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+|[qkvo](?:\s+[qkvo]){{1,3}}|[qkvo](?={_ROLE_JOIN}(?:mlp|млп)\b))(?![\w/#.'-])"  # "on q and v only", "q k v o", "o и mlp"
+    rf"|(?<![\w/#.'-])({_ROLE_ITEM}(?:{_ROLE_JOIN}{_ROLE_ITEM})+|[qkvo](?:\s+[qkvo]){{1,3}}(?:\s+(?:gate|up|down)(?![\w/#.'-]))*|[qkvo](?={_ROLE_JOIN}(?:mlp|млп)\b))(?![\w/#.'-])"  # "on q and v only", "q k v o", "o и mlp"
 )
 LETTER_ROLES = {"q": "query", "k": "key", "v": "value", "o": "output", "gate": "gate", "up": "up", "down": "down"}
 LLAMA_NAMES = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "o_proj", "gate": "gate_proj",
@@ -380,12 +380,16 @@ MERGE_METHOD_RE = re.compile(r"(?<![\w])(?:" + MERGE_METHOD_WORDS + r")(?![\w])"
 # merge settings that are numbers: "density 0.7", "плотностью 0.6", "t=0.3", "at t 0.3"
 MERGE_NUMBERS = [
     ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
-    ("t", r"(?<![\w.-])t(?=\s*[=:]|\s+\d|\s+0?\.\d|\s+(?:ноль|нуль|zero|point|half|половин)\w*)"),
+    (
+        "t",
+        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*))",
+    ),
 ]
 # one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
 EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|всех)|каждой|каждому)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
+    r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece)\b"  # "task arithmetic, 0.3 each"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
 )
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
@@ -538,7 +542,8 @@ def _ratio_said(masked: str) -> _Said | None:
 
     digits, starts, ends = words_to_digits_mapped(masked)
     m = re.search(
-        r"(?<![\w.])(\d*\.?\d+\s*%?(?:\s*(?:/|на|:|к)\s*\d*\.?\d+\s*%?)+|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+)(?![\w/])",
+        r"(?<![\w.])(\d*\.?\d+\s*%?(?:\s*(?:/|на|:|к)\s*\d*\.?\d+\s*%?)+|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+"
+        r"|\d+\s*%?(?:\s*(?:,|and|и)\s*\d+\s*%?)+\s*(?:%|percent\b|процент\w*))(?![\w/])",
         digits,
     )
     return _Said(masked, starts[m.start()], ends[m.end() - 1], m.group(1)) if m else None
@@ -606,7 +611,7 @@ WEIGHT_FOR = re.compile(
 # "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3", "0.7 ours / 0.3 theirs", "80% наш, 20% его",
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
@@ -614,7 +619,8 @@ WEIGHT_BY = re.compile(
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3"
+    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+)?"
+    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3", "ours gets 0.33"
 )
 
 
@@ -714,6 +720,12 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     )
 
 
+INTO_BASE_AT = re.compile(
+    rf"(?P<name>#{{3,}}|{THEIRS})\s+(?:into|в)\s+(?:the\s+|our\s+)?(?:base|original|базу|базовую|исходную)\w*(?:\s+model)?"
+    r"\s+(?:at|@|with\s+(?:a\s+)?weight(?:\s+of)?|weighted|с\s+весом|на)\s+(?P<v>\d*\.?\d+)\s*%?"
+)
+
+
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
@@ -724,9 +736,19 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     for m in WEIGHT_FOR.finditer(text):
         found.setdefault(m.start(1), (m, "name", m.group(1)))
     for m in WEIGHT_BY.finditer(text):
-        for group, value in (("name", 1), ("name2", m.re.groupindex["name2"] + 1), ("name3", "v3"), ("name4", "v4")):
+        for group, value in (
+            ("name", 1),
+            ("name2", m.re.groupindex["name2"] + 1),
+            ("name3", "v3"),
+            ("name4", "v4"),
+            ("name5", "v5"),
+        ):
+            if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
+                continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
             if m.group(group) and m.group(value):
                 found.setdefault(m.start(value), (m, group, m.group(value)))
+    for m in INTO_BASE_AT.finditer(text):  # "merge B into the base at 0.25": B's share
+        found[m.start("v")] = (m, "name", m.group("v"))
     if len(found) != 1:
         return None
     m, group, said = next(iter(found.values()))
@@ -737,6 +759,43 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     if not 0 < value < 1:
         return None
     return value, m.start(group), m.end(group), m.start(), m.end()
+
+
+_ORDINAL_MEMBER = (
+    r"(?P<o>first|second|third|fourth|перв\w*|втор\w*|трет\w*|четв[её]рт\w*)(?:\s+(?:one|model|модел\w*))?"
+)
+_ORDINAL_VALUE = r"(?P<v>\d*\.?\d+)\s*(?P<p>%|percent|процент\w*)?"
+# "80% for the first and 20% for the second", "80 процентов первой и 20 второй", "первой 0.8, второй 0.2"
+ORDINAL_WEIGHT = re.compile(
+    rf"(?<![\w.]){_ORDINAL_VALUE}\s+(?:(?:for|to|on|на|для|у|от)\s+)?(?:the\s+)?{_ORDINAL_MEMBER}"
+    rf"|(?<![\w-])(?:the\s+)?{_ORDINAL_MEMBER.replace('<o>', '<o2>')}\s*(?:[:=—-]\s*|\s(?:gets|takes|получает)\s+)?"
+    rf"{_ORDINAL_VALUE.replace('<v>', '<v2>').replace('<p>', '<p2>')}(?![\w.])"
+)
+
+
+def ordinal_weights(text: str) -> tuple[list[float], int, int] | None:
+    """Weights said for 'the first' and 'the second' member, in the members' order: (weights, start, end)."""
+    from agent.goal_numbers import ordinal_value
+
+    hits = list(ORDINAL_WEIGHT.finditer(text))
+    if len(hits) < 2 or not all(
+        re.fullmatch(r"\s*(?:,|and|и|;|&|/)?\s*(?:and\s+|и\s+|а\s+)?", text[a.end() : b.start()])
+        for a, b in pairwise(hits)
+    ):
+        return None
+    said: dict[int, tuple[str, str]] = {}
+    for m in hits:
+        word = (m.group("o") or m.group("o2")).lower()
+        order = ordinal_value(word) or next(
+            (n for stem, n in (("перв", 1), ("втор", 2), ("трет", 3), ("четв", 4)) if word.startswith(stem)), None
+        )
+        if order is None or order in said:
+            return None
+        value, percent = (m.group("v"), m.group("p")) if m.group("v") else (m.group("v2"), m.group("p2"))
+        said[order] = (value, "%" if percent else "")
+    if sorted(said) != list(range(1, len(said) + 1)):
+        return None
+    return weight_values([said[k] for k in sorted(said)]), hits[0].start(), hits[-1].end()
 
 
 def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
@@ -865,7 +924,9 @@ class Fact:
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
             "sharding_stage": lambda: f"{'ZeRO-' if value[0] == 'deepspeed' else 'FSDP'}{value[1]}",
-            "favoured_weights": lambda: f"weights {_show(value[0])} and {_show(value[1])}, the larger for {value[2]}",
+            "favoured_weights": lambda: (
+                f"weight {_show(value[0])} for {value[2]}, {_show(value[1])} for the other member"
+            ),
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
             "reference": lambda: f"'{self.phrase}'",
@@ -947,8 +1008,8 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
             after = masked[end + m.end() :]
             if re.match(OWN_VALUE, after):
                 return False  # "2.0 warmup_ratio: 0.1": the next key has its own value
-            f = re.match(FILLER, after)
-            return number_at(after, f.end() if f else 0) is None
+            f = re.match(r"(?:\s+(?:ratio|rate|steps?|size|fraction|share|доля|долю|шаг\w*))?" + FILLER, after)
+            return number_at(after, f.end() if f else 0) is None  # "lr 5e-7 warmup ratio 0.1": the warmup has 0.1
     return False
 
 
@@ -1087,7 +1148,7 @@ def number_facts(text: str) -> list[Fact]:
         )
         facts = [f for f in facts if not (f.slot == "epochs" and m.start() <= f.start < m.end())]
         facts.append(Fact("epochs", value, m.group(0), m.start(), m.end()))
-    relative = RELATIVE_ALPHA.search(masked)
+    relative = relative_alpha(masked)
     if relative:  # "alpha = 2 * r", "alpha equal to the rank", "альфа равна рангу": alpha follows the rank said
         facts = [f for f in facts if not (f.slot == "alpha" and relative.start() <= f.start < relative.end())]
         k = alpha_ratio(relative)
@@ -1244,9 +1305,31 @@ def alpha_ratio(relative: re.Match[str]) -> float:
 RELATIVE_ALPHA = re.compile(
     r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
     r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+|its\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
-    r"|(?:twice|double|thrice|triple)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга)"
+    r"|(?:twice|double|thrice|triple)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга"
+    # "ранг 8, альфа в два раза больше": the rank just said, in the same stage (not "больше, чем у SFT")
+    r"|(?:вдвое|втрое|в\s+(?:два|три|2|3)\s+раза)\s+больше(?![\s,]*(?:чем|у|для|на|than)\b)"
+    r"|(?:twice|double|thrice|triple)(?:\s+(?:that|it))?(?=\s*(?:[,;.]|$)))"
     r"|(?:r|rank)\s*(?:\*|x|×)\s*(\d+(?:\.\d+)?)\s*(?:for|as)\s+(?:the\s+)?alpha"
 )
+RANK_JUST_SAID = re.compile(r"(?:\branks?|\br|(?<![а-я])ранг\w*|lora_r)\s*[=:]?\s*\d+\s*[,;]?\s*(?:(?:и|and|a|а)\s+)?$")
+
+
+def relative_alphas(masked: str) -> list[re.Match[str]]:
+    """Alphas said relative to the rank; one that names no rank ("альфа в два раза больше", "alpha double") is
+    relative to the rank only when the rank was said just before it."""
+    return [
+        m
+        for m in RELATIVE_ALPHA.finditer(masked)
+        if re.search(r"\b(?:r|rank)\b|ранг", m.group(0))
+        or RANK_JUST_SAID.search(masked[max(0, m.start() - 24) : m.start()])
+    ]
+
+
+def relative_alpha(masked: str) -> re.Match[str] | None:
+    found = relative_alphas(masked)
+    return found[0] if found else None
+
+
 # a quantity said without its value: asked, never planned as a default or as the number in it
 VAGUE = re.compile(
     r"\b(?:a few|several|a couple(?: of)?|couple of|many|a handful of|a bunch of|dozens of|hundreds of|thousands of"
@@ -1268,6 +1351,7 @@ EVERY_STAGE = re.compile(
     r"|(?<![а-я])везде\b|(?:^|(?<=[.;:(]\s))everything\b(?!\s+(?:else|into|to|in|goes)\b)|(?<![а-я])вс[её]\s+с(?=\s)"
     # "…, all lora r 8", "all three stages", "обе стадии ранг 32", "во всех этапах"
     r"|\ball(?:\s+(?:three|four|two|the))?\s+(?:stages?|runs?|of\s+them)\b|\ball(?:\s+(?:three|four))?\s+(?:lora|dora)\b(?!\s*[-_]?(?:layers?|modules?|targets?|linear))"
+    r"|\b(?:from|for|in|to)\s+(?:the\s+|all\s+|every\s+|each\s+)?(?:loras|adapters|lora\s+adapters|lora)\b(?=\s*(?:[,;.]|$))"
     r"|(?<![а-я])(?:обе|оба|обеих|обоих)\s+(?:стади\w*|этап\w*|прогон\w*)|(?<![а-я])(?:все|всех|во\s+всех|на\s+всех)\s+(?:тр[её]х?\s+|четыр\w*\s+)?(?:стади\w*|этап\w*)"
 )
 NO_CLIPPING = re.compile(
@@ -1435,7 +1519,8 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
                     if marker.end() <= n.start <= marker.end() + 20
                     and not any(f.start <= n.start < f.end for f in facts)
                     and re.fullmatch(
-                        r"[\s,.:;!-]*(?:make it|make that|it'?s|it is|use|лучше|давай|пусть|сделай|вс[её]-?таки)?[\s,.:;!-]*",
+                        r"[\s,.:;!-]*(?:(?:make it|make that|it'?s|it is|use|set (?:it )?to|change (?:it )?to|to|лучше|давай"
+                        r"|пусть|сделай|поставь|ставь|вс[её]-?таки|на)[\s,.:;!-]+){0,2}",
                         masked[marker.end() : n.start],
                     )
                 ),
@@ -1970,6 +2055,28 @@ def contradicted_stages(goal: str) -> list[tuple[str, str]]:
     return out
 
 
+def refused_stages(goal: str) -> list[tuple[str, str]]:
+    """Stages the goal turns down and never asks for by name: (scope, negating words). "DPO only, no SFT, but
+    first train on chat": a plan with an SFT stage contradicts the goal, whatever made it."""
+    masked = mask(reading_text(retract(goal)))
+    mentions = [(m, "sft") for m in re.finditer(SFT_WORDS, masked)]
+    mentions += [(m, "dpo" if k == "ipo" else k) for k, p in PREFERENCE_WORDS for m in re.finditer(p, masked)]
+    mentions.sort(key=lambda x: x[0].start())
+    said: set[str] = set()
+    refused: dict[str, str] = {}
+    for m, scope in mentions:
+        if negated(masked, m.start()) or NEGATED_AFTER.match(masked, m.end()):
+            if m.group(0) in ("ipo", "sigmoid") or scope in said:
+                continue  # said and then negated: contradicted_stages asks about that
+            phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+            refused.setdefault(scope, ((phrase.group(0) if phrase else "") + m.group(0)).strip())
+        elif not names_a_thing(masked, m.start(), m.end()):
+            if scope in refused and MARKERS.search(masked[max(0, m.start() - 24) : m.start()]):
+                del refused[scope]  # "no SFT — actually, do SFT first": the refusal taken back
+            said.add(scope)
+    return list(refused.items())
+
+
 TAKE_BACK = re.compile(r"(?:\bno|(?<![а-я])нет|\bactually|хотя нет|\bwait)[,.!…]*\s*$")
 
 
@@ -1998,6 +2105,80 @@ ARTICLE = {"SFT": "an", "ORPO": "an"}
 
 def _scope_stages(plan: Any, scope: str) -> list[Any]:
     return [s for s in plan.stages if s.kind in ("sft", "preference") and stage_scope(s) == scope]
+
+
+def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]:
+    """The weights one merge is said to have, in any of the ways people say them; `taken` are facts read already
+    (KTO's "desirable weight 1.0" is no merge weight)."""
+    facts: list[Fact] = []
+    per_model = per_model_weights(masked)
+    m = (
+        None
+        if per_model
+        else re.search(
+            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
+            masked,
+        )
+    )
+    if not m and re.search(
+        r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
+        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
+        r"|слить|слия|объедин|усредн|мерж|мердж",
+        masked,
+    ):
+        m = _ratio_said(masked)
+    each = EACH_WEIGHT.search(masked)
+    if each:  # one value for every member: the plan's weights are all that value
+        value = float(next(g for g in each.groups() if g))
+        facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
+    elif halves := re.search(r"\bhalf[- ]and[- ]half\b|\bfifty[- ]fifty\b|\b50[- ]50\b", masked):
+        facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
+    elif per_model:
+        values, w_start, w_end = per_model
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif ordinal := ordinal_weights(masked):  # "80% for the first and 20% for the second"
+        values, w_start, w_end = ordinal
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif (rest_said := _rest_weights(masked)) and len(rest_said[0]) >= 3:  # "0.5 for A, 0.3 for B, the rest to C"
+        values, w_start, w_end = [v for v, _, _ in rest_said[0]], rest_said[1], rest_said[2]
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif fav := favoured_ratio(masked):
+        who = text[fav.who_start : fav.who_end]  # the path as written, where the member is named by its folder
+        facts.append(Fact("favoured_weights", (fav.big, fav.small, who), text[fav.start : fav.end], fav.start, fav.end))
+    elif not m and (named := weights_for(masked)):
+        pairs, w_start, w_end = named
+        facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
+    elif not m and (one_named := one_named_weight(masked, text)):  # "0.8 to partner": the other member takes the rest
+        share, who = one_named[0], text[one_named[1] : one_named[2]]  # whose share it is, checked as such
+        facts.append(
+            Fact(
+                "favoured_weights",
+                (share, round(1 - share, 6), who),
+                text[one_named[3] : one_named[4]],
+                one_named[3],
+                one_named[4],
+            )
+        )
+    elif not m and (ratio := relative_weights(masked)):
+        values, w_start, w_end = ratio
+        facts.append(
+            Fact("weights", values, text[w_start:w_end], w_start, w_end, derived=f"from '{text[w_start:w_end]}'")
+        )
+    elif not m and (one := single_weight(masked)):
+        value, w_start, w_end = one
+        if not any(f.start <= w_start < f.end for f in (*taken, *facts)):  # not KTO's "desirable weight 1.0"
+            facts.append(Fact("weights", [value], text[w_start:w_end], w_start, w_end))  # "weight 0.8"
+    elif m:
+        numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
+        facts.append(Fact("weights", weight_values(numbers), m.group(0), m.start(), m.end()))
+    return facts
+
+
+# an order word and a second merge after the first merge's weights: "…, а потом ещё с B линейно 80 на 20"
+THEN_MERGE = re.compile(
+    r"(?:\bthen\b|\bafter that\b|(?<![а-я])(?:потом|затем|после этого)|;)(?=[^.;]*?(?:merg|blend|slerp|ties|dare|linear"
+    r"|линейн|сле[йт]|слия|смерж|смердж|смешай|(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}))"
+)
 
 
 def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
@@ -2144,53 +2325,14 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     shards = shard_size(masked)
     if shards:
         facts.append(Fact("max_shard_size", shards[0], masked[shards[1] : shards[2]], shards[1], shards[2]))
-    per_model = per_model_weights(masked)
-    m = (
-        None
-        if per_model
-        else re.search(
-            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
-            masked,
-        )
-    )
-    if not m and re.search(
-        r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|смеш|слей|слия|объедин|усредн|мерж|мердж",
-        masked,
-    ):
-        m = _ratio_said(masked)
-    each = EACH_WEIGHT.search(masked)
-    if each:  # one value for every member: the plan's weights are all that value
-        value = float(next(g for g in each.groups() if g))
-        facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
-    elif halves := re.search(r"\bhalf[- ]and[- ]half\b|\bfifty[- ]fifty\b|\b50[- ]50\b", masked):
-        facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
-    elif per_model:
-        values, w_start, w_end = per_model
-        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
-    elif (rest_said := _rest_weights(masked)) and len(rest_said[0]) >= 3:  # "0.5 for A, 0.3 for B, the rest to C"
-        values, w_start, w_end = [v for v, _, _ in rest_said[0]], rest_said[1], rest_said[2]
-        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
-    elif fav := favoured_ratio(masked):
-        who = text[fav.who_start : fav.who_end]  # the path as written, where the member is named by its folder
-        facts.append(Fact("favoured_weights", (fav.big, fav.small, who), text[fav.start : fav.end], fav.start, fav.end))
-    elif not m and (named := weights_for(masked)):
-        pairs, w_start, w_end = named
-        facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
-    elif not m and (one_named := one_named_weight(masked, text)):  # "0.8 to partner": the other member takes the rest
-        facts.append(Fact("weights", [one_named[0]], text[one_named[3] : one_named[4]], one_named[3], one_named[4]))
-    elif not m and (ratio := relative_weights(masked)):
-        values, w_start, w_end = ratio
-        facts.append(
-            Fact("weights", values, text[w_start:w_end], w_start, w_end, derived=f"from '{text[w_start:w_end]}'")
-        )
-    elif not m and (one := single_weight(masked)):
-        value, w_start, w_end = one
-        if not any(f.start <= w_start < f.end for f in facts):  # not KTO's "desirable weight 1.0"
-            facts.append(Fact("weights", [value], text[w_start:w_end], w_start, w_end))  # "weight 0.8"
-    elif m:
-        numbers = re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(1))
-        facts.append(Fact("weights", weight_values(numbers), m.group(0), m.start(), m.end()))
+    found = _merge_weight_facts(masked, text, facts)
+    facts.extend(found)
+    then = THEN_MERGE.search(masked, found[-1].end) if found else None
+    if then:  # "slerp with A 50/50, then with B linearly 80 на 20": the second merge's own weights
+        more = _merge_weight_facts(masked[then.start() :], text[then.start() :], [])
+        for f in more:
+            f.start, f.end = f.start + then.start(), f.end + then.start()
+        facts.extend(more)
     if len(dpo_loss_list(masked)) > 1 and not any(
         not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)
     ):
@@ -2289,7 +2431,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
                 f.scope = scope
     others = [f for f in facts if f not in references]
     facts = others + resolve_references(others, references)
-    relative = RELATIVE_ALPHA.search(masked)
+    relative = relative_alpha(masked)
     if relative:  # alpha from the rank said last (after corrections and references), of the same stage when scoped
         alpha = next((f for f in facts if f.slot == "alpha" and f.start == relative.start()), None)
         ranks = [f for f in facts if f.slot == "r" and (alpha is None or alpha.scope is None or f.scope == alpha.scope)]
@@ -2303,6 +2445,15 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if m:
             facts.append(Fact("merge_method", name, m.group(0), m.start(), m.end()))
             break
+    from agent.goal_numbers import exact_share
+
+    for f in facts:  # "треть" was written as 0.333: a third to six places, as the planner takes it
+        if f.slot == "weights":
+            f.value = [exact_share(v) for v in f.value]
+        elif f.slot == "favoured_weights":
+            f.value = (exact_share(f.value[0]), exact_share(f.value[1]), f.value[2])
+        elif f.slot == "t" and isinstance(f.value, float):
+            f.value = exact_share(f.value)
     facts.sort(key=lambda f: f.start)
     return facts
 
@@ -2357,7 +2508,8 @@ def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
     elif re.fullmatch(r"second|втор\w*", who.split()[0]):
         index = 1
     elif re.fullmatch(OURS, who):
-        index = next((i for i, m in enumerate(members) if m.startswith("@") and m != "@base"), -1)
+        trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
+        index = trained[0] if trained else members.index("@base") if "@base" in members else -1
     elif re.fullmatch(BASE_WORDS, who):
         index = members.index("@base") if "@base" in members else -1
     elif re.fullmatch(THEIRS, who):
@@ -2580,7 +2732,7 @@ MEMORY_CONTEXT = r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|пам�
 
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
-    from agent.goal_settings import unread_settings
+    from agent.goal_settings import ITEM_NUMBER_AFTER, unread_settings
 
     text, _ = _corrected_spans(reading_text(goal))
     masked = mask(text)
@@ -2604,7 +2756,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             + re.match(r"[\w.-]*", masked[number.end :]).group(0)
         )
         if re.search(r"(?:\bstage|\bstep|\bpart|этап|шаг|часть)\s*$", masked[: number.start]) and re.match(
-            r"\s*[:.)]", masked[number.end :]
+            ITEM_NUMBER_AFTER, masked[number.end :]
         ):
             continue  # "Stage 1: SFT …", "Этап 2: DPO …": an item's number
         if re.search(r"[a-zа-я_]+\s*/\s*[a-zа-я_]+\s*=\s*$", text[: number.start]):
@@ -2757,6 +2909,12 @@ def check_plan_against_goal(
                     f"You asked for {name} and then said '{words}'; should the plan have {ARTICLE.get(name, 'a')} {name} stage?",
                 )
             )
+    for scope, words in refused_stages(goal):
+        if _scope_stages(plan, scope):
+            name = SCOPE_NAMES.get(scope, scope.upper())
+            misses.append(
+                Miss(None, f"You said '{words}', and the plan has {ARTICLE.get(name, 'a')} {name} stage; should it?")
+            )
     misses.extend(_invented_stages(goal, plan, feedback))
     misses.extend(_role_misses(facts, plan))
     from agent.goal_layers import unread_layer_words
@@ -2880,6 +3038,12 @@ HUB_ID = re.compile(
     r"|nousresearch|teknium|unsloth|deepseek-ai|openai-community|allenai|01-ai|stabilityai|facebook|hf-internal-testing"
     r"|nvidia|ibm-granite|internlm|thudm|baichuan-inc|openlm-research)/[\w.-]*[\w])(?![\w/-])"
 )
+# a download from the hub said without a model id: "скачай модель с huggingface", "pull it from the HF hub"
+HUB_DOWNLOAD = re.compile(
+    r"(?:\b(?:download|pull|fetch|grab|get)\w*|(?<![а-я])(?:скача\w*|скачи\w*|загруз\w*|стян\w*|подтян\w*|выкач\w*))"
+    r"\s+(?:[\w.-]+\s+){0,3}?(?:from|off|с|из|со)\s+(?:the\s+)?(?:hugging\s*face|huggingface|hf|hub|хаба|хаб|хагинг\s*фейс\w*)"
+    r"(?:\s+hub|\s+хаба)?(?![\w/-])"
+)
 # a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
 OUTSIDE_RECIPE = re.compile(
     r"\b(?:as|like)\s+(?:in\s+)?(?:the\s+|their\s+|an?\s+)?(?:[\w.-]+\s+){0,3}?(?:example|recipe|paper|notebook|tutorial"
@@ -2924,7 +3088,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
                 "change in the plan?",
             )
         )
-    relative = RELATIVE_ALPHA.search(masked)
+    relative = relative_alpha(masked)
     referred = [(f.start, f.end) for f in facts if f.derived or f.slot == "reference"]
     for m in VAGUE.finditer(masked):
         if relative and relative.start() <= m.start() < relative.end():
@@ -2932,7 +3096,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
         if any(start <= m.start() < end or m.start() <= start < m.end() for start, end in referred):
             continue  # "half that rank" after "rank 32": read as 16, or asked about as a reference
         misses.append(Miss(None, f"You wrote '{m.group(0).strip()}'; which exact value should the plan use?"))
-    relative = RELATIVE_ALPHA.search(masked)
+    relative = relative_alpha(masked)
     if relative and not any(f.slot == "r" for f in facts):
         misses.append(
             Miss(None, f"You set alpha from the rank ('{relative.group(0).strip()}') but named no rank; which rank?")
@@ -2955,6 +3119,14 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
                     "opened. Open a local folder of that model with --model, or is it meant as something else?",
                 )
             )
+    if not HUB_ID.search(reading_text(goal)) and (hub := HUB_DOWNLOAD.search(masked)):
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{hub.group(0)}'; Graft downloads nothing and trains the model you opened. Open a local "
+                "folder of that model with --model, or is it meant as something else?",
+            )
+        )
     for m in OUTSIDE_RECIPE.finditer(masked):
         if re.fullmatch(r"as an? (?:example|guide)", m.group(0).strip()):
             continue  # "as an example": not a recipe
@@ -3017,7 +3189,7 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         re.search(SFT_WORDS, text)
         or GENERIC_TRAINING.search(text)
         or re.search(
-            r"(?<![a-z])(?:lora|dora|peft|adapter|rank|r\s*=|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
+            r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
             r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|#{3,})",
             text,
         )
@@ -3057,11 +3229,11 @@ def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> 
     after "DPO on prefs.jsonl"), never asked for."""
     said = [m.group(0) for m in DATASET_PATH.finditer(" ".join([goal, *(feedback or [])]))]
     training = [s for s in plan.stages if s.kind in ("sft", "preference") and getattr(s, "dataset", None)]
-    if not said or not training:
+    if not training:
         return []
     misses = []
     text = mask(reading_text(retract(" ".join([goal, *(feedback or [])]))))
-    for s in training:
+    for s in training if said else []:  # with no data named, each stage's data is a file given with --data
         scope = stage_scope(s)
         words = SFT_WORDS if scope == "sft" else dict(PREFERENCE_WORDS).get(scope, scope)
         asked_for = re.search(words, text) or (

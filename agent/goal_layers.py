@@ -439,6 +439,15 @@ BARE_SLICE = re.compile(  # "layers 6:", "слои 0:6", "layers -4:": a slice w
 )
 
 
+_STAGE_NAME = r"(?:the\s+)?(?:sft|dpo|orpo|kto|simpo|ipo)\w*(?:\s+(?:stage|run|этап\w*|стади\w*))?"
+# "… for the sft and 6 through 11 for the dpo", "… для SFT, а с 6 по 11 для DPO": a second range for the next stage
+STAGE_THEN_RANGE = re.compile(
+    rf"\s*(?:for|для|в|on|in|на)\s+{_STAGE_NAME}\s*(?:,|;|and|и|а)\s*(?:(?:and|и|а)\s+)?"
+    rf"(?:(?:for|для|в|on|in|на)\s+{_STAGE_NAME}\s*:?\s*)?(?:(?:from|с|со)\s+)?(\d+)\s*(?:-|–|to|through|thru|по|до)\s*(\d+)"
+    r"(?![\d%]|\.\d)(?!\s*(?:epochs?|steps?|эпох|шаг|%|[a-zа-я]*\s*(?:layers?|сло)))"
+)
+
+
 def find_layer_selections(text: str, num_layers: int | None, model: str = "the model") -> list[LayerSelection]:
     """Every layer selection in the text, in order, with overlaps resolved to the longest phrase."""
     original = text
@@ -574,6 +583,16 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     for c in list(chosen):  # "the first and the last layer", "первый и последний слой", "2nd, 5th and 7th layers"
         while c.layers is not None and _extend_before(c, chosen, text, num_layers, model):
             pass
+    for c in list(chosen):  # "layers 0 through 5 for the sft and 6 through 11 for the dpo": the noun left out
+        if c.layers is None:
+            continue
+        other = STAGE_THEN_RANGE.match(text, c.end)
+        if other and not any(o.start < other.end() and other.start(1) < o.end for o in chosen if o is not c):
+            a, b = int(other.group(1)), int(other.group(2))
+            if a <= b:
+                picked = _check(list(range(a, b + 1)), num_layers, model)
+                chosen.append(LayerSelection(picked, text[other.start(1) : other.end()], other.start(1), other.end()))
+    chosen.sort(key=lambda c: c.start)
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
         c.start, c.end = starts[c.start], ends[c.end - 1]
         c.phrase = original[c.start : c.end].strip()

@@ -222,6 +222,7 @@ _TIMES_TEN = re.compile(
 _DECIMAL_COMMA = re.compile(
     r"(?<![\d,.])\d+,\d+(?=e[-+]?\d)"  # "2,5e-5"
     r"|(?:(?<=[a-zа-я] )|(?<=[=:])|(?<=[=:] ))\d+,\d+(?!\d)(?!,\d)"  # "lr 0,0001", "t=0,3" (not a list "2,3,4")
+    r"|(?<![\d,.])0,\d+(?![\d,])"  # "веса 0,5 0,25 и 0,25": a zero before the comma makes it a decimal
     r"|(?<![\d,.])\d+,\d+(?=\s*(?:эпох|epoch))",  # "1,5 эпохи"
     re.IGNORECASE,
 )
@@ -236,7 +237,9 @@ _SPOKEN_POWER = re.compile(
 # method and setting names typed in Cyrillic, each the Latin name's length (positions hold)
 _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo", "симпо": "simpo", "бэта": "beta", "ранк": "rank",
           "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora",
-          "тайс": "ties", "даре": "dare", "слерп": "slerp", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
+          "тайс": "ties", "даре": "dare", "слерп": "slerp", "дэа тайс": "dareties", "дэа-тайс": "dareties",
+          "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
+          "линеар": "linear", "ворм ап": " warmup", "вормап": "warmup", "вармап": "warmup", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid "}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
@@ -252,6 +255,69 @@ def _half(m: re.Match[str]) -> str:
         return m.group(0)
     written = f"{whole}.5"
     return written.ljust(len(m.group(0))) if len(written) <= len(m.group(0)) else m.group(0)
+
+
+# a merge member's share said as a fraction: "ours gets one third", "партнёру четверть", "two thirds to the base"
+_SHARES = [
+    (r"two[- ]thirds|две\s+трет(?:и|ей)", 2 / 3), (r"three[- ]quarters|три\s+четверт(?:и|ей)", 3 / 4),
+    (r"three[- ]fifths|три\s+пят(?:ых|ые)", 3 / 5), (r"two[- ]fifths|две\s+пят(?:ых|ые)", 2 / 5),
+    (r"four[- ]fifths|четыре\s+пят(?:ых|ые)", 4 / 5),
+    (r"(?:(?:one|a)[- ])?third|(?:одн[ауо]й?\s+)?трет(?:ь|и|ью)", 1 / 3),
+    (r"(?:(?:one|a)[- ])?quarter|(?:одн[ауо]й?\s+)?четверт(?:ь|и|ью)", 1 / 4),
+    (r"(?:(?:one|a)[- ])?fifth|(?:одн[ауо]й?\s+)?пят(?:ая|ую|ой)(?!\s+(?:эпох|сло|блок|стади|этап))", 1 / 5),
+    (r"(?:(?:one|a)[- ])?tenth|(?:одн[ауо]й?\s+)?десят(?:ая|ую|ой)(?!\s+(?:эпох|сло|блок|стади|этап))", 1 / 10),
+    (r"(?:one\s+|a\s+)?half(?![- ]?(?:and|way|-))|половин(?:а|у|ой)", 1 / 2),
+]  # fmt: skip
+_SHARE = re.compile(
+    r"(?<![\w./-])(?:" + "|".join(f"(?P<s{i}>{p})" for i, (p, _) in enumerate(_SHARES)) + r")(?![\w/-])", re.IGNORECASE
+)
+# a fraction of layers, data or training time is no weight: "the top third of the layers", "half an epoch"
+_NOT_A_SHARE_AFTER = re.compile(
+    r"\s+(?:of\s+|из\s+)?(?:the\s+|an?\s+|its\s+|all\s+)?(?:model'?s?\s+|модели\s+)?"
+    r"(?:layer|block|epoch|step|data|dataset|train|token|сло|блок|эпох|шаг|данн|датасет|обучени|токен)",
+    re.IGNORECASE,
+)
+_NOT_A_SHARE_BEFORE = re.compile(
+    r"(?:top|bottom|first|last|middle|upper|lower|early|late|central|front|back|верхн\w*|нижн\w*|средн\w*"
+    r"|перв\w*|последн\w*|центральн\w*|начальн\w*|конечн\w*|каждую|каждой|every|each)\s+$",
+    re.IGNORECASE,
+)
+_MERGING = re.compile(
+    r"merg|blend|mix|ties|slerp|dare|della|arithmetic|averag|soup|interpolat|linear|смеш|слей|слия|слить|объедин"
+    r"|усредн|мерж|мердж|линейн",
+    re.IGNORECASE,
+)
+
+
+def exact_share(value: float) -> float:
+    """A third or two thirds as merge_shares had room to write them ("треть" is "0.333"), or as typed to three places
+    or more, back to six places: 0.333 and 0.667 stand for 1/3 and 2/3, and the weights add up to one."""
+    said = f"{value:.10g}"
+    if re.fullmatch(r"0\.3{3,}4?", said):
+        return round(1 / 3, 6)
+    if re.fullmatch(r"0\.6{2,}7|0\.6{3,}", said):
+        return round(2 / 3, 6)
+    return value
+
+
+def merge_shares(text: str) -> str:
+    """Fractions said as a merge member's share, as decimals in place (length kept): "one third" → "0.3333333"."""
+    if not _MERGING.search(text):
+        return text
+
+    def share(m: re.Match[str]) -> str:
+        before = text[max(0, m.start() - 16) : m.start()]
+        if _NOT_A_SHARE_AFTER.match(text, m.end()) or _NOT_A_SHARE_BEFORE.search(before):
+            return m.group(0)
+        if re.search(r"half[- ]and[- ]$", before, re.IGNORECASE):  # "half and half" is 0.5 each, read as a phrase
+            return m.group(0)
+        value = next(v for i, (_, v) in enumerate(_SHARES) if m.group(f"s{i}"))
+        width = len(m.group(0))
+        written = f"{value:.{max(1, min(6, width - 2))}f}"  # 6 places, as other shares are rounded, where they fit
+        written = written.rstrip("0") if abs(float(written) - value) < 1e-12 else written
+        return written.ljust(width)
+
+    return _SHARE.sub(share, text)
 
 
 _RU_DIGITS = {"один": 1, "одна": 1, "два": 2, "две": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
@@ -290,7 +356,7 @@ def kto_word(text: str) -> str:
     """'потом КТО на thumbs.jsonl', 'затем кто на thumbs.jsonl': the method KTO, not the word 'кто' (who)."""
     text = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text)
     return re.sub(
-        r"(?<![а-яё])((?:потом|затем|после\s+этого|сначала|then|,)\s+)кто(?=\s+(?:на|с|по)\s)",
+        r"(?<![а-яё])((?:потом|затем|после\s+этого|сначала|then|,)\s+|^\s*)кто(?=\s+(?:на|с|по)\s)",
         r"\1kto",
         text,
         flags=re.I,
@@ -328,6 +394,7 @@ def spelled_numbers(text: str) -> str:
     text = _SPOKEN_POWER.sub(spoken, text)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
+    text = merge_shares(text)
     text = re.sub(
         r"(?<![а-яё])(?:полтора|полторы|полутора)(?![а-яё])", lambda m: "1.5".ljust(len(m.group(0))), text, flags=re.I
     )

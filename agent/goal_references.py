@@ -197,13 +197,20 @@ def _factor(m: re.Match[str]) -> float | None:
     return 1.0 / float(n) if smaller else float(n)
 
 
+# "the same lr divided by 10", "тот же lr, делённый на 10", "same rank times 2": a value said by reference, scaled
+SCALED = re.compile(
+    r"\s*,?\s*(?:divided\s+by|over|/|делённ\w*\s+на|деленн\w*\s+на|поделённ\w*\s+на|поделенн\w*\s+на|делить\s+на"
+    r"|multiplied\s+by|times|умноженн\w*\s+на|умножить\s+на)\s*(?P<n>\d+(?:\.\d+)?)(?![\w.])"
+)
+
+
 def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
     """The references in the goal, each a fact whose value is still to be found ('reference' until resolved)."""
-    from agent.goal_facts import RELATIVE_ALPHA, Fact
+    from agent.goal_facts import Fact, relative_alphas
 
     facts: list[Fact] = []
     # "alpha = 2x the rank", "альфа = 2 × ранг": alpha from this stage's rank, read by the alpha reader
-    facts_alpha = [(m.start(), m.end()) for m in RELATIVE_ALPHA.finditer(masked)]
+    facts_alpha = [(m.start(), m.end()) for m in relative_alphas(masked)]
     for pattern in (SAME_EN_ALL, SAME_EN, SAME_RU, SAME_RU_AFTER):
         for m in pattern.finditer(masked):
             listed = re.match(r"\s*\(([^()]*)\)", masked[m.end() :])
@@ -233,6 +240,16 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             ):
                 continue
             slot = _slot(m) or "all"
+            scaled = SCALED.match(masked, m.end()) if slot in NUMERIC else None
+            if scaled:  # "the same lr divided by 10", "тот же lr, делённый на 10": that value, scaled
+                n = float(scaled.group("n"))
+                factor = n if re.match(r"\s*,?\s*(?:multipl|times|умнож)", scaled.group(0)) else (1 / n if n else 0.0)
+                if factor > 0:
+                    end = scaled.end()
+                    facts.append(
+                        Fact("reference", (slot, factor, _stage(m)), masked[m.start() : end].strip(), m.start(), end)
+                    )
+                    continue
             fact = Fact("reference", (slot, 1.0, _stage(m)), m.group(0).strip(), m.start(), m.end())
             facts.append(fact)
             more = re.match(r"\s+(?:and|и|&)\s+(?:the\s+)?(?:" + _as(SLOT_WORD, "w_") + r")\b", masked[m.end() :])

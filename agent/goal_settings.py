@@ -186,6 +186,13 @@ def _default_normalize(masked: str, end: int) -> bool:
     return bool(named) and all(n in ("ties", "linear", "della") for n in named)
 
 
+# what follows an item's number: "Stage 1: SFT", "step 2.", "stage 1 sft lr 1e-4", "этап 2 — DPO"
+ITEM_NUMBER_AFTER = (
+    r"\s*(?:[:.)—–-](?!\d)|\s(?=(?:sft|dpo|ipo|orpo|kto|simpo|merg|lora|dora|train|fine|tune|write|save"
+    r"|convert|обуч|дообуч|сле|слия|смерж|сохран|запис)))"
+)
+
+
 def unread_settings(masked: str, facts: list[Any]) -> list[str]:
     """Setting names in the goal that no fact holds and Graft does not read: each one would be dropped silently.
 
@@ -203,7 +210,7 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word.startswith("use_") and re.match(r"[\"']?\s*[:=]\s*[\"']?(?:false|none|0)\b", masked[m.end() :]):
             continue  # "use_rslora = False": a technique said to be off is what Graft does anyway
-        if not snake and not flag and re.match(r"\s*\d+\s*[:.)](?!\d)", masked[m.end() :]):
+        if not snake and not flag and re.match(r"\s*\d+" + ITEM_NUMBER_AFTER, masked[m.end() :]):
             continue  # "Stage 1: SFT …", "step 2.": an item's number, not LLaMA-Factory's "stage: sft"
         if not flag and re.match(r"\s*:[ \t]*\n[ \t]+[a-z]", masked[m.end() :]):
             continue  # a YAML section ("optimizer:" above "  lr: 3e-4"): the keys under it are read one by one

@@ -73,6 +73,7 @@ from agent.goal_facts import (
     negated,
     number_facts,
     one_named_weight,
+    ordinal_weights,
     output_dtype,
     per_model_weights,
     referred_stage,
@@ -89,6 +90,7 @@ from agent.goal_facts import (
     weights_for,
 )
 from agent.goal_layers import parse_layer_selection
+from agent.goal_numbers import words_to_digits
 from agent.goal_settings import GRAFT_MERGES, unsupported_merge_methods
 from agent.plan import Plan, plan_from_data
 from agent.planner import PlanOutcome, PlanRequest
@@ -123,17 +125,17 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
-            r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with)\b"
+            r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d)"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
             r"|(?<![а-я])(?:слить|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
-            r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
+            r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s*:?\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
-            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:\w+\s+|#+\s+)?(?:с|со)\s+"
+            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
@@ -148,7 +150,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"(?:двух|трех|четырех|2|3|4)\s+моделей"
             # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
             r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
-            r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+баз\w*\s*(?:,|и|с)\s*#"
+            r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
             r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b"
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
@@ -328,6 +330,20 @@ def mask_paths(text: str) -> str:
     return text
 
 
+# "merge both", "слей их", "merge the two adapters": with no second line of training, the adapters are folded in
+MERGE_BOTH = re.compile(
+    r"(?:merge|fold|combine|bake|слей|слить|смерж\w*|смердж\w*|объедини\w*)\s+(?:both|the\s+two|them(?:\s+both)?|оба|обе|их)"
+    r"(?:\s+(?:adapters|loras|results|адаптер\w*|результат\w*))?(?:\s+(?:in|into the model|в модель))?"
+)
+
+
+# shares said for a merge with no method named: "70/30", "70 на 30", "25%", "0.7 and 0.3", "поровну", "half and half"
+BLEND_SAID = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s*%|(?<![\w.])\d+(?:\.\d+)?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
+    r"|(?<![\w.])0?\.\d+\b|поровну|пополам|\bequal(?:ly)?\b|\bevenly\b|\bhalf\b|\bfifty\b|\bthe rest\b|остальн"
+)
+
+
 def find_actions(text: str) -> list[Action]:
     """Actions with the text each one owns, in the order the person wrote them."""
     actions: list[Action] = []
@@ -427,6 +443,17 @@ def find_actions(text: str) -> list[Action]:
             and not _paths(DATASET, text[c_start:c_end])
         ):  # "… slerp t=0.4 -> out/final": the end of the chain is where the model is written
             actions.append(Action("write", c_start, c_end, "write to " + text[c_start:c_end].strip()))
+        elif (
+            not found
+            and actions
+            and actions[-1].kind == "merge_models"
+            and sep.strip()
+            and re.match(
+                r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?(?:с|со|with)\s+#{3,}",
+                masked[c_start:c_end],
+            )
+        ):  # "слить с A через slerp, а потом ещё с B линейно": a second merge, of the first one's result
+            actions.append(Action("merge_models", c_start, c_end, text[c_start:c_end]))
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         elif not found and clause.strip():
@@ -497,6 +524,14 @@ def find_actions(text: str) -> list[Action]:
             continue
         merged.append(a)
     actions = _training_before_fold(merged, text)
+    if not any(a.kind in ("variant", "variant_dpo") or a.from_base for a in actions):
+        for i, a in enumerate(actions):  # "SFT r 16, then DPO r 8, merge both": one line of training, no two results
+            if (
+                a.kind == "merge_models"
+                and any(b.kind in ("sft", "dpo") for b in actions[:i])
+                and MERGE_BOTH.fullmatch(mask_paths(a.text).strip(" ,.;"))
+            ):
+                a.kind = "merge_adapter"
     for scope, where in taken_back_stages(masked):  # "SimPO? no, skip SimPO": the stage said before is dropped
         said = [a for a in actions if a.start < where and _action_scope(a) == scope]
         if said:
@@ -639,8 +674,11 @@ def _tidy(found: list[Action], masked: str) -> list[Action]:
         ):
             continue
         if action.kind == "method_only":
-            if kinds & {"sft", "dpo"}:
-                continue
+            if kinds & {"sft", "dpo"} or re.search(
+                r"(?:\b(?:from|for|to|in|of|on)\s+(?:the\s+|all\s+|every\s+|each\s+)?|(?<![а-я])(?:из|для|у|от)\s+)$",
+                masked[max(0, action.start - 24) : action.start],
+            ):
+                continue  # "exclude layer 0 from lora": the adapters the goal already trains, not a new stage
             action.kind = "sft"
         if action.kind == "sft" and any(o.kind == "dpo" and _verb_of(action, o, masked) for o in found):
             continue  # "train it to prefer …", "fine-tune with DPO", "DPO training": one DPO stage
@@ -1176,13 +1214,13 @@ def _replacement_method(reason: str) -> str | None:
 def parse_weights(text: str) -> list[float]:
     """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%', 'A (weight 0.7) and B (weight 0.3)' → fractions,
     one per model (paths never read)."""
-    per_model = per_model_weights(mask_paths(text))
+    per_model = per_model_weights(mask_paths(text)) or ordinal_weights(mask_paths(text))
     if per_model:
         return per_model[0]
-    from agent.goal_numbers import words_to_digits
-
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
-    m = re.search(r"(?<![\w.])\d*\.?\d+\s*%?(?:\s*(?:/|and|,|и|:|to|на|к)\s*\d*\.?\d+\s*%?)+", masked)
+    m = re.search(
+        r"(?<![\w.])\d*\.?\d+(?:\s*%)?(?:(?:\s*(?:/|and|,|и|:|to|на|к)\s*|\s+(?=0?\.\d))\d*\.?\d+(?:\s*%)?)+", masked
+    )  # "0.5 0.25 и 0.25": decimals with only a space between are one list
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
         m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
     if not m:
@@ -1536,6 +1574,15 @@ def _merge_models(action: Action, ctx: Context) -> None:
         ctx.notes.append(
             "no merge method was named; a blend with the starting model is a linear merge (say ties or slerp for another)."
         )
+    elif (
+        not method
+        and BLEND_SAID.search(words_to_digits(mask_paths(text)))
+        and not re.search(r"densit|плотн|trim|sparsif", text)
+    ):
+        method = "linear"  # "мердж с B 70 на 30", "merge B at 25%, the rest base": a blend in the shares said
+        ctx.notes.append(
+            "no merge method was named; a blend in the shares you gave is a linear merge (say ties or slerp for another)."
+        )
     elif not method:
         method = "ties"
         ctx.notes.append("no merge method was named; TIES was chosen (say linear, slerp or dare_ties for another).")
@@ -1693,6 +1740,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             hit = _member_word(name, stage["models"])
         if hit is not None:  # "then merge that with B: 0.8 to partner": B 0.8, ours the rest
             weights = [one[0] if m == hit else round(1 - one[0], 6) for m in stage["models"]]
+            named = True  # each weight is with its member already: the members are not reordered
             other = next(m for m in stage["models"] if m != hit)
             ctx.notes.append(
                 f"{other.lstrip('@')} takes the rest of the merge: {1 - one[0]:g} (you gave {hit.lstrip('@')} {one[0]:g})."
@@ -1780,6 +1828,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
 
 
 def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
+    from agent.goal_numbers import exact_share
+
+    if stage.get("weights"):  # "a third" had five characters to be written in: 1/3 to six places, as said
+        stage["weights"] = [exact_share(w) for w in stage["weights"]]
+    if stage.get("t") is not None:
+        stage["t"] = exact_share(stage["t"])
     seed = [f.value for f in number_facts(mask_paths(text) + " " + ctx.merge_config) if f.slot == "seed"]
     if seed:
         stage["seed"] = seed[-1]  # "dare_ties …, seed 42": the random masks' seed
@@ -1865,6 +1919,8 @@ def _member_word(word: str, models: list[str]) -> str | None:
     trained = [m for m in models if m.startswith("@") and m != "@base"]
     others = [m for m in models if not m.startswith("@")]
     if re.fullmatch(OURS, word):
+        if not trained and "@base" in models:
+            return "@base"  # nothing trained: "ours" is the model the person opened
         return trained[0] if len(trained) == 1 else None
     if re.fullmatch(THEIRS, word):
         return others[0] if len(others) == 1 else None
@@ -1919,8 +1975,10 @@ def _qualifies_adapters(action: Action, found: list[Action], masked: str) -> boo
     how to combine them: neither is a stage of its own."""
     if action.kind == "disk_adapter" or not any(a.kind == "disk_adapter" for a in found):
         return False
-    if action.kind == "merge_models":
-        return bool(re.fullmatch(r"ties|dare[_ -]?ties|dare[_ -]?linear", masked[action.start : action.end]))
+    if action.kind == "merge_models":  # "…adapter and dare_ties with ../b": a model merge of its own, after the fold
+        return bool(re.fullmatch(r"ties|dare[_ -]?ties|dare[_ -]?linear", masked[action.start : action.end])) and not (
+            re.match(r"\s+(?:with|с|со)\s+#{3,}", masked[action.end :])
+        )
     if action.kind in ("sft", "dpo", "method_only"):
         return bool(
             ADAPTER_NAMED_AFTER.match(masked, action.end)
@@ -2112,8 +2170,9 @@ def _amend(reason: str, ctx: Context) -> None:
         )
 
 
-def _leftovers(text: str, actions: list[Action]) -> list[str]:
-    """Words that no rule placed: shown, so the person knows what was not taken as an instruction."""
+def _leftovers(text: str, actions: list[Action], trained_on: set[str] = frozenset()) -> list[str]:
+    """Words that no rule placed: shown, so the person knows what was not taken as an instruction. A word that is
+    the name of a dataset a stage trains on ("SFT on chat" with chat.jsonl) was placed."""
     known = re.compile(
         r"\d|\.jsonl|\.json|\.csv|\.parquet|/|_proj|c_attn|c_fc|rank|alpha|beta|epoch|layer|attention|mlp|"
         r"lora|dora|merge|adapter|weight|dataset|data|output|model|last|first|слой|сло|эпох|ранг|внимани|адаптер|"
@@ -2145,6 +2204,7 @@ def _leftovers(text: str, actions: list[Action]) -> list[str]:
         if w not in STOPWORDS
         and w not in covered
         and w not in numbers
+        and w not in trained_on
         and not known.match(w)
         and not UNSUPPORTED.fullmatch(w)
     ][:12]
@@ -2403,7 +2463,9 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)"
         # "save as fp16 to out/x", "сохрани в fp16 в out/x": the dtype is what is written
         r"|\b(?:save|write|store)\s+(?:as|in|to)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32|half)\b"
-        r"|(?:сохрани|запиши)\s+(?:в|как)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32)",
+        r"|(?:сохрани|запиши)\s+(?:в|как)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32)"
+        # "save in 500MB shards to out/x", "сохрани шардами по 500 мегабайт": the goal's only verb is the write
+        r"|^\W*(?:(?:just|only|please|просто|только|пожалуйста)\s+)?(?:save|write|store|сохрани\w*|запиши|выгрузи\w*)\b",
         goal,
     ) or re.search(r"\bresult|результат", goal):
         written = []  # a dtype or shard size alone is a write of the opened model only where the goal says so
@@ -2435,6 +2497,12 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         r"(?:the\s+)?([^;.]+)",
         goal,
     )
+    if not both:  # "…, but exclude layer 0 and layer 11 from lora": the comma-part before it, for every adapter
+        both = re.search(
+            r"(?:^|[,;]|\bbut\b)\s*([^,;]*?)\s+(?:from|for|in|to)\s+(?:the\s+|all\s+|every\s+|each\s+)?"
+            r"(?:loras|adapters|lora\s+adapters|lora)\b(?=\s*(?:[,;.]|$))",
+            goal,
+        )
     trained = [s for s in ctx.stages if s["kind"] in ("sft", "dpo")]
     if both and len(trained) > 1:
         targets = parse_targets(both.group(1), ctx)
@@ -2500,7 +2568,13 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             notes=ctx.notes,
         )
     report = validate_plan(plan)
-    leftovers = _leftovers(goal, actions)
+    trained_on = {  # "SFT on chat" with chat.jsonl, "train on my_chats" with my_chats.jsonl
+        part
+        for st in ctx.stages
+        if st.get("dataset")
+        for part in {Path(st["dataset"]).stem.lower(), *re.split(r"[-_. ]+", Path(st["dataset"]).stem.lower())}
+    }
+    leftovers = _leftovers(goal, actions, trained_on)
     if leftovers:
         ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")
     plan.notes = list(ctx.notes)

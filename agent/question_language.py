@@ -20,8 +20,19 @@ SLOT_WORDS_RU = {
 
 def wants_russian(goal: str) -> bool:
     """Two or more Russian words outside paths and quotes: the person writes in Russian."""
-    text = re.sub(r"\S*/\S*|'[^']*'|\"[^\"]*\"", " ", goal)
-    return len(re.findall(r"[а-яё]{2,}", text.lower())) >= 2  # "SFT на data с небольшим лр" is Russian
+    text = re.sub(r"\S*/\S*|'[^']*'|\"[^\"]*\"", " ", goal).lower()
+    russian = len(re.findall(r"[а-яё]{2,}", text))
+    if russian >= 2:  # "SFT на data с небольшим лр" is Russian
+        return True
+    english = [w for w in re.findall(r"(?<![\w.])[a-z]{2,}(?![\w.])", text) if w not in _TERMS]
+    return russian == 1 and not english  # "сохрани в int8", "экспортируй в gguf q4_k_m": the one word is Russian
+
+
+# names that are the same in both languages: no sign of which one the person writes in
+_TERMS = frozenset(
+    "sft dpo ipo orpo kto simpo cpo ppo grpo lora qlora dora peft trl gguf awq gptq ties slerp dare della linear bf16 fp16 "
+    "fp32 int8 int4 nf4 safetensors lr mlp hf hub".split()
+)
 
 
 def _slot(words: str) -> str:
@@ -93,6 +104,22 @@ WHY_RU = {
 }  # fmt: skip
 
 SHAPES: list[tuple[str, object]] = [
+    (
+        r"You wrote '(?P<w>.+?)'; Graft downloads nothing and trains the model you opened\. Open a local folder of that "
+        r"model with --model, or is it meant as something else\?",
+        lambda m: (
+            f"Вы написали «{m['w']}»; Graft ничего не скачивает и обучает открытую модель. "
+            "Откройте локальную папку этой модели через --model — или это значит что-то другое?"
+        ),
+    ),
+    (
+        r"You said '(?P<w>.+?)', and the plan has an? (?P<n>\S+) stage; should it\?",
+        lambda m: f"Вы написали «{m['w']}», а в плане есть этап {m['n']}; он нужен?",
+    ),
+    (
+        r"You asked for (?P<n>\S+) and then said '(?P<w>.+?)'; should the plan have an? \S+ stage\?",
+        lambda m: f"Вы попросили {m['n']}, а потом написали «{m['w']}»; нужен ли в плане этап {m['n']}?",
+    ),
     (
         r"'(?P<n>.+?)' looks like a Hugging Face Hub model id; Graft downloads nothing and trains the model you opened\. "
         r"Open a local folder of that model with --model, or is it meant as something else\?",
@@ -423,6 +450,8 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^(?P<a>\S+) takes the rest of the merge: (?P<v>\S+) \(you gave (?P<b>\S+) (?P<w>\S+)\)\.$",
+     lambda m: f"{m['a']} получает остаток слияния: {m['v']} (вы дали {m['b']} {m['w']})."),
     (r"^stage (?P<a>\S+) is a full fine-tune too, as (?P<b>\S+) is\.$",
      lambda m: f"этап {m['a']} — тоже полное дообучение, как и {m['b']}."),
     (r"^stage (?P<a>\S+) is a DoRA too, as (?P<b>\S+) is\.$",
@@ -498,6 +527,9 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['s']}: у полного дообучения нет ранга и альфы, они убраны."),
     (r"^the adapter trained in this plan is folded in before the adapters from disk\.$",
      lambda m: "адаптер, обученный в этом плане, вливается раньше адаптеров с диска."),
+    (r"^no merge method was named; a blend in the shares you gave is a linear merge \(say ties or slerp for another\)\.$",
+     lambda m: "метод слияния не назван; смешивание в указанных долях — это линейное слияние (для другого метода "
+     "скажите ties или slerp)."),
     (r"^no merge method was named; a blend with the starting model is a linear merge \(say ties or slerp for "
      r"another\)\.$",
      lambda m: "метод слияния не назван; смешивание с исходной моделью — это линейное слияние (для другого метода "
@@ -649,7 +681,7 @@ FACT_FORMS: list[tuple[str, object]] = [
     (r"effective batch (?P<n>\S+) \(batch × accumulation\)", lambda m: f"эффективный батч {m['n']} (батч × накопление)"),
     (r"merge method (?P<x>\S+)", lambda m: f"метод слияния {m['x']}"),
     (r"(?P<x>\S+) merge", lambda m: f"слияние {m['x']}"),
-    (r"weights (?P<a>\S+) and (?P<b>\S+), the larger for (?P<x>.+)", lambda m: f"веса {m['a']} и {m['b']}, больший — для {m['x']}"),
+    (r"weight (?P<a>\S+) for (?P<x>.+), (?P<b>\S+) for the other member", lambda m: f"вес {m['a']} для {m['x']}, {m['b']} для другой модели"),
     (r"(?P<x>\S+) \(not run by Graft\)", lambda m: f"{m['x']} (Graft это не запускает)"),
     (r"the same (?P<w>settings|layers|modules?) as the stage before", lambda m: f"{_SAME_RU[m['w']]}, что на предыдущем этапе"),
     (r"the same (?P<w>.+?) as the stage before",

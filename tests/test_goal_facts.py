@@ -627,7 +627,8 @@ def test_actually_no_before_a_negated_stage_takes_it_back(world, goal: str, kind
 )
 def test_a_stage_asked_for_and_then_negated_is_asked_about(world, goal: str) -> None:  # type: ignore[no-untyped-def]
     outcome = _outcome(world, goal)
-    assert outcome.plan is None and "should the plan have an SFT stage" in (outcome.question or "")
+    asked = "нужен ли в плане этап SFT" if "без SFT" in goal else "should the plan have an SFT stage"
+    assert outcome.plan is None and asked in (outcome.question or "")
     # the same check holds an LLM plan that keeps the SFT
     assert check_plan_against_goal(goal.format(**world), _two_stage_plan({}, {}), 6)
 
@@ -812,3 +813,20 @@ def test_layers_said_per_stage_land_in_their_stage(world, goal: str) -> None:  #
     assert (sft.r, sft.layers, dpo.r, dpo.layers) == (8, [0, 1, 2, 3], 4, [4, 5])
     inherited = _outcome(world, "SFT on the last 2 layers, then DPO")
     assert [s.layers for s in inherited.plan.stages if s.kind in ("sft", "preference")] == [[4, 5], [4, 5]]
+
+
+@pytest.mark.parametrize(
+    "goal",
+    ["sft then dpo then merge, but exclude layer 0 and layer 11 from lora", "SFT, потом DPO, без слоя 0 для лоры"],
+)
+def test_a_second_run_on_the_same_data_the_goal_says_once_is_asked_about(goal: str) -> None:
+    """With the data given by --data (no path in the goal), a phantom second SFT on the same file is still a drift."""
+    stages = [
+        {"kind": "sft", "dataset": "chat.jsonl"},
+        {"kind": "preference", "dataset": "prefs.jsonl"},
+        {"kind": "sft", "id": "sft-2", "dataset": "chat.jsonl"},
+        {"kind": "write"},
+    ]
+    plan = plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
+    assert any("twice" in m.message for m in check_plan_against_goal(goal, plan, 12))
+    assert not any("twice" in m.message for m in check_plan_against_goal(goal, _two_stage_plan({}, {}), 12))

@@ -23,6 +23,11 @@ RU = "дообучи модель на данных"
 EN = "fine-tune the model on the data"
 
 NOTES = [
+    ("base takes the rest of the merge: 0.75 (you gave partner 0.25).",
+     "base получает остаток слияния: 0.75 (вы дали partner 0.25)."),
+    ("no merge method was named; a blend in the shares you gave is a linear merge (say ties or slerp for another).",
+     "метод слияния не назван; смешивание в указанных долях — это линейное слияние (для другого метода скажите ties "
+     "или slerp)."),
     # agent/offline_planner.py
     ("phi3 fuses query, key and value in qkv_proj; the adapter targets all of qkv_proj.",
      "phi3 объединяет query, key и value в qkv_proj; адаптер обучает qkv_proj целиком."),
@@ -146,7 +151,7 @@ FACTS = [
     ("gradient checkpointing", "чекпоинтинг градиентов"),
     ("warmup 0.1 of the total steps (warmup_steps below 1 is a ratio)",
      "прогрев 0.1 от всех шагов (warmup_steps меньше 1 — это доля)"),
-    ("weights 3 and 1, the larger for ../b", "веса 3 и 1, больший — для ../b"),
+    ("weight 0.75 for ../b, 0.25 for the other member", "вес 0.75 для ../b, 0.25 для другой модели"),
     ("SimPO gamma 0.5 — SimPO stage", "гамма SimPO 0.5 — этап SimPO"),
     ("held-out share 0", "доля валидации 0"),
     ("density 0.5", "плотность 0.5"),
@@ -238,3 +243,19 @@ def test_planner_notes_and_facts_in_russian(world: dict[str, str], goal: str) ->
     assert outcome.notes and facts
     left = {line: _english_left(line) for line in shown if _english_left(line)}
     assert not left, left
+
+
+@pytest.mark.parametrize(
+    ("goal", "russian"),
+    [
+        ("сохрани в int8", True),  # one Russian word and only terms: the person writes Russian
+        ("экспортируй в gguf q4_k_m", True),
+        ("SFT на data.jsonl", True),
+        ("save it to ./out, пожалуйста", False),  # English words besides the one Russian word
+        ("SFT then DPO", False),
+    ],
+)
+def test_a_goal_of_one_russian_word_and_terms_is_answered_in_russian(goal: str, russian: bool) -> None:
+    from agent.question_language import wants_russian
+
+    assert wants_russian(goal) is russian
