@@ -3190,6 +3190,7 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         or GENERIC_TRAINING.search(text)
         or re.search(
             r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
+            r"|chats?\b|conversations?\b|dialogu?es?\b|dialogs?\b|диалог|переписк"
             r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|#{3,})",
             text,
         )

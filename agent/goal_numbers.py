@@ -274,12 +274,29 @@ _SHARE = re.compile(
 # a fraction of layers, data or training time is no weight: "the top third of the layers", "half an epoch"
 _NOT_A_SHARE_AFTER = re.compile(
     r"\s+(?:of\s+|из\s+)?(?:the\s+|an?\s+|its\s+|all\s+)?(?:model'?s?\s+|модели\s+)?"
-    r"(?:layer|block|epoch|step|data|dataset|train|token|сло|блок|эпох|шаг|данн|датасет|обучени|токен)",
+    r"(?:layer|block|epoch|step|data|dataset|train|token|сло|блок|эпох|шаг|данн|датасет|обучени|токен"
+    r"|(?:(?:sft|dpo)'?s?\s+)?(?:lr|learning|rank|alpha|beta|ранг|альф|бет|скорост|лр)|that\b|this\b|it\b|этого|того)",
     re.IGNORECASE,
 )
 _NOT_A_SHARE_BEFORE = re.compile(
     r"(?:top|bottom|first|last|middle|upper|lower|early|late|central|front|back|верхн\w*|нижн\w*|средн\w*"
     r"|перв\w*|последн\w*|центральн\w*|начальн\w*|конечн\w*|каждую|каждой|every|each)\s+$",
+    re.IGNORECASE,
+)
+# where a fraction is a member's share: said with the member, a weight word, "gets", or "the rest" beside it
+_MEMBER = (
+    r"(?:[~.\w-]*/[\w./-]*|(?:the\s+|our\s+|my\s+)?(?:base|partner|other(?:\s+one)?|ours|theirs|result|original"
+    r"|(?:first|second|third)(?:\s+one)?|model|one)\b|баз\w*|партн[её]р\w*|наш\w*|его|ему|их|им|исходн\w*|друг\w*"
+    r"|перв\w*|втор\w*|результат\w*)"
+)
+_SHARE_BEFORE = re.compile(
+    r"(?:\b(?:gets?|takes?|receives?|weight(?:ed)?|weights?|give\s+\S+|t)|(?<![а-я])(?:вес\w*|получа\w*|получит|дай\s+\S+"
+    r"|отда\w*\s+\S+|нам|мне|ему|им|ей|партн[её]ру|базе|нашей|нашему)|[=:])\s*[=:]?\s*$",
+    re.IGNORECASE,
+)
+_SHARE_AFTER = re.compile(
+    rf"\s*(?:(?:of\s+the\s+weight\s+|of\s+it\s+)?(?:to|for|from|of|на|для|у|от|—|-|:)\s+)?{_MEMBER}"
+    r"|\s*(?:,|and|и|а|;)\s*(?:the\s+)?(?:rest|remainder|остальн\w*|остаток)",
     re.IGNORECASE,
 )
 _MERGING = re.compile(
@@ -311,6 +328,8 @@ def merge_shares(text: str) -> str:
             return m.group(0)
         if re.search(r"half[- ]and[- ]$", before, re.IGNORECASE):  # "half and half" is 0.5 each, read as a phrase
             return m.group(0)
+        if not (_SHARE_BEFORE.search(before) or _SHARE_AFTER.match(text, m.end())):
+            return m.group(0)  # "DPO at half the SFT lr": a fraction of a setting, not a member's share
         value = next(v for i, (_, v) in enumerate(_SHARES) if m.group(f"s{i}"))
         width = len(m.group(0))
         written = f"{value:.{max(1, min(6, width - 2))}f}"  # 6 places, as other shares are rounded, where they fit

@@ -330,6 +330,12 @@ def mask_paths(text: str) -> str:
     return text
 
 
+# data described, not a method named: "some chats", "our support conversations", "диалоги"; "preference pairs"
+CHAT_DATA = re.compile(
+    r"\b(?:chats?|conversations?|dialogues?|dialogs?|chat\s+logs?|transcripts|demonstrations)\b"
+    r"|(?<![а-я])(?:диалог\w*|переписк\w*|чаты|чатов|чатами|разговор\w*)"
+)
+PAIRS_DATA = re.compile(r"preference pairs|preferences?|(?:пар\w*\s+)?предпочтени\w*")
 # "merge both", "слей их", "merge the two adapters": with no second line of training, the adapters are folded in
 MERGE_BOTH = re.compile(
     r"(?:merge|fold|combine|bake|слей|слить|смерж\w*|смердж\w*|объедини\w*)\s+(?:both|the\s+two|them(?:\s+both)?|оба|обе|их)"
@@ -524,6 +530,16 @@ def find_actions(text: str) -> list[Action]:
             continue
         merged.append(a)
     actions = _training_before_fold(merged, text)
+    described = CHAT_DATA.search(masked)
+    if (
+        described
+        and not any(a.kind in ("sft", "variant") for a in actions)
+        and any(a.kind == "dpo" and PAIRS_DATA.fullmatch(masked[a.start : a.end]) for a in actions)
+    ):  # "i have some chats and some preference pairs": each kind of data said is trained on, SFT first
+        first = next(i for i, a in enumerate(actions) if a.kind == "dpo")
+        actions.insert(
+            first, Action("sft", described.start(), described.end(), text[described.start() : described.end()])
+        )
     if not any(a.kind in ("variant", "variant_dpo") or a.from_base for a in actions):
         for i, a in enumerate(actions):  # "SFT r 16, then DPO r 8, merge both": one line of training, no two results
             if (
@@ -619,6 +635,10 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
     own ("SFT on a.jsonl and DPO on b.jsonl" keeps both)."""
     if dpo.start >= sft.end:
         between = masked[sft.end : dpo.start]
+        if PAIRS_DATA.fullmatch(masked[dpo.start : dpo.end]) and re.fullmatch(
+            r"\s+(?:(?:it|the model)\s+)?on\s+(?:the\s+|my\s+|our\s+|some\s+|these\s+)?", between
+        ):
+            return True  # "train on the preference pairs": the pairs are how it trains
         return bool(VERB_OF.fullmatch(between)) or bool(  # "обучи на thumbs.jsonl методом KTO": how it trains
             re.fullmatch(
                 r"\s+(?:(?:it|the model|модель)\s+)?(?:on|на)\s+#+\s*,?\s*(?:with|using|via|методом|с помощью|через)"

@@ -564,6 +564,13 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # a fraction in a goal that merges is a member's share only beside a member, a weight word or "the rest"
+    ("sft on {sft} lr 2e-4, merge it, then dpo on {dpo} at half the sft lr", ["sft", "merge_adapter", "preference"],
+     {2: {"learning_rate": 1e-4}}),  # "half" was read as a merge weight, and the DPO kept its default lr: silent
+    # the data said, not a method: "chats and preference pairs" is SFT then DPO; "train on the pairs" is one DPO
+    ("make it nicer to talk to, i have some chats and some preference pairs", ["sft", "preference"], {}),
+    ("сделай её приятнее в общении: есть диалоги и пары предпочтений", ["sft", "preference"], {}),
+    ("train on the preference pairs", ["preference"], {}),  # was SFT on chat.jsonl, never named, then DPO: silent
     # red-team pass 21b (at 41e05e8): modules listed with spaces, Cyrillic method names, shares with no method named
     ("DoRA r16 alpha 16 lr 2e-5 cutoff_len 256 target q k v up down on {sft}", ["sft"],
      {0: {"target_modules": ["down_proj", "k_proj", "q_proj", "up_proj", "v_proj"]}}),  # up_proj was dropped: silent

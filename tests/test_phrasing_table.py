@@ -80,7 +80,7 @@ a question, which I count as a disputed expectation, not a silent miss).
 goals_redteam5.yaml (201) is red-team pass 5's fresh goals, judged by hand at 167c92f (after everything above):
 163/201 = 81.1% right or rightly asked, 4 silent (2%) — the honest number for this round; tuned against since.
 2026-11-27: red-team passes 15a and 15b (221 fresh goals, blind, at 20d460c) read 78.9% (2 silent) and 84.1%
-(5 silent); goals_redteam15.yaml holds them, fixed from by class (207/221 now, 2 known silent rows, ratcheted). Pass 16
+(5 silent); goals_redteam15.yaml holds them, fixed from by class (208/221 now, 1 known silent row, ratcheted). Pass 16
 (126 fresh goals at f44e9f0, after those fixes, not tuned against): 86.5% right, 3 silent.
 """
 
@@ -293,4 +293,4 @@ NO_SILENT_ONLY = {"goals_redteam3.yaml", "goals_redteam4.yaml"}
 # red-team pass 15's table (tests/phrasing/goals_redteam15.yaml, 221 goals): its silent classes were fixed by class, and
 # three silent rows remain as known misses (a vague goal naming chats and pairs planned as DPO, "no SFT, but first train
 # on X", a hub model name read as the output): the count and the rate may only get better
-RATCHET: dict[str, tuple[int, float]] = {"goals_redteam15.yaml": (2, 0.9)}
+RATCHET: dict[str, tuple[int, float]] = {"goals_redteam15.yaml": (1, 0.9)}
