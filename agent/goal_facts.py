@@ -47,7 +47,10 @@ AFTER = [
     (
         "r",
         r"\blora_r\b|\blora_rank\b|\branks?\b|\brnak\b|\brakn\b|\brnk\b|(?<![\w.-])r(?=[\"']?\s*[=:]|\s+\d|\s+(?:four|eight|sixteen|thirty|sixty|one hundred|восемь|четыре"
-        r"|шестнадцать|тридцать|шестьдесят|сто)\b)|ранг\w*|рангом",
+        r"|шестнадцать|тридцать|шестьдесят|сто)\b)|ранг\w*|рангом"
+        # "лора 16", "lora 8 on q,v": a bare count after the adapter's name is its rank
+        r"|(?<![\w.-])(?:q?lora|dora|лор[аыу]|дор[аы])(?=\s+\d{1,3}(?![\d.%])(?!\s*(?:-?bit|бит|x|layers?|сло|gpu|гпу|epoch"
+        r"|эпох|steps?|шаг|гб|gb|mb|мб|раз|times)))",
     ),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
     ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)"),
@@ -63,7 +66,8 @@ AFTER = [
     ),
     (
         "max_steps",
-        r"\bmax_steps\b|\bmax_iters?\b|\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d)|шаг\w*(?=\s*[=:])",
+        r"\bmax_steps\b|\bmax_iters?\b|(?<!warmup )(?<!warm up )(?<!warm-up )(?<!warmup_)"
+        r"(?:\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d))|(?<!прогрева )шаг\w*(?=\s*[=:])",
     ),
     ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
     (
@@ -316,6 +320,8 @@ def output_dtype(masked: str) -> tuple[str, int, int] | None:
             continue
         if training_precision(masked, m.start(), m.end()):
             continue
+        if re.match(r"[^.;!?\n]*\?", masked[m.end() :]) or re.match(r"\s+(?:or|или)\s", masked[m.end() :]):
+            continue  # "Is this checkpoint bf16 or fp32? convert to fp16": a question about it, not what to write
         return DTYPES[m.group(0)], m.start(), m.end()
     return None
 
@@ -619,8 +625,10 @@ WEIGHT_BY = re.compile(
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+)?"
-    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3", "ours gets 0.33"
+    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|weight\s+|вес\s+)?"
+    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
+    r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w.%])"  # "B gets 0.6", "the base gets 40%"
 )
 
 
@@ -640,6 +648,10 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
         if m.group("name5"):
             found.append(
                 (float(m.group("v5")), m.start("name5"), m.end("name5"), m.start(), m.end(), bool(m.group("p5")))
+            )
+        elif m.group("name6"):
+            found.append(
+                (float(m.group("v6")), m.start("name6"), m.end("name6"), m.start(), m.end(), bool(m.group("p6")))
             )
         elif m.group("name"):
             found.append((float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), True))
@@ -742,6 +754,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
             ("name3", "v3"),
             ("name4", "v4"),
             ("name5", "v5"),
+            ("name6", "v6"),
         ):
             if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
                 continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
@@ -929,6 +942,8 @@ class Fact:
             ),
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
+            "no_base_member": lambda: "the base is no merge member",
+            "loss_type": lambda: f"{value} loss",
             "reference": lambda: f"'{self.phrase}'",
             "same_as": lambda: f"the same {value} as the stage before",
             **{slot: (lambda name=name: name if value else f"no {name}") for slot, name in SWITCH_NAMES.items()},
@@ -1281,7 +1296,7 @@ DISTRIBUTED = (
     (
         "deepspeed",
         r"\bdeep[_ -]?speed\b(?:[\s,-]*(?:zero|stage)[- _]?(?:stage[- _]?)?[123]\b)?|\bzero[- _]?(?:stage[- _]?)?[123]\b"
-        r"|\bds[_ ]config\b",
+        r"|\bds[_ ]config\b|(?<![а-я])дипспид\w*",
     ),
     ("ddp", r"\bddp\b|\bdistributed data[- ]parallel\b"),
 )
@@ -2174,6 +2189,10 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
     return facts
 
 
+BASE_LEFT_OUT = re.compile(
+    r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме)\s+(?:the\s+|its\s+)?"
+    r"(?:base|original|opened model|баз(?:ы|у|ой|а)|исходн\w*|оригинал\w*)(?:\s+(?:model|модели))?(?![\w-])"
+)
 # an order word and a second merge after the first merge's weights: "…, а потом ещё с B линейно 80 на 20"
 THEN_MERGE = re.compile(
     r"(?:\bthen\b|\bafter that\b|(?<![а-я])(?:потом|затем|после этого)|;)(?=[^.;]*?(?:merg|blend|slerp|ties|dare|linear"
@@ -2327,6 +2346,21 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("max_shard_size", shards[0], masked[shards[1] : shards[2]], shards[1], shards[2]))
     found = _merge_weight_facts(masked, text, facts)
     facts.extend(found)
+    named_losses = {
+        (loss, m.start(), m.end())
+        for loss, pattern in _dpo_loss_words()
+        if loss not in ("ipo", "sft")  # IPO is read as a method; "sft" is a stage far more often than a loss
+        for m in pattern.finditer(masked)
+        if not negated(masked, m.start())
+        and (loss != "sigmoid" or re.match(r"\s*(?:loss|лосс|потер)", masked[m.end() :]))
+    }
+    if len({loss for loss, _, _ in named_losses}) == 1 and not dpo_loss_list(masked):  # "SFT with hinge loss"
+        loss, start, end = min(named_losses, key=lambda x: x[1])
+        facts.append(Fact("loss_type", loss, masked[start:end], start, end))
+    if (left_out_base := BASE_LEFT_OUT.search(masked)) and MERGE_WORDS.search(masked):
+        facts.append(  # "смешай A и B поровну, без базы": the opened model is not blended in
+            Fact("no_base_member", True, left_out_base.group(0), left_out_base.start(), left_out_base.end())
+        )
     then = THEN_MERGE.search(masked, found[-1].end) if found else None
     if then:  # "slerp with A 50/50, then with B linearly 80 на 20": the second merge's own weights
         more = _merge_weight_facts(masked[then.start() :], text[then.start() :], [])
@@ -2619,6 +2653,14 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return value in (("deepspeed", 3), ("fsdp", 2))
     if slot == "favoured_weights":
         return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) == 2)
+    if slot == "loss_type":
+        return any(
+            s.kind == "preference"
+            and (s.loss_type == value or (isinstance(s.loss_type, list) and value in s.loss_type))
+            for s in stages
+        )
+    if slot == "no_base_member":
+        return not any("@base" in s.models for s in stages if s.kind == "merge_models")
     if slot == "weights":
         for s in stages:
             have = list(getattr(s, "weights", None) or [])
@@ -3154,14 +3196,19 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 
 
 def _loss_mix(text: str, start: int) -> bool:
     """'a mix of sigmoid and sft losses', 'смесь лоссов': losses mixed inside one DPO stage, not a model merge."""
-    return bool(re.match(r"\w*\s+(?:of\s+)?(?:[\w-]+\s+){0,4}?(?:loss(?:es)?|лосс\w*|потер\w*)\b", text[start:]))
+    return bool(
+        re.match(r"\w*\s+(?:of\s+)?(?:[\w-]+\s+){0,4}?(?:loss(?:es)?|лосс\w*|потер\w*)\b", text[start:])
+        or re.search(  # "loss types sigmoid and sft mixed": the losses named before the word
+            r"(?:loss(?:es|_types?|\s+types?)?|лосс\w*|потер\w*)\b[^.;]{0,40}$", text[max(0, start - 48) : start]
+        )
+    )
 
 
 MERGE_VERB = re.compile(
@@ -3308,19 +3355,23 @@ def dpo_loss_list(text: str) -> list[str]:
             if not negated(text, m.start()) and not any(s <= m.start() < e for s, e, _ in found):
                 found.append((m.start(), m.end(), loss))
     found.sort()
+    runs: list[list[tuple[int, int, str]]] = []
+    for hit in found:  # the names side by side as a list, not one here and one in another clause
+        if runs and re.fullmatch(
+            r"[\s,/+&\[\]()\"'-]*(?:and|и|plus|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*", text[runs[-1][-1][1] : hit[0]]
+        ):
+            runs[-1].append(hit)
+        else:
+            runs.append([hit])
+    found = (
+        max(runs, key=len) if runs else []
+    )  # "sft then dpo, loss_type: [sigmoid, bco_pair]": the list, not the stage
     names = [loss for _, _, loss in found]
     joined = any(  # "a mix of sigmoid and sft loss": two names joined right before the word
         re.fullmatch(r"\s*(?:\+|,|and|и|&|/)\s*", text[a[1] : b[0]]) and re.match(r"\s+loss\b", text[b[1] :])
         for a, b in pairwise(found)
     )
     listed = (bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) or joined) and len(set(names)) > 1
-    listed = (
-        listed
-        and all(  # the names side by side as a list, not one here and one in another clause
-            re.fullmatch(r"[\s,/+&\[\]()\"'-]*(?:and|и|plus|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*", text[a[1] : b[0]])
-            for a, b in pairwise(found)
-        )
-    )
     return list(dict.fromkeys(names)) if listed else []
 
 
@@ -3350,6 +3401,8 @@ def first_stage_word(masked: str, start: int, end: int) -> bool:
         before = masked[max(start, m.start() - 6) : m.start()]
         if re.search(r"(?:the|at|in|its)\s*$", before):
             continue
+        if re.search(rf"(?:{OURS}|{THEIRS}|{BASE_WORDS})\s*$", masked[max(start, m.start() - 24) : m.start()]):
+            continue  # "weights 0.5, 0.3, 0.2 (ours first)": the order of a merge's members, not of the stages
         leads = re.match(
             r"[\s,:]*(?:(?:do|run|please|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?" + STAGE_START,
             masked[m.end() :],

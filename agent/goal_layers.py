@@ -541,7 +541,9 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers = sorted({*c.layers, *_check([int(digits.group(1))], num_layers, model)})  # "layers 2-5 and 9"
             c.end += digits.end()
             c.phrase = text[c.start : c.end].strip()
-    for c in chosen:  # "keep layers 10 and 11 frozen", "слои 10 и 11 заморожены": every other layer trains
+    for c in list(chosen):  # "keep layers 10 and 11 frozen", "слои 10 и 11 заморожены": every other layer trains
+        if c not in chosen:
+            continue
         frozen = re.match(
             r"\s*(?:(?:are|stay|remain|будут|остаются)\s+)?(?:frozen|заморожен\w*|замороженными"
             r"|alone|untouched|as (?:is|they are)|(?:в покое|нетронут\w*|как есть)|not trained|untrained"
@@ -549,6 +551,17 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             text[c.end :],
         )
         if c.layers is not None and frozen:
+            listed = [  # "layer 0 and layer 11 frozen", "слой 0 и слой 11 не трогать": both are left alone
+                o
+                for o in chosen
+                if o is not c
+                and o.layers is not None
+                and o.end <= c.start
+                and re.fullmatch(r"\s*(?:,|and|и|&|\+)\s*", text[o.end : c.start])
+            ]
+            for o in listed:
+                c.layers, c.start = sorted({*c.layers, *o.layers}), min(c.start, o.start)
+                chosen.remove(o)
             keep = [i for i in range(num_layers) if i not in set(c.layers)]
             if not keep:
                 raise GraftError(
@@ -636,6 +649,10 @@ def parse_layer_selection(text: str, num_layers: int | None, model: str = "the m
     return found[0]
 
 
+SETTING_BEFORE = (
+    r"(?:\brank|\br|ранг\w*|\balpha|альф\w*|\blr|лр|\bepochs?|эпох\w*|\bbatch(?:\s+size)?|батч\w*|\bbeta|бет\w*"
+    r"|lora|лор[аыу])\s*[=:]?\s*$"
+)
 LAYER_WORD = rf"(?:{HEAD}|{ORD_EN}|{ORD_RU}|\d+(?:-?(?:й|го|ого|ий|ый|ом|st|nd|rd|th))?|every|кажд\w*)"
 LAYER_PHRASE = re.compile(
     rf"(?<![\w-])(?:(?:the|and|и|or|или|,|of|&|\+|{LAYER_WORD})\s*)*?{LAYER_WORD}\s*(?:(?:the|and|и|,|&|\+)\s*)*"
@@ -663,6 +680,8 @@ def unread_layer_words(text: str, num_layers: int | None) -> list[str]:
     for m in LAYER_PHRASE.finditer(lowered):
         for w in re.finditer(LAYER_WORD, m.group(0)):
             at = m.start() + w.start()
+            if w.group(0).isdigit() and re.search(SETTING_BEFORE, lowered[max(0, at - 24) : at]):
+                continue  # "ранг 8, каждый второй слой": the 8 is the rank's
             if not any(a <= at < b for a, b in spans):
                 unread.append(text[m.start() : m.end()].strip())
                 break

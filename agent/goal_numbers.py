@@ -239,7 +239,10 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora",
           "тайс": "ties", "даре": "dare", "слерп": "slerp", "дэа тайс": "dareties", "дэа-тайс": "dareties",
           "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
-          "линеар": "linear", "ворм ап": " warmup", "вормап": "warmup", "вармап": "warmup", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
+          "линеар": "linear", "ворм ап": " warmup", "вормап": "warmup", "вармап": "warmup",
+          "грпо": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
+          "таск-арифметик": "taskarithmetic", "модел сток": "modelstock", "модель сток": "model stock",
+          "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid "}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I

@@ -169,6 +169,7 @@ def _understood_words() -> frozenset[str]:
         "lora_dpo_distributed",
     }
     words |= {"peft_use_dora", "layers_pattern", "save_pretrained_merged"}  # Axolotl's DoRA; PEFT's default; Unsloth
+    words |= {"merge_adapter", "merge_models", "merge_and_unload"}  # Graft's own stage kinds, PEFT's fold: actions
     return frozenset(words)
 
 

@@ -121,7 +121,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|results?|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
@@ -148,6 +148,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
             r"|(?:(?<![а-я])мерж|(?<![а-я])мердж|(?<![а-я])слияни|смешай|смешать|слей|слить)\w*\s+"
             r"(?:двух|трех|четырех|2|3|4)\s+моделей"
+            # "мердж моделей: наша 0.25, B 0.75", "merge models: …", "linear: B gets 0.6, …": the members follow
+            r"|(?<![а-я])(?:мерж|мердж|слияни|смешивани)\w*\s+моделей\s*[:—-]|\bmerg\w*\s+(?:the\s+)?models\s*:"
+            r"|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
             # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
             r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
             r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
@@ -350,6 +353,12 @@ BLEND_SAID = re.compile(
 )
 
 
+MERGE_AGAIN = re.compile(
+    r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
+    r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
+)
+
+
 def find_actions(text: str) -> list[Action]:
     """Actions with the text each one owns, in the order the person wrote them."""
     actions: list[Action] = []
@@ -404,6 +413,15 @@ def find_actions(text: str) -> list[Action]:
         found.sort(key=lambda a: a.start)
         qualifier = [a.kind for a in found] == ["method_only"]
         found = _tidy(found, masked)
+        again = MERGE_AGAIN.match(masked, c_start)
+        if (
+            again
+            and actions
+            and actions[-1].kind == "merge_models"
+            and sep.strip()
+            and not any(a.start < again.end() for a in found)
+        ):  # "слить с A через slerp, а потом ещё с B линейно[, сохранить в X]": a second merge, of the first's result
+            found.insert(0, Action("merge_models", c_start, again.end()))
         if (
             qualifier
             and actions
@@ -449,17 +467,6 @@ def find_actions(text: str) -> list[Action]:
             and not _paths(DATASET, text[c_start:c_end])
         ):  # "… slerp t=0.4 -> out/final": the end of the chain is where the model is written
             actions.append(Action("write", c_start, c_end, "write to " + text[c_start:c_end].strip()))
-        elif (
-            not found
-            and actions
-            and actions[-1].kind == "merge_models"
-            and sep.strip()
-            and re.match(
-                r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?(?:с|со|with)\s+#{3,}",
-                masked[c_start:c_end],
-            )
-        ):  # "слить с A через slerp, а потом ещё с B линейно": a second merge, of the first one's result
-            actions.append(Action("merge_models", c_start, c_end, text[c_start:c_end]))
         elif not found and actions and clause.strip():
             actions[-1].text += " " + text[c_start:c_end]  # "rank 8, alpha 16." after the action's clause
         elif not found and clause.strip():
@@ -1563,6 +1570,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
             r"|(?<![а-я])открыт(?:ую|ая|ой)(?![а-я])",
             mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
         )
+        if not re.search(  # "смешай A и B поровну, без базы", "without the base": the base is left out
+            r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме)\s+(?:the\s+|its\s+)?$",
+            mask_paths(text)[max(0, m.start() - 16) : m.start()],
+        )
     ]
     reference_only = (
         (method in _NEEDS_BASE or not method)
@@ -2542,8 +2553,8 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         shard = shard_size(mask_paths(goal))  # "max shard size 2GB" with no write verb
         if shard:
             ctx.stages[-1]["max_shard_size"] = shard[0]
-        dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b", goal)  # "…, dtype bfloat16" anywhere
-        if dtype:
+        dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b(?![^.;!?\n]*\?)(?!\s+(?:or|или)\s)", goal)
+        if dtype and not said:  # "…, dtype bfloat16" anywhere, but never in a question ("is it bf16 or fp32?")
             ctx.stages[-1]["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(
                 dtype.group(1), dtype.group(1)
             )

@@ -666,6 +666,8 @@ FACT_WORDS_RU = {
 _SAME_RU = {"settings": "те же настройки", "layers": "те же слои", "module": "те же модули", "modules": "те же модули"}
 FACT_FORMS: list[tuple[str, object]] = [
     (r"an SFT stage", lambda m: "этап SFT"),
+    (r"the base is no merge member", lambda m: "база не участвует в слиянии"),
+    (r"(?P<v>[a-z_]+) loss", lambda m: f"лосс {m['v']}"),
     (r"IPO \(DPO loss\)", lambda m: "IPO (лосс DPO)"),
     (r"full fine-tuning \(no adapter\)", lambda m: "полное дообучение (без адаптера)"),
     (r"not (?P<r>\w+) modules", lambda m: f"без модулей {m['r']}"),

@@ -830,3 +830,20 @@ def test_a_second_run_on_the_same_data_the_goal_says_once_is_asked_about(goal: s
     plan = plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
     assert any("twice" in m.message for m in check_plan_against_goal(goal, plan, 12))
     assert not any("twice" in m.message for m in check_plan_against_goal(goal, _two_stage_plan({}, {}), 12))
+
+
+@pytest.mark.parametrize(
+    ("goal", "dtype"),
+    [
+        ("Is this checkpoint bf16 or fp32? convert to fp16 safetensors in out/Half", "float16"),
+        ("в bf16 или fp32 веса? сохрани в fp16 в out/H", "float16"),
+        ("is it fp32? convert to bf16", "bfloat16"),
+        ("save as fp16", "float16"),
+    ],
+)
+def test_a_dtype_in_a_question_about_the_checkpoint_is_not_the_output(goal: str, dtype: str) -> None:
+    """The first dtype word was written even when it sat in a question ("is it bf16 or fp32?"): silent."""
+    from agent.goal_facts import mask, output_dtype, reading_text
+
+    said = output_dtype(mask(reading_text(goal)))
+    assert said is not None and said[0] == dtype

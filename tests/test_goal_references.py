@@ -564,6 +564,28 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team passes 22a/22b (at 099a4ca): silent classes and the commonest needless questions
+    ("смешай {partner} и {partner2} поровну, без базы", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5]}}),  # the base was a third member: silent
+    ("слой 0 и слой 11 не трогать, остальное LoRA на {sft}", ["sft"], {0: {"layers": list(range(1, 11))}}),  # kept 0
+    ("Is this checkpoint bf16 or fp32? convert to fp16 safetensors in {out}", [], {}),  # wrote bf16: silent
+    ("sft on {sft}, warmup steps 100", ["sft"], {0: {"warmup_steps": 100, "max_steps": None}}),  # was 100 steps in all
+    ("DPO on {dpo} with hinge loss", ["preference"], {0: {"loss_type": "hinge"}}),
+    ("DPO on {dpo} with loss types sigmoid and sft mixed, loss_weights 1.0 and 0.5", ["preference"],
+     {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
+    ("linear: {partner} gets 0.6, base gets the rest", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.6, 0.4]}}),
+    ("merge {partner} into ours with ties, density 0.5, ours weight 1 theirs 0.5", ["merge_models"],
+     {0: {"method": "ties", "models": ["@base", "{partner}"], "weights": [1.0, 0.5]}}),
+    ("лора 16, лр 2e-4 на {sft}", ["sft"], {0: {"r": 16, "learning_rate": 2e-4}}),
+    ("ORPO на {dpo} с бетой 0.2, потом слерп с {partner}, t ноль целых четыре, потом ещё линейно с {partner2} 50 на 50, "
+     "сохранить в {out}", ["preference", "merge_adapter", "merge_models", "merge_models"],
+     {2: {"method": "slerp", "t": 0.4}, 3: {"method": "linear", "weights": [0.5, 0.5]}}),
+    ("SFT on {sft} → DPO on {dpo} → merge the adapter → merge result with {partner} 60/40, write to {out}",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"weights": [0.6, 0.4]}}),
+    ("DoRA на MLP на {sft}, ранг 8, каждый второй слой", ["sft"], {0: {"r": 8, "layers": [0, 2, 4, 6, 8, 10]}}),
+    ("таск арифметик: {partner} вес 0.5, {partner2} вес 0.5", ["merge_models"], {0: {"method": "task_arithmetic"}}),
+    ("сфт на {sft} на 4 гпу с дипспидом", ["sft"], {}),
     # a fraction in a goal that merges is a member's share only beside a member, a weight word or "the rest"
     ("sft on {sft} lr 2e-4, merge it, then dpo on {dpo} at half the sft lr", ["sft", "merge_adapter", "preference"],
      {2: {"learning_rate": 1e-4}}),  # "half" was read as a merge weight, and the DPO kept its default lr: silent
@@ -734,6 +756,8 @@ ASKED = [
     ("DPO only, no SFT, but first train on {sft}", "no sft"),  # was SFT then DPO: the refusal dropped
     ("скачай модель с huggingface и смержи с {partner}", "скачай модель с huggingface"),
     ("сохрани в int8", "квантован"),  # a Russian goal of one word and terms is asked in Russian
+    ("грпо на {sft}", "grpo"),  # the Cyrillic spelling is the method Graft does not run
+    ("SFT with hinge loss on {sft}", "hinge"),  # a DPO loss on an SFT stage: dropped without a word before
     ("download llama from the HF hub and fine-tune it on {sft}", "download llama from the hf hub"),
     ("только DPO, без SFT, но сначала обучи на {sft}", "без sft"),
     ("skip the SFT, I already did SFT myself; DPO on {dpo} with beta 0.2", "skip the sft"),
