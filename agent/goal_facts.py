@@ -2464,7 +2464,17 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             for f, scope in zip(sorted(values, key=lambda f: f.start), stages_said, strict=True):
                 f.scope = scope
     others = [f for f in facts if f not in references]
-    facts = others + resolve_references(others, references)
+    resolved = resolve_references(others, references)
+    facts = others + [  # "lr a tenth of the sft lr": two readings of one phrase; the one that resolved stands
+        r
+        for r in resolved
+        if not (
+            r.slot == "reference"
+            and any(
+                o is not r and o.slot == r.value and o.derived and o.start < r.end and r.start < o.end for o in resolved
+            )
+        )
+    ]
     relative = relative_alpha(masked)
     if relative:  # alpha from the rank said last (after corrections and references), of the same stage when scoped
         alpha = next((f for f in facts if f.slot == "alpha" and f.start == relative.start()), None)
@@ -3303,7 +3313,12 @@ def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> 
         key = (stage_scope(s), str(Path(s.dataset).expanduser().resolve()))
         times = sum(1 for d in said if _same_path(s.dataset, d))
         words = SFT_WORDS if key[0] == "sft" else dict(PREFERENCE_WORDS).get(key[0], key[0])
-        named = len(re.findall(words, text))
+        named = sum(  # "a tenth of the sft lr (sft lr 1e-4)": a stage referred to is not asked for again
+            1
+            for m in re.finditer(words, text)
+            if not referred_stage(text, m.start(), m.end())
+            and not re.search(r"\(\s*$", text[max(0, m.start() - 3) : m.start()])
+        )
         if key in seen and times < 2 and named < 2:
             name = SCOPE_NAMES.get(key[0], key[0].upper())
             misses.append(

@@ -511,6 +511,14 @@ def find_actions(text: str) -> list[Action]:
         if (
             same is not None
             and a.kind in ("sft", "dpo")
+            and re.search(r"\(\s*$", masked[max(0, a.start - 3) : a.start])
+            and not DATASET.search(a.text)
+        ):  # "…, kto lr a tenth of the sft lr (sft lr 1e-4)": the SFT said before, its value in brackets
+            same.text += " " + a.text
+            continue
+        if (
+            same is not None
+            and a.kind in ("sft", "dpo")
             and not DATASET.search(a.text)
             and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;])\s+$", masked[max(0, a.start - 6) : a.start])
             and re.match(

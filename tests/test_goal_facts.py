@@ -847,3 +847,16 @@ def test_a_dtype_in_a_question_about_the_checkpoint_is_not_the_output(goal: str,
 
     said = output_dtype(mask(reading_text(goal)))
     assert said is not None and said[0] == dtype
+
+
+def test_a_stage_named_again_in_brackets_is_no_second_run() -> None:
+    """'…, kto lr a tenth of the sft lr (sft lr 1e-4)' once planned a second SFT on the same data: silent."""
+    goal = "SFT on chat.jsonl then KTO on thumbs.jsonl, kto lr a tenth of the sft lr (sft lr 1e-4)"
+    stages = [
+        {"kind": "sft", "dataset": "chat.jsonl"},
+        {"kind": "preference", "method": "kto", "dataset": "thumbs.jsonl", "learning_rate": 1e-5},
+        {"kind": "sft", "id": "sft-2", "dataset": "chat.jsonl", "learning_rate": 1e-4},
+        {"kind": "write"},
+    ]
+    plan = plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
+    assert any("twice" in m.message for m in check_plan_against_goal(goal, plan, 12))

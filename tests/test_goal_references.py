@@ -565,6 +565,8 @@ PLANNED = [
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
     # red-team passes 22a/22b (at 099a4ca): silent classes and the commonest needless questions
+    ("SFT on {sft} then KTO on {kto} with beta 0.2, kto lr a tenth of the sft lr (sft lr 1e-4)", ["sft", "preference"],
+     {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 1e-5, "beta": 0.2}}),  # "(sft lr …)" was a second SFT: silent
     ("смешай {partner} и {partner2} поровну, без базы", ["merge_models"],
      {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5]}}),  # the base was a third member: silent
     ("слой 0 и слой 11 не трогать, остальное LoRA на {sft}", ["sft"], {0: {"layers": list(range(1, 11))}}),  # kept 0
