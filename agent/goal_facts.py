@@ -1367,7 +1367,7 @@ EVERY_STAGE = re.compile(
     # "…, all lora r 8", "all three stages", "обе стадии ранг 32", "во всех этапах"
     r"|\ball(?:\s+(?:three|four|two|the))?\s+(?:stages?|runs?|of\s+them)\b|\ball(?:\s+(?:three|four))?\s+(?:lora|dora)\b(?!\s*[-_]?(?:layers?|modules?|targets?|linear))"
     r"|\b(?:from|for|in|to)\s+(?:the\s+|all\s+|every\s+|each\s+)?(?:loras|adapters|lora\s+adapters|lora)\b(?=\s*(?:[,;.]|$))"
-    r"|(?<![а-я])(?:обе|оба|обеих|обоих)\s+(?:стади\w*|этап\w*|прогон\w*)|(?<![а-я])(?:все|всех|во\s+всех|на\s+всех)\s+(?:тр[её]х?\s+|четыр\w*\s+)?(?:стади\w*|этап\w*)"
+    r"|(?<![а-я])(?:обе|оба|обеих|обоих)\s+(?:стади\w*|этап\w*|прогон\w*)|(?<![а-я])(?:оба|обе)\s+(?=(?:с|со|на|в)\s|[—:-])|(?<![а-я])(?:все|всех|во\s+всех|на\s+всех)\s+(?:тр[её]х?\s+|четыр\w*\s+)?(?:стади\w*|этап\w*)"
 )
 NO_CLIPPING = re.compile(
     r"(?:\bno|\bwithout|\bdisabl\w*|\bturn off|(?<![а-я])без|(?<![а-я])отключи\w*)\s+(?:the\s+|any\s+)?"
@@ -2439,7 +2439,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             cut = re.search(r"[,;]", masked[m.end() :])
             seg_end = min(seg_end, m.end() + cut.start()) if cut else seg_end
         for f in facts:
-            if f.slot in SLOT_NAMES and seg_start <= f.start < seg_end:
+            if (f.slot in SLOT_NAMES or f.slot == "adapter") and seg_start <= f.start < seg_end:
                 if re.match(  # "alpha 32 for both stages and rank 8 for the DPO only": that one stays the DPO's
                     r"\s*(?:only\s+|just\s+|только\s+|лишь\s+)?(?:for|для|на|in|at)\s+(?:the\s+)?(?:sft|dpo|ipo|orpo|kto|simpo|дпо|сфт)\b",
                     masked[f.end :],
@@ -2782,6 +2782,15 @@ def _covered(number: Number, facts: list[Fact]) -> bool:
 MEMORY_CONTEXT = r"vram|gpu|memory|\bram\b|card|disk|a100|h100|4090|3090|памят|видеокарт|карт|диск|озу"
 
 
+def _restated(value: float, facts: list[Fact]) -> bool:
+    """Whether a number is one of the values read already (a share as said, 70 for 0.7, counts too)."""
+    said: list[float] = []
+    for f in facts:
+        values = f.value if isinstance(f.value, (list, tuple)) else [f.value]
+        said += [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return any(abs(v - value) < 1e-9 or abs(v * 100 - value) < 1e-6 for v in said)
+
+
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
     from agent.goal_settings import ITEM_NUMBER_AFTER, unread_settings
@@ -2802,6 +2811,16 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             r"(?:^|\s)\(?$", masked[: number.start]
         ):
             continue  # "1) SFT … 2) DPO": an item's number
+        opened = re.search(r"\(([^()]*)$", masked[: number.start])
+        closed = re.match(r"[^()]*\)", masked[number.end :])
+        if (
+            opened
+            and closed
+            and all(
+                _restated(n.value, facts) for n in find_numbers(masked[opened.start(1) : number.end + closed.end()])
+            )
+        ):
+            continue  # "70/30 (ours 70)": values read already, said again in brackets
         token = (
             re.search(r"[\w.-]*$", masked[: number.start]).group(0)
             + masked[number.start : number.end]
@@ -3093,7 +3112,7 @@ HUB_ID = re.compile(
 # a download from the hub said without a model id: "скачай модель с huggingface", "pull it from the HF hub"
 HUB_DOWNLOAD = re.compile(
     r"(?:\b(?:download|pull|fetch|grab|get)\w*|(?<![а-я])(?:скача\w*|скачи\w*|загруз\w*|стян\w*|подтян\w*|выкач\w*))"
-    r"\s+(?:[\w.-]+\s+){0,3}?(?:from|off|с|из|со)\s+(?:the\s+)?(?:hugging\s*face|huggingface|hf|hub|хаба|хаб|хагинг\s*фейс\w*)"
+    r"\s+(?:[\w.#-]+\s+){0,3}?(?:from|off|с|из|со)\s+(?:the\s+)?(?:hugging\s*face|huggingface|hf|hub|хаба|хаб|хагинг\s*фейс\w*)"
     r"(?:\s+hub|\s+хаба)?(?![\w/-])"
 )
 # a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
@@ -3175,7 +3194,8 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
         misses.append(
             Miss(
                 None,
-                f"You wrote '{hub.group(0)}'; Graft downloads nothing and trains the model you opened. Open a local "
+                f"You wrote '{reading_text(goal)[hub.start() : hub.end()]}'; Graft downloads nothing and trains the model "
+                "you opened. Open a local "
                 "folder of that model with --model, or is it meant as something else?",
             )
         )

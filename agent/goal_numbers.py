@@ -422,9 +422,10 @@ def spelled_numbers(text: str) -> str:
     )
     text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
     text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
-    text = re.sub(  # "dropout point one": 0.1 said without its zero
-        r"(?<![\w.])(?<!zero )(?<!oh )point\s+(one|two|three|four|five|six|seven|eight|nine)(?![\w])",
-        lambda m: f"0.{word_value(m.group(1).lower())}".ljust(len(m.group(0))),
+    digit = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+    text = re.sub(  # "dropout point one", "beta point two five": a decimal said without its zero, digit by digit
+        rf"(?<![\w.])(?<!zero )(?<!oh )point((?:\s+{digit})+)(?![\w])",
+        lambda m: ("0." + "".join(str(word_value(w.lower()) or 0) for w in m.group(1).split())).ljust(len(m.group(0))),
         text,
         flags=re.IGNORECASE,
     )

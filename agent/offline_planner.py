@@ -122,7 +122,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|results?|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
-            r"(?:result|model|one|checkpoint|base|original))\s+)?(?:back\s+)?(?:with|together)\b"
+            r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d)"
@@ -357,6 +357,14 @@ MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
 )
+
+
+def _after_own_data(action: Action, text: str) -> tuple[str, str]:
+    """A stage word and the data said right after it ("sft on x.jsonl"), and the rest of its clause."""
+    own = re.match(r"[\w-]*(?:\s+(?:on|на|по)\s+\S+\.(?:jsonl|json|csv|parquet)\b)?[:,]?", text[action.start :])
+    end = action.start + (own.end() if own else action.end - action.start)
+    clause_end = action.start + len(action.text) - max(0, action.text.find(text[action.start : action.end]))
+    return text[action.start : end], text[end:clause_end] if clause_end > end else ""
 
 
 def find_actions(text: str) -> list[Action]:
@@ -600,6 +608,24 @@ def find_actions(text: str) -> list[Action]:
             masked[max(0, a.start - 32) : a.start],
         ):
             actions[i - 1], actions[i] = a, actions[i - 1]
+    for a, b in itertools.pairwise(list(actions)):  # "смерджи нашу модель после SFT с A и B методом ties": the merge's
+        if (  # clause, with the SFT said in it as what comes before
+            a.kind in ("sft", "dpo")
+            and b.kind == "merge_models"
+            and re.search(r"(?:\bafter|(?<![а-я])после)\s+(?:an?\s+|the\s+)?$", masked[max(0, a.start - 12) : a.start])
+            and re.search(r"#{3,}", mask_paths(_after_own_data(a, text)[1]))
+        ):
+            own, rest = _after_own_data(a, text)
+            head = a.text[: max(0, a.text.find(text[a.start : a.end]))]
+            b.text, a.text = head + " " + rest + " " + b.text, own
+        elif (  # "dare_ties merge after sft: ours 0.6, B 0.4": the values after the SFT are the merge's
+            a.kind == "merge_models"
+            and b.kind in ("sft", "dpo")
+            and re.search(r"(?:\bafter|(?<![а-я])после)\s+(?:an?\s+|the\s+)?$", masked[max(0, b.start - 12) : b.start])
+            and re.search(r"#{3,}", mask_paths(_after_own_data(b, text)[1]))
+        ):
+            own, rest = _after_own_data(b, text)
+            a.text, b.text = a.text + " " + rest, own
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
@@ -2546,7 +2572,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     if both and len(trained) > 1:
         targets = parse_targets(both.group(1), ctx)
         layers = parse_layers(both.group(1), ctx)
+        adapter = parse_method(both.group(1)[:24])  # "both DoRA", "оба с DoRA": every training stage's adapter
         for stage in trained:
+            if adapter and stage.get("adapter") != "none":
+                stage["adapter"] = adapter
             if targets and stage.get("adapter") != "none":
                 stage["target_modules"] = targets
             if layers is not None:

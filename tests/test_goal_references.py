@@ -564,6 +564,22 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 23a (at 898b708: 90.0%, 1 silent): "both DoRA" was the DPO's alone (silent)
+    ("I want SFT on {sft} with lr 3e-4 and DPO on {dpo} with lr 3e-6, both DoRA, rank 32 for both, alpha twice the rank",
+     ["sft", "preference"], {0: {"adapter": "dora", "r": 32, "alpha": 64}, 1: {"adapter": "dora", "r": 32, "alpha": 64}}),
+    ("SFT на {sft} и DPO на {dpo}, оба с DoRA", ["sft", "preference"], {0: {"adapter": "dora"}, 1: {"adapter": "dora"}}),
+    ("DPO on {dpo} with sigmoid loss, beta point two five, lr five e minus seven, two epochs", ["preference"],
+     {0: {"beta": 0.25, "learning_rate": 5e-7, "epochs": 2}}),
+    ("dare_ties merge after sft on {sft}: our tuned model weight 0.6 density 0.53, {partner} weight 0.4 density 0.53",
+     ["sft", "merge_adapter", "merge_models"],
+     {2: {"method": "dare_ties", "models": ["@sft-merged", "{partner}"], "weights": [0.6, 0.4], "density": 0.53}}),
+    ("смерджи нашу модель после SFT на {sft} с {partner} и {partner2} методом ties, плотность 0,5, веса 0,5/0,3/0,2",
+     ["sft", "merge_adapter", "merge_models"], {2: {"method": "ties", "weights": [0.5, 0.3, 0.2], "density": 0.5}}),
+    ("fine-tune on {sft} layers 4-7 only, modules q_proj and v_proj, rank 8; then linear merge with {partner} 70/30 (ours 70)",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("sft on {sft}, dpo on {dpo}, then average the result 50/50 with {partner} using linear, then slerp that with "
+     "{partner2} at t 0.6", ["sft", "preference", "merge_adapter", "merge_models", "merge_models"],
+     {3: {"method": "linear", "weights": [0.5, 0.5]}, 4: {"method": "slerp", "t": 0.6}}),
     # red-team passes 22a/22b (at 099a4ca): silent classes and the commonest needless questions
     ("SFT on {sft} then KTO on {kto} with beta 0.2, kto lr a tenth of the sft lr (sft lr 1e-4)", ["sft", "preference"],
      {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 1e-5, "beta": 0.2}}),  # "(sft lr …)" was a second SFT: silent
@@ -759,6 +775,7 @@ ASKED = [
     ("скачай модель с huggingface и смержи с {partner}", "скачай модель с huggingface"),
     ("сохрани в int8", "квантован"),  # a Russian goal of one word and terms is asked in Russian
     ("грпо на {sft}", "grpo"),  # the Cyrillic spelling is the method Graft does not run
+    ("скачай Qwen2.5-7B с huggingface и дообучи на {sft}", "qwen2.5-7b с huggingface"),  # a name masked as a path
     ("SFT with hinge loss on {sft}", "hinge"),  # a DPO loss on an SFT stage: dropped without a word before
     ("download llama from the HF hub and fine-tune it on {sft}", "download llama from the hf hub"),
     ("только DPO, без SFT, но сначала обучи на {sft}", "без sft"),
