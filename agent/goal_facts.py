@@ -2354,9 +2354,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if not negated(masked, m.start())
         and (loss != "sigmoid" or re.match(r"\s*(?:loss|лосс|потер)", masked[m.end() :]))
     }
-    if len({loss for loss, _, _ in named_losses}) == 1 and not dpo_loss_list(masked):  # "SFT with hinge loss"
-        loss, start, end = min(named_losses, key=lambda x: x[1])
-        facts.append(Fact("loss_type", loss, masked[start:end], start, end))
+    if not dpo_loss_list(masked):  # "SFT with hinge loss"; "hinge loss, … and also sigmoid loss": one is asked about
+        for loss, start, end in sorted(named_losses, key=lambda x: x[1]):
+            if not any(f.slot == "loss_type" and f.value == loss for f in facts):
+                facts.append(Fact("loss_type", loss, masked[start:end], start, end))
     if (left_out_base := BASE_LEFT_OUT.search(masked)) and MERGE_WORDS.search(masked):
         facts.append(  # "смешай A и B поровну, без базы": the opened model is not blended in
             Fact("no_base_member", True, left_out_base.group(0), left_out_base.start(), left_out_base.end())
@@ -2971,6 +2972,7 @@ def check_plan_against_goal(
     misses.extend(_before_that_misses(facts, mask(reading_text(retract(goal))), plan))
     misses.extend(_subtracted_misses(mask(reading_text(retract(goal))), plan))
     misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
+    misses.extend(_unstated_order_misses(mask(reading_text(retract(goal))), plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())
@@ -3449,6 +3451,25 @@ def first_stage_word(masked: str, start: int, end: int) -> bool:
         if re.search(STAGE_START, masked[start : m.start()]):  # "SFT on chat first": the word ends this stage's words
             return True
     return False
+
+
+ORDER_CUE = re.compile(
+    r"\b(?:then|after|afterwards|before|first|next|finally|followed by|later)\b|(?<![а-я])(?:потом|затем|после|перед|сначала"
+    r"|вначале|далее|в конце|наконец)(?![а-я])|→|->|=>|(?:^|\s)\(?\d\)|\b(?:stage|step)\s*\d|(?:этап|шаг)\s*\d"
+)
+
+
+def _unstated_order_misses(masked: str, plan: Any) -> list[Miss]:
+    """'DPO лр вдвое меньше, чем у SFT, SFT лр 4e-4': a preference stage planned before an SFT stage only because it
+    was named first; with no word of order in the goal, the person is asked (SFT usually comes first)."""
+    kinds = [s.kind for s in plan.stages if s.kind in ("sft", "preference")]
+    if "sft" not in kinds or "preference" not in kinds or kinds.index("preference") > kinds.index("sft"):
+        return []
+    if ORDER_CUE.search(masked):
+        return []
+    first = next(s for s in plan.stages if s.kind == "preference")
+    name = SCOPE_NAMES.get(stage_scope(first), "DPO")
+    return [Miss(None, f"The plan runs {name} before SFT only because {name} was named first; which should run first?")]
 
 
 def _first_misses(masked: str, plan: Any) -> list[Miss]:

@@ -105,6 +105,10 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"The plan runs (?P<n>\S+) before SFT only because (?P=n) was named first; which should run first\?",
+        lambda m: f"План ставит {m['n']} перед SFT только потому, что {m['n']} назван первым; что должно идти первым?",
+    ),
+    (
         r"You wrote '(?P<w>.+?)'; Graft downloads nothing and trains the model you opened\. Open a local folder of that "
         r"model with --model, or is it meant as something else\?",
         lambda m: (

@@ -543,3 +543,12 @@ def test_graft_plan_says_why_a_given_file_cannot_be_used(tiny, tmp_path) -> None
     outcome = plan_offline(PlanRequest(goal="LoRA rank 4", model=str(tiny("llama")), data=[str(bad)]))
     assert outcome.plan is None and outcome.question is not None
     assert "role 'alien'" in outcome.question and "Accepted formats" in outcome.question
+
+
+@pytest.mark.parametrize("name", ["a[1].jsonl", "[bold]x.jsonl", "run*?.jsonl"])
+def test_a_file_name_with_glob_characters_is_the_file_itself(tmp_path: Path, name: str) -> None:
+    """datasets reads data_files as glob patterns: 'a[1].jsonl' matched nothing and was reported as having no rows."""
+    path = write_jsonl(tmp_path / name, sft_rows(5))
+    rows, builder = read_dataset(path)
+    assert builder == "json" and len(rows) == 5
+    assert rows == read_dataset(write_jsonl(tmp_path / "plain.jsonl", sft_rows(5)))[0]

@@ -777,6 +777,9 @@ ASKED = [
     ("грпо на {sft}", "grpo"),  # the Cyrillic spelling is the method Graft does not run
     ("скачай Qwen2.5-7B с huggingface и дообучи на {sft}", "qwen2.5-7b с huggingface"),  # a name masked as a path
     ("SFT with hinge loss on {sft}", "hinge"),  # a DPO loss on an SFT stage: dropped without a word before
+    ("dpo on {dpo} with hinge loss, beta 0.1, and also sigmoid loss", "hinge"),  # two losses: sigmoid won, silent
+    ("DPO лр в два раза меньше чем у SFT, SFT лр 4e-4", "перед sft"),  # DPO ran first, named first: silent
+    ("DPO on {dpo}, SFT on {sft}", "before sft"),
     ("download llama from the HF hub and fine-tune it on {sft}", "download llama from the hf hub"),
     ("только DPO, без SFT, но сначала обучи на {sft}", "без sft"),
     ("skip the SFT, I already did SFT myself; DPO on {dpo} with beta 0.2", "skip the sft"),

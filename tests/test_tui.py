@@ -571,3 +571,20 @@ def test_run_a_saved_plan_file_and_export_it_back(world, tmp_path) -> None:  # t
         assert any(world["out"].glob("*.safetensors"))
 
     asyncio.run(scenario())
+
+
+def test_tab_never_lands_on_approve_so_typing_cannot_approve(world) -> None:  # type: ignore[no-untyped-def]
+    """Tabbing around put the focus on Approve, and the next space typed ran the plan (seen in tmux at 80x24)."""
+
+    async def scenario() -> None:
+        app = GraftApp(model=world["model"], data=[world["sft"]], offline=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await propose(pilot, world, f"LoRA on attention for 3 steps, then write to {world['out']}")
+            for _ in range(12):
+                await pilot.press("tab")
+                assert app.focused is None or app.focused.id not in ("approve", "edit", "reject")
+            await pilot.press("space", "enter")
+            await pilot.pause(0.2)
+            assert review_shown(app), "a key typed after tabbing approved the plan"
+
+    asyncio.run(scenario())

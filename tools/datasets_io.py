@@ -35,6 +35,7 @@ refused with the column it lacks and the formats accepted; a malformed row by it
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import sys
 from pathlib import Path
@@ -186,7 +187,7 @@ def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
                         "or a datasets.save_to_disk folder."
                     )
                 builder = builders.pop()
-                data_files = [str(p) for p in files]
+                data_files = [glob.escape(str(p)) for p in files]
             else:
                 builder = DATA_SUFFIXES.get(path.suffix.lower(), "")
                 if not builder:
@@ -194,7 +195,7 @@ def read_dataset(path: str | Path) -> tuple[list[dict[str, Any]], str]:
                         f"dataset {path} has an unknown format; use .jsonl, .json, .parquet, .csv, .arrow "
                         "or a datasets.save_to_disk folder."
                     )
-                data_files = [str(path)]
+                data_files = [glob.escape(str(path))]  # "a[1].jsonl" is a file, not a glob pattern
             table = datasets.load_dataset(builder, data_files=data_files, split="train", cache_dir=cache)
             wrapper = table.column_names[0] if builder == "json" and len(table.column_names) == 1 else None
             if wrapper in ("data", "rows", "train") and len(table) == 1 and isinstance(table[0][wrapper], list):
@@ -415,7 +416,7 @@ def portable_source() -> str:
 
     module = sys.modules[__name__]
     parts = [
-        "from pathlib import Path\nfrom typing import Any\n",  # annotations evaluate at definition (3.10+)
+        "import glob\nfrom pathlib import Path\nfrom typing import Any\n",  # annotations evaluate at definition
         'class GraftError(Exception):\n    """A dataset the script cannot use: the message says why."""\n',
     ]
     for name in PORTABLE:

@@ -69,6 +69,13 @@ def safe_markdown(value: object) -> str:
     return visible_controls(str(value))
 
 
+class ReviewButton(Button):
+    """Approve, Edit, Reject: clicked, or pressed with f6/f7/f8, never focused by Tab, so a space or Enter typed
+    after tabbing around cannot approve a plan by accident."""
+
+    can_focus = False
+
+
 class EditPlanScreen(ModalScreen[str | None]):
     """The plan's YAML in a TextArea; Save re-validates, errors come back inline.
 
@@ -520,9 +527,9 @@ class GraftApp(App[None]):
             with Vertical(id="chat-pane"):
                 yield VerticalScroll(id="chat")
                 with Horizontal(id="review"):
-                    yield Button("Approve", id="approve", variant="success")
-                    yield Button("Edit", id="edit", variant="primary")
-                    yield Button("Reject", id="reject", variant="error")
+                    yield ReviewButton("Approve", id="approve", variant="success")
+                    yield ReviewButton("Edit", id="edit", variant="primary")
+                    yield ReviewButton("Reject", id="reject", variant="error")
                 yield PromptInput(placeholder="a goal, a question, or /help (ctrl+o: several lines)", id="prompt")
             with TabbedContent(id="side", initial="plan"):
                 with TabPane("Plan", id="plan"):
@@ -1231,6 +1238,7 @@ class GraftApp(App[None]):
                 self.say("assistant", f"Cannot go back to the write: {exc}", error=True)
                 return
         self.say("assistant", "Back to the final write; nothing is retrained.")
+        self.announced = {k for k in self.announced if not k.endswith(":cancelled")}  # a second decline is said too
         self.resume_none(graph, config)
 
     def resume_none(self, graph: Any, config: dict[str, Any]) -> None:
