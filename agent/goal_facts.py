@@ -629,6 +629,7 @@ WEIGHT_BY = re.compile(
     r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w.%])"  # "B gets 0.6", "the base gets 40%"
+    r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
 )
 
 
@@ -649,6 +650,8 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             found.append(
                 (float(m.group("v5")), m.start("name5"), m.end("name5"), m.start(), m.end(), bool(m.group("p5")))
             )
+        elif m.group("name7"):
+            found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
         elif m.group("name6"):
             found.append(
                 (float(m.group("v6")), m.start("name6"), m.end("name6"), m.start(), m.end(), bool(m.group("p6")))
@@ -755,6 +758,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
             ("name4", "v4"),
             ("name5", "v5"),
             ("name6", "v6"),
+            ("name7", "v7"),
         ):
             if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
                 continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
@@ -1314,6 +1318,8 @@ def alpha_ratio(relative: re.Match[str]) -> float:
         return float(factor)
     if re.search(r"thrice|triple|втрое|три раза", relative.group(0)):
         return 3.0
+    if re.search(r"half|половин|вдвое\s+меньше", relative.group(0)):
+        return 0.5
     return 2.0 if re.search(r"twice|double|вдвое|два раза", relative.group(0)) else 1.0
 
 
@@ -1321,6 +1327,7 @@ RELATIVE_ALPHA = re.compile(
     r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
     r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+|its\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
     r"|(?:twice|double|thrice|triple)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга"
+    r"|(?:half|a\s+half)\s+(?:of\s+)?(?:the\s+)?(?:r|rank)\b|(?:в\s+)?половин[ау]?\s+ранга|вдвое\s+меньше\s+ранга"
     # "ранг 8, альфа в два раза больше": the rank just said, in the same stage (not "больше, чем у SFT")
     r"|(?:вдвое|втрое|в\s+(?:два|три|2|3)\s+раза)\s+больше(?![\s,]*(?:чем|у|для|на|than)\b)"
     r"|(?:twice|double|thrice|triple)(?:\s+(?:that|it))?(?=\s*(?:[,;.]|$)))"
@@ -2344,8 +2351,12 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     shards = shard_size(masked)
     if shards:
         facts.append(Fact("max_shard_size", shards[0], masked[shards[1] : shards[2]], shards[1], shards[2]))
-    found = _merge_weight_facts(masked, text, facts)
-    facts.extend(found)
+    cuts = [0, *(m.start() for m in THEN_MERGE.finditer(masked)), len(masked)]
+    for lo, hi in pairwise(cuts):  # "мерж с A 30%, потом мерж результата с B 50 на 50": each merge's own weights
+        more = _merge_weight_facts(masked[lo:hi], text[lo:hi], [f for f in facts if lo <= f.start < hi])
+        for f in more:
+            f.start, f.end = f.start + lo, f.end + lo
+        facts.extend(more)
     named_losses = {
         (loss, m.start(), m.end())
         for loss, pattern in _dpo_loss_words()
@@ -2362,12 +2373,6 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(  # "смешай A и B поровну, без базы": the opened model is not blended in
             Fact("no_base_member", True, left_out_base.group(0), left_out_base.start(), left_out_base.end())
         )
-    then = THEN_MERGE.search(masked, found[-1].end) if found else None
-    if then:  # "slerp with A 50/50, then with B linearly 80 на 20": the second merge's own weights
-        more = _merge_weight_facts(masked[then.start() :], text[then.start() :], [])
-        for f in more:
-            f.start, f.end = f.start + then.start(), f.end + then.start()
-        facts.extend(more)
     if len(dpo_loss_list(masked)) > 1 and not any(
         not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)
     ):

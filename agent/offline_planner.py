@@ -152,7 +152,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])(?:мерж|мердж|слияни|смешивани)\w*\s+моделей\s*[:—-]|\bmerg\w*\s+(?:the\s+)?models\s*:"
             r"|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
             # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
-            r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
+            r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|(?<![а-я])(?:мерж|мердж|слияние|смешивание)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
             r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
             r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b"
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
@@ -1763,7 +1763,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
     favoured = favoured_ratio(mask_paths(text))
-    if favoured and len(stage["models"]) == 2:
+    listed = weights_for(mask_paths(text))  # "0.5 A, 0.3 B, остальное наша": three shares, not one and the rest
+    if favoured and len(stage["models"]) == 2 and not (listed and len(listed[0]) >= 3):
         _favoured_weights(favoured, stage, method, text, ctx)  # "60-40 in favour of the second one"
         _finish_merge(stage, text, ctx)
         return
@@ -1780,6 +1781,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
                     hit = "@base" if "@base" in stage["models"] else None
             else:
                 hit = _member_word(name, stage["models"])
+                if hit is None and "@base" not in stage["models"] and _member_word(name, [*stage["models"], "@base"]):
+                    stage["models"].append("@base")  # "0.5 A, 0.3 B, остальное наша модель": the opened model is one
+                    hit = "@base"
             order.append(hit)
         if (
             None not in order
@@ -2223,6 +2227,15 @@ def _amend(reason: str, ctx: Context) -> None:
                 if kind != "dpo":
                     update.pop("method", None)
                 stage.update(update)
+    changed = {*changes, *parse_hyper(reason, "dpo"), *parse_hyper(reason, "sft")}
+    stale = {
+        "r": "uses the same rank as",
+        "target_modules": "trains the same modules as",
+        "layers": "trains the same layers as",
+    }
+    ctx.notes[:] = [  # "stage dpo uses the same rank as sft: r=8" after the feedback set rank 4: no longer true
+        n for n in ctx.notes if not any(key in changed and f" {phrase} " in n for key, phrase in stale.items())
+    ]
     if changes or parse_hyper(reason, "dpo"):
         ctx.notes.append(
             f"changed after your feedback ({reason}): "

@@ -564,6 +564,13 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 23b (at 898b708: 89.5%, 2 silent): needless questions
+    ("сфт на {sft}, ранг 32, альфа в половину ранга", ["sft"], {0: {"r": 32, "alpha": 16}}),
+    ("сфт на {sft}, затем мерж с {partner} 30%, потом мерж результата с {partner2} 50 на 50",
+     ["sft", "merge_adapter", "merge_models", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.7, 0.3]}, 3: {"weights": [0.5, 0.5]}}),
+    ("мерж: 0.5 {partner}, 0.3 {partner2}, остальное наша модель, линейно", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}", "@base"], "weights": [0.5, 0.3, 0.2]}}),  # was A 0.7, B 0.3
     # red-team pass 23a (at 898b708: 90.0%, 1 silent): "both DoRA" was the DPO's alone (silent)
     ("I want SFT on {sft} with lr 3e-4 and DPO on {dpo} with lr 3e-6, both DoRA, rank 32 for both, alpha twice the rank",
      ["sft", "preference"], {0: {"adapter": "dora", "r": 32, "alpha": 64}, 1: {"adapter": "dora", "r": 32, "alpha": 64}}),

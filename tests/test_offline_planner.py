@@ -288,3 +288,15 @@ def test_plans_validate_and_run_through_the_graph_shape(world, tmp_path) -> None
     again = load_plan(path)
     assert again == outcome.plan
     validate_plan(again)
+
+
+def test_feedback_that_changes_a_carried_value_drops_the_note_that_said_it_was_carried(world) -> None:  # type: ignore[no-untyped-def]
+    """After 'use rank 4', the replanned notes still said 'stage dpo uses the same rank as sft: r=8' (seen in the TUI)."""
+    goal = f"SFT on {world['sft']} with rank 8, then DPO on {world['dpo']} with beta 0.2"
+    request = PlanRequest(goal=goal, model=str(world["models"]["llama"]), data=[])
+    before = plan_offline(request)
+    assert any("uses the same rank as" in n for n in before.plan.notes)
+    request.feedback = ["use rank 4 and only the last 2 layers"]
+    after = plan_offline(request)
+    assert [s.r for s in after.plan.stages if s.kind != "write"] == [4, 4]
+    assert not any("uses the same rank as" in n or "trains the same layers as" in n for n in after.plan.notes)
