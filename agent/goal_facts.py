@@ -333,7 +333,8 @@ def training_precision(masked: str, start: int, end: int) -> bool:
 
 
 TRAINING_PRECISION = re.compile(
-    r"(?:mixed[- ]precision|amp|train(?:ing|ed)?\s+(?:it\s+)?(?:in|with)|обуч\w*\s+в|(?<![\w-])--)\s*$"
+    r"(?:mixed[- ]precision|amp|(?:train(?:ing|ed)?|fine-?tun\w*|finetun\w*)\s+(?:it\s+)?(?:in|with)|(?:до)?обуч\w*\s+в"
+    r"|тренир\w*\s+в|(?<![\w-])--)\s*$"
 )
 MODULE_NAME = re.compile(
     r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
@@ -1407,7 +1408,10 @@ REFERRED_BEFORE = re.compile(
     r"(?:\bsame\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on|with))?(?:\s+the)?|\bthan(?:\s+(?:for|in|on))?(?:\s+the)?"
     r"|\bas\s+(?:many|much|long|high|low|large|big|small)\s+(?:[\w-]+\s+){0,2}as(?:\s+(?:for|in|on))?(?:\s+the)?"
     r"|(?<![а-я])(?:что|чем|как)\s+(?:и\s+)?(?:у|в|для|на|при)"
-    r"|\bin\s+favou?r\s+of(?:\s+the)?|\bfavou?ring(?:\s+the)?|\btowards?(?:\s+the)?|(?<![а-я])в\s+пользу|(?<![а-я])в\s+сторону)\s*$"
+    r"|\bin\s+favou?r\s+of(?:\s+the)?|\bfavou?ring(?:\s+the)?|\btowards?(?:\s+the)?|(?<![а-я])в\s+пользу|(?<![а-я])в\s+сторону"
+    # "модель уже после сфт", "the model already went through SFT": done before, not a stage to run
+    r"|\balready\s+(?:(?:went|been|gone)\s+through|had|did|done|has\s+had|after)(?:\s+(?:an?|the|its|our))?"
+    r"|(?<![а-я])уже\s+(?:после|прош\w*|прогнан\w*\s+через|был\w*|сделан\w*)(?:\s+(?:через|этап))?)\s*$"
 )
 # "the sft lr", "SFT's rank", "the SFT model": a stage's setting or result referred to, not another stage to run
 REFERRED_AFTER = re.compile(
@@ -2199,6 +2203,9 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
 BASE_LEFT_OUT = re.compile(
     r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме)\s+(?:the\s+|its\s+)?"
     r"(?:base|original|opened model|баз(?:ы|у|ой|а)|исходн\w*|оригинал\w*)(?:\s+(?:model|модели))?(?![\w-])"
+    # "leave the base out", "базу не трогай", "the base stays out"
+    r"|\b(?:leave|keep)\s+(?:the\s+)?(?:base|original)(?:\s+model)?\s+out\b|\b(?:the\s+)?base\s+(?:stays|is\s+left|left)\s+out\b"
+    r"|(?<![а-я])(?:базу|исходную(?:\s+модель)?)\s+не\s+(?:трогай|трогаем|бери|берём|берем|включай|добавляй|смешивай)\w*"
 )
 # an order word and a second merge after the first merge's weights: "…, а потом ещё с B линейно 80 на 20"
 THEN_MERGE = re.compile(
@@ -2978,6 +2985,7 @@ def check_plan_against_goal(
     misses.extend(_subtracted_misses(mask(reading_text(retract(goal))), plan))
     misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
     misses.extend(_unstated_order_misses(mask(reading_text(retract(goal))), plan))
+    misses.extend(_both_adapters_misses(mask(reading_text(retract(goal))), plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())
@@ -3456,6 +3464,41 @@ def first_stage_word(masked: str, start: int, end: int) -> bool:
         if re.search(STAGE_START, masked[start : m.start()]):  # "SFT on chat first": the word ends this stage's words
             return True
     return False
+
+
+def _both_adapters_misses(masked: str, plan: Any) -> list[Miss]:
+    """'полный файнтюн и LoRA одновременно': a full fine-tune and a LoRA asked for together, with no 'instead' or
+    'not' taking one back and no stage named for each; whichever the plan kept, the other was dropped."""
+    full = [
+        m
+        for m in ADAPTER_NONE.finditer(masked)
+        if not re.search(r"(?:not|no|without|instead of|rather than|без|не)\s", m.group(0))
+    ]
+    lora = [
+        m
+        for m in re.finditer(r"(?<![\w-])(?:q?lora|лор[аыуе]\w*)(?![\w-])", masked)
+        if not negated(masked, m.start())
+        and not re.search(
+            r"(?:instead of|rather than|not|no|without|вместо|а не|не|без)\s+(?:a\s+)?$",
+            masked[max(0, m.start() - 14) : m.start()],
+        )
+        and not any(f.start() <= m.start() < f.end() for f in ADAPTER_NONE.finditer(masked))
+    ]
+    trained = [s for s in plan.stages if s.kind in ("sft", "preference")]
+    if (
+        not full
+        or not lora
+        or len(trained) != 1
+        or re.search(r"\b(?:then|after|before)\b|потом|затем|после|сначала", masked)
+    ):
+        return []
+    return [
+        Miss(
+            None,
+            f"You asked for '{full[0].group(0)}' and '{lora[0].group(0)}' in one stage; should it be a full fine-tune "
+            "or a LoRA?",
+        )
+    ]
 
 
 ORDER_CUE = re.compile(

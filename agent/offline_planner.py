@@ -339,6 +339,9 @@ CHAT_DATA = re.compile(
     r"|(?<![а-я])(?:диалог\w*|переписк\w*|чаты|чатов|чатами|разговор\w*)"
 )
 PAIRS_DATA = re.compile(r"preference pairs|preferences?|(?:пар\w*\s+)?предпочтени\w*")
+VAGUE_WISH = re.compile(
+    r"\b(?:something|anything|somehow|whatever)\b|(?<![а-я])(?:что-нибудь|что-то|как-нибудь|как-то|что-либо)(?![а-я])"
+)
 # "merge both", "слей их", "merge the two adapters": with no second line of training, the adapters are folded in
 MERGE_BOTH = re.compile(
     r"(?:merge|fold|combine|bake|слей|слить|смерж\w*|смердж\w*|объедини\w*)\s+(?:both|the\s+two|them(?:\s+both)?|оба|обе|их)"
@@ -1605,8 +1608,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
             mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
         )
         if not re.search(  # "смешай A и B поровну, без базы", "without the base": the base is left out
-            r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме)\s+(?:the\s+|its\s+)?$",
+            r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме"
+            r"|\b(?:leave|keep))\s+(?:the\s+|its\s+)?$",
             mask_paths(text)[max(0, m.start() - 16) : m.start()],
+        )
+        and not re.match(
+            r"\w*\s+(?:не\s+(?:трога|бер|включа|добавля|смешива)|(?:stays|is\s+left|left)\s+out)",
+            mask_paths(text)[m.start() :],
         )
     ]
     reference_only = (
@@ -2635,6 +2643,19 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             + f"({', '.join(DATA_SHAPES[ctx.datasets[p]] for p in unused)})?"
         )
         return PlanOutcome(question=_named_first(request, raise_question), notes=ctx.notes)
+    vague = VAGUE_WISH.search(mask_paths(goal))
+    if unused and vague and not re.search(r"\b(?:sft|dpo|ipo|orpo|simpo|kto|lora|dora)\b|#{3,}", mask_paths(goal)):
+        return PlanOutcome(  # "обучи что-нибудь хорошее" with two datasets: which stage, on which data, is a guess
+            question=_named_first(
+                request,
+                f"You wrote '{vague.group(0)}': which training should the plan do, on which data? Given: "
+                + ", ".join(
+                    f"{Path(p).name} ({DATA_SHAPES[shape]})" for p, shape in ctx.datasets.items() if shape != "?"
+                )
+                + ".",
+            ),
+            notes=ctx.notes,
+        )
     for path in unused:  # a file given and not trained on is said, never dropped quietly
         ctx.notes.append(f"{Path(path).name} was given as data, and no stage trains on it.")
     stages = [{**s, "kind": "preference"} if s["kind"] == "dpo" else s for s in ctx.stages]

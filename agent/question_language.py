@@ -105,6 +105,16 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You asked for '(?P<a>.+?)' and '(?P<b>.+?)' in one stage; should it be a full fine-tune or a LoRA\?",
+        lambda m: f"Вы попросили «{m['a']}» и «{m['b']}» в одном этапе; это полное дообучение или LoRA?",
+    ),
+    (
+        r"You wrote '(?P<w>.+?)': which training should the plan do, on which data\? Given: (?P<g>.+)\.",
+        lambda m: "Вы написали «{}»: какое обучение сделать и на каких данных? Даны: {}.".format(
+            m["w"], re.sub(r"\(([^()]+)\)", lambda k: f"({_DATA_KIND_RU.get(k[1], k[1])})", m["g"])
+        ),
+    ),
+    (
         r"The plan runs (?P<n>\S+) before SFT only because (?P=n) was named first; which should run first\?",
         lambda m: f"План ставит {m['n']} перед SFT только потому, что {m['n']} назван первым; что должно идти первым?",
     ),

@@ -860,3 +860,11 @@ def test_a_stage_named_again_in_brackets_is_no_second_run() -> None:
     ]
     plan = plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
     assert any("twice" in m.message for m in check_plan_against_goal(goal, plan, 12))
+
+
+def test_the_training_precision_is_not_the_output_dtype() -> None:
+    """'finetune in bfloat16 and save as fp16' wrote bfloat16 (silent)."""
+    from agent.goal_facts import mask, output_dtype, reading_text
+
+    said = output_dtype(mask(reading_text("finetune in bfloat16 and save as fp16")))
+    assert said is not None and said[0] == "float16"

@@ -564,6 +564,15 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team passes 24a/24b (at bb71948: 87.0% and 90.5%, 2 and 2 silent)
+    ("модель уже после сфт, сделай дпо на {dpo} без лоры, lr 5e-7", ["preference"],
+     {0: {"adapter": "none", "learning_rate": 5e-7}}),  # "уже после сфт" added an SFT stage: silent
+    ("the model already went through SFT; do DPO on {dpo} with lr 5e-7", ["preference"], {0: {"learning_rate": 5e-7}}),
+    ("skip the SFT, I already did SFT myself; DPO on {dpo} with beta 0.2", ["preference"], {0: {"beta": 0.2}}),
+    ("смешай {partner} и {partner2} поровну, базу не трогай", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"]}}),
+    ("mix {partner} and {partner2} equally, leave the base out", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"]}}),
     # red-team pass 23b (at 898b708: 89.5%, 2 silent): needless questions
     ("сфт на {sft}, ранг 32, альфа в половину ранга", ["sft"], {0: {"r": 32, "alpha": 16}}),
     ("сфт на {sft}, затем мерж с {partner} 30%, потом мерж результата с {partner2} 50 на 50",
@@ -782,6 +791,11 @@ ASKED = [
     ("скачай модель с huggingface и смержи с {partner}", "скачай модель с huggingface"),
     ("сохрани в int8", "квантован"),  # a Russian goal of one word and terms is asked in Russian
     ("грпо на {sft}", "grpo"),  # the Cyrillic spelling is the method Graft does not run
+    ("обучи что-нибудь хорошее", "что-нибудь"),  # SFT on chat.jsonl was a guess: silent
+    (
+        "DPO на {dpo} с beta 0.1, одновременно полный файнтюн и LoRA",
+        "полное дообучение или lora",
+    ),  # LoRA dropped: silent
     ("скачай Qwen2.5-7B с huggingface и дообучи на {sft}", "qwen2.5-7b с huggingface"),  # a name masked as a path
     ("SFT with hinge loss on {sft}", "hinge"),  # a DPO loss on an SFT stage: dropped without a word before
     ("dpo on {dpo} with hinge loss, beta 0.1, and also sigmoid loss", "hinge"),  # two losses: sigmoid won, silent
@@ -789,7 +803,6 @@ ASKED = [
     ("DPO on {dpo}, SFT on {sft}", "before sft"),
     ("download llama from the HF hub and fine-tune it on {sft}", "download llama from the hf hub"),
     ("только DPO, без SFT, но сначала обучи на {sft}", "без sft"),
-    ("skip the SFT, I already did SFT myself; DPO on {dpo} with beta 0.2", "skip the sft"),
     ("SFT on {sft} with qwen2.5-0.5b", "qwen2.5-0.5b"),
     ("обучи модель вознаграждения на {dpo}", "вознаграждения"),
     ("используй метод LongLoRA на {sft}", "longlora"),
