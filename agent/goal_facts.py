@@ -3353,6 +3353,14 @@ def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> 
             for m in re.finditer(words, text)
             if not referred_stage(text, m.start(), m.end())
             and not re.search(r"\(\s*$", text[max(0, m.start() - 3) : m.start()])
+            and not (  # "в DPO ранг 4; в SFT ранг 64": a stage named for its values, not asked for again
+                re.search(
+                    r"(?:\bfor|\bin|(?<![а-я])(?:для|в|во|на))\s+(?:the\s+)?$", text[max(0, m.start() - 8) : m.start()]
+                )
+                and re.match(
+                    r"\s*[:,-]?\s*(?:rank|ранг|lr|лр|alpha|альф|beta|бет|epochs?|эпох|dropout|r\b|\d)", text[m.end() :]
+                )
+            )
         )
         if key in seen and times < 2 and named < 2:
             name = SCOPE_NAMES.get(key[0], key[0].upper())

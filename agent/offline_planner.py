@@ -358,6 +358,7 @@ BLEND_SAID = re.compile(
 
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
+    r"(?:(?:the\s+)?(?:result|that|it)\s+|результат\w*\s+|(?:его|её|ее)\s+)?"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
 )
 
@@ -505,8 +506,8 @@ def find_actions(text: str) -> list[Action]:
             and a.kind in ("sft", "dpo")
             and (
                 re.search(r"(?:\bfor|(?<![а-я])для)\s+(?:the\s+)?$", masked[max(0, a.start - 12) : a.start])
-                or (  # "на DPO ранг 8, на SFT ранг 64": "на" a stage said before, then its values
-                    re.search(r"(?<![а-я])на\s+$", masked[max(0, a.start - 6) : a.start])
+                or (  # "на DPO ранг 8, на SFT ранг 64", "в SFT ранг 64": a stage said before, then its values
+                    re.search(r"(?:(?<![а-я])(?:на|в|во)|\bin)\s+(?:the\s+)?$", masked[max(0, a.start - 8) : a.start])
                     and not DATASET.search(a.text)
                     and (
                         re.match(r"[a-zа-я]+\s*[:,-]?\s*[a-zа-я]*\s*[=:]?\s*\d", masked[a.start : a.end + 24])

@@ -868,3 +868,16 @@ def test_the_training_precision_is_not_the_output_dtype() -> None:
 
     said = output_dtype(mask(reading_text("finetune in bfloat16 and save as fp16")))
     assert said is not None and said[0] == "float16"
+
+
+def test_a_stage_named_for_its_values_is_no_second_request() -> None:
+    """'в DPO ранг 4; в SFT ранг 64' once planned a second SFT after the DPO; the check counted 'SFT' said twice."""
+    goal = "SFT на chat.jsonl, потом DPO. в DPO ранг 4, лр 2e-6; в SFT ранг 64"
+    stages = [
+        {"kind": "sft", "dataset": "chat.jsonl"},
+        {"kind": "preference", "dataset": "prefs.jsonl", "r": 4, "learning_rate": 2e-6},
+        {"kind": "sft", "id": "sft-2", "dataset": "chat.jsonl", "r": 64},
+        {"kind": "write"},
+    ]
+    plan = plan_from_data({"goal": "g", "base_model": "base", "stages": stages})
+    assert any("twice" in m.message for m in check_plan_against_goal(goal, plan, 12))

@@ -564,6 +564,12 @@ PLANNED = [
     ("мердж линейный {partner} и {partner2}, веса 0.6 и 0.4", ["merge_models"],
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
+    # red-team pass 25 (at 4c09390: 80.0%, 2 silent)
+    ("сначала TIES {partner} и {partner2} с базой {model} (density 0.7), потом результат линейно с {model} 3:1",
+     ["merge_models", "merge_models"], {0: {"method": "ties", "density": 0.7},
+                                        1: {"method": "linear", "models": ["@merge", "@base"], "weights": [0.75, 0.25]}}),
+    ("SFT на {sft}, потом DPO на {dpo}. в DPO ранг 4, лр 2e-6; в SFT ранг 64", ["sft", "preference"],
+     {0: {"r": 64}, 1: {"r": 4, "learning_rate": 2e-6}}),  # "в SFT ранг 64" was a second SFT after the DPO: silent
     # red-team passes 24a/24b (at bb71948: 87.0% and 90.5%, 2 and 2 silent)
     ("модель уже после сфт, сделай дпо на {dpo} без лоры, lr 5e-7", ["preference"],
      {0: {"adapter": "none", "learning_rate": 5e-7}}),  # "уже после сфт" added an SFT stage: silent
