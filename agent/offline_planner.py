@@ -2569,6 +2569,15 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             notes=ctx.notes,
         )
     if not any(s["kind"] in ("sft", "dpo", "merge_adapter", "merge_models") for s in ctx.stages) and not written:
+        from agent.intent import classify
+
+        if classify(request.goal).route == "question":  # "what does MODEL contain?": answered from the files
+            return PlanOutcome(
+                question="That reads as a question about a checkpoint, not a goal (`graft inspect MODEL` answers it "
+                "from the files, `graft diff A B` compares two, the TUI answers it in the chat); what should the plan "
+                "do to the model?",
+                notes=ctx.notes,
+            )
         return PlanOutcome(
             question=_named_first(
                 request,

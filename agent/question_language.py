@@ -105,6 +105,14 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"That reads as a question about a checkpoint, not a goal \(`graft inspect MODEL` answers it from the files, "
+        r"`graft diff A B` compares two, the TUI answers it in the chat\); what should the plan do to the model\?",
+        lambda m: (
+            "Это вопрос о чекпоинте, а не цель (`graft inspect MODEL` отвечает на него по файлам, `graft diff A B` "
+            "сравнивает два чекпоинта, TUI отвечает прямо в чате); что план должен сделать с моделью?"
+        ),
+    ),
+    (
         r"You asked for '(?P<a>.+?)' and '(?P<b>.+?)' in one stage; should it be a full fine-tune or a LoRA\?",
         lambda m: f"Вы попросили «{m['a']}» и «{m['b']}» в одном этапе; это полное дообучение или LoRA?",
     ),

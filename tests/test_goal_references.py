@@ -798,6 +798,8 @@ ASKED = [
     ("сохрани в int8", "квантован"),  # a Russian goal of one word and terms is asked in Russian
     ("грпо на {sft}", "grpo"),  # the Cyrillic spelling is the method Graft does not run
     ("обучи что-нибудь хорошее", "что-нибудь"),  # SFT on chat.jsonl was a guess: silent
+    ("what does {model} contain?", "graft inspect"),  # a checkpoint question is pointed to the command that answers it
+    ("сколько слоёв у {model}?", "graft inspect"),
     (
         "DPO на {dpo} с beta 0.1, одновременно полный файнтюн и LoRA",
         "полное дообучение или lora",
