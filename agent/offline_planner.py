@@ -358,7 +358,7 @@ BLEND_SAID = re.compile(
 
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
-    r"(?:(?:the\s+)?(?:result|that|it)\s+|результат\w*\s+|(?:его|её|ее)\s+)?"
+    r"(?:(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
 )
 

@@ -565,6 +565,9 @@ PLANNED = [
      {0: {"method": "linear", "models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4]}}),
     ("сохрани в fp16 в {out}", [], {}),
     # red-team pass 25 (at 4c09390: 80.0%, 2 silent)
+    ("смёрджи {partner} и {partner2} через ties с весами 0,3 и 0,7, потом это с {model} линейно пополам, в {out}",
+     ["merge_models", "merge_models"], {0: {"method": "ties", "weights": [0.3, 0.7]},
+                                        1: {"method": "linear", "models": ["@merge", "@base"], "weights": [0.5, 0.5]}}),
     ("сначала TIES {partner} и {partner2} с базой {model} (density 0.7), потом результат линейно с {model} 3:1",
      ["merge_models", "merge_models"], {0: {"method": "ties", "density": 0.7},
                                         1: {"method": "linear", "models": ["@merge", "@base"], "weights": [0.75, 0.25]}}),
