@@ -1921,6 +1921,11 @@ SEGMENT_SPLIT = re.compile(
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|далее)"
 )
 SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference", "distributed"}
+# data described, not a method named: "some chats", "our support conversations", "диалоги" (an SFT stage's data)
+CHAT_DATA = re.compile(
+    r"\b(?:chats?|conversations?|dialogues?|dialogs?|chat\s+logs?|transcripts|demonstrations)\b"
+    r"|(?<![а-я])(?:диалог\w*|переписк\w*|чаты|чатов|чатами|разговор\w*)"
+)
 GENERIC_TRAINING = re.compile(
     r"\bfine[- ]?tun(?!ing_type)\w*|\btrain(?!er\b|_dataset)\w*|\binstruction[- ]tun\w*|дообуч\w*|(?<![а-я])обуч(?:и|ить|ай|им)\b"
 )
@@ -3280,9 +3285,9 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
     sft_cue = (
         re.search(SFT_WORDS, text)
         or GENERIC_TRAINING.search(text)
+        or CHAT_DATA.search(text)
         or re.search(
             r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
-            r"|chats?\b|conversations?\b|dialogu?es?\b|dialogs?\b|диалог|переписк"
             r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|#{3,})",
             text,
         )

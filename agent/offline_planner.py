@@ -36,6 +36,7 @@ from agent.goal_facts import (
     ADAPTER_NONE,
     BASE_WORDS,
     BEFORE_THAT,
+    CHAT_DATA,
     DORA_AFTER_NOT,
     EACH_WEIGHT,
     FAVOUR_WORDS,
@@ -333,11 +334,6 @@ def mask_paths(text: str) -> str:
     return text
 
 
-# data described, not a method named: "some chats", "our support conversations", "диалоги"; "preference pairs"
-CHAT_DATA = re.compile(
-    r"\b(?:chats?|conversations?|dialogues?|dialogs?|chat\s+logs?|transcripts|demonstrations)\b"
-    r"|(?<![а-я])(?:диалог\w*|переписк\w*|чаты|чатов|чатами|разговор\w*)"
-)
 PAIRS_DATA = re.compile(r"preference pairs|preferences?|(?:пар\w*\s+)?предпочтени\w*")
 VAGUE_WISH = re.compile(
     r"\b(?:something|anything|somehow|whatever)\b|(?<![а-я])(?:что-нибудь|что-то|как-нибудь|как-то|что-либо)(?![а-я])"
