@@ -1922,6 +1922,10 @@ SEGMENT_SPLIT = re.compile(
 )
 SCOPED_SLOTS = {*SLOT_NAMES, *SWITCHES, "layers", "dataset", "adapter", "lr_scheduler_type", "reference", "distributed"}
 # data described, not a method named: "some chats", "our support conversations", "диалоги" (an SFT stage's data)
+# preference data named as data ("preference pairs", "пары предпочтений"), which a DPO stage trains on
+PAIRS_DATA = re.compile(
+    r"preference pairs|preferences?\b(?!\s+(?:tuning|optimi|training))|(?:пар\w*\s+)?предпочтени\w*"
+)
 CHAT_DATA = re.compile(
     r"\b(?:chats?|conversations?|dialogues?|dialogs?|chat\s+logs?|transcripts|demonstrations)\b"
     r"|(?<![а-я])(?:диалог\w*|переписк\w*|чаты|чатов|чатами|разговор\w*)"
@@ -1959,14 +1963,23 @@ def _scope(facts: list[Fact], masked: str) -> None:
     stage; in a clause naming two, "for/для <method>" after a value names its stage, else a value belongs to
     the method named before it. Unscoped values may go to any stage."""
     words: list[tuple[int, int, str]] = []
+    pairs = [m.span() for m in PAIRS_DATA.finditer(masked)]
+    named_too = any(
+        not any(s <= m.start() < e for s, e in pairs) for _, p in PREFERENCE_WORDS for m in re.finditer(p, masked)
+    )  # "i have chats in a and preference pairs in b. sft, then dpo": the pairs name data, the DPO its stage
     for f in facts:
+        if f.slot == "method" and named_too and any(s <= f.start < e for s, e in pairs):
+            continue
         if f.slot == "method":
             words.append((f.start, f.end, "dpo" if f.value == "ipo" else f.value))
         elif f.slot == "stage":
             words.append((f.start, f.end, "sft"))
     named = [(m, "sft") for m in re.finditer(SFT_WORDS, masked)]
     named += [
-        (m, "dpo" if method == "ipo" else method) for method, p in PREFERENCE_WORDS for m in re.finditer(p, masked)
+        (m, "dpo" if method == "ipo" else method)
+        for method, p in PREFERENCE_WORDS
+        for m in re.finditer(p, masked)
+        if not (named_too and any(s <= m.start() < e for s, e in pairs))
     ]
     referred = [(f.start, f.end) for f in facts if f.slot == "reference"]
     for m, scope in named:  # "rank 8 for the DPO adapter": the adapter a DPO stage trains
@@ -2028,6 +2041,19 @@ def _scope(facts: list[Fact], masked: str) -> None:
             )
             if said_for is not None:
                 f.scope = said_for[2]
+                continue
+            tagged = next(  # "2 epochs sft, 1 epoch dpo", "2 эпохи SFT, 1 эпоха DPO": the stage as a tag after it
+                (
+                    w
+                    for w in here
+                    if w[0] >= f.end
+                    and re.fullmatch(r" ?", masked[f.end : w[0]])
+                    and re.match(r"\s*(?:[,;.)]|$)", masked[w[1] :])
+                ),
+                None,
+            )
+            if tagged is not None and re.match(r"\d", f.phrase.strip()):
+                f.scope = tagged[2]
                 continue
             if just_before and re.fullmatch(
                 r"[\s(:,-]*(?:(?:on|with|using|at|in|на|с|со|по)\s+)?(?:the\s+|its\s+)?",

@@ -385,6 +385,20 @@ def kto_word(text: str) -> str:
     )
 
 
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per\s*cent\b|процент\w*)", re.IGNORECASE)
+
+
+def _percent_words(text: str) -> str:
+    """Number words said as a percentage, as digits in place (length kept): a share or a ratio said in words is
+    otherwise an unplaced word, and "seventy percent ours" was asked about."""
+    for n in reversed(find_numbers(text)):
+        if n.words and n.is_int and 0 < n.value <= 100 and _PERCENT_AFTER.match(text, n.end):
+            written = str(int(n.value))
+            if len(written) <= n.end - n.start:
+                text = text[: n.start] + written.ljust(n.end - n.start) + text[n.end :]
+    return text
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
@@ -421,6 +435,7 @@ def spelled_numbers(text: str) -> str:
         r"(?<![а-яё])(?:полтора|полторы|полутора)(?![а-яё])", lambda m: "1.5".ljust(len(m.group(0))), text, flags=re.I
     )
     text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
+    text = _percent_words(text)  # "seventy percent ours", "тридцать процентов": a share, read as 70 %
     text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
     digit = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
     text = re.sub(  # "dropout point one", "beta point two five": a decimal said without its zero, digit by digit
@@ -453,7 +468,23 @@ def spelled_numbers(text: str) -> str:
             )  # "слои 0,5", "weights 2,1": a list ("вес 0,6", "веса 0,5 и 0,5": decimals, no weight is 0)
         return m.group(0).replace(",", ".")
 
-    return _DECIMAL_COMMA.sub(decimal, text)
+    return _stage_tags(_DECIMAL_COMMA.sub(decimal, text))
+
+
+_TAG_NUMBER = r"(?:\d[\d.]*(?:e-?\d+)?|one|two|three|four|five|ten|одн[аy]|один|два|две|три|четыре|пять|десять)"
+# "2 epochs sft, 1 epoch dpo", "lr 2e-4 sft; lr 5e-6 dpo": a value with its stage named after it as a tag
+_STAGE_TAG = re.compile(
+    rf"(?<![\w.-])(?P<value>{_TAG_NUMBER}\s+(?:epochs?|эпох\w*|steps?|шаг\w*)"
+    rf"|(?:lr|rank|alpha|beta|ранг|альфа|бета)\s*[=:]?\s*{_TAG_NUMBER})"
+    r"(?P<gap>\s+)(?P<stage>sft|dpo|orpo|simpo|kto|ipo|cpo)(?=\s*(?:[,;.)]|$))",
+    re.IGNORECASE,
+)
+
+
+def _stage_tags(text: str) -> str:
+    """A stage named after its value as a tag ("2 epochs sft, 1 epoch dpo"), turned round in place so the stage
+    comes first ("sft 2 epochs"), as a stage's values are read after it; the text's length is kept."""
+    return _STAGE_TAG.sub(lambda m: m["stage"] + m["gap"] + m["value"], text)
 
 
 def find_numbers(text: str) -> list[Number]:

@@ -49,6 +49,7 @@ from agent.goal_facts import (
     NEGATED_AFTER,
     NOT_A_PATH,
     OURS,
+    PAIRS_DATA,
     PREFERENCE_ONLY,
     REFERRED_BEFORE,
     SCHEDULER,
@@ -334,7 +335,6 @@ def mask_paths(text: str) -> str:
     return text
 
 
-PAIRS_DATA = re.compile(r"preference pairs|preferences?|(?:пар\w*\s+)?предпочтени\w*")
 VAGUE_WISH = re.compile(
     r"\b(?:something|anything|somehow|whatever)\b|(?<![а-я])(?:что-нибудь|что-то|как-нибудь|как-то|что-либо)(?![а-я])"
 )
@@ -529,10 +529,17 @@ def find_actions(text: str) -> list[Action]:
             and a.kind in ("sft", "dpo")
             and not DATASET.search(a.text)
             and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;])\s+$", masked[max(0, a.start - 6) : a.start])
-            and re.match(
-                r"[a-zа-я]+\s+(?:on|with|at|uses|gets|has|takes|на|с|со|использует|получает)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
-                r"|attention|mlp|внимани|rank|ранг|r\b|lr|\d)",
-                masked[a.start :],
+            and (
+                re.match(
+                    r"[a-zа-я]+\s+(?:on|with|at|uses|gets|has|takes|на|с|со|использует|получает)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
+                    r"|attention|mlp|внимани|rank|ранг|r\b|lr|\d)",
+                    masked[a.start :],
+                )
+                or re.match(  # "…; sft 2 epochs, dpo 1 epoch", "sft: lr 1e-4": the stages said again with values
+                    r"[a-zа-я]+\s*[:=-]?\s*(?:\d|(?:lr|rank|ранг|alpha|альфа|beta|бета|dropout|batch|батч|one|two|three"
+                    r"|одн[аоу]|один|два|две|три)(?![\w-]))",
+                    masked[a.start :],
+                )
             )
             and not re.search(r"\b(?:another|again|second|twice)\b|(?<![а-я])(?:ещ[её]|снова|повтор|втор)", masked)
         ):  # "…, but train DPO on layers 6-11 only and SFT on all": the SFT said before, not a second one
@@ -553,6 +560,7 @@ def find_actions(text: str) -> list[Action]:
             continue
         merged.append(a)
     actions = _training_before_fold(merged, text)
+    actions = _data_said_before(actions, masked, text)
     described = CHAT_DATA.search(masked)
     if (
         described
@@ -637,6 +645,20 @@ def find_actions(text: str) -> list[Action]:
 
 
 TRAINING_SLOTS = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length"}
+
+
+def _data_said_before(actions: list[Action], masked: str, text: str) -> list[Action]:
+    """'i have chats in a.jsonl and preference pairs in b.jsonl. sft first, then dpo with beta 0.2': the pairs
+    describe the data the DPO named later trains on, not a DPO stage of their own (it made two DPO stages)."""
+    named = [a for a in actions if a.kind == "dpo" and not PAIRS_DATA.fullmatch(masked[a.start : a.end])]
+    described = [a for a in actions if a.kind == "dpo" and PAIRS_DATA.fullmatch(masked[a.start : a.end])]
+    if len(named) != 1 or not described:
+        return actions
+    for action in described:
+        pairs = [p for p in _paths(DATASET, action.text) if p.lower() in text[action.start : action.end + 40].lower()]
+        if pairs and not _paths(DATASET, named[0].text):
+            named[0].text += " on " + pairs[0]  # "preference pairs at b.jsonl": the file the named DPO trains on
+    return [a for a in actions if a not in described]
 
 
 def _action_scope(action: Action) -> str | None:
@@ -930,6 +952,22 @@ def parse_method(text: str) -> str | None:
     if re.search(r"\bq?lora\b|лор[аоуы]", text):
         return "lora"
     return None
+
+
+# "org/name" with no file suffix and nothing before it: read as a Hugging Face Hub id when it is not a local path
+HUB_LIKE = re.compile(r"[A-Za-z0-9][\w-]*/[\w.-]*[A-Za-z0-9]")
+
+
+def missing(path: str, named: str) -> str:
+    """Why a path the goal names cannot be used; a Hub-id shape says that Graft downloads nothing, since a person
+    who wrote 'meta-llama/Llama-3.2-1B' needs that, not 'does not exist'."""
+    message = f"{path} does not exist ({named})."
+    if HUB_LIKE.fullmatch(path) and not Path(path).suffix.lstrip(".").isalpha():
+        message += (
+            f" If {path} is a Hugging Face Hub id: Graft downloads nothing; download it yourself and name its local "
+            "folder."
+        )
+    return message
 
 
 def _is_weights(path: Path) -> bool:
@@ -1339,7 +1377,7 @@ def _dataset_for(kind: str, action: Action, ctx: Context) -> str:
                 return given[0]
             if len(given) > 1:
                 raise NeedsAnswer(f"Which {path} do you mean: {', '.join(given)}?")
-            raise GraftError(f"{path} does not exist (named in the goal for the {kind} stage).")
+            raise GraftError(missing(path, f"named in the goal for the {kind} stage"))
         return str(Path(_verbatim(path, ctx)).expanduser())
     shapes = (kind,)
     if kind == "dpo" and parse_preference_method(action.text) == "kto":
@@ -1703,7 +1741,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             ctx.notes.append(f"{path} holds no model, so it is where the merged model is written.")
             continue
         if not where.exists():
-            raise GraftError(f"{path} does not exist (named as a model to merge with).")
+            raise GraftError(missing(path, "named as a model to merge with"))
         if _is_opened(path, ctx):
             if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
                 continue  # "…, but keep MODEL out of it": the opened model is no member
@@ -1753,7 +1791,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         )
     if named_base:
         if not Path(named_base).expanduser().exists():
-            raise GraftError(f"{named_base} does not exist (named as the merge's base).")
+            raise GraftError(missing(named_base, "named as the merge's base"))
         ctx.notes.append(f"{named_base} is the merge's base (the reference its task vectors are taken from).")
     stage: dict[str, Any] = {
         "kind": "merge_models",
@@ -2086,7 +2124,7 @@ def _named_adapters(action: Action, ctx: Context) -> list[str]:
         path = Path(token).expanduser()
         if not path.exists():
             if "/" in token:
-                raise GraftError(f"{token} does not exist (named in the goal as an adapter).")
+                raise GraftError(missing(token, "named in the goal as an adapter"))
             continue
         if not _adapter_folder(path):
             if "/" in token and path.resolve() != Path(ctx.request.model).resolve():

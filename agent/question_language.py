@@ -440,6 +440,22 @@ REFUSALS: list[tuple[str, object]] = [
         r"(?P<x>\S+) is not a module of (?P<a>\S+); its trainable modules are (?P<m>[^.]+)\.",
         lambda m: f"{m['x']} — не модуль {m['a']}; его обучаемые модули: {m['m']}.",
     ),
+    (
+        r"If (?P<x>\S+) is a Hugging Face Hub id: Graft downloads nothing; download it yourself and name its local "
+        r"folder\.",
+        lambda m: (
+            f"Если {m['x']} — id модели на Hugging Face Hub: Graft ничего не скачивает; скачайте её сами и "
+            "укажите её локальную папку."
+        ),
+    ),
+    (
+        r"(?P<x>\S+) does not exist \(named as the merge's base\)\.",
+        lambda m: f"{m['x']} не существует (указан как база слияния).",
+    ),
+    (
+        r"(?P<x>\S+) does not exist \(named in the goal as an adapter\)\.",
+        lambda m: f"{m['x']} не существует (указан в цели как адаптер).",
+    ),
     (r"^(?P<x>\S+) does not exist\.$", lambda m: f"{m['x']} не существует."),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.goal_numbers import find_numbers, number_at, ordinal_value, words_to_digits
+from agent.goal_numbers import find_numbers, number_at, ordinal_value, spelled_numbers, words_to_digits
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,18 @@ from agent.goal_numbers import find_numbers, number_at, ordinal_value, words_to_
 )
 def test_find_numbers(text: str, values: list[float]) -> None:
     assert [n.value for n in find_numbers(text)] == pytest.approx(values)
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("seventy percent ours", "70      percent ours"),
+        ("тридцать процентов базе", "30       процентов базе"),
+        ("thirty-two layers", "thirty-two layers"),  # a number word not said as a percentage is left to its reader
+    ],
+)
+def test_number_words_said_as_a_percentage_are_digits_in_place(text: str, read: str) -> None:
+    assert spelled_numbers(text) == read
 
 
 def test_word_spans_and_rewrite() -> None:

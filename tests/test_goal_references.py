@@ -100,6 +100,10 @@ PLANNED = [
      ["merge_models"], {0: {"models": ["{partner}", "@base"], "weights": [0.7, 0.3]}}),
     ("сначала SFT на {sft}, потом смешай результат с исходной моделью 70 на 30",
      ["sft", "merge_adapter", "merge_models"], {2: {"method": "linear", "weights": [0.7, 0.3]}}),
+    ("merge {model} with {partner}, thirty percent ours",  # a share in words was an unplaced 'thirty'
+     ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("слей {model} с {partner}, семьдесят процентов наша",
+     ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
     # numbers as people paste them, and the hardware
     ("SFT на {sft}, три эпохи, скорость обучения одна десятитысячная", ["sft"], {0: {"learning_rate": 1e-4, "epochs": 3}}),
     ("SFT on {sft}, lr 2·10^-5", ["sft"], {0: {"learning_rate": 2e-5}}),
@@ -710,6 +714,17 @@ PLANNED = [
     ("SFT on {sft} then DPO on {dpo}, rank 8 only for SFT", ["sft", "preference"], {0: {"r": 8}, 1: {"r": 16}}),
     ("лора ранг шестнадцать альфа тридцать два только на внимание, слои с 3 по 6 включительно, на {sft}", ["sft"],
      {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"], "layers": [3, 4, 5, 6]}}),  # "включительно" was a key
+    # red-team pass 27b (at 22ca0ec): the data described first made a DPO stage of its own, then the named one: silent
+    ("i have chat data in {sft} and preference pairs in {dpo}. do sft first, then dpo with beta 0.2",
+     ["sft", "preference"], {0: {"dataset": "{sft}"}, 1: {"beta": 0.2, "dataset": "{dpo}"}}),
+    ("у меня есть чат-датасет {sft} и пары предпочтений {dpo}. сначала sft, потом dpo с lr 5e-6",
+     ["sft", "preference"], {1: {"learning_rate": 5e-6, "dataset": "{dpo}"}}),
+    # the stages said again after the pipeline, each with its values, made two more stages: silent
+    ("sft on {sft}, then dpo on {dpo}; sft 2 epochs, dpo 1 epoch", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 1}}),
+    ("sft on {sft}, then dpo on {dpo}; 2 epochs sft, 3 epochs dpo", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 3}}),
+    ("SFT на {sft}, потом DPO на {dpo}; SFT 2 эпохи, DPO одна", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 1}}),
+    ("SFT on {sft}, DPO on {dpo}; sft: lr 1e-4, dpo: lr 5e-6", ["sft", "preference"],
+     {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 5e-6}}),
 ]  # fmt: skip
 
 
@@ -725,6 +740,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
         for name, value in fields.items():
             if isinstance(value, list):
                 value = [v.format(**world) if isinstance(v, str) else v for v in value]
+            if isinstance(value, str) and value.startswith("{"):
+                value = value.format(**world)
             have = getattr(stages[i], name)
             assert have == pytest.approx(value) if isinstance(value, float) else have == value, (goal, name, have)
     # the review shows what each reference became, so the person sees the number before approving
@@ -968,6 +985,7 @@ def test_a_path_after_relative_to_is_never_where_the_model_is_written(world: dic
     [
         ("смержи {partner}, {partner2} и {model} через slerp", "SLERP сливает ровно две модели, а указано 3"),
         ("лора на слоях 10-15 на {sft}", "слоя 12 нет"),
+        ("скачай Qwen/Qwen2.5-0.5B с хаба и слей с {model} пополам", "Graft ничего не скачивает"),
     ],
 )
 def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, russian: str) -> None:

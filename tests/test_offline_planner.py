@@ -257,6 +257,13 @@ def test_unsupported_and_unplaced_words_are_reported(world) -> None:  # type: ig
         ("LoRA on c_attn", "llama", ["sft"], "error:c_attn is not a module of LlamaForCausalLM"),
         ("SFT then merge with /nowhere/model using TIES", "llama", ["sft"], "error:/nowhere/model does not exist"),
         ("SFT then merge using TIES", "llama", ["sft"], "question:Merge with which model"),
+        (
+            "download meta-llama/Llama-3.2-1B from the hub and merge it with the model",
+            "llama",
+            [],
+            "error:If meta-llama/Llama-3.2-1B is a Hugging Face Hub id: Graft downloads nothing",
+        ),
+        ("fine-tune on missing/data.jsonl", "llama", [], r"error:for the sft stage\)\.$"),
     ],
 )
 def test_bad_goals(world, goal, model, data, expected) -> None:  # type: ignore[no-untyped-def]
