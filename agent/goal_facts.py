@@ -417,7 +417,12 @@ BASE_WORDS = (
     r"|(?:(?<![а-я])баз|исходн|текущ|открыт|оригинал)\w*(?:\s+модел\w*)?)"
 )
 MEMBER_WORD = rf"(?:{OURS}|{THEIRS}|{BASE_WORDS})"
-FAVOUR_WORDS = r"(?:favou?ring|in favou?r of|weighted towards?|leaning towards?|closer to|в пользу|ближе к)"
+# "favouring B", "skewed toward B", "с перевесом в сторону B", "с уклоном в B", "перевес партнёру": who gets more
+FAVOUR_WORDS = (
+    r"(?:favou?ring|in favou?r of|(?:weighted|leaning|leans?|tilt(?:ed|ing)?|skew(?:ed|ing)?|bias(?:ed)?)\s+"
+    r"(?:more\s+|heavily\s+)?towards?|closer to|в пользу|ближе к|(?:с\s+)?(?:перевес\w*|уклон\w*|крен\w*)\s+"
+    r"(?:в\s+сторону|в\s+пользу|к|в)|в\s+сторону|(?:с\s+)?перевес\w*(?=\s+(?:партн|баз|наш|исходн|друг|#)))"
+)
 _ORDINAL = r"(?:first|second|перв\w*|втор\w*)"
 _TIMES = {
     "twice": 2.0, "two times": 2.0, "2x": 2.0, "2 times": 2.0, "вдвое": 2.0, "в два раза": 2.0, "в 2 раза": 2.0,
@@ -436,7 +441,7 @@ RELATIVE_WEIGHT = re.compile(
 # "60-40 in favour of the second one", "семьдесят на тридцать в пользу нашей", "3:1 towards B": a share and who has it
 FAVOURED_RATIO = re.compile(
     r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])\s*,?\s*"
-    r"(?:in favou?r of|favou?ring|weighted towards?|towards?|в пользу|в сторону)\s+(?:the\s+)?"
+    rf"(?:{FAVOUR_WORDS}|towards?)\s+(?:the\s+)?"
     rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
 )
 
@@ -1616,9 +1621,12 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
 
 
 MERGE_TAKEN_BACK = re.compile(
-    r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?[\s?.!…,;:—–-]*"
-    r"(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use)\s+)*"
-    r"(?=(" + MERGE_METHOD_WORDS + r")(?![\w-]))"
+    r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?"
+    # "ties merge with A and B, actually make it dare_ties": the members said between are kept
+    r"(?P<between>(?:\s+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?)(?=[\s,]))*)"
+    r"[\s?.!…,;:—–-]*(?P<marker>(?:(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*)+)"
+    r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|сделай|через)\s+)*"
+    r"(?=(?P<new>" + MERGE_METHOD_WORDS + r"|linear|линейн\w*)(?![\w-]))"
 )
 
 
@@ -1626,11 +1634,16 @@ def _corrected_merge_methods(text: str) -> tuple[str, list[str]]:
     """'TIES merge? no, let's do DARE-TIES', 'ТАЙС? нет, давай SLERP': the merge method before the marker is blanked
     (the text keeps its length), so only the corrected one is planned."""
     notes = []
-    for m in reversed(list(MERGE_TAKEN_BACK.finditer(text))):
-        said = [next(name for name, p in MERGE_METHODS if re.fullmatch(p, g)) for g in (m.group(1), m.group(2))]
+    for m in reversed(list(MERGE_TAKEN_BACK.finditer(mask(text)))):
+        said = [
+            next((name for name, p in MERGE_METHODS if re.fullmatch(p, g)), "linear") for g in (m.group(1), m["new"])
+        ]  # "linear" said alone names the method only after a correction marker
         if said[0] == said[1]:
             continue
-        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        kept = m.end("between") if m["between"].strip() else m.start()
+        text = text[:kept] + " " * (m.end() - kept) + text[m.end() :]
+        if kept != m.start():  # the old method's name goes; the members said after it stay
+            text = text[: m.start()] + " " * (m.end(1) - m.start()) + text[m.end(1) :]
         notes.insert(0, f"merge method {said[1]}: you said {said[0]}, then {said[1]}; the correction was taken.")
     return text, notes
 
@@ -1680,11 +1693,44 @@ CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*")
 
 def _corrected_spans(text: str) -> tuple[str, list[str]]:
     """Every correction of a span, not a number, blanked out (the text keeps its length): a merge method, a
-    setting's name, a layer selection or schedule; with a note for each."""
+    setting's name, a layer selection or schedule, merge weights; with a note for each."""
     text, notes = _corrected_merge_methods(text)
     text, more = _corrected_setting_names(text)
     text, most = _corrected_selections(text)
-    return text, notes + more + most
+    text, weights = _corrected_ratios(text)
+    return text, notes + more + most + weights
+
+
+_RATIO = r"\d*\.?\d+(?:\s*%)?(?:\s*(?:/|:|,|and|и|на|к|to)\s*\d*\.?\d+(?:\s*%)?)+"
+RATIO_TAKEN_BACK = re.compile(
+    rf"(?<![\w.])(?P<old>{_RATIO})(?![\w.])[\s?.!…,;:—–-]*(?:(?:but|но|а)\s+)?(?P<marker>(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+)"
+    rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
+    rf"(?=(?P<new>{_RATIO})(?![\w.]))"
+)
+
+
+def _corrected_ratios(text: str) -> tuple[str, list[str]]:
+    """'merge with B 70/30, no wait, 60/40', 'слей 50 на 50, хотя нет, 70 на 30': merge weights said again after a
+    correction marker; the first ones are blanked (the text keeps its length), so only the later are planned."""
+    from agent.goal_numbers import _MERGING
+
+    notes: list[str] = []
+    if not _MERGING.search(text):
+        return text, notes
+    for m in reversed(list(RATIO_TAKEN_BACK.finditer(mask(text)))):
+        count = [len(re.findall(r"\d*\.?\d+", m[g])) for g in ("old", "new")]
+        if count[0] != count[1] or re.search(
+            r"(?:layers?|слои|слоях|слоя|blocks?|rank|ранг|lr|epochs?|эпох\w*)\s*$",
+            text[max(0, m.start() - 16) : m.start()],
+        ):
+            continue  # "layers 2,3 — no, 4,5" is a selection; weights are corrected by as many weights
+        text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
+        notes.insert(
+            0,
+            f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
+            "the correction was taken.",
+        )
+    return text, notes
 
 
 def _corrected_selections(text: str) -> tuple[str, list[str]]:

@@ -41,6 +41,7 @@ from agent.goal_facts import (
     EACH_WEIGHT,
     FAVOUR_WORDS,
     MARKERS,
+    MEMBER_WORD,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
     MODULE_SHORTHAND,
@@ -1310,6 +1311,28 @@ def _replacement_method(reason: str) -> str | None:
     return parse_preference_method(kept)
 
 
+PLAIN_RATIO = re.compile(
+    r"(?<![\w.])\d*\.?\d+(?:\s*%)?(?:(?:\s*(?:/|and|,|и|:|to|на|к)\s*|\s+(?=0?\.\d))\d*\.?\d+(?:\s*%)?)+"
+)
+
+
+def ratio_owner_unread(text: str) -> str | None:
+    """A member named after a plain ratio in words Graft does not read as whose share is bigger ("70/30, heavier on
+    the partner side", "70 на 30, больше партнёра"): the weights would go in said order, maybe the wrong way round."""
+    if per_model_weights(mask_paths(text)) or ordinal_weights(mask_paths(text)):
+        return None
+    masked = words_to_digits(mask_paths(text))
+    m = PLAIN_RATIO.search(masked)
+    if not m or not re.search(r"[/:]|\b(?:to|на|к)\b", m.group(0)):
+        return None
+    if len(set(weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0))))) < 2:
+        return None  # "50/50": no share is bigger
+    after = re.sub(r"\([^)]*\)?", " ", masked[m.end() : m.end() + 60])  # "70/30 (ours 70)": read by its own rule
+    after = re.split(r"[;.!?]|\b(?:then|after|but|потом|затем|после|но)\b", after)[0]
+    said = re.search(MEMBER_WORD, after)
+    return said.group(0) if said else None
+
+
 def parse_weights(text: str) -> list[float]:
     """'0.7 and 0.3', '70/30', '0.5, 0.3 and 0.2', '50%/50%', 'A (weight 0.7) and B (weight 0.3)' → fractions,
     one per model (paths never read)."""
@@ -1317,9 +1340,7 @@ def parse_weights(text: str) -> list[float]:
     if per_model:
         return per_model[0]
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
-    m = re.search(
-        r"(?<![\w.])\d*\.?\d+(?:\s*%)?(?:(?:\s*(?:/|and|,|и|:|to|на|к)\s*|\s+(?=0?\.\d))\d*\.?\d+(?:\s*%)?)+", masked
-    )  # "0.5 0.25 и 0.25": decimals with only a space between are one list
+    m = PLAIN_RATIO.search(masked)  # "0.5 0.25 и 0.25": decimals with only a space between are one list
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
         m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
     if not m:
@@ -1812,6 +1833,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         _finish_merge(stage, text, ctx)
         return
     weights = parse_weights(text) or parse_weights(ctx.merge_config)
+    if weights and ratio_owner_unread(text) is not None:
+        raise NeedsAnswer(
+            f"You wrote '{text.strip(' ,.;')}', and Graft did not read whose share is bigger; which weight goes to "
+            f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
+        )
     named = weights_for(mask_paths(text))
     if named and not weights:
         order = []

@@ -215,6 +215,11 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)', and Graft did not read whose share is bigger; which weight goes to which model "
+        r"\((?P<m>[^)]*)\)\?",
+        lambda m: f"Вы написали «{m['x']}», но Graft не понял, чья доля больше; какой вес какой модели ({m['m']})?",
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and those weights do not name each model of the merge \((?P<m>.+?)\) once; "
         r"which weight goes to which model\?",
         lambda m: (
@@ -520,6 +525,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^merge weights (?P<v>.+?): you said (?P<a>.+?), then (?P=v); the correction was taken\.$",
+     lambda m: f"веса слияния {m['v']}: вы указали {m['a']}, затем {m['v']}; взято исправление."),
     (r"^merge method (?P<v>\S+): you said (?P<a>\S+), then (?P=v); the correction was taken\.$",
      lambda m: f"метод слияния {m['v']}: вы указали {m['a']}, затем {m['v']}; взято исправление."),
     (r"^(?P<s>[\w ]+?) (?P<v>\S+): you said (?P<said>.+?); the correction was taken\.$",

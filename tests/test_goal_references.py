@@ -719,6 +719,25 @@ PLANNED = [
      ["sft", "preference"], {0: {"dataset": "{sft}"}, 1: {"beta": 0.2, "dataset": "{dpo}"}}),
     ("у меня есть чат-датасет {sft} и пары предпочтений {dpo}. сначала sft, потом dpo с lr 5e-6",
      ["sft", "preference"], {1: {"learning_rate": 5e-6, "dataset": "{dpo}"}}),
+    # red-team pass 27a: "с перевесом в сторону партнёра 3 к 1" gave SLERP t 0.25 (towards the base)
+    ("SLERP с {partner} с перевесом в сторону партнёра 3 к 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
+    ("slerp with {partner}, 3:1 leaning towards the partner", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
+    ("linear merge with {partner}, 3 к 1 с уклоном в партнёра", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("слей линейно с {partner}, перевес партнёру 2:1", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.333333, 0.666667]}}),
+    ("linear merge of {partner} with the base, 70/30 (partner/base)", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.7, 0.3]}}),
+    # red-team pass 27a: corrections of merge weights and of a merge method said apart from it were asked about
+    ("sft on {sft}, then merge with {partner} 70/30, no wait, 60/40", ["sft", "merge_adapter", "merge_models"],
+     {2: {"weights": [0.6, 0.4]}}),
+    ("sft on {sft}, then merge with {partner} 0.9 and 0.1, but wait, make it 0.8/0.2",
+     ["sft", "merge_adapter", "merge_models"], {2: {"weights": [0.8, 0.2]}}),
+    ("слей с {partner} 50 на 50, хотя нет, 70 на 30", ["merge_models"], {0: {"weights": [0.7, 0.3]}}),
+    ("ties merge with {partner} and {partner2}, actually make it dare_ties, density 0.4", ["merge_models"],
+     {0: {"method": "dare_ties", "density": 0.4, "models": ["{partner}", "{partner2}"]}}),
+    ("merge with {partner} using slerp, sorry, I mean linear, 0.5 each", ["merge_models"],
+     {0: {"method": "linear", "weights": [0.5, 0.5]}}),
     # the stages said again after the pipeline, each with its values, made two more stages: silent
     ("sft on {sft}, then dpo on {dpo}; sft 2 epochs, dpo 1 epoch", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 1}}),
     ("sft on {sft}, then dpo on {dpo}; 2 epochs sft, 3 epochs dpo", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 3}}),
@@ -843,6 +862,10 @@ ASKED = [
         "  - sources:\n    - model: {partner}\n      layer_range: [4, 12]",
         "passthrough",
     ),
+    # red-team pass 27a: a ratio with its favoured member said in words Graft does not read went in said order
+    ("linear merge with {partner} 70/30, heavier on the partner side", "whose share is bigger"),
+    ("слей с {partner} линейно 70 на 30, больше партнёра", "чья доля больше"),
+    ("slerp with {partner}, 3 to 1, more of the partner", "whose share is bigger"),
 ]
 
 
