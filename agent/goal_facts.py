@@ -220,6 +220,14 @@ NEGATED_AFTER = re.compile(
 )
 
 
+# "а prefs.jsonl не трогай", "b.jsonl is not needed", "leave b.jsonl alone": a file given and not to be trained on
+DATA_LEFT_ALONE = re.compile(
+    r"[\s,]*(?:(?:is\s+|are\s+)?(?:not\s+(?:needed|used|to\s+be\s+used)|unused|alone)\b|не\s+(?:трогай\w*|трогаем"
+    r"|используй\w*|используем|бери|берем|нуж\w+|надо)(?![а-я])|оставь\w*\s+в\s+покое|пока\s+не\s+нуж\w+)"
+    r"(?=\s*(?:[,.;!?)]|$|(?:and|but|и|а|но)\s))"  # "a.jsonl, не трогай эмбеддинги" turns down the embeddings
+)
+
+
 def negated(text: str, start: int) -> bool:
     """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
     return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
@@ -1455,12 +1463,12 @@ def method_facts(text: str) -> list[Fact]:
         for m in re.finditer(pattern, masked):
             if any(f.start <= m.start() < f.end for f in facts) or names_a_thing(masked, m.start(), m.end()):
                 continue
-            if negated(masked, m.start()):
-                continue
+            if negated(masked, m.start()) or NEGATED_AFTER.match(masked, m.end()):
+                continue  # "без DPO", "dpo не надо"
             facts.append(Fact("method", method, m.group(0), m.start(), m.end()))
     for m in UNSUPPORTED_METHODS.finditer(masked):
-        if negated(masked, m.start()):
-            continue  # "DPO instead of PPO"
+        if negated(masked, m.start()) or NEGATED_AFTER.match(masked, m.end()):
+            continue  # "DPO instead of PPO", "PPO не надо"
         if m.group(0) == "cpo" and any(not negated(masked, s.start()) for s in re.finditer(r"simpo|симпо", masked)):
             continue  # CPO-SimPO (CPOConfig with loss_type simpo) is SimPO with cpo_alpha
         facts.append(Fact("unsupported", m.group(0), m.group(0), m.start(), m.end()))
@@ -1998,6 +2006,11 @@ def training_noun(text: str, start: int, end: int) -> bool:
     return any(m.start() <= start and end <= m.end() for m in TRAINING_NOUN.finditer(text))
 
 
+# a stage word followed straight by a value of its own ("для sft 3 эпохи", "for dpo: beta 0.2")
+OWN_VALUES_AFTER = re.compile(
+    r"\s*:?\s*(?:(?:lr|learning rate|rank|ранг\w*|r|beta|бет\w*|alpha|альф\w*|epochs?|эпох\w*|batch|батч\w*)\s*[=:]?\s*)?"
+    r"(?:\d|(?:one|two|three|four|five|одн\w*|один|два|две|три|четыре|пять)(?![\w]))"
+)
 FOR_STAGE = re.compile(r"(?:for|in|on|для|в|на)\s+(?:the\s+|it'?s\s+|its\s+)?(?:stage\s+|этапа?\s+)?")
 
 
@@ -2111,16 +2124,22 @@ def _scope(facts: list[Fact], masked: str) -> None:
                 (
                     w
                     for w in here
-                    if w[0] >= f.end and re.fullmatch(r"[\s,]*" + FOR_STAGE.pattern, masked[f.end : w[0]])
+                    if w[0] >= f.end
+                    and re.fullmatch(r"[\s,]*" + FOR_STAGE.pattern, masked[f.end : w[0]])
+                    and not (
+                        "," in masked[f.end : w[0]] and OWN_VALUES_AFTER.match(masked, w[1])
+                    )  # "beta 0.3 и 2 эпохи, для sft 3 эпохи": "для sft" opens the SFT's own values
                 ),
                 None,
             )
             if link is None:  # "rank 8 on layers 0 to 3 for SFT": the next method word, named with for/для
                 following = next((w for w in here if w[0] >= f.end), None)
                 gap = masked[f.end : following[0]] if following else ""
-                if re.search(r"(?:for|для)\s+(?:the\s+)?$", gap) and not re.search(
-                    r"[,;]\s*(?:and|а|и|but|но|while|whereas|тогда как)\s", gap
-                ):  # not across "…, а для DPO": that "для" opens the next part
+                if (
+                    re.search(r"(?:for|для)\s+(?:the\s+)?$", gap)
+                    and not re.search(r"[,;]\s*(?:and|а|и|but|но|while|whereas|тогда как)\s", gap)
+                    and not ("," in gap and OWN_VALUES_AFTER.match(masked, following[1]))
+                ):  # not across "…, а для DPO" or "…, для sft 3 эпохи": that "для" opens the next part
                     link = following
             before = [w for w in here if w[1] <= f.start]
             if link is not None:
@@ -2411,16 +2430,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         slot = (
             "not_dataset"
             if re.search(
-                r"(?:\bnot|\binstead of|\brather than|(?<![а-я])не|вместо)\s+(?:on\s+|на\s+)?$",
+                r"(?:\bnot|\binstead of|\brather than|\bignore|\bskip|\bwithout|(?<![а-я])не|вместо|без|игнорируй\w*)\s+"
+                r"(?:on\s+|на\s+|the\s+)?$",
                 masked[max(0, m.start() - 16) : m.start()],
             )
+            or DATA_LEFT_ALONE.match(masked, m.end())
             else "dataset"
         )
         facts.append(Fact(slot, m.group(0).rstrip(".,"), m.group(0), m.start(), m.end()))
     datasets = {f.value for f in facts if f.slot in ("dataset", "not_dataset")}
     for m in PATH.finditer(goal):
         path = m.group(0).rstrip(".,")
-        if path in datasets or any(path in d for d in datasets) or not _looks_like_path(goal, m.start(), path):
+        if path in datasets or any(path in d for d in datasets) or not looks_like_path(goal, m.start(), path):
             continue
         if re.search(r"--config[\s=]*$", goal[max(0, m.start() - 12) : m.start()]) and not Path(path).exists():
             continue  # "tune run … --config llama3_2/1B_lora": torchtune's recipe config, by name
@@ -2592,7 +2613,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     return facts
 
 
-def _looks_like_path(goal: str, start: int, path: str) -> bool:
+def looks_like_path(goal: str, start: int, path: str) -> bool:
     """'up/down', 'chosen/rejected', '0.7/0.3' are alternatives or ratios; './x', 'Out/MyModel' after 'to' are paths."""
     if path.lower() in ("w/", "w/o", "b/c", "n/a"):
         return False  # "DPO w/ loss_type ipo": an abbreviation
@@ -2600,11 +2621,16 @@ def _looks_like_path(goal: str, start: int, path: str) -> bool:
         return False  # a ratio, or module names ("q_proj/v_proj")
     if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
         return True
-    if re.fullmatch(r"[a-zа-я]+/[a-zа-я]+", path):  # lower-case word/word: a path only where a place is expected
-        return bool(
-            re.search(r"(?:to|into|in|at|as|under|from|with|в|во|под|из|с)\s+$", goal[max(0, start - 8) : start])
-        )
+    if re.fullmatch(r"[a-zа-я][a-zа-я-]*/[a-zа-я][a-zа-я-]*", path.lower()):  # word/word: a path only where a place
+        return bool(PLACE_CUE.search(goal[max(0, start - 24) : start].lower()))  # is expected ("thumbs-up/down data")
     return True
+
+
+# what comes before a word/word said as a place: "save to out/final", "…, out/final", "→ out/x", "merge with org/name"
+PLACE_CUE = re.compile(
+    r"(?:\b(?:to|into|in|at|as|under|from|with|out|dir|folder|path)|(?<![а-я])(?:в|во|под|из|с|папк\w*|выход\w*"
+    r"|путь)|[,;:→>=]|->|\bsave\w*|\bwrite\w*|\boutput\w*|\bexport\w*|сохрани\w*|запиши\w*)\s*[\"'«`]?$"
+)
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -3360,7 +3386,7 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         or CHAT_DATA.search(text)
         or re.search(
             r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
-            r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|#{3,})",
+            r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|файнтюн|тюнинг|#{3,})",
             text,
         )
     )

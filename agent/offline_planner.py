@@ -70,6 +70,7 @@ from agent.goal_facts import (
     in_loss_list,
     left_out,
     letter_modules,
+    looks_like_path,
     mask,
     merge_number_facts,
     module_name,
@@ -129,6 +130,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d)"
+            r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
@@ -167,7 +169,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "merge_adapter",
         re.compile(
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
-            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b"
+            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b(?!\s+#)"
             r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b|->|→))"  # a bare "merge" after training
             r"|(?<![а-я])слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
@@ -336,6 +338,13 @@ def mask_paths(text: str) -> str:
     return text
 
 
+# a training verb and nothing else ("train", "обучи модель", "fine-tune it please"): with two kinds of data given,
+# which stage runs on which is a guess
+BARE_TRAINING = re.compile(
+    r"\s*(?:please\s+|пожалуйста\s*,?\s+)?(?:train|fine-?tune|finetune|tune|обучи|дообучи|натренируй|тренируй|зафайнтюнь"
+    r"|файнтюни|потренируй)(?:\s+(?:it|the model|this model|the base|модель|эту модель|ее|его|пожалуйста|please|up))*"
+    r"\s*[.!]?\s*"
+)
 VAGUE_WISH = re.compile(
     r"\b(?:something|anything|somehow|whatever)\b|(?<![а-я])(?:что-нибудь|что-то|как-нибудь|как-то|что-либо)(?![а-я])"
 )
@@ -348,7 +357,7 @@ MERGE_BOTH = re.compile(
 
 # shares said for a merge with no method named: "70/30", "70 на 30", "25%", "0.7 and 0.3", "поровну", "half and half"
 BLEND_SAID = re.compile(
-    r"(?<![\w.])\d+(?:\.\d+)?\s*%|(?<![\w.])\d+(?:\.\d+)?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
+    r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b|per\s+cent\b|процент)|(?<![\w.])\d+(?:\.\d+)?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
     r"|(?<![\w.])0?\.\d+\b|поровну|пополам|\bequal(?:ly)?\b|\bevenly\b|\bhalf\b|\bfifty\b|\bthe rest\b|остальн"
 )
 
@@ -412,6 +421,12 @@ def find_actions(text: str) -> list[Action]:
                     continue  # "the tuned model", "дообученную модель": the result of a stage, named (no new stage)
                 if kind == "sft" and in_loss_list(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "loss types sigmoid and sft": TRL's SFT loss term inside DPO, not a stage
+                if (
+                    kind == "merge_models"
+                    and re.match(r"mix|combin|blend", match.group(0))
+                    and re.search(r"loss|лосс", masked[max(0, c_start + match.start() - 60) : c_start + match.start()])
+                ):
+                    continue  # "loss types sigmoid and sft mixed with weights 1 and 0.5": DPO's loss mix, no merge
                 if kind in ("sft", "dpo") and (
                     REFERRED_BEFORE.search(masked[max(0, c_start + match.start() - 40) : c_start + match.start()])
                     or referred_stage(masked, c_start + match.start(), c_start + match.end())
@@ -1185,6 +1200,8 @@ def _unclaimed_output(goal: str, ctx: Context) -> str | None:
             continue  # "tune run … --config llama3_2/1B_lora": a recipe's name, not where the model goes
         if Path(path).suffix and not re.fullmatch(r"\.\d+", Path(path).suffix):
             continue  # "corpus.txt", "config.yaml": a file, not the folder a model is written to
+        if not looks_like_path(goal, at, path):
+            continue  # "kto на лайках/дизлайках", "thumbs-up/down data": two words with a slash, said as no place
         path = _verbatim(path, ctx)
         where = Path(path).expanduser()
         if where.resolve() in used_resolved or _is_weights(where) or (where.exists() and not where.is_dir()):
@@ -2713,7 +2730,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             + f"({', '.join(DATA_SHAPES[ctx.datasets[p]] for p in unused)})?"
         )
         return PlanOutcome(question=_named_first(request, raise_question), notes=ctx.notes)
-    vague = VAGUE_WISH.search(mask_paths(goal))
+    vague = VAGUE_WISH.search(mask_paths(goal)) or BARE_TRAINING.fullmatch(mask_paths(goal))
     if unused and vague and not re.search(r"\b(?:sft|dpo|ipo|orpo|simpo|kto|lora|dora)\b|#{3,}", mask_paths(goal)):
         return PlanOutcome(  # "обучи что-нибудь хорошее" with two datasets: which stage, on which data, is a guess
             question=_named_first(

@@ -215,6 +215,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"The plan has an? (?P<s>\S+) stage, and the goal asks for no (?:fine-tuning|preference tuning); should it\?",
+        lambda m: f"В плане есть этап {m['s']}, а цель его не просит; нужен ли он?",
+    ),
+    (
+        r"The plan merges models, and the goal asks for no merge; should it\?",
+        lambda m: "План сливает модели, а цель слияния не просит; нужно ли оно?",
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and Graft did not read whose share is bigger; which weight goes to which model "
         r"\((?P<m>[^)]*)\)\?",
         lambda m: f"Вы написали «{m['x']}», но Graft не понял, чья доля больше; какой вес какой модели ({m['m']})?",

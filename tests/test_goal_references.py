@@ -10,6 +10,7 @@ rows, and "lr 0,0001" was refused with the schema's sentence.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -738,6 +739,25 @@ PLANNED = [
      {0: {"method": "dare_ties", "density": 0.4, "models": ["{partner}", "{partner2}"]}}),
     ("merge with {partner} using slerp, sorry, I mean linear, 0.5 each", ["merge_models"],
      {0: {"method": "linear", "weights": [0.5, 0.5]}}),
+    # red-team pass 27b: a stage or a file turned down after it is named ("dpo не надо", "а b.jsonl не трогай")
+    ("sft на {sft}, dpo не надо, merge не надо, просто адаптер влей и сохрани в {out}", ["sft"], {0: {"dataset": "{sft}"}}),
+    ("sft на {sft}, а {dpo} не трогай", ["sft"], {0: {"dataset": "{sft}"}}),
+    ("sft on {sft}, ignore {dpo}", ["sft"], {0: {"dataset": "{sft}"}}),
+    ("sft on {sft} without {dpo}", ["sft"], {0: {"dataset": "{sft}"}}),
+    # red-team pass 27a: "merge in B with model_stock" asked 'merge with which model?'; "at 25 percent" chose TIES;
+    # a DPO loss mix "mixed with weights" asked for a merge
+    ("DPO on {dpo}, then merge in {partner} with model_stock", ["preference", "merge_adapter", "merge_models"],
+     {2: {"method": "model_stock"}}),
+    ("SFT on {sft}, then merge with {partner} at 25 percent", ["sft", "merge_adapter", "merge_models"],
+     {2: {"method": "linear", "weights": [0.75, 0.25]}}),
+    ("DPO on {dpo} with loss types sigmoid and sft mixed with weights 1 and 0.5", ["preference"],
+     {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
+    ("зафайнтюнь на {sft}, потом орпо с бетой 0,1", ["sft", "preference"], {1: {"method": "orpo", "beta": 0.1}}),
+    # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
+    ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
+     {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
+    ("sft and dpo; for dpo beta 0.3 and 2 epochs, for sft 3 epochs", ["sft", "preference"],
+     {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
     # the stages said again after the pipeline, each with its values, made two more stages: silent
     ("sft on {sft}, then dpo on {dpo}; sft 2 epochs, dpo 1 epoch", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 1}}),
     ("sft on {sft}, then dpo on {dpo}; 2 epochs sft, 3 epochs dpo", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 3}}),
@@ -866,6 +886,9 @@ ASKED = [
     ("linear merge with {partner} 70/30, heavier on the partner side", "whose share is bigger"),
     ("слей с {partner} линейно 70 на 30, больше партнёра", "чья доля больше"),
     ("slerp with {partner}, 3 to 1, more of the partner", "whose share is bigger"),
+    # red-team pass 27b: a bare training verb with two kinds of data given planned SFT on one of them
+    ("обучи", "на каких данных"),
+    ("train it", "on which data"),
 ]
 
 
@@ -1016,6 +1039,20 @@ def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, 
 
     with pytest.raises(GraftError, match=russian):
         _outcome(world, goal)
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "kto на лайках/дизлайках из {kto}, undesirable_weight 1.33",
+        "thumbs-up/down data in {kto}: run kto, and before that an sft on {sft}",
+    ],
+)
+def test_two_words_with_a_slash_are_never_the_output(world: dict[str, str], goal: str) -> None:
+    """'лайках/дизлайках' and 'thumbs-up/down' were planned as the output folder (red-team pass 27b)."""
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert "/" not in Path(outcome.plan.output).name and not re.search(r"лайках|thumbs", outcome.plan.output)
 
 
 def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, str]) -> None:

@@ -259,3 +259,23 @@ def test_a_goal_of_one_russian_word_and_terms_is_answered_in_russian(goal: str, 
     from agent.question_language import wants_russian
 
     assert wants_russian(goal) is russian
+
+
+@pytest.mark.parametrize(
+    ("english", "russian"),
+    [
+        ("The plan has an SFT stage, and the goal asks for no fine-tuning; should it?", "В плане есть этап SFT"),
+        ("The plan merges models, and the goal asks for no merge; should it?", "План сливает модели"),
+        (
+            "You wrote 'merge with b 70/30, heavier on b', and Graft did not read whose share is bigger; which weight "
+            "goes to which model (base, b)?",
+            "чья доля больше",
+        ),
+    ],
+)
+def test_plan_check_questions_in_russian(english: str, russian: str) -> None:
+    """A Russian goal got 'The plan has an SFT stage, and the goal asks for no fine-tuning' in English (pass 27b)."""
+    from agent.question_language import in_language
+
+    asked = in_language(english, RU)
+    assert russian in asked and not _english_left(asked), asked
