@@ -518,9 +518,45 @@ LEAN = re.compile(
 )
 
 
+# "70% партнёра", "30 percent of the partner", "a third from the base": the one share said, with its member after it
+SHARE_OF = re.compile(
+    r"(?<![\w.])(?P<p>\d+(?:\.\d+)?\s*%)\s+(?:of\s+|from\s+|for\s+|to\s+|на\s+|для\s+|от\s+)?(?:the\s+)?"
+    rf"(?P<who>{_WHO})"
+)
+
+
+# "the partner weighted twice as much as the base", "партнёр в два раза весомее базы": a ratio by member
+TIMES_MEMBER = re.compile(
+    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|весит\s+|с\s+весом\s+)?"
+    rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+(?:as\s+)?"
+    r"(?P<dir>much|heavy|heavily|more|больше|тяжелее|весомее|сильнее|less|меньше|легче)\s*(?:as|than|,?\s*чем)?\s*"
+    rf"(?:the\s+|у\s+)?(?P<other>{_WHO})"
+)
+
+
+def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
+    m = TIMES_MEMBER.search(digits)
+    if not m or m["k"] in ("half", "вполовину"):
+        return None
+    k = _TIMES[m["k"]]
+    big, small = round(k / (k + 1), 6), round(1 / (k + 1), 6)
+    who = "who" if m["dir"] not in ("less", "меньше", "легче") else "other"
+    return Favoured(big, small, masked[starts[m.start(who)] : ends[m.end(who) - 1]], starts[m.start()],
+                    ends[m.end() - 1], starts[m.start(who)], ends[m.end(who) - 1])  # fmt: skip
+
+
 def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     """A share said for one of two members, the other taking the rest."""
+    if times := _times_member(digits, starts, ends, masked):
+        return times
     m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits) or LEAN.search(digits)
+    if (
+        not m
+        and len(re.findall(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)) == 1
+        and not re.search(r"(?<![\w.])\d+(?:\.\d+)?\s*[/:]\s*\d", digits)  # "30/70 (30% partner)": the ratio's
+        and MERGE_WORDS.search(digits)
+    ):
+        m = SHARE_OF.search(digits)  # one share in the goal: "slerp с B, 70% партнёра"
     if not m:
         return None
     said = m["p"].replace(" ", "")
@@ -685,7 +721,7 @@ _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 # "the rest to B", "ours gets the rest", "остальное нашей", "партнёр — остальное": the member that takes what is left
 REST_TO = re.compile(
     rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+)?(?:the\s+)?(?P<a>{_REST_NAME})"
-    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes)\s+)(?:the\s+)?(?:rest|remainder)\b"
+    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes)\s+|\s)(?:the\s+)?(?:rest|remainder)\b"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:идет|уходит)\s+)?(?P<c>{_REST_NAME})"
     rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
 )
@@ -3279,6 +3315,8 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
         )
     relative = relative_alpha(masked)
     referred = [(f.start, f.end) for f in facts if f.derived or f.slot == "reference"]
+    if favoured := favoured_ratio(masked):  # "partner weighted twice as much as the base": a ratio by member
+        referred.append((favoured.start, favoured.end))
     for m in VAGUE.finditer(masked):
         if relative and relative.start() <= m.start() < relative.end():
             continue  # "alpha should be twice the rank": alpha from the rank, not a vague rank
