@@ -228,6 +228,10 @@ DATA_LEFT_ALONE = re.compile(
 )
 
 
+# "the base is already instruction-tuned", "уже дообучена": what the model is, not a stage to run
+ALREADY_BEFORE = re.compile(r"(?:\balready|(?<![а-я])уже)\s+(?:been\s+|a\s+|an\s+)?$")
+
+
 def negated(text: str, start: int) -> bool:
     """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
     return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
@@ -258,9 +262,20 @@ ADAPTER_NONE = re.compile(
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
     r"|не\s+(?:lora|лор\w*)|\bfull_finetune_(?:single_device|distributed)\b"  # torchtune's full fine-tune recipes
 )
+# "trl sft --model_name_or_path … --learning_rate 2e-5": TRL's command line trains every parameter unless --use_peft
+TRL_CLI = re.compile(r"(?<![\w/-])trl\s+(?:sft|dpo|kto|orpo|cpo)\b(?=.*\s--[a-z])", re.DOTALL)
+
+
+def trl_full_finetune(text: str) -> re.Match[str] | None:
+    """A pasted TRL command with no --use_peft (nor LoRA said in words): what it runs is a full fine-tune."""
+    m = TRL_CLI.search(text)
+    return m if m and not re.search(r"use_peft|lora|dora|peft|adapter|лор[аоуы]|адаптер", text) else None
+
+
 DORA_AFTER_NOT = re.compile(
-    r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
-)  # "не LoRA, а DoRA"
+    r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:(?:use|go with|take|do|используй|возьми|сделай|давай)\s+)?"
+    r"(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
+)  # "не LoRA, а DoRA", "not LoRA, use DoRA"
 DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
 # "gate/up/down", "q/k/v": module shorthand, never a path
 MODULE_SHORTHAND = (
@@ -2274,7 +2289,8 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
         None
         if per_model
         else re.search(
-            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
+            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции"
+            r"|(?<!warmup )(?<!warmup_)(?<!warm-up )(?<!warm up )ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
             masked,
         )
     )
@@ -2368,12 +2384,13 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             and not negated(masked, m.start())
             and not NEGATED_AFTER.match(masked, m.end())
             and not in_loss_list(masked, m.start(), m.end())
+            and not ALREADY_BEFORE.search(masked[max(0, m.start() - 16) : m.start()])
         ),
         None,
     )
     if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
-    m = ADAPTER_NONE.search(masked)
+    m = ADAPTER_NONE.search(masked) or trl_full_finetune(masked)
     if m and (
         re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", masked[max(0, m.start() - 12) : m.start()])
         or DORA_AFTER_NOT.match(masked, m.end())
@@ -2658,7 +2675,9 @@ def looks_like_path(goal: str, start: int, path: str) -> bool:
     if path.startswith(("/", "./", "../", "~")) or Path(path).expanduser().exists() or re.search(r"\.\w+$", path):
         return True
     if re.fullmatch(r"[a-zа-я][a-zа-я-]*/[a-zа-я][a-zа-я-]*", path.lower()):  # word/word: a path only where a place
-        return bool(PLACE_CUE.search(goal[max(0, start - 24) : start].lower()))  # is expected ("thumbs-up/down data")
+        cue = PLACE_CUE.search(goal[max(0, start - 24) : start].lower())  # is expected ("thumbs-up/down data")
+        # "на файле с лайками/дизлайками": Russian words after "с"/"из" describe the data, they name no folder
+        return bool(cue) and not (re.search(r"[а-я]", path.lower()) and re.fullmatch(r"(?:с|из|под)\s*", cue.group(0)))
     return True
 
 

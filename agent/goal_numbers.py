@@ -402,6 +402,30 @@ def _percent_words(text: str) -> str:
     return text
 
 
+# a fraction said as a setting's own value, not as a part of another one ("beta one tenth", not "a tenth of the lr")
+_SETTING_FRACTION = re.compile(
+    r"(?<![\w-])(?P<name>beta|dropout|density|бета|бетой|дропаут\w*|плотност\w*)\s*[=:]?\s+"
+    r"(?P<frac>(?:one|a)\s+tenth|(?:one|a)\s+half|(?:one|a)\s+quarter|(?:one|a)\s+fifth|одна\s+десятая|одну\s+десятую"
+    r"|половина|половину|четверть)(?![\w-])(?!\s+(?:of|от)\b)",
+    re.IGNORECASE,
+)
+_FRACTION_VALUES = {
+    "tenth": 0.1,
+    "half": 0.5,
+    "quarter": 0.25,
+    "fifth": 0.2,
+    "десят": 0.1,
+    "половин": 0.5,
+    "четверт": 0.25,
+}
+
+
+def _setting_fraction(m: re.Match[str]) -> str:
+    value = next(v for k, v in _FRACTION_VALUES.items() if k in m["frac"].lower())
+    written = f"{value:g}".ljust(len(m["frac"]))
+    return m.group(0)[: m.start("frac") - m.start()] + written
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
@@ -434,6 +458,7 @@ def spelled_numbers(text: str) -> str:
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?) e([-+]?\d+)(?!\w|\.\d)", r"\1e\2 ", text)  # "lr 5 e-5"
     text = _HALF.sub(_half, text)
     text = merge_shares(text)
+    text = _SETTING_FRACTION.sub(_setting_fraction, text)  # "beta one tenth" is beta 0.1
     text = re.sub(
         r"(?<![а-яё])(?:полтора|полторы|полутора)(?![а-яё])", lambda m: "1.5".ljust(len(m.group(0))), text, flags=re.I
     )

@@ -34,6 +34,7 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    ALREADY_BEFORE,
     BASE_WORDS,
     BEFORE_THAT,
     CHAT_DATA,
@@ -90,6 +91,7 @@ from agent.goal_facts import (
     switch_facts,
     taken_back_stages,
     training_noun,
+    trl_full_finetune,
     weight_values,
     weights_for,
 )
@@ -125,7 +127,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|results?|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
@@ -135,7 +137,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
             r"|(?<![а-я])(?:слить|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
-            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+)?с\s+(?!адаптер)|усредни\w*)"
+            r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+){0,2}с\s+(?!адаптер)|усредни\w*)"
+            # "веса для слияния: база 40%, …", "merge weights: …": the members and their weights follow
+            r"|(?<![а-я])веса\s+(?:для\s+)?слияни\w*\s*[:—-]|\b(?:merge\s+weights|weights\s+for\s+the\s+merge)\s*[:—-]"
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s*:?\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
@@ -146,7 +150,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
             # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
             r"|\b(?:merge|blend|combine|average|ties|slerp)[\w-]*\s+(?:both|the\s+two|them\s+both|the\s+results|both\s+results"
-            r"|the\s+two\s+results)\b(?!\s+(?:adapters|loras|doras)\b)|(?:слей|слить|смешай|смешать|смерж\w*|смердж\w*|объедини\w*)\s+(?:оба|обе|их|эти\s+два)"
+            r"|the\s+two\s+results)\b(?!\s+(?:adapters|loras|doras)\b)"
+            r"|\b(?:ties|slerp|linear|dare[_-]?ties|della)\S*\s+(?:двух|обоих|обеих)\s+(?:результат\w*|модел\w*|вет\w*)|(?:слей|слить|смешай|смешать|смерж\w*|смердж\w*|объедини\w*)\s+(?:оба|обе|их|эти\s+два)"
             r"(?!\s+адаптер)(?:\s+(?:результат\w*|модел\w*))?(?=\s+(?:через|методом|linear|ties|slerp|dare|della|линейно|с\s+вес"
             r"|в\s+пропорц|\d|поровну|пополам)|\s*(?:[,.;]|$))|(?<![а-я])линейно\s+(?:слить|слей|смешать|смешай)|\blinearly\s+(?:merge|blend)"
             # "merge the 3: A, B, C", "мерж трёх моделей: база, B, C": the members follow
@@ -365,6 +370,7 @@ BLEND_SAID = re.compile(
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
     r"(?:(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
+    r"(?:(?:ещ[её]|again|also)\s+)?"  # "потом результат ещё линейно с C"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
 )
 
@@ -419,6 +425,10 @@ def find_actions(text: str) -> list[Action]:
                     )
                 ):
                     continue  # "the tuned model", "дообученную модель": the result of a stage, named (no new stage)
+                if kind == "sft" and ALREADY_BEFORE.search(
+                    masked[max(0, c_start + match.start() - 16) : c_start + match.start()]
+                ):
+                    continue  # "the base is already instruction-tuned", "уже дообучена": what the model is, no stage
                 if kind == "sft" and in_loss_list(masked, c_start + match.start(), c_start + match.end()):
                     continue  # "loss types sigmoid and sft": TRL's SFT loss term inside DPO, not a stage
                 if (
@@ -531,6 +541,15 @@ def find_actions(text: str) -> list[Action]:
         ):
             kept[-1].text += " " + a.text
             continue
+        merged_before = next((b for b in reversed(kept) if b.kind == "merge_models"), None)
+        if (
+            a.kind == "merge_models"
+            and merged_before is not None
+            and re.match(r"\s*(?:the\s+)?(?:merge|мерж\w*|мердж\w*|слияни\w*)\s*[:—-]", a.text.lower())
+            and not re.search(r"#{3,}", mask_paths(merged_before.text))
+        ):  # "sft -> dpo -> merge with partner. … Merge: 70% ours, the rest partner ./p": the merge said in detail
+            merged_before.text += " " + a.text
+            continue
         same = next((b for b in kept if _action_scope(b) == _action_scope(a)), None)
         if (
             same is not None
@@ -544,7 +563,7 @@ def find_actions(text: str) -> list[Action]:
             same is not None
             and a.kind in ("sft", "dpo")
             and not DATASET.search(a.text)
-            and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;])\s+$", masked[max(0, a.start - 6) : a.start])
+            and re.search(r"(?:\band|(?<![а-я])и|(?<![а-я])а|[,;.])\s+$", masked[max(0, a.start - 6) : a.start])
             and (
                 re.match(
                     r"[a-zа-я]+\s+(?:on|with|at|uses|gets|has|takes|на|с|со|использует|получает)\s+(?:all|every|the\s+(?:first|last|top|bottom)|layers?|сло|вс[её]х?"
@@ -753,6 +772,7 @@ VARIANT_CUE = re.compile(
 # "DPO on prefs.jsonl from the base": a run that does not continue the main line (a branch, when a merge follows)
 FROM_BASE = re.compile(
     r"\b(?:starting\s+)?from\s+(?:the\s+)?(?:base|original|starting)\b|(?<![а-я])(?:от|из)\s+(?:базов|исходн|оригинал)\w*"
+    r"|(?<![а-я])(?:отдельно\s+)?(?:от|из)\s+баз[ыеу](?![а-я])"
     r"|(?<![а-я])(?:начиная\s+)?с\s+(?:базов|исходн|оригинальн)\w+\s+модели(?![а-я])"
 )
 
@@ -939,6 +959,8 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
 
 
 def parse_method(text: str) -> str | None:
+    if trl_full_finetune(text):
+        return "none"  # "trl sft --model_name_or_path … --learning_rate 2e-5" with no --use_peft: a full fine-tune
     none = ADAPTER_NONE.search(text)
     if none and (
         re.search(r"dora\W{0,3}$|dora\W+(?:a\s+|а\s+)?$", text[max(0, none.start() - 12) : none.start()])

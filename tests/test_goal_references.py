@@ -768,6 +768,29 @@ PLANNED = [
      {0: {"models": ["@base", "{partner}"], "weights": [0.333333, 0.666667]}}),
     ("dare_ties: {partner} 0.7, {partner2} the rest, density 0.53, base {model}", ["merge_models"],
      {0: {"models": ["{partner}", "{partner2}"], "weights": [0.7, 0.3], "density": 0.53}}),
+    # red-team pass 28 (at 9705ea3): a pasted `trl sft` with no --use_peft trains every parameter (it was LoRA: silent)
+    ("trl sft --model_name_or_path {model} --dataset_name {sft} --learning_rate 2.0e-5 --num_train_epochs 1 "
+     "--per_device_train_batch_size 4 --output_dir {out}", ["sft"], {0: {"adapter": "none", "learning_rate": 2e-5}}),
+    ("trl dpo --model_name_or_path {model} --dataset_name {dpo} --use_peft --lora_r 8 --beta 0.2", ["preference"],
+     {0: {"adapter": "lora", "r": 8, "beta": 0.2}}),
+    ("DPO on {dpo}, not LoRA, use DoRA", ["preference"], {0: {"adapter": "dora"}}),  # was a full fine-tune
+    ("sft -> dpo -> merge with partner. SFT lr 1e-4, DPO lr 5e-6 beta 0.1. Merge: 70% ours, the rest the partner "
+     "{partner}. Output {out}", ["sft", "preference", "merge_adapter", "merge_models"],
+     {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 5e-6}, 3: {"models": ["@dpo-merged", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("LoRA SFT on {sft}, r 16, lr 2e-4, cosine schedule, warmup ratio 0.03, 2 epochs", ["sft"], {0: {"epochs": 2}}),
+    ("We have preference pairs in {dpo}. Don't bother with SFT, the base is already instruction-tuned. Use DPO sigmoid "
+     "with beta one tenth... actually make it 0.2, lr 1e-6", ["preference"], {0: {"beta": 0.2, "learning_rate": 1e-6}}),
+    ("DPO on {dpo} with beta one tenth", ["preference"], {0: {"beta": 0.1}}),
+    ("слей нашу модель с партнёрской {partner}: партнёра 0,7, наша 0,3, линейно", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.7, 0.3]}}),
+    ("merge ours with {partner}: partner 0.7, ours 0.3, linear", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.7, 0.3]}}),
+    ("веса для слияния: база 40%, партнёр {partner} 35%, второй партнёр {partner2} — остальное. Метод linear",
+     ["merge_models"], {0: {"method": "linear", "weights": [0.4, 0.35, 0.25]}}),
+    ("слияние slerp t=0,6 с {partner}, потом результат ещё линейно с {partner2} 80 на 20", ["merge_models", "merge_models"],
+     {0: {"t": 0.6}, 1: {"models": ["@merge", "{partner2}"], "weights": [0.8, 0.2]}}),
+    ("SFT на {sft} и ORPO на {dpo} отдельно от базы, потом TIES двух результатов 50/50", BRANCHED,
+     {4: {"models": ["@sft-merged", "@orpo-merged"], "weights": [0.5, 0.5]}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -1061,6 +1084,7 @@ def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, 
     [
         "kto на лайках/дизлайках из {kto}, undesirable_weight 1.33",
         "thumbs-up/down data in {kto}: run kto, and before that an sft on {sft}",
+        "KTO на файле с лайками/дизлайками {kto}, бета 0.1",
     ],
 )
 def test_two_words_with_a_slash_are_never_the_output(world: dict[str, str], goal: str) -> None:
