@@ -2768,8 +2768,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         for s in training:
             if s.kind != "preference":
                 continue
-            if value == "ipo" and s.method == "dpo" and s.loss_type == "ipo":
-                return True
+            if value == "ipo" and s.method == "dpo" and (s.loss_type == "ipo" or "ipo" in (s.loss_type or [])):
+                return True  # "--loss_type sigmoid ipo": IPO as one loss of TRL's weighted list
             if value == "dpo" and s.method == "dpo" and s.loss_type not in fact.replaced:
                 return True  # "IPO… no, plain DPO": the IPO loss must be gone
             if value == s.method:

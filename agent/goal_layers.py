@@ -288,7 +288,11 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     # first / last N
     for m in re.finditer(rf"(?:the\s+)?{HEAD}\s+(?:{N}\s*)?{LW}", text):
         count = int(m.group(2)) if m.group(2) else 1
-        if m.group(2) is None and re.match(r"(?:layers|blocks|слои|слоя|слоях|слоям|слоев)", text[m.end(1) :].strip()):
+        if (
+            m.group(2) is None
+            and re.match(r"(?:layers|blocks|слои|слоя|слоях|слоям|слоев)", text[m.end(1) :].strip())
+            and not re.search(r"(?:его|ого|ий|ый|ой|ем|ом|ему|ому)$", m.group(1))  # "последнего слоя": the one layer
+        ):
             continue  # "the last layers" has no count: not a selection we can place exactly
         hits.append((m.start(), m.end(), _edge(m.group(1), count, n, model), None))
     for m in re.finditer(rf"{N}\s+{HEAD}\s+{LW}", text):
@@ -400,7 +404,7 @@ LEAVE_OUT_BEFORE = re.compile(
 
 def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     """The layers one item after 'except'/'кроме' names, and where the item ends."""
-    em = re.match(rf"(?:the\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
+    em = re.match(rf"(?:the\s+)?(?:very\s+|сам(?:ый|ого|ом|ому)\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
     cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
     om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
     sub = [h for h in _simple(rest, n, model) if h[0] == 0]

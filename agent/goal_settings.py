@@ -348,7 +348,7 @@ TECHNIQUES = (
     ),
     (
         r"\breference[- ]free\b|\bwithout (?:a |the )?ref(?:erence)?(?: model)?\b|\bno ref(?:erence)? model\b"
-        r"|без\s+референс\w*(?:\s+модел\w*)?",
+        r"|без\s+(?:референс\w*|reference|ref|реф\w*)(?:\s+модел\w*)?|\breference_free\s*[:=]\s*true",
         "reference-free preference training: Graft's DPO keeps the frozen starting model as the reference",
     ),
     (

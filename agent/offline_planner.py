@@ -348,6 +348,7 @@ def mask_paths(text: str) -> str:
 BARE_TRAINING = re.compile(
     r"\s*(?:please\s+|пожалуйста\s*,?\s+)?(?:train|fine-?tune|finetune|tune|обучи|дообучи|натренируй|тренируй|зафайнтюнь"
     r"|файнтюни|потренируй)(?:\s+(?:it|the model|this model|the base|модель|эту модель|ее|его|пожалуйста|please|up))*"
+    r"(?:\s+(?:on|на)\s+(?:the\s+|my\s+|this\s+|моем\s+|этом\s+)?(?:data(?:set)?|датасете|данных))?"
     r"\s*[.!]?\s*"
 )
 VAGUE_WISH = re.compile(
@@ -1282,7 +1283,8 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
             if listed:  # "loss types sigmoid and sft, weights 1.0 and 1.0": TRL's weighted list of losses
                 found["loss_type"] = listed
                 weights = re.search(
-                    r"(?:weights?|weighted(?:\s+(?:at|by|as))?|с\s+весами|веса|весами)\s*(?:of|=|:)?\s*\[?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)",
+                    r"(?:weights?|weighted(?:\s+(?:at|by|as))?|с\s+весами|веса|весами)\s*(?:of|=|:)?\s*\[?\s*"
+                    r"(\d*\.?\d+(?:(?:\s*(?:,|and|и|/)\s*|\s+)\d*\.?\d+)+)",  # "--loss_weights 0.8 0.2"
                     mask_paths(text),
                 )
                 values = [float(v) for v in re.findall(r"\d*\.?\d+", weights.group(1))] if weights else []

@@ -791,6 +791,12 @@ PLANNED = [
      {0: {"t": 0.6}, 1: {"models": ["@merge", "{partner2}"], "weights": [0.8, 0.2]}}),
     ("SFT на {sft} и ORPO на {dpo} отдельно от базы, потом TIES двух результатов 50/50", BRANCHED,
      {4: {"models": ["@sft-merged", "@orpo-merged"], "weights": [0.5, 0.5]}}),
+    # red-team pass 28b: TRL's command-line loss list; a genitive "last layer"; "not the very last one"
+    ("dpo on {dpo} --loss_type sigmoid ipo --loss_weights 0.8 0.2 --beta 0.1", ["preference"],
+     {0: {"loss_type": ["sigmoid", "ipo"], "loss_weights": [0.8, 0.2], "beta": 0.1}}),
+    ("DoRA ранг восемь на k_proj и o_proj последнего слоя на {sft}, lr 0,0001", ["sft"],
+     {0: {"adapter": "dora", "r": 8, "layers": [11], "target_modules": ["k_proj", "o_proj"]}}),
+    ("train on {sft}, the last 4 layers but not the very last one", ["sft"], {0: {"layers": [8, 9, 10]}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -927,6 +933,8 @@ ASKED = [
     # red-team pass 27b: a bare training verb with two kinds of data given planned SFT on one of them
     ("обучи", "на каких данных"),
     ("train it", "on which data"),
+    ("дообучи на датасете", "на каких данных"),
+    ("IPO на {dpo}, но без reference модели", "без reference модели"),
 ]
 
 
