@@ -3273,7 +3273,9 @@ def check_plan_against_goal(
 
 # a hub model named as the one to train ("sft on x.jsonl using mistral-7b"): not the opened model, never downloaded
 OTHER_MODEL = re.compile(
-    r"\b(?:using|with|on|from|base(?:\s+model)?\s*[:=]?|model\s*[:=])\s+(?:the\s+)?(?P<name>(?:llama|mistral|mixtral|qwen|gemma|phi"
+    r"(?:\b(?:using|with|on|from|base(?:\s+model)?\s*[:=]?|model\s*[:=]|download|pull|fetch|grab|get|take)"
+    r"|(?<![а-я])(?:скача\w*|скачи\w*|загруз\w*|стян\w*|подтян\w*|возьми|бер[её]м))"
+    r"\s+(?:the\s+)?(?P<name>(?:llama|mistral|mixtral|qwen|gemma|phi"
     r"|smollm|deepseek|falcon|olmo|tinyllama)[\w.]*(?:-[\w.]+)*?-\d+(?:\.\d+)?[bm](?:-[\w.]+)*)(?![\w.-]|/)"
 )
 # a Hugging Face Hub id ("mistralai/Mistral-7B-v0.1", "Qwen/Qwen2.5-0.5B"): Graft downloads nothing
@@ -3285,7 +3287,8 @@ HUB_ID = re.compile(
 # a download from the hub said without a model id: "скачай модель с huggingface", "pull it from the HF hub"
 HUB_DOWNLOAD = re.compile(
     r"(?:\b(?:download|pull|fetch|grab|get)\w*|(?<![а-я])(?:скача\w*|скачи\w*|загруз\w*|стян\w*|подтян\w*|выкач\w*))"
-    r"\s+(?:[\w.#-]+\s+){0,3}?(?:from|off|с|из|со)\s+(?:the\s+)?(?:hugging\s*face|huggingface|hf|hub|хаба|хаб|хагинг\s*фейс\w*)"
+    r"\s+(?:[\w.#-]+\s+){0,3}?(?:from|off|с|из|со)\s+(?:the\s+)?(?:hugging\s*face|huggingface|hf|hub|хаба|хаб"
+    r"|ха(?:г|гг)ин(?:г|гг)?\s*фейс\w*|обнимашк\w*)"
     r"(?:\s+hub|\s+хаба)?(?![\w/-])"
 )
 # a recipe named by where it is written down, not by its values: "as in the LLaMA-Factory example", "как в статье"
@@ -3513,6 +3516,12 @@ def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> 
             for m in re.finditer(words, text)
             if not referred_stage(text, m.start(), m.end())
             and not re.search(r"\(\s*$", text[max(0, m.start() - 3) : m.start()])
+            and not (  # "…, no wait, SFT first and then the ORPO": the stage said before, referred to
+                re.search(
+                    r"(?:\bthe|\bthat|(?<![а-я])(?:этот|эту|тот|ту))\s+$", text[max(0, m.start() - 6) : m.start()]
+                )
+                and not re.match(r"[\w-]*\s+(?:on|на)\s+#", text[m.start() :])
+            )
             and not (  # "в DPO ранг 4; в SFT ранг 64": a stage named for its values, not asked for again
                 re.search(
                     r"(?:\bfor|\bin|(?<![а-я])(?:для|в|во|на))\s+(?:the\s+)?$", text[max(0, m.start() - 8) : m.start()]

@@ -610,10 +610,32 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
                 picked = _check(list(range(a, b + 1)), num_layers, model)
                 chosen.append(LayerSelection(picked, text[other.start(1) : other.end()], other.start(1), other.end()))
     chosen.sort(key=lambda c: c.start)
+    joined: list[LayerSelection] = []
+    for c in chosen:  # "not on layer 0 and not on layer 11", "не на слое 0 и не на слое 11": both left out
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.layers is not None
+            and c.layers is not None
+            and re.search(r"(?:^|\s|,)(?:not|never|не|except|excluding|кроме|без)\s", text[last.start : last.end])
+            and LEFT_OUT_START.match(text[c.start : c.end])
+            and re.fullmatch(r"\s*(?:,|and|и|or|или|nor|ни)?\s*", text[last.end : c.start])
+        ):
+            kept = [i for i in last.layers if i in set(c.layers)]
+            if not kept:
+                raise GraftError(f"'{text[last.start : c.end].strip()}' leaves no layer to train.")
+            last.layers, last.end = kept, c.end
+            continue
+        joined.append(c)
+    chosen = joined
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
         c.start, c.end = starts[c.start], ends[c.end - 1]
         c.phrase = original[c.start : c.end].strip()
     return chosen
+
+
+# a selection said as what is left out: "not on layer 0", "but not layer 11", "не на слое 0", "except the last"
+LEFT_OUT_START = re.compile(r"[\s,(]*(?:but\s+|а\s+|но\s+)?(?:not|never|не|except|excluding|кроме|без|skip\w*)\b")
 
 
 def _extend_before(c: LayerSelection, chosen: list[LayerSelection], text: str, num_layers: int, model: str) -> bool:

@@ -179,8 +179,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
             r"|\bmerge\s+(?:the\s+)?(?:result|fine-?tuned (?:model|one)|trained (?:model|one))\b(?!\s*(?:with|into|and\s+#))"
-            r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини)\s+"
-            r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|его|их)"
+            r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини"
+            r"|(?<![а-я])(?:за|с)?м[её]рд?ж(?:ни|и|ните|ите|ить)(?![а-я]))\s+"
+            r"(?:\w+\s+)?(?:адаптер\w*|lora|dora|лор[аоуы]\w*|его|их)"
         ),
     ),
     (
@@ -234,7 +235,7 @@ ACTIONS.insert(
             r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj)\b)"  # "put LoRA on the last layer": training
             r"|\b(?:fold(?!ers?\b)|bake|fuse|apply|load(?!er)|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
-            r"|наложи\w*|накати\w*|подключи\w*)\s+"
+            r"|наложи\w*|накати\w*|подключи\w*|(?<![а-я])(?:за|с|в)?м[её]рд?ж(?:ни|и|ните|ите|ить)(?![а-я]))\s+"
             r"(?:(?:мой|мою|мои|мое|наш\w*|этот|эти|оба|обa|два|две|три|sft|dpo|orpo|kto|#+)\s+){0,3}"
             r"(?:[\w]+-)?(?:адаптер\w*|lora|dora|лор[аыу]\w*)"
         ),
@@ -552,6 +553,16 @@ def find_actions(text: str) -> list[Action]:
             merged_before.text += " " + a.text
             continue
         same = next((b for b in kept if _action_scope(b) == _action_scope(a)), None)
+        if (
+            same is not None
+            and a.kind in ("sft", "dpo")
+            and not DATASET.search(a.text)
+            and re.search(r"(?:\bthe|\bthat|(?<![а-я])(?:этот|эту|тот|ту))\s+$", masked[max(0, a.start - 6) : a.start])
+            and re.match(r"[a-zа-я]+(?:\s+(?:stage|step|run|этап))?\s*(?:[,.;!)]|$)", masked[a.start :])
+            and not re.search(r"\b(?:another|again|second|twice)\b|(?<![а-я])(?:ещ[её]|снова|повтор|втор)", masked)
+        ):  # "ORPO … then SFT, no wait, SFT first and then the ORPO": the ORPO said before, not a second one
+            same.text += " " + a.text
+            continue
         if (
             same is not None
             and a.kind in ("sft", "dpo")

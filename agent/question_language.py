@@ -215,6 +215,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"Which adapter should be folded in\? Name its folder in the goal \(e\.g\. \./ckpt\) or pass it with --data\.",
+        lambda m: "Какой адаптер вливать? Назовите его папку в цели (например, ./ckpt) или передайте её через --data.",
+    ),
+    (
+        r"Which adapter should be folded in: (?P<a>.+?)\? Name it in the goal\.",
+        lambda m: f"Какой адаптер вливать: {m['a']}? Назовите его в цели.",
+    ),
+    (
         r"The plan has an? (?P<s>\S+) stage, and the goal asks for no (?:fine-tuning|preference tuning); should it\?",
         lambda m: f"В плане есть этап {m['s']}, а цель его не просит; нужен ли он?",
     ),

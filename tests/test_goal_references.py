@@ -797,6 +797,12 @@ PLANNED = [
     ("DoRA ранг восемь на k_proj и o_proj последнего слоя на {sft}, lr 0,0001", ["sft"],
      {0: {"adapter": "dora", "r": 8, "layers": [11], "target_modules": ["k_proj", "o_proj"]}}),
     ("train on {sft}, the last 4 layers but not the very last one", ["sft"], {0: {"layers": [8, 9, 10]}}),
+    # red-team pass 29a (at 4bb4d72): silent classes
+    ("ORPO on {dpo} with beta 0,1 then SFT on {sft}, no wait, SFT first and then the ORPO", ["sft", "preference"],
+     {1: {"method": "orpo", "beta": 0.1}}),  # a second ORPO was added
+    ("do DPO on {dpo} but not on layer 0 and not on layer 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
+    ("DPO на {dpo}, не на слое 0 и не на слое 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
+    ("DPO on {dpo} on all layers but not layer 0 and not layer 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -935,6 +941,10 @@ ASKED = [
     ("train it", "on which data"),
     ("дообучи на датасете", "на каких данных"),
     ("IPO на {dpo}, но без reference модели", "без reference модели"),
+    # red-team pass 29b: a download said in Russian, and an order Graft does not read, planned SFT on the local model
+    ("скачай Qwen2.5-7B с хаггингфейса и дообучи", "ничего не скачивает"),
+    ("download qwen2.5-7b and fine-tune it on {sft}", "downloads none"),
+    ("мерджни лору и сохрани", "какой адаптер"),
 ]
 
 
