@@ -427,8 +427,9 @@ EACH_WEIGHT = re.compile(
 # does not ask about their numbers
 # words for a merge's members: the trained result ("ours", "наш"), the one other model ("theirs", "его"), the base
 OURS = (
-    r"(?:ours|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
+    r"(?:ours|mine|my\s+(?:own\s+)?model|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
     r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
+    r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?"
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
@@ -570,6 +571,7 @@ def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> F
         and len(re.findall(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)) == 1
         and not re.search(r"(?<![\w.])\d+(?:\.\d+)?\s*[/:]\s*\d", digits)  # "30/70 (30% partner)": the ratio's
         and MERGE_WORDS.search(digits)
+        and not weights_for(digits)  # "40 процентов база, 60 партнёр": each member's weight said
     ):
         m = SHARE_OF.search(digits)  # one share in the goal: "slerp с B, 70% партнёра"
     if not m:
@@ -736,7 +738,9 @@ _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 # "the rest to B", "ours gets the rest", "остальное нашей", "партнёр — остальное": the member that takes what is left
 REST_TO = re.compile(
     rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+)?(?:the\s+)?(?P<a>{_REST_NAME})"
-    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes)\s+|\s)(?:the\s+)?(?:rest|remainder)\b"
+    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes|taking|getting|keeps|keeping|has|having)\s+|\s)(?:the\s+)?"
+    r"(?:rest|remainder)\b"
+    rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:идет|уходит)\s+)?(?P<c>{_REST_NAME})"
     rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
 )
@@ -748,7 +752,7 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     rest = REST_TO.search(text)
     if not rest:
         return None
-    group = next(g for g in "abcd" if rest.group(g))
+    group = next(g for g in "abcde" if rest.group(g))
     pairs = [
         (v, ns, ne, ms, me, pct)
         for v, ns, ne, ms, me, pct in _weights_by(text)
@@ -778,7 +782,7 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         return rest
     by = _weights_by(text)
     if len(by) >= 2 and all(
-        re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+)?", text[a[4] : b[3]])
+        re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+|а\s+|but\s+|while\s+)?", text[a[4] : b[3]])
         for a, b in pairwise(by)
     ):
         raw = [b[0] for b in by]
@@ -1439,6 +1443,7 @@ EVERY_STAGE = re.compile(
     # "…, all lora r 8", "all three stages", "обе стадии ранг 32", "во всех этапах"
     r"|\ball(?:\s+(?:three|four|two|the))?\s+(?:stages?|runs?|of\s+them)\b|\ball(?:\s+(?:three|four))?\s+(?:lora|dora)\b(?!\s*[-_]?(?:layers?|modules?|targets?|linear))"
     r"|\b(?:from|for|in|to)\s+(?:the\s+|all\s+|every\s+|each\s+)?(?:loras|adapters|lora\s+adapters|lora)\b(?=\s*(?:[,;.]|$))"
+    r"|(?<![а-я])(?:в|на|во)\s+(?:обоих|обеих)(?![а-я])"  # "лора r 8 в обоих"
     r"|(?<![а-я])(?:обе|оба|обеих|обоих)\s+(?:стади\w*|этап\w*|прогон\w*)|(?<![а-я])(?:оба|обе)\s+(?=(?:с|со|на|в)\s|[—:-])|(?<![а-я])(?:все|всех|во\s+всех|на\s+всех)\s+(?:тр[её]х?\s+|четыр\w*\s+)?(?:стади\w*|этап\w*)"
 )
 NO_CLIPPING = re.compile(
@@ -1757,7 +1762,29 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, more = _corrected_setting_names(text)
     text, most = _corrected_selections(text)
     text, weights = _corrected_ratios(text)
-    return text, notes + more + most + weights
+    text, swapped = _swapped_back(text)
+    return text, notes + more + most + weights + swapped
+
+
+# "вес партнёра 0.4, а нашей 0.6 — нет, наоборот", "lr 1e-5 for SFT and 2e-4 for DPO, no, the other way round"
+SWAPPED = re.compile(
+    r"(?P<a>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?P<mid>[^\d;]{1,48}?)(?P<b>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?![\w]|\.\d)"
+    r"(?P<marker>[\s,.;:!—–-]*(?:(?:no|нет|хотя нет|sorry|oops|ой|actually)[\s,.;:!—–-]*)?(?:наоборот|the other way (?:round|around)"
+    r"|vice versa|reversed|swap(?:ped)? them|поменяй\w* (?:их )?местами))(?![\w])",
+    re.IGNORECASE,
+)
+
+
+def _swapped_back(text: str) -> tuple[str, list[str]]:
+    """'A 0.4, B 0.6 — нет, наоборот': the two values just said change places (the text keeps its length, the
+    words 'нет, наоборот' are blanked), so A gets 0.6 and B 0.4."""
+    notes: list[str] = []
+    for m in reversed(list(SWAPPED.finditer(mask(text)))):
+        a, b = text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]
+        swapped = b + text[m.end("a") : m.start("b")] + a
+        text = text[: m.start("a")] + swapped + " " * (m.end("marker") - m.end("b")) + text[m.end("marker") :]
+        notes.insert(0, f"you said {a} and {b}, then 'the other way round': {b} and {a} were swapped.")
+    return text, notes
 
 
 _RATIO = r"\d*\.?\d+(?:\s*%)?(?:\s*(?:/|:|,|and|и|на|к|to)\s*\d*\.?\d+(?:\s*%)?)+"
@@ -2599,11 +2626,14 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         seg_start = max([0, *(x.end() for x in SEGMENT_SPLIT.finditer(masked[: m.start()]))])
         if not re.match(r"\s*:", masked[m.end() :]):
             # "two epochs of SFT, then 1 epoch DPO, both at lr 1e-5": only the comma-part with "both" is for both
-            seg_start = max(seg_start, masked.rfind(",", 0, m.start()) + 1, masked.rfind(";", 0, m.start()) + 1)
+            commas = [  # a comma inside a module list ("q_proj,v_proj в обоих") does not end the part
+                c.end() for c in re.finditer(r",(?!\s*(?:[a-z]+_proj|[qkvo]\b|gate|up|down))", masked[: m.start()])
+            ]
+            seg_start = max(seg_start, *(commas[-1:] or [0]), masked.rfind(";", 0, m.start()) + 1)
             cut = re.search(r"[,;]", masked[m.end() :])
             seg_end = min(seg_end, m.end() + cut.start()) if cut else seg_end
         for f in facts:
-            if (f.slot in SLOT_NAMES or f.slot == "adapter") and seg_start <= f.start < seg_end:
+            if (f.slot in SLOT_NAMES or f.slot in ("adapter", "module", "role")) and seg_start <= f.start < seg_end:
                 if re.match(  # "alpha 32 for both stages and rank 8 for the DPO only": that one stays the DPO's
                     r"\s*(?:only\s+|just\s+|только\s+|лишь\s+)?(?:for|для|на|in|at)\s+(?:the\s+)?(?:sft|dpo|ipo|orpo|kto|simpo|дпо|сфт)\b",
                     masked[f.end :],
@@ -2740,6 +2770,14 @@ def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
 def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     stages = list(plan.stages)
     training = [s for s in stages if s.kind in ("sft", "preference")]
+    if fact.scope == "all" and fact.slot in ("module", "role") and not str(fact.value).startswith("not "):
+        names = (
+            {fact.value}
+            if fact.slot == "module"
+            else (ATTENTION_NAMES if str(fact.value).endswith("attention") else MLP_NAMES)
+        )  # "таргеты q_proj,v_proj в обоих": every adapter trained has them
+        adapters = [s for s in training if getattr(s, "adapter", "") != "none"]
+        return bool(adapters) and all(set(s.target_modules or []) & names for s in adapters)
     if fact.scope == "all" and fact.slot in SLOT_NAMES:  # "both with r 32": every training stage that has the field
         have = [
             s for s in training if hasattr(s, fact.slot) and not (fact.slot in ("r", "alpha") and s.adapter == "none")
@@ -3404,7 +3442,8 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 
 MERGE_WORDS = re.compile(
-    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
+    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|\blinearly\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 
@@ -3492,6 +3531,8 @@ def _stages_on_unsaid_data(goal: str, plan: Any, feedback: list[str] | None) -> 
     for s in training if said else []:  # with no data named, each stage's data is a file given with --data
         scope = stage_scope(s)
         words = SFT_WORDS if scope == "sft" else dict(PREFERENCE_WORDS).get(scope, scope)
+        if scope == "dpo":  # "IPO loss, beta 0.01": an IPO stage is a DPO stage with TRL's ipo loss
+            words = f"(?:{words})|(?:{dict(PREFERENCE_WORDS)['ipo']})"
         asked_for = re.search(words, text) or (
             scope == "sft" and (GENERIC_TRAINING.search(text) or _adapter_clause_alone(text))
         )

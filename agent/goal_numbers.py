@@ -243,7 +243,9 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "грпо": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
           "таск-арифметик": "taskarithmetic", "модел сток": "modelstock", "модель сток": "model stock",
           "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
-          "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid "}  # fmt: skip
+          "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid ",
+          "фп": "fp", "бф": "bf", "сафетензор": "safetensor", "сафетензоры": "safetensors", "сейфтензор": "safetensor",
+          "сейфтензоры": "safetensors", "таргеты": "targets", "таргет": "target"}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
 )
@@ -464,6 +466,12 @@ def spelled_numbers(text: str) -> str:
     )
     text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
     text = _percent_words(text)  # "seventy percent ours", "тридцать процентов": a share, read as 70 %
+    text = re.sub(  # "30 процентов", "25 percent": one spelling, "30%", the text's length kept
+        r"(?<![\w.])(\d+(?:\.\d+)?)(\s*)(percent|per\s+cent|процент(?:ов|а|ы)?)(?![\w])",
+        lambda m: (m.group(1) + "%").ljust(len(m.group(0))),
+        text,
+        flags=re.IGNORECASE,
+    )
     text = _ZERO_POINT.sub(_zero_point, text)  # "гаммой ноль пять" is 0.5, "ноль ноль пять" 0.05
     digit = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)"
     text = re.sub(  # "dropout point one", "beta point two five": a decimal said without its zero, digit by digit

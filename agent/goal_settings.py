@@ -251,7 +251,9 @@ def unsupported_merge_methods(masked: str) -> list[str]:
         if not merging and name in ("ram", "sce", "passthrough"):
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone
         spelled = name.replace("_", r"[_ -]?")
-        for m in re.finditer(rf"(?<![\w-]){spelled}(?![\w-])", masked):
+        for m in re.finditer(  # "passthrough-мердж", "karcher-merge": the method's name joined to the word for merge
+            rf"(?<![\w-]){spelled}(?:(?![\w-])|(?=-(?:merg|мерж|мердж|м[её]рдж|м[её]рж|слия)))", masked
+        ):
             if any(m.start() >= masked.find(f) and m.start() < masked.find(f) + len(f) for f in found):
                 continue
             if name in ("ram", "sce") and not (
@@ -295,6 +297,14 @@ TECHNIQUES = (
         "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)",
     ),
     (r"\blong-?lora\b|\bs2[- ]?attn\b", "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA"),
+    (
+        r"\b(?:train\w*|model|pre-?train\w*)\s+(?:it\s+|a\s+model\s+)?from\s+scratch\b|\bfrom\s+scratch\s+(?:train|pre-?train)\w*"
+        r"|\brandom(?:ly)?\s+init\w*|\bpre-?train(?:ing)?\s+(?:a\s+)?new\s+model\b"
+        r"|(?<![а-я])(?:обуч\w*|дообуч\w*|трен\w*|модел\w*|претрейн\w*)\s+с\s+нуля(?![а-я])"
+        r"|(?<![а-я])с\s+нуля\s+(?:обуч|трен|претрейн)\w*",
+        "training from scratch: Graft post-trains the model you open (LoRA, full fine-tuning, preference tuning); "
+        "it does not pretrain a new one",
+    ),
     (
         r"\bfp8\b|\bfloat8\w*|\be4m3\w*|\be5m2\w*|\btransformer[_ -]engine\b",
         "fp8: Graft trains in bf16 (CUDA) or fp32 and writes float32, bfloat16 or float16",

@@ -144,6 +144,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
+            r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
+            r"|(?<![\w-])[a-z_]+-(?:мерж|мердж|м[её]рдж|м[её]рж)\w*"  # "passthrough-мердж": the method named before
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
@@ -196,6 +198,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "write",
         re.compile(
             r"\b(?:one|a single|single|one final|a final|final)\s+(?:\.?safetensors|file|artifact|checkpoint)\b"
+            r"|\ba\s+\.?safetensors(?:\s+file)?\b"  # "I just want a safetensors file in fp16"
             r"|\b(?:write|save|export|output)(?!_proj)\w*\b|\bre-?(?:write|save|export)\b"
             # "convert it to float16 safetensors in 1GB shards", "конвертируй в fp16": a write of the model as it is
             r"|(?:\b(?:convert|cast)\w*|(?<![а-я])(?:конверт\w*|сконверт\w*|переведи|преобразуй))(?=(?:#+|[^.;\n#]){0,60}?"
@@ -234,6 +237,7 @@ ACTIONS.insert(
             r"(?!\s+(?:to|on|onto|across|over|only on|only to)\s+[^,;.#]{0,50}?"
             r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj)\b)"  # "put LoRA on the last layer": training
             r"|\b(?:fold(?!ers?\b)|bake|fuse|apply|load(?!er)|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
+            r"|(?<![а-я])(?:мерж|мердж|м[её]рдж|слияние|вливание)\w*\s+адаптер\w*\s+#{3,}"  # "мерж адаптера ./x в модель"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
             r"|наложи\w*|накати\w*|подключи\w*|(?<![а-я])(?:за|с|в)?м[её]рд?ж(?:ни|и|ните|ите|ить)(?![а-я]))\s+"
             r"(?:(?:мой|мою|мои|мое|наш\w*|этот|эти|оба|обa|два|две|три|sft|dpo|orpo|kto|#+)\s+){0,3}"
@@ -684,7 +688,8 @@ def find_actions(text: str) -> list[Action]:
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if a.kind in ("sft", "dpo") and re.search(
-            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?(?:(?:q?lora|dora|full)\s+)?$",
+            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?"
+            r"(?:(?:quick|short|brief|small|light|first|initial|q?lora|dora|full|быстр\w*|коротк\w*|небольш\w*|легк\w*)\s+){0,2}$",
             masked[max(0, a.start - 24) : a.start],
         ):
             actions[i - 1], actions[i] = a, before
@@ -1151,6 +1156,7 @@ def _config_then_data(actions: list[Action]) -> list[Action]:
 ONE_FILE = re.compile(
     r"\b(?:one|a single|single)\s+(?:final\s+)?(?:\.?safetensors\s+)?file\b|\bunsharded\b|\bno\s+shard\w*"
     r"|(?<![а-я])(?:одн(?:им|ом)|единым|цельным)\s+файл\w*|в\s+один\s+файл|без\s+шард\w*"
+    r"|(?<![а-я])(?:один|одним|в\s+один)\s+safetensors?\b|\b(?:one|a single)\s+safetensors?\b(?!\s+file)"
 )
 
 
@@ -1614,6 +1620,13 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
         steps = next(iter(effective)) / stage["batch_size"] / int(stage.get("gpus", 1) or 1)
         if float(steps).is_integer() and steps >= 1:  # "--train_batch_size 128 --micro_train_batch_size 1" said apart
             stage["gradient_accumulation"] = int(steps)
+    every = [f for f in ctx.scoped if f.slot in ("module", "role") and f.scope == "all"]
+    if every and not any(str(f.value).startswith("not ") for f in every):  # "target q_proj and v_proj in both"
+        named = {f.value for f in every if f.slot == "module"}
+        for f in (f for f in every if f.slot == "role"):
+            named |= set(ctx.modules.get("attention" if f.value == "attention" else "mlp", []))
+        if named:
+            stage["target_modules"] = sorted(named)
     for fact in ctx.scoped:  # "with FSDP", "DeepSpeed ZeRO-3": every training stage said for (or all)
         if fact.slot == "distributed" and fact.scope in (None, "all", scope):
             stage["distributed"] = fact.value

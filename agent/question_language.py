@@ -85,6 +85,11 @@ WHY_RU = {
     "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)": (
         "адаптер, влитый с множителем: Graft вливает каждый адаптер с тем масштабом, с каким он обучен (alpha / r)"
     ),
+    "training from scratch: Graft post-trains the model you open (LoRA, full fine-tuning, preference tuning); "
+    "it does not pretrain a new one": (
+        "обучение с нуля: Graft дообучает открытую модель (LoRA, полное дообучение, обучение на предпочтениях) и не "
+        "предобучает новую"
+    ),
     "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA": (
         "LongLoRA (сдвинутое разреженное внимание): Graft обучает обычную LoRA или DoRA"
     ),
@@ -541,6 +546,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^you said (?P<a>\S+) and (?P<b>\S+), then 'the other way round': (?P=b) and (?P=a) were swapped\.$",
+     lambda m: f"вы указали {m['a']} и {m['b']}, затем «наоборот»: значения {m['b']} и {m['a']} поменяны местами."),
     (r"^merge weights (?P<v>.+?): you said (?P<a>.+?), then (?P=v); the correction was taken\.$",
      lambda m: f"веса слияния {m['v']}: вы указали {m['a']}, затем {m['v']}; взято исправление."),
     (r"^merge method (?P<v>\S+): you said (?P<a>\S+), then (?P=v); the correction was taken\.$",

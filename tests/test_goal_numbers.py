@@ -33,8 +33,8 @@ def test_find_numbers(text: str, values: list[float]) -> None:
 @pytest.mark.parametrize(
     ("text", "read"),
     [
-        ("seventy percent ours", "70      percent ours"),
-        ("тридцать процентов базе", "30       процентов базе"),
+        ("seventy percent ours", "70%             ours"),  # then one spelling of a percentage, "70%"
+        ("тридцать процентов базе", "30%                базе"),
         ("thirty-two layers", "thirty-two layers"),  # a number word not said as a percentage is left to its reader
     ],
 )

@@ -803,6 +803,32 @@ PLANNED = [
     ("do DPO on {dpo} but not on layer 0 and not on layer 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
     ("DPO на {dpo}, не на слое 0 и не на слое 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
     ("DPO on {dpo} on all layers but not layer 0 and not layer 11", ["preference"], {0: {"layers": list(range(1, 11))}}),
+    # red-team pass 30 (at b807d94): silent classes
+    ("I want DPO on {dpo} with beta 0,25 after a quick SFT pass on {sft} (lr 3e-5)", ["sft", "preference"],
+     {0: {"learning_rate": 3e-5}, 1: {"beta": 0.25}}),  # the stages ran in said order, DPO first
+    ("лора r 32 для SFT на {sft} и r 8 для DPO на {dpo}, таргеты q_proj,v_proj в обоих", ["sft", "preference"],
+     {0: {"r": 32, "target_modules": ["q_proj", "v_proj"]}, 1: {"r": 8, "target_modules": ["q_proj", "v_proj"]}}),
+    ("SFT on {sft} r 32 and DPO on {dpo} r 8, target q_proj and v_proj in both", ["sft", "preference"],
+     {0: {"target_modules": ["q_proj", "v_proj"]}, 1: {"target_modules": ["q_proj", "v_proj"]}}),
+    ("сфт на {sft} с эпохами 2, потом орпо на {dpo} с бетой 0.2, лора r 8 в обоих", ["sft", "preference"],
+     {0: {"r": 8, "epochs": 2}, 1: {"r": 8, "beta": 0.2}}),
+    # a Russian "нет, наоборот" swaps the two values just said
+    ("SFT на {sft}, DPO на {dpo}, потом смерджи с {partner} тиес, плотность 0.5, вес партнёра 0.4, а нашей 0.6 — нет, "
+     "наоборот", ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["{partner}", "@dpo-merged"], "weights": [0.6, 0.4], "density": 0.5}}),
+    ("сделай SFT на {sft}, потом DPO на {dpo}. lr для SFT 1e-5, для DPO 2e-4. нет, наоборот", ["sft", "preference"],
+     {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 1e-5}}),
+    # red-team pass 29: shares said with their member and the rest, a merge said as "потом линейно с B (партнёру треть)"
+    ("merge with {partner} 0.25 and keep the rest mine, linear", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("сделай мерж моделей методом dare_linear с {partner}, 40% моей и 60% его", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    ("SFT на {sft}, потом ORPO на {dpo}, потом линейно с {partner} (партнёру треть), потом slerp с {partner2} t 0,5",
+     ["sft", "preference", "merge_adapter", "merge_models", "merge_models"],
+     {3: {"models": ["@orpo-merged", "{partner}"], "weights": [0.666667, 0.333333]}, 4: {"t": 0.5}}),
+    ("IPO loss, beta 0.01, after SFT on {sft}", ["sft", "preference"], {1: {"loss_type": "ipo", "beta": 0.01}}),
+    ("сфт лр 5е-5 четыре эпохи на {sft}, потом смерджи, в фп16", ["sft"],
+     {0: {"learning_rate": 5e-5, "epochs": 4}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -945,6 +971,8 @@ ASKED = [
     ("скачай Qwen2.5-7B с хаггингфейса и дообучи", "ничего не скачивает"),
     ("download qwen2.5-7b and fine-tune it on {sft}", "downloads none"),
     ("мерджни лору и сохрани", "какой адаптер"),
+    ("сделай passthrough-мердж слоёв нашей модели и {partner}", "passthrough"),  # it was a TIES merge: silent
+    ("дообучи с нуля (pretraining) на моих текстах", "с нуля"),
 ]
 
 
@@ -1110,6 +1138,16 @@ def test_two_words_with_a_slash_are_never_the_output(world: dict[str, str], goal
     outcome = _outcome(world, goal)
     assert outcome.plan is not None, outcome.question
     assert "/" not in Path(outcome.plan.output).name and not re.search(r"лайках|thumbs", outcome.plan.output)
+
+
+@pytest.mark.parametrize(
+    ("goal", "dtype"), [("сфт на {sft}, потом смерджи, в фп16", "float16"), ("SFT на {sft}, бф16", "bfloat16")]
+)
+def test_a_dtype_in_cyrillic_letters_is_the_output_dtype(world: dict[str, str], goal: str, dtype: str) -> None:
+    """'в фп16' was neither used nor listed as unplaced: the write stayed 'auto' (red-team pass 30b, silent)."""
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.stages[-1].kind == "write" and outcome.plan.stages[-1].dtype == dtype
 
 
 def test_words_in_brackets_beside_a_ratio_are_never_the_output(world: dict[str, str]) -> None:
