@@ -77,12 +77,14 @@ AFTER = [
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
         "desirable_weight",
-        r"\bkto_chosen_weight\b|\bkto_desirable_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)|вес\w*\s+желательн\w*(?:\s+(?:примеров|ответов))?(?:\s*\(desirable_weight\))?"
+        r"\bkto_chosen_weight\b|\bkto_desirable_weight\b|\bdesirable[_ ]weight\b\)?|\bdesirable\b(?=\s+(?:stays?|is|=|at)\b)"
+        r"|(?<!un)\bdesirable\b(?=\s*[=:]?\s*\d)|вес\w*\s+желательн\w*(?:\s+(?:примеров|ответов))?(?:\s*\(desirable_weight\))?"
         r"|(?<![а-я])желательн\w*(?=\s*[:=]?\s*\d)",
     ),
     (
         "undesirable_weight",
-        r"\bkto_rejected_weight\b|\bkto_undesirable_weight\b|\bundesirable[_ ]weight\b\)?|(?:вес\w*\s+)?нежелательн\w*(?:\s+(?:примеров|ответов|пример\w*))?"
+        r"\bkto_rejected_weight\b|\bkto_undesirable_weight\b|\bundesirable[_ ]weight\b\)?"
+        r"|\bundesirable\b(?=\s*[=:]?\s*\d)|(?:вес\w*\s+)?нежелательн\w*(?:\s+(?:примеров|ответов|пример\w*))?"
         r"(?:\s*\(undesirable_weight\))?|\bweight\s+(?:of|for)\s+(?:the\s+)?(?:undesirable|rejected|bad|negative)\s+(?:examples|samples)",
     ),
     (
@@ -273,7 +275,7 @@ def trl_full_finetune(text: str) -> re.Match[str] | None:
 
 
 DORA_AFTER_NOT = re.compile(
-    r"\s*[,;-]?\s*(?:but|rather|instead|а|но|лучше)?\s*(?:(?:use|go with|take|do|используй|возьми|сделай|давай)\s+)?"
+    r"\s*[,;—–-]*\s*(?:but|rather|instead|а|но|лучше)?\s*(?:(?:use|go with|take|do|используй|возьми|сделай|давай)\s+)?"
     r"(?:a\s+)?(?:dora|дор[аоуы]\w*)\b"
 )  # "не LoRA, а DoRA", "not LoRA, use DoRA"
 DATASET_PATH = re.compile(r"(?<![\w/.~-])(?:[~\w.-]*/)*[\w.-]+\.(?:jsonl|json|csv|parquet)\b")
@@ -417,7 +419,7 @@ MERGE_NUMBERS = [
 ]
 # one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
 EACH_WEIGHT = re.compile(
-    r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|всех)|каждой|каждому)"
+    r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|обоих|всех)|каждой|каждому|обеим|обоим)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
     r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece)\b"  # "task arithmetic, 0.3 each"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
@@ -1763,7 +1765,25 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, most = _corrected_selections(text)
     text, weights = _corrected_ratios(text)
     text, swapped = _swapped_back(text)
-    return text, notes + more + most + weights + swapped
+    text, sharding = _corrected_sharding(text)
+    return text, notes + more + most + weights + swapped + sharding
+
+
+SHARDS_TAKEN_BACK = re.compile(
+    r"(?P<old>(?:in\s+)?\d+(?:\.\d+)?\s*(?:gb|mb|гб|мб|gib|mib)\s+shards?|shards?\s+(?:of\s+)?\d+(?:\.\d+)?\s*(?:gb|mb|gib|mib)"
+    r"|(?:с\s+)?шард\w*\s+по\s+\d+(?:[.,]\d+)?\s*(?:gb|mb|гб|мб|гиг\w*))"
+    rf"[\s,.;:!—–-]*(?:(?:no|нет)\s+)?(?:(?:{MARKERS.pattern})[\s,.;:!—–-]*)+(?:(?:make\s+it|just|лучше|просто|давай)\s+)?"
+    r"(?=(?:one|a single|single|одн\w*|в\s+один|единым)\s+(?:safetensors?\s+)?(?:file|файл\w*)|unsharded|без\s+шард)"
+)
+
+
+def _corrected_sharding(text: str) -> tuple[str, list[str]]:
+    """'2GB shards no actually one file': the shard size taken back for one file is blanked (length kept)."""
+    notes: list[str] = []
+    for m in reversed(list(SHARDS_TAKEN_BACK.finditer(mask(text)))):
+        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        notes.insert(0, f"you said '{m['old'].strip()}', then one file; the correction was taken.")
+    return text, notes
 
 
 # "вес партнёра 0.4, а нашей 0.6 — нет, наоборот", "lr 1e-5 for SFT and 2e-4 for DPO, no, the other way round"

@@ -323,6 +323,8 @@ TECHNIQUES = (
         r"\b(?:adapter|lora)\s+only\b(?!\s+(?:on|to|in|for|at|the)\b)|\b(?:save|keep|output|write)\s+only\s+(?:the\s+)?(?:adapter|lora)\b|\b(?:don'?t|do not|no need to)\s+merge\b"
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b(?!\s+(?:light|small|tiny|lean|low|simple|cheap))|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
         r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж|мердж|м[её]рдж|м[её]рж)\w*"
+        r"|(?<![а-я])(?:за|с)?(?:мерж|мердж|м[её]рдж|м[её]рж|слива|влива)\w*\s+(?:адаптер\w*\s+)?не\s+(?:надо|нужно|будем)"
+        r"|\bmerg\w*\s+(?:the\s+)?(?:adapter\s+)?(?:is\s+)?(?:not\s+needed|unnecessary)"
         r"|(?:сохрани|оставь|запиши)\s+адаптер\w*\s+отдельно|\b(?:save|keep)\s+the\s+adapter\s+separately|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)"
         r"|\b(?:no|without)\s+(?:a\s+|the\s+|any\s+)?(?:final\s+)?merg\w*\b(?:\s+(?:at\s+the\s+end|afterwards|after))?"
         r"(?!\s+(?:with|of|into|and|между)\b)"

@@ -34,6 +34,7 @@ from typing import Any
 
 from agent.goal_facts import (
     ADAPTER_NONE,
+    AGAIN,
     ALREADY_BEFORE,
     BASE_WORDS,
     BEFORE_THAT,
@@ -612,6 +613,7 @@ def find_actions(text: str) -> list[Action]:
         merged.append(a)
     actions = _training_before_fold(merged, text)
     actions = _data_said_before(actions, masked, text)
+    actions = _one_stage_said_twice(actions, masked, text)
     described = CHAT_DATA.search(masked)
     if (
         described
@@ -666,7 +668,13 @@ def find_actions(text: str) -> list[Action]:
             r"(?:(?:do|run|please|сделай|запусти)\s+)?(?:an?\s+|the\s+)?$",
             masked[max(0, a.start - 32) : a.start],
         ):
-            actions[i - 1], actions[i] = a, actions[i - 1]
+            if re.search(  # "после дпо смерджи адаптер, но сначала сфт": before everything said, not only the last
+                r"(?:but first|first,? though|но сначала|а сначала)[\s,:-]*(?:\w+\s+)?$",
+                masked[max(0, a.start - 32) : a.start],
+            ):
+                actions.insert(0, actions.pop(i))
+            else:
+                actions[i - 1], actions[i] = a, actions[i - 1]
     for a, b in itertools.pairwise(list(actions)):  # "смерджи нашу модель после SFT с A и B методом ties": the merge's
         if (  # clause, with the SFT said in it as what comes before
             a.kind in ("sft", "dpo")
@@ -687,16 +695,45 @@ def find_actions(text: str) -> list[Action]:
             a.text, b.text = a.text + " " + rest, own
     for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
-        if a.kind in ("sft", "dpo") and re.search(
-            r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?"
-            r"(?:(?:quick|short|brief|small|light|first|initial|q?lora|dora|full|быстр\w*|коротк\w*|небольш\w*|легк\w*)\s+){0,2}$",
-            masked[max(0, a.start - 24) : a.start],
+        if (
+            a.kind in ("sft", "dpo")
+            and re.search(
+                r"(?:\bafter|\bfollowing|(?<![а-я])после)\s+(?:an?\s+|the\s+|my\s+|того,? как\s+)?"
+                r"(?:(?:quick|short|brief|small|light|first|initial|q?lora|dora|full|быстр\w*|коротк\w*|небольш\w*|легк\w*)\s+){0,2}$",
+                masked[max(0, a.start - 24) : a.start],
+            )
+            and not re.search(  # "после дпо смерджи адаптер, …": a clause opening with "after X" says what follows X
+                r"(?:^|[.;!?]\s*)(?:\bafter|\bfollowing|после)\s+(?:\S+\s+){0,2}$",
+                masked[max(0, a.start - 24) : a.start],
+            )
         ):
             actions[i - 1], actions[i] = a, before
     return actions
 
 
 TRAINING_SLOTS = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length"}
+
+
+def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list[Action]:
+    """'lora r 16 on both sft and dpo …, sft on a then dpo on b', 'sft lr 2e-5 and dpo lr 5e-7, sft first': a stage
+    named again (for its values, its data or its place in the order) is the same stage, unless the goal says it runs
+    again; each such repeat had become a second stage with default values (silent)."""
+    if AGAIN.search(masked):
+        return actions
+    kept: list[Action] = []
+    for a in actions:
+        scope = _action_scope(a) if a.kind in ("sft", "dpo") and not a.from_base else None
+        first = next((b for b in kept if scope is not None and b.kind == a.kind and _action_scope(b) == scope), None)
+        if first is not None and not first.from_base:
+            mine, theirs = set(_paths(DATASET, a.text)), set(_paths(DATASET, first.text))
+            between = kept[kept.index(first) + 1 :]
+            if not (mine and theirs and mine != theirs) and not any(
+                b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between
+            ):
+                first.text += " " + a.text
+                continue
+        kept.append(a)
+    return kept
 
 
 def _data_said_before(actions: list[Action], masked: str, text: str) -> list[Action]:
@@ -773,7 +810,7 @@ def _qualifier_clause(sep: str, first: Action, previous: Action) -> bool:
     """A clause cut off by punctuation (not an order word) that repeats the previous stage's kind without a
     dataset of its own qualifies that stage; "SFT on a.jsonl; SFT on b.jsonl" stays two rounds."""
     if (
-        sep.strip() not in (";", ".", "!", "…", ":", "→", "->", "=>")
+        sep.strip() not in (";", ".", "!", "?", "…", ":", "→", "->", "=>")
         or first.kind != previous.kind
         or first.kind not in ("sft", "dpo")
     ):
@@ -994,6 +1031,13 @@ def parse_method(text: str) -> str | None:
     dora = re.search(
         r"\bdora\b|(?<![a-z])use_dora\b(?!['\"]?\s*[:=]\s*false)|дор[аоуы]", text
     )  # Axolotl: peft_use_dora
+    doras = list(re.finditer(r"\bdora\b|дор[аоуы]", text))
+    if (
+        dora
+        and any(negated(text, m.start()) for m in doras[1:])
+        and MARKERS.search(text[dora.end() : doras[-1].start()])
+    ):
+        return "lora"  # "SFT с DoRA? нет, без DoRA, обычная LoRA": DoRA said, then taken back
     if dora and negated(text, dora.start()):
         return "lora"  # "DPO without DoRA", "без DoRA на DPO": a plain LoRA, never the DoRA of the stage before
     if dora:
@@ -1325,7 +1369,7 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
                 found["cpo_alpha"] = cpo
         elif method == "kto":
             for side in ("undesirable", "desirable"):
-                weight = _float(rf"(?<!un){side}[_ ]weight\s*(?:=|:|of|is)?\s*{NUM}", text)
+                weight = _float(rf"(?<!un){side}(?:[_ ]weight)?\s*(?:=|:|of|is)?\s*{NUM}", text)  # "undesirable 1.5"
                 if weight is not None:
                     found[f"{side}_weight"] = weight
     return found
@@ -2310,10 +2354,11 @@ def _write(action: Action, ctx: Context) -> str | None:
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
     # the goal's output dtype (agent/goal_facts.py): not a negated one ("don't save in bf16" is in the words
     # before this action's), not the training precision
-    said = output_dtype(mask_paths(normalise(ctx.request.goal))) or output_dtype(mask_paths(text))
+    whole = mask_paths(normalise(corrected_text(ctx.request.goal)[0]))  # "2GB shards, no actually one file"
+    said = output_dtype(whole) or output_dtype(mask_paths(text))
     if said:
         stage["dtype"] = said[0]
-    shard = shard_size(mask_paths(normalise(ctx.request.goal)))  # agent/goal_facts.py
+    shard = shard_size(whole)  # agent/goal_facts.py
     if shard:
         stage["max_shard_size"] = shard[0]
     ctx.stages.append(stage)
@@ -2494,6 +2539,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             m.group(0)
             for m in UNSUPPORTED.finditer(goal)
             if not negated(goal, m.start())
+            and not NEGATED_AFTER.match(goal, m.end())  # "PPO не надо, давай DPO"
             # "swift rlhf --rlhf_type dpo", "RLHF with DPO": the family name of a method Graft runs
             and not (m.group(0) == "rlhf" and re.search(r"(?<![a-z])(?:dpo|ipo|orpo|simpo|kto)(?![a-z])", goal))
         }
@@ -2852,8 +2898,10 @@ def _unsupported_methods(goal: str) -> list[str]:
     """Training methods Graft does not run (PPO, GRPO, a reward model, …) that the goal asks for (not 'instead of PPO')."""
     named = []
     for m in UNSUPPORTED_METHODS.finditer(mask_paths(goal)):
-        if re.search(NEGATED + r"$", goal[max(0, m.start() - 16) : m.start()]):
-            continue
+        if re.search(NEGATED + r"$", goal[max(0, m.start() - 16) : m.start()]) or NEGATED_AFTER.match(
+            mask_paths(goal), m.end()
+        ):
+            continue  # "instead of PPO", "PPO не надо, давай DPO"
         if m.group(0).lower() == "cpo" and any(
             not negated(goal.lower(), s.start()) for s in re.finditer(r"simpo|симпо", goal.lower())
         ):

@@ -546,6 +546,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^you said '(?P<a>.+?)', then one file; the correction was taken\.$",
+     lambda m: f"вы указали «{m['a']}», затем один файл; взято исправление."),
     (r"^you said (?P<a>\S+) and (?P<b>\S+), then 'the other way round': (?P=b) and (?P=a) were swapped\.$",
      lambda m: f"вы указали {m['a']} и {m['b']}, затем «наоборот»: значения {m['b']} и {m['a']} поменяны местами."),
     (r"^merge weights (?P<v>.+?): you said (?P<a>.+?), then (?P=v); the correction was taken\.$",

@@ -189,6 +189,16 @@ def test_progress_without_a_terminal_is_plain_lines_at_an_interval():
     for step in range(1, 4):
         every({"stage": "dpo", "kind": "progress", "step": step, "total": 3})
     assert len(out.getvalue().splitlines()) == 3 and "\x1b" not in out.getvalue()
+    out.truncate(0)
+    out.seek(0)
+    # a trainer reports each step, then that step's loss: the last line shows the last step's own loss
+    trained = LineProgress(console, interval=3600)
+    for step, loss in ((1, 2.9), (2, 2.7), (3, 2.5), (4, 3.0)):
+        trained({"stage": "sft", "kind": "progress", "step": step, "total": 4})
+        trained({"stage": "sft", "kind": "progress", "step": step, "total": 4, "loss": loss})
+    trained({"stage": "sft", "kind": "stage_done", "message": "done", "result": {}})
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("[sft] step 4/4 · loss 3.0000"), lines  # it showed 2.5000, step 3's loss
 
 
 def test_convert_refuses_trainer_state_by_name(tmp_path):

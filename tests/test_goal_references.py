@@ -829,6 +829,21 @@ PLANNED = [
     ("IPO loss, beta 0.01, after SFT on {sft}", ["sft", "preference"], {1: {"loss_type": "ipo", "beta": 0.01}}),
     ("сфт лр 5е-5 четыре эпохи на {sft}, потом смерджи, в фп16", ["sft"],
      {0: {"learning_rate": 5e-5, "epochs": 4}}),
+    # red-team pass 31b (at 0edd7f9): a stage named again for its order or its values made a second one (silent)
+    ("dpo after sft pls, sft on {sft} first then dpo on {dpo} beta 0,2 and save to {out}", ["sft", "preference"],
+     {1: {"beta": 0.2}}),
+    ("lora r 8 on both sft and dpo stages, alpha 32 for each, sft on {sft} then dpo on {dpo} beta 0.1, {out}",
+     ["sft", "preference"], {0: {"r": 8, "alpha": 32}, 1: {"r": 8, "alpha": 32}}),
+    ("sft on {sft} lr 2e-5 and dpo on {dpo} lr 5e-7, sft first", ["sft", "preference"],
+     {0: {"learning_rate": 2e-5}, 1: {"learning_rate": 5e-7}}),
+    ("после дпо на {dpo} смерджи адаптер и сохрани в bf16, но сначала сфт на {sft}", ["sft", "preference", "merge_adapter"],
+     {0: {"dataset": "{sft}"}, 1: {"dataset": "{dpo}"}}),  # "но сначала" put the SFT after the DPO
+    ("объедини с {partner} методом dare_ties плотность 0.5 вес 0.5 у обоих", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.5, 0.5], "density": 0.5}}),  # the base's share was dropped
+    ("SFT с DoRA? нет, без DoRA, обычная LoRA r 8 на {sft}", ["sft"], {0: {"adapter": "lora", "r": 8}}),
+    ("KTO with {kto}, desirable weight 1.0 undesirable 1.5", ["preference"], {0: {"undesirable_weight": 1.5}}),
+    ("not LoRA -- DoRA r 16 on {sft}", ["sft"], {0: {"adapter": "dora", "r": 16}}),
+    ("PPO не надо, давай DPO на {dpo}, бета 0.1", ["preference"], {0: {"beta": 0.1}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -973,6 +988,7 @@ ASKED = [
     ("мерджни лору и сохрани", "какой адаптер"),
     ("сделай passthrough-мердж слоёв нашей модели и {partner}", "passthrough"),  # it was a TIES merge: silent
     ("дообучи с нуля (pretraining) на моих текстах", "с нуля"),
+    ("делай сфт на {sft}, а мерджить адаптер не надо, просто запиши итог в {out}", "мерджить адаптер не надо"),
 ]
 
 
@@ -1232,3 +1248,11 @@ def test_a_full_fine_tune_carried_to_the_next_stage_is_said(world: dict[str, str
     assert outcome.plan is not None, outcome.question
     assert [s.adapter for s in outcome.plan.stages if s.kind != "write"] == ["none", "none"]
     assert "этап dpo — тоже полное дообучение, как и sft." in outcome.plan.notes
+
+
+def test_a_shard_size_taken_back_for_one_file_is_not_planned(world: dict[str, str]) -> None:
+    """'2GB shards no actually one file' wrote 2GB shards, and the echo said so (red-team pass 31a)."""
+    outcome = _outcome(world, "SimPO on {dpo}, then save as one file, 2GB shards no actually one file")
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.stages[-1].kind == "write" and outcome.plan.stages[-1].max_shard_size != "2GB"
+    assert any("2gb shards" in note and "one file" in note for note in outcome.notes + outcome.plan.notes)

@@ -66,6 +66,7 @@ class LineProgress:
         self.last_step: dict[str, Any] = {}
         self.loss: dict[str, float] = {}
         self.losses: dict[str, list[float]] = {}
+        self.pending: dict[str, tuple[Any, Any]] = {}  # a last step whose loss is still to come
 
     def __enter__(self) -> LineProgress:
         return self
@@ -89,11 +90,19 @@ class LineProgress:
             step, total = event.get("step", 0), event.get("total")
             first = stage not in self.last_line
             last = bool(total) and step >= total and self.last_step.get(stage) != step
+            if last and event.get("loss") is None and stage in self.loss:
+                # the trainer reports a step before that step's loss: printing now showed the step before's loss
+                self.pending[stage] = (step, total)
+                return
             if first or last or now - self.last_line[stage] >= self.interval:
+                self.pending.pop(stage, None)
                 self.last_line[stage], self.last_step[stage] = now, step
                 loss = f" · loss {self.loss[stage]:.4f}" if stage in self.loss else ""
                 self._line(stage, f"step {step}/{total or '?'}{loss}")
         elif kind == "stage_done":
+            if stage in self.pending:  # the last step's loss never came: the step, with no stale loss beside it
+                step, total = self.pending.pop(stage)
+                self._line(stage, f"step {step}/{total}")
             result = event.get("result") or {}
             note = "reused" if event.get("message") == "reused" else "done"
             if result.get("eval_summary"):  # the method's own held-out terms (DPO margin, KTO rewards, SFT loss)
