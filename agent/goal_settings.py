@@ -324,6 +324,8 @@ TECHNIQUES = (
         r"|\bwithout merging\b|\bkeep (?:the|it as an?) (?:adapter|lora)\b(?!\s+(?:light|small|tiny|lean|low|simple|cheap))|(?<![а-я])не\s+(?:сливай|мержи|объединяй)\w*"
         r"|только\s+адаптер\w*|(?<![а-я])не\s+(?:влива|слива|вмерж|мерж|мердж|м[её]рдж|м[её]рж)\w*"
         r"|(?<![а-я])(?:за|с)?(?:мерж|мердж|м[её]рдж|м[её]рж|слива|влива)\w*\s+(?:адаптер\w*\s+)?не\s+(?:надо|нужно|будем)"
+        r"|(?<![а-я])не\s+(?:надо|нужно|стоит|будем|хочу)\s+(?:за|с|в)?(?:мерж|мердж|м[её]рдж|м[её]рж|слива|влива|слить|влить)\w*"
+        r"|\b(?:don'?t|do not|no need to)\s+(?:\w+\s+){0,2}(?:merge|fold|bake)\b(?!\s+(?:with|it\s+with)\b)"
         r"|\bmerg\w*\s+(?:the\s+)?(?:adapter\s+)?(?:is\s+)?(?:not\s+needed|unnecessary)"
         r"|(?:сохрани|оставь|запиши)\s+адаптер\w*\s+отдельно|\b(?:save|keep)\s+the\s+adapter\s+separately|только\s+веса\s+(?:lora|лор\w*|адаптер\w*)"
         r"|\b(?:no|without)\s+(?:a\s+|the\s+|any\s+)?(?:final\s+)?merg\w*\b(?:\s+(?:at\s+the\s+end|afterwards|after))?"

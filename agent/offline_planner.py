@@ -354,7 +354,8 @@ def mask_paths(text: str) -> str:
 BARE_TRAINING = re.compile(
     r"\s*(?:please\s+|пожалуйста\s*,?\s+)?(?:train|fine-?tune|finetune|tune|обучи|дообучи|натренируй|тренируй|зафайнтюнь"
     r"|файнтюни|потренируй)(?:\s+(?:it|the model|this model|the base|модель|эту модель|ее|его|пожалуйста|please|up))*"
-    r"(?:\s+(?:on|на)\s+(?:the\s+|my\s+|this\s+|моем\s+|этом\s+)?(?:data(?:set)?|датасете|данных))?"
+    r"(?:\s+(?:on|на)\s+(?:the\s+|my\s+|our\s+|this\s+|моем\s+|моих\s+|наших\s+|этом\s+|этих\s+)?"
+    r"(?:data(?:set)?|датасете|данных))?"
     r"\s*[.!]?\s*"
 )
 VAGUE_WISH = re.compile(
@@ -708,6 +709,15 @@ def find_actions(text: str) -> list[Action]:
             )
         ):
             actions[i - 1], actions[i] = a, before
+    for m in re.finditer(  # "DPO on b; перед DPO сделай SFT на a": the stage named after "before X" runs before X
+        r"(?:\bbefore|(?<![а-я])перед)\s+(?:the\s+)?(sft|dpo|ipo|orpo|simpo|kto)\b", masked
+    ):
+        said = next((x for x in actions if x.kind in ("sft", "dpo") and x.start < m.start(1)
+                     and masked[x.start : x.end] == m.group(1)), None)  # fmt: skip
+        then = next((y for y in actions if y.kind in ("sft", "dpo") and y.start > m.end()), None)
+        if said is not None and then is not None and actions.index(then) > actions.index(said):
+            actions.remove(then)
+            actions.insert(actions.index(said), then)
     return actions
 
 
@@ -721,16 +731,27 @@ def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list
     if AGAIN.search(masked):
         return actions
     kept: list[Action] = []
+    goes_before: Action | None = None  # "…; before DPO, do SFT on a": the action after the reference runs first
     for a in actions:
+        if goes_before is not None and a.kind in ("sft", "dpo", "variant", "variant_dpo"):
+            kept.insert(kept.index(goes_before), a)
+            goes_before = None
+            continue
+        goes_before = None
         scope = _action_scope(a) if a.kind in ("sft", "dpo") and not a.from_base else None
         first = next((b for b in kept if scope is not None and b.kind == a.kind and _action_scope(b) == scope), None)
         if first is not None and not first.from_base:
             mine, theirs = set(_paths(DATASET, a.text)), set(_paths(DATASET, first.text))
             between = kept[kept.index(first) + 1 :]
-            if not (mine and theirs and mine != theirs) and not any(
-                b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between
+            referred = re.search(  # "before DPO, do SFT": the DPO said already, named as a point in time
+                r"(?:\bbefore|\buntil|(?<![а-я])(?:перед|до))\s+(?:the\s+|doing\s+|running\s+)?$",
+                masked[max(0, a.start - 16) : a.start],
+            )
+            if not (mine and theirs and mine != theirs) and (
+                referred or not any(b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between)
             ):
                 first.text += " " + a.text
+                goes_before = first if referred and not mine else None
                 continue
         kept.append(a)
     return kept

@@ -844,6 +844,10 @@ PLANNED = [
     ("KTO with {kto}, desirable weight 1.0 undesirable 1.5", ["preference"], {0: {"undesirable_weight": 1.5}}),
     ("not LoRA -- DoRA r 16 on {sft}", ["sft"], {0: {"adapter": "dora", "r": 16}}),
     ("PPO не надо, давай DPO на {dpo}, бета 0.1", ["preference"], {0: {"beta": 0.1}}),
+    # red-team pass 32b (at c97c5b8): "before DPO" names the DPO said already (a second DPO was added: silent)
+    ("After DPO on {dpo}, merge the adapter; before DPO, do SFT on {sft}; save as float16 in 2GB shards to {out}",
+     ["sft", "preference", "merge_adapter"], {0: {"dataset": "{sft}"}, 1: {"dataset": "{dpo}"}}),
+    ("DPO on {dpo}; перед DPO сделай SFT на {sft}", ["sft", "preference"], {0: {"dataset": "{sft}"}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -989,6 +993,9 @@ ASKED = [
     ("сделай passthrough-мердж слоёв нашей модели и {partner}", "passthrough"),  # it was a TIES merge: silent
     ("дообучи с нуля (pretraining) на моих текстах", "с нуля"),
     ("делай сфт на {sft}, а мерджить адаптер не надо, просто запиши итог в {out}", "мерджить адаптер не надо"),
+    ("Не надо мержить адаптер, оставь только лору после SFT на {sft}", "не надо мержить"),  # it merged: silent
+    ("sft on {sft}, don't bother to merge", "don't bother to merge"),
+    ("Дообучи на моих данных", "на каких данных"),
 ]
 
 
