@@ -168,6 +168,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|(?<![а-я])(?:мерж|мердж|слияние|смешивание)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
             r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
             r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b"
+            r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+в\s+#{3,}"  # "смержи B в A 70 на 30"
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
@@ -1963,6 +1964,17 @@ def _merge_models(action: Action, ctx: Context) -> None:
         _finish_merge(stage, text, ctx)
         return
     weights = parse_weights(text) or parse_weights(ctx.merge_config)
+    if (
+        weights
+        and len(weights) == 2
+        and len(set(weights)) == 2
+        and not weights_for(mask_paths(text))
+        and re.search(r"#{3,}\s+(?:into|in\s+to|(?<![а-я])в)\s+#{3,}", mask_paths(text))
+    ):  # "merge B into A 70/30": whether A keeps 70 or B brings 70 is read both ways
+        raise NeedsAnswer(
+            f"You wrote '{text.strip(' ,.;')}': one model merged into another, with a ratio; which weight goes to "
+            f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
+        )
     if weights and ratio_owner_unread(text) is not None:
         raise NeedsAnswer(
             f"You wrote '{text.strip(' ,.;')}', and Graft did not read whose share is bigger; which weight goes to "

@@ -236,6 +236,13 @@ SHAPES: list[tuple[str, object]] = [
         lambda m: "План сливает модели, а цель слияния не просит; нужно ли оно?",
     ),
     (
+        r"You wrote '(?P<x>.+?)': one model merged into another, with a ratio; which weight goes to which model "
+        r"\((?P<m>[^)]*)\)\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»: одна модель вливается в другую в пропорции; какой вес какой модели ({m['m']})?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and Graft did not read whose share is bigger; which weight goes to which model "
         r"\((?P<m>[^)]*)\)\?",
         lambda m: f"Вы написали «{m['x']}», но Graft не понял, чья доля больше; какой вес какой модели ({m['m']})?",

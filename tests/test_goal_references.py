@@ -996,6 +996,8 @@ ASKED = [
     ("Не надо мержить адаптер, оставь только лору после SFT на {sft}", "не надо мержить"),  # it merged: silent
     ("sft on {sft}, don't bother to merge", "don't bother to merge"),
     ("Дообучи на моих данных", "на каких данных"),
+    ("merge {partner} into {model} 70/30 linear", "which weight goes to which model"),  # said order gave B 0.7: silent
+    ("смержи {partner} в {model} 70 на 30 линейно", "какой вес какой модели"),
 ]
 
 
