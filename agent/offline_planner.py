@@ -353,7 +353,7 @@ def mask_paths(text: str) -> str:
 # a training verb and nothing else ("train", "обучи модель", "fine-tune it please"): with two kinds of data given,
 # which stage runs on which is a guess
 BARE_TRAINING = re.compile(
-    r"\s*(?:please\s+|пожалуйста\s*,?\s+)?(?:train|fine-?tune|finetune|tune|обучи|дообучи|натренируй|тренируй|зафайнтюнь"
+    r"\s*(?:please\s+|пожалуйста\s*,?\s+)?(?:train|fine[- ]?tune|finetune|tune|обучи|дообучи|натренируй|тренируй|зафайнтюнь"
     r"|файнтюни|потренируй)(?:\s+(?:it|the model|this model|the base|модель|эту модель|ее|его|пожалуйста|please|up))*"
     r"(?:\s+(?:on|на)\s+(?:the\s+|my\s+|our\s+|this\s+|моем\s+|моих\s+|наших\s+|этом\s+|этих\s+)?"
     r"(?:data(?:set)?|датасете|данных))?"

@@ -848,6 +848,7 @@ PLANNED = [
     ("After DPO on {dpo}, merge the adapter; before DPO, do SFT on {sft}; save as float16 in 2GB shards to {out}",
      ["sft", "preference", "merge_adapter"], {0: {"dataset": "{sft}"}, 1: {"dataset": "{dpo}"}}),
     ("DPO on {dpo}; перед DPO сделай SFT на {sft}", ["sft", "preference"], {0: {"dataset": "{sft}"}}),
+    ("слей {partner} и {partner2} дейр тайс, плотность 0.5", ["merge_models"], {0: {"method": "dare_ties", "density": 0.5}}),
     # "для sft" after a comma opens that stage's own values; it is not where the value before it goes
     ("сделай sft и dpo, для dpo beta 0.3 и 2 эпохи, для sft 3 эпохи", ["sft", "preference"],
      {0: {"epochs": 3}, 1: {"beta": 0.3, "epochs": 2}}),
@@ -996,6 +997,7 @@ ASKED = [
     ("Не надо мержить адаптер, оставь только лору после SFT на {sft}", "не надо мержить"),  # it merged: silent
     ("sft on {sft}, don't bother to merge", "don't bother to merge"),
     ("Дообучи на моих данных", "на каких данных"),
+    ("fine tune it on my data", "on which data"),
     ("merge {partner} into {model} 70/30 linear", "which weight goes to which model"),  # said order gave B 0.7: silent
     ("смержи {partner} в {model} 70 на 30 линейно", "какой вес какой модели"),
 ]
