@@ -322,6 +322,7 @@ class Context:
     output_said: str | None = (
         None  # an output path said inside another stage's words ("…, на выходе в out/x")  # training stages per scope ("sft": 2 for two rounds)
     )
+    corrected: str = ""  # the goal with its corrections applied, read once (agent/goal_facts.py corrected_text)
 
     def unique(self, name: str) -> str:
         candidate, n = name, 2
@@ -732,13 +733,7 @@ def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list
     if AGAIN.search(masked):
         return actions
     kept: list[Action] = []
-    goes_before: Action | None = None  # "…; before DPO, do SFT on a": the action after the reference runs first
     for a in actions:
-        if goes_before is not None and a.kind in ("sft", "dpo", "variant", "variant_dpo"):
-            kept.insert(kept.index(goes_before), a)
-            goes_before = None
-            continue
-        goes_before = None
         scope = _action_scope(a) if a.kind in ("sft", "dpo") and not a.from_base else None
         first = next((b for b in kept if scope is not None and b.kind == a.kind and _action_scope(b) == scope), None)
         if first is not None and not first.from_base:
@@ -751,8 +746,7 @@ def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list
             if not (mine and theirs and mine != theirs) and (
                 referred or not any(b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between)
             ):
-                first.text += " " + a.text
-                goes_before = first if referred and not mine else None
+                first.text += " " + a.text  # "…; before DPO, do SFT": find_actions then puts the SFT first
                 continue
         kept.append(a)
     return kept
@@ -2387,7 +2381,7 @@ def _write(action: Action, ctx: Context) -> str | None:
     stage: dict[str, Any] = {"kind": "write", "id": ctx.unique("write")}
     # the goal's output dtype (agent/goal_facts.py): not a negated one ("don't save in bf16" is in the words
     # before this action's), not the training precision
-    whole = mask_paths(normalise(corrected_text(ctx.request.goal)[0]))  # "2GB shards, no actually one file"
+    whole = mask_paths(normalise(ctx.corrected or ctx.request.goal))  # "2GB shards, no actually one file"
     said = output_dtype(whole) or output_dtype(mask_paths(text))
     if said:
         stage["dtype"] = said[0]
@@ -2559,6 +2553,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     ctx.data_problems = problems
     ctx.disk_adapters = adapters
     ctx.notes.extend(correction_notes)
+    ctx.corrected = corrected
     ctx.scoped = goal_facts(corrected, base.num_layers)
     refused = _unsupported_methods(goal)
     if refused:
