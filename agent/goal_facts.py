@@ -69,7 +69,10 @@ AFTER = [
         r"\bmax_steps\b|\bmax_iters?\b|(?<!warmup )(?<!warm up )(?<!warm-up )(?<!warmup_)"
         r"(?:\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d))|(?<!прогрева )шаг\w*(?=\s*[=:])",
     ),
-    ("learning_rate", r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b"),
+    (
+        "learning_rate",
+        r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*",
+    ),
     (
         "beta",
         r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\bdpo_beta\b|\borpo_alpha\b|β|бет\w*",
@@ -91,7 +94,7 @@ AFTER = [
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bmicro_train_batch_size\b|\btrain_batch_size\b"
         r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bmicro[ -]batch(?:[_ ]size)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b"
-        r"|батч\w*|размер\w* батча",
+        r"|батч\w*|размер\w* батча|б[эе]тч\w*(?:[- ]сайз\w*)?|(?<![а-я])бач(?:а|у|ем)?(?![а-я])",
     ),
     (
         "max_length",
@@ -247,12 +250,14 @@ PREFERENCE_WORDS = [
     (
         "dpo",
         r"(?<![a-z])c?dpo(?:trainer|config)?(?![a-z])|preference (?:tuning|optimi[sz]ation|training)|предпоч\w*|prefer\w*"
-        r"|(?<![a-z])sigmoid(?![a-z])",  # DPO's own loss: "loss=ipo, no actually loss=sigmoid"
+        r"|(?<![a-z])sigmoid(?![a-z])"  # DPO's own loss: "loss=ipo, no actually loss=sigmoid"
+        # loss types only TRL's DPO has: "exo_pair loss, beta 0.2" is a DPO stage
+        r"|(?<![\w-])(?:exo_pair|nca_pair|apo_zero|apo_down|bco_pair|sppo_hard|discopop|aot_pair|sigmoid_norm)(?![\w-])",
     ),
 ]
 SFT_WORDS = r"(?<![a-z])sft(?:trainer)?(?![a-z])|supervised fine[- ]?tun\w*|instruction[- ]tun\w*"
 UNSUPPORTED_METHODS = re.compile(
-    r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|reward model\w*"
+    r"(?<![a-z])(?:ppo|grpo|rloo|reinforce\+*|xpo|nash[- ]md|gkd|prm|cpo)(?![a-z])|online[- ]dpo|(?<![а-я])он-?лайн(?:овый|овым|ого)?[- ](?:dpo|дпо)|reward model\w*"
     r"|\brlhf\b(?!.*(?<![a-z])(?:dpo|orpo|simpo|kto|ipo)(?![a-z]))|модел\w* наград\w*|ревард[- ]модел\w*"
     r"|модел\w* вознагражд\w*|вознагражд\w* модел\w*"
     r"|\bdistill\w*|(?<![а-я])дистилл\w*|knowledge distillation|reward[- ]?модел\w*"
@@ -263,6 +268,9 @@ ADAPTER_NONE = re.compile(
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
     r"|не\s+(?:lora|лор\w*)|\bfull_finetune_(?:single_device|distributed)\b"  # torchtune's full fine-tune recipes
+    # "fully fine-tune the rest", "train it fully", "обучи остальное полностью": every weight of what is trained
+    r"|\bfully\s+(?:fine[- ]?tun\w*|train\w*)|\b(?:train|fine[- ]?tune)\w*\s+(?:(?:it|them|the\s+rest|everything|the\s+model)\s+)?fully\b"
+    r"|(?<![а-я])(?:обуч|дообуч|тренир|файнтюн)\w*\s+(?:[а-я]+\s+)?полностью|(?<![а-я])полностью\s+(?:обуч|дообуч|тренир|файнтюн)\w*"
 )
 # "trl sft --model_name_or_path … --learning_rate 2e-5": TRL's command line trains every parameter unless --use_peft
 TRL_CLI = re.compile(r"(?<![\w/-])trl\s+(?:sft|dpo|kto|orpo|cpo)\b(?=.*\s--[a-z])", re.DOTALL)
@@ -298,7 +306,7 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
 
 SHARD_SIZE = re.compile(
     r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?(?:\s+of(?:\s+at\s+most)?)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?"
-    r"|шард\w*(?:\s+(?:по|не больше))?|(?:кусками|частями|файлами|chunks|pieces|parts)\s+(?:по|of))\s*[=:]?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
+    r"|шард\w*(?:\s+(?:по|не больше))?|(?:кусками|частями|файлами|chunks|pieces|parts)\s+(?:по|of))[\"']?\s*[=:]?\s*[\"']?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 
@@ -1441,6 +1449,9 @@ VAGUE = re.compile(
 EVERY_STAGE = re.compile(
     r"\bboth\b(?!\s+(?:models|datasets|files|adapters))|\bfor (?:all|every|each) (?:the )?(?:stages?|runs?|of them)\b|\bfor everything\b"
     r"|\beverywhere\b|\bin all stages\b|(?<=\d)\s+\w+\s+each\b|\beach\b(?=\s*(?:[,;.]|$))|(?<![а-я])(?:у|для)\s+(?:обоих|обеих|всех\s+этапов|всех|каждого\s+этапа)|(?<![а-я])обоим\b"
+    # "каждому по две эпохи", "each gets 2 epochs", "для каждого этапа": every stage (not "каждый второй слой")
+    r"|(?<![а-я])каждому(?![а-я])(?!\s+(?:слою|модулю))|(?<![а-я])(?:для|на)\s+каждого\s+(?:этапа|из\s+них|прогона)"
+    r"|(?<![а-я])каждый\s+(?:этап|из\s+них|прогон)|\beach\s+(?:stage|one|of\s+them|run|gets)\b"
     r"|(?<![а-я])везде\b|(?:^|(?<=[.;:(]\s))everything\b(?!\s+(?:else|into|to|in|goes)\b)|(?<![а-я])вс[её]\s+с(?=\s)"
     # "…, all lora r 8", "all three stages", "обе стадии ранг 32", "во всех этапах"
     r"|\ball(?:\s+(?:three|four|two|the))?\s+(?:stages?|runs?|of\s+them)\b|\ball(?:\s+(?:three|four))?\s+(?:lora|dora)\b(?!\s*[-_]?(?:layers?|modules?|targets?|linear))"
@@ -1643,9 +1654,13 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
     text = reading_text(kept)
     facts = resolve(number_facts(text) + method_facts(text) + merge_number_facts(mask(text)), text)
     notes = []
-    if kept != goal:
-        cut = len(kept) - len(kept.lstrip())
-        notes.append(f"you took back '{goal[:cut].strip()}'; only what follows it is planned.")
+    last = next(reversed(list(RETRACT.finditer(mask(reading_text(goal))))), None)
+    if last is not None:
+        notes.append(f"you took back '{goal[: last.start()].strip()}'; only what follows it is planned.")
+    for m in QUESTIONED_FIRST.finditer(mask(reading_text(goal))):  # "first DPO? no, first SFT on chat"
+        notes.append(
+            f"you took back '{reading_text(goal)[m.start('old') : m.end('old')].strip()}'; the answer is planned."
+        )
     text, span_notes = _corrected_spans(text)
     notes.extend(span_notes)
     for fact in sorted((f for f in facts if f.replaced), key=lambda f: -f.start):
@@ -1766,7 +1781,41 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, weights = _corrected_ratios(text)
     text, swapped = _swapped_back(text)
     text, sharding = _corrected_sharding(text)
-    return text, notes + more + most + weights + swapped + sharding
+    text, order = _order_swapped(text)
+    return text, notes + more + most + weights + swapped + sharding + order
+
+
+# "сначала DPO? нет, сначала SFT на a, потом DPO", "first dpo? no, first sft": a stage order asked, then answered
+QUESTIONED_FIRST = re.compile(
+    r"(?<![\w-])(?P<old>(?:first|сначала|вначале)\s+[^?.;!]{1,80}\?)\s*(?:no|nope|нет|не)\b[\s,.:;!—–-]*"
+    r"(?=(?:first|сначала|вначале)\s)"
+)
+
+
+# "sft on a then dpo on b, actually swap the order", "…, нет, поменяй порядок": the two stages said run the other way
+ORDER_SWAPPED = re.compile(
+    r"[\s,.;:!—–-]*(?:(?:no|nope|нет|хотя нет|actually|wait|sorry|oops|ой|а)[\s,.;:!—–-]+)*"
+    r"(?:(?:swap|reverse|flip|invert)\s+(?:the\s+)?(?:order|two|stages|them)(?:\s+of\s+(?:the\s+)?(?:stages|two))?"
+    r"|(?:do|run)\s+(?:it|them)\s+in\s+(?:the\s+)?(?:reverse|opposite|other)\s+order|the other way (?:round|around)"
+    r"|in\s+(?:the\s+)?(?:reverse|opposite)\s+order|(?:поменя\w*|переставь\w*)\s+(?:их\s+|этапы\s+)?(?:порядок|местами)"
+    r"|в\s+обратном\s+порядке|наоборот)(?![\w-])[\s.!]*$"
+)
+
+
+def order_swapped(goal: str) -> bool:
+    """Whether the goal ends by asking its stages to run the other way round (not two values: see SWAPPED)."""
+    text = mask(reading_text(goal))
+    text, _ = _swapped_back(text)
+    return bool(ORDER_SWAPPED.search(text))
+
+
+def _order_swapped(text: str) -> tuple[str, list[str]]:
+    """'…, actually swap the order': the words are blanked (length kept), so they are no correction of a value;
+    the planner runs the two stages the other way (offline_planner), and says so."""
+    m = ORDER_SWAPPED.search(mask(text))
+    if m is None:
+        return text, []
+    return text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :], []
 
 
 SHARDS_TAKEN_BACK = re.compile(
@@ -1788,7 +1837,7 @@ def _corrected_sharding(text: str) -> tuple[str, list[str]]:
 
 # "вес партнёра 0.4, а нашей 0.6 — нет, наоборот", "lr 1e-5 for SFT and 2e-4 for DPO, no, the other way round"
 SWAPPED = re.compile(
-    r"(?P<a>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?P<mid>[^\d;]{1,48}?)(?P<b>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?![\w]|\.\d)"
+    r"(?P<a>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?P<mid>(?:#++|[^\d;#]){1,48}?)(?P<b>(?<![\w.])\d*\.?\d+(?:e-?\d+)?%?)(?![\w]|\.\d)"
     r"(?P<marker>[\s,.;:!—–-]*(?:(?:no|нет|хотя нет|sorry|oops|ой|actually)[\s,.;:!—–-]*)?(?:наоборот|the other way (?:round|around)"
     r"|vice versa|reversed|swap(?:ped)? them|поменяй\w* (?:их )?местами))(?![\w])",
     re.IGNORECASE,
@@ -2061,9 +2110,11 @@ def retract(goal: str) -> str:
     What came before the last such marker (one followed by a new stage) is blanked, same length so positions
     hold, for the fact reader and the planner alike; a value correction ("rank 64, scratch that, 16") is not this."""
     last = next(reversed(list(RETRACT.finditer(mask(reading_text(goal))))), None)
-    if last is None:
-        return goal
-    return " " * last.end() + goal[last.end() :]
+    if last is not None:
+        goal = " " * last.end() + goal[last.end() :]
+    for m in reversed(list(QUESTIONED_FIRST.finditer(mask(reading_text(goal))))):  # "сначала DPO? нет, сначала SFT"
+        goal = goal[: m.start()] + " " * (m.end() - m.start()) + goal[m.end() :]
+    return goal
 
 
 # where a clause ends and the next stage's words begin (as the planner splits stages)
@@ -2096,6 +2147,9 @@ TRAINING_NOUN = re.compile(
     r"|runs?|time|budget|config\w*|args|arguments|hyper\w*|params?|parameters|epochs?|precision|dtype|recipe|script)\b"
     r"|(?:размер\w*(?:\s+батча)?|батч\w*|скорост\w*|данн\w*|набор\w*|шаг\w*|эпох\w*|врем\w*|конфиг\w*|параметр\w*"
     r"|выборк\w*|лосс\w*|функци\w* потерь)\s+(?:для\s+)?(?:до)?обучени\w*"
+    # "my two finetunes A and B", "both fine-tunes": models, named by what made them (no stage)
+    r"|\b(?:my|our|the|these|those|two|three|both|\d)\s+(?:(?:two|three|own|lora|sft|dpo|\w+-?ed)\s+)?fine-?tunes\b"
+    r"|(?<![а-я])(?:мои|наши|эти|два|две|три|оба)\s+(?:(?:два|две|три)\s+)?файнтюн(?:а|ы|ов)\b"
 )
 
 
@@ -2343,7 +2397,7 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
     )
     if not m and re.search(
         r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-        r"|linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
+        r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
         r"|слить|слия|объедин|усредн|мерж|мердж",
         masked,
     ):
@@ -3196,12 +3250,16 @@ def check_plan_against_goal(
         num_layers = _layer_count(plan.base_model)
     misses = []
     facts = stated_facts(goal, num_layers, feedback)
-    misses.extend(_order_misses(facts, plan))
-    misses.extend(_before_that_misses(facts, mask(reading_text(retract(goal))), plan))
-    misses.extend(_subtracted_misses(mask(reading_text(retract(goal))), plan))
-    misses.extend(_first_misses(mask(reading_text(retract(goal))), plan))
-    misses.extend(_unstated_order_misses(mask(reading_text(retract(goal))), plan))
-    misses.extend(_both_adapters_misses(mask(reading_text(retract(goal))), plan))
+    said = mask(reading_text(retract(goal)))
+    swapped = order_swapped(goal)  # "…, actually swap the order": the order said is turned round on purpose
+    if not swapped:
+        misses.extend(_order_misses(facts, plan))
+    misses.extend(_before_that_misses(facts, said, plan))
+    misses.extend(_subtracted_misses(said, plan))
+    if not swapped:
+        misses.extend(_first_misses(said, plan))
+    misses.extend(_unstated_order_misses(said, plan))
+    misses.extend(_both_adapters_misses(said, plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())

@@ -212,6 +212,11 @@ def _ru_fraction(text: str, end: int, value: int) -> tuple[float, int] | None:
     places = _PLACES.match(text, end)
     if places and places.group(1).lower().startswith(_FRACTION_PLACES):  # "одна десятитысячная" → 0.0001
         return value / _scale(places.group(1)), places.end()
+    if value == 0 and re.match(r"\s+", text[end:]):  # "ноль пять сотых" (no "целых") is 0.05
+        run = _word_run(text, _skip_space(text, end))
+        places = _PLACES.match(text, run[1]) if run else None
+        if run and places and places.group(1).lower().startswith(_FRACTION_PLACES):
+            return run[0] / _scale(places.group(1)), places.end()
     return None
 
 
@@ -241,7 +246,7 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
           "дейр": "dare", "дейр тайс": "dareties ", "дейр-тайс": "dareties ", "дэйр тайс": "dareties ",
           "линеар": "linear", "ворм ап": " warmup", "вормап": "warmup", "вармап": "warmup",
-          "грпо": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
+          "грпо": "grpo", "гпро": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
           "таск-арифметик": "taskarithmetic", "модел сток": "modelstock", "модель сток": "model stock",
           "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid ",
@@ -309,7 +314,10 @@ _SHARE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _MERGING = re.compile(
-    r"merg|blend|mix|ties|slerp|dare|della|arithmetic|averag|soup|interpolat|linear|смеш|слей|слия|слить|объедин"
+    # "all-linear" (PEFT's target) and "linear schedule" name no merge
+    r"merg|blend|mix|ties|slerp|dare|della|arithmetic|averag|soup|interpolat"
+    r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s*(?:schedul|warmup|decay|lr|learning|layers?|projections?|modules?))"
+    r"|смеш|слей|слия|слить|объедин"
     r"|усредн|мерж|мердж|линейн",
     re.IGNORECASE,
 )

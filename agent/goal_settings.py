@@ -246,7 +246,9 @@ def unsupported_merge_methods(masked: str) -> list[str]:
         for m in re.finditer(r"\bfranken-?merg\w*|франкен-?м[её]рд?ж\w*|франкен-?слия\w*", masked)
     ]
     for name in sorted(MERGEKIT_METHODS - set(GRAFT_MERGES), key=len, reverse=True):
-        if name == "passthrough" and re.search(r"passthrough\s*[:(]|(?:method|метод\w*)\W{0,3}passthrough", masked):
+        if name == "passthrough" and re.search(
+            r"passthrough\s*[:(]|\(\s*passthrough\s*\)|(?:method|метод\w*)\W{0,3}passthrough", masked
+        ):
             merging = merging or True  # "passthrough: layers 0-6 of A and 6-12 of B": mergekit's method by name
         if not merging and name in ("ram", "sce", "passthrough"):
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone

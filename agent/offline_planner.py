@@ -41,6 +41,7 @@ from agent.goal_facts import (
     CHAT_DATA,
     DORA_AFTER_NOT,
     EACH_WEIGHT,
+    EVERY_STAGE,
     FAVOUR_WORDS,
     MARKERS,
     MEMBER_WORD,
@@ -79,6 +80,7 @@ from agent.goal_facts import (
     negated,
     number_facts,
     one_named_weight,
+    order_swapped,
     ordinal_weights,
     output_dtype,
     per_model_weights,
@@ -128,7 +130,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
@@ -167,7 +169,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
             r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|(?<![а-я])(?:мерж|мердж|слияние|смешивание)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
             r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
-            r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b"
+            r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b|\bmerge\w*\s+(?:it\s+)?into\s+(?:the\s+)?base\s+(?:with|and)\s+#"
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+в\s+#{3,}"  # "смержи B в A 70 на 30"
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
@@ -178,7 +180,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
         "merge_adapter",
         re.compile(
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
-            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b(?!\s+#)"
+            r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+|them\s+)?(?:back\s+)?into\s+(?:the\s+)?(?:base|model)\b(?!\s*(?:with|and|,|&)\s*#)|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b(?!\s+#)"
             r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b|->|→))"  # a bare "merge" after training
             r"|(?<![а-я])слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
@@ -194,6 +196,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:c?dpo|ipo|orpo|simpo|kto|preference (?:tuning|optimi[sz]ation|training|pairs)|preferences?|prefer\w*)\b"
             r"|\bthumbs?[- ]?(?:up|down)\b|предпоч\w*|(?<![a-z])(?:dpo|orpo|simpo|kto)(?:trainer|config)?(?![a-z])"
             r"|лайк\w*|дизлайк\w*|(?:палец|пальц\w*) (?:вверх|вниз)"
+            # TRL's DPO loss types no other trainer has: "exo_pair loss, beta 0.2" is a DPO stage
+            r"|(?<![\w-])(?:exo_pair|nca_pair|apo_zero|apo_down|bco_pair|sppo_hard|discopop|aot_pair|sigmoid_norm)(?![\w-])"
         ),
     ),
     (
@@ -1398,7 +1402,11 @@ PREFERENCE_METHODS = (  # the word → the preference stage's method; DPO's loss
     ),
     ("orpo", r"(?<![a-z])orpo(?:config|trainer)?(?![a-z])|орпо"),
     ("simpo", r"(?<![a-z])simpo(?![a-z])|симпо"),
-    ("dpo", r"(?<![a-z])(?:dpo|ipo)(?:config|trainer)?(?![a-z])|\bhinge\b|\bsigmoid\b"),
+    (
+        "dpo",
+        r"(?<![a-z])(?:dpo|ipo)(?:config|trainer)?(?![a-z])|\bhinge\b|\bsigmoid\b"
+        r"|(?<![\w-])(?:exo_pair|nca_pair|apo_zero|apo_down|bco_pair|sppo_hard|discopop|aot_pair|sigmoid_norm)(?![\w-])",
+    ),
 )
 
 
@@ -2108,6 +2116,9 @@ def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
         stage["weights"] = [exact_share(w) for w in stage["weights"]]
     if stage.get("t") is not None:
         stage["t"] = exact_share(stage["t"])
+    if "@base" in stage["models"]:  # "…: base 50%, B 30%, the rest C": the weights made the base a member after all
+        stale = f"{ctx.request.model} is their base (the common ancestor), not a member."
+        ctx.notes[:] = [n for n in ctx.notes if not n.endswith(stale)]
     seed = [f.value for f in number_facts(mask_paths(text) + " " + ctx.merge_config) if f.slot == "seed"]
     if seed:
         stage["seed"] = seed[-1]  # "dare_ties …, seed 42": the random masks' seed
@@ -2454,7 +2465,9 @@ def _amend(reason: str, ctx: Context) -> None:
         )
 
 
-def _leftovers(text: str, actions: list[Action], trained_on: set[str] = frozenset()) -> list[str]:
+def _leftovers(
+    text: str, actions: list[Action], trained_on: set[str] = frozenset(), num_layers: int | None = None
+) -> list[str]:
     """Words that no rule placed: shown, so the person knows what was not taken as an instruction. A word that is
     the name of a dataset a stage trains on ("SFT on chat" with chat.jsonl) was placed."""
     known = re.compile(
@@ -2466,19 +2479,25 @@ def _leftovers(text: str, actions: list[Action], trained_on: set[str] = frozense
         r"steps|шаг|batch|батч|density|плотност|precision|shard|линейн|linear|percent|процент|"
         r"slerp|ties|dare|arithmetic|task|blend|second|another|variant|втор|друг|бета|метод|method|вес|using|"
         r"dpo|ipo|orpo|simpo|kto|thumbs|desirable|undesirable|gamma|sft|hinge|sigmoid|robust|loss|лайк|дизлайк|pack|упаков|"
-        r"both|everything|everywhere|обоих|обеих|везде|inclusive|включительн|skip"
+        r"both|everything|everywhere|обоих|обеих|везде|inclusive|включительн|skip|dtype|type"
     )
     from agent.goal_numbers import ordinal_value, word_value
 
     numbers = set(NUMBER_WORDS)
     # words a stated fact was read from ("batch size 8", "с альфой восемь") were placed or asked about
-    numbers |= {w for f in goal_facts(text) for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", f.phrase)}
+    numbers |= {w for f in goal_facts(text, num_layers) for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", f.phrase)}
     text = EXPLICIT_MODULE.sub(" ", mask_paths(text))
     words = re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text)
     words = [w for w in words if word_value(w) is None and ordinal_value(w) is None]
     covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
-    for said in (*re.finditer(FAVOURING, text), *ZERO_BASED.finditer(text)):  # SLERP's t; how layers are counted
+    # SLERP's t; how layers are counted; "каждому", "each one": the values said go to every stage
+    for said in (*re.finditer(FAVOURING, text), *ZERO_BASED.finditer(text), *EVERY_STAGE.finditer(text)):
         covered |= set(re.findall(r"[a-zа-я][a-zа-я'-]{3,}", said.group(0)))
+    from agent.goal_settings import READ_WITH_VALUE
+
+    for key, value in READ_WITH_VALUE.items():  # "int8_mask: true", "bias: none": a setting read as what Graft does
+        for said in re.finditer(rf"(?<![\w-]){key}[\"']?\s*[:=]?\s*[\"']?(?:{value})\b", text):
+            covered |= set(re.findall(r"[a-zа-я][a-zа-я'-]{3,}", said.group(0))) | set(key.split("_"))
     if any(a.from_base for a in actions):  # "two separate runs": read, each run starts from the base
         for said in SEPARATE_RUNS.finditer(text):
             covered |= {said.group(0), "runs", "run", "прогона", "прогонов", "прогоны", "запуска", "запусков"}
@@ -2596,6 +2615,27 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if owner and k > 0 and actions[k - 1].kind in ("sft", "dpo") and actions[k - 1].kind != owner.kind:
             actions[k - 1], actions[k] = owner, actions[k - 1]
             ctx.notes.append(f"'{m.group(0)}': {goal[owner.start : owner.end].upper()} runs first.")
+    if not any(a.kind == "merge_models" for a in actions) and (unrun := unsupported_merge_methods(mask(goal))):
+        return PlanOutcome(  # "возьми слои 4–8 из B, остальное из базы (passthrough)": no merge read, the method named
+            question=_named_first(
+                request,
+                f"Graft does not merge with {unrun[0]} (a mergekit method it does not run; its merges are "
+                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
+            ),
+            notes=ctx.notes,
+        )
+    if order_swapped(request.goal):  # "sft on a then dpo on b, actually swap the order"
+        training = [a for a in actions if a.kind in ("sft", "dpo")]
+        if len(training) != 2:
+            return PlanOutcome(
+                question=f"You asked to swap the order, and the goal names {len(training)} training stages; "
+                "in which order should they run?",
+                notes=ctx.notes,
+            )
+        first, second = (actions.index(a) for a in training)
+        actions[first], actions[second] = training[1], training[0]
+        names = [goal[a.start : a.end].upper() for a in training]
+        ctx.notes.append(f"you asked to swap the order: {names[1]} runs before {names[0]}.")
     restated: list[Action] = []  # "Actually, skip the DPO, just the SFT": the SFT said again, not a second round
     restating = False  # "… ORPO? no, skip the ORPO. Just SFT then DPO": the whole list said again
     for i, a in enumerate(actions):
@@ -2885,7 +2925,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if st.get("dataset")
         for part in {Path(st["dataset"]).stem.lower(), *re.split(r"[-_. ]+", Path(st["dataset"]).stem.lower())}
     }
-    leftovers = _leftovers(goal, actions, trained_on)
+    leftovers = _leftovers(goal, actions, trained_on, ctx.num_layers)
     if leftovers:
         ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")
     plan.notes = list(ctx.notes)

@@ -110,6 +110,10 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You asked to swap the order, and the goal names (?P<n>\d+) training stages; in which order should they run\?",
+        lambda m: f"Вы попросили поменять порядок, а в цели {m['n']} этапа(ов) обучения; в каком порядке их запускать?",
+    ),
+    (
         r"That reads as a question about a checkpoint, not a goal \(`graft inspect MODEL` answers it from the files, "
         r"`graft diff A B` compares two, the TUI answers it in the chat\); what should the plan do to the model\?",
         lambda m: (
@@ -650,6 +654,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"«{m['x']}»: срез Python, слои {m['l']}."),
     (r"^'(?P<x>.+?)': layers (?P<l>[\d, -]+)\.$", lambda m: f"«{m['x']}»: слои {m['l']}."),
     # corrections read from the goal (agent/goal_facts.py: corrected_text)
+    (r"^you asked to swap the order: (?P<a>\S+) runs before (?P<b>\S+)\.$",
+     lambda m: f"вы попросили поменять порядок: {m['a']} идёт перед {m['b']}."),
+    (r"^you took back '(?P<x>.+?)'; the answer is planned\.$",
+     lambda m: f"вы отменили «{m['x']}»; в план вошёл ответ, сказанный после."),
     (r"^you took back '(?P<x>.+?)'; only what follows it is planned\.$",
      lambda m: f"вы отменили «{m['x']}»; в план вошло только то, что сказано после."),
     (r"^you said '(?P<x>.+?)', then corrected it; the correction was taken\.$",

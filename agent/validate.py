@@ -217,6 +217,16 @@ def _estimate_training(
     act_bytes = 2 if bf16 else 4
     full = stage.adapter == "none"
     trainable = total if full else _lora_params(shapes, stage, model_type)
+    selected = full and (stage.layers is not None or bool(stage.target_modules))
+    if selected:  # full fine-tuning of some blocks or modules: only their weights train (tools/training.py)
+        trainable = sum(
+            math.prod(shape)
+            for name, shape in shapes.items()
+            for _c, layer, module in [describe(name)]
+            if layer is not None
+            and (stage.layers is None or layer in stage.layers)
+            and (not stage.target_modules or module in stage.target_modules)
+        )
     sequences, compute = training_cost(stage.kind, getattr(stage, "method", None), getattr(stage, "loss_type", None))
 
     # Parameters per block, the head, and which blocks backward reaches.
@@ -233,7 +243,11 @@ def _estimate_training(
             head += n
     if not any(describe(n)[0] == "lm_head" for n in shapes):  # tied: the embedding is the output layer too
         head += vocab * hidden
-    if full:
+    if full and selected:
+        chosen = [layer for name in shapes for _c, layer, _m in [describe(name)] if layer is not None
+                  and (stage.layers is None or layer in stage.layers)]  # fmt: skip
+        lowest = min(chosen) if chosen else 0
+    elif full:
         lowest = 0
     else:
         adapted = [layer for _n, layer, _s in _adapted_modules(shapes, stage) if layer >= 0]

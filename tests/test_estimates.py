@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM
 from agent.plan import Plan
 from agent.validate import RUNTIME_BYTES, validate_plan
 from tools.tiny_data import sft_rows, write_jsonl
-from tools.training import TrainSpec, lora_config
+from tools.training import TrainSpec, freeze_outside_selection, lora_config
 
 TARGETS = {"llama": ["q_proj", "v_proj"], "gpt2": ["c_attn"]}
 CASES = {
@@ -19,6 +19,8 @@ CASES = {
     "dora targets, layer 1": {"adapter": "dora", "target_modules": "TARGETS", "layers": [1]},
     "lora layer 0": {"adapter": "lora", "layers": [0], "r": 4},
     "full fine-tuning": {"adapter": "none"},
+    "full fine-tuning, layer 1": {"adapter": "none", "layers": [1]},
+    "full fine-tuning, targets": {"adapter": "none", "target_modules": "TARGETS"},
 }
 
 
@@ -43,8 +45,8 @@ def test_trainable_count_equals_peft(tiny, dataset, arch, case):
     base = tiny(arch)
     estimate = _estimate(base, dataset, fields)
     model = AutoModelForCausalLM.from_pretrained(base)
-    if fields["adapter"] == "none":
-        expected = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if fields["adapter"] == "none":  # what the trainer trains: the weights left unfrozen
+        expected = freeze_outside_selection(model, TrainSpec(dataset=str(dataset), **fields))
     else:
         spec = TrainSpec(dataset=str(dataset), **fields)
         expected, _ = get_peft_model(model, lora_config(spec, model)).get_nb_trainable_parameters()

@@ -860,6 +860,31 @@ PLANNED = [
     ("SFT на {sft}, потом DPO на {dpo}; SFT 2 эпохи, DPO одна", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 1}}),
     ("SFT on {sft}, DPO on {dpo}; sft: lr 1e-4, dpo: lr 5e-6", ["sft", "preference"],
      {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 5e-6}}),
+    # stop 26 (passes 34a/34b at 2727326)
+    ("merge base with {partner}, linear", ["merge_models"], {0: {"method": "linear"}}),  # "merge base" read nothing
+    ("sft on {sft} then dpo on {dpo}, каждому по две эпохи", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 2}}),
+    ("sft on {sft} then dpo on {dpo}, each gets 2 epochs", ["sft", "preference"], {0: {"epochs": 2}, 1: {"epochs": 2}}),
+    ("do sft on {sft} then dpo on {dpo}, actually swap the order", ["preference", "sft"], {0: {"dataset": "{dpo}"}}),
+    ("сфт на {sft}, потом дпо на {dpo}. хотя нет, поменяй порядок", ["preference", "sft"], {1: {"dataset": "{sft}"}}),
+    ("сначала DPO на {dpo}? нет, сначала SFT на {sft}, потом DPO", ["sft", "preference"], {0: {"dataset": "{sft}"}}),
+    ("first dpo on {dpo}? no, first sft on {sft}, then dpo", ["sft", "preference"], {1: {"dataset": "{dpo}"}}),
+    ("sft on {sft} lr 1e-5, dpo on {dpo} lr 5e-7, no, the other way round", ["sft", "preference"],
+     {0: {"learning_rate": 5e-7}, 1: {"learning_rate": 1e-5}}),  # two values swapped: the order stays
+    ("SFT on {sft} -> DPO on {dpo} -> merge into base -> write {out}", ["sft", "preference", "merge_adapter"], {}),
+    ("SFT на {sft}: ранг восемь, альфа шестнадцать, dropout ноль пять сотых", ["sft"],
+     {0: {"r": 8, "alpha": 16, "dropout": 0.05}}),
+    # "fully" is a full fine-tune: it had trained a LoRA on the layers said (silent)
+    ("заморозь первую половину слоёв и обучи остальное полностью", ["sft"], {0: {"adapter": "none", "layers": [6, 7, 8, 9, 10, 11]}}),
+    ("freeze the first half of the layers and fully fine-tune the rest on {sft}", ["sft"], {0: {"adapter": "none"}}),
+    ("train it fully on {sft}", ["sft"], {0: {"adapter": "none"}}),
+    # "all-linear" is PEFT's target, no linear merge: "[3:9]" had been read as merge weights 3:9
+    ("layers[3:9] only, lora r 12 alpha 24 all-linear", ["sft"], {0: {"layers": [3, 4, 5, 6, 7, 8], "r": 12}}),
+    ("Merge my two finetunes {partner} and {partner2} with {model} as base using ties", ["merge_models"],
+     {0: {"method": "ties"}}),  # "finetunes" names the models; it had asked which model to merge with
+    ("sft on {sft}, лёрнинг рейт 1e-4, бэтч сайз 8", ["sft"], {0: {"learning_rate": 1e-4, "batch_size": 8}}),
+    ("сфт на {sft}, лр 2e-4, бач 8", ["sft"], {0: {"batch_size": 8}}),
+    ("exo_pair loss on {dpo}, beta 0.2, label_smoothing 0.001, 1e-6 lr", ["preference"],
+     {0: {"loss_type": "exo_pair", "beta": 0.2}}),  # a loss only DPO has names the DPO stage
 ]  # fmt: skip
 
 
@@ -1000,6 +1025,10 @@ ASKED = [
     ("fine tune it on my data", "on which data"),
     ("merge {partner} into {model} 70/30 linear", "which weight goes to which model"),  # said order gave B 0.7: silent
     ("смержи {partner} в {model} 70 на 30 линейно", "какой вес какой модели"),
+    ("онлайн DPO", "онлайн dpo"),
+    ("сфт, а потом гпро", "grpo"),  # a plain offline DPO was planned, 'онлайн' only listed as unplaced
+    ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
+    ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
 ]
 
 
@@ -1206,6 +1235,7 @@ def test_one_file_is_said_back(world: dict[str, str]) -> None:
             "1GB",
         ),  # pass 15: "what should be done?"
         ("Конвертируй в fp16 и порежь на шарды по 500 МБ, выход {out}/Половинка", "500MB"),
+        ('merge with {partner}, linear, then write safetensors with max_shard_size="2GB"', "2GB"),  # pass 34b: asked
     ],
 )
 def test_a_shard_size_said_with_the_shards_is_written(world: dict[str, str], goal: str, size: str) -> None:
@@ -1267,3 +1297,13 @@ def test_a_shard_size_taken_back_for_one_file_is_not_planned(world: dict[str, st
     assert outcome.plan is not None, outcome.question
     assert outcome.plan.stages[-1].kind == "write" and outcome.plan.stages[-1].max_shard_size != "2GB"
     assert any("2gb shards" in note and "one file" in note for note in outcome.notes + outcome.plan.notes)
+
+
+def test_a_note_never_says_the_base_is_no_member_of_a_merge_it_is_in(world: dict[str, str]) -> None:
+    """'merge MODEL with A and B using ties: base 50%, A 30%, the rest B': the weights make the base a member."""
+    goal = "merge {model} with {partner} and {partner2} using ties: base 50%, {partner} 30%, the rest {partner2}"
+    outcome = _outcome(world, goal)
+    assert outcome.plan is not None, outcome.question
+    merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
+    assert "@base" in merge.models and merge.weights == [0.5, 0.3, 0.2]
+    assert not any("not a member" in n for n in outcome.plan.notes), outcome.plan.notes

@@ -112,6 +112,33 @@ def test_full_fine_tune_changes_weights(tiny, data, tmp_path) -> None:  # type: 
     assert len(changes.changed) > 20
 
 
+@pytest.mark.parametrize(("layers", "targets"), [([1], []), (None, ["q_proj"])])
+def test_full_fine_tune_of_a_selection_changes_only_it(tiny, data, tmp_path, layers, targets) -> None:  # type: ignore[no-untyped-def]
+    """'fully fine-tune the last layers', 'full FT, attention only': the plan shows a selection, so every weight
+    outside it stays the base's (TRL with no peft_config trains them all)."""
+    from safetensors import safe_open
+
+    from tools.naming import describe
+
+    base = tiny("llama")
+    result = _train(base, tmp_path / "full", data["sft"], adapter="none", layers=layers, target_modules=targets)
+    changes = diff_checkpoints(DiffArgs(a=str(base), b=str(tmp_path / "full")))
+    assert changes.changed
+    if layers:
+        assert {c.layer for c in changes.changed} == set(layers)
+    if targets:
+        assert {c.name.split(".")[-2] for c in changes.changed} == set(targets)
+    selected = 0
+    with safe_open(str(next(base.glob("*.safetensors"))), "pt") as f:
+        for name in f.keys():
+            _component, layer, module = describe(name)
+            if layer is not None and (layers is None or layer in layers) and (not targets or module in targets):
+                selected += f.get_slice(name).get_shape()[0] * (
+                    f.get_slice(name).get_shape()[1] if len(f.get_slice(name).get_shape()) > 1 else 1
+                )
+    assert result.trainable_params == selected
+
+
 def test_dpo_reference_is_the_merged_sft_model(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """At step 0 the policy equals the reference, so DPO's sigmoid loss is exactly ln 2."""
     from tools.merge_adapter import MergeAdapterSpec, merge_adapter

@@ -25,6 +25,7 @@ from tools.training import (
     TrainResult,
     common_config,
     finish,
+    freeze_outside_selection,
     load_current_model,
     lora_config,
     progress_callback,
@@ -107,6 +108,7 @@ def run_preference(
     else:
         train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
     model, tokenizer = load_current_model(model_path, prior_adapters)
+    freeze_outside_selection(model, spec)  # full fine-tuning of some layers or modules trains only those
     _, trainer_cls = trl_classes(spec.method)
     with tempfile.TemporaryDirectory(
         prefix=f"graft-{spec.method}-{os.getpid()}-"

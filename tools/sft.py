@@ -31,6 +31,7 @@ from tools.training import (
     TrainSpec,
     common_config,
     finish,
+    freeze_outside_selection,
     load_current_model,
     lora_config,
     progress_callback,
@@ -120,6 +121,7 @@ def build_sft_trainer(
     rows, layout, _ = training_rows(spec.dataset, "sft")  # any format `graft data` names, as TRL takes it
     train_rows, held_rows = split_holdout(rows, spec.eval_fraction, spec.seed)
     model, tokenizer = load_current_model(model_path, prior_adapters)
+    freeze_outside_selection(model, spec)  # full fine-tuning of some layers or modules trains only those
     if layout == "messages" and not tokenizer.chat_template:
         raise GraftError(f"dataset {spec.dataset} holds chat messages but {model_path} has no chat template.")
     mode = loss_mode(layout, tokenizer)

@@ -298,6 +298,26 @@ def layers_pattern(model: Any) -> str | None:
     return None
 
 
+def freeze_outside_selection(model: Any, spec: TrainSpec) -> int:
+    """Full fine-tuning of a selection ('the last 6 layers', 'attention only'): every weight outside the chosen
+    blocks and modules is frozen, so what trains is what the plan shows (it had trained every weight). Embeddings,
+    final norm and head sit in no block: a layer selection freezes them. Returns the count left trainable."""
+    from tools.naming import layer_index, module_name
+
+    if spec.adapter != "none" or (spec.layers is None and not spec.target_modules):
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    wanted = set(spec.target_modules)
+    for name, param in model.named_parameters():
+        layer = layer_index(name)
+        in_layers = spec.layers is None or (layer is not None and layer in spec.layers)
+        in_modules = not wanted or (layer is not None and module_name(name) in wanted)
+        param.requires_grad_(in_layers and in_modules)
+    left = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if not left:
+        raise GraftError(f"the selection (layers {spec.layers}, modules {sorted(wanted) or 'all'}) holds no weights.")
+    return left
+
+
 def linear_module_names(model: Any) -> list[str]:
     """Leaf names of the linear layers inside the blocks (what PEFT's "all-linear" means)."""
     names = {
