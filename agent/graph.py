@@ -13,6 +13,7 @@ through LangGraph's custom stream.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -405,6 +406,12 @@ def add_executor(graph: Any, runner_hook: Any = None, on_reject: str | None = No
         }
         spec = stage.model_dump(exclude={"id", "kind", "input", "notes"})
         result, _ = runner.run(stage, "write", spec, kwargs, [model], output_is_stage_dir=False)
+        if state.get("pending_adapters"):
+            # the fold is a float32 copy of what was just written (cast): kept, it doubled the disk a run needs; a
+            # later run folds again (a streaming merge, seconds) where it would have reused it
+            runner.marker(fold.id).unlink(missing_ok=True)
+            shutil.rmtree(fold_out, ignore_errors=True)
+            write({"stage": stage.id, "kind": "log", "message": f"removed {fold.id} (its weights are in the output)"})
         write({"stage": stage.id, "kind": "stage_done", "message": "done", "result": result})
         return {"status": "done", "final": result, "cursor": state["cursor"] + 1}
 

@@ -513,7 +513,9 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
             size = (base.total_params or 0) * (2 if stage.dtype in ("bfloat16", "float16") else 4)
             if check_output:
                 _check_output(stage, out, size, report)
-            report.estimates.append(StageEstimate(stage=stage.id, kind="write", disk_bytes=size))
+            # an adapter still pending is folded into a float32 copy in the run folder first, removed after the write
+            fold = model_bytes if pending_adapter else 0
+            report.estimates.append(StageEstimate(stage=stage.id, kind="write", disk_bytes=size + fold))
     return report
 
 

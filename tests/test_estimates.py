@@ -67,3 +67,20 @@ def test_memory_has_runtime_optimizer_and_activations_and_time_scales_with_train
     # Backward reaches only the blocks above the lowest trained layer: less to keep, less to compute.
     assert top.memory_breakdown["activations"] * 4 == lora.memory_breakdown["activations"]
     assert top.seconds < lora.seconds < full.seconds
+
+
+def test_the_write_after_an_unmerged_adapter_counts_the_fold_on_disk(tiny, dataset, tmp_path):
+    """The write folds a pending adapter into a float32 copy first: the disk a run needs holds both for a while."""
+    base = tiny("llama")
+    params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(base).parameters())
+    stages = [{"kind": "sft", "dataset": str(dataset)}, {"kind": "write", "dtype": "bfloat16"}]
+    folded = Plan(goal="g", base_model=str(base), output=str(tmp_path / "a"), stages=stages)
+    merged = Plan(
+        goal="g",
+        base_model=str(base),
+        output=str(tmp_path / "b"),
+        stages=[stages[0], {"kind": "merge_adapter"}, stages[1]],
+    )
+    write = validate_plan(folded, check_output=False).estimates[-1]
+    assert write.kind == "write" and write.disk_bytes == params * 2 + params * 4
+    assert validate_plan(merged, check_output=False).estimates[-1].disk_bytes == params * 2

@@ -216,6 +216,9 @@ def test_a_declined_write_is_retried_without_training(ws, tmp_path, monkeypatch)
     assert second["status"] == "done" and (tmp_path / "final" / "model.safetensors").is_file()
     assert (run_dir / "sft.done.json").stat().st_mtime_ns == marker
     assert all(r["reused_from_previous_run"] for r in second["records"])
+    # the float32 fold the write cast from is not kept beside the output it equals (it doubled the disk a run used)
+    assert not (run_dir / "write.fold").exists() and not (run_dir / "write.fold.done.json").exists()
+    assert (run_dir / "sft").is_dir()  # the trained adapter stays for the next run to reuse
 
 
 def test_second_plan_in_a_conversation_starts_from_its_base(ws, tmp_path, offline_home) -> None:  # type: ignore[no-untyped-def]
