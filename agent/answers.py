@@ -130,8 +130,10 @@ def _summary(info: Any, lang: str = "en") -> str:
     return text
 
 
-def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | None:
-    """(before, after) model folders for a stage of a run, from the run's job files."""
+def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | tuple[str, str, list[str]] | None:
+    """(before, after) model folders for a stage of a run, from the run's job files; for a stage whose output is
+    an adapter, (model it trained on, adapter, adapters folded into that model first): its own change, measured
+    from the adapter (the fold at the write holds every adapter of the run together)."""
     jobs = {p.name.removesuffix(".job.json"): json.loads(p.read_text()) for p in run_dir.glob("*.job.json")}
     names = [n for n in jobs if n == stage] or [n for n in jobs if n.startswith(stage) and not n.endswith("merged")]
     if not names:
@@ -141,17 +143,13 @@ def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | None:
     output = kwargs.get("output")
     before = kwargs.get("model_path") or kwargs.get("base") or (kwargs.get("models") or [None])[0]
     if output and (Path(output) / "adapter_config.json").exists():
-        for other in jobs.values():
-            k = other.get("kwargs", {})
-            if other.get("tool") == "merge_adapter" and output in (k.get("adapters") or []):
-                return k["base"], k["output"]
-        return None
+        return (before, output, list(kwargs.get("prior_adapters") or [])) if before else None
     return (before, output) if before and output else None
 
 
 def _answer_changed(q: str, ru: bool, model: str | None, other: str | None, run_dir: str | None) -> Answer:
     """What a stage (or a second checkpoint) changed, from `diff`."""
-    from tools.diff import DiffArgs, diff_checkpoints
+    from tools.diff import DiffArgs, diff_adapter, diff_checkpoints
 
     pair = None
     stage = re.search(r"\b(sft|dpo|orpo|simpo|kto|preference[\w-]*|merge[\w-]*|write|[a-z][\w-]*-merged)\b", q)
@@ -161,7 +159,11 @@ def _answer_changed(q: str, ru: bool, model: str | None, other: str | None, run_
         pair = (model, other)
     if pair is None:
         raise GraftError("to say what changed I need two checkpoints (/diff A B) or a finished run with that stage.")
-    diff = diff_checkpoints(DiffArgs(a=pair[0], b=pair[1]))
+    if len(pair) == 3:  # an adapter stage: what its adapter changes in the model it trained on
+        diff = diff_adapter(pair[0], pair[1], pair[2])
+        pair = (pair[0], pair[1])
+    else:
+        diff = diff_checkpoints(DiffArgs(a=pair[0], b=pair[1]))
     layers = sorted(diff.layers.items(), key=lambda kv: -kv[1].relative_change)
     top = [(i, g) for i, g in layers if g.changed_tensors][:3]
     comps = sorted(

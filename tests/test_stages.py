@@ -328,3 +328,40 @@ def test_packed_sft_scores_the_same_heldout_loss(tiny, tmp_path) -> None:  # typ
     packed = run_sft(SFTSpec(**fields, packing=True), str(tiny("llama")), str(tmp_path / "packed"))
     assert packed.eval_loss_before == pytest.approx(plain.eval_loss_before, rel=1e-5)
     assert packed.tokens >= plain.tokens and packed.eval_rows == plain.eval_rows == 6
+
+
+def test_what_an_adapter_stage_changed_is_its_own_adapter(tiny, data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """'Which layers did the SFT change?' after SFT then a second adapter: the SFT's own change (the write's fold
+    holds both adapters together, and is removed after the write), measured as `diff` measures a merged model."""
+    import json
+
+    from agent.answers import answer_offline
+    from tools.diff import diff_adapter
+    from tools.merge_adapter import MergeAdapterSpec, merge_adapter
+    from tools.sft import run_sft
+    from tools.training import TrainSpec
+
+    base = tiny("llama")
+    run = tmp_path / "plan.run"
+    run.mkdir()
+    spec = {"dataset": str(data["sft"]), "max_steps": 2, "batch_size": 4, "learning_rate": 5e-3, "r": 4, "alpha": 8}
+    run_sft(TrainSpec(**spec, layers=[1]), str(base), str(run / "sft"))
+    run_sft(TrainSpec(**spec, layers=[0]), str(base), str(run / "dpo"), prior_adapters=[str(run / "sft")])
+    for stage, prior in (("sft", []), ("dpo", [str(run / "sft")])):
+        job = {"tool": "sft", "kwargs": {"model_path": str(base), "output": str(run / stage), "prior_adapters": prior}}
+        (run / f"{stage}.job.json").write_text(json.dumps(job))
+
+    sft_answer = answer_offline("which layers did the sft change?", str(base), None, str(run))
+    assert set(sft_answer.facts[0]["layers"]) and {
+        int(k) for k, g in sft_answer.facts[0]["layers"].items() if g["changed_tensors"]
+    } == {1}
+    dpo = diff_adapter(str(base), str(run / "dpo"), [str(run / "sft")])
+    assert {c.layer for c in dpo.changed} == {0}
+    # the same numbers as diffing the model before and after the fold
+    merge_adapter(MergeAdapterSpec(), str(base), [str(run / "sft")], str(tmp_path / "m1"))
+    merge_adapter(MergeAdapterSpec(), str(tmp_path / "m1"), [str(run / "dpo")], str(tmp_path / "m2"))
+    folded = diff_checkpoints(DiffArgs(a=str(tmp_path / "m1"), b=str(tmp_path / "m2")))
+    ours = {c.name: c.relative_change for c in dpo.changed}
+    theirs = {c.name: c.relative_change for c in folded.changed}
+    assert ours.keys() == theirs.keys()
+    assert all(abs(ours[k] - theirs[k]) <= 1e-5 * max(1.0, theirs[k]) for k in ours)

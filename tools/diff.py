@@ -118,13 +118,7 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
             t = t.to(getattr(torch, round_to))  # the cast the other side went through
         return t.to(torch.float32)
 
-    sq_diff_layer: dict[int, float] = defaultdict(float)
-    sq_norm_layer: dict[int, float] = defaultdict(float)
-    sq_diff_comp: dict[str, float] = defaultdict(float)
-    sq_norm_comp: dict[str, float] = defaultdict(float)
-    count_layer: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    count_comp: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    sq_cell: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
+    tally = _Tally(result, args.tolerance)
 
     for name in sorted(set(side_a) & set(side_b), key=_natural_key):
         path_a, stored_a, dtype_a, shape_a = side_a[name]
@@ -145,44 +139,10 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
                 round_b = dtype_a
         ta = tensor(path_a, stored_a, round_a)
         tb = tensor(path_b, stored_b, round_b)
-        delta = tb - ta
-        diff_sq = float(torch.sum(delta * delta))
-        norm_sq = float(torch.sum(ta * ta))
-        max_abs = float(delta.abs().max()) if delta.numel() else 0.0
-        del ta, tb, delta
-        result.compared += 1
-        rel = math.sqrt(diff_sq / norm_sq) if norm_sq > 0 else (math.inf if diff_sq > 0 else 0.0)
-        component, layer, _ = describe(name)
-        changed = rel > args.tolerance and diff_sq > 0
-        if changed:
-            result.changed.append(
-                TensorChange(name=name, layer=layer, component=component, relative_change=rel, max_abs_diff=max_abs)
-            )
-        else:
-            result.unchanged += 1
-        sq_diff_comp[component] += diff_sq
-        sq_norm_comp[component] += norm_sq
-        count_comp[component][0] += int(changed)
-        count_comp[component][1] += 1
-        if layer is not None:
-            sq_diff_layer[layer] += diff_sq
-            sq_norm_layer[layer] += norm_sq
-            count_layer[layer][0] += int(changed)
-            count_layer[layer][1] += 1
-            cell = sq_cell[(layer, component)]
-            cell[0] += diff_sq
-            cell[1] += norm_sq
-            cell[2] += int(changed)
-            cell[3] += 1
+        tally.add(name, ta, tb)
+        del ta, tb
 
-    def group(d: float, n: float, counts: list[int]) -> GroupChange:
-        rel = math.sqrt(d / n) if n > 0 else (math.inf if d > 0 else 0.0)
-        return GroupChange(relative_change=rel, changed_tensors=counts[0], tensors=counts[1])
-
-    result.layers = {k: group(sq_diff_layer[k], sq_norm_layer[k], count_layer[k]) for k in sorted(count_layer)}
-    result.components = {k: group(sq_diff_comp[k], sq_norm_comp[k], count_comp[k]) for k in sorted(count_comp)}
-    for (layer, component), (d, n, changed_count, total) in sorted(sq_cell.items()):
-        result.grid.setdefault(layer, {})[component] = group(d, n, [int(changed_count), int(total)])
+    tally.finish()
     result.identical = not (
         result.changed or result.only_in_a or result.only_in_b or result.mismatched or result.dtype_changes
     )
@@ -200,6 +160,101 @@ def diff_checkpoints(args: DiffArgs) -> DiffResult:
         result.notes.append(
             f"{len(result.mismatched)} tensors differ in shape (or are not floats) and were not compared."
         )
+    return result
+
+
+class _Tally:
+    """Sums of squared differences and norms per tensor, layer, component and layer × component."""
+
+    def __init__(self, result: DiffResult, tolerance: float) -> None:
+        self.result, self.tolerance = result, tolerance
+        self.diff: dict[object, float] = defaultdict(float)
+        self.norm: dict[object, float] = defaultdict(float)
+        self.count: dict[object, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, name: str, ta: object, tb: object | None) -> None:
+        """One tensor before (ta) and after (tb, None: unchanged), both float32."""
+        import torch
+
+        assert isinstance(ta, torch.Tensor)
+        norm_sq = float(torch.sum(ta * ta))
+        if tb is None:
+            diff_sq = max_abs = 0.0
+        else:
+            assert isinstance(tb, torch.Tensor)
+            delta = tb - ta
+            diff_sq = float(torch.sum(delta * delta))
+            max_abs = float(delta.abs().max()) if delta.numel() else 0.0
+            del delta
+        self.result.compared += 1
+        rel = math.sqrt(diff_sq / norm_sq) if norm_sq > 0 else (math.inf if diff_sq > 0 else 0.0)
+        component, layer, _ = describe(name)
+        changed = rel > self.tolerance and diff_sq > 0
+        if changed:
+            self.result.changed.append(
+                TensorChange(name=name, layer=layer, component=component, relative_change=rel, max_abs_diff=max_abs)
+            )
+        else:
+            self.result.unchanged += 1
+        keys: list[object] = [("c", component)]
+        if layer is not None:
+            keys += [("l", layer), ("g", layer, component)]
+        for key in keys:
+            self.diff[key] += diff_sq
+            self.norm[key] += norm_sq
+            self.count[key][0] += int(changed)
+            self.count[key][1] += 1
+
+    def finish(self) -> None:
+        def group(key: object) -> GroupChange:
+            d, n = self.diff[key], self.norm[key]
+            rel = math.sqrt(d / n) if n > 0 else (math.inf if d > 0 else 0.0)
+            return GroupChange(relative_change=rel, changed_tensors=self.count[key][0], tensors=self.count[key][1])
+
+        keys = sorted(self.count, key=str)
+        self.result.layers = {k[1]: group(k) for k in sorted((k for k in keys if k[0] == "l"), key=lambda k: k[1])}
+        self.result.components = {k[1]: group(k) for k in sorted((k for k in keys if k[0] == "c"), key=lambda k: k[1])}
+        for key in sorted((k for k in keys if k[0] == "g"), key=lambda k: (k[1], k[2])):
+            self.result.grid.setdefault(key[1], {})[key[2]] = group(key)
+
+
+def diff_adapter(base: str, adapter: str, before: list[str] | None = None) -> DiffResult:
+    """What one adapter changes in the model it was trained on (`base` with the `before` adapters folded in, in
+    order), tensor by tensor as `diff_checkpoints` measures it, without writing a merged model: "which layers did
+    the SFT change" is the SFT adapter's own change, not the combined result of the run."""
+    import torch
+
+    from tools.checkpoint import resolve_checkpoint
+    from tools.merge_adapter import _apply, _plan, read_adapter_layout
+    from tools.tensor_reader import TensorReader
+
+    earlier = [read_adapter_layout(Path(a)) for a in before or []]
+    mine = read_adapter_layout(Path(adapter))
+    plan = _plan([*earlier, mine], [1.0] * (len(earlier) + 1), base)
+    where = {info.name: h.path for h in load_headers(resolve_checkpoint(base)) for info in h.tensors.values()}
+    result = DiffResult(a=base, b=adapter, identical=True, compared=0)
+    tally = _Tally(result, 0.0)
+    reader = TensorReader()
+    try:
+        for spec in sorted(plan.specs, key=lambda t: _natural_key(t.name)):
+            steps = plan.ops.get(spec.name) or []
+            source = plan.source[spec.name]
+            weight = (
+                None if steps and steps[0].kind == "replace" else reader.get(where[source], source).to(torch.float32)
+            )
+            for op in (o for o in steps if o.adapter is not mine):
+                weight = _apply(weight, op, reader.get)
+            own = [o for o in steps if o.adapter is mine]
+            after = None
+            if own:
+                after = weight.clone()
+                for op in own:
+                    after = _apply(after, op, reader.get)
+            tally.add(spec.name, weight, after)
+    finally:
+        reader.close()
+    tally.finish()
+    result.identical = not result.changed
     return result
 
 
