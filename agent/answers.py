@@ -147,6 +147,17 @@ def _stage_diff(run_dir: Path, stage: str) -> tuple[str, str] | tuple[str, str, 
     return (before, output) if before and output else None
 
 
+def _run_result(run_dir: Path) -> tuple[str, str] | None:
+    """(base, written model) of a run whose final write finished, from its write job."""
+    for job_file in sorted(run_dir.glob("*.job.json")):
+        job = json.loads(job_file.read_text())
+        kwargs = job.get("kwargs", {})
+        output, base = kwargs.get("output"), kwargs.get("base_model")
+        if job.get("tool") == "write" and output and base and Path(output).exists():
+            return base, output
+    return None
+
+
 def _answer_changed(q: str, ru: bool, model: str | None, other: str | None, run_dir: str | None) -> Answer:
     """What a stage (or a second checkpoint) changed, from `diff`."""
     from tools.diff import DiffArgs, diff_adapter, diff_checkpoints
@@ -157,6 +168,8 @@ def _answer_changed(q: str, ru: bool, model: str | None, other: str | None, run_
         pair = _stage_diff(Path(run_dir), stage.group(1))
     if pair is None and model and other:
         pair = (model, other)
+    if pair is None and run_dir and not stage:  # "what changed?" after a run: the written model against its base
+        pair = _run_result(Path(run_dir))
     if pair is None:
         raise GraftError("to say what changed I need two checkpoints (/diff A B) or a finished run with that stage.")
     if len(pair) == 3:  # an adapter stage: what its adapter changes in the model it trained on

@@ -269,7 +269,7 @@ ADAPTER_NONE = re.compile(
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
     r"|не\s+(?:lora|лор\w*)|\bfull_finetune_(?:single_device|distributed)\b"  # torchtune's full fine-tune recipes
     # "fully fine-tune the rest", "train it fully", "обучи остальное полностью": every weight of what is trained
-    r"|\bfully\s+(?:fine[- ]?tun\w*|train\w*)|\b(?:train|fine[- ]?tune)\w*\s+(?:(?:it|them|the\s+rest|everything|the\s+model)\s+)?fully\b"
+    r"|\bfully\s+(?:fine[- ]?tun\w*|train\w*)|\b(?:train|fine[- ]?tune)\w*\s+(?:[\w-]+\s+){0,6}?fully\b(?!\s+(?:merged|converged|trained\s+model))"
     r"|(?<![а-я])(?:обуч|дообуч|тренир|файнтюн)\w*\s+(?:[а-я]+\s+)?полностью|(?<![а-я])полностью\s+(?:обуч|дообуч|тренир|файнтюн)\w*"
 )
 # "trl sft --model_name_or_path … --learning_rate 2e-5": TRL's command line trains every parameter unless --use_peft
@@ -756,6 +756,28 @@ REST_TO = re.compile(
 )
 
 
+_SHARE = r"\d*\.?\d+\s*%?"
+# "each gets 0.25", "40% each", "каждому по 0,2", "по 20% партнёрам": one share for every member but one
+EACH_SHARE = re.compile(
+    rf"\beach\s+(?:one\s+)?(?:gets?|getting|at|with|of)?\s*(?P<a>{_SHARE})(?!\s*(?:epochs?|steps?))"
+    rf"|(?<![\w.])(?P<b>{_SHARE})\s+(?:each|apiece)\b"
+    rf"|(?<![а-я])(?:каждому|каждой|каждого|обоим|обеим)\s+(?:партн\w+\s+)?по\s+(?P<c>{_SHARE})"
+    rf"|(?<![а-я])по\s+(?P<d>{_SHARE})\s+(?:каждому|каждой|каждого|обоим|обеим|партн[её]рам)(?![а-я])"
+    rf"|\b(?:the\s+)?(?:partners|others|other\s+two|two\s+others)\s+(?:get\s+|at\s+)?(?P<e>{_SHARE})\s*(?:each|apiece)?"
+)
+
+
+def each_with_rest(text: str) -> tuple[float, re.Match[str], re.Match[str]] | None:
+    """'each gets 0.25, ours the rest', 'каждому по 0,2, остальное нашей': (the share each member gets, the
+    share's words, the words naming the one member that takes what is left). `text` has paths masked."""
+    each, rest = EACH_SHARE.search(text), REST_TO.search(text)
+    if not each or not rest or (each.start() < rest.end() and rest.start() < each.end()):
+        return None
+    said = next(g for g in each.groups() if g).replace(" ", "")
+    value = float(said.rstrip("%")) / (100 if said.endswith("%") or float(said.rstrip("%")) > 1 else 1)
+    return (value, each, rest) if 0 < value < 1 else None
+
+
 def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """'0.5 for the base, 0.3 for B, the rest to C', 'наша 0.6, партнёр остальное': the weights said with their
     models and the one model that takes the rest (1 minus their sum), in the order named."""
@@ -1020,6 +1042,7 @@ class Fact:
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
             "sharding_stage": lambda: f"{'ZeRO-' if value[0] == 'deepspeed' else 'FSDP'}{value[1]}",
+            "each_rest": lambda: f"weight {_show(value[0])} for each member, the rest for {value[1]}",
             "favoured_weights": lambda: (
                 f"weight {_show(value[0])} for {value[2]}, {_show(value[1])} for the other member"
             ),
@@ -1607,6 +1630,14 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
             if f.start >= marker.end()
             and (f.slot == old.slot or (old.slot == "unsupported" and f.slot == "method"))
             and _gap(masked, marker.end(), f.start) <= 30
+            # "три эпохи — нет, две, — потом DPO … одну эпоху": a value past the next stage is that stage's own
+            and not (
+                f.slot != "method"
+                and re.search(
+                    r"\b(?:then|after that|next|finally)\b|потом|затем|после\s+этого|→|->",
+                    masked[marker.end() : f.start],
+                )
+            )
         ]
         if later:
             new = later[0]
@@ -2403,7 +2434,12 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
     ):
         m = _ratio_said(masked)
     each = EACH_WEIGHT.search(masked)
-    if each:  # one value for every member: the plan's weights are all that value
+    if each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
+        value, share, rest = each_rest
+        who = next(g for g in "abcde" if rest.group(g))
+        start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
+        facts.append(Fact("each_rest", (value, text[rest.start(who) : rest.end(who)]), text[start:end], start, end))
+    elif each:  # one value for every member: the plan's weights are all that value
         value = float(next(g for g in each.groups() if g))
         facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
     elif halves := re.search(r"\bhalf[- ]and[- ]half\b|\bfifty[- ]fifty\b|\b50[- ]50\b", masked):
@@ -2815,6 +2851,29 @@ def _names_existing(short: str, full: str) -> bool:
     )
 
 
+def member_index(who: str, members: list[str]) -> int:
+    """Which merge member a word names ('ours', 'the base', 'нашей', a path), or -1: the trained model is 'ours'."""
+    who = who.strip()
+    if re.fullmatch(OURS, who):
+        trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
+        return trained[0] if trained else members.index("@base") if "@base" in members else -1
+    if re.fullmatch(BASE_WORDS, who):
+        return members.index("@base") if "@base" in members else -1
+    if re.fullmatch(THEIRS, who):
+        others = [i for i, m in enumerate(members) if not m.startswith("@")]
+        return others[0] if len(others) == 1 else -1
+    return next((i for i, m in enumerate(members) if m == who or _same_path(m, who)), -1)
+
+
+def each_rest_weights(value: float, who: str, members: list[str]) -> list[float] | None:
+    """'each gets 0.25, ours the rest' over these members: every member `value`, the one named what is left."""
+    index = member_index(who, members)
+    rest = round(1 - value * (len(members) - 1), 6)
+    if index < 0 or not 0 < rest < 1:
+        return None
+    return [rest if i == index else value for i in range(len(members))]
+
+
 def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
     """Whether a two-model merge gives the member said to be favoured its share ("60-40 in favour of the second")."""
     share, rest, who = value
@@ -2946,6 +3005,14 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return value in (("deepspeed", 3), ("fsdp", 2))
     if slot == "favoured_weights":
         return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) == 2)
+    if slot == "each_rest":
+        return any(
+            (want := each_rest_weights(value[0], value[1], list(s.models))) is not None
+            and len(s.weights or []) == len(want)
+            and all(abs(a - b) < 1e-6 for a, b in zip(s.weights, want, strict=True))
+            for s in stages
+            if s.kind == "merge_models"
+        )
     if slot == "loss_type":
         return any(
             s.kind == "preference"

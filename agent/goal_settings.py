@@ -77,7 +77,7 @@ preprocessing_num_workers plot_loss val_size per_device_eval_batch_size
 # one of these is checked by the fact check, so it is not asked about here
 READ = frozenset(
     """
-r lora_r lora_rank rank alpha lora_alpha lora_dropout dropout num_train_epochs num_epochs epochs max_steps
+int8_mask r lora_r lora_rank rank alpha lora_alpha lora_dropout dropout num_train_epochs num_epochs epochs max_steps
 learning_rate lr beta pref_beta per_device_train_batch_size micro_batch_size batch_size max_seq_length max_length
 max_len cutoff_len sequence_len gradient_accumulation_steps gradient_accumulation warmup_steps warmup_ratio
 weight_decay label_smoothing label_smoothing_factor seed eval_fraction val_set_size val_size test_size lr_scheduler_type lr_scheduler max_grad_norm packing

@@ -66,6 +66,8 @@ from agent.goal_facts import (
     check_plan_against_goal,
     corrected_text,
     dpo_loss_list,
+    each_rest_weights,
+    each_with_rest,
     fact_echo,
     favoured_ratio,
     first_stage_word,
@@ -244,6 +246,9 @@ ACTIONS.insert(
             r"(?:layers?|blocks?|attention|attn|mlp|modules?|projections?|[a-z]+_proj)\b)"  # "put LoRA on the last layer": training
             r"|\b(?:fold(?!ers?\b)|bake|fuse|apply|load(?!er)|stack)\w*\s+(?:in\s+)?#{3,}"  # "apply ./runs/dpo on top of ./runs/sft"
             r"|(?<![а-я])(?:мерж|мердж|м[её]рдж|слияние|вливание)\w*\s+адаптер\w*\s+#{3,}"  # "мерж адаптера ./x в модель"
+            # "мерж лоры в базу", "слияние адаптера с базой": the noun for merging, an adapter named by its kind
+            r"|(?<![а-я])(?:м[её]рд?ж|слияние|вливание)(?:а|у|ем)?\s+(?:(?:sft|dpo|мо(?:ей|его)|наш\w*)\s+)?"
+            r"(?:lora|dora|адаптер\w*|лор[аыу]\w*)(?=\s+(?:в|с|со|into|with)\s|\s*(?:[,;.]|$|и\s))"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини\w*|примени\w*"
             r"|наложи\w*|накати\w*|подключи\w*|(?<![а-я])(?:за|с|в)?м[её]рд?ж(?:ни|и|ните|ите|ить)(?![а-я]))\s+"
             r"(?:(?:мой|мою|мои|мое|наш\w*|этот|эти|оба|обa|два|две|три|sft|dpo|orpo|kto|#+)\s+){0,3}"
@@ -395,6 +400,13 @@ def _after_own_data(action: Action, text: str) -> tuple[str, str]:
     end = action.start + (own.end() if own else action.end - action.start)
     clause_end = action.start + len(action.text) - max(0, action.text.find(text[action.start : action.end]))
     return text[action.start : end], text[end:clause_end] if clause_end > end else ""
+
+
+# "run DPO before SFT", "DPO перед SFT": two stages said already, and which of them runs first
+RUN_BEFORE = re.compile(
+    r"(?<![\w-])(sft|dpo|ipo|orpo|simpo|kto)\s+(?:first\s+)?(?:before|ahead\s+of|prior\s+to|перед|до)\s+(?:the\s+)?"
+    r"(sft|dpo|ipo|orpo|simpo|kto)(?![\w-])"
+)
 
 
 def find_actions(text: str) -> list[Action]:
@@ -724,6 +736,17 @@ def find_actions(text: str) -> list[Action]:
         if said is not None and then is not None and actions.index(then) > actions.index(said):
             actions.remove(then)
             actions.insert(actions.index(said), then)
+    for m in RUN_BEFORE.finditer(masked):  # "SFT on a and DPO on b, but run DPO before SFT": the order said now
+        first = next((x for x in actions if x.kind in ("sft", "dpo") and masked[x.start : x.end] == m.group(1)), None)
+        later = next((y for y in actions if y.kind in ("sft", "dpo") and masked[y.start : y.end] == m.group(2)), None)
+        if (
+            first is not None
+            and later is not None
+            and first is not later
+            and actions.index(first) > actions.index(later)
+        ):
+            actions.remove(first)
+            actions.insert(actions.index(later), first)
     return actions
 
 
@@ -1218,7 +1241,9 @@ def _config_then_data(actions: list[Action]) -> list[Action]:
 
 
 ONE_FILE = re.compile(
-    r"\b(?:one|a single|single)\s+(?:final\s+)?(?:\.?safetensors\s+)?file\b|\bunsharded\b|\bno\s+shard\w*"
+    r"\b(?:one|a single|single)\s+(?:final\s+)?(?:\.?safetensors\s+)?file\b|\bun-?sharded\b|\bno\s+shard\w*"
+    r"|\b(?:not|don'?t|do\s+not|never|without)\s+(?:be\s+)?(?:shard\w*|split\w*(?:\s+(?:it|into\s+shards))?)\b"
+    r"|(?<![а-я])не\s+(?:шард\w*|дели|разбивай|режь)"
     r"|(?<![а-я])(?:одн(?:им|ом)|единым|цельным)\s+файл\w*|в\s+один\s+файл|без\s+шард\w*"
     r"|(?<![а-я])(?:один|одним|в\s+один)\s+safetensors?\b|\b(?:one|a single)\s+safetensors?\b(?!\s+file)"
 )
@@ -1959,6 +1984,21 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if convert:  # a pickle base: the merge reads the converted model, never the pickle
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
+    if each_rest := each_with_rest(
+        mask_paths(text)
+    ):  # "each gets 0.25, ours the rest", "каждому по 0,2, остальное нашей"
+        value, share, rest = each_rest
+        group = next(g for g in "abcde" if rest.group(g))
+        who = text[rest.start(group) : rest.end(group)]
+        weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"])
+        if weights is None:
+            raise NeedsAnswer(
+                f"You wrote '{text[share.start() : share.end()]}' and '{text[rest.start() : rest.end()]}'; which member "
+                f"takes the rest ({', '.join(m.lstrip('@') for m in stage['models'])}), and is it above 0?"
+            )
+        stage["weights"] = weights
+        _finish_merge(stage, text, ctx)
+        return
     favoured = favoured_ratio(mask_paths(text))
     listed = weights_for(mask_paths(text))  # "0.5 A, 0.3 B, остальное наша": three shares, not one and the rest
     if favoured and len(stage["models"]) == 2 and not (listed and len(listed[0]) >= 3):
@@ -2491,7 +2531,12 @@ def _leftovers(
     words = [w for w in words if word_value(w) is None and ordinal_value(w) is None]
     covered = {w for a in actions for w in re.findall(r"[a-zа-я][a-zа-я'-]{3,}", text[a.start : a.end])}
     # SLERP's t; how layers are counted; "каждому", "each one": the values said go to every stage
-    for said in (*re.finditer(FAVOURING, text), *ZERO_BASED.finditer(text), *EVERY_STAGE.finditer(text)):
+    for said in (
+        *re.finditer(FAVOURING, text),
+        *ZERO_BASED.finditer(text),
+        *EVERY_STAGE.finditer(text),
+        *RUN_BEFORE.finditer(text),
+    ):
         covered |= set(re.findall(r"[a-zа-я][a-zа-я'-]{3,}", said.group(0)))
     from agent.goal_settings import READ_WITH_VALUE
 
@@ -2925,6 +2970,11 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if st.get("dataset")
         for part in {Path(st["dataset"]).stem.lower(), *re.split(r"[-_. ]+", Path(st["dataset"]).stem.lower())}
     }
+    if re.search(r"(?<![\w-])int8_mask(?![\w-])", goal) and any(s["kind"] == "merge_models" for s in ctx.stages):
+        ctx.notes.append(  # said back, not dropped: it changes how mergekit stores its masks, not what it computes
+            "int8_mask: mergekit's memory saving for its 0/1 masks; the merged weights are the same without it, "
+            "and Graft's merge keeps its masks in the weights' dtype."
+        )
     leftovers = _leftovers(goal, actions, trained_on, ctx.num_layers)
     if leftovers:
         ctx.notes.append("read as a description, not as instructions: " + ", ".join(leftovers) + ".")

@@ -654,6 +654,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"«{m['x']}»: срез Python, слои {m['l']}."),
     (r"^'(?P<x>.+?)': layers (?P<l>[\d, -]+)\.$", lambda m: f"«{m['x']}»: слои {m['l']}."),
     # corrections read from the goal (agent/goal_facts.py: corrected_text)
+    (r"^int8_mask: mergekit's memory saving for its 0/1 masks; the merged weights are the same without it, and "
+     r"Graft's merge keeps its masks in the weights' dtype\.$",
+     lambda m: "int8_mask: экономия памяти mergekit на масках из 0 и 1; веса слияния без неё те же, "
+     "а Graft хранит маски в типе весов."),
     (r"^you asked to swap the order: (?P<a>\S+) runs before (?P<b>\S+)\.$",
      lambda m: f"вы попросили поменять порядок: {m['a']} идёт перед {m['b']}."),
     (r"^you took back '(?P<x>.+?)'; the answer is planned\.$",

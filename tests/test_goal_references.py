@@ -19,6 +19,7 @@ from agent.goal_numbers import spelled_numbers
 from agent.offline_planner import plan_offline
 from agent.plan import plan_from_data
 from agent.planner import PlanRequest
+from tools.errors import GraftError
 from tools.tiny_data import dpo_rows, kto_rows, sft_rows, write_jsonl
 
 
@@ -623,8 +624,6 @@ PLANNED = [
      {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
     ("linear: {partner} gets 0.6, base gets the rest", ["merge_models"],
      {0: {"models": ["{partner}", "@base"], "weights": [0.6, 0.4]}}),
-    ("merge {partner} into ours with ties, density 0.5, ours weight 1 theirs 0.5", ["merge_models"],
-     {0: {"method": "ties", "models": ["@base", "{partner}"], "weights": [1.0, 0.5]}}),
     ("лора 16, лр 2e-4 на {sft}", ["sft"], {0: {"r": 16, "learning_rate": 2e-4}}),
     ("ORPO на {dpo} с бетой 0.2, потом слерп с {partner}, t ноль целых четыре, потом ещё линейно с {partner2} 50 на 50, "
      "сохранить в {out}", ["preference", "merge_adapter", "merge_models", "merge_models"],
@@ -821,8 +820,6 @@ PLANNED = [
     # red-team pass 29: shares said with their member and the rest, a merge said as "потом линейно с B (партнёру треть)"
     ("merge with {partner} 0.25 and keep the rest mine, linear", ["merge_models"],
      {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
-    ("сделай мерж моделей методом dare_linear с {partner}, 40% моей и 60% его", ["merge_models"],
-     {0: {"models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
     ("SFT на {sft}, потом ORPO на {dpo}, потом линейно с {partner} (партнёру треть), потом slerp с {partner2} t 0,5",
      ["sft", "preference", "merge_adapter", "merge_models", "merge_models"],
      {3: {"models": ["@orpo-merged", "{partner}"], "weights": [0.666667, 0.333333]}, 4: {"t": 0.5}}),
@@ -838,8 +835,6 @@ PLANNED = [
      {0: {"learning_rate": 2e-5}, 1: {"learning_rate": 5e-7}}),
     ("после дпо на {dpo} смерджи адаптер и сохрани в bf16, но сначала сфт на {sft}", ["sft", "preference", "merge_adapter"],
      {0: {"dataset": "{sft}"}, 1: {"dataset": "{dpo}"}}),  # "но сначала" put the SFT after the DPO
-    ("объедини с {partner} методом dare_ties плотность 0.5 вес 0.5 у обоих", ["merge_models"],
-     {0: {"models": ["@base", "{partner}"], "weights": [0.5, 0.5], "density": 0.5}}),  # the base's share was dropped
     ("SFT с DoRA? нет, без DoRA, обычная LoRA r 8 на {sft}", ["sft"], {0: {"adapter": "lora", "r": 8}}),
     ("KTO with {kto}, desirable weight 1.0 undesirable 1.5", ["preference"], {0: {"undesirable_weight": 1.5}}),
     ("not LoRA -- DoRA r 16 on {sft}", ["sft"], {0: {"adapter": "dora", "r": 16}}),
@@ -885,6 +880,18 @@ PLANNED = [
     ("сфт на {sft}, лр 2e-4, бач 8", ["sft"], {0: {"batch_size": 8}}),
     ("exo_pair loss on {dpo}, beta 0.2, label_smoothing 0.001, 1e-6 lr", ["preference"],
      {0: {"loss_type": "exo_pair", "beta": 0.2}}),  # a loss only DPO has names the DPO stage
+    # passes 35a/35b at 7bc8b53
+    ("Train the last 4 layers fully and nothing else on {sft}", ["sft"],
+     {0: {"adapter": "none", "layers": [8, 9, 10, 11]}}),  # LoRA on the four layers: silent
+    ("SFT on {sft} and DPO on {dpo}, but run DPO before SFT", ["preference", "sft"], {}),
+    ("SFT на {sft}, три эпохи — нет, две, — потом DPO на {dpo} одну эпоху", ["sft", "preference"],
+     {0: {"epochs": 2}, 1: {"epochs": 1}}),  # the correction reached past "потом" and took the DPO's words
+    ("sft on {sft}, then ties merge with {partner} and {partner2}, each gets 0.25, ours the rest, density 0.5",
+     ["sft", "merge_adapter", "merge_models"], {2: {"weights": [0.5, 0.25, 0.25], "density": 0.5}}),
+    ("SFT на {sft}, потом TIES с {partner} и {partner2}: каждому по 0,2, остальное нашей",
+     ["sft", "merge_adapter", "merge_models"], {2: {"weights": [0.6, 0.2, 0.2]}}),
+    ("линейный мердж базы с {partner} и {partner2}, по 20% партнёрам, остальное базе", ["merge_models"],
+     {0: {"weights": [0.6, 0.2, 0.2]}}),
 ]  # fmt: skip
 
 
@@ -1026,7 +1033,11 @@ ASKED = [
     ("merge {partner} into {model} 70/30 linear", "which weight goes to which model"),  # said order gave B 0.7: silent
     ("смержи {partner} в {model} 70 на 30 линейно", "какой вес какой модели"),
     ("онлайн DPO", "онлайн dpo"),
-    ("сфт, а потом гпро", "grpo"),  # a plain offline DPO was planned, 'онлайн' only listed as unplaced
+    ("сфт, а потом гпро", "grpo"),
+    (
+        "мерж лоры в базу и сохранить float16, шард 5GB",
+        "адаптер",
+    ),  # it trained a LoRA SFT on chat.jsonl: silent  # a plain offline DPO was planned, 'онлайн' only listed as unplaced
     ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
     ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
 ]
@@ -1299,11 +1310,42 @@ def test_a_shard_size_taken_back_for_one_file_is_not_planned(world: dict[str, st
     assert any("2gb shards" in note and "one file" in note for note in outcome.notes + outcome.plan.notes)
 
 
-def test_a_note_never_says_the_base_is_no_member_of_a_merge_it_is_in(world: dict[str, str]) -> None:
-    """'merge MODEL with A and B using ties: base 50%, A 30%, the rest B': the weights make the base a member."""
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "merge {partner} into ours with ties, density 0.5, ours weight 1 theirs 0.5",
+        "сделай мерж моделей методом dare_linear с {partner}, 40% моей и 60% его",
+        "объедини с {partner} методом dare_ties плотность 0.5 вес 0.5 у обоих",
+    ],
+)
+def test_a_weight_on_a_task_vector_merges_base_is_refused(world: dict[str, str], goal: str) -> None:
+    """These planned the base as a member with its weight; mergekit ignores that weight (tests/
+    test_merge_models_fidelity.py), so the plan was not what would run."""
+    with pytest.raises(GraftError, match="no weight"):
+        _outcome(world, goal)
+
+
+def test_a_weight_on_the_base_of_a_ties_merge_is_asked_about(world: dict[str, str]) -> None:
+    """'merge MODEL with A and B using ties: base 50%, A 30%, the rest B': mergekit gives a TIES base no weight, so
+    the plan that had the base as a member at 0.5 (with a note saying it was no member) ran something else."""
     goal = "merge {model} with {partner} and {partner2} using ties: base 50%, {partner} 30%, the rest {partner2}"
-    outcome = _outcome(world, goal)
+    with pytest.raises(GraftError, match="gives the base itself no weight"):
+        _outcome(world, goal)
+    linear = _outcome(world, goal.replace("using ties", "linear"))
+    assert linear.plan is not None, linear.question
+    assert next(s for s in linear.plan.stages if s.kind == "merge_models").weights == [0.5, 0.3, 0.2]
+
+
+def test_not_sharded_and_int8_mask_are_said_back(world: dict[str, str]) -> None:
+    """'not sharded' kept the 5GB shard size without a word; a pasted 'int8_mask: true' vanished from the review."""
+    outcome = _outcome(world, "sft on {sft}, write to {out}/ModelV2 in bf16, not sharded")
     assert outcome.plan is not None, outcome.question
-    merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
-    assert "@base" in merge.models and merge.weights == [0.5, 0.3, 0.2]
-    assert not any("not a member" in n for n in outcome.plan.notes), outcome.plan.notes
+    assert any(n.startswith("one file:") for n in outcome.plan.notes), outcome.plan.notes
+    config = (
+        "models:\n  - model: {model}\n  - model: {partner}\n    parameters:\n      weight: 0.4\n"
+        "  - model: {partner2}\n    parameters:\n      weight: 0.3\nmerge_method: dare_ties\nbase_model: {model}\n"
+        "parameters:\n  int8_mask: true\ndtype: bfloat16"
+    )
+    merged = _outcome(world, config)
+    assert merged.plan is not None, merged.question
+    assert any(n.startswith("int8_mask:") for n in merged.plan.notes), merged.plan.notes

@@ -163,3 +163,37 @@ def test_task_arithmetic_of_two_runs_is_peft_cat_of_their_adapters(tiny, tmp_pat
     assert delta > 0  # the adapters changed the weight
     for key, value in have.items():  # every tensor, to the precision the merged file is written in
         assert torch.allclose(value.float(), want[key].float(), atol=1e-2 * max(1.0, float(delta)), rtol=1e-2), key
+
+
+def test_a_weight_on_the_base_of_a_task_vector_merge_is_refused(tiny, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """mergekit reads the base's weight in a TIES merge and ignores it (the base has no task vector): two configs
+    that differ only there give the same bytes, so Graft refuses the weight instead of running what was not said."""
+    import yaml
+    from mergekit.config import MergeConfiguration
+    from mergekit.merge import run_merge
+    from mergekit.options import MergeOptions
+
+    from tools.merge_models import MergeModelsSpec, check_merge_inputs, merge_models
+
+    base, a, b = tiny("llama"), tiny("llama", seed=1), tiny("llama", seed=2)
+    for weight, out in ((0.5, "half"), (0.1, "tenth")):
+        config = {
+            "merge_method": "ties",
+            "base_model": str(base),
+            "dtype": "float32",
+            "models": [
+                {"model": str(base), "parameters": {"weight": weight, "density": 0.5}},
+                {"model": str(a), "parameters": {"weight": 0.3, "density": 0.5}},
+                {"model": str(b), "parameters": {"weight": 0.2, "density": 0.5}},
+            ],
+        }
+        run_merge(MergeConfiguration.model_validate(yaml.safe_load(yaml.safe_dump(config))), str(tmp_path / out),
+                  MergeOptions(allow_crimes=True, lazy_unpickle=False))  # fmt: skip
+    assert _digest(tmp_path / "half") == _digest(tmp_path / "tenth"), "mergekit ignores the base's weight"
+    models = [str(base), str(a), str(b)]
+    with pytest.raises(GraftError, match="gives the base itself no weight"):
+        check_merge_inputs("ties", models, str(base), [0.5, 0.3, 0.2])
+    with pytest.raises(GraftError, match="no weight"):
+        merge_models(MergeModelsSpec(method="ties", models=models, weights=[0.5, 0.3, 0.2]), models, str(base),
+                     str(tmp_path / "graft"))  # fmt: skip
+    check_merge_inputs("linear", models, str(base), [0.5, 0.3, 0.2])  # a linear merge weighs every member

@@ -77,6 +77,13 @@ def check_merge_inputs(method: str, models: list[str], base: str | None, weights
         raise GraftError(f"a {method} merge needs at least two models.")
     if weights and len(weights) != len(models):
         raise GraftError(f"{len(models)} models but {len(weights)} weights.")
+    if method in _NEEDS_BASE and base in models and weights:
+        # mergekit merges the others' task vectors against the base: the base's own weight is read and ignored
+        raise GraftError(
+            f"a {method} merge adds the other models' differences from the base to it, and mergekit gives the base "
+            f"itself no weight: its weight {weights[models.index(base)]:g} would not be applied. Leave the base out "
+            "of the weights (the others' weights are normalised), or merge with linear."
+        )
 
 
 def mergekit_config(spec: MergeModelsSpec, models: list[str], base: str | None) -> dict[str, Any]:
