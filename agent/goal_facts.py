@@ -2709,6 +2709,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     references = reference_facts(masked, facts)  # "the same lr as the SFT", "half that rank"
     facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
     _scope(facts, masked)
+    for f in facts:
+        if f.slot in PREFERENCE_ONLY and f.scope == "sft":
+            f.scope = None  # "…; лр сфт 1e-4, бета 0.1": an SFT has no beta, so the clause did not name its stage
+        elif (
+            f.slot in ("gpus", "distributed", "sharding_stage")
+            and f.scope not in (None, "all")
+            and not re.search(
+                r"(?:\bfor|(?<![а-я])для|(?<![а-я])на)\s+(?:the\s+)?(?:sft|dpo|orpo|kto|simpo|сфт|дпо)\b",
+                masked[max(0, f.start - 24) : f.end + 24],
+            )
+        ):
+            f.scope = None  # "на 4 гпу с FSDP: сфт, потом дпо": the hardware of the run, every stage's
     for scope, where in taken_back_stages(masked):  # "Then DPO on prefs.jsonl. Actually, skip the DPO": its data too
         said = [
             m.start()
@@ -3588,7 +3600,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
-    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|\blinearly\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinearly\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 

@@ -245,7 +245,7 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "тайс": "ties", "даре": "dare", "слерп": "slerp", "дэа тайс": "dareties", "дэа-тайс": "dareties",
           "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
           "дейр": "dare", "дейр тайс": "dareties ", "дейр-тайс": "dareties ", "дэйр тайс": "dareties ",
-          "линеар": "linear", "ворм ап": " warmup", "вормап": "warmup", "вармап": "warmup",
+          "линеар": "linear", "ворм ап": " warmup", "варм ап": " warmup", "варм-ап": " warmup", "ворм-ап": " warmup", "вормап": "warmup", "вармап": "warmup",
           "грпо": "grpo", "гпро": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
           "таск-арифметик": "taskarithmetic", "модел сток": "modelstock", "модель сток": "model stock",
           "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
@@ -526,9 +526,19 @@ _STAGE_TAG = re.compile(
 )
 
 
+# "лр сфт 1e-4", "lr dpo 5e-6": the setting, then its stage, then the value
+_SETTING_STAGE = re.compile(
+    r"(?<![\w.-])(?P<setting>lr|лр|rank|ранг|alpha|альфа|beta|бета|epochs|эпохи)(?P<gap>\s+)"
+    r"(?P<stage>sft|dpo|orpo|simpo|kto|ipo|сфт|дпо)(?=\s*[=:]?\s*\d)",
+    re.IGNORECASE,
+)
+
+
 def _stage_tags(text: str) -> str:
-    """A stage named after its value as a tag ("2 epochs sft, 1 epoch dpo"), turned round in place so the stage
-    comes first ("sft 2 epochs"), as a stage's values are read after it; the text's length is kept."""
+    """A stage named after its value as a tag ("2 epochs sft, 1 epoch dpo"), or between a setting and its value
+    ("лр сфт 1e-4"), turned round in place so the stage comes first ("sft 2 epochs", "сфт лр 1e-4"), as a stage's
+    values are read after it; the text's length is kept."""
+    text = _SETTING_STAGE.sub(lambda m: m["stage"] + m["gap"] + m["setting"], text)
     return _STAGE_TAG.sub(lambda m: m["stage"] + m["gap"] + m["value"], text)
 
 

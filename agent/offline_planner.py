@@ -150,6 +150,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
+            # "партнёру B четверть, остальное базе, линейно": shares by member, then the method alone at the end
+            r"|(?<=[,;]\s)(?:линейно|линейный\s+мерд?ж)(?=\s*(?:[.;!]|$))"
             r"|(?<![\w-])[a-z_]+-(?:мерж|мердж|м[её]рдж|м[её]рж)\w*"  # "passthrough-мердж": the method named before
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
@@ -1991,6 +1993,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
         group = next(g for g in "abcde" if rest.group(g))
         who = text[rest.start(group) : rest.end(group)]
         weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"])
+        if weights is None and method in _NEEDS_BASE and re.fullmatch(BASE_WORDS, who.strip()):
+            raise NeedsAnswer(
+                f"You wrote '{text[rest.start() : rest.end()]}', and in a {method} merge the base is the reference "
+                "whose differences the others add; mergekit gives the base no weight. Should the others' weights be "
+                "as said (they are normalised), or should it be a linear merge?"
+            )
         if weights is None:
             raise NeedsAnswer(
                 f"You wrote '{text[share.start() : share.end()]}' and '{text[rest.start() : rest.end()]}'; which member "

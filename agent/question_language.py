@@ -110,6 +110,20 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You wrote '(?P<x>.+?)', and in a (?P<m>\S+) merge the base is the reference whose differences the others "
+        r"add; mergekit gives the base no weight\. Should the others' weights be as said \(they are normalised\), "
+        r"or should it be a linear merge\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», но в слиянии {m['m']} база — точка отсчёта, чьи разности добавляют "
+            "остальные; mergekit не даёт базе веса. Оставить веса остальных как сказано (они нормируются) или слить "
+            "линейно?"
+        ),
+    ),
+    (
+        r"You wrote '(?P<a>.+?)' and '(?P<b>.+?)'; which member takes the rest \((?P<m>.+?)\), and is it above 0\?",
+        lambda m: f"Вы написали «{m['a']}» и «{m['b']}»; какая модель получает остаток ({m['m']}), и больше ли он 0?",
+    ),
+    (
         r"You asked to swap the order, and the goal names (?P<n>\d+) training stages; in which order should they run\?",
         lambda m: f"Вы попросили поменять порядок, а в цели {m['n']} этапа(ов) обучения; в каком порядке их запускать?",
     ),

@@ -892,6 +892,13 @@ PLANNED = [
      ["sft", "merge_adapter", "merge_models"], {2: {"weights": [0.6, 0.2, 0.2]}}),
     ("линейный мердж базы с {partner} и {partner2}, по 20% партнёрам, остальное базе", ["merge_models"],
      {0: {"weights": [0.6, 0.2, 0.2]}}),
+    ("партнёру {partner} четверть, остальное базе, линейно", ["merge_models"],
+     {0: {"method": "linear", "models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("сфт, потом дпо с тем же лр что и сфт; лр сфт 1e-4, бета 0.1", ["sft", "preference"],
+     {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 1e-4, "beta": 0.1}}),  # the setting before its stage
+    ("на 4 гпу с FSDP: сфт, потом дпо", ["sft", "preference"],
+     {0: {"gpus": 4, "distributed": "fsdp"}, 1: {"gpus": 4, "distributed": "fsdp"}}),  # DPO ran on one GPU
+    ("сфт с косинусным шедулером, варм-ап 3%", ["sft"], {0: {"lr_scheduler_type": "cosine", "warmup_steps": 0.03}}),
 ]  # fmt: skip
 
 
