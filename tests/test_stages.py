@@ -365,3 +365,11 @@ def test_what_an_adapter_stage_changed_is_its_own_adapter(tiny, data, tmp_path) 
     theirs = {c.name: c.relative_change for c in folded.changed}
     assert ours.keys() == theirs.keys()
     assert all(abs(ours[k] - theirs[k]) <= 1e-5 * max(1.0, theirs[k]) for k in ours)
+    # "what changed?" with no stage named, after the final write: the written model against its base
+    job = {
+        "tool": "write",
+        "kwargs": {"model": str(tmp_path / "m2"), "output": str(tmp_path / "m2"), "base_model": str(base)},
+    }
+    (run / "write.job.json").write_text(json.dumps(job))
+    whole = answer_offline("what changed?", str(base), None, str(run))
+    assert {int(k) for k, g in whole.facts[0]["layers"].items() if g["changed_tensors"]} == {0, 1}
