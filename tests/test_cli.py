@@ -199,6 +199,11 @@ def test_progress_without_a_terminal_is_plain_lines_at_an_interval():
     trained({"stage": "sft", "kind": "stage_done", "message": "done", "result": {}})
     lines = out.getvalue().splitlines()
     assert lines[1].startswith("[sft] step 4/4 · loss 3.0000"), lines  # it showed 2.5000, step 3's loss
+    out.truncate(0)
+    out.seek(0)
+    written = LineProgress(console, interval=3600)  # the final write counts tensors ("step 1/272" read as training)
+    written({"stage": "write", "kind": "progress", "step": 1, "total": 272, "unit": "tensor"})
+    assert out.getvalue().startswith("[write] tensor 1/272"), out.getvalue()
 
 
 def test_convert_refuses_trainer_state_by_name(tmp_path):

@@ -664,7 +664,7 @@ def merge_adapter(
         return weight.to(dtype)
 
     def report(done: int, total: int) -> None:
-        progress({"stage": stage_id, "kind": "progress", "step": done, "total": total})
+        progress({"stage": stage_id, "kind": "progress", "step": done, "total": total, "unit": "tensor"})
 
     with atomic_folder(Path(output), overwrite) as tmp:
         write_sharded(tmp, plan.specs, produce, {"format": "pt"}, spec.max_shard_size, on_tensor=report)

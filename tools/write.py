@@ -170,7 +170,9 @@ def write_final(
             produce,
             metadata,
             spec.max_shard_size,
-            on_tensor=lambda d, t: progress({"stage": stage_id, "kind": "progress", "step": d, "total": t}),
+            on_tensor=lambda d, t: progress(
+                {"stage": stage_id, "kind": "progress", "step": d, "total": t, "unit": "tensor"}
+            ),
         )
         reader.close()
         carry_side_files(side_sources, tmp)

@@ -98,7 +98,8 @@ class LineProgress:
                 self.pending.pop(stage, None)
                 self.last_line[stage], self.last_step[stage] = now, step
                 loss = f" · loss {self.loss[stage]:.4f}" if stage in self.loss else ""
-                self._line(stage, f"step {step}/{total or '?'}{loss}")
+                unit = event.get("unit", "step")  # a write counts tensors, not training steps
+                self._line(stage, f"{unit} {step}/{total or '?'}{loss}")
         elif kind == "stage_done":
             if stage in self.pending:  # the last step's loss never came: the step, with no stale loss beside it
                 step, total = self.pending.pop(stage)
