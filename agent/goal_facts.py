@@ -473,17 +473,18 @@ RELATIVE_WEIGHT = re.compile(
 
 
 # "60-40 in favour of the second one", "семьдесят на тридцать в пользу нашей", "3:1 towards B": a share and who has it
+_PRONOUN = r"(?:it|him|него|неё|нее)(?![\w-])"  # "slerp B favouring it 3 to 1": the one model named before
 FAVOURED_RATIO = re.compile(
     r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])\s*,?\s*"
     rf"(?:{FAVOUR_WORDS}|towards?)\s+(?:the\s+)?"
-    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
 )
 
 
 # "in favour of B, 3:1", "в пользу базы, примерно 3 к 1", "favouring ours 3 to 1": who first, then the ratio
 FAVOURED_FIRST = re.compile(
     FAVOUR_WORDS + r"\s+(?:the\s+)?"
-    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
     r"[\s,:—–-]*(?:(?:at|by|with|as|about|roughly|around|примерно|около|где-то)\s+)?"
     r"(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])"
 )
@@ -515,6 +516,11 @@ def favoured_ratio(masked: str) -> Favoured | None:
         return None
     start, end = starts[m.start()], ends[m.end() - 1]
     who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
+    if re.fullmatch(_PRONOUN, masked[who_start:who_end]):
+        named = list(re.finditer(r"#{3,}", masked[:start]))
+        if len(named) != 1:
+            return None  # "it" with no one model named before it: nobody to favour
+        who_start, who_end = named[0].span()
     big, small = round(max(a, b) / (a + b), 6), round(min(a, b) / (a + b), 6)
     return Favoured(big, small, masked[who_start:who_end], start, end, who_start, who_end)
 

@@ -898,6 +898,8 @@ PLANNED = [
      {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 1e-4, "beta": 0.1}}),  # the setting before its stage
     ("на 4 гпу с FSDP: сфт, потом дпо", ["sft", "preference"],
      {0: {"gpus": 4, "distributed": "fsdp"}, 1: {"gpus": 4, "distributed": "fsdp"}}),  # DPO ran on one GPU
+    ("slerp {partner} favouring it 3 to 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
+    ("merge with {partner} linear, favouring it 3 to 1", ["merge_models"], {0: {"weights": [0.25, 0.75]}}),
     ("сфт с косинусным шедулером, варм-ап 3%", ["sft"], {0: {"lr_scheduler_type": "cosine", "warmup_steps": 0.03}}),
 ]  # fmt: skip
 
