@@ -1192,6 +1192,7 @@ def test_a_path_after_relative_to_is_never_where_the_model_is_written(world: dic
         ("смержи {partner}, {partner2} и {model} через slerp", "SLERP сливает ровно две модели, а указано 3"),
         ("лора на слоях 10-15 на {sft}", "слоя 12 нет"),
         ("скачай Qwen/Qwen2.5-0.5B с хаба и слей с {model} пополам", "Graft ничего не скачивает"),
+        ("объедини с {partner} методом dare_ties плотность 0.5 вес 0.5 у обоих", "mergekit не даёт самой базе веса"),
     ],
 )
 def test_a_russian_goal_is_refused_in_russian(world: dict[str, str], goal: str, russian: str) -> None:
