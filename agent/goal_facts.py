@@ -312,8 +312,8 @@ SHARD_SIZE = re.compile(
 
 
 SHARD_IN_WORDS = re.compile(
-    r"(?:шард\w*|shards?|sharded)\s+(?:по|of|at|in|into)?\s*(?:(\d+|[a-zа-я]+)\s+)?(гигабайт\w*|мегабайт\w*|gigabytes?|megabytes?)"
-)
+    r"(?:шард\w*|shards?|sharded)\s+(?:по|of|at|in|into)?\s*(?:(\d+|[a-zа-я]+)\s+)?(гигабайт\w*|мегабайт\w*|gigabytes?|megabytes?|гиг[аов]?(?![а-я])|гигов|метров|мег[аов]?(?![а-я])|gigs?|megs?)"
+)  # "шарды по 2 гига", "shards of 2 gigs": the colloquial unit
 
 
 def shard_size(masked: str) -> tuple[str, int, int] | None:

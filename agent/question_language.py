@@ -471,8 +471,10 @@ REFUSALS: list[tuple[str, object]] = [
         r"a (?P<m>\S+) merge adds the other models' differences from the base to it, and mergekit gives the base "
         r"itself no weight: its weight (?P<w>\S+) would not be applied\. Leave the base out of the weights \(the "
         r"others' weights are normalised\), or merge with linear\.",
-        lambda m: f"слияние {m['m']} добавляет к базе разности остальных моделей, и mergekit не даёт самой базе веса: "
-        f"её вес {m['w']} не будет применён. Уберите базу из весов (веса остальных нормируются) или слейте линейно.",
+        lambda m: (
+            f"слияние {m['m']} добавляет к базе разности остальных моделей, и mergekit не даёт самой базе веса: "
+            f"её вес {m['w']} не будет применён. Уберите базу из весов (веса остальных нормируются) или слейте линейно."
+        ),
     ),
     (
         r"SLERP merges exactly two models; (?P<n>\d+) were given\.",

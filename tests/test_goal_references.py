@@ -898,6 +898,9 @@ PLANNED = [
      {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 1e-4, "beta": 0.1}}),  # the setting before its stage
     ("на 4 гпу с FSDP: сфт, потом дпо", ["sft", "preference"],
      {0: {"gpus": 4, "distributed": "fsdp"}, 1: {"gpus": 4, "distributed": "fsdp"}}),  # DPO ran on one GPU
+    ("мерж линейный: база 0,6, {partner} 0,4, dtype float16", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),  # "what should be done?"
+    ("sft on {sft}, warmup 10 steps, linear", ["sft"], {0: {"warmup_steps": 10}}),  # "linear" alone is no merge
     ("slerp {partner} favouring it 3 to 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
     ("merge with {partner} linear, favouring it 3 to 1", ["merge_models"], {0: {"weights": [0.25, 0.75]}}),
     ("сфт с косинусным шедулером, варм-ап 3%", ["sft"], {0: {"lr_scheduler_type": "cosine", "warmup_steps": 0.03}}),
@@ -1257,6 +1260,7 @@ def test_one_file_is_said_back(world: dict[str, str]) -> None:
         ),  # pass 15: "what should be done?"
         ("Конвертируй в fp16 и порежь на шарды по 500 МБ, выход {out}/Половинка", "500MB"),
         ('merge with {partner}, linear, then write safetensors with max_shard_size="2GB"', "2GB"),  # pass 34b: asked
+        ("slerp с {partner}, t=0,3, в fp16, шарды по 2 гига, в {out}/Slerp_RU", "2GB"),  # pass 36b: asked
     ],
 )
 def test_a_shard_size_said_with_the_shards_is_written(world: dict[str, str], goal: str, size: str) -> None:
@@ -1331,7 +1335,7 @@ def test_a_shard_size_taken_back_for_one_file_is_not_planned(world: dict[str, st
 def test_a_weight_on_a_task_vector_merges_base_is_refused(world: dict[str, str], goal: str) -> None:
     """These planned the base as a member with its weight; mergekit ignores that weight (tests/
     test_merge_models_fidelity.py), so the plan was not what would run."""
-    with pytest.raises(GraftError, match="no weight"):
+    with pytest.raises(GraftError, match="no weight|не даёт самой базе веса"):
         _outcome(world, goal)
 
 
