@@ -268,6 +268,9 @@ ADAPTER_NONE = re.compile(
     r"|полн\w+\s+(?:дообуч|обуч|fine|файнтюн)\w*|все параметры|всех параметр\w*|без\s+(?:lora|лор\w*|адаптер\w*|peft)"
     r"|(?<=[,;:]\s)полн(?:ый|ым|ое|ая|ую)(?=\s*[,;.]|\s*$)"  # "файнтюн на data, полный, лр 1e-5": a list item
     r"|не\s+(?:lora|лор\w*)|\bfull_finetune_(?:single_device|distributed)\b"  # torchtune's full fine-tune recipes
+    # "KTO на b, полные веса, бета 0.1": every weight trains (not "сохрани полные веса": the merged model written)
+    r"|(?<!сохрани )(?<!запиши )(?<!выгрузи )(?<!save )(?<!write )(?<!export )(?<![а-я])полн(?:ые|ыми|ых)\s+вес(?:а|ами|ов)(?![а-я])"
+    r"|(?<!save )(?<!write )(?<!export )(?<!the )\bfull\s+weights\b(?!\s+(?:to|in|as)\b)"
     # "fully fine-tune the rest", "train it fully", "обучи остальное полностью": every weight of what is trained
     r"|\bfully\s+(?:fine[- ]?tun\w*|train\w*)|\b(?:train|fine[- ]?tune)\w*\s+(?:[\w-]+\s+){0,6}?fully\b(?!\s+(?:merged|converged|trained\s+model))"
     r"|(?<![а-я])(?:обуч|дообуч|тренир|файнтюн)\w*\s+(?:[а-я]+\s+)?полностью|(?<![а-я])полностью\s+(?:обуч|дообуч|тренир|файнтюн)\w*"

@@ -224,7 +224,16 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
         value = READ_WITH_VALUE.get(word)
         if value and re.match(rf"\s*(?:=|:)?\s*[\"']?(?:{value})\b", masked[m.end() :]):
             continue  # LLaMA-Factory's "stage: dpo", "finetuning_type: lora": the value is what is read
-        if any(f.start <= m.start(1) < f.end for f in facts if getattr(f, "end", 0) < 10**9):
+        if any(
+            f.start <= m.start(1) < f.end
+            for f in facts
+            if getattr(f, "end", 0) < 10**9
+            # "B weight 0.5 density 0.4 epsilon 0.1, C weight 0.5": a weights phrase spans the members' other settings
+            and not (
+                getattr(f, "slot", "") in ("weights", "each_rest", "favoured_weights")
+                and word not in ("weight", "weights")
+            )
+        ):
             continue  # a fact was read from these words ("lora_r: 8" is a rank)
         if not snake and not source_of(word):
             continue  # "--yes", "-v": a flag of no training library

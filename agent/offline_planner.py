@@ -661,15 +661,23 @@ def find_actions(text: str) -> list[Action]:
             actions.remove(said[-1])
     for i in range(1, len(actions)):  # "DPO on prefs, but SFT on chat first", "DPO; сначала SFT": that one leads
         a = actions[i]
-        if a.kind in ("sft", "dpo") and (
-            first_stage_word(masked, a.start, a.start + len(a.text))
-            or (
-                re.search(
-                    r"(?:(?:^|[,;.]\s*|\s)(?:first|сначала|вначале))[,:]?\s*(?:(?:do|run|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?$",
-                    masked[max(0, a.start - 24) : a.start],
+        if (
+            a.kind in ("sft", "dpo")
+            and (
+                first_stage_word(masked, a.start, a.start + len(a.text))
+                # "…, сфт сначала": "сначала" splits clauses, so the word after the stage is looked at here
+                or re.match(
+                    r"\s*(?:сначала|вначале|первым)\s*(?:[,.;!)]|$)",
+                    masked[a.start + len(a.text) : a.start + len(a.text) + 16],
                 )
-                and not re.search(
-                    r"(?:but|но|а)\s+(?:first|сначала)[,:]?\s*(?:\w+\s+)?$", masked[max(0, a.start - 24) : a.start]
+                or (
+                    re.search(
+                        r"(?:(?:^|[,;.]\s*|\s)(?:first|сначала|вначале))[,:]?\s*(?:(?:do|run|сделай|запусти|проведи)\s+)?(?:an?\s+|the\s+)?$",
+                        masked[max(0, a.start - 24) : a.start],
+                    )
+                    and not re.search(
+                        r"(?:but|но|а)\s+(?:first|сначала)[,:]?\s*(?:\w+\s+)?$", masked[max(0, a.start - 24) : a.start]
+                    )
                 )
             )
         ):
@@ -994,7 +1002,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         if not keep:
             raise NeedsAnswer("Every module was left out; which modules should train?")
         return keep
-    if named and re.search(r"apply_lora_to_mlp\s*[:=]\s*true", text):
+    if named and re.search(r"apply_lora_to_mlp[\"']?\s*(?:[:=]\s*|\s+)[\"']?(?:true|yes|1)\b", text):
         named += ctx.modules.get("mlp", [])  # torchtune: the MLP projections too
     if named:
         return sorted(set(named))

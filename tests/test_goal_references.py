@@ -901,6 +901,14 @@ PLANNED = [
     ("мерж линейный: база 0,6, {partner} 0,4, dtype float16", ["merge_models"],
      {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),  # "what should be done?"
     ("sft on {sft}, warmup 10 steps, linear", ["sft"], {0: {"warmup_steps": 10}}),  # "linear" alone is no merge
+    # passes 37a/37b at 1c7b7b6: silent before
+    ("DPO на {dpo}, полные веса, бета 0.1", ["preference"], {0: {"adapter": "none", "beta": 0.1}}),
+    ("sft на {sft}, сохрани полные веса в {out}", ["sft"], {0: {"adapter": "lora"}}),  # the merged model written
+    ("в дпо сделай ранг 8 и альфу 16, а в сфт ранг 32 альфа 64, сфт сначала", ["sft", "preference"],
+     {0: {"r": 32, "alpha": 64}, 1: {"r": 8, "alpha": 16}}),
+    ("dpo на {dpo} с бетой 0.2, сфт на {sft} сначала", ["sft", "preference"], {1: {"beta": 0.2}}),
+    ("torchtune lora_finetune_single_device on {sft}: lora_attn_modules ['q_proj','v_proj'], apply_lora_to_mlp True, "
+     "lora_rank 8", ["sft"], {0: {"target_modules": ["down_proj", "gate_proj", "q_proj", "up_proj", "v_proj"], "r": 8}}),
     ("slerp {partner} favouring it 3 to 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
     ("merge with {partner} linear, favouring it 3 to 1", ["merge_models"], {0: {"weights": [0.25, 0.75]}}),
     ("сфт с косинусным шедулером, варм-ап 3%", ["sft"], {0: {"lr_scheduler_type": "cosine", "warmup_steps": 0.03}}),
@@ -1044,12 +1052,10 @@ ASKED = [
     ("fine tune it on my data", "on which data"),
     ("merge {partner} into {model} 70/30 linear", "which weight goes to which model"),  # said order gave B 0.7: silent
     ("смержи {partner} в {model} 70 на 30 линейно", "какой вес какой модели"),
-    ("онлайн DPO", "онлайн dpo"),
+    ("онлайн DPO", "онлайн dpo"),  # a plain offline DPO was planned, 'онлайн' only listed as unplaced
     ("сфт, а потом гпро", "grpo"),
-    (
-        "мерж лоры в базу и сохранить float16, шард 5GB",
-        "адаптер",
-    ),  # it trained a LoRA SFT on chat.jsonl: silent  # a plain offline DPO was planned, 'онлайн' only listed as unplaced
+    ("мерж лоры в базу и сохранить float16, шард 5GB", "адаптер"),  # it trained a LoRA SFT on chat.jsonl: silent
+    ("della merge: {partner} weight 0.5 density 0.4 epsilon 0.1, {partner2} weight 0.5 density 0.4", "epsilon"),
     ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
     ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
 ]
@@ -1335,7 +1341,7 @@ def test_a_shard_size_taken_back_for_one_file_is_not_planned(world: dict[str, st
 def test_a_weight_on_a_task_vector_merges_base_is_refused(world: dict[str, str], goal: str) -> None:
     """These planned the base as a member with its weight; mergekit ignores that weight (tests/
     test_merge_models_fidelity.py), so the plan was not what would run."""
-    with pytest.raises(GraftError, match="no weight|не даёт самой базе веса"):
+    with pytest.raises(GraftError, match=r"no weight|не даёт самой базе веса"):
         _outcome(world, goal)
 
 
