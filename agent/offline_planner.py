@@ -769,12 +769,26 @@ def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list
     """'lora r 16 on both sft and dpo …, sft on a then dpo on b', 'sft lr 2e-5 and dpo lr 5e-7, sft first': a stage
     named again (for its values, its data or its place in the order) is the same stage, unless the goal says it runs
     again; each such repeat had become a second stage with default values (silent)."""
-    if AGAIN.search(masked):
+    if any(  # "…, then merge again": the merge is what repeats, not a training stage
+        not re.search(
+            r"(?:merge|fold|мерж|мердж|м[её]рдж|слей|влей|слить)\w*\s*$", masked[max(0, m.start() - 16) : m.start()]
+        )
+        for m in AGAIN.finditer(masked)
+    ):
         return actions
     kept: list[Action] = []
     for a in actions:
         scope = _action_scope(a) if a.kind in ("sft", "dpo") and not a.from_base else None
         first = next((b for b in kept if scope is not None and b.kind == a.kind and _action_scope(b) == scope), None)
+        if (
+            first is not None
+            and re.search(  # "…, ещё сфт на слоях 2-3", "another SFT on c": a second run, said so
+                r"(?:(?<![а-я])ещ[её]|\banother|\bone more|\ba second)\s+(?:(?:одн\w*|один|раз|round of)\s+)?$",
+                masked[max(0, a.start - 16) : a.start],
+            )
+        ):
+            kept.append(a)
+            continue
         if first is not None and not first.from_base:
             mine, theirs = set(_paths(DATASET, a.text)), set(_paths(DATASET, first.text))
             between = kept[kept.index(first) + 1 :]
@@ -782,8 +796,16 @@ def _one_stage_said_twice(actions: list[Action], masked: str, text: str) -> list
                 r"(?:\bbefore|\buntil|(?<![а-я])(?:перед|до))\s+(?:the\s+|doing\s+|running\s+)?$",
                 masked[max(0, a.start - 16) : a.start],
             )
+            # "…, then merge again. SFT lr 2e-5, ORPO lr 8e-6": the stage named once more for its values alone
+            recap = not mine and re.fullmatch(
+                r"\s*[\w-]+\s*:?\s*(?:(?:lr|learning[ _]rate|beta|rank|r|alpha|epochs?|batch(?:[ _]size)?|лр|бета|ранг|альфа"
+                r"|эпох\w*|батч)\s*[=:]?\s*[\d.e-]+\s*(?:epochs?|эпох\w*)?[\s,;.]*(?:and\s+|и\s+)?)+",
+                a.text,
+            )
             if not (mine and theirs and mine != theirs) and (
-                referred or not any(b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between)
+                referred
+                or recap
+                or not any(b.kind in ("merge_adapter", "merge_models", "disk_adapter") for b in between)
             ):
                 first.text += " " + a.text  # "…; before DPO, do SFT": find_actions then puts the SFT first
                 continue
@@ -988,7 +1010,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             if hit and out:
                 excluded.append((hit, end))
-            elif hit and named:
+            elif hit and (named or excluded):  # "not on k_proj: q, v, o only": the list said after the exclusion
                 named.append(hit)  # "down_proj and the up and q projections": one list with the names said
     if excluded and not named:
         # "attention projections but not o_proj", "только внимание, без o_proj": the named role less those
@@ -2128,6 +2150,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
             and stage.get("base", "@base") == "@base"
         ):
             places = _said_places(["@base", *stage["models"]], text, ctx)
+            listed = re.search(r"(?<![\w.])\d*\.?\d+(?:\s*(?:,|;|/|and|и)\s*\d*\.?\d+){2,}(?![\w.])", mask_paths(text))
+            if not listed:  # "база A, B вес 0.6, C вес 0.4, и базе вес 1": each weight has its owner; the order of
+                raise NeedsAnswer(  # the names is not the order of the weights (it gave B 0.4 and C 1: silent)
+                    f"You gave {len(weights)} weights for the base and {len(stage['models'])} models in a {method} merge, "
+                    "where mergekit gives the base no weight; which weight is each model's?"
+                )
             if places and sorted(places, key=places.get) == ["@base", *stage["models"]]:
                 # "TIES merge the base with B and C, weights 0.5, 0.3 and 0.2": mergekit takes no task vector
                 # from the base, so the base's weight changes nothing; B and C take the rest in order

@@ -110,6 +110,14 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You gave (?P<n>\d+) weights for the base and (?P<k>\d+) models in a (?P<m>\S+) merge, where mergekit gives "
+        r"the base no weight; which weight is each model's\?",
+        lambda m: (
+            f"Вы дали {m['n']} веса для базы и {m['k']} моделей в слиянии {m['m']}, где mergekit не даёт базе "
+            "веса; какой вес у каждой модели?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and in a (?P<m>\S+) merge the base is the reference whose differences the others "
         r"add; mergekit gives the base no weight\. Should the others' weights be as said \(they are normalised\), "
         r"or should it be a linear merge\?",

@@ -901,6 +901,16 @@ PLANNED = [
     ("мерж линейный: база 0,6, {partner} 0,4, dtype float16", ["merge_models"],
      {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),  # "what should be done?"
     ("sft on {sft}, warmup 10 steps, linear", ["sft"], {0: {"warmup_steps": 10}}),  # "linear" alone is no merge
+    ("сфт на {sft}, потом дпо на {dpo}, оба LoRA r 64 альфа 128", ["sft", "preference"],
+     {0: {"r": 64, "alpha": 128}, 1: {"r": 64, "alpha": 128}}),  # pass 38a: the DPO's only (echoed)
+    # pass 38b at 26a7aff: silent before
+    ("Do SFT on {sft}. After the SFT, merge the adapter, then run ORPO on {dpo} with beta 0.1, then merge again. "
+     "SFT lr 2e-5, ORPO lr 8e-6.", ["sft", "merge_adapter", "preference", "merge_adapter"],
+     {0: {"learning_rate": 2e-5}, 2: {"learning_rate": 8e-6, "beta": 0.1}}),  # "again" had repeated both stages
+    ("finetune with lora but not on k_proj: q, v, o only, r 8", ["sft"],
+     {0: {"target_modules": ["o_proj", "q_proj", "v_proj"], "r": 8}}),  # the MLP had been added
+    ("сфт, мерж, дпо, мерж, ещё сфт на слоях 2-3, орпо, мерж", ["sft", "preference", "sft", "preference"],
+     {0: {"layers": None}, 2: {"layers": [2, 3]}}),  # the second SFT was lost (each adapter is folded before the next)
     # passes 37a/37b at 1c7b7b6: silent before
     ("DPO на {dpo}, полные веса, бета 0.1", ["preference"], {0: {"adapter": "none", "beta": 0.1}}),
     ("sft на {sft}, сохрани полные веса в {out}", ["sft"], {0: {"adapter": "lora"}}),  # the merged model written
@@ -1056,6 +1066,11 @@ ASKED = [
     ("сфт, а потом гпро", "grpo"),
     ("мерж лоры в базу и сохранить float16, шард 5GB", "адаптер"),  # it trained a LoRA SFT on chat.jsonl: silent
     ("della merge: {partner} weight 0.5 density 0.4 epsilon 0.1, {partner2} weight 0.5 density 0.4", "epsilon"),
+    # pass 38a: the names' order was taken for the weights' order (B got 0.4, C got 1, "base 0.6" noted): silent
+    (
+        "dare_ties: база {model}, {partner} вес 0.6, {partner2} вес 0.4, плотность 0.5, и базе вес 1",
+        "какой вес у каждой",
+    ),
     ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
     ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
 ]
