@@ -2906,16 +2906,8 @@ def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
         index = 0
     elif re.fullmatch(r"second|втор\w*", who.split()[0]):
         index = 1
-    elif re.fullmatch(OURS, who):
-        trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
-        index = trained[0] if trained else members.index("@base") if "@base" in members else -1
-    elif re.fullmatch(BASE_WORDS, who):
-        index = members.index("@base") if "@base" in members else -1
-    elif re.fullmatch(THEIRS, who):
-        others = [i for i, m in enumerate(members) if not m.startswith("@")]
-        index = others[0] if len(others) == 1 else -1
-    else:  # a path: the member it names
-        index = next((i for i, m in enumerate(members) if m == who or _same_path(m, who)), -1)
+    else:  # "ours", "the base", "the partner", a path
+        index = member_index(who, members)
     if index < 0:  # a member no word of the goal pins down: the two shares, either way round
         return all(abs(a - b) < 1e-6 for a, b in zip(sorted(shares), sorted([share, rest]), strict=True))
     return abs(shares[index] - share) < 1e-6 and abs(shares[1 - index] - rest) < 1e-6
@@ -3507,10 +3499,10 @@ OUTSIDE_RECIPE = re.compile(
 def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None = None) -> list[Miss]:
     """Setting names no reader placed and mergekit methods Graft does not run (agent/goal_settings.py), by name."""
     from agent.goal_settings import (
-        GRAFT_MERGES,
         NOT_LINEAR,
         source_of,
         unread_settings,
+        unrun_merge_question,
         unsupported_merge_methods,
         unsupported_techniques,
     )
@@ -3596,14 +3588,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
     for words, why in unsupported_techniques(masked):
         misses.append(Miss(None, f"You asked for '{words}' ({why}). Go on without it, or change the goal?", True))
     for name in unsupported_merge_methods(masked):
-        misses.append(
-            Miss(
-                None,
-                f"Graft does not merge with {name} (a mergekit method it does not run; its merges are "
-                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
-                True,
-            )
-        )
+        misses.append(Miss(None, unrun_merge_question(name), True))
     return misses
 
 

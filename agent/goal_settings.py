@@ -245,6 +245,14 @@ GRAFT_MERGES = ("linear", "slerp", "ties", "dare_ties", "dare_linear", "task_ari
                 "della_linear", "model_stock", "nearswap")  # fmt: skip
 
 
+def unrun_merge_question(name: str) -> str:
+    """The one question for a mergekit method Graft does not run (the planner and the fact check both ask it)."""
+    return (
+        f"Graft does not merge with {name} (a mergekit method it does not run; its merges are "
+        f"{', '.join(GRAFT_MERGES)}). Which of those should it be?"
+    )
+
+
 def unsupported_merge_methods(masked: str) -> list[str]:
     """mergekit methods Graft does not run ('karcher', 'sce', 'passthrough'), named in a merge: never read as TIES."""
     merging = re.search(

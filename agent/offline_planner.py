@@ -102,7 +102,7 @@ from agent.goal_facts import (
 )
 from agent.goal_layers import parse_layer_selection
 from agent.goal_numbers import words_to_digits
-from agent.goal_settings import GRAFT_MERGES, unsupported_merge_methods
+from agent.goal_settings import unrun_merge_question, unsupported_merge_methods
 from agent.plan import Plan, plan_from_data
 from agent.planner import PlanOutcome, PlanRequest
 from tools.datasets_io import is_dataset_folder
@@ -2708,11 +2708,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             ctx.notes.append(f"'{m.group(0)}': {goal[owner.start : owner.end].upper()} runs first.")
     if not any(a.kind == "merge_models" for a in actions) and (unrun := unsupported_merge_methods(mask(goal))):
         return PlanOutcome(  # "возьми слои 4–8 из B, остальное из базы (passthrough)": no merge read, the method named
-            question=_named_first(
-                request,
-                f"Graft does not merge with {unrun[0]} (a mergekit method it does not run; its merges are "
-                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
-            ),
+            question=_named_first(request, unrun_merge_question(unrun[0])),
             notes=ctx.notes,
         )
     if order_swapped(request.goal):  # "sft on a then dpo on b, actually swap the order"
@@ -2867,11 +2863,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         unrun := unsupported_merge_methods(mask(goal))
     ):
         return PlanOutcome(
-            question=_named_first(
-                request,
-                f"Graft does not merge with {unrun[0]} (a mergekit method it does not run; its merges are "
-                f"{', '.join(GRAFT_MERGES)}). Which of those should it be?",
-            ),
+            question=_named_first(request, unrun_merge_question(unrun[0])),
             notes=ctx.notes,
         )
     written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]

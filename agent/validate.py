@@ -203,7 +203,7 @@ def _estimate_training(
     """
     import math
 
-    from tools.training import training_cost
+    from tools.training import in_selection, training_cost
 
     config = config or {}
     text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
@@ -220,12 +220,7 @@ def _estimate_training(
     selected = full and (stage.layers is not None or bool(stage.target_modules))
     if selected:  # full fine-tuning of some blocks or modules: only their weights train (tools/training.py)
         trainable = sum(
-            math.prod(shape)
-            for name, shape in shapes.items()
-            for _c, layer, module in [describe(name)]
-            if layer is not None
-            and (stage.layers is None or layer in stage.layers)
-            and (not stage.target_modules or module in stage.target_modules)
+            math.prod(shape) for name, shape in shapes.items() if in_selection(name, stage.layers, stage.target_modules)
         )
     sequences, compute = training_cost(stage.kind, getattr(stage, "method", None), getattr(stage, "loss_type", None))
 
@@ -244,9 +239,8 @@ def _estimate_training(
     if not any(describe(n)[0] == "lm_head" for n in shapes):  # tied: the embedding is the output layer too
         head += vocab * hidden
     if full and selected:
-        chosen = [layer for name in shapes for _c, layer, _m in [describe(name)] if layer is not None
-                  and (stage.layers is None or layer in stage.layers)]  # fmt: skip
-        lowest = min(chosen) if chosen else 0
+        chosen = [describe(n)[1] for n in shapes if in_selection(n, stage.layers, stage.target_modules)]
+        lowest = min(chosen, default=0)
     elif full:
         lowest = 0
     else:

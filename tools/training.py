@@ -298,23 +298,28 @@ def layers_pattern(model: Any) -> str | None:
     return None
 
 
+def in_selection(name: str, layers: list[int] | None, modules: list[str]) -> bool:
+    """Whether a weight trains under full fine-tuning of a selection: inside a chosen block, and of a named module
+    where modules are named. The one rule for the trainer (below) and the plan's estimate (agent/validate.py)."""
+    from tools.naming import describe
+
+    _component, layer, module = describe(name)
+    return layer is not None and (layers is None or layer in layers) and (not modules or module in modules)
+
+
 def freeze_outside_selection(model: Any, spec: TrainSpec) -> int:
     """Full fine-tuning of a selection ('the last 6 layers', 'attention only'): every weight outside the chosen
     blocks and modules is frozen, so what trains is what the plan shows (it had trained every weight). Embeddings,
     final norm and head sit in no block: a layer selection freezes them. Returns the count left trainable."""
-    from tools.naming import layer_index, module_name
-
     if spec.adapter != "none" or (spec.layers is None and not spec.target_modules):
         return sum(p.numel() for p in model.parameters() if p.requires_grad)
-    wanted = set(spec.target_modules)
     for name, param in model.named_parameters():
-        layer = layer_index(name)
-        in_layers = spec.layers is None or (layer is not None and layer in spec.layers)
-        in_modules = not wanted or (layer is not None and module_name(name) in wanted)
-        param.requires_grad_(in_layers and in_modules)
+        param.requires_grad_(in_selection(name, spec.layers, spec.target_modules))
     left = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if not left:
-        raise GraftError(f"the selection (layers {spec.layers}, modules {sorted(wanted) or 'all'}) holds no weights.")
+        raise GraftError(
+            f"the selection (layers {spec.layers}, modules {sorted(spec.target_modules) or 'all'}) holds no weights."
+        )
     return left
 
 
