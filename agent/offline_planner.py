@@ -1654,7 +1654,7 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
             ctx.ids.discard(stage["id"])
             stage["id"] = ctx.unique(chosen)
     if inherited and ctx.last_training is not None:  # "full fine-tune SFT, then DPO": said, never quietly widened
-        what = "a full fine-tune" if method == "none" else f"a {method.upper() if method == 'dora' else method}"
+        what = {"none": "a full fine-tune", "dora": "a DoRA"}.get(method, f"a {method}")
         ctx.notes.append(f"stage {stage['id']} is {what} too, as {ctx.last_training['id']} is.")
     targets = parse_targets(text, ctx)
     if not targets and ctx.config_text:

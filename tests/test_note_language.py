@@ -225,6 +225,7 @@ RUSSIAN_GOALS = [
     "дообучи LoRA на {chat} с рангом 64, нет, 16, lr 1e-4, 2 эпохи, первые два слоя",
     "SFT на {chat}, потом ORPO на {prefs}, слей с {partner} через TIES с весами 0.3 и 0.7",
     "дообучи на {chat} все слои кроме последнего, dropout 0.1, warmup 0.1, без чекпоинтинга",
+    "сначала дообучи внимание с DoRA, потом IPO, в конце один файл в {out}",  # README's example: the DoRA carry note
 ]
 
 
