@@ -106,7 +106,7 @@ AFTER = [
     (
         "gradient_accumulation",
         r"\bgradient_accumulation(?:_steps)?\b|\bgrad(?:ient)?[_ ]acc(?:um(?:ulation)?)?(?:[_ ]steps)?\b"
-        r"|\baccumulat\w*(?:\s+steps)?\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?"
+        r"|\baccumulat\w*(?:\s+steps)?\b|\baccum\b|\bgas\b|накоплени\w*(?:\s+градиент\w*)?|аккумуляци\w*(?:\s+градиент\w*)?"
         r"|\bga\b(?=\s*[=:]|\s+\d)",
     ),
     ("warmup_steps", r"\bwarm[_ -]?up(?:[_ ](?:steps|ratio))?\b|прогрев\w*|разогрев\w*"),
@@ -194,8 +194,13 @@ NEGATED = (
 )
 
 
+# "q_proj frozen", "а MLP не трогай", "the MLP stays untouched", "leave the MLP alone" (said after the module)
 FROZEN_AFTER = re.compile(
-    r"(?:\s*(?:,|and|и)\s*[a-z_]+_proj)*\s*(?:(?:are|stay|remain|оставь\w*|остаются)\s+)?(?:frozen|заморожен\w*|замороженными)\b"
+    r"(?:\s*(?:,|and|и)\s*[a-z_]+_proj)*\s*(?:(?:(?:are|is|stays?|remains?|оставь\w*|остаются|оста[её]тся)\s+)?"
+    r"(?:frozen|untouched|alone|заморожен\w*|замороженными|нетронут\w*|в\s+покое)\b"
+    r"|(?:пусть\s+)?не\s+(?:трогай\w*|трогаем|трогать|трогается|обучай\w*|обучаем|обучается|адаптируй\w*|нуж\w+|надо"
+    r"|включай\w*|участвует)(?![а-я])|(?:is|are)\s+(?:not\s+(?:trained|touched|needed|included)|left\s+(?:out|alone))\b"
+    r"|(?:should\s+)?(?:stays?|remains?)\s+out\b)"
 )
 
 
@@ -304,7 +309,12 @@ PATH = re.compile(
     r"|(?<![\w/.~-])(?:\.{1,2}|~)/[\w.-]+)"
 )
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16", "half precision": "float16",
-          "fp32": "float32", "float32": "float32", "full precision": "float32"}  # fmt: skip
+          "fp32": "float32", "float32": "float32", "full precision": "float32",
+          # other spellings people type ("экспорт в f16", "bf-16", "float 16", "half-precision", "половинной точности")
+          "f16": "float16", "f32": "float32", "fp-16": "float16", "fp-32": "float32", "bf-16": "bfloat16",
+          "float 16": "float16", "float 32": "float32", "bfloat 16": "bfloat16", "half-precision": "float16",
+          "full-precision": "float32", "половинной точности": "float16", "половинная точность": "float16",
+          "полной точности": "float32", "полная точность": "float32"}  # fmt: skip
 
 
 SHARD_SIZE = re.compile(
@@ -347,7 +357,7 @@ def shard_size(masked: str) -> tuple[str, int, int] | None:
 def output_dtype(masked: str) -> tuple[str, int, int] | None:
     """The dtype the final file is written in, and where it was said: the first one not negated ("don't save in
     bf16, keep fp32") and not the training precision ("mixed precision fp16", "train in bf16")."""
-    for m in re.finditer(rf"\b(?:{'|'.join(map(re.escape, DTYPES))})\b", masked):
+    for m in re.finditer(rf"\b(?:{'|'.join(map(re.escape, sorted(DTYPES, key=len, reverse=True)))})\b", masked):
         before = masked[max(0, m.start() - 24) : m.start()]
         if re.search(
             r"(?:\bnot|\bno|n'?t\s+\w+(?:\s+in)?|(?<![а-я])не\s+\w+(?:\s+в)?|(?<![а-я])не|(?<![а-я])без)\s+(?:in\s+|as\s+|в\s+)?$",
@@ -434,7 +444,22 @@ EACH_WEIGHT = re.compile(
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
     r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece)\b"  # "task arithmetic, 0.3 each"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
+    # "по трети каждой", "веса по половине", "a third each": the share said as a word
+    r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
+    r"(?![а-я])|\b(a\s+third|a\s+quarter|half)\s+(?:each|apiece)\b"
 )
+EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "a quarter": 0.25, "half": 0.5}
+
+
+def each_weight(masked: str) -> tuple[float, int, int] | None:
+    """'weights 0.5 each', 'по 0.5 каждой', 'по трети каждой': the one weight every member gets, and where."""
+    m = EACH_WEIGHT.search(masked)
+    if not m:
+        return None
+    said = re.sub(r"\s+", " ", next(g for g in m.groups() if g))
+    return round(EACH_PART[said], 6) if said in EACH_PART else float(said), m.start(), m.end()
+
+
 # one weight for the one model merged into the base: "with weight 0.8", "с весом 0.8" (not KTO's "desirable weight")
 # words that lean a SLERP towards one model ("favouring B 3 to 1"): the planner sets t from them, the fact check
 # does not ask about their numbers
@@ -442,7 +467,7 @@ EACH_WEIGHT = re.compile(
 OURS = (
     r"(?:ours|mine|my\s+(?:own\s+)?model|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
     r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
-    r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?"
+    r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?|(?<![а-я])нам(?![а-я])"  # "0.6 нам и 0.4 партнёру"
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
@@ -479,7 +504,7 @@ RELATIVE_WEIGHT = re.compile(
 _PRONOUN = r"(?:it|him|него|неё|нее)(?![\w-])"  # "slerp B favouring it 3 to 1": the one model named before
 FAVOURED_RATIO = re.compile(
     r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])\s*,?\s*"
-    rf"(?:{FAVOUR_WORDS}|towards?)\s+(?:the\s+)?"
+    rf"(?:{FAVOUR_WORDS}|towards?|(?=for\s+(?:{OURS}|{THEIRS}|{BASE_WORDS}))for)\s+(?:the\s+)?"  # "3:1 for ours"
     rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
 )
 
@@ -562,15 +587,28 @@ SHARE_OF = re.compile(
 
 # "the partner weighted twice as much as the base", "партнёр в два раза весомее базы": a ratio by member
 TIMES_MEMBER = re.compile(
-    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|весит\s+|с\s+весом\s+)?"
+    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|весит\s+|с\s+весом\s+)?"
     rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+(?:as\s+)?"
     r"(?P<dir>much|heavy|heavily|more|больше|тяжелее|весомее|сильнее|less|меньше|легче)\s*(?:as|than|,?\s*чем)?\s*"
     rf"(?:the\s+|у\s+)?(?P<other>{_WHO})"
 )
 
 
+# "partner gets twice the weight of ours", "второму в два раза больше": a multiple said for one member; the other
+# of a two-model merge is the one compared with, named or not
+TIMES_ONE = re.compile(
+    rf"(?P<who>{_WHO}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)\s+"
+    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+)?"
+    rf"(?P<k>{'|'.join(sorted((t for t in _TIMES if _TIMES[t] > 1), key=len, reverse=True))})\s+(?:as\s+)?"
+    r"(?P<dir>much|heavy|heavily|more|больше|тяжелее|весомее|сильнее|the\s+weight|веса)"
+    rf"(?:\s*(?:as|than|of|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<other>{OURS}|{THEIRS}|{BASE_WORDS}))?"
+)
+
+
 def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     m = TIMES_MEMBER.search(digits)
+    if not m and not RELATIVE_WEIGHT.search(digits):
+        m = TIMES_ONE.search(digits)
     if not m or m["k"] in ("half", "вполовину"):
         return None
     k = _TIMES[m["k"]]
@@ -704,7 +742,7 @@ WEIGHT_FOR = re.compile(
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w.%])"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
     r"|(?P<name5>"
@@ -712,9 +750,9 @@ WEIGHT_BY = re.compile(
     + "|"
     + THEIRS
     + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|weight\s+|вес\s+)?"
-    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w.%])"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
-    r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w.%])"  # "B gets 0.6", "the base gets 40%"
+    r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
 )
 
@@ -756,11 +794,12 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
 _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 # "the rest to B", "ours gets the rest", "остальное нашей", "партнёр — остальное": the member that takes what is left
 REST_TO = re.compile(
-    rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+)?(?:the\s+)?(?P<a>{_REST_NAME})"
+    rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+|(?:is|stays|remains)"
+    rf"\s+(?:with\s+|for\s+)?)?(?:the\s+)?(?P<a>{_REST_NAME})"  # "the rest is ours", "the rest stays the base"
     rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes|taking|getting|keeps|keeping|has|having)\s+|\s)(?:the\s+)?"
     r"(?:rest|remainder)\b"
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
-    rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:идет|уходит)\s+)?(?P<c>{_REST_NAME})"
+    rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
     rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
 )
 
@@ -822,14 +861,26 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     if rest := _rest_weights(text):
         return rest
     by = _weights_by(text)
-    if len(by) >= 2 and all(
-        re.fullmatch(r"\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*(?:and\s+|и\s+|а\s+|but\s+|while\s+)?", text[a[4] : b[3]])
-        for a, b in pairwise(by)
+    if (
+        len(by) >= 2
+        and all(  # "my model 2 parts, B 1 part": a share's unit word may follow it
+            re.fullmatch(
+                r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))?\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*"
+                r"(?:and\s+|и\s+|а\s+|but\s+|while\s+)?",
+                text[a[4] : b[3]],
+            )
+            for a, b in pairwise(by)
+        )
     ):
         raw = [b[0] for b in by]
         percent = any(b[5] for b in by) or (any(v > 1 for v in raw) and abs(sum(raw) - 100) < 1e-6)
         values = [v / 100 for v in raw] if percent else raw  # "A 70, B 30" percent; "base 1, B 2" as said
-        return [(v, b[1], b[2]) for v, b in zip(values, by, strict=True)], by[0][3], by[-1][4]
+        unit = re.match(r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))(?![\w-])", text[by[-1][4] :])
+        return (
+            [(v, b[1], b[2]) for v, b in zip(values, by, strict=True)],
+            by[0][3],
+            by[-1][4] + (unit.end() if unit else 0),
+        )
     hits = list(WEIGHT_FOR.finditer(text))
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)
@@ -855,7 +906,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
     `original`, where given, shows what a masked name was (a dataset file is no member)."""
-    if weights_for(text) or not MERGE_WORDS.search(text) or re.search(r"\bslerp\b|слерп|near[_ -]?swap", text):
+    if weights_for(text) or not MERGE_WORDS.search(text) or re.search(r"near[_ -]?swap", text):
         return None
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
@@ -904,7 +955,13 @@ def ordinal_weights(text: str) -> tuple[list[float], int, int] | None:
     """Weights said for 'the first' and 'the second' member, in the members' order: (weights, start, end)."""
     from agent.goal_numbers import ordinal_value
 
-    hits = list(ORDINAL_WEIGHT.finditer(text))
+    hits = [
+        m
+        for m in ORDINAL_WEIGHT.finditer(text)
+        if not re.search(
+            r"(?:densit\w*|плотност\w*|epsilon|lambda|эпсилон)\s*[:=]?\s*$", text[max(0, m.start() - 16) : m.start()]
+        )
+    ]  # "density 0.4 for the first and 0.8 for the second": each member's density, not its weight
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&|/)?\s*(?:and\s+|и\s+|а\s+)?", text[a.end() : b.start()])
         for a, b in pairwise(hits)
@@ -1154,6 +1211,30 @@ RESPECTIVE = (
 )
 
 
+def _unit_carried(masked: str, facts: list[Fact], used: set[int]) -> list[Fact]:
+    """'SFT for one epoch, then DPO for two': a later bare 'for N' / 'на N' ends its stage with the unit said first."""
+    said = next(
+        (
+            f
+            for f in facts
+            if f.slot == "epochs" and re.search(r"(?:\bfor|(?<![а-я])на)\s+$", masked[max(0, f.start - 6) : f.start])
+        ),
+        None,
+    )
+    if said is None:
+        return []
+    carried = []
+    for m in re.finditer(r"(?:\bfor|(?<![а-я])на)\s+", masked[said.end :]):
+        number = number_at(masked, said.end + m.end())
+        if number is None or number.start in used or number.start != said.end + m.end():
+            continue
+        if not re.match(r"\s*(?:[,.;)]|$|(?:then|and|but|потом|затем|и|а|но)(?![\w-]))", masked[number.end :]):
+            continue
+        used.add(number.start)
+        carried.append(_number_fact("epochs", number, masked, said.end + m.start()))
+    return carried
+
+
 def number_facts(text: str) -> list[Fact]:
     """Numbers with their slot, in order, before corrections ("rank 64, scratch that, 16" gives two)."""
     masked = mask(text)
@@ -1267,6 +1348,7 @@ def number_facts(text: str) -> list[Fact]:
             facts.append(_number_fact(slot, number, masked, number.start))
             facts[-1].end = m.end()
             facts[-1].phrase = masked[number.start : m.end()]
+    facts += _unit_carried(masked, facts, used)
     for m in re.finditer(
         r"\b(half|a quarter of|quarter|one and a half|1\.5)\s+(?:an?\s+)?epochs?\b|(?<![а-я])(пол|полтор[аы])\s*-?\s*эпох\w*"
         r"|половин\w+\s+эпохи",
@@ -2442,15 +2524,15 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
         masked,
     ):
         m = _ratio_said(masked)
-    each = EACH_WEIGHT.search(masked)
+    each = each_weight(masked)
     if each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
         value, share, rest = each_rest
         who = next(g for g in "abcde" if rest.group(g))
         start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
         facts.append(Fact("each_rest", (value, text[rest.start(who) : rest.end(who)]), text[start:end], start, end))
     elif each:  # one value for every member: the plan's weights are all that value
-        value = float(next(g for g in each.groups() if g))
-        facts.append(Fact("weights", [value], each.group(0), each.start(), each.end()))
+        value, w_start, w_end = each
+        facts.append(Fact("weights", [value], text[w_start:w_end], w_start, w_end))
     elif halves := re.search(r"\bhalf[- ]and[- ]half\b|\bfifty[- ]fifty\b|\b50[- ]50\b", masked):
         facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
     elif per_model:
@@ -2500,6 +2582,10 @@ BASE_LEFT_OUT = re.compile(
     # "leave the base out", "базу не трогай", "the base stays out"
     r"|\b(?:leave|keep)\s+(?:the\s+)?(?:base|original)(?:\s+model)?\s+out\b|\b(?:the\s+)?base\s+(?:stays|is\s+left|left)\s+out\b"
     r"|(?<![а-я])(?:базу|исходную(?:\s+модель)?)\s+не\s+(?:трогай|трогаем|бери|берём|берем|включай|добавляй|смешивай)\w*"
+    # "база не участвует", "the base is not included", "the base doesn't take part"
+    r"|(?<![а-я])(?:база|исходная(?:\s+модель)?)\s+не\s+(?:участвует|входит|нужна)(?![а-я])"
+    r"|\b(?:the\s+)?base(?:\s+model)?\s+(?:is\s+not|isn'?t)\s+(?:included|part\b|a\s+member)"
+    r"|\b(?:the\s+)?base(?:\s+model)?\s+(?:does\s+not|doesn'?t)\s+take\s+part"
 )
 # an order word and a second merge after the first merge's weights: "…, а потом ещё с B линейно 80 на 20"
 THEN_MERGE = re.compile(
@@ -2589,14 +2675,18 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "the attention o_proj": which module, not the role
     if m and not re.search(r"\ball (?:linear )?(?:layers|modules|projections)", masked):
-        role = "not attention" if left_out(masked, m.start()) else "attention"
-        facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
+        after = FROZEN_AFTER.match(masked, m.end())  # "attention stays frozen": the words that leave it out, read
+        role = "not attention" if left_out(masked, m.start()) or after else "attention"
+        end = after.end() if after else m.end()
+        facts.append(Fact("role", role, masked[m.start() : end], m.start(), end))
     m = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", masked)
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "exclude the MLP down projection": one MLP module, not the whole MLP
     if m:  # "not the MLP", "кроме MLP": the plan must leave those modules alone
-        role = "not mlp" if left_out(masked, m.start()) else "mlp"
-        facts.append(Fact("role", role, m.group(0), m.start(), m.end()))
+        after = FROZEN_AFTER.match(masked, m.end())  # "attention stays frozen": the words that leave it out, read
+        role = "not mlp" if left_out(masked, m.start()) or after else "mlp"
+        end = after.end() if after else m.end()
+        facts.append(Fact("role", role, masked[m.start() : end], m.start(), end))
     try:
         selections = find_layer_selections(masked, num_layers)
     except Exception:  # the planner says why a selection cannot exist; here it is only a fact
@@ -3225,6 +3315,8 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             aside.group(1) + masked[number.end : number.end + 40].split(")")[0],
         ):
             continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
+        if any(number.start in (m.start("n"), m.start("n2")) for m in MEMBER_COUNT.finditer(masked)):
+            continue  # "all three equal": how many models the merge has, checked against the plan's merge
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
         ratio = re.search(r"(\d+)\s*[/:]\s*(\d+)\s*%?\s*\(\s*$", before)
@@ -3319,6 +3411,36 @@ def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
     ]
 
 
+# "all three equal", "все три поровну", "the 3 models equally": the number of a merge's members
+MEMBER_COUNT = re.compile(
+    r"(?:\ball(?:\s+of\s+the)?|\bthe|(?<![а-я])(?:все|всех|всем|эти|этих))\s+(?P<n>\S+)"
+    r"(?=\s+(?:models?|checkpoints?|equal\w*|evenly|the\s+same|модел\w*|поровну|одинаков\w*|равн\w*))"
+    # "merge of three models", "мерж трёх моделей: …"
+    r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
+    r"(?=\s+(?:models|checkpoints|моделей|модели)\b)"
+)
+
+
+def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
+    """'all three equal' over a merge of two: the count said is the merge's, or it is asked about."""
+    merges = [s for s in plan.stages if s.kind == "merge_models"]
+    misses = []
+    for m in MEMBER_COUNT.finditer(masked):
+        group = "n" if m.group("n") else "n2"
+        said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
+        if said is None or not merges or any(len(s.models) == said.value for s in merges):
+            continue
+        have = ", ".join(f"{s.id}: {len(s.models)}" for s in merges)
+        misses.append(
+            Miss(
+                None,
+                f"You wrote '{m.group(0)}', and the plan's merge has a different number of models ({have}); "
+                "which models should it merge?",
+            )
+        )
+    return misses
+
+
 def check_plan_against_goal(
     goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
 ) -> list[Miss]:
@@ -3336,6 +3458,7 @@ def check_plan_against_goal(
         misses.extend(_order_misses(facts, plan))
     misses.extend(_before_that_misses(facts, said, plan))
     misses.extend(_subtracted_misses(said, plan))
+    misses.extend(_member_count_misses(said, plan))
     if not swapped:
         misses.extend(_first_misses(said, plan))
     misses.extend(_unstated_order_misses(said, plan))
@@ -3594,7 +3717,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
-    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinearly\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 
@@ -4087,6 +4210,7 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                 str(f.value).startswith("not ")
                 or f.slot in ("not_dataset", "same_as", "method", "unsupported", "adapter", "eval_fraction")
                 or (f.slot in SLOT_NAMES and word in ("instead", "вместо"))
+                or (f.slot in SWITCHES and f.value is False)  # "without packing": the switch read as off
                 for f in after
             ):
                 continue  # "except o_proj", "without eval", "кроме MLP": the reader took what follows as left out

@@ -64,6 +64,11 @@ def _edge(head: str, count: int, n: int, model: str) -> list[int]:
     return list(range(n - count, n)) if _is_tail(head) else list(range(count))
 
 
+def _span(a: int, b: int) -> list[int]:
+    """'layers 11 to 8' is the same four layers as 'layers 8 to 11'."""
+    return list(range(min(a, b), max(a, b) + 1))
+
+
 def _check(layers: list[int], n: int, model: str) -> list[int]:
     bad = [i for i in layers if not 0 <= i < n]
     if bad:
@@ -109,7 +114,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         text,
     ):
         a, b = [int(g) for g in m.groups() if g is not None]
-        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+        hits.append((m.start(), m.end(), _check(_span(a, b), n, model), None))
     for m in re.finditer(
         rf"(?:from|с|со)\s+(?:the\s+)?(?:{LW}\s+)?{ORD}\s*(?:{LW}\s*)?(?:to|through|thru|until|по|до)\s+(?:the\s+)?{ORD}(?:\s*{LW})?",
         text,
@@ -119,19 +124,19 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
             continue
         (a, a_ord), (b, b_ord) = _index(m.group(1)), _index(m.group(2))
         note = "ordinal layers are counted from 1 (the second layer is index 1)." if a_ord or b_ord else None
-        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), note))
+        hits.append((m.start(), m.end(), _check(_span(a, b), n, model), note))
     for m in re.finditer(
         rf"(?:from|с|со)\s+{N}\s*(?:-?(?:го|ого))?\s*(?:to|through|по|до)\s+{N}\s*(?:-?\w{{1,3}}\s+)?{LW}", text
     ):
         a, b = int(m.group(1)), int(m.group(2))
-        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+        hits.append((m.start(), m.end(), _check(_span(a, b), n, model), None))
     # ordinals with no "from": "3rd to 6th layers", "second through fifth layers", "2nd-4th layers"
     for m in re.finditer(
         rf"(?:the\s+)?{ORD}\s*(?:-|–|to|through|thru|until|till|по|до)\s*(?:the\s+)?{ORD}\s*{LW}", text
     ):
         (a, _), (b, _) = _index(m.group(1)), _index(m.group(2))
         note = "ordinal layers are counted from 1 (the second layer is index 1)."
-        hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), note))
+        hits.append((m.start(), m.end(), _check(_span(a, b), n, model), note))
     # open ranges: "layers 4+", "layer 8 onwards", "from layer 6 up", "layers >= 8", "со слоя 6 и выше"
     for m in re.finditer(
         rf"(?:(?:from|starting (?:from|at|with)|со?|начиная со?)\s+)?{LW}\s*(?:(?:>=|≥)\s*)?{N}(?:-?(?:го|ого))?\s*"
@@ -171,7 +176,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     ):
         a, b = int(m.group(1)), int(m.group(2))
         if a <= b:
-            hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+            hits.append((m.start(), m.end(), _check(_span(a, b), n, model), None))
     for m in re.finditer(
         rf"(?:начиная\s+со?|from)\s+{N}(?:-?(?:го|ого))?\s+{LW}(?!\s*(?:to|through|по|до|-)\s*\d)", text
     ):
@@ -298,7 +303,13 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     for m in re.finditer(rf"{N}\s+{HEAD}\s+{LW}", text):
         hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
     # the layer word said earlier and left out: "not on all layers, only the last four", "только на последних четырёх"
-    for m in re.finditer(rf"(?:the\s+)?(?:{HEAD}\s+{N}|{N}\s+{HEAD})(?![\w.-])(?!\s*[a-zа-я(])", text):
+    for (
+        m
+    ) in re.finditer(  # a word after it is no noun of its own when it starts the next phrase ("… шести с бетой 0.3")
+        rf"(?:the\s+)?(?:{HEAD}\s+{N}|{N}\s+{HEAD})(?![\w.-])"
+        r"(?!\s*(?!(?:с|со|и|а|но|with|and|but|then|потом|затем|for|для|at)(?![\w-]))[a-zа-я(])",
+        text,
+    ):
         if _layer_word_earlier(text, m.start()):
             head = m.group(1) or m.group(4)
             count = int(m.group(2) or m.group(3))
@@ -309,7 +320,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     ):
         if _layer_word_earlier(text, m.start()):
             a, b = int(m.group(1)), int(m.group(2))
-            hits.append((m.start(), m.end(), _check(list(range(a, b + 1)), n, model), None))
+            hits.append((m.start(), m.end(), _check(_span(a, b), n, model), None))
     # the middle N: "the middle four layers", "средние два слоя"
     for m in re.finditer(rf"(?:the\s+)?(?:middle|centre|center|central|средн\w*|центральн\w*)\s+{N}\s+{LW}", text):
         count = int(m.group(1))
@@ -424,7 +435,7 @@ def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     if rm:  # "all layers except 0-3", "все слои, кроме 0-3"
         a, b = int(rm.group(1)), int(rm.group(2))
         if a <= b:
-            return rm.end(), _check(list(range(a, b + 1)), n, model)
+            return rm.end(), _check(_span(a, b), n, model)
     nm = re.match(rf"(?:{LW}\s*)?{N}(?![\d%]|\.\d)(?:\s*{LW})?", rest)  # "all layers except 3 and 5"
     return (nm.end(), _check([int(nm.group(1))], n, model)) if nm else None
 
@@ -535,7 +546,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if span and not any(o.start >= c.end and o.start < c.end + span.end() for o in chosen if o is not c):
             a, b = int(span.group(1)), int(span.group(2))
             if a <= b:  # "layers 0-3 and 8-11": a second range in the same selection
-                c.layers = sorted({*c.layers, *_check(list(range(a, b + 1)), num_layers, model)})
+                c.layers = sorted({*c.layers, *_check(_span(a, b), num_layers, model)})
                 c.end += span.end()
                 c.phrase = text[c.start : c.end].strip()
         digits = re.match(
@@ -607,7 +618,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if other and not any(o.start < other.end() and other.start(1) < o.end for o in chosen if o is not c):
             a, b = int(other.group(1)), int(other.group(2))
             if a <= b:
-                picked = _check(list(range(a, b + 1)), num_layers, model)
+                picked = _check(_span(a, b), num_layers, model)
                 chosen.append(LayerSelection(picked, text[other.start(1) : other.end()], other.start(1), other.end()))
     chosen.sort(key=lambda c: c.start)
     joined: list[LayerSelection] = []

@@ -392,7 +392,8 @@ def kto_word(text: str) -> str:
     """'потом КТО на thumbs.jsonl', 'затем кто на thumbs.jsonl': the method KTO, not the word 'кто' (who)."""
     text = re.sub(r"(?<![а-яА-ЯёЁ])КТО(?![а-яА-ЯёЁ])", "kto", text)
     return re.sub(
-        r"(?<![а-яё])((?:потом|затем|после\s+этого|сначала|then|,)\s+|^\s*)кто(?=\s+(?:на|с|по)\s)",
+        # "сфт, потом кто" (the goal's end), "затем кто, и слей": an order word, then the method alone
+        r"(?<![а-яё])((?:потом|затем|после\s+этого|сначала|then|,)\s+|^\s*)кто(?=\s+(?:на|с|по)\s|\s*(?:[,.;!]|$))",
         r"\1kto",
         text,
         flags=re.I,

@@ -306,6 +306,21 @@ TECHNIQUES = (
     ),
     (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
     (
+        # "the trl default lr", "lr по умолчанию из trl": a value left to another library (not "Unsloth's defaults:
+        # r=16, …", where the values follow)
+        r"\b(?:trl|transformers|hf|hugging\s*face|axolotl|unsloth|llama-?factory|peft|torchtune)(?:'s)?\s+default\w*"
+        r"(?=\s+(?:lr|learning[ _]rate|beta|rank|r|alpha|epochs?|batch(?:[ _]size)?|dropout|warmup|scheduler|settings"
+        r"|hyper-?param\w*|values?)\b)"
+        r"|\b(?:lr|learning[ _]rate|beta|rank|alpha|epochs?|batch(?:[ _]size)?|dropout|warmup|scheduler|settings)\s+"
+        r"(?:by\s+)?defaults?\s+(?:of|from|in)\s+(?:trl|transformers|hf|axolotl|unsloth|llama-?factory|peft|torchtune)\b"
+        r"|(?<![а-я])(?:лр|lr|бет\w*|beta|ранг\w*|альф\w*|эпох\w*|батч\w*|настройк\w*)\s+(?:по\s+умолчанию|дефолтн\w*)\s+"
+        r"(?:из\s+|как\s+в\s+|в\s+)?(?:trl|transformers|hf|axolotl|unsloth|llama-?factory|peft)\b"
+        r"|\b(?:trl|transformers|axolotl|unsloth|llama-?factory|peft)\w*\s+(?:по\s+умолчанию|дефолтн\w*)\s+"
+        r"(?:лр|lr|бет\w*|beta|ранг\w*|альф\w*|эпох\w*|батч\w*|настройк\w*)",
+        "another library's defaults: Graft's own are LoRA r 16, alpha 2r, lr 2e-4 (SFT) and 5e-5 (preference); say the "
+        "value to use",
+    ),
+    (
         r"\b(?:output|write|save|export|store)\w*\s+(?:it\s+|the\s+model\s+)?(?:in\s+|as\s+|to\s+)?(?:int8|int4|gptq|awq|nf4)\b"
         r"|(?:сохрани|запиши|выгрузи)\w*\s+(?:\w+\s+)?(?:в\s+)?(?:int8|int4|gptq|awq|nf4)\b|\b(?:int8|int4)\s+(?:output|weights|export)\b",
         "a quantised output: Graft writes float32, bfloat16 or float16 safetensors",

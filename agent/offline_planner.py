@@ -40,7 +40,6 @@ from agent.goal_facts import (
     BEFORE_THAT,
     CHAT_DATA,
     DORA_AFTER_NOT,
-    EACH_WEIGHT,
     EVERY_STAGE,
     FAVOUR_WORDS,
     MARKERS,
@@ -67,6 +66,7 @@ from agent.goal_facts import (
     corrected_text,
     dpo_loss_list,
     each_rest_weights,
+    each_weight,
     each_with_rest,
     fact_echo,
     favoured_ratio,
@@ -150,6 +150,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
+            r"|\blinear(?:ly)?\s+with\s+#{3,}"  # "…, then linear with B 3:1 for ours"
+            # "…, and then that result with C linearly 80/20": a second merge said by its members and its method
+            r"|\b(?:that|this|the)\s+result\s+with\s+#{3,}(?=[^.;]{0,30}?(?:linear|ties|slerp|dare|della|task|\d+\s*[/:]\s*\d+))"
             # "партнёру B четверть, остальное базе, линейно": shares by member, then the method alone at the end
             r"|(?<=[,;]\s)(?:линейно|линейный\s+мерд?ж)(?=\s*(?:[.;!]|$))"
             # "мерж линейный: база 0,6, B 0,4": the noun, its method, then the members
@@ -166,7 +169,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"(?!\s+адаптер)(?:\s+(?:результат\w*|модел\w*))?(?=\s+(?:через|методом|linear|ties|slerp|dare|della|линейно|с\s+вес"
             r"|в\s+пропорц|\d|поровну|пополам)|\s*(?:[,.;]|$))|(?<![а-я])линейно\s+(?:слить|слей|смешать|смешай)|\blinearly\s+(?:merge|blend)"
             # "merge the 3: A, B, C", "мерж трёх моделей: база, B, C": the members follow
-            r"|\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
+            r"|\b(?:merge|blend|mix|average)\s+(?:of\s+)?(?:the\s+|these\s+|all\s+)?(?:2|3|4|two|three|four)\s*(?:models\s*)?[:(—-]"
             r"|(?:(?<![а-я])мерж|(?<![а-я])мердж|(?<![а-я])слияни|смешай|смешать|слей|слить)\w*\s+"
             r"(?:двух|трех|четырех|2|3|4)\s+моделей"
             # "мердж моделей: наша 0.25, B 0.75", "merge models: …", "linear: B gets 0.6, …": the members follow
@@ -174,7 +177,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
             # "merge: 0.6*A + 0.4*B", "merge base, A, B equally", "слей базу, A и B", "смерджи B в базу", "weights: base 1, B 2"
             r"|\b(?:merge|blend|mix|average)\s*:\s*(?=\S)|(?<![а-я])(?:мерж|мердж|слияние|смешивание)\s*:\s*(?=\S)|\b(?:merge|blend|mix|average)\s+(?:the\s+)?base\s*(?:,|and)\s*#"
-            r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?баз\w*\s*(?:,|и|с)\s*#"
+            r"|(?:слей|смешай|смешать|смерж\w*|смердж\w*|усредни\w*)\s+(?:линейно\s*:?\s+|через\s+[\w-]+\s*:?\s+)?(?:баз\w*|модель)"
+            r"\s*(?:,|и|с)\s*#"  # "слей линейно модель, B и C": the opened model is a member
             r"|(?:смерж\w*|смердж\w*|слей|влей)\s+#{3,}\s+в\s+баз\w*|\bmerge\s+#{3,}\s+into\s+the\s+base\b|\bmerge\w*\s+(?:it\s+)?into\s+(?:the\s+)?base\s+(?:with|and)\s+#"
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+в\s+#{3,}"  # "смержи B в A 70 на 30"
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
@@ -1018,7 +1022,12 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         role_mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
         pool: set[str] = set()
         for role, found in (("attention", role_attention), ("mlp", role_mlp)):
-            if found and not left_out(text, found.start()) and not EXPLICIT_MODULE.match(text, found.end() + 1):
+            if (
+                found
+                and not left_out(text, found.start())
+                and not FROZEN_AFTER.match(text, found.end())
+                and not EXPLICIT_MODULE.match(text, found.end() + 1)
+            ):
                 pool |= set(ctx.modules.get(role, []))
         keep = sorted((pool or set(available)) - {name for name, _ in excluded})
         if not keep:
@@ -1033,8 +1042,10 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
     mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
     from agent.goal_facts import left_out
 
-    skip_attention = bool(attention) and left_out(text, attention.start())
-    skip_mlp = bool(mlp) and left_out(text, mlp.start())
+    skip_attention = bool(attention) and (
+        left_out(text, attention.start()) or FROZEN_AFTER.match(text, attention.end())
+    )
+    skip_mlp = bool(mlp) and (left_out(text, mlp.start()) or FROZEN_AFTER.match(text, mlp.end()))
     if skip_attention or skip_mlp:  # "all modules except the MLP", "not on the attention": the other role only
         keep = [] if skip_attention else ctx.modules.get("attention", [])
         keep = [*keep, *([] if skip_mlp else ctx.modules.get("mlp", []))]
@@ -1685,7 +1696,7 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     only_for = [  # "rank 8 only for SFT", "ранг 8 только на SFT": said for one stage alone, never carried on
         f
         for f in ctx.scoped
-        if f.slot in ("r", "alpha")
+        if f.slot in ("r", "alpha", "dropout")
         and f.scope not in (None, "all", _stage_scope_name(stage))
         and (
             re.search(
@@ -1705,13 +1716,23 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         and last
         and last.get("adapter", "lora") != "none"
         and "r" in last
-        and not only_for
+        and not [f for f in only_for if f.slot != "dropout"]
     ):
         # "LoRA … rank 8 …, then DPO": the rank said once holds for the later adapter too, visibly
         stage["r"] = last["r"]
         if "alpha" in last and "alpha" not in stage:
             stage["alpha"] = last["alpha"]
         ctx.notes.append(f"stage {stage['id']} uses the same rank as {last['id']}: r={stage['r']}.")
+    if (
+        method != "none"
+        and "dropout" not in stage
+        and last
+        and "dropout" in last
+        and last.get("adapter") != "none"
+        and not [f for f in only_for if f.slot == "dropout"]
+    ):
+        stage["dropout"] = last["dropout"]  # carried with the rank, modules and layers, never dropped to 0 unsaid
+        ctx.notes.append(f"stage {stage['id']} uses the same LoRA dropout as {last['id']}: {last['dropout']:g}.")
     if method == "none" and any(k in stage for k in ("r", "alpha")):
         ctx.notes.append(f"stage {stage['id']}: full fine-tuning has no rank or alpha; those were dropped.")
         stage.pop("r", None)
@@ -1852,7 +1873,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
             r"|\b(?:the\s+)?(?:opened|open|current|loaded) (?:model|one)\b|открыт\w*\s+модел\w*|текущ\w*\s+модел\w*"
             r"|(?<![а-я])текущ(?:ая|ую|ей|ий|его)(?![а-я])"
             r"|базов\w*|исходн\w*|начальн\w*|оригинал\w*|(?<![а-я])баз(?:а|у|ы|ой|е)(?![а-я])"
-            r"|(?<![а-я])открыт(?:ую|ая|ой)(?![а-я])",
+            r"|(?<![а-я])открыт(?:ую|ая|ой)(?![а-я])"
+            # "merge of the model, B and C", "слей модель, B и C": the model, listed among the members, is the opened one
+            r"|\bthe model(?=\s*,\s*#{3,})|(?<![а-я])модель(?=\s*,\s*#{3,})",
             mask_paths(text),  # not "/tmp/w/base": a folder's name is no word for the opened model
         )
         if not re.search(  # "смешай A и B поровну, без базы", "without the base": the base is left out
@@ -1861,7 +1884,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             mask_paths(text)[max(0, m.start() - 16) : m.start()],
         )
         and not re.match(
-            r"\w*\s+(?:не\s+(?:трога|бер|включа|добавля|смешива)|(?:stays|is\s+left|left)\s+out)",
+            r"\w*\s+(?:не\s+(?:трога|бер|включа|добавля|смешива|участву|входит)|(?:stays|is\s+left|left)\s+out"
+            r"|(?:is\s+not|isn'?t)\s+(?:included|part\b|a\s+member)|(?:does\s+not|doesn'?t)\s+take\s+part)",
             mask_paths(text)[m.start() :],
         )
     ]
@@ -1975,9 +1999,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if opened_named and method not in _NEEDS_BASE and current == "@base":
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
+    ours_named = not trained and re.search(rf"(?<![\w-]){OURS}", mask_paths(text))  # "мерж трёх моделей: моя, B и C"
     if (
         not trained
         and not opened_named
+        and not ours_named
         and len([p for p in partners if not p.startswith("@")]) >= 2
         and current in ("@base", "@convert")
     ):
@@ -2093,6 +2119,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
             )
         stage["models"] = order  # "0.25 for B and 0.75 for the base": each weight with the model it was said for
         weights = [v for v, _, _ in named[0]]
+        parts = re.search(r"\bparts?\b|\bshares?\b|(?<![а-я])част(?:ь|и|ей)(?![а-я])", text[named[1] : named[2]])
+        if parts and method not in ("linear", "ties", "della"):  # "2 parts and 1 part" is a ratio, so normalised
+            raise NeedsAnswer(
+                f"You wrote '{text[named[1] : named[2]]}': shares as parts, which fix the merge only where mergekit "
+                f"normalises the weights (linear, TIES, DELLA); which weight should each model get in {method}?"
+            )
     if not weights and len(stage["models"]) == 2 and (one := one_named_weight(mask_paths(text), text)):
         name = text[one[1] : one[2]]
         if name.startswith(("/", ".", "~")) or "/" in name:
@@ -2117,9 +2149,24 @@ def _merge_models(action: Action, ctx: Context) -> None:
         ctx.notes.append(
             f"weights {weights[0]:g} and {weights[1]:g} from '{text[ratio[1] : ratio[2]]}' (mergekit normalises them)."
         )
-    said = {  # agent/goal_facts.py: density, t (also said after the merge, before where it is written)
-        f.slot: f.value for f in merge_number_facts(ctx.merge_config) + merge_number_facts(mask_paths(text))
-    }
+    merge_numbers = merge_number_facts(ctx.merge_config) + merge_number_facts(mask_paths(text))
+    each_density = re.search(  # "density 0.4 for the first and 0.8 for the second", "плотность 0.4 у первой и 0.8 у второй"
+        r"(?:densit\w*|плотност\w*)\s*[:=]?\s*\d*\.?\d+\s+(?:for|to|on|у|для|на)\s+(?:the\s+)?\S+(?:\s+(?:one|model|модел\w*))?"
+        r"\s*(?:,|and|и|а)\s*(\d*\.?\d+)\s+(?:for|to|on|у|для|на)\s",
+        mask_paths(text),
+    )
+    if each_density:
+        merge_numbers.append(
+            Fact("density", float(each_density.group(1)), "", each_density.start(1), each_density.end(1))
+        )
+    for slot in ("density", "t"):  # "A density 0.4, B density 0.8": Graft's merge has one value of each
+        values = {f.value for f in merge_numbers if f.slot == slot}
+        if len(values) > 1:
+            raise NeedsAnswer(
+                f"You gave the merge {len(values)} values of {slot} ({', '.join(f'{v:g}' for v in sorted(values))}); "
+                f"Graft's merge gives every model one {slot}. Which one should it be?"
+            )
+    said = {f.slot: f.value for f in merge_numbers}  # agent/goal_facts.py: density, t (also said after the merge)
     if method in ("slerp", "nearswap"):
         t = said.get("t")
         if t is None:
@@ -2133,8 +2180,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             t = 0.5
         if t is not None:
             stage["t"] = t
-    elif (each := re.search(EACH_WEIGHT, mask_paths(text))) and not weights:  # "weights 0.5 each", "по 0.5 каждой"
-        stage["weights"] = [float(next(g for g in each.groups() if g))] * len(stage["models"])
+    elif (each := each_weight(mask_paths(text))) and not weights:  # "weights 0.5 each", "по трети каждой"
+        stage["weights"] = [each[0]] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
         if not named:  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
             stage["models"] = _in_said_order(stage["models"], text, ctx)
@@ -2535,6 +2582,7 @@ def _amend(reason: str, ctx: Context) -> None:
         "r": "uses the same rank as",
         "target_modules": "trains the same modules as",
         "layers": "trains the same layers as",
+        "dropout": "uses the same LoRA dropout as",
     }
     ctx.notes[:] = [  # "stage dpo uses the same rank as sft: r=8" after the feedback set rank 4: no longer true
         n for n in ctx.notes if not any(key in changed and f" {phrase} " in n for key, phrase in stale.items())

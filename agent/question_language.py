@@ -31,7 +31,8 @@ def wants_russian(goal: str) -> bool:
 # names that are the same in both languages: no sign of which one the person writes in
 _TERMS = frozenset(
     "sft dpo ipo orpo kto simpo cpo ppo grpo lora qlora dora peft trl gguf awq gptq ties slerp dare della linear bf16 fp16 "
-    "fp32 int8 int4 nf4 safetensors lr mlp hf hub".split()
+    "fp32 int8 int4 nf4 safetensors lr mlp hf hub neftune rslora pissa olora loftq galore lisa badam deepspeed fsdp "
+    "mergekit axolotl unsloth torchtune adamw cosine dare_ties task_arithmetic model_stock breadcrumbs passthrough".split()
 )
 
 
@@ -79,6 +80,9 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "another library's defaults: Graft's own are LoRA r 16, alpha 2r, lr 2e-4 (SFT) and 5e-5 (preference); say the "
+    "value to use": "значения по умолчанию другой библиотеки: у Graft свои — LoRA r 16, alpha 2r, lr 2e-4 (SFT) и 5e-5 "
+    "(preference); назовите нужное значение",
     "a quantised output: Graft writes float32, bfloat16 or float16 safetensors": (
         "квантованный результат: Graft записывает safetensors в float32, bfloat16 или float16"
     ),
@@ -282,6 +286,22 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You gave the merge (?P<n>\d+) values of (?P<s>\S+) \((?P<v>.+?)\); Graft's merge gives every model one "
+        r"(?P=s)\. Which one should it be\?",
+        lambda m: (
+            f"Вы дали слиянию {m['n']} значения {m['s']} ({m['v']}); в слиянии Graft у всех моделей одно значение "
+            f"{m['s']}. Какое из них взять?"
+        ),
+    ),
+    (
+        r"You wrote '(?P<x>.+?)': shares as parts, which fix the merge only where mergekit normalises the weights "
+        r"\(linear, TIES, DELLA\); which weight should each model get in (?P<m>\S+)\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»: доли в частях задают слияние, только когда mergekit нормирует веса "
+            f"(linear, TIES, DELLA); какой вес дать каждой модели в {m['m']}?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)': a ratio of weights, which fixes the merge only where the weights are normalised "
         r"\(linear, TIES, DELLA over two models\); which weight should each model get\?",
         lambda m: (
@@ -302,6 +322,11 @@ SHAPES: list[tuple[str, object]] = [
         lambda m: (
             f"Вы написали {m['x']}, но в плане не сказано, к чему это относится; вы имели в виду {_fact(m['g'])}?"
         ),
+    ),
+    (
+        r"You wrote '(?P<x>.+?)', and the plan's merge has a different number of models \((?P<h>.+?)\); which models "
+        r"should it merge\?",
+        lambda m: f"Вы написали «{m['x']}», а в слиянии плана другое число моделей ({m['h']}); какие модели слить?",
     ),
     (
         r"You wrote (?P<x>.+?), and the plan does not say what it is for; which setting is it\?",
@@ -582,6 +607,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: "метод обучения не назван; указанные значения относятся к дообучению LoRA (SFT)."),
     (r"^(?P<p>.+?) holds no model, so it is where the merged model is written\.$",
      lambda m: f"в {m['p']} нет модели, поэтому слитая модель записывается туда."),
+    (r"^stage (?P<a>\S+) uses the same LoRA dropout as (?P<b>\S+): (?P<v>\S+)\.$",
+     lambda m: f"этап {m['a']} использует тот же dropout LoRA, что и {m['b']}: {m['v']}."),
     (r"^stage (?P<a>\S+) uses the same rank as (?P<b>\S+): r=(?P<r>\S+)\.$",
      lambda m: f"этап {m['a']} использует тот же ранг, что и {m['b']}: r={m['r']}."),
     (r"^stage (?P<a>\S+) trains the same layers as (?P<b>\S+): (?P<l>.+?)\.$",

@@ -364,6 +364,8 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                         f"{', '.join(unknown)} is not a module of {base.architecture}; "
                         f"its trainable modules are {', '.join(linear_modules)}.",
                     )
+            if stage.layers is not None and not stage.layers:  # PEFT's layers_to_transform=[] would train nothing
+                raise _fail(stage, "its layer list is empty: it would train nothing; name the layers, or all of them.")
             if stage.layers is not None and base.num_layers is not None:
                 bad = [i for i in stage.layers if not 0 <= i < base.num_layers]
                 if bad:

@@ -839,6 +839,11 @@ def test_a_second_run_on_the_same_data_the_goal_says_once_is_asked_about(goal: s
         ("в bf16 или fp32 веса? сохрани в fp16 в out/H", "float16"),
         ("is it fp32? convert to bf16", "bfloat16"),
         ("save as fp16", "float16"),
+        ("сфт, потом мерж с ../b и экспорт в f16, в out/r33", "float16"),  # pass 39a: "f16" was left at auto: silent
+        ("write it as bf-16 to out/x", "bfloat16"),
+        ("save in float 32", "float32"),
+        ("сохрани в половинной точности", "float16"),
+        ("export half-precision weights", "float16"),
     ],
 )
 def test_a_dtype_in_a_question_about_the_checkpoint_is_not_the_output(goal: str, dtype: str) -> None:

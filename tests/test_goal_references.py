@@ -922,6 +922,57 @@ PLANNED = [
     ("slerp {partner} favouring it 3 to 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
     ("merge with {partner} linear, favouring it 3 to 1", ["merge_models"], {0: {"weights": [0.25, 0.75]}}),
     ("сфт с косинусным шедулером, варм-ап 3%", ["sft"], {0: {"lr_scheduler_type": "cosine", "warmup_steps": 0.03}}),
+    # passes 39a/39b at 37f2dfe: silent before
+    ("sft on layers 11 to 8", ["sft"], {0: {"layers": [8, 9, 10, 11]}}),  # an empty layer list
+    ("дообучи внимание на слоях с 0 по 5 ранга двенадцать, а MLP не трогай", ["sft"],
+     {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"], "layers": [0, 1, 2, 3, 4, 5], "r": 12}}),
+    ("SFT on {sft}, attention stays frozen", ["sft"], {0: {"target_modules": ["down_proj", "gate_proj", "up_proj"]}}),
+    ("SFT on {sft}, leave the MLP alone", ["sft"], {0: {"target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"]}}),
+    ("линейно смешай {partner} и {partner2} поровну, база не участвует", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"]}}),  # the base had been a third member
+    ("lora on q_proj and v_proj only, layers[2:6], r=4, alpha=8, dropout 0.05, then simpo with gamma 0.5 and beta 2.0",
+     ["sft", "preference"], {1: {"r": 4, "alpha": 8, "dropout": 0.05, "layers": [2, 3, 4, 5]}}),  # dropout was 0
+    ("SFT on {sft} with dropout 0.1 only for SFT, then DPO on {dpo}", ["sft", "preference"],
+     {0: {"dropout": 0.1}, 1: {"dropout": 0.0}}),
+    # passes 39a/39b: asked about needlessly
+    ("sft r=16 then orpo with beta 0.25, then linear merge with {partner}: ours 0.7, partner 0.3. write to {out}",
+     ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["@orpo-merged", "{partner}"], "weights": [0.7, 0.3]}}),  # "0.3." ended a sentence
+    ("linear merge: my model 2 parts, {partner} 1 part, {partner2} 1 part", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [2.0, 1.0, 1.0]}}),
+    ("SFT rank 16, then DPO rank 8, then linear with {partner} 3:1 for ours",
+     ["sft", "preference", "merge_adapter", "merge_models"],
+     {1: {"r": 8}, 3: {"models": ["@dpo-merged", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("Merge my model with {partner} (slerp t 0.5) and then that result with {partner2} linearly 80/20",
+     ["merge_models", "merge_models"], {0: {"t": 0.5}, 1: {"models": ["@merge", "{partner2}"], "weights": [0.8, 0.2]}}),
+    ("SFT, then merge with {partner} linearly with the partner getting twice as much as ours",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.333333, 0.666667]}}),
+    ("мерж трёх моделей: моя, {partner} и {partner2}, линейно, по трети каждой", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.333333] * 3}}),  # "моя" had been dropped
+    ("ties-мердж базы с {partner} и {partner2}, плотность 0.5, веса по половине", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5], "density": 0.5}}),
+    ("sft without packing, max_length 4096", ["sft"], {0: {"packing": False, "max_length": 4096}}),
+    ("SFT for one epoch, then DPO (beta 0.1) for two", ["sft", "preference"], {0: {"epochs": 1}, 1: {"epochs": 2}}),
+    ("сфт на одну эпоху, потом дпо на две", ["sft", "preference"], {0: {"epochs": 1}, 1: {"epochs": 2}}),
+    ("sft r 16 batch 4 accum 4", ["sft"], {0: {"gradient_accumulation": 4}}),
+    ("сфт на первых шести слоях с lr 1e-4, затем дпо на последних шести с бетой 0.3", ["sft", "preference"],
+     {0: {"layers": [0, 1, 2, 3, 4, 5]}, 1: {"layers": [6, 7, 8, 9, 10, 11], "beta": 0.3}}),
+    ("сфт, потом кто", ["sft", "preference"], {1: {"method": "kto"}}),  # the KTO stage was lost
+    ("сфт 3 эпохи... нет, 2, lr 5e-5, потом мерж с {partner} слерпом, наша модель 0.7",
+     ["sft", "merge_adapter", "merge_models"], {0: {"epochs": 2}, 2: {"models": ["@sft-merged", "{partner}"], "t": 0.3}}),
+    ("linear merge of {partner} and {partner2} where {partner2} gets twice the weight of {partner}", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.333333, 0.666667]}}),  # asked until TIMES_ONE read it
+    # owner-worded shares that had been asked about needlessly
+    ("merge with {partner} using linear, the partner gets 25% and the rest is ours", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("линейный мерж с {partner}, вес 0.6 нам и 0.4 партнёру", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("линейный мерж с {partner}: партнёру 0.3, остальное остаётся базе", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
+    ("slerp с {partner}, 0.3 на партнёра", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.3}}),
+    ("slerp with {partner}, 0.8 to ours", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.2}}),
+    ("слей линейно модель, {partner} и {partner2}, все три поровну", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"]}}),
 ]  # fmt: skip
 
 
@@ -964,10 +1015,6 @@ ASKED = [
     ("SFT on {sft} with the loss on the full sequence, prompts included", "loss on the prompt"),
     ("SFT на {sft}, адаптер не вливать, нужны только веса LoRA", "адаптер как результат"),
     ("обучи только эмбеддинги на {sft}", "обучение эмбеддингов"),
-    (
-        "linear merge of {partner} and {partner2} where {partner2} gets twice the weight of {partner}",
-        "twice the weight",
-    ),
     ("SFT on {sft} with lr 0 and 0 epochs", "does not fit"),
     # load-bearing words no reader took (red-team pass 4)
     ("SFT on {sft}, freeze the bottom half", "freeze"),  # half of what? (with 'of the layers' it is planned)
@@ -1073,6 +1120,15 @@ ASKED = [
     ),
     ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
     ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
+    ("linear merge with {partner}, all three equal", "different number of models"),  # two members, "three" said
+    ("merge three models: {partner} and {partner2} linearly", "different number of models"),
+    ("task_arithmetic merge: my model 2 parts, {partner} 1 part", "shares as parts"),  # not normalised: scales
+    (
+        "ties merge {partner} and {partner2}, weights 70% and 30%, density 0.4 for the first and 0.8 for the second",
+        "2 values of density",
+    ),
+    ("della merge: {partner} weight 0.5 density 0.4, {partner2} weight 0.5 density 0.8", "2 values of density"),
+    ("sft with the trl default lr", "another library's defaults"),
 ]
 
 

@@ -252,6 +252,8 @@ def test_planner_notes_and_facts_in_russian(world: dict[str, str], goal: str) ->
         ("сохрани в int8", True),  # one Russian word and only terms: the person writes Russian
         ("экспортируй в gguf q4_k_m", True),
         ("SFT на data.jsonl", True),
+        ("SFT на data.jsonl с NEFTune", True),  # a method's name is a term, not an English word
+        ("DPO на prefs.jsonl через rsLoRA", True),
         ("save it to ./out, пожалуйста", False),  # English words besides the one Russian word
         ("SFT then DPO", False),
     ],
@@ -271,6 +273,11 @@ def test_a_goal_of_one_russian_word_and_terms_is_answered_in_russian(goal: str, 
             "You wrote 'merge with b 70/30, heavier on b', and Graft did not read whose share is bigger; which weight "
             "goes to which model (base, b)?",
             "чья доля больше",
+        ),
+        (
+            "You wrote 'все три', and the plan's merge has a different number of models (merge: 2); which models "
+            "should it merge?",
+            "другое число моделей (merge: 2)",
         ),
     ],
 )
