@@ -180,6 +180,7 @@ MARKERS = re.compile(
     r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
+    r"|простите|извините|извиняюсь|\bpardon\b|my bad"
     r"|(?<![а-я])не\s*,\s*(?:(?:многовато|маловато|много|мало|слишком\s+\w+)\s*,?\s*)?"
     r"|\bok(?:ay)?,?\s+make it|\btoo (?:many|much|few|high|low)\b,?(?!\.)(?=\s*(?:[—–-]\s*)?(?:[a-z]+\s+){0,2}\d)"
 )
@@ -754,6 +755,8 @@ WEIGHT_BY = re.compile(
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
+    r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?)\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
+    r"(?P<name8>#{3,}|" + MEMBER_WORD + ")"  # "1 part base, 2 parts B", "2 части нашей, 1 часть B"
 )
 
 
@@ -776,6 +779,8 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             )
         elif m.group("name7"):
             found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
+        elif m.group("name8"):
+            found.append((float(m.group("v8")), m.start("name8"), m.end("name8"), m.start(), m.end(), False))
         elif m.group("name6"):
             found.append(
                 (float(m.group("v6")), m.start("name6"), m.end("name6"), m.start(), m.end(), bool(m.group("p6")))
@@ -1904,7 +1909,61 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, swapped = _swapped_back(text)
     text, sharding = _corrected_sharding(text)
     text, order = _order_swapped(text)
-    return text, notes + more + most + weights + swapped + sharding + order
+    text, method = _corrected_training_method(text)
+    text, words = _corrected_words(text)
+    return text, notes + more + most + weights + swapped + sharding + order + method + words
+
+
+# word values that a later word of the same kind corrects: "hinge loss … actually make it sigmoid", "bf16 - нет, в fp16"
+_WORD_VALUES = (
+    r"sigmoid|hinge|ipo|robust|bco_pair|sppo_hard|nca_pair|aot_pair|aot|apo_zero|apo_down|exo_pair|discopop|sft",
+    "|".join(sorted(map(re.escape, DTYPES), key=len, reverse=True)),
+)
+
+
+def _corrected_words(text: str) -> tuple[str, list[str]]:
+    """A loss type or an output dtype said, then corrected to another of its kind: the first is blanked (length kept)."""
+    notes: list[str] = []
+    masked = mask(text)
+    for kind in _WORD_VALUES:
+        taken = re.compile(
+            rf"(?<![\w-])(?P<old>{kind})(?![\w-])(?P<between>(?:[^.;?!]|(?<=\d)\.(?=\d)){{0,40}}?)"
+            rf"(?P<marker>[\s,;:!—–-]*(?:(?:{MARKERS.pattern})[\s,;:!—–-]*)+"
+            r"(?:(?:make\s+it|use|go\s+with|just|лучше|просто|давай|сделай|пусть\s+будет|в|to|in|as)\s+)*)"
+            rf"(?=(?P<new>{kind})(?![\w-]))"
+        )
+        for m in reversed(list(taken.finditer(masked))):
+            if m["old"] == m["new"] or (re.search(r"\d", m["between"]) and kind == _WORD_VALUES[1]):
+                continue
+            for group in ("marker", "old"):  # the value and the words that take it back; what is between stays
+                text = text[: m.start(group)] + " " * (m.end(group) - m.start(group)) + text[m.end(group) :]
+            notes.insert(0, f"you said '{m['old']}', then '{m['new']}'; the correction was taken.")
+    return text, notes
+
+
+_TRAINING_METHOD = (
+    r"full[- ]?(?:parameter[- ]?)?(?:fine[- ]?tun\w*|finetun\w*|ft\b|training)|q-?lora|lora|dora"
+    r"|полн\w*\s+(?:дообучени\w*|файнтюн\w*|обучени\w*)|полный\s+ft|лор[аоуы]\w*|дор[аоуы]\w*"
+)
+# "Full finetune, actually no, use DoRA", "LoRA… хотя нет, полное дообучение": a way of training taken back
+METHOD_TAKEN_BACK = re.compile(
+    rf"(?<![\w-])(?P<old>(?:{_TRAINING_METHOD}))[\s,.;:!—–-]*(?:(?:no|нет)[\s,.;:!—–-]+)?"
+    rf"(?:(?:{MARKERS.pattern})[\s,.;:!—–-]*)+(?:(?:no|нет)[\s,.;:!—–-]+)?"
+    r"(?:(?:use|make\s+it|just|do|go\s+with|лучше|просто|давай|сделай|возьми)\s+)?"
+    rf"(?=(?:a\s+|an\s+)?(?:{_TRAINING_METHOD})(?![\w-]))"
+)
+
+
+def _corrected_training_method(text: str) -> tuple[str, list[str]]:
+    """'Full finetune, actually no, use DoRA': the method taken back is blanked (length kept), with a note."""
+    notes: list[str] = []
+    for m in reversed(list(METHOD_TAKEN_BACK.finditer(mask(text)))):
+        new = re.match(rf"(?:a\s+|an\s+)?(?:{_TRAINING_METHOD})", text[m.end() :])
+        if new is None or re.sub(r"\W", "", new.group(0)).lower() == re.sub(r"\W", "", m["old"]).lower():
+            continue
+        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        notes.insert(0, f"you said '{m['old'].strip()}', then '{new.group(0).strip()}'; the correction was taken.")
+    return text, notes
 
 
 # "сначала DPO? нет, сначала SFT на a, потом DPO", "first dpo? no, first sft": a stage order asked, then answered
@@ -3379,6 +3438,34 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     return orphans
 
 
+def _range_slot(masked: str, orphan: str) -> tuple[str, str] | None:
+    """'lr between 1e-4 and 3e-4', 'rank 8-16', 'lr от 1e-4 до 3e-4': the setting a range of values was said for."""
+    at = masked.find(orphan)
+    if at < 0:
+        return None
+    ends = r"\s*(?:-|–|to|and|до|и|through)\s*"
+    lead = masked[max(0, at - 40) : at]
+    said = orphan
+    if not re.search(rf"{DIGITS}{ends}{DIGITS}", orphan):  # one end of it: "rank 8-16" read 8 and left 16
+        first = re.search(rf"{DIGITS}\s*(?:-|–|to|до|through)\s*$", lead)
+        said = (masked[at - len(lead) + first.start() : at] + orphan) if first else orphan
+        lead = lead[: first.start()] if first else ""
+        after = re.match(rf"{ends}{DIGITS}\s*", masked[at + len(orphan) :])  # "2-3 epochs" read 3 and left 2
+        if after:
+            for slot, keyword in BEFORE:
+                if re.match(rf"(?:{keyword})", masked[at + len(orphan) + after.end() :]):
+                    return SLOT_NAMES.get(slot, slot), (orphan + after.group(0)).strip()
+        if not lead:
+            return None
+    for slot, keyword in AFTER:
+        if re.search(
+            rf"(?:{keyword})\s*(?:[:=]\s*)?(?:(?:between|from|in\s+the\s+range(?:\s+of)?|range|somewhere|от|между|в\s+диапазоне)\s+)?$",
+            lead,
+        ):
+            return SLOT_NAMES.get(slot, slot), said.strip()
+    return None
+
+
 def _misspelt_slot(masked: str, number: str) -> str | None:
     """'learnign rate 3e-4', 'rnak 8': the setting a misspelt word before the number most likely is (asked, not assumed)."""
     import difflib
@@ -3421,6 +3508,28 @@ MEMBER_COUNT = re.compile(
 )
 
 
+# "no LoRA on layer 0", "без лоры на первом слое": LoRA on every other layer, or a full fine-tune of that one?
+NO_ADAPTER_ON_LAYERS = re.compile(
+    r"(?:\bno|\bwithout|(?<![а-я])без)\s+(?:q?lora|dora|adapters?|лор\w*|адаптер\w*)\s+(?:on|in|for|at|на|в|во)\s+"
+    r"(?:the\s+)?(?:(?:first|last|top|bottom|перв\w*|последн\w*|верхн\w*|нижн\w*|\d+|[a-zа-я]+)\s+)?"
+    r"(?:layers?|blocks?|сло\w*|блок\w*)(?:\s*\d+(?:\s*(?:-|to|,|и|and|по)\s*\d+)*)?"
+)
+
+
+def _no_adapter_on_layers_misses(masked: str, goal: str) -> list[Miss]:
+    said = NO_ADAPTER_ON_LAYERS.search(masked)
+    if said is None:
+        return []
+    words = goal[said.start() : said.end()] if len(goal) == len(masked) else said.group(0)
+    return [
+        Miss(
+            None,
+            f"You wrote '{words}': should those layers be fully fine-tuned (no adapter), or should a LoRA train "
+            "every other layer and leave them out?",
+        )
+    ]
+
+
 def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     """'all three equal' over a merge of two: the count said is the merge's, or it is asked about."""
     merges = [s for s in plan.stages if s.kind == "merge_models"]
@@ -3459,10 +3568,11 @@ def check_plan_against_goal(
     misses.extend(_before_that_misses(facts, said, plan))
     misses.extend(_subtracted_misses(said, plan))
     misses.extend(_member_count_misses(said, plan))
+    misses.extend(_no_adapter_on_layers_misses(said, retract(goal)))
     if not swapped:
         misses.extend(_first_misses(said, plan))
     misses.extend(_unstated_order_misses(said, plan))
-    misses.extend(_both_adapters_misses(said, plan))
+    misses.extend(_both_adapters_misses(mask(_corrected_spans(reading_text(retract(goal)))[0]), plan))  # taken back
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())
@@ -3498,6 +3608,14 @@ def check_plan_against_goal(
             )
         )
     for orphan in orphan_numbers(goal, read):
+        if ranged := _range_slot(masked_goal, orphan):
+            misses.append(
+                Miss(
+                    None,
+                    f"You gave a range for {ranged[0]} ({ranged[1]}); a run trains with one value. Which should it be?",
+                )
+            )
+            continue
         guess = _misspelt_slot(masked_goal, orphan)
         misses.append(
             Miss(
@@ -3913,7 +4031,9 @@ def dpo_loss_list(text: str) -> list[str]:
         re.fullmatch(r"\s*(?:\+|,|and|и|&|/)\s*", text[a[1] : b[0]]) and re.match(r"\s+loss\b", text[b[1] :])
         for a, b in pairwise(found)
     )
-    listed = (bool(re.search(r"loss(?:_type|es| types)|лосс\w*|потер\w*", text)) or joined) and len(set(names)) > 1
+    listed = (bool(re.search(r"loss(?:_type|_weights|es| types| weights)|лосс\w*|потер\w*", text)) or joined) and len(
+        set(names)
+    ) > 1
     return list(dict.fromkeys(names)) if listed else []
 
 
@@ -4230,6 +4350,12 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                 continue  # "max_steps 200 вместо эпох": steps, not epochs, decide the length (the plan's max_steps)
             if re.match(r"rest|остальн", word) and any(f.slot == "layers" for f in before + after):
                 continue  # "layers 5-8, остальное заморожено", "skip the first 4, train the rest"
+            if (
+                re.match(r"rest|остальн|everything else|all else", word)
+                and any(f.slot in ("module", "role") and not str(f.value).startswith("not ") for f in before)
+                and FROZEN_AFTER.match(text, m.end())
+            ):
+                continue  # "лору на q и v, остальное не трогай", "q and v, the rest frozen": only those modules train
             if re.match(r"freez|frozen|заморо", word) and re.search(r"rest|остальн|other", lead) and before:
                 continue  # "…, остальное заморожено": the rest of what was selected stays frozen
         elif kind == "other" and after:

@@ -275,8 +275,8 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
             start = 1
         end = m.end()
         offset = re.match(  # "every other block starting from block 1", "каждый второй слой, начиная с первого"
-            rf",?\s*(?:starting|beginning)\s+(?:from|at|with)\s+(?:the\s+)?(?:{LW}\s*)?(?:(\d+)(?![\w.])|{ORD})"
-            rf"|,?\s*начиная\s+(?:с|со)\s+(?:{LW}\s*)?(?:(\d+)(?![\w.])|{ORD})(?:\s*{LW})?",
+            rf",?\s*(?:starting|beginning)\s+(?:from|at|with)\s+(?:the\s+)?(?:{LW}\s*|index\s*)?(?:(\d+)(?![\w.])|{ORD})"
+            rf"|,?\s*начиная\s+(?:с|со)\s+(?:{LW}\s*|индекс\w*\s*|номер\w*\s*)?(?:(\d+)(?![\w.])|{ORD})(?:\s*{LW})?",
             text[m.end() :],
         )
         if offset:
@@ -364,7 +364,11 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
 
 EXCEPT = re.compile(
     rf"(?:(?:all|every(?:thing)?)(?:\s+(?:the\s+)?(?:other\s+)?{LW})?|все\w*(?:\s+(?:сло\w*|блок\w*))?)?,?\s*"
-    r"(?:without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|exc?ept(?:\s+for)?|excluding|without"
+    # "no training on layer 0", "без обучения на первом слое": those layers left out (before the bare "без"); "no LoRA
+    # on layer 0" is asked about (goal_facts.NO_ADAPTER_ON_LAYERS): full fine-tuning of it, or LoRA on the others?
+    r"(?:no\s+(?:training|updates?|grads?|gradients?)(?:\s+(?:on|in|for|at|to))?"
+    r"|без\s+обучени\w*(?:\s+(?:на|в|во))?"
+    r"|without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|exc?ept(?:\s+for)?|excluding|without"
     r"|apart from|other than|кроме|за исключением|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     rf"|(?<![\w-])(?:not|не)(?=\s+(?:the\s+)?(?:{LW}|нулев|перв|последн|first|last|top|bottom))"  # "every layer, not layer 0"
@@ -373,7 +377,9 @@ EXCEPT = re.compile(
     r"|пропусти\w*|пропуская|замороз\w*|заморажива\w*|не трога\w*|исключи\w*|исключая|не (?:до)?обуча\w*)"
     # "don't train the embeddings or the last layer": the layer after a non-layer part is left out too
     r"(?:\s+(?:the\s+)?(?:embed\w*|эмбеддинг\w*|lm_head|(?:lm\s+)?head|голов\w*|norms?|layer ?norms?)\s+(?:or|and|nor|и|или)"
-    r"(?:\s+the)?)?\s+"
+    r"(?:\s+the)?)?"
+    # "except in the first block", "everywhere except on the last layer", "кроме как на первом слое"
+    r"(?:\s+(?:in|on|at|within|как(?:\s+(?:на|в|во))?))?\s+"
 )
 
 
@@ -449,8 +455,9 @@ SLICE = re.compile(
     r"(?:\b(?:model\.)?layers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)"
     + r"\s*\[\s*(-?\d*)\s*:\s*(-?\d*)\s*(?::\s*(\d*)\s*)?\]"
 )  # "layers[2:6]", "слои [::3]"
-BARE_SLICE = re.compile(  # "layers 6:", "слои 0:6", "layers -4:": a slice written without its brackets
-    r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?!\s*[\d-])(?!\s*(?:and|и)\s*\d)"
+BARE_SLICE = re.compile(  # "layers 6:", "слои 0:6", "layers -4:", "layers 0:12:2": a slice written without brackets
+    r"(?:\blayers|(?<![а-я])сло(?:и|ях|ям)|\bblocks)\s+(-?\d+)\s*:\s*(-?\d+)?(?:\s*:\s*(\d+))?(?!\s*[\d:-])"
+    r"(?!\s*(?:and|и)\s*\d)"
 )
 
 
@@ -502,7 +509,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     hits = _exclusions(text, num_layers, model) + _simple(text, num_layers, model)
     for m in (*SLICE.finditer(text), *BARE_SLICE.finditer(text)):  # a Python slice, with or without its brackets
         if num_layers < 10**4:
-            a, b, step = (int(g) if g not in (None, "", "-") else None for g in (*m.groups(), None)[:3])
+            a, b, step = (int(g) if g not in (None, "", "-") else None for g in (*m.groups(), None, None)[:3])
             picked = list(range(num_layers))[a:b:step] if step != 0 else []
             if picked:
                 note = f"'{m.group(0)}': a Python slice, layers {', '.join(map(str, picked))}."
@@ -560,7 +567,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         if c not in chosen:
             continue
         frozen = re.match(
-            r"\s*(?:(?:are|stay|remain|будут|остаются)\s+)?(?:frozen|заморожен\w*|замороженными"
+            r"\s*(?:(?:are|is|stays?|remains?|будут|остаются|оста[её]тся)\s+)?(?:frozen|заморожен\w*|замороженными"
             r"|alone|untouched|as (?:is|they are)|(?:в покое|нетронут\w*|как есть)|not trained|untrained"
             r"|не (?:до)?обуча\w*|не трога\w*|заморозить|заморозь|замораживаем|замораживать|оставить в покое)(?![а-я\w])",
             text[c.end :],

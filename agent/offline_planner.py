@@ -874,7 +874,8 @@ def _verb_of(sft: Action, dpo: Action, masked: str) -> bool:
             return True  # "train on the preference pairs": the pairs are how it trains
         return bool(VERB_OF.fullmatch(between)) or bool(  # "обучи на thumbs.jsonl методом KTO": how it trains
             re.fullmatch(
-                r"\s+(?:(?:it|the model|модель)\s+)?(?:on|на)\s+#+\s*,?\s*(?:with|using|via|методом|с помощью|через)"
+                r"\s+(?:(?:it|the model|модель)\s+)?(?:(?:only|just|только|лишь)\s+)?(?:on|на)\s+#+\s*,?\s*"
+                r"(?:with|using|via|методом|с помощью|через)"
                 r"\s+(?:the\s+)?",
                 between,
             )
@@ -1046,18 +1047,6 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         left_out(text, attention.start()) or FROZEN_AFTER.match(text, attention.end())
     )
     skip_mlp = bool(mlp) and (left_out(text, mlp.start()) or FROZEN_AFTER.match(text, mlp.end()))
-    if skip_attention or skip_mlp:  # "all modules except the MLP", "not on the attention": the other role only
-        keep = [] if skip_attention else ctx.modules.get("attention", [])
-        keep = [*keep, *([] if skip_mlp else ctx.modules.get("mlp", []))]
-        if not keep:
-            raise NeedsAnswer("You left out both the attention and the MLP modules; which modules should train?")
-        return sorted(set(keep))
-    if re.search(
-        r"\ball linear (?:layers|modules)\b|\ball (?:modules|projections|weights)\b|всех? (?:линейн\w+ )?модул"
-        r"|всех? линейн\w+ сло",
-        text,
-    ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp or letter_modules(text))):
-        return []  # "all layers, only mlp": the layers are all, the modules the MLP ("все слои, модули q и v": q, v)
     roles = [role for role, words in (
         ("query", r"\bquer(?:y|ies)\b|(?<![а-я])запрос\w*"),
         ("key", r"\bkeys?\b|(?<![а-я])ключ\w*"),  # not "включительно"
@@ -1076,7 +1065,21 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         rf"\b(?:on|to|targets?|targeting|adapt\w*|only|на|только)\s+(?:the\s+)?{role_words}(?:\s*(?:,|and|&|/|и)\s*{role_words})+",
         text,
     )
-    if roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text) or listed):
+    named_roles = roles and (attention or re.search(r"proj|проекц", text) or letter_modules(text) or listed)
+    if (skip_attention or skip_mlp) and not named_roles:  # "all modules except the MLP": the other role only
+        # ("attention only (q and v), leave the MLP alone" names q and v: those, not all of the attention)
+        keep = [] if skip_attention else ctx.modules.get("attention", [])
+        keep = [*keep, *([] if skip_mlp else ctx.modules.get("mlp", []))]
+        if not keep:
+            raise NeedsAnswer("You left out both the attention and the MLP modules; which modules should train?")
+        return sorted(set(keep))
+    if re.search(
+        r"\ball linear (?:layers|modules)\b|\ball (?:modules|projections|weights)\b|всех? (?:линейн\w+ )?модул"
+        r"|всех? линейн\w+ сло",
+        text,
+    ) or (re.search(r"\ball (?:the\s+)?layers\b|всех? сло", text) and not (attention or mlp or letter_modules(text))):
+        return []  # "all layers, only mlp": the layers are all, the modules the MLP ("все слои, модули q и v": q, v)
+    if named_roles:
         for role in roles:
             hit = next((m for m in ROLE_MODULES[role] if m in available), None)
             fused = next((m for m in FUSED_ATTENTION if m in available), None)

@@ -286,6 +286,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)': should those layers be fully fine-tuned \(no adapter\), or should a LoRA train every "
+        r"other layer and leave them out\?",
+        lambda m: (
+            f"Вы написали «{m['x']}»: эти слои обучить полностью (без адаптера) или обучить LoRA на всех остальных "
+            "слоях, а их не трогать?"
+        ),
+    ),
+    (
         r"You gave the merge (?P<n>\d+) values of (?P<s>\S+) \((?P<v>.+?)\); Graft's merge gives every model one "
         r"(?P=s)\. Which one should it be\?",
         lambda m: (
@@ -327,6 +335,10 @@ SHAPES: list[tuple[str, object]] = [
         r"You wrote '(?P<x>.+?)', and the plan's merge has a different number of models \((?P<h>.+?)\); which models "
         r"should it merge\?",
         lambda m: f"Вы написали «{m['x']}», а в слиянии плана другое число моделей ({m['h']}); какие модели слить?",
+    ),
+    (
+        r"You gave a range for (?P<s>.+?) \((?P<x>.+?)\); a run trains with one value\. Which should it be\?",
+        lambda m: f"Вы дали диапазон для «{_slot(m['s'])}» ({m['x']}); обучение идёт с одним значением. Какое взять?",
     ),
     (
         r"You wrote (?P<x>.+?), and the plan does not say what it is for; which setting is it\?",
@@ -615,6 +627,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^you said '(?P<a>.+?)', then '(?P<b>.+?)'; the correction was taken\.$",
+     lambda m: f"вы сказали «{m['a']}», потом «{m['b']}»; взято исправление."),
     (r"^you said '(?P<a>.+?)', then one file; the correction was taken\.$",
      lambda m: f"вы указали «{m['a']}», затем один файл; взято исправление."),
     (r"^you said (?P<a>\S+) and (?P<b>\S+), then 'the other way round': (?P=b) and (?P=a) were swapped\.$",

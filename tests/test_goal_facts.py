@@ -854,6 +854,24 @@ def test_a_dtype_in_a_question_about_the_checkpoint_is_not_the_output(goal: str,
     assert said is not None and said[0] == dtype
 
 
+@pytest.mark.parametrize(
+    ("goal", "dtype"),
+    [
+        ("сфт и дпо, а в конце запиши в bf16 - нет, в fp16 - в папку out/x", "float16"),  # pass 40a: asked needlessly
+        ("write bf16, sorry, fp32", "float32"),
+    ],
+)
+def test_a_corrected_output_dtype_is_the_later_one(goal: str, dtype: str) -> None:
+    from agent.goal_facts import mask, output_dtype
+
+    text, notes = corrected_text(goal)
+    said = output_dtype(mask(text))
+    assert said is not None and said[0] == dtype and any("the correction was taken" in n for n in notes)
+    stages = [{"kind": "sft", "dataset": "chat.jsonl"}, {"kind": "write", "dtype": dtype}]
+    plan = plan_from_data({"goal": goal, "base_model": "base", "stages": stages})
+    assert not [m for m in check_plan_against_goal(goal, plan, 12) if "correction" in m.message]
+
+
 def test_a_stage_named_again_in_brackets_is_no_second_run() -> None:
     """'…, kto lr a tenth of the sft lr (sft lr 1e-4)' once planned a second SFT on the same data: silent."""
     goal = "SFT on chat.jsonl then KTO on thumbs.jsonl, kto lr a tenth of the sft lr (sft lr 1e-4)"

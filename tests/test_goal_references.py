@@ -934,6 +934,30 @@ PLANNED = [
      ["sft", "preference"], {1: {"r": 4, "alpha": 8, "dropout": 0.05, "layers": [2, 3, 4, 5]}}),  # dropout was 0
     ("SFT on {sft} with dropout 0.1 only for SFT, then DPO on {dpo}", ["sft", "preference"],
      {0: {"dropout": 0.1}, 1: {"dropout": 0.0}}),
+    # passes 40a/40b at 5bad180
+    ("lora on attention only (q and v), leave the MLP alone, layers 4 to 7, lr 3e-4", ["sft"],
+     {0: {"target_modules": ["q_proj", "v_proj"], "layers": [4, 5, 6, 7]}}),  # k and o had been added: silent
+    ("каждый второй слой, начиная с индекса 1, лора ранг 16", ["sft"], {0: {"layers": [1, 3, 5, 7, 9, 11], "r": 16}}),
+    ("DPO with hinge loss, beta 0.3 - actually make it sigmoid", ["preference"], {0: {"loss_type": "sigmoid", "beta": 0.3}}),
+    ("слои с 2 по 5 включительно, простите, с 2 по 7", ["sft"], {0: {"layers": [2, 3, 4, 5, 6, 7]}}),
+    ("DPO with sigmoid + bco_pair, loss_weights 0.8 and 0.2", ["preference"],
+     {0: {"loss_type": ["sigmoid", "bco_pair"], "loss_weights": [0.8, 0.2]}}),
+    ("дообучи только на {dpo} через DPO, а потом SFT на {sft}", ["preference", "sft"],
+     {0: {"dataset": "{dpo}"}, 1: {"dataset": "{sft}"}}),  # the SFT had been given the preference pairs
+    ("linear merge: 1 part base, 2 parts {partner}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [1.0, 2.0]}}),
+    ("обучи лору на q и v, остальное не трогай, ранг восемь", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 8}}),
+    # "except in/on …" had selected the one layer it excluded: silent
+    ("SFT on {sft} except in the first block", ["sft"], {0: {"layers": list(range(1, 12))}}),
+    ("sft on {sft} everywhere except on the last layer", ["sft"], {0: {"layers": ALL_BUT_LAST}}),
+    ("сфт на {sft} везде, кроме как на первом слое", ["sft"], {0: {"layers": list(range(1, 12))}}),
+    ("SFT on {sft}, no training on layer 0", ["sft"], {0: {"layers": list(range(1, 12))}}),
+    ("SFT on {sft}, layer 0 stays frozen", ["sft"], {0: {"layers": list(range(1, 12))}}),
+    ("SFT on {sft} with layers 0:12:2", ["sft"], {0: {"layers": [0, 2, 4, 6, 8, 10]}}),  # a slice with a step
+    # a way of training taken back ("full finetune, actually no, DoRA")
+    ("Full finetune, actually no, use DoRA, on {sft}", ["sft"], {0: {"adapter": "dora"}}),
+    ("SFT on {sft} with full fine-tuning, no wait, LoRA r 8", ["sft"], {0: {"adapter": "lora", "r": 8}}),
+    ("дообучи на {sft} лорой, хотя нет, полное дообучение", ["sft"], {0: {"adapter": "none"}}),
     # passes 39a/39b: asked about needlessly
     ("sft r=16 then orpo with beta 0.25, then linear merge with {partner}: ours 0.7, partner 0.3. write to {out}",
      ["sft", "preference", "merge_adapter", "merge_models"],
@@ -1129,6 +1153,12 @@ ASKED = [
     ),
     ("della merge: {partner} weight 0.5 density 0.4, {partner2} weight 0.5 density 0.8", "2 values of density"),
     ("sft with the trl default lr", "another library's defaults"),
+    ("sft with lr between 1e-4 and 3e-4", "a range for learning rate"),
+    ("rank 8-16", "a range for rank (8-16)"),
+    ("SFT с lr от 1e-4 до 3e-4", "диапазон"),
+    ("sft with 2-3 epochs", "a range for epochs"),
+    ("SFT on {sft}, no LoRA on layer 0", "fully fine-tuned"),  # a LoRA on layer 0 alone had been planned: silent
+    ("обучи на {sft} без лоры на слоях 0-5", "обучить полностью"),
 ]
 
 

@@ -74,7 +74,10 @@ def test_dpo_on_a_live_adapter_is_explained(files) -> None:  # type: ignore[no-u
     [
         ({"kind": "sft", "target_modules": ["c_attn"]}, "c_attn is not a module of LlamaForCausalLM"),
         ({"kind": "sft", "layers": [0, 5]}, "layer 5 is out of range: the model has layers 0-1"),
-        ({"kind": "sft", "layers": []}, "its layer list is empty: it would train nothing"),  # pass 39b: 'layers 11 to 8'
+        (
+            {"kind": "sft", "layers": []},
+            "its layer list is empty: it would train nothing",
+        ),  # pass 39b: 'layers 11 to 8'
         ({"kind": "sft", "dataset": "missing.jsonl"}, "missing.jsonl"),
         ({"kind": "dpo", "dataset": "@sft_file"}, "rejected"),
         ({"kind": "sft", "dataset": "@empty"}, "no rows"),
