@@ -171,7 +171,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays? at|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -472,7 +472,7 @@ OURS = (
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
-    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему)"
+    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему|ей)"
     r"|партн[её]р\w*|друг\w+(?:\s+модел\w*)?)(?![\w-])"
 )
 BASE_WORDS = (
@@ -601,7 +601,7 @@ TIMES_ONE = re.compile(
     rf"(?P<who>{_WHO}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)\s+"
     r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+)?"
     rf"(?P<k>{'|'.join(sorted((t for t in _TIMES if _TIMES[t] > 1), key=len, reverse=True))})\s+(?:as\s+)?"
-    r"(?P<dir>much|heavy|heavily|more|больше|тяжелее|весомее|сильнее|the\s+weight|веса)"
+    r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|больше|тяжелее|весомее|сильнее|важнее|the\s+weight|веса)"
     rf"(?:\s*(?:as|than|of|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<other>{OURS}|{THEIRS}|{BASE_WORDS}))?"
 )
 
@@ -735,7 +735,7 @@ PER_MODEL_WEIGHT = re.compile(
 
 # "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой", "1.0 for ours": each weight with its model
 WEIGHT_FOR = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у|от)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
 )
 
 
@@ -1909,15 +1909,17 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, swapped = _swapped_back(text)
     text, sharding = _corrected_sharding(text)
     text, order = _order_swapped(text)
-    text, method = _corrected_training_method(text)
     text, words = _corrected_words(text)
-    return text, notes + more + most + weights + swapped + sharding + order + method + words
+    return text, notes + more + most + weights + swapped + sharding + order + words
 
 
-# word values that a later word of the same kind corrects: "hinge loss … actually make it sigmoid", "bf16 - нет, в fp16"
+# word values that a later word of the same kind corrects: "hinge loss … actually make it sigmoid", "bf16 - нет, в
+# fp16", "Full finetune, actually no, use DoRA", "LoRA… хотя нет, полное дообучение"
 _WORD_VALUES = (
     r"sigmoid|hinge|ipo|robust|bco_pair|sppo_hard|nca_pair|aot_pair|aot|apo_zero|apo_down|exo_pair|discopop|sft",
     "|".join(sorted(map(re.escape, DTYPES), key=len, reverse=True)),
+    r"full[- ]?(?:parameter[- ]?)?(?:fine[- ]?tun\w*|finetun\w*|ft\b|training)|q-?lora|lora|dora"
+    r"|полн\w*\s+(?:дообучени\w*|файнтюн\w*|обучени\w*)|полный\s+ft|лор[аоуы]\w*|дор[аоуы]\w*",
 )
 
 
@@ -1929,40 +1931,18 @@ def _corrected_words(text: str) -> tuple[str, list[str]]:
         taken = re.compile(
             rf"(?<![\w-])(?P<old>{kind})(?![\w-])(?P<between>(?:[^.;?!]|(?<=\d)\.(?=\d)){{0,40}}?)"
             rf"(?P<marker>[\s,;:!—–-]*(?:(?:{MARKERS.pattern})[\s,;:!—–-]*)+"
-            r"(?:(?:make\s+it|use|go\s+with|just|лучше|просто|давай|сделай|пусть\s+будет|в|to|in|as)\s+)*)"
+            r"(?:(?:make\s+(?:it|the\s+loss(?:\s+type)?)|(?:switch|change)\s+(?:it\s+)?to|use|go\s+with|just|do|a|an|лучше"
+            r"|просто|давай|сделай|возьми|пусть\s+будет|в|to|in|as)\s+)*)"
             rf"(?=(?P<new>{kind})(?![\w-]))"
         )
         for m in reversed(list(taken.finditer(masked))):
-            if m["old"] == m["new"] or (re.search(r"\d", m["between"]) and kind == _WORD_VALUES[1]):
-                continue
+            if re.sub(r"\W", "", m["old"]) == re.sub(r"\W", "", m["new"]) or (
+                re.search(r"\d", m["between"]) and kind == _WORD_VALUES[1]
+            ):
+                continue  # the same value again; a dtype with numbers between is no correction of it
             for group in ("marker", "old"):  # the value and the words that take it back; what is between stays
                 text = text[: m.start(group)] + " " * (m.end(group) - m.start(group)) + text[m.end(group) :]
             notes.insert(0, f"you said '{m['old']}', then '{m['new']}'; the correction was taken.")
-    return text, notes
-
-
-_TRAINING_METHOD = (
-    r"full[- ]?(?:parameter[- ]?)?(?:fine[- ]?tun\w*|finetun\w*|ft\b|training)|q-?lora|lora|dora"
-    r"|полн\w*\s+(?:дообучени\w*|файнтюн\w*|обучени\w*)|полный\s+ft|лор[аоуы]\w*|дор[аоуы]\w*"
-)
-# "Full finetune, actually no, use DoRA", "LoRA… хотя нет, полное дообучение": a way of training taken back
-METHOD_TAKEN_BACK = re.compile(
-    rf"(?<![\w-])(?P<old>(?:{_TRAINING_METHOD}))[\s,.;:!—–-]*(?:(?:no|нет)[\s,.;:!—–-]+)?"
-    rf"(?:(?:{MARKERS.pattern})[\s,.;:!—–-]*)+(?:(?:no|нет)[\s,.;:!—–-]+)?"
-    r"(?:(?:use|make\s+it|just|do|go\s+with|лучше|просто|давай|сделай|возьми)\s+)?"
-    rf"(?=(?:a\s+|an\s+)?(?:{_TRAINING_METHOD})(?![\w-]))"
-)
-
-
-def _corrected_training_method(text: str) -> tuple[str, list[str]]:
-    """'Full finetune, actually no, use DoRA': the method taken back is blanked (length kept), with a note."""
-    notes: list[str] = []
-    for m in reversed(list(METHOD_TAKEN_BACK.finditer(mask(text)))):
-        new = re.match(rf"(?:a\s+|an\s+)?(?:{_TRAINING_METHOD})", text[m.end() :])
-        if new is None or re.sub(r"\W", "", new.group(0)).lower() == re.sub(r"\W", "", m["old"]).lower():
-            continue
-        text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
-        notes.insert(0, f"you said '{m['old'].strip()}', then '{new.group(0).strip()}'; the correction was taken.")
     return text, notes
 
 
@@ -3518,8 +3498,12 @@ NO_ADAPTER_ON_LAYERS = re.compile(
 
 def _no_adapter_on_layers_misses(masked: str, goal: str) -> list[Miss]:
     said = NO_ADAPTER_ON_LAYERS.search(masked)
-    if said is None:
-        return []
+    if said is None or re.search(r"\ball\b|\bevery\b|(?<![а-я])(?:всех|всем|все)(?![а-я])", said.group(0)):
+        return []  # "полный файнтюн без лоры на всех слоях": a full fine-tune, said twice
+    if ADAPTER_NONE.search(masked[max(0, said.start() - 40) : said.start()]) or re.search(
+        r"\bfull\b|полн\w*", masked[max(0, said.start() - 30) : said.start()]
+    ):
+        return []  # "full fine-tune, no LoRA, on layers 0-5": which layers the full fine-tune trains
     words = goal[said.start() : said.end()] if len(goal) == len(masked) else said.group(0)
     return [
         Miss(
@@ -3894,7 +3878,12 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         said = [
             m
             for m in said
-            if re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
+            if (
+                not re.match(
+                    r"\s*[,;]?\s*(?:а\s+|and\s+)?(?:потом|затем|then)\b", text[m.end() :]
+                )  # "смержи, потом KTO"
+                and re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
+            )
             or not re.match(r"merg|fold|bake|fuse|смерж|слей|слить|влей|влить|вмерж", m.group(0))  # "blend": models
         ]
     if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
@@ -4190,7 +4179,8 @@ def _role_misses(facts: list[Fact], plan: Any) -> list[Miss]:
 
 
 BEFORE_THAT = re.compile(
-    r"\b(?:before (?:that|this|it|them)|beforehand|first of all)\b|перед этим|перед тем|до этого|заранее|предварительно"
+    r"\b(?:before (?:that|this|it|them)|beforehand|first of all)\b|перед (?:этим|тем|ним|ней|ними)|до этого|до него"
+    r"|заранее|предварительно"
 )
 
 

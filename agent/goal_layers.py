@@ -76,6 +76,14 @@ def _check(layers: list[int], n: int, model: str) -> list[int]:
     return layers
 
 
+def _ordinal_pair(first: str, last: str) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """'с нулевого по третий': one end said as the zeroth counts the other from 0 too (layers 0-3, not 0-2)."""
+    ends = _index(first), _index(last)
+    if any(t.startswith(("нулев", "zeroth")) for t in (first, last)):
+        return tuple((i + 1, False) if ordinal else (i, False) for i, ordinal in ends)  # type: ignore[return-value]
+    return ends
+
+
 def _index(token: str) -> tuple[int, bool]:
     """A layer index from digits (from 0) or an ordinal (from 1); and whether it was an ordinal."""
     if token.isdigit():
@@ -109,7 +117,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     hits: list[tuple[int, int, list[int], str | None]] = []
     # ranges
     for m in re.finditer(
-        rf"{LW}\s*[=:]?\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
+        rf"{LW}\s*[=:]?\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|down\s+to|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
         rf"|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
         text,
     ):
@@ -122,7 +130,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         near = text[max(0, m.start() - 12) : m.start()] + " " + text[m.end() : m.end() + 12]
         if not re.search(LW, m.group(0)) and not re.search(LW, near):
             continue
-        (a, a_ord), (b, b_ord) = _index(m.group(1)), _index(m.group(2))
+        (a, a_ord), (b, b_ord) = _ordinal_pair(m.group(1), m.group(2))
         note = "ordinal layers are counted from 1 (the second layer is index 1)." if a_ord or b_ord else None
         hits.append((m.start(), m.end(), _check(_span(a, b), n, model), note))
     for m in re.finditer(
@@ -134,7 +142,7 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
     for m in re.finditer(
         rf"(?:the\s+)?{ORD}\s*(?:-|–|to|through|thru|until|till|по|до)\s*(?:the\s+)?{ORD}\s*{LW}", text
     ):
-        (a, _), (b, _) = _index(m.group(1)), _index(m.group(2))
+        (a, _), (b, _) = _ordinal_pair(m.group(1), m.group(2))
         note = "ordinal layers are counted from 1 (the second layer is index 1)."
         hits.append((m.start(), m.end(), _check(_span(a, b), n, model), note))
     # open ranges: "layers 4+", "layer 8 onwards", "from layer 6 up", "layers >= 8", "со слоя 6 и выше"
@@ -224,6 +232,21 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         layers = list(range(0, half)) if m.group(1).startswith(("first", "перв")) else list(range(half, n))
         hits.append(
             (m.start(), m.end(), layers, f"'{m.group(0).strip()}' of {n} layers is layers {layers[0]}-{layers[-1]}.")
+        )
+    # the layer word said with the first half only: "SFT на первой половине слоёв, DPO на второй (половине)",
+    # "SFT on the first half of the layers, DPO on the other half"
+    for m in re.finditer(
+        r"(?:the\s+)?(second|other|latter|втор\w+|друг\w+)\s+(?:half|половин\w*)(?!\s*(?:of\s+)?(?:the\s+)?[a-zа-я#])"
+        r"|(?:\bon|(?<![а-я])на)\s+(?:the\s+)?(second|втор\w+)(?=\s*(?:[,.;)]|$|(?:с|with|and|и|at|lr|бет\w*|beta)\b))",
+        text,
+    ):
+        before = text[: m.start()]
+        if not re.search(rf"(?:first|перв\w+)\s+(?:half|половин\w*)\s*(?:of\s+)?(?:the\s+)?(?:{LW})", before):
+            continue
+        half = n // 2
+        layers = list(range(half, n))
+        hits.append(
+            (m.start(), m.end(), layers, f"'{m.group(0).strip()}': the second half of {n} layers, {half}-{n - 1}.")
         )
     # fractions
     for m in re.finditer(
@@ -424,7 +447,8 @@ def _excluded(rest: str, n: int, model: str) -> tuple[int, list[int]] | None:
     em = re.match(rf"(?:the\s+)?(?:very\s+|сам(?:ый|ого|ом|ому)\s+)?{HEAD}(?:\s+{N})?(?:\s+(?:one|ones|{LW}))?", rest)
     cm = re.match(rf"(?:the\s+)?{N}\s+{HEAD}(?:\s+(?:ones|{LW}))?", rest)  # "кроме двух последних"
     om = re.match(rf"(?:the\s+)?{ORD}(?:\s+{LW})?", rest)
-    sub = [h for h in _simple(rest, n, model) if h[0] == 0]
+    lead = re.match(rf"(?:the\s+)?(?:{LW}\s+)?", rest).end()  # "не трогай слои с нулевого по третий": the range after
+    sub = [h for h in _simple(rest, n, model) if h[0] <= lead]
     if sub and max(h[1] for h in sub) > max(m.end() for m in (em, cm, om, re.match("", rest)) if m):
         # "freeze the first half of the layers": a longer selection than "the first" (which is one layer)
         return max(h[1] for h in sub), max(sub, key=lambda h: h[1])[2]

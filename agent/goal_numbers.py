@@ -234,7 +234,8 @@ _DECIMAL_COMMA = re.compile(
 
 
 _SPOKEN_POWER = re.compile(
-    r"(?<![\w-])([a-zа-я]+)\s+(?:e\s+minus|times\s+ten\s+to\s+the\s+minus|на\s+десять\s+в\s+минус)\s+([a-zа-я]+)(?![\w-])",
+    r"(?<![\w-])([a-zа-я]+)\s+(?:[eе]\s+(?:minus|минус)|times\s+ten\s+to\s+the\s+minus|на\s+десять\s+в\s+минус)\s+([a-zа-я]+)"
+    r"(?![\w-])",
     re.IGNORECASE,
 )
 
@@ -242,7 +243,7 @@ _SPOKEN_POWER = re.compile(
 # method and setting names typed in Cyrillic, each the Latin name's length (positions hold)
 _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo", "симпо": "simpo", "бэта": "beta", "ранк": "rank",
           "ранком": "rank  ", "ранка": "rank ", "лоры": "lora", "лора": "lora", "лору": "lora", "дора": "dora", "дору": "dora",
-          "тайс": "ties", "даре": "dare", "слерп": "slerp", "дэа тайс": "dareties", "дэа-тайс": "dareties",
+          "тайс": "ties", "тайсом": "ties  ", "тайса": "ties ", "тайсу": "ties ", "даре": "dare", "слерп": "slerp", "дэа тайс": "dareties", "дэа-тайс": "dareties",
           "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
           "дейр": "dare", "дейр тайс": "dareties ", "дейр-тайс": "dareties ", "дэйр тайс": "dareties ",
           "линеар": "linear", "ворм ап": " warmup", "варм ап": " warmup", "варм-ап": " warmup", "ворм-ап": " warmup", "вормап": "warmup", "вармап": "warmup",
@@ -251,7 +252,11 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid ",
           "фп": "fp", "бф": "bf", "сафетензор": "safetensor", "сафетензоры": "safetensors", "сейфтензор": "safetensor",
-          "сейфтензоры": "safetensors", "таргеты": "targets", "таргет": "target"}  # fmt: skip
+          "сейфтензоры": "safetensors", "таргеты": "targets", "таргет": "target",
+          # module names said in Cyrillic ("обучи гейт и ап проекции, даун не трогай", "на атеншене")
+          "гейт": "gate", "гейта": "gate ", "гейты": "gate ", "ап": "up", "даун": "down", "дауна": "down ",
+          "атеншн": "attn  ", "атеншен": "attn   ", "атеншене": "attn    ", "атеншну": "attn   ",
+          "аттеншн": "attn   ", "аттеншен": "attn    ", "аттеншене": "attn     "}  # fmt: skip
 _TRANSLITERATED = re.compile(
     r"(?<![а-яА-ЯёЁ])(?:" + "|".join(sorted(_LATIN, key=len, reverse=True)) + r")(?![а-яА-ЯёЁ])", re.I
 )
@@ -461,6 +466,8 @@ def spelled_numbers(text: str) -> str:
 
     def spoken(m: re.Match[str]) -> str:  # "five e minus seven", "пять на десять в минус седьмой"
         mantissa, exponent = word_value(m.group(1)), word_value(m.group(2)) or ordinal_value(m.group(2))
+        if mantissa is None and re.fullmatch(r"полтора|полторы|полутора", m.group(1), re.I):
+            mantissa = 1.5  # "полтора на десять в минус четвёртой" is 1.5e-4
         if mantissa is None or exponent is None:
             return m.group(0)
         written = f"{mantissa}e-{exponent}"

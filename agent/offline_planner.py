@@ -159,6 +159,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])(?:мерж|мердж|слияние)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s*:"
             r"|(?<![\w-])[a-z_]+-(?:мерж|мердж|м[её]рдж|м[её]рж)\w*"  # "passthrough-мердж": the method named before
             r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
+            # "смержи нашу модель после SFT с B": a few words between, then the model's folder
+            r"|(?:смерж\w*|смердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+){2,4}?(?:с|со)\s+#"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
@@ -699,7 +701,8 @@ def find_actions(text: str) -> list[Action]:
     for i in range(1, len(actions)):  # "DPO on prefs, but before that SFT on chat", "но перед этим SFT": that one first
         a = actions[i]
         if a.kind in ("sft", "dpo") and re.search(
-            r"(?:before (?:that|this|it)|but first|first,? though|перед этим|до этого|но сначала|а сначала)[\s,:-]*"
+            r"(?:before (?:that|this|it|them)|but first|first,? though|перед (?:этим|ним|ней|тем|ними)|до этого|до него"
+            r"|но сначала|а сначала)[\s,:-]*"
             r"(?:(?:do|run|please|сделай|запусти)\s+)?(?:an?\s+|the\s+)?$",
             masked[max(0, a.start - 32) : a.start],
         ):
@@ -1924,7 +1927,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         )
     elif (
         not method
-        and BLEND_SAID.search(words_to_digits(mask_paths(text)))
+        and (BLEND_SAID.search(words_to_digits(mask_paths(text))) or favoured_ratio(mask_paths(text)))
         and not re.search(r"densit|плотн|trim|sparsif", text)
     ):
         method = "linear"  # "мердж с B 70 на 30", "merge B at 25%, the rest base": a blend in the shares said

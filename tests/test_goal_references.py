@@ -934,6 +934,33 @@ PLANNED = [
      ["sft", "preference"], {1: {"r": 4, "alpha": 8, "dropout": 0.05, "layers": [2, 3, 4, 5]}}),  # dropout was 0
     ("SFT on {sft} with dropout 0.1 only for SFT, then DPO on {dpo}", ["sft", "preference"],
      {0: {"dropout": 0.1}, 1: {"dropout": 0.0}}),
+    # passes 41a/41b at 935fa23
+    ("SFT на первой половине слоёв, DPO на второй", ["sft", "preference"],
+     {0: {"layers": [0, 1, 2, 3, 4, 5]}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),  # DPO took the first half: silent
+    ("sft on the first half of the layers, then dpo on the other half", ["sft", "preference"],
+     {1: {"layers": [6, 7, 8, 9, 10, 11]}}),
+    ("обучи гейт и ап проекции, даун не трогай", ["sft"], {0: {"target_modules": ["gate_proj", "up_proj"]}}),
+    ("сделай SFT, но не трогай слои с нулевого по третий и q_proj", ["sft"],
+     {0: {"layers": [4, 5, 6, 7, 8, 9, 10, 11], "target_modules": ["down_proj", "gate_proj", "k_proj", "o_proj",
+                                                                    "up_proj", "v_proj"]}}),  # it trained 0-2
+    ("DPO на {dpo} с бетой 0.2, а перед ним SFT на {sft}", ["sft", "preference"], {1: {"beta": 0.2}}),
+    ("SFT на {sft} и отдельно DPO на {dpo}, оба от базы, потом слей их тайсом поровну",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {2: {"input": "@base"}, 4: {"method": "ties", "weights": [0.5, 0.5]}}),  # the merge was lost
+    ("DPO with ipo loss, beta 0.1 -- actually make the loss hinge", ["preference"], {0: {"loss_type": "hinge"}}),
+    ("полный файнтюн без лоры на всех слоях, потом DPO с лорой ранг 16", ["sft", "preference"],
+     {0: {"adapter": "none"}, 1: {"adapter": "lora", "r": 16}}),
+    ("обучи лору на {sft}, смержи, потом DPO на {dpo}", ["sft", "preference"], {}),  # folded before DPO (it asked)
+    ("сначала сфт, потом дпо, потом мерж с первой ({partner}) — ей 40%, нам 60%",
+     ["sft", "preference", "merge_adapter", "merge_models"], {3: {"models": ["{partner}", "@dpo-merged"],
+                                                                  "weights": [0.4, 0.6]}}),
+    ("LoRA on layers 11 down to 6, only q and v", ["sft"],
+     {0: {"layers": [6, 7, 8, 9, 10, 11], "target_modules": ["q_proj", "v_proj"]}}),
+    ("do an SFT pass with lora, rank 64 -- wait no, 32 -- alpha stays 64", ["sft"], {0: {"r": 32, "alpha": 64}}),
+    ("SFT с lr полтора на десять в минус четвёртой", ["sft"], {0: {"learning_rate": 1.5e-4}}),
+    ("DPO, lr пять e минус семь", ["preference"], {0: {"learning_rate": 5e-7}}),
+    ("слияние: возьми 0.3 от {partner}, остальное база, метод linear", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
     # passes 40a/40b at 5bad180
     ("lora on attention only (q and v), leave the MLP alone, layers 4 to 7, lr 3e-4", ["sft"],
      {0: {"target_modules": ["q_proj", "v_proj"], "layers": [4, 5, 6, 7]}}),  # k and o had been added: silent
