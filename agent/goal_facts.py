@@ -71,7 +71,8 @@ AFTER = [
     ),
     (
         "learning_rate",
-        r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*",
+        r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*"
+        r"|(?<![а-я])шаг\w*\s+обучения",  # "шаг обучения 3e-5": the learning rate, as Russian courses call it
     ),
     (
         "beta",
@@ -171,7 +172,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -315,7 +316,12 @@ DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float1
           "f16": "float16", "f32": "float32", "fp-16": "float16", "fp-32": "float32", "bf-16": "bfloat16",
           "float 16": "float16", "float 32": "float32", "bfloat 16": "bfloat16", "half-precision": "float16",
           "full-precision": "float32", "половинной точности": "float16", "половинная точность": "float16",
-          "полной точности": "float32", "полная точность": "float32"}  # fmt: skip
+          "полной точности": "float32", "полная точность": "float32", "32bit": "float32", "32-bit": "float32",
+          "32 bit": "float32"}  # fmt: skip
+# "merged in 16bit" (Unsloth's save_pretrained_merged): float16 or bfloat16 — asked, never left at the source's dtype
+SIXTEEN_BIT = re.compile(
+    r"(?<![\w.-])16[- ]?bits?(?![\w-])|(?<![\w.-])16[- ]?бит\w*|merged_16bit|\bhalf\b(?=\s+(?:weights|model|size))"
+)
 
 
 SHARD_SIZE = re.compile(
@@ -581,8 +587,8 @@ LEAN = re.compile(
 
 # "70% партнёра", "30 percent of the partner", "a third from the base": the one share said, with its member after it
 SHARE_OF = re.compile(
-    r"(?<![\w.])(?P<p>\d+(?:\.\d+)?\s*%)\s+(?:of\s+|from\s+|for\s+|to\s+|на\s+|для\s+|от\s+)?(?:the\s+)?"
-    rf"(?P<who>{_WHO})"
+    r"(?<![\w.])(?P<p>\d+(?:\.\d+)?\s*%)\s+(?:of\s+|from\s+|for\s+|to\s+|towards?\s+|на\s+|для\s+|от\s+"
+    rf"|в\s+сторону\s+)?(?:the\s+)?(?P<who>{_WHO})"
 )
 
 
@@ -1156,7 +1162,11 @@ def reading_text(goal: str) -> str:
     from agent.goal_numbers import spelled_numbers
 
     table = str.maketrans({"ё": "е", "Ё": "Е", "“": '"', "”": '"', "«": '"', "»": '"', "—": "-", "–": "-", "’": "'"})
-    return spelled_numbers(goal.translate(table)).lower()  # before lower case: "КТО" is KTO, "кто" is who
+    text = spelled_numbers(goal.translate(table)).lower()  # before lower case: "КТО" is KTO, "кто" is who
+    return PERCENT_WORD.sub(lambda m: "%".ljust(len(m.group(0))), text)  # "60 percent towards B" is "60%"
+
+
+PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per\s+cent|процент(?:а|ов)?)(?![\w-])")
 
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH, NAME_LIKE)) -> str:
@@ -1258,7 +1268,9 @@ def number_facts(text: str) -> list[Fact]:
             if number is None or number.start in used:
                 continue
             if slot == "r" and m.group(0) == "r" and not re.match(r"[\"']?\s*[=:]?\s*\d", masked[m.end() :]):
-                if number.start != m.end() + (f.end() if f else 0) or not re.match(r"\s+[a-zа-я]", masked[m.end() :]):
+                if number.start != m.end() + (f.end() if f else 0) or not re.match(
+                    r"\s+[a-zа-я]|\s*[=:]\s*[a-zа-я]", masked[m.end() :]
+                ):  # "r sixteen", "r=thirty-two": the rank in words
                     continue  # "r sixteen" is the rank; "r" before anything else is a letter
             if _value_first(masked, number.end, slot):
                 continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
@@ -3028,6 +3040,8 @@ def _favoured_kept(value: tuple[float, float, str], stage: Any) -> bool:
     """Whether a two-model merge gives the member said to be favoured its share ("60-40 in favour of the second")."""
     share, rest, who = value
     shares = [1 - stage.t, stage.t] if stage.method == "slerp" else list(stage.weights or [])
+    if len(shares) == 1 and len(stage.models) == 1:  # "B into the base with task_arithmetic, 0.7 for B": B's scale
+        return member_index(who, list(stage.models)) == 0 and abs(shares[0] - share) < 1e-6
     if len(shares) != 2:
         return False
     members = list(stage.models)
@@ -3146,7 +3160,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
     if slot == "sharding_stage":
         return value in (("deepspeed", 3), ("fsdp", 2))
     if slot == "favoured_weights":
-        return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) == 2)
+        return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) in (1, 2))
     if slot == "each_rest":
         return any(
             (want := each_rest_weights(value[0], value[1], list(s.models))) is not None
@@ -3481,7 +3495,8 @@ def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
 # "all three equal", "все три поровну", "the 3 models equally": the number of a merge's members
 MEMBER_COUNT = re.compile(
     r"(?:\ball(?:\s+of\s+the)?|\bthe|(?<![а-я])(?:все|всех|всем|эти|этих))\s+(?P<n>\S+)"
-    r"(?=\s+(?:models?|checkpoints?|equal\w*|evenly|the\s+same|модел\w*|поровну|одинаков\w*|равн\w*))"
+    r"(?=\s+(?:(?P<other>other|others|остальн\w*|други\w*)\s+)?(?:models?|checkpoints?|equal\w*|evenly|the\s+same|модел\w*"
+    r"|поровну|одинаков\w*|равн\w*))"
     # "merge of three models", "мерж трёх моделей: …"
     r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
     r"(?=\s+(?:models|checkpoints|моделей|модели)\b)"
@@ -3521,7 +3536,8 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     for m in MEMBER_COUNT.finditer(masked):
         group = "n" if m.group("n") else "n2"
         said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
-        if said is None or not merges or any(len(s.models) == said.value for s in merges):
+        others = m.group("other") is not None  # "the two other checkpoints": besides the trained one
+        if said is None or not merges or any(len(s.models) - others == said.value for s in merges):
             continue
         have = ", ".join(f"{s.id}: {len(s.models)}" for s in merges)
         misses.append(
@@ -3553,6 +3569,10 @@ def check_plan_against_goal(
     misses.extend(_subtracted_misses(said, plan))
     misses.extend(_member_count_misses(said, plan))
     misses.extend(_no_adapter_on_layers_misses(said, retract(goal)))
+    if (sixteen := SIXTEEN_BIT.search(said)) and not any(
+        s.kind == "write" and s.dtype in ("float16", "bfloat16") for s in plan.stages
+    ):
+        misses.append(Miss(None, f"You wrote '{sixteen.group(0)}': should the output be float16 or bfloat16?"))
     if not swapped:
         misses.extend(_first_misses(said, plan))
     misses.extend(_unstated_order_misses(said, plan))
@@ -3757,7 +3777,9 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
             )
         )
     relative = relative_alpha(masked)
-    referred = [(f.start, f.end) for f in facts if f.derived or f.slot == "reference"]
+    referred = [
+        (f.start, f.end) for f in facts if f.derived or f.slot in ("reference", "dtype")
+    ]  # "в половинной точности"
     if favoured := favoured_ratio(masked):  # "partner weighted twice as much as the base": a ratio by member
         referred.append((favoured.start, favoured.end))
     for m in VAGUE.finditer(masked):

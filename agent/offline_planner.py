@@ -158,9 +158,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # "мерж линейный: база 0,6, B 0,4": the noun, its method, then the members
             r"|(?<![а-я])(?:мерж|мердж|слияние)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s*:"
             r"|(?<![\w-])[a-z_]+-(?:мерж|мердж|м[её]рдж|м[её]рж)\w*"  # "passthrough-мердж": the method named before
-            r"|(?:смерж\w*|смердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
+            r"|(?:смерж\w*|смердж\w*|замерж\w*|замердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+"
+            r"(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
             # "смержи нашу модель после SFT с B": a few words between, then the model's folder
-            r"|(?:смерж\w*|смердж\w*)\s+(?:(?!адаптер|лор|lora|dora)\w+\s+){2,4}?(?:с|со)\s+#"
+            r"|(?:смерж\w*|смердж\w*|замерж\w*|замердж\w*|слей\w*)\s+(?:(?!адаптер|лор|lora|dora)[\w#]+\s+){2,4}?(?:с|со)\s+#"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
@@ -2138,7 +2139,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
             hit = next((mm for mm in stage["models"] if not mm.startswith("@") and Path(mm).resolve() == k), None)
         else:
             hit = _member_word(name, stage["models"])
-        if hit is not None:  # "then merge that with B: 0.8 to partner": B 0.8, ours the rest
+        if hit is not None and method in _NEEDS_BASE and "@base" in stage["models"] and hit != "@base":
+            # "B into the base with task_arithmetic, weight 0.7 for B": the base is the reference, B's vector is scaled
+            stage["models"] = [hit]
+            weights = [one[0]]
+            named = True
+        elif hit is not None:  # "then merge that with B: 0.8 to partner": B 0.8, ours the rest
             weights = [one[0] if m == hit else round(1 - one[0], 6) for m in stage["models"]]
             named = True  # each weight is with its member already: the members are not reordered
             other = next(m for m in stage["models"] if m != hit)

@@ -337,6 +337,10 @@ SHAPES: list[tuple[str, object]] = [
         lambda m: f"Вы написали «{m['x']}», а в слиянии плана другое число моделей ({m['h']}); какие модели слить?",
     ),
     (
+        r"You wrote '(?P<x>.+?)': should the output be float16 or bfloat16\?",
+        lambda m: f"Вы написали «{m['x']}»: записать результат в float16 или в bfloat16?",
+    ),
+    (
         r"You gave a range for (?P<s>.+?) \((?P<x>.+?)\); a run trains with one value\. Which should it be\?",
         lambda m: f"Вы дали диапазон для «{_slot(m['s'])}» ({m['x']}); обучение идёт с одним значением. Какое взять?",
     ),

@@ -843,6 +843,8 @@ def test_a_second_run_on_the_same_data_the_goal_says_once_is_asked_about(goal: s
         ("write it as bf-16 to out/x", "bfloat16"),
         ("save in float 32", "float32"),
         ("сохрани в половинной точности", "float16"),
+        ("SFT и сохранить в половинной точности", "float16"),  # pass 42b: asked which exact value "половинной" was
+        ("write the merged model as 32-bit", "float32"),
         ("export half-precision weights", "float16"),
     ],
 )

@@ -934,6 +934,18 @@ PLANNED = [
      ["sft", "preference"], {1: {"r": 4, "alpha": 8, "dropout": 0.05, "layers": [2, 3, 4, 5]}}),  # dropout was 0
     ("SFT on {sft} with dropout 0.1 only for SFT, then DPO on {dpo}", ["sft", "preference"],
      {0: {"dropout": 0.1}, 1: {"dropout": 0.0}}),
+    # passes 42a/42b at d98603f
+    ("SFT on {sft} with lora r=thirty-two, alpha sixty-four, then DPO on {dpo}", ["sft", "preference"],
+     {0: {"r": 32, "alpha": 64}}),
+    ("Merge {partner} into the base with task_arithmetic, weight 0.7 for the partner; no training at all",
+     ["merge_models"], {0: {"method": "task_arithmetic", "models": ["{partner}"], "weights": [0.7]}}),  # it weighted the base
+    ("Train LoRA r=8 on {sft}, then combine it with the two other checkpoints ({partner}, {partner2}) equally via linear",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}", "{partner2}"]}}),
+    ("SFT, then merge with {partner} using slerp, 60 percent towards the partner", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "t": 0.6}}),
+    ("сделай SFT на трёх эпохах с lr 2e-4, потом DPO; ранг у обоих 32, но у DPO альфа 16", ["sft", "preference"],
+     {0: {"r": 32, "epochs": 3}, 1: {"r": 32, "alpha": 16}}),
+    ("SFT, шаг обучения три на десять в минус пятой", ["sft"], {0: {"learning_rate": 3e-5}}),
     # passes 41a/41b at 935fa23
     ("SFT на первой половине слоёв, DPO на второй", ["sft", "preference"],
      {0: {"layers": [0, 1, 2, 3, 4, 5]}, 1: {"layers": [6, 7, 8, 9, 10, 11]}}),  # DPO took the first half: silent
@@ -1184,6 +1196,10 @@ ASKED = [
     ("rank 8-16", "a range for rank (8-16)"),
     ("SFT с lr от 1e-4 до 3e-4", "диапазон"),
     ("sft with 2-3 epochs", "a range for epochs"),
+    (
+        "unsloth: r = 16, lora_alpha = 16, learning_rate = 2e-4. then save_pretrained_merged to {out}/M in 16bit",
+        "float16 or bfloat16",
+    ),  # pass 42b: the write stayed at the source's dtype (float32): silent
     ("SFT on {sft}, no LoRA on layer 0", "fully fine-tuned"),  # a LoRA on layer 0 alone had been planned: silent
     ("обучи на {sft} без лоры на слоях 0-5", "обучить полностью"),
 ]
