@@ -1954,10 +1954,20 @@ def _merge_models(action: Action, ctx: Context) -> None:
         and not re.search(r"\bbase\b(?!_model|\s+model\s*[:=])|базов\w*|исходн\w*", MERGE_BASE_WORDS.sub(" ", text))
     ):
         partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
+    taken_back = {  # "merge A with B and C, but not C actually", "… с B и C, но без C": C is no member
+        _verbatim(m.group(0).rstrip(".,"), ctx)
+        for m in PATHLIKE.finditer(text)
+        if re.search(
+            r"(?:\bbut\s+not|\bnot|\bwithout|\bexcept|\bexcluding|(?<![а-я])без|(?<![а-я])кроме|(?<![а-я])но\s+не)\s+$",
+            text[max(0, m.start() - 16) : m.start()],
+        )
+    }
     for path in _paths(PATHLIKE, text):
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
         path = _verbatim(path, ctx)
+        if path in taken_back:
+            continue
         opened = _is_opened(path, ctx)
         if not opened and OUTPUT_BEFORE.search(
             text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""

@@ -934,6 +934,10 @@ PLANNED = [
      ["sft", "preference"], {1: {"r": 4, "alpha": 8, "dropout": 0.05, "layers": [2, 3, 4, 5]}}),  # dropout was 0
     ("SFT on {sft} with dropout 0.1 only for SFT, then DPO on {dpo}", ["sft", "preference"],
      {0: {"dropout": 0.1}, 1: {"dropout": 0.0}}),
+    # pass 43b at ef2f728: a merge member taken back was merged anyway (silent)
+    ("merge {model} with {partner} and {partner2}, but not {partner2} actually", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"]}}),
+    ("Смерджи {model} с {partner} и {partner2}, но без {partner2}", ["merge_models"], {0: {"models": ["@base", "{partner}"]}}),
     # passes 42a/42b at d98603f
     ("SFT on {sft} with lora r=thirty-two, alpha sixty-four, then DPO on {dpo}", ["sft", "preference"],
      {0: {"r": 32, "alpha": 64}}),
