@@ -3550,6 +3550,21 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     return misses
 
 
+# "merge A with B and C, but not C actually", "… с B и C, но без C": a folder named, then left out of the merge
+_LEFT_OUT_BEFORE = re.compile(
+    r"(?:\bbut\s+not|\bnot|\bwithout|\bexcept|\bexcluding|(?<![а-я])без|(?<![а-я])кроме|(?<![а-я])но\s+не)\s+$"
+)
+
+
+def paths_left_out(text: str, pattern: re.Pattern[str] = PATH) -> list[str]:
+    """The paths the text names right after a negation (the planner skips them as merge members, the check agrees)."""
+    return [
+        m.group(0).rstrip(".,")
+        for m in pattern.finditer(text)
+        if _LEFT_OUT_BEFORE.search(text[max(0, m.start() - 16) : m.start()])
+    ]
+
+
 def check_plan_against_goal(
     goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None
 ) -> list[Miss]:
@@ -3576,7 +3591,8 @@ def check_plan_against_goal(
     if not swapped:
         misses.extend(_first_misses(said, plan))
     misses.extend(_unstated_order_misses(said, plan))
-    misses.extend(_both_adapters_misses(mask(_corrected_spans(reading_text(retract(goal)))[0]), plan))  # taken back
+    corrected = mask(_corrected_spans(reading_text(retract(goal)))[0])  # what was taken back is blanked
+    misses.extend(_both_adapters_misses(corrected, plan))
     for scope, words in contradicted_stages(goal):
         if _scope_stages(plan, scope):
             name = SCOPE_NAMES.get(scope, scope.upper())
@@ -3596,7 +3612,7 @@ def check_plan_against_goal(
     misses.extend(_role_misses(facts, plan))
     from agent.goal_layers import unread_layer_words
 
-    for phrase in unread_layer_words(mask(_corrected_spans(reading_text(retract(goal)))[0]), num_layers):
+    for phrase in unread_layer_words(corrected, num_layers):
         misses.append(
             Miss(None, f"You wrote '{phrase}', and only part of it was read as layers; which layers should be trained?")
         )
@@ -3645,14 +3661,7 @@ def check_plan_against_goal(
             )
         )
     misses.extend(setting_misses(goal, num_layers, read))
-    taken_back = {  # "merge A with B and C, but not C actually": C named, then left out of the merge
-        m.group(0).rstrip(".,").lower()
-        for m in PATH.finditer(reading_text(retract(goal)))
-        if re.search(
-            r"(?:\bbut\s+not|\bnot|\bwithout|\bexcept|\bexcluding|(?<![а-я])без|(?<![а-я])кроме|(?<![а-я])но\s+не)\s+$",
-            reading_text(retract(goal))[max(0, m.start() - 16) : m.start()],
-        )
-    }
+    taken_back = {path.lower() for path in paths_left_out(reading_text(retract(goal)))}
     for fact in facts:
         if _placed(fact, plan, num_layers):
             continue

@@ -85,6 +85,7 @@ from agent.goal_facts import (
     order_swapped,
     ordinal_weights,
     output_dtype,
+    paths_left_out,
     per_model_weights,
     referred_stage,
     relative_weights,
@@ -1954,14 +1955,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         and not re.search(r"\bbase\b(?!_model|\s+model\s*[:=])|базов\w*|исходн\w*", MERGE_BASE_WORDS.sub(" ", text))
     ):
         partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
-    taken_back = {  # "merge A with B and C, but not C actually", "… с B и C, но без C": C is no member
-        _verbatim(m.group(0).rstrip(".,"), ctx)
-        for m in PATHLIKE.finditer(text)
-        if re.search(
-            r"(?:\bbut\s+not|\bnot|\bwithout|\bexcept|\bexcluding|(?<![а-я])без|(?<![а-я])кроме|(?<![а-я])но\s+не)\s+$",
-            text[max(0, m.start() - 16) : m.start()],
-        )
-    }
+    taken_back = {_verbatim(p, ctx) for p in paths_left_out(text, PATHLIKE)}  # "с B и C, но без C": C is no member
     for path in _paths(PATHLIKE, text):
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue
