@@ -71,7 +71,7 @@ AFTER = [
     ),
     (
         "learning_rate",
-        r"\b" + LEARNING_WORD + r"[_ -]rate\b|\blr\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*"
+        r"\b" + LEARNING_WORD + r"[_ -]rates?\b|\blrs?\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*"
         r"|(?<![а-я])шаг\w*\s+обучения",  # "шаг обучения 3e-5": the learning rate, as Russian courses call it
     ),
     (
@@ -449,7 +449,7 @@ MERGE_NUMBERS = [
 EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|обоих|всех)|каждой|каждому|обеим|обоим)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
-    r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece)\b"  # "task arithmetic, 0.3 each"
+    r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece|for\s+(?:each|every|both)(?:\s+(?:one|model|of\s+them))?)\b"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
     # "по трети каждой", "веса по половине", "a third each": the share said as a word
     r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
@@ -458,9 +458,19 @@ EACH_WEIGHT = re.compile(
 EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "a quarter": 0.25, "half": 0.5}
 
 
+def _setting_before(masked: str, start: int) -> bool:
+    """Whether another merge setting's word comes right before a value: "density 0.5 each" is no weight."""
+    return bool(
+        re.search(
+            r"(?:densit\w*|плотност\w*|epsilon|lambda|эпсилон\w*|лямбд\w*|(?<![\w.-])t)\s*[:=]?\s*$",
+            masked[max(0, start - 20) : start],
+        )
+    )
+
+
 def each_weight(masked: str) -> tuple[float, int, int] | None:
     """'weights 0.5 each', 'по 0.5 каждой', 'по трети каждой': the one weight every member gets, and where."""
-    m = EACH_WEIGHT.search(masked)
+    m = next((m for m in EACH_WEIGHT.finditer(masked) if not _setting_before(masked, m.start())), None)
     if not m:
         return None
     said = re.sub(r"\s+", " ", next(g for g in m.groups() if g))
@@ -475,10 +485,11 @@ OURS = (
     r"(?:ours|mine|my\s+(?:own\s+)?model|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
     r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
     r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?|(?<![а-я])нам(?![а-я])"  # "0.6 нам и 0.4 партнёру"
+    r"|our\s+favou?r|\b(?:we|us)(?![\w'-])"  # "in our favour", "we get the rest"
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
-    r"(?:theirs|their\s+(?:model|one)|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему|ей)"
+    r"(?:theirs|their\s+(?:model|one)|their\s+favou?r|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему|ей)"
     r"|партн[её]р\w*|друг\w+(?:\s+модел\w*)?)(?![\w-])"
 )
 BASE_WORDS = (
@@ -510,8 +521,12 @@ RELATIVE_WEIGHT = re.compile(
 # "60-40 in favour of the second one", "семьдесят на тридцать в пользу нашей", "3:1 towards B": a share and who has it
 _PRONOUN = r"(?:it|him|него|неё|нее)(?![\w-])"  # "slerp B favouring it 3 to 1": the one model named before
 FAVOURED_RATIO = re.compile(
-    r"(?<![\w.])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])\s*,?\s*"
-    rf"(?:{FAVOUR_WORDS}|towards?|(?=for\s+(?:{OURS}|{THEIRS}|{BASE_WORDS}))for)\s+(?:the\s+)?"  # "3:1 for ours"
+    r"(?<![\w.:/])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.:/])\s*,?\s*"
+    rf"(?:{FAVOUR_WORDS}\s+|towards?\s+|(?=for\s+(?:{OURS}|{THEIRS}|{BASE_WORDS}))for\s+"  # "3:1 for ours"
+    rf"|(?P<bare>)(?=(?:{OURS}|{THEIRS})(?![\w-])(?!\s*(?:[:/]|and|и|,)\s*\S))"  # "70/30 ours"
+    # "70/30 in our favour", "70 на 30 в нашу пользу": the owner inside the favour words
+    r"|in\s+(?=(?:our|their|(?:the\s+)?(?:partner|base|original)(?:'s)?|#{3,}(?:'s)?)\s+favou?r)"
+    r"|в\s+(?=(?:нашу|мою|его|их)\s+пользу))(?:the\s+)?"
     rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
 )
 
@@ -547,8 +562,8 @@ def favoured_ratio(masked: str) -> Favoured | None:
     if not m:
         return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
-    if a + b <= 0:
-        return None
+    if a + b <= 0 or (m.re is FAVOURED_RATIO and m["bare"] is not None and a < b):
+        return None  # "30/70 ours" with no favour word: whose is the 70 is not said
     start, end = starts[m.start()], ends[m.end() - 1]
     who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
     if re.fullmatch(_PRONOUN, masked[who_start:who_end]):
@@ -749,15 +764,15 @@ WEIGHT_FOR = re.compile(
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
     r"|(?P<name5>"
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|weight\s+|вес\s+)?"
-    r"(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|(?:weight|вес)\s+"
+    r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
@@ -807,7 +822,7 @@ _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 REST_TO = re.compile(
     rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+|(?:is|stays|remains)"
     rf"\s+(?:with\s+|for\s+)?)?(?:the\s+)?(?P<a>{_REST_NAME})"  # "the rest is ours", "the rest stays the base"
-    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets|takes|taking|getting|keeps|keeping|has|having)\s+|\s)(?:the\s+)?"
+    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets?|takes?|taking|getting|keeps?|keeping|has|have|having)\s+|\s)(?:the\s+)?"
     r"(?:rest|remainder)\b"
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
@@ -823,18 +838,49 @@ EACH_SHARE = re.compile(
     rf"|(?<![а-я])(?:каждому|каждой|каждого|обоим|обеим)\s+(?:партн\w+\s+)?по\s+(?P<c>{_SHARE})"
     rf"|(?<![а-я])по\s+(?P<d>{_SHARE})\s+(?:каждому|каждой|каждого|обоим|обеим|партн[её]рам)(?![а-я])"
     rf"|\b(?:the\s+)?(?:partners|others|other\s+two|two\s+others)\s+(?:get\s+|at\s+)?(?P<e>{_SHARE})\s*(?:each|apiece)?"
+    rf"|(?<![а-я])(?:партн[её]р(?:ы|ам)|остальн(?:ые|ым)|други[ем]|обе\s+другие)\s+(?:модел(?:и|ям)\s+)?по\s+(?P<f>{_SHARE})"
 )
 
 
 def each_with_rest(text: str) -> tuple[float, re.Match[str], re.Match[str]] | None:
     """'each gets 0.25, ours the rest', 'каждому по 0,2, остальное нашей': (the share each member gets, the
     share's words, the words naming the one member that takes what is left). `text` has paths masked."""
-    each, rest = EACH_SHARE.search(text), REST_TO.search(text)
+    each = next((m for m in EACH_SHARE.finditer(text) if not _setting_before(text, m.start())), None)
+    rest = REST_TO.search(text)
     if not each or not rest or (each.start() < rest.end() and rest.start() < each.end()):
         return None
-    said = next(g for g in each.groups() if g).replace(" ", "")
-    value = float(said.rstrip("%")) / (100 if said.endswith("%") or float(said.rstrip("%")) > 1 else 1)
+    value = _each_value(each)
     return (value, each, rest) if 0 < value < 1 else None
+
+
+def _each_value(each: re.Match[str]) -> float:
+    said = next(g for g in each.groups() if g).replace(" ", "")
+    return float(said.rstrip("%")) / (100 if said.endswith("%") or float(said.rstrip("%")) > 1 else 1)
+
+
+def each_with_one(text: str) -> tuple[float, float, int, int, int, int] | None:
+    """'0.4 for ours and 0.3 each for the partners', 'наша вес 1, партнёры по 0,5': (the share each other member
+    gets, the one named member's own share, its name's start and end, start, end). `text` has paths masked."""
+    each = next((m for m in EACH_SHARE.finditer(text) if not _setting_before(text, m.start())), None)
+    if not each or REST_TO.search(text):
+        return None
+    named = [
+        (v / 100 if pct else v, ns, ne, ms, me)
+        for v, ns, ne, ms, me, pct in _weights_by(text)
+        if me <= each.start() or ms >= each.end()
+    ] + [
+        (float(m.group(1)) / (100 if m.group(2) else 1), m.start("name"), m.end("name"), m.start(), m.end())
+        for m in WEIGHT_FOR.finditer(text)
+        if m.end() <= each.start() or m.start() >= each.end()
+    ]
+    named = list({n[1]: n for n in named}.values())  # one value read by both patterns is one
+    if len(named) != 1:
+        return None
+    own, name_start, name_end, start, end = named[0]
+    value = _each_value(each)
+    if not 0 < value <= 1 or own <= 0:
+        return None
+    return value, own, name_start, name_end, min(start, each.start()), max(end, each.end())
 
 
 def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
@@ -867,6 +913,15 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     return said, min(rest.start(), *(p[3] for p in pairs)), max(rest.end(), *(p[4] for p in pairs))
 
 
+_NAME_LIST = rf"{_REST_NAME}(?:\s*(?:,|and|и|&)\s*(?:and\s+|и\s+)?{_REST_NAME})+"
+RATIO_THEN_NAMES = re.compile(
+    r"(?<![\w.])(?P<ratio>\d*\.?\d+\s*%?(?:\s*(?:[:/]|на|to)\s*\d*\.?\d+\s*%?)+)(?![\w.])\s*"
+    rf"(?:(?:for|to|для|на|у|[:—-])?\s*(?:the\s+)?(?P<names>{_NAME_LIST})"
+    # "60:40 (partner:ours)", "1:3 (партнёр:наша)": a legend in brackets names each share's owner in order
+    rf"|\(\s*(?P<legend>(?:the\s+)?{_REST_NAME}(?:\s*(?:[:/]|\sto\s|\sна\s|\sк\s)\s*(?:the\s+)?{_REST_NAME})+)\s*\))"
+)
+
+
 def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
     if rest := _rest_weights(text):
@@ -877,7 +932,8 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         and all(  # "my model 2 parts, B 1 part": a share's unit word may follow it
             re.fullmatch(
                 r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))?\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*"
-                r"(?:and\s+|и\s+|а\s+|but\s+|while\s+)?",
+                r"(?:and\s+|и\s+|а\s+|but\s+|while\s+)?"
+                r"(?:(?:партн[её]р\w*|(?:the\s+)?partner|(?:the\s+)?other(?:\s+model)?|друг\w+(?:\s+модел\w*)?)\s+)?",
                 text[a[4] : b[3]],
             )
             for a, b in pairwise(by)
@@ -892,14 +948,24 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
             by[0][3],
             by[-1][4] + (unit.end() if unit else 0),
         )
+    if listed := RATIO_THEN_NAMES.search(text):  # "1:2:3 base, A and B": the shares, then their owners in order
+        group = "names" if listed["names"] else "legend"
+        names = list(re.finditer(_REST_NAME, listed[group]))
+        numbers = re.findall(r"\d*\.?\d+", listed["ratio"])
+        if len(names) == len(numbers):
+            values = weight_values([(n, "%" if "%" in listed["ratio"] else "") for n in numbers])
+            at = listed.start(group)
+            return (
+                [(v, at + n.start(), at + n.end()) for v, n in zip(values, names, strict=True)],
+                listed.start(),
+                listed.end(),
+            )
     hits = list(WEIGHT_FOR.finditer(text))
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)
     ):
         return None
-    values = [float(m.group(1)) for m in hits]
-    if any(m.group(2) for m in hits) or any(v > 1 for v in values):
-        values = [v / 100 for v in values]
+    values = weight_values([(m.group(1), m.group(2)) for m in hits])  # "1 for ours and 2 for B" is a ratio
     return (
         [(v, m.start("name"), m.end("name")) for v, m in zip(values, hits, strict=True)],
         hits[0].start(),
@@ -1121,7 +1187,7 @@ class Fact:
             "sharding_stage": lambda: f"{'ZeRO-' if value[0] == 'deepspeed' else 'FSDP'}{value[1]}",
             "each_rest": lambda: f"weight {_show(value[0])} for each member, the rest for {value[1]}",
             "favoured_weights": lambda: (
-                f"weight {_show(value[0])} for {value[2]}, {_show(value[1])} for the other member"
+                f"weight {_show(value[0])} for {_owner(value[2])}, {_show(value[1])} for the other member"
             ),
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
@@ -1147,6 +1213,11 @@ class Miss:
     fact: Fact | None
     message: str
     unrunnable: bool = False  # a method or technique Graft does not run: asked first, before any value
+
+
+def _owner(who: str) -> str:
+    """'our favour' as a merge member is 'ours'."""
+    return re.sub(r"^(our|their)\s+favou?r$", r"\1s", who)
 
 
 def _show(value: Any) -> str:
@@ -1221,6 +1292,16 @@ STAGE_INFIX = r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:
 GLUED_KEYS = [("r", r"r|rank|ранг"), ("alpha", r"a|α|alpha|альфа"), ("learning_rate", r"lr|лр"), ("epochs", r"ep|эп"),
               ("batch_size", r"bs")]  # fmt: skip
 GLUED = re.compile(r"(?<![\w.-])(r|rank|ранг|a|α|alpha|альфа|lr|лр|ep|эп|bs)(\d+(?:\.\d+)?(?:e-\d+)?)(?![\w.])")
+_STAGE_NAME = r"(?:the\s+)?(?:sft|dpo|ipo|orpo|simpo|kto|сфт|дпо)(?:\s+stage|\s+этап\w*)?"
+# after a setting's word, "for each", "per stage", "для каждого этапа", then a list of stage-value pairs
+PER_STAGE_OPENING = (
+    r"(?:\s+(?:for|per|in)\s+(?:each|every|both|either)(?:\s+(?:stage|one|run|step|of them))?|\s+per\s+stage"
+    r"|\s+(?:для|на|в)\s+(?:каждого|каждом|обоих|каждой)(?:\s+этап\w*)?)?\s*[:=-]?\s*"
+)
+PER_STAGE_ITEM = re.compile(
+    rf"(?:{_STAGE_NAME})\s*[:=-]?\s*(?P<v1>{DIGITS})(?![\w.])"  # "sft 1e-4"
+    rf"|(?P<v2>{DIGITS})\s+(?:for|для|на|in|в)\s+{_STAGE_NAME}(?![\w])"  # "32 for sft"
+)
 RESPECTIVE = (
     rf"({DIGITS})\s*(?:,|and|и)\s*({DIGITS})(?:\s*(?:,|and|и)\s*({DIGITS}))?\s*,?\s*(?:respectively|соответственно)"
 )
@@ -1328,6 +1409,25 @@ def number_facts(text: str) -> list[Fact]:
                     if number is not None:
                         used.add(number.start)
                         facts.append(_number_fact(slot, number, masked, number.start))
+    for (
+        slot,
+        keyword,
+    ) in AFTER:  # "learning rates: sft 1e-4, dpo 5e-7", "a different rank for each: 32 for sft, 8 for dpo"
+        for m in re.finditer(rf"(?:{keyword}){PER_STAGE_OPENING}", masked):
+            items, pos = [], m.end()
+            while item := PER_STAGE_ITEM.match(masked, pos):
+                items.append(item)
+                pos = item.end()
+                gap = re.match(r"\s*(?:,|;|/|and\b|и(?![а-я])|а(?![а-я]))\s*(?:(?:and|и|а)\s+)?", masked[pos:])
+                pos += gap.end() if gap else 0
+            if len(items) < 2:
+                continue
+            for item in items:
+                group = "v1" if item.group("v1") else "v2"
+                number = number_at(masked, item.start(group))
+                if number is not None and number.start not in used:
+                    used.add(number.start)
+                    facts.append(_number_fact(slot, number, masked, number.start))
     for slot, keyword in AFTER:  # "beta not 0.1 but 0.25", "бета не 0.1, а 0.25": the second value, the first replaced
         for m in re.finditer(
             rf"(?:{keyword})\s*[:=]?\s*(?:not|не)\s+({DIGITS})\s*,?\s*(?:but|а|but rather)\s+({DIGITS})(?![\w.])",
@@ -2339,6 +2439,13 @@ OWN_VALUES_AFTER = re.compile(
 FOR_STAGE = re.compile(r"(?:for|in|on|для|в|на)\s+(?:the\s+|it'?s\s+|its\s+)?(?:stage\s+|этапа?\s+)?")
 
 
+# "DPO as full fine-tuning", "DPO (full fine-tune)", "ДПО полным дообучением": how that stage trains, no SFT
+FULL_AS = re.compile(
+    r"(?:\s*(?:on|на|with|с)\s+#{3,})?[\s(,:—-]*(?:(?:as|with|using|via|by|в\s+виде|как|через)\s+)?(?:an?\s+)?(?:full(?:y)?|full[- ]parameter"
+    r"|полн\w*|полнопараметрич\w*)[\s-]*(?:parameter\s+|weights?\s+)?"
+)
+
+
 def _scope(facts: list[Fact], masked: str) -> None:
     """Which training stage each stated value is for: "rank 16 for the SFT and rank 8 for the DPO adapter",
     "SFT with lr 2e-4, then DPO with beta 0.2 and lr 5e-6 for it", "SFT с рангом 16, потом DPO с рангом 8".
@@ -2384,6 +2491,7 @@ def _scope(facts: list[Fact], masked: str) -> None:
         if names_a_thing(masked, m.start(), m.end()) or any(
             (w[0] >= m.end() and VERB_GAP.fullmatch(masked[m.end() : w[0]]))
             or (w[1] <= m.start() and re.fullmatch(r"[\s-]*", masked[w[1] : m.start()]))
+            or (w[1] <= m.start() and FULL_AS.fullmatch(masked[w[1] : m.start()]))
             for w in preference
         ):
             continue  # "train it with DPO", "DPO training": how the preference stage runs
@@ -2489,14 +2597,16 @@ def contradicted_stages(goal: str) -> list[tuple[str, str]]:
     said: set[str] = set()
     out = []
     for m, scope in mentions:
-        if negated(masked, m.start()):
+        after = NEGATED_AFTER.match(masked, m.end())  # "…, но SFT не надо", "but the SFT is not needed"
+        if negated(masked, m.start()) or (after and scope in said):
             if m.group(0) in ("ipo", "sigmoid"):
                 continue  # "DPO, not IPO", "IPO loss instead of sigmoid": a DPO loss swapped, not a DPO taken back
-            phrase = re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
+            phrase = None if after else re.search(NEGATED + "$", masked[max(0, m.start() - 32) : m.start()])
             if scope in said and _taken_back(masked, m.start() - len(phrase.group(0)) if phrase else m.start()):
                 said.discard(scope)  # "SimPO? no, skip SimPO", "SimPO… нет, пропусти SimPO": the person took it back
             elif scope in said:
-                out.append((scope, ((phrase.group(0) if phrase else "") + m.group(0)).strip()))
+                words = masked[m.start() : after.end()] if after else (phrase.group(0) if phrase else "") + m.group(0)
+                out.append((scope, words.strip()))
         elif not names_a_thing(masked, m.start(), m.end()):
             said.add(scope)
     return out
@@ -2525,10 +2635,16 @@ def refused_stages(goal: str) -> list[tuple[str, str]]:
 
 
 TAKE_BACK = re.compile(r"(?:\bno|(?<![а-я])нет|\bactually|хотя нет|\bwait)[,.!…]*\s*$")
+# "…, but skip the sft", "…, но пропусти SFT": an order to leave a stage out takes it back ("but no SFT" is asked)
+BUT_BEFORE = re.compile(r"(?:\bbut|(?<![а-я])но)[,.!…]*\s*$")
+LEAVE_OUT_ORDER = re.compile(
+    r"(?:skip|drop|omit|leave\s+out|remove|don'?t\s+(?:do|run)|пропусти|убери|выкинь|не\s+делай|не\s+запускай)\b"
+)
 
 
 def _taken_back(masked: str, start: int) -> bool:
-    return bool(TAKE_BACK.search(masked[max(0, start - 16) : start]))
+    before = masked[max(0, start - 16) : start]
+    return bool(TAKE_BACK.search(before)) or bool(BUT_BEFORE.search(before) and LEAVE_OUT_ORDER.match(masked, start))
 
 
 def taken_back_stages(masked: str) -> list[tuple[str, int]]:
@@ -2563,7 +2679,7 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
         None
         if per_model
         else re.search(
-            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции"
+            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|scaling(?:\s+(?:factors?|coefficients?))?"
             r"|(?<!warmup )(?<!warmup_)(?<!warm-up )(?<!warm up )ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
             masked,
         )
@@ -2581,6 +2697,12 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
         who = next(g for g in "abcde" if rest.group(g))
         start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
         facts.append(Fact("each_rest", (value, text[rest.start(who) : rest.end(who)]), text[start:end], start, end))
+    elif each_one := each_with_one(masked):  # "0.4 for ours and 0.3 each for the partners"
+        value, own, name_start, name_end, start, end = each_one
+        facts.append(Fact("each_rest", (value, text[name_start:name_end], own), text[start:end], start, end))
+    elif RATIO_THEN_NAMES.search(masked) and (named := weights_for(masked)):  # "1:2:3 for the base, A and B"
+        pairs, w_start, w_end = named
+        facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
     elif each:  # one value for every member: the plan's weights are all that value
         value, w_start, w_end = each
         facts.append(Fact("weights", [value], text[w_start:w_end], w_start, w_end))
@@ -2894,6 +3016,8 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
             if listed and ref.end + listed.start(1) <= f.start < ref.end + listed.end(1) and f.slot in SLOT_NAMES:
                 f.scope = "all"  # "(r 32, alpha 64)" after "the same settings as the SFT": both stages
     for m in EVERY_STAGE.finditer(masked):  # "both with r 32 and 2 epochs", "lr 1e-5 for everything", "у обоих ранг 8"
+        if PER_STAGE_ITEM.match(masked, m.end() + re.match(r"\s*[:=-]?\s*", masked[m.end() :]).end()):
+            continue  # "lr для каждого этапа: сфт 1e-4, дпо 5e-7": each stage's own value follows
         seg_end = next((x.start() for x in SEGMENT_SPLIT.finditer(masked, m.end())), len(masked))
         seg_start = max([0, *(x.end() for x in SEGMENT_SPLIT.finditer(masked[: m.start()]))])
         if not re.match(r"\s*:", masked[m.end() :]):
@@ -3027,10 +3151,13 @@ def member_index(who: str, members: list[str]) -> int:
     return next((i for i, m in enumerate(members) if m == who or _same_path(m, who)), -1)
 
 
-def each_rest_weights(value: float, who: str, members: list[str]) -> list[float] | None:
-    """'each gets 0.25, ours the rest' over these members: every member `value`, the one named what is left."""
+def each_rest_weights(value: float, who: str, members: list[str], own: float | None = None) -> list[float] | None:
+    """'each gets 0.25, ours the rest' over these members: every member `value`, the one named what is left (or
+    its `own` share, where one was said: '0.4 for ours, 0.3 each for the partners')."""
     index = member_index(who, members)
-    rest = round(1 - value * (len(members) - 1), 6)
+    rest = own if own is not None else round(1 - value * (len(members) - 1), 6)
+    if own is not None:
+        return None if index < 0 or len(members) < 3 else [rest if i == index else value for i in range(len(members))]
     if index < 0 or not 0 < rest < 1:
         return None
     return [rest if i == index else value for i in range(len(members))]
@@ -3163,7 +3290,7 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) in (1, 2))
     if slot == "each_rest":
         return any(
-            (want := each_rest_weights(value[0], value[1], list(s.models))) is not None
+            (want := each_rest_weights(value[0], value[1], list(s.models), *value[2:])) is not None
             and len(s.weights or []) == len(want)
             and all(abs(a - b) < 1e-6 for a, b in zip(s.weights, want, strict=True))
             for s in stages
@@ -3496,7 +3623,7 @@ def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
 MEMBER_COUNT = re.compile(
     r"(?:\ball(?:\s+of\s+the)?|\bthe|(?<![а-я])(?:все|всех|всем|эти|этих))\s+(?P<n>\S+)"
     r"(?=\s+(?:(?P<other>other|others|остальн\w*|други\w*)\s+)?(?:models?|checkpoints?|equal\w*|evenly|the\s+same|модел\w*"
-    r"|поровну|одинаков\w*|равн\w*))"
+    r"|поровну|одинаков\w*|равн\w*)|\s+(?P<partners>partners|партн[её]р(?:ов|ам|ы|ами)|others)(?![\w-]))"
     # "merge of three models", "мерж трёх моделей: …"
     r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
     r"(?=\s+(?:models|checkpoints|моделей|модели)\b)"
@@ -3536,7 +3663,7 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     for m in MEMBER_COUNT.finditer(masked):
         group = "n" if m.group("n") else "n2"
         said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
-        others = m.group("other") is not None  # "the two other checkpoints": besides the trained one
+        others = m.group("other") is not None or m.group("partners") is not None  # "the two other checkpoints"
         if said is None or not merges or any(len(s.models) - others == said.value for s in merges):
             continue
         have = ", ".join(f"{s.id}: {len(s.models)}" for s in merges)
@@ -4280,6 +4407,24 @@ def _layer_count(model: str) -> int | None:
         return None
 
 
+def _merged_as(fact: Fact, plan: Any) -> str:
+    """'dpo-merged 0.4, partner 0.6': each member of the merge a weight fact is placed in, with its weight."""
+    merges = [s for s in plan.stages if s.kind == "merge_models" and s.weights and len(s.weights) == len(s.models)]
+    if fact.slot == "weights" and len(merges) > 1:
+        merges = [
+            s
+            for s in merges
+            if len(s.weights) == len(fact.value) or (len(fact.value) == 1 and len(set(s.weights)) == 1)
+        ]
+    if len(merges) != 1:
+        return ""
+    stage = merges[0]
+    return ", ".join(
+        f"{Path(m).name if not m.startswith('@') else m.lstrip('@')} {round(w, 4):g}"
+        for m, w in zip(stage.models, stage.weights, strict=True)
+    )
+
+
 def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None) -> list[str]:
     """One line per stated fact with what the plan does with it, for the review: "rank 16 (you said 64, then 16)"."""
     if num_layers is None:
@@ -4292,6 +4437,8 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
             text += f" (you said {', then '.join(_show(v) for v in [*fact.replaced, fact.value])})"
         if fact.derived:
             text += f" ({fact.derived})"
+        if placed and fact.slot in ("weights", "each_rest", "favoured_weights") and (shares := _merged_as(fact, plan)):
+            text += f" — merged as: {shares}"  # whose share is whose, as the plan has it: a swap is seen
         if fact.scope == "all":
             text += " — every training stage"
         elif fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:

@@ -54,19 +54,23 @@ from agent.goal_facts import (
     OURS,
     PAIRS_DATA,
     PREFERENCE_ONLY,
+    RATIO_THEN_NAMES,
     REFERRED_BEFORE,
     SCHEDULER,
+    SCOPE_NAMES,
     SLOT_NAMES,
     THEIRS,
     UNSUPPORTED_METHODS,
     ZERO_BASED,
     Fact,
     Favoured,
+    _weights_by,
     check_plan_against_goal,
     corrected_text,
     dpo_loss_list,
     each_rest_weights,
     each_weight,
+    each_with_one,
     each_with_rest,
     fact_echo,
     favoured_ratio,
@@ -77,6 +81,7 @@ from agent.goal_facts import (
     letter_modules,
     looks_like_path,
     mask,
+    member_index,
     merge_number_facts,
     module_name,
     negated,
@@ -1700,6 +1705,10 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         stage["layers"] = layers
     stage.update(parse_hyper(text, kind))
     _scoped_values(stage, ctx)
+    if ctx.last_training:  # "…, then dpo on only the last two": a value said for this stage replaced the carried one
+        for key, phrase in (("layers", "trains the same layers as"), ("target_modules", "trains the same modules as")):
+            if stage.get(key) != ctx.last_training.get(key):
+                ctx.notes[:] = [n for n in ctx.notes if not n.startswith(f"stage {stage['id']} {phrase} ")]
     last = ctx.last_training
     only_for = [  # "rank 8 only for SFT", "ранг 8 только на SFT": said for one stage alone, never carried on
         f
@@ -2055,6 +2064,17 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if convert:  # a pickle base: the merge reads the converted model, never the pickle
         stage["models"] = ["@" + convert if m == "@base" else m for m in stage["models"]]
         stage["base"] = "@" + convert
+    if method in _NEEDS_BASE:
+        masked = mask_paths(text)
+        for _, name_start, name_end, start, end, _ in _weights_by(masked):
+            if re.fullmatch(BASE_WORDS, masked[name_start:name_end].strip()) and not re.search(
+                r"(?:\binto|(?<![а-я])в)\s+$", masked[max(0, name_start - 8) : name_start]
+            ):  # "…, базе тоже 0,3": a weight for the reference itself, which mergekit does not weigh
+                raise NeedsAnswer(
+                    f"You wrote '{text[start:end]}', and in a {method} merge the base is the reference whose "
+                    "differences the others add; mergekit gives the base no weight. Should the others' weights be as "
+                    "said (they are normalised), or should it be a linear merge?"
+                )
     if each_rest := each_with_rest(
         mask_paths(text)
     ):  # "each gets 0.25, ours the rest", "каждому по 0,2, остальное нашей"
@@ -2076,6 +2096,24 @@ def _merge_models(action: Action, ctx: Context) -> None:
         stage["weights"] = weights
         _finish_merge(stage, text, ctx)
         return
+    if each_one := each_with_one(mask_paths(text)):  # "0.4 for ours and 0.3 each for the two partners"
+        value, own, name_start, name_end, said_start, said_end = each_one
+        who = text[name_start:name_end]
+        weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"], own)
+        if (
+            weights is not None
+            and method in _NEEDS_BASE
+            and stage["models"][member_index(who, stage["models"])] == "@base"
+        ):
+            raise NeedsAnswer(
+                f"You wrote '{text[said_start:said_end]}', and in a {method} merge the base is the "
+                "reference whose differences the others add; mergekit gives the base no weight. Should the others' "
+                "weights be as said (they are normalised), or should it be a linear merge?"
+            )
+        if weights is not None:
+            stage["weights"] = weights
+            _finish_merge(stage, text, ctx)
+            return
     favoured = favoured_ratio(mask_paths(text))
     listed = weights_for(mask_paths(text))  # "0.5 A, 0.3 B, остальное наша": three shares, not one and the rest
     if favoured and len(stage["models"]) == 2 and not (listed and len(listed[0]) >= 3):
@@ -2083,6 +2121,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         _finish_merge(stage, text, ctx)
         return
     weights = parse_weights(text) or parse_weights(ctx.merge_config)
+    if listed and RATIO_THEN_NAMES.search(mask_paths(text)):
+        weights = []  # "1:2:3 base, A and B": each share goes with the owner named in its place
     if (
         weights
         and len(weights) == 2
@@ -2761,6 +2801,10 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
         )
     actions = find_actions(goal)
+    for scope, where in taken_back_stages(mask_paths(goal)):  # "SFT, DPO, merge, but skip the sft": say it is gone
+        if not any(a.kind in ("sft", "dpo") and _action_scope(a) == scope for a in actions):
+            words = re.match(r"[^,.;!?]*", goal[where:]).group(0).strip()
+            ctx.notes.append(f"'{words}': the {SCOPE_NAMES.get(scope, scope)} stage said before it is left out.")
     for m in BEFORE_THAT.finditer(mask_paths(goal)):  # "DPO on prefs — а SFT на chat перед этим": it runs first
         training = [a for a in actions if a.kind in ("sft", "dpo")]
         owner = next((a for a in training if m.end() <= a.start <= m.end() + 30), None) or next(

@@ -597,6 +597,8 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^'(?P<w>.+?)': the (?P<s>\S+) stage said before it is left out\.$",
+     lambda m: f"«{m['w']}»: этап {m['s']}, названный раньше, убран из плана."),
     (r"^(?P<a>\S+) takes the rest of the merge: (?P<v>\S+) \(you gave (?P<b>\S+) (?P<w>\S+)\)\.$",
      lambda m: f"{m['a']} получает остаток слияния: {m['v']} (вы дали {m['b']} {m['w']})."),
     (r"^stage (?P<a>\S+) is a full fine-tune too, as (?P<b>\S+) is\.$",
@@ -866,7 +868,7 @@ FACT_FORMS: list[tuple[str, object]] = [
 ]  # fmt: skip
 FACT_LINE = re.compile(
     r"(?P<core>.+?)(?: \(you said (?P<said>[^()]*)\))?(?: \((?P<derived>from '.*'|said for both stages)\))?"
-    r"(?: — (?P<scope>every training stage|\S+ stage))?(?P<missing> — NOT in the plan)?"
+    r"(?: — merged as: (?P<merged>.+?))?(?: — (?P<scope>every training stage|\S+ stage))?(?P<missing> — NOT in the plan)?"
 )
 
 
@@ -899,6 +901,8 @@ def facts_in_language(lines: list[str], goal: str) -> list[str]:
         if m["derived"]:
             derived = re.fullmatch(r"from '(?P<x>.*)'", m["derived"])
             core += f" (из «{derived['x']}»)" if derived else " (указано для обоих этапов)"
+        if m["merged"]:
+            core += f" — в слиянии: {m['merged']}"
         if m["scope"] == "every training stage":
             core += " — все этапы обучения"
         elif m["scope"]:

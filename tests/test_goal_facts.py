@@ -267,7 +267,7 @@ def test_merge_two_named_models_keeps_the_base_as_ancestor(world, tmp_path) -> N
     assert outcome.plan is not None, outcome.question
     merge = outcome.plan.stages[0]
     assert merge.models == [str(a), str(b)] and merge.weights == [0.5, 0.5] and merge.base == "@base"
-    assert "weights 0.5, 0.5" in outcome.facts
+    assert "weights 0.5, 0.5 — merged as: A 0.5, B 0.5" in outcome.facts  # each share shown with its member
     # the opened model named again as a partner counts once
     again = plan_offline(
         PlanRequest(
@@ -623,11 +623,19 @@ def test_actually_no_before_a_negated_stage_takes_it_back(world, goal: str, kind
 
 
 @pytest.mark.parametrize(
-    "goal", ["SFT on {sft}, DPO on {dpo}, no SFT though", "SFT на {sft}, потом DPO на {dpo}, но без SFT"]
+    "goal",
+    [
+        "SFT on {sft}, DPO on {dpo}, no SFT though",
+        "SFT на {sft}, потом DPO на {dpo}, но без SFT",
+        # the negation after the stage's name had planned the SFT with nothing said: silent
+        "SFT на {sft}, потом DPO на {dpo} и мерж с {partner}, но SFT не надо",
+        "SFT on {sft}, then DPO on {dpo}, but the SFT is not needed",
+    ],
 )
-def test_a_stage_asked_for_and_then_negated_is_asked_about(world, goal: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_stage_asked_for_and_then_negated_is_asked_about(partners, goal: str) -> None:  # type: ignore[no-untyped-def]
+    world = partners
     outcome = _outcome(world, goal)
-    asked = "нужен ли в плане этап SFT" if "без SFT" in goal else "should the plan have an SFT stage"
+    asked = "нужен ли в плане этап SFT" if " но " in goal else "should the plan have an SFT stage"
     assert outcome.plan is None and asked in (outcome.question or "")
     # the same check holds an LLM plan that keeps the SFT
     assert check_plan_against_goal(goal.format(**world), _two_stage_plan({}, {}), 6)

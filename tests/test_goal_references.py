@@ -1040,6 +1040,57 @@ PLANNED = [
     ("slerp with {partner}, 0.8 to ours", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.2}}),
     ("слей линейно модель, {partner} и {partner2}, все три поровну", ["merge_models"],
      {0: {"models": ["@base", "{partner}", "{partner2}"]}}),
+    # pass 44a: a ratio with an owner legend in brackets was merged in the members' order (shares swapped): silent
+    ("sft on {sft} then dpo on {dpo} then merge with {partner} at 60:40 (partner:ours)",
+     ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["{partner}", "@dpo-merged"], "weights": [0.6, 0.4]}}),
+    ("слей {partner} с нашей в соотношении 1:3 (партнёр:наша)", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("linear merge with {partner}, 70 to 30 (ours to partner)", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("linear merge with {partner} and {partner2}, 1:2:3 for the base, {partner} and {partner2}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.166667, 0.333333, 0.5]}}),
+    # owner-worded shares asked about needlessly (passes 43, 44)
+    ("merge our model with {partner} linearly, 1 for ours and 2 for the partner", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.333333, 0.666667]}}),  # had been [0.01, 0.02]
+    ("linear merge with {partner}, weight of ours is 0,7 and partner 0,3", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("линейный мерж с {partner} и {partner2}, наша модель вес 1, партнёры по 0,5", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [1.0, 0.5, 0.5]}}),
+    ("linear merge with {partner} and {partner2}, 0.4 for ours and 0.3 each for the two partners", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.4, 0.3, 0.3]}}),
+    ("merge with {partner} linear 70/30 ours", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("смешай с {partner} линейно 70 на 30 в нашу пользу", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("linear merge with {partner} 70/30 in the partner's favour", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("blend with {partner} linearly: partner gets 25%, we get the rest", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.25, 0.75]}}),
+    ("merge our model with {partner}, ours weighted 2, theirs 1, linear", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [2.0, 1.0]}}),
+    ("линейный мёрж: базе 80%, партнёру {partner} 20%", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.8, 0.2]}}),
+    ("ties merge {partner} and {partner2} over the base, density 0.5 each, weights 1 and 1", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, 1.0], "density": 0.5}}),
+    ("ties merge of {partner} and {partner2} over the base, 0.5 for each", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5]}}),
+    # per-stage values listed after one setting word
+    ("SFT on {sft} and DPO on {dpo} with a different lora rank for each: 32 for sft, 8 for dpo",
+     ["sft", "preference"], {0: {"r": 32}, 1: {"r": 8}}),
+    ("SFT on {sft} then DPO on {dpo}, learning rates: sft 1e-4, dpo 5e-7",
+     ["sft", "preference"], {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 5e-7}}),
+    ("SFT на {sft} и DPO на {dpo}, скорость обучения для каждого этапа: сфт 1e-4, дпо 5e-7",
+     ["sft", "preference"], {0: {"learning_rate": 1e-4}, 1: {"learning_rate": 5e-7}}),
+    ("SFT on {sft} then DPO on {dpo}, learning rates 2e-4 for sft and 5e-6 for dpo",
+     ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 5e-6}}),
+    # pass 44b: "DPO as full fine-tuning" made "fine-tuning" an SFT word, and the DPO's lr went to the SFT (near-silent)
+    ("SFT on {sft} with LoRA rank 16, alpha 32, then DPO on {dpo} as full fine-tuning (no adapter), lr 5e-7",
+     ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 5e-7, "adapter": "none"}}),
+    ("SFT на {sft}, потом DPO на {dpo} полным дообучением, lr 5e-7",
+     ["sft", "preference"], {1: {"learning_rate": 5e-7, "adapter": "none"}}),
+    # a stage taken back with "but": dropped, with a note
+    ("SFT on {sft} then DPO on {dpo} then merge with {partner}, but skip the sft",
+     ["preference", "merge_adapter", "merge_models"], {}),
 ]  # fmt: skip
 
 
@@ -1183,7 +1234,7 @@ ASKED = [
     # pass 38a: the names' order was taken for the weights' order (B got 0.4, C got 1, "base 0.6" noted): silent
     (
         "dare_ties: база {model}, {partner} вес 0.6, {partner2} вес 0.4, плотность 0.5, и базе вес 1",
-        "какой вес у каждой",
+        "mergekit не даёт базе веса",
     ),
     ("возьми слои с 4 по 8 из {partner}, остальное из базы (passthrough)", "passthrough"),
     ("sft on {sft}, then dpo on {dpo}, then orpo on {dpo}, actually swap the order", "which order"),
@@ -1206,6 +1257,15 @@ ASKED = [
     ),  # pass 42b: the write stayed at the source's dtype (float32): silent
     ("SFT on {sft}, no LoRA on layer 0", "fully fine-tuned"),  # a LoRA on layer 0 alone had been planned: silent
     ("обучи на {sft} без лоры на слоях 0-5", "обучить полностью"),
+    # a weight for the base of a task-vector merge, said in other words: the reason, not "which setting is it?"
+    ("task arithmetic: {partner} с весом 1,0, {partner2} с весом 0,5, базе тоже 0,3", "mergekit не даёт базе веса"),
+    ("dare_ties merge with {partner}, base weight 0.5, partner 0.5", "mergekit gives the base no weight"),
+    (
+        "ties merge with {partner} and {partner2}, 0.4 for ours and 0.3 each for the two partners",
+        "gives the base no weight",
+    ),
+    ("merge with {partner} linear 30/70 ours", "whose share is bigger"),  # which of the two is ours is not said
+    ("linear merge with {partner}, 0.4 for ours and 0.3 each for the two partners", "a different number of models"),
 ]
 
 
@@ -1497,8 +1557,8 @@ def test_a_weight_on_the_base_of_a_ties_merge_is_asked_about(world: dict[str, st
     """'merge MODEL with A and B using ties: base 50%, A 30%, the rest B': mergekit gives a TIES base no weight, so
     the plan that had the base as a member at 0.5 (with a note saying it was no member) ran something else."""
     goal = "merge {model} with {partner} and {partner2} using ties: base 50%, {partner} 30%, the rest {partner2}"
-    with pytest.raises(GraftError, match="gives the base itself no weight"):
-        _outcome(world, goal)
+    asked = _outcome(world, goal)  # asked before planning: "base 50%" is a weight for the reference itself
+    assert asked.plan is None and "mergekit gives the base no weight" in (asked.question or "")
     linear = _outcome(world, goal.replace("using ties", "linear"))
     assert linear.plan is not None, linear.question
     assert next(s for s in linear.plan.stages if s.kind == "merge_models").weights == [0.5, 0.3, 0.2]

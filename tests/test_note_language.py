@@ -23,6 +23,7 @@ RU = "дообучи модель на данных"
 EN = "fine-tune the model on the data"
 
 NOTES = [
+    ("'skip the sft': the SFT stage said before it is left out.", "«skip the sft»: этап SFT, названный раньше, убран из плана."),
     ("base takes the rest of the merge: 0.75 (you gave partner 0.25).",
      "base получает остаток слияния: 0.75 (вы дали partner 0.25)."),
     ("no merge method was named; a blend in the shares you gave is a linear merge (say ties or slerp for another).",
@@ -130,6 +131,7 @@ FACTS = [
     ("path ../partner", "путь ../partner"),
     ("weights 0.3, 0.7", "веса 0.3, 0.7"),
     ("weights 0.3, 0.7 (from '30/70')", "веса 0.3, 0.7 (из «30/70»)"),
+    ("weights 0.25, 0.75 — merged as: partner 0.25, base 0.75", "веса 0.25, 0.75 — в слиянии: partner 0.25, base 0.75"),
     ("learning rate 2e-05 (said for both stages) — every training stage",
      "скорость обучения 2e-05 (указано для обоих этапов) — все этапы обучения"),
     ("layers 0, 1, 2 ('первые три слоя')", "слои 0, 1, 2 («первые три слоя»)"),
