@@ -2137,6 +2137,16 @@ RATIO_TAKEN_BACK = re.compile(
 )
 
 
+# "0.9 for the partner... sorry I meant 0.1 for the partner", "партнёру 0.7, ой, нет, 0.3": one member's weight, redone
+WEIGHT_TAKEN_BACK = re.compile(
+    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}})\s*[:=]?\s*)?(?<![\w.])(?P<old>\d*\.?\d+\s*%?)(?![\w.])"
+    rf"(?P<owner>\s*(?:for|to|на|для)\s+(?:the\s+)?(?:{MEMBER_WORD}|#{{3,}}))?[\s?.!…,;:—–-]*"
+    rf"(?:(?:but|но|а)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
+    rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
+    rf"(?=(?P<new>\d*\.?\d+\s*%?)(?![\w.]))"
+)
+
+
 def _corrected_ratios(text: str) -> tuple[str, list[str]]:
     """'merge with B 70/30, no wait, 60/40', 'слей 50 на 50, хотя нет, 70 на 30': merge weights said again after a
     correction marker; the first ones are blanked (the text keeps its length), so only the later are planned."""
@@ -2153,6 +2163,20 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
         ):
             continue  # "layers 2,3 — no, 4,5" is a selection; weights are corrected by as many weights
         text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
+        notes.insert(
+            0,
+            f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
+            "the correction was taken.",
+        )
+    masked = mask(text)
+    for m in reversed(list(WEIGHT_TAKEN_BACK.finditer(masked))):
+        if not (m["who"] or m["owner"]) or re.search(
+            r"(?:layers?|слои|слоях|слоя|blocks?|rank|ранг|lr|epochs?|эпох\w*|beta|бет\w*|alpha|альф\w*|density"
+            r"|плотност\w*)\s*[:=]?\s*$",
+            masked[max(0, m.start("old") - 16) : m.start("old")],
+        ):
+            continue  # a weight with no member named is a ratio's or another setting's
+        text = text[: m.start("old")] + " " * (m.start("new") - m.start("old")) + text[m.start("new") :]
         notes.insert(
             0,
             f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
@@ -3683,13 +3707,27 @@ _LEFT_OUT_BEFORE = re.compile(
 )
 
 
+# "… и с C... нет, без второго", "…, actually without the last one": a member left out by its place in the list
+_LEFT_OUT_ORDINAL = re.compile(
+    r"(?:\bbut\s+not|\bnot|\bwithout|\bexcept|\bexcluding|\bdrop|(?<![а-я])без|(?<![а-я])кроме|(?<![а-я])но\s+не)\s+"
+    r"(?:the\s+)?(?P<o>second|third|last|втор(?:ого|ой|ую)|трет(?:ьего|ьей|ью)|последн(?:его|ей|юю))"
+    r"(?:\s+(?:one|model|partner|модели|партн[её]ра))?(?![\w-])"
+)
+
+
 def paths_left_out(text: str, pattern: re.Pattern[str] = PATH) -> list[str]:
-    """The paths the text names right after a negation (the planner skips them as merge members, the check agrees)."""
-    return [
-        m.group(0).rstrip(".,")
-        for m in pattern.finditer(text)
-        if _LEFT_OUT_BEFORE.search(text[max(0, m.start() - 16) : m.start()])
-    ]
+    """The paths the text names right after a negation (the planner skips them as merge members, the check agrees),
+    or by their place among the models named ("и с C… нет, без второго")."""
+    found = list(pattern.finditer(text))
+    out = [m.group(0).rstrip(".,") for m in found if _LEFT_OUT_BEFORE.search(text[max(0, m.start() - 16) : m.start()])]
+    models = [m for m in found if not DATASET_PATH.fullmatch(m.group(0).rstrip(".,"))]
+    for said in _LEFT_OUT_ORDINAL.finditer(text):
+        before = [m for m in models if m.end() <= said.start()]
+        word = said["o"]
+        place = -1 if word.startswith(("last", "последн")) else 1 if word.startswith(("second", "втор")) else 2
+        if len(before) >= 2 and (place == -1 or place < len(before)):
+            out.append(before[place].group(0).rstrip(".,"))
+    return out
 
 
 def check_plan_against_goal(
@@ -4475,10 +4513,15 @@ SLOT_WORD_HINT = (
 
 def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
     """Load-bearing words no reader took, each with the words around it ('a slightly higher learning rate')."""
-    text = mask(_corrected_spans(reading_text(retract(goal)))[0])
+    plain = _corrected_spans(reading_text(retract(goal)))[0]
+    text = mask(plain)
     found = []
+    models = [m.end() for m in PATH.finditer(plain) if not DATASET_PATH.fullmatch(m.group(0).rstrip(".,"))]
+    ordinal_left_out = [  # "… и с C… нет, без второго": a member dropped by its place among the models named
+        m.span() for m in _LEFT_OUT_ORDINAL.finditer(text) if len([e for e in models if e <= m.start()]) >= 2
+    ]
     for m in LOAD_BEARING.finditer(text):
-        if any(f.start <= m.start() < f.end for f in facts):
+        if any(f.start <= m.start() < f.end for f in facts) or any(a <= m.start() < b for a, b in ordinal_left_out):
             continue
         kind, word = m.lastgroup, m.group(0)
         rest = text[m.end() : m.end() + 40]

@@ -112,16 +112,25 @@ def _layer_word_earlier(text: str, start: int) -> bool:
     return bool(re.search(LW, re.sub(r"#+", "#", sentence)[-90:]))
 
 
+# after a range: its end is not in it
+END_EXCLUSIVE = (
+    r",?\s*\(?(?:end|upper\s+bound|right\s+end)\s+exclusive\)?|,?\s*(?:not\s+including|excluding|without)\s+(?:the\s+)?(?:last(?:\s+one)?|end)"
+    r"|,?\s*(?:не\s+включая|исключая|без)\s+(?:последн\w*|конец|конечн\w*|правую\s+границу)"
+)
+
+
 def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], str | None]]:
     """Every selection the text holds that is not an exclusion: (start, end, layers, note)."""
     hits: list[tuple[int, int, list[int], str | None]] = []
     # ranges
     for m in re.finditer(
         rf"{LW}\s*[=:]?\s*\(?\s*(?:from\s+|с\s+|со\s+)?{N}\s*(?:-|–|down\s+to|to|through|thru|until|till|\.\.|по|до)\s*(?:{LW}\s*)?{N}(?:\s*(?:inclusive|включительно))?\)?"
-        rf"|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
+        rf"(?P<excl>{END_EXCLUSIVE})?|(?:between)\s+{LW}\s*{N}\s*and\s*{N}",
         text,
     ):
-        a, b = [int(g) for g in m.groups() if g is not None]
+        a, b = [int(g) for g in m.groups() if g is not None and g.isdigit()]
+        if m["excl"]:  # "с 0 по 11 не включая последний", "layers 0 to 12, end exclusive": the range's end is out
+            b = b - 1 if b >= a else b + 1
         hits.append((m.start(), m.end(), _check(_span(a, b), n, model), None))
     for m in re.finditer(
         rf"(?:from|с|со)\s+(?:the\s+)?(?:{LW}\s+)?{ORD}\s*(?:{LW}\s*)?(?:to|through|thru|until|по|до)\s+(?:the\s+)?{ORD}(?:\s*{LW})?",

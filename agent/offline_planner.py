@@ -1965,6 +1965,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
     ):
         partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
     taken_back = {_verbatim(p, ctx) for p in paths_left_out(text, PATHLIKE)}  # "с B и C, но без C": C is no member
+    for path in sorted(taken_back):
+        ctx.notes.append(f"{path} is left out of the merge, as you said.")
     for path in _paths(PATHLIKE, text):
         if path in dataset_paths or any(path in d for d in dataset_paths) or path in ("w/", "w/o", "b/c", "n/a"):
             continue

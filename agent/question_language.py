@@ -597,6 +597,7 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (r"^(?P<p>.+?) is left out of the merge, as you said\.$", lambda m: f"{m['p']} не участвует в слиянии, как вы сказали."),
     (r"^'(?P<w>.+?)': the (?P<s>\S+) stage said before it is left out\.$",
      lambda m: f"«{m['w']}»: этап {m['s']}, названный раньше, убран из плана."),
     (r"^(?P<a>\S+) takes the rest of the merge: (?P<v>\S+) \(you gave (?P<b>\S+) (?P<w>\S+)\)\.$",

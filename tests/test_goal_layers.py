@@ -10,6 +10,10 @@ from tools.errors import GraftError
 N = 12
 CASES = [
     ("layers 4 through 7", [4, 5, 6, 7]),
+    # a range said with its end left out (pass 44a asked about it)
+    ("на слоях с 0 по 11 не включая последний", list(range(11))),
+    ("layers 2 to 8, end exclusive", [2, 3, 4, 5, 6, 7]),
+    ("layers 2 to 8 not including the last one", [2, 3, 4, 5, 6, 7]),
     ("layers 4-7", [4, 5, 6, 7]),
     ("from layer 2 to 5", [2, 3, 4, 5]),
     ("between layers 2 and 4", [2, 3, 4]),

@@ -1088,6 +1088,16 @@ PLANNED = [
      ["sft", "preference"], {0: {"learning_rate": 2e-4}, 1: {"learning_rate": 5e-7, "adapter": "none"}}),
     ("SFT на {sft}, потом DPO на {dpo} полным дообучением, lr 5e-7",
      ["sft", "preference"], {1: {"learning_rate": 5e-7, "adapter": "none"}}),
+    # one member's weight said again after a correction marker (pass 44a asked about both numbers)
+    ("linear merge with {partner}, 0.9 for the partner, no wait, 0.1 for the partner", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.9, 0.1]}}),
+    ("линейный мерж с {partner}: партнёру 0.7, ой, нет, 0.3", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    # a member left out by its place in the list ("нет, без второго"; pass 44a asked)
+    ("linear merge with {partner} and {partner2}, no wait, without the second one", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"]}}),
+    ("смерж с {partner} - партнёру 0.3, нам остальное - и с {partner2}... нет, без второго", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
     # a stage taken back with "but": dropped, with a note
     ("SFT on {sft} then DPO on {dpo} then merge with {partner}, but skip the sft",
      ["preference", "merge_adapter", "merge_models"], {}),

@@ -23,6 +23,7 @@ RU = "дообучи модель на данных"
 EN = "fine-tune the model on the data"
 
 NOTES = [
+    ("../c is left out of the merge, as you said.", "../c не участвует в слиянии, как вы сказали."),
     ("'skip the sft': the SFT stage said before it is left out.", "«skip the sft»: этап SFT, названный раньше, убран из плана."),
     ("base takes the rest of the merge: 0.75 (you gave partner 0.25).",
      "base получает остаток слияния: 0.75 (вы дали partner 0.25)."),
