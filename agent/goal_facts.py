@@ -181,7 +181,7 @@ MARKERS = re.compile(
     r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
-    r"|простите|извините|извиняюсь|\bpardon\b|my bad"
+    r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
     r"|(?<![а-я])не\s*,\s*(?:(?:многовато|маловато|много|мало|слишком\s+\w+)\s*,?\s*)?"
     r"|\bok(?:ay)?,?\s+make it|\btoo (?:many|much|few|high|low)\b,?(?!\.)(?=\s*(?:[—–-]\s*)?(?:[a-z]+\s+){0,2}\d)"
 )
@@ -246,7 +246,15 @@ ALREADY_BEFORE = re.compile(r"(?:\balready|(?<![а-я])уже)\s+(?:been\s+|a\s+
 
 def negated(text: str, start: int) -> bool:
     """'not SFT', 'skip the SFT', 'без SFT', 'instead of PPO', "don't use DoRA", 'не делай SFT': not wanted."""
-    return bool(re.search(NEGATED + r"$", text[max(0, start - 32) : start]))
+    if re.match(r"[\w-]+\s+(?:loss(?:[_ ]type)?|лосс\w*)\b", text[start:]):
+        return False  # "don't use dpo loss sigmoid, use hinge": a loss turned down, not the DPO stage
+    return bool(
+        re.search(NEGATED + r"$", text[max(0, start - 32) : start])
+        or re.search(  # "don't use dpo loss sigmoid": the loss named after the turned-down "loss" is the one not wanted
+            NEGATED + r"(?:(?:the\s+)?dpo\s+)?(?:loss(?:[_ ]type)?|лосс\w*)\s*[:=]?\s*$",
+            text[max(0, start - 48) : start],
+        )
+    )
 
 
 PREFERENCE_WORDS = [
@@ -450,6 +458,7 @@ EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|обоих|всех)|каждой|каждому|обеим|обоим)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
     r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece|for\s+(?:each|every|both)(?:\s+(?:one|model|of\s+them))?)\b"
+    r"|\beach\s+(?:at\s+|with\s+)?(\d*\.\d+|1(?:\.0+)?)(?![\d%])"  # "merge w B each 0.5"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
     # "по трети каждой", "веса по половине", "a third each": the share said as a word
     r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
@@ -526,7 +535,7 @@ FAVOURED_RATIO = re.compile(
     rf"|(?P<bare>)(?=(?:{OURS}|{THEIRS})(?![\w-])(?!\s*(?:[:/]|and|и|,)\s*\S))"  # "70/30 ours"
     # "70/30 in our favour", "70 на 30 в нашу пользу": the owner inside the favour words
     r"|in\s+(?=(?:our|their|(?:the\s+)?(?:partner|base|original)(?:'s)?|#{3,}(?:'s)?)\s+favou?r)"
-    r"|в\s+(?=(?:нашу|мою|его|их)\s+пользу))(?:the\s+)?"
+    r"|в\s+(?=(?:нашу|мою|его|их)(?:\s+пользу|\s*(?:[,.;!]|$))))(?:the\s+)?"  # "2 к 1 в нашу"
     rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
 )
 
@@ -760,11 +769,28 @@ WEIGHT_FOR = re.compile(
 )
 
 
+# "the first partner", "второго партнёра", "второй": a partner by its place among the partners named (read as such
+# only in a list that also names ours or the base: "наша 0.5, первого партнёра 0.3, второго 0.2")
+ORDINAL_PARTNER = (
+    r"(?<![\w-])(?:the\s+)?(?:first|second|third|перв(?:ый|ая|ого|ой|ому|ую)|втор(?:ой|ая|ого|ому|ую)"
+    r"|трет(?:ий|ья|ьего|ьей|ьему|ью))(?:\s+(?:partner|партн[её]р\w*|one|model|модел\w*))?"
+)
+
+
+def partner_place(word: str) -> int | None:
+    """0 for 'the first partner', 1 for 'второго', …; None for any other word."""
+    m = re.fullmatch(ORDINAL_PARTNER, word.strip())
+    if not m:
+        return None
+    core = re.sub(r"^the\s+", "", word.strip())
+    return 0 if core.startswith(("first", "перв")) else 1 if core.startswith(("second", "втор")) else 2
+
+
 # "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3", "0.7 ours / 0.3 theirs", "80% наш, 20% его",
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
     r"|(?P<name5>"
@@ -772,12 +798,13 @@ WEIGHT_BY = re.compile(
     + "|"
     + THEIRS
     + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|(?:weight|вес)\s+"
-    r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
     r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?)\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
     r"(?P<name8>#{3,}|" + MEMBER_WORD + ")"  # "1 part base, 2 parts B", "2 части нашей, 1 часть B"
+    rf"|(?P<name9>{ORDINAL_PARTNER})\s*[:=—-]?\s*(?P<v9>\d*\.?\d+)\s*(?P<p9>%?)(?![\w%]|\.\d)"  # "первого партнёра 0.3"
 )
 
 
@@ -788,9 +815,18 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
     pos = 0
     while (m := WEIGHT_BY.search(text, pos)) is not None:
         pos = m.end()
-        if m.group("name2") and (
-            (WEIGHT_BY.match(text, m.start(5)) and not WEIGHT_BY.match(text, m.start(5)).group("name2"))
-            or WEIGHT_FOR.match(text, m.start(5))
+        after = WEIGHT_BY.match(text, m.start(5))
+        if (
+            m.group("name2")
+            and (
+                (
+                    after
+                    and not after.group("name2")
+                    # "base 0.2 ours 0.5 partner 0.3": the word after the number has its own number, so it is no label
+                    and not re.match(r"\s*[:=]?\s*\d", text[after.end() :])
+                )
+                or WEIGHT_FOR.match(text, m.start(5))
+            )
         ):
             pos = m.start(5)  # "with B: 80% ours", "B and C: 0.5 for the base": the number belongs to the word after it
             continue
@@ -802,6 +838,10 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
         elif m.group("name8"):
             found.append((float(m.group("v8")), m.start("name8"), m.end("name8"), m.start(), m.end(), False))
+        elif m.group("name9"):
+            found.append(
+                (float(m.group("v9")), m.start("name9"), m.end("name9"), m.start(), m.end(), bool(m.group("p9")))
+            )
         elif m.group("name6"):
             found.append(
                 (float(m.group("v6")), m.start("name6"), m.end("name6"), m.start(), m.end(), bool(m.group("p6")))
@@ -913,6 +953,10 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     return said, min(rest.start(), *(p[3] for p in pairs)), max(rest.end(), *(p[4] for p in pairs))
 
 
+# "30% sft", "30 sft": a merge share said with the stage whose result takes it ("merge the sft and dpo results")
+RESULT_SHARE = re.compile(
+    r"(?<![\w.])(?<!stage )(?<!step )(?<!phase )(?<!этап )(?<!шаг )(?P<v>\d+(?:\.\d+)?)\s*%?\s+(?P<s>sft|dpo|orpo|simpo|kto|сфт|дпо)(?![\w-])"
+)
 _NAME_LIST = rf"{_REST_NAME}(?:\s*(?:,|and|и|&)\s*(?:and\s+|и\s+)?{_REST_NAME})+"
 RATIO_THEN_NAMES = re.compile(
     r"(?<![\w.])(?P<ratio>\d*\.?\d+\s*%?(?:\s*(?:[:/]|на|to)\s*\d*\.?\d+\s*%?)+)(?![\w.])\s*"
@@ -927,6 +971,10 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     if rest := _rest_weights(text):
         return rest
     by = _weights_by(text)
+    if any(partner_place(text[b[1] : b[2]]) is not None for b in by) and all(
+        partner_place(text[b[1] : b[2]]) is not None for b in by
+    ):
+        by = []  # "первая 0.3, вторая 0.2" alone: the members in order (ordinal_weights), not partners
     if (
         len(by) >= 2
         and all(  # "my model 2 parts, B 1 part": a share's unit word may follow it
@@ -979,6 +1027,9 @@ INTO_BASE_AT = re.compile(
 )
 
 
+NUMBER_OWNER = re.compile(rf"\d*\.?\d+\s*%?\s+(?P<name>{OURS}|{THEIRS})(?![\w-])")
+
+
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
@@ -1000,6 +1051,10 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         ):
             if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
                 continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
+            if group == "name2" and (owner := NUMBER_OWNER.match(text, m.start(value))):
+                # "мерж с B 70 нам", "merge B 0.7 ours": the word after the number says whose share it is
+                found.setdefault(m.start(value), (owner, "name", m.group(value)))
+                continue
             if m.group(group) and m.group(value):
                 found.setdefault(m.start(value), (m, group, m.group(value)))
     for m in INTO_BASE_AT.finditer(text):  # "merge B into the base at 0.25": B's share
@@ -1301,6 +1356,7 @@ PER_STAGE_OPENING = (
 PER_STAGE_ITEM = re.compile(
     rf"(?:{_STAGE_NAME})\s*[:=-]?\s*(?P<v1>{DIGITS})(?![\w.])"  # "sft 1e-4"
     rf"|(?P<v2>{DIGITS})\s+(?:for|для|на|in|в)\s+{_STAGE_NAME}(?![\w])"  # "32 for sft"
+    r"(?:\s+(?:on|на|по)\s+#{3,})?"  # "ранг 8 для SFT на a.jsonl и 16 для DPO на b.jsonl": the stage's data may follow
 )
 RESPECTIVE = (
     rf"({DIGITS})\s*(?:,|and|и)\s*({DIGITS})(?:\s*(?:,|and|и)\s*({DIGITS}))?\s*,?\s*(?:respectively|соответственно)"
@@ -2022,7 +2078,27 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, sharding = _corrected_sharding(text)
     text, order = _order_swapped(text)
     text, words = _corrected_words(text)
-    return text, notes + more + most + weights + swapped + sharding + order + words
+    text, members = _corrected_members(text)
+    return text, notes + more + most + weights + swapped + sharding + order + words + members
+
+
+# "merge with B — no, with C", "мерж с B, нет, с C": a merge member named, then replaced by another
+MEMBER_REPLACED = re.compile(
+    rf"(?P<old>#{{3,}})[\s,.…;:!—–-]*(?:(?:{MARKERS.pattern})[\s,.…:;!—–-]*)+(?:(?:with|с|со)\s+)?(?=(?P<new>#{{3,}}))"
+)
+
+
+def _corrected_members(text: str) -> tuple[str, list[str]]:
+    """A merge member replaced after a correction marker: the first is blanked (length kept), with a note."""
+    notes: list[str] = []
+    for m in reversed(list(MEMBER_REPLACED.finditer(mask(text, (PATH,))))):
+        new = PATH.match(text, m.start("new"))
+        notes.insert(
+            0,
+            f"you said '{text[m.start('old') : m.end('old')]}', then '{new.group(0) if new else ''}'; the correction was taken.",
+        )
+        text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
+    return text, notes
 
 
 # word values that a later word of the same kind corrects: "hinge loss … actually make it sigmoid", "bf16 - нет, в
@@ -2139,7 +2215,7 @@ RATIO_TAKEN_BACK = re.compile(
 
 # "0.9 for the partner... sorry I meant 0.1 for the partner", "партнёру 0.7, ой, нет, 0.3": one member's weight, redone
 WEIGHT_TAKEN_BACK = re.compile(
-    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}})\s*[:=]?\s*)?(?<![\w.])(?P<old>\d*\.?\d+\s*%?)(?![\w.])"
+    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*[:=]?\s*)?(?<![\w.])(?P<old>\d*\.?\d+\s*%?)(?![\w.])"
     rf"(?P<owner>\s*(?:for|to|на|для)\s+(?:the\s+)?(?:{MEMBER_WORD}|#{{3,}}))?[\s?.!…,;:—–-]*"
     rf"(?:(?:but|но|а)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
@@ -2734,6 +2810,17 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
         facts.append(Fact("weights", [0.5], halves.group(0), halves.start(), halves.end()))  # two members, 0.5 each
     elif per_model:
         values, w_start, w_end = per_model
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif (named := weights_for(masked)) and any(partner_place(text[a:b]) is not None for _, a, b in named[0]):
+        pairs, w_start, w_end = named  # "наша 0.5, первого партнёра 0.3, второго 0.2": ours and the partners by place
+        facts.append(Fact("weights", [v for v, _, _ in pairs], text[w_start:w_end], w_start, w_end))
+    elif (
+        len(shares := list(RESULT_SHARE.finditer(masked.lower()))) >= 2
+        and len({m["s"] for m in shares}) == len(shares)
+        and MERGE_WORDS.search(masked[: shares[0].start()])
+    ):
+        values = weight_values([(m["v"], "%" if "%" in m.group(0) else "") for m in shares])  # "30% sft 70% dpo"
+        w_start, w_end = shares[0].start(), shares[-1].end()
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
     elif ordinal := ordinal_weights(masked):  # "80% for the first and 20% for the second"
         values, w_start, w_end = ordinal
@@ -3721,6 +3808,8 @@ def paths_left_out(text: str, pattern: re.Pattern[str] = PATH) -> list[str]:
     found = list(pattern.finditer(text))
     out = [m.group(0).rstrip(".,") for m in found if _LEFT_OUT_BEFORE.search(text[max(0, m.start() - 16) : m.start()])]
     models = [m for m in found if not DATASET_PATH.fullmatch(m.group(0).rstrip(".,"))]
+    for m in MEMBER_REPLACED.finditer(mask(text, (pattern,))):  # "merge with B — no, with C": B is no member
+        out.append(text[m.start("old") : m.end("old")].rstrip(".,"))
     for said in _LEFT_OUT_ORDINAL.finditer(text):
         before = [m for m in models if m.end() <= said.start()]
         word = said["o"]
@@ -4040,9 +4129,16 @@ def _loss_mix(text: str, start: int) -> bool:
     )
 
 
+# "merge the sft model and the dpo model", "мерж sft-модели и dpo-модели": models named as what is merged (not
+# "merge the adapter into the model", "смержи адаптер в модель": a fold)
+MODELS_AFTER = re.compile(
+    r"(?![^.;]{0,14}?(?:adapter|адаптер|lora|лор|\binto\b|\bin\b|(?<![а-я])(?:в|во)(?![а-я])))"
+    r"[^.;]{0,12}?(?:model|модел|results?\b|результат|checkpoint|чекпоинт)"
+)
 MERGE_VERB = re.compile(
     r"\b(?:merg(?:e|ing)|blend(?:ing)?|mix(?:ing)?|average|fold(?:ing)?|bake|fuse)\b(?![_-])"
-    r"|(?<![а-я])(?:смешай\w*|слей\w*|слить|влей\w*|влить|объедини\w*|усредни\w*|смержи\w*|вмержи\w*)"
+    r"|(?<![а-я])(?:смешай\w*|слей\w*|слить|влей\w*|влить|объедини\w*|усредни\w*|смержи\w*|вмержи\w*|смерджи\w*"
+    r"|м[её]рдж\w*|мерж(?:а|ем|у|и)?(?![а-я]))"  # "мерж sft-модели и dpo-модели": the noun names a merge too
 )
 
 
@@ -4090,10 +4186,21 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
                 )  # "смержи, потом KTO"
                 and re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
             )
-            or not re.match(r"merg|fold|bake|fuse|смерж|слей|слить|влей|влить|вмерж", m.group(0))  # "blend": models
+            or MODELS_AFTER.match(text, m.end())  # "мерж sft-модели и dpo-модели": models named, not an adapter
+            or not re.match(
+                r"merg|fold|bake|fuse|смерж|смердж|мерж|мердж|м[её]рдж|слей|слить|влей|влить|вмерж", m.group(0)
+            )
         ]
     if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
         misses.append(Miss(None, f"You said '{said[0].group(0)}', and the plan merges nothing; what should be merged?"))
+    elif not any(s.kind == "merge_models" for s in plan.stages) and (
+        models_said := next(
+            (m for m in said if MODELS_AFTER.match(text, m.end())),
+            None,
+        )
+    ):  # "мерж sft-модели и dpo-модели пополам": models to merge, and the plan only folds adapters in
+        words = re.match(r"[^.;,]{0,40}", text[models_said.start() :]).group(0).strip()
+        misses.append(Miss(None, f"You wrote '{words}', and the plan merges no models; which models should be merged?"))
     return misses
 
 

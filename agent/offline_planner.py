@@ -56,6 +56,7 @@ from agent.goal_facts import (
     PREFERENCE_ONLY,
     RATIO_THEN_NAMES,
     REFERRED_BEFORE,
+    RESULT_SHARE,
     SCHEDULER,
     SCOPE_NAMES,
     SLOT_NAMES,
@@ -90,6 +91,7 @@ from agent.goal_facts import (
     order_swapped,
     ordinal_weights,
     output_dtype,
+    partner_place,
     paths_left_out,
     per_model_weights,
     referred_stage,
@@ -141,8 +143,12 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
+            # "blend ours after sft and dpo with B", "смешай нашу после sft и dpo с B": the partner comes after the stages
+            r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it|this|ours|mine)\s+(?=after\s)"
+            r"|(?<![а-я])(?:смешай|слей|смержи|смерджи|замержи|замерджи)\s+(?:нашу|мою|е[её])\s+(?=после\s)"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
-            r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d)"
+            r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d|\d)"  # "merge B 50/50", "merge B 0.7 ours"
+            r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
             r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
@@ -169,6 +175,14 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # "смержи нашу модель после SFT с B": a few words between, then the model's folder
             r"|(?:смерж\w*|смердж\w*|замерж\w*|замердж\w*|слей\w*)\s+(?:(?!адаптер|лор|lora|dora)[\w#]+\s+){2,4}?(?:с|со)\s+#"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
+            # "мерж 40% A, 40% B, остальное наша", "merge our model 0.6 and B 0.2": the shares name the members
+            r"|(?<![а-я])(?:смерж|смердж|замерж|замердж|мерж|мердж)\w*\s+\d+(?:[.,]\d+)?\s*%"
+            r"|\b(?:merge|blend|mix)\w*\s+(?:ours|mine|our\s+model|my\s+model|the\s+base)\s+\d"
+            # "merge the sft model and the dpo model", "смержить результат DPO с результатом SFT": stages' results
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:the\s+)?(?=(?:sft|dpo|orpo|simpo|kto)[- ]?(?:\w+[- ])?(?:model|result|one"
+            r"|checkpoint|output|version)\b)"
+            r"|(?<![а-я])(?:смерж|смердж|замерж|замердж|мерж|мердж|м[её]рдж|слей|слить|смешай|смешать)\w*\s+"
+            r"(?=(?:sft|dpo|orpo|simpo|kto|сфт|дпо)-?модел|(?:результат|модел|чекпоинт|верси)\w*\s+(?:после\s+)?(?:sft|dpo|orpo|simpo|kto|сфт|дпо))"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
             # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
@@ -426,6 +440,10 @@ RUN_BEFORE = re.compile(
 )
 
 
+# between two stages of one "after" list: "after sft on a.jsonl and dpo", "после sft и dpo"
+AFTER_LIST_GAP = r"(?:\s+(?:on|на|по)\s+#{3,})?\s*(?:,|and|и|&|\+|/)?\s*(?:(?:then|потом|затем)\s+)?"
+
+
 def find_actions(text: str) -> list[Action]:
     """Actions with the text each one owns, in the order the person wrote them."""
     actions: list[Action] = []
@@ -485,6 +503,8 @@ def find_actions(text: str) -> list[Action]:
                     or referred_stage(masked, c_start + match.start(), c_start + match.end())
                 ):
                     continue  # "DPO: same as SFT", "lr 10x lower than SFT's": a stage referred to, not run again
+                if kind in ("sft", "dpo") and _merged_result(masked, c_start, c_start + match.start()):
+                    continue  # "merge the sft model and the dpo model", "мерж sft-модели": results, not stages to run
                 found.append(Action(kind, c_start + match.start(), c_start + match.end()))
                 taken.append(match.span())
         found.sort(key=lambda a: a.start)
@@ -734,11 +754,17 @@ def find_actions(text: str) -> list[Action]:
             a.kind == "merge_models"
             and b.kind in ("sft", "dpo")
             and re.search(r"(?:\bafter|(?<![а-я])после)\s+(?:an?\s+|the\s+)?$", masked[max(0, b.start - 12) : b.start])
-            and re.search(r"#{3,}", mask_paths(_after_own_data(b, text)[1]))
         ):
-            own, rest = _after_own_data(b, text)
-            a.text, b.text = a.text + " " + rest, own
-    for i in range(1, len(actions)):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
+            last = b  # "смешай нашу после sft и dpo с B, …": the partner follows the last stage of the "after" list
+            for c in actions[actions.index(b) + 1 :]:
+                if c.kind not in ("sft", "dpo") or not re.fullmatch(AFTER_LIST_GAP, masked[last.end : c.start]):
+                    break
+                last = c
+            if re.search(r"#{3,}", mask_paths(_after_own_data(last, text)[1])):
+                own, rest = _after_own_data(last, text)
+                a.text, last.text = a.text + " " + rest, last.text[: max(0, last.text.find(own))] + own
+    i = 1
+    while i < len(actions):  # "merge with X after an SFT on chat", "DPO после SFT": the SFT comes first
         a, before = actions[i], actions[i - 1]
         if (
             a.kind in ("sft", "dpo")
@@ -752,7 +778,17 @@ def find_actions(text: str) -> list[Action]:
                 masked[max(0, a.start - 24) : a.start],
             )
         ):
-            actions[i - 1], actions[i] = a, before
+            last = i  # "merge ours with B after sft and dpo": every stage of the "after" list runs before the merge
+            while (
+                last + 1 < len(actions)
+                and actions[last + 1].kind in ("sft", "dpo")
+                and re.fullmatch(AFTER_LIST_GAP, masked[actions[last].end : actions[last + 1].start])
+            ):
+                last += 1
+            actions[i - 1 : last + 1] = [*actions[i : last + 1], before]
+            i = last + 1
+            continue
+        i += 1
     for m in re.finditer(  # "DPO on b; перед DPO сделай SFT на a": the stage named after "before X" runs before X
         r"(?:\bbefore|(?<![а-я])перед)\s+(?:the\s+)?(sft|dpo|ipo|orpo|simpo|kto)\b", masked
     ):
@@ -1866,6 +1902,111 @@ MERGE_BASE_WORDS = re.compile(
 )
 
 
+# "the sft model", "the DPO result", "sft-модели", "результат DPO": a training stage's result, named as a merge member
+STAGE_RESULT = re.compile(
+    r"(?<![\w-])(?P<a>sft|dpo|orpo|simpo|kto|сфт|дпо)(?:[- ]?(?:tuned|trained|ed|'d))?[- ](?:model|result|one|checkpoint"
+    r"|output|version|модел\w*|верси\w*)(?![\w-])"
+    r"|(?<![а-я])(?:модел\w*|результат\w*|чекпоинт\w*|верси\w*)\s+(?:после\s+)?(?P<b>sft|dpo|orpo|simpo|kto|сфт|дпо)(?![\w-])"
+)
+
+
+_MERGE_WORD = re.compile(
+    r"\b(?:merg|blend|mix|combin|averag)\w*|(?<![а-я])(?:смерж|смердж|замерж|замердж|мерж|мердж|м[её]рдж|слей|слить"
+    r"|смешай|смешать)\w*"
+)
+
+
+def _merged_result(masked: str, clause_start: int, start: int) -> bool:
+    """Whether the stage word at `start` names its stage's result inside a merge ("merge the sft model and …")."""
+    lowered = masked.lower()
+    results = [m.span() for m in STAGE_RESULT.finditer(lowered)]
+    inside = any(a <= start < b for a, b in results) or any(
+        m.start("s") == start for m in RESULT_SHARE.finditer(lowered)
+    )  # "…, 30% sft 70% dpo": a share's label
+    word = re.match(r"[a-zа-я]+", lowered[start:])
+    run_before = (
+        word is not None
+        and any(  # the stage itself is asked for earlier ("sft on a, then dpo, then merge …")
+            not any(a <= m.start() < b for a, b in results)
+            for m in re.finditer(rf"(?<![\w-]){re.escape(word.group(0))}(?![\w-])", lowered[:clause_start])
+        )
+    )
+    return inside and run_before and bool(_MERGE_WORD.search(lowered[max(0, clause_start - 80) : start]))
+
+
+def _stage_results(text: str, ctx: Context) -> list[str]:
+    """The members of a merge of two or more earlier stages' results ("merge the sft model and the dpo model"),
+    each folded into a model where it was trained; [] when the merge names fewer than two."""
+    scopes = [
+        {"сфт": "sft", "дпо": "dpo"}.get(m["a"] or m["b"], m["a"] or m["b"])
+        for m in STAGE_RESULT.finditer(text.lower())
+    ]
+    scopes = list(dict.fromkeys(scopes))
+    if len(scopes) < 2:
+        return []
+    members = []
+    for scope in scopes:
+        trained = [
+            s
+            for s in ctx.stages
+            if (s["kind"] == "sft" and scope == "sft") or (s["kind"] == "dpo" and s.get("method", "dpo") == scope)
+        ]
+        if not trained:
+            raise NeedsAnswer(
+                f"You named the {SCOPE_NAMES.get(scope, scope)} result as a merge member, and the plan has "
+                f"no {SCOPE_NAMES.get(scope, scope)} stage; which models should be merged?"
+            )
+        where = ctx.stages.index(trained[-1])
+        after = ctx.stages[where + 1] if where + 1 < len(ctx.stages) else None
+        if after is not None and after["kind"] == "merge_adapter":
+            members.append("@" + after["id"])
+        elif after is None:
+            members.append(_fold(ctx))
+        elif trained[-1].get("adapter") == "none":
+            members.append("@" + trained[-1]["id"])
+        else:  # the next stage trains on this result: it is written as a model of its own first
+            folded = {"kind": "merge_adapter", "id": ctx.unique(f"{trained[-1]['id']}-merged")}
+            ctx.stages.insert(where + 1, folded)
+            members.append("@" + folded["id"])
+    if _pending_adapter(ctx):
+        _fold(ctx)
+    labels = [  # "30% sft 70% dpo", "30 на 70 (30 sft)": a share said with the stage it is for
+        (float(m["v"]), {"сфт": "sft", "дпо": "dpo"}.get(m["s"], m["s"]))
+        for m in RESULT_SHARE.finditer(mask_paths(text).lower())
+    ]
+    if labels and len({scope for _, scope in labels}) == len(labels) == len(members) and not parse_weights(text):
+        order = [scopes.index(scope) for _, scope in labels if scope in scopes]  # "30% sft 70% dpo": by the labels
+        if sorted(order) == list(range(len(members))):
+            members = [members[i] for i in order]
+            labels = []
+    if labels:
+        weights = parse_weights(text)
+        said = [round(v / 100, 6) if v > 1 else v for v, _ in labels]
+        shares = [round(w, 6) for w in weights]
+        owner = {
+            scopes.index(scope): shares.index(v) for v, (_, scope) in zip(said, labels, strict=True) if v in shares
+        }
+        if len(set(shares)) != len(shares) or len(owner) < len(members) - 1 or len(set(owner.values())) != len(owner):
+            raise NeedsAnswer(
+                f"You wrote '{text.strip(' ,.;')}'; which weight goes to which stage's result "
+                f"({', '.join(m.lstrip('@') for m in members)})?"
+            )
+        free = [i for i in range(len(members)) if i not in owner]
+        free_place = [k for k in range(len(members)) if k not in owner.values()]
+        owner.update(zip(free, free_place, strict=True))
+        members = [members[i] for i in sorted(owner, key=lambda i: owner[i])]  # in the order the weights were said
+    ctx.notes.append(f"the merge's members are the stages' results: {', '.join(m.lstrip('@') for m in members)}.")
+    return members
+
+
+def _result_share_weights(text: str, members: list[str]) -> list[float]:
+    """'30% sft 70% dpo' over members put in that order by _stage_results: the shares as said, or []."""
+    labels = [float(m["v"]) for m in RESULT_SHARE.finditer(mask_paths(text).lower())]
+    if len(labels) != len(members) or not all(m.startswith("@") for m in members):
+        return []
+    return weight_values([(str(v), "%" if v > 1 else "") for v in labels])
+
+
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
@@ -1877,7 +2018,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         method = ""  # chosen below, once the members are known
     partners: list[str] = list(ctx.partners)
     ctx.partners.clear()
-    if partners:
+    results = _stage_results(text, ctx)
+    if results:  # "merge the sft model and the dpo model 50/50": two stages' results are the members
+        current, partners = results[0], [*results[1:], *partners]
+    elif partners:
         current = _model_before(ctx, partners[0])
     else:
         current = _fold(ctx, "the adapter is merged into the model before the model merge.")
@@ -2122,8 +2266,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         _favoured_weights(favoured, stage, method, text, ctx)  # "60-40 in favour of the second one"
         _finish_merge(stage, text, ctx)
         return
-    weights = parse_weights(text) or parse_weights(ctx.merge_config)
-    if listed and RATIO_THEN_NAMES.search(mask_paths(text)):
+    weights = parse_weights(text) or parse_weights(ctx.merge_config) or _result_share_weights(text, stage["models"])
+    if listed and (
+        RATIO_THEN_NAMES.search(mask_paths(text))
+        or any(partner_place(mask_paths(text)[a:b]) is not None for _, a, b in listed[0])
+    ):
         weights = []  # "1:2:3 base, A and B": each share goes with the owner named in its place
     if (
         weights
@@ -2400,6 +2547,8 @@ def _member_word(word: str, models: list[str]) -> str | None:
         return trained[0] if len(trained) == 1 else None
     if re.fullmatch(THEIRS, word):
         return others[0] if len(others) == 1 else None
+    if (place := partner_place(word)) is not None:  # "первого партнёра": the partners in the order they were named
+        return others[place] if place < len(others) else None
     return "@base" if "@base" in models and re.fullmatch(BASE_WORDS, word) else None
 
 

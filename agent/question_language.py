@@ -114,6 +114,10 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You wrote '(?P<x>.+?)', and the plan merges no models; which models should be merged\?",
+        lambda m: f"Вы написали «{m['x']}», но план не сливает модели; какие модели слить?",
+    ),
+    (
         r"You gave (?P<n>\d+) weights for the base and (?P<k>\d+) models in a (?P<m>\S+) merge, where mergekit gives "
         r"the base no weight; which weight is each model's\?",
         lambda m: (
@@ -597,6 +601,10 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (
+        r"You wrote '(?P<x>.+?)', and the plan merges no models; which models should be merged\?",
+        lambda m: f"Вы написали «{m['x']}», но план не сливает модели; какие модели слить?",
+    ),
     (r"^(?P<p>.+?) is left out of the merge, as you said\.$", lambda m: f"{m['p']} не участвует в слиянии, как вы сказали."),
     (r"^'(?P<w>.+?)': the (?P<s>\S+) stage said before it is left out\.$",
      lambda m: f"«{m['w']}»: этап {m['s']}, названный раньше, убран из плана."),
