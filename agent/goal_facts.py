@@ -808,6 +808,17 @@ WEIGHT_BY = re.compile(
 )
 
 
+_TOKEN = re.compile(rf"\s*(?:[,;]\s*)?(?:(?:and|и|а)\s+)?(?:(?P<n>\d*\.?\d+\s*%?)|(?P<w>#{{3,}}|{MEMBER_WORD}))")
+
+
+def _ends_on_name(text: str, start: int) -> bool:
+    """Whether the run of names and numbers from `start` ends on a name ("B 0.7 нам 0.3 ему")."""
+    last, pos = None, start
+    while (t := _TOKEN.match(text, pos)) is not None and t.end() > pos:
+        last, pos = ("n" if t["n"] else "w"), t.end()
+    return last == "w"
+
+
 def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
     """(value as said, name start, name end, match start, match end, said with %) for 'WEIGHT% MODEL' / 'MODEL
     WEIGHT' pairs; weights_for reads the values together ('base 1, B 2' is a ratio, 'A 70, B 30' percent)."""
@@ -816,17 +827,15 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
     while (m := WEIGHT_BY.search(text, pos)) is not None:
         pos = m.end()
         after = WEIGHT_BY.match(text, m.start(5))
-        if (
-            m.group("name2")
-            and (
-                (
-                    after
-                    and not after.group("name2")
-                    # "base 0.2 ours 0.5 partner 0.3": the word after the number has its own number, so it is no label
-                    and not re.match(r"\s*[:=]?\s*\d", text[after.end() :])
-                )
-                or WEIGHT_FOR.match(text, m.start(5))
+        if m.group("name2") and (
+            (
+                after
+                and not after.group("name2")
+                # "base 0.2 ours 0.5 partner 0.3" ends on a number: each name is before its number; "с B 0.7
+                # нам 0.3 ему" ends on a name: each number is before its name
+                and _ends_on_name(text, m.start())
             )
+            or WEIGHT_FOR.match(text, m.start(5))
         ):
             pos = m.start(5)  # "with B: 80% ours", "B and C: 0.5 for the base": the number belongs to the word after it
             continue
@@ -2535,6 +2544,8 @@ def training_noun(text: str, start: int, end: int) -> bool:
 OWN_VALUES_AFTER = re.compile(
     r"\s*:?\s*(?:(?:lr|learning rate|rank|ранг\w*|r|beta|бет\w*|alpha|альф\w*|epochs?|эпох\w*|batch|батч\w*)\s*[=:]?\s*)?"
     r"(?:\d|(?:one|two|three|four|five|одн\w*|один|два|две|три|четыре|пять)(?![\w]))"
+    # "…, на SFT все слои", "…, for SFT all layers": a layer selection of the stage's own
+    r"|\s*:?\s*(?:(?:only|just|только|лишь)\s+)?(?:(?:all|every|все|всех|всём|всем)\s+)?(?:the\s+)?(?:layers|слои|слоях|слоям)\b"
 )
 FOR_STAGE = re.compile(r"(?:for|in|on|для|в|на)\s+(?:the\s+|it'?s\s+|its\s+)?(?:stage\s+|этапа?\s+)?")
 
@@ -2647,9 +2658,13 @@ def _scope(facts: list[Fact], masked: str) -> None:
             if tagged is not None and re.match(r"\d", f.phrase.strip()):
                 f.scope = tagged[2]
                 continue
-            if just_before and re.fullmatch(
-                r"[\s(:,-]*(?:(?:on|with|using|at|in|на|с|со|по)\s+)?(?:the\s+|its\s+)?",
-                masked[just_before[-1][1] : f.start],
+            if (
+                just_before
+                and re.fullmatch(  # "на этапе DPO только слои 10 и 11": "only" may stand between
+                    r"[\s(:,-]*(?:(?:stage|этап\w*)\s*)?[\s(:,-]*(?:(?:on|with|using|at|in|на|с|со|по)\s+)?(?:the\s+|its\s+)?"
+                    r"(?:(?:only|just|только|лишь)\s+)?",
+                    masked[just_before[-1][1] : f.start],
+                )
             ):
                 f.scope = just_before[-1][2]  # "SFT on a.jsonl", "ORPO with beta 0.1": the method said right before it
                 continue
@@ -4131,6 +4146,12 @@ def _loss_mix(text: str, start: int) -> bool:
 
 # "merge the sft model and the dpo model", "мерж sft-модели и dpo-модели": models named as what is merged (not
 # "merge the adapter into the model", "смержи адаптер в модель": a fold)
+# "мердж не нужен", "no merge", "без мерджа", "skip the merge", "don't merge": a merge of models turned down
+MERGE_NOT_WANTED = re.compile(
+    r"(?<![а-я])(?:м[её]р(?:д)?ж\w*|слияни\w*)\s+(?:не\s+(?:нуж\w*|надо|требуется|делай|делаем))"
+    r"|(?<![а-я])(?:без|не\s+надо)\s+(?:м[её]р(?:д)?ж\w*|слияни\w*)"
+    r"|\b(?:no|skip\s+the|without\s+(?:a|the)?)\s*merg\w*|\bdon'?t\s+merge\b|\bmerg\w*\s+(?:is\s+)?not\s+needed\b"
+)
 MODELS_AFTER = re.compile(
     r"(?![^.;]{0,14}?(?:adapter|адаптер|lora|лор|\binto\b|\bin\b|(?<![а-я])(?:в|во)(?![а-я])))"
     r"[^.;]{0,12}?(?:model|модел|results?\b|результат|checkpoint|чекпоинт)"
@@ -4191,6 +4212,9 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
                 r"merg|fold|bake|fuse|смерж|смердж|мерж|мердж|м[её]рдж|слей|слить|влей|влить|вмерж", m.group(0)
             )
         ]
+    taken_back = MERGE_NOT_WANTED.search(text)
+    if taken_back and any(s.kind == "merge_models" for s in plan.stages):  # "…, хотя мердж не нужен, просто сохрани"
+        misses.append(Miss(None, f"You said '{taken_back.group(0)}', and the plan merges models; should it merge?"))
     if said and not any(s.kind in ("merge_adapter", "merge_models") for s in plan.stages):
         misses.append(Miss(None, f"You said '{said[0].group(0)}', and the plan merges nothing; what should be merged?"))
     elif not any(s.kind == "merge_models" for s in plan.stages) and (

@@ -46,6 +46,7 @@ from agent.goal_facts import (
     MEMBER_WORD,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
+    MERGE_WORDS,
     MODULE_SHORTHAND,
     NAME_LIKE,
     NEGATED,
@@ -65,6 +66,7 @@ from agent.goal_facts import (
     ZERO_BASED,
     Fact,
     Favoured,
+    _setting_before,
     _weights_by,
     check_plan_against_goal,
     corrected_text,
@@ -789,6 +791,13 @@ def find_actions(text: str) -> list[Action]:
             i = last + 1
             continue
         i += 1
+    results = [r.span() for r in STAGE_RESULT.finditer(masked.lower())]
+    for a in [x for x in actions if x.kind in ("sft", "dpo")]:  # "model_stock merge of A and B with our sft result":
+        if any(s <= a.start < e for s, e in results):  # the merge takes the SFT's result, so the SFT runs first
+            merge = next((x for x in actions if x.kind == "merge_models" and x.start < a.start), None)
+            if merge is not None and actions.index(merge) < actions.index(a):
+                actions.remove(a)
+                actions.insert(actions.index(merge), a)
     for m in re.finditer(  # "DPO on b; перед DPO сделай SFT на a": the stage named after "before X" runs before X
         r"(?:\bbefore|(?<![а-я])перед)\s+(?:the\s+)?(sft|dpo|ipo|orpo|simpo|kto)\b", masked
     ):
@@ -1585,7 +1594,9 @@ def parse_weights(text: str) -> list[float]:
     if per_model:
         return per_model[0]
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
-    m = PLAIN_RATIO.search(masked)  # "0.5 0.25 и 0.25": decimals with only a space between are one list
+    m = next(  # "0.5 0.25 и 0.25": decimals with only a space between are one list; "density 0.5 and 0.7" are no weights
+        (m for m in PLAIN_RATIO.finditer(masked) if not _setting_before(masked, m.start())), None
+    )
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
         m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
     if not m:
@@ -1910,12 +1921,6 @@ STAGE_RESULT = re.compile(
 )
 
 
-_MERGE_WORD = re.compile(
-    r"\b(?:merg|blend|mix|combin|averag)\w*|(?<![а-я])(?:смерж|смердж|замерж|замердж|мерж|мердж|м[её]рдж|слей|слить"
-    r"|смешай|смешать)\w*"
-)
-
-
 def _merged_result(masked: str, clause_start: int, start: int) -> bool:
     """Whether the stage word at `start` names its stage's result inside a merge ("merge the sft model and …")."""
     lowered = masked.lower()
@@ -1931,7 +1936,7 @@ def _merged_result(masked: str, clause_start: int, start: int) -> bool:
             for m in re.finditer(rf"(?<![\w-]){re.escape(word.group(0))}(?![\w-])", lowered[:clause_start])
         )
     )
-    return inside and run_before and bool(_MERGE_WORD.search(lowered[max(0, clause_start - 80) : start]))
+    return inside and run_before and bool(MERGE_WORDS.search(lowered[max(0, clause_start - 80) : start]))
 
 
 def _stage_results(text: str, ctx: Context) -> list[str]:
@@ -2364,6 +2369,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         merge_numbers.append(
             Fact("density", float(each_density.group(1)), "", each_density.start(1), each_density.end(1))
         )
+    for listed in re.finditer(  # "density 0.5 and 0.7 respectively", "плотность 0.5 и 0.7": one value per model
+        r"(?:densit\w*|плотност\w*)\s*[:=]?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)", mask_paths(text)
+    ):
+        for value in re.findall(r"\d*\.?\d+", listed.group(1)):
+            merge_numbers.append(Fact("density", float(value), "", listed.start(1), listed.end(1)))
     for slot in ("density", "t"):  # "A density 0.4, B density 0.8": Graft's merge has one value of each
         values = {f.value for f in merge_numbers if f.slot == slot}
         if len(values) > 1:

@@ -114,6 +114,10 @@ WHY_RU = {
 
 SHAPES: list[tuple[str, object]] = [
     (
+        r"You said '(?P<x>.+?)', and the plan merges models; should it merge\?",
+        lambda m: f"Вы написали «{m['x']}», а план сливает модели; нужно ли слияние?",
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and the plan merges no models; which models should be merged\?",
         lambda m: f"Вы написали «{m['x']}», но план не сливает модели; какие модели слить?",
     ),
@@ -601,6 +605,10 @@ _DATA_KIND_RU = {"chat rows, for SFT": "диалоги, для SFT", "preference
 
 # the planners' notes on a plan, as a Russian goal reads them; a note with no form here stays in English
 NOTE_SHAPES: list[tuple[str, object]] = [
+    (
+        r"You said '(?P<x>.+?)', and the plan merges models; should it merge\?",
+        lambda m: f"Вы написали «{m['x']}», а план сливает модели; нужно ли слияние?",
+    ),
     (
         r"You wrote '(?P<x>.+?)', and the plan merges no models; which models should be merged\?",
         lambda m: f"Вы написали «{m['x']}», но план не сливает модели; какие модели слить?",

@@ -1172,6 +1172,16 @@ PLANNED = [
     ("sft на {sft} потом dpo {dpo} потом мерж sft-модели и dpo-модели пополам",
      ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
      {4: {"models": ["@sft-merged", "@dpo-merged"]}}),
+    # pass 46a/46b silent plans
+    ("sft на {sft} 3 эпохи, dpo на {dpo} две эпохи с бетой 0,15, потом della с {partner} 0.7 нам 0.3 ему",
+     ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["@dpo-merged", "{partner}"], "weights": [0.7, 0.3]}}),  # the shares had gone to the other member
+    ("model_stock merge of {partner} and {partner2} with our sft result, sft on {sft}", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}", "{partner2}"]}}),  # the merge had run first, the SFT after it
+    ("SFT на {sft}, затем DPO на {dpo} — на этапе DPO только слои 10 и 11, на SFT все слои", ["sft", "preference"],
+     {0: {"layers": None}, 1: {"layers": [10, 11]}}),  # the SFT had been given layers 10 and 11 too
+    ("SFT on {sft} then DPO on {dpo}, for the DPO stage only layers 10 and 11, for SFT all layers", ["sft", "preference"],
+     {0: {"layers": None}, 1: {"layers": [10, 11]}}),
     # task arithmetic's per-model scaling is its weights, not an adapter scale (pass 44a: refused for that reason)
     ("task arithmetic merge of {partner} and {partner2} onto the base, scaling 0.8 and 0.4", ["merge_models"],
      {0: {"models": ["{partner}", "{partner2}"], "weights": [0.8, 0.4], "method": "task_arithmetic"}}),
@@ -1352,6 +1362,17 @@ ASKED = [
         "gives the base no weight",
     ),
     ("merge with {partner} linear 30/70 ours", "whose share is bigger"),
+    # pass 46b: the second density became a weight, "веса поровну" was dropped (silent)
+    (
+        "смерджи {partner} и {partner2} с базой через dare_ties: плотность 0.5 и 0.7 соответственно, веса поровну",
+        "density",
+    ),
+    (
+        "merge {partner} and {partner2} over the base with dare_ties: density 0.5 and 0.7 respectively",
+        "2 values of density",
+    ),
+    # pass 46a: a merge taken back was kept (silent)
+    ("sft на {sft}, dpo на {dpo}, мердж с {partner} 50/50 - хотя мердж не нужен, просто сохрани", "нужно ли слияние"),
     # a merge word with models after it and no merge of models in the plan is asked about (it had been dropped)
     ("sft on {sft}, then dpo on {dpo}, then merge the models 50/50", "should be merged"),
     (
