@@ -1036,9 +1036,6 @@ INTO_BASE_AT = re.compile(
 )
 
 
-NUMBER_OWNER = re.compile(rf"\d*\.?\d+\s*%?\s+(?P<name>{OURS}|{THEIRS})(?![\w-])")
-
-
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
@@ -1060,9 +1057,10 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         ):
             if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
                 continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
-            if group == "name2" and (owner := NUMBER_OWNER.match(text, m.start(value))):
-                # "мерж с B 70 нам", "merge B 0.7 ours": the word after the number says whose share it is
-                found.setdefault(m.start(value), (owner, "name", m.group(value)))
+            owner = WEIGHT_BY.match(text, m.start(value)) if group == "name2" and m.group(group) else None
+            label = next((g for g in ("name3", "name") if owner and owner.group(g) and "#" not in owner.group(g)), None)
+            if label:  # "мерж с B 70 нам", "merge B 0.7 ours": the word after the number says whose share it is
+                found.setdefault(m.start(value), (owner, label, m.group(value)))
                 continue
             if m.group(group) and m.group(value):
                 found.setdefault(m.start(value), (m, group, m.group(value)))
