@@ -177,8 +177,8 @@ FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|так
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
-    r"|\bno\b\s*[,!.:-]|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
-    r"|то есть|\bой\b|хотя нет|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
+    r"|то есть|\bой\b|хотя нет|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
@@ -211,7 +211,7 @@ def left_out(text: str, start: int) -> bool:
     return negated(text, start) or bool(
         re.search(
             r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
-            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
+            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
             r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
             r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
@@ -459,12 +459,16 @@ EACH_WEIGHT = re.compile(
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
     r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece|for\s+(?:each|every|both)(?:\s+(?:one|model|of\s+them))?)\b"
     r"|\beach\s+(?:at\s+|with\s+)?(\d*\.\d+|1(?:\.0+)?)(?![\d%])"  # "merge w B each 0.5"
+    r"|\beach\s+(?:with\s+(?:a\s+)?)?weight\s+(?:of\s+)?(\d*\.?\d+)(?![\d.%])"  # "each weight 0.5", "each with weight 0.5"
+    r"|(?<=#)\s+по\s+(\d*\.?\d+)(?![\d.%]|\s*(?:эпох|шаг|сло|ранг|lr))"  # "B и C по 0.5"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
     # "по трети каждой", "веса по половине", "a third each": the share said as a word
     r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
-    r"(?![а-я])|\b(a\s+third|a\s+quarter|half)\s+(?:each|apiece)\b"
+    r"(?![а-я])|\b(a\s+third|one\s+third|thirds|a\s+quarter|one\s+quarter|quarters|half|halves)\s+(?:each|apiece)\b"
+    r"|\b(?:in(?:\s+equal)?|equal)\s+(thirds|quarters|halves)\b"  # "merge the three in equal thirds"
 )
-EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "a quarter": 0.25, "half": 0.5}
+EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "one third": 1 / 3, "thirds": 1 / 3,
+             "a quarter": 0.25, "one quarter": 0.25, "quarters": 0.25, "half": 0.5, "halves": 0.5}  # fmt: skip
 
 
 def _setting_before(masked: str, start: int) -> bool:
@@ -498,7 +502,7 @@ OURS = (
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
-    r"(?:theirs|their\s+(?:model|one)|their\s+favou?r|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему|ей)"
+    r"(?:theirs|their\s+(?:model|one)|their\s+favou?r|(?:the\s+)?(?:partner|other(?:\s+(?:one|model))?)|(?<![а-я])(?:его|их|ему|ей|него|нему|н[её]е|них)|\b(?:his|her)(?![\w'-])"
     r"|партн[её]р\w*|друг\w+(?:\s+модел\w*)?)(?![\w-])"
 )
 BASE_WORDS = (
@@ -707,7 +711,28 @@ def _ratio_said(masked: str) -> _Said | None:
         r"|\d+\s*%?(?:\s*(?:,|and|и)\s*\d+\s*%?)+\s*(?:%|percent\b|процент\w*))(?![\w/])",
         digits,
     )
+    m = m or summed_shares(digits)
+    if m and fraction_owned(masked):
+        return None  # "B gets 2/3": a share, read by one_named_weight
     return _Said(masked, starts[m.start()], ends[m.end() - 1], m.group(1)) if m else None
+
+
+# "60 40", "65-35", "0.7 0.3": a dash would be a range and a space a list of anything, so these are shares only when
+# they add up to 100 or to 1
+SUMMED_SHARES = re.compile(r"(?<![\w.\-–])(\d*\.?\d+%?(?:(?:\s*[-–]\s*|\s+)\d*\.?\d+%?)+)(?![\w.\-–])")
+
+
+def summed_shares(masked: str) -> re.Match[str] | None:
+    """The first run of numbers with only spaces or dashes between that adds up to a whole, not after a setting word."""
+    for m in SUMMED_SHARES.finditer(masked):
+        values = [float(n) for n in re.findall(r"\d*\.?\d+", m.group(0))]
+        if (
+            min(values) > 0
+            and any(abs(sum(values) - whole) < 1e-6 for whole in (1, 100))
+            and not _setting_before(masked, m.start())
+        ):
+            return m
+    return None
 
 
 def weight_values(numbers: list[tuple[str, str]]) -> list[float]:
@@ -788,21 +813,28 @@ def partner_place(word: str) -> int | None:
 
 # "70% A, 30% B", "A 0.7, B 0.3", "A: 0.7 and B: 0.3", "0.7 ours / 0.3 theirs", "80% наш, 20% его",
 # "70% of the result with 30% of the original model": a weight right next to the model it is for, no weight word
+_PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "одну": 1, "один": 1, "две": 2, "два": 2, "три": 3,
+                "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
-    r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + ")"
+    r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + "|" + BASE_WORDS + ")"  # "0.7 нам", "0.2 base"
+    # "веса 0.4 (партнёр) и 0.6 (наша)": each number's owner in brackets after it
+    r"|(?<![\w.])(?P<v10>\d*\.?\d+)\s*(?P<p10>%?)\s*\(\s*(?:(?:for|для)\s+)?(?P<name10>#{3,}|" + MEMBER_WORD + r")\s*\)"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
     r"|(?P<name5>"
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+|(?:weight|вес)\s+"
+    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+"
+    r"|(?:'s\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3"
     r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
-    r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?)\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
+    r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?|"
+    + "|".join(_PART_COUNTS)
+    + r")\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
     r"(?P<name8>#{3,}|" + MEMBER_WORD + ")"  # "1 part base, 2 parts B", "2 части нашей, 1 часть B"
     rf"|(?P<name9>{ORDINAL_PARTNER})\s*[:=—-]?\s*(?P<v9>\d*\.?\d+)\s*(?P<p9>%?)(?![\w%]|\.\d)"  # "первого партнёра 0.3"
 )
@@ -846,7 +878,8 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
         elif m.group("name7"):
             found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
         elif m.group("name8"):
-            found.append((float(m.group("v8")), m.start("name8"), m.end("name8"), m.start(), m.end(), False))
+            count = float(_PART_COUNTS.get(m.group("v8"), 0) or m.group("v8"))
+            found.append((count, m.start("name8"), m.end("name8"), m.start(), m.end(), False))
         elif m.group("name9"):
             found.append(
                 (float(m.group("v9")), m.start("name9"), m.end("name9"), m.start(), m.end(), bool(m.group("p9")))
@@ -857,6 +890,10 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             )
         elif m.group("name"):
             found.append((float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), True))
+        elif m.group("name10"):
+            found.append(
+                (float(m.group("v10")), m.start("name10"), m.end("name10"), m.start(), m.end(), bool(m.group("p10")))
+            )
         elif m.group("name4"):
             found.append((float(m.group("v4")), m.start("name4"), m.end("name4"), m.start(), m.end(), False))
         elif m.group("name3"):
@@ -930,6 +967,25 @@ def each_with_one(text: str) -> tuple[float, float, int, int, int, int] | None:
     if not 0 < value <= 1 or own <= 0:
         return None
     return value, own, name_start, name_end, min(start, each.start()), max(end, each.end())
+
+
+# "weights 0.2, 0.3 and the rest", "веса 0.2, 0.3 и остальное": the members in the order named, the last takes what is left
+LIST_THEN_REST = re.compile(
+    r"(?:weights?|веса|весами|shares?|доли)\s*[:=]?\s*(?P<list>\d*\.?\d+\s*%?(?:\s*(?:,|and|и)\s*\d*\.?\d+\s*%?)*)"
+    r"\s*,?\s*(?:and|и|,)\s*(?:the\s+)?(?:rest|remainder|остальное|остаток)(?![\w])"
+)
+
+
+def list_then_rest(masked: str) -> tuple[list[float], int, int] | None:
+    """The weights of a list that ends in 'the rest' (1 minus the others), or None where they leave nothing."""
+    m = LIST_THEN_REST.search(masked)
+    if not m:
+        return None
+    said = re.findall(r"(\d*\.?\d+)\s*(%?)", m["list"])
+    percent = any(p for _, p in said) or any(float(v) > 1 for v, _ in said)
+    values = [float(v) / 100 if percent else float(v) for v, _ in said]
+    left = round(1 - sum(values), 6)
+    return ([*values, left], m.start(), m.end()) if 0 < left < 1 else None
 
 
 def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
@@ -1036,12 +1092,34 @@ INTO_BASE_AT = re.compile(
 )
 
 
+# "partner2 gets 2/3", "1/3 to B": one member's share as a fraction (not a 2:3 ratio of two members)
+FRACTION_OWNED = re.compile(
+    rf"(?P<name>#{{3,}}|{MEMBER_WORD})\s+(?:gets|takes|receives|получает|получит|берет|берёт)\s+"
+    r"(?P<a>\d)\s*/\s*(?P<b>\d{1,2})(?![\d/:.])"
+    r"|(?<![\w./:])(?P<a2>\d)\s*/\s*(?P<b2>\d{1,2})\s+(?:to|for|для)\s+(?:the\s+)?"
+    rf"(?P<name2>#{{3,}}|{MEMBER_WORD})"
+)
+
+
+def fraction_owned(text: str) -> tuple[float, int, int, int, int] | None:
+    """(share, name start, name end, start, end) for 'B gets 2/3' with the fraction below 1; `text` has paths masked."""
+    m = FRACTION_OWNED.search(text)
+    if not m:
+        return None
+    a, b, name = (int(m["a"]), int(m["b"]), "name") if m["a"] else (int(m["a2"]), int(m["b2"]), "name2")
+    if not 0 < a < b:
+        return None
+    return round(a / b, 6), m.start(name), m.end(name), m.start(), m.end()
+
+
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
     `original`, where given, shows what a masked name was (a dataset file is no member)."""
     if weights_for(text) or not MERGE_WORDS.search(text) or re.search(r"near[_ -]?swap", text):
         return None
+    if fraction := fraction_owned(text):  # "partner2 gets 2/3"
+        return fraction
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
         found.setdefault(m.start(1), (m, "name", m.group(1)))
@@ -1134,8 +1212,8 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
     if len(hits) < 2:
         return None
     values = [float(m.group(1)) for m in hits]
-    if any(m.group(2) for m in hits) or any(v > 1 for v in values):
-        values = [v / 100 for v in values]
+    if any(m.group(2) for m in hits) or (any(v > 1 for v in values) and not any("." in m.group(1) for m in hits)):
+        values = [v / 100 for v in values]  # "A weight 70, B weight 30" is percent; mergekit's "weight: 3.0" as said
     for i, m in enumerate(hits):  # "прибавь A с весом 0.7 и вычти B с весом 0.3": a task vector taken away
         segment = text[hits[i - 1].end() if i else max(0, m.start() - 60) : m.start()]
         if values[i] > 0 and re.search(
@@ -2086,7 +2164,33 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
     text, order = _order_swapped(text)
     text, words = _corrected_words(text)
     text, members = _corrected_members(text)
-    return text, notes + more + most + weights + swapped + sharding + order + words + members
+    text, dropped = _dropped_modules(text)
+    return text, notes + more + most + weights + swapped + sharding + order + words + members + dropped
+
+
+# "lora on q, k, v -- actually drop k", "q, k, v, o, потом убери o": one module taken out of the list just said
+MODULE_DROPPED = re.compile(
+    rf"[\s,;:!—–-]*(?:(?:{MARKERS.pattern})[\s,;:!—–-]*)*"
+    r"(?:drop|remove|minus|убери|убрать|выкинь|выкини)\s+(?:the\s+)?(?P<item>[qkvo]|gate|up|down)(?:_proj)?(?![\w-])"
+)
+
+
+def _dropped_modules(text: str) -> tuple[str, list[str]]:
+    """A module dropped right after a list that names it: it and the words that drop it are blanked (length kept)."""
+    notes: list[str] = []
+    for m in reversed(list(MODULE_DROPPED.finditer(text.lower()))):
+        item = m["item"]
+        before = text.lower()[max(0, m.start() - 80) : m.start()]
+        said = list(re.finditer(rf"(?<![\w-]){item}(?:_proj)?(?![\w-])\s*(?:,\s*|\s+and\s+|\s+и\s+)?", before))
+        listed = re.findall(r"(?<![\w-])(?:[qkvo]|gate|up|down)(?:_proj)?(?![\w-])", before)
+        if not said or len(listed) < 3:
+            continue  # no list of modules right before it to take the module out of
+        at = max(0, m.start() - 80) + said[-1].start()
+        end = max(0, m.start() - 80) + said[-1].end()
+        words = text[m.start() : m.end()].strip(" ,;:!—–-")
+        text = text[:at] + " " * (end - at) + text[end : m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+        notes.insert(0, f"you said '{words}'; {item} is left out of the modules.")
+    return text, notes
 
 
 # "merge with B — no, with C", "мерж с B, нет, с C": a merge member named, then replaced by another
@@ -2265,7 +2369,28 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
             f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
             "the correction was taken.",
         )
+    masked = mask(text)
+    for m in reversed(list(NAMED_WEIGHT_REDONE.finditer(masked))):  # "ours 0.5 and partner 0.5, wait no, partner 0.3"
+        who = re.escape(text[m.start("who") : m.end("who")])
+        said = list(re.finditer(rf"(?<![\w-]){who}\s*[:=]?\s*(?P<old>\d*\.?\d+\s*%?)(?![\w.])", text[: m.start()]))
+        if not said or m.start() - said[-1].start() > 120:
+            continue
+        old = said[-1]
+        text = text[: old.start()] + " " * (m.start("who") - old.start()) + text[m.start("who") :]
+        notes.insert(
+            0,
+            f"merge weights {m.group('who')} {m['new'].strip()}: you said {old.group(0).strip()}, "
+            f"then {m.group('who')} {m['new'].strip()}; "
+            "the correction was taken.",
+        )
     return text, notes
+
+
+# "ours 0.5 and partner 0.5, wait no, partner 0.3": after a marker, a member named again with its new weight
+NAMED_WEIGHT_REDONE = re.compile(
+    rf"[\s,.…;:!—–-]*(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+(?P<who>{MEMBER_WORD}|#{{3,}})\s*[:=]?\s*"
+    r"(?P<new>\d*\.?\d+\s*%?)(?![\w.])"
+)
 
 
 def _corrected_selections(text: str) -> tuple[str, list[str]]:
@@ -2805,7 +2930,10 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
     ):
         m = _ratio_said(masked)
     each = each_weight(masked)
-    if each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
+    if listed_rest := list_then_rest(masked):  # "веса 0.2, 0.3 и остальное"
+        values, w_start, w_end = listed_rest
+        facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
+    elif each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
         value, share, rest = each_rest
         who = next(g for g in "abcde" if rest.group(g))
         start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
@@ -3449,8 +3577,14 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
             if s.kind in ("merge_models", "merge_adapter") and have and len(have) == len(value):
                 if all(abs(a - b) < 1e-9 for a, b in zip(have, value, strict=True)):
                     return True
-            if s.kind == "merge_models" and s.method == "slerp" and len(value) == 2 and abs(s.t - value[1]) < 1e-9:
-                return True
+            if (
+                s.kind == "merge_models"
+                and s.method == "slerp"
+                and len(value) == 2
+                and sum(value) > 0
+                and abs(s.t - value[1] / sum(value)) < 1e-6
+            ):
+                return True  # t is the second's share: "0.7 and 0.3" is t 0.3, "1:1" is t 0.5
             if (
                 s.kind == "merge_models"
                 and s.method not in ("linear", "slerp")
@@ -3532,7 +3666,15 @@ def _number_chain(masked: str, number: Number) -> list[Number]:
 
 
 def _covered(number: Number, facts: list[Fact]) -> bool:
-    return any(f.start <= number.start < f.end and f.end != 10**9 for f in facts)
+    return any(f.start <= number.start < f.end and f.end != 10**9 and not _left_out_of(number, f) for f in facts)
+
+
+def _left_out_of(number: Number, fact: Fact) -> bool:
+    """A decimal share inside a weights fact's span that is none of its values ("B вес 0.5, блин, 0.3; C вес 0.7"
+    read as 0.5 and 0.7): the 0.3 was not read, so it is asked about rather than taken as held."""
+    if fact.slot != "weights" or not isinstance(fact.value, list) or len(fact.value) < 2 or number.words:
+        return False
+    return 0 < number.value < 1 and all(abs(abs(v) - number.value) > 1e-6 for v in fact.value)  # "-0.5" as 0.5
 
 
 # a size in GB said about hardware ("a 24GB GPU", "16 ГБ памяти"), not about the files written
@@ -4127,7 +4269,7 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
 
 MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
-    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|\bmreg|\bmegr|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
 )
 

@@ -590,7 +590,8 @@ def find_numbers(text: str) -> list[Number]:
             j = point.end()
             while True:
                 d = _WORD.match(text, j)
-                if not d or (word_value(d.group(0)) or 10) > 9:
+                digit = word_value(d.group(0)) if d else None
+                if digit is None or digit > 9:  # "zero point zero five": a zero digit is one too
                     break
                 digits += str(word_value(d.group(0)))
                 end, j = d.end(), _skip_space(text, d.end())

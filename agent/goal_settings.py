@@ -209,6 +209,8 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue
         if word in understood or word in READ or word in MERGEKIT_METHODS:
             continue
+        if word == "modules" and re.search(r"(?:target|lora|adapter)\s+$", masked[: m.start()]):
+            continue  # "target modules: all-linear, not o_proj": PEFT's target_modules, read as modules
         if word.startswith("use_") and re.match(r"[\"']?\s*[:=]\s*[\"']?(?:false|none|0)\b", masked[m.end() :]):
             continue  # "use_rslora = False": a technique said to be off is what Graft does anyway
         if not snake and not flag and re.match(r"\s*\d+" + ITEM_NUMBER_AFTER, masked[m.end() :]):
@@ -247,6 +249,11 @@ GRAFT_MERGES = ("linear", "slerp", "ties", "dare_ties", "dare_linear", "task_ari
 
 def unrun_merge_question(name: str) -> str:
     """The one question for a mergekit method Graft does not run (the planner and the fact check both ask it)."""
+    if name.split("/")[0].replace("-", "_") not in MERGEKIT_METHODS:
+        return (
+            f"You named '{name}' as the merge method, and Graft knows no merge by that name (its merges are "
+            f"{', '.join(GRAFT_MERGES)}). Which of those should it be?"
+        )
     return (
         f"Graft does not merge with {name} (a mergekit method it does not run; its merges are "
         f"{', '.join(GRAFT_MERGES)}). Which of those should it be?"
@@ -287,7 +294,37 @@ def unsupported_merge_methods(masked: str) -> list[str]:
             ):
                 continue  # "RAM" is memory unless it names a merge
             found.append(m.group(0))
+    if merging and not found and (named := _unknown_method_named(masked)):
+        found.append(named)
     return found
+
+
+# "using cosine-fusion merge", "merge_method: frob", "методом foo-blend": a word in the place of a merge's method
+METHOD_PLACE = re.compile(
+    r"\b(?:using|via|by|with)\s+(?:the\s+|a\s+|an\s+)?(?P<a>[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)\s+(?:merge|merging|method)\b"
+    r"|\b(?:using|via|by)\s+(?:the\s+|a\s+|an\s+)?(?P<b>[a-z][a-z0-9]*)\s+(?:merge|merging|method)\b"
+    r"|\bmerge[_ ]method\s*[:=]?\s*(?P<c>[a-z][a-z0-9_-]*)"
+    r"|(?<![а-я])(?:методом|метод)\s+(?P<d>[a-z][a-z0-9_-]*)"
+)
+# words that can stand in a method's place and name none: "using the weighted merge", "via mergekit method"
+_NOT_A_METHOD = re.compile(
+    r"(?:the|a|an|simple|simplest|weighted|plain|model|models|final|full|lora|dora|adapter|adapters|same|default"
+    r"|standard|usual|normal|mergekit|that|this|your|my|our|any|some|best|good|peft|weight|weights|average|averaging"
+    r"|avg|soup|uniform|equal|layer|layerwise|svd|cat|concat|lr|learning)"
+)
+
+
+def _unknown_method_named(masked: str) -> str | None:
+    """A word said where a merge's method goes that names no merge Graft or mergekit knows ('cosine-fusion')."""
+    for m in METHOD_PLACE.finditer(masked):
+        word = next(g for g in m.groups() if g).strip("-_")
+        if _NOT_A_METHOD.fullmatch(word) or word.replace("-", "_") in MERGEKIT_METHODS:
+            continue
+        if re.fullmatch(r"dare[_ -]?ties|dare[_ -]?linear|della(?:[_ -]?linear)?|task[_ -]?arithmetic|model[_ -]?stock"
+                        r"|near[_ -]?swap|slerp|ties|linear|breadcrumbs(?:[_ -]?ties)?", word):  # fmt: skip
+            continue
+        return word
+    return None
 
 
 # techniques people name that change what training does and that Graft does not run: named back, never

@@ -78,10 +78,12 @@ from agent.goal_facts import (
     fact_echo,
     favoured_ratio,
     first_stage_word,
+    fraction_owned,
     goal_facts,
     in_loss_list,
     left_out,
     letter_modules,
+    list_then_rest,
     looks_like_path,
     mask,
     member_index,
@@ -103,6 +105,7 @@ from agent.goal_facts import (
     setting_misses,
     shard_size,
     single_weight,
+    summed_shares,
     switch_facts,
     taken_back_stages,
     training_noun,
@@ -149,6 +152,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it|this|ours|mine)\s+(?=after\s)"
             r"|(?<![а-я])(?:смешай|слей|смержи|смерджи|замержи|замерджи)\s+(?:нашу|мою|е[её])\s+(?=после\s)"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
+            # "merge B and our model", "слей B и нашу": a folder, then ours
+            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж)\w*)\s+#{3,}"
+            r"\s*(?:,|\band\b|&|(?<![а-я])и)\s*(?:the\s+)?(?=" + OURS + ")"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d|\d)"  # "merge B 50/50", "merge B 0.7 ours"
             r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
             r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
@@ -182,9 +188,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix)\w*\s+(?:ours|mine|our\s+model|my\s+model|the\s+base)\s+\d"
             # "merge the sft model and the dpo model", "смержить результат DPO с результатом SFT": stages' results
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:the\s+)?(?=(?:sft|dpo|orpo|simpo|kto)[- ]?(?:\w+[- ])?(?:model|result|one"
-            r"|checkpoint|output|version)\b)"
+            r"|checkpoint|output|version)\b|(?:sft|dpo|orpo|simpo|kto)\s*(?:and|&|\+|/|,)\s*(?:sft|dpo|orpo|simpo|kto)[- ](?:results|models)\b)"
             r"|(?<![а-я])(?:смерж|смердж|замерж|замердж|мерж|мердж|м[её]рдж|слей|слить|смешай|смешать)\w*\s+"
-            r"(?=(?:sft|dpo|orpo|simpo|kto|сфт|дпо)-?модел|(?:результат|модел|чекпоинт|верси)\w*\s+(?:после\s+)?(?:sft|dpo|orpo|simpo|kto|сфт|дпо))"
+            r"(?=(?:sft|dpo|orpo|simpo|kto|сфт|дпо)-?(?:модел|результат|чекпоинт|верси)|(?:результат|модел|чекпоинт|верси)\w*\s+(?:после\s+)?(?:sft|dpo|orpo|simpo|kto|сфт|дпо))"
+            r"|(?<![а-я])(?:мерж|мердж|слияни|смерж|смердж)\w*\s+(?:(?:обоих|двух|этих\s+двух)\s+)?результатов(?![а-я])"
             r"|(?<![а-я])(?:мерж|мердж|слияни)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s+#{3,}"  # "мердж линейный A и B"
             r"|(?<![а-я])(?:слияни\w*|мерж\w*|мердж\w*)\s*[,:]\s*(?:linear|ties|slerp|dare\w*|della\w*|task\w*|model_stock|линейн\w*)"
             # "merge both results", "ties-merge the two", "слей оба результата", "слей их через ties": the runs before
@@ -378,12 +385,20 @@ class Context:
         return {m for group in ("attention", "mlp") for m in self.modules.get(group, [])}
 
 
+# a merge word anywhere, typos too ("mrege"): with a model folder named and no other action read, the goal is a merge
+LOOSE_MERGE = re.compile(
+    r"\b(?:merg|mreg|megr|blend|combin)\w*|(?<![а-я])(?:смерж|смердж|замерж|замердж|слей|слить|объедини|мерж|мердж"
+    r"|смешай|смешать)\w*"
+)
+
+
 def normalise(text: str) -> str:
     text = text.replace("ё", "е").replace("Ё", "Е").replace("“", '"').replace("”", '"').replace("«", '"')
     text = text.replace("»", '"').replace("—", "-").replace("–", "-").replace("’", "'")
     from agent.goal_numbers import spelled_numbers
 
-    return re.sub(r"\s+", " ", spelled_numbers(text.strip()).lower())
+    text = re.sub(r"\s+", " ", spelled_numbers(text.strip()).lower())
+    return re.sub(r"(?<=\s)c(?=\s+[а-я])", "с", text)  # "смержь B c нашей": a Latin c typed for the Russian "с"
 
 
 def mask_paths(text: str) -> str:
@@ -1593,12 +1608,18 @@ def parse_weights(text: str) -> list[float]:
     per_model = per_model_weights(mask_paths(text)) or ordinal_weights(mask_paths(text))
     if per_model:
         return per_model[0]
+    if listed_rest := list_then_rest(mask_paths(text)):  # "weights 0.2, 0.3 and the rest"
+        return listed_rest[0]
+    if fraction_owned(mask_paths(text)):
+        return []  # "B gets 2/3": one member's share (one_named_weight), not a 2:3 ratio
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
     m = next(  # "0.5 0.25 и 0.25": decimals with only a space between are one list; "density 0.5 and 0.7" are no weights
         (m for m in PLAIN_RATIO.finditer(masked) if not _setting_before(masked, m.start())), None
     )
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
         m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
+    if not m:  # "linear 60 40", "65-35": numbers with only a space or a dash between, read as shares when they add up
+        m = summed_shares(masked)
     if not m:
         return []
     return weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0)))
@@ -1914,17 +1935,41 @@ MERGE_BASE_WORDS = re.compile(
 
 
 # "the sft model", "the DPO result", "sft-модели", "результат DPO": a training stage's result, named as a merge member
+_STAGE_WORD = r"(?:sft|dpo|orpo|simpo|kto|сфт|дпо)"
 STAGE_RESULT = re.compile(
-    r"(?<![\w-])(?P<a>sft|dpo|orpo|simpo|kto|сфт|дпо)(?:[- ]?(?:tuned|trained|ed|'d))?[- ](?:model|result|one|checkpoint"
-    r"|output|version|модел\w*|верси\w*)(?![\w-])"
-    r"|(?<![а-я])(?:модел\w*|результат\w*|чекпоинт\w*|верси\w*)\s+(?:после\s+)?(?P<b>sft|dpo|orpo|simpo|kto|сфт|дпо)(?![\w-])"
+    r"(?<![\w-])(?P<a>sft|dpo|orpo|simpo|kto|сфт|дпо)(?:[- ]?(?:tuned|trained|ed|'d))?[- ](?:models?|results?|ones?|checkpoints?"
+    r"|outputs?|versions?|модел\w*|верси\w*|результат\w*|чекпоинт\w*)(?![\w-])"
+    # "результат DPO" names DPO's result; "на результате DPO на b" is DPO trained on the result
+    r"|(?<![а-я])(?<!на )(?<!в )(?:модел\w*|результат\w*|чекпоинт\w*|верси\w*)\s+(?:после\s+)?(?P<b>sft|dpo|orpo|simpo|kto|сфт|дпо)(?![\w-])"
+    # "the SFT and DPO results", "результаты sft и dpo": two stages' results named together
+    rf"|(?<![\w-])(?P<c>{_STAGE_WORD})\s*(?:and|и|&|\+|/|,)\s*(?P<d>{_STAGE_WORD})(?:[- ]?(?:tuned|trained))?[- ]"
+    r"(?:results|models|checkpoints|outputs|versions|результат\w*|модел(?:и|ей|ями)|чекпоинт\w*|верси\w*)(?![\w-])"
+    rf"|(?<![а-я])(?:результат(?:ы|ов|ами)|модел(?:и|ей|ями)|чекпоинт\w*)\s+(?:после\s+)?(?P<e>{_STAGE_WORD})\s*(?:и|,|/)\s*"
+    rf"(?P<f>{_STAGE_WORD})(?![\w-])"
 )
+# "merge the two results", "слей оба результата": with no stage named, the pipeline's two trained results
+TWO_RESULTS = re.compile(
+    r"\b(?:the\s+two|both(?:\s+of\s+the)?|these\s+two)\s+(?:results|checkpoints|outputs|trained\s+models)\b"
+    r"|(?<![а-я])(?:оба|обоих|двух|эти\s+два|этих\s+двух)\s+(?:результат\w*|чекпоинт\w*)"
+    r"|\b(?:merge|blend|combine|average)\w*\s+(?:of\s+)?the\s+results\b"
+    r"|(?<![а-я])(?:мерж|мердж|слияни|смерж|смердж)\w*\s+результатов(?![а-я])"
+)
+# "1 к 3 (dpo:sft)": a legend in brackets names each share's stage in order
+RESULT_LEGEND = re.compile(rf"\(\s*(?P<a>{_STAGE_WORD})\s*(?:[:/]|\sto\s|\sна\s|\sк\s)\s*(?P<b>{_STAGE_WORD})\s*\)")
+
+
+def _result_scopes(text: str) -> list[str]:
+    """The stages whose results a merge names, in the order named ("sft" for "сфт")."""
+    said = []
+    for m in STAGE_RESULT.finditer(text.lower()):
+        said += [m[g] for g in "abcdef" if m[g]]
+    return list(dict.fromkeys({"сфт": "sft", "дпо": "dpo"}.get(w, w) for w in said))
 
 
 def _merged_result(masked: str, clause_start: int, start: int) -> bool:
     """Whether the stage word at `start` names its stage's result inside a merge ("merge the sft model and …")."""
     lowered = masked.lower()
-    results = [m.span() for m in STAGE_RESULT.finditer(lowered)]
+    results = [m.span() for m in (*STAGE_RESULT.finditer(lowered), *RESULT_LEGEND.finditer(lowered))]  # "(dpo:sft)"
     inside = any(a <= start < b for a, b in results) or any(
         m.start("s") == start for m in RESULT_SHARE.finditer(lowered)
     )  # "…, 30% sft 70% dpo": a share's label
@@ -1939,16 +1984,24 @@ def _merged_result(masked: str, clause_start: int, start: int) -> bool:
     return inside and run_before and bool(MERGE_WORDS.search(lowered[max(0, clause_start - 80) : start]))
 
 
-def _stage_results(text: str, ctx: Context) -> list[str]:
+def _stage_results(text: str, ctx: Context, partners_named: bool = False) -> list[str]:
     """The members of a merge of two or more earlier stages' results ("merge the sft model and the dpo model"),
     each folded into a model where it was trained; [] when the merge names fewer than two."""
-    scopes = [
-        {"сфт": "sft", "дпо": "dpo"}.get(m["a"] or m["b"], m["a"] or m["b"])
-        for m in STAGE_RESULT.finditer(text.lower())
-    ]
-    scopes = list(dict.fromkeys(scopes))
+    scopes = _result_scopes(text)
+    if len(scopes) < 2 and not partners_named and TWO_RESULTS.search(text.lower()):
+        trained = [
+            "sft" if st["kind"] == "sft" else st.get("method", "dpo")
+            for st in ctx.stages
+            if st["kind"] in ("sft", "dpo")
+        ]
+        if len(trained) == 2 and len(set(trained)) == 2:  # "sft, then dpo, then merge the two results"
+            scopes = trained
     if len(scopes) < 2:
         return []
+    if (legend := RESULT_LEGEND.search(text.lower())) and len(scopes) == 2:  # "1 к 3 (dpo:sft)": in the legend's order
+        named = [{"сфт": "sft", "дпо": "dpo"}.get(legend[g], legend[g]) for g in "ab"]
+        if sorted(named) == sorted(scopes):
+            scopes = named
     members = []
     for scope in scopes:
         trained = [
@@ -2023,7 +2076,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         method = ""  # chosen below, once the members are known
     partners: list[str] = list(ctx.partners)
     ctx.partners.clear()
-    results = _stage_results(text, ctx)
+    results = _stage_results(text, ctx, partners_named=bool(partners))
     if results:  # "merge the sft model and the dpo model 50/50": two stages' results are the members
         current, partners = results[0], [*results[1:], *partners]
     elif partners:
@@ -2282,7 +2335,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         and len(weights) == 2
         and len(set(weights)) == 2
         and not weights_for(mask_paths(text))
-        and re.search(r"#{3,}\s+(?:into|in\s+to|(?<![а-я])в)\s+#{3,}", mask_paths(text))
+        and any(  # not "merge B and C into out/x": where the result goes is no member
+            _verbatim(text[m.start(1) : m.end(1)].rstrip(".,"), ctx) != ctx.output_said
+            for m in re.finditer(r"#{3,}\s+(?:into|in\s+to|(?<![а-я])в)\s+(#{3,})", mask_paths(text))
+        )
     ):  # "merge B into A 70/30": whether A keeps 70 or B brings 70 is read both ways
         raise NeedsAnswer(
             f"You wrote '{text.strip(' ,.;')}': one model merged into another, with a ratio; which weight goes to "
@@ -2389,8 +2445,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
         favour = re.search(FAVOURING, text)
         if t is None and favour and method == "slerp" and len(stage["models"]) == 2:
             t = _favoured_t(favour, stage["models"], ctx)  # "favouring B 3 to 1": t is the second model's share
-        if t is None and weights and method == "slerp":
-            t = weights[1]
+        if t is None and weights and method == "slerp" and len(weights) == 2 and sum(weights) > 0:
+            t = round(weights[1] / sum(weights), 6)  # "1:1 with slerp" is t 0.5: the second's share of the two
+            if abs(sum(weights) - 1) > 1e-6:
+                ctx.notes.append(
+                    f"slerp's t is the second model's share: {weights[0]:g} and {weights[1]:g} give t {t:g}."
+                )
         if re.search(r"halfway|half way|midpoint|посередине|пополам|поровну", text):
             t = 0.5
         if t is not None:
@@ -2449,7 +2509,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             )
         stage["weights"] = weights
     elif re.search(
-        r"halfway|half way|equal|half and half|fifty[- ]fifty|поровну|пополам|50 на 50|(?:равн|одинаков)\w*\s+вес", text
+        r"halfway|half way|equal|half and half|fifty[- ]fifty|поровну|пополам|50 на 50|(?:равн|одинаков)\w*\s+(?:вес|дол|част)",
+        text,
     ):
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
@@ -2575,6 +2636,11 @@ def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:
     return ordered
 
 
+OURS_AFTER_MEMBER = re.compile(
+    rf"#{{3,}}\s*(?:,|\band\b|\bwith\b|&|(?<![а-я])и|(?<![а-я])со?)\s*(?:the\s+)?(?P<ours>{OURS})"
+)
+
+
 def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] | None:
     """Where the goal first names each member; None when one of them is named by no word."""
     places: dict[str, int] = {}
@@ -2585,8 +2651,11 @@ def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] |
             )]  # fmt: skip
             k = text.lower().find(ctx.request.model.lower())
             hits += [k] if k >= 0 else []
-        elif model.startswith("@"):
-            return None
+        elif model.startswith("@"):  # "merge B with ours, 0.2 and 0.8": ours named right after a member, as one
+            said = OURS_AFTER_MEMBER.search(mask_paths(text))
+            if not said:
+                return None
+            hits = [said.start("ours")]
         else:
             k = text.lower().find(model.lower())
             hits = [k] if k >= 0 else []
@@ -2962,6 +3031,15 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
             "the base is a pickle checkpoint; it is converted to safetensors first (without unpickling code)."
         )
     actions = find_actions(goal)
+    if (
+        not actions
+        and LOOSE_MERGE.search(mask_paths(goal))
+        and any(
+            _is_weights(Path(_verbatim(p, ctx)).expanduser()) and not _is_opened(_verbatim(p, ctx), ctx)
+            for p in _paths(PATHLIKE, goal)
+        )
+    ):  # "hey can u merge my model w/ B, like 70% mine", "объедини нашу модель с партнёрской B": a merge said loosely
+        actions = [Action("merge_models", 0, len(goal), goal)]
     for scope, where in taken_back_stages(mask_paths(goal)):  # "SFT, DPO, merge, but skip the sft": say it is gone
         if not any(a.kind in ("sft", "dpo") and _action_scope(a) == scope for a in actions):
             words = re.match(r"[^,.;!?]*", goal[where:]).group(0).strip()
@@ -3138,7 +3216,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     written = [s for s in ctx.stages if s["kind"] == "write" and (s.get("dtype") or s.get("max_shard_size"))]
     if not re.search(
         r"\b(?:convert|cast|re-?save|re-?write|reshard|export)\w*|\b(?:save|write|store)\s+(?:it|this|the model|this model|the checkpoint)\b"
-        r"|конверт\w*|перевед\w*|пересохран\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)"
+        r"|конверт\w*|перевед\w*|пересохран\w*|перепиш\w*|перезапиш\w*|(?:сохрани|запиши)\s+(?:[а-я]+\s+)?(?:её|ее|модель|чекпоинт)"
         # "save as fp16 to out/x", "сохрани в fp16 в out/x": the dtype is what is written
         r"|\b(?:save|write|store)\s+(?:as|in|to)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32|half)\b"
         r"|(?:сохрани|запиши)\s+(?:в|как)\s+(?:fp16|bf16|fp32|float16|bfloat16|float32)"

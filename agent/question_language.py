@@ -250,6 +250,13 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You named '(?P<x>[^']+)' as the merge method, and Graft knows no merge by that name \(its merges are "
+        r"(?P<m>[^)]+)\)\. Which of those should it be\?",
+        lambda m: (
+            f"Вы назвали методом слияния «{m['x']}», а такого слияния Graft не знает (его методы: {m['m']}). Какой из них взять?"
+        ),
+    ),
+    (
         r"Graft does not merge with (?P<x>\S+) \(a mergekit method it does not run; its merges are (?P<m>[^)]+)\)\. "
         r"Which of those should it be\?",
         lambda m: (
@@ -650,6 +657,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же модули, что и {m['b']}: {m['l']}."),
+    (r"^you said '(?P<a>.+?)'; (?P<m>\S+) is left out of the modules\.$",
+     lambda m: f"вы сказали «{m['a']}»; {m['m']} исключён из модулей."),
     (r"^you said '(?P<a>.+?)', then '(?P<b>.+?)'; the correction was taken\.$",
      lambda m: f"вы сказали «{m['a']}», потом «{m['b']}»; взято исправление."),
     (r"^you said '(?P<a>.+?)', then one file; the correction was taken\.$",

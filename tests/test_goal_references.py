@@ -1188,6 +1188,73 @@ PLANNED = [
     # a stage taken back with "but": dropped, with a note
     ("SFT on {sft} then DPO on {dpo} then merge with {partner}, but skip the sft",
      ["preference", "merge_adapter", "merge_models"], {}),
+    # pass 47a's silent plans
+    ("first merge {partner} and {partner2} 1:1 with slerp, then sft the merged model on {sft}",
+     ["merge_models", "sft"], {0: {"method": "slerp", "t": 0.5}}),  # t had been 1.0: all of the second model
+    ("ties с базой {model}: {partner} вес 0.5, подожди, 0.3, плотность 0.5; {partner2} вес 0.7 плотность 0.5",
+     ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [0.3, 0.7]}}),  # the 0.3 was dropped
+    ("SFT на {sft}, затем слить с {partner} (0.5/0.5) — и потом на результате DPO на {dpo}",
+     ["sft", "merge_adapter", "merge_models", "preference"], {2: {"models": ["@sft-merged", "{partner}"]}}),
+    # owners and ratios said in chat (pass 47a and the stop-28 list)
+    ("sft on {sft}, then merge with {partner}, 65-35", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.65, 0.35]}}),
+    ("sft on {sft}, then merge {partner} and our model, weights 0.2 and 0.8 respectively",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.2, 0.8]}}),
+    ("sft on {sft}, then merge {partner} with ours, 0.2 and 0.8 respectively",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.2, 0.8]}}),
+    ("сфт на {sft}, потом мердж с {partner}, 0.2 для него и 0.8 для нашей", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.2, 0.8]}}),
+    ("сфт на {sft}, потом мердж с {partner}: две части нашей, одна часть его", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [2.0, 1.0]}}),
+    ("sft on {sft}, then merge with {partner}, ours 0.5 and partner 0.5, wait no, partner 0.3",
+     ["sft", "merge_adapter", "merge_models"], {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.5, 0.3]}}),
+    ("dpo on {dpo} with beta=0.1 no 0.25", ["preference"], {0: {"beta": 0.25}}),
+    ("DPO with beta zero point zero five on {dpo}", ["preference"], {0: {"beta": 0.05}}),
+    ("sft on {sft}, dpo on {dpo}, then merge the two results 0.7 dpo / 0.3 sft",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {4: {"models": ["@dpo-merged", "@sft-merged"], "weights": [0.7, 0.3]}}),
+    ("sft на {sft}, dpo на {dpo}, потом мердж результатов 1 к 3 (dpo:sft)",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {4: {"models": ["@dpo-merged", "@sft-merged"], "weights": [0.25, 0.75]}}),
+    ("sft on {sft}, dpo on {dpo}, then merge the SFT and DPO results with {partner}, thirds each",
+     ["sft", "merge_adapter", "preference", "merge_adapter", "merge_models"],
+     {4: {"models": ["@sft-merged", "@dpo-merged", "{partner}"], "weights": [0.333333, 0.333333, 0.333333]}}),
+    ("сфт на {sft}, дпо на {dpo}, потом мердж dpo-результата с {partner}", ["sft", "preference", "merge_adapter", "merge_models"],
+     {3: {"models": ["@dpo-merged", "{partner}"]}}),
+    ("hey can u merge my model w/ {partner}, like 70% mine 30% theirs", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("merge partner's model {partner} with ours, his weight is 0.35", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.65, 0.35]}}),
+    ("смержь {partner2} c нашей: его вес шестьдесят процентов", ["merge_models"],
+     {0: {"models": ["@base", "{partner2}"], "weights": [0.4, 0.6]}}),
+    ("смёрджи нашу с {partner}, его доля 0,3", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("merge {partner} into ours with slerp, partner share 0.7", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "t": 0.7}}),
+    ("linear merge 0.2 base, 0.8 {partner}", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.2, 0.8]}}),
+    ("ну короче сделай dpo на {dpo}, потом слей с {partner}, веса 0.4 (партнёр) и 0.6 (наша)",
+     ["preference", "merge_adapter", "merge_models"], {2: {"models": ["{partner}", "@dpo-merged"], "weights": [0.4, 0.6]}}),
+    ("сделай dare_linear: {partner} и {partner2} по 0.5, density 0.7, база {model}", ["merge_models"],
+     {0: {"weights": [0.5, 0.5], "density": 0.7}}),
+    ("dare_ties, base is {model}, {partner} and {partner2} each with weight 0.5 and density 0.3", ["merge_models"],
+     {0: {"weights": [0.5, 0.5], "density": 0.3}}),
+    ("слей три модели: нашу, {partner}, {partner2}; веса 0.2, 0.3 и остальное", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.2, 0.3, 0.5]}}),
+    ("merge {partner} and {partner2} into {out}, {partner2} gets 2/3", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.333333, 0.666667]}}),  # had been read as 2:3
+    ("sft on {sft}, then merge with {partner}, 1/3 to the partner", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.666667, 0.333333]}}),
+    # a module taken out of the list just said (pass 47b: k_proj had stayed, flagged only by "not placed")
+    ("sft on {sft}, lora on q, k, v -- actually drop k -- rank 8", ["sft"],
+     {0: {"target_modules": ["q_proj", "v_proj"], "r": 8}}),
+    ("sft на {sft}, lora на q, k, v, o, потом убери o, ранг 8", ["sft"],
+     {0: {"target_modules": ["k_proj", "q_proj", "v_proj"], "r": 8}}),
+    ("sft on {sft}, target modules: all-linear, not o_proj", ["sft"],
+     {0: {"target_modules": ["down_proj", "gate_proj", "k_proj", "q_proj", "up_proj", "v_proj"]}}),
+    ("без обучения, просто перепиши модель в fp32 одним файлом в {out}", [], {}),  # had asked what to do
+    # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
+    ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
+     "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [1.0, 3.0]}}),
 ]  # fmt: skip
 
 
@@ -1380,6 +1447,11 @@ ASKED = [
         "the scale it was trained with",
     ),  # which of the two is ours is not said
     ("linear merge with {partner}, 0.4 for ours and 0.3 each for the two partners", "a different number of models"),
+    # an unknown merge method is named back, never replaced by the default (pass 47a: TIES with "no method was named")
+    ("sft on {sft} then merge with {partner} using cosine-fusion merge", "knows no merge by that name"),
+    ("слей с {partner} методом cosine-fusion", "такого слияния Graft не знает"),
+    # a decimal inside a weight list that no weight took is asked about (it had been dropped)
+    ("ties с базой {model}: {partner} вес 0.5, блин, 0.3; {partner2} вес 0.7", "0.3"),
 ]
 
 
