@@ -178,7 +178,7 @@ MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
-    r"|то есть|\bой\b|хотя нет|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|то есть|\bой\b|хотя нет|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
@@ -202,7 +202,7 @@ FROZEN_AFTER = re.compile(
     r"(?:frozen|untouched|alone|заморожен\w*|замороженными|нетронут\w*|в\s+покое)\b"
     r"|(?:пусть\s+)?не\s+(?:трогай\w*|трогаем|трогать|трогается|обучай\w*|обучаем|обучается|адаптируй\w*|нуж\w+|надо"
     r"|включай\w*|участвует)(?![а-я])|(?:is|are)\s+(?:not\s+(?:trained|touched|needed|included)|left\s+(?:out|alone))\b"
-    r"|(?:should\s+)?(?:stays?|remains?)\s+out\b)"
+    r"|(?:should\s+)?(?:stays?|remains?)\s+out\b|out\b(?!\s+of))"  # "leave k_proj out: q, v, o"
 )
 
 
@@ -458,7 +458,7 @@ EACH_WEIGHT = re.compile(
     r"(?:weights?|вес\w*)\s*(?:of\s+|=\s*|:\s*)?(\d*\.?\d+)\s*(?:each|apiece|for (?:each|every|both|all)\b|у (?:каждой|каждого|обеих|обоих|всех)|каждой|каждому|обеим|обоим)"
     r"|(?<![а-я])по\s+(\d*\.?\d+)\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|всем)"
     r"|(?<![\w.])(\d*\.\d+|1(?:\.0+)?)\s+(?:each|apiece|for\s+(?:each|every|both)(?:\s+(?:one|model|of\s+them))?)\b"
-    r"|\beach\s+(?:at\s+|with\s+)?(\d*\.\d+|1(?:\.0+)?)(?![\d%])"  # "merge w B each 0.5"
+    r"|\beach\s+(?:at\s+|with\s+)?(\d*\.\d+|1(?:\.0+)?)(?![\d%/])"  # "merge w B each 0.5"
     r"|\beach\s+(?:with\s+(?:a\s+)?)?weight\s+(?:of\s+)?(\d*\.?\d+)(?![\d.%])"  # "each weight 0.5", "each with weight 0.5"
     r"|(?<=#)\s+по\s+(\d*\.?\d+)(?![\d.%]|\s*(?:эпох|шаг|сло|ранг|lr))"  # "B и C по 0.5"
     r"|(?:веса|весами|weights)\s+по\s+(\d*\.?\d+)(?![\d.])"
@@ -466,9 +466,11 @@ EACH_WEIGHT = re.compile(
     r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
     r"(?![а-я])|\b(a\s+third|one\s+third|thirds|a\s+quarter|one\s+quarter|quarters|half|halves)\s+(?:each|apiece)\b"
     r"|\b(?:in(?:\s+equal)?|equal)\s+(thirds|quarters|halves)\b"  # "merge the three in equal thirds"
+    r"|\beach\s+(?:gets\s+|at\s+|with\s+)?(1/3|1/4|1/2)(?![\d/])|(?<![\d/.])(1/3|1/4|1/2)\s+each\b"  # "each 1/3"
 )
 EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "one third": 1 / 3, "thirds": 1 / 3,
-             "a quarter": 0.25, "one quarter": 0.25, "quarters": 0.25, "half": 0.5, "halves": 0.5}  # fmt: skip
+             "a quarter": 0.25, "one quarter": 0.25, "quarters": 0.25, "half": 0.5, "halves": 0.5, "1/3": 1 / 3,
+             "1/4": 0.25, "1/2": 0.5}  # fmt: skip
 
 
 def _setting_before(masked: str, start: int) -> bool:
@@ -818,7 +820,13 @@ _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "од�
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
-    r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>" + OURS + "|" + THEIRS + "|" + BASE_WORDS + ")"  # "0.7 нам", "0.2 base"
+    r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
+    + OURS
+    + "|"
+    + THEIRS
+    + "|"
+    + BASE_WORDS
+    + r"(?!\w)(?!\s*[:=—-]?\s*#{3}))"  # "0.7 нам", "0.2 base"
     # "веса 0.4 (партнёр) и 0.6 (наша)": each number's owner in brackets after it
     r"|(?<![\w.])(?P<v10>\d*\.?\d+)\s*(?P<p10>%?)\s*\(\s*(?:(?:for|для)\s+)?(?P<name10>#{3,}|" + MEMBER_WORD + r")\s*\)"
     r"|(?<![\w.])(?P<v4>\d*\.?\d+)\s*\*\s*(?P<name4>#{3,}|" + BASE_WORDS + ")"  # "0.6*A + 0.4*B"
@@ -836,6 +844,9 @@ WEIGHT_BY = re.compile(
     + "|".join(_PART_COUNTS)
     + r")\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
     r"(?P<name8>#{3,}|" + MEMBER_WORD + ")"  # "1 part base, 2 parts B", "2 части нашей, 1 часть B"
+    # "доля партнёра 0.3", "вес базы 0.2", "доля {model} 0.8", "share of the partner 0.3": the share word, then its owner
+    r"|(?<![\w-])(?:доля|вес|share\s+of|weight\s+of)\s+(?:the\s+)?(?P<name11>#{3,}|" + MEMBER_WORD + r")\s*[:=—-]?\s*"
+    r"(?:is\s+|—\s+)?(?P<v11>\d*\.?\d+)\s*(?P<p11>%?)(?![\w%]|\.\d)"
     rf"|(?P<name9>{ORDINAL_PARTNER})\s*[:=—-]?\s*(?P<v9>\d*\.?\d+)\s*(?P<p9>%?)(?![\w%]|\.\d)"  # "первого партнёра 0.3"
 )
 
@@ -890,6 +901,10 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             )
         elif m.group("name"):
             found.append((float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), True))
+        elif m.group("name11"):
+            found.append(
+                (float(m.group("v11")), m.start("name11"), m.end("name11"), m.start(), m.end(), bool(m.group("p11")))
+            )
         elif m.group("name10"):
             found.append(
                 (float(m.group("v10")), m.start("name10"), m.end("name10"), m.start(), m.end(), bool(m.group("p10")))
@@ -1132,6 +1147,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
             ("name5", "v5"),
             ("name6", "v6"),
             ("name7", "v7"),
+            ("name11", "v11"),
         ):
             if group == "name2" and re.search(r"(?:\binto|(?<![а-я])в)\s+$", text[max(0, m.start() - 8) : m.start()]):
                 continue  # "merge B into base at 0.25": how much of B goes in, not the base's own weight
@@ -1380,11 +1396,30 @@ def reading_text(goal: str) -> str:
 PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per\s+cent|процент(?:а|ов)?)(?![\w-])")
 
 
+def member_legend(said: str) -> bool:
+    """'base/partner', 'ours/theirs', 'sft/dpo': member or stage words joined by '/', a ratio's legend, not a path."""
+    parts = said.strip(".,()").split("/")
+    return len(parts) >= 2 and all(
+        re.fullmatch(r"base|partner|ours|theirs|mine|sft|dpo|orpo|kto|simpo|база|наша|партн[её]р|его|наш", p)
+        for p in parts
+    )
+
+
+def masked_path(said: str) -> str:
+    """A path blanked with '#', but a sentence's full stop or comma after it kept ("… and B. 60 40.")."""
+    kept = len(said) - len(said.rstrip(".,"))
+    if not kept or kept == len(said):
+        return "#" * len(said)
+    return "#" * (len(said) - kept) + said[-kept:]
+
+
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH, NAME_LIKE)) -> str:
     def blank(m: re.Match[str]) -> str:
         if all(MODULE_NAME.fullmatch(part) or part in LETTER_ROLES for part in m.group(0).split("/")):
             return m.group(0)  # "q_proj/v_proj", "q/k/v" name modules, not a path
-        return "#" * len(m.group(0))
+        if member_legend(m.group(0)):
+            return m.group(0)  # "0.9/0.1 (base/partner)": the shares' owners, not a path
+        return masked_path(m.group(0))
 
     for pattern in patterns:
         text = pattern.sub(blank, text)
@@ -2171,7 +2206,8 @@ def _corrected_spans(text: str) -> tuple[str, list[str]]:
 # "lora on q, k, v -- actually drop k", "q, k, v, o, потом убери o": one module taken out of the list just said
 MODULE_DROPPED = re.compile(
     rf"[\s,;:!—–-]*(?:(?:{MARKERS.pattern})[\s,;:!—–-]*)*"
-    r"(?:drop|remove|minus|убери|убрать|выкинь|выкини)\s+(?:the\s+)?(?P<item>[qkvo]|gate|up|down)(?:_proj)?(?![\w-])"
+    r"(?:drop|remove|minus|without|except|but\s+not|not|no|убери|убрать|выкинь|выкини|без|кроме|но\s+не)\s+(?:the\s+)?"
+    r"(?P<item>[qkvo]|gate|up|down)(?:_proj)?(?![\w-])"
 )
 
 
@@ -2229,7 +2265,7 @@ def _corrected_words(text: str) -> tuple[str, list[str]]:
     for kind in _WORD_VALUES:
         taken = re.compile(
             rf"(?<![\w-])(?P<old>{kind})(?![\w-])(?P<between>(?:[^.;?!]|(?<=\d)\.(?=\d)){{0,40}}?)"
-            rf"(?P<marker>[\s,;:!—–-]*(?:(?:{MARKERS.pattern})[\s,;:!—–-]*)+"
+            rf"(?P<marker>[\s,;:!—–….-]*(?:(?:{MARKERS.pattern})[\s,;:!—–….-]*)+"
             r"(?:(?:make\s+(?:it|the\s+loss(?:\s+type)?)|(?:switch|change)\s+(?:it\s+)?to|use|go\s+with|just|do|a|an|лучше"
             r"|просто|давай|сделай|возьми|пусть\s+будет|в|to|in|as)\s+)*)"
             rf"(?=(?P<new>{kind})(?![\w-]))"
@@ -3761,7 +3797,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             aside.group(1) + masked[number.end : number.end + 40].split(")")[0],
         ):
             continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
-        if any(number.start in (m.start("n"), m.start("n2")) for m in MEMBER_COUNT.finditer(masked)):
+        if any(number.start in (m.start("n"), m.start("n2"), m.start("n3")) for m in MEMBER_COUNT.finditer(masked)):
             continue  # "all three equal": how many models the merge has, checked against the plan's merge
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
@@ -3893,6 +3929,8 @@ MEMBER_COUNT = re.compile(
     # "merge of three models", "мерж трёх моделей: …"
     r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
     r"(?=\s+(?:models|checkpoints|моделей|модели)\b)"
+    # "equal parts, all three (ours too)", "все три, поровну": the count said on its own
+    r"|(?:\ball|(?<![а-я])(?:все|всех|всем))\s+(?P<n3>[\w-]+)(?=\s*(?:\(|[,.;]|$))"
 )
 
 
@@ -3927,7 +3965,7 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     merges = [s for s in plan.stages if s.kind == "merge_models"]
     misses = []
     for m in MEMBER_COUNT.finditer(masked):
-        group = "n" if m.group("n") else "n2"
+        group = next(g for g in ("n", "n2", "n3") if m.group(g))
         said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
         others = m.group("other") is not None or m.group("partners") is not None  # "the two other checkpoints"
         if said is None or not merges or any(len(s.models) - others == said.value for s in merges):

@@ -314,10 +314,19 @@ _NOT_A_METHOD = re.compile(
 )
 
 
+SPACED_METHODS = (
+    r"(?:task[_ -]?arithmetic|dare[_ -]?(?:ties|linear)|della[_ -]?linear|model[_ -]?stock|near[_ -]?swap"
+    r"|breadcrumbs[_ -]?ties|ram[_ -]?plus)(?![\w-])"
+)
+
+
 def _unknown_method_named(masked: str) -> str | None:
     """A word said where a merge's method goes that names no merge Graft or mergekit knows ('cosine-fusion')."""
     for m in METHOD_PLACE.finditer(masked):
         word = next(g for g in m.groups() if g).strip("-_")
+        start = next(m.start(g) for g in "abcd" if m.group(g))
+        if re.match(SPACED_METHODS, masked[start:]):
+            continue  # "методом task arithmetic", "method dare linear": a known method in two words
         if _NOT_A_METHOD.fullmatch(word) or word.replace("-", "_") in MERGEKIT_METHODS:
             continue
         if re.fullmatch(r"dare[_ -]?ties|dare[_ -]?linear|della(?:[_ -]?linear)?|task[_ -]?arithmetic|model[_ -]?stock"

@@ -86,7 +86,9 @@ from agent.goal_facts import (
     list_then_rest,
     looks_like_path,
     mask,
+    masked_path,
     member_index,
+    member_legend,
     merge_number_facts,
     module_name,
     negated,
@@ -404,7 +406,7 @@ def normalise(text: str) -> str:
 def mask_paths(text: str) -> str:
     """Paths blanked out (same length), so 'sft' in 'data/sft-variant.jsonl' is not an action."""
     for pattern in (DATASET, PATHLIKE, NAME_LIKE):
-        text = pattern.sub(lambda m: "#" * len(m.group(0)), text)
+        text = pattern.sub(lambda m: m.group(0) if member_legend(m.group(0)) else masked_path(m.group(0)), text)
     return text
 
 
@@ -813,6 +815,21 @@ def find_actions(text: str) -> list[Action]:
             if merge is not None and actions.index(merge) < actions.index(a):
                 actions.remove(a)
                 actions.insert(actions.index(merge), a)
+    for merge in [x for x in actions if x.kind == "merge_models"]:  # "смерджи результат sft с B, sft на a": the SFT
+        for r in STAGE_RESULT.finditer(masked.lower(), merge.start, merge.end):  # said after runs before the merge
+            for word in (w for w in r.groups() if w):
+                scope = {"сфт": "sft", "дпо": "dpo"}.get(word, word)
+                later = next(
+                    (
+                        y
+                        for y in actions[actions.index(merge) + 1 :]
+                        if _action_scope(y) == scope and y.start >= merge.end
+                    ),
+                    None,
+                )
+                if later is not None and not any(_action_scope(y) == scope for y in actions[: actions.index(merge)]):
+                    actions.remove(later)
+                    actions.insert(actions.index(merge), later)
     for m in re.finditer(  # "DPO on b; перед DPO сделай SFT на a": the stage named after "before X" runs before X
         r"(?:\bbefore|(?<![а-я])перед)\s+(?:the\s+)?(sft|dpo|ipo|orpo|simpo|kto)\b", masked
     ):
@@ -1612,6 +1629,8 @@ def parse_weights(text: str) -> list[float]:
         return listed_rest[0]
     if fraction_owned(mask_paths(text)):
         return []  # "B gets 2/3": one member's share (one_named_weight), not a 2:3 ratio
+    if (each := each_weight(mask_paths(text))) and "/" in mask_paths(text)[each[1] : each[2]]:
+        return []  # "each 1/3": every member's share (each_weight), not a 1:3 ratio
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
     m = next(  # "0.5 0.25 и 0.25": decimals with only a space between are one list; "density 0.5 and 0.7" are no weights
         (m for m in PLAIN_RATIO.finditer(masked) if not _setting_before(masked, m.start())), None
@@ -2344,7 +2363,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
             f"You wrote '{text.strip(' ,.;')}': one model merged into another, with a ratio; which weight goes to "
             f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
         )
-    if weights and ratio_owner_unread(text) is not None:
+    labelled = _label_placed(weights, stage, text, ctx)  # "60/40 with B (60 for partner)": B takes 0.6
+    if weights and not labelled and ratio_owner_unread(text) is not None:
         raise NeedsAnswer(
             f"You wrote '{text.strip(' ,.;')}', and Graft did not read whose share is bigger; which weight goes to "
             f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
@@ -2458,7 +2478,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
     elif (each := each_weight(mask_paths(text))) and not weights:  # "weights 0.5 each", "по трети каждой"
         stage["weights"] = [each[0]] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
-        if not named:  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
+        if (
+            not named and not labelled
+        ):  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
             stage["models"] = _in_said_order(stage["models"], text, ctx)
         if len(weights) == len(stage["models"]) - 1 and "@base" in stage["models"] and method in _NEEDS_BASE:
             # "add B to the base with weight 0.8", "B weight 1.0 relative to A as base": the base is the ancestor,
@@ -2621,6 +2643,39 @@ def _member_word(word: str, models: list[str]) -> str | None:
     if (place := partner_place(word)) is not None:  # "первого партнёра": the partners in the order they were named
         return others[place] if place < len(others) else None
     return "@base" if "@base" in models and re.fullmatch(BASE_WORDS, word) else None
+
+
+# "70/30 (ours 70)", "60/40 with B (60 for partner)", "(партнёру 60)": one share of a ratio said again with its owner
+RATIO_LABEL = re.compile(
+    rf"\(\s*(?:(?P<v>\d*\.?\d+)\s*%?\s*(?:(?:for|to|для|на|у)\s+)?(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD})"
+    rf"|(?P<who2>#{{3,}}|{MEMBER_WORD})\s*[:=—-]?\s*(?P<v2>\d*\.?\d+)\s*%?)\s*\)"
+)
+
+
+def _label_placed(weights: list[float], stage: dict[str, Any], text: str, ctx: Context) -> bool:
+    """A two-model ratio whose one share is said again with its owner: the members are ordered so that owner takes
+    it (the ratio's order alone had given it to the other: silent). Asked when the label fits neither share."""
+    masked = mask_paths(text)
+    label = RATIO_LABEL.search(masked)
+    if not (weights and len(weights) == 2 and len(stage["models"]) == 2 and label):
+        return False
+    group, value = ("who", label["v"]) if label["who"] else ("who2", label["v2"])
+    name = text[label.start(group) : label.end(group)]
+    if "/" in name or name.startswith((".", "~")):
+        k = Path(_verbatim(name, ctx)).expanduser().resolve()
+        hit = next((m for m in stage["models"] if not m.startswith("@") and Path(m).resolve() == k), None)
+    else:
+        hit = _member_word(name, stage["models"])
+    share = float(value) / 100 if float(value) > 1 else float(value)
+    places = [i for i, w in enumerate(weights) if abs(w - share) < 1e-6]
+    if hit is None or len(places) != 1 or len(set(weights)) < 2:
+        raise NeedsAnswer(
+            f"You wrote '{text[label.start() : label.end()]}' beside the ratio; which weight goes to which model "
+            f"({', '.join(m.lstrip('@') for m in stage['models'])})?"
+        )
+    other = next(m for m in stage["models"] if m != hit)
+    stage["models"] = [hit, other] if places[0] == 0 else [other, hit]
+    return True
 
 
 def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:

@@ -1251,6 +1251,30 @@ PLANNED = [
     ("sft on {sft}, target modules: all-linear, not o_proj", ["sft"],
      {0: {"target_modules": ["down_proj", "gate_proj", "k_proj", "q_proj", "up_proj", "v_proj"]}}),
     ("без обучения, просто перепиши модель в fp32 одним файлом в {out}", [], {}),  # had asked what to do
+    # pass 48a's silent plans
+    ("orpo on {dpo} then merge the orpo result 60/40 with {partner} (60 for partner)",
+     ["preference", "merge_adapter", "merge_models"], {2: {"models": ["{partner}", "@orpo-merged"], "weights": [0.6, 0.4]}}),
+    ("sft on {sft}, merge with {partner} 70/30 (ours 70)", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("сфт на {sft}, потом мердж с {partner} 60 на 40 (партнёру 60)", ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["{partner}", "@sft-merged"], "weights": [0.6, 0.4]}}),
+    ("Merge {partner} into the base: weights 0.9/0.1 (base/partner), output {out}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.9, 0.1]}}),  # "base/partner" had been masked as a path
+    ("лора на q,k,v — без k — ранг 8, датасет {sft}", ["sft"], {0: {"target_modules": ["q_proj", "v_proj"], "r": 8}}),
+    ("смерджи результат sft с {partner}, sft на {sft} с lr 3e-4", ["sft", "merge_adapter", "merge_models"],
+     {0: {"learning_rate": 3e-4}, 2: {"models": ["@sft-merged", "{partner}"]}}),  # the base had been merged, then SFT
+    ("linear merge of {model}, {partner} and {partner2}, each 1/3", ["merge_models"],
+     {0: {"weights": [0.333333, 0.333333, 0.333333]}}),  # had been read as the ratio 1:3
+    ("слей {partner} и {partner2} методом task arithmetic с базой {model}, веса по 0.5", ["merge_models"],
+     {0: {"method": "task_arithmetic", "weights": [0.5, 0.5]}}),  # "task" had been asked about as a method
+    ("sft on {sft}, leave k_proj out: q, v, o, gate, up, down", ["sft"],
+     {0: {"target_modules": ["down_proj", "gate_proj", "o_proj", "q_proj", "up_proj", "v_proj"]}}),
+    ("dpo on {dpo}, loss sigmoid… no wait, hinge", ["preference"], {0: {"loss_type": "hinge"}}),
+    ("смержи {model} и {partner} линейно, вес партнёра 0.3", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("dpo beta .1 loss sigmoid... no wait, hinge. {dpo}", ["preference"], {0: {"loss_type": "hinge", "beta": 0.1}}),
+    ("dare_ties: {partner} вес 0,6 плотность 0,5; {partner2} вес 0,4 плотность 0,5; база {model}", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4], "density": 0.5}}),  # "0,5; база" is no base weight
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
