@@ -216,7 +216,8 @@ def left_out(text: str, start: int) -> bool:
             r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
             r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
             # "except lm_head and gate_proj", "не трогай последние два слоя и attention": the rest of the list
-            r"(?:\s+(?:(?!\b(?:train|tune|use|only|but|on|to)\b|обуч|только|но\b)[\w'-]+[\s,]+){0,5}?(?:and|и|or|или|,|&))?"
+            r"(?:\s+(?:(?!\b(?:train|tune|use|only|but|on|to|modules?)\b|обуч|только|но\b|модул)[\w'-]+[\s,]+){0,5}?"
+            r"(?:and|и|or|или|,|&))?"
             r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
             r"(?:(?:mlp|attention|attn|self-attention|feed[- ]?forward|ffn|мlp|млп|внимани\w*)(?:'s)?\s+)?$",
             text[max(0, start - 60) : start],
@@ -526,7 +527,7 @@ _TIMES = {
 }  # fmt: skip
 # "weight the second one twice as much as the first", "второй с весом вдвое больше первого": a ratio of two members
 RELATIVE_WEIGHT = re.compile(
-    rf"(?P<a>{_ORDINAL})(?:\s+(?:one|model|модел\w*))?\s+(?:(?:with|at|с)\s+(?:a\s+)?(?:weight|вес\w*)\s+|gets?\s+)?"
+    rf"(?P<a>{_ORDINAL})(?:\s+(?:one|model|partner|модел\w*|партн[её]р\w*))?\s+(?:(?:with|at|с)\s+(?:a\s+)?(?:weight|вес\w*)\s+|gets?\s+)?"
     rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+"
     r"(?:as\s+)?(?P<dir>much|heavy|heavily|high|large|big|more|больше|тяжелее|весомее|выше|сильнее|less|lower|меньше|ниже)?"
     rf"\s*(?:as|than|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<b>{_ORDINAL})"
@@ -834,7 +835,7 @@ WEIGHT_BY = re.compile(
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|получает|получит|берёт|берет|достаётся|достается)\s+"
+    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|keeps|получает|получит|берёт|берет|достаётся|достается|оставляет)\s+"
     r"|(?:'s\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3"
     r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
@@ -928,6 +929,9 @@ REST_TO = re.compile(
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
     rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
+    # "ours takes whatever is left", "C — что останется": the rest said as what is left
+    rf"|(?P<f>{_REST_NAME})\s+(?:takes|gets|keeps)\s+(?:whatever|what)\s+(?:is\s+)?(?:left|remains)"
+    rf"|(?P<g>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|берет|берёт)\s+)?(?:что|сколько|всё,?\s+что)\s+останется"
 )
 
 
@@ -1003,13 +1007,45 @@ def list_then_rest(masked: str) -> tuple[list[float], int, int] | None:
     return ([*values, left], m.start(), m.end()) if 0 < left < 1 else None
 
 
+# "ours gets 50%, the rest split evenly", "40% ours, the other two split the rest", «наша 0.5, остальное поровну»
+EVEN_REST = re.compile(
+    r"(?:the\s+)?(?:rest|remainder)\s+(?:is\s+|gets\s+)?(?:split|shared|divided)\s+(?:evenly|equally)"
+    r"|(?:the\s+)?other\s+(?:two|three|ones|partners)\s+(?:split|share)\s+the\s+(?:rest|remainder)(?:\s+(?:evenly|equally))?"
+    r"|(?:the\s+)?(?:rest|remainder)\s+(?:evenly|equally)"
+    r"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s+)?(?:поровну|пополам|делят\s+поровну|(?:делится|делим)\s+поровну)"
+)
+
+
+def even_rest(text: str) -> tuple[float, int, int, int, int] | None:
+    """(own share, name start, name end, start, end) for one member's share and 'the rest split evenly' among the
+    others; `text` has paths masked."""
+    split = EVEN_REST.search(text)
+    if not split:
+        return None
+    pairs = [
+        (v, ns, ne, ms, me, pct)
+        for v, ns, ne, ms, me, pct in _weights_by(text)
+        if me <= split.start() or ms >= split.end()
+    ]
+    pairs += [
+        (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
+        for m in WEIGHT_FOR.finditer(text)
+        if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs)
+    ]
+    if len(pairs) != 1:
+        return None
+    value, name_start, name_end, start, end, pct = pairs[0]
+    own = value / 100 if pct or value > 1 else value
+    return own, name_start, name_end, min(start, split.start()), max(end, split.end())
+
+
 def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """'0.5 for the base, 0.3 for B, the rest to C', 'наша 0.6, партнёр остальное': the weights said with their
     models and the one model that takes the rest (1 minus their sum), in the order named."""
     rest = REST_TO.search(text)
     if not rest:
         return None
-    group = next(g for g in "abcde" if rest.group(g))
+    group = next(g for g in "abcdefg" if rest.group(g))
     pairs = [
         (v, ns, ne, ms, me, pct)
         for v, ns, ne, ms, me, pct in _weights_by(text)
@@ -1341,7 +1377,11 @@ class Fact:
             "effective_batch": lambda: f"effective batch {_show(value)} (batch × accumulation)",
             "merge_method": lambda: f"{value} merge",
             "sharding_stage": lambda: f"{'ZeRO-' if value[0] == 'deepspeed' else 'FSDP'}{value[1]}",
-            "each_rest": lambda: f"weight {_show(value[0])} for each member, the rest for {value[1]}",
+            "each_rest": lambda: (
+                f"weight {_show(value[2])} for {value[1]}, the rest split evenly"
+                if value[0] is None
+                else f"weight {_show(value[0])} for each member, the rest for {value[1]}"
+            ),
             "favoured_weights": lambda: (
                 f"weight {_show(value[0])} for {_owner(value[2])}, {_show(value[1])} for the other member"
             ),
@@ -2642,6 +2682,9 @@ RETRACT = re.compile(
     r"|(?:actually,?\s+no|no,?\s+wait|wait,?\s+no|on second thought|хотя нет|нет,?\s+стоп|ой,?\s+нет|а,?\s+нет"
     r"|(?:or|or maybe),?\s+actually|or rather|или лучше|а лучше|или вернее)"
     r"[\s,.:;!-]*(?=(?:" + NEGATED + r")" + STAGE_START + r"|(?:just|only|просто|только|сразу)\s+" + STAGE_START + ")"
+    # "dpo beta 0.1 then simpo... no, just simpo": a bare "no" or "wait" retracts only when "just <stage>" follows
+    r"|(?:\bno\b|\bnope\b|\bwait\b|\bsorry\b|(?<![а-я])нет(?![а-я])|(?<![а-я])стоп(?![а-я-]))"
+    r"[\s,.:;!-]*(?=(?:just|only|просто|только|сразу)\s+" + STAGE_START + ")"
 )
 
 
@@ -2966,12 +3009,15 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
     ):
         m = _ratio_said(masked)
     each = each_weight(masked)
-    if listed_rest := list_then_rest(masked):  # "веса 0.2, 0.3 и остальное"
+    if evenly := even_rest(masked):  # "наша 0.5, остальное поровну между партнёрами"
+        own, name_start, name_end, start, end = evenly
+        facts.append(Fact("each_rest", (None, text[name_start:name_end], own), text[start:end], start, end))
+    elif listed_rest := list_then_rest(masked):  # "веса 0.2, 0.3 и остальное"
         values, w_start, w_end = listed_rest
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
     elif each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
         value, share, rest = each_rest
-        who = next(g for g in "abcde" if rest.group(g))
+        who = next(g for g in "abcdefg" if rest.group(g))
         start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
         facts.append(Fact("each_rest", (value, text[rest.start(who) : rest.end(who)]), text[start:end], start, end))
     elif each_one := each_with_one(masked):  # "0.4 for ours and 0.3 each for the partners"
@@ -3439,10 +3485,17 @@ def member_index(who: str, members: list[str]) -> int:
     return next((i for i, m in enumerate(members) if m == who or _same_path(m, who)), -1)
 
 
-def each_rest_weights(value: float, who: str, members: list[str], own: float | None = None) -> list[float] | None:
+def each_rest_weights(
+    value: float | None, who: str, members: list[str], own: float | None = None
+) -> list[float] | None:
     """'each gets 0.25, ours the rest' over these members: every member `value`, the one named what is left (or
-    its `own` share, where one was said: '0.4 for ours, 0.3 each for the partners')."""
+    its `own` share, where one was said: '0.4 for ours, 0.3 each for the partners'). A `value` of None is 'the
+    rest split evenly': the others share what `own` leaves."""
     index = member_index(who, members)
+    if value is None:
+        if own is None or len(members) < 3 or not 0 < own < 1:
+            return None
+        value = round((1 - own) / (len(members) - 1), 6)
     rest = own if own is not None else round(1 - value * (len(members) - 1), 6)
     if own is not None:
         return None if index < 0 or len(members) < 3 else [rest if i == index else value for i in range(len(members))]
@@ -3710,7 +3763,8 @@ def _left_out_of(number: Number, fact: Fact) -> bool:
     read as 0.5 and 0.7): the 0.3 was not read, so it is asked about rather than taken as held."""
     if fact.slot != "weights" or not isinstance(fact.value, list) or len(fact.value) < 2 or number.words:
         return False
-    return 0 < number.value < 1 and all(abs(abs(v) - number.value) > 1e-6 for v in fact.value)  # "-0.5" as 0.5
+    # "-0.5" is read as 0.5; "a third" is written 0.33333 in the text and read as 0.333333
+    return 0 < number.value < 1 and all(abs(abs(v) - number.value) > 5e-4 for v in fact.value)
 
 
 # a size in GB said about hardware ("a 24GB GPU", "16 ГБ памяти"), not about the files written
@@ -3756,6 +3810,15 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             )
         ):
             continue  # "70/30 (ours 70)": values read already, said again in brackets
+        if (
+            re.search(r"(?:\bthe|причём|причем)\s+$", masked[max(0, number.start - 8) : number.start])
+            and re.match(
+                rf"\s*%?\s+(?:is|goes\s+to|—|-)\s+(?:это\s+|for\s+)?(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})",
+                masked[number.end :],
+            )
+            and _restated(number.value, facts)
+        ):
+            continue  # "80/20, the 80 is the partner": a share read already, said again with its owner
         token = (
             re.search(r"[\w.-]*$", masked[: number.start]).group(0)
             + masked[number.start : number.end]

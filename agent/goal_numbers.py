@@ -307,7 +307,7 @@ _MEMBER = (
 )
 _SHARE_BEFORE = re.compile(
     r"(?:\b(?:gets?|takes?|receives?|weight(?:ed)?|weights?|give\s+\S+|t)|(?<![а-я])(?:вес\w*|получа\w*|получит|дай\s+\S+"
-    r"|отда\w*\s+\S+|нам|мне|ему|им|ей|партн[её]ру|базе|нашей|нашему)|[=:]"
+    r"|отда\w*\s+\S+|нам|мне|ему|им|ей|партн[её]ру|базе|нашей|нашему|доля(?:\s+\S+)?)|\bshare(?:\s+of\s+\S+)?|[=:]"
     # "ours half, partner half", "нашей модели две трети": the member said right before its share
     r"|\b(?:ours|theirs|(?:the\s+)?(?:partner|base))|(?<![а-я])(?:нашей|нашему|базовой|исходной|другой)\s+модел\w*)"
     r"\s*[=:]?\s*$",

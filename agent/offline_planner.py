@@ -75,6 +75,7 @@ from agent.goal_facts import (
     each_weight,
     each_with_one,
     each_with_rest,
+    even_rest,
     fact_echo,
     favoured_ratio,
     first_stage_word,
@@ -2242,7 +2243,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if opened_named and method not in _NEEDS_BASE and current == "@base":
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
-    ours_named = not trained and re.search(rf"(?<![\w-]){OURS}", mask_paths(text))  # "мерж трёх моделей: моя, B и C"
+    ours_named = not trained and any(  # "мерж трёх моделей: моя, B и C"; not "only B and C (not our model)"
+        not left_out(mask_paths(text), m.start()) for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
+    )
     if (
         not trained
         and not opened_named
@@ -2298,11 +2301,23 @@ def _merge_models(action: Action, ctx: Context) -> None:
                     "differences the others add; mergekit gives the base no weight. Should the others' weights be as "
                     "said (they are normalised), or should it be a linear merge?"
                 )
+    if evenly := even_rest(mask_paths(text)):  # "ours gets 50%, the rest split evenly"
+        own, name_start, name_end, _, _ = evenly
+        who = text[name_start:name_end]
+        weights = each_rest_weights(None, _verbatim(who, ctx) if "/" in who else who, stage["models"], own)
+        if weights is None:
+            raise NeedsAnswer(
+                f"You wrote '{text[evenly[3] : evenly[4]]}'; which member takes {own:g}, and which share the rest "
+                f"({', '.join(m.lstrip('@') for m in stage['models'])})?"
+            )
+        stage["weights"] = weights
+        _finish_merge(stage, text, ctx)
+        return
     if each_rest := each_with_rest(
         mask_paths(text)
     ):  # "each gets 0.25, ours the rest", "каждому по 0,2, остальное нашей"
         value, share, rest = each_rest
-        group = next(g for g in "abcde" if rest.group(g))
+        group = next(g for g in "abcdefg" if rest.group(g))
         who = text[rest.start(group) : rest.end(group)]
         weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"])
         if weights is None and method in _NEEDS_BASE and re.fullmatch(BASE_WORDS, who.strip()):
@@ -2647,7 +2662,10 @@ def _member_word(word: str, models: list[str]) -> str | None:
 
 # "70/30 (ours 70)", "60/40 with B (60 for partner)", "(партнёру 60)": one share of a ratio said again with its owner
 RATIO_LABEL = re.compile(
-    rf"\(\s*(?:(?P<v>\d*\.?\d+)\s*%?\s*(?:(?:for|to|для|на|у)\s+)?(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD})"
+    # "80/20, the 80 is the partner", «80/20, причём 80 — это партнёр»: the label said after the ratio, unbracketed
+    rf"(?:\bthe\s+|причём\s+|причем\s+)(?P<v3>\d*\.?\d+)\s*%?\s+(?:is|goes\s+to|—|-)\s+(?:это\s+|for\s+)?(?:the\s+)?"
+    rf"(?P<who3>#{{3,}}|{MEMBER_WORD})"
+    rf"|\(\s*(?:(?P<v>\d*\.?\d+)\s*%?\s*(?:(?:for|to|для|на|у)\s+)?(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD})"
     rf"|(?P<who2>#{{3,}}|{MEMBER_WORD})\s*[:=—-]?\s*(?P<v2>\d*\.?\d+)\s*%?)\s*\)"
 )
 
@@ -2659,7 +2677,7 @@ def _label_placed(weights: list[float], stage: dict[str, Any], text: str, ctx: C
     label = RATIO_LABEL.search(masked)
     if not (weights and len(weights) == 2 and len(stage["models"]) == 2 and label):
         return False
-    group, value = ("who", label["v"]) if label["who"] else ("who2", label["v2"])
+    group, value = next((g, label[v]) for g, v in (("who", "v"), ("who2", "v2"), ("who3", "v3")) if label[g])
     name = text[label.start(group) : label.end(group)]
     if "/" in name or name.startswith((".", "~")):
         k = Path(_verbatim(name, ctx)).expanduser().resolve()

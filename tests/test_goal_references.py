@@ -1275,6 +1275,40 @@ PLANNED = [
     ("dpo beta .1 loss sigmoid... no wait, hinge. {dpo}", ["preference"], {0: {"loss_type": "hinge", "beta": 0.1}}),
     ("dare_ties: {partner} вес 0,6 плотность 0,5; {partner2} вес 0,4 плотность 0,5; база {model}", ["merge_models"],
      {0: {"models": ["{partner}", "{partner2}"], "weights": [0.6, 0.4], "density": 0.5}}),  # "0,5; база" is no base weight
+    # a share said as a fraction word beside "доля"/"gets" (pass 48a: asked)
+    ("слей {model} с {partner}, его доля треть", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.666667, 0.333333]}}),
+    ("обучи на {sft} две эпохи, lr 1e-4, потом слей с {partner}, доля партнёра две трети",
+     ["sft", "merge_adapter", "merge_models"], {0: {"epochs": 2}, 2: {"weights": [0.333333, 0.666667]}}),
+    ("merge {model} and {partner} linear, partner gets a third, rest is ours", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.333333, 0.666667]}}),
+    # pass 49a's silent plan: a bare "no" before "just <stage>" takes back what came before
+    ("dpo beta 0.1 then simpo... no, just simpo with gamma 0.5 on {dpo}", ["preference"],
+     {0: {"method": "simpo", "simpo_gamma": 0.5}}),  # a DPO stage had been kept
+    ("сфт на {sft}, потом дпо на {dpo}, нет, только дпо", ["preference"], {0: {"method": "dpo"}}),
+    ("sft on {sft} then dpo on {dpo}, no, no need for the dpo", ["sft"], {}),  # a bare "no" alone takes back nothing
+    ("merge {partner} and {partner2} into {model} with ties, the second partner gets three times the first",
+     ["merge_models"], {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, 3.0]}}),  # had been equal weights
+    # one share and "the rest split evenly" among the others (passes 47b, 48a, 49a: asked)
+    ("sft on {sft}, then merge that with {partner} and {partner2}, 40% ours, the other two split the rest evenly",
+     ["sft", "merge_adapter", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}", "{partner2}"], "weights": [0.4, 0.3, 0.3]}}),
+    ("смерджи {model}, {partner} и {partner2}: наша 0.5, остальное поровну между партнёрами", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
+    # pass 49a: labels said after the ratio, ours left out, the rest said as what is left
+    ("merge {model} and {partner}, 80/20, the 80 is the partner", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.8, 0.2]}}),
+    ("смержи {model} и {partner} 80/20, причём 80 — это партнёр", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.8, 0.2]}}),
+    ("merge only {partner} and {partner2} (not our model), linear 0.7 / 0.3", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.7, 0.3]}}),
+    ("смержи только {partner} и {partner2}, без нашей модели, линейно 0.7 / 0.3", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.7, 0.3]}}),
+    ("смержи три модели линейно: наша 0.5, {partner} 0.3, {partner2} — что останется", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.3, 0.2]}}),
+    # a layer exclusion does not reach into the module list after it (pass 49b: v_proj had been dropped)
+    ("Все слои кроме первого, модули q_proj и v_proj, {sft}", ["sft"],
+     {0: {"layers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], "target_modules": ["q_proj", "v_proj"]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],

@@ -23,6 +23,8 @@ RU = "дообучи модель на данных"
 EN = "fine-tune the model on the data"
 
 NOTES = [
+    ("you said 'drop k'; k is left out of the modules.", "вы сказали «drop k»; k исключён из модулей."),
+    ("slerp's t is the second model's share: 1 and 1 give t 0.5.", "t у slerp — доля второй модели: 1 и 1 дают t 0.5."),
     ("../c is left out of the merge, as you said.", "../c не участвует в слиянии, как вы сказали."),
     ("'skip the sft': the SFT stage said before it is left out.", "«skip the sft»: этап SFT, названный раньше, убран из плана."),
     ("base takes the rest of the merge: 0.75 (you gave partner 0.25).",
@@ -121,6 +123,7 @@ NOTES = [
 ]  # fmt: skip
 
 FACTS = [
+    ("weight 0.4 for ours, the rest split evenly", "вес 0.4 для ours, остальное поровну"),
     ("an SFT stage", "этап SFT"),
     ("rank 16", "ранг 16"),
     ("learning rate 0.0001 — SFT stage", "скорость обучения 0.0001 — этап SFT"),
