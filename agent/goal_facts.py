@@ -1202,6 +1202,8 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     if original and re.search(r"\.(?:jsonl?|csv|parquet|txt|arrow)$", original[m.start(group) : m.end(group)]):
         return None  # "r 16 на chat.jsonl": the data a value was said with, not a merge member
     percent = "%" in m.group(0)
+    if not percent and float(said) > 1 and not (float(said).is_integer() and float(said) >= 10):
+        return None  # "the partner's share is 1.5": no share of one (as percent it was 0.015); asked, not guessed
     value = float(said) / 100 if percent or float(said) > 1 else float(said)
     if not 0 < value < 1:
         return None

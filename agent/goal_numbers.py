@@ -20,6 +20,7 @@ _EN_TENS = {
     "twenty": 20,
     "thirty": 30,
     "forty": 40,
+    "fourty": 40,  # a common misspelling: dropped, it lost a merge share without a word (pass 50a)
     "fifty": 50,
     "sixty": 60,
     "seventy": 70,

@@ -1510,6 +1510,9 @@ ASKED = [
     ("слей с {partner} методом cosine-fusion", "такого слияния Graft не знает"),
     # a decimal inside a weight list that no weight took is asked about (it had been dropped)
     ("ties с базой {model}: {partner} вес 0.5, блин, 0.3; {partner2} вес 0.7", "0.3"),
+    # pass 50a's silent plans: a share of 1.5 had become 0.015 (read as percent); "fourty" was no number at all
+    ("merge my model with {partner}, the partner's share is 1.5", "1.5"),
+    ("mrege {partner} into the model, partner at fourty percent", "40"),
 ]
 
 
