@@ -1016,22 +1016,25 @@ EVEN_REST = re.compile(
 )
 
 
+def _owned_shares_outside(text: str, start: int, end: int) -> list[tuple[float, int, int, int, int, bool]]:
+    """The (value, name start, name end, start, end, said with %) shares said with their owners, outside the words
+    at start:end that give the rest ("the rest to C", "the rest split evenly")."""
+    pairs = [p for p in _weights_by(text) if p[4] <= start or p[3] >= end]
+    pairs += [
+        (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
+        for m in WEIGHT_FOR.finditer(text)
+        if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs) and (m.end() <= start or m.start() >= end)
+    ]
+    return pairs
+
+
 def even_rest(text: str) -> tuple[float, int, int, int, int] | None:
     """(own share, name start, name end, start, end) for one member's share and 'the rest split evenly' among the
     others; `text` has paths masked."""
     split = EVEN_REST.search(text)
     if not split:
         return None
-    pairs = [
-        (v, ns, ne, ms, me, pct)
-        for v, ns, ne, ms, me, pct in _weights_by(text)
-        if me <= split.start() or ms >= split.end()
-    ]
-    pairs += [
-        (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
-        for m in WEIGHT_FOR.finditer(text)
-        if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs)
-    ]
+    pairs = _owned_shares_outside(text, split.start(), split.end())
     if len(pairs) != 1:
         return None
     value, name_start, name_end, start, end, pct = pairs[0]
@@ -1046,17 +1049,7 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     if not rest:
         return None
     group = next(g for g in "abcdefg" if rest.group(g))
-    pairs = [
-        (v, ns, ne, ms, me, pct)
-        for v, ns, ne, ms, me, pct in _weights_by(text)
-        if me <= rest.start() or ms >= rest.end()
-    ]
-    pairs += [
-        (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
-        for m in WEIGHT_FOR.finditer(text)
-        if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs)
-        and (m.end() <= rest.start() or m.start() >= rest.end())
-    ]
+    pairs = _owned_shares_outside(text, rest.start(), rest.end())
     if not pairs:
         return None
     percent = any(p[5] for p in pairs) or any(p[0] > 1 for p in pairs)

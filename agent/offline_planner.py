@@ -2304,7 +2304,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if evenly := even_rest(mask_paths(text)):  # "ours gets 50%, the rest split evenly"
         own, name_start, name_end, _, _ = evenly
         who = text[name_start:name_end]
-        weights = each_rest_weights(None, _verbatim(who, ctx) if "/" in who else who, stage["models"], own)
+        weights = each_rest_weights(None, _member_said(who, ctx), stage["models"], own)
         if weights is None:
             raise NeedsAnswer(
                 f"You wrote '{text[evenly[3] : evenly[4]]}'; which member takes {own:g}, and which share the rest "
@@ -2319,7 +2319,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         value, share, rest = each_rest
         group = next(g for g in "abcdefg" if rest.group(g))
         who = text[rest.start(group) : rest.end(group)]
-        weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"])
+        weights = each_rest_weights(value, _member_said(who, ctx), stage["models"])
         if weights is None and method in _NEEDS_BASE and re.fullmatch(BASE_WORDS, who.strip()):
             raise NeedsAnswer(
                 f"You wrote '{text[rest.start() : rest.end()]}', and in a {method} merge the base is the reference "
@@ -2337,7 +2337,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if each_one := each_with_one(mask_paths(text)):  # "0.4 for ours and 0.3 each for the two partners"
         value, own, name_start, name_end, said_start, said_end = each_one
         who = text[name_start:name_end]
-        weights = each_rest_weights(value, _verbatim(who, ctx) if "/" in who else who, stage["models"], own)
+        weights = each_rest_weights(value, _member_said(who, ctx), stage["models"], own)
         if (
             weights is not None
             and method in _NEEDS_BASE
@@ -2643,6 +2643,11 @@ def _favoured_weights(favoured: Favoured, stage: dict[str, Any], method: str, te
     said = {f.slot: f.value for f in merge_number_facts(ctx.merge_config) + merge_number_facts(mask_paths(text))}
     if "density" in said:
         stage["density"] = said["density"]
+
+
+def _member_said(who: str, ctx: Context) -> str:
+    """A member as the goal named it: a folder as the planner spells its path, a word ("ours", "партнёру") as said."""
+    return _verbatim(who, ctx) if "/" in who else who
 
 
 def _member_word(word: str, models: list[str]) -> str | None:
