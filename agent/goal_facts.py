@@ -123,7 +123,8 @@ AFTER = [
         "eval_fraction",
         r"\beval_fraction\b|\bval(?:idation)?_set_size\b|\bval_size\b|\btest_size\b|\beval_split\b"
         r"|\b(?:eval(?:uation)?|validation|val|held[- ]out|holdout|dev)\s+(?:split|set|fraction|share|size|portion)\b"
-        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)|отлож\w*"
+        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
+        r"|отлож\w*(?:\s+(?:выборк\w*|дол\w*|част\w*|данн\w*|набор\w*))?|(?:тестов|контрольн)\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)",  # "eval 2%": a share of the rows held out
     ),
     (
@@ -178,7 +179,7 @@ MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
-    r"|то есть|\bой\b|хотя нет|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|то есть|\bой\b|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
@@ -500,7 +501,7 @@ def each_weight(masked: str) -> tuple[float, int, int] | None:
 OURS = (
     r"(?:ours|mine|my\s+(?:own\s+)?model|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
     r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
-    r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?|(?<![а-я])нам(?![а-я])"  # "0.6 нам и 0.4 партнёру"
+    r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?|(?<![а-я])нам(?![а-я])|(?<![а-я])мне(?![а-я])"  # "0.6 нам и 0.4 партнёру"
     r"|our\s+favou?r|\b(?:we|us)(?![\w'-])"  # "in our favour", "we get the rest"
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
@@ -556,6 +557,18 @@ FAVOURED_FIRST = re.compile(
 )
 
 
+# "30/70, partner the bigger share", "40/60, партнёру больше", «один к трём, наша меньшая»: the ratio, then who has the
+# bigger (or smaller) share of it
+SHARE_SIZE_SAID = re.compile(
+    r"(?<![\w.:/])(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)\s*%?(?![\w.:/])"
+    r"[\s,(—–-]+(?:and\s+|и\s+|а\s+|but\s+|но\s+|with\s+|where\s+|причём\s+|причем\s+)?(?:the\s+|у\s+)?"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD})\s*(?:(?:gets|has|takes|having|with|is|получает|берёт|берет)\s+)?(?:the\s+|a\s+)?"
+    r"(?:(?P<big>bigger|larger|higher|heavier|greater|больше|побольше|большая|большую|бо́льшая|тяжелее|весомее)"
+    r"|(?P<less>smaller|lower|lesser|less|меньше|поменьше|меньшая|меньшую))"
+    r"(?:\s+(?:share|part|weight|one|half|долю|доля|часть|вес))?(?![\w-])"
+)
+
+
 @dataclass
 class Favoured:
     """A two-model merge's weights said as a ratio in favour of one member."""
@@ -574,10 +587,11 @@ def favoured_ratio(masked: str) -> Favoured | None:
     from agent.goal_numbers import words_to_digits_mapped
 
     digits, starts, ends = words_to_digits_mapped(masked)
-    m = FAVOURED_RATIO.search(digits) or FAVOURED_FIRST.search(digits)
+    m = SHARE_SIZE_SAID.search(digits) or FAVOURED_RATIO.search(digits) or FAVOURED_FIRST.search(digits)
     if not m:
         return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
+    lesser = m.re is SHARE_SIZE_SAID and m["less"]  # "1:3, наша меньшая": the one named takes the smaller share
     if a + b <= 0 or (m.re is FAVOURED_RATIO and m["bare"] is not None and a < b):
         return None  # "30/70 ours" with no favour word: whose is the 70 is not said
     start, end = starts[m.start()], ends[m.end() - 1]
@@ -588,6 +602,8 @@ def favoured_ratio(masked: str) -> Favoured | None:
             return None  # "it" with no one model named before it: nobody to favour
         who_start, who_end = named[0].span()
     big, small = round(max(a, b) / (a + b), 6), round(min(a, b) / (a + b), 6)
+    if lesser:
+        big, small = small, big  # (`big` is the named member's share)
     return Favoured(big, small, masked[who_start:who_end], start, end, who_start, who_end)
 
 
@@ -709,10 +725,22 @@ def _ratio_said(masked: str) -> _Said | None:
     from agent.goal_numbers import words_to_digits_mapped
 
     digits, starts, ends = words_to_digits_mapped(masked)
-    m = re.search(
-        r"(?<![\w.])(\d*\.?\d+\s*%?(?:\s*(?:/|на|:|к)\s*\d*\.?\d+\s*%?)+|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+"
-        r"|\d+\s*%?(?:\s*(?:,|and|и)\s*\d+\s*%?)+\s*(?:%|percent\b|процент\w*))(?![\w/])",
-        digits,
+    m = next(
+        (
+            m
+            for m in re.finditer(
+                r"(?<![\w.])(\d*\.?\d+\s*%?(?:\s*(?:/|на|:|к|\bto\b)\s*\d*\.?\d+\s*%?)+|0?\.\d+(?:\s*(?:,|and|и)\s*0?\.\d+)+"
+                r"|\d+\s*%?(?:\s*(?:,|and|и)\s*\d+\s*%?)+\s*(?:%|percent\b|процент\w*))(?![\w/])",
+                digits,
+            )
+            # "3 to 1" is a ratio; "layers 2 to 9", "from 2 to 4" are ranges
+            if not re.search(r"\bto\b", m.group(1))
+            or not re.search(
+                r"(?:layers?|blocks?|from|between|steps?|epochs?|warm-?up|lr|rank|beta|len\w*|сло\w*|блок\w*)\s*$",
+                digits[max(0, m.start() - 24) : m.start()],
+            )
+        ),
+        None,
     )
     m = m or summed_shares(digits)
     if m and fraction_owned(masked):
@@ -787,7 +815,7 @@ def single_weight(masked: str) -> tuple[float, int, int] | None:
 
 
 PER_MODEL_WEIGHT = re.compile(
-    r"(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?\s*(-?\d*\.?\d+)\s*(%?)"
+    r"(?:(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?|(?<=#)\s+(?:at|@))\s*(-?\d*\.?\d+)\s*(%?)"
 )
 
 
@@ -820,7 +848,7 @@ _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "од�
                 "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
     + OURS
     + "|"
@@ -836,9 +864,12 @@ WEIGHT_BY = re.compile(
     + "|"
     + THEIRS
     + r")\s*(?:[:=]\s*|(?:gets|takes|receives|keeps|получает|получит|берёт|берет|достаётся|достается|оставляет)\s+"
-    r"|(?:'s\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3"
+    r"|(?:'s\s+)?(?:(?:дай|дайте|даем|дадим|поставь|ставь|назначь)\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3", "нашей дай вес 0.4"
     r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
-    r"|(?P<name6>#{3,}|" + BASE_WORDS + r")\s+(?:gets|takes|receives|получает|получит|берёт|берет)\s+"
+    r"|(?P<name6>#{3,}|"
+    + BASE_WORDS
+    + r")\s+(?:(?:should|will|would|must|can)\s+(?:get|take|receive)|gets|takes|receives"
+    r"|получает|получит|берёт|берет|должна\s+получить|должен\s+получить|дай|дайте|даем|дадим|give)\s+(?:(?:weight|вес)\s+)?"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
     r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
     r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?|"
@@ -928,7 +959,7 @@ REST_TO = re.compile(
     r"(?:rest|remainder)\b"
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
-    rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:остальное|остаток)(?![а-я])"
+    rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:вс[её]\s+)?(?:остальное|остаток)(?![а-я])"
     # "ours takes whatever is left", "C — что останется": the rest said as what is left
     rf"|(?P<f>{_REST_NAME})\s+(?:takes|gets|keeps)\s+(?:whatever|what)\s+(?:is\s+)?(?:left|remains)"
     rf"|(?P<g>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|берет|берёт)\s+)?(?:что|сколько|всё,?\s+что)\s+останется"
@@ -1131,7 +1162,8 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
 
 
 INTO_BASE_AT = re.compile(
-    rf"(?P<name>#{{3,}}|{THEIRS})\s+(?:into|в)\s+(?:the\s+|our\s+)?(?:base|original|базу|базовую|исходную)\w*(?:\s+model)?"
+    rf"(?P<name>#{{3,}}|{THEIRS})\s+(?:into|в)\s+(?:the\s+|our\s+|my\s+)?(?:base|original|базу|базовую|исходную|ours|mine"
+    r"|model|one|нашу|мою)\w*(?:\s+(?:model|модель))?"
     r"\s+(?:at|@|with\s+(?:a\s+)?weight(?:\s+of)?|weighted|с\s+весом|на)\s+(?P<v>\d*\.?\d+)\s*%?"
 )
 
@@ -1160,7 +1192,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
     `original`, where given, shows what a masked name was (a dataset file is no member)."""
-    if weights_for(text) or not MERGE_WORDS.search(text) or re.search(r"near[_ -]?swap", text):
+    if weights_for(text) or not merge_said(text) or re.search(r"near[_ -]?swap", text):
         return None
     if fraction := fraction_owned(text):  # "partner2 gets 2/3"
         return fraction
@@ -1263,9 +1295,7 @@ def per_model_weights(text: str) -> tuple[list[float], int, int] | None:
         values = [v / 100 for v in values]  # "A weight 70, B weight 30" is percent; mergekit's "weight: 3.0" as said
     for i, m in enumerate(hits):  # "прибавь A с весом 0.7 и вычти B с весом 0.3": a task vector taken away
         segment = text[hits[i - 1].end() if i else max(0, m.start() - 60) : m.start()]
-        if values[i] > 0 and re.search(
-            r"\b(?:subtract\w*|minus|negat\w*)\b|(?<![а-я])(?:вычт\w*|вычит\w*|отним\w*|отними)", segment
-        ):
+        if values[i] > 0 and (SUBTRACT.search(segment) or re.search(r"\bminus\b", segment)):
             values[i] = -values[i]
     return values, hits[0].start(), hits[-1].end()  # "weight -0.5 (subtract it)": task arithmetic's negation kept
 
@@ -1448,6 +1478,74 @@ def masked_path(said: str) -> str:
     return "#" * (len(said) - kept) + said[-kept:]
 
 
+# a folder's own name said again without its path ("merge ours with ../ckpt/llama-ft, llama-ft gets 2/3"): only a
+# name no word could be (a digit, "-", "_" or "."), so "partner" or "final" keep their meaning as words
+BARE_NAME = re.compile(r"(?=[\w.-]*[^\W\d_])(?=[\w.-]*[\d_.-])[\w.-]{3,}")
+
+
+SETTING_LIKE_NAME = re.compile(
+    r"(?:fp|bf|float|bfloat|int|nf|q|fp8_)\d+\w*|[a-z]+_proj|\d+(?:\.\d+)?[kmgt]i?b?|[vr]\d+|e\d+|top[_-]?\d+"
+)
+
+
+def mask_bare_names(masked: str, text: str) -> str:
+    """`masked` (paths blanked in `text`, same length) with each masked folder's bare name blanked too, so it is read
+    as the member it names and its digits are no numbers."""
+    names = set()
+    for run in re.finditer(r"#{3,}", masked):
+        said = text[run.start() : run.end()].rstrip("/")
+        name = said.rsplit("/", 1)[-1]
+        if (
+            "/" in said
+            and BARE_NAME.fullmatch(name)
+            and not re.search(r"\.(?:jsonl?|ndjson|csv|parquet|arrow)$", name)
+            and not SETTING_LIKE_NAME.fullmatch(name)  # "write fp16 … to out/fp16": the word is the dtype
+        ):
+            names.add(name)
+    for name in names:
+        masked = re.sub(rf"(?<![\w#/.~-]){re.escape(name)}(?![\w#/-]|\.\w)", lambda m: "#" * len(m.group(0)), masked)
+    return masked
+
+
+# "B (../ckpt/b)", "B = ../ckpt/b", "../ckpt/b (B)": a short name given to a folder, used for it later ("3:1 в пользу B")
+LABEL = r"(?:[A-ZА-Я]\d?|[A-Za-z]\w*[\d_-][\w-]*)"
+LABEL_GIVEN = re.compile(
+    rf"(?<![\w/.~-])(?P<label>{LABEL})\s*(?:\(\s*(?P<path>\S+?)\s*\)|(?:=|:)\s*(?P<path2>\S+?)[,;.)]*(?=\s|$))"
+    rf"|(?P<path3>\S+?)\s*\(\s*(?:aka\s+|as\s+|call\s+it\s+)?(?P<label2>{LABEL})\s*\)"
+    rf"|(?<![\w/.~-])(?P<label3>{LABEL})\s+(?:is|=|это|-|—)\s+(?P<path4>\S+?)[,;.)]*(?=\s|$)"  # "(B is ../b)", "B это ../b"
+)
+
+
+def expand_labels(goal: str) -> str:
+    """The goal with each later use of a folder's short name replaced by the folder's path, so that every reader
+    finds the member where the person named it; a name given to two folders is left alone (it names neither)."""
+    given: dict[str, set[str]] = {}
+    spans = []
+    for m in LABEL_GIVEN.finditer(goal):
+        path = m["path"] or m["path2"] or m["path3"] or m["path4"]
+        label = m["label"] or m["label2"] or m["label3"]
+        if not PATH.fullmatch(path) or "/" not in path or label.lower() in {"and", "or", "with", "to"}:
+            continue
+        given.setdefault(label, set()).add(path)
+        spans.append((m.start(), m.end()))
+    for label, paths in given.items():
+        if len(paths) != 1:
+            continue
+        path = next(iter(paths))
+        flags = 0 if len(label) <= 2 else re.IGNORECASE  # a one-letter "B", never the Russian preposition "в"
+        pieces, last = [], 0
+        for m in re.finditer(rf"(?<![\w/.~'-]){re.escape(label)}(?![\w/-])", goal, flags):
+            if any(a <= m.start() < b for a, b in spans):
+                continue
+            pieces += [goal[last : m.start()], path]
+            last = m.end()
+        goal = "".join(pieces) + goal[last:]
+        if pieces:  # "3 to 1 (B is ../b), in favour of B": the bracket only named B, and B is now the path itself
+            goal = re.sub(rf"\s*\(\s*{re.escape(label)}\s+(?:is|=|это|-|—)\s+{re.escape(path)}\s*\)", "", goal)
+        spans = [(m.start(), m.end()) for m in LABEL_GIVEN.finditer(goal)]  # the replacements moved them
+    return goal
+
+
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH, NAME_LIKE)) -> str:
     def blank(m: re.Match[str]) -> str:
         if all(MODULE_NAME.fullmatch(part) or part in LETTER_ROLES for part in m.group(0).split("/")):
@@ -1456,12 +1554,20 @@ def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH,
             return m.group(0)  # "0.9/0.1 (base/partner)": the shares' owners, not a path
         return masked_path(m.group(0))
 
+    masked = text
     for pattern in patterns:
-        text = pattern.sub(blank, text)
-    return text
+        masked = pattern.sub(blank, masked)
+    return mask_bare_names(masked, text)
 
 
 FRACTION_SLOTS = {"dropout", "warmup_steps", "label_smoothing", "eval_fraction", "weight_decay"}
+
+
+# "batch size 16 via 4 x 4", "батч 32 = 4 × 8": the effective batch, then per-device batch × accumulation
+BATCH_PRODUCT = re.compile(
+    r"\s*(?:via|as|from|through|using|with|=|:|\(|через|как|из|это)\s*(?:per[- ]device\s+)?(?P<a>\d+)\s*(?:x|×|\*|х)\s*"
+    r"(?P<b>\d+)(?!\s*(?:gpus?|гпу|видеокарт\w*|devices?|устройств\w*|nodes?))"
+)
 
 
 def _number_fact(slot: str, number: Number, text: str, start: int) -> Fact:
@@ -1749,6 +1855,15 @@ def number_facts(text: str) -> list[Fact]:
             or re.match(r"-*train_batch_size", f.phrase)  # OpenRLHF's --train_batch_size is the global batch
         )
     ]
+    for f in [f for f in facts if f.slot == "batch_size" and f not in effective]:
+        product = BATCH_PRODUCT.match(masked, f.end)  # "batch size 16 via 4 x 4 accumulation": 16 is the product
+        if product:  # (a product that is not 16 leaves the effective batch unmet: asked by the fact check)
+            effective.append(f)
+            for slot, group in (("batch_size", "a"), ("gradient_accumulation", "b")):
+                facts[:] = [x for x in facts if x.start != product.start(group)]
+                used.add(product.start(group))
+                number = Number(product.start(group), product.end(group), float(product[group]))
+                facts.append(_number_fact(slot, number, masked, number.start))
     per_device = [f for f in facts if f.slot == "batch_size" and f not in effective]
     accum = [f for f in facts if f.slot == "gradient_accumulation"]
     for f in effective:  # "effective batch 128 (8 × grad_accum 16)": the product, not the per-device batch
@@ -2443,7 +2558,11 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
     masked = mask(text)
     for m in reversed(list(NAMED_WEIGHT_REDONE.finditer(masked))):  # "ours 0.5 and partner 0.5, wait no, partner 0.3"
         who = re.escape(text[m.start("who") : m.end("who")])
-        said = list(re.finditer(rf"(?<![\w-]){who}\s*[:=]?\s*(?P<old>\d*\.?\d+\s*%?)(?![\w.])", text[: m.start()]))
+        said = list(re.finditer(rf"(?<![\w#-]){who}\s*[:=]?\s*(?P<old>\d*\.?\d+\s*%?)(?![\w.])", masked[: m.start()]))
+        # "70/30, oh wait, partner 60": the ratio is taken back and the member's share said after it stands
+        ratio = RATIO_BEFORE_REDONE.search(masked, max(0, m.start() - 40), m.start())
+        if ratio and (not said or said[-1].start() < ratio.start()):
+            said = [ratio]
         if not said or m.start() - said[-1].start() > 120:
             continue
         old = said[-1]
@@ -2454,10 +2573,39 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
             f"then {m.group('who')} {m['new'].strip()}; "
             "the correction was taken.",
         )
+    masked = mask(text)
+    for m in reversed(list(VALUE_OWNER_REDONE.finditer(masked))):  # "40% mine, wait no, 30% mine"
+        who = re.escape(masked[m.start("who") : m.end("who")])
+        said = list(
+            re.finditer(rf"(?<![\w.])\d*\.?\d+\s*%?\s+(?:(?:for|to|для|на)\s+)?{who}(?![\w#])", masked[: m.start()])
+        )
+        if not said or m.start() - said[-1].start() > 120:
+            continue
+        old = said[-1]
+        text = text[: old.start()] + " " * (m.start("new") - old.start()) + text[m.start("new") :]
+        notes.insert(
+            0,
+            f"merge weights {m['new'].strip()} {m['who']}: you said {text_said(old)}, then {m['new'].strip()} "
+            f"{m['who']}; the correction was taken.",
+        )
     return text, notes
 
 
+def text_said(m: re.Match[str]) -> str:
+    return " ".join(m.group(0).split())
+
+
+# "40% mine, wait no, 30% mine": after a marker, a share said again with its owner after it
+VALUE_OWNER_REDONE = re.compile(
+    rf"[\s,.…;:!—–-]*(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+(?P<new>\d*\.?\d+\s*%?)\s+(?:(?:for|to|для|на)\s+)?"
+    rf"(?P<who>{MEMBER_WORD}|#{{3,}})(?![\w#])"
+)
+
+
 # "ours 0.5 and partner 0.5, wait no, partner 0.3": after a marker, a member named again with its new weight
+RATIO_BEFORE_REDONE = re.compile(
+    r"(?<![\w.#])\d+(?:\.\d+)?\s*%?\s*(?:/|:)\s*\d+(?:\.\d+)?\s*%?(?=[\s,.…;:!—–-]*(?:(?:oh|ah|ой|ах|ай)[\s,.…;:!—–-]*)?$)"
+)
 NAMED_WEIGHT_REDONE = re.compile(
     rf"[\s,.…;:!—–-]*(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+(?P<who>{MEMBER_WORD}|#{{3,}})\s*[:=]?\s*"
     r"(?P<new>\d*\.?\d+\s*%?)(?![\w.])"
@@ -3814,6 +3962,15 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             and _restated(number.value, facts)
         ):
             continue  # "80/20, the 80 is the partner": a share read already, said again with its owner
+        if (
+            re.search(
+                rf"(?:#{{3,}}|{MEMBER_WORD})\s+(?:gets|takes|has|keeps|получает|берёт|берет|достаётся|достается)\s+(?:the\s+)?$",
+                masked[max(0, number.start - 40) : number.start],
+            )
+            and re.search(r"(?<![\w.])\d+(?:\.\d+)?\s*%?\s*(?:/|:|to|на|к)\s*\d", masked[: number.start])
+            and _restated(number.value, facts)
+        ):
+            continue  # "70/30, ours gets the 70": a share of the ratio read already, said again with its owner
         token = (
             re.search(r"[\w.-]*$", masked[: number.start]).group(0)
             + masked[number.start : number.end]
@@ -3961,7 +4118,9 @@ def _misspelt_slot(masked: str, number: str) -> str | None:
     return None
 
 
-SUBTRACT = re.compile(r"\b(?:subtract\w*|negat(?:e|ive|ing)\w*)\b|(?<![а-я])(?:вычт\w*|вычит\w*|отним\w*|отними)")
+SUBTRACT = re.compile(
+    r"\b(?:subtract\w*|negat(?:e|ive|ing)\w*)\b|(?<![а-я])(?:вычт\w*|вычит\w*|вычес\w*|отним\w*|отними|отня\w*)"
+)
 
 
 def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
@@ -4363,6 +4522,19 @@ def setting_misses(goal: str, num_layers: int | None, facts: list[Fact] | None =
     return misses
 
 
+# "linear" or «линейно» with a model folder named: a linear merge, unless it is the schedule's ("linear warmup")
+LINEAR_BLEND = re.compile(
+    r"\blinear(?:ly)?\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|rate|anneal\w*))"
+    r"|(?<![а-я])линейн\w*(?!\s+(?:планировщ|расписан|прогрев|затухан|спад|шедулер))"
+    r"|(?<![а-я])добавь\s+#{3,}\s+в\s+(?:нашу|мою|базов\w*|исходн\w*)"
+)
+
+
+def merge_said(masked: str) -> bool:
+    """A merge word, or "linear"/«линейно» with a model folder named ("P gets 0.65 and ours the rest, linear pls")."""
+    return bool(MERGE_WORDS.search(masked) or ("###" in masked and LINEAR_BLEND.search(masked)))
+
+
 MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
     r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|\bmreg|\bmegr|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
@@ -4426,7 +4598,7 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
     )
     if any(s.kind == "sft" for s in plan.stages) and not sft_cue:
         misses.append(Miss(None, "The plan has an SFT stage, and the goal asks for no fine-tuning; should it?"))
-    if any(s.kind == "merge_models" for s in plan.stages) and not MERGE_WORDS.search(text):
+    if any(s.kind == "merge_models" for s in plan.stages) and not merge_said(text):
         misses.append(Miss(None, "The plan merges models, and the goal asks for no merge; should it?"))
     misses.extend(_stages_on_unsaid_data(goal, plan, feedback))
     said = [m for m in MERGE_VERB.finditer(text) if not negated(text, m.start()) and not _loss_mix(text, m.start())]

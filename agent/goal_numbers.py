@@ -520,6 +520,12 @@ def spelled_numbers(text: str) -> str:
             return m.group(
                 0
             )  # "слои 0,5", "weights 2,1": a list ("вес 0,6", "веса 0,5 и 0,5": decimals, no weight is 0)
+        if re.search(  # "layers 0,1,2,3 and 10,11": the list goes on after "and"
+            r"(?:layers?|blocks?|сло\w*|блок\w*)\s*(?:[:=]\s*)?\[?\s*(?:\d+\s*(?:,|and|и|&|\+)\s*)+$",
+            text[max(0, m.start() - 60) : m.start()],
+            re.IGNORECASE,
+        ):
+            return m.group(0)
         return m.group(0).replace(",", ".")
 
     return _stage_tags(_DECIMAL_COMMA.sub(decimal, text))

@@ -376,6 +376,13 @@ TECHNIQUES = (
         r"|(?<![а-я])(?:с\s+)?(?:силой|масштабом|коэффициентом)\s+\d*[.,]?\d+",
         "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)",
     ),
+    (
+        r"\b(?:without|no|skip(?:ping)?|disable|turn(?:ing)?\s+off|don'?t|do\s+not)\s+(?:the\s+|any\s+)?(?:weights?\s+)?"
+        r"normali[sz]\w*|\bun-?normali[sz]ed\b|\bnormali[sz]e(?:_weights)?\s*(?:=|:)?\s*(?:false|off|no)\b"
+        r"|(?<![а-я])(?:без|не)\s+(?:нормализ|нормир|нормализов)\w*",
+        "a merge without weight normalisation: Graft's linear, TIES and DELLA merges normalise the weights "
+        "(mergekit's default)",
+    ),
     (r"\blong-?lora\b|\bs2[- ]?attn\b", "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA"),
     (
         r"\b(?:train\w*|model|pre-?train\w*)\s+(?:it\s+|a\s+model\s+)?from\s+scratch\b|\bfrom\s+scratch\s+(?:train|pre-?train)\w*"

@@ -76,6 +76,7 @@ from agent.goal_facts import (
     each_with_one,
     each_with_rest,
     even_rest,
+    expand_labels,
     fact_echo,
     favoured_ratio,
     first_stage_word,
@@ -87,6 +88,7 @@ from agent.goal_facts import (
     list_then_rest,
     looks_like_path,
     mask,
+    mask_bare_names,
     masked_path,
     member_index,
     member_legend,
@@ -391,7 +393,11 @@ class Context:
 # a merge word anywhere, typos too ("mrege"): with a model folder named and no other action read, the goal is a merge
 LOOSE_MERGE = re.compile(
     r"\b(?:merg|mreg|megr|blend|combin)\w*|(?<![а-я])(?:смерж|смердж|замерж|замердж|слей|слить|объедини|мерж|мердж"
-    r"|смешай|смешать)\w*"
+    r"|смешай|смешать|мёрж|мёрдж)\w*"
+    # a merge method named with nothing else to do: "P gets 0.65 and ours the remainder, linear pls", «линейно, P
+    # получает три четверти», «добавь P в нашу на 20 процентов»
+    r"|\blinear(?:ly)?\b|(?<![а-я])линейн\w*|\bslerp\b|(?<![а-я])слерп\w*|\bties\b|\bdare[_ -]?(?:ties|linear)\b"
+    r"|\bdella\b|\btask[_ ]arithmetic\b|(?<![а-я])добавь\s+#{3,}\s+в\s+(?:нашу|мою|базов\w*|исходн\w*)"
 )
 
 
@@ -406,9 +412,10 @@ def normalise(text: str) -> str:
 
 def mask_paths(text: str) -> str:
     """Paths blanked out (same length), so 'sft' in 'data/sft-variant.jsonl' is not an action."""
+    masked = text
     for pattern in (DATASET, PATHLIKE, NAME_LIKE):
-        text = pattern.sub(lambda m: m.group(0) if member_legend(m.group(0)) else masked_path(m.group(0)), text)
-    return text
+        masked = pattern.sub(lambda m: m.group(0) if member_legend(m.group(0)) else masked_path(m.group(0)), masked)
+    return mask_bare_names(masked, text)
 
 
 # a training verb and nothing else ("train", "обучи модель", "fine-tune it please"): with two kinds of data given,
@@ -2160,7 +2167,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         )
     elif (
         not method
-        and (BLEND_SAID.search(words_to_digits(mask_paths(text))) or favoured_ratio(mask_paths(text)))
+        and (
+            BLEND_SAID.search(words_to_digits(mask_paths(text)))
+            or favoured_ratio(mask_paths(text))
+            or one_named_weight(mask_paths(text), text)  # "ours gets 90", "partner 60" (after a correction)
+        )
         and not re.search(r"densit|плотн|trim|sparsif", text)
     ):
         method = "linear"  # "мердж с B 70 на 30", "merge B at 25%, the rest base": a blend in the shares said
@@ -2389,16 +2400,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
         order = []
         for _, s, e in named[0]:
             name = text[s:e]
-            if name.startswith(("/", ".", "~")) or "/" in name:
-                k = Path(_verbatim(name, ctx)).expanduser().resolve()
-                hit = next((mm for mm in stage["models"] if not mm.startswith("@") and Path(mm).resolve() == k), None)
-                if hit is None and k == Path(ctx.request.model).expanduser().resolve():
-                    hit = "@base" if "@base" in stage["models"] else None
-            else:
-                hit = _member_word(name, stage["models"])
-                if hit is None and "@base" not in stage["models"] and _member_word(name, [*stage["models"], "@base"]):
-                    stage["models"].append("@base")  # "0.5 A, 0.3 B, остальное наша модель": the opened model is one
-                    hit = "@base"
+            hit = _member_named(name, stage["models"], ctx)
+            if hit is None and "@base" not in stage["models"] and _member_word(name, [*stage["models"], "@base"]):
+                stage["models"].append("@base")  # "0.5 A, 0.3 B, остальное наша модель": the opened model is one
+                hit = "@base"
             order.append(hit)
         if (
             None not in order
@@ -2422,12 +2427,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 f"normalises the weights (linear, TIES, DELLA); which weight should each model get in {method}?"
             )
     if not weights and len(stage["models"]) == 2 and (one := one_named_weight(mask_paths(text), text)):
-        name = text[one[1] : one[2]]
-        if name.startswith(("/", ".", "~")) or "/" in name:
-            k = Path(_verbatim(name, ctx)).expanduser().resolve()
-            hit = next((mm for mm in stage["models"] if not mm.startswith("@") and Path(mm).resolve() == k), None)
-        else:
-            hit = _member_word(name, stage["models"])
+        hit = _member_named(text[one[1] : one[2]], stage["models"], ctx)
         if hit is not None and method in _NEEDS_BASE and "@base" in stage["models"] and hit != "@base":
             # "B into the base with task_arithmetic, weight 0.7 for B": the base is the reference, B's vector is scaled
             stage["models"] = [hit]
@@ -2650,6 +2650,20 @@ def _member_said(who: str, ctx: Context) -> str:
     return _verbatim(who, ctx) if "/" in who else who
 
 
+def _member_named(name: str, models: list[str], ctx: Context) -> str | None:
+    """The member a said name is: a folder by its path or bare name (the opened model too), else a member word."""
+    if "/" in name or name.startswith((".", "~")):
+        k = Path(_verbatim(name, ctx)).expanduser().resolve()
+        hit = next((m for m in models if not m.startswith("@") and Path(m).resolve() == k), None)
+        if hit is None and "@base" in models and k == Path(ctx.request.model).expanduser().resolve():
+            return "@base"
+        return hit
+    by_name = [m for m in models if not m.startswith("@") and Path(m).name.lower() == name.lower()]
+    if not by_name and "@base" in models and Path(ctx.request.model).name.lower() == name.lower():
+        return "@base"
+    return by_name[0] if len(by_name) == 1 else _member_word(name, models)
+
+
 def _member_word(word: str, models: list[str]) -> str | None:
     """The member a word names: "ours"/"наш" the one trained result, "theirs"/"его" the one other model, "base"."""
     trained = [m for m in models if m.startswith("@") and m != "@base"]
@@ -2670,6 +2684,9 @@ RATIO_LABEL = re.compile(
     # "80/20, the 80 is the partner", «80/20, причём 80 — это партнёр»: the label said after the ratio, unbracketed
     rf"(?:\bthe\s+|причём\s+|причем\s+)(?P<v3>\d*\.?\d+)\s*%?\s+(?:is|goes\s+to|—|-)\s+(?:это\s+|for\s+)?(?:the\s+)?"
     rf"(?P<who3>#{{3,}}|{MEMBER_WORD})"
+    # "70/30, ours gets the 70", «70 на 30, нашей достаётся 70»
+    rf"|(?P<who4>#{{3,}}|{MEMBER_WORD})\s+(?:gets|takes|has|keeps|получает|берёт|берет|достаётся|достается)\s+(?:the\s+)?"
+    r"(?P<v4>\d*\.?\d+)\s*%?(?![\w.])"
     rf"|\(\s*(?:(?P<v>\d*\.?\d+)\s*%?\s*(?:(?:for|to|для|на|у)\s+)?(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD})"
     rf"|(?P<who2>#{{3,}}|{MEMBER_WORD})\s*[:=—-]?\s*(?P<v2>\d*\.?\d+)\s*%?)\s*\)"
 )
@@ -2682,13 +2699,10 @@ def _label_placed(weights: list[float], stage: dict[str, Any], text: str, ctx: C
     label = RATIO_LABEL.search(masked)
     if not (weights and len(weights) == 2 and len(stage["models"]) == 2 and label):
         return False
-    group, value = next((g, label[v]) for g, v in (("who", "v"), ("who2", "v2"), ("who3", "v3")) if label[g])
-    name = text[label.start(group) : label.end(group)]
-    if "/" in name or name.startswith((".", "~")):
-        k = Path(_verbatim(name, ctx)).expanduser().resolve()
-        hit = next((m for m in stage["models"] if not m.startswith("@") and Path(m).resolve() == k), None)
-    else:
-        hit = _member_word(name, stage["models"])
+    group, value = next(
+        (g, label[v]) for g, v in (("who", "v"), ("who2", "v2"), ("who3", "v3"), ("who4", "v4")) if label[g]
+    )
+    hit = _member_named(text[label.start(group) : label.end(group)], stage["models"], ctx)
     share = float(value) / 100 if float(value) > 1 else float(value)
     places = [i for i, w in enumerate(weights) if abs(w - share) < 1e-6]
     if hit is None or len(places) != 1 or len(set(weights)) < 2:
@@ -2729,6 +2743,8 @@ def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] |
             )]  # fmt: skip
             k = text.lower().find(ctx.request.model.lower())
             hits += [k] if k >= 0 else []
+            if not any(m.startswith("@") and m != "@base" for m in models):  # "B and my model": nothing trained
+                hits += [m.start() for m in re.finditer(rf"(?<![\w#])(?:{OURS})", mask_paths(text))]
         elif model.startswith("@"):  # "merge B with ours, 0.2 and 0.8": ours named right after a member, as one
             said = OURS_AFTER_MEMBER.search(mask_paths(text))
             if not said:
@@ -3043,6 +3059,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     from agent.validate import validate_plan
     from tools.inspect import InspectArgs, inspect_checkpoint
 
+    request = request.model_copy(update={"goal": expand_labels(request.goal)})  # "3:1 в пользу B" for B (path)
     corrected, correction_notes = corrected_text(request.goal)  # "rank 64, scratch that, 16" → "rank 16"
     goal = normalise(corrected)
     if not goal:

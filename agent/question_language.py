@@ -80,6 +80,9 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "a merge without weight normalisation: Graft's linear, TIES and DELLA merges normalise the weights "
+    "(mergekit's default)": "слияние без нормализации весов: линейное слияние, TIES и DELLA в Graft нормируют веса "
+    "(так по умолчанию в mergekit)",
     "another library's defaults: Graft's own are LoRA r 16, alpha 2r, lr 2e-4 (SFT) and 5e-5 (preference); say the "
     "value to use": "значения по умолчанию другой библиотеки: у Graft свои — LoRA r 16, alpha 2r, lr 2e-4 (SFT) и 5e-5 "
     "(preference); назовите нужное значение",

@@ -1309,6 +1309,85 @@ PLANNED = [
     # a layer exclusion does not reach into the module list after it (pass 49b: v_proj had been dropped)
     ("Все слои кроме первого, модули q_proj и v_proj, {sft}", ["sft"],
      {0: {"layers": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], "target_modules": ["q_proj", "v_proj"]}}),
+    # a folder's bare name said after its path is that member (pass 51 review: "partner2 gets 2/3" had been a 2:3 ratio)
+    ("merge ours with {partner2}, partner2 gets 2/3", ["merge_models"],
+     {0: {"models": ["@base", "{partner2}"], "weights": [0.333333, 0.666667]}}),
+    ("merge {partner} and {partner2} ties, partner2 0.7, partner 0.3", ["merge_models"],
+     {0: {"models": ["{partner2}", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("слей нашу с {partner2}, partner2 получает 1/4", ["merge_models"],
+     {0: {"models": ["@base", "{partner2}"], "weights": [0.75, 0.25]}}),
+    # the opened model named second by an "ours" word keeps the said order (0.9 had gone to ours)
+    ("merge {partner} and my model with weights 0.9 and 0.1", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.9, 0.1]}}),
+    ("слей {partner} и мою модель, веса 0.9 и 0.1", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.9, 0.1]}}),
+    # pass 51a/51b: a ratio taken back for one member's share ("70/30, oh wait, partner 60"); a share then its owner
+    # corrected ("40% mine, wait no, 30% mine"); a share with its owner and no method named is linear, not TIES
+    ("merge ours and {partner} 30/70, oh wait, partner 60", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    ("слей нашу и {partner} 30/70, ой нет, партнёру 60", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    ("merge ours with {partner}, 40% mine, wait no, 30% mine", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("слей нашу с {partner}: 0.4 нам, ой нет, 0.3 нам", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("merge {partner} with ours, ours gets 90", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.9, 0.1]}}),
+    # subtracting a task vector in words (pass 51a's silent plan: «вычесть» had kept +0.3)
+    ("task_arithmetic: {partner} с весом 1, а {partner2} вычесть с весом 0.3", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, -0.3]}}),
+    ("task_arithmetic: {partner} at 1.0, {partner2} at -0.5 (subtract it)", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, -0.5]}}),
+    ("task arithmetic over ours: add {partner} at 1.0 and subtract {partner2} at 0.5", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [1.0, -0.5]}}),
+    # a short name given to a folder and used later ("B ({partner}) … в пользу B" had given B the small share)
+    ("мердж с B ({partner}) 3:1 в пользу B", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("merge ours and B 3 to 1 (B is {partner}), in favour of B", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("слей нашу с {partner} линейно, нашей дай вес 0.4", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    # who has the bigger or smaller share of a ratio ("partner gets the smaller share" had given it the 0.7: silent)
+    ("merge ours with {partner} 70/30, partner gets the smaller share", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("full sft on {sft} then merge with {partner} 30/70, partner the bigger share", ["sft", "merge_models"],
+     {1: {"weights": [0.3, 0.7]}}),
+    ("смешай с {partner} в соотношении один к трём, наша меньшая", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.75, 0.25]}}),
+    ("merge ours with {partner} 30/70, ours gets the 70", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.3, 0.7]}}),
+    # a merge said by its method and shares alone, with no merge verb
+    ("the partner folder {partner} should get 0.65 and ours the remainder, linear pls", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.65, 0.35]}}),
+    ("линейно, {partner} получает три четверти", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("добавь {partner} в нашу на 20 процентов", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.8, 0.2]}}),
+    ("merge {partner} into ours at 25 percent", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    # settings (pass 51b): an effective batch said as a product; a layer list that goes on after "and"; «отложенная выборка»
+    ("batch size 16 via 4 x 4 accumulation, lr 2e-5, SFT on {sft}", ["sft"],
+     {0: {"batch_size": 4, "gradient_accumulation": 4}}),
+    ("SFT на {sft}, батч 32 = 4 × 8", ["sft"], {0: {"batch_size": 4, "gradient_accumulation": 8}}),
+    ("train layers 0,1,2,3 and 10,11 only with LoRA r 8 on q_proj and v_proj, {sft}", ["sft"],
+     {0: {"layers": [0, 1, 2, 3, 10, 11], "r": 8}}),
+    ("SFT на 500 шагов, отложенная выборка 5%, {sft}", ["sft"], {0: {"max_steps": 500, "eval_fraction": 0.05}}),
+    # "3 to 1" is a ratio (not after a layer word); «мне» is ours; «дай»; «хотя давай»; "P's task vector at 0.8"
+    ("merge ours and {partner} 3 to 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("merge ours and B 3 to 1 (B is {partner})", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("sft on layers 2 to 9 with {sft}, then merge with {partner} 3:2", ["sft", "merge_adapter", "merge_models"],
+     {0: {"layers": [2, 3, 4, 5, 6, 7, 8, 9]}, 2: {"weights": [0.6, 0.4]}}),
+    ("линейный мёрж, мне 60 процентов, остальное {partner}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("линейно: {partner} 0.3, {partner2} 0.3, мне всё остальное", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}", "@base"], "weights": [0.3, 0.3, 0.4]}}),
+    ("папке {partner} дай 0.45, нашей остаток, линейно", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.45, 0.55]}}),
+    ("мердж с {partner} 0.5 ... хотя давай 0.65 нам", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.65, 0.35]}}),
+    ("task arithmetic: add {partner}'s task vector at 0.8 onto ours", ["merge_models"],
+     {0: {"models": ["{partner}"], "weights": [0.8]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
@@ -1325,6 +1404,12 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
     if "{out}" in goal:  # the path at the end of a chain is where the model goes, not a model to merge
         assert outcome.plan.output == world["out"]
     for i, fields in want.items():
+        if "models" in fields and "weights" in fields and getattr(stages[i], "method", "") != "slerp":
+            # a weight belongs to its model; the order the members are listed in changes nothing outside SLERP
+            members = [m.format(**world) for m in fields["models"]]
+            have_pairs = dict(zip(stages[i].models, stages[i].weights, strict=True))
+            assert have_pairs == pytest.approx(dict(zip(members, fields["weights"], strict=True))), (goal, have_pairs)
+            fields = {k: v for k, v in fields.items() if k not in ("models", "weights")}
         for name, value in fields.items():
             if isinstance(value, list):
                 value = [v.format(**world) if isinstance(v, str) else v for v in value]
@@ -1513,6 +1598,10 @@ ASKED = [
     # pass 50a's silent plans: a share of 1.5 had become 0.015 (read as percent); "fourty" was no number at all
     ("merge my model with {partner}, the partner's share is 1.5", "1.5"),
     ("mrege {partner} into the model, partner at fourty percent", "40"),
+    # pass 51: a product that is not the batch said; a merge without normalisation; a member that lost a weight
+    ("SFT on {sft}, batch 16 via 4 x 2", "batch 16"),
+    ("ties с {partner}, плотность 0.7, без нормализации", "без нормализации"),
+    ("ties with {partner}, density 0.7, without normalization", "without normalization"),
 ]
 
 
@@ -1824,3 +1913,12 @@ def test_not_sharded_and_int8_mask_are_said_back(world: dict[str, str]) -> None:
     merged = _outcome(world, config)
     assert merged.plan is not None, merged.question
     assert any(n.startswith("int8_mask:") for n in merged.plan.notes), merged.plan.notes
+
+
+@pytest.mark.parametrize(
+    "goal", ["ties базы с {partner}, нашей дай вес 0.4", "ties merge of ours + {partner}, give ours weight 0.5 too"]
+)
+def test_a_weight_on_the_base_of_a_task_vector_merge_is_refused(world: dict[str, str], goal: str) -> None:
+    """Pass 51a: «нашей дай вес 0.4» had moved the base's weight to the partner."""
+    with pytest.raises(GraftError, match=r"0\.[45]"):
+        _outcome(world, goal)
