@@ -23,6 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from agent.goal_layers import ONE_BASED, ZERO_BASED
 from agent.goal_numbers import DIGITS, Number, find_numbers, number_at, number_before
 
 SLOT_NAMES = {
@@ -211,7 +212,8 @@ def left_out(text: str, start: int) -> bool:
     """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
     return negated(text, start) or bool(
         re.search(
-            r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude|\bapart from|\bwithout|кроме|за исключением|(?<![а-я])не|(?<![а-я])без"
+            r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude(?:_modules)?|\bapart from|\bwithout|кроме|за исключением|исключая"
+            r"|(?<![а-я])не|(?<![а-я])без"
             r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
             r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
@@ -513,7 +515,24 @@ BASE_WORDS = (
     r"(?:(?:the\s+)?(?:base|original|opened|open|current|starting)(?:\s+(?:model|one|checkpoint))?\b"
     r"|(?:(?<![а-я])баз|исходн|текущ|открыт|оригинал)\w*(?:\s+модел\w*)?)"
 )
-MEMBER_WORD = rf"(?:{OURS}|{THEIRS}|{BASE_WORDS})"
+# "the sft result", "dpo model", «результат sft», «sft-результат»: one earlier stage's result, named by its method
+STAGE_RESULT_WORD = (
+    r"(?:(?:the\s+)?(?:sft|dpo|orpo|kto|simpo|ipo)[- ]?(?:result|model|checkpoint)s?(?![\w-])"
+    r"|результат\w*\s+(?:sft|dpo|orpo|kto|simpo|ipo|сфт|дпо|орпо)(?![\w-])|(?:sft|dpo|orpo|kto|simpo)[- ]?результат\w*)"
+)
+MEMBER_WORD = rf"(?:{STAGE_RESULT_WORD}|{OURS}|{THEIRS}|{BASE_WORDS})"
+
+
+def stage_result_member(word: str, members: list[str]) -> str | None:
+    """The member a stage-result word names ("the sft result" → @sft-merged), where exactly one member is that."""
+    if not re.fullmatch(rf"{STAGE_RESULT_WORD}|sft|dpo|orpo|kto|simpo|ipo|сфт|дпо|орпо", word.strip()):
+        return None  # (a bare "sft" only where a favour word put it: "70 на 30 в пользу sft")
+    said = re.search(r"sft|dpo|orpo|kto|simpo|ipo|сфт|дпо|орпо", word).group(0)
+    kind = {"сфт": "sft", "дпо": "dpo", "орпо": "orpo"}.get(said, said)
+    hits = [m for m in members if re.match(rf"@{kind}(?:-|$)", m)]
+    return hits[0] if len(hits) == 1 else None
+
+
 # "favouring B", "skewed toward B", "с перевесом в сторону B", "с уклоном в B", "перевес партнёру": who gets more
 FAVOUR_WORDS = (
     r"(?:favou?ring|in favou?r of|(?:weighted|leaning|leans?|tilt(?:ed|ing)?|skew(?:ed|ing)?|bias(?:ed)?)\s+"
@@ -544,7 +563,7 @@ FAVOURED_RATIO = re.compile(
     # "70/30 in our favour", "70 на 30 в нашу пользу": the owner inside the favour words
     r"|in\s+(?=(?:our|their|(?:the\s+)?(?:partner|base|original)(?:'s)?|#{3,}(?:'s)?)\s+favou?r)"
     r"|в\s+(?=(?:нашу|мою|его|их)(?:\s+пользу|\s*(?:[,.;!]|$))))(?:the\s+)?"  # "2 к 1 в нашу"
-    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:sft|dpo|orpo|kto|simpo|сфт|дпо|орпо)(?![\w-])|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
 )
 
 
@@ -659,10 +678,26 @@ TIMES_ONE = re.compile(
 )
 
 
+# "partner at 3x our weight", "B gets twice what ours gets", "B at 1.5 times ours": a multiple of the other's weight
+TIMES_OF = re.compile(
+    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?(?:at|gets|getting|with|has|weighted(?:\s+at)?|weighs|получает)\s+)?"
+    rf"(?:a\s+)?(?P<k>\d+(?:\.\d+)?\s*(?:x|×|times)|{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+"
+    r"(?:(?:what|the\s+weight\s+of|the\s+share\s+of|as\s+much\s+as)\s+)?(?:the\s+)?"
+    rf"(?P<other>{_WHO}|our|my|their|his)(?:'s)?(?:\s+(?:weight|share|gets|get|does))?(?![\w-])"
+)
+
+
 def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     m = TIMES_MEMBER.search(digits)
     if not m and not RELATIVE_WEIGHT.search(digits):
-        m = TIMES_ONE.search(digits)
+        m = TIMES_ONE.search(digits) or TIMES_OF.search(digits)
+    if m and m.re is TIMES_OF:
+        said = m["k"]
+        k = _TIMES[said] if said in _TIMES else float(re.match(r"\d+(?:\.\d+)?", said).group(0))
+        if k <= 0 or k == 1:
+            return None
+        return Favoured(round(k / (k + 1), 6), round(1 / (k + 1), 6), masked[starts[m.start("who")] : ends[m.end("who") - 1]],
+                        starts[m.start()], ends[m.end() - 1], starts[m.start("who")], ends[m.end("who") - 1])  # fmt: skip
     if not m or m["k"] in ("half", "вполовину"):
         return None
     k = _TIMES[m["k"]]
@@ -1188,6 +1223,14 @@ def fraction_owned(text: str) -> tuple[float, int, int, int, int] | None:
     return round(a / b, 6), m.start(name), m.end(name), m.start(), m.end()
 
 
+# "subtract B from ours at weight 0.4", «вычесть B из нашей с весом 0.3», «вычти B из нашей …, вес -1»
+SUBTRACTED_FROM = re.compile(
+    r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|вычитаем|отними|отнять))\s+(?:the\s+)?(?P<name>#{3,})"
+    r"(?:'s\s+task\s+vectors?)?\s+(?:from|из|от)\s+(?:the\s+|our\s+)?(?:ours|base|model|нашей|нашу|базы|базовой|исходной)"
+    r"(?:\s+(?:model|модели))?[^.;\d]{0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)"
+)
+
+
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
     """'0.8 to partner', '25% partner', 'partner 0.8': one model named with its weight in a merge (the other member
     of a two-model merge takes the rest) as (weight, name start, name end, start, end). `text` has paths masked;
@@ -1196,6 +1239,8 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         return None
     if fraction := fraction_owned(text):  # "partner2 gets 2/3"
         return fraction
+    if taken := SUBTRACTED_FROM.search(text):  # "subtract B from ours at weight 0.4": B's task vector, negated
+        return -abs(float(taken["v"])), taken.start("name"), taken.end("name"), taken.start(), taken.end()
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
         found.setdefault(m.start(1), (m, "name", m.group(1)))
@@ -1513,6 +1558,9 @@ LABEL_GIVEN = re.compile(
     rf"(?<![\w/.~-])(?P<label>{LABEL})\s*(?:\(\s*(?P<path>\S+?)\s*\)|(?:=|:)\s*(?P<path2>\S+?)[,;.)]*(?=\s|$))"
     rf"|(?P<path3>\S+?)\s*\(\s*(?:aka\s+|as\s+|call\s+it\s+)?(?P<label2>{LABEL})\s*\)"
     rf"|(?<![\w/.~-])(?P<label3>{LABEL})\s+(?:is|=|это|-|—)\s+(?P<path4>\S+?)[,;.)]*(?=\s|$)"  # "(B is ../b)", "B это ../b"
+    # "let's call ../b \"bob\"", «папку ../b назовём петя»: any word, named as such
+    r"|\b(?:call|name)\s+(?P<path5>\S+?)\s+[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
+    r"|(?P<path6>\S+?)\s+(?:назов[её]м|назови|зов[её]м|будет)\s+[\"'«]?(?P<label6>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
 )
 
 
@@ -1522,8 +1570,10 @@ def expand_labels(goal: str) -> str:
     given: dict[str, set[str]] = {}
     spans = []
     for m in LABEL_GIVEN.finditer(goal):
-        path = m["path"] or m["path2"] or m["path3"] or m["path4"]
-        label = m["label"] or m["label2"] or m["label3"]
+        path = m["path"] or m["path2"] or m["path3"] or m["path4"] or m["path5"] or m["path6"]
+        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"]
+        if m["label6"] and re.fullmatch(r"[а-яё]+", label.lower()) and len(label) > 3:
+            label = label[:-1] if label[-1].lower() in "аяоеьйы" else label  # «петя»: «петей», «пете» are it too
         if not PATH.fullmatch(path) or "/" not in path or label.lower() in {"and", "or", "with", "to"}:
             continue
         given.setdefault(label, set()).add(path)
@@ -1534,7 +1584,8 @@ def expand_labels(goal: str) -> str:
         path = next(iter(paths))
         flags = 0 if len(label) <= 2 else re.IGNORECASE  # a one-letter "B", never the Russian preposition "в"
         pieces, last = [], 0
-        for m in re.finditer(rf"(?<![\w/.~'-]){re.escape(label)}(?![\w/-])", goal, flags):
+        ending = r"[а-яё]{0,3}" if re.fullmatch(r"[а-яё]+", label.lower()) else ""  # Russian case endings
+        for m in re.finditer(rf"(?<![\w/.~'-]){re.escape(label)}{ending}(?![\w/-])", goal, flags):
             if any(a <= m.start() < b for a, b in spans):
                 continue
             pieces += [goal[last : m.start()], path]
@@ -1929,7 +1980,7 @@ def number_facts(text: str) -> list[Fact]:
 SWITCHES = {
     "packing": r"\b(?:sample[_ ]|neat[_ ])?pack(?:ing|ed)\b|упаковк\w*|упаковыва\w*|пакинг\w*",
     "gradient_checkpointing": r"\b(?:use_)?(?:gradient|activation)[_ ]checkpointing\b|\bgrad(?:ient)?[_ ]ckpt\b"
-    r"|чекпоинтинг\w*(?:\s+градиент\w*)?|\bcheckpointing\b",
+    r"|(?:градиентн\w*\s+)?чекпоинтинг\w*(?:\s+градиент\w*)?|\bcheckpointing\b",
 }
 DISTRIBUTED = (
     ("fsdp", r"\bfsdp\d?\b|\bfully[- ]sharded\b"),
@@ -3329,7 +3380,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         role = "not attention" if left_out(masked, m.start()) or after else "attention"
         end = after.end() if after else m.end()
         facts.append(Fact("role", role, masked[m.start() : end], m.start(), end))
-    m = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", masked)
+    m = re.search(r"\bmlps?\b|feed[- ]?forward|\bffns?\b|полносвязн\w*|\bмлп\b", masked)
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "exclude the MLP down projection": one MLP module, not the whole MLP
     if m:  # "not the MLP", "кроме MLP": the plan must leave those modules alone
@@ -3617,6 +3668,8 @@ def _names_existing(short: str, full: str) -> bool:
 def member_index(who: str, members: list[str]) -> int:
     """Which merge member a word names ('ours', 'the base', 'нашей', a path), or -1: the trained model is 'ours'."""
     who = who.strip()
+    if (result := stage_result_member(who, members)) is not None:
+        return members.index(result)
     if re.fullmatch(OURS, who):
         trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
         return trained[0] if trained else members.index("@base") if "@base" in members else -1
@@ -3875,14 +3928,6 @@ OTHER_VALUES = re.compile(
 
 
 LIST_JOIN = re.compile(r"\s*(?:/|,|;|and|и|or|или|-|to|through|thru|по|до|на|x|×)\s*$")
-_COUNTED_FROM = (
-    r"(?:\b(?:index(?:ed|es|ing)?|indices|counting|counted|numbered|numbering)\s+(?:(?:is|are)\s+)?"
-    r"(?:from|starting\s+(?:at|from)|at)\s+|(?:индекс\w*|нумераци\w*|считая|отсч[её]т\w*|сч[её]т\w*|номер\w*)\s+"
-    r"(?:(?:идут|идёт|начина\w+)\s+)?(?:с|со|от)\s+)"
-)
-# "(0-indexed)", "(индексы с нуля)": how the person counts layers; Graft's layer numbers are counted from 0
-ZERO_BASED = re.compile(r"\b(?:zero|0)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:zero|0|нуля)(?![\w.])")
-ONE_BASED = re.compile(r"\b(?:one|1)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:one|1|единицы|первого)(?![\w.])")
 
 
 def _number_chain(masked: str, number: Number) -> list[Number]:
@@ -3939,10 +3984,12 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             for name in named
         ):
             continue
-        if re.match(r"\)\s", masked[number.end : number.end + 2]) and re.search(
-            r"(?:^|\s)\(?$", masked[: number.start]
+        if (
+            re.match(r"\)\s", masked[number.end : number.end + 2])
+            and re.search(r"(?:^|\s)\(?$", masked[: number.start])
+            and re.fullmatch(r"\d{1,2}", masked[number.start : number.end])
         ):
-            continue  # "1) SFT … 2) DPO": an item's number
+            continue  # "1) SFT … 2) DPO": an item's number (not "(0.2)", a value in brackets)
         opened = re.search(r"\(([^()]*)$", masked[: number.start])
         closed = re.match(r"[^()]*\)", masked[number.end :])
         if (
@@ -4012,7 +4059,10 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             aside.group(1) + masked[number.end : number.end + 40].split(")")[0],
         ):
             continue  # "2 epochs (1 would underfit)", "(the default 2e-4 is too slow)": a remark, not a setting
-        if any(number.start in (m.start("n"), m.start("n2"), m.start("n3")) for m in MEMBER_COUNT.finditer(masked)):
+        if any(
+            number.start in (m.start("n"), m.start("n2"), m.start("n3"), m.start("n4"))
+            for m in MEMBER_COUNT.finditer(masked)
+        ):
             continue  # "all three equal": how many models the merge has, checked against the plan's merge
         before = masked[max(0, number.start - 30) : number.start]
         after = masked[number.end : number.end + 12]
@@ -4038,7 +4088,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         ):
             orphans.append(masked[number.start : number.end + re.match(r"\s*\w+", after).end()])
             continue  # "shards 2GB" unread once kept the 5GB default: a size nothing placed is asked about
-        if OTHER_VALUES.search(before) or re.match(r"\s*(?:gb|mb|gib|mib|k\b|x\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after):
+        if OTHER_VALUES.search(before) or re.match(r"\s*(?:gb|mb|gib|mib|k\b|b\b|st|nd|rd|th|-?(?:й|го|я))", after):
             continue
         chain = [n for n in _number_chain(masked, number) if not _covered(n, facts)]
         if len(chain) > 1:  # a list, ratio or range nothing read ("32 и 64"): asked about once, all of it
@@ -4138,6 +4188,29 @@ def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
     ]
 
 
+# "more of the partner", «побольше партнёра», "mostly ours": a lean with no amount said
+VAGUE_LEAN = re.compile(
+    rf"\b(?:more\s+(?:of\s+)?|mostly\s+|heavier\s+on\s+|leaning\s+(?:to(?:wards?)?\s+)?)(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})"
+    rf"|(?<![а-я])(?:побольше|больше|в\s+основном|преимущественно)\s+(?:#{{3,}}|{MEMBER_WORD})"
+)
+
+
+def _vague_lean_misses(masked: str, plan: Any) -> list[Miss]:
+    """'slerp with B, more of the partner': a lean with no amount is asked about, not planned as an even blend."""
+    said = VAGUE_LEAN.search(masked)
+    if not said or re.search(r"(?<![\w.])\d", masked[max(0, said.start() - 60) : said.end() + 60]):
+        return []
+    even = [
+        s
+        for s in plan.stages
+        if s.kind == "merge_models"
+        and ((s.method == "slerp" and abs(s.t - 0.5) < 1e-9) or len(set(s.weights or [])) <= 1)
+    ]
+    if not even:
+        return []
+    return [Miss(None, f"You wrote '{said.group(0)}'; by how much? Say the share (e.g. 0.7) or SLERP's t.")]
+
+
 # "all three equal", "все три поровну", "the 3 models equally": the number of a merge's members
 MEMBER_COUNT = re.compile(
     r"(?:\ball(?:\s+of\s+the)?|\bthe|(?<![а-я])(?:все|всех|всем|эти|этих))\s+(?P<n>\S+)"
@@ -4145,7 +4218,9 @@ MEMBER_COUNT = re.compile(
     r"|поровну|одинаков\w*|равн\w*)|\s+(?P<partners>partners|партн[её]р(?:ов|ам|ы|ами)|others)(?![\w-]))"
     # "merge of three models", "мерж трёх моделей: …"
     r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
-    r"(?=\s+(?:models|checkpoints|моделей|модели)\b)"
+    r"(?=\s+(?:models|checkpoints|моделей|модели|чужих|чужие)(?![а-я\w]))"
+    # "three way linear of ours, B, C": how many models the merge has
+    r"|(?<![\w-])(?P<n4>[\w]+)[- ]way\b"
     # "equal parts, all three (ours too)", "все три, поровну": the count said on its own
     r"|(?:\ball|(?<![а-я])(?:все|всех|всем))\s+(?P<n3>[\w-]+)(?=\s*(?:\(|[,.;]|$))"
 )
@@ -4182,7 +4257,7 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     merges = [s for s in plan.stages if s.kind == "merge_models"]
     misses = []
     for m in MEMBER_COUNT.finditer(masked):
-        group = next(g for g in ("n", "n2", "n3") if m.group(g))
+        group = next(g for g in ("n", "n2", "n3", "n4") if m.group(g))
         said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
         others = m.group("other") is not None or m.group("partners") is not None  # "the two other checkpoints"
         if said is None or not merges or any(len(s.models) - others == said.value for s in merges):
@@ -4246,6 +4321,7 @@ def check_plan_against_goal(
         misses.extend(_order_misses(facts, plan))
     misses.extend(_before_that_misses(facts, said, plan))
     misses.extend(_subtracted_misses(said, plan))
+    misses.extend(_vague_lean_misses(said, plan))
     misses.extend(_member_count_misses(said, plan))
     misses.extend(_no_adapter_on_layers_misses(said, retract(goal)))
     if (sixteen := SIXTEEN_BIT.search(said)) and not any(
@@ -4282,15 +4358,6 @@ def check_plan_against_goal(
         )
     masked_goal = mask(reading_text(goal))
     read = goal_facts(goal, num_layers)  # the goal's own facts (stated_facts adds the feedback's)
-    counted = ONE_BASED.search(masked_goal)
-    if counted and any(f.slot == "layers" for f in read):
-        misses.append(
-            Miss(
-                None,
-                f"You wrote '{counted.group(0)}'; Graft numbers layers from 0 (the first layer is layer 0). "
-                "Which layers, counted from 0?",
-            )
-        )
     for orphan in orphan_numbers(goal, read):
         if ranged := _range_slot(masked_goal, orphan):
             misses.append(

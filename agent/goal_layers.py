@@ -41,6 +41,22 @@ HEAD = r"(first|bottom|lower|early|earliest|initial|last|top|final|upper|late|la
 TAILS = ("last", "top", "final", "upper", "late", "latest", "последн", "верхн")
 
 
+_COUNTED_FROM = (
+    r"(?:\b(?:index(?:ed|es|ing)?|indices|counting|counted|numbered|numbering)\s+(?:(?:is|are)\s+)?"
+    r"(?:from|starting\s+(?:at|from)|at)\s+|(?:индекс\w*|нумераци\w*|считая|считать|счита\w*|отсч[её]т\w*|сч[её]т\w*"
+    r"|номер\w*)\s+(?:(?:идут|идёт|начина\w+)\s+)?(?:с|со|от)\s+)"
+)
+# "(0-indexed)", "(индексы с нуля)": how the person counts layers; Graft's layer numbers are counted from 0
+ZERO_BASED = re.compile(r"\b(?:zero|0)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:zero|0|нуля)(?![\w.])")
+# "(1-indexed)", "counting from 1", «если считать с единицы»: the digits said are one more than Graft's indices
+ONE_BASED = re.compile(r"\b(?:one|1)[- ]?(?:indexed|based)\b|" + _COUNTED_FROM + r"(?:one|1|единицы|первого)(?![\w.])")
+# a selection said relative to the ends or by ordinals is the same however the person counts
+_RELATIVE = re.compile(
+    r"last|first|top|bottom|every|middle|half|third|quarter|other|even|odd|последн|перв|верхн|нижн|кажд|средн"
+    r"|половин|трет|четверт|чет|нечет|\d+(?:st|nd|rd|th|-?(?:й|го|ого|ий|ый|ом))\b"
+)
+
+
 @dataclass
 class LayerSelection:
     """Block indices (None: all layers), the words that said so, and how they were read."""
@@ -401,7 +417,7 @@ EXCEPT = re.compile(
     r"(?:no\s+(?:training|updates?|grads?|gradients?)(?:\s+(?:on|in|for|at|to))?"
     r"|без\s+обучени\w*(?:\s+(?:на|в|во))?"
     r"|without training|не обучая|без обучения|but(?:\s+not(?:\s+(?:on|in|to))?)?|exc?ept(?:\s+for)?|excluding|without"
-    r"|apart from|other than|кроме|за исключением|без"
+    r"|apart from|other than|кроме|за исключением|исключая|без"
     r"|not\s+(?:on|in|to)|но\s+не\s+(?:на|в|во)|не\s+(?:на|в|во)"
     rf"|(?<![\w-])(?:not|не)(?=\s+(?:the\s+)?(?:{LW}|нулев|перв|последн|first|last|top|bottom))"  # "every layer, not layer 0"
     # verbs that leave layers out: "skip the first layer", "freeze the first two", "заморозь последний слой"
@@ -627,7 +643,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
         cut = re.match(
             r"\s*,?\s*(?:but not|but exc?ept|but skip(?:ping)?|but leave out|but freeze|exc?ept(?: for)?|excluding|without"
-            r"|minus|skipping|,\s*(?:skip|leave out|exclude|not)|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|без)\s+",
+            r"|minus|skipping|,\s*(?:skip|leave out|exclude|not)|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|исключая|без)\s+",
             text[c.end :],
         )
         if c.layers is None or not cut:
@@ -682,6 +698,13 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
     for c in chosen:  # positions and words as the person wrote them ("layers five through eight")
         c.start, c.end = starts[c.start], ends[c.end - 1]
         c.phrase = original[c.start : c.end].strip()
+    if ONE_BASED.search(text.lower()):  # "layers 1 through 4, counting from 1": indices 0 to 3
+        for c in chosen:
+            digits = re.search(r"\d", c.phrase)
+            if c.layers and digits and not _RELATIVE.search(c.phrase.lower()) and min(c.layers) >= 1:
+                c.layers = [i - 1 for i in c.layers]
+                said = ", ".join(map(str, c.layers))
+                c.note = f"layers counted from 1, as you said: '{c.phrase}' is layer{'s' if len(c.layers) > 1 else ''} {said}."
     return chosen
 
 

@@ -248,7 +248,9 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "дэир": "dare", "дэйр": "dare", "дэар": "dare", "тайз": "ties", "тиес": "ties", "делла": "della",
           "дейр": "dare", "дейр тайс": "dareties ", "дейр-тайс": "dareties ", "дэйр тайс": "dareties ",
           "линеар": "linear", "ворм ап": " warmup", "варм ап": " warmup", "варм-ап": " warmup", "ворм-ап": " warmup", "вормап": "warmup", "вармап": "warmup",
-          "грпо": "grpo", "гпро": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic",
+          "грпо": "grpo", "гпро": "grpo", "ппо": "ppo", "ревард": "reward", "таск арифметик": "taskarithmetic", "таск арифметика": "task_arithmetic", "таск арифметикой": "task_arithmetic ",
+          "таск арифметики": "task_arithmetic", "таск арифметику": "task_arithmetic", "таск-арифметика": "task_arithmetic",
+          "таск-арифметикой": "task_arithmetic ",
           "таск-арифметик": "taskarithmetic", "модел сток": "modelstock", "модель сток": "model stock",
           "эпсилон": "epsilon", "лямбда": "lambda", "дипспидом": "deepspeed", "сигмоид": "sigmoid", "сигмоида": "sigmoid ",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid ",
@@ -307,10 +309,11 @@ _MEMBER = (
     r"|перв\w*|втор\w*|результат\w*)"
 )
 _SHARE_BEFORE = re.compile(
-    r"(?:\b(?:gets?|takes?|receives?|weight(?:ed)?|weights?|give\s+\S+|t)|(?<![а-я])(?:вес\w*|получа\w*|получит|дай\s+\S+"
+    r"(?:\b(?:gets?|takes?|receives?|weight(?:ed)?|weights?|give\s+\S+|t|each)|(?<![а-я])(?:вес\w*|получа\w*|получит|дай\s+\S+"
     r"|отда\w*\s+\S+|нам|мне|ему|им|ей|партн[её]ру|базе|нашей|нашему|доля(?:\s+\S+)?)|\bshare(?:\s+of\s+\S+)?|[=:]"
     # "ours half, partner half", "нашей модели две трети": the member said right before its share
-    r"|\b(?:ours|theirs|(?:the\s+)?(?:partner|base))|(?<![а-я])(?:нашей|нашему|базовой|исходной|другой)\s+модел\w*)"
+    r"|\b(?:ours|theirs|mine|(?:the\s+)?(?:partner|base))|(?<![а-я])(?:нашей|нашему|базовой|исходной|другой)\s+модел\w*"
+    r"|(?<![а-я])(?:наша|наш|моя|мой|база|базовая|партн[её]р|#{3,}))"
     r"\s*[=:]?\s*$",
     re.IGNORECASE,
 )
@@ -347,7 +350,8 @@ def merge_shares(text: str) -> str:
 
     def share(m: re.Match[str]) -> str:
         before = text[max(0, m.start() - 16) : m.start()]
-        if _NOT_A_SHARE_AFTER.match(text, m.end()) or _NOT_A_SHARE_BEFORE.search(before):
+        each_share = re.search(r"\beach\s+$", before) and re.match(r"(?:a|one)[- ]", m.group(0), re.I)  # "each a third"
+        if _NOT_A_SHARE_AFTER.match(text, m.end()) or (_NOT_A_SHARE_BEFORE.search(before) and not each_share):
             return m.group(0)
         if re.search(r"half[- ]and[- ]$", before, re.IGNORECASE):  # "half and half" is 0.5 each, read as a phrase
             return m.group(0)
@@ -448,6 +452,7 @@ def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
     text = text.replace("−", "-")
+    text = re.sub(r"(?<=[\s(,:=])\+(?=\d*\.?\d)", " ", text)  # "B +0.8, C -0.3": a plus sign changes nothing
     text = re.sub(r"(?<=\d)[еЕ](?=[-+]?\d)", "e", text)
     text = _TRANSLITERATED.sub(lambda m: _LATIN[m.group(0).lower()], text)  # "дпо", "сфт", "бэта": the Latin names
     text = kto_word(text)
@@ -561,7 +566,10 @@ def find_numbers(text: str) -> list[Number]:
     """Every number in the text, digits or words, in order; a path's digits are the caller's to mask."""
     found: list[Number] = []
     i = 0
-    pattern = re.compile(rf"(?<![\w.]){DIGITS}(?:k|к)?(?![\w])|[a-zа-яё]+", re.IGNORECASE)
+    # "3x" is the number 3 (a multiple said for a member or a setting, counted like any other number)
+    pattern = re.compile(
+        rf"(?<![\w.]){DIGITS}(?:k|к)?(?![\w])|(?<![\w.]){DIGITS}(?=[xх×](?![\w]))|[a-zа-яё]+", re.IGNORECASE
+    )
     while True:
         m = pattern.search(text, i)
         if not m:

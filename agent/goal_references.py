@@ -88,12 +88,15 @@ _FACTOR = (
 RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|крупн\w*)"
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
 FACTOR_FIRST = re.compile(
-    r"(?<!and )(?<!and a )(?<![а-я] и )(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
+    # ("… и вдвое меньшим lr": after «и» only a factor with its direction, not "… и половина")
+    r"(?<!and )(?<!and a )(?:(?<![а-я] и )|(?=(?:вдвое|втрое|вчетверо|в\s+\S+\s+раза?)\s+(?:меньш|больш|ниж|выш)))"
+    r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
     + _FACTOR
     + r"(?:\s+"
     + RU_DIRECTION
     + r")?"
-    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|the same|этого|этой|того|той|от)\s+)?(?:(?P<owner>sft|dpo|orpo|kto|simpo)(?:'s)?\s+)?(?:"
+    + r"\s+(?:(?:of\s+)?(?:that|the|its|this|the same|этого|этой|того|той|от)\s+)?(?:(?P<owner>sft|dpo|orpo|kto|simpo)(?:'s)?\s+)?"
+    + r"(?:(?:числ\w*|количеств\w*)\s+)?(?:"  # «вдвое большим числом эпох»
     + SLOT_WORD
     + r")\b"
     + r"(?:\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"

@@ -110,6 +110,7 @@ from agent.goal_facts import (
     setting_misses,
     shard_size,
     single_weight,
+    stage_result_member,
     summed_shares,
     switch_facts,
     taken_back_stages,
@@ -157,6 +158,9 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it|this|ours|mine)\s+(?=after\s)"
             r"|(?<![а-я])(?:смешай|слей|смержи|смерджи|замержи|замерджи)\s+(?:нашу|мою|е[её])\s+(?=после\s)"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
+            # "merge ours and B 50/50 and write it to out/x", «слей нашу и B»: ours, then a folder
+            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж|смешай)\w*)\s+"
+            r"(?:the\s+)?(?:" + OURS + r")\s*(?:,|\band\b|&|(?<![а-я])и)\s*(?:the\s+)?(?=#{3,})"
             # "merge B and our model", "слей B и нашу": a folder, then ours
             r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж)\w*)\s+#{3,}"
             r"\s*(?:,|\band\b|&|(?<![а-я])и)\s*(?:the\s+)?(?=" + OURS + ")"
@@ -176,6 +180,11 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
             r"|\blinear(?:ly)?\s+with\s+#{3,}"  # "…, then linear with B 3:1 for ours"
+            # "…, then linear that with C 80/20": the method said as the verb of a second merge
+            r"|\b(?:linear|slerp|ties|dare[_ -]?ties|della)\s+(?:that|it|this|the|them)(?:\s+(?:merged\s+)?(?:result|model|one))?"
+            r"\s+(?:with|into|and)\s+(?:#{3,}|" + OURS + "|" + BASE_WORDS + ")"
+            # «потом результат линейно с нашей 50/50», «затем этот мерж тайсом с B»: the earlier merge's result, merged again
+            r"|(?<![а-я])(?:результат\w*|этот\s+мерд?ж|это)\s+(?:линейно|слерпом|тайсом|ties|slerp|через\s+\w+)\s+(?:с|со)\s+(?=#|наш|мо[еёйя]|баз|исходн)"
             # "…, and then that result with C linearly 80/20": a second merge said by its members and its method
             r"|\b(?:that|this|the)\s+result\s+with\s+#{3,}(?=[^.;]{0,30}?(?:linear|ties|slerp|dare|della|task|\d+\s*[/:]\s*\d+))"
             # "партнёру B четверть, остальное базе, линейно": shares by member, then the method alone at the end
@@ -1115,7 +1124,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
     if excluded and not named:
         # "attention projections but not o_proj", "только внимание, без o_proj": the named role less those
         role_attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
-        role_mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
+        role_mlp = re.search(r"\bmlps?\b|feed[- ]?forward|\bffns?\b|полносвязн\w*|\bмлп\b", text)
         pool: set[str] = set()
         for role, found in (("attention", role_attention), ("mlp", role_mlp)):
             if (
@@ -1135,7 +1144,7 @@ def parse_targets(text: str, ctx: Context) -> list[str]:
         return sorted(set(named))
     targets: set[str] = set()
     attention = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", text)
-    mlp = re.search(r"\bmlp\b|feed[- ]?forward|\bffn\b|полносвязн\w*|\bмлп\b", text)
+    mlp = re.search(r"\bmlps?\b|feed[- ]?forward|\bffns?\b|полносвязн\w*|\bмлп\b", text)
     from agent.goal_facts import left_out
 
     skip_attention = bool(attention) and (
@@ -1945,17 +1954,23 @@ def _model_before(ctx: Context, partner: str) -> str:
 
 # words before a path that make it where the result goes: "out {out}", "на выходе fp16 в {out}", "→ записать в {out}"
 OUTPUT_BEFORE = re.compile(  # never the tail of a path before it ("merge ./out ./b": ./b is not where it goes)
-    r"(?<![\w/.-])(?:на выходе|(?:output|out|export|save)_(?:dir|path)\b|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
+    r"(?<![\w/.-])(?:на выходе|(?:output|out|export|save)_(?:dir|path)\b|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )(?<!rest )(?<!remainder )(?<!goes )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
     r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?"
     r"(?:(?:folder|dir|directory|path|папк\w*|директори\w*|каталог\w*)\s*)?(?:в|to|into|:|=|is|-)?\s*$"
+)
+# "leave ours out of it", "ours stays out", «нашу не включай»: the member just named takes no part in the merge
+MEMBER_OUT_AFTER = re.compile(
+    r"\s+(?:out\s+of\s+it|out\b|(?:stays|is\s+left|left|kept|is\s+kept)\s+out|(?:is\s+not|isn'?t)\s+(?:included|part\b|a\s+member)"
+    r"|(?:does\s+not|doesn'?t)\s+take\s+part|не\s+(?:трога|бер|включа|добавля|смешива|участву|входит)\w*)"
 )
 MERGE_BASE_AFTER = re.compile(
     r"[\s,]*(?:as (?:the |its |their )?(?:base|reference|ancestor)(?: model)?\b|как\s+баз\w*|в качестве баз\w*"
     r"|(?:is|будет)\s+(?:the\s+)?(?:base|базой))"
 )
 MERGE_BASE_BEFORE = re.compile(  # not the tail of a path: "base /tmp/w/base  /tmp/w/partner" names no base for partner
-    r"(?<![\w/.-])(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)\s*(?:[:=—-]|is|будет)?\s*$"
-)
+    r"(?<![\w/.-])(?<!our )(?<!my )(?<!нашей )(?<!наша )(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)"
+    r"\s*(?:[:=—-]|is|будет)?\s*$"
+)  # "task arithmetic on our base: B 1.0 and C -0.5": "our base" is the opened model, and B is a member
 MERGE_BASE_WORDS = re.compile(
     r"(?:as (?:the |its |their )?base(?: model)?|base_model\s*[:=]?|как\s+баз\w*|в качестве баз\w*|базовая модель\s*[:=—-]?)"
 )
@@ -2152,6 +2167,20 @@ def _merge_models(action: Action, ctx: Context) -> None:
     )
     if base_words and not reference_only:
         partners.append("@base")
+    elif (
+        ctx.stages
+        and ctx.stages[-1]["kind"] == "merge_models"
+        and not any(s["kind"] in ("sft", "dpo", "preference") for s in ctx.stages)
+        and any(
+            not left_out(mask_paths(text), m.start())
+            for m in re.finditer(
+                r"\b(?:ours|mine|my\s+(?:own\s+)?model|our\s+(?:own\s+)?model|us)\b"
+                r"|(?<![а-я])(?:наш(?:а|у|ей|ему|ей|ой)?|мо(?:я|ю|ей))(?:\s+модел\w*)?(?![а-я])",
+                mask_paths(text),
+            )
+        )
+    ):  # "ties A with B, then linear that result with ours": after a merge of others, "ours" is the opened model
+        partners.append("@base")
     dataset_paths = set(_paths(DATASET, text))
     opened_in_paths = any(  # "слей три модели: MODEL, B, C": the opened model named among the members
         _is_opened(_verbatim(p, ctx), ctx)
@@ -2207,8 +2236,14 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if path in taken_back:
             continue
         opened = _is_opened(path, ctx)
-        if not opened and OUTPUT_BEFORE.search(
-            text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
+        before_path = text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
+        if (
+            not opened
+            and OUTPUT_BEFORE.search(before_path)
+            and not (  # "slerp ours to B": the model merged with, not where the result goes
+                _is_weights(Path(path).expanduser())
+                and re.search(rf"(?:slerp|merg\w*|blend\w*|ties|linear\w*)\s+(?:{OURS}|it|this)\s+to\s*$", before_path)
+            )
         ):
             ctx.output_said = ctx.output_said or path
             continue  # "…, на выходе fp16 в out/x": where the result goes, not a model to merge
@@ -2255,7 +2290,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
     ours_named = not trained and any(  # "мерж трёх моделей: моя, B и C"; not "only B and C (not our model)"
-        not left_out(mask_paths(text), m.start()) for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
+        not left_out(mask_paths(text), m.start()) and not MEMBER_OUT_AFTER.match(mask_paths(text), m.end())
+        for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
     )
     if (
         not trained
@@ -2491,6 +2527,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if t is not None:
             stage["t"] = t
     elif (each := each_weight(mask_paths(text))) and not weights:  # "weights 0.5 each", "по трети каждой"
+        if method in _NEEDS_BASE and "@base" in stage["models"] and len(stage["models"]) > 2:
+            # "ties ours + B + C, B and C 0.5 each": in a task-vector merge ours is the reference, weighed by none
+            stage["models"] = [m for m in stage["models"] if m != "@base"]
         stage["weights"] = [each[0]] * len(stage["models"])
     elif weights or (weights := _single_weight(text)):
         if (
@@ -2626,7 +2665,7 @@ def _favoured_weights(favoured: Favoured, stage: dict[str, Any], method: str, te
     elif re.match(r"second|втор", who):
         target = models[1]
     else:
-        target = _member_word(who, models)
+        target = _member_named(who, models, ctx)
     said = text[favoured.start : favoured.end]
     if target not in models:
         raise NeedsAnswer(
@@ -2658,6 +2697,8 @@ def _member_named(name: str, models: list[str], ctx: Context) -> str | None:
         if hit is None and "@base" in models and k == Path(ctx.request.model).expanduser().resolve():
             return "@base"
         return hit
+    if (result := stage_result_member(name, models)) is not None:  # "in favour of the sft result"
+        return result
     by_name = [m for m in models if not m.startswith("@") and Path(m).name.lower() == name.lower()]
     if not by_name and "@base" in models and Path(ctx.request.model).name.lower() == name.lower():
         return "@base"

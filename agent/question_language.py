@@ -383,6 +383,10 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)'; by how much\? Say the share \(e\.g\. 0\.7\) or SLERP's t\.",
+        lambda m: f"Вы написали «{m['x']}»; насколько больше? Назовите долю (например, 0.7) или t для SLERP.",
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and no merge weight in the plan is negative; which model's task vector should be "
         r"subtracted, and with what weight\?",
         lambda m: (
@@ -680,6 +684,8 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"слои: вы указали «{m['a']}», затем «{m['b']}»; взято исправление."),
     (r"^read as a description, not as instructions: (?P<w>.+?)\.$",
      lambda m: f"понято как описание, а не как указание: {m['w']}."),
+    (r"^layers counted from 1, as you said: '(?P<x>.+?)' is layers? (?P<l>[\d, ]+)\.$",
+     lambda m: f"слои считаются с 1, как вы сказали: «{m['x']}» — это слои {m['l']} (Graft считает с 0)."),
     (r"^ordinal layers are counted from 1 \((?P<x>.+?)\)\.$",
      lambda m: "порядковые номера слоёв считаются с 1 (" + _ordinal_ru(m["x"]) + ")."),
     (r"^'(?P<x>.+?)' of (?P<n>\d+) layers is (?P<k>\d+) layers\.$",

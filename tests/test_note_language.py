@@ -78,6 +78,8 @@ NOTES = [
      "«с 3 слоя»: слои 2-11 (порядковые номера слоёв считаются с 1)."),
     ("'каждый второй слой': layers 0, 2, 4 (every 2, from 0).", "«каждый второй слой»: слои 0, 2, 4 (каждый 2-й, начиная с 0)."),
     ("'нечётные слои': the odd indices, counted from 0: 1, 3.", "«нечётные слои»: нечётные индексы, считая с 0: 1, 3."),
+    ("layers counted from 1, as you said: 'слоях с 1 по 4' is layers 0, 1, 2, 3.",
+     "слои считаются с 1, как вы сказали: «слоях с 1 по 4» — это слои 0, 1, 2, 3 (Graft считает с 0)."),
     ("'layers[2:6:2]': a Python slice, layers 2, 4.", "«layers[2:6:2]»: срез Python, слои 2, 4."),
     ("'со слоя 5': layers 5-11.", "«со слоя 5»: слои 5-11."),
     ("ordinal layers are counted from 1 (the second layer is index 1).",
@@ -275,6 +277,12 @@ def test_a_goal_of_one_russian_word_and_terms_is_answered_in_russian(goal: str, 
     [
         ("The plan has an SFT stage, and the goal asks for no fine-tuning; should it?", "В плане есть этап SFT"),
         ("The plan merges models, and the goal asks for no merge; should it?", "План сливает модели"),
+        ("You wrote 'побольше партнера'; by how much? Say the share (e.g. 0.7) or SLERP's t.", "насколько больше"),
+        (
+            "You asked for 'без нормализации' (a merge without weight normalisation: Graft's linear, TIES and DELLA "
+            "merges normalise the weights (mergekit's default)). Go on without it, or change the goal?",
+            "без нормализации весов",
+        ),
         (
             "You wrote 'merge with b 70/30, heavier on b', and Graft did not read whose share is bigger; which weight "
             "goes to which model (base, b)?",
