@@ -174,7 +174,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -445,7 +445,9 @@ MERGE_METHODS = [
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
     ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arithmetic"),
     ("ties", r"\bties\b"),
-    ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"),
+    ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"
+     r"|\b(?:use|using|via|method:?)\s+linear\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|anneal\w*))"
+     r"|\blinear\s+instead\b"),
 ]  # fmt: skip
 MERGE_METHOD_WORDS = "|".join(p for _, p in MERGE_METHODS[:-1])
 MERGE_METHOD_RE = re.compile(r"(?<![\w])(?:" + MERGE_METHOD_WORDS + r")(?![\w])")
@@ -571,6 +573,7 @@ FAVOURED_RATIO = re.compile(
 FAVOURED_FIRST = re.compile(
     FAVOUR_WORDS + r"\s+(?:the\s+)?"
     rf"(?P<who>#{{3,}}|{MEMBER_WORD}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?|{_PRONOUN})"
+    r"(?:\s*\(?\s*#{3,}\s*\)?)?"  # "в пользу партнёра ../b 3 к 1": the partner's folder said after it
     r"[\s,:—–-]*(?:(?:at|by|with|as|about|roughly|around|примерно|около|где-то)\s+)?"
     r"(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.])"
 )
@@ -1225,6 +1228,9 @@ def fraction_owned(text: str) -> tuple[float, int, int, int, int] | None:
 
 # "subtract B from ours at weight 0.4", «вычесть B из нашей с весом 0.3», «вычти B из нашей …, вес -1»
 SUBTRACTED_FROM = re.compile(
+    # «наша минус B с весом 0.3», "ours minus B at 0.3"
+    r"(?:\bours|\bour\s+model|\bbase|(?<![а-я])(?:наша|нашей|наш|база|базы))\s+(?:minus|минус|-)\s+(?P<name2>#{3,})"
+    r"[^.;\d]{0,30}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v2>-?\d*\.?\d+)|"
     r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|вычитаем|отними|отнять))\s+(?:the\s+)?(?P<name>#{3,})"
     r"(?:'s\s+task\s+vectors?)?\s+(?:from|из|от)\s+(?:the\s+|our\s+)?(?:ours|base|model|нашей|нашу|базы|базовой|исходной)"
     r"(?:\s+(?:model|модели))?[^.;\d]{0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)"
@@ -1240,7 +1246,8 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     if fraction := fraction_owned(text):  # "partner2 gets 2/3"
         return fraction
     if taken := SUBTRACTED_FROM.search(text):  # "subtract B from ours at weight 0.4": B's task vector, negated
-        return -abs(float(taken["v"])), taken.start("name"), taken.end("name"), taken.start(), taken.end()
+        name, v = ("name", "v") if taken["name"] else ("name2", "v2")
+        return -abs(float(taken[v])), taken.start(name), taken.end(name), taken.start(), taken.end()
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
         found.setdefault(m.start(1), (m, "name", m.group(1)))
@@ -1268,7 +1275,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         found[m.start("v")] = (m, "name", m.group("v"))
     if len(found) != 1:
         return None
-    m, group, said = next(iter(found.values()))
+    at, (m, group, said) = next(iter(found.items()))
     if original and re.search(r"\.(?:jsonl?|csv|parquet|txt|arrow)$", original[m.start(group) : m.end(group)]):
         return None  # "r 16 на chat.jsonl": the data a value was said with, not a merge member
     percent = "%" in m.group(0)
@@ -1277,6 +1284,10 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     value = float(said) / 100 if percent or float(said) > 1 else float(said)
     if not 0 < value < 1:
         return None
+    if re.search(r"-\s*$", text[max(0, at - 2) : at]):  # "вес партнёра -0.3": a negative weight
+        if not re.search(r"task[_ -]?arithmetic", text):
+            return None  # only task arithmetic subtracts; elsewhere it is asked, never planned as +0.3
+        value = -value
     return value, m.start(group), m.end(group), m.start(), m.end()
 
 
@@ -1356,8 +1367,22 @@ DELTAS_KEPT = re.compile(
 )
 
 
+REMARK = re.compile(r"\b(?:would|otherwise|means|i\.e\.|e\.g\.)|(?<![а-я])(?:было\s+бы|будет|значит|т\.е\.|иначе)")
+
+
+def _in_remark(text: str, at: int) -> bool:
+    """Whether `at` is inside brackets that explain rather than set ("t=0.7 (t=1 would be all partner)")."""
+    opened = text.rfind("(", 0, at)
+    closed = text.find(")", at)
+    return opened > text.rfind(")", 0, at) and closed >= 0 and bool(REMARK.search(text[opened:closed]))
+
+
 def merge_number_facts(text: str) -> list[Fact]:
-    """A merge's density and SLERP's t, as stated."""
+    """A merge's density and SLERP's t, as stated (not in a bracketed remark: "(t=1 would be all partner)")."""
+    return [f for f in _merge_number_facts(text) if not _in_remark(text, f.start)]
+
+
+def _merge_number_facts(text: str) -> list[Fact]:
     facts = []
     for m in re.finditer(r"(?<![\w-])(?:at|@)\s+(0?\.\d+|0|1(?:\.0+)?)(?![\w.%/])", text):
         if re.search(r"slerp|слерп|near[_ -]?swap", text[: m.start()]) and not re.search(
@@ -2209,6 +2234,23 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
         if not before:
             continue
         old = before[-1]
+        named_next = next(  # "rank 8 and alpha 16 -- actually make the rank 12": the setting is named again
+            (
+                f
+                for f in facts
+                if f.start >= marker.end()
+                and _gap(masked, marker.end(), f.start) <= 30
+                and f.slot != old.slot
+                and f.slot in SLOT_NAMES
+                and re.fullmatch(
+                    r"[\s,.:;!-]*(?:(?:make|set|change|let|use|put)\s+(?:the\s+)?)?", masked[marker.end() : f.start]
+                )
+            ),
+            None,
+        )
+        earlier_same = [f for f in before if named_next is not None and f.slot == named_next.slot]
+        if named_next is not None and earlier_same and _gap(masked, earlier_same[-1].end, marker.start()) <= 60:
+            old = earlier_same[-1]
         later = [
             f
             for f in facts
@@ -2311,6 +2353,9 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
             replacement += _kept_between(text[fact.start : fact.end])  # "IPO on prefs.jsonl… no, DPO": data stays
         else:
             replacement += _kept_words(text[fact.start : fact.end], fact.slot)  # "r 32 on attention -- make it 8"
+            inner = [f for f in facts if f is not fact and fact.start < f.start and f.end <= fact.end]
+            for f in inner:  # "rank 8 and alpha 16 -- actually make the rank 12": the alpha said between stays
+                replacement += ", " + text[f.start : f.end]
         text = text[: fact.start] + replacement + text[fact.end :]
         said = ", then ".join(_show(v) for v in [*fact.replaced, fact.value])
         notes.append(f"{fact.describe()}: you said {said}; the correction was taken.")
@@ -2320,9 +2365,10 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
 MERGE_TAKEN_BACK = re.compile(
     r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?"
     # "ties merge with A and B, actually make it dare_ties": the members said between are kept
-    r"(?P<between>(?:\s+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?)(?=[\s,]))*)"
+    r"(?P<between>(?:\s+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?"
+    r"|\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*)(?=[\s,]))*)"  # "ties 0.5/0.5, actually use linear": the weights stay
     r"[\s?.!…,;:—–-]*(?P<marker>(?:(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*)+)"
-    r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|сделай|через)\s+)*"
+    r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|сделай|через|методом|method|using)\s+)*"
     r"(?=(?P<new>" + MERGE_METHOD_WORDS + r"|linear|линейн\w*)(?![\w-]))"
 )
 
@@ -2571,6 +2617,13 @@ WEIGHT_TAKEN_BACK = re.compile(
 )
 
 
+LIST_THEN_EACH = re.compile(
+    r"(?<![\w.])(?P<old>\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и)\s*\d*\.?\d+\s*%?)+)[\s,.…;:!—–-]*"
+    rf"(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
+    r"(?=(?P<new>\d*\.?\d+\s*%?\s+(?:each|apiece|каждой|каждому|обеим|обоим)|по\s+\d*\.?\d+\s*%?))"
+)
+
+
 def _corrected_ratios(text: str) -> tuple[str, list[str]]:
     """'merge with B 70/30, no wait, 60/40', 'слей 50 на 50, хотя нет, 70 на 30': merge weights said again after a
     correction marker; the first ones are blanked (the text keeps its length), so only the later are planned."""
@@ -2591,6 +2644,12 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
             0,
             f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
             "the correction was taken.",
+        )
+    for m in reversed(list(LIST_THEN_EACH.finditer(mask(text)))):  # "0.6 and 0.4, no wait, 0.5 each"
+        text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
+        notes.insert(
+            0,
+            f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; the correction was taken.",
         )
     masked = mask(text)
     for m in reversed(list(WEIGHT_TAKEN_BACK.finditer(masked))):
@@ -4218,7 +4277,7 @@ MEMBER_COUNT = re.compile(
     r"|поровну|одинаков\w*|равн\w*)|\s+(?P<partners>partners|партн[её]р(?:ов|ам|ы|ами)|others)(?![\w-]))"
     # "merge of three models", "мерж трёх моделей: …"
     r"|(?:\bmerg\w*(?:\s+of)?|\bblend\w*(?:\s+of)?|(?<![а-я])(?:мерж|мердж|слияни|смешивани|слей|слить)\w*)\s+(?P<n2>\S+)"
-    r"(?=\s+(?:models|checkpoints|моделей|модели|чужих|чужие)(?![а-я\w]))"
+    r"(?=\s+(?:models|checkpoints|моделей|модели|чужих|чужие)(?![а-я\w])|\s*:)"  # "мерж трех: наша, B, C"
     # "three way linear of ours, B, C": how many models the merge has
     r"|(?<![\w-])(?P<n4>[\w]+)[- ]way\b"
     # "equal parts, all three (ours too)", "все три, поровну": the count said on its own
@@ -4259,8 +4318,23 @@ def _member_count_misses(masked: str, plan: Any) -> list[Miss]:
     for m in MEMBER_COUNT.finditer(masked):
         group = next(g for g in ("n", "n2", "n3", "n4") if m.group(g))
         said = next((n for n in find_numbers(masked[m.start(group) :]) if n.start == 0), None)
-        others = m.group("other") is not None or m.group("partners") is not None  # "the two other checkpoints"
-        if said is None or not merges or any(len(s.models) - others == said.value for s in merges):
+        others = m.group("other") is not None  # "the two other checkpoints": ours and two more
+        partners = m.group("partners") is not None  # "the two partners": the folders merged, with ours or without it
+        if (
+            said is None
+            or not merges
+            or any(
+                (not partners and len(s.models) - others == said.value)
+                or (partners and len([x for x in s.models if not x.startswith("@")]) == said.value)
+                # "мерж трех: наша, B, C, ties": ours is the reference of a task-vector merge, counted by the person
+                or (
+                    s.method in ("ties", "dare_ties", "della", "task_arithmetic", "dare_linear", "della_linear")
+                    and "@base" not in s.models
+                    and len(s.models) + 1 == said.value
+                )
+                for s in merges
+            )
+        ):
             continue
         have = ", ".join(f"{s.id}: {len(s.models)}" for s in merges)
         misses.append(
@@ -4673,18 +4747,32 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         s.kind == "write" for s in plan.stages
     )
     if folded_at_write:  # "потом смержить и сохранить одним файлом": the write folds the trained adapter in
+        plain = reading_text(retract(" ".join([goal, *(feedback or [])])))
+        output = str(getattr(plan, "output", "") or "").lower().rstrip("/")
+
+        def into_output(m: re.Match[str]) -> bool:  # "then merge into out/x", "merge the end result to out/x"
+            into = re.match(
+                r"\s+(?:it\s+|(?:the\s+)?(?:end\s+|final\s+)?result\s+)?(?:into|to)\s+(#{3,})", text[m.end() :]
+            )
+            return bool(
+                into and output and plain[m.end() + into.start(1) : m.end() + into.end(1)].rstrip("/.,") == output
+            )
+
         said = [
             m
             for m in said
-            if (
-                not re.match(
-                    r"\s*[,;]?\s*(?:а\s+|and\s+)?(?:потом|затем|then)\b", text[m.end() :]
-                )  # "смержи, потом KTO"
-                and re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
-            )
-            or MODELS_AFTER.match(text, m.end())  # "мерж sft-модели и dpo-модели": models named, not an adapter
-            or not re.match(
-                r"merg|fold|bake|fuse|смерж|смердж|мерж|мердж|м[её]рдж|слей|слить|влей|влить|вмерж", m.group(0)
+            if not into_output(m)
+            and (
+                (
+                    not re.match(
+                        r"\s*[,;]?\s*(?:а\s+|and\s+)?(?:потом|затем|then)\b", text[m.end() :]
+                    )  # "смержи, потом KTO"
+                    and re.search(r"\b(?:with|into)\b|(?<![а-я])(?:с|со)(?![а-я])", text[m.end() : m.end() + 30])
+                )
+                or MODELS_AFTER.match(text, m.end())  # "мерж sft-модели и dpo-модели": models named, not an adapter
+                or not re.match(
+                    r"merg|fold|bake|fuse|смерж|смердж|мерж|мердж|м[её]рдж|слей|слить|влей|влить|вмерж", m.group(0)
+                )
             )
         ]
     taken_back = MERGE_NOT_WANTED.search(text)

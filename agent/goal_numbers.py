@@ -256,6 +256,7 @@ _LATIN = {"дпо": "dpo", "сфт": "sft", "ипо": "ipo", "орпо": "orpo",
           "сигмоиду": "sigmoid ", "сигмоидой": "sigmoid  ", "сигмоиды": "sigmoid ", "сигмоиде": "sigmoid ",
           "фп": "fp", "бф": "bf", "сафетензор": "safetensor", "сафетензоры": "safetensors", "сейфтензор": "safetensor",
           "сейфтензоры": "safetensors", "таргеты": "targets", "таргет": "target",
+          "фулл": "full", "файнтюн": "finetun", "файнтюнинг": "finetuning",
           # module names said in Cyrillic ("обучи гейт и ап проекции, даун не трогай", "на атеншене")
           "гейт": "gate", "гейта": "gate ", "гейты": "gate ", "ап": "up", "даун": "down", "дауна": "down ",
           "атеншн": "attn  ", "атеншен": "attn   ", "атеншене": "attn    ", "атеншну": "attn   ",

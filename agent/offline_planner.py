@@ -2110,8 +2110,19 @@ def _result_share_weights(text: str, members: list[str]) -> list[float]:
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
+    # "then linear the ties result with C": a method word naming the earlier merge's result is not this merge's method
+    said_methods = (
+        re.sub(
+            r"(?:the|that|this|its|результат\w*)\s+(?:ties|slerp|dare[_ -]?ties|della|linear|task[_ -]?arithmetic|тайс\w*|слерп\w*)"
+            r"(?:[- ](?:merge|мерж\w*))?(?=\s+(?:result|output|model|one|merge)|\b(?!\s+(?:merge|мерж)))",
+            lambda m: " " * len(m.group(0)),
+            text,
+        )
+        if re.search(r"\b(?:result|output)\b|результат", text)
+        else text
+    )
     for name, pattern in (*MERGE_METHODS[:-1], ("linear", r"linear|average|усредн|soup|линейн")):  # agent/goal_facts.py
-        if re.search(pattern, text):
+        if re.search(pattern, said_methods):
             method = name
             break
     else:
@@ -2588,6 +2599,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         r"halfway|half way|equal|half and half|fifty[- ]fifty|поровну|пополам|50 на 50|(?:равн|одинаков)\w*\s+(?:вес|дол|част)",
         text,
     ):
+        if method in _NEEDS_BASE and "@base" in stage["models"] and len(stage["models"]) > 2:
+            # "dare_ties B and C on top of ours, equal weights": ours is the reference, the others weigh the same
+            stage["models"] = [m for m in stage["models"] if m != "@base"]
         stage["weights"] = [0.5] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]

@@ -1459,6 +1459,41 @@ PLANNED = [
      {1: {"epochs": 4.0}}),
     ("DoRA ранг 8 на всех линейных, исключая down_proj и o_proj, {sft}", ["sft"],
      {0: {"target_modules": ["gate_proj", "k_proj", "q_proj", "up_proj", "v_proj"]}}),
+    # corrections of the method or of all the weights; a bracketed remark; "the two partners" (stop 29's still-wrong list)
+    ("слей нашу с {partner} через slerp, ой, методом linear, 0.7 и 0.3", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("merge ours with {partner} ties 0.5/0.5, actually use linear instead", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.5, 0.5]}}),
+    ("merge ours with {partner} 0.6 and 0.4, no wait, 0.5 each", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.5, 0.5]}}),
+    ("слей нашу с {partner} 0.7 и 0.3, ой нет, по 0.5", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.5, 0.5]}}),
+    ("slerp ours with {partner}, t=0.7 (t=1 would be all partner)", ["merge_models"], {0: {"t": 0.7}}),
+    ("merge the two partners {partner} and {partner2} 70/30", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.7, 0.3]}}),
+    # pass 53b: "then merge into OUT" folds and writes (it had asked what to merge); a setting named again after a
+    # correction marker corrects its own earlier value, past another setting said between
+    ("LoRA SFT on {sft}: lora_r: 32, lora_alpha: 64, lora_dropout: 0.1, then merge into {out}", ["sft"],
+     {0: {"r": 32, "alpha": 64.0, "dropout": 0.1}}),
+    ("Train a LoRA adapter on {sft} with rank 8 and alpha 16 -- actually make the rank 12", ["sft"],
+     {0: {"r": 12, "alpha": 16.0}}),
+    ("Обучи LoRA адаптер на {sft} с рангом 8 и альфой 16 — нет, ранг пусть будет 12", ["sft"],
+     {0: {"r": 12, "alpha": 16.0}}),
+    # pass 53a: the second merge's own method ("then linear the ties result with C": it had inherited ties, silent);
+    # a negative weight kept (task arithmetic) or asked («вес партнера -0.3» in a linear merge had been +0.3: silent);
+    # «наша минус B с весом 0.3»; «в пользу партнера B 3 к 1» with the folder after the owner; «фулл файнтюн»;
+    # equal weights over a task-vector merge on top of ours; «мерж трех: наша, B, C, ties»
+    ("ties ours + {partner}, density 0.7, then linear the ties result with {partner2} 80/20",
+     ["merge_models", "merge_models"],
+     {0: {"method": "ties", "density": 0.7}, 1: {"method": "linear", "models": ["@merge", "{partner2}"], "weights": [0.8, 0.2]}}),
+    ("task arithmetic с {partner}, вес партнера -0.3", ["merge_models"], {0: {"models": ["{partner}"], "weights": [-0.3]}}),
+    ("task_arithmetic наша минус {partner} с весом 0.3", ["merge_models"], {0: {"models": ["{partner}"], "weights": [-0.3]}}),
+    ("слерп в пользу партнера {partner} 3 к 1", ["merge_models"], {0: {"models": ["@base", "{partner}"], "t": 0.75}}),
+    ("сфт фулл файнтюн на {sft}, потом слерп с {partner} пополам", ["sft", "merge_models"], {0: {"adapter": "none"}}),
+    ("dare_ties {partner} and {partner2} on top of ours, density 0.5, equal weights", ["merge_models"],
+     {0: {"base": "@base", "models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5]}}),
+    ("мерж трех: наша, {partner}, {partner2}, ties, партнерам поровну, плотность 0.5", ["merge_models"],
+     {0: {"base": "@base", "models": ["{partner}", "{partner2}"], "weights": [0.5, 0.5], "density": 0.5}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
@@ -1672,6 +1707,8 @@ ASKED = [
     # pass 51: a product that is not the batch said; a merge without normalisation; a member that lost a weight
     ("SFT on {sft}, batch 16 via 4 x 2", "batch 16"),
     ("merge ours with {partner}, partner gets 3x", "3"),
+    ("линейно с {partner}, вес партнера -0.3", "0.3"),
+    ("linear merge of ours and {partner} with weight -0.2 on partner", "0.2"),
     ("linear blend where ours takes the smaller share (0.2) and {partner} the bigger one", "0.2"),
     ("merge ours and {partner} with slerp, more of the partner", "more of the partner"),
     ("смержи с {partner} слерпом, побольше партнёра", "побольше"),
