@@ -2695,13 +2695,14 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
         text = text[: old.start()] + " " * (m.start("new") - old.start()) + text[m.start("new") :]
         notes.insert(
             0,
-            f"merge weights {m['new'].strip()} {m['who']}: you said {text_said(old)}, then {m['new'].strip()} "
+            f"merge weights {m['new'].strip()} {m['who']}: you said {_said_words(old)}, then {m['new'].strip()} "
             f"{m['who']}; the correction was taken.",
         )
     return text, notes
 
 
-def text_said(m: re.Match[str]) -> str:
+def _said_words(m: re.Match[str]) -> str:
+    """The words a match covers, with their spacing made single (a blanked correction leaves runs of spaces)."""
     return " ".join(m.group(0).split())
 
 
