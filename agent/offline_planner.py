@@ -2354,11 +2354,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             if re.fullmatch(BASE_WORDS, masked[name_start:name_end].strip()) and not re.search(
                 r"(?:\binto|(?<![а-я])в)\s+$", masked[max(0, name_start - 8) : name_start]
             ):  # "…, базе тоже 0,3": a weight for the reference itself, which mergekit does not weigh
-                raise NeedsAnswer(
-                    f"You wrote '{text[start:end]}', and in a {method} merge the base is the reference whose "
-                    "differences the others add; mergekit gives the base no weight. Should the others' weights be as "
-                    "said (they are normalised), or should it be a linear merge?"
-                )
+                raise _base_weighed(text[start:end], method)
     if evenly := even_rest(mask_paths(text)):  # "ours gets 50%, the rest split evenly"
         own, name_start, name_end, _, _ = evenly
         who = text[name_start:name_end]
@@ -2379,11 +2375,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         who = text[rest.start(group) : rest.end(group)]
         weights = each_rest_weights(value, _member_said(who, ctx), stage["models"])
         if weights is None and method in _NEEDS_BASE and re.fullmatch(BASE_WORDS, who.strip()):
-            raise NeedsAnswer(
-                f"You wrote '{text[rest.start() : rest.end()]}', and in a {method} merge the base is the reference "
-                "whose differences the others add; mergekit gives the base no weight. Should the others' weights be "
-                "as said (they are normalised), or should it be a linear merge?"
-            )
+            raise _base_weighed(text[rest.start() : rest.end()], method)
         if weights is None:
             raise NeedsAnswer(
                 f"You wrote '{text[share.start() : share.end()]}' and '{text[rest.start() : rest.end()]}'; which member "
@@ -2401,11 +2393,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             and method in _NEEDS_BASE
             and stage["models"][member_index(who, stage["models"])] == "@base"
         ):
-            raise NeedsAnswer(
-                f"You wrote '{text[said_start:said_end]}', and in a {method} merge the base is the "
-                "reference whose differences the others add; mergekit gives the base no weight. Should the others' "
-                "weights be as said (they are normalised), or should it be a linear merge?"
-            )
+            raise _base_weighed(text[said_start:said_end], method)
         if weights is not None:
             stage["weights"] = weights
             _finish_merge(stage, text, ctx)
@@ -2606,6 +2594,15 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if "density" in said:
         stage["density"] = said["density"]
     _finish_merge(stage, text, ctx)
+
+
+def _base_weighed(said: str, method: str) -> NeedsAnswer:
+    """A share said for the base of a task-vector merge: asked (one wording, so its Russian form is one too)."""
+    return NeedsAnswer(
+        f"You wrote '{said}', and in a {method} merge the base is the reference whose differences the others add; "
+        "mergekit gives the base no weight. Should the others' weights be as said (they are normalised), or should "
+        "it be a linear merge?"
+    )
 
 
 def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
