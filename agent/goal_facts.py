@@ -4386,6 +4386,7 @@ def check_plan_against_goal(
 
     Both planners' plans go through this: a miss is asked about or repaired, never shown as a
     plan that quietly differs from what the person said."""
+    goal = expand_labels(goal)  # "3:1 в пользу B" with B (../b) named earlier: read as ../b, for either planner
     if num_layers is None:
         num_layers = _layer_count(plan.base_model)
     misses = []
@@ -5160,6 +5161,7 @@ def _merged_as(fact: Fact, plan: Any) -> str:
 
 def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: list[str] | None = None) -> list[str]:
     """One line per stated fact with what the plan does with it, for the review: "rank 16 (you said 64, then 16)"."""
+    goal = expand_labels(goal)
     if num_layers is None:
         num_layers = _layer_count(plan.base_model)
     lines = []

@@ -3111,6 +3111,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     from agent.validate import validate_plan
     from tools.inspect import InspectArgs, inspect_checkpoint
 
+    said_goal = request.goal  # what the person wrote: the plan records it as written
     request = request.model_copy(update={"goal": expand_labels(request.goal)})  # "3:1 в пользу B" for B (path)
     corrected, correction_notes = corrected_text(request.goal)  # "rank 64, scratch that, 16" → "rank 16"
     goal = normalise(corrected)
@@ -3487,7 +3488,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     stages = [{**s, "kind": "preference"} if s["kind"] == "dpo" else s for s in ctx.stages]
     try:
         plan: Plan = plan_from_data(
-            {"goal": request.goal.strip(), "base_model": request.model, "output": output, "stages": stages}, "the plan"
+            {"goal": said_goal.strip(), "base_model": request.model, "output": output, "stages": stages}, "the plan"
         )
     except GraftError as exc:  # a value read from the goal that no stage can take ("lr 0"): asked, not refused
         return PlanOutcome(

@@ -2033,3 +2033,15 @@ def test_a_weight_on_the_base_of_a_task_vector_merge_is_refused(world: dict[str,
     """Pass 51a: «нашей дай вес 0.4» had moved the base's weight to the partner."""
     with pytest.raises(GraftError, match=r"0\.[45]"):
         _outcome(world, goal)
+
+
+def test_a_folder_short_name_is_read_and_the_plan_records_the_goal_as_written(world: dict[str, str]) -> None:
+    """«3:1 в пользу B» with "B ({partner})": B is the folder for every reader, and the plan's goal (its provenance)
+    is the person's own text, not the text with B replaced."""
+    goal = "мердж с B ({partner}) 3:1 в пользу B".format(**world)
+    outcome = _outcome(world, "мердж с B ({partner}) 3:1 в пользу B")
+    assert outcome.plan is not None, outcome.question
+    assert outcome.plan.goal == goal
+    merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
+    assert dict(zip(merge.models, merge.weights, strict=True)) == pytest.approx({"@base": 0.25, world["partner"]: 0.75})
+    assert not check_plan_against_goal(goal, outcome.plan)  # the check, as the LLM planner's plans meet it, agrees
