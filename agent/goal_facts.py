@@ -443,7 +443,7 @@ MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2"
 MERGE_METHODS = [
     ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
-    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arithmetic"),
+    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
     ("ties", r"\bties\b"),
     ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"
      r"|\b(?:use|using|via|method:?)\s+linear\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|anneal\w*))"
@@ -560,6 +560,7 @@ RELATIVE_WEIGHT = re.compile(
 _PRONOUN = r"(?:it|him|него|неё|нее)(?![\w-])"  # "slerp B favouring it 3 to 1": the one model named before
 FAVOURED_RATIO = re.compile(
     r"(?<![\w.:/])(?P<a>\d+(?:\.\d+)?)\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)(?![\w.:/])\s*,?\s*"
+    r"(?:(?:ratio|split|соотношени\w*|пропорци\w*)\s+)?"  # "3:1 ratio in favour of ours"
     rf"(?:{FAVOUR_WORDS}\s+|towards?\s+|(?=for\s+(?:{OURS}|{THEIRS}|{BASE_WORDS}))for\s+"  # "3:1 for ours"
     rf"|(?P<bare>)(?=(?:{OURS}|{THEIRS})(?![\w-])(?!\s*(?:[:/]|and|и|,)\s*\S))"  # "70/30 ours"
     # "70/30 in our favour", "70 на 30 в нашу пользу": the owner inside the favour words
@@ -672,11 +673,26 @@ TIMES_MEMBER = re.compile(
 
 # "partner gets twice the weight of ours", "второму в два раза больше": a multiple said for one member; the other
 # of a two-model merge is the one compared with, named or not
+# (a multiple in digits too: "4 times", «в 4 раза»)
+_TIMES_SAID = r"\d+(?:\.\d+)?\s*(?:x|×|times)|в\s+\d+(?:\.\d+)?\s+раза?|" + "|".join(
+    sorted((re.escape(t) for t in _TIMES if _TIMES[t] > 1), key=len, reverse=True)
+)
+
+
+def times_value(said: str) -> float:
+    """The multiple a word or digits say: "twice" 2, "4 times" 4, «в 4 раза» 4."""
+    return _TIMES[said] if said in _TIMES else float(re.search(r"\d+(?:\.\d+)?", said).group(0))
+
+
+# "у него вес в 3 раза меньше", "partner's share 4 times smaller than ours": the named one takes the small share
 TIMES_ONE = re.compile(
-    rf"(?P<who>{_WHO}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)\s+"
-    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+)?"
-    rf"(?P<k>{'|'.join(sorted((t for t in _TIMES if _TIMES[t] > 1), key=len, reverse=True))})\s+(?:as\s+)?"
-    r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|больше|тяжелее|весомее|сильнее|важнее|the\s+weight|веса)"
+    rf"(?P<who>{_WHO}|{_PRONOUN}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+    r"(?:'s\s+(?:weight|share)|\s+(?:вес|доля))?\s+"
+    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+"
+    r"|(?:is|should\s+be|будет)\s+)?"
+    rf"(?P<k>{_TIMES_SAID})\s+(?:as\s+)?"
+    r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|bigger|larger|больше|больш(?:ий|ую|ая)|тяжелее|весомее|сильнее|важнее"
+    r"|the\s+weight|веса|(?P<less>less|smaller|lower|меньше|меньш(?:ий|ую|ая)|легче|ниже))(?![\w-])(?:\s+(?:вес|долю|доля))?"
     rf"(?:\s*(?:as|than|of|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<other>{OURS}|{THEIRS}|{BASE_WORDS}))?"
 )
 
@@ -703,11 +719,21 @@ def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) 
                         starts[m.start()], ends[m.end() - 1], starts[m.start("who")], ends[m.end("who") - 1])  # fmt: skip
     if not m or m["k"] in ("half", "вполовину"):
         return None
-    k = _TIMES[m["k"]]
+    k = times_value(m["k"])
+    if k <= 1:
+        return None
     big, small = round(k / (k + 1), 6), round(1 / (k + 1), 6)
-    who = "who" if m["dir"] not in ("less", "меньше", "легче") else "other"
-    return Favoured(big, small, masked[starts[m.start(who)] : ends[m.end(who) - 1]], starts[m.start()],
-                    ends[m.end() - 1], starts[m.start(who)], ends[m.end(who) - 1])  # fmt: skip
+    less = m["dir"] in ("less", "меньше", "легче") or (m.re is TIMES_ONE and m["less"])
+    who = "who" if not less or m.re is TIMES_ONE else "other"
+    if less and m.re is TIMES_ONE:
+        big, small = small, big  # "B's weight 3 times smaller": `big` is the named member's share, here the small one
+    who_start, who_end = starts[m.start(who)], ends[m.end(who) - 1]
+    if re.fullmatch(_PRONOUN, masked[who_start:who_end]):
+        named = list(re.finditer(r"#{3,}", masked[:who_start]))
+        if len(named) != 1:
+            return None  # "у него" with no one model named before it: asked
+        who_start, who_end = named[0].span()
+    return Favoured(big, small, masked[who_start:who_end], starts[m.start()], ends[m.end() - 1], who_start, who_end)
 
 
 def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
@@ -853,7 +879,8 @@ def single_weight(masked: str) -> tuple[float, int, int] | None:
 
 
 PER_MODEL_WEIGHT = re.compile(
-    r"(?:(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?|(?<=#)\s+(?:at|@))\s*(-?\d*\.?\d+)\s*(%?)"
+    r"(?:(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?|(?:(?<=#)|(?<=#'s)|(?<=vector)|(?<=vectors))\s+(?:at|@))"
+    r"\s*(-?\d*\.?\d+)\s*(%?)"  # "B's task vector at 0.5 and subtract C's at 0.3"
 )
 
 
@@ -886,7 +913,7 @@ _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "од�
                 "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?)?(\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?weight\s+(?:of\s+)?|\sс\s+весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
     + OURS
     + "|"
@@ -983,9 +1010,9 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             found.append((float(m.group("v4")), m.start("name4"), m.end("name4"), m.start(), m.end(), False))
         elif m.group("name3"):
             found.append((float(m.group("v3")), m.start("name3"), m.end("name3"), m.start(), m.end(), False))
-        else:
+        elif float(m.group(5)) >= 0 or re.search(r"task[_ -]?arith", text):  # "B +1.0 and C -0.5" in task arithmetic;
             found.append((float(m.group(5)), m.start("name2"), m.end("name2"), m.start(), m.end(), bool(m.group(6))))
-    return found
+    return found  # a negative weight elsewhere is not read, so it is asked about
 
 
 _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
@@ -1157,8 +1184,10 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         len(by) >= 2
         and all(  # "my model 2 parts, B 1 part": a share's unit word may follow it
             re.fullmatch(
-                r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))?\s*(?:,|and|и|;|&|/|\+|with|с|со)?\s*"
+                r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))?\s*(?:,|and|и|;|&|/|\+|with|с|со|to|vs\.?|versus|к|против|на)?\s*"
                 r"(?:and\s+|и\s+|а\s+|but\s+|while\s+)?"
+                # "mix in 10% of B, keep 90% ours", "add B's at 0.5 and subtract C's at 0.3"
+                r"(?:(?:keep|keeping|leave|leaving|add|subtract|оставь|оставляя|прибавь|вычти)\s+)?"
                 r"(?:(?:партн[её]р\w*|(?:the\s+)?partner|(?:the\s+)?other(?:\s+model)?|друг\w+(?:\s+модел\w*)?)\s+)?",
                 text[a[4] : b[3]],
             )
@@ -1168,6 +1197,9 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
         raw = [b[0] for b in by]
         percent = any(b[5] for b in by) or (any(v > 1 for v in raw) and abs(sum(raw) - 100) < 1e-6)
         values = [v / 100 for v in raw] if percent else raw  # "A 70, B 30" percent; "base 1, B 2" as said
+        for i in range(1, len(by)):  # "B 1.0 and subtract C 0.3", «B 0.5, вычти C 0.2»: a task vector taken away
+            if values[i] > 0 and SUBTRACT.search(text[by[i - 1][4] : by[i][3]]):
+                values[i] = -values[i]
         unit = re.match(r"\s*(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))(?![\w-])", text[by[-1][4] :])
         return (
             [(v, b[1], b[2]) for v, b in zip(values, by, strict=True)],
@@ -1226,6 +1258,7 @@ def fraction_owned(text: str) -> tuple[float, int, int, int, int] | None:
     return round(a / b, 6), m.start(name), m.end(name), m.start(), m.end()
 
 
+_FROM_OURS = r"(?:из\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+|from\s+(?:ours|our\s+model|the\s+base)\s+)"
 # "subtract B from ours at weight 0.4", «вычесть B из нашей с весом 0.3», «вычти B из нашей …, вес -1»
 SUBTRACTED_FROM = re.compile(
     # «наша минус B с весом 0.3», "ours minus B at 0.3"
@@ -1233,8 +1266,29 @@ SUBTRACTED_FROM = re.compile(
     r"[^.;\d]{0,30}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v2>-?\d*\.?\d+)|"
     r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|вычитаем|отними|отнять))\s+(?:the\s+)?(?P<name>#{3,})"
     r"(?:'s\s+task\s+vectors?)?\s+(?:from|из|от)\s+(?:the\s+|our\s+)?(?:ours|base|model|нашей|нашу|базы|базовой|исходной)"
-    r"(?:\s+(?:model|модели))?[^.;\d]{0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)"
+    r"(?:\s+(?:model|модели))?[^.;\d]{0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)|"
+    # "subtract half of B's task vector", «вычти из нашей модели половину вектора задачи B»: the share said first
+    r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|отними|отнять))\s+" + _FROM_OURS + r"?"
+    r"(?P<v3>half|a\s+third|a\s+quarter|\d*\.?\d+\s*%?|половин\w*|треть|четверть)\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:(?P<name3>#{3,})(?:'s)?\s+task[ _-]?vectors?|вектор\w*\s+задач\w*\s+(?P<name4>#{3,}))|"
+    # «вычти из нашей модели вектор задачи B с весом 0.5»: the task vector named, its weight after
+    r"(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+" + _FROM_OURS + r"?вектор\w*\s+задач\w*\s+(?P<name5>#{3,})"
+    r"[^.;\d]{0,30}?(?:вес\w*|коэффициент\w*)\s*[:=]?\s*(?P<v5>-?\d*\.?\d+)"
 )
+_SUBTRACTED_SHARE = {"half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "треть": 1 / 3, "четверть": 0.25}
+
+
+def subtracted_weight(taken: re.Match[str]) -> tuple[float, str]:
+    """The negated weight of a task vector said as taken away, and the group naming whose it is."""
+    for name, value in (("name", "v"), ("name2", "v2"), ("name3", "v3"), ("name4", "v3"), ("name5", "v5")):
+        if taken[name]:
+            said = re.sub(r"\s+", " ", taken[value])
+            if said in _SUBTRACTED_SHARE or said.startswith("половин"):
+                share = _SUBTRACTED_SHARE.get(said, 0.5)
+            else:
+                share = float(said.rstrip("% ")) / (100 if said.endswith("%") else 1)
+            return -abs(round(share, 6)), name
+    raise ValueError("no task vector named")
 
 
 def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, int, int] | None:
@@ -1246,8 +1300,8 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     if fraction := fraction_owned(text):  # "partner2 gets 2/3"
         return fraction
     if taken := SUBTRACTED_FROM.search(text):  # "subtract B from ours at weight 0.4": B's task vector, negated
-        name, v = ("name", "v") if taken["name"] else ("name2", "v2")
-        return -abs(float(taken[v])), taken.start(name), taken.end(name), taken.start(), taken.end()
+        value, name = subtracted_weight(taken)
+        return value, taken.start(name), taken.end(name), taken.start(), taken.end()
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
         found.setdefault(m.start(1), (m, "name", m.group(1)))
@@ -1416,7 +1470,7 @@ def _merge_number_facts(text: str) -> list[Fact]:
 
 # transformers' schedule names (tools/training.py SchedulerName), longest first
 SCHEDULERS = [
-    ("cosine_with_restarts", r"cosine[_ ]with[_ ]restarts"), ("constant_with_warmup", r"constant[_ ]with[_ ]warmup"),
+    ("cosine_with_restarts", r"cosine[_ ]with[_ ](?:hard[_ ])?restarts|косинус\w*\s+с\s+(?:жестк\w+\s+)?(?:перезапуск|рестарт)\w*"), ("constant_with_warmup", r"constant[_ ]with[_ ]warmup"),
     ("inverse_sqrt", r"inverse[_ ]sqrt"), ("polynomial", r"polynomial|полиномиальн\w*"),
     ("cosine", r"cosine|косинус\w*"), ("constant", r"constant|постоянн\w*|константн\w*"), ("linear", r"linear|линейн\w*"),
 ]  # fmt: skip
@@ -1427,7 +1481,7 @@ SCHEDULER = re.compile(
     r"|(?<![\w-])(constant|cosine|linear|константн\w*|косинусн\w*|постоянн\w*|линейн\w*)\s+(?:lr|learning[- ]rate|скорост\w*|лр)"
     r"(?![\w])"  # "a constant lr", "с постоянным лр"
     # "SFT на chat, косинус, разогрев 10%", "cosine w/ 10 warmup steps": the word alone names the schedule
-    r"|(?<![\w-])(cosine[_ ]with[_ ]restarts|cosine|косинус\w*)(?![\w-])(?!\s+(?:similarity|sim\b|distance|сходств|расстоян))"
+    rf"|(?<![\w-])({SCHEDULERS[0][1]}|cosine|косинус\w*)(?![\w-])(?!\s+(?:similarity|sim\b|distance|сходств|расстоян))"
 )
 
 
@@ -2594,7 +2648,13 @@ def _swapped_back(text: str) -> tuple[str, list[str]]:
     for m in reversed(list(SWAPPED.finditer(mask(text)))):
         a, b = text[m.start("a") : m.end("a")], text[m.start("b") : m.end("b")]
         swapped = b + text[m.end("a") : m.start("b")] + a
-        text = text[: m.start("a")] + swapped + " " * (m.end("marker") - m.end("b")) + text[m.end("marker") :]
+        end = m.end("marker")
+        restated = re.match(  # "70/30, ой, наоборот, 30/70": the swapped pair said again is the same pair
+            rf"[\s,.;:!—–-]*{re.escape(b)}\s*(?:/|:|to|на|к)\s*{re.escape(a)}(?![\w]|\.\d)", text[end:]
+        )
+        if restated:
+            end += restated.end()
+        text = text[: m.start("a")] + swapped + " " * (end - m.end("b")) + text[end:]
         notes.insert(0, f"you said {a} and {b}, then 'the other way round': {b} and {a} were swapped.")
     return text, notes
 
@@ -3241,9 +3301,10 @@ def _scope_stages(plan: Any, scope: str) -> list[Any]:
     return [s for s in plan.stages if s.kind in ("sft", "preference") and stage_scope(s) == scope]
 
 
-def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]:
+def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: bool = False) -> list[Fact]:
     """The weights one merge is said to have, in any of the ways people say them; `taken` are facts read already
-    (KTO's "desirable weight 1.0" is no merge weight)."""
+    (KTO's "desirable weight 1.0" is no merge weight); `then_merge`: the clause is a later merge of the earlier one's
+    result ("…, а затем результат с C 3 к 1"), named by its partner alone."""
     facts: list[Fact] = []
     per_model = per_model_weights(masked)
     m = (
@@ -3255,12 +3316,15 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact]) -> list[Fact]
             masked,
         )
     )
-    if not m and re.search(
-        r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-        r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
-        r"|слить|слия|объедин|усредн|мерж|мердж",
-        masked,
-    ):
+    if (
+        not m
+        and re.search(
+            r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
+            r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
+            r"|слить|слия|объедин|усредн|мерж|мердж",
+            masked,
+        )
+    ) or (then_merge and re.search(r"(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}", masked)):
         m = _ratio_said(masked)
     each = each_weight(masked)
     if evenly := even_rest(masked):  # "наша 0.5, остальное поровну между партнёрами"
@@ -3350,7 +3414,8 @@ BASE_LEFT_OUT = re.compile(
 )
 # an order word and a second merge after the first merge's weights: "…, а потом ещё с B линейно 80 на 20"
 THEN_MERGE = re.compile(
-    r"(?:\bthen\b|\bafter that\b|(?<![а-я])(?:потом|затем|после этого)|;)(?=[^.;]*?(?:merg|blend|slerp|ties|dare|linear"
+    r"(?:\bthen\b|\bafter that\b|(?<![а-я])(?:потом|затем|после этого)|;|,\s*(?=and\s+(?:that|the|this)\s+result\s+with\s))"
+    r"(?=[^.;]*?(?:merg|blend|slerp|ties|dare|linear"
     r"|линейн|сле[йт]|слия|смерж|смердж|смешай|(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}))"
 )
 
@@ -3508,7 +3573,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(Fact("max_shard_size", shards[0], masked[shards[1] : shards[2]], shards[1], shards[2]))
     cuts = [0, *(m.start() for m in THEN_MERGE.finditer(masked)), len(masked)]
     for lo, hi in pairwise(cuts):  # "мерж с A 30%, потом мерж результата с B 50 на 50": each merge's own weights
-        more = _merge_weight_facts(masked[lo:hi], text[lo:hi], [f for f in facts if lo <= f.start < hi])
+        more = _merge_weight_facts(masked[lo:hi], text[lo:hi], [f for f in facts if lo <= f.start < hi], lo > 0)
         for f in more:
             f.start, f.end = f.start + lo, f.end + lo
         facts.extend(more)
@@ -4682,6 +4747,11 @@ MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
     r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|\bmreg|\bmegr|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
+    # task vectors added or taken away, a share of another model added: "subtract B's task vector", «вычти … B»,
+    # «добавь к нашей модели 15% от B», "add 20% of B"
+    + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*\s+(?:the\s+)?#{3,}|(?<![а-я])(?:вычти|вычесть)\s+(?:[а-я]+\s+){0,4}?#{3,}"
+    r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+\d"
+    r"|\badd\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?#{3,}"
 )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.goal_numbers import ordinal_value, words_to_digits_mapped
+from agent.goal_numbers import find_numbers, ordinal_value, words_to_digits_mapped
 from tools.errors import GraftError
 
 LW = r"(?:layers?|blocks?|сло(?:ями|ях|ям|ев|ем|й|и|я|е|ю)(?![а-я])|блок\w*)"
@@ -700,7 +700,12 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
         c.phrase = original[c.start : c.end].strip()
     if ONE_BASED.search(text.lower()):  # "layers 1 through 4, counting from 1": indices 0 to 3
         for c in chosen:
-            digits = re.search(r"\d", c.phrase)
+            digits = (
+                re.search(r"\d", c.phrase)
+                or any(  # "layers one through six, counting from one": words too
+                    n.words and ordinal_value(c.phrase[n.start : n.end].lower()) is None for n in find_numbers(c.phrase)
+                )
+            )
             if c.layers and digits and not _RELATIVE.search(c.phrase.lower()) and min(c.layers) >= 1:
                 c.layers = [i - 1 for i in c.layers]
                 said = ", ".join(map(str, c.layers))

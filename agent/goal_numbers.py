@@ -462,6 +462,7 @@ def spelled_numbers(text: str) -> str:
     )  # "x8 gpus"
     text = re.sub(r"(?<![\w-])dop(?=\s+(?:on|with|at|на|с)\s)", "dpo", text)  # "then dop on prefs.jsonl": a typo of DPO
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
+    text = re.sub(r"(?<![а-яА-ЯёЁ\w])[тТ](?=\s*[=:]\s*\d*[.,]?\d)", "t", text)  # "слерп т=0.35": SLERP's t
 
     def power(m: re.Match[str]) -> str:
         mantissa = (m.group(1) or m.group(3) or "1").replace(",", ".")

@@ -140,6 +140,7 @@ NUMBER_WORDS = {
 ORDER_SPLIT = re.compile(
     r"[;!?](?=\s|$)|\.(?=\s|$)|\s(?:→|->|=>)\s|(?:^|\s)[•·▪◦]\s*|(?:^|\s)\(?\d\)\s"
     r"|\b(?:and then|then|after that|afterwards|after this|next|finally|lastly|followed by)\b|^first\b"
+    r"|,\s*(?=and\s+(?:that|the|this)\s+(?:merged\s+)?result\s+with\s)"  # "merge A with B, and that result with C"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|в завершение|далее|в итоге)"
 )
 
@@ -180,13 +181,15 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
             r"|\blinear(?:ly)?\s+with\s+#{3,}"  # "…, then linear with B 3:1 for ours"
+            # «линейно B 0.4 C 0.4 наша 0.2, потом dpo», "linear: B 0.6, C 0.4": the method, then members with values
+            r"|(?:^\s*|(?<=[,;:]\s))(?:линейно|linearly|linear)\s*:?\s+(?=#{3,}\s*[:=]?\s*\d)"
             # "…, then linear that with C 80/20": the method said as the verb of a second merge
             r"|\b(?:linear|slerp|ties|dare[_ -]?ties|della)\s+(?:that|it|this|the|them)(?:\s+(?:merged\s+)?(?:result|model|one))?"
             r"\s+(?:with|into|and)\s+(?:#{3,}|" + OURS + "|" + BASE_WORDS + ")"
             # «потом результат линейно с нашей 50/50», «затем этот мерж тайсом с B»: the earlier merge's result, merged again
             r"|(?<![а-я])(?:результат\w*|этот\s+мерд?ж|это)\s+(?:линейно|слерпом|тайсом|ties|slerp|через\s+\w+)\s+(?:с|со)\s+(?=#|наш|мо[еёйя]|баз|исходн)"
             # "…, and then that result with C linearly 80/20": a second merge said by its members and its method
-            r"|\b(?:that|this|the)\s+result\s+with\s+#{3,}(?=[^.;]{0,30}?(?:linear|ties|slerp|dare|della|task|\d+\s*[/:]\s*\d+))"
+            r"|\b(?:that|this|the)\s+result\s+with\s+#{3,}(?=(?:[^.;]|\.(?=\d)){0,30}?(?:linear|ties|slerp|dare|della|task|\d+\s*[/:]\s*\d+))"
             # "партнёру B четверть, остальное базе, линейно": shares by member, then the method alone at the end
             r"|(?<=[,;]\s)(?:линейно|линейный\s+мерд?ж)(?=\s*(?:[.;!]|$))"
             # "мерж линейный: база 0,6, B 0,4": the noun, its method, then the members
@@ -230,6 +233,17 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d"
             # "смёрджи B в пользу базы", "merge B in favour of the base": one model named, the base the other
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
+            # a share of another model mixed in: "mix in 10% of B", "add 20% of B", «добавь к нашей модели 15% от B»
+            r"|\b(?:mix|blend)\s+in\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?(?=#{3,})"
+            r"|\badd\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?(?=#{3,})"
+            r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+"
+            r"\d+(?:[.,]\d+)?\s*(?:%|процент\w*)\s+(?:от\s+)?(?=#)"
+            # task vectors added or taken away: "add B's task vector at 0.5", "subtract half of B's task vector",
+            # "subtract B from ours at weight 0.4", «вычти из нашей модели вектор задачи B», «вычти B из нашей»
+            r"|\b(?:add|subtract)\w*\s+(?:[\w.%]+\s+){0,3}?(?:of\s+)?#{3,}(?:'s)?\s+task[ _-]?vectors?"
+            r"|\bsubtract\w*\s+(?:the\s+)?#{3,}(?:'s\s+task[ _-]?vectors?)?\s+from\b"
+            r"|(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+(?:из\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+)?"
+            r"(?:[а-я]+\s+){0,2}?(?:вектор\w*\s+задач\w*\s+)?#{3,}"
         ),
     ),
     (
@@ -2107,13 +2121,25 @@ def _result_share_weights(text: str, members: list[str]) -> list[float]:
     return weight_values([(str(v), "%" if v > 1 else "") for v in labels])
 
 
+# words before the opened model that make it a task-vector merge's reference: "on top of ours", "dare_ties B on ours"
+REFERENCE_BEFORE = (
+    r"(?:on top of|atop|over|onto|\bon|relative to|against|поверх|над|относительно|(?<![а-я])(?:к|на))\s+(?:the\s+)?$"
+)
+# a task vector added or taken away: with no method named, the merge is task arithmetic
+TASK_VECTOR_SAID = re.compile(
+    r"task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*|\bminus\b|(?<![а-я])(?:вычт\w*|вычес\w*|отним\w*|отня\w*|минус)"
+)
+
+
 def _merge_models(action: Action, ctx: Context) -> None:
     text = action.text
     method = "ties"
     # "then linear the ties result with C": a method word naming the earlier merge's result is not this merge's method
     said_methods = (
         re.sub(
-            r"(?:the|that|this|its|результат\w*)\s+(?:ties|slerp|dare[_ -]?ties|della|linear|task[_ -]?arithmetic|тайс\w*|слерп\w*)"
+            # («результат слерпом с C» names this merge's method: the instrumental case says how it is merged)
+            r"(?:(?:the|that|this|its)\s+|результат\w*\s+(?!(?:слерп|тайс)ом\b))"
+            r"(?:ties|slerp|dare[_ -]?ties|della|linear|task[_ -]?arithmetic|тайс\w*|слерп\w*)"
             r"(?:[- ](?:merge|мерж\w*))?(?=\s+(?:result|output|model|one|merge)|\b(?!\s+(?:merge|мерж)))",
             lambda m: " " * len(m.group(0)),
             text,
@@ -2165,7 +2191,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         (method in _NEEDS_BASE or not method)
         and all(
             re.search(  # "ties of the result with B on top of the original model": the base is the reference
-                r"(?:on top of|atop|over|onto|relative to|against|поверх|над|относительно|(?<![а-я])к)\s+(?:the\s+)?$",
+                REFERENCE_BEFORE,
                 mask_paths(text)[max(0, m.start() - 20) : m.start()],
             )
             # "…, база MODEL", "base: MODEL" with the opened model: the reference of a task-vector merge, named
@@ -2199,7 +2225,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
         and not re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[text.find(p) + len(p) :])
         for p in _paths(PATHLIKE, text)
     )
-    if not method and ("@base" in partners or opened_in_paths):
+    if not method and TASK_VECTOR_SAID.search(mask_paths(text)):
+        # "subtract B's task vector", «вычти вектор задачи B»: differences from the base, added or taken away
+        method = "task_arithmetic"
+        ctx.notes.append(
+            "no merge method was named; task vectors added or subtracted are a task_arithmetic merge (say ties for another)."
+        )
+    elif not method and ("@base" in partners or opened_in_paths):
         # "blend the result back with the original, 70/30": the base is a member; TIES would take it as its own ancestor
         method = "linear"
         ctx.notes.append(
@@ -2300,9 +2332,18 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if opened_named and method not in _NEEDS_BASE and current == "@base":
         current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
     partners = list(dict.fromkeys(p for p in partners if p != current))
-    ours_named = not trained and any(  # "мерж трёх моделей: моя, B и C"; not "only B and C (not our model)"
-        not left_out(mask_paths(text), m.start()) and not MEMBER_OUT_AFTER.match(mask_paths(text), m.end())
-        for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
+    ours_named = (
+        not trained
+        and any(  # "мерж трёх моделей: моя, B и C"; not "only B and C (not our model)"
+            not left_out(mask_paths(text), m.start())
+            and not MEMBER_OUT_AFTER.match(mask_paths(text), m.end())
+            # "dare_ties B and C on ours": the reference of a task-vector merge, not a member
+            and not (
+                method in _NEEDS_BASE
+                and re.search(REFERENCE_BEFORE, mask_paths(text)[max(0, m.start() - 20) : m.start()])
+            )
+            for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
+        )
     )
     if (
         not trained

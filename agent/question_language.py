@@ -730,6 +730,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      r"another\)\.$",
      lambda m: "метод слияния не назван; смешивание с исходной моделью — это линейное слияние (для другого метода "
      "скажите ties или slerp)."),
+    (r"^no merge method was named; task vectors added or subtracted are a task_arithmetic merge \(say ties for "
+     r"another\)\.$",
+     lambda m: "метод слияния не назван; сложение и вычитание векторов задач — это слияние task_arithmetic (для "
+     "другого метода скажите ties)."),
     (r"^no merge method was named; TIES was chosen \(say linear, slerp or dare_ties for another\)\.$",
      lambda m: "метод слияния не назван; выбран TIES (для другого метода скажите linear, slerp или dare_ties)."),
     (r"^a second fine-tune \((?P<s>[^)]+)\) on (?P<d>.+?) starts from the base, to merge with\.$",

@@ -133,9 +133,13 @@ def _fill(value: Any, world: dict[str, str]) -> Any:
     return value
 
 
+# merge methods whose weights mergekit normalises to sum to 1 (its `normalize` default): only the proportions matter
+NORMALISED = {"linear", "ties", "della"}
+
+
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):  # (shares are rounded to 6 places: 2/3 is 0.666667)
+        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b)))
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
@@ -176,8 +180,13 @@ def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]
         for i, want_stage in enumerate(case["s"]):
             paired = {"models", "weights"} <= set(want_stage or {}) and i < len(stages)
             if paired:  # a merge's weights go with their members: the order the members are listed in is free
-                have_pairs = sorted(zip(stages[i].models, stages[i].weights or [], strict=False))
-                want_pairs = sorted(zip(_fill(want_stage["models"], world), want_stage["weights"], strict=False))
+                have_weights, want_weights = list(stages[i].weights or []), list(want_stage["weights"])
+                if getattr(stages[i], "method", "") in NORMALISED and all(w > 0 for w in have_weights + want_weights):
+                    # mergekit divides these methods' weights by their sum: "two parts to one part" is 2/3 and 1/3
+                    have_weights = [w / sum(have_weights) for w in have_weights]
+                    want_weights = [w / sum(want_weights) for w in want_weights]
+                have_pairs = sorted(zip(stages[i].models, have_weights, strict=False))
+                want_pairs = sorted(zip(_fill(want_stage["models"], world), want_weights, strict=False))
                 if len(have_pairs) != len(want_pairs) or not all(
                     h[0] == w[0] and _same(h[1], w[1]) for h, w in zip(have_pairs, want_pairs, strict=True)
                 ):
