@@ -102,7 +102,7 @@ AFTER = [
         "max_length",
         r"\bmax_seq_length\b|(?<![\w.-])ml(?=\s*[=:]?\s*\d)|\bmax[_ ]"
         + LENGTH_WORD
-        + r"\b|\bmax_?len\b|\bmax len\b|\bcutoff_len\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
+        + r"\b|\bmax_?len\b|\bmax len\b|\bcutoff_len\b|\bcutoff[ -]len(?:gth)?\b|\bsequence[_ ]len(?:gth)?\b|\bmax[_ ]seq(?:uence)?(?:[_ ]len(?:gth)?)?\b"
         r"|\bcontext(?: length| window)?\b|\bseq len\b|длин\w*(?:\s+контекста|\s+последовательност\w*)?|контекст\w*",
     ),
     (
@@ -132,7 +132,7 @@ AFTER = [
         "max_grad_norm",
         r"\bmax[_ ]grad(?:ient)?[_ ]norm\b|\bgrad(?:ient)?[_ ]norm(?:[_ ]clip(?:ping)?)?\b|\bclip(?:ping)?[_ ]grad\w*(?:[_ ]norm)?"
         r"|\bgrad(?:ient)?s?[_ ]clip(?:ping|ped)?\b|\bclip(?:ping)?\s+(?:the\s+)?(?:gradients?|grads?)(?:\s+norm)?(?:\s+at|\s+to)?"
-        r"|\b(?:gradient|grad)\s+clipping(?:\s+at|\s+to)?|клиппинг\w*(?:\s+градиент\w*)?|обрез\w*\s+градиент\w*"
+        r"|\b(?:gradient|grad)\s+clipping(?:\s+at|\s+to)?|клиппинг\w*(?:\s+градиент\w*)?|обрез\w*\s+градиент\w*(?:\s+по\s+норм\w*)?"
         r"|норм\w*\s+градиент\w*",
     ),
 ]
@@ -4101,9 +4101,14 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     masked = mask(text)
     orphans = []
     named = unread_settings(masked, facts)  # asked about by name ("epsilon 0.1": Graft's plan has no epsilon)
+    from agent.goal_settings import TECHNIQUES
+
+    refused = [m.span() for pattern, _ in TECHNIQUES for m in re.finditer(pattern, masked)]
     for number in find_numbers(masked):
         if _covered(number, facts):
             continue
+        if any(s <= number.start < e for s, e in refused):
+            continue  # «QLoRA 4 бита»: the number is part of a technique that is refused by name
         if any(
             re.search(re.escape(name) + r"[\"']?\s*(?:=|:|of|at)?\s*[\"']?-?$", masked[: number.start])
             for name in named

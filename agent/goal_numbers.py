@@ -449,6 +449,9 @@ def _setting_fraction(m: re.Match[str]) -> str:
     return m.group(0)[: m.start("frac") - m.start()] + written
 
 
+_FRACTION_VALUE = {"half": "0.5", "tenth": "0.1", "quarter": "0.25", "fifth": "0.2", "hundredth": "0.01"}
+
+
 def spelled_numbers(text: str) -> str:
     """Numbers in spellings people paste, rewritten in place with the text's length kept (positions hold):
     "3e−5" (Unicode minus), "3е-5" (Cyrillic е), "2·10^-5", "1 × 10⁻⁴", "lr 0,0001", "1,5 эпохи"."""
@@ -463,6 +466,12 @@ def spelled_numbers(text: str) -> str:
     text = re.sub(r"(?<![\w-])dop(?=\s+(?:on|with|at|на|с)\s)", "dpo", text)  # "then dop on prefs.jsonl": a typo of DPO
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])[тТ](?=\s*[=:]\s*\d*[.,]?\d)", "t", text)  # "слерп т=0.35": SLERP's t
+    text = re.sub(  # "beta of one tenth", "gamma one half": a fraction as the value (not "a tenth of that lr")
+        r"\b(?:one\s+(half|tenth|quarter|fifth|hundredth)|a\s+(tenth|hundredth))\b(?!\s+(?:of|that|the|an?|as)\b)",
+        lambda m: _FRACTION_VALUE[(m.group(1) or m.group(2)).lower()].ljust(len(m.group(0))),
+        text,
+        flags=re.I,
+    )
 
     def power(m: re.Match[str]) -> str:
         mantissa = (m.group(1) or m.group(3) or "1").replace(",", ".")

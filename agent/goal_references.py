@@ -22,7 +22,7 @@ REFERRED = {
     "learning_rate": r"learning[_ -]rates?|lrs?|скорост\w*(?:\s+обучения)?|лр",
     "r": r"ranks?|r|ранг\w*",
     "alpha": r"alphas?|альф\w*",
-    "epochs": r"epochs?|эпох\w*",
+    "epochs": r"(?:(?:number|count)\s+of\s+)?epochs?|(?:(?:числ\w*|количеств\w*)\s+)?эпох\w*",  # "the same number of epochs"
     "max_steps": r"(?:number of\s+)?steps|шаг\w*",
     "beta": r"betas?|бет\w*",
     "batch_size": r"batch(?:[_ ]size)?|батч\w*",
@@ -89,7 +89,8 @@ RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|кр
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
 FACTOR_FIRST = re.compile(
     # ("… и вдвое меньшим lr": after «и» only a factor with its direction, not "… и половина")
-    r"(?<!and )(?<!and a )(?:(?<![а-я] и )|(?=(?:вдвое|втрое|вчетверо|в\s+\S+\s+раза?)\s+(?:меньш|больш|ниж|выш)))"
+    r"(?:(?<!and )(?<!and a )|(?=(?:half|double|twice|triple|quadruple)\s+(?:of\s+)?(?:that|the\s+same)\s))"
+    r"(?:(?<![а-я] и )|(?=(?:вдвое|втрое|вчетверо|в\s+\S+\s+раза?)\s+(?:меньш|больш|ниж|выш)))"
     r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
     + _FACTOR
     + r"(?:\s+"
@@ -112,6 +113,10 @@ SLOT_FIRST = re.compile(
     + r"(?:\s+"
     + _as(RU_DIRECTION, "x_")
     + r")?"
+    # not "epochs at a tenth of that learning rate": the factor is the next setting's
+    + r"(?!\s+(?:(?:of\s+)?(?:that|the|its|this|этого|этой|того|той)\s+)?(?:"
+    + _as(SLOT_WORD, "w_")
+    + r")\b)"
     + r"(?:\s+(?:of\s+)?(?:that|the sft'?s?|sft'?s|the sft one|of sft))?"
     + r"(?:,?\s+(?:than|as|of|чем)\s+(?:(?:for|in|on|у|в|для|на)\s+)?(?:the\s+)?"
     + _as(STAGE_WORD, "x_")

@@ -215,6 +215,10 @@ def unread_settings(masked: str, facts: list[Any]) -> list[str]:
             continue  # "use_rslora = False": a technique said to be off is what Graft does anyway
         if not snake and not flag and re.match(r"\s*\d+" + ITEM_NUMBER_AFTER, masked[m.end() :]):
             continue  # "Stage 1: SFT …", "step 2.": an item's number, not LLaMA-Factory's "stage: sft"
+        if word == "stage" and re.search(
+            r"(?:sft|dpo|ipo|orpo|simpo|kto|merge|write|training)\s+$", masked[: m.start()]
+        ):
+            continue  # "SFT stage: chat.jsonl …; DPO stage: …": a stage named as a heading, not LLaMA-Factory's key
         if not flag and re.match(r"\s*:[ \t]*\n[ \t]+[a-z]", masked[m.end() :]):
             continue  # a YAML section ("optimizer:" above "  lr: 3e-4"): the keys under it are read one by one
         if not flag and re.search(r"[a-z][\w.-]*\s*[:=]\s*[\"'\[]?\s*$", masked[: m.start()]):

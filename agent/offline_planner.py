@@ -2509,6 +2509,18 @@ def _merge_models(action: Action, ctx: Context) -> None:
             stage["models"] = [hit]
             weights = [one[0]]
             named = True
+        elif (
+            hit is not None
+            and method in _NEEDS_BASE
+            and "@base" not in stage["models"]
+            and re.search(r"weight|(?<![а-я])вес", mask_paths(text)[one[3] : one[4]])
+        ):  # (a share, "ours two thirds", «нашей модели две трети», leaves the rest to the other)
+            # "fine-tune, then ties with B with weight 0.8": each task vector has its own weight; no "rest" is implied
+            other = next(m for m in stage["models"] if m != hit)
+            raise NeedsAnswer(
+                f"You gave {hit.lstrip('@')} the weight {one[0]:g}; in a {method} merge each model's task vector has its "
+                f"own weight, so what weight should {other.lstrip('@')} get?"
+            )
         elif hit is not None:  # "then merge that with B: 0.8 to partner": B 0.8, ours the rest
             weights = [one[0] if m == hit else round(1 - one[0], 6) for m in stage["models"]]
             named = True  # each weight is with its member already: the members are not reordered
@@ -3360,7 +3372,13 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         for action in actions:
             ctx.notes.extend(action.notes)
             if action.kind in ("sft", "dpo"):
-                if action.kind == "dpo" and _pending_adapter(ctx):
+                pending = _pending_adapter(ctx)
+                if (
+                    action.kind == "dpo"
+                    and pending
+                    and next(s for s in ctx.stages if s["id"] == pending)["kind"] == "sft"
+                ):
+                    # (after a DPO adapter, "DPO then KTO", the validator's note says whose adapter is folded)
                     name = {"dpo": "DPO", "kto": "KTO", "orpo": "ORPO", "simpo": "SimPO"}[
                         parse_preference_method(action.text) or "dpo"
                     ]

@@ -291,6 +291,14 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You gave (?P<a>\S+) the weight (?P<w>[\d.e-]+); in a (?P<k>\w+) merge each model's task vector has its own "
+        r"weight, so what weight should (?P<b>\S+) get\?",
+        lambda m: (
+            f"Вы дали {m['a']} вес {m['w']}; в слиянии {m['k']} у вектора задачи каждой модели свой вес — какой вес "
+            f"дать {m['b']}?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and Graft did not read whose share is bigger; which weight goes to which model "
         r"\((?P<m>[^)]*)\)\?",
         lambda m: f"Вы написали «{m['x']}», но Graft не понял, чья доля больше; какой вес какой модели ({m['m']})?",

@@ -1535,6 +1535,20 @@ PLANNED = [
     ("SFT на {sft}, шедулер косинус с перезапусками", ["sft"], {0: {"lr_scheduler_type": "cosine_with_restarts"}}),
     ("SFT on {sft}, cosine with hard restarts", ["sft"], {0: {"lr_scheduler_type": "cosine_with_restarts"}}),
     ("LoRA on layers one through six counting from one, on {sft}", ["sft"], {0: {"layers": [0, 1, 2, 3, 4, 5]}}),
+    # pass 54b: "the same number of epochs at a tenth of that learning rate" (the tenth had gone to the epochs: 0.3),
+    # «с тем же числом эпох» (not carried), "half that rank and double that alpha", headings "SFT stage: …", LLaMA-
+    # Factory's "cutoff length", «обрезка градиента по норме», a fraction as the value ("beta of one tenth")
+    ("SFT on {sft} for 3 epochs at lr 2e-4, then DPO on {dpo} for the same number of epochs at a tenth of that learning rate",
+     ["sft", "preference"], {1: {"epochs": 3.0, "learning_rate": 2e-5}}),
+    ("SFT на {sft}, 2 эпохи, lr 1e-4, потом DPO на {dpo} с тем же числом эпох", ["sft", "preference"], {1: {"epochs": 2.0}}),
+    ("SFT on {sft} with rank 32 and alpha 64, then DPO on {dpo} with half that rank and double that alpha",
+     ["sft", "preference"], {1: {"r": 16, "alpha": 128}}),
+    ("SFT stage: {sft}, lr 1e-4; DPO stage: {dpo}, beta 0.3", ["sft", "preference"],
+     {0: {"learning_rate": 1e-4}, 1: {"beta": 0.3}}),
+    ("SFT on {sft} with cutoff length 256", ["sft"], {0: {"max_length": 256}}),
+    ("SFT на {sft}, обрезка градиента по норме 0.5", ["sft"], {0: {"max_grad_norm": 0.5}}),
+    ("DPO on {dpo} with beta of one tenth", ["preference"], {0: {"beta": 0.1}}),
+    ("simpo on {dpo} with gamma one half", ["preference"], {0: {"method": "simpo", "simpo_gamma": 0.5}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
@@ -2086,3 +2100,12 @@ def test_a_folder_short_name_is_read_and_the_plan_records_the_goal_as_written(wo
     merge = next(s for s in outcome.plan.stages if s.kind == "merge_models")
     assert dict(zip(merge.models, merge.weights, strict=True)) == pytest.approx({"@base": 0.25, world["partner"]: 0.75})
     assert not check_plan_against_goal(goal, outcome.plan)  # the check, as the LLM planner's plans meet it, agrees
+
+
+def test_a_refused_technique_is_asked_about_once(world: dict[str, str]) -> None:
+    """«QLoRA 4 бита»: the 4 is part of the refused technique, not a second question about a number."""
+    with pytest.raises(GraftError) as refused:
+        outcome = _outcome(world, "QLoRA 4 бита на {sft}")
+        raise GraftError(outcome.question or "planned")
+    assert "qlora" in str(refused.value).lower()
+    assert "4," not in str(refused.value) and "написали 4" not in str(refused.value)

@@ -201,6 +201,13 @@ def judge(case: dict[str, Any], world: dict[str, str]) -> tuple[bool, bool, str]
 
                     if _same_path(have, want):
                         continue
+                if (
+                    attr == "weights"
+                    and getattr(stages[i], "method", "") in NORMALISED
+                    and have
+                    and all(w > 0 for w in [*have, *want])
+                ):  # (normalised by mergekit: only the proportions matter)
+                    have, want = [w / sum(have) for w in have], [w / sum(want) for w in want]
                 if not _same(have, want):
                     return False, True, f"stage {i + 1} has {attr}={have!r}, expected {want!r}"
     facts = goal_facts(goal, LAYERS)
