@@ -1020,11 +1020,11 @@ _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 REST_TO = re.compile(
     rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+|(?:is|stays|remains)"
     rf"\s+(?:with\s+|for\s+)?)?(?:the\s+)?(?P<a>{_REST_NAME})"  # "the rest is ours", "the rest stays the base"
-    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets?|takes?|taking|getting|keeps?|keeping|has|have|having)\s+|\s)(?:the\s+)?"
-    r"(?:rest|remainder)\b"
+    rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets?|takes?|taking|getting|keeps?|keeping|has|have|having|contributes?)\s+|\s)"
+    r"(?:the\s+)?(?:rest|remainder|remaining(?:\s+(?:half|part|share|weight|\d*\.?\d+\s*%?))?)\b"
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
-    rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:вс[её]\s+)?(?:остальное|остаток)(?![а-я])"
+    rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|получит|берет|берёт|забирает)\s+)?(?:вс[её]\s+)?(?:остальное|остаток)(?![а-я])"
     # "ours takes whatever is left", "C — что останется": the rest said as what is left
     rf"|(?P<f>{_REST_NAME})\s+(?:takes|gets|keeps)\s+(?:whatever|what)\s+(?:is\s+)?(?:left|remains)"
     rf"|(?P<g>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|берет|берёт)\s+)?(?:что|сколько|всё,?\s+что)\s+останется"
@@ -1040,6 +1040,9 @@ EACH_SHARE = re.compile(
     rf"|(?<![а-я])по\s+(?P<d>{_SHARE})\s+(?:каждому|каждой|каждого|обоим|обеим|партн[её]рам)(?![а-я])"
     rf"|\b(?:the\s+)?(?:partners|others|other\s+two|two\s+others)\s+(?:get\s+|at\s+)?(?P<e>{_SHARE})\s*(?:each|apiece)?"
     rf"|(?<![а-я])(?:партн[её]р(?:ы|ам)|остальн(?:ые|ым)|други[ем]|обе\s+другие)\s+(?:модел(?:и|ям)\s+)?по\s+(?P<f>{_SHARE})"
+    rf"|\b(?:each|every)\s+(?:partner|other(?:\s+(?:one|model))?)\s+(?:gets?\s+|at\s+|with\s+)?(?P<g>{_SHARE})"  # "each partner gets 25%"
+    # «B и C по 30 процентов», "B and C at 0.25 each": the two named, one share for both
+    rf"|#{{3,}}\s+(?:и|and)\s+#{{3,}}\s+(?:по|at|get|gets)\s+(?P<h>{_SHARE})(?=\s*(?:%|процент\w*|each|apiece|,|;|$|\s))"
 )
 
 

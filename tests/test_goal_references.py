@@ -1549,6 +1549,12 @@ PLANNED = [
     ("SFT на {sft}, обрезка градиента по норме 0.5", ["sft"], {0: {"max_grad_norm": 0.5}}),
     ("DPO on {dpo} with beta of one tenth", ["preference"], {0: {"beta": 0.1}}),
     ("simpo on {dpo} with gamma one half", ["preference"], {0: {"method": "simpo", "simpo_gamma": 0.5}}),
+    # pass 54a: one share for two named members («B и C по 30 процентов»), "each partner gets 25%", the rest said as
+    # "the remaining half" or «наша получает остаток»
+    ("смерджи нашу с {partner} и {partner2}: {partner} и {partner2} по 30 процентов, а наша получает остаток",
+     ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.4, 0.3, 0.3]}}),
+    ("linear merge of ours, {partner} and {partner2}: each partner gets 25%, ours gets the remaining half", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
