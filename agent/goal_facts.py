@@ -1022,11 +1022,12 @@ REST_TO = re.compile(
     rf"\s+(?:with\s+|for\s+)?)?(?:the\s+)?(?P<a>{_REST_NAME})"  # "the rest is ours", "the rest stays the base"
     rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets?|takes?|taking|getting|keeps?|keeping|has|have|having|contributes?)\s+|\s)"
     r"(?:the\s+)?(?:rest|remainder|remaining(?:\s+(?:half|part|share|weight|\d*\.?\d+\s*%?))?)\b"
+    r"(?!\s+(?:goes\s+)?(?:to|for)\s)"  # not "70% ours rest to partner": that rest is the partner's
     rf"|\b(?:keep|leave|give)\s+the\s+(?:rest|remainder)\s+(?:to\s+|for\s+)?(?P<e>{_REST_NAME})"
     rf"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s*|(?:ид[её]т|уходит|оста[её]тся|отда[йё]\w*)\s+(?:у\s+)?)?(?P<c>{_REST_NAME})"
     rf"|(?P<d>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|получит|берет|берёт|забирает)\s+)?(?:вс[её]\s+)?(?:остальное|остаток)(?![а-я])"
     # "ours takes whatever is left", "C — что останется": the rest said as what is left
-    rf"|(?P<f>{_REST_NAME})\s+(?:takes|gets|keeps)\s+(?:whatever|what)\s+(?:is\s+)?(?:left|remains)"
+    rf"|(?P<f>{_REST_NAME})\s+(?:(?:takes|gets|keeps)\s+)?(?:whatever|what)\s+(?:is\s+|'s\s+)?(?:left|remains)"
     rf"|(?P<g>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|берет|берёт)\s+)?(?:что|сколько|всё,?\s+что)\s+останется"
 )
 

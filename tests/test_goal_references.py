@@ -1555,6 +1555,11 @@ PLANNED = [
      ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.4, 0.3, 0.3]}}),
     ("linear merge of ours, {partner} and {partner2}: each partner gets 25%, ours gets the remaining half", ["merge_models"],
      {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
+    ("merge with {partner}, 70% ours rest to partner", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("линейно с {partner}, партнеру десятая часть", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.9, 0.1]}}),
+    ("linear: {partner} 0.35, {partner2} 0.15, ours whatever is left", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}", "@base"], "weights": [0.35, 0.15, 0.5]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
