@@ -126,7 +126,8 @@ AFTER = [
         r"|\b(?:eval(?:uation)?|validation|val|held[- ]out|holdout|dev)\s+(?:split|set|fraction|share|size|portion)\b"
         r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|отлож\w*(?:\s+(?:выборк\w*|дол\w*|част\w*|данн\w*|набор\w*))?|(?:тестов|контрольн)\w*\s+(?:выборк\w*|дол\w*|част\w*)"
-        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)",  # "eval 2%": a share of the rows held out
+        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)"  # "eval 2%": a share of the rows held out
+        r"|\b(?:eval(?:uate|uation)?|validat\w*)\s+on(?=\s+\d+(?:\.\d+)?\s*%)",  # "eval on 5% of the data"
     ),
     (
         "max_grad_norm",
@@ -180,7 +181,7 @@ MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
-    r"|то есть|\bой\b|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|то есть|\bой\b|(?<![а-я])(?:извини(?:те)?|прости(?:те)?|сорри|пардон)(?![а-я])|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
@@ -472,6 +473,8 @@ EACH_WEIGHT = re.compile(
     r"|(?:(?:веса|весами|с\s+весом)\s+)?(?<![а-я])по\s+(трети|четверти|половине)(?:\s+(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|всем))?"
     r"(?![а-я])|\b(a\s+third|one\s+third|thirds|a\s+quarter|one\s+quarter|quarters|half|halves)\s+(?:each|apiece)\b"
     r"|\b(?:in(?:\s+equal)?|equal)\s+(thirds|quarters|halves)\b"  # "merge the three in equal thirds"
+    r"|\beach\s+(?:getting|gets|taking|takes|with)\s+(a\s+third|one\s+third|a\s+quarter|one\s+quarter|half)\b"  # "each getting a third"
+    r"|\beach\s+at\s+density\s+\d*\.?\d+\s+and\s+weight\s+(\d*\.?\d+)(?![\d.%])"  # "each at density 0.5 and weight 0.5"
     r"|\beach\s+(?:gets\s+|at\s+|with\s+)?(1/3|1/4|1/2)(?![\d/])|(?<![\d/.])(1/3|1/4|1/2)\s+each\b"  # "each 1/3"
 )
 EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "one third": 1 / 3, "thirds": 1 / 3,
@@ -611,6 +614,8 @@ def favoured_ratio(masked: str) -> Favoured | None:
 
     digits, starts, ends = words_to_digits_mapped(masked)
     m = SHARE_SIZE_SAID.search(digits) or FAVOURED_RATIO.search(digits) or FAVOURED_FIRST.search(digits)
+    if m and m.re is FAVOURED_RATIO and FRACTION_OWNED.match(digits, m.start()):
+        return None  # "1/4 for the partner": a fraction of the whole for one member (fraction_owned), not 1:4
     if not m:
         return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
@@ -689,10 +694,11 @@ TIMES_ONE = re.compile(
     rf"(?P<who>{_WHO}|{_PRONOUN}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
     r"(?:'s\s+(?:weight|share)|\s+(?:вес|доля))?\s+"
     r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+"
-    r"|(?:is|should\s+be|будет)\s+)?"
+    r"|(?:is|should\s+be|будет)\s+)?(?:an?\s+)?"
     rf"(?P<k>{_TIMES_SAID})\s+(?:as\s+)?"
     r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|bigger|larger|больше|больш(?:ий|ую|ая)|тяжелее|весомее|сильнее|важнее"
-    r"|the\s+weight|веса|(?P<less>less|smaller|lower|меньше|меньш(?:ий|ую|ая)|легче|ниже))(?![\w-])(?:\s+(?:вес|долю|доля))?"
+    r"|the\s+weight|веса|(?P<less>less|smaller|lower|меньше|меньш(?:ий|ую|ая)|легче|ниже))(?![\w-])"
+    r"(?:\s+(?:вес|долю|доля|share|weight|part))?"
     rf"(?:\s*(?:as|than|of|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<other>{OURS}|{THEIRS}|{BASE_WORDS}))?"
 )
 
@@ -706,8 +712,22 @@ TIMES_OF = re.compile(
 )
 
 
+# "where ours counts double", «наша модель считается вдвое»: one member counted a multiple of the other
+COUNTS_TIMES = re.compile(
+    rf"(?P<who>{_WHO})\s+(?:(?:модел\w*\s+)?(?:counts?|weighs|считается|весит|идёт|идет)\s+)(?P<k>double|twice|triple|thrice"
+    r"|вдвое|втрое|в\s+(?:два|три|2|3)\s+раза)(?![\w-])(?!\s+(?:as|than|чем|меньше|больше|less|more)\b)"
+)
+_COUNTED = {"double": 2.0, "twice": 2.0, "triple": 3.0, "thrice": 3.0, "вдвое": 2.0, "втрое": 3.0}
+
+
 def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     m = TIMES_MEMBER.search(digits)
+    if not m and (counted := COUNTS_TIMES.search(digits)):
+        said = re.sub(r"\s+", " ", counted["k"])
+        k = _COUNTED.get(said) or (2.0 if re.search(r"два|2", said) else 3.0)
+        who_start, who_end = starts[counted.start("who")], ends[counted.end("who") - 1]
+        return Favoured(round(k / (k + 1), 6), round(1 / (k + 1), 6), masked[who_start:who_end],
+                        starts[counted.start()], ends[counted.end() - 1], who_start, who_end)  # fmt: skip
     if not m and not RELATIVE_WEIGHT.search(digits):
         m = TIMES_ONE.search(digits) or TIMES_OF.search(digits)
     if m and m.re is TIMES_OF:
@@ -736,11 +756,27 @@ def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) 
     return Favoured(big, small, masked[who_start:who_end], starts[m.start()], ends[m.end() - 1], who_start, who_end)
 
 
+# «подмешай B к базе, процентов 20», "mix in a bit of B … 10%": the one model mixed in takes the one share said
+MIXED_IN = re.compile(
+    r"(?:(?<![а-я])(?:подмешай|подмешать|примешай|примешать)|\bmix\s+in|(?<![а-я])добавь\s+(?:к|в)\s+\S+(?:\s+модел\w*)?)"
+    r"\s+(?:немного\s+|чуть\s+|(?:a\s+(?:bit|little|touch)|some)\s+of\s+)?(?:the\s+)?(?P<who>#{3,})"
+)
+
+
 def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     """A share said for one of two members, the other taking the rest."""
     if times := _times_member(digits, starts, ends, masked):
         return times
     m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits) or LEAN.search(digits)
+    shares = re.findall(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)
+    if not m and len(shares) == 1 and (mixed := MIXED_IN.search(digits)) and not weights_for(digits):
+        share = float(shares[0].rstrip("% ")) / 100
+        at = re.search(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)
+        if 0 < share < 1:
+            who_start, who_end = starts[mixed.start("who")], ends[mixed.end("who") - 1]
+            return Favoured(round(share, 6), round(1 - share, 6), masked[who_start:who_end],
+                            starts[min(mixed.start(), at.start())], ends[max(mixed.end(), at.end()) - 1],
+                            who_start, who_end)  # fmt: skip
     if (
         not m
         and len(re.findall(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)) == 1
@@ -886,7 +922,7 @@ PER_MODEL_WEIGHT = re.compile(
 
 # "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой", "1.0 for ours": each weight with its model
 WEIGHT_FOR = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у|от)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|of|на|для|у|от)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
 )
 
 
@@ -913,7 +949,7 @@ _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "од�
                 "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?weight\s+(?:of\s+)?|\sс\s+весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\s[—–-]\s+|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?(?:negative\s+)?weight\s+(?:of\s+)?|\sс\s+(?:отрицательн\w+\s+)?весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
     + OURS
     + "|"
@@ -930,7 +966,10 @@ WEIGHT_BY = re.compile(
     + THEIRS
     + r")\s*(?:[:=]\s*|(?:gets|takes|receives|keeps|получает|получит|берёт|берет|достаётся|достается|оставляет)\s+"
     r"|(?:'s\s+)?(?:(?:дай|дайте|даем|дадим|поставь|ставь|назначь)\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3", "нашей дай вес 0.4"
-    r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+"
+    # "give the partner the smaller share, 0.2", «партнёру большая доля, 0.6»: the share's size said, then its value
+    r"|(?:(?:gets|takes|has|получает|берёт|берет)\s+)?(?:the\s+|a\s+)?(?:bigger|larger|smaller|higher|lower|больш(?:ая|ую|ий)"
+    r"|меньш(?:ая|ую|ий))\s+(?:share|part|weight|one|доля|долю|часть|вес)\s*[,:—-]?\s*)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|"
     + BASE_WORDS
     + r")\s+(?:(?:should|will|would|must|can)\s+(?:get|take|receive)|gets|takes|receives"
@@ -1029,6 +1068,9 @@ REST_TO = re.compile(
     # "ours takes whatever is left", "C — что останется": the rest said as what is left
     rf"|(?P<f>{_REST_NAME})\s+(?:(?:takes|gets|keeps)\s+)?(?:whatever|what)\s+(?:is\s+|'s\s+)?(?:left|remains)"
     rf"|(?P<g>{_REST_NAME})\s*(?:[:—-]\s*)?(?:(?:получает|берет|берёт)\s+)?(?:что|сколько|всё,?\s+что)\s+останется"
+    # "merge into ours 15 percent of B and 5 percent of C", «подмешай в нашу 15% B и 10% C»: ours keeps what is left
+    r"|\binto\s+(?P<h>ours|our\s+model|mine|my\s+model)(?=\s+\d)"
+    r"|(?<![а-я])(?:подмешай|примешай|добавь|влей)\s+(?:в|к)\s+(?P<i>нашу|нашей|мою|моей)(?:\s+модел\w*)?(?=\s+\d)"
 )
 
 
@@ -1148,7 +1190,7 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     rest = REST_TO.search(text)
     if not rest:
         return None
-    group = next(g for g in "abcdefg" if rest.group(g))
+    group = next(g for g in "abcdefghi" if rest.group(g))
     pairs = _owned_shares_outside(text, rest.start(), rest.end())
     if not pairs:
         return None
@@ -1169,6 +1211,7 @@ RESULT_SHARE = re.compile(
 _NAME_LIST = rf"{_REST_NAME}(?:\s*(?:,|and|и|&)\s*(?:and\s+|и\s+)?{_REST_NAME})+"
 RATIO_THEN_NAMES = re.compile(
     r"(?<![\w.])(?P<ratio>\d*\.?\d+\s*%?(?:\s*(?:[:/]|на|to)\s*\d*\.?\d+\s*%?)+)(?![\w.])\s*"
+    r"(?:(?:ratio|split|соотношени\w*|пропорци\w*)\s*)?"  # "1:3 ratio (ours:partner)"
     rf"(?:(?:for|to|для|на|у|[:—-])?\s*(?:the\s+)?(?P<names>{_NAME_LIST})"
     # "60:40 (partner:ours)", "1:3 (партнёр:наша)": a legend in brackets names each share's owner in order
     rf"|\(\s*(?P<legend>(?:the\s+)?{_REST_NAME}(?:\s*(?:[:/]|\sto\s|\sна\s|\sк\s)\s*(?:the\s+)?{_REST_NAME})+)\s*\))"
@@ -1274,9 +1317,11 @@ SUBTRACTED_FROM = re.compile(
     # "subtract half of B's task vector", «вычти из нашей модели половину вектора задачи B»: the share said first
     r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|отними|отнять))\s+" + _FROM_OURS + r"?"
     r"(?P<v3>half|a\s+third|a\s+quarter|\d*\.?\d+\s*%?|половин\w*|треть|четверть)\s+(?:of\s+)?(?:the\s+)?"
-    r"(?:(?P<name3>#{3,})(?:'s)?\s+task[ _-]?vectors?|вектор\w*\s+задач\w*\s+(?P<name4>#{3,}))|"
+    r"(?:(?P<name3>#{3,})(?:'s)?\s+task[ _-]?vectors?|(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+(?P<name4>#{3,}))|"
     # «вычти из нашей модели вектор задачи B с весом 0.5»: the task vector named, its weight after
-    r"(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+" + _FROM_OURS + r"?вектор\w*\s+задач\w*\s+(?P<name5>#{3,})"
+    r"(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+"
+    + _FROM_OURS
+    + r"?(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+(?P<name5>#{3,})"
     r"[^.;\d]{0,30}?(?:вес\w*|коэффициент\w*)\s*[:=]?\s*(?P<v5>-?\d*\.?\d+)"
 )
 _SUBTRACTED_SHARE = {"half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "треть": 1 / 3, "четверть": 0.25}
@@ -1336,16 +1381,20 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
     at, (m, group, said) = next(iter(found.items()))
     if original and re.search(r"\.(?:jsonl?|csv|parquet|txt|arrow)$", original[m.start(group) : m.end(group)]):
         return None  # "r 16 на chat.jsonl": the data a value was said with, not a merge member
+    signed = said.startswith("-")  # "B at weight -0.2": the sign read with the value
+    said = said.lstrip("-")
     percent = "%" in m.group(0)
     if not percent and float(said) > 1 and not (float(said).is_integer() and float(said) >= 10):
         return None  # "the partner's share is 1.5": no share of one (as percent it was 0.015); asked, not guessed
     value = float(said) / 100 if percent or float(said) > 1 else float(said)
     if not 0 < value < 1:
         return None
-    if re.search(r"-\s*$", text[max(0, at - 2) : at]):  # "вес партнёра -0.3": a negative weight
-        if not re.search(r"task[_ -]?arithmetic", text):
+    # "вес партнёра -0.3": a negative weight ("доля - 0.3", spaced, is a dash between the words and the value)
+    if signed or re.search(r"(?<![\w.])-$", text[max(0, at - 2) : at]):
+        if re.search(r"task[_ -]?arith", text) or not MERGE_METHOD_RE.search(text):
+            value = -value  # task arithmetic, said or (with no method named) chosen for it, subtracts
+        else:
             return None  # only task arithmetic subtracts; elsewhere it is asked, never planned as +0.3
-        value = -value
     return value, m.start(group), m.end(group), m.start(), m.end()
 
 
@@ -1536,7 +1585,9 @@ class Fact:
                 else f"weight {_show(value[0])} for each member, the rest for {value[1]}"
             ),
             "favoured_weights": lambda: (
-                f"weight {_show(value[0])} for {_owner(value[2])}, {_show(value[1])} for the other member"
+                f"weight {_show(value[0])} for {_owner(value[2])}"  # a task vector taken away: no share of a whole
+                if value[0] < 0
+                else f"weight {_show(value[0])} for {_owner(value[2])}, {_show(value[1])} for the other member"
             ),
             "distributed": lambda: {"fsdp": "FSDP", "deepspeed": "DeepSpeed", "ddp": "DDP"}.get(value, value),
             "unsupported": lambda: f"{str(value).upper()} (not run by Graft)",
@@ -1642,7 +1693,7 @@ LABEL_GIVEN = re.compile(
     rf"|(?P<path3>\S+?)\s*\(\s*(?:aka\s+|as\s+|call\s+it\s+)?(?P<label2>{LABEL})\s*\)"
     rf"|(?<![\w/.~-])(?P<label3>{LABEL})\s+(?:is|=|это|-|—)\s+(?P<path4>\S+?)[,;.)]*(?=\s|$)"  # "(B is ../b)", "B это ../b"
     # "let's call ../b \"bob\"", «папку ../b назовём петя»: any word, named as such
-    r"|\b(?:call|name)\s+(?P<path5>\S+?)\s+[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
+    r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
     r"|(?P<path6>\S+?)\s+(?:назов[её]м|назови|зов[её]м|будет)\s+[\"'«]?(?P<label6>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
 )
 
@@ -1654,7 +1705,7 @@ def expand_labels(goal: str) -> str:
     spans = []
     for m in LABEL_GIVEN.finditer(goal):
         path = m["path"] or m["path2"] or m["path3"] or m["path4"] or m["path5"] or m["path6"]
-        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"]
+        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"] or m["label7"]
         if m["label6"] and re.fullmatch(r"[а-яё]+", label.lower()) and len(label) > 3:
             label = label[:-1] if label[-1].lower() in "аяоеьйы" else label  # «петя»: «петей», «пете» are it too
         if not PATH.fullmatch(path) or "/" not in path or label.lower() in {"and", "or", "with", "to"}:
@@ -2665,7 +2716,11 @@ def _swapped_back(text: str) -> tuple[str, list[str]]:
 
 _RATIO = r"\d*\.?\d+(?:\s*%)?(?:\s*(?:/|:|,|and|и|на|к|to)\s*\d*\.?\d+(?:\s*%)?)+"
 RATIO_TAKEN_BACK = re.compile(
-    rf"(?<![\w.])(?P<old>{_RATIO})(?![\w.])[\s?.!…,;:—–-]*(?:(?:but|но|а)\s+)?(?P<marker>(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+)"
+    rf"(?<![\w.])(?P<old>{_RATIO})(?![\w.])"
+    # "60 на 40 в нашу пользу, ой, нет, 65 на 35": who is favoured stays with the new ratio
+    r"(?P<fav>\s*,?\s*(?:в\s+(?:нашу|мою|его|их)\s+пользу|in\s+(?:our|my|their)\s+favou?r|ours|mine|нам|мне"
+    r"|(?:в\s+пользу|in\s+favou?r\s+of|favou?ring)\s+(?:the\s+)?(?:#{3,}|[\w-]+)))?"
+    rf"[\s?.!…,;:—–-]*(?:(?:but|но|а|oh|ah)\s+)?(?P<marker>(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+)"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
     rf"(?=(?P<new>{_RATIO})(?![\w.]))"
 )
@@ -2673,7 +2728,8 @@ RATIO_TAKEN_BACK = re.compile(
 
 # "0.9 for the partner... sorry I meant 0.1 for the partner", "партнёру 0.7, ой, нет, 0.3": one member's weight, redone
 WEIGHT_TAKEN_BACK = re.compile(
-    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*[:=]?\s*)?(?<![\w.])(?P<old>\d*\.?\d+\s*%?)(?![\w.])"
+    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*(?:[:=]|\s(?:at|@))?\s*)?(?<![\w.])"
+    r"(?P<old>\d*\.?\d+\s*%?)(?![\w.])"  # ("merge with B at 0.3 -- no, 0.35")
     rf"(?P<owner>\s*(?:for|to|на|для)\s+(?:the\s+)?(?:{MEMBER_WORD}|#{{3,}}))?[\s?.!…,;:—–-]*"
     rf"(?:(?:but|но|а)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
@@ -2703,7 +2759,17 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
             text[max(0, m.start() - 16) : m.start()],
         ):
             continue  # "layers 2,3 — no, 4,5" is a selection; weights are corrected by as many weights
-        text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
+        if m["fav"] and len(m["new"]) <= len(m["old"]):  # the new ratio takes the old one's place, by its favour words
+            new_end = m.end("new")
+            text = (
+                text[: m.start("old")]
+                + m["new"].ljust(len(m["old"]))
+                + text[m.start("fav") : m.end("fav")]
+                + " " * (new_end - m.end("fav"))
+                + text[new_end:]
+            )
+        else:
+            text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
         notes.insert(
             0,
             f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; "
@@ -3321,14 +3387,18 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
         )
     )
     if (
-        not m
-        and re.search(
-            r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
-            r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
-            r"|слить|слия|объедин|усредн|мерж|мердж",
-            masked,
+        (
+            not m
+            and re.search(
+                r"merg|blend|mix|ties|slerp|dare|averag|\bavg\b|soup|interpolat"
+                r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s+(?:decay|schedule|warmup|lr|learning))|линейн\w*(?!\s+(?:расписан|затухан|прогрев|спад))|смеш|слей"
+                r"|слить|слия|объедин|усредн|мерж|мердж",
+                masked,
+            )
         )
-    ) or (then_merge and re.search(r"(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}", masked)):
+        or (then_merge and re.search(r"(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}", masked))
+        or shares_said(masked)
+    ):
         m = _ratio_said(masked)
     each = each_weight(masked)
     if evenly := even_rest(masked):  # "наша 0.5, остальное поровну между партнёрами"
@@ -3339,7 +3409,7 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
         facts.append(Fact("weights", values, text[w_start:w_end], w_start, w_end))
     elif each_rest := each_with_rest(masked):  # "each gets 0.25, ours the rest": one member takes what is left
         value, share, rest = each_rest
-        who = next(g for g in "abcdefg" if rest.group(g))
+        who = next(g for g in "abcdefghi" if rest.group(g))
         start, end = min(share.start(), rest.start()), max(share.end(), rest.end())
         facts.append(Fact("each_rest", (value, text[rest.start(who) : rest.end(who)]), text[start:end], start, end))
     elif each_one := each_with_one(masked):  # "0.4 for ours and 0.3 each for the partners"
@@ -4249,7 +4319,8 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "merge the two with slerp": a pronoun for what came before, not a setting
         if number.words and number.value == 1:
             continue  # "one safetensors file", "the SFT one", "один файл": a word for 1 is rarely a setting
-        orphans.append(masked[number.start : number.end])
+        sign = "-" if re.search(r"(?<![\w.])-$", masked[: number.start]) else ""  # "at weight -0.2": said back signed
+        orphans.append(sign + masked[number.start : number.end])
     for m in re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?:gb|mb|гб|мб)\b", masked):  # "pieces around 2GB", glued
         if any(f.start <= m.start() < f.end for f in facts) or re.search(
             MEMORY_CONTEXT,
@@ -4748,8 +4819,27 @@ LINEAR_BLEND = re.compile(
 
 
 def merge_said(masked: str) -> bool:
-    """A merge word, or "linear"/«линейно» with a model folder named ("P gets 0.65 and ours the rest, linear pls")."""
-    return bool(MERGE_WORDS.search(masked) or ("###" in masked and LINEAR_BLEND.search(masked)))
+    """A merge word, or "linear"/«линейно» with a model folder named ("P gets 0.65 and ours the rest, linear pls"),
+    or shares said for model folders with no merge word at all."""
+    return bool(
+        MERGE_WORDS.search(masked) or ("###" in masked and (LINEAR_BLEND.search(masked) or shares_said(masked)))
+    )
+
+
+def shares_said(masked: str) -> bool:
+    """Shares for named model folders with no merge word: "B and C get 25% each, ours the rest", «50 на 50 с B»,
+    "take 0.9 of ours and 0.1 of B" (`masked` has paths masked)."""
+    from agent.goal_numbers import words_to_digits
+
+    digits = words_to_digits(masked)
+    named = weights_for(digits)
+    return bool(
+        each_with_rest(digits)
+        or re.search(
+            r"(?<![\w.])\d+(?:\.\d+)?\s*%?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?\s*%?\s+(?:с|со|with)\s+#{3,}", digits
+        )
+        or (named and any("#" in digits[a:b] for _, a, b in named[0]))
+    )
 
 
 MERGE_WORDS = re.compile(
@@ -4759,7 +4849,8 @@ MERGE_WORDS = re.compile(
     # task vectors added or taken away, a share of another model added: "subtract B's task vector", «вычти … B»,
     # «добавь к нашей модели 15% от B», "add 20% of B"
     + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*\s+(?:the\s+)?#{3,}|(?<![а-я])(?:вычти|вычесть)\s+(?:[а-я]+\s+){0,4}?#{3,}"
-    r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+\d"
+    r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*|базе|базу)(?:\s+модел\w*)?\s+(?:\d|немного|чуть|капельку|#)"
+    r"|подмеша|примеша|\btake\s+\d*\.?\d+\s*%?\s+of\s|(?<![а-я])возьми\s+\S+\s+с\s+весом"
     r"|\badd\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?#{3,}"
 )
 
@@ -4814,7 +4905,9 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
         or CHAT_DATA.search(text)
         or re.search(
             r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
-            r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|файнтюн|тюнинг|#{3,})",
+            r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|файнтюн|тюнинг|#{3,}"
+            # settings of a training run alone: «скорость обучения 5e-5, батч 4», «максимальная длина 2048»
+            r"|скорост\w*\s+обучени|батч|планировщ|шедулер|разогрев|накоплени\w*\s+градиент|длин\w*|warmup|batch|schedul)",
             text,
         )
     )

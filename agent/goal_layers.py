@@ -66,6 +66,7 @@ class LayerSelection:
     start: int
     end: int
     note: str | None = None
+    main: str = ""  # the selection's own words, before an exclusion cut from it ("layers 1 to 6" of "…, except 3")
 
 
 def _is_tail(word: str) -> bool:
@@ -641,8 +642,10 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             c.layers, c.end = keep, c.end + frozen.end()
             c.phrase = text[c.start : c.end].strip()
     for c in chosen:  # "layers 2 to 9 but not 5", "слои с 0 по 7, кроме третьего": a selection with holes
-        cut = re.match(
-            r"\s*,?\s*(?:but not|but exc?ept|but skip(?:ping)?|but leave out|but freeze|exc?ept(?: for)?|excluding|without"
+        cut = re.match(  # (past "counting from one" said between: "layers 1 through 6 counting from one, except 3")
+            r"\s*,?\s*(?:\(?(?:"
+            + ONE_BASED.pattern
+            + r")\)?\s*,?\s*)?(?:but not|but exc?ept|but skip(?:ping)?|but leave out|but freeze|exc?ept(?: for)?|excluding|without"
             r"|minus|skipping|,\s*(?:skip|leave out|exclude|not)|но не|но без|но пропусти\w*|пропуская|кроме|за исключением|исключая|без)\s+",
             text[c.end :],
         )
@@ -656,9 +659,15 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
             if more is None:
                 break
             inner = (inner[0] + joiner.end() + more[0], sorted({*inner[1], *more[1]}))
-        if inner is None or not set(inner[1]) & set(c.layers):
+        if inner is None:
             continue
-        c.layers = [i for i in c.layers if i not in set(inner[1])]
+        excluded = set(inner[1])
+        if ONE_BASED.search(text.lower()) and not re.search(r"\d", rest[: inner[0]]):
+            excluded = {i + 1 for i in excluded}  # «с 1 по 6, считая с единицы, кроме третьего»: the third is 3 as said
+        if not excluded & set(c.layers):
+            continue
+        c.main = c.main or text[c.start : c.end].strip()
+        c.layers = [i for i in c.layers if i not in excluded]
         if not c.layers:
             raise GraftError(f"'{text[c.start : c.end + cut.end() + inner[0]].strip()}' leaves no layer to train.")
         c.end += cut.end() + inner[0]
@@ -706,7 +715,7 @@ def find_layer_selections(text: str, num_layers: int | None, model: str = "the m
                     n.words and ordinal_value(c.phrase[n.start : n.end].lower()) is None for n in find_numbers(c.phrase)
                 )
             )
-            if c.layers and digits and not _RELATIVE.search(c.phrase.lower()) and min(c.layers) >= 1:
+            if c.layers and digits and not _RELATIVE.search((c.main or c.phrase).lower()) and min(c.layers) >= 1:
                 c.layers = [i - 1 for i in c.layers]
                 said = ", ".join(map(str, c.layers))
                 c.note = f"layers counted from 1, as you said: '{c.phrase}' is layer{'s' if len(c.layers) > 1 else ''} {said}."

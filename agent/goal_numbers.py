@@ -466,6 +466,11 @@ def spelled_numbers(text: str) -> str:
     text = re.sub(r"(?<![\w-])dop(?=\s+(?:on|with|at|на|с)\s)", "dpo", text)  # "then dop on prefs.jsonl": a typo of DPO
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])р(?=\s*[=:]?\s*\d)", "r", text)  # "лора р 8": the rank
     text = re.sub(r"(?<![а-яА-ЯёЁ\w])[тТ](?=\s*[=:]\s*\d*[.,]?\d)", "t", text)  # "слерп т=0.35": SLERP's t
+    text = re.sub(  # «10 процентов», «процентов 20»: a percent sign, as the share readers take it
+        r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*процент(?:ов|а)?(?![а-яА-ЯёЁ])|(?<![а-яА-ЯёЁ])процент(?:ов|а)\s+(\d+(?:[.,]\d+)?)(?![\w.%])",
+        lambda m: ((m.group(1) or m.group(2)) + "%").ljust(len(m.group(0))),
+        text,
+    )
     text = re.sub(  # «партнёру десятая часть»: a tenth, a fifth of the whole
         r"(?<![а-яА-ЯёЁ])(?:одн[ау]\s+)?(десят|пят)(?:ая|ую)\s+част[ьи](?![а-яА-ЯёЁ])",
         lambda m: ("0.1" if m.group(1).lower() == "десят" else "0.2").ljust(len(m.group(0))),

@@ -520,6 +520,10 @@ def unsupported_techniques(masked: str) -> list[tuple[str, str]]:
                 masked[m.end() :],
             ):
                 continue  # "не мёржь адаптер; нет, всё-таки смержи": taken back by a later correction
+            if why.startswith("an adapter folded in at a scale") and re.search(
+                r"task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract|(?<![а-я])(?:вычт|вычес|отним|отня)", masked
+            ):
+                continue  # «вычти task vector B с коэффициентом 0.3»: a task vector's weight, not an adapter's scale
             found.append((m.group(0).strip(), why))
             break
     return found

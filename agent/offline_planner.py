@@ -109,6 +109,7 @@ from agent.goal_facts import (
     scheduler_name,
     setting_misses,
     shard_size,
+    shares_said,
     single_weight,
     stage_result_member,
     summed_shares,
@@ -235,7 +236,14 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:смерж\w*|смердж\w*|слей)\s+#{3,}\s+(?:в\s+пользу|поверх)|\bmerge\s+#{3,}\s+(?:in\s+favou?r|on\s+top)"
             # a share of another model mixed in: "mix in 10% of B", "add 20% of B", «добавь к нашей модели 15% от B»
             r"|\b(?:mix|blend)\s+in\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?(?=#{3,})"
+            r"|\b(?:mix|blend)\s+in\s+(?:a\s+(?:bit|little|touch)\s+of\s+|some\s+(?:of\s+)?)(?:the\s+)?(?=#{3,})"
             r"|\badd\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?(?=#{3,})"
+            # «подмешай B к базе», «подмешай в нашу 15% B», «добавь к нашей немного B»: a share of B mixed into ours
+            r"|(?<![а-я])(?:подмешай|подмешать|примешай|примешать)(?![а-я])"
+            r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базе|базу)(?:\s+модел\w*)?\s+(?:немного\s+|чуть\s+|капельку\s+)?(?=#)"
+            # "take 0.9 of ours and 0.1 of B", «возьми B с весом 0.7 и нашу с весом 0.3»: the members with their shares
+            r"|\btake\s+(?=\d*\.?\d+\s*%?\s+of\s+(?:ours|our\s+model|mine|#{3,}))"
+            r"|(?<![а-я])возьми\s+(?=#{3,}\s+с\s+весом|(?:нашу|мою)\s+(?:модель\s+)?с\s+весом)"
             r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+"
             r"\d+(?:[.,]\d+)?\s*(?:%|процент\w*)\s+(?:от\s+)?(?=#)"
             # task vectors added or taken away: "add B's task vector at 0.5", "subtract half of B's task vector",
@@ -243,7 +251,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:add|subtract)\w*\s+(?:[\w.%]+\s+){0,3}?(?:of\s+)?#{3,}(?:'s)?\s+task[ _-]?vectors?"
             r"|\bsubtract\w*\s+(?:the\s+)?#{3,}(?:'s\s+task[ _-]?vectors?)?\s+from\b"
             r"|(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+(?:из\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+)?"
-            r"(?:[а-я]+\s+){0,2}?(?:вектор\w*\s+задач\w*\s+)?#{3,}"
+            r"(?:[а-я]+\s+){0,2}?(?:(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+)?#{3,}"
         ),
     ),
     (
@@ -2128,6 +2136,7 @@ REFERENCE_BEFORE = (
 # a task vector added or taken away: with no method named, the merge is task arithmetic
 TASK_VECTOR_SAID = re.compile(
     r"task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*|\bminus\b|(?<![а-я])(?:вычт\w*|вычес\w*|отним\w*|отня\w*|минус)"
+    r"|(?:weight|вес\w*|at)\s+-\d*\.?\d|negative\s+weight|отрицательн\w*\s+вес"  # "at weight -0.2": taken away
 )
 
 
@@ -2412,7 +2421,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         mask_paths(text)
     ):  # "each gets 0.25, ours the rest", "каждому по 0,2, остальное нашей"
         value, share, rest = each_rest
-        group = next(g for g in "abcdefg" if rest.group(g))
+        group = next(g for g in "abcdefghi" if rest.group(g))
         who = text[rest.start(group) : rest.end(group)]
         weights = each_rest_weights(value, _member_said(who, ctx), stage["models"])
         if weights is None and method in _NEEDS_BASE and re.fullmatch(BASE_WORDS, who.strip()):
@@ -3234,7 +3243,7 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
     actions = find_actions(goal)
     if (
         not actions
-        and LOOSE_MERGE.search(mask_paths(goal))
+        and (LOOSE_MERGE.search(mask_paths(goal)) or shares_said(mask_paths(goal)))
         and any(
             _is_weights(Path(_verbatim(p, ctx)).expanduser()) and not _is_opened(_verbatim(p, ctx), ctx)
             for p in _paths(PATHLIKE, goal)

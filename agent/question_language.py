@@ -901,6 +901,7 @@ FACT_FORMS: list[tuple[str, object]] = [
     (r"(?P<x>\S+) merge", lambda m: f"слияние {m['x']}"),
     (r"weight (?P<a>\S+) for (?P<x>.+), the rest split evenly", lambda m: f"вес {m['a']} для {m['x']}, остальное поровну"),
     (r"weight (?P<a>\S+) for (?P<x>.+), (?P<b>\S+) for the other member", lambda m: f"вес {m['a']} для {m['x']}, {m['b']} для другой модели"),
+    (r"weight (?P<a>-\S+) for (?P<x>.+)", lambda m: f"вес {m['a']} для {m['x']}"),
     (r"(?P<x>\S+) \(not run by Graft\)", lambda m: f"{m['x']} (Graft это не запускает)"),
     (r"the same (?P<w>settings|layers|modules?) as the stage before", lambda m: f"{_SAME_RU[m['w']]}, что на предыдущем этапе"),
     (r"the same (?P<w>.+?) as the stage before",
