@@ -2731,7 +2731,7 @@ WEIGHT_TAKEN_BACK = re.compile(
     rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*(?:[:=]|\s(?:at|@))?\s*)?(?<![\w.])"
     r"(?P<old>\d*\.?\d+\s*%?)(?![\w.])"  # ("merge with B at 0.3 -- no, 0.35")
     rf"(?P<owner>\s*(?:for|to|на|для)\s+(?:the\s+)?(?:{MEMBER_WORD}|#{{3,}}))?[\s?.!…,;:—–-]*"
-    rf"(?:(?:but|но|а)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
+    rf"(?:(?:but|но|а|oh|ah)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
     rf"(?=(?P<new>\d*\.?\d+\s*%?)(?![\w.]))"
 )
@@ -4835,6 +4835,7 @@ def shares_said(masked: str) -> bool:
     named = weights_for(digits)
     return bool(
         each_with_rest(digits)
+        or each_weight(digits)  # «каждой из трёх моделей по трети: наша, B, C»
         or re.search(
             r"(?<![\w.])\d+(?:\.\d+)?\s*%?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?\s*%?\s+(?:с|со|with)\s+#{3,}", digits
         )

@@ -2252,6 +2252,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             BLEND_SAID.search(words_to_digits(mask_paths(text)))
             or favoured_ratio(mask_paths(text))
             or one_named_weight(mask_paths(text), text)  # "ours gets 90", "partner 60" (after a correction)
+            or each_weight(mask_paths(text))  # «каждой из трёх моделей по трети: наша, B, C»
         )
         and not re.search(r"densit|плотн|trim|sparsif", text)
     ):

@@ -1605,6 +1605,10 @@ PLANNED = [
      {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
     ("назовём {partner} «Б». Слей нашу модель с Б, Б - 40%", ["merge_models"],
      {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("merge with {partner}: 0.6 for the partner... oh wait, I meant 0.6 for ours", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
+    ("каждой из трёх моделей по трети: наша, {partner}, {partner2}", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}", "{partner2}"], "weights": [0.333333, 0.333333, 0.333333]}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),
