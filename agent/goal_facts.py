@@ -444,7 +444,7 @@ MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2"
 MERGE_METHODS = [
     ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
-    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
+    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*|сферическ\w*|spherical(?:ly)?"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
     ("ties", r"\bties\b"),
     ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"
      r"|\b(?:use|using|via|method:?)\s+linear\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|anneal\w*))"
@@ -583,6 +583,14 @@ FAVOURED_FIRST = re.compile(
 )
 
 
+# "70/30, the bigger share to it", «70 на 30, большая доля партнёру»: the ratio, then the share's size, then its owner
+SHARE_SIZE_AFTER = re.compile(
+    r"(?<![\w.:/])(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)\s*%?(?![\w.:/])"
+    r"[\s,(—–-]+(?:with\s+|and\s+|и\s+|а\s+)?(?:the\s+|a\s+)?"
+    r"(?:(?P<big>bigger|larger|higher|heavier|greater|большая|большую|бо́льшая)|(?P<less>smaller|lower|lesser|меньшая|меньшую))"
+    r"\s+(?:share|part|weight|one|half|долю|доля|часть|вес)\s+(?:(?:goes\s+)?(?:to|for)\s+|у\s+|для\s+)?(?:the\s+)?"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD}|{_PRONOUN})"
+)
 # "30/70, partner the bigger share", "40/60, партнёру больше", «один к трём, наша меньшая»: the ratio, then who has the
 # bigger (or smaller) share of it
 SHARE_SIZE_SAID = re.compile(
@@ -592,6 +600,19 @@ SHARE_SIZE_SAID = re.compile(
     r"(?:(?P<big>bigger|larger|higher|heavier|greater|больше|побольше|большая|большую|бо́льшая|тяжелее|весомее)"
     r"|(?P<less>smaller|lower|lesser|less|меньше|поменьше|меньшая|меньшую))"
     r"(?:\s+(?:share|part|weight|one|half|долю|доля|часть|вес))?(?![\w-])"
+)
+
+
+# "giving it the bigger share, 60-40", "the partner's share is the bigger one: 60/40", «у партнёра доля меньше, 40 на
+# 60»: who has the bigger (or smaller) share said first, then the ratio
+SHARE_SIZE_BEFORE = re.compile(
+    rf"(?:(?:giving|give|дай|отдай|отдав\w*)\s+)?(?:у\s+)?(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD}|{_PRONOUN})(?:'s\s+(?:share|weight))?"
+    r"\s+(?:(?:gets|has|takes|getting|having|with|is|получает|берёт|берет)\s+)?(?:the\s+|a\s+)?"
+    r"(?:(?:share|weight|доля|долю|вес)\s+(?:is\s+)?(?:the\s+)?)?"
+    r"(?:(?P<big>bigger|larger|higher|heavier|greater|больше|побольше|большая|большую|бо́льшая)"
+    r"|(?P<less>smaller|lower|lesser|less|меньше|поменьше|меньшая|меньшую))"
+    r"(?:\s+(?:share|part|weight|one|half|долю|доля|часть|вес))?[\s,:—–-]*(?:(?:like|about|say|at|so|e\.g\.|т\.е\.|то\s+есть)\s+)?"
+    r"(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:-|–|/|:|to|на|к)\s*(?P<b>\d+(?:\.\d+)?)\s*%?(?![\w.:/])"
 )
 
 
@@ -613,13 +634,21 @@ def favoured_ratio(masked: str) -> Favoured | None:
     from agent.goal_numbers import words_to_digits_mapped
 
     digits, starts, ends = words_to_digits_mapped(masked)
-    m = SHARE_SIZE_SAID.search(digits) or FAVOURED_RATIO.search(digits) or FAVOURED_FIRST.search(digits)
+    m = (
+        SHARE_SIZE_SAID.search(digits)
+        or SHARE_SIZE_AFTER.search(digits)
+        or SHARE_SIZE_BEFORE.search(digits)
+        or FAVOURED_RATIO.search(digits)
+        or FAVOURED_FIRST.search(digits)
+    )
     if m and m.re is FAVOURED_RATIO and FRACTION_OWNED.match(digits, m.start()):
         return None  # "1/4 for the partner": a fraction of the whole for one member (fraction_owned), not 1:4
     if not m:
         return _share_of(digits, starts, ends, masked)
     a, b = float(m["a"]), float(m["b"])
-    lesser = m.re is SHARE_SIZE_SAID and m["less"]  # "1:3, наша меньшая": the one named takes the smaller share
+    lesser = (
+        m.re in (SHARE_SIZE_SAID, SHARE_SIZE_AFTER, SHARE_SIZE_BEFORE) and m["less"]
+    )  # "1:3, наша меньшая": the smaller share
     if a + b <= 0 or (m.re is FAVOURED_RATIO and m["bare"] is not None and a < b):
         return None  # "30/70 ours" with no favour word: whose is the 70 is not said
     start, end = starts[m.start()], ends[m.end() - 1]
@@ -693,6 +722,7 @@ def times_value(said: str) -> float:
 TIMES_ONE = re.compile(
     rf"(?P<who>{_WHO}|{_PRONOUN}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
     r"(?:'s\s+(?:weight|share)|\s+(?:вес|доля))?\s+"
+    r"(?:(?:в\s+(?:мердже|мерже|слиянии|смеси)|in\s+the\s+(?:merge|mix|blend))\s+)?"  # «наша в мердже весит в 3 раза меньше»
     r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+"
     r"|(?:is|should\s+be|будет)\s+)?(?:an?\s+)?"
     rf"(?P<k>{_TIMES_SAID})\s+(?:as\s+)?"
@@ -1391,7 +1421,7 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         return None
     # "вес партнёра -0.3": a negative weight ("доля - 0.3", spaced, is a dash between the words and the value)
     if signed or re.search(r"(?<![\w.])-$", text[max(0, at - 2) : at]):
-        if re.search(r"task[_ -]?arith", text) or not MERGE_METHOD_RE.search(text):
+        if re.search(r"task[_ -]?arith", text) or not (MERGE_METHOD_RE.search(text) or LINEAR_BLEND.search(text)):
             value = -value  # task arithmetic, said or (with no method named) chosen for it, subtracts
         else:
             return None  # only task arithmetic subtracts; elsewhere it is asked, never planned as +0.3
@@ -3871,7 +3901,9 @@ def member_index(who: str, members: list[str]) -> int:
         return members.index(result)
     if re.fullmatch(OURS, who):
         trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
-        return trained[0] if trained else members.index("@base") if "@base" in members else -1
+        if "@base" in members and all(members[i].startswith("@merge") for i in trained):
+            return members.index("@base")  # a merge of other models blended back with ours: ours is the opened one
+        return trained[0] if trained else -1
     if re.fullmatch(BASE_WORDS, who):
         return members.index("@base") if "@base" in members else -1
     if re.fullmatch(THEIRS, who):
@@ -4205,9 +4237,9 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         ):
             continue  # "70/30 (ours 70)": values read already, said again in brackets
         if (
-            re.search(r"(?:\bthe|причём|причем)\s+$", masked[max(0, number.start - 8) : number.start])
+            re.search(r"(?:\bthe|причём|причем|(?<![а-я])где)\s+$", masked[max(0, number.start - 8) : number.start])
             and re.match(
-                rf"\s*%?\s+(?:is|goes\s+to|—|-)\s+(?:это\s+|for\s+)?(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})",
+                rf"\s*%?\s+(?:is|goes\s+to|—|-|for)\s+(?:это\s+|for\s+)?(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})",
                 masked[number.end :],
             )
             and _restated(number.value, facts)
@@ -4845,7 +4877,7 @@ def shares_said(masked: str) -> bool:
 
 MERGE_WORDS = re.compile(
     r"\bweights?\s*:\s*(?:the\s+)?(?:base|#{3,})\s+\d|(?:^|[.;]\s*)linear\s*:(?=\s*\S)"
-    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|\bmreg|\bmegr|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
+    r"|(?<![а-я])линейно\s+(?:с|со)\s+#|(?<=[,;]\s)линейно(?=\s*(?:[.;!]|$))|\blinear(?:ly)?\s+with\s+#|merg|\bmreg|\bmegr|blend|mix|combin|averag|\bavg\b|soup|interpolat|смеш|сле[йт]|сли(?:ть|вай|вать)|слива|слия|(?<![а-я])вле[йт]|(?<![а-я])влив|объедин|усредн|смерж|мерж|мердж|"
     + MERGE_METHOD_WORDS
     # task vectors added or taken away, a share of another model added: "subtract B's task vector", «вычти … B»,
     # «добавь к нашей модели 15% от B», "add 20% of B"
@@ -5406,8 +5438,14 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                 r"small|smaller|tiny|large|big|huge|high|low|небольш\w*|маленьк\w*|больш\w*|высок\w*|низк\w*|крупн\w*|мелк\w*",
                 word,
             )
-            if sized and not re.match(
-                r"\s*(?:" + SLOT_WORD_HINT + ")", window.replace("data", "").replace("данн", "").replace("датасет", "")
+            if (
+                sized
+                and not re.match(
+                    r"\s*(?:" + SLOT_WORD_HINT + ")",
+                    window.replace("data", "").replace("данн", "").replace("датасет", ""),
+                )
+                # "the bigger share", «большая доля»: whose share is bigger is a merge fact; unread, it is asked
+                and not re.match(r"\s*(?:share|part|portion|weight|one|доля|долю|часть|вес)(?![\w-])", window)
             ):
                 continue  # "a small beta", "с небольшим лр" are asked; "a big dataset", "high quality" are not settings
             if not re.search(SLOT_WORD_HINT, lead[-24:] + " " + window[:24]) and not re.match(

@@ -583,6 +583,14 @@ def _stage_tags(text: str) -> str:
     return _STAGE_TAG.sub(lambda m: m["stage"] + m["gap"] + m["value"], text)
 
 
+# "one" after these is a noun ("the bigger one", "this one", "the sft one"), not the number 1
+_ONE_AS_NOUN = re.compile(
+    r"\b(?:bigger|larger|smaller|lesser|higher|lower|heavier|other|another|this|that|which|each|every|same|new|old|first"
+    r"|second|last|trained|tuned|merged|sft|dpo|base|right|wrong|best)\s+$",
+    re.IGNORECASE,
+)
+
+
 def find_numbers(text: str) -> list[Number]:
     """Every number in the text, digits or words, in order; a path's digits are the caller's to mask."""
     found: list[Number] = []
@@ -611,8 +619,8 @@ def find_numbers(text: str) -> list[Number]:
             i = m.end()
             continue
         run = _word_run(text, m.start())
-        if run is None:
-            i = m.end()
+        if run is None or (m.group(0).lower() == "one" and _ONE_AS_NOUN.search(text[: m.start()])):
+            i = m.end()  # ("the bigger one", "the other one": a noun, not the number 1)
             continue
         value, end = run
         fraction = _ru_fraction(text, end, value)

@@ -172,7 +172,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
-            r"|(?<![а-я])(?:слить|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
+            r"|(?<![а-я])(?:слить|слива\w*|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
             r"|(?:смешай|смешать|объедини\w*\s+с|слей\w*\s+(?:(?!адаптер)\w+\s+|#+\s+){0,2}с\s+(?!адаптер)|усредни\w*)"
             # "веса для слияния: база 40%, …", "merge weights: …": the members and their weights follow
             r"|(?<![а-я])веса\s+(?:для\s+)?слияни\w*\s*[:—-]|\b(?:merge\s+weights|weights\s+for\s+the\s+merge)\s*[:—-]"
@@ -470,7 +470,7 @@ MERGE_BOTH = re.compile(
 
 # shares said for a merge with no method named: "70/30", "70 на 30", "25%", "0.7 and 0.3", "поровну", "half and half"
 BLEND_SAID = re.compile(
-    r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b|per\s+cent\b|процент)|(?<![\w.])\d+(?:\.\d+)?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
+    r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b|per\s+cent\b|процент)|(?<![\w.-])\d+(?:\.\d+)?\s*(?:/|:|-|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
     r"|(?<![\w.])0?\.\d+\b|поровну|пополам|\bequal(?:ly)?\b|\bevenly\b|\bhalf\b|\bfifty\b|\bthe rest\b|остальн"
 )
 
@@ -2129,6 +2129,11 @@ def _result_share_weights(text: str, members: list[str]) -> list[float]:
     return weight_values([(str(v), "%" if v > 1 else "") for v in labels])
 
 
+# which member SLERP starts from: "B as first model and ours as the second", «B первой, нашу второй»
+SLERP_ROLES = re.compile(
+    rf"(?P<a>#{{3,}}|{MEMBER_WORD})\s+(?:as\s+(?:the\s+)?first(?:\s+(?:model|one))?|(?:[—-]\s+)?перв(?:ой|ая|ую)(?:\s+модел\w*)?)"
+    rf"\s*(?:,|and|и|а)?\s*(?P<b>#{{3,}}|{MEMBER_WORD})\s+(?:as\s+(?:the\s+)?second|(?:[—-]\s+)?втор(?:ой|ая|ую))"
+)
 # words before the opened model that make it a task-vector merge's reference: "on top of ours", "dare_ties B on ours"
 REFERENCE_BEFORE = (
     r"(?:on top of|atop|over|onto|\bon|relative to|against|поверх|над|относительно|(?<![а-я])(?:к|на))\s+(?:the\s+)?$"
@@ -2572,6 +2577,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
             )
     said = {f.slot: f.value for f in merge_numbers}  # agent/goal_facts.py: density, t (also said after the merge)
     if method in ("slerp", "nearswap"):
+        if len(stage["models"]) == 2 and (roles := SLERP_ROLES.search(mask_paths(text))):
+            first = _member_named(text[roles.start("a") : roles.end("a")], stage["models"], ctx)
+            if first is not None:  # "B as first model and ours as the second": t is the second's (ours') share
+                stage["models"] = [first, next(m for m in stage["models"] if m != first)]
         t = said.get("t")
         if t is None:
             t = _float(r"\bat\s+(\d*\.\d+)", text)
@@ -2784,8 +2793,10 @@ def _member_word(word: str, models: list[str]) -> str | None:
     trained = [m for m in models if m.startswith("@") and m != "@base"]
     others = [m for m in models if not m.startswith("@")]
     if re.fullmatch(OURS, word):
-        if not trained and "@base" in models:
-            return "@base"  # nothing trained: "ours" is the model the person opened
+        if "@base" in models and (not trained or all(m.startswith("@merge") for m in trained)):
+            # nothing trained ("ours" is the model the person opened); or a merge of other models, blended back
+            # with ours: «slerp B с C, потом смешай это линейно с нашей, нам 0.7»
+            return "@base"
         return trained[0] if len(trained) == 1 else None
     if re.fullmatch(THEIRS, word):
         return others[0] if len(others) == 1 else None
@@ -2797,7 +2808,8 @@ def _member_word(word: str, models: list[str]) -> str | None:
 # "70/30 (ours 70)", "60/40 with B (60 for partner)", "(партнёру 60)": one share of a ratio said again with its owner
 RATIO_LABEL = re.compile(
     # "80/20, the 80 is the partner", «80/20, причём 80 — это партнёр»: the label said after the ratio, unbracketed
-    rf"(?:\bthe\s+|причём\s+|причем\s+)(?P<v3>\d*\.?\d+)\s*%?\s+(?:is|goes\s+to|—|-)\s+(?:это\s+|for\s+)?(?:the\s+)?"
+    # ("80-20 - the 20 for ours", «80 на 20 с B, где 20 - наша»)
+    rf"(?:\bthe\s+|причём\s+|причем\s+|где\s+)(?P<v3>\d*\.?\d+)\s*%?\s+(?:is|goes\s+to|—|-|for)\s+(?:это\s+|for\s+)?(?:the\s+)?"
     rf"(?P<who3>#{{3,}}|{MEMBER_WORD})"
     # "70/30, ours gets the 70", «70 на 30, нашей достаётся 70»
     rf"|(?P<who4>#{{3,}}|{MEMBER_WORD})\s+(?:gets|takes|has|keeps|получает|берёт|берет|достаётся|достается)\s+(?:the\s+)?"

@@ -1609,6 +1609,26 @@ PLANNED = [
      {0: {"models": ["@base", "{partner}"], "weights": [0.6, 0.4]}}),
     ("каждой из трёх моделей по трети: наша, {partner}, {partner2}", ["merge_models"],
      {0: {"method": "linear", "models": ["@base", "{partner}", "{partner2}"], "weights": [0.333333, 0.333333, 0.333333]}}),
+    ("наша модель в мердже весит в 3 раза меньше, чем {partner}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.25, 0.75]}}),
+    ("merge with {partner}, 80-20 - the 20 for ours", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.2, 0.8]}}),
+    ("мердж 80 на 20 с {partner}, где 20 - наша", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.2, 0.8]}}),
+    # blind pass 56a (at 6079d22: 58.3%, 0 silent): SLERP's first model said by role (flagged wrong), «сферически» is
+    # SLERP (flagged wrong), "ours" in a blend-back of a merge of others is the opened model (flagged wrong), a ratio
+    # with "-" and no method is linear, the bigger share said before or after the ratio, "the bigger one" is no 1
+    ("slerp, {partner} as first model and ours as the second, t 0.2", ["merge_models"],
+     {0: {"method": "slerp", "models": ["{partner}", "@base"], "t": 0.2}}),
+    ("объедини нашу и {partner} сферически, перевес партнёру 3 к 1", ["merge_models"],
+     {0: {"method": "slerp", "models": ["@base", "{partner}"], "t": 0.75}}),
+    ("slerp {partner} с {partner2}, t=0.6, потом смешай это линейно с нашей, нам 0.7", ["merge_models", "merge_models"],
+     {1: {"method": "linear", "models": ["@merge", "@base"], "weights": [0.3, 0.7]}}),
+    ("merge with {partner} giving it the bigger share, 60-40", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    ("merge with {partner}, the partner's share is the bigger one: 60/40", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
+    ("merge with {partner} 70/30, the bigger share to it", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
+    ("мердж с {partner}, у партнёра доля меньше, 35 на 65", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.65, 0.35]}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),
@@ -1653,6 +1673,8 @@ def test_the_goal_is_planned_as_meant(world: dict[str, str], goal: str, kinds: l
 
 
 ASKED = [
+    # a ratio whose bigger share is given by words Graft does not read is asked, never planned in said order
+    ("merge with {partner} 70/30 and make sure the bigger share is the partner's", "bigger"),
     ("Скачай mistralai/Mistral-7B-v0.1 и дообучи на {sft}", "hugging face hub"),  # was the output folder: silent
     ("fine-tune Qwen/Qwen2.5-0.5B-Instruct on {sft} with LoRA r 8", "hugging face hub"),
     ("SFT на {sft} и DPO на {dpo}, DoRA только на SFT", "dora"),  # was DoRA on DPO and a phantom second SFT: silent
