@@ -444,7 +444,7 @@ MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2"
 MERGE_METHODS = [
     ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
-    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*|сферическ\w*|spherical(?:ly)?"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
+    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*|сферическ\w*|(?<![а-я])сфер(?:а|ой|у)(?![а-я])|spherical(?:ly)?"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
     ("ties", r"\bties\b"),
     ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"
      r"|\b(?:use|using|via|method:?)\s+linear\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|anneal\w*))"
@@ -474,7 +474,8 @@ EACH_WEIGHT = re.compile(
     r"(?![а-я])|\b(a\s+third|one\s+third|thirds|a\s+quarter|one\s+quarter|quarters|half|halves)\s+(?:each|apiece)\b"
     r"|\b(?:in(?:\s+equal)?|equal)\s+(thirds|quarters|halves)\b"  # "merge the three in equal thirds"
     r"|\beach\s+(?:getting|gets|taking|takes|with)\s+(a\s+third|one\s+third|a\s+quarter|one\s+quarter|half)\b"  # "each getting a third"
-    r"|\beach\s+at\s+density\s+\d*\.?\d+\s+and\s+weight\s+(\d*\.?\d+)(?![\d.%])"  # "each at density 0.5 and weight 0.5"
+    r"|\beach\s+at\s+density\s+\d*\.?\d+\s+and\s+weight\s+(\d*\.?\d+)(?![\d.%])"
+    r"|\bboth\s+(?:at|with)\s+(?:a\s+)?weight\s+(?:of\s+)?(\d*\.?\d+)(?![\d.%])"  # "both at weight 1"  # "each at density 0.5 and weight 0.5"
     r"|\beach\s+(?:gets\s+|at\s+|with\s+)?(1/3|1/4|1/2)(?![\d/])|(?<![\d/.])(1/3|1/4|1/2)\s+each\b"  # "each 1/3"
 )
 EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "one third": 1 / 3, "thirds": 1 / 3,
@@ -509,7 +510,7 @@ OURS = (
     r"(?:ours|mine|my\s+(?:own\s+)?model|our(?:\s+(?:own|model|one|result|checkpoint))+|(?:the\s+)?(?:result|(?:fine-?|sft-?|dpo-?)?tuned"
     r"(?:\s+(?:model|one))?|trained(?:\s+(?:model|one))?)|наш\w*(?:\s+модел\w*)?|результат\w*"
     r"|(?<![а-я])мо(?:я|ей|ю|ему|ем|ём|й)(?:\s+модел\w*)?|(?<![а-я])нам(?![а-я])|(?<![а-я])мне(?![а-я])"  # "0.6 нам и 0.4 партнёру"
-    r"|our\s+favou?r|\b(?:we|us)(?![\w'-])"  # "in our favour", "we get the rest"
+    r"|our\s+favou?r|\b(?:we|us)(?![\w'-])|(?<![а-я])(?:мы|нас)(?![а-я])"  # "in our favour", "we get the rest", «мы 0.5»
     r"|(?:до)?обученн\w*(?:\s+модел\w*)?)(?![\w-])"
 )
 THEIRS = (
@@ -721,14 +722,15 @@ def times_value(said: str) -> float:
 # "у него вес в 3 раза меньше", "partner's share 4 times smaller than ours": the named one takes the small share
 TIMES_ONE = re.compile(
     rf"(?P<who>{_WHO}|{_PRONOUN}|(?:first|second|перв\w*|втор\w*)(?:\s+(?:one|model|модел\w*))?)"
+    r"(?:\s*\(\s*#{3,}\s*\))?"  # «партнёру (B) в два раза больше»
     r"(?:'s\s+(?:weight|share)|\s+(?:вес|доля))?\s+"
     r"(?:(?:в\s+(?:мердже|мерже|слиянии|смеси)|in\s+the\s+(?:merge|mix|blend))\s+)?"  # «наша в мердже весит в 3 раза меньше»
-    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|весит\s+|с\s+весом\s+"
+    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|получит\s+|весит\s+|с\s+весом\s+"
     r"|(?:is|should\s+be|будет)\s+)?(?:an?\s+)?"
     rf"(?P<k>{_TIMES_SAID})\s+(?:as\s+)?"
     r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|bigger|larger|больше|больш(?:ий|ую|ая)|тяжелее|весомее|сильнее|важнее"
     r"|the\s+weight|веса|(?P<less>less|smaller|lower|меньше|меньш(?:ий|ую|ая)|легче|ниже))(?![\w-])"
-    r"(?:\s+(?:вес|долю|доля|share|weight|part))?"
+    r"(?:\s+(?:вес|веса|долю|доля|share|weight|part))?"
     rf"(?:\s*(?:as|than|of|,?\s*чем)?\s*(?:the\s+|у\s+)?(?P<other>{OURS}|{THEIRS}|{BASE_WORDS}))?"
 )
 
@@ -979,7 +981,7 @@ _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "од�
                 "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
     r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
-    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\s[—–-]\s+|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?(?:negative\s+)?weight\s+(?:of\s+)?|\sс\s+(?:отрицательн\w+\s+)?весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
+    r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\s[—–-]\s+|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?(?:negative\s+)?weight\s+(?:of\s+)?|\sw\s*=\s*|\swith\s+the\s+(?:smaller|bigger|larger)\s+share\s*[:,—-]?\s*|\sс\s+(?:отрицательн\w+\s+)?весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
     + OURS
     + "|"
@@ -998,14 +1000,16 @@ WEIGHT_BY = re.compile(
     r"|(?:'s\s+)?(?:(?:дай|дайте|даем|дадим|поставь|ставь|назначь)\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3", "нашей дай вес 0.4"
     r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+"
     # "give the partner the smaller share, 0.2", «партнёру большая доля, 0.6»: the share's size said, then its value
-    r"|(?:(?:gets|takes|has|получает|берёт|берет)\s+)?(?:the\s+|a\s+)?(?:bigger|larger|smaller|higher|lower|больш(?:ая|ую|ий)"
-    r"|меньш(?:ая|ую|ий))\s+(?:share|part|weight|one|доля|долю|часть|вес)\s*[,:—-]?\s*)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
+    r"|(?:(?:gets|takes|has|getting|получает|берёт|берет)\s+)?(?:the\s+|a\s+)?(?:bigger|larger|smaller|higher|lower|больш(?:ая|ую|ий)"
+    r"|меньш(?:ая|ую|ий))\s+(?:share|part|weight|one|доля|долю|часть|вес)\s*[,:—-]?\s*"
+    r"|(?:доля|share)\s+(?:больше|меньше|bigger|smaller|larger)\s*[,:—-]?\s*"  # «наша доля больше: 0.7»
+    r"|getting\s+|(?:будет|should\s+be|will\s+be)\s+)?(?P<v5>\d*\.?\d+)\s*(?P<p5>%?)(?![\w%]|\.\d)"  # "наша 0.6", "ему 0.3", "ours gets 0.33", "theirs weight 0.5"
     r"|(?P<name6>#{3,}|"
     + BASE_WORDS
     + r")\s+(?:(?:should|will|would|must|can)\s+(?:get|take|receive)|gets|takes|receives"
     r"|получает|получит|берёт|берет|должна\s+получить|должен\s+получить|дай|дайте|даем|дадим|give)\s+(?:(?:weight|вес)\s+)?"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
-    r"|(?<![\w.])(?P<v7>0?\.\d+|1(?:\.0+)?)\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
+    r"|(?<![\w.])(?P<v7>-?(?:0?\.\d+|1(?:\.0+)?))\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
     r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?|"
     + "|".join(_PART_COUNTS)
     + r")\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
@@ -1052,8 +1056,9 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             found.append(
                 (float(m.group("v5")), m.start("name5"), m.end("name5"), m.start(), m.end(), bool(m.group("p5")))
             )
-        elif m.group("name7"):
-            found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
+        elif m.group("name7"):  # ("task_arithmetic: +0.8 B, -0.4 C": signed only in task arithmetic)
+            if float(m.group("v7")) >= 0 or re.search(r"task[_ -]?arith", text):
+                found.append((float(m.group("v7")), m.start("name7"), m.end("name7"), m.start(), m.end(), False))
         elif m.group("name8"):
             count = float(_PART_COUNTS.get(m.group("v8"), 0) or m.group("v8"))
             found.append((count, m.start("name8"), m.end("name8"), m.start(), m.end(), False))
@@ -1529,6 +1534,9 @@ def _merge_number_facts(text: str) -> list[Fact]:
             facts.append(Fact("t", value, m.group(0), m.start(), m.end()))
     for m in re.finditer(r"(?<![\w-])(?:slerp|слерп\w*)\s+(0?\.\d+|0|1(?:\.0+)?)(?![\w.%/])", text):
         facts.append(Fact("t", float(m.group(1)), m.group(0), m.start(), m.end()))  # "using slerp 0.5"
+    for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+the\s+way\b", text):
+        if re.search(r"slerp|слерп", text) and 0 < float(m.group(1)) <= 100:  # "slerp towards B, 70 percent of the way"
+            facts.append(Fact("t", float(m.group(1)) / 100, m.group(0), m.start(), m.end()))
     for m in DELTAS_KEPT.finditer(text):  # "keep only the top 20% of deltas" → density 0.2; "drop 90%" → 0.1
         if m.group("share_rate"):  # DARE's drop rate p keeps 1 - p of each delta
             share, kept = float(m.group("share_rate")), False
@@ -2758,7 +2766,7 @@ RATIO_TAKEN_BACK = re.compile(
 
 # "0.9 for the partner... sorry I meant 0.1 for the partner", "партнёру 0.7, ой, нет, 0.3": one member's weight, redone
 WEIGHT_TAKEN_BACK = re.compile(
-    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*(?:[:=]|\s(?:at|@))?\s*)?(?<![\w.])"
+    rf"(?:(?P<who>{MEMBER_WORD}|#{{3,}}|(?<![\w-])(?:weight|вес(?:ом)?))\s*(?:[:=]|\s(?:in\s+)?(?:at|@))?\s*)?(?<![\w.])"
     r"(?P<old>\d*\.?\d+\s*%?)(?![\w.])"  # ("merge with B at 0.3 -- no, 0.35")
     rf"(?P<owner>\s*(?:for|to|на|для)\s+(?:the\s+)?(?:{MEMBER_WORD}|#{{3,}}))?[\s?.!…,;:—–-]*"
     rf"(?:(?:but|но|а|oh|ah)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
@@ -4868,6 +4876,9 @@ def shares_said(masked: str) -> bool:
     return bool(
         each_with_rest(digits)
         or each_weight(digits)  # «каждой из трёх моделей по трети: наша, B, C»
+        or re.search(
+            r"(?<![а-я])поровну|\bequally\b|\bevenly\b|в\s+равных\s+долях|\bin\s+equal\s+(?:parts|shares)", digits
+        )
         or re.search(
             r"(?<![\w.])\d+(?:\.\d+)?\s*%?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?\s*%?\s+(?:с|со|with)\s+#{3,}", digits
         )

@@ -2154,11 +2154,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
             # («результат слерпом с C» names this merge's method: the instrumental case says how it is merged)
             r"(?:(?:the|that|this|its)\s+|результат\w*\s+(?!(?:слерп|тайс)ом\b))"
             r"(?:ties|slerp|dare[_ -]?ties|della|linear|task[_ -]?arithmetic|тайс\w*|слерп\w*)"
-            r"(?:[- ](?:merge|мерж\w*))?(?=\s+(?:result|output|model|one|merge)|\b(?!\s+(?:merge|мерж)))",
+            r"(?:[- ](?:merge|мерж\w*))?(?=\s+(?:result|output|model|one|merge)|\b(?!\s+(?:merge|мерж|method|метод)))",
             lambda m: " " * len(m.group(0)),
             text,
         )
-        if re.search(r"\b(?:result|output)\b|результат", text)
+        # (or, after an earlier merge, "then linear merge the slerp with ours": "the slerp" is that merge)
+        if re.search(r"\b(?:result|output)\b|результат", text) or any(s["kind"] == "merge_models" for s in ctx.stages)
         else text
     )
     for name, pattern in (*MERGE_METHODS[:-1], ("linear", r"linear|average|усредн|soup|линейн")):  # agent/goal_facts.py
