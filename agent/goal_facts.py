@@ -95,7 +95,7 @@ AFTER = [
     (
         "batch_size",
         r"\bper_device_train_batch_size\b|\bmicro_batch_size\b|\bmicro_train_batch_size\b|\btrain_batch_size\b"
-        r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bmicro[ -]batch(?:[_ ]size)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b"
+        r"|\bper[- ]device(?:\s+batch(?:\s+size)?)?\b|\bmicro[ -]?batch(?:es)?(?:[_ ]size)?\b|\bbatch[_ ]size\b|\bbatch\b|\bbs\b"
         r"|батч\w*|размер\w* батча|б[эе]тч\w*(?:[- ]сайз\w*)?|(?<![а-я])бач(?:а|у|ем)?(?![а-я])",
     ),
     (
@@ -2076,6 +2076,11 @@ def number_facts(text: str) -> list[Fact]:
             )
             or re.match(r"\s*\(\s*(?:effective|global|total|эффективн\w*|глобальн\w*)\s*\)", masked[f.end :])
             or re.match(r"-*train_batch_size", f.phrase)  # OpenRLHF's --train_batch_size is the global batch
+            # "batch size 64 made of micro batches of 8": 64 is the product
+            or re.match(
+                r"\s*(?:made\s+(?:up\s+)?of|composed\s+of|built\s+from|from)\s+(?:\w+\s+)?micro[ -]?batch",
+                masked[f.end :],
+            )
         )
     ]
     for f in [f for f in facts if f.slot == "batch_size" and f not in effective]:
@@ -2578,7 +2583,7 @@ def _kept_between(span: str) -> str:
     return span[first[0].end : marker.start()].rstrip(" ,.;:!?-—–…")
 
 
-CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*")
+CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*(?:(?:а|но|but|oh|ah)[\s,]+)?")  # «косинусный шедулер, а нет, линейный»
 
 
 def _corrected_spans(text: str) -> tuple[str, list[str]]:
@@ -4009,6 +4014,11 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return False
     if slot == "same_as":  # "the same layers": the planner carries an earlier stage's layers and modules
         return True
+    if slot == "lr_scheduler_type" and value == "constant":  # (with warmup said: constant_with_warmup keeps it)
+        return any(
+            s.lr_scheduler_type == "constant" or (s.lr_scheduler_type == "constant_with_warmup" and s.warmup_steps > 0)
+            for s in training
+        )
     if slot in ("lr_scheduler_type", "distributed", *SWITCHES):
         return any(getattr(s, slot, None) == value for s in training)
     if slot == "stage":

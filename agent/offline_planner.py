@@ -1880,6 +1880,13 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
         ctx.notes.append(f"stage {stage['id']}: full fine-tuning has no rank or alpha; those were dropped.")
         stage.pop("r", None)
         stage.pop("alpha", None)
+    if stage.get("lr_scheduler_type") == "constant" and stage.get("warmup_steps", 0) > 0:
+        # transformers' "constant" schedule ignores warmup: "warmup 50 steps, then a constant lr" is constant_with_warmup
+        stage["lr_scheduler_type"] = "constant_with_warmup"
+        ctx.notes.append(
+            f"stage {stage['id']}: a constant learning rate after warmup is transformers' constant_with_warmup "
+            "(its plain 'constant' schedule skips the warmup)."
+        )
     ctx.stages.append(stage)
     ctx.last_training = stage
 

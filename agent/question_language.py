@@ -738,6 +738,10 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      r"another\)\.$",
      lambda m: "метод слияния не назван; смешивание с исходной моделью — это линейное слияние (для другого метода "
      "скажите ties или slerp)."),
+    (r"^stage (?P<s>\S+): a constant learning rate after warmup is transformers' constant_with_warmup \(its plain "
+     r"'constant' schedule skips the warmup\)\.$",
+     lambda m: f"этап {m['s']}: постоянная скорость обучения после прогрева — это constant_with_warmup из transformers "
+     "(обычное расписание «constant» прогрев пропускает)."),
     (r"^no merge method was named; task vectors added or subtracted are a task_arithmetic merge \(say ties for "
      r"another\)\.$",
      lambda m: "метод слияния не назван; сложение и вычитание векторов задач — это слияние task_arithmetic (для "

@@ -370,6 +370,12 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 bad = [i for i in stage.layers if not 0 <= i < base.num_layers]
                 if bad:
                     raise _fail(stage, f"layer {bad[0]} is out of range: the model has layers 0-{base.num_layers - 1}.")
+            if getattr(stage, "lr_scheduler_type", None) == "constant" and getattr(stage, "warmup_steps", 0) > 0:
+                raise _fail(  # transformers' "constant" returns before it reads num_warmup_steps: the warmup never runs
+                    stage,
+                    f"lr_scheduler_type constant runs no warmup, so warmup_steps {stage.warmup_steps:g} would be "
+                    "ignored; use constant_with_warmup, or warmup 0.",
+                )
             if not Path(stage.dataset).exists():
                 raise _fail(
                     stage,

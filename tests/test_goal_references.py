@@ -1645,6 +1645,15 @@ PLANNED = [
     ("сфера с {partner}, ближе к партнёру: t 0.8", ["merge_models"], {0: {"method": "slerp", "t": 0.8}}),
     ("партнёру ({partner}) в два раза больше, чем нам, линейное слияние", ["merge_models"],
      {0: {"models": ["@base", "{partner}"], "weights": [0.333333, 0.666667]}}),
+    # blind pass 56b (at 6079d22: 97.2%, 1 silent): warmup then a constant lr is constant_with_warmup (transformers'
+    # "constant" had dropped the 50 warmup steps: silent)
+    ("LoRA ранг 16, прогрев 50 шагов, потом постоянная скорость 1e-4, SFT на {sft}", ["sft"],
+     {0: {"lr_scheduler_type": "constant_with_warmup", "warmup_steps": 50, "learning_rate": 1e-4}}),
+    ("SFT on {sft}, constant lr 2e-5 with 100 warmup steps", ["sft"],
+     {0: {"lr_scheduler_type": "constant_with_warmup", "warmup_steps": 100}}),
+    ("косинусный шедулер, а нет, линейный, lr 5e-5, SFT на {sft}", ["sft"], {0: {"lr_scheduler_type": "linear"}}),
+    ("SFT on {sft} with batch size 64 made of micro batches of 8, lr 1e-4", ["sft"],
+     {0: {"batch_size": 8, "gradient_accumulation": 8}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),

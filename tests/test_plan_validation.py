@@ -78,6 +78,8 @@ def test_dpo_on_a_live_adapter_is_explained(files) -> None:  # type: ignore[no-u
             {"kind": "sft", "layers": []},
             "its layer list is empty: it would train nothing",
         ),  # pass 39b: 'layers 11 to 8'
+        # pass 56b: transformers' "constant" schedule runs no warmup: a plan asking for both is refused by name
+        ({"kind": "sft", "lr_scheduler_type": "constant", "warmup_steps": 50}, "constant_with_warmup"),
         ({"kind": "sft", "dataset": "missing.jsonl"}, "missing.jsonl"),
         ({"kind": "dpo", "dataset": "@sft_file"}, "rejected"),
         ({"kind": "sft", "dataset": "@empty"}, "no rows"),
