@@ -2517,8 +2517,8 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
 MERGE_TAKEN_BACK = re.compile(
     r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?"
     # "ties merge with A and B, actually make it dare_ties": the members said between are kept
-    r"(?P<between>(?:\s+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?"
-    r"|\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*)(?=[\s,]))*)"  # "ties 0.5/0.5, actually use linear": the weights stay
+    r"(?P<between>(?:[\s,]+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?|density|плотност\w*"
+    r"|\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*)(?=[\s,.…]))*)"  # "ties 0.5/0.5, actually use linear": the weights stay
     r"[\s?.!…,;:—–-]*(?P<marker>(?:(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*)+)"
     r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|сделай|через|методом|method|using)\s+)*"
     r"(?=(?P<new>" + MERGE_METHOD_WORDS + r"|linear|линейн\w*)(?![\w-]))"
@@ -5510,6 +5510,12 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                 continue  # "…, остальное заморожено": the rest of what was selected stays frozen
         elif kind == "other" and after:
             continue  # "another SFT on b.jsonl", "the same layers" read by what follows
+        elif (
+            kind == "other"
+            and re.match(r"\s+(?:density|плотност\w*|t\b)", window)
+            and any(f.slot in ("density", "t") and f.end <= m.start() for f in facts)
+        ):
+            continue  # "…, actually use della, same density": the one density said before stays
         elif kind in ("part", "times") and any(f.slot in ("layers", "reference") or f.derived for f in after):
             continue  # "half of the layers", "twice the rank of …": read by what follows
         left = re.search(r"(?:\S+\s+){0,3}$", goal[: m.start()]).group(0) if goal[: m.start()] else ""

@@ -1654,6 +1654,11 @@ PLANNED = [
     ("косинусный шедулер, а нет, линейный, lr 5e-5, SFT на {sft}", ["sft"], {0: {"lr_scheduler_type": "linear"}}),
     ("SFT on {sft} with batch size 64 made of micro batches of 8, lr 1e-4", ["sft"],
      {0: {"batch_size": 8, "gradient_accumulation": 8}}),
+    # a merge method corrected past its members and density ("Merge with which model?" had been asked)
+    ("ties with density 0.5 and {partner}... actually use della, same density", ["merge_models"],
+     {0: {"method": "della", "density": 0.5}}),
+    ("сделай ties с {partner}, плотность 0.5... хотя нет, давай dare_ties с той же плотностью", ["merge_models"],
+     {0: {"method": "dare_ties", "density": 0.5}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),
