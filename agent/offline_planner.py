@@ -142,6 +142,8 @@ ORDER_SPLIT = re.compile(
     r"[;!?](?=\s|$)|\.(?=\s|$)|\s(?:→|->|=>)\s|(?:^|\s)[•·▪◦]\s*|(?:^|\s)\(?\d\)\s"
     r"|\b(?:and then|then|after that|afterwards|after this|next|finally|lastly|followed by)\b|^first\b"
     r"|,\s*(?=and\s+(?:that|the|this)\s+(?:merged\s+)?result\s+with\s)"  # "merge A with B, and that result with C"
+    # «…, и этот микс ещё раз с C через slerp», ", and that mix again with C": a second merge of the first's result
+    r"|,\s*(?=(?:и|а|and)\s+(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|mix|blend|merge)\w*\s+(?:ещ[её]\s+(?:раз\s+)?|again\s+)?(?:с|со|with)\s)"
     r"|(?:сначала|потом|затем|после этого|после чего|в конце|наконец|в завершение|далее|в итоге)"
 )
 
@@ -477,9 +479,12 @@ BLEND_SAID = re.compile(
 
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
-    r"(?:(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
+    r"(?:(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|mix|blend|merge)\w*\s+"
+    r"|(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
     r"(?:(?:ещ[её]|again|also)\s+)?"  # "потом результат ещё линейно с C"
-    r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+#{3,}"
+    r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+"
+    # («а потом результат с нашей моделью 40 на 60»: the result blended back with ours)
+    r"(?:#{3,}|(?:(?<=результат с )|(?<=результат со )|(?<=result with ))(?:нашей|моей|ours|our\s+model|mine))"
 )
 
 

@@ -1659,6 +1659,12 @@ PLANNED = [
      {0: {"method": "della", "density": 0.5}}),
     ("сделай ties с {partner}, плотность 0.5... хотя нет, давай dare_ties с той же плотностью", ["merge_models"],
      {0: {"method": "dare_ties", "density": 0.5}}),
+    # a second merge of the first one's result, said «а потом результат с нашей моделью», «и этот микс ещё раз с C»
+    ("смешай {partner} и {partner2} пополам, а потом результат с нашей моделью 40 на 60 (нам 60)",
+     ["merge_models", "merge_models"], {1: {"models": ["@merge", "@base"], "weights": [0.4, 0.6]}}),
+    ("сделай SFT на {sft} (DoRA, r 4), влей, потом смешай с {partner} 50/50 линейно, и этот микс ещё раз с {partner2} через slerp t=0.3",
+     ["sft", "merge_adapter", "merge_models", "merge_models"],
+     {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.5, 0.5]}, 3: {"method": "slerp", "models": ["@merge", "{partner2}"], "t": 0.3}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),
