@@ -215,7 +215,7 @@ def left_out(text: str, start: int) -> bool:
         re.search(
             r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude(?:_modules)?|\bapart from|\bwithout|кроме|за исключением|исключая"
             r"|(?<![а-я])не|(?<![а-я])без"
-            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
+            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|\bignor\w*|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
             r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
             r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
             r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
@@ -737,9 +737,9 @@ TIMES_ONE = re.compile(
 
 # "partner at 3x our weight", "B gets twice what ours gets", "B at 1.5 times ours": a multiple of the other's weight
 TIMES_OF = re.compile(
-    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?(?:at|gets|getting|with|has|weighted(?:\s+at)?|weighs|получает)\s+)?"
+    rf"(?P<who>{_WHO})(?:'s\s+(?:share|weight)\s+(?:is|should\s+be)\s+|\s+(?:(?:is\s+|should\s+be\s+)?(?:at|gets|getting|with|has|weighted(?:\s+at)?|weighs|получает)\s+)?|\s+)"
     rf"(?:a\s+)?(?P<k>\d+(?:\.\d+)?\s*(?:x|×|times)|{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+"
-    r"(?:(?:what|the\s+weight\s+of|the\s+share\s+of|as\s+much\s+as)\s+)?(?:the\s+)?"
+    r"(?:(?:what|the\s+weight\s+of|the\s+share\s+of|as\s+much\s+as|of)\s+)?(?:the\s+)?"
     rf"(?P<other>{_WHO}|our|my|their|his)(?:'s)?(?:\s+(?:weight|share|gets|get|does))?(?![\w-])"
 )
 
@@ -954,8 +954,10 @@ PER_MODEL_WEIGHT = re.compile(
 
 # "0.25 for B and 0.75 for the base", "0.7 для A, 0.3 для базовой", "1.0 for ours": each weight with its model
 WEIGHT_FOR = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|of|на|для|у|от)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
+    r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+(?:for|to|на|для|у|от)\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
 )
+# "take 0.9 of ours and 0.1 of B": a list of shares "of" each member (never one alone: "half of ours" is a multiple)
+WEIGHT_OF = re.compile(r"(?<![\w.])(\d*\.?\d+)\s*(%?)\s+of\s+(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")")
 
 
 # "the first partner", "второго партнёра", "второй": a partner by its place among the partners named (read as such
@@ -1197,9 +1199,10 @@ def _owned_shares_outside(text: str, start: int, end: int) -> list[tuple[float, 
     """The (value, name start, name end, start, end, said with %) shares said with their owners, outside the words
     at start:end that give the rest ("the rest to C", "the rest split evenly")."""
     pairs = [p for p in _weights_by(text) if p[4] <= start or p[3] >= end]
+    shares_of = list(WEIGHT_OF.finditer(text))  # ("into ours 15 percent of B and 5 percent of C": a list of them)
     pairs += [
         (float(m.group(1)), m.start("name"), m.end("name"), m.start(), m.end(), bool(m.group(2)))
-        for m in WEIGHT_FOR.finditer(text)
+        for m in [*WEIGHT_FOR.finditer(text), *(shares_of if len(shares_of) >= 2 else [])]
         if not any(ms <= m.start(1) < me for _, _, _, ms, me, _ in pairs) and (m.end() <= start or m.start() >= end)
     ]
     return pairs
@@ -1301,6 +1304,8 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
                 listed.end(),
             )
     hits = list(WEIGHT_FOR.finditer(text))
+    if len(hits) < 2:
+        hits = list(WEIGHT_OF.finditer(text))
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)
     ):
@@ -4905,6 +4910,7 @@ MERGE_WORDS = re.compile(
     + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*\s+(?:the\s+)?#{3,}|(?<![а-я])(?:вычти|вычесть)\s+(?:[а-я]+\s+){0,4}?#{3,}"
     r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*|базе|базу)(?:\s+модел\w*)?\s+(?:\d|немного|чуть|капельку|#)"
     r"|подмеша|примеша|\btake\s+\d*\.?\d+\s*%?\s+of\s|(?<![а-я])возьми\s+\S+\s+с\s+весом"
+    r"|(?<![а-я])(?:прибав|отним|отня)\w*\s+(?:[а-я]+\s+){0,4}?(?:вектор|#{3,})"
     r"|\badd\s+\d+(?:\.\d+)?\s*(?:%|percent\b)\s+of\s+(?:the\s+)?#{3,}"
 )
 
@@ -5417,7 +5423,7 @@ LOAD_BEARING = re.compile(
     r"|как-нибудь|как-то|somehow|умнее|лучше"
     r"|small|smaller|tiny|large|big|huge|high|low|небольш\w*|маленьк\w*|большо\w*|больш(?:им|ую|ая|ое)|высок\w*"
     r"|низк\w*|крупн\w*|мелк\w*)"
-    r"|(?P<part>half|halves|third|quarter|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
+    r"|(?P<part>half|halves|thirds?|quarters?|portion|половин\w*|трет\w*|четверт\w*|часть|части)"
     r"|(?P<times>thrice|twice|double|triple|вдвое|втрое|трижды|дважды|в\s+(?:два|три|четыре|пять|десять|\d+)\s+раз\w*)"
     r"|(?P<scope>except|excluding|exclude|exclusive|without|skip|freeze|frozen|unmerged|rest|instead|only|кроме|исключ\w*"
     r"|не\s+включая"

@@ -449,6 +449,8 @@ def _setting_fraction(m: re.Match[str]) -> str:
     return m.group(0)[: m.start("frac") - m.start()] + written
 
 
+_SHARE_VALUE = {"two thirds": "0.666667", "three quarters": "0.75", "one third": "0.333333", "one quarter": "0.25",
+                "две трети": "0.666667", "три четверти": "0.75", "одна треть": "0.333333"}  # fmt: skip
 _FRACTION_VALUE = {"half": "0.5", "tenth": "0.1", "quarter": "0.25", "fifth": "0.2", "hundredth": "0.01"}
 
 
@@ -475,6 +477,13 @@ def spelled_numbers(text: str) -> str:
         r"(?<![а-яА-ЯёЁ])(?:одн[ау]\s+)?(десят|пят)(?:ая|ую)\s+част[ьи](?![а-яА-ЯёЁ])",
         lambda m: ("0.1" if m.group(1).lower() == "десят" else "0.2").ljust(len(m.group(0))),
         text,
+    )
+    text = re.sub(  # "ours gets two thirds", «нашей две трети»: a share of the whole (not "two thirds of the layers")
+        r"(?<![\w-])(?:two[ -]thirds|three[ -]quarters|one[ -]third|one[ -]quarter|две\s+трети|три\s+четверти|одна\s+треть)"
+        r"(?![\w-])(?!\s+(?:of|от|из|as|the|that)\b)",
+        lambda m: _SHARE_VALUE[re.sub(r"[\s-]+", " ", m.group(0).lower())].ljust(len(m.group(0))),
+        text,
+        flags=re.I,
     )
     text = re.sub(  # "beta of one tenth", "gamma one half": a fraction as the value (not "a tenth of that lr")
         r"\b(?:one\s+(half|tenth|quarter|fifth|hundredth)|a\s+(tenth|hundredth))\b(?!\s+(?:of|that|the|an?|as)\b)",

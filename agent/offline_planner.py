@@ -479,7 +479,7 @@ BLEND_SAID = re.compile(
 
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
-    r"(?:(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|mix|blend|merge)\w*\s+"
+    r"(?:(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|результат|mix|blend|merge|result)\w*\s+"
     r"|(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
     r"(?:(?:ещ[её]|again|also)\s+)?"  # "потом результат ещё линейно с C"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+"
@@ -549,6 +549,12 @@ def find_actions(text: str) -> list[Action]:
                     )
                 ):
                     continue  # "the tuned model", "дообученную модель": the result of a stage, named (no new stage)
+                if (
+                    kind == "sft"
+                    and re.match(r"fine-?tune\b", match.group(0))
+                    and re.search(r"\w's\s+$", clause[max(0, match.start() - 8) : match.start()])
+                ):
+                    continue  # "a friend's finetune sitting in B": a model, not a stage
                 if kind == "sft" and ALREADY_BEFORE.search(
                     masked[max(0, c_start + match.start() - 16) : c_start + match.start()]
                 ):
@@ -582,6 +588,14 @@ def find_actions(text: str) -> list[Action]:
             and not any(a.start < again.end() for a in found)
         ):  # "слить с A через slerp, а потом ещё с B линейно[, сохранить в X]": a second merge, of the first's result
             found.insert(0, Action("merge_models", c_start, again.end()))
+        if (
+            [a.kind for a in found] == ["merge_models"]
+            and actions
+            and actions[-1].kind == "merge_models"
+            and re.fullmatch(r"\s*(?:(?:the\s+)?method|метод|способ)\s*(?:is\s+|[:—=-]\s*)?[\w-]+\s*[.!]?\s*", clause)
+        ):  # "…, остальное моё. Метод — slerp.": the method of the merge said before
+            actions[-1].text += " " + text[c_start:c_end]
+            continue
         if (
             qualifier
             and actions
@@ -2153,7 +2167,7 @@ REFERENCE_BEFORE = (
 # a task vector added or taken away: with no method named, the merge is task arithmetic
 TASK_VECTOR_SAID = re.compile(
     r"task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*|\bminus\b|(?<![а-я])(?:вычт\w*|вычес\w*|отним\w*|отня\w*|минус)"
-    r"|(?:weight|вес\w*|at)\s+-\d*\.?\d|negative\s+weight|отрицательн\w*\s+вес"  # "at weight -0.2": taken away
+    r"|(?:weight|вес|весом|at)\s+-\d*\.?\d|negative\s+weight|отрицательн\w*\s+вес"  # "at weight -0.2": taken away
 )
 
 

@@ -1665,6 +1665,16 @@ PLANNED = [
     ("сделай SFT на {sft} (DoRA, r 4), влей, потом смешай с {partner} 50/50 линейно, и этот микс ещё раз с {partner2} через slerp t=0.3",
      ["sft", "merge_adapter", "merge_models", "merge_models"],
      {2: {"models": ["@sft-merged", "{partner}"], "weights": [0.5, 0.5]}, 3: {"method": "slerp", "models": ["@merge", "{partner2}"], "t": 0.3}}),
+    # "a friend's finetune" names a model, not a stage; «Метод — slerp.» said after a merge is its method
+    ("a friend's finetune sitting in {partner}: slerp ours with it, t 0.4", ["merge_models"], {0: {"method": "slerp", "t": 0.4}}),
+    ("смешай нашу с {partner}, партнёру 30%. Метод — slerp.", ["merge_models"], {0: {"method": "slerp", "t": 0.3}}),
+    # blind pass 57a (at 48f7ec8: 65.0%, 1 silent): "ours gets two thirds, B the remainder" (TIES with no weights had
+    # been planned: silent), "ignore our model" (flagged wrong), «прибавь … вектор B … и отними вектор C»
+    ("ours gets two thirds, {partner} the remainder", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.666667, 0.333333]}}),
+    ("average {partner} and {partner2}, ignore our model", ["merge_models"], {0: {"models": ["{partner}", "{partner2}"]}}),
+    ("прибавь к нашей модели вектор {partner} с весом 1 и отними вектор {partner2} с весом 1", ["merge_models"],
+     {0: {"method": "task_arithmetic", "models": ["{partner}", "{partner2}"], "weights": [1.0, -1.0]}}),
     # blind pass 55b (at b155f69: 95.4%, 0 silent): an exclusion past "counting from one" is counted from one too
     # (flagged wrong), settings alone in Russian are an SFT, «извини» corrects, "eval on 5% of the data"
     ("train on the MLP of layers 1 through 6 counting from one, except layer 3, on {sft}", ["sft"], {0: {"layers": [0, 1, 3, 4, 5]}}),
