@@ -61,6 +61,7 @@ from agent.goal_facts import (
     SCHEDULER,
     SCOPE_NAMES,
     SLOT_NAMES,
+    SUBTRACT,
     THEIRS,
     UNSUPPORTED_METHODS,
     ZERO_BASED,
@@ -2165,9 +2166,9 @@ REFERENCE_BEFORE = (
     r"(?:on top of|atop|over|onto|\bon|relative to|against|поверх|над|относительно|(?<![а-я])(?:к|на))\s+(?:the\s+)?$"
 )
 # a task vector added or taken away: with no method named, the merge is task arithmetic
-TASK_VECTOR_SAID = re.compile(
-    r"task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*|\bminus\b|(?<![а-я])(?:вычт\w*|вычес\w*|отним\w*|отня\w*|минус)"
-    r"|(?:weight|вес|весом|at)\s+-\d*\.?\d|negative\s+weight|отрицательн\w*\s+вес"  # "at weight -0.2": taken away
+TASK_VECTOR_SAID = re.compile(  # (the subtraction words are the fact check's own: agent/goal_facts.py SUBTRACT)
+    SUBTRACT.pattern + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bminus\b|(?<![а-я])минус"
+    r"|(?:weight|вес|весом|at)\s+-\d*\.?\d|отрицательн\w*\s+вес"  # "at weight -0.2": taken away
 )
 
 
