@@ -338,8 +338,9 @@ SIXTEEN_BIT = re.compile(
 
 
 SHARD_SIZE = re.compile(
-    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?(?:\s+of(?:\s+at\s+most)?)?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?"
-    r"|шард\w*(?:\s+(?:по|не больше))?|(?:кусками|частями|файлами|chunks|pieces|parts)\s+(?:по|of))[\"']?\s*[=:]?\s*[\"']?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
+    r"(?:max[_ ]shard[_ ]size|shard[_ ]size|shards?(?:\s+of(?:\s+at\s+most)?)?(?:\s+(?:no|not)\s+(?:bigger|larger|more)\s+than"
+    r"|\s+(?:of\s+)?up\s+to|\s+under|\s+(?:at\s+most|max(?:imum)?))?|sharded\s+(?:at|into|to|in|by)(?:\s+at\s+most)?"
+    r"|шард\w*(?:\s+(?:по|не больше|не более|до))?|(?:кусками|частями|файлами|chunks|pieces|parts)\s+(?:по|of))[\"']?\s*[=:]?\s*[\"']?\s*(?:of\s+)?(\d+\s*(?:gb|mb|гб|мб))"
     r"|(\d+\s*(?:gb|mb|гб|мб))\s*(?:shards?|pieces|files|шард\w*|част\w*)"
 )
 
@@ -477,6 +478,8 @@ EACH_WEIGHT = re.compile(
     r"|\beach\s+at\s+density\s+\d*\.?\d+\s+and\s+weight\s+(\d*\.?\d+)(?![\d.%])"
     r"|\bboth\s+(?:at|with)\s+(?:a\s+)?weight\s+(?:of\s+)?(\d*\.?\d+)(?![\d.%])"  # "both at weight 1"  # "each at density 0.5 and weight 0.5"
     r"|\beach\s+(?:gets\s+|at\s+|with\s+)?(1/3|1/4|1/2)(?![\d/])|(?<![\d/.])(1/3|1/4|1/2)\s+each\b"  # "each 1/3"
+    # "50% each", «50 процентов каждой» (the percent word is read as "%" before this)
+    r"|(?<![\w.])(\d+(?:\.\d+)?\s*%)\s*(?:each|apiece|for\s+(?:each|both)|(?:у\s+)?(?:каждой|каждому|каждого|обеим|обоим|обеих|обоих))(?![\w-])"
 )
 EACH_PART = {"трети": 1 / 3, "четверти": 0.25, "половине": 0.5, "a third": 1 / 3, "one third": 1 / 3, "thirds": 1 / 3,
              "a quarter": 0.25, "one quarter": 0.25, "quarters": 0.25, "half": 0.5, "halves": 0.5, "1/3": 1 / 3,
@@ -499,6 +502,8 @@ def each_weight(masked: str) -> tuple[float, int, int] | None:
     if not m:
         return None
     said = re.sub(r"\s+", " ", next(g for g in m.groups() if g))
+    if said.endswith("%"):
+        return round(float(said.rstrip(" %")) / 100, 6), m.start(), m.end()
     return round(EACH_PART[said], 6) if said in EACH_PART else float(said), m.start(), m.end()
 
 
@@ -628,12 +633,16 @@ class Favoured:
     end: int
     who_start: int
     who_end: int
+    other: str = ""  # the other member, where it was named: "B gets 3x the weight of C"
 
 
 def favoured_ratio(masked: str) -> Favoured | None:
     """The ratio and its favoured member, with positions in `masked` (number words read as digits)."""
     from agent.goal_numbers import words_to_digits_mapped
+    from agent.goal_shares import owned_pair, share_relation
 
+    if relation := share_relation(masked):  # "B's share is half of ours": before "half" is read as B's own share
+        return relation
     digits, starts, ends = words_to_digits_mapped(masked)
     m = (
         SHARE_SIZE_SAID.search(digits)
@@ -645,7 +654,8 @@ def favoured_ratio(masked: str) -> Favoured | None:
     if m and m.re is FAVOURED_RATIO and FRACTION_OWNED.match(digits, m.start()):
         return None  # "1/4 for the partner": a fraction of the whole for one member (fraction_owned), not 1:4
     if not m:
-        return _share_of(digits, starts, ends, masked)
+        # (shares each said with its member, "B 0.6, C 0.4", are weights_for's: per member, not a favoured one)
+        return _share_of(digits, starts, ends, masked) or (None if weights_for(masked) else owned_pair(masked))
     a, b = float(m["a"]), float(m["b"])
     lesser = (
         m.re in (SHARE_SIZE_SAID, SHARE_SIZE_AFTER, SHARE_SIZE_BEFORE) and m["less"]
@@ -1680,7 +1690,7 @@ def reading_text(goal: str) -> str:
     return PERCENT_WORD.sub(lambda m: "%".ljust(len(m.group(0))), text)  # "60 percent towards B" is "60%"
 
 
-PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per\s+cent|процент(?:а|ов)?)(?![\w-])")
+PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per\s+cent|pct|процент(?:а|ов)?)(?![\w-])")
 
 
 def member_legend(said: str) -> bool:
@@ -1736,19 +1746,47 @@ LABEL_GIVEN = re.compile(
     rf"|(?P<path3>\S+?)\s*\(\s*(?:aka\s+|as\s+|call\s+it\s+)?(?P<label2>{LABEL})\s*\)"
     rf"|(?<![\w/.~-])(?P<label3>{LABEL})\s+(?:is|=|это|-|—)\s+(?P<path4>\S+?)[,;.)]*(?=\s|$)"  # "(B is ../b)", "B это ../b"
     # "let's call ../b \"bob\"", «папку ../b назовём петя»: any word, named as such
-    r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
+    r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:(?:модель|model)\s+)?(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|(?P<label8>[A-ZА-ЯЁ])(?=[\s,.;!]|$)|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
     r"|(?P<path6>\S+?)\s+(?:назов[её]м|назови|зов[её]м|будет)\s+[\"'«]?(?P<label6>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
 )
 
 
+FLIPPED = re.compile(
+    r"\s*(?:--|—|–|-|,|;|\.|!)?\s*(?:(?:sorry|oops|no|wait|actually|ой|нет|извини|хотя)[,!.]?\s+)?"
+    r"(?:flip\s+(?:that|it|them|those|the\s+(?:weights|shares|numbers))|swap\s+(?:them|those|the\s+(?:weights|shares|numbers))"
+    r"|(?:the\s+)?other\s+way\s+(?:round|around)|(?:сделай\s+|давай\s+)?наоборот|поменяй\s+(?:их\s+|веса\s+)?местами)"
+    r"(?=\s*(?:[,.;!]|$))",
+    re.IGNORECASE,
+)
+
+
+def swap_flipped(goal: str) -> str:
+    """ "ours 0.7 and B 0.3 -- sorry, flip that", «нам 70, ему 30, ой, наоборот»: the two shares said just before,
+    swapped, so every reader sees the weights meant (the correction words themselves are dropped)."""
+    for m in reversed(list(FLIPPED.finditer(goal))):
+        ends = list(re.finditer(r"[.!?](?=\s)", goal[: m.start()]))  # the sentence's start ("0.3" is no end)
+        start = ends[-1].end() if ends else 0
+        clause = mask(goal[start : m.start()])  # (no digit inside a path is a share)
+        values = list(re.finditer(r"(?<![\w.#])\d*\.?\d+%?(?![\w.#])", clause))
+        if len(values) < 2:
+            continue
+        a, b = values[-2], values[-1]
+        text = goal[start : m.start()]
+        text = text[: a.start()] + b.group(0) + text[a.end() : b.start()] + a.group(0) + text[b.end() :]
+        goal = goal[:start] + text + goal[m.end() :]
+    return goal
+
+
 def expand_labels(goal: str) -> str:
     """The goal with each later use of a folder's short name replaced by the folder's path, so that every reader
-    finds the member where the person named it; a name given to two folders is left alone (it names neither)."""
+    finds the member where the person named it; a name given to two folders is left alone (it names neither).
+    Two shares taken back with "flip that" are swapped here too, for the same reason."""
+    goal = swap_flipped(goal)
     given: dict[str, set[str]] = {}
     spans = []
     for m in LABEL_GIVEN.finditer(goal):
         path = m["path"] or m["path2"] or m["path3"] or m["path4"] or m["path5"] or m["path6"]
-        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"] or m["label7"]
+        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"] or m["label7"] or m["label8"]
         if m["label6"] and re.fullmatch(r"[а-яё]+", label.lower()) and len(label) > 3:
             label = label[:-1] if label[-1].lower() in "аяоеьйы" else label  # «петя»: «петей», «пете» are it too
         if not PATH.fullmatch(path) or "/" not in path or label.lower() in {"and", "or", "with", "to"}:
@@ -2083,7 +2121,8 @@ def number_facts(text: str) -> list[Fact]:
             or re.match(r"-*train_batch_size", f.phrase)  # OpenRLHF's --train_batch_size is the global batch
             # "batch size 64 made of micro batches of 8": 64 is the product
             or re.match(
-                r"\s*(?:made\s+(?:up\s+)?of|composed\s+of|built\s+from|from)\s+(?:\w+\s+)?micro[ -]?batch",
+                r"\s*(?:made\s+(?:up\s+)?of|composed\s+of|built\s+from|from)\s+(?:\w+\s+)?(?:micro[ -]?batch"
+                r"|\d+\s+(?:per[ -](?:device|gpu)|on\s+each\s+(?:device|gpu)))",
                 masked[f.end :],
             )
         )
@@ -2230,7 +2269,7 @@ VAGUE = re.compile(
     r"|\b(?:higher|lower|bigger|smaller|larger)\s+than\s+(?:the\s+)?default"
     r"|(?<![а-я])(?:пару|пара|несколько|немного|много|пару-тройку|малую|маленьк\w*|небольш\w*|высок\w*|низк\w*|больш\w*)\s+"
     r"(?:сотен\s+|тысяч\s+)?(?:эпох\w*|шаг\w*|итерац\w*|ранг\w*|скорост\w*|бет\w*|батч\w*)"
-    r"|(?:в\s+(?:\d+|[а-я]+)\s+раза?|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+"
+    r"|(?:в\s+(?:\d+|[а-я]+)\s+раза?|вдвое|втрое)\s+(?:больше|меньше|выше|ниже)|половинн\w+|удвоенн\w+|утроенн\w+|учетвер[её]нн\w+"
     r"|\b\d+\s*(?:x|×|times)\s+(?:smaller|lower|bigger|higher|larger|less|more)\b"
     # a merge weight said relative to another member: which numbers go to which model is asked
     r"|\b(?:twice|double|triple|half|\d+\s*(?:x|×|times))\s+(?:the\s+|as much\s+)?weight\b|\bweighted\s+(?:twice|double)"
@@ -3419,6 +3458,13 @@ def _scope_stages(plan: Any, scope: str) -> list[Any]:
     return [s for s in plan.stages if s.kind in ("sft", "preference") and stage_scope(s) == scope]
 
 
+# a list of weights with a minus on one ("weights -0.5 and 1.5", «с весами -0.2 и 1.2»): signed, not dashed
+SIGNED_LIST = re.compile(
+    r"(?:\bweights?|(?<![а-я])вес(?:ами|а))\s*[:=]?\s*[\[(]?\s*"
+    r"((?:-\s?)?\d*\.?\d+(?:\s*(?:,|and|и|/)\s*(?:-\s?)?\d*\.?\d+)+)(?![\w.])"
+)
+
+
 def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: bool = False) -> list[Fact]:
     """The weights one merge is said to have, in any of the ways people say them; `taken` are facts read already
     (KTO's "desirable weight 1.0" is no merge weight); `then_merge`: the clause is a later merge of the earlier one's
@@ -3449,7 +3495,10 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
     ):
         m = _ratio_said(masked)
     each = each_weight(masked)
-    if evenly := even_rest(masked):  # "наша 0.5, остальное поровну между партнёрами"
+    if (signed := SIGNED_LIST.search(masked)) and "-" in signed.group(1):  # "weights 1 and -1": signed, in order
+        values = [float(v.replace(" ", "")) for v in re.findall(r"(?:-\s?)?\d*\.?\d+", signed.group(1))]
+        facts.append(Fact("weights", values, text[signed.start() : signed.end()], signed.start(), signed.end()))
+    elif evenly := even_rest(masked):  # "наша 0.5, остальное поровну между партнёрами"
         own, name_start, name_end, start, end = evenly
         facts.append(Fact("each_rest", (None, text[name_start:name_end], own), text[start:end], start, end))
     elif listed_rest := list_then_rest(masked):  # "веса 0.2, 0.3 и остальное"
@@ -4259,6 +4308,24 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             )
         ):
             continue  # "70/30 (ours 70)": values read already, said again in brackets
+        if re.search(
+            r"(?:\beach|\ball|\bevery\s+one|кажд\w+|вс\w+)\s+(?:of\s+|из\s+)?(?:the\s+|these\s+|этих\s+)?$",
+            masked[max(0, number.start - 20) : number.start],
+        ) and re.match(rf"\s*(?:models?\s*|моделей\s*)?[(:]\s*(?:#{{3,}}|{MEMBER_WORD})", masked[number.end :]):
+            continue  # "each of the three (ours, B, C)": how many members the list that follows has
+        ratio_before = list(
+            re.finditer(r"(?<![\w.])(\d*\.?\d+)\s*(?:/|:|к|на|to)\s*(\d*\.?\d+)(?![\w.])", masked[: number.start])
+        )
+        if (
+            opened
+            and closed
+            and ratio_before
+            and ratio_before[-1].end() <= opened.start()
+            and re.search(rf"(?:#{{3,}}|{MEMBER_WORD})", masked[opened.start(1) : number.end + closed.end()])
+            and number.value in (float(ratio_before[-1][1]), float(ratio_before[-1][2]))
+            and any(f.slot in ("weights", "favoured_weights") for f in facts)
+        ):
+            continue  # "1 к 3 (нам 3)": a part of the ratio said again with its owner
         if (
             re.search(r"(?:\bthe|причём|причем|(?<![а-я])где)\s+$", masked[max(0, number.start - 8) : number.start])
             and re.match(
@@ -4885,11 +4952,14 @@ def shares_said(masked: str) -> bool:
     """Shares for named model folders with no merge word: "B and C get 25% each, ours the rest", «50 на 50 с B»,
     "take 0.9 of ours and 0.1 of B" (`masked` has paths masked)."""
     from agent.goal_numbers import words_to_digits
+    from agent.goal_shares import owned_pair, share_relation
 
     digits = words_to_digits(masked)
     named = weights_for(digits)
+    owned = owned_pair(masked) or share_relation(masked)  # "our model 25%, B 75%", «вес B вдвое меньше нашего»
     return bool(
-        each_with_rest(digits)
+        (owned and "#" in masked[owned.start : owned.end])
+        or each_with_rest(digits)
         or each_weight(digits)  # «каждой из трёх моделей по трети: наша, B, C»
         or re.search(
             r"(?<![а-я])поровну|\bequally\b|\bevenly\b|в\s+равных\s+долях|\bin\s+equal\s+(?:parts|shares)", digits
@@ -4967,7 +5037,8 @@ def _invented_stages(goal: str, plan: Any, feedback: list[str] | None) -> list[M
             r"(?<![a-z])(?:lora|dora|rslora|peft|adapter|rank|r\s*[=:]?\s*\d|alpha|epoch|layer|block|learning rate|lr|tun\w*|teach|adapt"
             r"|ранг|альф|эпох|сло[йияе]|адаптер|лор[аоуы]|научи|натренир|тренир|файнтюн|тюнинг|#{3,}"
             # settings of a training run alone: «скорость обучения 5e-5, батч 4», «максимальная длина 2048»
-            r"|скорост\w*\s+обучени|батч|планировщ|шедулер|разогрев|накоплени\w*\s+градиент|длин\w*|warmup|batch|schedul)",
+            r"|скорост\w*\s+обучени|батч|планировщ|шедулер|разогрев|прогрев|затухани|накоплени\w*\s+градиент|длин\w*"
+            r"|warmup|batch|schedul|weight\s+decay|decay|затухани|клиппинг|gradient\s+clipping|max_grad_norm)",
             text,
         )
     )

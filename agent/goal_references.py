@@ -83,7 +83,7 @@ _FACTOR = (
     r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?|(?P<num>\d+)\s*/\s*(?P<den>\d+)"
     r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|hundredth|thousandth|[a-z]+th)(?:\s+of)?"
     r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
-    r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*)"
+    r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*|утроенн\w*|учетвер[её]нн\w*)"
 )
 RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|крупн\w*)"
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
@@ -188,6 +188,8 @@ def _factor(m: re.Match[str]) -> float | None:
         return 1.0 / n if n else None
     if re.match(r"twice|double|удвоенн", word):
         return 2.0
+    if re.match(r"утроенн|учетвер", word):  # «утроенный ранг», «учетверённому рангу»
+        return 3.0 if word.startswith("утр") else 4.0
     fixed = {"вдвое": 2.0, "втрое": 3.0, "вчетверо": 4.0}
     times_word = _group(m, "times") or _group(m, "ru_times")
     if word.startswith(("triple", "quadruple")):
@@ -308,7 +310,16 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
             continue
         slot = max(earlier, key=lambda f: f.end).slot
         facts.append(Fact("reference", (slot, factor, None), m.group(0).strip(), m.start(), m.end()))
+    for f in facts:  # "lora alpha equal to twice the rank", «альфа — удвоенный ранг»: alpha said by this stage's rank
+        if f.value[0] == "r" and f.value[1] != 1.0 and ALPHA_BEFORE.search(masked[max(0, f.start - 30) : f.start]):
+            f.value = ("alpha", f.value[1], f.value[2])
     return facts
+
+
+ALPHA_BEFORE = re.compile(
+    r"(?:lora[_ ])?alpha\s*(?:equal\s+to|equals|=|:|is|of|at|set\s+to|as|to)?\s*(?:the\s+)?$"
+    r"|(?<![а-я])альф\w*\s*(?:равн\w*|=|:|-)?\s*$"
+)
 
 
 def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
@@ -333,6 +344,7 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
             continue
         slots = [s for s in SLOT_NAMES if s not in ("seed",)] if slot == "all" else [slot]
         made: list[Fact] = []
+        own_rank = False  # alpha said by the rank of its own stage, which needs no other stage
         for name in slots:
             if slot == "all" and any(f.slot == name and f.scope == scope for f in facts):
                 continue  # "same as SFT but beta 0.1": what is said for this stage is its own
@@ -348,6 +360,7 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
             if not earlier and name == "alpha" and factor != 1.0:
                 # "ранг 64, альфа вдвое больше": alpha is said relative to the rank said before it, in its own stage
                 earlier = [f for f in facts if f.slot == "r" and f.start < ref.start and f.scope == scope]
+                own_rank = bool(earlier)
             if not earlier:
                 continue
             source = earlier[-1]
@@ -363,7 +376,7 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
             fact = Fact(name, value, ref.phrase, ref.start, ref.end, scope=scope)
             fact.derived = f"from '{ref.phrase}'"
             made.append(fact)
-        if made and scope is not None:
+        if made and (scope is not None or own_rank):
             out.extend(made)
         else:
             ref.value = slot

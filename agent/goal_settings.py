@@ -350,11 +350,19 @@ TECHNIQUES = (
     ),
     (
         r"\b(?:adalora|boft|ia3|\(ia\)3|loha|lokr|oft|vera|fourierft|glora|xlora|hra|vblora|randlora|hira|shira|delora"
-        r"|gralora|tinylora|lora\+|lora[_ -]?plus|loraplus|galore|relora|lisa|pissa|olora|loftq|corda|mora)\b"
+        r"|gralora|tinylora|lora\+|lora[_ -]?plus|loraplus|relora|pissa|olora|loftq|corda|mora)\b"
         r"|\bprefix[- ]tuning\b|\bprompt[- ]tuning\b|\bp[- ]tuning\b|\brs-?lora\b|\brank[- ]stabili[sz]ed\b",
         "a PEFT method or initialisation Graft does not run: it trains LoRA or DoRA, initialised as PEFT's default",
     ),
     (r"\bneftune\b|\bnoisy embeddings?\b", "NEFTune noise: Graft's trainer adds none"),
+    (
+        # "with Unsloth", «через Unsloth», use_gradient_checkpointing="unsloth" (not "Unsloth's defaults: r=16, …",
+        # "as in the Unsloth notebook": a recipe retold, whose values follow)
+        r"(?<!as in )(?<!like )(?<!как в )(?<!как у )(?<!из )(?<!from )(?<!from the )(?<!as in the )(?<!like the )"
+        r"\bunsloth(?![^,;.]{0,30}?\b(?:defaults?|notebooks?|recipes?|guides?|docs|blog|colab|examples?|style|settings)\b)"
+        r"|(?<![а-я])анслот\w*",
+        "Unsloth: Graft trains with TRL and PEFT, the same LoRA without Unsloth's patched kernels",
+    ),
     (
         # "the trl default lr", "lr по умолчанию из trl": a value left to another library (not "Unsloth's defaults:
         # r=16, …", where the values follow)
@@ -475,7 +483,9 @@ TECHNIQUES = (
         "a kernel choice: Graft uses the model's default attention",
     ),
     (
-        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b",
+        # (GaLore, APOLLO, LISA, LOMO, BAdam train the full model through the optimiser, not through PEFT)
+        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b|\bgalore\w*|\bapollo\b"
+        r"|\blisa\b|\b(?:ada)?lomo\b|\bbadam\b|\bschedule[- ]?free\b",
         "an optimiser: Graft trains with AdamW",
     ),
     (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),

@@ -54,12 +54,14 @@ from agent.goal_facts import (
     NOT_A_PATH,
     OURS,
     PAIRS_DATA,
+    PERCENT_WORD,
     PREFERENCE_ONLY,
     RATIO_THEN_NAMES,
     REFERRED_BEFORE,
     RESULT_SHARE,
     SCHEDULER,
     SCOPE_NAMES,
+    SIGNED_LIST,
     SLOT_NAMES,
     SUBTRACT,
     THEIRS,
@@ -156,7 +158,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:ties|dare[_ -]?ties|dare[_ -]?linear|slerp|task[_ -]?arithmetic|mergekit|model soup)\b|"
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|(?:the|our|my)\s+(?:[\w-]+\s+){0,2}?"
+            r"|\b(?:average|blend)\s+them\b(?!\s+(?:adapters|loras|doras)\b)"  # "a friend's checkpoint at B. average them?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|(?:the|our|my)\s+(?:[\w'-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             # "blend ours after sft and dpo with B", "смешай нашу после sft и dpo с B": the partner comes after the stages
@@ -263,7 +266,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\b(?:merge|fold|bake|fuse|absorb)\w*\s+(?:(?:the|this|that|its|our|sft|dpo|lora|dora|new)\s+)*"
             r"(?:adapters?|lora|dora|it|them|weights)\b|\bmerge[_ -]and[_ -]unload\b|\b(?:merge|fold)\w*\s+(?:it\s+|them\s+)?(?:back\s+)?into\s+(?:the\s+)?(?:base|model)\b(?!\s*(?:with|and|,|&)\s*#)|\b(?:merge|fold)\w*\s+(?:it\s+)?(?:back|in)\b(?!\s+#)"
             r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b|->|→))"  # a bare "merge" after training
-            r"|(?<![а-я])слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
+            r"|(?<![а-я])(?<!первого )(?<!второго )(?<!этого )(?<!того )слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
             r"|\bmerge\s+(?:the\s+)?(?:result|fine-?tuned (?:model|one)|trained (?:model|one))\b(?!\s*(?:with|into|and\s+#))"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини"
@@ -441,6 +444,7 @@ def normalise(text: str) -> str:
     from agent.goal_numbers import spelled_numbers
 
     text = re.sub(r"\s+", " ", spelled_numbers(text.strip()).lower())
+    text = PERCENT_WORD.sub(lambda m: "%".ljust(len(m.group(0))), text)  # "25 pct", "60 percent": shares
     return re.sub(r"(?<=\s)c(?=\s+[а-я])", "с", text)  # "смержь B c нашей": a Latin c typed for the Russian "с"
 
 
@@ -481,11 +485,12 @@ BLEND_SAID = re.compile(
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
     r"(?:(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|результат|mix|blend|merge|result)\w*\s+"
-    r"|(?:the\s+)?(?:result|that|it|this)\s+|результат\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
+    r"|(?:the\s+)?(?:result|outcome|output|that|it|this)\s+|(?:результат|итог|выход)\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
     r"(?:(?:ещ[её]|again|also)\s+)?"  # "потом результат ещё линейно с C"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+"
     # («а потом результат с нашей моделью 40 на 60»: the result blended back with ours)
-    r"(?:#{3,}|(?:(?<=результат с )|(?<=результат со )|(?<=result with ))(?:нашей|моей|ours|our\s+model|mine))"
+    r"(?:#{3,}|(?:(?<=результат с )|(?<=результат со )|(?<=итог с )|(?<=итог со )|(?<=result with ))"
+    r"(?:нашей|моей|ours|our\s+model|mine))"
 )
 
 
@@ -589,6 +594,8 @@ def find_actions(text: str) -> list[Action]:
             and not any(a.start < again.end() for a in found)
         ):  # "слить с A через slerp, а потом ещё с B линейно[, сохранить в X]": a second merge, of the first's result
             found.insert(0, Action("merge_models", c_start, again.end()))
+            while len(found) > 1 and found[1].kind == "merge_models":
+                del found[1]  # «…, а потом результат ещё с C через slerp»: the method word is this merge's, no third
         if (
             [a.kind for a in found] == ["merge_models"]
             and actions
@@ -1661,6 +1668,9 @@ PLAIN_RATIO = re.compile(
 )
 
 
+_PRONOUNS = r"it|him|her|them|него|неё|нее|ней|нему"
+
+
 def ratio_owner_unread(text: str) -> str | None:
     """A member named after a plain ratio in words Graft does not read as whose share is bigger ("70/30, heavier on
     the partner side", "70 на 30, больше партнёра"): the weights would go in said order, maybe the wrong way round."""
@@ -1672,6 +1682,18 @@ def ratio_owner_unread(text: str) -> str | None:
         return None
     if len(set(weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0))))) < 2:
         return None  # "50/50": no share is bigger
+    lean = re.search(  # «с перевесом коллеги 3 к 1», "tilted to my colleague's, 3:1": favoured, but whom?
+        r"(?:перевес\w*|уклон\w*|крен\w*|в\s+пользу|favou?r\w*|tilt\w*|lean\w*|skew\w*|bias\w*)\s+"
+        r"(?:(?:the|of|to|towards?|в|к|на)\s+)?(?:(?:my|his|her|their|a)\s+)?(?P<w>[^\s,.;!?]+)\s*[,:]?\s*"
+        r"(?:(?:at|by|with|as)\s+)?$",
+        masked[max(0, m.start() - 50) : m.start()],
+    )
+    if (
+        lean
+        and not re.fullmatch(rf"#{{3,}}|{MEMBER_WORD}|{_PRONOUNS}|first|second|перв\w*|втор\w*", lean["w"])
+        and not favoured_ratio(mask_paths(text))
+    ):
+        return lean["w"]
     after = re.sub(r"\([^)]*\)?", " ", masked[m.end() : m.end() + 60])  # "70/30 (ours 70)": read by its own rule
     after = re.split(r"[;.!?]|\b(?:then|after|but|потом|затем|после|но)\b", after)[0]
     said = re.search(MEMBER_WORD, after)
@@ -1684,6 +1706,8 @@ def parse_weights(text: str) -> list[float]:
     per_model = per_model_weights(mask_paths(text)) or ordinal_weights(mask_paths(text))
     if per_model:
         return per_model[0]
+    if (signed := SIGNED_LIST.search(mask_paths(text))) and "-" in signed.group(1):  # "weights 1 and -1"
+        return [float(v.replace(" ", "")) for v in re.findall(r"(?:-\s?)?\d*\.?\d+", signed.group(1))]
     if listed_rest := list_then_rest(mask_paths(text)):  # "weights 0.2, 0.3 and the rest"
         return listed_rest[0]
     if fraction_owned(mask_paths(text)):
@@ -2069,7 +2093,8 @@ def _merged_result(masked: str, clause_start: int, start: int) -> bool:
         word is not None
         and any(  # the stage itself is asked for earlier ("sft on a, then dpo, then merge …")
             not any(a <= m.start() < b for a, b in results)
-            for m in re.finditer(rf"(?<![\w-]){re.escape(word.group(0))}(?![\w-])", lowered[:clause_start])
+            # (earlier in this clause too: «после DPO на prefs сделай slerp DPO-модели с B»)
+            for m in re.finditer(rf"(?<![\w-]){re.escape(word.group(0))}(?![\w-])", lowered[:start])
         )
     )
     return inside and run_before and bool(MERGE_WORDS.search(lowered[max(0, clause_start - 80) : start]))
@@ -2272,6 +2297,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
         method = "task_arithmetic"
         ctx.notes.append(
             "no merge method was named; task vectors added or subtracted are a task_arithmetic merge (say ties for another)."
+        )
+    elif not method and re.search(r"(?<![\w-])t\s*[=:]\s*(?:0?\.\d+|0|1)(?![\w.])", mask_paths(text)):
+        method = "slerp"  # "merge with B with t=0.45": t is SLERP's interpolation factor, no other method has one
+        ctx.notes.append(
+            "no merge method was named; t is SLERP's factor, so the merge is a SLERP (say another to change it)."
         )
     elif not method and ("@base" in partners or opened_in_paths):
         # "blend the result back with the original, 70/30": the base is a member; TIES would take it as its own ancestor
@@ -2484,11 +2514,29 @@ def _merge_models(action: Action, ctx: Context) -> None:
             return
     favoured = favoured_ratio(mask_paths(text))
     listed = weights_for(mask_paths(text))  # "0.5 A, 0.3 B, остальное наша": three shares, not one and the rest
+    if (
+        favoured
+        and method in _NEEDS_BASE
+        and len(stage["models"]) == 3
+        and "@base" in stage["models"]
+        and stage.get("base", "@base") == "@base"
+        and _member_named(text[favoured.who_start : favoured.who_end], stage["models"], ctx) not in (None, "@base")
+        and favoured.other
+        and _member_named(_relation_other(favoured, text), stage["models"], ctx) not in (None, "@base")
+    ):  # "ties: B gets 3x the weight of C, base ours": ours is the reference, B and C are weighed
+        stage["models"] = [m for m in stage["models"] if m != "@base"]
     if favoured and len(stage["models"]) == 2 and not (listed and len(listed[0]) >= 3):
         _favoured_weights(favoured, stage, method, text, ctx)  # "60-40 in favour of the second one"
         _finish_merge(stage, text, ctx)
         return
     weights = parse_weights(text) or parse_weights(ctx.merge_config) or _result_share_weights(text, stage["models"])
+    signed = SIGNED_LIST.search(mask_paths(text))
+    if signed and "-" in signed.group(1) and method not in _NEEDS_BASE:  # "weights -0.5 and 1.5, linear"
+        raise NeedsAnswer(
+            f"You gave the weights {signed.group(1).strip()}, one of them below 0; a {method} merge with a negative "
+            "weight extrapolates away from that model, and Graft subtracts a model only in a task_arithmetic merge. "
+            "Should it be task_arithmetic, or which weights above 0?"
+        )
     if listed and (
         RATIO_THEN_NAMES.search(mask_paths(text))
         or any(partner_place(mask_paths(text)[a:b]) is not None for _, a, b in listed[0])
@@ -2509,9 +2557,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
             f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
         )
     labelled = _label_placed(weights, stage, text, ctx)  # "60/40 with B (60 for partner)": B takes 0.6
-    if weights and not labelled and ratio_owner_unread(text) is not None:
+    if weights and not labelled and (unread := ratio_owner_unread(text)) is not None:
+        sentence = next((s for s in reversed(re.split(r"(?<=[.!?])\s+|\s{2,}", text)) if unread in s), text)
         raise NeedsAnswer(
-            f"You wrote '{text.strip(' ,.;')}', and Graft did not read whose share is bigger; which weight goes to "
+            f"You wrote '{sentence.strip(' ,.;!?')}', and Graft did not read whose share is bigger; which weight goes to "
             f"which model ({', '.join(m.lstrip('@') for m in stage['models'])})?"
         )
     named = weights_for(mask_paths(text))
@@ -2690,7 +2739,9 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if method in _NEEDS_BASE and "@base" in stage["models"] and len(stage["models"]) > 2:
             # "dare_ties B and C on top of ours, equal weights": ours is the reference, the others weigh the same
             stage["models"] = [m for m in stage["models"] if m != "@base"]
-        stage["weights"] = [0.5] * len(stage["models"])
+        # (a linear merge is an average: each of n members 1/n, as said; mergekit would normalise 0.5 each the same)
+        share = round(1 / len(stage["models"]), 6) if method == "linear" else 0.5
+        stage["weights"] = [share] * len(stage["models"])
     if "density" in said:
         stage["density"] = said["density"]
     _finish_merge(stage, text, ctx)
@@ -2760,6 +2811,12 @@ def _favoured_t(favour: re.Match[str], models: list[str], ctx: Context) -> float
     return t
 
 
+def _relation_other(favoured: Favoured, text: str) -> str:
+    """The other member of a share relation as the goal spells it (a path unmasked)."""
+    at = mask_paths(text).find(favoured.other, favoured.who_end)
+    return text[at : at + len(favoured.other)] if at >= 0 else favoured.other
+
+
 def _favoured_weights(favoured: Favoured, stage: dict[str, Any], method: str, text: str, ctx: Context) -> None:
     """A two-model merge's weights (or SLERP's t) from a ratio said in favour of one member."""
     models = _in_said_order(stage["models"], text, ctx)
@@ -2782,6 +2839,12 @@ def _favoured_weights(favoured: Favoured, stage: dict[str, Any], method: str, te
         raise NeedsAnswer(
             f"You wrote '{said}', and Graft could not tell which of the merge's two models "
             f"({', '.join(m.lstrip('@') for m in models)}) that is; which weight goes to which model?"
+        )
+    other = next(m for m in models if m != target)
+    if favoured.other and _member_named(_relation_other(favoured, text), models, ctx) != other:
+        raise NeedsAnswer(  # "0.7 for C and 0.3 for the base" in a merge of B and C: the base is no member
+            f"You wrote '{said}', and those shares do not name each model of the merge "
+            f"({', '.join(m.lstrip('@') for m in models)}) once; which weight goes to which model?"
         )
     stage["models"] = models
     if method == "slerp":
@@ -2860,6 +2923,10 @@ def _label_placed(weights: list[float], stage: dict[str, Any], text: str, ctx: C
     hit = _member_named(text[label.start(group) : label.end(group)], stage["models"], ctx)
     share = float(value) / 100 if float(value) > 1 else float(value)
     places = [i for i, w in enumerate(weights) if abs(w - share) < 1e-6]
+    said = list(re.finditer(r"(?<![\w.])(\d*\.?\d+)\s*(?:/|:|к|на|to)\s*(\d*\.?\d+)(?![\w.])", masked[: label.start()]))
+    if not places and said and float(value) > 1:  # "1 к 3 (нам 3)": the label names a part of the ratio as said
+        parts = [float(said[-1][1]), float(said[-1][2])]
+        places = [i for i, p in enumerate(parts) if abs(p - float(value)) < 1e-9]
     if hit is None or len(places) != 1 or len(set(weights)) < 2:
         raise NeedsAnswer(
             f"You wrote '{text[label.start() : label.end()]}' beside the ratio; which weight goes to which model "
@@ -3648,7 +3715,8 @@ def _named_first(request: PlanRequest, question: str) -> str:
 
 def _states_training(goal: str, num_layers: int | None) -> bool:
     """'rank 16, alpha 32' or 'all but the first two layers' with no verb: values only a training stage takes."""
-    training = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length", "layers"}
+    training = {"r", "alpha", "dropout", "epochs", "max_steps", "learning_rate", "batch_size", "max_length", "layers",
+                "gradient_accumulation", "warmup_steps", "weight_decay", "max_grad_norm", "scheduler"}  # fmt: skip
     return any(
         f.slot in training or (f.slot == "reference" and f.value in training) for f in goal_facts(goal, num_layers)
     )

@@ -80,6 +80,9 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "Unsloth: Graft trains with TRL and PEFT, the same LoRA without Unsloth's patched kernels": (
+        "Unsloth: Graft обучает через TRL и PEFT — та же LoRA, но без пропатченных ядер Unsloth"
+    ),
     "a merge without weight normalisation: Graft's linear, TIES and DELLA merges normalise the weights "
     "(mergekit's default)": "слияние без нормализации весов: линейное слияние, TIES и DELLA в Graft нормируют веса "
     "(так по умолчанию в mergekit)",
@@ -527,6 +530,16 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You gave the weights (?P<v>.+?), one of them below 0; a (?P<m>\S+) merge with a negative weight extrapolates "
+        r"away from that model, and Graft subtracts a model only in a task_arithmetic merge\. Should it be "
+        r"task_arithmetic, or which weights above 0\?",
+        lambda m: (
+            f"Вы дали веса {m['v']}, один из них меньше 0; слияние {m['m']} с отрицательным весом экстраполирует "
+            "в сторону от этой модели, а вычитает модель Graft только в слиянии task_arithmetic. Сделать task_arithmetic или "
+            "какие веса больше 0?"
+        ),
+    ),
+    (
         r"A value read from your goal does not fit the plan \((?P<e>.+?)\) Which value did you mean\?",
         lambda m: f"Значение из вашей цели не подходит плану ({m['e']}). Какое значение вы имели в виду?",
     ),
@@ -734,6 +747,9 @@ NOTE_SHAPES: list[tuple[str, object]] = [
     (r"^no merge method was named; a blend in the shares you gave is a linear merge \(say ties or slerp for another\)\.$",
      lambda m: "метод слияния не назван; смешивание в указанных долях — это линейное слияние (для другого метода "
      "скажите ties или slerp)."),
+    (r"^no merge method was named; t is SLERP's factor, so the merge is a SLERP \(say another to change it\)\.$",
+     lambda m: "метод слияния не назван; t — это параметр SLERP, поэтому слияние — SLERP (назовите другой метод, "
+     "чтобы его сменить)."),
     (r"^no merge method was named; a blend with the starting model is a linear merge \(say ties or slerp for "
      r"another\)\.$",
      lambda m: "метод слияния не назван; смешивание с исходной моделью — это линейное слияние (для другого метода "
