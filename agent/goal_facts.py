@@ -1269,7 +1269,10 @@ RATIO_THEN_NAMES = re.compile(
 def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
     """(weight, name start, name end) for each model named with its weight, or None; `text` has paths masked."""
     if rest := _rest_weights(text):
-        return rest
+        from agent.goal_shares import owned_list
+
+        owned = owned_list(text)  # «нам 50%, B — треть, остальное C»: three shares, not one and the rest
+        return owned if owned and len(owned[0]) > len(rest[0]) else rest
     by = _weights_by(text)
     if any(partner_place(text[b[1] : b[2]]) is not None for b in by) and all(
         partner_place(text[b[1] : b[2]]) is not None for b in by
@@ -1319,7 +1322,9 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
     if len(hits) < 2 or not all(
         re.fullmatch(r"\s*(?:,|and|и|;|&)\s*(?:and\s+|и\s+)?", text[a.end() : b.start()]) for a, b in pairwise(hits)
     ):
-        return None
+        from agent.goal_shares import owned_list
+
+        return owned_list(text)  # "ours half, B a third, C the rest": three members, each with its share
     values = weight_values([(m.group(1), m.group(2)) for m in hits])  # "1 for ours and 2 for B" is a ratio
     return (
         [(v, m.start("name"), m.end("name")) for v, m in zip(values, hits, strict=True)],
@@ -1755,7 +1760,7 @@ FLIPPED = re.compile(
     r"\s*(?:--|—|–|-|,|;|\.|!)?\s*(?:(?:sorry|oops|no|wait|actually|ой|нет|извини|хотя)[,!.]?\s+)?"
     r"(?:flip\s+(?:that|it|them|those|the\s+(?:weights|shares|numbers))|swap\s+(?:them|those|the\s+(?:weights|shares|numbers))"
     r"|(?:the\s+)?other\s+way\s+(?:round|around)|(?:сделай\s+|давай\s+)?наоборот|поменяй\s+(?:их\s+|веса\s+)?местами)"
-    r"(?=\s*(?:[,.;!]|$))",
+    r"(?=\s*(?:[.;!]|$)|\s*,(?![^.;]*\d))",  # (not "…, наоборот, 30/70": the new values are said)
     re.IGNORECASE,
 )
 
@@ -1767,9 +1772,9 @@ def swap_flipped(goal: str) -> str:
         ends = list(re.finditer(r"[.!?](?=\s)", goal[: m.start()]))  # the sentence's start ("0.3" is no end)
         start = ends[-1].end() if ends else 0
         clause = mask(goal[start : m.start()])  # (no digit inside a path is a share)
-        values = list(re.finditer(r"(?<![\w.#])\d*\.?\d+%?(?![\w.#])", clause))
-        if len(values) < 2:
-            continue
+        values = list(re.finditer(r"(?<![\w.#-])\d*\.?\d+%?(?![\w.#-])", clause))
+        if len(values) < 2 or re.search(r"\d[eE]-?\d", clause) or not merge_said(clause.lower()):
+            continue  # "lr 1e-5 for SFT, 5e-7 for DPO, no, the other way round": the stages' values, read elsewhere
         a, b = values[-2], values[-1]
         text = goal[start : m.start()]
         text = text[: a.start()] + b.group(0) + text[a.end() : b.start()] + a.group(0) + text[b.end() :]
@@ -5595,6 +5600,26 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
             continue  # "…, actually use della, same density": the one density said before stays
         elif kind in ("part", "times") and any(f.slot in ("layers", "reference") or f.derived for f in after):
             continue  # "half of the layers", "twice the rank of …": read by what follows
+        elif (
+            kind == "times"
+            and (
+                said_again := re.match(
+                    r"\s*\(\s*(?:(?:weight|вес\w*)\s*(?:of\s+|=\s*|:\s*)?)?(\d+(?:\.\d+)?)\s*\)", window
+                )
+            )
+            and {
+                "twice": 2.0,
+                "double": 2.0,
+                "дважды": 2.0,
+                "вдвое": 2.0,
+                "thrice": 3.0,
+                "triple": 3.0,
+                "трижды": 3.0,
+            }.get(word.lower())
+            == float(said_again.group(1))
+            and any(f.start >= m.end() and f.slot == "weights" for f in facts)
+        ):
+            continue  # "add B's task vector twice (weight 2.0)": the multiple said again as the weight read
         left = re.search(r"(?:\S+\s+){0,3}$", goal[: m.start()]).group(0) if goal[: m.start()] else ""
         right = re.match(r"(?:\s*\S+){0,3}", goal[m.end() :]).group(0)
         found.append((left + goal[m.start() : m.end()] + right).strip())

@@ -311,6 +311,8 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
         slot = max(earlier, key=lambda f: f.end).slot
         facts.append(Fact("reference", (slot, factor, None), m.group(0).strip(), m.start(), m.end()))
     for f in facts:  # "lora alpha equal to twice the rank", «альфа — удвоенный ранг»: alpha said by this stage's rank
+        if f.slot != "reference" or not isinstance(f.value, tuple):
+            continue
         if f.value[0] == "r" and f.value[1] != 1.0 and ALPHA_BEFORE.search(masked[max(0, f.start - 30) : f.start]):
             f.value = ("alpha", f.value[1], f.value[2])
     return facts

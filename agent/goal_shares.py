@@ -174,3 +174,34 @@ def share_relation(masked: str) -> Favoured | None:
         other = masked[slice(*_who(m, "b"))] if m["b"] is not None else ""
         return Favoured(share, round(1 - share, 6), masked[who[0] : who[1]], m.start(), m.end(), *who, other)
     return None
+
+
+def owned_list(masked: str) -> tuple[list[tuple[float, int, int]], int, int] | None:
+    """Three or more members each said with its share ("ours half, B a third, C the rest", «нам 50%, B — треть,
+    остальное C»), as weights_for gives them: (share, member start, member end), and where the shares are said."""
+    pairs = []
+    for m in _PAIR.finditer(masked):
+        k = "a" if m["a"] is not None else "b"
+        if m[f"num{k}"] is not None and not m[f"xnum{k}"] and k == "a" and not _CLAUSE_END.match(masked, m.end()):
+            return None  # "ours for 3 epochs": a number of something else, so no clean list of shares
+        if k == "b" and m["numb"] is not None and not m["pctb"] and not masked[m.end("numb") : m.start("b")].strip():
+            return None
+        value, size = _value(m, k)
+        if size:
+            return None  # "the bigger share" among three: which one is bigger than which is not a share
+        pairs.append((_who(m, k), value, m.start(), m.end()))
+    names = [masked[a:b] for (a, b), *_ in pairs]
+    if len(pairs) < 3 or len(set(names)) != len(names):
+        return None
+    numbers = [v for _, v, _, _ in pairs if isinstance(v, float)]
+    rests = len(pairs) - len(numbers)
+    if all(v > 1 for v in numbers) and abs(sum(numbers) - 100) < 1e-6 and not rests:
+        numbers = [v / 100 for v in numbers]  # "ours 50, B 30, C 20": percents
+        pairs = [(w, v / 100, s, e) for w, v, s, e in pairs]
+    if rests > 1 or any(not 0 < v < 1 for v in numbers):
+        return None
+    left = round(1 - sum(numbers), 6)
+    if (rests and not 0 < left < 1) or (not rests and abs(left) > 1e-6):
+        return None  # the shares do not make one whole
+    shares = [(round(v, 6) if isinstance(v, float) else left, a, b) for (a, b), v, _, _ in pairs]
+    return shares, pairs[0][2], pairs[-1][3]

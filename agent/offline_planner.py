@@ -374,7 +374,8 @@ STOPWORDS = set(
     слой слои слоя слоях слоям данные данных файл файла его их ее ей бы чтобы
     сделай сделать сделаем сделайте давай давайте хочу хотим нужно надо через потом затем сначала после
     результат результата результате обучи обучить дообучи дообучить лору лоры лорой итог итоге
-    do run train then first after want need result results final output please""".split()
+    do run train then first after want need result results final output please
+    target targets module modules только""".split()
 )
 
 

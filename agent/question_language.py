@@ -32,7 +32,8 @@ def wants_russian(goal: str) -> bool:
 _TERMS = frozenset(
     "sft dpo ipo orpo kto simpo cpo ppo grpo lora qlora dora peft trl gguf awq gptq ties slerp dare della linear bf16 fp16 "
     "fp32 int8 int4 nf4 safetensors lr mlp hf hub neftune rslora pissa olora loftq galore lisa badam deepspeed fsdp "
-    "mergekit axolotl unsloth torchtune adamw cosine dare_ties task_arithmetic model_stock breadcrumbs passthrough".split()
+    "mergekit axolotl unsloth torchtune adamw cosine dare_ties task_arithmetic model_stock breadcrumbs passthrough "
+    "sigmoid hinge robust".split()
 )
 
 

@@ -1734,6 +1734,15 @@ PLANNED = [
     ("linear merge, ours 0.7 and {partner} 0.3 -- sorry, flip that", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
     ("слей с {partner}: нам 70%, ему 30%, ой, наоборот", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.3, 0.7]}}),
     ("merge with {partner} 80/20, the other way round", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.2, 0.8]}}),
+    # three members, each said with its share in words (a fraction, "the rest"), and a multiple said again as a weight
+    ("ours half, {partner} a third, {partner2} the rest", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 1 / 3, 1 / 6]}}),
+    ("нам 50%, {partner} — треть, остальное {partner2}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 1 / 3, 1 / 6]}}),
+    ("our model 20 pct, {partner} 30 pct, {partner2} 50 pct", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.2, 0.3, 0.5]}}),
+    ("add the task vector of {partner} to our model twice (weight 2.0), task arithmetic", ["merge_models"],
+     {0: {"method": "task_arithmetic", "models": ["{partner}"], "weights": [2.0]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
