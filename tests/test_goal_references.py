@@ -1736,9 +1736,9 @@ PLANNED = [
     ("merge with {partner} 80/20, the other way round", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.2, 0.8]}}),
     # three members, each said with its share in words (a fraction, "the rest"), and a multiple said again as a weight
     ("ours half, {partner} a third, {partner2} the rest", ["merge_models"],
-     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 1 / 3, 1 / 6]}}),
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.333333, 0.166667]}}),
     ("нам 50%, {partner} — треть, остальное {partner2}", ["merge_models"],
-     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 1 / 3, 1 / 6]}}),
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.333333, 0.166667]}}),
     ("our model 20 pct, {partner} 30 pct, {partner2} 50 pct", ["merge_models"],
      {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.2, 0.3, 0.5]}}),
     ("add the task vector of {partner} to our model twice (weight 2.0), task arithmetic", ["merge_models"],
