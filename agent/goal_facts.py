@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.goal_layers import ONE_BASED, ZERO_BASED
-from agent.goal_numbers import DIGITS, Number, find_numbers, number_at, number_before
+from agent.goal_numbers import DIGITS, Number, exact_share, find_numbers, number_at, number_before
 
 SLOT_NAMES = {
     "r": "rank", "alpha": "alpha", "dropout": "dropout", "epochs": "epochs", "max_steps": "steps",
@@ -54,7 +54,10 @@ AFTER = [
         r"|эпох|steps?|шаг|гб|gb|mb|мб|раз|times)))",
     ),
     ("cpo_alpha", r"\bcpo[_ ]alpha\b"),  # before alpha: "cpo alpha 0.1" is not the LoRA's
-    ("alpha", r"\blora_alpha\b|(?<!cpo )\balpha\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)"),
+    (
+        "alpha",
+        r"\blora_alpha\b|(?<!cpo )\b(?:alpha|alpah|aplha|alhpa|apha)\b|α|альф\w*|(?<![\w.-])a(?=\s*=\s*\d)|(?<=\d )a(?=\s+\d)",
+    ),
     (
         "dropout",
         r"\blora_dropout\b|\b(?:lora\s+)?dropout\b(?:\s+of\s+the\s+(?:lora|adapter))?|дропаут\w*(?:\s+(?:лоры|лора|lora|адаптера))?|\bdrop(?=\s*[=:]?\s*0?\.\d+(?!\s*(?:of|%|из))(?![\d%]))",
@@ -72,12 +75,13 @@ AFTER = [
     ),
     (
         "learning_rate",
-        r"\b" + LEARNING_WORD + r"[_ -]rates?\b|\blrs?\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*"
+        r"(?<!min )(?<!min_)(?<!minimum )(?<!final )(?<!минимальная )(?<!минимальной )"  # a floor is no lr (TECHNIQUES)
+        r"(?:\b" + LEARNING_WORD + r"[_ -]rates?\b|\blrs?\b|скорост\w*(?:\s+обучения)?|\bлр\b|л[её]рнинг[- ]?рейт\w*)"
         r"|(?<![а-я])шаг\w*\s+обучения",  # "шаг обучения 3e-5": the learning rate, as Russian courses call it
     ),
     (
         "beta",
-        r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\bdpo_beta\b|\borpo_alpha\b|β|бет\w*",
+        r"\bbeta\b|\bpref_beta\b|\brl_beta\b|\bdpo_beta\b|\borpo_alpha\b|β|бет\w*|\btau\b|τ|(?<![а-я])тау(?![а-я])",
     ),  # Axolotl: rl_beta, ORPO's orpo_alpha
     ("simpo_gamma", r"\bsimpo_gamma\b|\bgamma\b|γ|гамм\w*"),
     (
@@ -124,7 +128,8 @@ AFTER = [
         "eval_fraction",
         r"\beval_fraction\b|\bval(?:idation)?_set_size\b|\bval_size\b|\btest_size\b|\beval_split\b"
         r"|\b(?:eval(?:uation)?|validation|val|held[- ]out|holdout|dev)\s+(?:split|set|fraction|share|size|portion)\b"
-        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
+        r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|(?<![а-я])(?:оценива\w*|оцени|валидируй\w*)(?=\s+на\s+\d)"
+        r"|\b(?:evaluate|eval|validate)\s+on(?=\s+\d*\.?\d+\s*%)|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|отлож\w*(?:\s+(?:выборк\w*|дол\w*|част\w*|данн\w*|набор\w*))?|(?:тестов|контрольн)\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)"  # "eval 2%": a share of the rows held out
         r"|\b(?:eval(?:uate|uation)?|validat\w*)\s+on(?=\s+\d+(?:\.\d+)?\s*%)",  # "eval on 5% of the data"
@@ -171,7 +176,8 @@ BEFORE = [
     ),
     (  # "5% for eval", "10% held out", "5% на валидацию"
         "eval_fraction",
-        r"%?\s*(?:of\s+(?:the\s+)?(?:data|rows|dataset)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?(?:eval(?:uation)?|validation|held[- ]out|holdout|"
+        r"%?\s*(?:of\s+(?:the\s+)?(?:data|rows|dataset)\s+|(?:данных|строк|примеров|датасета)\s+)?(?:for\s+|as\s+(?:an?\s+)?)?"
+        r"(?:eval(?:uation)?|validation|held[- ]out|holdout|"
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
@@ -181,7 +187,7 @@ MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
-    r"|то есть|\bой\b|(?<![а-я])(?:извини(?:те)?|прости(?:те)?|сорри|пардон)(?![а-я])|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
+    r"|то есть|на самом деле|\bой\b|(?<![а-я])(?:извини(?:те)?|прости(?:те)?|сорри|пардон)(?![а-я])|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
     r"|\ber+\b|\buh+\b|\bum+\b|\bэ+(?:-э+)*\b|\bэм+\b"
     r"|just kidding|\bjk\b|шучу|on second thought|\bedit\s*:|ладно,?\s*(?:пусть|давай)|хотя\s+лучше"
     r"|простите|извините|извиняюсь|сорри|сори|\bpardon\b|my bad|\bsry\b"
@@ -445,7 +451,7 @@ MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "c_fc", "c_proj", "fc1", "fc2"
 MERGE_METHODS = [
     ("dare_ties", r"dare[_ -]?ties"), ("dare_linear", r"dare[_ -]?linear"), ("della_linear", r"della[_ -]?linear"),
     ("della", r"\bdella\b|делл\w*"), ("breadcrumbs", r"\bbreadcrumbs\b"), ("model_stock", r"model[_ -]?stock"),
-    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*|сферическ\w*|(?<![а-я])сфер(?:а|ой|у)(?![а-я])|spherical(?:ly)?"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b"),
+    ("nearswap", r"near[_ -]?swap"), ("slerp", r"\bslerp\b|слерп\w*|сферическ\w*|(?<![а-я])сфер(?:а|ой|у)(?![а-я])|spherical(?:ly)?"), ("task_arithmetic", r"task[_ -]?arith(?:metic)?\b|арифметик\w*\s+задач\w*"),
     ("ties", r"\bties\b"),
     ("linear", r"\blinear(?:ly)?\s+merge|\bmodel soup\b|\bmerge\w*\s+linear(?:ly)?\b|(?<![а-я])линейн(?:о|ым|ое|ого)\b"
      r"|\b(?:use|using|via|method:?)\s+linear\b(?!\s+(?:sched\w*|warm\w*|decay|lr|learning|anneal\w*))"
@@ -458,7 +464,8 @@ MERGE_NUMBERS = [
     ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
     (
         "t",
-        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*))",
+        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*"
+        r"|[a-zа-яё]+\s+(?:tenths|hundredths|десят|сот|четверт|трет)\w*))",  # "t равно семи десятым", "t seven tenths"
     ),
 ]
 # one weight for every model: "weights 0.5 each", "weight 1.0 for each model", "с весом 0.5 у каждой", "по 0.5"
@@ -546,7 +553,7 @@ def stage_result_member(word: str, members: list[str]) -> str | None:
 
 # "favouring B", "skewed toward B", "с перевесом в сторону B", "с уклоном в B", "перевес партнёру": who gets more
 FAVOUR_WORDS = (
-    r"(?:favou?ring|in favou?r of|(?:weighted|leaning|leans?|tilt(?:ed|ing)?|skew(?:ed|ing)?|bias(?:ed)?)\s+"
+    r"(?:favou?r(?:ing|s)|in favou?r of|(?:weighted|leaning|leans?|tilt(?:ed|ing)?|skew(?:ed|ing)?|bias(?:ed)?)\s+"
     r"(?:more\s+|heavily\s+)?towards?|closer to|в пользу|ближе к|(?:с\s+)?(?:перевес\w*|уклон\w*|крен\w*)\s+"
     r"(?:в\s+сторону|в\s+пользу|к|в)|в\s+сторону|(?:с\s+)?перевес\w*(?=\s+(?:партн|баз|наш|исходн|друг|#)))"
 )
@@ -636,6 +643,13 @@ class Favoured:
     other: str = ""  # the other member, where it was named: "B gets 3x the weight of C"
 
 
+# "60% in favour of B", «70% в пользу B»: one share said with the member it favours (the other has the rest)
+PERCENT_IN_FAVOUR = re.compile(
+    r"(?<![\w.:/])(?P<a>\d+(?:\.\d+)?)\s*%\s*(?:in\s+favou?r\s+of|в\s+пользу)\s+(?:the\s+)?"
+    rf"(?P<who>#{{3,}}|{MEMBER_WORD})"
+)
+
+
 def favoured_ratio(masked: str) -> Favoured | None:
     """The ratio and its favoured member, with positions in `masked` (number words read as digits)."""
     from agent.goal_numbers import words_to_digits_mapped
@@ -643,6 +657,9 @@ def favoured_ratio(masked: str) -> Favoured | None:
 
     if relation := share_relation(masked):  # "B's share is half of ours": before "half" is read as B's own share
         return relation
+    if (single := PERCENT_IN_FAVOUR.search(masked)) and 50 < float(single["a"]) < 100:
+        share = round(float(single["a"]) / 100, 6)
+        return Favoured(share, round(1 - share, 6), single["who"], single.start(), single.end(), *single.span("who"))
     digits, starts, ends = words_to_digits_mapped(masked)
     m = (
         SHARE_SIZE_SAID.search(digits)
@@ -937,7 +954,8 @@ def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
 
 
 SINGLE_WEIGHT = re.compile(
-    r"(?<!desirable )(?:\bweight|\bвес(?:ом)?)\s*(?:of|=|:)?\s*(\d*\.\d+|1(?:\.0+)?(?![\d%/])|\d{1,2}\s*%)(?![\d%/])"
+    r"(?<!desirable )(?:\bweight|\bвес(?:ом)?|\bcoefficient|(?<![а-я])коэффициент(?:ом)?)\s*(?:of|=|:)?\s*"
+    r"(\d*\.\d+|1(?:\.0+)?(?![\d%/])|\d{1,2}\s*%)(?![\d%/])"
 )
 
 
@@ -957,7 +975,7 @@ def single_weight(masked: str) -> tuple[float, int, int] | None:
 
 
 PER_MODEL_WEIGHT = re.compile(
-    r"(?:(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?)\s*(?:=|:|of)?|(?:(?<=#)|(?<=#'s)|(?<=vector)|(?<=vectors))\s+(?:at|@))"
+    r"(?:(?<!desirable )(?<!desirable_)(?:\bweight|\bвес(?:ом)?|\bcoefficient|(?<![а-я])коэффициент(?:ом)?)\s*(?:=|:|of)?|(?:(?<=#)|(?<=#'s)|(?<=vector)|(?<=vectors))\s+(?:at|@))"
     r"\s*(-?\d*\.?\d+)\s*(%?)"  # "B's task vector at 0.5 and subtract C's at 0.3"
 )
 
@@ -1104,7 +1122,7 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
 _REST_NAME = rf"(?:#{{3,}}|{MEMBER_WORD})"
 # "the rest to B", "ours gets the rest", "остальное нашей", "партнёр — остальное": the member that takes what is left
 REST_TO = re.compile(
-    rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for)\s+|(?:is|stays|remains)"
+    rf"(?:the\s+)?(?:rest|remainder)(?:\s+of\s+(?:it|the\s+weight))?\s+(?:(?:goes\s+)?(?:to|for|from)\s+|(?:is|stays|remains)"
     rf"\s+(?:with\s+|for\s+)?)?(?:the\s+)?(?P<a>{_REST_NAME})"  # "the rest is ours", "the rest stays the base"
     rf"|(?P<b>{_REST_NAME})\s*(?:[:—-]\s*|\s(?:gets?|takes?|taking|getting|keeps?|keeping|has|have|having|contributes?)\s+|\s)"
     r"(?:the\s+)?(?:rest|remainder|remaining(?:\s+(?:half|part|share|weight|\d*\.?\d+\s*%?))?)\b"
@@ -1201,7 +1219,15 @@ EVEN_REST = re.compile(
     r"(?:the\s+)?(?:rest|remainder)\s+(?:is\s+|gets\s+)?(?:split|shared|divided)\s+(?:evenly|equally)"
     r"|(?:the\s+)?other\s+(?:two|three|ones|partners)\s+(?:split|share)\s+the\s+(?:rest|remainder)(?:\s+(?:evenly|equally))?"
     r"|(?:the\s+)?(?:rest|remainder)\s+(?:evenly|equally)"
+    # "what's left goes to the other two equally", "the rest to the others, equally", "split the rest evenly"
+    r"|(?:(?:the\s+)?(?:rest|remainder)|what(?:'s|\s+is)\s+left)\s+(?:goes\s+|go\s+)?(?:to\s+)?(?:the\s+)?"
+    r"(?:other\s+(?:two|three|ones|models|partners)|others|two\s+others)\s*,?\s+(?:split\s+)?(?:evenly|equally|in\s+equal\s+parts)"
+    r"|\bsplit\s+(?:the\s+rest|the\s+remainder|what(?:'s|\s+is)\s+left)\s+(?:evenly|equally)"
     r"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s+)?(?:поровну|пополам|делят\s+поровну|(?:делится|делим)\s+поровну)"
+    r"|(?<![а-я])(?:остальн\w+|оставш\w+)\s+(?:двум|двоим|трём|трем|моделям)?\s*(?:[—-]\s+)?поровну"
+    # "average the three: A, B, C, but give C half", «усредни все три, но C дай половину»: one share, the rest even
+    r"|\b(?:average|equal(?:ly)?|evenly)\b(?=[^.;]*?\bbut\s+(?:give|with|make)\b)"
+    r"|(?<![а-я])(?:усредни\w*|поровну)(?=[^.;]*?,?\s+но\s)"
 )
 
 
@@ -1243,7 +1269,7 @@ def _rest_weights(text: str) -> tuple[list[tuple[float, int, int]], int, int] | 
     if not pairs:
         return None
     percent = any(p[5] for p in pairs) or any(p[0] > 1 for p in pairs)
-    said = [(p[0] / 100 if percent else p[0], p[1], p[2]) for p in pairs]
+    said = [(exact_share(p[0] / 100 if percent else p[0]), p[1], p[2]) for p in pairs]  # ("треть" written 0.333)
     left = round(1 - sum(v for v, _, _ in said), 6)
     if not 0 < left < 1:
         return None
@@ -1364,11 +1390,11 @@ _FROM_OURS = r"(?:из\s+(?:нашей|моей|базов\w*|исходн\w*)(?
 # "subtract B from ours at weight 0.4", «вычесть B из нашей с весом 0.3», «вычти B из нашей …, вес -1»
 SUBTRACTED_FROM = re.compile(
     # «наша минус B с весом 0.3», "ours minus B at 0.3"
-    r"(?:\bours|\bour\s+model|\bbase|(?<![а-я])(?:наша|нашей|наш|база|базы))\s+(?:minus|минус|-)\s+(?P<name2>#{3,})"
-    r"[^.;\d]{0,30}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v2>-?\d*\.?\d+)|"
+    r"(?:\bours|\bour\s+model|\bbase|#{3,}|(?<![а-я])(?:наша|нашей|наш|база|базы))\s+(?:minus|минус|-)\s+(?P<name2>#{3,})"
+    r"(?:#+|[^.;\d#]){0,30}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v2>-?\d*\.?\d+)|"
     r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|вычитаем|отними|отнять))\s+(?:the\s+)?(?P<name>#{3,})"
     r"(?:'s\s+task\s+vectors?)?\s+(?:from|из|от)\s+(?:the\s+|our\s+)?(?:ours|base|model|нашей|нашу|базы|базовой|исходной)"
-    r"(?:\s+(?:model|модели))?[^.;\d]{0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)|"
+    r"(?:\s+(?:model|модели))?(?:#+|[^.;\d#]){0,40}?(?:weight|вес\w*|at)\s*(?:of\s+|[:=]\s*)?(?P<v>-?\d*\.?\d+)|"
     # "subtract half of B's task vector", «вычти из нашей модели половину вектора задачи B»: the share said first
     r"(?:\bsubtract(?:ing)?|(?<![а-я])(?:вычти|вычесть|отними|отнять))\s+" + _FROM_OURS + r"?"
     r"(?P<v3>half|a\s+third|a\s+quarter|\d*\.?\d+\s*%?|половин\w*|треть|четверть)\s+(?:of\s+)?(?:the\s+)?"
@@ -1377,7 +1403,7 @@ SUBTRACTED_FROM = re.compile(
     r"(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+"
     + _FROM_OURS
     + r"?(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+(?P<name5>#{3,})"
-    r"[^.;\d]{0,30}?(?:вес\w*|коэффициент\w*)\s*[:=]?\s*(?P<v5>-?\d*\.?\d+)"
+    r"(?:#+|[^.;\d#]){0,40}?(?:вес\w*|коэффициент\w*)\s*[:=]?\s*(?P<v5>-?\d*\.?\d+)"  # (a path counts as one)
 )
 _SUBTRACTED_SHARE = {"half": 0.5, "a third": 1 / 3, "a quarter": 0.25, "треть": 1 / 3, "четверть": 0.25}
 
@@ -1753,6 +1779,9 @@ LABEL_GIVEN = re.compile(
     # "let's call ../b \"bob\"", «папку ../b назовём петя»: any word, named as such
     r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:(?:модель|model)\s+)?(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|(?P<label8>[A-ZА-ЯЁ])(?=[\s,.;!]|$)|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
     r"|(?P<path6>\S+?)\s+(?:назов[её]м|назови|зов[её]м|будет)\s+[\"'«]?(?P<label6>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
+    # «назови ../a «А», а ../b «Б»», "call ../a 'A' and ../b 'B'": the second name given with the verb left out
+    r"|(?:(?<=[,;]\s)|(?<=\sand\s)|(?<=\sи\s)|(?<=\sа\s))(?:(?:а|и|and)\s+)?(?P<path7>\S+/\S*?)\s+"
+    r"(?:[\"'«](?P<label9>[A-Za-zА-Яа-яЁё])[\"'»]|(?P<label10>[A-ZА-ЯЁ]))(?=[\s,.;!]|$)"
 )
 
 
@@ -1782,6 +1811,51 @@ def swap_flipped(goal: str) -> str:
     return goal
 
 
+# "A, B and C: the first one 50%, the second 30%, the third the rest", «A, B и C: первому половину, второму треть»:
+# members named by their place in the list just said, each with its share
+_ORDINAL_OWNER = re.compile(
+    r"(?<![\w-])(?:(?:the\s+)?(?P<en>first|second|third)(?:\s+(?:one|model))?"
+    r"|(?P<ru>перв|втор|трет)(?:ому|ой|ей|ьему|ьей|ая|ья|ую|ью)(?:\s+модел\w*)?)(?![\w-])"
+)
+_SHARE_NEAR = re.compile(
+    r"\s*(?:[:=—-]\s*|gets\s+|takes\s+|at\s+|получает\s+|достается\s+|достаётся\s+)?"
+    r"(?:\d*\.?\d+\s*%?(?![\w.])|(?:the\s+)?(?:rest|remainder|half|a\s+third|a\s+quarter)\b"
+    r"|половин\w*|трет\w*|четверт\w*|остальн\w*|остаток)"
+)
+_MEMBER_LIST = re.compile(
+    r"(\S+/\S*?)[,;]?\s+(?:and\s+|и\s+|&\s+|with\s+|с\s+)?(\S+/\S*?)(?:[,;]?\s+(?:and\s+|и\s+|&\s+)?(\S+/\S*?))?(?=[\s,.:;]|$)"
+)
+
+
+def expand_ordinals(goal: str) -> str:
+    """Members named by their place in the list of folders just said, each with its share, as those folders."""
+    listed = next((m for m in _MEMBER_LIST.finditer(goal) if all(PATH.fullmatch(g) for g in m.groups() if g)), None)
+    if listed is None:
+        return goal
+    members = [g.rstrip(",.:;") for g in listed.groups() if g]
+    order = {"first": 0, "перв": 0, "second": 1, "втор": 1, "third": 2, "трет": 2}
+    pieces, last = [], listed.end()
+    for m in _ORDINAL_OWNER.finditer(goal, listed.end()):
+        index = order[(m["en"] or m["ru"]).lower()]
+        share_after = _SHARE_NEAR.match(goal, m.end())
+        share_before = re.search(r"(?:\d*\.?\d+\s*%?|половин\w*|трет\w*|четверт\w*|rest|остальное)\s*(?:to\s+|for\s+)?$",
+                                 goal[max(0, m.start() - 16) : m.start()])  # fmt: skip
+        if index >= len(members) or not (share_after or (share_before and len(members) >= 3)):
+            # "the first 3 layers", a third member in a list of two: not a member named by place ("60% второй" in a
+            # merge of two is the favoured member's reader's, which keeps the members in the order said)
+            continue
+        if re.match(r"\s*(?:\d+\s+)?(?:layers?|blocks?|epochs?|stage|сло|эпох|этап)", goal[m.end() :]) or re.match(
+            r"\s+(?:half|third|quarter|половин\w*|трет\w*|четверт\w*)\s+(?:of\s+)?(?:the\s+)?(?:layers?|blocks?|сло\w*|блок\w*)",
+            goal[m.end() :],
+        ):
+            continue  # "the first half of the layers": a part of the layers, not a member
+        pieces += [goal[last : m.start()], members[index]]
+        last = m.end()
+    if not pieces:
+        return goal
+    return goal[: listed.end()] + "".join(pieces) + goal[last:]
+
+
 def expand_labels(goal: str) -> str:
     """The goal with each later use of a folder's short name replaced by the folder's path, so that every reader
     finds the member where the person named it; a name given to two folders is left alone (it names neither).
@@ -1790,8 +1864,13 @@ def expand_labels(goal: str) -> str:
     given: dict[str, set[str]] = {}
     spans = []
     for m in LABEL_GIVEN.finditer(goal):
-        path = m["path"] or m["path2"] or m["path3"] or m["path4"] or m["path5"] or m["path6"]
-        label = m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"] or m["label7"] or m["label8"]
+        path = m["path"] or m["path2"] or m["path3"] or m["path4"] or m["path5"] or m["path6"] or m["path7"]
+        label = (
+            m["label"] or m["label2"] or m["label3"] or m["label5"] or m["label6"] or m["label7"] or m["label8"]
+            or m["label9"] or m["label10"]
+        )  # fmt: skip
+        if m["path7"] and not re.search(r"\b(?:call|name)\b|(?<![а-я])(?:назов[её]м|назови)", goal[: m.start()]):
+            continue  # a quoted letter after a folder, with no naming said before it
         if m["label6"] and re.fullmatch(r"[а-яё]+", label.lower()) and len(label) > 3:
             label = label[:-1] if label[-1].lower() in "аяоеьйы" else label  # «петя»: «петей», «пете» are it too
         if not PATH.fullmatch(path) or "/" not in path or label.lower() in {"and", "or", "with", "to"}:
@@ -1813,8 +1892,18 @@ def expand_labels(goal: str) -> str:
         goal = "".join(pieces) + goal[last:]
         if pieces:  # "3 to 1 (B is ../b), in favour of B": the bracket only named B, and B is now the path itself
             goal = re.sub(rf"\s*\(\s*{re.escape(label)}\s+(?:is|=|это|-|—)\s+{re.escape(path)}\s*\)", "", goal)
-        spans = [(m.start(), m.end()) for m in LABEL_GIVEN.finditer(goal)]  # the replacements moved them
-    return goal
+        spans = [  # the replacements moved them ("Б: ../a" after А was replaced names no folder "Б")
+            (m.start(), m.end())
+            for m in LABEL_GIVEN.finditer(goal)
+            if (
+                found := next(
+                    (m[g] for g in ("path", "path2", "path3", "path4", "path5", "path6", "path7") if m[g]), ""
+                )
+            )
+            and PATH.fullmatch(found)
+            and "/" in found
+        ]
+    return expand_ordinals(goal)
 
 
 def mask(text: str, patterns: tuple[re.Pattern[str], ...] = (DATASET_PATH, PATH, NAME_LIKE)) -> str:
@@ -1873,7 +1962,9 @@ def _value_first(masked: str, end: int, slot: str) -> bool:
     return False
 
 
-STAGE_INFIX = r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:\s+stage|\s+этап\w*)?\s*[:=-]?\s*"
+STAGE_INFIX = (  # "alpha for SFT 64", "alpha for SFT is 64", «lr для DPO будет 5e-6»
+    r"\s+(?:for|для)\s+(?:the\s+)?(?:sft|dpo|orpo|simpo|kto|ipo)(?:\s+stage|\s+этап\w*)?\s*(?:[:=-]|\bis\b|будет)?\s*"
+)
 
 
 GLUED_KEYS = [("r", r"r|rank|ранг"), ("alpha", r"a|α|alpha|альфа"), ("learning_rate", r"lr|лр"), ("epochs", r"ep|эп"),
@@ -1943,6 +2034,8 @@ def number_facts(text: str) -> list[Fact]:
                     continue  # "r sixteen" is the rank; "r" before anything else is a letter
             if _value_first(masked, number.end, slot):
                 continue  # "1 epoch at 2e-4 learning rate": 2e-4 is the learning rate's, said before its word
+            if re.match(r"\s*(?:раза?|times)(?![\w-])", masked[number.end :]):
+                continue  # «альфа в два раза меньше ранга», "alpha two times the rank": a multiple (goal_references)
             if (
                 slot == "eval_fraction"
                 and number.value >= 1
@@ -2564,12 +2657,13 @@ def corrected_text(goal: str) -> tuple[str, list[str]]:
 
 
 MERGE_TAKEN_BACK = re.compile(
-    r"(?<![\w-])(" + MERGE_METHOD_WORDS + r")(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?"
+    r"(?<![\w-])(" + MERGE_METHOD_WORDS + r"|linear(?:ly)?|линейн\w*)(?:[- ]?(?:merge|мерж\w*|мёрж\w*|слияни\w*))?"
     # "ties merge with A and B, actually make it dare_ties": the members said between are kept
     r"(?P<between>(?:[\s,]+(?:with|of|on|over|для|с|со|и|and|&|#+|the|base|базой|базы|модел\w*|models?|density|плотност\w*"
-    r"|\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*)(?=[\s,.…]))*)"  # "ties 0.5/0.5, actually use linear": the weights stay
+    r"|t\s*[=:]?(?=\s*\d)|\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*)(?=[\s,.…]))*)"  # "ties 0.5/0.5, actually use linear"
     r"[\s?.!…,;:—–-]*(?P<marker>(?:(?:" + MARKERS.pattern + r")[\s,.:;!—–-]*)+)"
-    r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|сделай|через|методом|method|using)\s+)*"
+    r"(?:(?:let'?s\s+(?:do|use|go with)|давай(?:те)?|лучше|use|switch to|change (?:it )?to|make (?:it|that)|сделай|через|методом"
+    r"|method|using)\s+)*"
     r"(?=(?P<new>" + MERGE_METHOD_WORDS + r"|linear|линейн\w*)(?![\w-]))"
 )
 
@@ -2586,6 +2680,21 @@ def _corrected_merge_methods(text: str) -> tuple[str, list[str]]:
             continue
         kept = m.end("between") if m["between"].strip() else m.start()
         text = text[:kept] + " " * (m.end() - kept) + text[m.end() :]
+        after = re.split(r"[.;!?](?!\d)", mask(text)[m.end() : m.end() + 60])[0]
+        restated = (
+            re.search(r"(?<![\w-])t\s*[=:]?\s*\d|\bat\s+0?\.\d", after)
+            if said[1] == "slerp"
+            else re.search(r"\d\s*[/:]\s*\d|(?:weights?|веса|весами)\s*[=:]?\s*\d", after)
+        )
+        if restated and not re.search(r"same\s+(?:weights|shares|ratio)|те\s+же\s+(?:веса|доли)", after):
+            # "linear 0.6/0.4 -- actually slerp t=0.4": the new method's own value replaces the old one's numbers
+            between = text[m.start("between") : m.end("between")]
+            blanked = re.sub(
+                r"(?<![\w#])(?:t\s*[=:]?\s*)?\d*\.?\d+(?:\s*[/:]\s*\d*\.?\d+)*",
+                lambda x: " " * len(x.group(0)),
+                between,
+            )
+            text = text[: m.start("between")] + blanked + text[m.end("between") :]
         if kept != m.start():  # the old method's name goes; the members said after it stay
             text = text[: m.start()] + " " * (m.end(1) - m.start()) + text[m.end(1) :]
         notes.insert(0, f"merge method {said[1]}: you said {said[0]}, then {said[1]}; the correction was taken.")
@@ -2632,7 +2741,7 @@ def _kept_between(span: str) -> str:
     return span[first[0].end : marker.start()].rstrip(" ,.;:!?-—–…")
 
 
-CORRECTED_GAP = re.compile(r"[\s,.;:!()-]*(?:(?:а|но|but|oh|ah)[\s,]+)?")  # «косинусный шедулер, а нет, линейный»
+CORRECTED_GAP = re.compile(r"[\s,.…;:!()-]*(?:(?:а|но|but|oh|ah)[\s,]+)?")  # «косинусный шедулер, а нет, линейный»
 
 
 def _corrected_spans(text: str) -> tuple[str, list[str]]:
@@ -2806,7 +2915,7 @@ def _swapped_back(text: str) -> tuple[str, list[str]]:
     return text, notes
 
 
-_RATIO = r"\d*\.?\d+(?:\s*%)?(?:\s*(?:/|:|,|and|и|на|к|to)\s*\d*\.?\d+(?:\s*%)?)+"
+_RATIO = r"\d*\.?\d+(?:\s*%)?(?:(?:\s*(?:/|:|,|and|и|на|к|to)\s*|\s+)\d*\.?\d+(?:\s*%)?)+"  # ("0.3 0.7" too)
 RATIO_TAKEN_BACK = re.compile(
     rf"(?<![\w.])(?P<old>{_RATIO})(?![\w.])"
     # "60 на 40 в нашу пользу, ой, нет, 65 на 35": who is favoured stays with the new ratio
@@ -2826,6 +2935,15 @@ WEIGHT_TAKEN_BACK = re.compile(
     rf"(?:(?:but|но|а|oh|ah)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
     rf"(?=(?P<new>\d*\.?\d+\s*%?)(?![\w.]))"
+)
+
+
+# "наша 0.7, B 0.3 — хотя нет, сделай 0.5 и 0.5": the members' weights said again as a bare list, in the same order
+NAMED_LIST_REDONE = re.compile(
+    rf"(?P<old>(?:(?:{MEMBER_WORD}|#{{3,}})\s*[:=]?\s*\d*\.?\d+\s*%?\s*(?:,|and|и)?\s*){{2,}})[\s.…;:!—–-]*"
+    rf"(?:(?:but|но|а|oh|ah)\s+)?(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+"
+    rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that|them)|сделай|пусть)\s+)*"
+    r"(?=(?P<new>\d*\.?\d+\s*%?(?:\s*(?:/|,|and|и)\s*\d*\.?\d+\s*%?)+)(?![\w.]))"
 )
 
 
@@ -2873,6 +2991,28 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
             0,
             f"merge weights {m['new'].strip()}: you said {m['old'].strip()}, then {m['new'].strip()}; the correction was taken.",
         )
+    for m in reversed(list(NAMED_LIST_REDONE.finditer(mask(text)))):  # «наша 0.7, B 0.3 — хотя нет, 0.5 и 0.5»
+        said_old = text[m.start("old") : m.end("old")]  # (the person's own words: a masked path is never written back)
+        old_values = list(re.finditer(r"(?<![\w.#/])\d*\.?\d+(?:\s*%)?(?![\w/])", mask(said_old)))
+        new_values = re.findall(r"\d*\.?\d+(?:\s*%)?", m["new"])
+        if len(old_values) != len(new_values):
+            continue  # as many weights again, or it is not the list redone
+        if all(len(n) <= len(o.group(0)) for n, o in zip(new_values, old_values, strict=True)):
+            # each new weight written where the old one stood, beside its member; the list after the marker goes
+            pieces, last = [], 0
+            for n, o in zip(new_values, old_values, strict=True):
+                pieces += [said_old[last : o.start()], n.ljust(len(o.group(0)))]
+                last = o.end()
+            redone = "".join(pieces) + said_old[last:]
+            text = text[: m.start("old")] + redone + " " * (m.end("new") - m.end("old")) + text[m.end("new") :]
+        else:
+            blanked = "".join(
+                " " * len(ch) if any(o.start() <= i < o.end() for o in old_values) else ch
+                for i, ch in enumerate(said_old)
+            )
+            text = text[: m.start("old")] + blanked + " " * (m.start("new") - m.end("old")) + text[m.start("new") :]
+        notes.insert(0, f"merge weights {m['new'].strip()}: you said {said_old.strip()}, then {m['new'].strip()}; "
+                        "the correction was taken.")  # fmt: skip
     masked = mask(text)
     for m in reversed(list(WEIGHT_TAKEN_BACK.finditer(masked))):
         if not (m["who"] or m["owner"]) or re.search(
@@ -2985,6 +3125,8 @@ def _corrected_selections(text: str) -> tuple[str, list[str]]:
                 head = re.match(r"\D*?(?=\d|\b(?:first|last|top|bottom|перв|последн|верхн|нижн))", old.phrase)
                 rest = masked[marker.end() :]
                 lead = CORRECTED_GAP.match(rest).end()
+                while (more := MARKERS.match(rest, lead)) and more.end() > lead:  # «ой, нет, слои 0-5»: two markers
+                    lead = CORRECTED_GAP.match(rest, more.end()).end()
                 tail = rest[lead : lead + 48]
                 noun = "слоях " if re.search(r"[а-я]", old.phrase) else "layers "
                 for candidate in (tail, (head.group(0) if head else "") + tail, noun + tail) if adjacent else ():
@@ -3083,7 +3225,21 @@ def _corrected_selections(text: str) -> tuple[str, list[str]]:
                     break
         if not done:
             break
-    return text, notes
+    return _unmatched_open_blanked(text), notes
+
+
+def _unmatched_open_blanked(text: str) -> str:
+    """'layers (4-7), no wait, 3-8': a correction that blanked the ')' leaves its '(' open, which would make every
+    word after it a remark in brackets; that '(' is blanked too (length kept)."""
+    depth_at: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth_at.append(i)
+        elif ch == ")" and depth_at:
+            depth_at.pop()
+    for i in depth_at:
+        text = text[:i] + " " + text[i + 1 :]
+    return text
 
 
 SOFT_MARKER = re.compile(
@@ -3480,7 +3636,7 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
         None
         if per_model
         else re.search(
-            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|with|в пропорции|scaling(?:\s+(?:factors?|coefficients?))?"
+            r"(?:weights?|weighted(?:\s+(?:at|by|as))?|весами|веса|в\s+весах|with|в пропорции|scaling(?:\s+(?:factors?|coefficients?))?"
             r"|(?<!warmup )(?<!warmup_)(?<!warm-up )(?<!warm up )ratio)\s*(?:of|=|:)?\s*[\[(]?\s*(\d*\.?\d+(?:\s*%)?(?:\s*(?:/|,|and|и|:|на)\s*\d*\.?\d+(?:\s*%)?|\s+\d*\.?\d+(?:\s*%)?)+)[\])]?",
             masked,
         )
@@ -3622,6 +3778,15 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         ),
         None,
     )
+    said_methods = [f for f in facts if f.slot == "method"]
+    if m is None and said_methods:  # "train LoRA on chat.jsonl …, and DPO on prefs.jsonl": the LoRA on its own data
+        lora = re.search(  # is an SFT stage before the preference one (its values are the SFT's)
+            r"(?:\b(?:train|fine-?tune)\s+(?:a\s+)?|(?<![а-я])(?:обучи|дообучи)\s+)?\b(?:lora|dora)\s+(?:adapter\s+)?"
+            r"(?:on|на)\s+#{3,}",
+            masked,
+        )
+        if lora and lora.end() < said_methods[0].start:
+            m = lora
     if m:
         facts.append(Fact("stage", "sft", m.group(0), m.start(), m.end()))
     m = ADAPTER_NONE.search(masked) or trl_full_finetune(masked)
@@ -3673,6 +3838,13 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         out = "not " if left_out(masked, start) or FROZEN_AFTER.match(masked, end) else ""  # "except the k projection"
         for role in roles:
             facts.append(Fact("module", out + LLAMA_NAMES[role], masked[start:end], start, end))
+    every = re.search(  # "LoRA on all linear layers", «на всех линейных слоях», target_modules: all-linear
+        r"\ball(?:\s+the)?\s+linear(?:\s+(?:layers|modules|projections))?\b|\ball[-_]linear\b"
+        r"|(?<![а-я])(?:все|всех|всем|всеми)\s+линейн\w*(?:\s+(?:сло|модул|проекци)\w*)?",
+        masked,
+    )
+    if every and not left_out(masked, every.start()):
+        facts.append(Fact("role", "all linear", every.group(0), every.start(), every.end()))
     m = re.search(r"\battention\b|\battn\b|self-attention|внимани\w*", masked)
     if m and MODULE_NAME.match(masked, m.end() + 1):
         m = None  # "the attention o_proj": which module, not the role
@@ -3769,9 +3941,14 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         facts.append(  # "смешай A и B поровну, без базы": the opened model is not blended in
             Fact("no_base_member", True, left_out_base.group(0), left_out_base.start(), left_out_base.end())
         )
-    if len(dpo_loss_list(masked)) > 1 and not any(
-        not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)
-    ):
+    listed_losses = dpo_loss_list(masked)
+    if len(listed_losses) > 1 and (by_name := loss_weights_by_name(masked, listed_losses)):
+        first = re.search(rf"(?<![\w-]){listed_losses[0].replace('_', '[_ -]?')}", masked)
+        last = re.search(rf"(?<![\w-]){listed_losses[-1].replace('_', '[_ -]?')}['\"]?\s*[:=]?\s*\d*\.?\d+", masked)
+        if first and last:  # the span holds the weights, so no number in it is asked about
+            facts = [f for f in facts if not (f.slot == "weights" and first.start() <= f.start < last.end())]
+            facts.append(Fact("loss_weights", by_name, text[first.start() : last.end()], first.start(), last.end()))
+    if len(listed_losses) > 1 and not any(not _loss_mix(masked, m.start()) for m in MERGE_WORDS.finditer(masked)):
         for f in facts:  # "loss types sigmoid and sft, weights 1.0 and 1.0": the losses' weights, not a merge's
             if f.slot == "weights":
                 f.slot = "loss_weights"
@@ -3798,7 +3975,7 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
                 )
             break
     for m in re.finditer(
-        r"\bno\s+(?:eval(?:uation)?|validation|held[- ]out)\b|\bwithout\s+(?:eval(?:uation)?|validation)\b|без\s+валидаци\w*|без\s+оценк\w*",
+        r"\bno\s+(?:eval(?:uation)?|validation|held[- ]out)\b|\bwithout\s+(?:eval(?:uation)?|validation)\b|без\s+(?:eval(?:uation)?|валидаци\w*|оценк\w*|эвал\w*)(?![\w-])",
         masked,
     ):
         facts.append(Fact("eval_fraction", 0.0, m.group(0), m.start(), m.end()))  # "no eval": nothing held out
@@ -3971,6 +4148,15 @@ def member_index(who: str, members: list[str]) -> int:
     who = who.strip()
     if (result := stage_result_member(who, members)) is not None:
         return members.index(result)
+    trained = [m for m in members if m.startswith("@") and m != "@base"]
+    if (
+        re.fullmatch(
+            r"(?:the\s+|that\s+)?(?:result|outcome|output|merged?(?:\s+(?:one|model))?)|результат\w*|итог\w*", who
+        )
+        and len(trained) == 1
+        and trained[0].startswith("@merge")
+    ):  # "then merge that result with A, 30% for the result": the merge before (the planner reads it so too)
+        return members.index(trained[0])
     if re.fullmatch(OURS, who):
         trained = [i for i, m in enumerate(members) if m.startswith("@") and m != "@base"]
         if "@base" in members and all(members[i].startswith("@merge") for i in trained):
@@ -4088,6 +4274,11 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         if value.startswith("not "):  # every training stage names its modules, and not this one
             return bool(training) and all(s.target_modules and value[4:] not in s.target_modules for s in training)
         return any(value in (s.target_modules or []) for s in training)
+    if slot == "role" and value == "all linear":  # Graft's default targets (PEFT's all-linear), or both roles named
+        return any(
+            not s.target_modules or (set(s.target_modules) & ATTENTION_NAMES and set(s.target_modules) & MLP_NAMES)
+            for s in training
+        )
     if slot == "role":
         names = ATTENTION_NAMES if value.endswith("attention") else MLP_NAMES
         if value.startswith("not "):  # every training stage names its modules, none of them these
@@ -4135,7 +4326,15 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
         return any(_favoured_kept(value, s) for s in stages if s.kind == "merge_models" and len(s.models) in (1, 2))
     if slot == "each_rest":
         return any(
-            (want := each_rest_weights(value[0], value[1], list(s.models), *value[2:])) is not None
+            (
+                want := each_rest_weights(
+                    value[0],
+                    "@base" if _same_path(value[1], str(plan.base_model)) else value[1],  # the opened folder, named
+                    list(s.models),
+                    *value[2:],
+                )
+            )
+            is not None
             and len(s.weights or []) == len(want)
             and all(abs(a - b) < 1e-6 for a, b in zip(s.weights, want, strict=True))
             for s in stages
@@ -4159,6 +4358,8 @@ def _placed(fact: Fact, plan: Any, num_layers: int | None) -> bool:
                 and all(abs(w - value[0]) < 1e-9 for w in have)
             ):
                 return True  # "weights 0.5 each"
+            if s.kind == "merge_models" and s.method == "slerp" and value == [0.5] and abs(s.t - 0.5) < 1e-9:
+                return True  # "slerp B with ours, half and half": t 0.5
             if (
                 s.kind == "merge_models"
                 and len(value) == 1
@@ -4276,6 +4477,10 @@ def _restated(value: float, facts: list[Fact]) -> bool:
     return any(abs(v - value) < 1e-9 or abs(v * 100 - value) < 1e-6 for v in said)
 
 
+# a two-part ratio with both parts kept ("1 к 3", "70/30"): a label may name one part again ("(нам 3)")
+RATIO_PARTS = re.compile(r"(?<![\w.])(\d*\.?\d+)\s*(?:/|:|к|на|to)\s*(\d*\.?\d+)(?![\w.])")
+
+
 def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
     """Numbers in the goal that no fact holds and no known parameter word precedes: asked about, not dropped."""
     from agent.goal_settings import ITEM_NUMBER_AFTER, unread_settings
@@ -4318,9 +4523,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             masked[max(0, number.start - 20) : number.start],
         ) and re.match(rf"\s*(?:models?\s*|моделей\s*)?[(:]\s*(?:#{{3,}}|{MEMBER_WORD})", masked[number.end :]):
             continue  # "each of the three (ours, B, C)": how many members the list that follows has
-        ratio_before = list(
-            re.finditer(r"(?<![\w.])(\d*\.?\d+)\s*(?:/|:|к|на|to)\s*(\d*\.?\d+)(?![\w.])", masked[: number.start])
-        )
+        ratio_before = list(RATIO_PARTS.finditer(masked[: number.start]))
         if (
             opened
             and closed
@@ -4507,7 +4710,9 @@ SUBTRACT = re.compile(
 
 def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
     """'вычти B', 'subtract B's task vector': a merge where no weight is negative has not subtracted anything."""
-    said = SUBTRACT.search(masked)
+    said = SUBTRACT.search(masked) or re.search(  # "ours minus B's task vector": taken away as well
+        r"(?:\bminus|(?<![а-я])минус)\s+(?:the\s+)?(?:#{3,}|task|вектор)", masked
+    )
     merges = [s for s in plan.stages if s.kind == "merge_models"]
     if not said or not merges or any(w < 0 for s in merges for w in (s.weights or [])):
         return []
@@ -4524,6 +4729,22 @@ def _subtracted_misses(masked: str, plan: Any) -> list[Miss]:
 VAGUE_LEAN = re.compile(
     rf"\b(?:more\s+(?:of\s+)?|mostly\s+|heavier\s+on\s+|leaning\s+(?:to(?:wards?)?\s+)?)(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})"
     rf"|(?<![а-я])(?:побольше|больше|в\s+основном|преимущественно)\s+(?:#{{3,}}|{MEMBER_WORD})"
+    # "B should get the bigger share", «чтобы B досталось больше»: which member leans, by how much is not said
+    rf"|(?:#{{3,}}|{MEMBER_WORD})(?:'s)?\s+(?:should\s+|must\s+|will\s+)?(?:gets?|has|have|receives?|takes?)\s+"
+    r"(?:the\s+|a\s+)?(?:bigger|larger|greater|higher|more)(?:\s+(?:share|weight|part|portion))?\b"
+    r"|\b(?:the\s+)?(?:bigger|larger|greater|higher)\s+(?:share|weight|part|portion)\s+(?:goes\s+)?(?:to|for)\s+"
+    rf"(?:the\s+)?(?:#{{3,}}|{MEMBER_WORD})"
+    rf"|(?:#{{3,}}|{MEMBER_WORD})\s+(?:досталось|достанется|доставалось|получит|получила|получило|должн\w+\s+получить)\s+"
+    r"(?:больше|бóльшую|большую|большая)"
+    rf"|(?<![а-я])(?:больше|бóльшая\s+доля|большая\s+доля|больший\s+вес)\s+(?:досталось|достанется|получит|у)\s+"
+    rf"(?:#{{3,}}|{MEMBER_WORD})"
+)
+
+
+# "B counts for five times more", «B в пять раз важнее»: a multiple said beside a member of the merge
+MULTIPLE_NEAR_MEMBER = re.compile(
+    rf"(?:#{{3,}}|{MEMBER_WORD})[^.;,]{{0,30}}?(?:\b(?:\d+(?:\.\d+)?|two|three|four|five|six|ten)\s*(?:x|×|times)(?![\w-])"
+    r"|\btwice\b|\bdouble\b|\btriple\b|(?<![а-я])в\s+\S+\s+раза?(?![а-я])|(?<![а-я])(?:вдвое|втрое|вчетверо)(?![а-я]))"
 )
 
 
@@ -4531,7 +4752,12 @@ def _vague_lean_misses(masked: str, plan: Any) -> list[Miss]:
     """'slerp with B, more of the partner': a lean with no amount is asked about, not planned as an even blend."""
     said = VAGUE_LEAN.search(masked)
     if not said or re.search(r"(?<![\w.])\d", masked[max(0, said.start() - 60) : said.end() + 60]):
-        return []
+        said = MULTIPLE_NEAR_MEMBER.search(masked)  # a multiple read as no share at all leaves an even blend
+        if said is None or not any(
+            s.kind == "merge_models" and len(s.models) >= 2 and not s.weights and s.method != "slerp"
+            for s in plan.stages
+        ):
+            return []
     even = [
         s
         for s in plan.stages
@@ -4540,6 +4766,14 @@ def _vague_lean_misses(masked: str, plan: Any) -> list[Miss]:
     ]
     if not even:
         return []
+    if said.re is MULTIPLE_NEAR_MEMBER:
+        return [
+            Miss(
+                None,
+                f"You wrote '{said.group(0)}', and Graft did not read which shares that gives; say each "
+                "member's share (e.g. 0.8 and 0.2).",
+            )
+        ]
     return [Miss(None, f"You wrote '{said.group(0)}'; by how much? Say the share (e.g. 0.7) or SLERP's t.")]
 
 
@@ -4807,7 +5041,24 @@ def check_plan_against_goal(
         else:
             message = f"You said '{fact.phrase}'; the plan does not do that. Should it?"
         misses.append(Miss(fact, message))
+    for miss in misses:  # a quote taken from the masked reading shows the person's own words, paths included
+        miss.message = unmasked_quotes(miss.message, said, reading_text(retract(goal)))
     return sorted(misses, key=lambda m: not m.unrunnable)  # what cannot run at all is asked before any value
+
+
+def unmasked_quotes(message: str, masked: str, text: str) -> str:
+    """Quotes in `message` cut from `masked` (paths blanked, same length as `text`), with the paths put back."""
+    if len(masked) != len(text):
+        return message
+
+    def put_back(quote: re.Match[str]) -> str:
+        inner = quote.group(2)
+        at = masked.find(inner)
+        if "###" not in inner or at < 0:
+            return quote.group(0)
+        return quote.group(1) + text[at : at + len(inner)] + quote.group(3)
+
+    return re.sub(r"(['«])([^'«»]*?#{3,}[^'«»]*?)(['»])", put_back, message)
 
 
 # a hub model named as the one to train ("sft on x.jsonl using mistral-7b"): not the opened model, never downloaded
@@ -5217,7 +5468,8 @@ def dpo_loss_list(text: str) -> list[str]:
     runs: list[list[tuple[int, int, str]]] = []
     for hit in found:  # the names side by side as a list, not one here and one in another clause
         if runs and re.fullmatch(
-            r"[\s,/+&\[\]()\"'-]*(?:and|и|plus|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*", text[runs[-1][-1][1] : hit[0]]
+            r"[\s,/+&\[\]()\"'-]*(?:[:=]?\s*\d*\.?\d+[\s,]*)?(?:and|и|plus|плюс|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*",
+            text[runs[-1][-1][1] : hit[0]],  # "sigmoid 0.8 and sft 0.2": each loss with its weight
         ):
             runs[-1].append(hit)
         else:
@@ -5230,20 +5482,31 @@ def dpo_loss_list(text: str) -> list[str]:
         re.fullmatch(r"\s*(?:\+|,|and|и|&|/)\s*", text[a[1] : b[0]]) and re.match(r"\s+loss\b", text[b[1] :])
         for a, b in pairwise(found)
     )
-    listed = (bool(re.search(r"loss(?:_type|_weights|es| types| weights)|лосс\w*|потер\w*", text)) or joined) and len(
+    listed = (bool(re.search(r"loss(?:_type|_weights|es| types?| weights)|лосс\w*|потер\w*", text)) or joined) and len(
         set(names)
     ) > 1
     return list(dict.fromkeys(names)) if listed else []
+
+
+def loss_weights_by_name(text: str, losses: list[str]) -> list[float] | None:
+    """'loss weights sigmoid 0.8 and sft 0.2': each listed loss with its own weight after it, in the list's order."""
+    values = []
+    for loss in losses:
+        m = re.search(rf"(?<![\w-]){loss.replace('_', '[_ -]?')}['\"]?\s*[:=]?\s*(\d*\.?\d+)(?![\w.])", text)
+        if not m:
+            return None
+        values.append(float(m.group(1)))
+    return values
 
 
 def in_loss_list(masked: str, start: int, end: int) -> bool:
     """'loss types sigmoid and sft', 'потери sigmoid и sft': this 'sft' is TRL's SFT loss term, not an SFT stage."""
     names = "|".join(p.pattern for loss, p in _dpo_loss_words() if loss != "sft")
     before = re.search(
-        rf"(?:\b(?:{names})['\"]?|loss(?:_type|es| types?)?\s*[=:]?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и)?\s*[\[(]?\s*['\"]?$",
+        rf"(?:\b(?:{names})['\"]?(?:\s*[:=]?\s*\d*\.?\d+)?|loss(?:_type|es| types?)?\s*[=:]?|потер\w*|лосс\w*)\s*[\[(]?\s*(?:[,+&]|and|и|plus|плюс)?\s*[\[(]?\s*['\"]?$",
         masked[max(0, start - 40) : start],
     )
-    after = re.match(rf"['\"]?\s*(?:[,+&]|and|и)\s*['\"]?(?:{names})\b", masked[end:])
+    after = re.match(rf"['\"]?\s*(?:[,+&]|and|и|plus|плюс)\s*['\"]?(?:{names})\b", masked[end:])
     return bool(before or after)
 
 
@@ -5371,7 +5634,7 @@ def _role_misses(facts: list[Fact], plan: Any) -> list[Miss]:
     role's modules stay untouched; a plan that adapts them (all linear less o_proj) is asked about."""
     roles = {f.value for f in facts if f.slot == "role" and not f.value.startswith("not ")}
     modules = {f.value for f in facts if f.slot == "module" and not f.value.startswith("not ")}
-    if len(roles) != 1 or modules:
+    if len(roles) != 1 or modules or roles == {"all linear"}:
         return []
     role = roles.pop()
     other = MLP_NAMES if role == "attention" else ATTENTION_NAMES
@@ -5482,6 +5745,10 @@ def fact_echo(goal: str, plan: Any, num_layers: int | None = None, feedback: lis
             text += f" ({fact.derived})"
         if placed and fact.slot in ("weights", "each_rest", "favoured_weights") and (shares := _merged_as(fact, plan)):
             text += f" — merged as: {shares}"  # whose share is whose, as the plan has it: a swap is seen
+        slerps = [s for s in plan.stages if s.kind == "merge_models" and s.method == "slerp" and len(s.models) == 2]
+        if placed and fact.slot == "t" and len(slerps) == 1:  # t is the second model's share: which one that is, seen
+            first, second = (Path(m).name if not m.startswith("@") else m.lstrip("@") for m in slerps[0].models)
+            text += f" — merged as: {first} {round(1 - slerps[0].t, 4):g}, {second} {round(slerps[0].t, 4):g}"
         if fact.scope == "all":
             text += " — every training stage"
         elif fact.scope and len([s for s in plan.stages if s.kind in ("sft", "preference")]) > 1:
@@ -5607,16 +5874,7 @@ def unread_load_bearing(goal: str, facts: list[Fact]) -> list[str]:
                     r"\s*\(\s*(?:(?:weight|вес\w*)\s*(?:of\s+|=\s*|:\s*)?)?(\d+(?:\.\d+)?)\s*\)", window
                 )
             )
-            and {
-                "twice": 2.0,
-                "double": 2.0,
-                "дважды": 2.0,
-                "вдвое": 2.0,
-                "thrice": 3.0,
-                "triple": 3.0,
-                "трижды": 3.0,
-            }.get(word.lower())
-            == float(said_again.group(1))
+            and {**_COUNTED, "дважды": 2.0, "трижды": 3.0}.get(word.lower()) == float(said_again.group(1))
             and any(f.start >= m.end() and f.slot == "weights" for f in facts)
         ):
             continue  # "add B's task vector twice (weight 2.0)": the multiple said again as the weight read

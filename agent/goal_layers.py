@@ -351,6 +351,9 @@ def _simple(text: str, n: int, model: str) -> list[tuple[int, int, list[int], st
         hits.append((m.start(), m.end(), _edge(m.group(1), count, n, model), None))
     for m in re.finditer(rf"{N}\s+{HEAD}\s+{LW}", text):
         hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
+    # «трёх первых и трёх последних слоях», "3 first and 3 last layers": the layer word said once, for both
+    for m in re.finditer(rf"{N}\s+{HEAD}(?=\s*(?:,|и|and)\s+(?:{N}\s+{HEAD}|{HEAD}\s+{N})\s+{LW})", text):
+        hits.append((m.start(), m.end(), _edge(m.group(2), int(m.group(1)), n, model), None))
     # the layer word said earlier and left out: "not on all layers, only the last four", "только на последних четырёх"
     for (
         m

@@ -190,8 +190,22 @@ _SCALES = (
 )
 
 
-_FRACTION_PLACES = ("десятых", "десятая", "десятую", "сотых", "сотая", "сотую", "тысячн", "десятитысячн", "стотысячн",
-                    "миллионн")  # fmt: skip
+_FRACTION_PLACES = (
+    "десятых",
+    "десятая",
+    "десятую",
+    "десятым",
+    "десятой",
+    "сотых",
+    "сотая",
+    "сотую",
+    "сотым",
+    "сотой",
+    "тысячн",
+    "десятитысячн",
+    "стотысячн",
+    "миллионн",
+)  # fmt: skip  («семи десятым», «с пятью сотыми»)
 
 
 def _scale(word: str) -> int:
@@ -482,6 +496,22 @@ def spelled_numbers(text: str) -> str:
         r"(?<![\w-])(?:two[ -]thirds|three[ -]quarters|one[ -]third|one[ -]quarter|две\s+трети|три\s+четверти|одна\s+треть)"
         r"(?![\w-])(?!\s+(?:of|от|из|as|the|that)\b)",
         lambda m: _SHARE_VALUE[re.sub(r"[\s-]+", " ", m.group(0).lower())].ljust(len(m.group(0))),
+        text,
+        flags=re.I,
+    )
+    text = re.sub(  # «t равно одной четверти», «одну треть»: a fraction as a value (it read «одной» as 1)
+        r"(?<![\w-])одн(?:а|ой|у)\s+(четверт\w*|трет\w*)(?![\w-])(?!\s+(?:от|из)(?![\w-]))",
+        lambda m: ("0.25" if m.group(1).lower().startswith("четв") else "0.333333"[: len(m.group(0))]).ljust(
+            len(m.group(0))
+        ),
+        text,
+        flags=re.I,
+    )
+    text = re.sub(  # "t seven tenths", "five hundredths": a decimal said in words (not "three tenths of the lr")
+        rf"(?<![\w-])({_UNITS_WORDS})\s+(tenths|hundredths)(?![\w-])(?!\s+(?:of|that|the|as)\b)",
+        lambda m: f"{word_value(m.group(1).lower()) / (10 if m.group(2).lower() == 'tenths' else 100):g}".ljust(
+            len(m.group(0))
+        ),
         text,
         flags=re.I,
     )

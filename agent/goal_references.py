@@ -83,7 +83,8 @@ _FACTOR = (
     r"(?P<factor>half|halve[ds]?|twice|double[ds]?|triple[ds]?|quadruple[ds]?|(?P<num>\d+)\s*/\s*(?P<den>\d+)"
     r"|(?:a|one)\s+(?P<part>third|quarter|fourth|fifth|hundredth|thousandth|[a-z]+th)(?:\s+of)?"
     r"|(?P<times>\d+(?:\.\d+)?|[a-z]+)\s*(?:x|×|times)(?:\s+(?P<dir>lower|smaller|less|higher|bigger|larger|more|greater))?"
-    r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*|утроенн\w*|учетвер[её]нн\w*)"
+    r"|вдвое|втрое|вчетверо|в\s+(?P<ru_times>\d+(?:[.,]\d+)?|[а-я]+)\s+раза?|половин\w*|удвоенн\w*|утроенн\w*|учетвер[её]нн\w*"
+    r"|(?P<ru_part>трет\w*|четвёрт\w*|четверт\w*|пят\w*|десят\w*|сот\w*|тысячн\w*)\s+част\w*(?:\s+от)?)"  # «десятой частью»
 )
 RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|крупн\w*)"
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
@@ -91,7 +92,7 @@ FACTOR_FIRST = re.compile(
     # ("… и вдвое меньшим lr": after «и» only a factor with its direction, not "… и половина")
     r"(?:(?<!and )(?<!and a )|(?=(?:half|double|twice|triple|quadruple)\s+(?:of\s+)?(?:that|the\s+same)\s))"
     r"(?:(?<![а-я] и )|(?=(?:вдвое|втрое|вчетверо|в\s+\S+\s+раза?)\s+(?:меньш|больш|ниж|выш)))"
-    r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:an?\s+)?"
+    r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:\ban?\s+)?"
     + _FACTOR
     + r"(?:\s+"
     + RU_DIRECTION
@@ -108,7 +109,7 @@ FACTOR_FIRST = re.compile(
 SLOT_FIRST = re.compile(
     r"(?<![\w.-])(?:"
     + _as(SLOT_WORD, "x_")
-    + r")\s*(?:is\s+|of\s+|at\s+|=\s*)?"
+    + r")\s*(?:is\s+|of\s+|at\s+|=\s*|в\s+(?=\S+\s+част))?"
     + _as(_FACTOR, "x_")
     + r"(?:\s+"
     + _as(RU_DIRECTION, "x_")
@@ -180,6 +181,10 @@ def _factor(m: re.Match[str]) -> float | None:
         return 0.5
     if _group(m, "num") and _group(m, "den"):  # "at 1/40 of that"
         return float(_group(m, "num")) / float(_group(m, "den")) if float(_group(m, "den")) else None
+    if ru_part := _group(m, "ru_part"):  # «с десятой частью этой скорости», «пятую часть ранга SFT»
+        stems = {"трет": 3, "четв": 4, "пят": 5, "десят": 10, "сот": 100, "тысячн": 1000}
+        n = next((v for stem, v in stems.items() if ru_part.startswith(stem)), None)
+        return 1.0 / n if n else None
     part = _group(m, "part")
     if part:
         from agent.goal_numbers import ordinal_value
@@ -362,6 +367,13 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
             if not earlier and name == "alpha" and factor != 1.0:
                 # "ранг 64, альфа вдвое больше": alpha is said relative to the rank said before it, in its own stage
                 earlier = [f for f in facts if f.slot == "r" and f.start < ref.start and f.scope == scope]
+                later = [f for f in facts if f.slot == "r" and f.start > ref.end and f.scope == scope]
+                if not earlier and len(later) == 1:
+                    earlier = later  # "alpha equal to twice the rank, rank 24": the stage's one rank, said after
+                ranks = [f for f in facts if f.slot == "r"]
+                if not earlier and len(ranks) == 1 and ranks[0].scope in (None, "all"):
+                    earlier = ranks  # "rank 128 LoRA on x, alpha half that rank": the goal's one rank, said before
+                    scope = scope or ranks[0].scope
                 own_rank = bool(earlier)
             if not earlier:
                 continue

@@ -267,7 +267,7 @@ def unrun_merge_question(name: str) -> str:
 def unsupported_merge_methods(masked: str) -> list[str]:
     """mergekit methods Graft does not run ('karcher', 'sce', 'passthrough'), named in a merge: never read as TIES."""
     merging = re.search(
-        r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж|мердж", masked
+        r"merg|blend|mix|combin|frankenmerge|mergekit|смеш|сле[йт]|слия|объедин|смерж|мерж|мердж|склей|склейк", masked
     )
     found = [  # a frankenmerge is mergekit's passthrough: named by both words
         "passthrough/" + m.group(0)
@@ -282,7 +282,7 @@ def unsupported_merge_methods(masked: str) -> list[str]:
             continue  # words of their own outside a merge; "nuslerp A and B" is a merge by its name alone
         spelled = name.replace("_", r"[_ -]?")
         for m in re.finditer(  # "passthrough-мердж", "karcher-merge": the method's name joined to the word for merge
-            rf"(?<![\w-]){spelled}(?:(?![\w-])|(?=-(?:merg|мерж|мердж|м[её]рдж|м[её]рж|слия)))", masked
+            rf"(?<![\w-]){spelled}(?:(?![\w-])|(?=-(?:merg|мерж|мердж|м[её]рдж|м[её]рж|слия|склей|склейк)))", masked
         ):
             if any(m.start() >= masked.find(f) and m.start() < masked.find(f) + len(f) for f in found):
                 continue
@@ -344,7 +344,7 @@ def _unknown_method_named(masked: str) -> str | None:
 # planned as plain LoRA (PEFT's own method and initialisation names; quantised training; optimiser tricks)
 TECHNIQUES = (
     (
-        r"q-?lora|(?<![\w-])(?:4|8)[- ]?bits?(?![\w-])(?!\s*(?:adam|optim))|\bnf4\b|bitsandbytes|\bbnb\b"
+        r"q-?lora|(?<!adamw )(?<!adam )(?<!adamw_)(?<!adamw-)(?<!adam_)(?<![\w-])(?:4|8)[- ]?bits?(?![\w-])(?!\s*(?:adam|optim))|\bnf4\b|bitsandbytes|\bbnb\b"
         r"|(?:четыр\w*|восьм\w*|4|8)[- ]?(?:бит\w*|битн\w*)|квантован\w*",
         "quantised training (QLoRA): Graft trains the adapter on the unquantised weights",
     ),
@@ -394,6 +394,12 @@ TECHNIQUES = (
         r"|(?<![а-я])(?:без|не)\s+(?:нормализ|нормир|нормализов)\w*",
         "a merge without weight normalisation: Graft's linear, TIES and DELLA merges normalise the weights "
         "(mergekit's default)",
+    ),
+    (
+        r"\bevolution\w*\s+(?:model\s+)?(?:merg\w*|search\w*|optimi\w*)|\bmergekit[- _]evolve\b|\bcma-?es\b"
+        r"|(?<![а-я])эволюционн\w*\s+(?:поиск\w*|слияни\w*|мерж\w*|мердж\w*|оптимизаци\w*)",
+        "an evolutionary merge search (mergekit-evolve): Graft runs the one merge recipe you give; name its method and "
+        "weights",
     ),
     (r"\blong-?lora\b|\bs2[- ]?attn\b", "LongLoRA (shifted sparse attention): Graft trains plain LoRA or DoRA"),
     (
@@ -484,9 +490,14 @@ TECHNIQUES = (
     ),
     (
         # (GaLore, APOLLO, LISA, LOMO, BAdam train the full model through the optimiser, not through PEFT)
-        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b|\bgalore\w*|\bapollo\b"
+        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badam\w*[\s_-]*(?:8[- ]?bit|bnb|paged)\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b|\bgalore\w*|\bapollo\b"
         r"|\blisa\b|\b(?:ada)?lomo\b|\bbadam\b|\bschedule[- ]?free\b",
         "an optimiser: Graft trains with AdamW",
+    ),
+    (
+        r"\bmin(?:imum)?[_ ](?:lr|learning[_ ]rate)\b|\blr[_ ]min\b|\beta_min\b|\bcosine_with_min_lr\b|\bfinal\s+lr\b"
+        r"|(?<![а-я])минимальн\w*\s+(?:lr|лр|скорост\w*)",
+        "a floor for the learning rate: Graft's schedules (linear, cosine, ...) decay to 0 or stay constant",
     ),
     (r"\bearly[- ]stopping\b|\bema\b|\bcurriculum\b", "a training schedule Graft does not run"),
     (
@@ -495,7 +506,7 @@ TECHNIQUES = (
         "a vision or audio part: Graft adapts a language model's own linear layers",
     ),
     (
-        r"\b(?:evaluat\w*|benchmark\w*)\s+(?:it\s+|the\s+\w+\s+)?(?:on|with|against)\b|\b(?:mmlu|gsm8k|humaneval|hellaswag|arc[- ]?c"
+        r"\b(?:evaluat\w*|benchmark\w*)\s+(?:it\s+|the\s+\w+\s+)?(?:on|with|against)\b(?!\s+\d*\.?\d+\s*%)|\b(?:mmlu|gsm8k|humaneval|hellaswag|arc[- ]?c"
         r"|truthfulqa|mt[- ]?bench|alpacaeval|lm[- ]eval\w*)\b|(?<![а-я])(?:оцени\w*|прогони\w*)\s+(?:\w+\s+)?на\s+"
         r"(?:бенчмарк\w*|mmlu|gsm8k)|\bperplexity\b|перплекси\w*|(?<![а-я])посчитай\w*\s+(?:метрик\w*|точност\w*|accuracy)",
         "an evaluation: Graft trains, merges and writes; it runs no benchmarks",

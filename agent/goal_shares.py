@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-from agent.goal_facts import MEMBER_WORD, Favoured
+from agent.goal_facts import MEMBER_WORD, MERGE_WORDS, Favoured
+from agent.goal_numbers import exact_share
 
 # a member: a masked path, a member word, or a member word with its folder in brackets ("partner (B)")
-_OWNER = rf"(?:#{{3,}}|{MEMBER_WORD})(?:\s*\(\s*#{{3,}}\s*\))?"
+_OWNER = rf"(?:#{{3,}}|{MEMBER_WORD})(?:\s*\(\s*#{{3,}}\s*\))?"  # (ordinals are read as folders: expand_ordinals)
 _FRACTIONS = {
     "half": 0.5,
     "a half": 0.5,
@@ -52,7 +53,7 @@ def _value_pattern(k: str) -> str:
 
 # words that may stand between a member and its share: "ours gets 0.6", "партнёру — треть", "доля B - 0.25"
 _FILL = (
-    r"(?:(?:gets?|takes?|has|keeps?|receives?|getting|should\s+get|will\s+get|is|are|at|of|to|for|by|the|a|share|weight"
+    r"(?:(?:gets?|takes?|has|keeps?|receives?|getting|should\s+get|will\s+get|is|are|at|of|to|for|by|the|a|share|weighted|weight"
     r"|part|portion|goes\s+to|go\s+to|получает|получит|берет|возьмет|достается|идет|отдай|отдаем|доля|долю|вес|часть"
     r"|пусть|будет|у|для|на|-|:|=)\s*)*"
 )
@@ -67,12 +68,15 @@ _CLAUSE_END = re.compile(r"\s*(?:$|[,;.!?)(]|-|(?:and|и|а|then|потом|за
 # a relation between two members' shares: "B's share is 0.5 of ours" ("half" is read as 0.5 before this),
 # "B to have twice the weight of ours", "B gets 3x the weight of C", «вес B вдвое меньше нашего», «B в два раза больше»
 _TIMES = (
-    r"(?P<twice>twice|double|вдвое)|(?P<thrice>triple|thrice|втрое)|(?P<n>\d+(?:\.\d+)?)\s*(?:x|×|times)"
+    r"(?P<twice>twice|double|вдвое)|(?P<thrice>triple|thrice|втрое)|(?P<n>\d+(?:\.\d+)?|two|three|four|five|ten)\s*(?:x|×|times)"
     r"|в\s+(?P<rn>\d+(?:\.\d+)?|два|две|три|четыре)\s+раза?"
 )
+_TIMES_WORDS = {"два": 2.0, "две": 2.0, "три": 3.0, "четыре": 4.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0,
+                "ten": 10.0}  # fmt: skip
 _RELATION = re.compile(
     rf"(?:(?:вес|доля|weight\s+of|share\s+of)\s+)?(?P<a>{_OWNER})(?:'s)?\s+(?:(?:share|weight|вес|доля)\s+)?"
-    r"(?:(?:is|should\s+be|will\s+be|to\s+(?:have|get|be)|gets?|has|have|counts?|=|-|будет|должн\w+\s+быть)\s+)?"
+    r"(?:(?:is|should\s+be|will\s+be|to\s+(?:have|get|be)|gets?|has|have|(?:should\s+|must\s+|to\s+)?(?:counts?|weighs?)"
+    r"|=|-|будет|должн\w+\s+быть)\s+)?"
     rf"(?:(?P<part>0?\.\d+)\s+(?:of|от)\s+(?:that\s+of\s+)?|(?:{_TIMES})\s*(?P<dir>больше|меньше|smaller|less|bigger|more|larger)?"
     r"\s*(?:(?:the|that|as\s+much)\s+)?(?:(?:share|weight|part)\s+)?(?:(?:of|as|than|чем|от)\s+)?(?:that\s+of\s+)?)"
     rf"(?P<b>{_OWNER})?(?:'s)?(?![\w-])"
@@ -105,18 +109,32 @@ def owned_pair(masked: str) -> Favoured | None:
     share to ours (0.75), the smaller to B"), or one member's share with the other left to take the rest ("нашей
     модели отдай большую долю - 0.6"), as the first member's share and the other's."""
     pairs = []
-    for m in _PAIR.finditer(masked):
+    at = 0
+    fraction_said = False
+    while m := _PAIR.search(masked, at):
+        at = m.end()
         k = "a" if m["a"] is not None else "b"
         if m[f"num{k}"] is not None and not m[f"xnum{k}"] and k == "a" and not _CLAUSE_END.match(masked, m.end()):
-            continue  # "ours for 3 epochs": a number of something else
+            at = m.start("numa")  # "ours for 3 epochs": a number of something else; "A and B: 65% the first one":
+            continue  # the number may be the share of the member said after it
         if k == "b" and m["numb"] is not None and not m["pctb"] and not masked[m.end("numb") : m.start("b")].strip():
             continue  # "density 0.5; B …": a bare number then a member, with no word that gives it the number
         value, size = _value(m, k)
         pairs.append((_who(m, k), value, size, m.start(), m.end()))
+        fraction_said = fraction_said or (  # «доля партнёра — четверть», "partner gets a third" (not "x.jsonl at half")
+            m[f"frac{k}"] is not None
+            and bool(
+                re.search(r"gets?|takes?|receives?|share|weight|доля|долю|получ|достает|достаёт|[-:=—]", m.group(0))
+            )
+        )
     if not pairs or len(pairs) > 2:
         return None
-    if len(pairs) == 1 and not pairs[0][2]:
-        return None  # "B at 0.25": one member's share alone is one_named_weight's to read
+    if (
+        len(pairs) == 1
+        and not pairs[0][2]
+        and not (fraction_said and isinstance(pairs[0][1], float) and MERGE_WORDS.search(masked))
+    ):
+        return None  # "B at 0.25": one member's share alone is one_named_weight's to read (not «доля B — четверть»)
     if len(pairs) == 1:
         pairs.append(((-1, -1), "rest", "", pairs[0][4], pairs[0][4]))  # the other member: whatever is left
     (who, first, first_size, start, _), (other, second, second_size, _, end) = pairs
@@ -148,24 +166,32 @@ def _size_fits(said: str, share: float, other: float) -> bool:
     return not said or (said == "big" and share > other) or (said == "small" and share < other)
 
 
+# "twice as much partner as ours", "3x as much B as C", «вдвое больше партнёра, чем нашей»: the multiple said first
+_RELATION_FIRST = re.compile(
+    rf"(?:{_TIMES})\s+(?:as\s+much|(?P<dir>больше|меньше))\s+(?:of\s+)?(?:the\s+)?(?P<a>{_OWNER})(?:'s)?\s*,?\s+"
+    rf"(?:as|чем)\s+(?:(?:у|of)\s+)?(?:the\s+)?(?P<b>{_OWNER})(?:'s)?(?![\w-])"
+)
+
+
 def share_relation(masked: str) -> Favoured | None:
     """One member's share as a multiple of the other's ("B's share is half of ours", «B в два раза больше»), as the
     first member's share of the two; where the other is not named, it is the one other member of the merge."""
-    for m in _RELATION.finditer(masked):
-        if m["part"] is not None:
-            factor = float(m["part"])
+    for m in [*_RELATION_FIRST.finditer(masked), *_RELATION.finditer(masked)]:
+        part = m.groupdict().get("part")
+        if part is not None:
+            factor = float(part)
         elif m["twice"] or m["thrice"]:
             factor = 2.0 if m["twice"] else 3.0
         elif m["n"] or m["rn"]:
             said = m["n"] or m["rn"]
-            factor = {"два": 2.0, "две": 2.0, "три": 3.0, "четыре": 4.0}.get(said) or float(said)
+            factor = _TIMES_WORDS.get(said) or float(said)
         else:
             continue
         if m["dir"] and re.fullmatch(r"меньше|smaller|less", m["dir"]):
             factor = 1 / factor
-        elif not m["dir"] and m["rn"]:
+        elif not m["dir"] and m["rn"] and m.re is _RELATION:
             continue  # «в 2 раза» with no «больше»/«меньше»: which way is not said
-        if factor <= 0 or (m["b"] is None and (m["part"] is not None or not m["dir"])):
+        if factor <= 0 or (m["b"] is None and (part is not None or not m["dir"])):
             continue  # "B twice (weight 2.0)": no comparison said
         who = _who(m, "a")
         if m["b"] is not None and masked[slice(*_who(m, "b"))] == masked[who[0] : who[1]]:
@@ -193,6 +219,7 @@ def owned_list(masked: str) -> tuple[list[tuple[float, int, int]], int, int] | N
     names = [masked[a:b] for (a, b), *_ in pairs]
     if len(pairs) < 3 or len(set(names)) != len(names):
         return None
+    pairs = [(w, exact_share(v) if isinstance(v, float) else v, s, e) for w, v, s, e in pairs]  # "треть" as 0.333
     numbers = [v for _, v, _, _ in pairs if isinstance(v, float)]
     rests = len(pairs) - len(numbers)
     if all(v > 1 for v in numbers) and abs(sum(numbers) - 100) < 1e-6 and not rests:

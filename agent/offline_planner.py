@@ -56,6 +56,7 @@ from agent.goal_facts import (
     PAIRS_DATA,
     PERCENT_WORD,
     PREFERENCE_ONLY,
+    RATIO_PARTS,
     RATIO_THEN_NAMES,
     REFERRED_BEFORE,
     RESULT_SHARE,
@@ -90,6 +91,7 @@ from agent.goal_facts import (
     letter_modules,
     list_then_rest,
     looks_like_path,
+    loss_weights_by_name,
     mask,
     mask_bare_names,
     masked_path,
@@ -159,7 +161,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:average|blend)\s+them\b(?!\s+(?:adapters|loras|doras)\b)"  # "a friend's checkpoint at B. average them?"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|(?:the|our|my)\s+(?:[\w'-]+\s+){0,2}?"
+            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|what\s+(?:came\s+out|you\s+get|we\s+get|comes\s+out)|(?:the|our|my)\s+(?:[\w'-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
             # "blend ours after sft and dpo with B", "смешай нашу после sft и dpo с B": the partner comes after the stages
@@ -175,7 +177,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d|\d)"  # "merge B 50/50", "merge B 0.7 ours"
             r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
             r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
-            r"|\b(?:linear(?:ly)?)\s+merge\b|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
+            r"|\b(?:linear(?:ly)?)\s+merge\b|\b(?:linear|slerp|della|task[_ -]?arithmetic)-merg\w*|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
             r"|(?<![а-я])(?:слить|слива\w*|сливай\w*|вливай\w*|влить|влей\w*)\s+(?:(?!адаптер)[а-я]+\s+)?(?:с|со)\s+(?!адаптер)"  # "потом слить с B"
@@ -256,6 +258,14 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # "subtract B from ours at weight 0.4", «вычти из нашей модели вектор задачи B», «вычти B из нашей»
             r"|\b(?:add|subtract)\w*\s+(?:[\w.%]+\s+){0,3}?(?:of\s+)?#{3,}(?:'s)?\s+task[ _-]?vectors?"
             r"|\bsubtract\w*\s+(?:the\s+)?#{3,}(?:'s\s+task[ _-]?vectors?)?\s+from\b"
+            # «к нашей прибавь вектор задачи B», «прибавь дважды вектор задачи B к базе»; "average the weights of A and B"
+            r"|(?<![а-я])(?:прибавь|прибавить|добавь|добавить)\s+(?:[а-я]+\s+){0,2}?(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+#{3,}"
+            r"|\b(?:average|avg)\s+(?:the\s+)?(?:weights|parameters|params)\s+of\s+(?=#{3,})"
+            # "averge A and B", «среднее трёх моделей: наша, B, C», «возьми среднее A и B», "add the task vector of B"
+            r"|\b(?:averge|avrage|avarage|averag)\w*\s+(?=#{3,}|ours|our\s+model)"
+            r"|(?<![а-я])средн(?:ее|юю)\s+(?:арифметическ\w+\s+)?(?:(?:от|из|трёх|трех|двух|всех)\s+)?(?:моделей\s*:?\s*)?(?=#|наш)"
+            r"|\badd\w*\s+(?:the\s+)?task[ _-]?vectors?\s+(?:of|from)\s+(?:the\s+)?#{3,}"
+            r"|(?<![а-я])(?:прибавь|добавь)\s+к\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+(?:вектор\w*|task[ _-]?vector\w*)\s+#{3,}"
             r"|(?<![а-я])(?:вычти|вычесть|отними|отнять)\s+(?:из\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+)?"
             r"(?:[а-я]+\s+){0,2}?(?:(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+)?#{3,}"
         ),
@@ -479,14 +489,15 @@ MERGE_BOTH = re.compile(
 # shares said for a merge with no method named: "70/30", "70 на 30", "25%", "0.7 and 0.3", "поровну", "half and half"
 BLEND_SAID = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s*(?:%|percent\b|per\s+cent\b|процент)|(?<![\w.-])\d+(?:\.\d+)?\s*(?:/|:|-|на|к|to)\s*\d+(?:\.\d+)?(?![\w.])"
-    r"|(?<![\w.])0?\.\d+\b|поровну|пополам|\bequal(?:ly)?\b|\bevenly\b|\bhalf\b|\bfifty\b|\bthe rest\b|остальн"
+    r"|(?<![\w.])0?\.\d+\b|поровну|пополам|(?<![а-я])равн\w*\s+дол|(?<![а-я])средн(?:ее|юю)|\bav(?:e|a)?rage?\b|\baverge\b|\bequal(?:ly)?\b|\bevenly\b|\bhalf\b|\bfifty\b|\bthe rest\b|остальн"
 )
 
 
 MERGE_AGAIN = re.compile(
     r"\s*(?:(?:а|и|and|but)\s+)?(?:ещ[её]\s+(?:раз\s+)?|again\s+|also\s+)?"
     r"(?:(?:этот|эту|это|that|this)\s+(?:микс|мерж|мердж|смесь|результат|mix|blend|merge|result)\w*\s+"
-    r"|(?:the\s+)?(?:result|outcome|output|that|it|this)\s+|(?:результат|итог|выход)\w*\s+|(?:его|её|ее|это|этот|эту)\s+)?"
+    r"|(?:the\s+)?(?:result|outcome|output|that|it|this)\s+|(?:результат|итог|выход)\w*\s+|(?:его|её|ее|это|этот|эту)\s+"
+    r"|(?:то|тот|ту),?\s+что\s+получил\w*,?\s+|(?:what|whatever)\s+(?:came\s+out|you\s+get|we\s+get)\s*,?\s+)?"
     r"(?:(?:ещ[её]|again|also)\s+)?"  # "потом результат ещё линейно с C"
     r"(?:(?:линейно|linearly|через\s+[\w-]+|методом\s+[\w-]+|slerp|ties|dare_ties)\s+)?(?:с|со|with)\s+"
     # («а потом результат с нашей моделью 40 на 60»: the result blended back with ours)
@@ -1591,11 +1602,13 @@ def parse_hyper(text: str, kind: str) -> dict[str, Any]:
             if listed:  # "loss types sigmoid and sft, weights 1.0 and 1.0": TRL's weighted list of losses
                 found["loss_type"] = listed
                 weights = re.search(
-                    r"(?:weights?|weighted(?:\s+(?:at|by|as))?|с\s+весами|веса|весами)\s*(?:of|=|:)?\s*\[?\s*"
+                    r"(?:weights?|weighted(?:\s+(?:at|by|as))?|с\s+весами|веса|весами|в\s+весах)\s*(?:of|=|:)?\s*\[?\s*"
                     r"(\d*\.?\d+(?:(?:\s*(?:,|and|и|/)\s*|\s+)\d*\.?\d+)+)",  # "--loss_weights 0.8 0.2"
                     mask_paths(text),
                 )
                 values = [float(v) for v in re.findall(r"\d*\.?\d+", weights.group(1))] if weights else []
+                if len(values) != len(listed):  # "loss weights sigmoid 0.8 and sft 0.2": each with its own
+                    values = loss_weights_by_name(mask_paths(text), listed) or []
                 if len(values) == len(listed):
                     found["loss_weights"] = values
             for loss in sorted((x for x in DPO_LOSSES if x != "sft"), key=len, reverse=True):
@@ -2042,9 +2055,10 @@ MERGE_BASE_AFTER = re.compile(
     r"|(?:is|будет)\s+(?:the\s+)?(?:base|базой))"
 )
 MERGE_BASE_BEFORE = re.compile(  # not the tail of a path: "base /tmp/w/base  /tmp/w/partner" names no base for partner
-    r"(?<![\w/.-])(?<!our )(?<!my )(?<!нашей )(?<!наша )(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)"
+    r"(?<![\w/.-])(?<!our )(?<!my )(?<!нашей )(?<!наша )(?<!as the )(?<!as )(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)"
     r"\s*(?:[:=—-]|is|будет)?\s*$"
 )  # "task arithmetic on our base: B 1.0 and C -0.5": "our base" is the opened model, and B is a member
+# ("A as the base: B 0.7, C 0.3": the base was said before the colon; B after it is a member)
 MERGE_BASE_WORDS = re.compile(
     r"(?:as (?:the |its |their )?base(?: model)?|base_model\s*[:=]?|как\s+баз\w*|в качестве баз\w*|базовая модель\s*[:=—-]?)"
 )
@@ -2189,7 +2203,11 @@ SLERP_ROLES = re.compile(
 )
 # words before the opened model that make it a task-vector merge's reference: "on top of ours", "dare_ties B on ours"
 REFERENCE_BEFORE = (
-    r"(?:on top of|atop|over|onto|\bon|relative to|against|поверх|над|относительно|(?<![а-я])(?:к|на))\s+(?:the\s+)?$"
+    r"(?:on top of|atop|over|onto|\bon|relative to|against|поверх|над|относительно|(?<![а-я])(?:к|на)"
+    r"|(?<![а-я])(?:база|базой)\s*[—:=-]?|(?<![а-я])(?:на|с)\s+баз(?:е|ой)|\bbase\s*[:=—-]"
+    # «а базой возьми нашу модель», "with our model as the base", "use ours as base": the reference, named so
+    r"|(?<![а-я])(?:базой|базу|в\s+качестве\s+базы)\s+(?:возьми|берём|берем|возьмём|возьмем|пусть\s+будет|будет|сделай)"
+    r"|\b(?:base|reference)\s*(?:is|=|:|will\s+be|should\s+be)|\buse)\s+(?:the\s+)?$"
 )
 # a task vector added or taken away: with no method named, the merge is task arithmetic
 TASK_VECTOR_SAID = re.compile(  # (the subtraction words are the fact check's own: agent/goal_facts.py SUBTRACT)
@@ -2343,6 +2361,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
         and not re.search(r"\bbase\b(?!_model|\s+model\s*[:=])|базов\w*|исходн\w*", MERGE_BASE_WORDS.sub(" ", text))
     ):
         partners.remove("@base")  # the word "base" named the reference, not the opened model as a member
+    opened_reference = False  # the opened model named as the reference of a task-vector merge
     taken_back = {_verbatim(p, ctx) for p in paths_left_out(text, PATHLIKE)}  # "с B и C, но без C": C is no member
     for path in sorted(taken_back):
         ctx.notes.append(f"{path} is left out of the merge, as you said.")
@@ -2390,27 +2409,31 @@ def _merge_models(action: Action, ctx: Context) -> None:
             if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
                 continue  # "…, but keep MODEL out of it": the opened model is no member
             if (method in _NEEDS_BASE) and re.search(
-                r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базой|базу|базовая\s+модель))\s*[:=—-]?\s*$",
+                r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базой|базу|базовая\s+модель))\s*[:=—-]?\s*$"
+                r"|(?:\bonto|\bon\s+top\s+of|(?<![а-я])поверх|(?<![а-я])на\s+баз\w*|(?<![а-я])на\s+основе)\s+(?:the\s+)?$",
                 text[max(0, at - 24) : max(at, 0)].lower(),
             ):
-                continue  # "ties with B, …, база MODEL": the opened model named as the reference, not a member
+                opened_reference = True
+                continue  # "ties with B, …, база MODEL", "B onto MODEL": the opened model as the reference, no member
+            if (
+                method == "task_arithmetic"
+                and re.search(r"(?:\bto|\bonto|(?<![а-я])к)\s*$", text[max(0, at - 8) : max(at, 0)].lower())
+                and re.search(r"\b(?:add|subtract)\w*|(?<![а-я])(?:прибав|добав|вычт|вычес)\w*", text.lower())
+            ):
+                opened_reference = True
+                continue  # "add B's task vector to MODEL", «к A прибавь вектор задачи B»: the reference, not a member
             partners.append("@base")  # the model already open, named again: the base, counted once
             opened_named = opened_named or method not in _NEEDS_BASE  # a member only where the merge has no ancestor
             continue
         if Path(path).expanduser().is_dir() or path.endswith(".safetensors"):
             partners.append(str(Path(path).expanduser()))
-    if named_base and current == "@base" and not opened_named and not trained:
-        current = (
-            ""  # "a TIES merge of B on top of A as base": B is the member, A the reference; the opened model is neither
-        )
-    if opened_named and method not in _NEEDS_BASE and current == "@base":
-        current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
-    partners = list(dict.fromkeys(p for p in partners if p != current))
     ours_named = (
         not trained
         and any(  # "мерж трёх моделей: моя, B и C"; not "only B and C (not our model)"
             not left_out(mask_paths(text), m.start())
             and not MEMBER_OUT_AFTER.match(mask_paths(text), m.end())
+            # «результат сохрани в X», "the result to X": with nothing trained, a result is what the merge makes
+            and not re.match(r"(?:the\s+)?(?:результат|result|outcome|output)", m.group(0))
             # "dare_ties B and C on ours": the reference of a task-vector merge, not a member
             and not (
                 method in _NEEDS_BASE
@@ -2419,6 +2442,23 @@ def _merge_models(action: Action, ctx: Context) -> None:
             for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
         )
     )
+    if named_base and current == "@base" and not opened_named and not trained and not ours_named:
+        current = (
+            ""  # "a TIES merge of B on top of A as base": B is the member, A the reference; the opened model is neither
+        )
+    if (
+        method in _NEEDS_BASE
+        and current == "@base"
+        and not trained
+        and any(p != "@base" for p in partners)
+        and (opened_reference or (method == "task_arithmetic" and TASK_VECTOR_SAID.search(mask_paths(text))))
+    ):
+        current = ""  # "add B's task vector to ours", "B onto MODEL": the opened model is the reference, not a member
+    if opened_reference and method in _NEEDS_BASE and "@base" in partners and len(partners) > 1:
+        partners.remove("@base")  # "ties of B and C on top of MODEL as base": the word "base" named no member
+    if opened_named and method not in _NEEDS_BASE and current == "@base":
+        current = ""  # "слей линейно A, B и C" with A the opened model: a member like the others, not the ancestor
+    partners = list(dict.fromkeys(p for p in partners if p != current))
     if (
         not trained
         and not opened_named
@@ -2473,7 +2513,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
     if evenly := even_rest(mask_paths(text)):  # "ours gets 50%, the rest split evenly"
         own, name_start, name_end, _, _ = evenly
         who = text[name_start:name_end]
-        weights = each_rest_weights(None, _member_said(who, ctx), stage["models"], own)
+        member = _member_named(who, stage["models"], ctx) or _member_said(who, ctx)  # (the opened folder is @base)
+        weights = each_rest_weights(None, member, stage["models"], own)
         if weights is None:
             raise NeedsAnswer(
                 f"You wrote '{text[evenly[3] : evenly[4]]}'; which member takes {own:g}, and which share the rest "
@@ -2595,6 +2636,15 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 f"You wrote '{text[named[1] : named[2]]}': shares as parts, which fix the merge only where mergekit "
                 f"normalises the weights (linear, TIES, DELLA); which weight should each model get in {method}?"
             )
+    if (
+        not weights
+        and len(stage["models"]) == 1
+        and method in _NEEDS_BASE
+        and (one := one_named_weight(mask_paths(text), text))
+        and _member_named(text[one[1] : one[2]], stage["models"], ctx) == stage["models"][0]
+    ):  # "add B's task vector at 0.8 onto ours": the one member's weight (its scale); the reference takes none
+        weights = [one[0]]
+        named = True
     if not weights and len(stage["models"]) == 2 and (one := one_named_weight(mask_paths(text), text)):
         hit = _member_named(text[one[1] : one[2]], stage["models"], ctx)
         if hit is not None and method in _NEEDS_BASE and "@base" in stage["models"] and hit != "@base":
@@ -2659,6 +2709,24 @@ def _merge_models(action: Action, ctx: Context) -> None:
             first = _member_named(text[roles.start("a") : roles.end("a")], stage["models"], ctx)
             if first is not None:  # "B as first model and ours as the second": t is the second's (ours') share
                 stage["models"] = [first, next(m for m in stage["models"] if m != first)]
+        elif len(stage["models"]) == 2 and (
+            into := re.search(
+                r"\b(?:merge|blend|fold|slerp|mix)\w*\s+(?:the\s+)?#{3,}\s+(?:in|into|onto)\s+(?:the\s+)?(?P<a>#{3,})"
+                r"|(?<![а-я])(?:влей|влить|вмержи|смержи|слей)\s+#{3,}\s+в\s+(?P<b>#{3,})",
+                mask_paths(text),
+            )
+        ):  # "merge B into A with slerp, t 0.7": A is where t starts (t 0), B the share t gives
+            group = "a" if into["a"] else "b"
+            first = _member_named(text[into.start(group) : into.end(group)], stage["models"], ctx)
+            if first is not None:
+                stage["models"] = [first, next(m for m in stage["models"] if m != first)]
+        elif (
+            len(stage["models"]) == 2
+            and said.get("t") is not None
+            and not any(s["kind"] != "convert" for s in ctx.stages)
+        ):
+            # "slerp B with ours, t 0.1": t is the second named model's share, so the members go in the order said
+            stage["models"] = _in_said_order(stage["models"], text, ctx)
         t = said.get("t")
         if t is None:
             t = _float(r"\bat\s+(\d*\.\d+)", text)
@@ -2671,7 +2739,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 ctx.notes.append(
                     f"slerp's t is the second model's share: {weights[0]:g} and {weights[1]:g} give t {t:g}."
                 )
-        if re.search(r"halfway|half way|midpoint|посередине|пополам|поровну", text):
+        if re.search(r"halfway|half way|midpoint|half[- ]and[- ]half|fifty[- ]fifty|посередине|пополам|поровну", text):
             t = 0.5
         if t is not None:
             stage["t"] = t
@@ -2776,7 +2844,7 @@ def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
 # "favouring B 3 to 1", "в пользу B 3 к 1": a SLERP leaning towards one of its two models
 FAVOURING = (
     FAVOUR_WORDS + r"\s+(?:the\s+)?"
-    r"(?P<who>\S+?(?:\s+model)?)[\s,]*(?:(?:at|by|with|as)\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?:to|:|/|к)\s*(?P<b>\d+(?:\.\d+)?)"
+    r"(?P<who>\S+?(?:\s+model)?)[\s,]*(?:(?:at|by|with|as|about|roughly|around|примерно|около)\s+)?(?P<a>\d+(?:\.\d+)?)\s*(?:to|:|/|к)\s*(?P<b>\d+(?:\.\d+)?)"
 )
 
 
@@ -2884,6 +2952,13 @@ def _member_word(word: str, models: list[str]) -> str | None:
     """The member a word names: "ours"/"наш" the one trained result, "theirs"/"его" the one other model, "base"."""
     trained = [m for m in models if m.startswith("@") and m != "@base"]
     others = [m for m in models if not m.startswith("@")]
+    merged = [m for m in trained if m.startswith("@merge")]
+    if re.fullmatch(
+        r"(?:the\s+|that\s+)?(?:result|outcome|output|merged?(?:\s+(?:one|model))?)|результат\w*|итог\w*", word
+    ) and (
+        len(merged) == 1 and len(trained) == 1
+    ):  # "then merge that result with A, 30% for the result": the merge before, not the opened model
+        return merged[0]
     if re.fullmatch(OURS, word):
         if "@base" in models and (not trained or all(m.startswith("@merge") for m in trained)):
             # nothing trained ("ours" is the model the person opened); or a merge of other models, blended back
@@ -2924,7 +2999,7 @@ def _label_placed(weights: list[float], stage: dict[str, Any], text: str, ctx: C
     hit = _member_named(text[label.start(group) : label.end(group)], stage["models"], ctx)
     share = float(value) / 100 if float(value) > 1 else float(value)
     places = [i for i, w in enumerate(weights) if abs(w - share) < 1e-6]
-    said = list(re.finditer(r"(?<![\w.])(\d*\.?\d+)\s*(?:/|:|к|на|to)\s*(\d*\.?\d+)(?![\w.])", masked[: label.start()]))
+    said = list(RATIO_PARTS.finditer(masked[: label.start()]))
     if not places and said and float(value) > 1:  # "1 к 3 (нам 3)": the label names a part of the ratio as said
         parts = [float(said[-1][1]), float(said[-1][2])]
         places = [i for i, p in enumerate(parts) if abs(p - float(value)) < 1e-9]

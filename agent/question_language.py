@@ -81,6 +81,11 @@ WHY_RU = {
     "an evaluation: Graft trains, merges and writes; it runs no benchmarks":
         "оценка: Graft обучает, сливает и записывает модель; бенчмарков он не запускает",
     "NEFTune noise: Graft's trainer adds none": "шум NEFTune: тренер Graft его не добавляет",
+    "an evolutionary merge search (mergekit-evolve): Graft runs the one merge recipe you give; name its method and "
+    "weights": "эволюционный поиск слияния (mergekit-evolve): Graft выполняет один рецепт слияния, который вы даёте; "
+    "назовите метод и веса",
+    "a floor for the learning rate: Graft's schedules (linear, cosine, ...) decay to 0 or stay constant":
+        "нижняя граница скорости обучения: расписания Graft (linear, cosine, ...) спадают до 0 или постоянны",
     "Unsloth: Graft trains with TRL and PEFT, the same LoRA without Unsloth's patched kernels": (
         "Unsloth: Graft обучает через TRL и PEFT — та же LoRA, но без пропатченных ядер Unsloth"
     ),
@@ -392,6 +397,14 @@ SHAPES: list[tuple[str, object]] = [
         lambda m: (
             f"Вы написали «{m['x']}»; Graft не знает настроек этого рецепта, и всё, что вы не указали, будет "
             "значением Graft по умолчанию. Какие значения взять из него?"
+        ),
+    ),
+    (
+        r"You wrote '(?P<x>.+?)', and Graft did not read which shares that gives; say each member's share "
+        r"\(e\.g\. 0\.8 and 0\.2\)\.",
+        lambda m: (
+            f"Вы написали «{m['x']}», и Graft не понял, какие доли это даёт; назовите долю каждой модели "
+            "(например, 0.8 и 0.2)."
         ),
     ),
     (
@@ -907,6 +920,7 @@ FACT_FORMS: list[tuple[str, object]] = [
     (r"(?P<v>[a-z_]+) loss", lambda m: f"лосс {m['v']}"),
     (r"IPO \(DPO loss\)", lambda m: "IPO (лосс DPO)"),
     (r"full fine-tuning \(no adapter\)", lambda m: "полное дообучение (без адаптера)"),
+    (r"all linear modules", lambda m: "все линейные модули"),
     (r"not (?P<r>\w+) modules", lambda m: f"без модулей {m['r']}"),
     (r"(?P<r>\w+) modules", lambda m: f"модули {m['r']}"),
     (r"module not (?P<x>\S+)", lambda m: f"без модуля {m['x']}"),
