@@ -4143,6 +4143,10 @@ def _names_existing(short: str, full: str) -> bool:
     )
 
 
+# "that result", «итог»: the one merge said before, named by the word for its output (planner and fact check alike)
+MERGE_RESULT_WORD = r"(?:the\s+|that\s+)?(?:result|outcome|output|merged?(?:\s+(?:one|model))?)|результат\w*|итог\w*"
+
+
 def member_index(who: str, members: list[str]) -> int:
     """Which merge member a word names ('ours', 'the base', 'нашей', a path), or -1: the trained model is 'ours'."""
     who = who.strip()
@@ -4150,11 +4154,7 @@ def member_index(who: str, members: list[str]) -> int:
         return members.index(result)
     trained = [m for m in members if m.startswith("@") and m != "@base"]
     if (
-        re.fullmatch(
-            r"(?:the\s+|that\s+)?(?:result|outcome|output|merged?(?:\s+(?:one|model))?)|результат\w*|итог\w*", who
-        )
-        and len(trained) == 1
-        and trained[0].startswith("@merge")
+        re.fullmatch(MERGE_RESULT_WORD, who) and len(trained) == 1 and trained[0].startswith("@merge")
     ):  # "then merge that result with A, 30% for the result": the merge before (the planner reads it so too)
         return members.index(trained[0])
     if re.fullmatch(OURS, who):

@@ -46,6 +46,7 @@ from agent.goal_facts import (
     MEMBER_WORD,
     MERGE_METHOD_WORDS,
     MERGE_METHODS,
+    MERGE_RESULT_WORD,
     MERGE_WORDS,
     MODULE_SHORTHAND,
     NAME_LIKE,
@@ -2953,9 +2954,7 @@ def _member_word(word: str, models: list[str]) -> str | None:
     trained = [m for m in models if m.startswith("@") and m != "@base"]
     others = [m for m in models if not m.startswith("@")]
     merged = [m for m in trained if m.startswith("@merge")]
-    if re.fullmatch(
-        r"(?:the\s+|that\s+)?(?:result|outcome|output|merged?(?:\s+(?:one|model))?)|результат\w*|итог\w*", word
-    ) and (
+    if re.fullmatch(MERGE_RESULT_WORD, word) and (
         len(merged) == 1 and len(trained) == 1
     ):  # "then merge that result with A, 30% for the result": the merge before, not the opened model
         return merged[0]
