@@ -779,7 +779,24 @@ COUNTS_TIMES = re.compile(
 _COUNTED = {"double": 2.0, "twice": 2.0, "triple": 3.0, "thrice": 3.0, "вдвое": 2.0, "втрое": 3.0}
 
 
+# "twice as much weight on B", "3x the weight for B", "double weight on B", «вдвое больший вес у B», «двойной вес
+# для B»: a multiple of the weight put on one member (the other of two takes one part)
+WEIGHT_ON_TIMES = re.compile(
+    rf"(?P<k>{_TIMES_SAID}|double|двойн\w*|тройн\w*)\s+(?:as\s+much\s+|the\s+|more\s+|больш\w+\s+)?"
+    r"(?:weight|share|вес|веса|долю|доля)\s+(?:on|to|for|у|для|на|к)\s+(?:the\s+)?"
+    rf"(?P<who>{_WHO})"
+)
+
+
 def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
+    if on := WEIGHT_ON_TIMES.search(digits):
+        said = re.sub(r"\s+", " ", on["k"])
+        k = {"double": 2.0}.get(said) or (
+            2.0 if said.startswith("двойн") else 3.0 if said.startswith("тройн") else times_value(said)
+        )
+        who_start, who_end = starts[on.start("who")], ends[on.end("who") - 1]
+        return Favoured(round(k / (k + 1), 6), round(1 / (k + 1), 6), masked[who_start:who_end],
+                        starts[on.start()], ends[on.end() - 1], who_start, who_end)  # fmt: skip
     m = TIMES_MEMBER.search(digits)
     if not m and (counted := COUNTS_TIMES.search(digits)):
         said = re.sub(r"\s+", " ", counted["k"])
@@ -1010,7 +1027,9 @@ def partner_place(word: str) -> int | None:
 _PART_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "одна": 1, "одну": 1, "один": 1, "две": 2, "два": 2, "три": 3,
                 "четыре": 4}  # fmt: skip  # "две части нашей, одна часть его"
 WEIGHT_BY = re.compile(
-    r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+)?(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
+    # ("75% of the weights from B", «75% весов от B», «25% от нашей»: a share taken from a member)
+    r"(?<![\w.])(\d*\.?\d+)\s*(%|процент\w*|percent)\s*(?:of\s+(?:the\s+weights\s+(?:from\s+)?)?|(?:весов\s+|веса\s+)?от\s+|from\s+)?"
+    r"(?:the\s+)?(?P<name>#{3,}|" + MEMBER_WORD + ")"
     r"|(?P<name2>#{3,}|(?<![\w-])(?:the\s+)?(?:base|база|базе|базу|базы))(?:'s(?:\s+(?:task[ -]?vectors?|deltas?))?)?\s*(?:[:=]\s*|\s[—–-]\s+|\(\s*|\s(?:at|@)\s+(?:(?:a\s+)?weight\s+(?:of\s+)?)?|\s(?:тоже|также|too|also)\s+|\s(?:weight|вес)\s+(?:of\s+)?|\swith\s+(?:a\s+)?(?:negative\s+)?weight\s+(?:of\s+)?|\sw\s*=\s*|\swith\s+the\s+(?:smaller|bigger|larger)\s+share\s*[:,—-]?\s*|\sс\s+(?:отрицательн\w+\s+)?весом\s+)?(-?\d*\.?\d+)\s*(%?)\)?(?![\w%]|\.\d)"
     r"|(?<![\w.])(?P<v3>\d*\.?\d+)\s+(?P<name3>"
     + OURS
@@ -1039,7 +1058,7 @@ WEIGHT_BY = re.compile(
     + r")\s+(?:(?:should|will|would|must|can)\s+(?:get|take|receive)|gets|takes|receives"
     r"|получает|получит|берёт|берет|должна\s+получить|должен\s+получить|дай|дайте|даем|дадим|give)\s+(?:(?:weight|вес)\s+)?"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
-    r"|(?<![\w.])(?P<v7>-?(?:0?\.\d+|1(?:\.0+)?))\s+(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
+    r"|(?<![\w.])(?P<v7>-?(?:0?\.\d+|1(?:\.0+)?))\s+(?:(?:from|от)\s+)?(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
     r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?|"
     + "|".join(_PART_COUNTS)
     + r")\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
@@ -1223,6 +1242,10 @@ EVEN_REST = re.compile(
     r"|(?:(?:the\s+)?(?:rest|remainder)|what(?:'s|\s+is)\s+left)\s+(?:goes\s+|go\s+)?(?:to\s+)?(?:the\s+)?"
     r"(?:other\s+(?:two|three|ones|models|partners)|others|two\s+others)\s*,?\s+(?:split\s+)?(?:evenly|equally|in\s+equal\s+parts)"
     r"|\bsplit\s+(?:the\s+rest|the\s+remainder|what(?:'s|\s+is)\s+left)\s+(?:evenly|equally)"
+    # "half ours, and split the other half evenly between the two partners", «другую половину поровну между ними»
+    r"|\b(?:split|share|divide)\s+the\s+other\s+half\s+(?:evenly|equally)"
+    r"(?:\s+(?:between|among)\s+(?:the\s+)?(?:other\s+)?(?:two|three|ones|models|partners|others|them)(?:\s+(?:partners|models|ones))?)?"
+    r"|(?<![а-я])(?:другую|вторую|оставшуюся)\s+половину\s+поровну(?:\s+между\s+(?:ними|партн[её]рами|остальными|двумя\s+другими))?"
     r"|(?<![а-я])(?:остальное|остаток)\s+(?:[—-]\s+)?(?:поровну|пополам|делят\s+поровну|(?:делится|делим)\s+поровну)"
     r"|(?<![а-я])(?:остальн\w+|оставш\w+)\s+(?:двум|двоим|трём|трем|моделям)?\s*(?:[—-]\s+)?поровну"
     # "average the three: A, B, C, but give C half", «усредни все три, но C дай половину»: one share, the rest even
@@ -1362,7 +1385,8 @@ def weights_for(text: str) -> tuple[list[tuple[float, int, int]], int, int] | No
 INTO_BASE_AT = re.compile(
     rf"(?P<name>#{{3,}}|{THEIRS})\s+(?:into|в)\s+(?:the\s+|our\s+|my\s+)?(?:base|original|базу|базовую|исходную|ours|mine"
     r"|model|one|нашу|мою)\w*(?:\s+(?:model|модель))?"
-    r"\s+(?:at|@|with\s+(?:a\s+)?weight(?:\s+of)?|weighted|с\s+весом|на)\s+(?P<v>\d*\.?\d+)\s*%?"
+    # (a bare percent after the model merged into is the same share: "merge B into ours 25 percent")
+    r",?\s+(?:(?:at|@|with\s+(?:a\s+)?weight(?:\s+of)?|weighted|с\s+весом|на)\s+|(?=\d*\.?\d+\s*%))(?P<v>\d*\.?\d+)\s*%?"
 )
 
 
@@ -1594,7 +1618,13 @@ def _merge_number_facts(text: str) -> list[Fact]:
     for slot, keyword in MERGE_NUMBERS:
         for m in re.finditer(keyword, text):
             f = re.match(FILLER, text[m.end() :])
-            number = number_at(text, m.end() + (f.end() if f else 0))
+            at = m.end() + (f.end() if f else 0)
+            fraction = re.compile(r"(\d+)\s*/\s*(\d+)(?![\d.,/])").match(text, at)
+            if fraction and 0 < int(fraction[1]) < int(fraction[2]):  # "t=1/3": a share as a fraction
+                value = round(int(fraction[1]) / int(fraction[2]), 6)
+                facts.append(Fact(slot, value, text[m.start() : fraction.end()], m.start(), fraction.end()))
+                continue
+            number = number_at(text, at)
             if number is not None:
                 percent = re.match(r"\s*(?:%|percent|процент\w*)", text[number.end :])
                 if slot == "density" and percent and 0 < number.value <= 100:  # "density 50%", "плотность 30%"
@@ -1777,7 +1807,7 @@ LABEL_GIVEN = re.compile(
     rf"|(?P<path3>\S+?)\s*\(\s*(?:aka\s+|as\s+|call\s+it\s+)?(?P<label2>{LABEL})\s*\)"
     rf"|(?<![\w/.~-])(?P<label3>{LABEL})\s+(?:is|=|это|-|—)\s+(?P<path4>\S+?)[,;.)]*(?=\s|$)"  # "(B is ../b)", "B это ../b"
     # "let's call ../b \"bob\"", «папку ../b назовём петя»: any word, named as such
-    r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:(?:модель|model)\s+)?(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|(?P<label8>[A-ZА-ЯЁ])(?=[\s,.;!]|$)|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
+    r"|(?:\b(?:call|name)|(?<![а-я])(?:назов[её]м|назови))\s+(?P<path5>\S+?)\s+(?:(?:модел(?:ью|ь|и)|model)\s+)?(?:[\"'«](?P<label7>[A-Za-zА-Яа-яЁё])[\"'»]|(?P<label8>[A-ZА-ЯЁ])(?=[\s,.;!]|$)|[\"'«]?(?P<label5>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?)(?=[\s,.;!]|$)"
     r"|(?P<path6>\S+?)\s+(?:назов[её]м|назови|зов[её]м|будет)\s+[\"'«]?(?P<label6>[A-Za-zА-Яа-яЁё][\w-]{1,15})[\"'»]?(?=[\s,.;!]|$)"
     # «назови ../a «А», а ../b «Б»», "call ../a 'A' and ../b 'B'": the second name given with the verb left out
     r"|(?:(?<=[,;]\s)|(?<=\sand\s)|(?<=\sи\s)|(?<=\sа\s))(?:(?:а|и|and)\s+)?(?P<path7>\S+/\S*?)\s+"
@@ -2580,7 +2610,7 @@ def resolve(facts: list[Fact], text: str) -> list[Fact]:
                     and not any(f.start <= n.start < f.end for f in facts)
                     and re.fullmatch(
                         r"[\s,.:;!-]*(?:(?:make it|make that|it'?s|it is|use|set (?:it )?to|change (?:it )?to|to|лучше|давай"
-                        r"|пусть|сделай|поставь|ставь|вс[её]-?таки|на)[\s,.:;!-]+){0,2}",
+                        r"|пусть|будет|сделай|поставь|ставь|вс[её]-?таки|на|let it be|say)[\s,.:;!-]+){0,3}",
                         masked[marker.end() : n.start],
                     )
                 ),
@@ -2921,8 +2951,10 @@ RATIO_TAKEN_BACK = re.compile(
     # "60 на 40 в нашу пользу, ой, нет, 65 на 35": who is favoured stays with the new ratio
     r"(?P<fav>\s*,?\s*(?:в\s+(?:нашу|мою|его|их)\s+пользу|in\s+(?:our|my|their)\s+favou?r|ours|mine|нам|мне"
     r"|(?:в\s+пользу|in\s+favou?r\s+of|favou?ring)\s+(?:the\s+)?(?:#{3,}|[\w-]+)))?"
+    # "weights 0.8 and 0.2 linear, no wait, 0.6 and 0.4": the method said between stays
+    rf"(?P<kept>\s+(?:{MERGE_METHOD_WORDS}|linear(?:ly)?|линейн\w*)(?![\w-]))?"
     rf"[\s?.!…,;:—–-]*(?:(?:but|но|а|oh|ah)\s+)?(?P<marker>(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+)"
-    rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть)\s+)*"
+    rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть|будет)\s+)*"
     rf"(?=(?P<new>{_RATIO})(?![\w.]))"
 )
 
@@ -2977,6 +3009,15 @@ def _corrected_ratios(text: str) -> tuple[str, list[str]]:
                 + text[m.start("fav") : m.end("fav")]
                 + " " * (new_end - m.end("fav"))
                 + text[new_end:]
+            )
+        elif m["kept"] and not m["fav"]:
+            kept = text[m.start("kept") : m.end("kept")]
+            text = (
+                text[: m.start()]
+                + " " * (m.start("kept") - m.start())
+                + kept
+                + " " * (m.start("new") - m.end("kept"))
+                + text[m.start("new") :]
             )
         else:
             text = text[: m.start()] + " " * (m.start("new") - m.start()) + text[m.start("new") :]
@@ -3960,6 +4001,11 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
                 later.replaced, later.start = [*first.replaced, first.value], first.start
                 merge_numbers.remove(first)
     merge_numbers = resolve(merge_numbers, text)  # "t = 0.3, нет, лучше 0.4": the value after the marker
+    facts = [  # "t=1/3": the fraction is t's value, not a 1:3 ratio of weights
+        f
+        for f in facts
+        if not (f.slot in ("weights", "favoured_weights") and any(n.start <= f.start < n.end for n in merge_numbers))
+    ]
     facts.extend(merge_numbers)
     facts.extend(switch_facts(masked))
     for name, pattern in DISTRIBUTED:  # "with FSDP", "DeepSpeed ZeRO-3": how several GPUs share the work
@@ -5224,6 +5270,11 @@ def shares_said(masked: str) -> bool:
             r"(?<![\w.])\d+(?:\.\d+)?\s*%?\s*(?:/|:|на|к|to)\s*\d+(?:\.\d+)?\s*%?\s+(?:с|со|with)\s+#{3,}", digits
         )
         or (named and any("#" in digits[a:b] for _, a, b in named[0]))
+        or re.search(  # «треть от B, треть от C, остальное наша», «75% весов от B»: shares taken from a folder
+            r"(?:(?<![\w.])\d+(?:\.\d+)?\s*%|(?<![\w.])0?\.\d+|(?<![а-я])(?:треть|трети|половин\w*|четверть|четверти)"
+            r"|\b(?:a\s+third|a\s+quarter|half))\s+(?:(?:весов|веса|of\s+the\s+weights|of\s+it)\s+)?(?:от|from)\s+#{3,}",
+            digits,
+        )
     )
 
 

@@ -342,7 +342,9 @@ _MERGING = re.compile(
     r"merg|blend|mix|ties|slerp|dare|della|arithmetic|averag|soup|interpolat"
     r"|(?<!all-)(?<!all_)(?<!all )linear(?!\s*(?:schedul|warmup|decay|lr|learning|layers?|projections?|modules?))"
     r"|смеш|слей|слия|слить|объедин"
-    r"|усредн|мерж|мердж|линейн",
+    r"|усредн|мерж|мердж|линейн"
+    # «треть от B, треть от C, остальное наша», "a third from B": shares taken from a model folder are a merge
+    r"|(?:треть|трети|четверт\w*|половин\w*|third|quarter|half)\s+(?:весов\s+|of\s+the\s+weights\s+)?(?:от|from)\s+\S*/",
     re.IGNORECASE,
 )
 

@@ -289,7 +289,7 @@ def unsupported_merge_methods(masked: str) -> list[str]:
             if name in ("ram", "sce") and not (
                 re.search(
                     r"(?:method|метод\w*)\W{0,3}$|(?:merg\w*|слей|слия\w*|мерж\w*|мердж\w*|сли\w*)\s+(?:with|using|via|by"
-                    r"|методом|через|с помощью)\s+$|(?:\s|^)(?:через|с помощью|using|via)\s+$",
+                    r"|методом|через|с помощью)\s+$|(?:\s|^)(?:через|с помощью|using|via|with)\s+$",
                     masked[max(0, m.start() - 24) : m.start()],
                 )
                 or re.match(

@@ -42,6 +42,7 @@ from agent.goal_facts import (
     DORA_AFTER_NOT,
     EVERY_STAGE,
     FAVOUR_WORDS,
+    LABEL_GIVEN,
     MARKERS,
     MEMBER_WORD,
     MERGE_METHOD_WORDS,
@@ -170,10 +171,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])(?:смешай|слей|смержи|смерджи|замержи|замерджи)\s+(?:нашу|мою|е[её])\s+(?=после\s)"
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+#{3,}\s*(?:,|and|with|&)\s*#{3,}"
             # "merge ours and B 50/50 and write it to out/x", «слей нашу и B»: ours, then a folder
-            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж|смешай)\w*)\s+"
+            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж|смешай|объедини|влей)\w*)\s+"
             r"(?:the\s+)?(?:" + OURS + r")\s*(?:,|\band\b|&|(?<![а-я])и)\s*(?:the\s+)?(?=#{3,})"
             # "merge B and our model", "слей B и нашу": a folder, then ours
-            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж)\w*)\s+#{3,}"
+            r"|(?:\b(?:merge|blend|mix|combine|average)\w*|(?<![а-я])(?:слей|слить|смерж|смердж|мерж|мердж|объедини)\w*)\s+#{3,}"
             r"\s*(?:,|\band\b|&|(?<![а-я])и)\s*(?:the\s+)?(?=" + OURS + ")"
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d|\d)"  # "merge B 50/50", "merge B 0.7 ours"
             r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
@@ -442,7 +443,7 @@ class Context:
 # a merge word anywhere, typos too ("mrege"): with a model folder named and no other action read, the goal is a merge
 LOOSE_MERGE = re.compile(
     r"\b(?:merg|mreg|megr|blend|combin)\w*|(?<![а-я])(?:смерж|смердж|замерж|замердж|слей|слить|объедини|мерж|мердж"
-    r"|смешай|смешать|мёрж|мёрдж)\w*"
+    r"|смешай|смешать|мёрж|мёрдж|вле[йт]|влив|вмерж|вмердж)\w*"
     # a merge method named with nothing else to do: "P gets 0.65 and ours the remainder, linear pls", «линейно, P
     # получает три четверти», «добавь P в нашу на 20 процентов»
     r"|\blinear(?:ly)?\b|(?<![а-я])линейн\w*|\bslerp\b|(?<![а-я])слерп\w*|\bties\b|\bdare[_ -]?(?:ties|linear)\b"
@@ -2695,6 +2696,8 @@ def _merge_models(action: Action, ctx: Context) -> None:
     for listed in re.finditer(  # "density 0.5 and 0.7 respectively", "плотность 0.5 и 0.7": one value per model
         r"(?:densit\w*|плотност\w*)\s*[:=]?\s*(\d*\.?\d+(?:\s*(?:,|and|и|/)\s*\d*\.?\d+)+)", mask_paths(text)
     ):
+        if (half := re.fullmatch(r"(\d+)\s*/\s*(\d+)", listed.group(1))) and int(half[1]) < int(half[2]):
+            continue  # "density 1/2": one value as a fraction (read so in agent/goal_facts.py), not two
         for value in re.findall(r"\d*\.?\d+", listed.group(1)):
             merge_numbers.append(Fact("density", float(value), "", listed.start(1), listed.end(1)))
     for slot in ("density", "t"):  # "A density 0.4, B density 0.8": Graft's merge has one value of each
@@ -2712,8 +2715,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 stage["models"] = [first, next(m for m in stage["models"] if m != first)]
         elif len(stage["models"]) == 2 and (
             into := re.search(
-                r"\b(?:merge|blend|fold|slerp|mix)\w*\s+(?:the\s+)?#{3,}\s+(?:in|into|onto)\s+(?:the\s+)?(?P<a>#{3,})"
-                r"|(?<![а-я])(?:влей|влить|вмержи|смержи|слей)\s+#{3,}\s+в\s+(?P<b>#{3,})",
+                rf"\b(?:merge|blend|fold|slerp|mix)\w*\s+(?:the\s+)?#{{3,}}\s+(?:in|into|onto)\s+(?:the\s+)?"
+                rf"(?P<a>#{{3,}}|{OURS}|{BASE_WORDS})"
+                r"|(?<![а-я])(?:влей|влить|вмерж\w*|вмердж\w*|смерж\w*|смердж\w*|слей|слерпни)\s+#{3,}\s+в\s+"
+                rf"(?P<b>#{{3,}}|{OURS}|{BASE_WORDS})",
                 mask_paths(text),
             )
         ):  # "merge B into A with slerp, t 0.7": A is where t starts (t 0), B the share t gives
@@ -3025,6 +3030,8 @@ def _in_said_order(models: list[str], text: str, ctx: Context) -> list[str]:
     return ordered
 
 
+# a folder given a short name ("call ../b B", «назовём ../b моделью Б»), read in the lower-cased goal
+LABEL_NAMING = re.compile(LABEL_GIVEN.pattern, re.IGNORECASE)
 OURS_AFTER_MEMBER = re.compile(
     rf"#{{3,}}\s*(?:,|\band\b|\bwith\b|&|(?<![а-я])и|(?<![а-я])со?)\s*(?:the\s+)?(?P<ours>{OURS})"
 )
@@ -3047,9 +3054,10 @@ def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] |
             if not said:
                 return None
             hits = [said.start("ours")]
-        else:
-            k = text.lower().find(model.lower())
-            hits = [k] if k >= 0 else []
+        else:  # (not where it is given a name: "call ../b B. slerp ours with B" names ours first)
+            naming = [m.span() for m in LABEL_NAMING.finditer(text)]
+            said = [m.start() for m in re.finditer(re.escape(model.lower()), text.lower())]
+            hits = [k for k in said if not any(a <= k < b for a, b in naming)] or said[:1]
         if not hits:
             return None
         places[model] = min(hits)
@@ -3754,7 +3762,9 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if st.get("dataset")
         for part in {Path(st["dataset"]).stem.lower(), *re.split(r"[-_. ]+", Path(st["dataset"]).stem.lower())}
     }
-    if re.search(r"(?<![\w-])int8_mask(?![\w-])", goal) and any(s["kind"] == "merge_models" for s in ctx.stages):
+    int8_mask = r"(?<![\w-])int8[_ -]?(?:mask|маск)\w*|маск\w*\s+(?:в\s+)?int8"
+    if re.search(int8_mask, goal) and any(s["kind"] == "merge_models" for s in ctx.stages):
+        goal = re.sub(int8_mask, lambda m: " " * len(m.group(0)), goal)  # said back below, so no leftover word
         ctx.notes.append(  # said back, not dropped: it changes how mergekit stores its masks, not what it computes
             "int8_mask: mergekit's memory saving for its 0/1 masks; the merged weights are the same without it, "
             "and Graft's merge keeps its masks in the weights' dtype."

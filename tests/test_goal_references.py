@@ -1868,6 +1868,44 @@ PLANNED = [
      {0: {"models": ["@base", "{partner}"], "weights": [0.4, 0.6]}}),
     ("линейно: наша 0.7, {partner} 0.3 — хотя нет, сделай 0.5 и 0.5", ["merge_models"],
      {0: {"models": ["@base", "{partner}"], "weights": [0.5, 0.5]}}),
+    # pass 61a: the model merged "into" is slerp's start and a bare share after it is the merged-in model's; a folder
+    # given a short name is placed where it is used; sce named back; t and density as fractions; corrected density
+    # and weight pairs; shares "from" a folder with no merge verb; "twice as much weight on B"; the other half split
+    ("slerp {partner} into ours with t=0.15", ["merge_models"],
+     {0: {"method": "slerp", "models": ["@base", "{partner}"], "t": 0.15}}),
+    ("смерджи {partner} в нашу с t=0.25 методом slerp", ["merge_models"],
+     {0: {"method": "slerp", "models": ["@base", "{partner}"], "t": 0.25}}),
+    ("merge {partner} into ours 25 percent", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.75, 0.25]}}),
+    ("влей {partner} в нашу 30%", ["merge_models"], {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),
+    ("назовём {partner} моделью Б. слей нашу с Б slerp-ом, t ноль целых три десятых", ["merge_models"],
+     {0: {"method": "slerp", "models": ["@base", "{partner}"], "t": 0.3}}),
+    ("call {partner} B. slerp ours with B, t 0.3", ["merge_models"],
+     {0: {"method": "slerp", "models": ["@base", "{partner}"], "t": 0.3}}),
+    ("slerp ours + {partner} t=1/3", ["merge_models"], {0: {"method": "slerp", "t": 0.333333}}),
+    ("слерп нашей и {partner}, t = 2/3", ["merge_models"], {0: {"method": "slerp", "t": 0.666667}}),
+    ("ties {partner} and {partner2} on {model}, density 1/2", ["merge_models"], {0: {"density": 0.5}}),
+    ("слияние ties, плотность 0.6, нет, пусть будет 0.4, модели {partner} и {partner2}, база {model}", ["merge_models"],
+     {0: {"method": "ties", "models": ["{partner}", "{partner2}"], "density": 0.4}}),
+    ("ties {partner} and {partner2} on {model}, density 0.6, no, let it be 0.4", ["merge_models"], {0: {"density": 0.4}}),
+    ("merge {partner} and {partner2} with weights 0.8 and 0.2 linear, no wait, 0.6 and 0.4", ["merge_models"],
+     {0: {"method": "linear", "weights": [0.6, 0.4]}}),
+    ("линейно объедини нашу модель и {partner} с весами 0.9 и 0.1, сохрани в {out}", ["merge_models"],
+     {0: {"method": "linear", "models": ["@base", "{partner}"], "weights": [0.9, 0.1]}}),
+    ("треть от {partner}, треть от {partner2}, остальное наша", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}", "@base"], "weights": [0.333333, 0.333333, 0.333333]}}),
+    ("хочу модель, где 75% весов от {partner}, а 25% от нашей", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.75, 0.25]}}),
+    ("I want a model with 75% of the weights from {partner} and 25% from ours", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.75, 0.25]}}),
+    ("linear merge of {model} and {partner}, twice as much weight on {partner}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.333333, 0.666667]}}),
+    ("слей нашу с {partner}, двойной вес для нашей", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.666667, 0.333333]}}),
+    ("blend {model}, {partner}, {partner2} — half ours, and split the other half evenly between the two partners",
+     ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
+    ("слей нашу, {partner} и {partner2}: половину нашей, другую половину поровну между партнёрами", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
@@ -2110,6 +2148,7 @@ ASKED = [
     ("task arithmetic: база {model}, плюс {partner} и минус {partner2}", "partner2"),
     ("merge {partner} and {partner2}: 65% the first one, rest the second", "the first one"),
     ("сделай passthrough-склейку слоёв: 0-7 из нашей, 4-11 из {partner}", "passthrough"),
+    ("merge {partner} and {partner2} with sce", "sce"),
     ("SFT on {sft} with lr 1e-4 and cosine with min lr 1e-6, warmup 50 steps", "min lr"),
     ("SFT на {sft}, lr 1e-4, косинус, минимальная скорость 1e-6", "минимальная скорость"),
 ]
@@ -2421,6 +2460,12 @@ def test_not_sharded_and_int8_mask_are_said_back(world: dict[str, str]) -> None:
     merged = _outcome(world, config)
     assert merged.plan is not None, merged.question
     assert any(n.startswith("int8_mask:") for n in merged.plan.notes), merged.plan.notes
+    for said in ("ties merge {partner} and {partner2} on {model}, density 0.5, with int8 mask",
+                 "ties слияние {partner} и {partner2} на {model}, маска в int8"):  # fmt: skip
+        worded = _outcome(world, said)  # (pass 61a: in words it was only "read as a description: mask")
+        assert worded.plan is not None, worded.question
+        assert any(n.startswith("int8_mask:") for n in worded.plan.notes), worded.plan.notes
+        assert not any("mask" in n or "маск" in n for n in worded.plan.notes if "description" in n or "описание" in n)
 
 
 @pytest.mark.parametrize(
