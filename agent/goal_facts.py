@@ -791,7 +791,7 @@ WEIGHT_ON_TIMES = re.compile(
 def _times_member(digits: str, starts: list[int], ends: list[int], masked: str) -> Favoured | None:
     if on := WEIGHT_ON_TIMES.search(digits):
         said = re.sub(r"\s+", " ", on["k"])
-        k = {"double": 2.0}.get(said) or (
+        k = _COUNTED.get(said) or (
             2.0 if said.startswith("двойн") else 3.0 if said.startswith("тройн") else times_value(said)
         )
         who_start, who_end = starts[on.start("who")], ends[on.end("who") - 1]
@@ -1589,6 +1589,9 @@ def _in_remark(text: str, at: int) -> bool:
     return opened > text.rfind(")", 0, at) and closed >= 0 and bool(REMARK.search(text[opened:closed]))
 
 
+FRACTION_VALUE = re.compile(r"(\d+)\s*/\s*(\d+)(?![\d.,/])")  # "t=1/3", "density 1/2"
+
+
 def merge_number_facts(text: str) -> list[Fact]:
     """A merge's density and SLERP's t, as stated (not in a bracketed remark: "(t=1 would be all partner)")."""
     return [f for f in _merge_number_facts(text) if not _in_remark(text, f.start)]
@@ -1619,7 +1622,7 @@ def _merge_number_facts(text: str) -> list[Fact]:
         for m in re.finditer(keyword, text):
             f = re.match(FILLER, text[m.end() :])
             at = m.end() + (f.end() if f else 0)
-            fraction = re.compile(r"(\d+)\s*/\s*(\d+)(?![\d.,/])").match(text, at)
+            fraction = FRACTION_VALUE.match(text, at)
             if fraction and 0 < int(fraction[1]) < int(fraction[2]):  # "t=1/3": a share as a fraction
                 value = round(int(fraction[1]) / int(fraction[2]), 6)
                 facts.append(Fact(slot, value, text[m.start() : fraction.end()], m.start(), fraction.end()))

@@ -3040,6 +3040,9 @@ OURS_AFTER_MEMBER = re.compile(
 def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] | None:
     """Where the goal first names each member; None when one of them is named by no word."""
     places: dict[str, int] = {}
+    naming = [  # (a bare letter after a path is a name only in the cased goal: "и ../b с t=0.4" is none)
+        m.span() for m in LABEL_NAMING.finditer(text) if m["path5"] or m["path6"] or m["label9"] or m["label2"]
+    ]
     for model in models:
         if model == "@base":
             hits = [m.start() for m in re.finditer(
@@ -3055,7 +3058,6 @@ def _said_places(models: list[str], text: str, ctx: Context) -> dict[str, int] |
                 return None
             hits = [said.start("ours")]
         else:  # (not where it is given a name: "call ../b B. slerp ours with B" names ours first)
-            naming = [m.span() for m in LABEL_NAMING.finditer(text)]
             said = [m.start() for m in re.finditer(re.escape(model.lower()), text.lower())]
             hits = [k for k in said if not any(a <= k < b for a, b in naming)] or said[:1]
         if not hits:

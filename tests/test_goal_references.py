@@ -1906,6 +1906,8 @@ PLANNED = [
      ["merge_models"], {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
     ("слей нашу, {partner} и {partner2}: половину нашей, другую половину поровну между партнёрами", ["merge_models"],
      {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [0.5, 0.25, 0.25]}}),
+    ("назовём {partner} «А», а {partner2} «Б». сначала slerp А и Б с t=0.4, потом результат линейно с нашей 50 на 50",
+     ["merge_models", "merge_models"], {0: {"method": "slerp", "models": ["{partner}", "{partner2}"], "t": 0.4}}),
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
