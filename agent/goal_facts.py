@@ -181,7 +181,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|equals?|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -464,7 +464,7 @@ MERGE_NUMBERS = [
     ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
     (
         "t",
-        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*"
+        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to|equals?|at)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*"
         r"|[a-zа-яё]+\s+(?:tenths|hundredths|десят|сот|четверт|трет)\w*))",  # "t равно семи десятым", "t seven tenths"
     ),
 ]
@@ -726,7 +726,8 @@ SHARE_OF = re.compile(
 
 # "the partner weighted twice as much as the base", "партнёр в два раза весомее базы": a ratio by member
 TIMES_MEMBER = re.compile(
-    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|весит\s+|с\s+весом\s+)?"
+    rf"(?P<who>{_WHO})\s+(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|весит\s+|весил[аи]?\s+"
+    r"|с\s+весом\s+)?"
     rf"(?P<k>{'|'.join(sorted(map(re.escape, _TIMES), key=len, reverse=True))})\s+(?:as\s+)?"
     r"(?P<dir>much|heavy|heavily|more|больше|тяжелее|весомее|сильнее|less|меньше|легче)\s*(?:as|than|,?\s*чем)?\s*"
     rf"(?:the\s+|у\s+)?(?P<other>{_WHO})"
@@ -752,8 +753,8 @@ TIMES_ONE = re.compile(
     r"(?:\s*\(\s*#{3,}\s*\))?"  # «партнёру (B) в два раза больше»
     r"(?:'s\s+(?:weight|share)|\s+(?:вес|доля))?\s+"
     r"(?:(?:в\s+(?:мердже|мерже|слиянии|смеси)|in\s+the\s+(?:merge|mix|blend))\s+)?"  # «наша в мердже весит в 3 раза меньше»
-    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|получит\s+|весит\s+|с\s+весом\s+"
-    r"|(?:is|should\s+be|будет)\s+)?(?:an?\s+)?"
+    r"(?:(?:is\s+|should\s+be\s+)?weighted\s+|weighs\s+|counts?\s+|gets\s+|getting\s+|получает\s+|получит\s+|весит\s+|весил[аи]?\s+"
+    r"|с\s+весом\s+|(?:is|should\s+be|будет|было|был[аи]?)\s+)?(?:an?\s+)?"
     rf"(?P<k>{_TIMES_SAID})\s+(?:as\s+)?"
     r"(?P<dir>much|heavy|heavily|more(?:\s+important)?|bigger|larger|больше|больш(?:ий|ую|ая)|тяжелее|весомее|сильнее|важнее"
     r"|the\s+weight|веса|(?P<less>less|smaller|lower|меньше|меньш(?:ий|ую|ая)|легче|ниже))(?![\w-])"
@@ -971,7 +972,10 @@ def relative_weights(masked: str) -> tuple[list[float], int, int] | None:
 
 
 SINGLE_WEIGHT = re.compile(
-    r"(?<!desirable )(?:\bweight|\bвес(?:ом)?|\bcoefficient|(?<![а-я])коэффициент(?:ом)?)\s*(?:of|=|:)?\s*"
+    r"(?<!desirable )(?:\bweight|\bвес(?:ом)?|\bcoefficient|(?<![а-я])коэффициент(?:ом)?"
+    # «дельту B умноженную на 0.8», "B's delta scaled by 0.8": a task vector's scale is its weight
+    r"|(?:(?<=#)|(?<=#'s)|(?<=vector)|(?<=vectors)|(?<=delta)|(?<=deltas)|(?<=дельту)|(?<=дельта)|(?<=вектор)"
+    r"|(?<=вектора))\s+(?:scaled\s+by|multiplied\s+by|times|умноженн\w+\s+на|с\s+множителем))\s*(?:of|=|:)?\s*"
     r"(\d*\.\d+|1(?:\.0+)?(?![\d%/])|\d{1,2}\s*%)(?![\d%/])"
 )
 
@@ -1058,7 +1062,7 @@ WEIGHT_BY = re.compile(
     + r")\s+(?:(?:should|will|would|must|can)\s+(?:get|take|receive)|gets|takes|receives"
     r"|получает|получит|берёт|берет|должна\s+получить|должен\s+получить|дай|дайте|даем|дадим|give)\s+(?:(?:weight|вес)\s+)?"
     r"(?P<v6>\d*\.?\d+)\s*(?P<p6>%?)(?![\w%]|\.\d)"  # "B gets 0.6", "the base gets 40%"
-    r"|(?<![\w.])(?P<v7>-?(?:0?\.\d+|1(?:\.0+)?))\s+(?:(?:from|от)\s+)?(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
+    r"|(?<![\w.])(?P<v7>-?(?:0?\.\d+|1(?:\.0+)?))\s+(?:(?:from|от|of)\s+)?(?P<name7>#{3,})"  # "мерж: 0.5 A, 0.3 B, остальное наша"
     r"|(?<![\w.])(?P<v8>\d+(?:\.\d+)?|"
     + "|".join(_PART_COUNTS)
     + r")\s+(?:parts?|shares?|част(?:ь|и|ей)|дол(?:я|и|ей))\s+(?:of\s+)?(?:the\s+)?"
@@ -1458,6 +1462,11 @@ def one_named_weight(text: str, original: str = "") -> tuple[float, int, int, in
         return value, taken.start(name), taken.end(name), taken.start(), taken.end()
     found: dict[int, tuple[re.Match[str], str, str]] = {}  # by where the value is: "B: 0.8 to partner" is one
     for m in WEIGHT_FOR.finditer(text):
+        if re.match(r"\S+\s*%?\s+(?:to|к)\s", m.group(0)) and re.search(
+            r"\badd\w*|(?<![а-я])(?:прибав|добав)\w*",
+            re.split(r"[.;!?]\s|,\s*(?:then|потом|затем)\b", text[: m.start()])[-1],
+        ):
+            continue  # "add B's delta scaled by 0.8 to ours": where it is added, not whose the 0.8 is
         found.setdefault(m.start(1), (m, "name", m.group(1)))
     for m in WEIGHT_BY.finditer(text):
         for group, value in (
@@ -1610,6 +1619,9 @@ def _merge_number_facts(text: str) -> list[Fact]:
     for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:%|percent)\s+of\s+the\s+way\b", text):
         if re.search(r"slerp|слерп", text) and 0 < float(m.group(1)) <= 100:  # "slerp towards B, 70 percent of the way"
             facts.append(Fact("t", float(m.group(1)) / 100, m.group(0), m.start(), m.end()))
+    for m in re.finditer(r"(?<![\w.])(\d+)\s*/\s*(\d+)\s+of\s+the\s+way\b", text):  # "3/4 of the way towards B"
+        if re.search(r"slerp|слерп", text) and 0 < int(m.group(1)) < int(m.group(2)):
+            facts.append(Fact("t", round(int(m.group(1)) / int(m.group(2)), 6), m.group(0), m.start(), m.end()))
     for m in DELTAS_KEPT.finditer(text):  # "keep only the top 20% of deltas" → density 0.2; "drop 90%" → 0.1
         if m.group("share_rate"):  # DARE's drop rate p keeps 1 - p of each delta
             share, kept = float(m.group("share_rate")), False
@@ -2363,10 +2375,10 @@ def alpha_ratio(relative: re.Match[str]) -> float:
 
 
 RELATIVE_ALPHA = re.compile(
-    r"(?:lora_)?(?:alpha|альф\w*)\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
+    r"(?:lora_)?(?:alpha|альф\w*)\s*,?\s*(?:=|:|of|is|set to|should be|must be|to be|равн\w*|должна быть)?\s*(?:(\d+(?:\.\d+)?)\s*(?:\*|x|×|times)\s*(?:the\s+)?(?:r|rank|ранг\w*)\b"
     r"|(?:equal to|same as|=|the same as)?\s*(?:the\s+|its\s+)?(?:r|rank)\b(?!\s*[=:]?\s*\d)|рангу|как\s+(?:у\s+)?ранг\w*"
     r"|(?:twice|double|thrice|triple)\s+(?:the\s+)?(?:r|rank)\b|вдвое\s+больше\s+ранга|в\s+(?:два|2)\s+раза\s+больше\s+ранга"
-    r"|(?:half|a\s+half)\s+(?:of\s+)?(?:the\s+)?(?:r|rank)\b|(?:в\s+)?половин[ау]?\s+ранга|вдвое\s+меньше\s+ранга"
+    r"|(?:half|a\s+half)\s+(?:of\s+)?(?:the\s+)?(?:r|rank)\b|(?:в\s+)?половин[аеуы]?\s+ранга|вдвое\s+меньше\s+ранга"
     # "ранг 8, альфа в два раза больше": the rank just said, in the same stage (not "больше, чем у SFT")
     r"|(?:вдвое|втрое|в\s+(?:два|три|2|3)\s+раза)\s+больше(?![\s,]*(?:чем|у|для|на|than)\b)"
     r"|(?:twice|double|thrice|triple)(?:\s+(?:that|it))?(?=\s*(?:[,;.]|$)))"
@@ -2466,6 +2478,10 @@ def referred_stage(masked: str, start: int, end: int) -> bool:
     """'the sft lr', "SFT's rank", 'the SFT model as reference' (not 'DPO beta 0.1', a stage and its value)."""
     if re.match(r"'s\b", masked[end : end + 3]):
         return True  # "one tenth of the SFT's": a possessive names a stage said elsewhere
+    if re.search(r"(?<![а-я])у\s+$", masked[max(0, start - 3) : start]) and re.match(
+        r"\s*(?:ранг|альф|lr|лр|learning|скорост|эпох|бет|батч|дропаут|r\b)", masked[end:]
+    ):
+        return True  # «а у SFT ранг 8»: a setting of the stage said before, not a stage of its own
     return bool(
         REFERRED_AFTER.match(masked, end)
         and (
@@ -2950,7 +2966,7 @@ def _swapped_back(text: str) -> tuple[str, list[str]]:
 
 _RATIO = r"\d*\.?\d+(?:\s*%)?(?:(?:\s*(?:/|:|,|and|и|на|к|to)\s*|\s+)\d*\.?\d+(?:\s*%)?)+"  # ("0.3 0.7" too)
 RATIO_TAKEN_BACK = re.compile(
-    rf"(?<![\w.])(?P<old>{_RATIO})(?![\w.])"
+    rf"(?<![\w.])(?P<old>{_RATIO})(?!\w|\.\d)"
     # "60 на 40 в нашу пользу, ой, нет, 65 на 35": who is favoured stays with the new ratio
     r"(?P<fav>\s*,?\s*(?:в\s+(?:нашу|мою|его|их)\s+пользу|in\s+(?:our|my|their)\s+favou?r|ours|mine|нам|мне"
     r"|(?:в\s+пользу|in\s+favou?r\s+of|favou?ring)\s+(?:the\s+)?(?:#{3,}|[\w-]+)))?"
@@ -2958,7 +2974,7 @@ RATIO_TAKEN_BACK = re.compile(
     rf"(?P<kept>\s+(?:{MERGE_METHOD_WORDS}|linear(?:ly)?|линейн\w*)(?![\w-]))?"
     rf"[\s?.!…,;:—–-]*(?:(?:but|но|а|oh|ah)\s+)?(?P<marker>(?:(?:{MARKERS.pattern})[\s,.:;!—–-]*)+)"
     rf"(?:(?:let'?s\s+(?:do|use|go with|say)|давай(?:те)?|лучше|use|make (?:it|that)|сделай|пусть|будет)\s+)*"
-    rf"(?=(?P<new>{_RATIO})(?![\w.]))"
+    rf"(?=(?P<new>{_RATIO})(?!\w|\.\d))"
 )
 
 
@@ -3488,17 +3504,19 @@ def _scope(facts: list[Fact], masked: str) -> None:
     bounds = [0, *(m.end() for m in SEGMENT_SPLIT.finditer(masked)), len(masked) + 1]
     for lo, hi in pairwise(bounds):
         here = sorted(w for w in words if lo <= w[0] < hi)
-        if not here:
-            continue
         inside = [f for f in facts if f.slot in SCOPED_SLOTS and lo <= f.start < hi and f.start < 10**9]
         for f in list(inside):  # "the SFT lr 1e-5", "DPO's beta 0.2": the stage named right before the setting
-            said_for = re.search(
-                r"(?<![\w-])(sft|dpo|ipo|orpo|simpo|kto)(?:'s|-stage|\s+stage(?:'s)?)?\s+$",
+            said_for = re.search(  # (also in a clause of its own: "…, then DPO on b; the SFT rank is 32")
+                r"(?<![\w-])(sft|dpo|ipo|orpo|simpo|kto)(?:'s|-stage|\s+stage(?:'s)?)?\s+$"
+                r"|(?<![а-я])у\s+(sft|dpo|ipo|orpo|simpo|kto)\s+$",  # «а у SFT ранг 8»
                 masked[max(0, f.start - 16) : f.start],
             )
             if said_for and f.slot in SLOT_NAMES:
-                f.scope = "dpo" if said_for.group(1) == "ipo" else said_for.group(1)
+                named = said_for.group(1) or said_for.group(2)
+                f.scope = "dpo" if named == "ipo" else named
                 inside.remove(f)
+        if not here:
+            continue
         if len({w[2] for w in here}) == 1:
             for f in inside:
                 f.scope = here[0][2]
@@ -3779,7 +3797,7 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
 
 BASE_LEFT_OUT = re.compile(
     r"(?:\bwithout|\bnot|\bexcept|\bexcluding|\bno|(?<![а-я])без|(?<![а-я])не|(?<![а-я])кроме)\s+(?:the\s+|its\s+)?"
-    r"(?:base|original|opened model|баз(?:ы|у|ой|а)|исходн\w*|оригинал\w*)(?:\s+(?:model|модели))?(?![\w-])"
+    r"(?:base|original|opened model|баз(?:ы|у|ой|а)|базов(?:ой|ую|ая)|исходн\w*|оригинал\w*)(?:\s+(?:model|модели))?(?![\w-])"
     # "leave the base out", "базу не трогай", "the base stays out"
     r"|\b(?:leave|keep)\s+(?:the\s+)?(?:base|original)(?:\s+model)?\s+out\b|\b(?:the\s+)?base\s+(?:stays|is\s+left|left)\s+out\b"
     r"|(?<![а-я])(?:базу|исходную(?:\s+модель)?)\s+не\s+(?:трогай|трогаем|бери|берём|берем|включай|добавляй|смешивай)\w*"

@@ -325,7 +325,7 @@ def reference_facts(masked: str, said: list[Fact] | None = None) -> list[Fact]:
 
 ALPHA_BEFORE = re.compile(
     r"(?:lora[_ ])?alpha\s*(?:equal\s+to|equals|=|:|is|of|at|set\s+to|as|to)?\s*(?:the\s+)?$"
-    r"|(?<![а-я])альф\w*\s*(?:равн\w*|=|:|-)?\s*$"
+    r"|(?<![а-я])альф\w*\s*,?\s*(?:равн\w*|=|:|-)?\s*$"
 )
 
 

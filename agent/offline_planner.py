@@ -36,6 +36,7 @@ from agent.goal_facts import (
     ADAPTER_NONE,
     AGAIN,
     ALREADY_BEFORE,
+    BASE_LEFT_OUT,
     BASE_WORDS,
     BEFORE_THAT,
     CHAT_DATA,
@@ -179,6 +180,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix)\w*\s+#{3,}\s+(?:into|with|at\s+\d|@\s*\d|\d)"  # "merge B 50/50", "merge B 0.7 ours"
             r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
             r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
+            r"|\b(?:merge|blend|mix|fold)\w*\s+in\s+(?:an?\s+)?(?:[\w.%]+\s+){1,2}?of\s+#{3,}"  # "mix in a quarter of B"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\b(?:linear|slerp|della|task[_ -]?arithmetic)-merg\w*|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"
@@ -1687,6 +1689,9 @@ PLAIN_RATIO = re.compile(
 _PRONOUNS = r"it|him|her|them|него|неё|нее|ней|нему"
 
 
+OF_THE_WAY = re.compile(r"\s+of\s+the\s+way\b")  # "3/4 of the way towards B": SLERP's t, not a ratio
+
+
 def ratio_owner_unread(text: str) -> str | None:
     """A member named after a plain ratio in words Graft does not read as whose share is bigger ("70/30, heavier on
     the partner side", "70 на 30, больше партнёра"): the weights would go in said order, maybe the wrong way round."""
@@ -1694,7 +1699,7 @@ def ratio_owner_unread(text: str) -> str | None:
         return None
     masked = words_to_digits(mask_paths(text))
     m = PLAIN_RATIO.search(masked)
-    if not m or not re.search(r"[/:]|\b(?:to|на|к)\b", m.group(0)):
+    if not m or not re.search(r"[/:]|\b(?:to|на|к)\b", m.group(0)) or OF_THE_WAY.match(masked, m.end()):
         return None
     if len(set(weight_values(re.findall(r"(\d*\.?\d+)\s*(%?)", m.group(0))))) < 2:
         return None  # "50/50": no share is bigger
@@ -1710,6 +1715,9 @@ def ratio_owner_unread(text: str) -> str | None:
         and not favoured_ratio(mask_paths(text))
     ):
         return lean["w"]
+    owners = re.match(r"\s*(?:for|для|to)\s+(?:the\s+)?(#{3,}(?:\s*(?:,|/|and|и)\s*#{3,})+)", masked[m.end() :])
+    if owners and len(re.findall(r"#{3,}", owners[1])) == len(re.findall(r"\d*\.?\d+", m.group(0))):
+        return None  # "weights 1.0/0.5 for B and C": each weight's owner named in its place
     after = re.sub(r"\([^)]*\)?", " ", masked[m.end() : m.end() + 60])  # "70/30 (ours 70)": read by its own rule
     after = re.split(r"[;.!?]|\b(?:then|after|but|потом|затем|после|но)\b", after)[0]
     said = re.search(MEMBER_WORD, after)
@@ -1732,7 +1740,12 @@ def parse_weights(text: str) -> list[float]:
         return []  # "each 1/3": every member's share (each_weight), not a 1:3 ratio
     masked = words_to_digits(mask_paths(text))  # "в пропорции два к одному"
     m = next(  # "0.5 0.25 и 0.25": decimals with only a space between are one list; "density 0.5 and 0.7" are no weights
-        (m for m in PLAIN_RATIO.finditer(masked) if not _setting_before(masked, m.start())), None
+        (
+            m
+            for m in PLAIN_RATIO.finditer(masked)
+            if not _setting_before(masked, m.start()) and not OF_THE_WAY.match(masked, m.end())
+        ),
+        None,
     )
     if not m:  # "weights 0.5 0.25 0.25": a list with spaces only after the word
         m = re.search(r"(?<=weights)\s*[:=]?\s*\(?(\d*\.?\d+(?:\s+\d*\.?\d+)+)", masked)
@@ -1923,9 +1936,11 @@ def _training_stage(kind: str, action: Action, ctx: Context) -> None:
     ):
         # "LoRA … rank 8 …, then DPO": the rank said once holds for the later adapter too, visibly
         stage["r"] = last["r"]
-        if "alpha" in last and "alpha" not in stage:
+        carried_alpha = "alpha" in last and "alpha" not in stage
+        if carried_alpha:
             stage["alpha"] = last["alpha"]
-        ctx.notes.append(f"stage {stage['id']} uses the same rank as {last['id']}: r={stage['r']}.")
+        alpha_said = f" and alpha {stage['alpha']:g}" if carried_alpha else ""  # (said back too: it was silent)
+        ctx.notes.append(f"stage {stage['id']} uses the same rank as {last['id']}: r={stage['r']}{alpha_said}.")
     if (
         method != "none"
         and "dropout" not in stage
@@ -2058,7 +2073,9 @@ MERGE_BASE_AFTER = re.compile(
 )
 MERGE_BASE_BEFORE = re.compile(  # not the tail of a path: "base /tmp/w/base  /tmp/w/partner" names no base for partner
     r"(?<![\w/.-])(?<!our )(?<!my )(?<!нашей )(?<!наша )(?<!as the )(?<!as )(?:base_model|base model|the base is|with base|базовая модель|базой|база|base)"
-    r"\s*(?:[:=—-]|is|будет)?\s*$"
+    # «базой возьми B», «за базу возьми B», «в качестве базы возьми B», "take B as base" is MERGE_BASE_AFTER's
+    r"\s*(?:[:=—-]|is|будет|возьми|берём|берем|возьмём|возьмем|пусть\s+будет|сделай)?\s*$"
+    r"|(?<![а-я])(?:за\s+базу|в\s+качестве\s+базы)\s+(?:возьми|берём|берем|возьмём|возьмем)\s*$"
 )  # "task arithmetic on our base: B 1.0 and C -0.5": "our base" is the opened model, and B is a member
 # ("A as the base: B 0.7, C 0.3": the base was said before the colon; B after it is a member)
 MERGE_BASE_WORDS = re.compile(
@@ -2489,6 +2506,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
         raise NeedsAnswer(
             "Merge with which model? Name a model folder, 'the base', or a dataset for a second fine-tune."
         )
+    left_out_base = BASE_LEFT_OUT.search(mask_paths(text))
+    if method in _NEEDS_BASE and not named_base and left_out_base and not trained:
+        raise NeedsAnswer(  # "ties of B and C without the base model": a task-vector merge has no meaning without one
+            f"You wrote '{left_out_base.group(0)}', and a {method} merge takes each model's task vector from a base "
+            "(their common ancestor). Should the opened model be that base (the reference, not a member), should "
+            "another folder be, or should the merge be linear?"
+        )
     if named_base:
         if not Path(named_base).expanduser().exists():
             raise GraftError(missing(named_base, "named as the merge's base"))
@@ -2622,6 +2646,7 @@ def _merge_models(action: Action, ctx: Context) -> None:
             and "@base" in stage["models"]
             and "@base" not in order
             and method in _NEEDS_BASE
+            and stage.get("base", "@base") == "@base"  # (with another base named, ours is a member to weigh)
             and sorted(order) == sorted(m for m in stage["models"] if m != "@base")
         ):  # "task_arithmetic with B over the base, 1.0 for ours and 0.3 for B": the base is the reference
             stage["models"] = [m for m in stage["models"] if m != "@base"]
@@ -2649,7 +2674,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
         named = True
     if not weights and len(stage["models"]) == 2 and (one := one_named_weight(mask_paths(text), text)):
         hit = _member_named(text[one[1] : one[2]], stage["models"], ctx)
-        if hit is not None and method in _NEEDS_BASE and "@base" in stage["models"] and hit != "@base":
+        if (
+            hit is not None
+            and method in _NEEDS_BASE
+            and "@base" in stage["models"]
+            and hit != "@base"
+            and stage.get("base", "@base") == "@base"  # (with another base named, ours is a member to weigh)
+        ):
             # "B into the base with task_arithmetic, weight 0.7 for B": the base is the reference, B's vector is scaled
             stage["models"] = [hit]
             weights = [one[0]]
@@ -2750,7 +2781,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if t is not None:
             stage["t"] = t
     elif (each := each_weight(mask_paths(text))) and not weights:  # "weights 0.5 each", "по трети каждой"
-        if method in _NEEDS_BASE and "@base" in stage["models"] and len(stage["models"]) > 2:
+        if (
+            method in _NEEDS_BASE
+            and "@base" in stage["models"]
+            and len(stage["models"]) > 2
+            and stage.get("base", "@base") == "@base"
+        ):
             # "ties ours + B + C, B and C 0.5 each": in a task-vector merge ours is the reference, weighed by none
             stage["models"] = [m for m in stage["models"] if m != "@base"]
         stage["weights"] = [each[0]] * len(stage["models"])
@@ -2759,7 +2795,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
             not named and not labelled
         ):  # "B with the base, 70/30": B takes 0.7 (a weight said with its model is placed already)
             stage["models"] = _in_said_order(stage["models"], text, ctx)
-        if len(weights) == len(stage["models"]) - 1 and "@base" in stage["models"] and method in _NEEDS_BASE:
+        if (
+            len(weights) == len(stage["models"]) - 1
+            and "@base" in stage["models"]
+            and method in _NEEDS_BASE
+            and stage.get("base", "@base") == "@base"  # (with another base named, ours is a member to weigh)
+        ):
             # "add B to the base with weight 0.8", "B weight 1.0 relative to A as base": the base is the ancestor,
             # B's task vector is scaled by the weight
             stage["models"] = [m for m in stage["models"] if m != "@base"]
@@ -2811,7 +2852,12 @@ def _merge_models(action: Action, ctx: Context) -> None:
         r"halfway|half way|equal|half and half|fifty[- ]fifty|поровну|пополам|50 на 50|(?:равн|одинаков)\w*\s+(?:вес|дол|част)",
         text,
     ):
-        if method in _NEEDS_BASE and "@base" in stage["models"] and len(stage["models"]) > 2:
+        if (
+            method in _NEEDS_BASE
+            and "@base" in stage["models"]
+            and len(stage["models"]) > 2
+            and stage.get("base", "@base") == "@base"
+        ):
             # "dare_ties B and C on top of ours, equal weights": ours is the reference, the others weigh the same
             stage["models"] = [m for m in stage["models"] if m != "@base"]
         # (a linear merge is an average: each of n members 1/n, as said; mergekit would normalise 0.5 each the same)
@@ -2831,9 +2877,40 @@ def _base_weighed(said: str, method: str) -> NeedsAnswer:
     )
 
 
+# the words right before a member that take its task vector away: "subtract C's", «вычти вектор C», "minus C"
+TAKEN_AWAY_BEFORE = re.compile(
+    rf"(?:{SUBTRACT.pattern}|\bminus\b|(?<![а-я])минус)\s+(?:the\s+)?(?:task[ _-]?vectors?\s+(?:of\s+)?"
+    r"|(?:вектор\w*|дельт\w*)(?:\s+задач\w*)?\s+)?$"
+)
+
+
+def _signs_said(stage: dict[str, Any], text: str, ctx: Context) -> None:
+    """Task arithmetic with no weights said: a member named right after "subtract" is taken away at -1, the rest
+    added at 1 (mergekit's weight of a task vector), and the review says so."""
+    masked = mask_paths(text).lower()
+    signs = []
+    for model in stage["models"]:
+        at = text.lower().find(model.lower()) if not model.startswith("@") else -1
+        if at < 0:
+            return
+        signs.append(-1.0 if TAKEN_AWAY_BEFORE.search(masked[max(0, at - 40) : at]) else 1.0)
+    if -1.0 in signs and 1.0 in signs:
+        stage["weights"] = signs
+        ctx.notes.append(
+            "task arithmetic: "
+            + ", ".join(
+                f"{Path(m).name} {'subtracted' if w < 0 else 'added'} at weight {w:g}"
+                for m, w in zip(stage["models"], signs, strict=True)
+            )
+            + "."
+        )
+
+
 def _finish_merge(stage: dict[str, Any], text: str, ctx: Context) -> None:
     from agent.goal_numbers import exact_share
 
+    if stage.get("method") == "task_arithmetic" and not stage.get("weights") and len(stage["models"]) >= 2:
+        _signs_said(stage, text, ctx)  # "add B's task vector, subtract C's": B at +1, C at -1
     if stage.get("weights"):  # "a third" had five characters to be written in: 1/3 to six places, as said
         stage["weights"] = [exact_share(w) for w in stage["weights"]]
     if stage.get("t") is not None:

@@ -308,6 +308,15 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You wrote '(?P<x>.+?)', and a (?P<k>\S+) merge takes each model's task vector from a base \(their common "
+        r"ancestor\)\. Should the opened model be that base \(the reference, not a member\), should another folder be, "
+        r"or should the merge be linear\?",
+        lambda m: (
+            f"Вы написали «{m['x']}», а слияние {m['k']} берёт вектор задачи каждой модели относительно базы (их общего "
+            "предка). Сделать базой открытую модель (точкой отсчёта, не участником), другую папку или слить линейно?"
+        ),
+    ),
+    (
         r"You wrote '(?P<x>.+?)', and Graft did not read whose share is bigger; which weight goes to which model "
         r"\((?P<m>[^)]*)\)\?",
         lambda m: f"Вы написали «{m['x']}», но Graft не понял, чья доля больше; какой вес какой модели ({m['m']})?",
@@ -693,8 +702,9 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"в {m['p']} нет модели, поэтому слитая модель записывается туда."),
     (r"^stage (?P<a>\S+) uses the same LoRA dropout as (?P<b>\S+): (?P<v>\S+)\.$",
      lambda m: f"этап {m['a']} использует тот же dropout LoRA, что и {m['b']}: {m['v']}."),
-    (r"^stage (?P<a>\S+) uses the same rank as (?P<b>\S+): r=(?P<r>\S+)\.$",
-     lambda m: f"этап {m['a']} использует тот же ранг, что и {m['b']}: r={m['r']}."),
+    (r"^stage (?P<a>\S+) uses the same rank as (?P<b>\S+): r=(?P<r>\S+?)(?: and alpha (?P<al>\S+?))?\.$",
+     lambda m: f"этап {m['a']} использует тот же ранг, что и {m['b']}: r={m['r']}"
+     + (f" и альфу {m['al']}" if m["al"] else "") + "."),
     (r"^stage (?P<a>\S+) trains the same layers as (?P<b>\S+): (?P<l>.+?)\.$",
      lambda m: f"этап {m['a']} обучает те же слои, что и {m['b']}: {m['l']}."),
     (r"^stage (?P<a>\S+) trains the same modules as (?P<b>\S+): (?P<l>.+?)\.$",
@@ -717,6 +727,9 @@ NOTE_SHAPES: list[tuple[str, object]] = [
      lambda m: f"{_slot(m['s'])} {m['v']}: вы указали {m['said'].replace(', then ', ', затем ')}; взято исправление."),
     (r"^layers: you said '(?P<a>.+?)', then '(?P<b>.+?)'; the correction was taken\.$",
      lambda m: f"слои: вы указали «{m['a']}», затем «{m['b']}»; взято исправление."),
+    (r"^task arithmetic: (?P<l>.+? (?:added|subtracted) at weight -?1)\.$",
+     lambda m: "арифметика задач: " + m["l"].replace(" added at weight", " прибавляется с весом").replace(
+         " subtracted at weight", " вычитается с весом") + "."),
     (r"^read as a description, not as instructions: (?P<w>.+?)\.$",
      lambda m: f"понято как описание, а не как указание: {m['w']}."),
     (r"^layers counted from 1, as you said: '(?P<x>.+?)' is layers? (?P<l>[\d, ]+)\.$",

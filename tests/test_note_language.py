@@ -73,6 +73,8 @@ NOTES = [
     ("my-model (the name you gave) is where the final model is written, in the current folder.",
      "итоговая модель записывается в my-model (данное вами имя) в текущей папке."),
     ("stage dpo uses the same rank as sft: r=8.", "этап dpo использует тот же ранг, что и sft: r=8."),
+    ("stage dpo uses the same rank as sft: r=64 and alpha 128.",
+     "этап dpo использует тот же ранг, что и sft: r=64 и альфу 128."),
     # agent/goal_layers.py
     ("'с 3 слоя': layers 2-11 (ordinal layers are counted from 1).",
      "«с 3 слоя»: слои 2-11 (порядковые номера слоёв считаются с 1)."),
