@@ -181,6 +181,8 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\b(?:merge|blend|mix|combine)\w*\s+w\s+(?=#{3,})"  # "merge w B": "w" for "with"
             r"|\b(?:merge|blend|mix)\w*\s+in\s+#{3,}"  # "then merge in B with model_stock"
             r"|\b(?:merge|blend|mix|fold)\w*\s+in\s+(?:an?\s+)?(?:[\w.%]+\s+){1,2}?of\s+#{3,}"  # "mix in a quarter of B"
+            # «слей B в нашу 30%», «влей B в исходную»: one model merged into ours, said with «в»
+            r"|(?<![а-я])(?:слей|влей|смерж\w*|смердж\w*|вмерж\w*|вмердж\w*)\s+#{3,}\s+в\s+(?:нашу|мою|базов\w*|исходн\w*|#{3,})"
             r"|\b(?:linear(?:ly)?)\s+merge\b|\b(?:linear|slerp|della|task[_ -]?arithmetic)-merg\w*|\bmerge_method\s*[:=]"  # a pasted mergekit config names its method
             r"|\b(?:merge|blend|mix|combine|average)\w*\s+\d+(?:\.\d+)?\s*%\s+(?:of\s+)?"  # "merge 70% of the result with …"
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+(?:with|and)\b"  # "merge 50/50 with B"

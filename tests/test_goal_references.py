@@ -1945,6 +1945,8 @@ PLANNED = [
      {0: {"models": ["{partner2}", "@base"], "weights": [0.25, 0.75]}}),
     ("Обучи на {sft} с ранком 16 и альфой, равной рангу", ["sft"], {0: {"r": 16, "alpha": 16}}),
     ("Обучи на {sft} с ранком 64 и альфой, равной половине ранга", ["sft"], {0: {"r": 64, "alpha": 32}}),
+    ("слей {partner} в нашу 30%, потом запиши в {out}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "weights": [0.7, 0.3]}}),  # (seen in the TUI: "what to do?")
     # mergekit's own "weight: 3.0" is a weight as said (it had been read as 3 percent: 0.01 and 0.03)
     ("вот конфиг, сделай так же:\nmerge_method: linear\nmodels:\n  - model: {model}\n    parameters:\n      weight: 1.0\n"
      "  - model: {partner}\n    parameters:\n      weight: 3.0\ndtype: float16", ["merge_models"],
