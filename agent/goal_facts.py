@@ -132,6 +132,7 @@ AFTER = [
         r"|\b(?:evaluate|eval|validate)\s+on(?=\s+\d*\.?\d+\s*%)|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|отлож\w*(?:\s+(?:выборк\w*|дол\w*|част\w*|данн\w*|набор\w*))?|(?:тестов|контрольн)\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)"  # "eval 2%": a share of the rows held out
+        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*(?:0?\.\d+|0)(?![\d.%])\s*(?:[,;.)]|$|\s+(?:then|потом|затем|и|and)\b))"  # "eval 0", "eval 0.05"
         r"|\b(?:eval(?:uate|uation)?|validat\w*)\s+on(?=\s+\d+(?:\.\d+)?\s*%)",  # "eval on 5% of the data"
     ),
     (
@@ -163,6 +164,7 @@ BEFORE = [
     ),
     ("gradient_accumulation", r"(?:grad(?:ient)?\s+)?accum(?:ulation)?(?:\s+steps)?\b"),
     ("r", r"(?:lora\s+)?rank\b"),  # "2e-4 lr, 16 rank"
+    ("dropout", r"(?:lora[_ ])?dropout\b"),  # "lr 2e-4 and 0.05 lora dropout"
     ("learning_rate", r"(?:" + LEARNING_WORD + r"[_ -]rate|lr)\b"),  # "at a 2e-4 learning rate"
     (  # "on 4 GPUs", "8x A100", "на двух видеокартах"
         "gpus",
@@ -181,7 +183,7 @@ BEFORE = [
         r"на\s+валидаци\w*|для\s+валидаци\w*|в\s+валидаци\w*)",
     ),
 ]
-FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|equals?|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
+FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|равен|equals?|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
 
 MARKERS = re.compile(
     r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
@@ -407,7 +409,9 @@ def training_precision(masked: str, start: int, end: int) -> bool:
 
 TRAINING_PRECISION = re.compile(
     r"(?:mixed[- ]precision|amp|(?:train(?:ing|ed)?|fine-?tun\w*|finetun\w*)\s+(?:it\s+)?(?:in|with)|(?:до)?обуч\w*\s+в"
-    r"|тренир\w*\s+в|(?<![\w-])--)\s*$"
+    r"|тренир\w*\s+в|(?<![\w-])--"
+    # "SFT with gradient checkpointing and bf16": a training switch, then the precision it trains in
+    r"|(?:checkpointing|packing|чекпоинтинг\w*|упаковк\w*)\s*(?:and|&|\+|,|и)\s*(?:in\s+|в\s+)?)\s*$"
 )
 MODULE_NAME = re.compile(
     r"(?<![\w])(?:[a-z]+_proj|c_attn|c_proj|c_fc|query_key_value|qkv_proj|gate_up_proj|dense_h_to_4h|dense_4h_to_h|"
@@ -464,7 +468,7 @@ MERGE_NUMBERS = [
     ("density", r"\bdensit(?:y|ies)\b|плотност\w*"),
     (
         "t",
-        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|is|of|set to|equals?|at)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*"
+        r"(?<![\w.-])t(?=\s*[=:]|\s+(?:(?:равн\w*|равен|is|of|set to|equals?|at)\s+)?(?:\d|0?\.\d|(?:ноль|нуль|zero|point|half|половин)\w*"
         r"|[a-zа-яё]+\s+(?:tenths|hundredths|десят|сот|четверт|трет)\w*))",  # "t равно семи десятым", "t seven tenths"
     ),
 ]
@@ -649,6 +653,13 @@ PERCENT_IN_FAVOUR = re.compile(
     rf"(?P<who>#{{3,}}|{MEMBER_WORD})"
 )
 
+# «в пользу B, 70 процентов», "in favour of B, 70%", "favouring B at 70%": the favoured member, then its share
+PERCENT_AFTER_FAVOUR = re.compile(
+    rf"(?:in\s+favou?r\s+of|\bfavou?ring|(?<![а-я])в\s+пользу)\s+(?:the\s+)?(?P<who>#{{3,}}|{MEMBER_WORD})"
+    r"\s*(?:[,—–:(-]\s*|\s+(?:at|by|with|на|с)\s+)(?:(?:like|about|around|roughly|примерно|около|где-то)\s+)?"
+    r"(?P<a>\d+(?:\.\d+)?)\s*%(?!\s*(?:/|:|to\b|к\b|на\b)\s*\d)"
+)
+
 
 def favoured_ratio(masked: str) -> Favoured | None:
     """The ratio and its favoured member, with positions in `masked` (number words read as digits)."""
@@ -657,7 +668,9 @@ def favoured_ratio(masked: str) -> Favoured | None:
 
     if relation := share_relation(masked):  # "B's share is half of ours": before "half" is read as B's own share
         return relation
-    if (single := PERCENT_IN_FAVOUR.search(masked)) and 50 < float(single["a"]) < 100:
+    if (single := PERCENT_IN_FAVOUR.search(masked) or PERCENT_AFTER_FAVOUR.search(masked)) and 50 < float(
+        single["a"]
+    ) < 100:
         share = round(float(single["a"]) / 100, 6)
         return Favoured(share, round(1 - share, 6), single["who"], single.start(), single.end(), *single.span("who"))
     digits, starts, ends = words_to_digits_mapped(masked)
@@ -706,9 +719,16 @@ SHARE_THE_REST = re.compile(
 # "mostly partner — like 80%", "в основном B, процентов 80": the one member's share
 MOSTLY = re.compile(
     rf"(?:mostly|mainly|largely|в основном|преимущественно)\s+(?:the\s+)?(?P<who>{_WHO})[\s,—–(-]*"
-    r"(?:like|about|around|roughly|~|say|около|примерно|где-то|процентов)?\s*(?P<p>\d+(?:\.\d+)?)\s*(?:%|процентов)"
+    rf"(?:(?:a\s+(?:bit|little|touch)|some)\s+of\s+(?:the\s+)?{_WHO}[\s,—–(-]*)?"
+    r"(?:like|about|around|roughly|~|say|около|примерно|где-то|процентов)?\s*(?P<p>\d+(?:\.\d+)?)\s*(?:%|процентов"
+    r"|/\s*(?P<q>\d+(?:\.\d+)?)(?![\d.]))"  # "mostly B, a bit of ours — like 90/10"
 )
 
+# «B поменьше — процентов 20», "B smaller, 20%": one member's share, said with its size
+SIZED_SHARE = re.compile(
+    rf"(?P<who>{_WHO})\s+(?P<size>по?меньше|по?больше|less|more|smaller|bigger|lower|higher)\s*[—–:,(-]?\s*"
+    r"(?:(?:like|about|around|~|около|примерно|где-то)\s+)?(?P<p>\d+(?:\.\d+)?\s*%)"
+)
 
 # "lean 70% toward the partner", "с уклоном 70% в сторону партнёра": the one member's share
 LEAN = re.compile(
@@ -845,6 +865,10 @@ def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> F
     if times := _times_member(digits, starts, ends, masked):
         return times
     m = SHARE_THE_REST.search(digits) or MOSTLY.search(digits) or LEAN.search(digits)
+    if not m and (sized := SIZED_SHARE.search(digits)):  # «B поменьше — процентов 20»: the share agrees with the size
+        smaller = re.match(r"по?меньше|less|smaller|lower", sized["size"])
+        if (float(sized["p"].rstrip("% ")) < 50) == bool(smaller):
+            m = sized
     shares = re.findall(r"(?<![\w.])\d+(?:\.\d+)?\s*%", digits)
     if not m and len(shares) == 1 and (mixed := MIXED_IN.search(digits)) and not weights_for(digits):
         share = float(shares[0].rstrip("% ")) / 100
@@ -867,6 +891,8 @@ def _share_of(digits: str, starts: list[int], ends: list[int], masked: str) -> F
     said = m["p"].replace(" ", "")
     value = float(said.rstrip("%")) if m["p"] not in _PART_WORDS else 0.0
     share = _PART_WORDS.get(m["p"]) or (value / 100 if said.endswith("%") or value > 1 else value)  # "80%", "0.25"
+    if "q" in m.re.groupindex and m["q"]:  # "mostly B … like 90/10": B's part of the ratio
+        share = value / (value + float(m["q"])) if value > float(m["q"]) else 0.0
     if not 0 < share < 1:
         return None
     who_start, who_end = starts[m.start("who")], ends[m.end("who") - 1]
@@ -1049,7 +1075,7 @@ WEIGHT_BY = re.compile(
     + OURS
     + "|"
     + THEIRS
-    + r")\s*(?:[:=]\s*|(?:gets|takes|receives|keeps|получает|получит|берёт|берет|достаётся|достается|оставляет)\s+"
+    + r")\s*(?:[:=]\s*|(?<=\s)[—–]\s*|(?<=\s)-\s+|(?:gets|takes|receives|keeps|получает|получит|берёт|берет|достаётся|достается|оставляет)\s+"
     r"|(?:'s\s+)?(?:(?:дай|дайте|даем|дадим|поставь|ставь|назначь)\s+)?(?:weight|вес|share|доля)\s*(?:(?:is|=|:|[—-])\s*)?"  # "his weight is 0.35", "его доля 0,3", "нашей дай вес 0.4"
     r"|(?:is|weighs|весит)\s+|weighted\s+(?:at\s+|by\s+)?|(?:gets\s+|takes\s+)?the\s+remain(?:ing|der)(?:\s+of)?\s+"
     # "give the partner the smaller share, 0.2", «партнёру большая доля, 0.6»: the share's size said, then its value
@@ -3713,7 +3739,13 @@ def _merge_weight_facts(masked: str, text: str, taken: list[Fact], then_merge: b
                 masked,
             )
         )
-        or (then_merge and re.search(r"(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}", masked))
+        or (
+            then_merge
+            and re.search(
+                r"(?:\bwith|(?<![а-я])(?:с|со))\s+(?:the\s+)?(?:#{3,}|ours\b|mine\b|our\b|my\b|base\b|наш|мо[еёйя]|баз|исходн)",
+                masked,
+            )
+        )
         or shares_said(masked)
     ):
         m = _ratio_said(masked)
@@ -3810,14 +3842,15 @@ BASE_LEFT_OUT = re.compile(
 THEN_MERGE = re.compile(
     r"(?:\bthen\b|\bafter that\b|(?<![а-я])(?:потом|затем|после этого)|;|,\s*(?=and\s+(?:that|the|this)\s+result\s+with\s))"
     r"(?=[^.;]*?(?:merg|blend|slerp|ties|dare|linear"
-    r"|линейн|сле[йт]|слия|смерж|смердж|смешай|(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}))"
+    r"|линейн|сле[йт]|слия|смерж|смердж|смешай|(?:\bwith|(?<![а-я])(?:с|со))\s+#{3,}"
+    r"|(?:результат|итог|\bresult)\w*\s+(?:ещ[её]\s+(?:раз\s+)?|again\s+)?(?:\bwith|(?<![а-я])(?:с|со))\s))"  # «результат с нашей 30/70»
 )
 
 
 def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     """Every fact the goal states, corrections applied, in the order stated."""
     from agent.goal_layers import EXCEPT, find_layer_selections
-    from agent.goal_references import reference_facts, resolve_references
+    from agent.goal_references import default_scaled_facts, reference_facts, resolve_references, scaled_default
 
     goal = retract(goal)
     text, _ = _corrected_spans(reading_text(goal))
@@ -4006,7 +4039,10 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     listed_losses = dpo_loss_list(masked)
     if len(listed_losses) > 1 and (by_name := loss_weights_by_name(masked, listed_losses)):
         first = re.search(rf"(?<![\w-]){listed_losses[0].replace('_', '[_ -]?')}", masked)
-        last = re.search(rf"(?<![\w-]){listed_losses[-1].replace('_', '[_ -]?')}['\"]?\s*[:=]?\s*\d*\.?\d+", masked)
+        last = re.search(
+            rf"(?<![\w-]){listed_losses[-1].replace('_', '[_ -]?')}(?:['\"]?\s*[:=]?\s*\d*\.?\d+|\s+(?:loss|лосс|потер)\w*)",
+            masked,
+        )  # (or "…plus 0.5 sft loss": the weight before the name)
         if first and last:  # the span holds the weights, so no number in it is asked about
             facts = [f for f in facts if not (f.slot == "weights" and first.start() <= f.start < last.end())]
             facts.append(Fact("loss_weights", by_name, text[first.start() : last.end()], first.start(), last.end()))
@@ -4052,8 +4088,13 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
         if not any(f.slot == "max_grad_norm" and f.start <= m.start() < f.end for f in facts):
             facts.append(Fact("max_grad_norm", 0.0, m.group(0), m.start(), m.end()))
     references = reference_facts(masked, facts)  # "the same lr as the SFT", "half that rank"
-    facts = [f for f in facts if not any(r.start <= f.start < r.end for r in references)] + references
+    defaults = default_scaled_facts(masked)  # "half the default lr": a factor of Graft's own default
+    references = [r for r in references if not any(r.start < d.end and d.start < r.end for d in defaults)]
+    facts = [f for f in facts if not any(r.start <= f.start < r.end for r in (*references, *defaults))]
+    facts += references + defaults
     _scope(facts, masked)
+    for d in defaults:
+        scaled_default(d)  # (its value depends on the stage it was said for: an SFT's lr or a DPO's)
     for f in facts:
         if f.slot in PREFERENCE_ONLY and f.scope == "sft":
             f.scope = None  # "…; лр сфт 1e-4, бета 0.1": an SFT has no beta, so the clause did not name its stage
@@ -4128,16 +4169,25 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
                 f.scope = scope
     others = [f for f in facts if f not in references]
     resolved = resolve_references(others, references)
-    facts = others + [  # "lr a tenth of the sft lr": two readings of one phrase; the one that resolved stands
-        r
-        for r in resolved
-        if not (
-            r.slot == "reference"
-            and any(
-                o is not r and o.slot == r.value and o.derived and o.start < r.end and r.start < o.end for o in resolved
+    facts = (
+        others
+        + [  # "lr a tenth of the sft lr": two readings of one phrase; the one that resolved stands
+            r
+            for r in resolved
+            if not (
+                r.slot == "reference"
+                and any(
+                    o is not r and o.slot == r.value and o.derived and o.start < r.end and r.start < o.end
+                    for o in resolved
+                )
             )
-        )
-    ]
+            # two unresolved readings of one phrase ("lr one tenth of the SFT lr", from either lr): asked about once
+            and not any(
+                o.slot == r.slot == "reference" and o.value == r.value and o.start < r.end and r.start < o.end
+                for o in resolved[: resolved.index(r)]
+            )
+        ]
+    )
     relative = relative_alpha(masked)
     if relative:  # alpha from the rank said last (after corrections and references), of the same stage when scoped
         alpha = next((f for f in facts if f.slot == "alpha" and f.start == relative.start()), None)
@@ -4674,7 +4724,7 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
             FAVOUR_WORDS + r"\s+(?:the\s+)?\S+(?:\s+model)?"
             r"[\s,]*(?:(?:at|by|with|as)\s+)?(?:\d+(?:\.\d+)?\s*(?:to|:|/|к)\s*)?$",
             masked[max(0, number.start - 80) : number.start],
-        ):
+        ) and re.search(r"slerp|слерп", masked):
             continue  # "favouring B 3 to 1": SLERP's t, read by the planner from which model is favoured
         if re.match(r"\s*(?:gpus?|видеокарт|гпу|nodes?|узл|devices?|устройств)", after):
             orphans.append(masked[number.start : number.end])  # "on 4 GPUs": hardware the plan does not set
@@ -4702,7 +4752,11 @@ def orphan_numbers(goal: str, facts: list[Fact]) -> list[str]:
         ):
             continue  # "two-stage thing", "Два независимых прогона", "two separate finetunes": a count
         if (
-            number.words and re.search(r"\b(?:merge|blend|mix|soup|average)\s+of\s+$|(?:слияние|смесь)\s+$", before)
+            number.words
+            and re.search(
+                r"\b(?:merge|blend|mix|soup|average)\s+of\s+$|(?:слияние|смесь|средн\w*|средневзвешенн\w*|мерж|мердж)\s+$",
+                before,
+            )
         ) or (
             re.search(r"\b(?:merge|blend|mix|average)\s+(?:the\s+|these\s+|all\s+)?$", before)
             and re.match(r"\s*(?:models\s*)?[:(—-]", after)
@@ -5094,6 +5148,12 @@ def check_plan_against_goal(
                 + (f" and also {others}" if others else "")
                 + "; the plan does not use it. Which value should it be, and for which stage?"
             )
+        elif fact.slot == "layers" and not any(s.kind in ("sft", "preference") for s in plan.stages):
+            message = (  # "slerp B in only for layers 6-11": mergekit slices, which Graft's merges do not take
+                f"You said '{fact.phrase}' (layers {_show(fact.value)}); Graft merges every layer of the models "
+                "(no per-layer or sliced merge), and the plan trains nothing. Merge all layers, or drop the layer "
+                "range?"
+            )
         elif fact.slot == "layers":
             message = (
                 f"You said '{fact.phrase}' (layers {_show(fact.value)}); the plan trains other layers. Which layers?"
@@ -5305,7 +5365,7 @@ MERGE_WORDS = re.compile(
     + MERGE_METHOD_WORDS
     # task vectors added or taken away, a share of another model added: "subtract B's task vector", «вычти … B»,
     # «добавь к нашей модели 15% от B», "add 20% of B"
-    + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bsubtract\w*\s+(?:the\s+)?#{3,}|(?<![а-я])(?:вычти|вычесть)\s+(?:[а-я]+\s+){0,4}?#{3,}"
+    + r"|task[ _-]?vectors?|вектор\w*\s+задач|\b(?:mostly|mainly)\s+(?:the\s+)?#{3,}\s*,\s*(?:a\s+(?:bit|little|touch)|some)\s+of\b|\bsubtract\w*\s+(?:the\s+)?#{3,}|(?<![а-я])(?:вычти|вычесть)\s+(?:[а-я]+\s+){0,4}?#{3,}"
     r"|(?<![а-я])добавь\s+(?:к|в)\s+(?:нашей|нашу|моей|мою|базов\w*|исходн\w*|базе|базу)(?:\s+модел\w*)?\s+(?:\d|немного|чуть|капельку|#)"
     r"|подмеша|примеша|\btake\s+\d*\.?\d+\s*%?\s+of\s|(?<![а-я])возьми\s+\S+\s+с\s+весом"
     r"|(?<![а-я])(?:прибав|отним|отня)\w*\s+(?:[а-я]+\s+){0,4}?(?:вектор|#{3,})"
@@ -5539,9 +5599,13 @@ def dpo_loss_list(text: str) -> list[str]:
     found.sort()
     runs: list[list[tuple[int, int, str]]] = []
     for hit in found:  # the names side by side as a list, not one here and one in another clause
-        if runs and re.fullmatch(
-            r"[\s,/+&\[\]()\"'-]*(?:[:=]?\s*\d*\.?\d+[\s,]*)?(?:and|и|plus|плюс|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*",
-            text[runs[-1][-1][1] : hit[0]],  # "sigmoid 0.8 and sft 0.2": each loss with its weight
+        if (
+            runs
+            and re.fullmatch(
+                r"[\s,/+&\[\]()\"'-]*(?:loss\s*)?(?:[:=]?\s*\d*\.?\d+[\s,]*)?(?:and|и|plus|плюс|with|с|,\s*and)?[\s,/+&\[\]()\"'-]*"
+                r"(?:\d*\.?\d+\s*[*x×]?\s*)?",  # "sigmoid loss plus 0.5 sft loss": the weight before the second
+                text[runs[-1][-1][1] : hit[0]],  # "sigmoid 0.8 and sft 0.2": each loss with its weight
+            )
         ):
             runs[-1].append(hit)
         else:
@@ -5551,7 +5615,8 @@ def dpo_loss_list(text: str) -> list[str]:
     )  # "sft then dpo, loss_type: [sigmoid, bco_pair]": the list, not the stage
     names = [loss for _, _, loss in found]
     joined = any(  # "a mix of sigmoid and sft loss": two names joined right before the word
-        re.fullmatch(r"\s*(?:\+|,|and|и|&|/)\s*", text[a[1] : b[0]]) and re.match(r"\s+loss\b", text[b[1] :])
+        re.fullmatch(r"(?:\s+loss)?\s*(?:\+|,|and|и|&|/|plus|плюс)\s*(?:\d*\.?\d+\s*[*x×]?\s*)?", text[a[1] : b[0]])
+        and re.match(r"\s+loss\b", text[b[1] :])
         for a, b in pairwise(found)
     )
     listed = (bool(re.search(r"loss(?:_type|_weights|es| types?| weights)|лосс\w*|потер\w*", text)) or joined) and len(
@@ -5562,13 +5627,18 @@ def dpo_loss_list(text: str) -> list[str]:
 
 def loss_weights_by_name(text: str, losses: list[str]) -> list[float] | None:
     """'loss weights sigmoid 0.8 and sft 0.2': each listed loss with its own weight after it, in the list's order."""
-    values = []
+    values: list[float | None] = []
     for loss in losses:
-        m = re.search(rf"(?<![\w-]){loss.replace('_', '[_ -]?')}['\"]?\s*[:=]?\s*(\d*\.?\d+)(?![\w.])", text)
-        if not m:
-            return None
-        values.append(float(m.group(1)))
-    return values
+        name = loss.replace("_", "[_ -]?")
+        m = re.search(rf"(?<![\w-]){name}['\"]?\s*[:=]?\s*(\d*\.?\d+)(?![\w.])", text) or re.search(
+            rf"(?:\+|plus|плюс|and|и|with|с)\s*(\d*\.?\d+)\s*[*x×]?\s*(?:the\s+)?{name}\s+(?:loss|лосс|потер)", text
+        )  # "sigmoid loss plus 0.5 sft loss": the weight said before the name
+        values.append(float(m.group(1)) if m else None)
+    if values and values[0] is None and all(v is not None for v in values[1:]) and len(values) > 1:
+        first = losses[0].replace("_", "[_ -]?")
+        if re.search(rf"(?<![\w-]){first}\s+loss\s*(?:\+|plus|плюс)", text):
+            values[0] = 1.0  # "sigmoid loss plus 0.5 sft loss": the main loss, as said, whole
+    return None if any(v is None for v in values) else [float(v) for v in values if v is not None]
 
 
 def in_loss_list(masked: str, start: int, end: int) -> bool:
@@ -5579,7 +5649,14 @@ def in_loss_list(masked: str, start: int, end: int) -> bool:
         masked[max(0, start - 40) : start],
     )
     after = re.match(rf"['\"]?\s*(?:[,+&]|and|и|plus|плюс)\s*['\"]?(?:{names})\b", masked[end:])
-    return bool(before or after)
+    mixed_in = (
+        re.match(r"[\s-]*(?:loss|лосс|потер)\w*", masked[end:])
+        and re.search(  # "plus 0.5 sft loss"
+            rf"(?:\b(?:{names})(?:\s+loss)?|dpo\s+loss|лосс\w*|loss)\s*(?:[,+&]|and|и|plus|плюс|with|с)\s*(?:\d*\.?\d+\s*[*x×]?\s*)?$",
+            masked[max(0, start - 60) : start],
+        )
+    )
+    return bool(before or after or mixed_in)
 
 
 def first_stage_word(masked: str, start: int, end: int) -> bool:

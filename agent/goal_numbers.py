@@ -430,15 +430,53 @@ def kto_word(text: str) -> str:
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s*cent\b|процент\w*)", re.IGNORECASE)
 
 
+_SMALL_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|один|одна|одно|два|две|три|четыре|пять|шесть|семь|восемь"
+    r"|девять|десять)"
+)
+_WEIGHT_WORDS = re.compile(
+    rf"(?<![\w-])(?P<lead>weights?|веса|весами)\s*[:=]?\s*(?P<list>{_SMALL_WORDS}(?:\s*(?:,|and|и|/|:)\s*{_SMALL_WORDS})+)"
+    r"(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _weight_words(m: re.Match[str]) -> str:
+    """Each number word of a list of merge weights written as its digit, in place (length kept)."""
+    listed = re.sub(
+        _SMALL_WORDS, lambda w: str(word_value(w.group(0).lower())).ljust(len(w.group(0))), m["list"], flags=re.I
+    )
+    return m.group(0)[: m.start("list") - m.start()] + listed
+
+
 def _percent_words(text: str) -> str:
     """Number words said as a percentage, as digits in place (length kept): a share or a ratio said in words is
     otherwise an unplaced word, and "seventy percent ours" was asked about."""
-    for n in reversed(find_numbers(text)):
-        if n.words and n.is_int and 0 < n.value <= 100 and _PERCENT_AFTER.match(text, n.end):
+    numbers = find_numbers(text)
+    percent_said = any(_PERCENT_AFTER.match(text, n.end) for n in numbers)
+    for n in reversed(numbers):
+        if not (n.words and n.is_int and 0 < n.value <= 100):
+            continue
+        if _PERCENT_AFTER.match(text, n.end):
             written = str(int(n.value))
-            if len(written) <= n.end - n.start:
-                text = text[: n.start] + written.ljust(n.end - n.start) + text[n.end :]
+        elif percent_said and _MERGING.search(text) and _MEMBER_BEFORE.search(text[max(0, n.start - 40) : n.start]):
+            written = f"{int(n.value)}%"  # «B двадцать процентов, наша восемьдесят»: the second share is a percent too
+            if not _SHARE_ENDS.match(text, n.end):
+                continue
+        else:
+            continue
+        if len(written) <= n.end - n.start:
+            text = text[: n.start] + written.ljust(n.end - n.start) + text[n.end :]
     return text
+
+
+# a member named right before a share said in words ("наша восемьдесят", "ours eighty", "…/partner двадцать")
+_MEMBER_BEFORE = re.compile(
+    r"(?:(?<![\w])(?:наш[аеиуя]\w*|мо[яеюй]\w*|баз[аеуы]\w*|исходн\w*|ours|mine|our\s+model|the\s+base|base)|\S*/\S*)"
+    r"\s*[:—–-]?\s*$",
+    re.IGNORECASE,
+)
+_SHARE_ENDS = re.compile(r"\s*(?:[,.;)]|$|\s(?:и|а|and|then|потом|затем)\b)", re.IGNORECASE)
 
 
 # a fraction said as a setting's own value, not as a part of another one ("beta one tenth", not "a tenth of the lr")
@@ -551,6 +589,7 @@ def spelled_numbers(text: str) -> str:
     )
     text = _HUNDREDS.sub(_hundreds, text)  # "rank two-fifty-six" is 256 (it read rank 2: silent)
     text = _percent_words(text)  # "seventy percent ours", "тридцать процентов": a share, read as 70 %
+    text = _WEIGHT_WORDS.sub(_weight_words, text)  # «веса один и два», "weights one and two": the weights as said
     text = re.sub(  # "30 процентов", "25 percent": one spelling, "30%", the text's length kept
         r"(?<![\w.])(\d+(?:\.\d+)?)(\s*)(percent|per\s+cent|процент(?:ов|а|ы)?)(?![\w])",
         lambda m: (m.group(1) + "%").ljust(len(m.group(0))),

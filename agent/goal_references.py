@@ -396,3 +396,50 @@ def resolve_references(facts: list[Fact], references: list[Fact]) -> list[Fact]:
             ref.value = slot
             out.append(ref)
     return out
+
+
+# "half the default lr", "twice the default rank", «lr вдвое меньше дефолтного»: a factor of Graft's own default
+_DEFAULT_WORD = r"(?:default|usual|standard|graft'?s\s+default|дефолтн\w*|стандартн\w*|по\s+умолчанию)"
+DEFAULT_SCALED = re.compile(
+    _FACTOR
+    + r"(?:\s+"
+    + RU_DIRECTION
+    + r")?\s+(?:of\s+)?(?:the\s+)?"
+    + _DEFAULT_WORD
+    + r"\s+(?:"
+    + SLOT_WORD
+    + r")\b"
+    + r"|(?<![\w.-])(?:"
+    + _as(SLOT_WORD, "x_")
+    + r")\s+"
+    + _as(_FACTOR, "x_")
+    + r"(?:\s+"
+    + _as(RU_DIRECTION, "x_")
+    + r")?\s+(?:(?:of|than|чем)\s+)?(?:the\s+)?"
+    + _DEFAULT_WORD
+)
+DEFAULTS = {"r": 16.0, "beta": 0.1, "epochs": 1.0, "batch_size": 4.0, "max_length": 1024.0}
+DEFAULT_LR = {"sft": 2e-4}  # every preference method's default is 5e-5 (agent/offline_planner.py)
+
+
+def default_scaled_facts(masked: str) -> list[Fact]:
+    """Values said as a factor of Graft's own default, unscoped; `scaled_default` gives the value once scoped."""
+    from agent.goal_facts import Fact
+
+    facts = []
+    for m in DEFAULT_SCALED.finditer(masked):
+        slot, factor = _slot(m), _factor(m)
+        if slot in (*DEFAULTS, "learning_rate") and factor:
+            facts.append(Fact(slot, factor, m.group(0).strip(), m.start(), m.end(), derived="default"))
+    return facts
+
+
+def scaled_default(fact: Fact) -> None:
+    """The factor said for Graft's default, turned into the value for the fact's stage (in place)."""
+    factor = float(fact.value)
+    default = DEFAULTS.get(fact.slot) or DEFAULT_LR.get(fact.scope or "sft", 5e-5)
+    value = factor * default
+    fact.value = (
+        int(value) if fact.slot in ("r", "batch_size", "max_length") and value.is_integer() else float(f"{value:.6g}")
+    )
+    fact.derived = f"{factor:g} × Graft's default {default:g}"

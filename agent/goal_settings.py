@@ -345,7 +345,7 @@ def _unknown_method_named(masked: str) -> str | None:
 TECHNIQUES = (
     (
         r"q-?lora|(?<!adamw )(?<!adam )(?<!adamw_)(?<!adamw-)(?<!adam_)(?<![\w-])(?:4|8)[- ]?bits?(?![\w-])(?!\s*(?:adam|optim))|\bnf4\b|bitsandbytes|\bbnb\b"
-        r"|(?:четыр\w*|восьм\w*|4|8)[- ]?(?:бит\w*|битн\w*)|квантован\w*",
+        r"|(?<!оптимизатор )(?<!оптимизатор в )(?:четыр\w*|восьм\w*|4|8)[- ]?(?:бит\w*|битн\w*)(?!\w)(?!\s+(?:оптимизатор|adam|адам)\w*)|квантован\w*",
         "quantised training (QLoRA): Graft trains the adapter on the unquantised weights",
     ),
     (
@@ -416,11 +416,18 @@ TECHNIQUES = (
     ),
     (
         r"\b(?:separate|custom|different|another|own|external)\s+ref(?:erence)?(?:\s+model)?\b|\bref_model\b"
-        r"|\bref(?:erence)?[_ ]model(?:_name_or_path)?\s*[:=]|(?:отдельн\w*|друг\w*|сво\w*|внешн\w*)\s+референс\w*(?:\s+модел\w*)?",
+        r"|\bref(?:erence)?[_ ]model(?:_name_or_path)?\s*[:=]|(?:отдельн\w*|друг\w*|сво\w*|внешн\w*)\s+референс\w*(?:\s+модел\w*)?"
+        # "DPO using B as the reference model", «с референсной моделью B» (the SFT result as the reference is what
+        # Graft does already, and is not this)
+        r"|#{3,}\s+(?:as|for)\s+(?:the\s+|a\s+|its\s+)?ref(?:erence)?(?:[\s_-]model)?\b"
+        r"|\bref(?:erence)?[_ -]?model\s*(?:is|will\s+be)?\s*#{3,}"
+        r"|(?<![а-я])(?:референсн\w*|опорн\w*)\s+модел\w*\s*[:=—–-]?\s*#{3,}"
+        r"|#{3,}\s+(?:как|в\s+качестве)\s+(?:референс\w*|опорн\w*)",
         "a separate reference model: Graft's preference stages take the model the stage starts from as their reference",
     ),
     (
         r"\bmixed[- ]precision\b|\b(?:amp|autocast)\b|\btrain(?:ing|ed)?\s+(?:it\s+)?(?:in|with)\s+(?:bf16|fp16|fp32|bfloat16|float16|float32)\b"
+        r"|(?:checkpointing|packing)\s*(?:and|&|\+|,)\s*(?:in\s+)?(?:bf16|fp16|fp32|bfloat16|float16|float32)\b"
         r"|(?<![\w-])--(?:bf16|fp16|tf32)\b|обуч\w*\s+в\s+(?:bf16|fp16|fp32)",
         "the training precision: Graft trains in bf16 on a CUDA GPU that supports it and in fp32 on CPU",
     ),
@@ -490,7 +497,8 @@ TECHNIQUES = (
     ),
     (
         # (GaLore, APOLLO, LISA, LOMO, BAdam train the full model through the optimiser, not through PEFT)
-        r"\b(?:8[- ]?bit|paged)\s*adam\w*|\badam\w*[\s_-]*(?:8[- ]?bit|bnb|paged)\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b|\bgalore\w*|\bapollo\b"
+        r"\b(?:8[- ]?bit|paged)\s*(?:adam\w*|optimi[sz]er\w*|optim\b)|(?:8|восьми)[- ]?битн\w*\s+(?:оптимизатор|adam|адам)\w*"
+        r"|оптимизатор\w*\s+(?:в\s+|на\s+)?(?:8|восемь)[- ]?бит\w*|\b(?:8[- ]?bit|paged)\b(?=[^.;]{0,20}\boptimi[sz]er)|\badam\w*[\s_-]*(?:8[- ]?bit|bnb|paged)\w*|\badafactor\b|\blion\b|\bsophia\b|\bmuon\b|\bsgd\b|\bgalore\w*|\bapollo\b"
         r"|\blisa\b|\b(?:ada)?lomo\b|\bbadam\b|\bschedule[- ]?free\b",
         "an optimiser: Graft trains with AdamW",
     ),

@@ -124,6 +124,7 @@ from agent.goal_facts import (
     switch_facts,
     taken_back_stages,
     training_noun,
+    training_precision,
     trl_full_finetune,
     weight_values,
     weights_for,
@@ -164,9 +165,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             + MERGE_METHOD_WORDS
             + r"|\b(?:merge|blend|avg|average|averag\w*)\s+of\s+#{3,}"
             r"|\b(?:average|blend)\s+them\b(?!\s+(?:adapters|loras|doras)\b)"  # "a friend's checkpoint at B. average them?"
-            r"|\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|what\s+(?:came\s+out|you\s+get|we\s+get|comes\s+out)|(?:the|our|my)\s+(?:[\w'-]+\s+){0,2}?"
+            r"|(?<!that )(?<!this )\b(?:merge|blend|mix|combine|average)\w*\s+(?:(?:it|this|that|them|ours|mine|results?|base|original|what\s+(?:came\s+out|you\s+get|we\s+get|comes\s+out)|(?:the|our|my|that|this)\s+(?:[\w'-]+\s+){0,2}?"
             r"(?:result|model|one|checkpoint|base|original))\s+)?(?:\d+(?:\.\d+)?\s*[/:]\s*\d+(?:\.\d+)?\s+)?(?:back\s+)?(?:with|together)\b"
-            r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it\s+)?(?:w/|##)(?=\s)"  # "merge w/ B" (w/ is masked as a path)
+            # "merge w/ B", "merge ours w/ B" (w/ is masked as a path)
+            r"|\b(?:merge|blend|mix|combine)\w*\s+(?:(?:it|ours|mine|(?:our|my)\s+model|the\s+base)\s+)?(?:w/|##)(?=\s)"
             # "blend ours after sft and dpo with B", "смешай нашу после sft и dpo с B": the partner comes after the stages
             r"|\b(?:merge|blend|mix|combine)\w*\s+(?:it|this|ours|mine)\s+(?=after\s)"
             r"|(?<![а-я])(?:смешай|слей|смержи|смерджи|замержи|замерджи)\s+(?:нашу|мою|е[её])\s+(?=после\s)"
@@ -193,7 +195,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?:слей|слить|объедини\w*|смержи\w*|смерджи\w*)\s+(?:[а-я]+\s*:?\s+)?#{3,}\s*(?:,|и|с|со)\s*#{3,}"  # "слей A и B"
             r"|(?:слей|слить|объедини\w*|смерж\w*|смердж\w*)\s+(?:(?:две|три|четыре|обе|все|эти)\s+)модел\w*"
             r"|\b(?:merge|blend|average)\s+(?:the\s+)?(?:two|three|four|both|these|all)\s+(?:of\s+)?(?:the\s+)?models\b"
-            r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
+            r"|(?<![а-я])слияни\w*(?=\s+(?:с|со|трех|двух|моделей|(?!адаптер|лор)[а-я]+\s+и\s|#))|(?<![а-я])линейн\w+\s+(?:слияни|мерж|мердж)\w*"
             r"|^\s*(?:(?:ещ[её]|also|again)\s+)?(?:линейно|linearly)\s+(?:с|со|with)\s+#"  # "…, потом линейно с B"
             r"|\blinear(?:ly)?\s+with\s+#{3,}"  # "…, then linear with B 3:1 for ours"
             # «линейно B 0.4 C 0.4 наша 0.2, потом dpo», "linear: B 0.6, C 0.4": the method, then members with values
@@ -203,6 +205,10 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"\s+(?:with|into|and)\s+(?:#{3,}|" + OURS + "|" + BASE_WORDS + ")"
             # «потом результат линейно с нашей 50/50», «затем этот мерж тайсом с B»: the earlier merge's result, merged again
             r"|(?<![а-я])(?:результат\w*|этот\s+мерд?ж|это)\s+(?:линейно|слерпом|тайсом|ties|slerp|через\s+\w+)\s+(?:с|со)\s+(?=#|наш|мо[еёйя]|баз|исходн)"
+            # «потом результат с нашей 30/70», «а потом результат ещё раз с C линейно 80/20»: the earlier merge's result
+            # merged again, said by the result, the other member and its share or method
+            r"|(?<![а-я])(?:результат\w*|итог\w*)\s+(?:ещ[её]\s+(?:раз\s+)?)?(?:с|со)\s+(?=(?:#+|наш\w*|мо[еёйя]\w*|баз\w*|исходн\w*)"
+            r"(?:[^.;]|\.(?=\d)){0,40}?(?:линейн|ties|slerp|слерп|dare|della|task|\d+\s*[/:]\s*\d+|\d+\s*%|t\s*=))"
             # "…, and then that result with C linearly 80/20": a second merge said by its members and its method
             r"|\b(?:that|this|the)\s+result\s+with\s+#{3,}(?=(?:[^.;]|\.(?=\d)){0,30}?(?:linear|ties|slerp|dare|della|task|\d+\s*[/:]\s*\d+))"
             # "партнёру B четверть, остальное базе, линейно": shares by member, then the method alone at the end
@@ -211,7 +217,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|(?<![а-я])(?:мерж|мердж|слияние)\w*\s+(?:линейн\w*|ties|slerp|dare\w*|della\w*|task\w*)\s*:"
             r"|(?<![\w-])[a-z_]+-(?:мерж|мердж|м[её]рдж|м[её]рж)\w*"  # "passthrough-мердж": the method named before
             r"|(?:смерж\w*|смердж\w*|замерж\w*|замердж\w*|(?<![а-я])мерж\w*|(?<![а-я])мердж\w*)\s+"
-            r"(?:(?!адаптер|лор|lora|dora)\w+\s+|#+\s+)?(?:с|со)\s+"
+            r"(?:(?:(?!адаптер|лор|lora|dora)\w+\s+){1,2}|#+\s+)?(?:с|со)\s+"
             # "смержи нашу модель после SFT с B": a few words between, then the model's folder
             r"|(?:смерж\w*|смердж\w*|замерж\w*|замердж\w*|слей\w*)\s+(?:(?!адаптер|лор|lora|dora)[\w#]+\s+){2,4}?(?:с|со)\s+#"
             r"|(?<![а-я])усреднени\w*|(?<![а-я])(?:мерж|мердж)\w*\s*[:—-]?\s*#{3,}"
@@ -267,6 +273,16 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             # «к нашей прибавь вектор задачи B», «прибавь дважды вектор задачи B к базе»; "average the weights of A and B"
             r"|(?<![а-я])(?:прибавь|прибавить|добавь|добавить)\s+(?:[а-я]+\s+){0,2}?(?:вектор\w*\s+задач\w*|task[ _-]?vectors?)\s+#{3,}"
             r"|\b(?:average|avg)\s+(?:the\s+)?(?:weights|parameters|params)\s+of\s+(?=#{3,})"
+            # «объедини нашу модель с B поровну», «сделай средневзвешенное трёх: …», "mostly B, a bit of ours"
+            r"|(?<![а-я])объедини\w*\s+(?:нашу|мою|базов\w*|исходн\w*)(?:\s+модель)?\s+(?:с|со|и)\s+(?=#)"
+            r"|(?<![а-я])(?:средневзвешенн\w*|взвешенн\w*\s+средн\w*)"
+            r"|\b(?:mostly|mainly)\s+(?:the\s+)?#{3,}\s*,\s*(?:(?:a\s+(?:bit|little|touch)|some)\s+(?:of\s+)?)(?=ours|mine|our|my|the\s+base)"
+            # «добавь к нашей модели вектор задачи (B минус наша)»: the task vector said as a difference in brackets
+            r"|(?<![а-я])(?:прибавь|добавь)\s+к\s+(?:нашей|моей|базов\w*|исходн\w*)(?:\s+модел\w*)?\s+вектор\w*\s+задач\w*\s+\(\s*#{3,}"
+            # "take B minus ours as a task vector", «возьми разницу B минус наша модель как вектор задачи»
+            r"|#{3,}\s+(?:minus|минус)\s+(?:#{3,}|"
+            + OURS
+            + r")(?=(?:[^.;]){0,40}?(?:task[ _-]?vectors?|вектор\w*\s+задач))"
             # "averge A and B", «среднее трёх моделей: наша, B, C», «возьми среднее A и B», "add the task vector of B"
             r"|\b(?:averge|avrage|avarage|averag)\w*\s+(?=#{3,}|ours|our\s+model)"
             r"|(?<![а-я])средн(?:ее|юю)\s+(?:арифметическ\w+\s+)?(?:(?:от|из|трёх|трех|двух|всех)\s+)?(?:моделей\s*:?\s*)?(?=#|наш)"
@@ -284,6 +300,7 @@ ACTIONS: list[tuple[str, re.Pattern[str]]] = [
             r"|\bmerge(?=\s*(?:,|;|\.|$|\band\b|\bthen\b|\bagain\b|->|→))"  # a bare "merge" after training
             r"|(?<![а-я])(?<!первого )(?<!второго )(?<!этого )(?<!того )слияни\w*(?=\s*(?:,|;|\.|$|->|→))"
             r"|\bmerge\s+(?:everything|it all|all of it|all|the lot)\b|(?:слей|влей|смержи)\s+вс[её]\b"
+            r"|(?<![а-я])(?:слияни\w*|вливани\w*)\s+(?:\w+\s+)?(?:адаптер\w*|лор[аыу]\w*|lora|dora)"  # «слияние адаптера»
             r"|\bmerge\s+(?:the\s+)?(?:result|fine-?tuned (?:model|one)|trained (?:model|one))\b(?!\s*(?:with|into|and\s+#))"
             r"|(?:сле(?:й|йте)|слить|влей|влейте|влить|вмерж\w*|смерж\w*|запеки|вшей|вшить|объедини"
             r"|(?<![а-я])(?:за|с)?м[её]рд?ж(?:ни|и|ните|ите|ить)(?![а-я]))\s+"
@@ -2005,6 +2022,11 @@ def _scoped_values(stage: dict[str, Any], ctx: Context) -> None:
     for fact in ctx.scoped:  # "with FSDP", "DeepSpeed ZeRO-3": every training stage said for (or all)
         if fact.slot == "distributed" and fact.scope in (None, "all", scope):
             stage["distributed"] = fact.value
+            if int(stage.get("gpus", 1) or 1) <= 1:  # the runner launches a one-GPU stage as one plain process
+                raise NeedsAnswer(
+                    f"You said '{fact.phrase}'; Graft launches a stage through accelerate with that strategy only "
+                    "when it runs on more than one GPU, and this one runs on one. On how many GPUs should it run?"
+                )
     said_layers = [f for f in ctx.scoped if f.slot == "layers"]
     mine_layers = [f.value for f in said_layers if f.scope == scope]
     if len(mine_layers) == 1 and ctx.rounds.get(scope, 1) == 1:
@@ -2063,6 +2085,11 @@ OUTPUT_BEFORE = re.compile(  # never the tail of a path before it ("merge ./out 
     r"(?<![\w/.-])(?:на выходе|(?:output|out|export|save)_(?:dir|path)\b|output|\bout|save|write|(?<!relative )(?<!compared )(?<!added )(?<!applied )(?<!similar )(?<!close )(?<!rest )(?<!remainder )(?<!goes )\bto|into|записать|запиши|сохрани\w*|результат|→|->|выход|вс[её]\s+в)\s*"
     r"(?:(?:fp16|bf16|fp32|float16|bfloat16|float32)\s*)?"
     r"(?:(?:folder|dir|directory|path|папк\w*|директори\w*|каталог\w*)\s*)?(?:в|to|into|:|=|is|-)?\s*$"
+)
+# "add it to C", "and apply the difference to C", «и прибавь его к C»: a task vector added to another model
+VECTOR_ADDED_TO = re.compile(
+    r"(?:\b(?:add|apply)\w*\s+(?:it|this|that|them|the\s+(?:task\s+)?(?:vector|difference|delta|diff)s?)\s+(?:on)?to"
+    r"|(?<![а-я])(?:прибав|добав)\w*\s+(?:его|е[её]|это|их|вектор\w*|разниц\w*|дельт\w*)\s+к)\s*(?:the\s+)?$"
 )
 # "leave ours out of it", "ours stays out", «нашу не включай»: the member just named takes no part in the merge
 MEMBER_OUT_AFTER = re.compile(
@@ -2133,6 +2160,9 @@ def _merged_result(masked: str, clause_start: int, start: int) -> bool:
             for m in re.finditer(rf"(?<![\w-]){re.escape(word.group(0))}(?![\w-])", lowered[:start])
         )
     )
+    if word is not None and word.group(0) in ("sft", "сфт") and not run_before:
+        # "lora r 32 on chat, …, then slerp the merged sft model with B": the SFT asked for as a LoRA run
+        run_before = bool(re.search(r"\b(?:q?lora|dora|fine-?tun\w*|train\w*)\b|лор[аоуы]\w*|обуч\w*", lowered[:start]))
     return inside and run_before and bool(MERGE_WORDS.search(lowered[max(0, clause_start - 80) : start]))
 
 
@@ -2230,6 +2260,18 @@ REFERENCE_BEFORE = (
     r"|(?<![а-я])(?:базой|базу|в\s+качестве\s+базы)\s+(?:возьми|берём|берем|возьмём|возьмем|пусть\s+будет|будет|сделай)"
     r"|\b(?:base|reference)\s*(?:is|=|:|will\s+be|should\s+be)|\buse)\s+(?:the\s+)?$"
 )
+# "base ours", "base model: ours", «база — наша», «база исходная»: the opened model, named as the reference by a word
+_OPENED_WORDS = (
+    r"(?:ours|mine|(?:our|my)\s+(?:own\s+)?model|the\s+(?:opened|current|original)\s+(?:model|one)|the\s+original"
+    r"|наш(?:а|у|ей)?|мо(?:я|ю|ей)|исходн\w*|оригинальн\w*|текущ\w*)(?![\w-])"
+)
+OURS_NAMED_AFTER_BASE = re.compile(
+    r"(?:\s+model)?\s*(?:[:=—–-]|\bis\b|\bwill\s+be\b|будет)?\s*(?:модель\s+)?" + _OPENED_WORDS
+)
+OURS_AS_BASE_BEFORE = re.compile(  # "with ours as the base", «нашу в качестве базы», «наша как база»
+    r"(?:ours|mine|(?:our|my)\s+(?:own\s+)?model|наш\w*(?:\s+модел\w*)?|мо[юяей]\w*(?:\s+модел\w*)?)\s+"
+    r"(?:as|как|в\s+качестве)\s+(?:the\s+|its\s+|their\s+)?$"
+)
 # a task vector added or taken away: with no method named, the merge is task arithmetic
 TASK_VECTOR_SAID = re.compile(  # (the subtraction words are the fact check's own: agent/goal_facts.py SUBTRACT)
     SUBTRACT.pattern + r"|task[ _-]?vectors?|вектор\w*\s+задач|\bminus\b|(?<![а-я])минус"
@@ -2260,6 +2302,11 @@ def _merge_models(action: Action, ctx: Context) -> None:
             break
     else:
         method = ""  # chosen below, once the members are known
+    if not method and (dare := re.search(r"(?<![\w-])dare(?![\w-])|(?<![а-я])даре(?![а-я])", mask_paths(text))):
+        raise NeedsAnswer(  # "DARE слияние B и C": mergekit has two DARE methods, and neither is the default
+            f"You said '{dare.group(0)}'; mergekit runs DARE as dare_ties (with TIES sign election) or dare_linear. "
+            "Which one?"
+        )
     partners: list[str] = list(ctx.partners)
     ctx.partners.clear()
     results = _stage_results(text, ctx, partners_named=bool(partners))
@@ -2301,6 +2348,10 @@ def _merge_models(action: Action, ctx: Context) -> None:
                 REFERENCE_BEFORE,
                 mask_paths(text)[max(0, m.start() - 20) : m.start()],
             )
+            # "…, base ours", "base model: ours", «база исходная», "ours as the base": the opened model named as
+            # the reference by a word, not by its folder
+            or re.match(OURS_NAMED_AFTER_BASE, mask_paths(text)[m.end() :])
+            or re.search(OURS_AS_BASE_BEFORE, mask_paths(text)[max(0, m.start() - 40) : m.start()])
             # "…, база MODEL", "base: MODEL" with the opened model: the reference of a task-vector merge, named
             or (
                 re.match(r"\s*[:=—-]?\s*#{3,}", mask_paths(text)[m.end() :])
@@ -2325,6 +2376,19 @@ def _merge_models(action: Action, ctx: Context) -> None:
         )
     ):  # "ties A with B, then linear that result with ours": after a merge of others, "ours" is the opened model
         partners.append("@base")
+    elif (
+        not partners
+        and any(s["kind"] in ("sft", "dpo", "preference") for s in ctx.stages)
+        and re.search(  # the result and ours joined as the two members, not "the result with B: 80% ours"
+            r"\bresult\s+(?:with|and|&)\s+(?:ours|mine|(?:my|our)\s+(?:own\s+)?model)\b"
+            r"|\b(?:ours|mine|(?:my|our)\s+(?:own\s+)?model)\s+(?:with|and|&)\s+(?:the\s+|that\s+)?result\b"
+            r"|(?<![а-я])результат\w*\s+(?:с|со|и)\s+(?:наш|мо[еёйя])\w*"
+            r"|(?<![а-я])(?:наш|мо[юя])\w*(?:\s+(?:модель|исходную|исходн\w*))?\s+(?:с|со|и)\s+результат\w*",
+            mask_paths(text),
+        )
+    ):  # "SFT …, then slerp the result with ours": beside the trained result, "ours" is the model it started from
+        partners.append("@base")
+        ctx.notes.append("'ours' beside the trained result is the model it started from (the opened model).")
     dataset_paths = set(_paths(DATASET, text))
     opened_in_paths = any(  # "слей три модели: MODEL, B, C": the opened model named among the members
         _is_opened(_verbatim(p, ctx), ctx)
@@ -2395,6 +2459,21 @@ def _merge_models(action: Action, ctx: Context) -> None:
         opened = _is_opened(path, ctx)
         before_path = text[: text.lower().find(path.lower())].lower() if path.lower() in text.lower() else ""
         if (
+            not opened and _is_weights(Path(path).expanduser()) and re.search(VECTOR_ADDED_TO, before_path[-60:])
+        ):  # "take B minus ours as a task vector and add it to C": C + (B - ours) = ours + (C - ours) + (B - ours)
+            if method != "task_arithmetic" or re.search(r"(?<![\w.])-?\d*\.?\d+(?![\w.])", mask_paths(text)):
+                raise NeedsAnswer(
+                    f"You asked for a task vector to be added to {path}, a model other than the base it is taken "
+                    f"from; Graft runs that as task arithmetic over the base with {path} as a member at weight 1. "
+                    "Which weight should each task vector have?"
+                )
+            ctx.notes.append(
+                f"{path} + (task vector) is run as task arithmetic over the base with {path} as a member at weight 1: "
+                f"base + ({path} - base) + (vector) is the same model."
+            )
+            partners.append(str(Path(path).expanduser()))
+            continue
+        if (
             not opened
             and OUTPUT_BEFORE.search(before_path)
             and not (  # "slerp ours to B": the model merged with, not where the result goes
@@ -2458,7 +2537,15 @@ def _merge_models(action: Action, ctx: Context) -> None:
             # "dare_ties B and C on ours": the reference of a task-vector merge, not a member
             and not (
                 method in _NEEDS_BASE
-                and re.search(REFERENCE_BEFORE, mask_paths(text)[max(0, m.start() - 20) : m.start()])
+                and (
+                    re.search(REFERENCE_BEFORE, mask_paths(text)[max(0, m.start() - 20) : m.start()])
+                    # "…, base ours", "base model ours", "ours as the base", «наша как база»: the reference, named
+                    or re.search(
+                        r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базовая\s+модель))\s*[:=—–-]?\s*$",
+                        mask_paths(text)[max(0, m.start() - 20) : m.start()],
+                    )
+                    or MERGE_BASE_AFTER.match(mask_paths(text), m.end())
+                )
             )
             for m in re.finditer(rf"(?<![\w-]){OURS}", mask_paths(text))
         )
@@ -3779,7 +3866,9 @@ def _plan_offline(request: PlanRequest) -> PlanOutcome:
         if shard:
             ctx.stages[-1]["max_shard_size"] = shard[0]
         dtype = re.search(r"\b(bf16|bfloat16|fp16|float16|fp32|float32)\b(?![^.;!?\n]*\?)(?!\s+(?:or|или)\s)", goal)
-        if dtype and not said:  # "…, dtype bfloat16" anywhere, but never in a question ("is it bf16 or fp32?")
+        if (
+            dtype and not said and not training_precision(mask_paths(goal).lower(), dtype.start(), dtype.end())
+        ):  # "…, dtype bfloat16" anywhere, but never in a question ("is it bf16 or fp32?") nor how it trains
             ctx.stages[-1]["dtype"] = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}.get(
                 dtype.group(1), dtype.group(1)
             )

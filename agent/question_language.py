@@ -223,6 +223,30 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You asked for a task vector to be added to (?P<p>\S+), a model other than the base it is taken from; Graft "
+        r"runs that as task arithmetic over the base with (?P=p) as a member at weight 1\. Which weight should each "
+        r"task vector have\?",
+        lambda m: (
+            f"Вы просите прибавить вектор задачи к {m['p']} — не к той базе, от которой он взят; Graft выполняет это "
+            f"как арифметику задач над базой, где {m['p']} — участник с весом 1. Какой вес у каждого вектора задачи?"
+        ),
+    ),
+    (
+        r"You said '(?P<x>.+?)'; mergekit runs DARE as dare_ties \(with TIES sign election\) or dare_linear\. Which one\?",
+        lambda m: (
+            f"Вы указали «{m['x']}»; mergekit выполняет DARE как dare_ties (с выбором знака TIES) или dare_linear. "
+            "Какой из них?"
+        ),
+    ),
+    (
+        r"You said '(?P<x>.+?)'; Graft launches a stage through accelerate with that strategy only when it runs on more "
+        r"than one GPU, and this one runs on one\. On how many GPUs should it run\?",
+        lambda m: (
+            f"Вы указали «{m['x']}»; Graft запускает этап через accelerate с этой стратегией, только если он идёт больше "
+            "чем на одном GPU, а этот этап идёт на одном. На скольких GPU его запустить?"
+        ),
+    ),
+    (
         r"You said '(?P<x>.+?)'; Graft runs DeepSpeed as ZeRO-3 and FSDP as FSDP2 \(tools/distributed\.py\)\. Go on with "
         r"that, or drop the multi-GPU setting\?",
         lambda m: (
@@ -463,6 +487,14 @@ SHAPES: list[tuple[str, object]] = [
             + (f" (настройка {m['src']})" if m["src"] else "")
             + "; в плане Graft такой настройки нет, и она не будет применена. Убрать её или сказать, что она должна "
             "изменить в плане?"
+        ),
+    ),
+    (
+        r"You said '(?P<x>.+?)' \(layers (?P<l>.+?)\); Graft merges every layer of the models \(no per-layer or "
+        r"sliced merge\), and the plan trains nothing\. Merge all layers, or drop the layer range\?",
+        lambda m: (
+            f"Вы указали «{m['x']}» (слои {m['l']}); Graft сливает все слои моделей (слияния по слоям или срезам нет), "
+            "а план ничего не обучает. Слить все слои или убрать диапазон слоёв?"
         ),
     ),
     (
@@ -730,6 +762,12 @@ NOTE_SHAPES: list[tuple[str, object]] = [
     (r"^task arithmetic: (?P<l>.+? (?:added|subtracted) at weight -?1)\.$",
      lambda m: "арифметика задач: " + m["l"].replace(" added at weight", " прибавляется с весом").replace(
          " subtracted at weight", " вычитается с весом") + "."),
+    (r"^(?P<p>\S+) \+ \(task vector\) is run as task arithmetic over the base with (?P=p) as a member at weight 1: "
+     r"base \+ \((?P=p) - base\) \+ \(vector\) is the same model\.$",
+     lambda m: f"{m['p']} + (вектор задачи) выполняется как арифметика задач над базой, где {m['p']} — участник с весом "
+               f"1: база + ({m['p']} - база) + (вектор) — та же модель."),
+    (r"^'ours' beside the trained result is the model it started from \(the opened model\)\.$",
+     lambda m: "«наша» рядом с результатом обучения — модель, с которой оно началось (открытая модель)."),
     (r"^read as a description, not as instructions: (?P<w>.+?)\.$",
      lambda m: f"понято как описание, а не как указание: {m['w']}."),
     (r"^layers counted from 1, as you said: '(?P<x>.+?)' is layers? (?P<l>[\d, ]+)\.$",
@@ -966,7 +1004,8 @@ FACT_FORMS: list[tuple[str, object]] = [
     (r"[\w.+/-]+", lambda m: m[0]),  # one technical name: "DPO", "DoRA", "FSDP", "ZeRO-3"
 ]  # fmt: skip
 FACT_LINE = re.compile(
-    r"(?P<core>.+?)(?: \(you said (?P<said>[^()]*)\))?(?: \((?P<derived>from '.*'|said for both stages)\))?"
+    r"(?P<core>.+?)(?: \(you said (?P<said>[^()]*)\))?"
+    r"(?: \((?P<derived>from '.*'|said for both stages|\S+ × Graft's default \S+)\))?"
     r"(?: — merged as: (?P<merged>.+?))?(?: — (?P<scope>every training stage|\S+ stage))?(?P<missing> — NOT in the plan)?"
 )
 
@@ -999,7 +1038,11 @@ def facts_in_language(lines: list[str], goal: str) -> list[str]:
             core += f" (вы указали {m['said'].replace(', then ', ', затем ')})"
         if m["derived"]:
             derived = re.fullmatch(r"from '(?P<x>.*)'", m["derived"])
-            core += f" (из «{derived['x']}»)" if derived else " (указано для обоих этапов)"
+            scaled = re.fullmatch(r"(?P<f>\S+) × Graft's default (?P<d>\S+)", m["derived"])
+            if scaled:  # "half the default lr"
+                core += f" ({scaled['f']} × значение Graft по умолчанию {scaled['d']})"
+            else:
+                core += f" (из «{derived['x']}»)" if derived else " (указано для обоих этапов)"
         if m["merged"]:
             core += f" — в слиянии: {m['merged']}"
         if m["scope"] == "every training stage":

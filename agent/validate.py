@@ -408,6 +408,12 @@ def validate_plan(plan: Plan, check_output: bool = True) -> PlanReport:
                 )
             if len(rows) < 2 and stage.eval_fraction > 0:
                 report.notes.append(f"stage {stage.id}: too few rows to hold any out; no eval loss will be measured.")
+            if stage.gpus == 1 and stage.distributed is not None:  # the runner starts a one-GPU stage as one process
+                raise _fail(
+                    stage,
+                    f"distributed '{stage.distributed}' is set, but the stage runs on 1 GPU and would run without it; "
+                    "set gpus above 1 or drop distributed.",
+                )
             if stage.gpus > 1 and stage.distributed is None:
                 report.notes.append(f"stage {stage.id}: {stage.gpus} GPUs with no strategy named; FSDP will be used.")
             if stage.kind == "preference" and stage.uses_reference and pending_adapter:

@@ -124,6 +124,12 @@ NOTES = [
      "этап orpo: адаптер из sft вливается перед ORPO (без референса: референсная модель не загружается)."),
     ("stage write: the adapter from dpo is folded in before writing.", "этап write: адаптер из dpo вливается перед записью."),
     ("out/m already exists: Graft will ask before replacing it.", "out/m уже существует: Graft спросит, прежде чем заменить."),
+    ("'ours' beside the trained result is the model it started from (the opened model).",
+     "«наша» рядом с результатом обучения — модель, с которой оно началось (открытая модель)."),
+    ("../c + (task vector) is run as task arithmetic over the base with ../c as a member at weight 1: base + (../c - base)"
+     " + (vector) is the same model.",
+     "../c + (вектор задачи) выполняется как арифметика задач над базой, где ../c — участник с весом 1: база + (../c -"
+     " база) + (вектор) — та же модель."),
 ]  # fmt: skip
 
 FACTS = [
@@ -132,6 +138,8 @@ FACTS = [
     ("rank 16", "ранг 16"),
     ("learning rate 0.0001 — SFT stage", "скорость обучения 0.0001 — этап SFT"),
     ("rank 16 (you said 64, then 16)", "ранг 16 (вы указали 64, затем 16)"),
+    ("learning rate 2.5e-05 (0.5 × Graft's default 5e-05) — dpo stage",
+     "скорость обучения 2.5e-05 (0.5 × значение Graft по умолчанию 5e-05) — этап dpo"),
     ("beta 0.2 — NOT in the plan", "бета 0.2 — НЕТ в плане"),
     ("epochs 3 — every training stage", "эпохи 3 — все этапы обучения"),
     ("dataset data/chat.jsonl — DPO stage", "датасет data/chat.jsonl — этап DPO"),

@@ -81,6 +81,8 @@ def test_dpo_on_a_live_adapter_is_explained(files) -> None:  # type: ignore[no-u
         # pass 56b: transformers' "constant" schedule runs no warmup: a plan asking for both is refused by name
         ({"kind": "sft", "lr_scheduler_type": "constant", "warmup_steps": 50}, "constant_with_warmup"),
         ({"kind": "sft", "dataset": "missing.jsonl"}, "missing.jsonl"),
+        # pass 63b: a one-GPU stage runs as one plain process, so a strategy on it would be recorded but never run
+        ({"kind": "sft", "distributed": "deepspeed"}, "distributed 'deepspeed' is set, but the stage runs on 1 GPU"),
         ({"kind": "dpo", "dataset": "@sft_file"}, "rejected"),
         ({"kind": "sft", "dataset": "@empty"}, "no rows"),
         ({"kind": "sft", "dataset": "@wrong"}, "messages"),
