@@ -71,7 +71,8 @@ AFTER = [
     (
         "max_steps",
         r"\bmax_steps\b|\bmax_iters?\b|(?<!warmup )(?<!warm up )(?<!warm-up )(?<!warmup_)"
-        r"(?:\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d))|(?<!прогрева )шаг\w*(?=\s*[=:])",
+        r"(?:\b(?:steps|iters|iterations)\b(?=\s*[=:])|\bsteps\s*(?=\d))|(?<!прогрева )шаг\w*(?=\s*[=:])"
+        r"|(?<![а-я])(?:с\s+)?(?:шагами|шагов)(?=\s+\d+(?![\d.%])(?!\s*(?:шаг|step|прогрев|разогрев|warm)))",  # «с шагами 300»
     ),
     (
         "learning_rate",
@@ -131,8 +132,8 @@ AFTER = [
         r"|\bhold(?:ing)?[- ]out\b|\bhold\s+back\b|на\s+валидаци\w*|(?<![а-я])(?:оценива\w*|оцени|валидируй\w*)(?=\s+на\s+\d)"
         r"|\b(?:evaluate|eval|validate)\s+on(?=\s+\d*\.?\d+\s*%)|валидаци\w*\s+(?:выборк\w*|дол\w*|част\w*)"
         r"|отлож\w*(?:\s+(?:выборк\w*|дол\w*|част\w*|данн\w*|набор\w*))?|(?:тестов|контрольн)\w*\s+(?:выборк\w*|дол\w*|част\w*)"
-        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)"  # "eval 2%": a share of the rows held out
-        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*(?:0?\.\d+|0)(?![\d.%])\s*(?:[,;.)]|$|\s+(?:then|потом|затем|и|and)\b))"  # "eval 0", "eval 0.05"
+        r"|\b(?:eval|val|валидаци\w*)(?:\s+на)?(?=\s*[=:]?\s*\d+(?:\.\d+)?\s*%)"  # "eval 2%", «eval на 20% данных»
+        r"|\b(?:eval|val|валидаци\w*)(?=\s*[=:]?\s*(?:0?\.\d+|0)(?![\d.%])\s*(?:[,;.)(]|$|\s+(?:then|потом|затем|и|and)\b))"  # "eval 0", "eval 0.05"
         r"|\b(?:eval(?:uate|uation)?|validat\w*)\s+on(?=\s+\d+(?:\.\d+)?\s*%)",  # "eval on 5% of the data"
     ),
     (
@@ -186,7 +187,10 @@ BEFORE = [
 FILLER = r"[\"']?\s*(?:\([a-zа-я_ ]{1,12}\)\s*)?(?:(?:also|too|тоже|также)\s+)?(?:=|:|-|(?:of|is|to|at|set to|should be|must be|will be|stays?(?: at)?|remains?|у обоих|у обеих|у всех|for both|in both|равн\w*|равен|equals?|в|на|около|сделай|поставь|выставь|установи|задай|пусть будет|будет)(?=\s))?\s*"
 
 MARKERS = re.compile(
-    r"scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
+    # «1e-3... нет, слишком много, 1e-4», "no, that's too high, 1e-4": the correction's reason, then the value
+    r"(?<![а-я])нет\s*[,!.:-]\s*(?:это\s+)?(?:слишком\s+\w+|многовато|маловато)\s*[,!.:-]?"
+    r"|\bno\s*[,!.:-]\s*(?:that'?s\s+|it'?s\s+)?too\s+(?:many|much|few|high|low|big|small)\s*[,!.:-]?"
+    r"|scratch that|strike that|i meant|i mean|actually|correction|sorry|make (?:it|that)|or rather|rather"
     r"|let'?s (?:make|use|go with|do|say)|go with|\bhm+\b|\bхм+\b|давай(?:те)? (?:лучше|сделаем|поставим)"
     r"|\bno\b\s*[,!.:-]|\bno\b(?=\s+\d*\.?\d+(?:e-?\d+)?(?![\w.%-]))|\bno wait\b|\bwait\b|oops|нет\b\s*[,!.:-]?\s*(?:лучше|давай|пусть)?|вернее|точнее"
     r"|то есть|на самом деле|\bой\b|(?<![а-я])(?:извини(?:те)?|прости(?:те)?|сорри|пардон)(?![а-я])|хотя нет|хотя давай|(?<![а-я])(?:подожди|погоди|стоп)(?![а-я-])|исправлюсь|поправка|\bлучше\b(?=\s*[\d\w]{0,3}\s*\d)"
@@ -219,20 +223,24 @@ FROZEN_AFTER = re.compile(
 
 def left_out(text: str, start: int) -> bool:
     """'all modules except the MLP', 'кроме MLP', 'but not on the attention', 'not the MLP': left out, not asked for."""
-    return negated(text, start) or bool(
-        re.search(
-            r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude(?:_modules)?|\bapart from|\bwithout|кроме|за исключением|исключая"
-            r"|(?<![а-я])не|(?<![а-я])без"
-            r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|\bignor\w*|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
-            r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
-            r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
-            r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
-            # "except lm_head and gate_proj", "не трогай последние два слоя и attention": the rest of the list
-            r"(?:\s+(?:(?!\b(?:train|tune|use|only|but|on|to|modules?)\b|обуч|только|но\b|модул)[\w'-]+[\s,]+){0,5}?"
-            r"(?:and|и|or|или|,|&))?"
-            r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
-            r"(?:(?:mlp|attention|attn|self-attention|feed[- ]?forward|ffn|мlp|млп|внимани\w*)(?:'s)?\s+)?$",
-            text[max(0, start - 60) : start],
+    return (
+        negated(text, start)
+        or bool(
+            re.search(
+                r"(?:\bexc?ept(?: for)?|\bnot|\bexcluding|\bexclude(?:_modules)?|\bapart from|\bwithout|кроме|за исключением|исключая"
+                r"|(?<![а-я])не|(?<![а-я])без"
+                r"|\bminus|\bbut(?!\s+only)|\bfreez\w*|\bdrop|\bremove|\bignor\w*|(?<![а-я])убер\w*|(?<![а-я])убра\w*|(?<![а-я])выкин\w*|\bkeep\s+frozen|замороз\w*|заморажива\w*|исключи\w*|не обучай"
+                r"|\bbut\s+not|\bno\s+(?:lora|adapters?)|(?<![а-я])без\s+(?:lora|лор\w*|адаптер\w*)"
+                r"|\bnothing\s+(?:from|of)|\bnone\s+of|(?<![а-я])ничего\s+(?:от|из)"  # "nothing from ours": no member
+                r"|\b(?:don'?t|do not|never)\s+(?:touch|train|adapt|tune)|\bleave\s+(?:out|alone)"
+                r"|(?<![а-я])не\s+(?:трогай\w*|трогать|трогаем|обучай\w*|обучать|адаптируй\w*))"
+                # "except lm_head and gate_proj", "не трогай последние два слоя и attention": the rest of the list
+                r"(?:\s+(?:(?!\b(?:train|tune|use|only|but|on|to|modules?)\b|обуч|только|но\b|модул)[\w'-]+[\s,]+){0,5}?"
+                r"(?:and|и|or|или|,|&))?"
+                r"\s+(?:(?:on|to|in|for|touching|на|в|во|трогая)\s+)?(?:the\s+|any\s+)?"
+                r"(?:(?:mlp|attention|attn|self-attention|feed[- ]?forward|ffn|мlp|млп|внимани\w*)(?:'s)?\s+)?$",
+                text[max(0, start - 60) : start],
+            )
         )
     )
 

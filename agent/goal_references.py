@@ -422,6 +422,15 @@ DEFAULTS = {"r": 16.0, "beta": 0.1, "epochs": 1.0, "batch_size": 4.0, "max_lengt
 DEFAULT_LR = {"sft": 2e-4}  # every preference method's default is 5e-5 (agent/offline_planner.py)
 
 
+# "lr the same as the default", «lr такой же, как по умолчанию»: Graft's default, said as such
+DEFAULT_SAME = re.compile(
+    r"(?<![\w.-])(?:"
+    + SLOT_WORD
+    + r")\s*(?:is\s+|=\s*|—\s*|-\s*)?(?:the\s+)?(?:same\s+as|(?:такой|такая|такое|тот|та)\s+же,?"
+    r"\s+как)\s+(?:и\s+)?(?:the\s+|graft'?s\s+)?(?:default|по\s+умолчанию|дефолтн\w*)"
+)
+
+
 def default_scaled_facts(masked: str) -> list[Fact]:
     """Values said as a factor of Graft's own default, unscoped; `scaled_default` gives the value once scoped."""
     from agent.goal_facts import Fact
@@ -431,6 +440,10 @@ def default_scaled_facts(masked: str) -> list[Fact]:
         slot, factor = _slot(m), _factor(m)
         if slot in (*DEFAULTS, "learning_rate") and factor:
             facts.append(Fact(slot, factor, m.group(0).strip(), m.start(), m.end(), derived="default"))
+    for m in DEFAULT_SAME.finditer(masked):
+        slot = _slot(m)
+        if slot in (*DEFAULTS, "learning_rate") and not any(f.start < m.end() and m.start() < f.end for f in facts):
+            facts.append(Fact(slot, 1.0, m.group(0).strip(), m.start(), m.end(), derived="default"))
     return facts
 
 

@@ -2508,10 +2508,13 @@ def _merge_models(action: Action, ctx: Context) -> None:
         if _is_opened(path, ctx):
             if re.match(r"\s+(?:out\b|aside\b|excluded\b)", text[at + len(path) :]) or left_out(text, max(at, 0)):
                 continue  # "…, but keep MODEL out of it": the opened model is no member
-            if (method in _NEEDS_BASE) and re.search(
-                r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базой|базу|базовая\s+модель))\s*[:=—-]?\s*$"
-                r"|(?:\bonto|\bon\s+top\s+of|(?<![а-я])поверх|(?<![а-я])на\s+баз\w*|(?<![а-я])на\s+основе)\s+(?:the\s+)?$",
-                text[max(0, at - 24) : max(at, 0)].lower(),
+            if (method in _NEEDS_BASE) and (
+                re.search(
+                    r"(?:\bbase(?:[_ ]model)?|(?<![а-я])(?:база|базой|базу|базовая\s+модель))\s*[:=—-]?\s*$"
+                    r"|(?:\bonto|\bon\s+top\s+of|(?<![а-я])поверх|(?<![а-я])на\s+баз\w*|(?<![а-я])на\s+основе)\s+(?:the\s+)?$",
+                    text[max(0, at - 24) : max(at, 0)].lower(),
+                )
+                or MERGE_BASE_AFTER.match(text.lower(), at + len(path))  # "ties it with C using MODEL as base"
             ):
                 opened_reference = True
                 continue  # "ties with B, …, база MODEL", "B onto MODEL": the opened model as the reference, no member
@@ -2829,7 +2832,15 @@ def _merge_models(action: Action, ctx: Context) -> None:
             )
     said = {f.slot: f.value for f in merge_numbers}  # agent/goal_facts.py: density, t (also said after the merge)
     if method in ("slerp", "nearswap"):
-        if len(stage["models"]) == 2 and (roles := SLERP_ROLES.search(mask_paths(text))):
+        toward = re.search(  # "t=0.2 towards B", «t=0.2 в сторону B»: t is the way to B, so B is the second model
+            rf"(?<![\w-])t\s*[=:]?\s*(?:0?\.\d+|0|1)\s*,?\s*(?:towards?|в\s+сторону|ближе\s+к)\s+(?:the\s+)?"
+            rf"(?P<a>#{{3,}}|{OURS}|{BASE_WORDS})",
+            mask_paths(text),
+        )
+        towards = _member_named(text[toward.start("a") : toward.end("a")], stage["models"], ctx) if toward else None
+        if len(stage["models"]) == 2 and towards is not None:
+            stage["models"] = [next(m for m in stage["models"] if m != towards), towards]
+        elif len(stage["models"]) == 2 and (roles := SLERP_ROLES.search(mask_paths(text))):
             first = _member_named(text[roles.start("a") : roles.end("a")], stage["models"], ctx)
             if first is not None:  # "B as first model and ours as the second": t is the second's (ours') share
                 stage["models"] = [first, next(m for m in stage["models"] if m != first)]

@@ -1987,6 +1987,22 @@ PLANNED = [
     ("SFT на {sft}; DPO на {dpo}; затем слияние адаптера и запись в {out}", ["sft", "preference", "merge_adapter"], {}),
     ("dpo on {dpo} with sigmoid loss plus 0.5 sft loss", ["preference"],
      {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
+    # pass 64a/64b: "using MODEL as base" in a chain names the reference, not a member; "nothing from ours"; "t=0.2
+    # towards B" puts B second; "lr the same as the default"; «eval на 20% данных», «eval 0 (без валидации)»
+    ("merge {model} and {partner} linearly 0.6/0.4, then ties the result with {partner2} using {model} as base,"
+     " density 0.5", ["merge_models", "merge_models"], {1: {"method": "ties", "models": ["@merge", "{partner2}"]}}),
+    ("i want 80% of {partner} and 20% of {partner2}, nothing from ours, linear, out {out}", ["merge_models"],
+     {0: {"models": ["{partner}", "{partner2}"], "weights": [0.8, 0.2]}}),
+    ("слей {partner} и {model} slerp-ом, t=0.2 в сторону {partner}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}"], "t": 0.2}}),
+    ("slerp {partner} and ours, t=0.2 towards {partner}", ["merge_models"], {0: {"models": ["@base", "{partner}"]}}),
+    ("SFT на {sft} две эпохи, lr такой же как по умолчанию, батч 8, eval 5%", ["sft"],
+     {0: {"learning_rate": 2e-4, "epochs": 2, "eval_fraction": 0.05}}),
+    ("лора на {sft}, eval на 20% данных, seed 42", ["sft"], {0: {"eval_fraction": 0.2}}),
+    ("лора на {sft}, dropout 5%, lr 2e-4, eval 0 (без валидации)", ["sft"], {0: {"eval_fraction": 0.0}}),
+    ("SFT на {sft} с шагами 300 и warmup 30 шагов, затем DPO на {dpo} 100 шагов", ["sft", "preference"],
+     {0: {"max_steps": 300, "warmup_steps": 30}, 1: {"max_steps": 100}}),
+    ("fine-tune на {sft}, lr 1e-3... нет, слишком много, 1e-4", ["sft"], {0: {"learning_rate": 1e-4}}),
     ("task arithmetic: база {model}, плюс {partner} и минус {partner2}", ["merge_models"],
      {0: {"method": "task_arithmetic", "models": ["{partner}", "{partner2}"], "weights": [1.0, -1.0]}}),
     ("прибавь к {model} дельту {partner} умноженную на 0.8 (task arithmetic)", ["merge_models"],
