@@ -1105,6 +1105,8 @@ WEIGHT_BY = re.compile(
     r"|(?<![\w-])(?:доля|вес|share\s+of|weight\s+of)\s+(?:the\s+)?(?P<name11>#{3,}|" + MEMBER_WORD + r")\s*[:=—-]?\s*"
     r"(?:is\s+|—\s+)?(?P<v11>\d*\.?\d+)\s*(?P<p11>%?)(?![\w%]|\.\d)"
     rf"|(?P<name9>{ORDINAL_PARTNER})\s*[:=—-]?\s*(?P<v9>\d*\.?\d+)\s*(?P<p9>%?)(?![\w%]|\.\d)"  # "первого партнёра 0.3"
+    # "ours x1, B x1, C x2": each member's multiple, a ratio
+    r"|(?P<name12>#{3,}|" + MEMBER_WORD + r")\s+[x×х]\s?(?P<v12>\d+(?:\.\d+)?)(?![\w%.])"
 )
 
 
@@ -1163,6 +1165,8 @@ def _weights_by(text: str) -> list[tuple[float, int, int, int, int, bool]]:
             found.append(
                 (float(m.group("v11")), m.start("name11"), m.end("name11"), m.start(), m.end(), bool(m.group("p11")))
             )
+        elif m.group("name12"):
+            found.append((float(m.group("v12")), m.start("name12"), m.end("name12"), m.start(), m.end(), False))
         elif m.group("name10"):
             found.append(
                 (float(m.group("v10")), m.start("name10"), m.end("name10"), m.start(), m.end(), bool(m.group("p10")))
@@ -3679,6 +3683,17 @@ def refused_stages(goal: str) -> list[tuple[str, str]]:
     return list(refused.items())
 
 
+RANK_FROM_ALPHA = re.compile(
+    r"\b(?:rank|r)\s+(?:is\s+)?(?:equal\s+to|the\s+same\s+as|same\s+as|equals|=|matching)\s+(?:the\s+)?alpha\b"
+    r"|(?<![а-я])ранг\w*\s+(?:равн\w*|равен|такой\s+же,?\s+как(?:\s+и)?|как\s+у)\s+альф\w*"
+)
+# "skip the ties step", «пропусти слияние»: a merge said, then left out
+SKIPPED_MERGE = re.compile(
+    r"(?:\bskip|\bdrop|\bomit|\bleave\s+out|\bremove|(?<![а-я])пропусти|(?<![а-я])убери|(?<![а-я])выкинь"
+    r"|(?<![а-я])не\s+делай)\s+(?:the\s+|this\s+|that\s+|the\s+final\s+|the\s+last\s+)?"
+    r"(?P<m>ties|slerp|linear|dare[_ -]?ties|task[_ -]arithmetic|della|merge|слияни\w*|мерж\w*|мердж\w*)"
+    r"(?:\s+(?:step|stage|merge|part|шаг|этап))?(?![\w-])"
+)
 TAKE_BACK = re.compile(r"(?:\bno|(?<![а-я])нет|\bactually|хотя нет|\bwait)[,.!…]*\s*$")
 # "…, but skip the sft", "…, но пропусти SFT": an order to leave a stage out takes it back ("but no SFT" is asked)
 BUT_BEFORE = re.compile(r"(?:\bbut|(?<![а-я])но)[,.!…]*\s*$")
@@ -4103,6 +4118,12 @@ def goal_facts(goal: str, num_layers: int | None = None) -> list[Fact]:
     _scope(facts, masked)
     for d in defaults:
         scaled_default(d)  # (its value depends on the stage it was said for: an SFT's lr or a DPO's)
+    for m in RANK_FROM_ALPHA.finditer(masked):  # "rank equal to alpha = 32", «ранг равен альфе»: r is alpha's value
+        alphas = [f for f in facts if f.slot == "alpha" and float(f.value).is_integer()]
+        if len(alphas) == 1 and not any(f.slot == "r" for f in facts):
+            facts.append(
+                Fact("r", int(alphas[0].value), m.group(0), m.start(), m.end(), alphas[0].scope, f"from '{m.group(0)}'")
+            )
     for f in facts:
         if f.slot in PREFERENCE_ONLY and f.scope == "sft":
             f.scope = None  # "…; лр сфт 1e-4, бета 0.1": an SFT has no beta, so the clause did not name its stage
@@ -5060,6 +5081,16 @@ def check_plan_against_goal(
                 Miss(None, f"You said '{words}', and the plan has {ARTICLE.get(name, 'a')} {name} stage; should it?")
             )
     misses.extend(_invented_stages(goal, plan, feedback))
+    for m in SKIPPED_MERGE.finditer(said):  # "… then ties with ours as base — actually skip the ties step"
+        word = m["m"]
+        kept = [
+            s
+            for s in plan.stages
+            if s.kind == "merge_models"
+            and (not re.match(r"ties|slerp|linear|dare|task|della", word) or word[:4] in s.method)
+        ]
+        if kept:
+            misses.append(Miss(None, f"You said '{m.group(0).strip()}', and the plan has that merge; should it?"))
     misses.extend(_role_misses(facts, plan))
     from agent.goal_layers import unread_layer_words
 

@@ -90,7 +90,9 @@ RU_DIRECTION = r"(?P<ru_dir>меньш\w*|ниж\w*|больш\w*|выш\w*|кр
 # "half that rank", "a 10x lower lr", "twice the epochs of the SFT", "вдвое меньший ранг"
 FACTOR_FIRST = re.compile(
     # ("… и вдвое меньшим lr": after «и» only a factor with its direction, not "… и половина")
-    r"(?:(?<!and )(?<!and a )|(?=(?:half|double|twice|triple|quadruple)\s+(?:of\s+)?(?:that|the\s+same)\s))"
+    r"(?:(?<!and )(?<!and a )|(?=(?:half|double|twice|triple|quadruple)\s+(?:of\s+)?(?:that|the\s+same)\s)"
+    # "… and a fifth of its lr": a part of another stage's value, after "and"
+    r"|(?=(?:(?:a|one)\s+)?(?:[a-z]+th|third|quarter)\s+of\s+(?:that|its|the\s+same|the\s+sft'?s?)\s))"
     r"(?:(?<![а-я] и )|(?=(?:вдвое|втрое|вчетверо|в\s+\S+\s+раза?)\s+(?:меньш|больш|ниж|выш)))"
     r"(?:\bat\s+|\bwith\s+|\bс\s+)?(?:\ban?\s+)?"
     + _FACTOR

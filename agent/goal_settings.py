@@ -384,7 +384,7 @@ TECHNIQUES = (
         "a quantised output: Graft writes float32, bfloat16 or float16 safetensors",
     ),
     (
-        r"\b(?:at|with)\s+(?:a\s+)?\d*\.?\d+\s*(?:x\s+)?(?:strength|scale|scaling)\b|\b(?:strength|scaling|scale)\s*(?:of|=|:)?\s*0?\.\d+(?![\d.]|\s*(?:,|and|и|/)\s*\d)"
+        r"\b(?:at|with)\s+(?:a\s+)?\d*\.?\d+\s*(?:x\s+)?(?:strength|scale|scaling)\b|\b(?:strength|scaling|scale)\s*(?:of|=|:)?\s*0?\.\d+(?![\d.]|\s*(?:,|and|и|/)\s*\d|\s+(?:for|to|на|для)\s)"
         r"|(?<![а-я])(?:с\s+)?(?:силой|масштабом|коэффициентом)\s+\d*[.,]?\d+",
         "an adapter folded in at a scale: Graft folds each adapter in at the scale it was trained with (alpha / r)",
     ),

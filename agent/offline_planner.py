@@ -2487,10 +2487,19 @@ def _merge_models(action: Action, ctx: Context) -> None:
             continue
         where = Path(path).expanduser()
         at = text.lower().find(path.lower())
-        joined = re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?)\s*$", text[: max(at, 0)].lower()) or (
-            # "merge A and B using ties (weights …), out/x": after a comma, a new folder is a member only
-            # while the merge still lacks one
-            re.search(r",\s*$", text[: max(at, 0)]) and len(partners) < (1 if trained else 2)
+        joined = (
+            re.search(r"(?:\band|\bwith|&|(?<![а-я])и|(?<![а-я])со?)\s*$", text[: max(at, 0)].lower())
+            or (
+                # "merge A and B using ties (weights …), out/x": after a comma, a new folder is a member only
+                # while the merge still lacks one
+                re.search(r",\s*$", text[: max(at, 0)])
+                and len(partners) < (1 if trained else 2)
+                # (not "slerp ours with B, t=1.2, out/x": a comma after a setting, not after a member, ends the list)
+                and (
+                    where.exists()
+                    or re.search(rf"(?:#{{3,}}|{OURS}|{BASE_WORDS})\s*,\s*$", mask_paths(text)[: max(at, 0)].lower())
+                )
+            )
         )
         last = path.lower() == _paths(PATHLIKE, text)[-1].lower() and (partners or trained) and not joined
         bracketed = text.rfind("(", 0, max(at, 0)) > text.rfind(")", 0, max(at, 0))  # "70/30 (tuned/base)"

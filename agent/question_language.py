@@ -232,6 +232,10 @@ SHAPES: list[tuple[str, object]] = [
         ),
     ),
     (
+        r"You said '(?P<x>.+?)', and the plan has that merge; should it\?",
+        lambda m: f"Вы написали «{m['x']}», а в плане это слияние есть; оно нужно?",
+    ),
+    (
         r"You said '(?P<x>.+?)'; mergekit runs DARE as dare_ties \(with TIES sign election\) or dare_linear\. Which one\?",
         lambda m: (
             f"Вы указали «{m['x']}»; mergekit выполняет DARE как dare_ties (с выбором знака TIES) или dare_linear. "

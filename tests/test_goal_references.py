@@ -2003,6 +2003,16 @@ PLANNED = [
     ("SFT на {sft} с шагами 300 и warmup 30 шагов, затем DPO на {dpo} 100 шагов", ["sft", "preference"],
      {0: {"max_steps": 300, "warmup_steps": 30}, 1: {"max_steps": 100}}),
     ("fine-tune на {sft}, lr 1e-3... нет, слишком много, 1e-4", ["sft"], {0: {"learning_rate": 1e-4}}),
+    # pass 65a/65b: "rank equal to alpha = 32" (r from alpha), "… and a fifth of its lr", "ours x1, B x1, C x2", and a
+    # last folder after a comma that follows a setting is where the model goes, not a member
+    ("lora on {sft} with rank equal to alpha = 32, {out}", ["sft"], {0: {"r": 32, "alpha": 32}}),
+    ("лора на {sft}, альфа 64, ранг равен альфе", ["sft"], {0: {"r": 64, "alpha": 64}}),
+    ("SFT on {sft} r 16 lr 2e-4, then DPO on {dpo} with double the SFT rank and a fifth of its lr, {out}",
+     ["sft", "preference"], {1: {"r": 32, "learning_rate": 4e-5}}),
+    ("linear: ours x1, {partner} x1, {partner2} x2 -> {out}", ["merge_models"],
+     {0: {"models": ["@base", "{partner}", "{partner2}"], "weights": [1.0, 1.0, 2.0]}}),
+    ("слей {partner} с нашей, наша в 4 раза весомее, линейно, {out}", ["merge_models"],
+     {0: {"models": ["{partner}", "@base"], "weights": [0.2, 0.8]}}),
     ("task arithmetic: база {model}, плюс {partner} и минус {partner2}", ["merge_models"],
      {0: {"method": "task_arithmetic", "models": ["{partner}", "{partner2}"], "weights": [1.0, -1.0]}}),
     ("прибавь к {model} дельту {partner} умноженную на 0.8 (task arithmetic)", ["merge_models"],
@@ -2283,6 +2293,11 @@ ASKED = [
     ("merge {partner} and {partner2} with sce", "sce"),
     # pass 63b: a strategy said for a stage with no GPU count would be recorded but run as one plain process
     ("SFT на {sft} через DeepSpeed ZeRO-3", "GPU"),
+    (
+        "slerp ours with {partner} at t 0.5; then slerp the result with {partner2} at t 0.33; then ties with ours as base"
+        " density 0.5 — actually skip the ties step. {out}",
+        "skip the ties step",
+    ),
     ("merge {partner} with ours, {partner} bigger, 30%", "30"),
     ("DARE слияние {partner} и {partner2} с базой {model}, плотность 0.5", "dare_linear"),
     ("merge {partner} and {partner2} with DARE, density 0.3", "dare_ties"),
