@@ -1984,6 +1984,10 @@ PLANNED = [
     ("IPO on {dpo} (beta 0.1), half the default lr, save {out}", ["preference"], {0: {"learning_rate": 2.5e-5}}),
     ("SFT на {sft}, ранг в два раза больше стандартного", ["sft"], {0: {"r": 32}}),
     ("SFT on {sft} with a tenth of the default learning rate", ["sft"], {0: {"learning_rate": 2e-5}}),
+    # (these three were asked about before Graft read factors of its own defaults; tests/test_goal_settings.py)
+    ("SFT, double the default batch size on {sft}", ["sft"], {0: {"batch_size": 8}}),
+    ("SFT, lr в 10 раз меньше стандартного, {sft}", ["sft"], {0: {"learning_rate": 2e-5}}),
+    ("ранг в два раза больше стандартного, {sft}", ["sft"], {0: {"r": 32}}),
     ("SFT на {sft}; DPO на {dpo}; затем слияние адаптера и запись в {out}", ["sft", "preference", "merge_adapter"], {}),
     ("dpo on {dpo} with sigmoid loss plus 0.5 sft loss", ["preference"],
      {0: {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.5]}}),
